@@ -1,0 +1,118 @@
+"""How the regulations count time (digest section 7), as pure functions.
+
+- "Within N hours" is an exact instant on the wall clock, holidays included, never moved.
+- "Within N working days" and "within N days" start counting the day after the event
+  (民法典 第二百零一条: the start day is not counted).
+- In "N days", a last day that is not a working day (a public holiday, or a weekend day that is
+  not a make-up working day) moves to the next working day (民法典 第二百零三条). This is the
+  profile setting ``deadline_roll_forward`` (on by default); "by day D of the month" rolls
+  forward the same way.
+- Every day-counted deadline ends at 24:00 of its last day, which this module represents as the
+  instant 00:00 of the following day, Asia/Shanghai (a report filed at 23:59:59 is on time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from calendars.official import SHANGHAI, CalendarError, WorkingDayCalendar, default_calendar, to_shanghai_date
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A due instant with the day it belongs to and how it was computed."""
+
+    due: dt.datetime  # aware, Asia/Shanghai; day-counted deadlines: 00:00 after the last day
+    last_day: dt.date | None  # None for hour deadlines
+    basis: str  # Chinese, for people: how the deadline was counted
+    moved_from: dt.date | None = None  # the nominal last day when it was rolled forward
+
+    def label(self) -> str:
+        """The deadline as a person writes it: ``2025-10-09 24:00`` or ``2025-10-01 11:00``."""
+        if self.last_day is not None:
+            return f"{self.last_day.isoformat()} 24:00"
+        return self.due.strftime("%Y-%m-%d %H:%M")
+
+
+def _aware(event: dt.datetime) -> dt.datetime:
+    if not isinstance(event, dt.datetime):
+        raise CalendarError(f"事件时间必须是带时区的日期时间：{event!r}")
+    if event.tzinfo is None or event.tzinfo.utcoffset(event) is None:
+        raise CalendarError(f"时间 {event.isoformat()} 没有时区（naive datetime），已拒绝")
+    return event.astimezone(SHANGHAI)
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """24:00 of the day, i.e. the first instant of the next day in Asia/Shanghai."""
+    nxt = day + dt.timedelta(days=1)
+    return dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=SHANGHAI)
+
+
+def within_hours(event: dt.datetime, hours: float) -> Deadline:
+    """An exact wall-clock instant: never moved for holidays (digest section 7)."""
+    if hours <= 0:
+        raise CalendarError(f"小时数必须为正：{hours}")
+    due = _aware(event) + dt.timedelta(hours=hours)
+    return Deadline(due=due, last_day=None, basis=f"事件后 {hours:g} 小时（按自然时间，节假日不顺延）")
+
+
+def within_working_days(
+    event: dt.datetime | dt.date, n: int, calendar: WorkingDayCalendar | None = None
+) -> Deadline:
+    """N working days, counted from the day after the event (民法典 第二百零一条)."""
+    if n < 1:
+        raise CalendarError(f"工作日数必须至少为 1：{n}")
+    cal = calendar or default_calendar()
+    day = to_shanghai_date(_aware(event) if isinstance(event, dt.datetime) else event)
+    last = cal.add_working_days(day, n)
+    return Deadline(end_of_day(last), last, f"{day} 次日起算 {n} 个工作日，截至该日 24:00")
+
+
+def within_days(
+    event: dt.datetime | dt.date,
+    n: int,
+    *,
+    roll_forward: bool = True,
+    calendar: WorkingDayCalendar | None = None,
+) -> Deadline:
+    """N calendar days from the day after the event; a non-working last day rolls forward.
+
+    民法典 第二百零一条 (start day not counted) and 第二百零三条 (last day a 法定休假日 → the day
+    after the holiday). ``roll_forward`` is the profile's ``deadline_roll_forward`` setting.
+    """
+    if n < 1:
+        raise CalendarError(f"天数必须至少为 1：{n}")
+    cal = calendar or default_calendar()
+    day = to_shanghai_date(_aware(event) if isinstance(event, dt.datetime) else event)
+    nominal = day + dt.timedelta(days=n)
+    basis = f"{day} 次日起算 {n} 日"
+    if roll_forward and not cal.is_working_day(nominal):
+        last = cal.roll_forward(nominal)
+        return Deadline(
+            end_of_day(last), last, basis + f"，期末 {nominal} 为休息日，顺延至 {last} 24:00", nominal
+        )
+    cal.require(nominal.year)
+    return Deadline(end_of_day(nominal), nominal, basis + f"，截至 {nominal} 24:00")
+
+
+def by_day_of_month(
+    year: int,
+    month: int,
+    day: int,
+    *,
+    roll_forward: bool = True,
+    calendar: WorkingDayCalendar | None = None,
+) -> Deadline:
+    """"By day D of the month" (e.g. 每月初10日内), rolled forward like a day-counted deadline."""
+    cal = calendar or default_calendar()
+    try:
+        nominal = dt.date(year, month, day)
+    except ValueError as exc:
+        raise CalendarError(f"日期无效：{year}-{month}-{day}（{exc}）") from exc
+    basis = f"{year} 年 {month} 月 {day} 日前"
+    if roll_forward and not cal.is_working_day(nominal):
+        last = cal.roll_forward(nominal)
+        return Deadline(end_of_day(last), last, basis + f"，该日为休息日，顺延至 {last} 24:00", nominal)
+    cal.require(year)
+    return Deadline(end_of_day(nominal), nominal, basis + f"，截至 {nominal} 24:00")

@@ -1,0 +1,83 @@
+"""Engine, sessions and migrations for the domain store."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from regflows import config
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _normalise(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3, the driver we ship."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+@functools.cache
+def engine_for(url: str) -> Engine:
+    url = _normalise(url)
+    if url.startswith("sqlite"):
+        eng = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(eng, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return eng
+    return create_engine(url, pool_pre_ping=True)
+
+
+def engine(url: str | None = None) -> Engine:
+    return engine_for(url or config.database_url())
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", _normalise(url).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str | None = None) -> None:
+    """Bring the store to the newest schema (idempotent)."""
+    url = url or config.database_url()
+    with engine(url).begin() as connection:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def schema_status(url: str | None = None) -> tuple[str | None, str]:
+    """(current revision, head revision) of the store."""
+    url = url or config.database_url()
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head() or ""
+    with engine(url).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head
+
+
+@contextmanager
+def session(url: str | None = None) -> Iterator[Session]:
+    """A transaction: committed on success, rolled back on any error."""
+    factory = sessionmaker(engine(url), expire_on_commit=False)
+    with factory() as s, s.begin():
+        yield s

@@ -1,0 +1,196 @@
+"""The domain store: the records the regulations ask an institution to keep, beside Prefect's own.
+
+Prefect keeps runs, logs and artifacts, and may clean them up; an inspector asks for incidents
+and their timelines, the deadlines that applied and when each was met, who was told what through
+which channel and who acknowledged, and which reports were filed. Those live here, in SQLite by
+default or PostgreSQL (``REGFLOWS_DATABASE_URL``), with alembic migrations.
+
+Every time is stored in UTC and handed back timezone-aware; a naive time is refused on write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime refused by the store: {value.isoformat()}")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Incident(Base):
+    """A security incident (digest 1.1): the record items of TENPAY 4(1) live in ``record``."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reporting_unit: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+    grade: Mapped[str | None] = mapped_column(String(4))
+    occurred_at: Mapped[dt.datetime]
+    discovered_at: Mapped[dt.datetime]
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    credit_info_event: Mapped[str | None] = mapped_column(String(30))
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    timeline: Mapped[list["IncidentEvent"]] = relationship(back_populates="incident", order_by="IncidentEvent.id")
+
+
+class IncidentEvent(Base):
+    """One entry of an incident's timeline (recorded, graded, notified, reported, closed...)."""
+
+    __tablename__ = "incident_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incident.id"), index=True)
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    incident: Mapped[Incident] = relationship(back_populates="timeline")
+
+
+class Obligation(Base):
+    """A deadline the institution owes, with the clause it comes from."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (UniqueConstraint("subject", "code", name="uq_obligation_subject_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    procedure: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(80), index=True)  # incident id, period, ...
+    code: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(200))
+    clause: Mapped[str] = mapped_column(String(120))
+    owner_role: Mapped[str] = mapped_column(String(60))
+    due_at: Mapped[dt.datetime | None]
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    fulfilled_at: Mapped[dt.datetime | None]
+    rules_version: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Notice(Base):
+    """A rendered notice, addressed to roles; its deliveries are the evidence."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    related: Mapped[str | None] = mapped_column(String(80), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """One notice to one person through one channel; the idempotency key is recorded before sending."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    person_id: Mapped[str] = mapped_column(String(60))
+    channel_kind: Mapped[str] = mapped_column(String(20))
+    target_masked: Mapped[str] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sending|delivered|failed|unknown
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[dt.datetime | None]
+
+
+class Acknowledgement(Base):
+    __tablename__ = "acknowledgement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    person_id: Mapped[str] = mapped_column(String(60))
+    at: Mapped[dt.datetime]
+    via: Mapped[str] = mapped_column(String(40))
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Report(Base):
+    """A document produced for a regulator, with the hash of the file as filed."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    procedure: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(80), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """The embedded default channel: notices for people with no real channel configured."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    target: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One entry of the append-only, hash-chained audit ledger (see regflows.ledger)."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerHead(Base):
+    """One row that serialises appends (row lock on PostgreSQL, write lock on SQLite)."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
