@@ -1,0 +1,45 @@
+"""Calendar watch: keep the working-day calendar and the schedules built on it honest.
+
+Daily (prefect.yaml: ``calendar-watch``). It checks that the official calendar covers today and
+the profile's horizon (60 days by default), warns the compliance role from 1 November that next
+year's State Council arrangement is missing, refreshes every working-day schedule, and fails
+loudly when a deployment with a schedule has no upcoming run, because after its last calendar
+date a Prefect RRule stops without a word.
+
+A missing year is a warning raised every day, not a crash: the flow completes unless a schedule
+has actually run out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger
+
+from notices.role_outbox import tell_role
+from regflows.profile import load_profile, profile_path
+from tasks.calendar_watch import coverage_task, publish_task, schedules_task, shanghai_today
+
+
+class ScheduleRanOut(RuntimeError):
+    pass
+
+
+@flow(name="calendar-watch", log_prints=True)
+async def calendar_watch(today: dt.date | None = None) -> dict:
+    """检查工作日日历覆盖、刷新工作日排程，并在排程耗尽时报警。"""
+    logger = get_run_logger()
+    profile = load_profile(profile_path())
+    day = today or shanghai_today()
+    report = coverage_task(day, profile.settings.calendar_horizon_days, profile.settings.calendar_warn_from)
+    states = await schedules_task(day)
+    publish_task(report, states)
+    ran_out = [s.deployment for s in states if s.next_run is None]
+    if report.warnings or ran_out:
+        body = "\n".join(report.warnings + [f"部署 {name} 没有下一次计划运行（排程已耗尽）" for name in ran_out])
+        result = tell_role(profile, "compliance", "【日历提醒】工作日日历需要处理", body)
+        if result.not_reached:
+            logger.warning("以下人员只收到本地 outbox 通知，未经其真实渠道：%s", ", ".join(result.not_reached))
+    if ran_out:
+        raise ScheduleRanOut(f"以下部署没有下一次计划运行：{', '.join(ran_out)}。请载入新年度日历后运行 regflows up 或等待日历检查刷新排程。")
+    return {"warnings": report.warnings, "deployments": [s.__dict__ for s in states]}

@@ -1,0 +1,284 @@
+"""The ``regflows`` command line.
+
+Plain output, one value per line where scripts read it (``regflows calendar ...``); errors go to
+stderr with a non-zero exit. Heavy imports (Prefect, great-expectations) happen inside the
+commands that need them, so ``regflows calendar`` answers in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from regflows import config
+
+app = typer.Typer(help="regflows：金融机构合规流程自动化（Prefect）。", no_args_is_help=True, add_completion=False)
+calendar_app = typer.Typer(help="官方工作日日历：查询、推算、导入国务院通知。", no_args_is_help=True)
+audit_app = typer.Typer(help="审计账本：校验哈希链、锚定链头。", no_args_is_help=True)
+profile_app = typer.Typer(help="机构配置文件。", no_args_is_help=True)
+db_app = typer.Typer(help="业务数据库。", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(audit_app, name="audit")
+app.add_typer(profile_app, name="profile")
+app.add_typer(db_app, name="db")
+
+ProfileOption = Annotated[
+    Path | None, typer.Option("--profile", help="机构配置 YAML（默认 REGFLOWS_PROFILE 或示范配置）")
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"错误：{message}", err=True)
+    raise typer.Exit(code)
+
+
+def _profile_file(option: Path | None) -> Path:
+    from regflows.profile import profile_path
+
+    return option or profile_path()
+
+
+# -- up / doctor ---------------------------------------------------------------------------
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Prefect 服务器监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Prefect 服务器端口（UI 与 API）")] = 4200,
+    profile: ProfileOption = None,
+    no_server: Annotated[bool, typer.Option("--no-server", help="不启动服务器，只连接已运行的")] = False,
+) -> None:
+    """启动 Prefect 服务器、迁移数据库、载入机构配置，注册并运行 prefect.yaml 中的全部部署（Ctrl-C 停止）。"""
+    from regflows.profile import ProfileError
+    from regflows.server import ServerError
+    from regflows.up import run_up
+
+    try:
+        run_up(host, port, _profile_file(profile), start_server=not no_server)
+    except (ProfileError, ServerError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def doctor(profile: ProfileOption = None) -> None:
+    """检查机构配置、数据库、审计账本、日历覆盖、通知渠道与部署，逐项报告。"""
+    from regflows.doctor import FAIL, WARN, run_checks
+
+    checks = run_checks(_profile_file(profile))
+    marks = {"ok": "✓", "warn": "!", "fail": "✗"}
+    for check in checks:
+        typer.echo(f"{marks[check.status]} [{check.area}] {check.name}：{check.detail}")
+    failures = sum(c.status == FAIL for c in checks)
+    warnings = sum(c.status == WARN for c in checks)
+    typer.echo(f"共 {len(checks)} 项检查：{failures} 项错误，{warnings} 项警告。")
+    if failures:
+        raise typer.Exit(1)
+
+
+# -- profile / db --------------------------------------------------------------------------
+@profile_app.command("check")
+def profile_check(file: Annotated[Path, typer.Argument(help="机构配置 YAML")]) -> None:
+    """校验机构配置文件；错误指出字段与行号。"""
+    from regflows.profile import ProfileError, load_profile
+
+    try:
+        p = load_profile(file)
+    except ProfileError as exc:
+        fail(str(exc))
+    typer.echo(f"机构配置有效：{p.institution.name}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """把业务数据库迁移到最新结构。"""
+    from regflows.store import migrate, schema_status
+
+    migrate()
+    typer.echo(f"数据库结构版本：{schema_status()[0]}")
+
+
+# -- audit ---------------------------------------------------------------------------------
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """重算哈希链并与锚点核对；失败时指出第一处断裂。"""
+    from regflows import ledger
+
+    result = ledger.verify()
+    if not result.ok:
+        fail(result.summary(), code=1)
+    typer.echo(result.summary())
+
+
+@audit_app.command("anchor")
+def audit_anchor(profile: ProfileOption = None) -> None:
+    """把链头（条数与哈希）写入库外锚点文件，并发送合规部门。"""
+    from notices.role_outbox import tell_role
+    from regflows import ledger
+    from regflows.profile import ProfileError, load_profile
+
+    try:
+        loaded = load_profile(_profile_file(profile))
+        anchor = ledger.write_anchor()
+    except ledger.LedgerBroken as exc:
+        fail(str(exc), code=1)
+    except ProfileError as exc:
+        fail(str(exc))
+    body = f"审计账本链头：共 {anchor.count} 条，哈希 {anchor.head_hash}，时间 {anchor.at}。"
+    result = tell_role(loaded, "compliance", "【审计账本锚点】链头", body)
+    typer.echo(json.dumps({"count": anchor.count, "head_hash": anchor.head_hash, "at": anchor.at, "file": str(ledger.anchor_path())}, ensure_ascii=False))
+    if result.not_reached:
+        typer.echo(f"警告：以下人员只收到本地 outbox 通知：{', '.join(result.not_reached)}", err=True)
+
+
+# -- calendar ------------------------------------------------------------------------------
+def _date(text: str) -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"日期格式应为 YYYY-MM-DD：{text!r}")
+
+
+def _answer(fn, *args) -> None:  # type: ignore[no-untyped-def]
+    from calendars.official import CalendarError
+
+    try:
+        value = fn(*args)
+    except CalendarError as exc:
+        fail(str(exc))
+    if isinstance(value, bool):
+        typer.echo("true" if value else "false")
+    elif isinstance(value, dt.date):
+        typer.echo(value.isoformat())
+    else:
+        typer.echo(value)
+
+
+@calendar_app.command("is-working-day")
+def cal_is_working_day(date: str) -> None:
+    """是否为工作日（打印 true/false）。"""
+    import calendars
+
+    _answer(calendars.is_working_day, _date(date))
+
+
+@calendar_app.command("next-working-day")
+def cal_next(date: str) -> None:
+    """该日之后的第一个工作日。"""
+    import calendars
+
+    _answer(calendars.next_working_day, _date(date))
+
+
+@calendar_app.command("previous-working-day")
+def cal_previous(date: str) -> None:
+    """该日之前的最后一个工作日。"""
+    import calendars
+
+    _answer(calendars.previous_working_day, _date(date))
+
+
+@calendar_app.command("roll-forward")
+def cal_roll_forward(date: str) -> None:
+    """该日若为工作日则为该日，否则顺延至下一工作日。"""
+    import calendars
+
+    _answer(calendars.roll_forward, _date(date))
+
+
+@calendar_app.command("add-working-days")
+def cal_add(date: str, n: Annotated[int, typer.Argument(help="工作日数，可为负；起始日不计入")]) -> None:
+    """自该日起推算 N 个工作日（起始日不计）。"""
+    import calendars
+
+    _answer(calendars.add_working_days, _date(date), n)
+
+
+@calendar_app.command("nth-working-day")
+def cal_nth(year: int, month: int, n: Annotated[int, typer.Argument(help="第几个工作日，-1 为最后一个")]) -> None:
+    """某月第 N 个工作日。"""
+    import calendars
+
+    _answer(calendars.nth_working_day_of_month, year, month, n)
+
+
+@calendar_app.command("count-working-days")
+def cal_count(start: str, end: str) -> None:
+    """两日之间（含首尾）的工作日数。"""
+    import calendars
+
+    _answer(calendars.count_working_days, _date(start), _date(end))
+
+
+@calendar_app.command("years")
+def cal_years() -> None:
+    """已载入的年份及其通知，每行一年。"""
+    from calendars.official import default_calendar
+
+    cal = default_calendar()
+    for year in cal.years:
+        notices = "; ".join(f"{n.number} {n.date} {n.url}" for n in cal.arrangements[year].notices)
+        typer.echo(f"{year}\t{notices}")
+
+
+@calendar_app.command("import-notice")
+def cal_import_notice(
+    file: Annotated[Path, typer.Argument(help="国务院办公厅通知全文（UTF-8 文本）")],
+    url: Annotated[str, typer.Option(help="通知的公开网址（写入数据文件）")],
+    output_dir: Annotated[Path, typer.Option(help="数据文件目录")] = Path(__file__).resolve().parent.parent / "calendars" / "data",
+    force: Annotated[bool, typer.Option(help="覆盖已有年份文件（修订通知除外）")] = False,
+) -> None:
+    """解析通知全文，写出该年度数据文件供人工复核；无法解析的内容一律拒绝。"""
+    from calendars.notice_import import NoticeParseError, dump_year_yaml, parse_notice
+    from calendars.official import CalendarError, load_year_file
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"无法读取 {file}：{exc}")
+    try:
+        first = parse_notice(text, url=url)
+        target = output_dir / f"{first.year}.yaml"
+        existing = load_year_file(target) if target.exists() else None
+        result = first
+        if existing is not None:
+            amended = parse_notice(text, url=url, existing=existing)
+            if amended == existing and not force:
+                fail(f"{target} 已包含该通知")
+            result = amended
+    except (NoticeParseError, CalendarError) as exc:
+        fail(str(exc))
+    target.write_text(dump_year_yaml(result), encoding="utf-8")
+    typer.echo(str(target))
+    typer.echo("请人工核对后提交；`regflows calendar years` 查看已载入年份。", err=True)
+
+
+@calendar_app.command("schedules")
+def cal_schedules(
+    start: Annotated[str | None, typer.Option(help="起始日（默认今天）")] = None,
+    limit: Annotated[int, typer.Option(help="每个排程显示的次数")] = 5,
+) -> None:
+    """prefect.yaml 中工作日排程的下几次运行日期。"""
+    from calendars.official import SHANGHAI, default_calendar
+    from regflows.deployments import read_prefect_yaml
+
+    day = _date(start) if start else dt.datetime.now(SHANGHAI).date()
+    cal = default_calendar()
+    for spec in read_prefect_yaml(config.prefect_yaml()):
+        for wd in spec.working_days:
+            days = wd.run_days(day, dt.date(cal.years[-1], 12, 31), cal)[:limit]
+            typer.echo(f"{spec.name}\t{wd.describe()}\t" + " ".join(f"{d.isoformat()}T{wd.at}" for d in days))
+            if len(days) < limit:
+                typer.echo(f"警告：{spec.name} 的排程在 {cal.years[-1]} 年末后没有日历数据", err=True)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

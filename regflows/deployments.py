@@ -1,0 +1,134 @@
+"""prefect.yaml is the one list of deployments; this module turns it into served deployments.
+
+``regflows up`` serves exactly what prefect.yaml declares: entrypoint, description, tags,
+parameters and schedules. Plain schedules (cron, interval, rrule) pass through unchanged.
+Working-day schedules are declared in ``definitions.working_day_schedules`` (keyed by deployment
+name, in the free-form section Prefect reserves for such use) and turned into RRule sets of the
+real run days by :mod:`calendars.schedules` at registration time; the calendar watch keeps them
+fresh. See README, "Working-day schedules", for why this mechanism.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from calendars.official import WorkingDayCalendar, default_calendar
+from calendars.schedules import TIMEZONE, WorkingDaySchedule
+from regflows.yamlsource import YamlSource
+
+
+class DeploymentFileError(ValueError):
+    pass
+
+
+@dataclass
+class DeploymentSpec:
+    """One deployment as prefect.yaml declares it."""
+
+    name: str
+    entrypoint: str
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    working_days: list[WorkingDaySchedule] = field(default_factory=list)
+
+
+@dataclass
+class ScheduleChoice:
+    """A schedule ready for Prefect, with what a person should know about it."""
+
+    kind: str  # cron | interval | rrule | working_days
+    prefect_schedule: Any | None
+    description: str
+    last_run_day: dt.date | None = None  # working-day schedules: where the calendar data ends
+
+
+def read_prefect_yaml(path: Path) -> list[DeploymentSpec]:
+    source = YamlSource.read(path)
+    data = source.data or {}
+    wd_all = ((data.get("definitions") or {}).get("working_day_schedules")) or {}
+    specs: list[DeploymentSpec] = []
+    names = set()
+    for i, raw in enumerate(data.get("deployments") or []):
+        try:
+            name, entrypoint = raw["name"], raw["entrypoint"]
+        except (KeyError, TypeError) as exc:
+            raise DeploymentFileError(f"{source.where(('deployments', i))}: 缺少 name 或 entrypoint") from exc
+        if name in names:
+            raise DeploymentFileError(f"{source.where(('deployments', i, 'name'))}: 部署名 {name} 重复")
+        names.add(name)
+        working: list[WorkingDaySchedule] = []
+        for j, item in enumerate(wd_all.get(name) or []):
+            try:
+                working.append(WorkingDaySchedule.model_validate(item))
+            except ValidationError as exc:
+                where = source.where(("definitions", "working_day_schedules", name, j))
+                raise DeploymentFileError(f"{where}: {exc.errors()[0]['msg']}") from exc
+        specs.append(
+            DeploymentSpec(
+                name=name,
+                entrypoint=entrypoint,
+                description=raw.get("description") or "",
+                tags=list(raw.get("tags") or []),
+                parameters=dict(raw.get("parameters") or {}),
+                schedules=list(raw.get("schedules") or []),
+                working_days=working,
+            )
+        )
+    unknown = set(wd_all) - names
+    if unknown:
+        raise DeploymentFileError(f"{path}: working_day_schedules 指向不存在的部署：{', '.join(sorted(unknown))}")
+    return specs
+
+
+def schedules_for(spec: DeploymentSpec, today: dt.date, calendar: WorkingDayCalendar | None = None) -> list[ScheduleChoice]:
+    """Prefect schedule objects for a deployment, working-day ones computed from ``today``."""
+    from prefect.schedules import Cron, Interval, RRule
+
+    out: list[ScheduleChoice] = []
+    for raw in spec.schedules:
+        tz = raw.get("timezone", TIMEZONE)
+        if "cron" in raw:
+            out.append(ScheduleChoice("cron", Cron(raw["cron"], timezone=tz), f"cron {raw['cron']} ({tz})"))
+        elif "interval" in raw:
+            out.append(ScheduleChoice("interval", Interval(raw["interval"], timezone=tz), f"每 {raw['interval']} 秒"))
+        elif "rrule" in raw:
+            out.append(ScheduleChoice("rrule", RRule(raw["rrule"], timezone=tz), "rrule"))
+        else:
+            raise DeploymentFileError(f"{spec.name}: 不支持的 schedule：{raw}")
+    cal = calendar or default_calendar()
+    for wd in spec.working_days:
+        rule, last = wd.rrule(today, cal)
+        schedule = RRule(rule, timezone=TIMEZONE, slug=wd.slug) if rule else None
+        out.append(ScheduleChoice("working_days", schedule, wd.describe(), last))
+    return out
+
+
+def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.date) -> tuple[list[Any], list[str]]:
+    """RunnerDeployments for ``serve``, and the warnings a person must see (schedules run out)."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    deployments, warnings = [], []
+    for spec in specs:
+        path, _, func = spec.entrypoint.partition(":")
+        flow = load_flow_from_entrypoint(f"{root / path}:{func}")
+        choices = schedules_for(spec, today)
+        for choice in choices:
+            if choice.kind == "working_days" and choice.prefect_schedule is None:
+                warnings.append(f"部署 {spec.name} 的“{choice.description}”已无可用日期：日历数据未覆盖今后的日期")
+        deployments.append(
+            flow.to_deployment(
+                name=spec.name,
+                description=spec.description or None,
+                tags=spec.tags,
+                parameters=spec.parameters,
+                schedules=[c.prefect_schedule for c in choices if c.prefect_schedule is not None],
+            )
+        )
+    return deployments, warnings

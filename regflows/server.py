@@ -1,0 +1,79 @@
+"""Start, wait for and stop a local Prefect server (embedded SQLite unless configured otherwise).
+
+The server runs as a child process in its own process group, so that stopping regflows stops
+it too, with a kill after a timeout (a Prefect process can outlive SIGTERM: stack-notes.md).
+PostgreSQL is used when ``PREFECT_SERVER_DATABASE_CONNECTION_URL`` says so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+def api_url(host: str, port: int) -> str:
+    return f"http://{host}:{port}/api"
+
+
+def is_healthy(api: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class LocalServer:
+    process: subprocess.Popen[bytes]
+    api: str
+    log: Path
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def start(host: str, port: int, prefect_home: Path, log_dir: Path) -> LocalServer:
+    """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs."""
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / "prefect-server.log"
+    env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    # All services stay on: the scheduler is what turns schedules into the upcoming runs.
+    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
+    handle = log.open("ab")
+    process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return LocalServer(process, api_url(host, port), log)
+
+
+def wait_healthy(server: LocalServer, timeout: float = 180.0, on_tick=None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            tail = server.log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise ServerError(f"Prefect 服务器启动失败（退出码 {server.process.returncode}），日志 {server.log}：\n{tail}")
+        if is_healthy(server.api):
+            return
+        if on_tick:
+            on_tick()
+        time.sleep(0.5)
+    server.stop()
+    raise ServerError(f"Prefect 服务器在 {timeout:.0f} 秒内未就绪，日志见 {server.log}")

@@ -1,0 +1,101 @@
+"""``regflows up`` (what ``make run`` runs): server, store, profile, deployments, serve.
+
+Order matters and each step says what it does: the profile is validated first (a bad profile
+must stop everything before anything starts), then the store is migrated, then a local Prefect
+server is started unless one already answers at the address, then every deployment of
+prefect.yaml is registered with its schedule and served until Ctrl-C. Stopping keeps the
+deployments' schedules and their upcoming runs (``pause_on_shutdown=False``: Prefect's default
+would pause them and delete the runs, issue #16363).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+from pathlib import Path
+
+from rich.console import Console
+
+from regflows import config
+
+console = Console(stderr=True)
+
+
+def configure_prefect_env(host: str, port: int) -> str:
+    """Point this process (and the flow runs it spawns) at the server; must precede importing prefect."""
+    from regflows.server import api_url
+
+    os.environ.setdefault("PREFECT_HOME", str(config.home() / "prefect"))
+    api = os.environ.get("PREFECT_API_URL") or api_url(host, port)
+    os.environ["PREFECT_API_URL"] = api
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    return api
+
+
+def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) -> None:
+    api = configure_prefect_env(host, port)
+
+    from regflows import ledger
+    from regflows.profile import load_profile
+    from regflows.server import ServerError, is_healthy, start, wait_healthy
+    from regflows.store import migrate
+
+    profile = load_profile(profile_file)
+    console.print(f"[green]✓[/] 机构配置：{profile.institution.name}（{profile_file}）")
+    migrate()
+    console.print(f"[green]✓[/] 业务数据库已就绪：{_masked(config.database_url())}")
+    ledger.append(
+        "regflows.up",
+        profile.institution.name,
+        {"profile": str(profile_file), "profile_sha256": hashlib.sha256(profile_file.read_bytes()).hexdigest()},
+    )
+
+    server = None
+    if is_healthy(api):
+        console.print(f"[green]✓[/] 使用已运行的 Prefect 服务器 {api}")
+    elif not start_server:
+        raise ServerError(f"{api} 没有可用的 Prefect 服务器（且指定了 --no-server）")
+    else:
+        prefect_home = Path(os.environ["PREFECT_HOME"])
+        server = start(host, port, prefect_home, config.home() / "logs")
+        with console.status(f"正在启动 Prefect 服务器（{api}，首次启动约需半分钟）…"):
+            wait_healthy(server)
+        console.print(f"[green]✓[/] Prefect 服务器已就绪：http://{host}:{port}")
+
+    def _terminate(signum, frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        serve_deployments()
+    except KeyboardInterrupt:
+        console.print("已停止服务；计划运行保留在服务器中。")
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def serve_deployments() -> None:
+    from prefect import serve
+
+    from calendars.official import SHANGHAI
+    from regflows.deployments import read_prefect_yaml, schedules_for, to_runner_deployments
+
+    path = config.prefect_yaml()
+    specs = read_prefect_yaml(path)
+    today = dt.datetime.now(SHANGHAI).date()
+    deployments, warnings = to_runner_deployments(specs, path.parent, today)
+    for spec in specs:
+        kinds = "；".join(c.description for c in schedules_for(spec, today)) or "手动触发"
+        console.print(f"  • {spec.name}: {kinds}")
+    for warning in warnings:
+        console.print(f"[bold red]⚠ {warning}[/]")
+    serve(*deployments, pause_on_shutdown=False, print_starting_message=True)
+
+
+def _masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
