@@ -14,8 +14,9 @@ Two kinds of notice are understood:
   arrangement: the added days become a holiday period of their own citing the amending notice,
   and make-up working days inside them are cancelled.
 
-:func:`dump_year_yaml` writes the canonical text of a year file, so that an imported notice and
-a hand-typed file can be compared byte for byte.
+:func:`notice_target` reads only the title, so a caller can load the year file an amending
+notice needs (``existing=``) before parsing. :func:`dump_year_yaml` writes the canonical text of
+a year file, so that an imported notice and a hand-typed file can be compared byte for byte.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from pydantic import ValidationError
 
 from calendars.model import HolidayPeriod, MakeupWorkday, Notice, YearArrangement
 
-__all__ = ["NoticeParseError", "YEAR_FILE_HEADER", "dump_year_yaml", "parse_notice"]
+__all__ = [
+    "NoticeParseError",
+    "NoticeTarget",
+    "YEAR_FILE_HEADER",
+    "dump_year_yaml",
+    "notice_target",
+    "parse_notice",
+]
 
 #: Festival names a notice item may carry, alone or joined with "、" (国庆节、中秋节).
 FESTIVALS = frozenset({"元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"})
@@ -490,16 +498,37 @@ def parse_notice(
     notice = Notice(number=number, title=title, date=signed, url=url)
     items, others = _items(lines[used:])
     _refuse_stray_arrangements(others)
-    if re.fullmatch(r"国务院办公厅关于\d{4}年部分节假日(?:休息)?安排的通知", title):
-        if existing is not None:
-            raise NoticeParseError(
-                "年度通知开启新的一年，不应提供 existing",
-                "a yearly notice starts a year; existing is only for amending notices",
-                title,
-            )
-        return _parse_yearly(title, year, number, notice, items)
-    if re.fullmatch(r"国务院办公厅关于延长\d{4}年\S+假期的通知", title):
+    if _amends(title):
         return _parse_extension(title, year, notice, items, existing)
+    if existing is not None:
+        raise NoticeParseError(
+            "年度通知开启新的一年，不应提供 existing",
+            "a yearly notice starts a year; existing is only for amending notices",
+            title,
+        )
+    return _parse_yearly(title, year, number, notice, items)
+
+
+@dataclass(frozen=True)
+class NoticeTarget:
+    """Which year file a notice belongs to, and whether it amends it (then pass ``existing``)."""
+
+    year: int
+    amends: bool
+
+
+def notice_target(text: str) -> NoticeTarget:
+    """Read only the title: lets a caller load the right year file before :func:`parse_notice`."""
+    title, year, _ = _title(_lines(text))
+    return NoticeTarget(year=year, amends=_amends(title))
+
+
+def _amends(title: str) -> bool:
+    """True for an amending notice, False for a yearly one; any other kind is refused."""
+    if re.fullmatch(r"国务院办公厅关于\d{4}年部分节假日(?:休息)?安排的通知", title):
+        return False
+    if re.fullmatch(r"国务院办公厅关于延长\d{4}年\S+假期的通知", title):
+        return True
     raise NoticeParseError(
         "不支持的通知类型（只支持年度节假日安排通知和延长假期通知）",
         "unsupported kind of notice (yearly arrangement or holiday extension only)",

@@ -15,7 +15,13 @@ import pytest
 import yaml
 
 from calendars.model import YearArrangement
-from calendars.notice_import import NoticeParseError, dump_year_yaml, parse_notice
+from calendars.notice_import import (
+    NoticeParseError,
+    NoticeTarget,
+    dump_year_yaml,
+    notice_target,
+    parse_notice,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "calendars" / "data"
@@ -218,3 +224,16 @@ def test_refuses_extension_whose_resume_day_does_not_follow() -> None:
     text = _text("2020-2.txt").replace("2月3日（星期一）起正常上班", "2月4日（星期二）起正常上班")
     regular = parse_notice(_text("2020-1.txt"), url=URL)
     assert "2020-02-04" in str(_refusal(text, existing=regular))
+
+
+def test_refuses_unsupported_kind_of_notice() -> None:
+    text = _text("2021-1.txt").replace(
+        "国务院办公厅关于2021年部分节假日安排的通知", "国务院办公厅关于调整2021年劳动节假期安排的通知", 1
+    )
+    assert "不支持" in str(_refusal(text))
+
+
+def test_notice_target_tells_which_file_and_whether_existing_is_needed() -> None:
+    """A caller (e.g. the import command) loads the right year file before parsing."""
+    assert notice_target(_text("2025-1.txt")) == NoticeTarget(year=2025, amends=False)
+    assert notice_target(_text("2020-2.txt")) == NoticeTarget(year=2020, amends=True)
