@@ -536,14 +536,22 @@ def _amends(title: str) -> bool:
     )
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """A one-day holiday has the same date object as start and end: write it twice, no &anchor."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 def dump_year_yaml(arrangement: YearArrangement) -> str:
     """The canonical text of a year file: header comment, fixed key order, plain YYYY-MM-DD dates.
 
     Key order is the model's field order (year, notices, holidays, makeup_workdays, notes); lines
     are never wrapped, so a note stays on one line and diffs stay readable.
     """
-    body = yaml.safe_dump(
+    body = yaml.dump(
         arrangement.model_dump(mode="python"),
+        Dumper=_NoAliasDumper,
         allow_unicode=True,
         sort_keys=False,
         default_flow_style=False,

@@ -230,10 +230,10 @@ def cal_import_notice(
     file: Annotated[Path, typer.Argument(help="国务院办公厅通知全文（UTF-8 文本）")],
     url: Annotated[str, typer.Option(help="通知的公开网址（写入数据文件）")],
     output_dir: Annotated[Path, typer.Option(help="数据文件目录")] = Path(__file__).resolve().parent.parent / "calendars" / "data",
-    force: Annotated[bool, typer.Option(help="覆盖已有年份文件（修订通知除外）")] = False,
+    force: Annotated[bool, typer.Option(help="以年度通知重写已有的年份文件")] = False,
 ) -> None:
     """解析通知全文，写出该年度数据文件供人工复核；无法解析的内容一律拒绝。"""
-    from calendars.notice_import import NoticeParseError, dump_year_yaml, parse_notice
+    from calendars.notice_import import NoticeParseError, dump_year_yaml, notice_target, parse_notice
     from calendars.official import CalendarError, load_year_file
 
     try:
@@ -241,15 +241,17 @@ def cal_import_notice(
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"无法读取 {file}：{exc}")
     try:
-        first = parse_notice(text, url=url)
-        target = output_dir / f"{first.year}.yaml"
-        existing = load_year_file(target) if target.exists() else None
-        result = first
-        if existing is not None:
-            amended = parse_notice(text, url=url, existing=existing)
-            if amended == existing and not force:
-                fail(f"{target} 已包含该通知")
-            result = amended
+        what = notice_target(text)
+        target = output_dir / f"{what.year}.yaml"
+        if what.amends:
+            # An amending notice (e.g. the 2020 Spring Festival extension) needs the year's file.
+            if not target.exists():
+                fail(f"这是修订 {what.year} 年安排的通知，但 {target} 不存在：请先导入该年度的安排通知")
+            result = parse_notice(text, url=url, existing=load_year_file(target))
+        else:
+            if target.exists() and not force:
+                fail(f"{target} 已存在；确认要以该通知重写时加 --force")
+            result = parse_notice(text, url=url)
     except (NoticeParseError, CalendarError) as exc:
         fail(str(exc))
     target.write_text(dump_year_yaml(result), encoding="utf-8")
