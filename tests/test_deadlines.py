@@ -1,0 +1,74 @@
+"""Deadline rules of digest section 7 (民法典 第二百零一条、第二百零三条)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from calendars.deadlines import by_day_of_month, end_of_day, within_days, within_hours, within_working_days
+from calendars.official import SHANGHAI, CalendarError, YearNotCovered
+
+D = dt.date
+
+
+def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=SHANGHAI)
+
+
+def test_hours_are_exact_instants_even_over_a_holiday() -> None:
+    deadline = within_hours(at(2025, 9, 30, 23, 0), 2)
+    assert deadline.due == at(2025, 10, 1, 1, 0) and deadline.last_day is None
+    assert deadline.label() == "2025-10-01 01:00"
+    utc_event = dt.datetime(2025, 9, 30, 15, 0, tzinfo=dt.timezone.utc)  # 23:00 Beijing
+    assert within_hours(utc_event, 1).due == at(2025, 10, 1, 0, 0)
+
+
+def test_working_days_start_the_day_after_and_end_at_midnight() -> None:
+    # Handling ended 2025-09-30; 5 working days (NFRA 48): 10-09, 10-10, 10-11 (make-up), 10-13, 10-14.
+    deadline = within_working_days(at(2025, 9, 30, 10, 0), 5)
+    assert deadline.last_day == D(2025, 10, 14)
+    assert deadline.due == at(2025, 10, 15, 0, 0)
+    assert deadline.label() == "2025-10-14 24:00"
+
+
+def test_days_roll_forward_off_a_holiday_by_default() -> None:
+    # 30 days after 2025-09-01 is 2025-10-01 (National Day): moves to 2025-10-09.
+    deadline = within_days(at(2025, 9, 1, 9), 30)
+    assert deadline.moved_from == D(2025, 10, 1) and deadline.last_day == D(2025, 10, 9)
+    assert "顺延" in deadline.basis
+
+
+def test_days_roll_forward_off_a_plain_weekend_but_not_a_make_up_day() -> None:
+    assert within_days(D(2025, 11, 12), 10).last_day == D(2025, 11, 24)  # 11-22 Sat -> Mon 11-24
+    assert within_days(D(2025, 9, 18), 10).last_day == D(2025, 9, 28)  # 9-28 Sun is a make-up working day
+
+
+def test_roll_forward_setting_off_keeps_the_nominal_day() -> None:
+    deadline = within_days(D(2025, 9, 1), 30, roll_forward=False)
+    assert deadline.last_day == D(2025, 10, 1) and deadline.moved_from is None
+
+
+def test_by_day_of_month_rolls_forward() -> None:
+    # PBOC-102 III(2): head offices by the 10th. 2025-10-10 is a working day; 2026-10-10 a make-up Saturday.
+    assert by_day_of_month(2025, 10, 10).last_day == D(2025, 10, 10)
+    assert by_day_of_month(2026, 10, 10).last_day == D(2026, 10, 10)
+    assert by_day_of_month(2025, 5, 4).last_day == D(2025, 5, 6)  # Labour Day holiday -> 5-6
+    assert by_day_of_month(2025, 5, 4, roll_forward=False).last_day == D(2025, 5, 4)
+    with pytest.raises(CalendarError, match="日期无效"):
+        by_day_of_month(2025, 2, 30)
+
+
+def test_bad_inputs_refused() -> None:
+    with pytest.raises(CalendarError, match="naive"):
+        within_hours(dt.datetime(2025, 1, 1, 8, 0), 2)
+    with pytest.raises(CalendarError):
+        within_hours(at(2025, 1, 1), 0)
+    with pytest.raises(CalendarError):
+        within_working_days(at(2025, 1, 1), 0)
+    with pytest.raises(YearNotCovered, match="2027"):
+        within_days(D(2026, 12, 20), 30)
+
+
+def test_end_of_day_is_next_midnight() -> None:
+    assert end_of_day(D(2025, 12, 31)) == at(2026, 1, 1)
