@@ -32,6 +32,9 @@ def _normalise(url: str) -> str:
 def engine_for(url: str) -> Engine:
     url = _normalise(url)
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         eng = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(eng, "connect")

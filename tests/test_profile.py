@@ -1,0 +1,106 @@
+"""The institution profile: the demo validates; every kind of mistake names its field and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regflows.profile import DEMO_PROFILE, ProfileError, clear_secret_problem, load_profile
+
+DEMO_TEXT = DEMO_PROFILE.read_text(encoding="utf-8")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profile.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def test_demo_profile_is_valid() -> None:
+    profile = load_profile(DEMO_PROFILE)
+    assert profile.institution.credit_access == "national_head_office"
+    assert profile.head_office.code == "YX0001"
+    assert profile.roles["on_call"].chain() == ["li.ming", "wang.fang", "zhao.lei"]
+    assert all(profile.regime_on(t) for t in ("NFRA", "PBOC-102")) and not profile.regime_on("TENPAY")
+
+
+def test_unknown_regime_is_named_with_its_line(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace("  TENPAY: false", "  TENPAY: false\n  SAFE-2024: true")
+    with pytest.raises(ProfileError) as err:
+        load_profile(write(tmp_path, text))
+    message = str(err.value)
+    assert "SAFE-2024" in message and "未知的监管来源" in message
+    assert f"profile.yaml:{line_of(text, 'SAFE-2024')}" in message
+
+
+def test_missing_regime_is_refused(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace("  CUSTINFO: true    # customer-information protection policy\n", "")
+    with pytest.raises(ProfileError, match="缺少：CUSTINFO"):
+        load_profile(write(tmp_path, text))
+
+
+def test_person_without_any_contact_is_refused(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace(
+        """    channels:
+      - {kind: outbox, url: "outbox://liu.yang/email"}""",
+        "    channels: []",
+    )
+    with pytest.raises(ProfileError) as err:
+        load_profile(write(tmp_path, text))
+    assert "people.4.channels" in str(err.value)
+    assert f":{line_of(text, 'channels: []')} " in str(err.value)
+
+
+def test_role_member_without_a_person_entry_is_refused(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace("members: [chen.jing]", "members: [chen.jing, qian.wu]")
+    with pytest.raises(ProfileError) as err:
+        load_profile(write(tmp_path, text))
+    assert "qian.wu" in str(err.value) and "roles.retail_division.members.1" in str(err.value)
+    assert f":{line_of(text, 'qian.wu')} " in str(err.value)
+
+
+def test_missing_required_role_and_field(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace("    kind: compliance\n", "    kind: division\n").replace("  region: 重庆市\n", "", 1)
+    with pytest.raises(ProfileError) as err:
+        load_profile(write(tmp_path, text))
+    message = str(err.value)
+    assert "institution.region: 缺少必填项" in message
+
+
+def test_missing_role_kind(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace("    kind: compliance\n", "    kind: division\n")
+    with pytest.raises(ProfileError, match="缺少 kind: compliance"):
+        load_profile(write(tmp_path, text))
+
+
+def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace("  name: 渝信示范银行股份有限公司", "  name: [渝信示范银行股份有限公司")
+    with pytest.raises(ProfileError) as err:
+        load_profile(write(tmp_path, text))
+    assert "YAML 语法错误" in str(err.value) and "profile.yaml:" in str(err.value)
+
+
+def test_typo_in_field_name_is_refused(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace("  cii_operator: true", "  cii_operater: true")
+    with pytest.raises(ProfileError, match="cii_operater: 未知字段"):
+        load_profile(write(tmp_path, text))
+
+
+def test_secrets_in_clear_are_refused(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace('"outbox://sun.li/sms"', '"mailtos://ops:Hunter2@smtp.example.cn?to=a@example.cn"')
+    with pytest.raises(ProfileError, match="明文密码"):
+        load_profile(write(tmp_path, text))
+    assert clear_secret_problem("dingtalk://abcdef123/") is not None
+    assert clear_secret_problem("json://gw.example.cn/sms?token=abc") is not None
+    assert clear_secret_problem("dingtalk://{secret:ding-token}/") is None
+    assert clear_secret_problem("mailtos://ops:{env:SMTP_PASSWORD}@smtp.example.cn?to=a@example.cn") is None
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="文件不存在"):
+        load_profile(tmp_path / "nope.yaml")
