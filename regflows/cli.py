@@ -63,11 +63,14 @@ def up(
 
 
 @app.command()
-def doctor(profile: ProfileOption = None) -> None:
+def doctor(
+    profile: ProfileOption = None,
+    today: Annotated[str | None, typer.Option(help="以该日期为“今天”检查（YYYY-MM-DD），用于预演")] = None,
+) -> None:
     """检查机构配置、数据库、审计账本、日历覆盖、通知渠道与部署，逐项报告。"""
     from regflows.doctor import FAIL, WARN, run_checks
 
-    checks = run_checks(_profile_file(profile))
+    checks = run_checks(_profile_file(profile), _date(today) if today else None)
     marks = {"ok": "✓", "warn": "!", "fail": "✗"}
     for check in checks:
         typer.echo(f"{marks[check.status]} [{check.area}] {check.name}：{check.detail}")

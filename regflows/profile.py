@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from regflows.yamlsource import YamlSource, YamlSourceError
 
@@ -54,8 +54,21 @@ Grade = Literal["I", "II", "III", "IV"]
 
 PLACEHOLDER = re.compile(r"\{(env|secret):([A-Za-z_][A-Za-z0-9_\-]*)\}")
 SECRET_QUERY_KEYS = {"token", "secret", "key", "password", "pass", "pwd", "apikey", "api_key", "access_token", "sign"}
-#: Channels whose URL path itself is a credential (bot webhook tokens): it must be a placeholder.
-TOKEN_IN_PATH = {"wecom", "dingtalk", "feishu", "lark", "gotify"}
+#: The Apprise URL schemes each channel kind may use; a kind that disagrees with its URL is a typo
+#: that would route an urgent notice to the wrong kind of channel (SMS rules differ from email's).
+SCHEMES_BY_KIND: dict[str, set[str]] = {
+    "email": {"mailto", "mailtos"},
+    "sms": {"json", "jsons", "form", "forms", "xml", "xmls", "twilio", "sns", "clicksend", "d7sms", "bulksms",
+            "smseagle", "smseagles", "msg91", "plivo", "vonage", "nexmo", "sinch", "kavenegar"},
+    "wecom": {"wecombot", "wechat"},
+    "dingtalk": {"dingtalk"},
+    "feishu": {"feishu"},
+    "lark": {"lark"},
+    "ntfy": {"ntfy", "ntfys"},
+    "gotify": {"gotify", "gotifys"},
+    "webhook": {"json", "jsons", "form", "forms", "xml", "xmls"},
+    "outbox": {"outbox"},
+}
 
 
 class _Strict(BaseModel):
@@ -88,6 +101,14 @@ class Channel(_Strict):
         if problem:
             raise ValueError(problem)
         return url
+
+    @model_validator(mode="after")
+    def _scheme_matches_kind(self) -> "Channel":
+        scheme = self.url.split("://", 1)[0].lower()
+        allowed = SCHEMES_BY_KIND[self.kind]
+        if scheme not in allowed:
+            raise ValueError(f"kind: {self.kind} 的地址应以 {'/'.join(sorted(allowed))}:// 开头，实为 {scheme}://")
+        return self
 
     def secret_refs(self) -> list[tuple[str, str]]:
         return [(m.group(1), m.group(2)) for m in PLACEHOLDER.finditer(self.url)]

@@ -50,13 +50,14 @@ class LocalServer:
             self.process.wait(timeout=5)
 
 
-def start(host: str, port: int, prefect_home: Path, log_dir: Path) -> LocalServer:
+def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> LocalServer:
     """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs."""
     prefect_home.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "prefect-server.log"
     env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
+    env.update(extra_env or {})
     # All services stay on: the scheduler is what turns schedules into the upcoming runs.
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
     handle = log.open("ab")

@@ -79,6 +79,12 @@ async def schedules_task(today: dt.date) -> list[ScheduleState]:
                         deployment.id, current.id, schedule=RRuleSchedule(rrule=rule, timezone=TIMEZONE)
                     )
                     refreshed = True
+            if refreshed:
+                # Ask the server to create the new upcoming runs now rather than at its next loop,
+                # so the next-run check below sees them.
+                response = await client._client.post(f"/deployments/{deployment.id}/schedule", json={})
+                response.raise_for_status()
+                deployment = await client.read_deployment(deployment.id)
             if not any(s.active for s in deployment.schedules):
                 continue
             upcoming = await client.read_flow_runs(

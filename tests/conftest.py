@@ -68,7 +68,11 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from regflows.server import start, wait_healthy
 
     root = tmp_path_factory.mktemp("prefect")
-    server = start("127.0.0.1", free_port(), root / "home", root / "logs")
+    # A short scheduler loop so that upcoming runs appear within seconds of registration.
+    server = start(
+        "127.0.0.1", free_port(), root / "home", root / "logs",
+        extra_env={"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "3"},
+    )
     try:
         wait_healthy(server, timeout=240)
         yield server.api

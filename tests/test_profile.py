@@ -92,7 +92,9 @@ def test_typo_in_field_name_is_refused(tmp_path: Path) -> None:
 
 
 def test_secrets_in_clear_are_refused(tmp_path: Path) -> None:
-    text = DEMO_TEXT.replace('"outbox://sun.li/sms"', '"mailtos://ops:Hunter2@smtp.example.cn?to=a@example.cn"')
+    text = DEMO_TEXT.replace(
+        '{kind: outbox, url: "outbox://sun.li/sms"}', '{kind: email, url: "mailtos://ops:Hunter2@smtp.example.cn?to=a@example.cn"}'
+    )
     with pytest.raises(ProfileError, match="明文密码"):
         load_profile(write(tmp_path, text))
     assert clear_secret_problem("dingtalk://abcdef123/") is not None
@@ -104,3 +106,10 @@ def test_secrets_in_clear_are_refused(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="文件不存在"):
         load_profile(tmp_path / "nope.yaml")
+
+
+def test_channel_kind_must_match_its_url(tmp_path: Path) -> None:
+    text = DEMO_TEXT.replace('{kind: outbox, url: "outbox://sun.li/sms"}', '{kind: sms, url: "mailto://127.0.0.1?to=a@example.cn"}')
+    with pytest.raises(ProfileError) as err:
+        load_profile(write(tmp_path, text))
+    assert "kind: sms" in str(err.value) and f":{line_of(text, 'kind: sms')} " in str(err.value)
