@@ -55,6 +55,11 @@ class WorkingDaySchedule(BaseModel):
         return value
 
     @property
+    def slug(self) -> str:
+        """Identifies the schedule on the deployment so the calendar watch can refresh it."""
+        return f"working-days-{self.every}-{self.n}-{self.at.replace(':', '')}"
+
+    @property
     def time(self) -> dt.time:
         return dt.time.fromisoformat(self.at)
 

@@ -1,0 +1,63 @@
+"""Does the calendar data cover the days ahead? (The calendar watch's pure half.)
+
+A missing year is not a crash: flows that do not need those days keep working. It is a warning
+that is raised every day until the year's notice is loaded: from the profile's
+``calendar_warn_from`` day (1 November by default, when the State Council usually publishes the
+next year's arrangement), and as soon as any day within the horizon is uncovered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from calendars.official import WorkingDayCalendar
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    today: dt.date
+    horizon_end: dt.date
+    covered_years: list[int]
+    missing_in_horizon: list[int] = field(default_factory=list)
+    first_uncovered_day: dt.date | None = None
+    next_year_missing: bool = False
+    provisional_from: dt.date | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        if self.missing_in_horizon:
+            years = "、".join(str(y) for y in self.missing_in_horizon)
+            out.append(
+                f"未来 {(self.horizon_end - self.today).days} 天内自 {self.first_uncovered_day} 起没有日历数据"
+                f"（缺 {years} 年国务院节假日安排），涉及这些日期的期限与排程无法计算。"
+            )
+        if self.next_year_missing and not self.missing_in_horizon:
+            out.append(f"{self.today.year + 1} 年节假日安排尚未载入，请在通知发布后及时导入。")
+        if self.provisional_from:
+            out.append(f"{self.provisional_from} 起至年末的工作日判断为暂定，待下一年度通知确认。")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.warnings
+
+
+def check_coverage(calendar: WorkingDayCalendar, today: dt.date, horizon_days: int = 60, warn_from: str = "11-01") -> CoverageReport:
+    horizon_end = today + dt.timedelta(days=horizon_days)
+    missing = [y for y in range(today.year, horizon_end.year + 1) if not calendar.covers(y)]
+    first = None
+    if missing:
+        first = max(today, dt.date(missing[0], 1, 1))
+    month, day = (int(x) for x in warn_from.split("-"))
+    next_year_missing = today >= dt.date(today.year, month, day) and not calendar.covers(today.year + 1)
+    provisional_from = None
+    if calendar.covers(today.year) and calendar.is_provisional(dt.date(today.year, 12, 31)):
+        candidate = next(
+            (d for d in (dt.date(today.year, 12, 1) + dt.timedelta(days=i) for i in range(31)) if calendar.is_provisional(d)),
+            None,
+        )
+        if candidate and candidate <= horizon_end:
+            provisional_from = candidate
+    return CoverageReport(today, horizon_end, calendar.years, missing, first, next_year_missing, provisional_from)
