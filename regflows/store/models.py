@@ -103,35 +103,74 @@ class Obligation(Base):
 
 
 class Notice(Base):
-    """A rendered notice, addressed to roles; its deliveries are the evidence."""
+    """A rendered notice, addressed to roles; its deliveries are the evidence.
+
+    Acknowledgement and escalation state lives here so that a watcher can resume after any
+    restart: who must acknowledge (the roles' escalation chain), how far it has escalated, when.
+    """
 
     __tablename__ = "notice"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))  # the rendered title
+    body: Mapped[str] = mapped_column(Text, default="")  # the full form as sent
+    sms: Mapped[str | None] = mapped_column(Text)  # the SMS form as sent
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    requires_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    grade: Mapped[str | None] = mapped_column(String(4))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     related: Mapped[str | None] = mapped_column(String(80), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    requires_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    last_escalated_at: Mapped[dt.datetime | None]
+    chain_exhausted_at: Mapped[dt.datetime | None]
+    acked_at: Mapped[dt.datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(String(60))
+    resolve_by: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    renotified_at: Mapped[dt.datetime | None]
 
 
 class Delivery(Base):
-    """One notice to one person through one channel; the idempotency key is recorded before sending."""
+    """One notice to one person through one channel.
+
+    The idempotency key (notice, person, channel) is claimed *before* sending and settled right
+    after, so a retried task never sends twice to the same channel. A claim that was never
+    settled (the process died in between) becomes ``unknown`` for a person to settle.
+    """
 
     __tablename__ = "delivery"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
     person_id: Mapped[str] = mapped_column(String(60))
+    channel_index: Mapped[int] = mapped_column(Integer)
     channel_kind: Mapped[str] = mapped_column(String(20))
     target_masked: Mapped[str] = mapped_column(String(300))
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sending|delivered|failed|unknown
+    state: Mapped[str] = mapped_column(String(20), default="sending")  # sending|delivered|failed|unknown
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[dt.datetime | None]
+    settled_by: Mapped[str | None] = mapped_column(String(60))  # a person who settled an unknown
+
+
+class DeliveryAttempt(Base):
+    """Every try through Apprise, success or not: the evidence an inspector asks for."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
+    at: Mapped[dt.datetime]
+    outcome: Mapped[str] = mapped_column(String(20))  # delivered|failed|unknown
+    error: Mapped[str | None] = mapped_column(Text)
+    elapsed_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class Acknowledgement(Base):

@@ -6,7 +6,7 @@ anchored outside the database (regflows.ledger).
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:06:51.119592
+Create Date: 2026-11-23
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,7 +17,6 @@ branch_labels = None
 depends_on = None
 
 def upgrade() -> None:
-
     op.create_table('audit_entry',
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -54,13 +53,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('notice',
-    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('id', sa.String(length=80), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('sms', sa.Text(), nullable=True),
     sa.Column('urgent', sa.Boolean(), nullable=False),
-    sa.Column('requires_ack', sa.Boolean(), nullable=False),
+    sa.Column('drill', sa.Boolean(), nullable=False),
+    sa.Column('grade', sa.String(length=4), nullable=True),
+    sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('related', sa.String(length=80), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('requires_ack', sa.Boolean(), nullable=False),
+    sa.Column('escalation_step', sa.Integer(), nullable=False),
+    sa.Column('last_escalated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('chain_exhausted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acked_by', sa.String(length=60), nullable=True),
+    sa.Column('resolve_by', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('renotified_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
@@ -108,7 +120,7 @@ def upgrade() -> None:
 
     op.create_table('acknowledgement',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('notice_id', sa.String(length=40), nullable=False),
+    sa.Column('notice_id', sa.String(length=80), nullable=False),
     sa.Column('person_id', sa.String(length=60), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('via', sa.String(length=40), nullable=False),
@@ -122,16 +134,20 @@ def upgrade() -> None:
 
     op.create_table('delivery',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('notice_id', sa.String(length=40), nullable=False),
+    sa.Column('notice_id', sa.String(length=80), nullable=False),
     sa.Column('person_id', sa.String(length=60), nullable=False),
+    sa.Column('channel_index', sa.Integer(), nullable=False),
     sa.Column('channel_kind', sa.String(length=20), nullable=False),
     sa.Column('target_masked', sa.String(length=300), nullable=False),
     sa.Column('idempotency_key', sa.String(length=128), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('claimed_by', sa.String(length=120), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('settled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('settled_by', sa.String(length=60), nullable=True),
     sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
@@ -152,6 +168,18 @@ def upgrade() -> None:
     with op.batch_alter_table('incident_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incident_event_incident_id'), ['incident_id'], unique=False)
 
+    op.create_table('delivery_attempt',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('elapsed_ms', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['delivery_id'], ['delivery.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('delivery_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_attempt_delivery_id'), ['delivery_id'], unique=False)
     op.execute(
         sa.text("INSERT INTO ledger_head (id, count, head_hash) VALUES (1, 0, :genesis)").bindparams(
             genesis="0" * 64
@@ -159,7 +187,9 @@ def upgrade() -> None:
     )
     _append_only_triggers()
 
+
 APPEND_ONLY_MESSAGE = "audit_entry is append-only"
+
 
 def _append_only_triggers() -> None:
     bind = op.get_bind()
@@ -179,12 +209,17 @@ def _append_only_triggers() -> None:
             "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"
         )
 
+
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_entry")
         op.execute("DROP FUNCTION IF EXISTS audit_entry_append_only()")
 
+    with op.batch_alter_table('delivery_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_attempt_delivery_id'))
+
+    op.drop_table('delivery_attempt')
     with op.batch_alter_table('incident_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incident_event_incident_id'))
 
@@ -216,4 +251,3 @@ def downgrade() -> None:
 
     op.drop_table('incident')
     op.drop_table('audit_entry')
-
