@@ -26,6 +26,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(audit_app, name="audit")
 app.add_typer(profile_app, name="profile")
 app.add_typer(db_app, name="db")
+notices_app = typer.Typer(help="通知：测试渠道、本地 outbox、投递记录、确认端点。", no_args_is_help=True)
+app.add_typer(notices_app, name="notices")
 
 ProfileOption = Annotated[
     Path | None, typer.Option("--profile", help="机构配置 YAML（默认 REGFLOWS_PROFILE 或示范配置）")
@@ -279,6 +281,133 @@ def cal_schedules(
             typer.echo(f"{spec.name}\t{wd.describe()}\t" + " ".join(f"{d.isoformat()}T{wd.at}" for d in days))
             if len(days) < limit:
                 typer.echo(f"警告：{spec.name} 的排程在 {cal.years[-1]} 年末后没有日历数据", err=True)
+
+
+# -- notices -------------------------------------------------------------------------------
+def _since(text: str) -> dt.datetime:
+    """ISO time (with offset or Asia/Shanghai), or a span back from now: 30m, 2h, 7d."""
+    from calendars.official import SHANGHAI
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[-1:] in units and text[:-1].isdigit():
+        return dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--since 应为 ISO 时间（如 2025-10-01T08:00+08:00）或 30m/2h/7d：{text!r}")
+    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+
+
+@notices_app.command("test")
+def notices_test(
+    profile: ProfileOption = None,
+    role: Annotated[str | None, typer.Option(help="只测试该角色（键名或类型），默认全部人员")] = None,
+) -> None:
+    """向每个人（或该角色成员）的每个渠道发送测试通知；每次投递打印一行 JSON。"""
+    from calendars.official import SHANGHAI
+    from notices.routing import RoutingError, person_as_recipient, recipients
+    from notices.service import send_notice
+    from regflows.profile import ProfileError, load_profile
+    from regflows.store import migrate
+
+    try:
+        loaded = load_profile(_profile_file(profile))
+        people = recipients(loaded, [role]) if role else [
+            person_as_recipient(loaded, p.id, next((k for k, r in loaded.roles.items() if p.id in r.members), "compliance"))
+            for p in loaded.people
+        ]
+    except (ProfileError, RoutingError) as exc:
+        fail(str(exc))
+    migrate()
+    sent_at = dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    outcome = send_notice(loaded, "test", {"institution": loaded.institution.name, "sent_at": sent_at}, to=people,
+                          urgent=True, raise_to_deputy=False)
+    for c in outcome.deliveries:
+        typer.echo(json.dumps({"notice": outcome.notice_id, "person": c.person_id, "channel": c.channel_index + 1, "kind": c.kind,
+                               "target": c.target, "outcome": c.state, "attempts": c.attempts, "error": c.error}, ensure_ascii=False))
+    if any(c.state != "delivered" for c in outcome.deliveries):
+        raise typer.Exit(1)
+
+
+@notices_app.command("outbox")
+def notices_outbox(limit: Annotated[int, typer.Option(help="最多显示条数")] = 50) -> None:
+    """本地 outbox 中的通知（示范配置的默认渠道），最新在前。"""
+    from sqlalchemy import select
+
+    from regflows.store import db, migrate
+    from regflows.store.models import OutboxMessage
+
+    migrate()
+    with db.session() as s:
+        rows = s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).scalars().all()
+        for m in rows:
+            typer.echo(json.dumps({"id": m.id, "at": m.at.isoformat(), "target": m.target, "title": m.title, "body": m.body}, ensure_ascii=False))
+
+
+@notices_app.command("log")
+def notices_log(since: Annotated[str, typer.Option(help="起始时间：ISO 时间或 30m/2h/7d")] = "1d") -> None:
+    """投递记录：每次尝试一行 JSON（收件人、渠道、脱敏地址、结果、错误）。"""
+    from sqlalchemy import select
+
+    from regflows.store import db, migrate
+    from regflows.store.models import Delivery, DeliveryAttempt
+
+    start = _since(since)
+    migrate()
+    with db.session() as s:
+        rows = s.execute(
+            select(DeliveryAttempt, Delivery).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+            .where(DeliveryAttempt.at >= start).order_by(DeliveryAttempt.id)
+        ).all()
+        for attempt, delivery in rows:
+            typer.echo(json.dumps({"at": attempt.at.isoformat(), "notice": delivery.notice_id, "person": delivery.person_id,
+                                   "kind": delivery.channel_kind, "target": delivery.target_masked, "outcome": attempt.outcome,
+                                   "error": attempt.error, "delivery_state": delivery.state}, ensure_ascii=False))
+
+
+@notices_app.command("settle")
+def notices_settle(
+    delivery_id: Annotated[int, typer.Argument(help="状态为 unknown 的投递编号（notices log 可查）")],
+    outcome: Annotated[str, typer.Option(help="核实结果：delivered 或 failed")],
+    by: Annotated[str, typer.Option(help="核实人（人员编号）")],
+) -> None:
+    """人工核实一次“是否送达未知”的投递并记录结论。"""
+    from regflows import ledger
+    from regflows.store import db
+    from regflows.store.models import Delivery, utcnow
+
+    if outcome not in ("delivered", "failed"):
+        fail("--outcome 只能是 delivered 或 failed")
+    with db.session() as s:
+        row = s.get(Delivery, delivery_id)
+        if row is None or row.state != "unknown":
+            fail(f"投递 {delivery_id} 不存在或状态不是 unknown")
+        row.state, row.settled_at, row.settled_by = outcome, utcnow(), by
+        ledger.append_in(s, "notice.settled", row.notice_id, {"delivery": delivery_id, "outcome": outcome, "by": by})
+    typer.echo(f"{delivery_id}\t{outcome}")
+
+
+@notices_app.command("escalate")
+def notices_escalate(profile: ProfileOption = None) -> None:
+    """立即执行一次确认与升级检查（通常由 notice-watch 部署每分钟执行）。"""
+    from notices.escalation import run_escalations
+    from regflows.profile import load_profile
+
+    for action in run_escalations(load_profile(_profile_file(profile))):
+        typer.echo(json.dumps(action.__dict__, ensure_ascii=False))
+
+
+@notices_app.command("serve-acks")
+def notices_serve_acks(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口（与机构配置 public_base_url 一致）")] = 4201,
+) -> None:
+    """只运行确认链接端点（regflows up 已包含）。"""
+    import uvicorn
+
+    from notices.ack_server import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -139,9 +139,15 @@ class Settings(_Strict):
         default=True,
         description="按日计算的期限末日为休息日时顺延至下一工作日（民法典 第二百零三条）",
     )
-    ack_wait_minutes: dict[Grade, int] = Field(
+    ack_wait_minutes: dict[Grade, float] = Field(
         default_factory=lambda: {"I": 5, "II": 10, "III": 15, "IV": 30},
-        description="未确认多久后沿升级链升级，按事件级别",
+        description="未确认多久后沿升级链升级，按事件级别（无级别的通知按 IV）",
+    )
+    renotify_every_minutes: float = Field(
+        default=30, gt=0, description="已确认但到期未处理完毕时，每隔多久再次提醒"
+    )
+    sms_per_minute: float = Field(
+        default=30, gt=0, description="短信发送速率上限（Prefect 全局并发限制 regflows-sms）"
     )
     calendar_warn_from: str = Field(
         default="11-01", pattern=r"^\d{2}-\d{2}$", description="每年从该日起提醒下一年度节假日安排未载入"

@@ -52,6 +52,8 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
         {"profile": str(profile_file), "profile_sha256": hashlib.sha256(profile_file.read_bytes()).hexdigest()},
     )
 
+    acks = _start_ack_endpoint(str(profile.public_base_url))
+
     server = None
     if is_healthy(api):
         console.print(f"[green]✓[/] 使用已运行的 Prefect 服务器 {api}")
@@ -73,8 +75,23 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
     except KeyboardInterrupt:
         console.print("已停止服务；计划运行保留在服务器中。")
     finally:
+        if acks is not None:
+            acks.should_exit = True
         if server is not None:
             server.stop()
+
+
+def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
+    """Serve the acknowledgement links locally when the profile's public URL is on this machine."""
+    from notices.ack_server import bind_address, serve_in_thread
+
+    host, port = bind_address(public_base_url)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]![/] 确认链接地址 {public_base_url} 不在本机：请在该地址后运行 `regflows notices serve-acks`")
+        return None
+    server = serve_in_thread(host, port)
+    console.print(f"[green]✓[/] 确认链接端点：{public_base_url}/ack/…")
+    return server
 
 
 def serve_deployments() -> None:

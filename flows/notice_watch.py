@@ -1,0 +1,20 @@
+"""Acknowledgement watch: every minute, escalate what nobody acknowledged in time.
+
+The state of every acknowledgement-required notice is in the store, so this flow holds no
+execution slot while it waits and loses nothing across restarts: each run looks at the clock and
+takes the steps that are due (escalate to the next person of the chain, raise a chain that ran
+out, re-notify what was acknowledged but not resolved in time). A late run takes them at once.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from regflows.profile import load_profile, profile_path
+from tasks.notices import escalation_task
+
+
+@flow(name="notice-watch")
+def notice_watch() -> list[dict]:
+    """检查需确认的通知：超时未确认则沿升级链升级，已确认但逾期未处理则再次提醒。"""
+    return escalation_task(load_profile(profile_path()))

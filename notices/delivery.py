@@ -1,0 +1,355 @@
+"""Fan-out with evidence: send one notice to every recipient, prove each delivery, never twice.
+
+How a notice travels:
+
+- All recipients at once (a thread pool). An *urgent* notice (an incident, a deadline about to
+  be missed) goes to all of a person's channels at once; a *routine* one goes to the first
+  channel and falls down the list only when it fails.
+- Each (notice, person, channel) has an idempotency key, *claimed* in the store before sending
+  and *settled* right after. A retried task finds the key: delivered → not sent again; failed →
+  tried again; still ``sending`` from a process that died → marked ``unknown`` for a person to
+  settle, never silently retried (the one window no system closes: the server accepted, we died
+  before writing it down).
+- Each try goes through a fresh Apprise object (one object throttles repeated sends to the same
+  service by ~5 s) and is judged by Apprise 2's per-service result. Failures are retried with
+  exponential backoff; every try is a ``delivery_attempt`` row and an audit-ledger entry, with the
+  target masked and every resolved secret redacted.
+- A person not reached through any channel is raised to their role's deputy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from notices.masking import mask_url, redact
+from notices.routing import Recipient
+from notices.secrets import SecretMissing, resolve_url
+from regflows import ledger
+from regflows.profile import Channel
+from regflows.store import db
+from regflows.store.models import Delivery, DeliveryAttempt, utcnow
+
+log = logging.getLogger("regflows.notices")
+
+
+class _AppriseLogGuard(logging.Filter):
+    """Apprise's DEBUG lines print full webhook URLs (tokens included): mask every URL it logs."""
+
+    URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.URL.sub(lambda m: mask_url(m.group(0)), message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+_apprise_logger = logging.getLogger("apprise")
+_apprise_logger.setLevel(logging.INFO)
+if not any(isinstance(f, _AppriseLogGuard) for f in _apprise_logger.filters):
+    _apprise_logger.addFilter(_AppriseLogGuard())
+
+DELIVERED, FAILED, UNKNOWN, SENDING, IN_FLIGHT = "delivered", "failed", "unknown", "sending", "in_flight"
+#: Who holds a claim: host and process. A claim of a dead process on this host is stale at once.
+PROCESS_TAG = f"{socket.gethostname()}:{os.getpid()}"
+_in_flight: set[str] = set()
+_in_flight_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3  # tries per channel before falling back
+    backoff_seconds: float = 1.0  # doubles after each failed try
+    timeout_seconds: float = 20.0  # cap on one Apprise call
+    claim_lease_seconds: float = 300.0  # a claim older than this is treated as abandoned
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+
+
+@dataclass
+class ChannelOutcome:
+    person_id: str
+    channel_index: int
+    kind: str
+    target: str  # masked
+    state: str  # delivered | failed | unknown | in_flight
+    attempts: int = 0
+    error: str | None = None
+    already: bool = False  # settled by an earlier run: nothing was sent this time
+
+
+@dataclass
+class PersonOutcome:
+    recipient: Recipient
+    channels: list[ChannelOutcome] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> bool:
+        return any(c.state == DELIVERED for c in self.channels)
+
+
+@dataclass
+class NoticeOutcome:
+    notice_id: str
+    persons: list[PersonOutcome]
+
+    @property
+    def deliveries(self) -> list[ChannelOutcome]:
+        return [c for p in self.persons for c in p.channels]
+
+    @property
+    def unreached(self) -> list[PersonOutcome]:
+        return [p for p in self.persons if not p.delivered]
+
+
+#: Sends one message through one resolved URL; returns (delivered, reason if not).
+Transport = Callable[[str, Message, float], tuple[bool, str | None]]
+
+
+def apprise_transport(url: str, message: Message, timeout: float) -> tuple[bool, str | None]:
+    """One Apprise call through a fresh object, judged by its per-service result."""
+    import apprise
+
+    from notices.plugins import install_plugins
+
+    install_plugins()
+    sender = apprise.Apprise()
+    if not sender.add(url):
+        return False, "Apprise 无法识别该地址"
+    result = sender.notify(body=message.body, title=message.title, timeout=timeout)
+    entries = list(result)
+    if not entries:
+        return False, "Apprise 未执行任何发送"
+    failures = [e for e in entries if e.status != apprise.AppriseResultStatus.SUCCESS]
+    if not failures:
+        return True, None
+    reasons = [
+        entry.message
+        for e in failures
+        for entry in e.logs()
+        if getattr(entry, "level", "") in ("WARNING", "ERROR", logging.WARNING, logging.ERROR)
+    ]
+    status = ", ".join(e.status.name for e in failures)
+    return False, (reasons[-1] if reasons else f"发送失败（{status}）")
+
+
+def idempotency_key(notice_id: str, person_id: str, channel_index: int, channel: Channel) -> str:
+    raw = f"{notice_id}\x1f{person_id}\x1f{channel_index}\x1f{channel.url}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _pid_alive(tag: str) -> bool:
+    host, _, pid = tag.rpartition(":")
+    if host != socket.gethostname():
+        return True  # cannot tell: rely on the lease
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _abandoned(delivery: Delivery, key: str, policy: RetryPolicy, now: dt.datetime) -> bool:
+    if delivery.claimed_by == PROCESS_TAG:
+        with _in_flight_lock:
+            return key not in _in_flight
+    if delivery.claimed_by and not _pid_alive(delivery.claimed_by):
+        return True
+    claimed = delivery.claimed_at or delivery.created_at
+    return (now - claimed).total_seconds() > policy.claim_lease_seconds
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: str  # "go" to send, or delivered / unknown / in_flight
+    delivery_id: int
+    attempts: int
+    error: str | None = None
+
+
+class DeliveryEngine:
+    """Sends notices with claims, retries, fallback and evidence. One per send call."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        policy: RetryPolicy | None = None,
+        transport: Transport = apprise_transport,
+        before_send: Callable[[str], None] | None = None,
+        max_workers: int = 32,
+    ) -> None:
+        self.url = url
+        self.policy = policy or RetryPolicy()
+        self.transport = transport
+        self.before_send = before_send
+        self.max_workers = max_workers
+
+    # -- claims ------------------------------------------------------------------------------
+    def _claim(self, notice_id: str, recipient: Recipient, index: int, channel: Channel, key: str, target: str) -> Claim:
+        now = utcnow()
+        try:
+            with db.session(self.url) as s:
+                q = select(Delivery).where(Delivery.idempotency_key == key)
+                if s.bind.dialect.name == "postgresql":
+                    q = q.with_for_update()
+                row = s.execute(q).scalar_one_or_none()
+                if row is None:
+                    row = Delivery(
+                        notice_id=notice_id, person_id=recipient.person_id, channel_index=index, channel_kind=channel.kind,
+                        target_masked=target, idempotency_key=key, state=SENDING, attempts=0,
+                        claimed_by=PROCESS_TAG, claimed_at=now,
+                    )
+                    s.add(row)
+                    s.flush()
+                    return Claim("go", row.id, 0)
+                if row.state == DELIVERED:
+                    return Claim(DELIVERED, row.id, row.attempts)
+                if row.state == UNKNOWN:
+                    return Claim(UNKNOWN, row.id, row.attempts, row.last_error)
+                if row.state == SENDING:
+                    if not _abandoned(row, key, self.policy, now):
+                        return Claim(IN_FLIGHT, row.id, row.attempts)
+                    reason = "上次发送在提交服务器与记录结果之间中断，是否送达未知：请人工核实后处理"
+                    row.state, row.last_error, row.settled_at = UNKNOWN, reason, now
+                    s.add(DeliveryAttempt(delivery_id=row.id, at=now, outcome=UNKNOWN, error=reason))
+                    ledger.append_in(s, "notice.delivery", notice_id, self._evidence(recipient, index, channel, target, UNKNOWN, reason, row.attempts))
+                    return Claim(UNKNOWN, row.id, row.attempts, reason)
+                row.state, row.claimed_by, row.claimed_at = SENDING, PROCESS_TAG, now  # failed → try again
+                return Claim("go", row.id, row.attempts)
+        except IntegrityError:
+            return Claim(IN_FLIGHT, -1, 0)  # another worker claimed the same key a moment ago
+
+    def _settle(self, claim_id: int, notice_id: str, recipient: Recipient, index: int, channel: Channel, target: str,
+                state: str, error: str | None, elapsed_ms: int) -> int:
+        now = utcnow()
+        with db.session(self.url) as s:
+            row = s.get(Delivery, claim_id)
+            row.attempts += 1
+            row.state, row.last_error = state, error
+            if state == DELIVERED:
+                row.settled_at = now
+            s.add(DeliveryAttempt(delivery_id=row.id, at=now, outcome=state, error=error, elapsed_ms=elapsed_ms))
+            ledger.append_in(s, "notice.delivery", notice_id, self._evidence(recipient, index, channel, target, state, error, row.attempts))
+            return row.attempts
+
+    @staticmethod
+    def _evidence(recipient: Recipient, index: int, channel: Channel, target: str, state: str, error: str | None, attempt: int) -> dict:
+        return {"person": recipient.person_id, "channel": index, "kind": channel.kind, "target": target,
+                "outcome": state, "error": error, "attempt": attempt}
+
+    def _settled_state(self, key: str) -> tuple[str, int, str | None] | None:
+        """A delivered or unknown key needs no rate-limit slot: answer it without claiming."""
+        with db.session(self.url) as s:
+            row = s.execute(select(Delivery).where(Delivery.idempotency_key == key)).scalar_one_or_none()
+            if row is not None and row.state in (DELIVERED, UNKNOWN):
+                return row.state, row.attempts, row.last_error
+        return None
+
+    # -- one channel -------------------------------------------------------------------------
+    def deliver(self, notice_id: str, recipient: Recipient, index: int, message: Message) -> ChannelOutcome:
+        """Claim, send with retries and backoff, settle; never send twice to the same channel."""
+        channel = recipient.channels[index]
+        target = mask_url(channel.url)
+        key = idempotency_key(notice_id, recipient.person_id, index, channel)
+        outcome = ChannelOutcome(recipient.person_id, index, channel.kind, target, FAILED)
+        try:
+            resolved = resolve_url(channel.url)
+        except SecretMissing as exc:
+            claim = self._claim(notice_id, recipient, index, channel, key, target)
+            if claim.state == "go":
+                outcome.attempts = self._settle(claim.delivery_id, notice_id, recipient, index, channel, target, FAILED, str(exc), 0)
+            outcome.error = str(exc)
+            log.error("通知 %s 无法发往 %s 的渠道 %s：%s", notice_id, recipient.person_id, target, exc)
+            return outcome
+        secrets = resolved.secrets
+        delay = self.policy.backoff_seconds
+        for attempt in range(self.policy.attempts):
+            settled = self._settled_state(key)
+            if settled is not None:
+                outcome.state, outcome.attempts, outcome.error = settled
+                outcome.already = outcome.state == DELIVERED
+                return outcome
+            # Waiting for the SMS rate limit happens *before* the claim: a process killed while it
+            # waits leaves no claim behind, and the retry simply sends.
+            if self.before_send:
+                self.before_send(channel.kind)
+            claim = self._claim(notice_id, recipient, index, channel, key, target)
+            if claim.state != "go":
+                outcome.state, outcome.attempts, outcome.error = claim.state, claim.attempts, claim.error
+                outcome.already = claim.state == DELIVERED
+                return outcome
+            with _in_flight_lock:
+                _in_flight.add(key)
+            try:
+                started = time.monotonic()
+                try:
+                    ok, reason = self.transport(resolved.url, message, self.policy.timeout_seconds)
+                except Exception as exc:  # a plugin bug is a failed delivery, not a lost notice
+                    ok, reason = False, f"{type(exc).__name__}: {exc}"
+                elapsed = int((time.monotonic() - started) * 1000)
+                error = None if ok else redact(reason or "未知错误", secrets)
+                outcome.attempts = self._settle(claim.delivery_id, notice_id, recipient, index, channel, target,
+                                                DELIVERED if ok else FAILED, error, elapsed)
+            finally:
+                with _in_flight_lock:
+                    _in_flight.discard(key)
+            if ok:
+                outcome.state, outcome.error = DELIVERED, None
+                return outcome
+            outcome.error = error
+            log.warning("通知 %s 发往 %s 渠道 %s 第 %d 次失败：%s", notice_id, recipient.person_id, target, attempt + 1, error)
+            if attempt + 1 < self.policy.attempts:
+                time.sleep(delay)
+                delay *= 2
+        return outcome
+
+    # -- one notice to many ------------------------------------------------------------------
+    def fan_out(self, notice_id: str, recipients: list[Recipient], message_for: Callable[[Recipient, Channel], Message],
+                urgent: bool) -> NoticeOutcome:
+        persons = {r.person_id: PersonOutcome(r) for r in recipients}
+        lock = threading.Lock()
+
+        def record(outcome: ChannelOutcome) -> None:
+            with lock:
+                persons[outcome.person_id].channels.append(outcome)
+
+        def one(recipient: Recipient, index: int) -> None:
+            record(self.deliver(notice_id, recipient, index, message_for(recipient, recipient.channels[index])))
+
+        def down_the_list(recipient: Recipient) -> None:
+            for index in range(len(recipient.channels)):
+                outcome = self.deliver(notice_id, recipient, index, message_for(recipient, recipient.channels[index]))
+                record(outcome)
+                if outcome.state in (DELIVERED, IN_FLIGHT):
+                    return
+
+        with ThreadPoolExecutor(max_workers=max(1, self.max_workers), thread_name_prefix="notice") as pool:
+            if urgent:
+                futures = [pool.submit(one, r, i) for r in recipients for i in range(len(r.channels))]
+            else:
+                futures = [pool.submit(down_the_list, r) for r in recipients]
+            for future in futures:
+                future.result()
+        for p in persons.values():
+            p.channels.sort(key=lambda c: c.channel_index)
+        return NoticeOutcome(notice_id, [persons[r.person_id] for r in recipients])
