@@ -128,7 +128,7 @@ def apprise_transport(url: str, message: Message, timeout: float) -> tuple[bool,
     """One Apprise call through a fresh object, judged by its per-service result."""
     import apprise
 
-    from notices.plugins import install_plugins
+    from notices.plugins import failure_reason, install_plugins
 
     install_plugins()
     sender = apprise.Apprise()
@@ -138,17 +138,10 @@ def apprise_transport(url: str, message: Message, timeout: float) -> tuple[bool,
     entries = list(result)
     if not entries:
         return False, "Apprise 未执行任何发送"
-    failures = [e for e in entries if e.status != apprise.AppriseResultStatus.SUCCESS]
-    if not failures:
+    reasons = [reason for entry in entries if (reason := failure_reason(entry)) is not None]
+    if not reasons:
         return True, None
-    reasons = [
-        entry.message
-        for e in failures
-        for entry in e.logs()
-        if getattr(entry, "level", "") in ("WARNING", "ERROR", logging.WARNING, logging.ERROR)
-    ]
-    status = ", ".join(e.status.name for e in failures)
-    return False, (reasons[-1] if reasons else f"发送失败（{status}）")
+    return False, "；".join(reasons)
 
 
 def idempotency_key(notice_id: str, person_id: str, channel_index: int, channel: Channel) -> str:

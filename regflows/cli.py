@@ -319,7 +319,7 @@ def notices_test(
     except (ProfileError, RoutingError) as exc:
         fail(str(exc))
     migrate()
-    sent_at = dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    sent_at = dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
     outcome = send_notice(loaded, "test", {"institution": loaded.institution.name, "sent_at": sent_at}, to=people,
                           urgent=True, raise_to_deputy=False)
     for c in outcome.deliveries:

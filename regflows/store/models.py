@@ -173,6 +173,18 @@ class DeliveryAttempt(Base):
     elapsed_ms: Mapped[int | None] = mapped_column(Integer)
 
 
+class AckLink(Base):
+    """An issued acknowledgement link: short enough for an SMS, bound and signed (notices.acks)."""
+
+    __tablename__ = "ack_link"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    person_id: Mapped[str] = mapped_column(String(60))
+    expires_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Acknowledgement(Base):
     __tablename__ = "acknowledgement"
 

@@ -168,6 +168,17 @@ def upgrade() -> None:
     with op.batch_alter_table('incident_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incident_event_incident_id'), ['incident_id'], unique=False)
 
+    op.create_table('ack_link',
+    sa.Column('token_id', sa.String(length=32), nullable=False),
+    sa.Column('notice_id', sa.String(length=80), nullable=False),
+    sa.Column('person_id', sa.String(length=60), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], ),
+    sa.PrimaryKeyConstraint('token_id')
+    )
+    with op.batch_alter_table('ack_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ack_link_notice_id'), ['notice_id'], unique=False)
     op.create_table('delivery_attempt',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('delivery_id', sa.Integer(), nullable=False),
@@ -220,6 +231,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_attempt_delivery_id'))
 
     op.drop_table('delivery_attempt')
+    with op.batch_alter_table('ack_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ack_link_notice_id'))
+
+    op.drop_table('ack_link')
     with op.batch_alter_table('incident_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incident_event_incident_id'))
 
