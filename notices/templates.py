@@ -1,0 +1,474 @@
+"""Notice texts: one Jinja2 template per notice kind, in a full form and an SMS form.
+
+Why typed contexts: a notice is sent in an emergency, by code paths that run rarely (an
+escalation at 03:00, a grade I incident). A misspelt key must fail in the test suite, not print
+an empty line to the on-call engineer, so each kind has a pydantic model with
+``extra="forbid"`` and the templates run under ``StrictUndefined``. Both failures surface as
+:class:`TemplateContextError` naming the kind and the field.
+
+Why the SMS form is so restricted: an SMS passes through a gateway, the carriers and a phone's
+lock screen, none of which we control, and cannot be recalled. So an SMS template may only use
+fields in :data:`SMS_FIELDS`, every one of which is typed so that it *cannot* hold a name or a
+customer's data (a reference matching a pattern, a grade, a count, a time, a link). Free text
+(titles, summaries, names, error messages) only appears in the full form, where it is masked with
+:func:`notices.masking.mask_pii` first. After rendering, an SMS with anything :func:`find_pii`
+recognises is refused outright rather than masked.
+
+Length of an SMS (:data:`SMS_MAX_CHARS` = 140): a Chinese SMS is UCS-2 encoded, 70 characters
+per single message; 140 is two such segments. Counted in UTF-16 code units (an emoji counts
+two), as the network counts them. Two caveats the sender should know: once a message is split,
+each part carries a concatenation header and holds 67 characters, so 135-140 characters may be
+billed as three parts; and the gateway's signature (【机构简称】) is added outside this budget. A
+rendered SMS over the limit raises; it is never cut, since a cut could drop the deadline or the
+acknowledgement link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import jinja2
+from jinja2 import meta
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, computed_field, field_validator
+
+from notices.masking import find_pii, mask_pii, mask_url
+
+__all__ = [
+    "ACK_LINK_PLACEHOLDER",
+    "KINDS",
+    "SMS_FIELDS",
+    "SMS_MAX_CHARS",
+    "TEMPLATE_DIR",
+    "Rendered",
+    "TemplateContextError",
+    "render",
+    "sms_length",
+    "sms_variables",
+]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+#: Two 70-character UCS-2 segments (see the module docstring for the 67-character caveat).
+SMS_MAX_CHARS = 140
+
+#: What the *record* copy of a notice shows where each recipient's own link goes (the stored
+#: notice is rendered once, before the per-recipient links exist; see ``notices.service``).
+ACK_LINK_PLACEHOLDER = "（每位收件人的专属确认链接）"
+
+# --------------------------------------------------------------------------------------------
+# Field types. The constrained ones are what makes a field safe for an SMS: a pattern that
+# admits no Chinese text and no spaces cannot carry a person's name or a free-text description.
+# --------------------------------------------------------------------------------------------
+
+Grade = Literal["I", "II", "III", "IV"]
+Colour = Literal["红", "橙", "黄", "蓝"]
+#: A notice, incident or report identifier: ``INC-20251001-0001``, ``incident:INC-1:alert:esc:2``.
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,119}$")]
+#: A deadline as ``calendars.deadlines.Deadline.label`` writes it: ``2025-10-09 24:00``.
+DueLabel = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-4]):[0-5][0-9]$")]
+#: An http(s) link in printable ASCII, or the record copy's placeholder.
+AckUrl = Annotated[
+    str, StringConstraints(max_length=2048, pattern=r"^(?:https?://[!-~]+|（每位收件人的专属确认链接）)$")
+]
+HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+#: One line of free text (titles, names): full form only.
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^[^\r\n]+$")]
+#: Several lines of free text (summaries, warnings): full form only.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+
+#: The only context fields an SMS template may reference. Each is one of the constrained types
+#: above, a bool, a number or a time in every model that has it (``tests/test_templates.py``
+#: checks both the templates and the models).
+SMS_FIELDS: frozenset[str] = frozenset(
+    {
+        "drill",
+        "notice_ref",
+        "incident_id",
+        "subject_ref",
+        "grade",
+        "colour",
+        "response_level",
+        "state",
+        "due_label",
+        "ack_url",
+        "sent_at",
+        "discovered_at",
+        "acked_at",
+        "at",
+        "checked_on",
+        "step",
+        "minutes_waited",
+        "chain_exhausted",
+        "count",
+        "head_hash",
+        "next_due_label",
+        "next_due_count",
+        "channel_count",
+        "warning_count",
+    }
+)
+
+
+class _Context(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _none_if_blank(value: Any) -> Any:
+    """Callers pass ``""`` for "not known" (an unacknowledged notice's acked_by): treat it as None."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class ChannelTestContext(_Context):
+    """``regflows notices test``: proves a channel delivers, nothing else."""
+
+    institution: Line
+    sent_at: dt.datetime
+    channel: Line | None = None  # e.g. "email"; the masked target belongs in logs, not here
+
+
+class Obligation(_Context):
+    title: Line  # 向国家金融监督管理总局报告
+    due_label: DueLabel
+    clause: Line  # NFRA 45
+
+
+class IncidentAlertContext(_Context):
+    """A security incident was declared (CQ-PLAN warning colours, NFRA grades)."""
+
+    incident_id: Ref
+    title: Line
+    grade: Grade
+    colour: Colour | None = None  # 预警颜色, when the institution follows CQ-PLAN
+    response_level: Grade | None = None
+    discovered_at: dt.datetime
+    next_due: list[Obligation] = Field(default_factory=list)
+    summary: Text | None = None
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+    drill: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def next_due_label(self) -> str | None:
+        """The earliest deadline: labels sort as text (``24:00`` after ``23:59`` of the same day)."""
+        return min((o.due_label for o in self.next_due), default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def next_due_count(self) -> int:
+        return len(self.next_due)
+
+
+DeadlineState = Literal["due_soon", "due", "overdue"]
+
+
+class DeadlineReminderContext(_Context):
+    """An obligation is due soon, due now, or overdue."""
+
+    state: DeadlineState
+    obligation: Line
+    clause: Line
+    due_label: DueLabel
+    subject_ref: Ref  # the incident or report the obligation belongs to
+    subject_title: Line | None = None
+    basis: Line | None = None  # how the deadline was counted (Deadline.basis)
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+    drill: bool = False
+
+
+class EscalationContext(_Context):
+    """Nobody acknowledged a notice in time: the next person of the chain is told."""
+
+    notice_ref: Ref
+    notice_title: Line
+    step: int = Field(ge=1)
+    minutes_waited: int = Field(ge=0)
+    notified_before: list[Line] = Field(default_factory=list)  # staff, never customers
+    chain_exhausted: bool = False  # the chain ran out: this goes to the role's deputy
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+    drill: bool = False
+
+    @field_validator("minutes_waited", mode="before")
+    @classmethod
+    def _not_negative(cls, value: Any) -> Any:
+        """Clock skew between hosts must not stop an escalation from being sent."""
+        return max(0, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+#: How much of a channel's last error a delivery-failure notice quotes.
+ERROR_MAX_CHARS = 500
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>，。；]+")
+
+
+class ChannelAttempt(_Context):
+    kind: Line
+    target: Line
+    state: Line
+    error: str = ""
+
+    @field_validator("target", "error")
+    @classmethod
+    def _mask_urls(cls, value: str) -> str:
+        """A channel URL is a secret (a webhook key): the deputy needs to know *which*, not the key."""
+        return _URL.sub(lambda m: mask_url(m.group(0)), value)
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _shorten(cls, value: Any) -> Any:
+        """A vendor's error page (long, multi-line) must not break the failure report."""
+        if isinstance(value, str):
+            value = " ".join(value.split())  # one list item, one line
+            if len(value) > ERROR_MAX_CHARS:
+                return value[:ERROR_MAX_CHARS] + "…"
+        return value
+
+
+class DeliveryFailureContext(_Context):
+    """A notice reached a person through no channel: their role's deputy is told."""
+
+    notice_ref: Ref
+    notice_title: Line
+    person_name: Line
+    channels: list[ChannelAttempt] = Field(default_factory=list)
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+    drill: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def channel_count(self) -> int:
+        return len(self.channels)
+
+
+class RenotifyContext(_Context):
+    """Acknowledged, but not resolved by the time it was due."""
+
+    notice_ref: Ref
+    notice_title: Line
+    acked_by: Line | None = None
+    acked_at: dt.datetime | None = None
+    due_label: DueLabel | None = None
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+    drill: bool = False
+
+    @field_validator("acked_by", "due_label", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return _none_if_blank(value)
+
+
+class CalendarWarningContext(_Context):
+    """The working-day calendar needs attention (calendars.coverage warnings)."""
+
+    warnings: list[Text] = Field(min_length=1)
+    checked_on: dt.date | None = None
+    institution: Line | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def warning_count(self) -> int:
+        return len(self.warnings)
+
+
+class LedgerAnchorContext(_Context):
+    """The daily ledger anchor (field names as in ``regflows.ledger.Anchor``)."""
+
+    count: int = Field(ge=0)
+    head_hash: HexHash
+    at: dt.datetime
+    institution: Line | None = None
+
+
+KINDS: dict[str, type[BaseModel]] = {
+    "test": ChannelTestContext,
+    "incident_alert": IncidentAlertContext,
+    "deadline_reminder": DeadlineReminderContext,
+    "escalation": EscalationContext,
+    "delivery_failure": DeliveryFailureContext,
+    "renotify": RenotifyContext,
+    "calendar_warning": CalendarWarningContext,
+    "ledger_anchor": LedgerAnchorContext,
+}
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+class TemplateContextError(ValueError):
+    """A notice could not be rendered from its context; names the kind and the field."""
+
+    def __init__(self, kind: str, field: str | None, message: str) -> None:
+        self.kind = kind
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    body: str
+
+
+def _fmt_time(value: dt.datetime | dt.date | str | None, seconds: bool = False) -> str:
+    """Times as people in Shanghai read them; a naive time is taken to be Shanghai time already."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(SHANGHAI)
+        return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+_STATE_LABELS = {"due_soon": "即将到期", "due": "已到期", "overdue": "已逾期"}
+_DELIVERY_STATES = {"delivered": "已送达", "failed": "失败", "unknown": "结果未知", "sending": "发送中", "in_flight": "发送中"}
+_CHANNEL_LABELS = {
+    "email": "邮件", "sms": "短信", "wecom": "企业微信", "dingtalk": "钉钉", "feishu": "飞书", "lark": "Lark",
+    "ntfy": "ntfy 推送", "gotify": "Gotify 推送", "webhook": "Webhook", "outbox": "本地 outbox",
+}
+#: CQ-PLAN: who leads a response of each level.
+_LEADS = {"I": "网络安全领导小组", "II": "网络安全应急工作组", "III": "主管业务处室", "IV": "主管业务处室"}
+_DRILL_TAG = re.compile(r"^(?:\s*【演练】)+\s*")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # plain text; a channel that sends HTML escapes on its side
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(
+        time=_fmt_time,
+        state_label=lambda s: _STATE_LABELS.get(s, s),
+        delivery_state=lambda s: _DELIVERY_STATES.get(s, s),
+        channel_label=lambda s: _CHANNEL_LABELS.get(s, s),
+        lead=lambda level: _LEADS.get(level, ""),
+        # A notice title quoted inside another notice already carries its own 【演练】.
+        strip_drill=lambda s: _DRILL_TAG.sub("", s),
+    )
+    return env
+
+
+_ENV = _environment()
+
+
+def _validate(kind: str, context: BaseModel | dict[str, Any]) -> BaseModel:
+    if kind not in KINDS:
+        raise TemplateContextError(kind, None, f"未知的通知类型 {kind!r}（可选：{'、'.join(KINDS)}）")
+    model = KINDS[kind]
+    if isinstance(context, model):
+        return context
+    if isinstance(context, BaseModel):
+        raise TemplateContextError(kind, None, f"通知类型 {kind} 需要 {model.__name__}，收到 {type(context).__name__}")
+    try:
+        return model.model_validate(context)
+    except ValidationError as exc:
+        errors = exc.errors()
+        fields = [".".join(str(p) for p in e["loc"]) for e in errors]
+        detail = "；".join(
+            f"{name}：{'缺少必填字段' if e['type'] == 'missing' else '未知字段' if e['type'] == 'extra_forbidden' else e['msg']}"
+            for name, e in zip(fields, errors)
+        )
+        # Not chained: pydantic's own message quotes the input, which may be personal data, and
+        # this exception ends up in logs.
+        raise TemplateContextError(kind, fields[0] if fields else None, f"通知 {kind} 的内容有误：{detail}") from None
+
+
+def _masked(value: Any) -> Any:
+    """Every string of the context, however deep, through mask_pii before any template sees it."""
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v) for v in value]
+    return value
+
+
+_UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+
+
+def _render(kind: str, text: Any) -> str:
+    try:
+        return "".join(text) if not isinstance(text, str) else text
+    except jinja2.UndefinedError as exc:
+        m = _UNDEFINED.search(str(exc))
+        field = (m.group(1) or m.group(2)) if m else None
+        raise TemplateContextError(kind, field, f"通知 {kind} 的模板引用了内容中没有的字段 {field}：{exc}") from exc
+
+
+def _block(kind: str, template: jinja2.Template, name: str, values: dict[str, Any]) -> str:
+    return _render(kind, template.blocks[name](template.new_context(values)))
+
+
+def _tidy_body(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def sms_length(text: str) -> int:
+    """Length as the network counts it: UCS-2 / UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _check_sms(kind: str, body: str, values: dict[str, Any]) -> None:
+    length = sms_length(body)
+    if length > SMS_MAX_CHARS:
+        link = values.get("ack_url") or ""
+        hint = f"，其中确认链接 {sms_length(link)} 字，短信需要更短的链接" if link else ""
+        raise TemplateContextError(
+            kind, "ack_url" if link else None, f"通知 {kind} 的短信 {length} 字，超过上限 {SMS_MAX_CHARS} 字{hint}；短信不会被截断"
+        )
+    kinds = find_pii(body)
+    if kinds:
+        raise TemplateContextError(kind, None, f"通知 {kind} 的短信含个人信息（{'、'.join(kinds)}），拒绝发送")
+
+
+def render(kind: str, context: BaseModel | dict[str, Any], form: Literal["full", "sms"] = "full") -> Rendered:
+    """Render a notice. Full form: title and body (email, push). SMS form: body only, no personal data.
+
+    Raises :class:`TemplateContextError` for an unknown kind, a context that does not fit the
+    kind's model, a template referring to a missing field, or an SMS that is too long or
+    carries personal data.
+    """
+    if form not in ("full", "sms"):
+        raise TemplateContextError(kind, None, f"未知的通知形式 {form!r}（可选：full、sms）")
+    model = _validate(kind, context)
+    raw = model.model_dump(mode="python")
+    values = _masked(raw)
+    template = _ENV.get_template(f"{kind}.{form}.j2")
+    if form == "sms":
+        # Checked on the unmasked text too: in an SMS even a masked number (138****5678) is
+        # refused, since the SMS fields are designed to hold none at all.
+        _check_sms(kind, _sms_text(kind, template, raw), raw)
+        body = _sms_text(kind, template, values)
+        _check_sms(kind, body, values)
+        return Rendered("", body)
+    title = " ".join(_block(kind, template, "title", values).split())
+    return Rendered(title, _tidy_body(_block(kind, template, "body", values)))
+
+
+def _sms_text(kind: str, template: jinja2.Template, values: dict[str, Any]) -> str:
+    """An SMS template's lines, stripped and joined: the template stays readable, the SMS has no breaks."""
+    return "".join(line.strip() for line in _render(kind, template.generate(values)).splitlines())
+
+
+def sms_variables(kind: str) -> set[str]:
+    """The context fields an SMS template references (for the design check in the tests)."""
+    source = _ENV.loader.get_source(_ENV, f"{kind}.sms.j2")[0]  # type: ignore[union-attr]
+    return set(meta.find_undeclared_variables(_ENV.parse(source)))
