@@ -358,6 +358,8 @@ def _environment() -> jinja2.Environment:
         delivery_state=lambda s: _DELIVERY_STATES.get(s, s),
         channel_label=lambda s: _CHANNEL_LABELS.get(s, s),
         lead=lambda level: _LEADS.get(level, ""),
+        # SMS only: a deadline days away needs no year, and five characters matter in 140.
+        short_label=lambda label: label[5:] if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5}", label) else label,
         # A notice title quoted inside another notice already carries its own 【演练】.
         strip_drill=lambda s: _DRILL_TAG.sub("", s),
     )

@@ -130,7 +130,7 @@ def test_content_of_an_incident_alert() -> None:
     assert "1. 向国家金融监督管理总局报告：截止 2025-10-01 11:30（NFRA 45）" in full.body
     assert ACK in full.body
     sms = render("incident_alert", VALID["incident_alert"], "sms").body
-    assert sms == f"【II级事件·橙色预警】INC-20251001-0001 最早时限 2025-10-01 11:30 等2项，详见邮件/推送。确认：{ACK}"
+    assert sms == f"【II级事件·橙色预警】INC-20251001-0001，2项时限最早 10-01 11:30，详见邮件/推送。确认：{ACK}"
 
 
 def test_deadline_states_and_blank_values_from_callers() -> None:
@@ -371,18 +371,19 @@ def test_an_ack_link_too_long_for_an_sms_raises() -> None:
 
 #: The SMS budget the templates are written for: a notice reference up to 36 characters
 #: (``incident:INC-20251001-0001:alert`` is 32), an incident/subject reference up to 24,
-#: an acknowledgement link up to 60, drill on, counts at three digits.
+#: an acknowledgement link up to 64 (``notices.acks`` links are the base URL + 33), drill on, counts
+#: at two or three digits.
 LONGEST_SMS: dict[str, dict[str, Any]] = {
     "test": {"sent_at": "2025-12-31 23:59"},
     "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄", "drill": True,
                        "next_due": [{"title": "t", "due_label": "2025-10-01 11:30", "clause": "c"}] * 99,
-                       "ack_url": "https://" + "a" * 52},
+                       "ack_url": "https://" + "a" * 56},
     "deadline_reminder": {"subject_ref": "INC-20251001-0001-ABCDEF", "state": "due_soon", "drill": True,
-                          "ack_url": "https://" + "a" * 52},
-    "escalation": {"notice_ref": "n" * 36, "minutes_waited": 999, "step": 9, "drill": True, "ack_url": "https://" + "a" * 52},
-    "delivery_failure": {"notice_ref": "n" * 36, "drill": True, "ack_url": "https://" + "a" * 52,
+                          "ack_url": "https://" + "a" * 56},
+    "escalation": {"notice_ref": "n" * 36, "minutes_waited": 999, "step": 9, "drill": True, "ack_url": "https://" + "a" * 56},
+    "delivery_failure": {"notice_ref": "n" * 36, "drill": True, "ack_url": "https://" + "a" * 56,
                          "channels": [VALID["delivery_failure"]["channels"][0]] * 9},
-    "renotify": {"notice_ref": "n" * 36, "drill": True, "ack_url": "https://" + "a" * 52},
+    "renotify": {"notice_ref": "n" * 36, "drill": True, "ack_url": "https://" + "a" * 56},
     "calendar_warning": {"warnings": ["w"] * 99},
     "ledger_anchor": {"count": 999_999_999},
 }
