@@ -45,23 +45,30 @@ from regflows.store.models import Delivery, DeliveryAttempt, utcnow
 log = logging.getLogger("regflows.notices")
 
 
-class _AppriseLogGuard(logging.Filter):
-    """Apprise's DEBUG lines print full webhook URLs (tokens included): mask every URL it logs."""
+#: Every secret value this process resolved for a channel URL, redacted from library log lines.
+_known_secrets: set[str] = set()
+
+
+class _LibraryLogGuard(logging.Filter):
+    """Apprise and urllib3 log URLs and tokens (DEBUG lines print full webhook URLs; a bad token
+    is echoed in a WARNING): mask every URL and redact every resolved secret they log."""
 
     URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = self.URL.sub(lambda m: mask_url(m.group(0)), message)
+        masked = redact(self.URL.sub(lambda m: mask_url(m.group(0)), message), list(_known_secrets))
         if masked != message:
             record.msg, record.args = masked, None
         return True
 
 
-_apprise_logger = logging.getLogger("apprise")
-_apprise_logger.setLevel(logging.INFO)
-if not any(isinstance(f, _AppriseLogGuard) for f in _apprise_logger.filters):
-    _apprise_logger.addFilter(_AppriseLogGuard())
+for _name in ("apprise", "urllib3.connectionpool"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, _LibraryLogGuard) for f in _logger.filters):
+        _logger.addFilter(_LibraryLogGuard())
+logging.getLogger("apprise").setLevel(logging.INFO)
+
 
 DELIVERED, FAILED, UNKNOWN, SENDING, IN_FLIGHT = "delivered", "failed", "unknown", "sending", "in_flight"
 #: Who holds a claim: host and process. A claim of a dead process on this host is stale at once.
@@ -275,6 +282,7 @@ class DeliveryEngine:
             log.error("通知 %s 无法发往 %s 的渠道 %s：%s", notice_id, recipient.person_id, target, exc)
             return outcome
         secrets = resolved.secrets
+        _known_secrets.update(secrets)
         delay = self.policy.backoff_seconds
         for attempt in range(self.policy.attempts):
             settled = self._settled_state(key)

@@ -17,14 +17,14 @@ from typing import Any
 from notices.acks import ack_url, make_token
 from notices.delivery import DELIVERED, UNKNOWN, DeliveryEngine, Message, NoticeOutcome, RetryPolicy
 from notices.routing import Recipient, deputy_of, recipients
-from notices.templates import render
+from notices.templates import ACK_LINK_PLACEHOLDER, render
 from regflows import ledger
 from regflows.profile import Channel, Profile
 from regflows.store import db
 from regflows.store.models import Notice
 
 log = logging.getLogger("regflows.notices")
-ACK_PLACEHOLDER = "（每位收件人的专属确认链接）"
+ACK_PLACEHOLDER = ACK_LINK_PLACEHOLDER
 
 
 class NoticeNotDelivered(RuntimeError):
@@ -37,7 +37,8 @@ class NoticeNotDelivered(RuntimeError):
 
 
 def new_notice_id(kind: str) -> str:
-    return f"{kind}:{uuid.uuid4().hex[:12]}"
+    # A letter first: an all-digit id could read as a phone number and be refused in an SMS.
+    return f"{kind}:n{uuid.uuid4().hex[:16]}"
 
 
 def send_notice(

@@ -59,9 +59,25 @@ def send_notice_task(profile: Profile, kind: str, context: dict[str, Any], roles
     logger = get_run_logger()
     outcome = send_notice(profile, kind, context, roles, before_send=sms_rate_limiter(profile), **options)
     create_table_artifact(outcome_rows(outcome), key=f"notice-{kind.replace('_', '-')}", description=f"通知 {outcome.notice_id} 投递记录")
+    if any(c.kind == "outbox" for c in outcome.deliveries):
+        publish_outbox()
     for person in outcome.unreached:
         logger.error("未能送达 %s（%s）", person.recipient.name, person.recipient.person_id)
     return {"notice_id": outcome.notice_id, "deliveries": outcome_rows(outcome)}
+
+
+def publish_outbox(limit: int = 50) -> None:
+    """The embedded default channel, visible in the UI: the latest outbox messages as a table."""
+    from sqlalchemy import select
+
+    from regflows.store import db
+    from regflows.store.models import OutboxMessage
+
+    with db.session() as s:
+        rows = s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).scalars().all()
+        table = [{"时间": m.at.isoformat(timespec="seconds"), "收件地址": m.target, "标题": m.title, "正文": m.body[:500]} for m in rows]
+    if table:
+        create_table_artifact(table, key="outbox", description=f"本地 outbox 最新 {len(table)} 条通知（示范配置的默认渠道）")
 
 
 @task(name="确认与升级检查")
