@@ -1,7 +1,7 @@
 """Calendar watch: keep the working-day calendar and the schedules built on it honest.
 
 Daily (prefect.yaml: ``calendar-watch``). It checks that the official calendar covers today and
-the profile's horizon (60 days by default), warns the compliance role from 1 November that next
+the profile's horizon (60 days by default), warns the compliance role (through the notices layer) from 1 November that next
 year's State Council arrangement is missing, refreshes every working-day schedule, and fails
 loudly when a deployment with a schedule has no upcoming run, because after its last calendar
 date a Prefect RRule stops without a word.
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger
+from prefect import flow
 
-from notices.role_outbox import tell_role
 from regflows.profile import load_profile, profile_path
 from tasks.calendar_watch import coverage_task, publish_task, schedules_task, shanghai_today
+from tasks.notices import send_notice_task
 
 
 class ScheduleRanOut(RuntimeError):
@@ -28,7 +28,6 @@ class ScheduleRanOut(RuntimeError):
 @flow(name="calendar-watch", log_prints=True)
 async def calendar_watch(today: dt.date | None = None) -> dict:
     """检查工作日日历覆盖、刷新工作日排程，并在排程耗尽时报警。"""
-    logger = get_run_logger()
     profile = load_profile(profile_path())
     day = today or shanghai_today()
     report = coverage_task(day, profile.settings.calendar_horizon_days, profile.settings.calendar_warn_from)
@@ -36,10 +35,10 @@ async def calendar_watch(today: dt.date | None = None) -> dict:
     publish_task(report, states)
     ran_out = [s.deployment for s in states if s.next_run is None]
     if report.warnings or ran_out:
-        body = "\n".join(report.warnings + [f"部署 {name} 没有下一次计划运行（排程已耗尽）" for name in ran_out])
-        result = tell_role(profile, "compliance", "【日历提醒】工作日日历需要处理", body)
-        if result.not_reached:
-            logger.warning("以下人员只收到本地 outbox 通知，未经其真实渠道：%s", ", ".join(result.not_reached))
+        # One notice per day (a stable id): raised again every day until fixed, never twice a day.
+        warnings = report.warnings + [f"部署 {name} 没有下一次计划运行（排程已耗尽）" for name in ran_out]
+        context = {"warnings": warnings, "checked_on": day, "institution": profile.institution.name}
+        send_notice_task(profile, "calendar_warning", context, ["compliance"], notice_id=f"calendar-watch:{day.isoformat()}")
     if ran_out:
         raise ScheduleRanOut(f"以下部署没有下一次计划运行：{', '.join(ran_out)}。请载入新年度日历后运行 regflows up 或等待日历检查刷新排程。")
     return {"warnings": report.warnings, "deployments": [s.__dict__ for s in states]}

@@ -1,6 +1,11 @@
 """Notices: who is told what, through which channel, with evidence.
 
-The full fan-out (templates, routing, Apprise, retries, acknowledgement) is the notices issue.
-Until it lands, :mod:`notices.role_outbox` gives the few notices the foundation sends
-(ledger anchors, calendar warnings) a durable, inspectable home: the local outbox.
+- :mod:`notices.routing` resolves roles to people and their channels (never addresses);
+- :mod:`notices.templates` renders each kind of notice, full form and SMS form, from a typed
+  context, with personal data masked (:mod:`notices.masking`);
+- :mod:`notices.delivery` fans out through Apprise with claims, retries, fallback and evidence;
+- :mod:`notices.plugins` holds regflows' own Apprise plugins (vendor-checked bots, the outbox);
+- :mod:`notices.acks` and :mod:`notices.ack_server` issue and accept signed acknowledgement links;
+- :mod:`notices.escalation` escalates what nobody acknowledged;
+- :mod:`notices.service` is the one entry point procedures call: ``send_notice``.
 """

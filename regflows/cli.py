@@ -120,7 +120,7 @@ def audit_verify() -> None:
 @audit_app.command("anchor")
 def audit_anchor(profile: ProfileOption = None) -> None:
     """把链头（条数与哈希）写入库外锚点文件，并发送合规部门。"""
-    from notices.role_outbox import tell_role
+    from notices.service import NoticeNotDelivered, send_notice
     from regflows import ledger
     from regflows.profile import ProfileError, load_profile
 
@@ -131,11 +131,11 @@ def audit_anchor(profile: ProfileOption = None) -> None:
         fail(str(exc), code=1)
     except ProfileError as exc:
         fail(str(exc))
-    body = f"审计账本链头：共 {anchor.count} 条，哈希 {anchor.head_hash}，时间 {anchor.at}。"
-    result = tell_role(loaded, "compliance", "【审计账本锚点】链头", body)
     typer.echo(json.dumps({"count": anchor.count, "head_hash": anchor.head_hash, "at": anchor.at, "file": str(ledger.anchor_path())}, ensure_ascii=False))
-    if result.not_reached:
-        typer.echo(f"警告：以下人员只收到本地 outbox 通知：{', '.join(result.not_reached)}", err=True)
+    context = {"count": anchor.count, "head_hash": anchor.head_hash, "at": anchor.at, "institution": loaded.institution.name}
+    outcome = send_notice(loaded, "ledger_anchor", context, ["compliance"], notice_id=f"ledger-anchor:{anchor.count}:{anchor.head_hash[:16]}")
+    if outcome.unreached:
+        fail(str(NoticeNotDelivered(outcome)), code=1)
 
 
 # -- calendar ------------------------------------------------------------------------------
