@@ -158,3 +158,15 @@ def test_concurrent_appends_keep_one_chain(store_url: str) -> None:
         list(pool.map(lambda i: ledger.append("test.concurrent", f"T{i}", {"i": i}, url=store_url), range(24)))
     result = ledger.verify(store_url)
     assert result.ok and result.count == 24
+
+
+def test_migrations_match_the_models(store_url: str) -> None:
+    """A model change without its migration would break every fresh install: compare them."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from regflows.store.models import Base
+
+    with db.engine(store_url).connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

@@ -58,11 +58,14 @@ class Incident(Base):
     grade: Mapped[str | None] = mapped_column(String(4))
     occurred_at: Mapped[dt.datetime]
     discovered_at: Mapped[dt.datetime]
-    state: Mapped[str] = mapped_column(String(20), default="open")
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | closing | closed
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     credit_info_event: Mapped[str | None] = mapped_column(String(30))
     record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    grading: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rules_version: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None]
 
     timeline: Mapped[list["IncidentEvent"]] = relationship(back_populates="incident", order_by="IncidentEvent.id")
 
@@ -95,9 +98,14 @@ class Obligation(Base):
     title: Mapped[str] = mapped_column(String(200))
     clause: Mapped[str] = mapped_column(String(120))
     owner_role: Mapped[str] = mapped_column(String(60))
+    regime: Mapped[str | None] = mapped_column(String(20))
     due_at: Mapped[dt.datetime | None]
+    every: Mapped[str | None] = mapped_column(String(20))  # ISO 8601 duration of a recurring obligation
     state: Mapped[str] = mapped_column(String(20), default="pending")
     fulfilled_at: Mapped[dt.datetime | None]
+    fulfilled_by: Mapped[str | None] = mapped_column(String(60))
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reminders_sent: Mapped[list[str]] = mapped_column(JSON, default=list)  # reminder keys already sent
     rules_version: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

@@ -40,7 +40,10 @@ def upgrade() -> None:
     sa.Column('drill', sa.Boolean(), nullable=False),
     sa.Column('credit_info_event', sa.String(length=30), nullable=True),
     sa.Column('record', sa.JSON(), nullable=False),
+    sa.Column('grading', sa.JSON(), nullable=False),
+    sa.Column('rules_version', sa.String(length=40), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('incident', schema=None) as batch_op:
@@ -86,9 +89,14 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('clause', sa.String(length=120), nullable=False),
     sa.Column('owner_role', sa.String(length=60), nullable=False),
+    sa.Column('regime', sa.String(length=20), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('every', sa.String(length=20), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('fulfilled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fulfilled_by', sa.String(length=60), nullable=True),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('reminders_sent', sa.JSON(), nullable=False),
     sa.Column('rules_version', sa.String(length=40), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
