@@ -111,6 +111,7 @@ SMS_FIELDS: frozenset[str] = frozenset(
         "next_due_count",
         "channel_count",
         "warning_count",
+        "late_from",
     }
 )
 
@@ -178,6 +179,22 @@ class DeadlineReminderContext(_Context):
     subject_ref: Ref  # the incident or report the obligation belongs to
     subject_title: Line | None = None
     basis: Line | None = None  # how the deadline was counted (Deadline.basis)
+    late_from: dt.datetime | None = None  # when this reminder was due, if it is sent late
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+    drill: bool = False
+
+
+class ApprovalRequestContext(_Context):
+    """A decision only a given role may take (e.g. ending a response, CQ-PLAN): asks its members."""
+
+    incident_id: Ref
+    incident_title: Line
+    grade: Grade
+    action: Line  # 结束应急响应
+    decision_role: Line  # 网络安全领导小组
+    basis: Line  # the clause that gives that role the decision
+    proposed_by: Line | None = None
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False
@@ -297,6 +314,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "renotify": RenotifyContext,
     "calendar_warning": CalendarWarningContext,
     "ledger_anchor": LedgerAnchorContext,
+    "approval_request": ApprovalRequestContext,
 }
 
 # --------------------------------------------------------------------------------------------

@@ -89,9 +89,19 @@ VALID: dict[str, dict[str, Any]] = {
         "checked_on": "2025-11-01",
     },
     "ledger_anchor": {"count": 1234, "head_hash": "0f" * 32, "at": "2025-10-01T00:00:05+08:00"},
+    "approval_request": {
+        "incident_id": "INC-20251001-0001",
+        "incident_title": "核心系统交易中断",
+        "grade": "I",
+        "action": "结束应急响应",
+        "decision_role": "网络安全领导小组",
+        "basis": "CQ-PLAN 第四篇 应急结束",
+        "proposed_by": "赵磊",
+        "ack_url": ACK,
+    },
 }
 
-DRILL_KINDS = ["incident_alert", "deadline_reminder", "escalation", "delivery_failure", "renotify"]
+DRILL_KINDS = ["incident_alert", "deadline_reminder", "escalation", "delivery_failure", "renotify", "approval_request"]
 
 
 def test_every_kind_has_a_context_and_both_templates() -> None:
@@ -386,6 +396,7 @@ LONGEST_SMS: dict[str, dict[str, Any]] = {
     "renotify": {"notice_ref": "n" * 36, "drill": True, "ack_url": "https://" + "a" * 56},
     "calendar_warning": {"warnings": ["w"] * 99},
     "ledger_anchor": {"count": 999_999_999},
+    "approval_request": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "drill": True, "ack_url": "https://" + "a" * 56},
 }
 
 
@@ -434,3 +445,10 @@ def test_contexts_without_drill_refuse_it() -> None:
 def test_models_are_plain_pydantic_models() -> None:
     for model in KINDS.values():
         assert issubclass(model, BaseModel)
+
+
+def test_late_reminder_says_it_is_late() -> None:
+    context = {**VALID["deadline_reminder"], "late_from": "2025-10-16T23:30:00+08:00"}
+    assert "原定于 2025-10-16 23:30 发送" in render("deadline_reminder", context).body
+    assert render("deadline_reminder", context, "sms").body.startswith("【迟发】")
+    assert "迟发" not in render("deadline_reminder", VALID["deadline_reminder"]).body
