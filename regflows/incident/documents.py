@@ -1,0 +1,1101 @@
+"""Incident report drafts as .docx files: the five documents an incident owes in writing.
+
+Why .docx: regulators and the police take a written report as a Word file or on paper with the
+institution's seal, and the people who sign it edit it first. So regflows writes a *draft* that
+is complete, marked 草稿 — 待审核 and ready for review, never a file that goes out unread.
+
+| function | document | contents required by |
+|---|---|---|
+| :func:`regulator_report` | 网络安全事件报告 | NFRA 45 (时间、地点、网络和系统名称、事件过程、处置进展、事件影响) |
+| :func:`pfi_report` | 个人金融信息安全事件报告 | TENPAY 4(3), 9 (信息种类、原因、可能造成的危害、补救措施、个人可采取的措施、联系方式) |
+| :func:`customer_notice` | 致客户的告知书 | TENPAY 4(4), 10 (the five elements) |
+| :func:`summary_report` | 网络安全事件总结报告 | NFRA 48 (成因、影响程度、处置过程、问题缺陷、整改完善) |
+| :func:`investigation_report` | 事件调查评估报告 | CQ-PLAN 第五篇 (起因、性质、影响、责任、处理意见、改进措施) |
+
+Rules every document follows, and why:
+
+- **No blanks.** A report with an empty "事件影响" line is worse than a late one: it looks
+  complete. Each document has a list of its elements (:data:`ELEMENTS`), each citing its clause;
+  a missing required element raises :class:`MissingElementError` naming *all* of them. Where
+  the flow cannot know a value yet, the caller writes ``待补充（原因）`` (see :func:`pending`):
+  it is printed highlighted and returned in :attr:`DraftDocument.pending`, so the flow can
+  raise it before the deadline.
+- **Masked personal data.** Every text that comes from the incident goes through
+  :func:`notices.masking.mask_pii`: a report is copied, mailed and filed, and must not be the
+  second leak (CUSTINFO/TENPAY treat a leaked ID number as an incident in itself). The one
+  exception is the institution's *own* staff contacts (:class:`Contact`): TENPAY 4(3), 4(4)
+  and 10 require them to be given so that the regulator and the customers can call, a masked
+  phone number cannot be called, and they are published work contacts, not customers' data.
+- **Drills cannot pass for real.** A drill document carries 【演练】 at the start of its title,
+  in the header and footer of every page, in a banner under the title and in the file's
+  properties.
+- **Reproducible.** The same context gives the same bytes (the zip entries are stamped with
+  ``prepared_at``), so a draft's hash can be put in the audit ledger and checked later.
+
+Layout: A4, margins and type sizes after GB/T 9704-2012 (党政机关公文格式), which Chinese
+institutions and regulators use for official letters: title 黑体 二号 centred, headings 黑体
+三号, body 仿宋 三号, tables 宋体 小四, page numbers in the footer. python-docx only writes
+``w:ascii``/``w:hAnsi`` for a font name, and Word then shows Chinese in whatever the theme says,
+so every style and every run here also gets an explicit ``w:eastAsia`` font, and the theme
+font attributes that would override it are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import docx
+from docx.document import Document as DocxDocument
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, NonNegativeInt, StringConstraints, field_validator
+
+from notices.masking import mask_pii
+
+__all__ = [
+    "CATEGORY_NAMES",
+    "DOCUMENTS",
+    "DRAFT_MARK",
+    "DRILL_TAG",
+    "ELEMENTS",
+    "GRADE_NAMES",
+    "Contact",
+    "Contacts",
+    "DocumentContext",
+    "DraftDocument",
+    "Element",
+    "MissingElementError",
+    "PendingElement",
+    "PfiFacts",
+    "TimelineEntry",
+    "customer_notice",
+    "format_beijing",
+    "investigation_report",
+    "is_pending",
+    "missing_elements",
+    "pending",
+    "pending_elements",
+    "pfi_report",
+    "regulator_report",
+    "summary_report",
+]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UTC = dt.timezone.utc
+
+DRAFT_MARK = "草稿 — 待审核"
+DRILL_TAG = "【演练】"
+DRILL_BANNER = "【演练】本文件为应急演练材料，所述事件并非真实发生，不得报送监管机构、公安机关，不得发送客户。"
+AUTHOR = "regflows"
+
+#: The NFRA text is a 征求意见稿: when the final measures are published, change the title here.
+NFRA_TITLE = "《银行业保险业网络安全管理办法》"
+
+# Fonts (w:eastAsia names as Word on Windows knows them) and sizes (GB/T 9704-2012 号 → pt).
+FONT_LATIN = "Times New Roman"
+FONT_TITLE = "黑体"
+FONT_HEADING = "黑体"
+FONT_SUBTITLE = "楷体"
+FONT_BODY = "仿宋"
+FONT_TABLE = "宋体"
+SIZE_TITLE = Pt(22)  # 二号
+SIZE_BODY = Pt(16)  # 三号
+SIZE_TABLE = Pt(12)  # 小四
+SIZE_HEADER = Pt(10.5)  # 五号
+RED = RGBColor(0xC0, 0x00, 0x00)
+BLACK = RGBColor(0, 0, 0)
+
+# --------------------------------------------------------------------------------------------
+# The context: what a document may say. Typed here, independent of the incident record model, so
+# that the documents can be tested (and reviewed) on their own.
+# --------------------------------------------------------------------------------------------
+
+GradeCode = Literal["I", "II", "III", "IV"]
+Colour = Literal["red", "orange", "yellow", "blue"]
+
+#: NFRA appendix (银行业保险业网络安全事件分级标准) grade names.
+GRADE_NAMES: dict[str, str] = {"I": "特别重大", "II": "重大", "III": "较大", "IV": "一般"}
+#: CQ-PLAN warning colours follow the grade: red/orange/yellow/blue ↔ I/II/III/IV.
+GRADE_COLOURS: dict[str, Colour] = {"I": "red", "II": "orange", "III": "yellow", "IV": "blue"}
+COLOUR_NAMES: dict[str, str] = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
+#: CQ-PLAN event categories, keyed as in the incident record (issue 6).
+CATEGORY_NAMES: dict[str, str] = {
+    "harmful_program": "有害程序事件",
+    "network_attack": "网络攻击事件",
+    "information_destruction": "信息破坏事件",
+    "information_content": "信息内容安全事件",
+    "equipment_failure": "设备设施故障",
+    "disaster": "灾害性事件",
+    "other": "其他事件",
+}
+
+_PENDING = re.compile(r"^待补充[（(](?P<reason>.*\S.*)[）)]$", re.S)
+_PENDING_INSIDE = re.compile(r"待补充[（(]")
+
+
+def pending(reason: str) -> str:
+    """The text that stands for an element the flow cannot know yet: ``待补充（reason）``.
+
+    Why a text and not ``None``: ``None`` means "nobody thought about it" and must stop the
+    document; ``待补充（…）`` is a decision someone made, printed so the reviewer sees it.
+    """
+    if not reason.strip():
+        raise ValueError("待补充 needs a reason, e.g. pending('原因调查中')")
+    return f"待补充（{reason.strip()}）"
+
+
+def is_pending(value: object) -> bool:
+    """Whether ``value`` is a ``待补充（原因）`` marker."""
+    return isinstance(value, str) and _PENDING.fullmatch(value.strip()) is not None
+
+
+def _pending_marker(value: str) -> str:
+    if not is_pending(value):
+        raise ValueError("must be a value or a 待补充（原因） marker")
+    return value.strip()
+
+
+#: ``待补充（原因）`` in a field whose real value is not text (a time, a list, a count).
+Pending = Annotated[str, AfterValidator(_pending_marker)]
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+#: Free text, or a ``待补充（原因）`` marker. Blank counts as missing (checked per document).
+Text = str | None
+When = AwareDatetime | Pending | None
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(BaseModel):
+    """A staff contact of the institution, printed *unmasked* (see the module docstring).
+
+    TENPAY 4(3): 公司及安全事件处置相关人员的联系方式; TENPAY 4(4), 10: 个人金融信息保护负责人和
+    个人金融信息保护工作机构的联系方式. For an office, ``name`` is the office's name.
+    """
+
+    model_config = _FROZEN
+
+    name: NonBlank
+    phone: NonBlank
+    email: NonBlank | None = None
+    title: NonBlank | None = None  # 职务 or department, e.g. 合规部总经理
+
+
+class Contacts(BaseModel):
+    """Who the reader of a document can call."""
+
+    model_config = _FROZEN
+
+    #: The person filing the report (NFRA 45 report; TENPAY 4(3) 安全事件处置相关人员).
+    reporter: Contact | None = None
+    #: 个人金融信息保护负责人 (TENPAY 4(4), 10).
+    pfi_lead: Contact | None = None
+    #: 个人金融信息保护工作机构 (TENPAY 4(4), 10).
+    pfi_office: Contact | None = None
+
+
+class PfiFacts(BaseModel):
+    """Personal financial information involved (TENPAY 4(1) 涉及的个人金融信息及人数, 4(3) 信息种类)."""
+
+    model_config = _FROZEN
+
+    types: list[NonBlank] | Pending | None = None
+    subjects: NonNegativeInt | Pending | None = None
+    #: High-sensitivity information (e.g. ID numbers) involved: subjects must be told (TENPAY 10).
+    high_sensitivity: bool = False
+
+
+class TimelineEntry(BaseModel):
+    """One step of the event process (NFRA 45 事件过程)."""
+
+    model_config = _FROZEN
+
+    at: AwareDatetime
+    text: NonBlank
+
+
+class DocumentContext(BaseModel):
+    """Everything the five documents may print. Only the identity of the incident is required
+    here; which other fields a document needs is checked when that document is written
+    (:data:`ELEMENTS`), so one context can be built early and completed as the incident goes on.
+
+    Times must carry an offset (a naive time is refused) and are printed in Beijing time.
+    """
+
+    model_config = _FROZEN
+
+    # Identity
+    institution_name: NonBlank
+    reporting_unit: NonBlank | None = None  # a branch reporting for itself; default: the institution
+    incident_id: NonBlank
+    title: NonBlank
+    grade: GradeCode
+    warning_colour: Colour | None = None  # default: the grade's colour (CQ-PLAN)
+    category: NonBlank | None = None  # CQ-PLAN category: a key of CATEGORY_NAMES or its Chinese name
+    drill: bool = False
+
+    # Times (NFRA 45 时间; TENPAY 4(1), 13; NFRA 48; CQ-PLAN 第五篇)
+    occurred_at: When = None
+    discovered_at: When = None
+    confirmed_at: When = None
+    response_ended_at: When = None
+    handling_ended_at: When = None
+
+    # Record items (TENPAY 4(1); NFRA 45 地点、网络和系统名称)
+    location: Text = None
+    network_name: Text = None
+    system_name: Text = None
+    other_systems_affected: Text = None
+    police_contacted: bool | None = None
+    pfi: PfiFacts | None = None
+
+    # Narrative
+    cause: Text = None
+    timeline: list[TimelineEntry] | Pending | None = None
+    handling_progress: Text = None
+    impact: Text = None
+    possible_harm: Text = None  # to the subjects (TENPAY 4(3) 可能造成的危害)
+    customer_summary: Text = None  # plain-language 事件内容和影响 for the customer notice (TENPAY 10)
+    measures_taken: Text = None  # 已采取或将要采取的处置/补救措施 (TENPAY 4(3), 10)
+    individual_measures: Text = None  # 个人可以采取的减轻危害的措施 (TENPAY 4(3), 10)
+    remedies: Text = None  # 针对个人金融信息主体提供的补救措施 (TENPAY 10)
+    nature: Text = None  # 事件性质 (CQ-PLAN 第五篇)
+    responsibility: Text = None  # 责任 (CQ-PLAN 第五篇)
+    handling_opinion: Text = None  # 处理意见 (CQ-PLAN 第五篇)
+    improvements: Text = None  # 改进/整改措施 (NFRA 48; CQ-PLAN 第五篇)
+    lessons: Text = None  # 问题缺陷和经验教训 (NFRA 48)
+    contacts: Contacts = Contacts()
+
+    # Addressees and the date on the documents
+    regulator: NonBlank = "国家金融监督管理总局或其派出机构"  # NFRA 45, 48
+    pboc_branch: NonBlank = "中国人民银行住所地分支机构"  # TENPAY 5, 9
+    #: The date printed on the documents and stamped in the file; default: now.
+    prepared_at: AwareDatetime | None = None
+
+    @field_validator("warning_colour", mode="before")
+    @classmethod
+    def _colour_from_chinese(cls, value: Any) -> Any:
+        names = {"红": "red", "橙": "orange", "黄": "yellow", "蓝": "blue"}
+        if isinstance(value, str):
+            return names.get(value.strip().removesuffix("色"), value)
+        return value
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str | None) -> str | None:
+        if value is None or value in CATEGORY_NAMES:
+            return value
+        for key, name in CATEGORY_NAMES.items():
+            if value == name:
+                return key
+        raise ValueError(f"unknown category {value!r}; one of {', '.join(CATEGORY_NAMES)} (CQ-PLAN)")
+
+    @property
+    def grade_name(self) -> str:
+        return GRADE_NAMES[self.grade]
+
+    @property
+    def colour(self) -> Colour:
+        return self.warning_colour or GRADE_COLOURS[self.grade]
+
+    @property
+    def category_name(self) -> str | None:
+        return CATEGORY_NAMES[self.category] if self.category else None
+
+    @property
+    def grade_label(self) -> str:
+        """``III级（较大）`` (NFRA appendix)."""
+        return f"{self.grade}级（{self.grade_name}）"
+
+    @property
+    def warning_label(self) -> str:
+        """``黄色预警`` (CQ-PLAN)."""
+        return f"{COLOUR_NAMES[self.colour]}预警"
+
+    @property
+    def response_label(self) -> str:
+        """``III级响应``: the response level follows the grade (CQ-PLAN)."""
+        return f"{self.grade}级响应"
+
+    @property
+    def unit(self) -> str:
+        return self.reporting_unit or self.institution_name
+
+
+# --------------------------------------------------------------------------------------------
+# Elements: what each document must contain, with the clause that requires it.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Element:
+    """One element of a document: the context field (dotted path), its printed name, its source."""
+
+    field: str
+    label: str
+    clause: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class PendingElement:
+    """An element printed as ``待补充（reason）``: the flow must raise it before the document goes out."""
+
+    field: str
+    label: str
+    clause: str
+    reason: str
+
+
+class MissingElementError(ValueError):
+    """A document cannot be drafted because required elements are missing (never a blank line)."""
+
+    def __init__(self, kind: str, title: str, elements: Sequence[tuple[Element, str]]) -> None:
+        self.kind = kind
+        self.elements = tuple(e for e, _ in elements)
+        self.fields = tuple(e.field for e in self.elements)
+        listed = "; ".join(f"{e.field} {e.label} [{e.clause}]{': ' + why if why else ''}" for e, why in elements)
+        super().__init__(
+            f"{title} ({kind}) cannot be drafted, missing required element(s): {listed}. "
+            "Give the value, or 待补充（原因） where it is not known yet."
+        )
+
+
+@dataclass(frozen=True)
+class DraftDocument(os.PathLike):
+    """A written draft: where it is, and which of its elements are still 待补充.
+
+    It is path-like (``open(draft)``, ``Path(draft)``), so it can be used as the path it is.
+    """
+
+    kind: str
+    title: str
+    path: Path
+    pending: tuple[PendingElement, ...]
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+
+NFRA45 = "NFRA 45"
+_RECORD = "TENPAY 4(1)"
+_PFI = "TENPAY 4(3)"
+_NOTICE = "TENPAY 4(4), 10"
+NFRA48 = "NFRA 48"
+CQ5 = "CQ-PLAN 第五篇"
+
+#: The elements of each document, in the order they are printed. ``required=False`` elements are
+#: printed when given and left out otherwise; ``待补充`` in any of them is reported.
+ELEMENTS: dict[str, tuple[Element, ...]] = {
+    "regulator_report": (
+        Element("occurred_at", "发生时间", NFRA45),
+        Element("discovered_at", "发现时间", NFRA45),
+        Element("location", "地点", NFRA45),
+        Element("network_name", "网络名称", NFRA45, required=False),
+        Element("system_name", "网络和系统名称", NFRA45),
+        Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
+        Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
+        Element("timeline", "事件过程", NFRA45),
+        Element("handling_progress", "处置进展", NFRA45),
+        Element("impact", "事件影响", NFRA45),
+        Element("contacts.reporter", "联系人", NFRA45),
+    ),
+    "pfi_report": (
+        Element("occurred_at", "发生时间", _RECORD),
+        Element("discovered_at", "发现时间", _RECORD),
+        Element("confirmed_at", "确认时间", "TENPAY 13", required=False),
+        Element("location", "地点", _RECORD, required=False),
+        Element("system_name", "系统名称", _RECORD),
+        Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
+        Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
+        Element("pfi.types", "涉及的个人金融信息种类", _PFI),
+        Element("pfi.subjects", "涉及的个人金融信息主体人数", _RECORD),
+        Element("cause", "事件原因", _PFI),
+        Element("possible_harm", "可能造成的危害", _PFI),
+        Element("measures_taken", "已采取的补救措施", _PFI),
+        Element("individual_measures", "个人可以采取的减轻危害的措施", _PFI),
+        Element("contacts.reporter", "事件处置联系人", _PFI),
+        Element("contacts.pfi_lead", "个人金融信息保护负责人", _PFI),
+        Element("contacts.pfi_office", "个人金融信息保护工作机构", _PFI),
+    ),
+    "customer_notice": (
+        Element("customer_summary", "事件的内容和影响", _NOTICE),
+        Element("pfi.types", "可能涉及的信息种类", _NOTICE),
+        Element("measures_taken", "已采取或将要采取的处置措施", _NOTICE),
+        Element("individual_measures", "自主防范和降低风险的建议", _NOTICE),
+        Element("remedies", "为您提供的补救措施", _NOTICE),
+        Element("contacts.pfi_lead", "个人金融信息保护负责人联系方式", _NOTICE),
+        Element("contacts.pfi_office", "个人金融信息保护工作机构联系方式", _NOTICE),
+    ),
+    "summary_report": (
+        Element("occurred_at", "发生时间", NFRA45),
+        Element("discovered_at", "发现时间", NFRA45),
+        Element("handling_ended_at", "处置结束时间", NFRA48),
+        Element("system_name", "网络和系统名称", NFRA45),
+        Element("cause", "事件成因", NFRA48),
+        Element("impact", "影响程度", NFRA48),
+        Element("handling_progress", "处置过程", NFRA48),
+        Element("timeline", "事件经过", NFRA48),
+        Element("lessons", "存在的问题缺陷和经验教训", NFRA48),
+        Element("improvements", "整改完善措施", NFRA48),
+        Element("contacts.reporter", "联系人", NFRA48),
+    ),
+    "investigation_report": (
+        Element("occurred_at", "发生时间", CQ5),
+        Element("discovered_at", "发现时间", CQ5),
+        Element("response_ended_at", "应急响应结束时间", CQ5),
+        Element("system_name", "涉及系统", CQ5, required=False),
+        Element("cause", "事件起因", CQ5),
+        Element("nature", "事件性质", CQ5),
+        Element("impact", "事件影响", CQ5),
+        Element("responsibility", "责任认定", CQ5),
+        Element("handling_opinion", "处理意见", CQ5),
+        Element("improvements", "改进措施", CQ5),
+    ),
+}
+
+DOCUMENT_TITLES: dict[str, str] = {
+    "regulator_report": "网络安全事件报告",
+    "pfi_report": "个人金融信息安全事件报告",
+    "customer_notice": "致客户的告知书",
+    "summary_report": "网络安全事件总结报告",
+    "investigation_report": "事件调查评估报告",
+}
+
+def _lookup(ctx: DocumentContext, path: str) -> Any:
+    value: Any = ctx
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _state(value: Any) -> tuple[Literal["missing", "invalid", "pending", "present"], str]:
+    """Classify one element's value; the second item is the 待补充 reason or why it is wrong."""
+    if value is None:
+        return "missing", ""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return "missing", "blank"
+        if match := _PENDING.fullmatch(text):
+            return "pending", match.group("reason").strip()
+        if text.startswith("待补充"):
+            return "invalid", "待补充 needs its reason in brackets: 待补充（原因）"
+        return "present", ""
+    if isinstance(value, (list, tuple)) and not value:
+        return "missing", "empty"
+    return "present", ""
+
+
+def missing_elements(kind: str, ctx: DocumentContext) -> list[Element]:
+    """The required elements of document ``kind`` that ``ctx`` lacks (empty: it can be drafted)."""
+    return [e for e, _ in _missing(kind, ctx)]
+
+
+def _missing(kind: str, ctx: DocumentContext) -> list[tuple[Element, str]]:
+    out = []
+    for element in ELEMENTS[kind]:
+        state, why = _state(_lookup(ctx, element.field))
+        if state == "invalid" or element.required and state == "missing":
+            out.append((element, why))
+    return out
+
+
+def pending_elements(kind: str, ctx: DocumentContext) -> tuple[PendingElement, ...]:
+    """The elements of document ``kind`` that ``ctx`` gives as ``待补充（原因）``, in print order."""
+    out = []
+    for element in ELEMENTS[kind]:
+        state, reason = _state(_lookup(ctx, element.field))
+        if state == "pending":
+            out.append(PendingElement(element.field, element.label, element.clause, reason))
+    return tuple(out)
+
+
+def _check(kind: str, ctx: DocumentContext) -> tuple[PendingElement, ...]:
+    if missing := _missing(kind, ctx):
+        raise MissingElementError(kind, DOCUMENT_TITLES[kind], missing)
+    return pending_elements(kind, ctx)
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting values
+# --------------------------------------------------------------------------------------------
+
+
+def format_beijing(when: dt.datetime) -> str:
+    """A time as printed in the documents: ``2025年10月1日 09:30（北京时间）`` (digest 7: +08:00)."""
+    local = when.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（北京时间）"
+
+
+def _date(when: dt.datetime) -> str:
+    local = when.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def _value(value: Any) -> str:
+    """One element's value as text (still unmasked)."""
+    if isinstance(value, dt.datetime):
+        return format_beijing(value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return f"{value} 人"
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _contact_line(contact: Contact) -> str:
+    parts = [contact.name + (f"（{contact.title}）" if contact.title else ""), f"电话：{contact.phone}"]
+    if contact.email:
+        parts.append(f"邮箱：{contact.email}")
+    return "，".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# The .docx writer: styles, page, header/footer, and the few kinds of block the documents use.
+# --------------------------------------------------------------------------------------------
+
+
+def _set_fonts(rpr_parent: Any, east_asia: str, latin: str = FONT_LATIN) -> None:
+    """Set the Latin *and* East Asian font on an element's run properties, dropping theme fonts.
+
+    ``w:asciiTheme``/``w:eastAsiaTheme`` win over the explicit names in Word, so they go.
+    """
+    fonts = rpr_parent.get_or_add_rPr().get_or_add_rFonts()  # keeps the schema's child order
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    fonts.set(qn("w:ascii"), latin)
+    fonts.set(qn("w:hAnsi"), latin)
+    fonts.set(qn("w:cs"), latin)
+    fonts.set(qn("w:eastAsia"), east_asia)
+
+
+def _style_fonts(document: DocxDocument) -> None:
+    """Document defaults and the styles used, each with an explicit East Asian font (zh-CN)."""
+    styles = document.styles.element
+    rpr_default = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault"))
+    rpr = rpr_default.find(qn("w:rPr"))
+    fonts = rpr.find(qn("w:rFonts"))
+    for attr in list(fonts.attrib):
+        del fonts.attrib[attr]
+    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(attr), FONT_LATIN)
+    fonts.set(qn("w:eastAsia"), FONT_BODY)
+    lang = rpr.find(qn("w:lang"))
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+
+    def paragraph_style(name: str, font: str, size: Pt, *, base: str | None = None, bold: bool = False) -> Any:
+        try:
+            style = document.styles[name]
+        except KeyError:
+            style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        if base:
+            style.base_style = document.styles[base]
+        _set_fonts(style.element, font)
+        style.font.size = size
+        style.font.bold = bold
+        style.font.italic = False
+        style.font.color.rgb = BLACK
+        fmt = style.paragraph_format
+        fmt.space_before = Pt(0)
+        fmt.space_after = Pt(0)
+        return style
+
+    normal = paragraph_style("Normal", FONT_BODY, SIZE_BODY)
+    normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    normal.paragraph_format.line_spacing = Pt(28)  # GB/T 9704: 22 lines a page
+
+    title = paragraph_style("RF Title", FONT_TITLE, SIZE_TITLE, base="Normal")
+    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.line_spacing = Pt(36)
+    title.paragraph_format.space_before = Pt(12)
+    subtitle = paragraph_style("RF Subtitle", FONT_SUBTITLE, SIZE_BODY, base="Normal")
+    subtitle.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    subtitle.paragraph_format.space_after = Pt(12)
+
+    heading = paragraph_style("Heading 1", FONT_HEADING, SIZE_BODY, base="Normal")
+    heading.paragraph_format.space_before = Pt(8)
+    heading.paragraph_format.space_after = Pt(4)
+    heading.paragraph_format.keep_with_next = True
+
+    table = paragraph_style("RF Table", FONT_TABLE, SIZE_TABLE, base="Normal")
+    table.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    for name in ("Header", "Footer"):
+        paragraph_style(name, FONT_TABLE, SIZE_HEADER)
+
+
+def _page(document: DocxDocument) -> None:
+    """A4, GB/T 9704-2012 margins (天头 37 mm, 订口 28 mm)."""
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.header_distance, section.footer_distance = Mm(15), Mm(15)
+
+
+def _field(paragraph: Paragraph, instruction: str, font: str) -> None:
+    """A Word field (PAGE, NUMPAGES) as begin/instr/separate/result/end runs."""
+    for kind, text in (("begin", None), ("instr", instruction), ("separate", None), ("result", "1"), ("end", None)):
+        run = paragraph.add_run()
+        _set_fonts(run._element, font)
+        if kind == "instr":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = f" {text} "
+            run._element.append(instr)
+        elif kind == "result":
+            run.text = text or ""
+        else:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._element.append(char)
+
+
+class _Writer:
+    """Builds one document. Every text from the incident goes through :meth:`text` (masked)."""
+
+    def __init__(self, ctx: DocumentContext, kind: str, subtitle: str | None = None) -> None:
+        self.ctx = ctx
+        self.kind = kind
+        self.title = (DRILL_TAG if ctx.drill else "") + DOCUMENT_TITLES[kind]
+        self.prepared_at = (ctx.prepared_at or dt.datetime.now(SHANGHAI)).replace(microsecond=0)
+        self.doc = docx.Document()
+        _style_fonts(self.doc)
+        _page(self.doc)
+        self._header_footer()
+        self._title_block(subtitle)
+
+    # -- text ----------------------------------------------------------------------------
+
+    @staticmethod
+    def text(value: Any) -> str:
+        """An incident value as printed: formatted, then masked (mask_pii)."""
+        return mask_pii(_value(value))
+
+    def run(self, paragraph: Paragraph, text: str, font: str, **fmt: Any) -> Run:
+        run = paragraph.add_run(text)
+        _set_fonts(run._element, font)
+        if fmt.get("bold") is not None:
+            run.font.bold = fmt["bold"]
+        if fmt.get("size") is not None:
+            run.font.size = fmt["size"]
+        if fmt.get("colour") is not None:
+            run.font.color.rgb = fmt["colour"]
+        if _PENDING_INSIDE.search(text):
+            # A 待补充 value must catch the reviewer's eye.
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+            run.font.bold = True
+        return run
+
+    # -- page furniture ------------------------------------------------------------------
+
+    def _header_footer(self) -> None:
+        section = self.doc.sections[0]
+        tag = DRILL_TAG if self.ctx.drill else ""
+        header = section.header.paragraphs[0]
+        header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        if tag:
+            self.run(header, tag, FONT_HEADING, bold=True, colour=RED)
+        self.run(header, f"{mask_pii(self.ctx.unit)}　{DOCUMENT_TITLES[self.kind]}　{DRAFT_MARK}", FONT_TABLE)
+        footer = section.footer.paragraphs[0]
+        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        if tag:
+            self.run(footer, tag + "　", FONT_HEADING, bold=True, colour=RED)
+        self.run(footer, "第 ", FONT_TABLE)
+        _field(footer, "PAGE", FONT_TABLE)
+        self.run(footer, " 页 共 ", FONT_TABLE)
+        _field(footer, "NUMPAGES", FONT_TABLE)
+        self.run(footer, " 页　" + DRAFT_MARK, FONT_TABLE)
+
+    def _title_block(self, subtitle: str | None) -> None:
+        title = self.doc.add_paragraph(style="RF Title")
+        if self.ctx.drill:
+            self.run(title, DRILL_TAG, FONT_TITLE, colour=RED)
+        self.run(title, DOCUMENT_TITLES[self.kind], FONT_TITLE)
+        if subtitle:
+            self.run(self.doc.add_paragraph(style="RF Subtitle"), subtitle, FONT_SUBTITLE)
+        self.banner(DRAFT_MARK + "：本文件由 regflows 根据事件记录生成，须经审核、签发后方可使用。")
+        if self.ctx.drill:
+            self.banner(DRILL_BANNER, size=SIZE_BODY)
+
+    def banner(self, text: str, size: Pt = SIZE_TABLE) -> None:
+        paragraph = self.doc.add_paragraph(style="RF Table")
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.space_after = Pt(6)
+        self.run(paragraph, text, FONT_HEADING, bold=True, colour=RED, size=size)
+
+    # -- blocks --------------------------------------------------------------------------
+
+    def heading(self, text: str) -> None:
+        self.run(self.doc.add_paragraph(style="Heading 1"), text, FONT_HEADING)
+
+    def para(self, text: str, *, indent: bool = True) -> None:
+        """Body text, masked; each line of a multi-line value is its own paragraph."""
+        for line in (text.splitlines() or [""]):
+            if not line.strip():
+                continue
+            paragraph = self.doc.add_paragraph()
+            if indent:
+                paragraph.paragraph_format.first_line_indent = Pt(32)  # two characters
+            self.run(paragraph, mask_pii(line.strip()), FONT_BODY)
+
+    def value(self, field: str) -> None:
+        """The value of one context field as body text (checked present by the caller)."""
+        self.para(self.text(_lookup(self.ctx, field)))
+
+    def table(
+        self, rows: Sequence[tuple[str, str]], widths: tuple[float, float] = (42, 114), header: bool = False
+    ) -> Table:
+        table = self.doc.add_table(rows=0, cols=2)
+        table.style = self.doc.styles["Table Grid"]
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        for column, width in zip(table.columns, widths):
+            column.width = Mm(width)  # w:gridCol, which LibreOffice reads; Word reads the cells' w:tcW
+        for i, (label, value) in enumerate(rows):
+            cells = table.add_row().cells
+            for j, (cell, text) in enumerate(zip(cells, (label, value))):
+                cell.width = Mm(widths[j])
+                paragraph = cell.paragraphs[0]
+                paragraph.style = self.doc.styles["RF Table"]
+                self.run(paragraph, text, FONT_TABLE, bold=(j == 0 or header and i == 0))
+        self.doc.add_paragraph(style="RF Table")  # a line of air after a table
+        return table
+
+    def facts(self, fields: Iterable[tuple[str, str]]) -> None:
+        """A label/value table of context fields; optional ones that are absent are left out."""
+        rows = []
+        for label, field in fields:
+            value = _lookup(self.ctx, field)
+            if _state(value)[0] in ("pending", "present"):
+                rows.append((label, self.text(value)))
+        self.table(rows)
+
+    def timeline(self, field: str = "timeline") -> None:
+        """The event process as a time/text table (NFRA 45 事件过程), in time order."""
+        value = _lookup(self.ctx, field)
+        if isinstance(value, str):  # 待补充
+            self.para(value)
+            return
+        rows = [("时间", "事件经过")]
+        rows += [(format_beijing(e.at), self.text(e.text)) for e in sorted(value, key=lambda e: e.at)]
+        self.table(rows, widths=(52, 104), header=True)
+
+    def contacts(self, rows: Iterable[tuple[str, Contact]]) -> None:
+        """Staff contacts, unmasked on purpose (TENPAY 4(3), 4(4), 10: they must be callable)."""
+        self.table([(label, _contact_line(contact)) for label, contact in rows])
+
+    def signature(self, signer: str | None = None, *, contact: Contact | None = None) -> None:
+        for text in filter(None, (
+            f"联系人：{_contact_line(contact)}" if contact else None,
+            mask_pii(signer or f"{self.ctx.unit}（盖章）"),
+            _date(self.prepared_at),
+        )):
+            paragraph = self.doc.add_paragraph()
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            self.run(paragraph, text, FONT_BODY)
+
+    # -- saving --------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str], pending: tuple[PendingElement, ...]) -> DraftDocument:
+        props = self.doc.core_properties
+        props.title = mask_pii(self.title)
+        props.subject = mask_pii(f"{self.ctx.incident_id} {self.ctx.title}")
+        props.author = AUTHOR
+        props.last_modified_by = AUTHOR
+        props.keywords = "；".join(filter(None, ("网络安全事件", self.ctx.incident_id, "演练" if self.ctx.drill else None)))
+        props.category = "演练" if self.ctx.drill else "事件报告"
+        props.content_status = DRAFT_MARK
+        props.comments = (DRILL_BANNER + " " if self.ctx.drill else "") + DRAFT_MARK
+        props.created = props.modified = self.prepared_at.astimezone(UTC).replace(tzinfo=None)
+        props.revision = 1
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_reproducible(self.doc, target, self.prepared_at)
+        return DraftDocument(self.kind, self.title, target, pending)
+
+
+def _write_reproducible(document: DocxDocument, target: Path, stamp: dt.datetime) -> None:
+    """Save with every zip entry stamped ``stamp`` (not the wall clock), atomically.
+
+    Same context → same bytes, so the draft's SHA-256 in the ledger identifies it. The file is
+    left owner-only (0600, as ``mkstemp`` creates it): a draft describes an open incident.
+    """
+    raw = io.BytesIO()
+    document.save(raw)
+    when = stamp.astimezone(SHANGHAI).timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=when)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            zout.writestr(entry, zin.read(info.filename))
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(out.getvalue())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# The five documents
+# --------------------------------------------------------------------------------------------
+
+ReportStage = Literal["initial", "written", "progress"]
+_STAGES: dict[str, str] = {
+    "initial": "（首报：2小时内报告）",
+    "written": "（正式书面报告）",
+    "progress": "（处置进展报告）",
+}
+
+
+def _basic_facts(w: _Writer, extra: Sequence[tuple[str, str]] = ()) -> None:
+    w.facts([
+        ("报送机构", "institution_name"),
+        ("报送单位", "reporting_unit"),
+        ("事件编号", "incident_id"),
+        ("事件名称", "title"),
+        *extra,
+    ])
+
+
+def regulator_report(
+    ctx: DocumentContext, path: str | os.PathLike[str], *, stage: ReportStage = "written", sequence: int | None = None
+) -> DraftDocument:
+    """网络安全事件报告 to NFRA or its local office.
+
+    Contents (NFRA 45): 时间、地点、网络和系统名称、事件过程、处置进展、事件影响, "至少";
+    plus the grade (NFRA 45 obliges reports for 较大（三级）及以上, so the regulator must see it),
+    the warning colour and category (CQ-PLAN), the reporting institution, a contact person and
+    the date. ``stage`` names which NFRA 45 report this is: the 2-hour first report, the 24-hour
+    formal written report, or a grade-I progress report (every 2 hours; ``sequence`` = its number).
+    """
+    pending_ = _check("regulator_report", ctx)
+    subtitle = _STAGES[stage]
+    if stage == "progress" and sequence:
+        subtitle = f"（处置进展报告 第{sequence}次）"
+    w = _Writer(ctx, "regulator_report", subtitle)
+    w.para(f"{mask_pii(ctx.regulator)}：", indent=False)
+    w.para(f"依据{NFRA_TITLE}第四十五条，现将{mask_pii(ctx.unit)}发生的网络安全事件报告如下。")
+    w.heading("一、基本情况")
+    _basic_facts(w, [("事件分级", "grade_label"), ("预警级别", "warning_label"), ("事件类别", "category_name")])
+    w.heading("二、时间")
+    w.facts([("发生时间", "occurred_at"), ("发现时间", "discovered_at"), ("确认时间", "confirmed_at")])
+    w.heading("三、地点")
+    w.value("location")
+    w.heading("四、网络和系统名称")
+    w.facts([
+        ("网络名称", "network_name"),
+        ("系统名称", "system_name"),
+        ("对其他系统的影响", "other_systems_affected"),
+        ("是否已联系执法机关", "police_contacted"),
+    ])
+    w.heading("五、事件过程")
+    w.timeline()
+    w.heading("六、处置进展")
+    w.value("handling_progress")
+    w.heading("七、事件影响")
+    w.value("impact")
+    w.heading("八、联系人")
+    assert ctx.contacts.reporter is not None  # checked above
+    w.contacts([("联系人", ctx.contacts.reporter)])
+    w.signature(f"报送单位：{ctx.unit}（盖章）")
+    return w.save(path, pending_)
+
+
+def pfi_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
+    """个人金融信息安全事件报告 to the PBoC branch where the institution is domiciled (TENPAY 5, 9).
+
+    Contents (TENPAY 4(3), repeated in 9): 发生或者可能发生个人金融信息泄露、篡改、丢失的信息种类、
+    原因和可能造成的危害；公司采取的补救措施和个人可以采取的减轻危害的措施；公司及安全事件处置相关
+    人员的联系方式. The record items of TENPAY 4(1) (times, system, number of subjects, whether
+    law enforcement was contacted) come first, since the recipient asks for them at once.
+    """
+    pending_ = _check("pfi_report", ctx)
+    w = _Writer(ctx, "pfi_report")
+    w.para(f"{mask_pii(ctx.pboc_branch)}：", indent=False)
+    w.para(f"根据《中华人民共和国个人信息保护法》及中国人民银行有关规定，现将{mask_pii(ctx.unit)}"
+           "发生（或可能发生）的个人金融信息安全事件报告如下。")
+    w.heading("一、基本情况")
+    _basic_facts(w, [
+        ("发生时间", "occurred_at"),
+        ("发现时间", "discovered_at"),
+        ("确认时间", "confirmed_at"),
+        ("地点", "location"),
+        ("系统名称", "system_name"),
+        ("对其他系统的影响", "other_systems_affected"),
+        ("是否已联系执法机关", "police_contacted"),
+    ])
+    w.heading("二、涉及的个人金融信息种类")
+    w.facts([("信息种类", "pfi.types"), ("涉及主体人数", "pfi.subjects"), ("是否涉及高敏感信息", "pfi.high_sensitivity")])
+    w.heading("三、事件原因")
+    w.value("cause")
+    w.heading("四、可能造成的危害")
+    w.value("possible_harm")
+    w.heading("五、已采取的补救措施")
+    w.value("measures_taken")
+    w.heading("六、个人可以采取的减轻危害的措施")
+    w.value("individual_measures")
+    w.heading("七、联系方式")
+    c = ctx.contacts
+    assert c.reporter and c.pfi_lead and c.pfi_office  # checked above
+    w.contacts([
+        ("事件处置联系人", c.reporter),
+        ("个人金融信息保护负责人", c.pfi_lead),
+        ("个人金融信息保护工作机构", c.pfi_office),
+    ])
+    w.signature(f"报送单位：{ctx.unit}（盖章）")
+    return w.save(path, pending_)
+
+
+def customer_notice(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
+    """致客户的告知书 to the affected subjects (TENPAY 4(4), 10; PBOC-102 III(2) notify subjects).
+
+    The five elements of TENPAY 4(4)/10: 安全事件的内容和影响；已采取或将要采取的处置措施；
+    个人金融信息主体自主防范和降低风险的建议；针对个人金融信息主体提供的补救措施；个人金融信息
+    保护负责人和个人金融信息保护工作机构的联系方式.
+
+    Written to any one customer (it can also serve as the public notice TENPAY 10 asks for when
+    individual notice is impractical), so it prints none of the internal record: no system
+    names, no number of subjects, no cause analysis beyond ``customer_summary``, and no data of
+    any customer; free text is masked all the same.
+    """
+    pending_ = _check("customer_notice", ctx)
+    w = _Writer(ctx, "customer_notice", "关于个人信息安全事件的告知")
+    w.para("尊敬的客户：", indent=False)
+    when = f"于{_date(ctx.discovered_at)}" if isinstance(ctx.discovered_at, dt.datetime) else ""
+    w.para(f"我们非常重视您的个人信息安全。我们{when}发现一起可能涉及您个人信息的安全事件，"
+           "现将有关情况告知如下。")
+    w.heading("一、发生了什么，对您有什么影响")
+    w.value("customer_summary")
+    w.para(f"可能涉及的信息：{w.text(_lookup(ctx, 'pfi.types'))}。")
+    w.heading("二、我们已经采取和将要采取的措施")
+    w.value("measures_taken")
+    w.heading("三、建议您采取的自我保护措施")
+    w.value("individual_measures")
+    w.para("请注意：我们的工作人员不会以任何理由向您索要密码或短信验证码，请勿向任何人透露。")
+    w.heading("四、我们为您提供的补救措施")
+    w.value("remedies")
+    w.heading("五、如何联系我们")
+    c = ctx.contacts
+    assert c.pfi_lead and c.pfi_office  # checked above
+    w.contacts([("个人金融信息保护负责人", c.pfi_lead), ("个人金融信息保护工作机构", c.pfi_office)])
+    w.para("由此给您带来的不便，我们深表歉意。")
+    w.signature(ctx.institution_name)
+    return w.save(path, pending_)
+
+
+def summary_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
+    """网络安全事件总结报告 (事件处置总结报告) to NFRA or its local office.
+
+    NFRA 48: after handling, 总结分析事件成因、影响程度和处置过程，识别网络安全防护体系以及应急预案
+    存在的问题缺陷，并整改完善; for 较大（三级）及以上 it is due within five working days after the
+    response ends, so the end of handling is a required element.
+    """
+    pending_ = _check("summary_report", ctx)
+    w = _Writer(ctx, "summary_report")
+    w.para(f"{mask_pii(ctx.regulator)}：", indent=False)
+    w.para(f"依据{NFRA_TITLE}第四十八条，现将{mask_pii(ctx.unit)}“{mask_pii(ctx.title)}”网络安全事件的处置总结报告如下。")
+    w.heading("一、事件概况")
+    _basic_facts(w, [
+        ("事件分级", "grade_label"),
+        ("事件类别", "category_name"),
+        ("网络和系统名称", "system_name"),
+        ("发生时间", "occurred_at"),
+        ("发现时间", "discovered_at"),
+        ("处置结束时间", "handling_ended_at"),
+    ])
+    w.heading("二、事件成因")
+    w.value("cause")
+    w.heading("三、影响程度")
+    w.value("impact")
+    w.heading("四、处置过程")
+    w.value("handling_progress")
+    w.timeline()
+    w.heading("五、存在的问题缺陷和经验教训")
+    w.value("lessons")
+    w.heading("六、整改完善措施")
+    w.value("improvements")
+    assert ctx.contacts.reporter is not None  # checked above
+    w.signature(f"报送单位：{ctx.unit}（盖章）", contact=ctx.contacts.reporter)
+    return w.save(path, pending_)
+
+
+#: CQ-PLAN 第五篇: who investigates, by grade.
+_INVESTIGATED_BY = {
+    "I": "由应急工作组组织有关部门、技术支撑单位和专业机构进行调查处理和总结评估，并按程序上报。",
+    "II": "由应急工作组组织有关部门、技术支撑单位和专业机构进行调查处理和总结评估，并按程序上报。",
+    "III": "由事件发生部门自行组织调查处理和总结评估，并将本报告报应急工作组。",
+    "IV": "由事件发生部门自行组织调查处理和总结评估，并将本报告报应急工作组。",
+}
+
+
+def investigation_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
+    """事件调查评估报告 (总结调查报告), due within 30 days after the response ends.
+
+    CQ-PLAN 第五篇: 总结调查报告应对事件的起因、性质、影响、责任等进行分析评估，提出处理意见和改进
+    措施; I/II are investigated by the emergency working group and reported on, III/IV by the
+    division concerned and reported to the working group.
+    """
+    pending_ = _check("investigation_report", ctx)
+    w = _Writer(ctx, "investigation_report")
+    w.para(f"依据网络安全事件应急预案“调查与评估”的规定，对“{mask_pii(ctx.title)}”事件的起因、性质、影响、"
+           "责任等进行了分析评估，提出处理意见和改进措施，报告如下。")
+    w.heading("一、事件概况")
+    _basic_facts(w, [
+        ("事件分级", "grade_label"),
+        ("响应级别", "response_label"),
+        ("事件类别", "category_name"),
+        ("涉及系统", "system_name"),
+        ("发生时间", "occurred_at"),
+        ("发现时间", "discovered_at"),
+        ("应急响应结束时间", "response_ended_at"),
+    ])
+    w.para("调查组织：" + _INVESTIGATED_BY[ctx.grade])
+    for heading, field in (
+        ("二、事件起因", "cause"),
+        ("三、事件性质", "nature"),
+        ("四、事件影响", "impact"),
+        ("五、责任认定", "responsibility"),
+        ("六、处理意见", "handling_opinion"),
+        ("七、改进措施", "improvements"),
+    ):
+        w.heading(heading)
+        w.value(field)
+    w.signature()
+    return w.save(path, pending_)
+
+
+#: Every document by kind, for the flow: ``DOCUMENTS[kind](ctx, path)``.
+DOCUMENTS: dict[str, Callable[[DocumentContext, str | os.PathLike[str]], DraftDocument]] = {
+    "regulator_report": regulator_report,
+    "pfi_report": pfi_report,
+    "customer_notice": customer_notice,
+    "summary_report": summary_report,
+    "investigation_report": investigation_report,
+}
