@@ -19,7 +19,6 @@ from docx.oxml.ns import qn
 from pydantic import ValidationError
 
 from notices.masking import mask_pii
-
 from regflows.incident.documents import (
     DOCUMENTS,
     DRAFT_MARK,
