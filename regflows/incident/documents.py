@@ -72,6 +72,7 @@ from notices.masking import mask_pii
 __all__ = [
     "CATEGORY_NAMES",
     "DOCUMENTS",
+    "DOCUMENT_TITLES",
     "DRAFT_MARK",
     "DRILL_TAG",
     "ELEMENTS",
@@ -84,6 +85,7 @@ __all__ = [
     "MissingElementError",
     "PendingElement",
     "PfiFacts",
+    "ReportStage",
     "TimelineEntry",
     "customer_notice",
     "format_beijing",
