@@ -132,6 +132,21 @@ class Role(_Strict):
         return list(self.escalation or self.members)
 
 
+class ContactInfo(_Strict):
+    """A staff contact printed in reports to regulators and notices to customers (TENPAY 4(3), 4(4), 10)."""
+
+    name: str = Field(min_length=1)
+    phone: str = Field(min_length=3)
+    email: str | None = None
+    title: str | None = None
+
+
+class InstitutionContacts(_Strict):
+    reporter: ContactInfo | None = Field(default=None, description="事件报告联系人（NFRA 45）")
+    pfi_lead: ContactInfo | None = Field(default=None, description="个人金融信息保护负责人（TENPAY 4(4), 10）")
+    pfi_office: ContactInfo | None = Field(default=None, description="个人金融信息保护工作机构（TENPAY 4(4), 10）")
+
+
 class Settings(_Strict):
     """Interpretation settings: each is a choice the regulations leave open (see README)."""
 
@@ -153,6 +168,9 @@ class Settings(_Strict):
         default="11-01", pattern=r"^\d{2}-\d{2}$", description="每年从该日起提醒下一年度节假日安排未载入"
     )
     calendar_horizon_days: int = Field(default=60, ge=1, le=366, description="日历覆盖检查的前瞻天数")
+    reminder_minutes_before: list[int] = Field(
+        default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报"
+    )
 
 
 class Profile(_Strict):
@@ -162,6 +180,7 @@ class Profile(_Strict):
     people: list[Person] = Field(min_length=1)
     roles: dict[str, Role]
     public_base_url: HttpUrl = Field(description="通知中链接指向的公开地址")
+    contacts: InstitutionContacts = Field(default_factory=InstitutionContacts, description="报告与告知书中的联系人")
     settings: Settings = Field(default_factory=Settings)
 
     @field_validator("regimes")
