@@ -1,0 +1,487 @@
+"""The regulatory clock: which reports an incident owes, to whom, by when, and how late it is.
+
+Pure: from the record, its grading, the profile and ``now``, the list of obligations with their
+state. The flow stores them, the watcher reminds from them, the CLI prints them; none of them
+computes a deadline itself, so there is one place where a clause becomes a due time.
+
+Why the rules are versioned data (``rules/obligations-<version>.yaml``): the NFRA text is a draft
+and will change. An incident is counted by the rules in force on the day it was *discovered*
+(the set with the latest ``effective_from`` on or before that day, Asia/Shanghai), so a later
+rule change never moves the deadlines of an incident already under way, and an auditor can see
+which version applied (``rules_version`` on every obligation).
+
+How time is counted (digest section 7; :mod:`calendars.deadlines`):
+
+- "within N hours" and "immediately" are exact instants on the wall clock, holidays included.
+  "Immediately" (TENPAY 5, PBOC-102 三（二）) has no number in the texts; regflows tracks it as
+  ``immediate_report_minutes`` after discovery (profile setting, default 60);
+- "5 working days after handling ends" counts official working days from the next day;
+- "30 days after the response ends" counts calendar days from the next day and rolls a rest-day
+  end forward (民法典 第二百零一条、第二百零三条; profile ``deadline_roll_forward``);
+- a day-counted deadline ends at 24:00 of its last day: ``due`` is that instant (00:00 of the
+  next day) and is printed as ``YYYY-MM-DDT23:59:59+08:00``, the last second that is on time.
+
+States at ``now``: ``fulfilled`` (in the ``fulfilled`` mapping), ``overdue`` (now >= due),
+``due_soon`` (within ``due_soon_minutes``, default 30), ``open``; ``pending`` when the start is
+not known yet (no ``handling_ended_at``, no ``confirmed_at``...) or there is no fixed day;
+``calendar_missing`` when the due day falls in a year whose State Council notice is not loaded:
+the clock never guesses a holiday, it lists the obligation so the caller raises it.
+
+Deadlines count from the record's own instants, never from a re-grade: an obligation a higher
+grade adds may be overdue the moment it appears, and it is reported as such.
+
+``progress_report`` (NFRA 45, grade I) recurs every 2 hours: it is listed once with the next due
+time. The first is 2 hours after the initial report (its due time until it is fulfilled, then
+its fulfilment time); after that, 2 hours after the last progress report (the ``fulfilled``
+mapping holds the time of the latest one). A fulfilment does not close it; the end of handling
+does: once the next due time is at or after ``handling_ended_at``, it is ``fulfilled``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+
+from calendars.deadlines import Deadline, end_of_day, within_days, within_hours, within_working_days
+from calendars.official import SHANGHAI, WorkingDayCalendar, YearNotCovered
+from regflows.incident.grading import Grading
+from regflows.incident.record import FIELD_TITLES, Grade, IncidentRecord, check_against_profile
+from regflows.profile import RegimeTag, RoleKind
+
+if TYPE_CHECKING:
+    from regflows.profile import Profile
+
+__all__ = [
+    "OBLIGATION_IDS",
+    "ClockError",
+    "Obligation",
+    "ObligationState",
+    "RuleSet",
+    "SETTING_DEFAULTS",
+    "load_rule_set",
+    "load_rule_sets",
+    "obligations",
+    "rule_set_for",
+    "setting",
+    "shipped_rule_sets",
+    "to_raise",
+]
+
+RULES_DIR = Path(__file__).parent / "rules"
+ObligationState = Literal["pending", "open", "due_soon", "overdue", "fulfilled", "calendar_missing"]
+Anchor = Literal["occurred_at", "discovered_at", "confirmed_at", "response_ended_at", "handling_ended_at"]
+
+#: The obligation ids of issue 6, in the order the shipped rules list them.
+OBLIGATION_IDS: tuple[str, ...] = (
+    "regulator_initial_report",
+    "police_report_cii",
+    "regulator_written_report",
+    "progress_report",
+    "internal_written_report",
+    "police_report",
+    "pboc_pfi_report",
+    "subject_notification",
+    "pfi_response_steps",
+    "credit_event_report",
+    "summary_report",
+    "investigation_report",
+    "special_audit",
+)
+
+#: Profile settings the clock reads, with the default used when the profile (or the setting) is
+#: absent. ``deadline_roll_forward`` exists in ``regflows.profile.Settings``; the other two are
+#: read the same way so the profile can add them without a change here.
+SETTING_DEFAULTS: dict[str, Any] = {
+    "deadline_roll_forward": True,  # 民法典 第二百零三条
+    "immediate_report_minutes": 60,  # "立即" (TENPAY 5; PBOC-102 三（二）) tracked as this many minutes
+    "due_soon_minutes": 30,  # an obligation is due_soon this long before its due time
+}
+
+
+class ClockError(ValueError):
+    """A question the clock cannot answer (no rule set in force, a naive ``now``, a bad rule file)."""
+
+
+def setting(profile: "Profile | None", name: str, default: Any = None) -> Any:
+    """A profile setting, else ``default``, else its documented default (:data:`SETTING_DEFAULTS`)."""
+    value = getattr(profile.settings, name, None) if profile is not None else None
+    if value is not None:
+        return value
+    return default if default is not None else SETTING_DEFAULTS[name]
+
+
+# --------------------------------------------------------------------------------------------
+# The rules file
+# --------------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class When(_Strict):
+    """Conditions that must all hold (an empty ``when`` always holds)."""
+
+    grades: list[Grade] | None = None
+    cii: bool | None = None
+    pfi: bool | None = None
+    subjects_at_risk: bool | None = None
+    credit_info_event: bool | None = None
+
+    def holds(self, record: IncidentRecord, grading: Grading) -> bool:
+        checks = (
+            (self.grades, grading.grade in (self.grades or ())),
+            (self.cii, record.cii == self.cii),
+            (self.pfi, record.pfi_involved == self.pfi),
+            (self.subjects_at_risk, record.subjects_at_risk == self.subjects_at_risk),
+            (self.credit_info_event, (record.credit_info_event is not None) == self.credit_info_event),
+        )
+        return all(ok for condition, ok in checks if condition is not None)
+
+
+class HoursDue(_Strict):
+    kind: Literal["hours"]
+    from_: Anchor = Field(alias="from")
+    hours: float = Field(gt=0)
+
+
+class ImmediatelyDue(_Strict):
+    kind: Literal["immediately"]
+    from_: Anchor = Field(alias="from")
+    setting: str
+    default_minutes: float = Field(gt=0)
+
+
+class WorkingDaysDue(_Strict):
+    kind: Literal["working_days"]
+    from_: Anchor = Field(alias="from")
+    n: int = Field(ge=1)
+
+
+class DaysDue(_Strict):
+    kind: Literal["days"]
+    from_: Anchor = Field(alias="from")
+    n: int = Field(ge=1)
+
+
+class EveryDue(_Strict):
+    kind: Literal["every"]
+    after: str
+    hours: float = Field(gt=0)
+    until: Anchor
+
+
+class NoFixedDay(_Strict):
+    kind: Literal["no_fixed_day"]
+    note: str
+
+
+DueSpec = Annotated[
+    Union[HoursDue, ImmediatelyDue, WorkingDaysDue, DaysDue, EveryDue, NoFixedDay], Field(discriminator="kind")
+]
+
+
+class Case(_Strict):
+    when: When
+    due: DueSpec
+    clause: str = Field(min_length=3)
+    owner: str | None = None  # overrides the rule's owner
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    regime: RegimeTag
+    owner: str  # a RoleKind or "response"
+    cases: list[Case] = Field(min_length=1)
+
+
+class RuleSet(_Strict):
+    version: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
+    effective_from: dt.date
+    source: str
+    interpretations: list[str] = Field(default_factory=list)
+    obligations: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RuleSet":
+        seen: list[str] = []
+        role_kinds = set(RoleKind.__args__) | {"response"}  # type: ignore[attr-defined]
+        for rule in self.obligations:
+            if rule.id in seen:
+                raise ValueError(f"义务编号重复：{rule.id}")
+            for owner in [rule.owner, *(c.owner for c in rule.cases if c.owner)]:
+                if owner not in role_kinds:
+                    raise ValueError(f"{rule.id}: owner {owner} 不是角色类别（{', '.join(sorted(role_kinds))}）")
+            for case in rule.cases:
+                if isinstance(case.due, EveryDue) and case.due.after not in seen:
+                    raise ValueError(f"{rule.id}: every.after 须引用排在前面的义务，{case.due.after} 不在其前")
+                if isinstance(case.due, ImmediatelyDue) and case.due.setting not in SETTING_DEFAULTS:
+                    raise ValueError(f"{rule.id}: 未知设置 {case.due.setting}")
+            seen.append(rule.id)
+        return self
+
+
+def load_rule_set(path: Path) -> RuleSet:
+    try:
+        rules = RuleSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise ClockError(f"义务规则 {path} 无效：{exc}") from exc
+    if path.stem != f"obligations-{rules.version}":
+        raise ClockError(f"义务规则 {path}: 文件名须为 obligations-{rules.version}.yaml")
+    return rules
+
+
+def load_rule_sets(directory: Path = RULES_DIR) -> list[RuleSet]:
+    """Every ``obligations-*.yaml`` of a folder, oldest first; two sets may not share a date."""
+    sets = sorted((load_rule_set(p) for p in directory.glob("obligations-*.yaml")), key=lambda r: r.effective_from)
+    for a, b in zip(sets, sets[1:]):
+        if a.effective_from == b.effective_from:
+            raise ClockError(f"义务规则 {a.version} 与 {b.version} 的生效日期相同（{a.effective_from}）")
+    return sets
+
+
+@functools.cache
+def shipped_rule_sets() -> tuple[RuleSet, ...]:
+    return tuple(load_rule_sets())
+
+
+def rule_set_for(discovered_at: dt.datetime, rule_sets: Iterable[RuleSet] | None = None) -> RuleSet:
+    """The rule set in force on the day of discovery (Asia/Shanghai)."""
+    day = discovered_at.astimezone(SHANGHAI).date()
+    candidates = [r for r in (rule_sets if rule_sets is not None else shipped_rule_sets()) if r.effective_from <= day]
+    if not candidates:
+        raise ClockError(f"发现日 {day} 没有生效的义务规则（最早的规则自何日起生效请见 regflows/incident/rules/）")
+    return max(candidates, key=lambda r: r.effective_from)
+
+
+# --------------------------------------------------------------------------------------------
+# The result
+# --------------------------------------------------------------------------------------------
+
+
+class Obligation(_Strict):
+    """One deadline an incident owes, with its clause and its state at ``now``."""
+
+    id: str = Field(title="义务编号")
+    title: str = Field(title="义务")
+    regime: RegimeTag = Field(title="监管来源")
+    clause: str = Field(title="依据条款")
+    owner: RoleKind = Field(title="责任部门（角色类别）")
+    due: dt.datetime | None = Field(title="期限")  # instant; day-counted: 00:00 after the last day
+    last_day: dt.date | None = Field(default=None, title="期限末日")  # day-counted deadlines only
+    due_label: str | None = Field(default=None, title="期限（人读）")  # 2025-10-09 24:00 / 2025-10-01 11:00
+    every: str | None = Field(default=None, title="重复间隔")  # ISO 8601 duration, "PT2H"
+    state: ObligationState = Field(title="状态")
+    basis: str | None = Field(default=None, title="期限计算依据")
+    note: str | None = Field(default=None, title="说明")
+    fulfilled_at: dt.datetime | None = Field(default=None, title="履行时间")
+    rules_version: str = Field(title="规则版本")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _due_from_last_day(cls, data: Any) -> Any:
+        """Read back from JSON, a day-counted due (printed 23:59:59) is the instant 24:00 again."""
+        if isinstance(data, dict) and data.get("last_day") and data.get("due") is not None:
+            last = data["last_day"]
+            last = dt.date.fromisoformat(last) if isinstance(last, str) else last
+            data = {**data, "due": end_of_day(last)}
+        return data
+
+    @field_serializer("due", when_used="json")
+    def _print_due(self, due: dt.datetime | None) -> str | None:
+        """Day-counted deadlines print as the last on-time second: ``YYYY-MM-DDT23:59:59+08:00``."""
+        if due is None:
+            return None
+        if self.last_day is not None:
+            return f"{self.last_day.isoformat()}T23:59:59+08:00"
+        return due.astimezone(SHANGHAI).isoformat()
+
+    def cli_row(self) -> dict[str, Any]:
+        """The CLI contract of ``regflows incident clock``: id, due, source, state, then the rest."""
+        data = self.model_dump(mode="json")
+        return {
+            "id": data["id"],
+            "due": data["due"],
+            "source": data["clause"],
+            "state": data["state"],
+            "title": data["title"],
+            "owner": data["owner"],
+            "regime": data["regime"],
+            "due_label": data["due_label"],
+            "every": data["every"],
+            "note": data["note"],
+        }
+
+
+def to_raise(items: Iterable[Obligation]) -> list[Obligation]:
+    """The obligations someone must be told about now: overdue, or uncomputable for lack of calendar data."""
+    return [o for o in items if o.state in ("overdue", "calendar_missing")]
+
+
+# --------------------------------------------------------------------------------------------
+# The clock
+# --------------------------------------------------------------------------------------------
+
+
+def _aware(value: dt.datetime, name: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ClockError(f"{name} 必须是带时区偏移的时间：{value!r}")
+    return value
+
+
+def _state(due: dt.datetime | None, now: dt.datetime, window: dt.timedelta) -> ObligationState:
+    if due is None:
+        return "pending"
+    if now >= due:
+        return "overdue"
+    if now >= due - window:
+        return "due_soon"
+    return "open"
+
+
+def _not_started(anchor: str) -> str:
+    return f"{anchor}（{FIELD_TITLES.get(anchor, anchor)}）尚未填写，期限尚未开始计算"
+
+
+def obligations(
+    record: IncidentRecord,
+    grading: Grading,
+    profile: "Profile | None",
+    now: dt.datetime,
+    *,
+    fulfilled: Mapping[str, dt.datetime] | None = None,
+    due_soon_minutes: float | None = None,
+    rule_sets: Sequence[RuleSet] | None = None,
+    calendar: WorkingDayCalendar | None = None,
+) -> list[Obligation]:
+    """The obligations of an incident at ``now``, in rule-file order; those that do not apply are left out.
+
+    ``profile`` None means every regime of the digest applies and every setting has its default;
+    with a profile, the record is first checked against it (reporting unit, CII) and only the
+    obligations of enabled regimes are listed. ``fulfilled`` maps obligation ids to when they
+    were fulfilled (for ``progress_report``: the latest progress report). ``due_soon_minutes``
+    overrides the profile setting. ``rule_sets``/``calendar`` replace the shipped ones (tests).
+    """
+    now = _aware(now, "now")
+    done: dict[str, dt.datetime] = {}
+    for key, at in (fulfilled or {}).items():
+        done[key] = _aware(at, f"fulfilled[{key}]")
+    if profile is not None:
+        check_against_profile(record, profile)
+    rules = rule_set_for(record.discovered_at, rule_sets)
+    unknown = sorted(set(done) - {r.id for r in rules.obligations})
+    if unknown:
+        raise ClockError(f"未知的义务编号：{', '.join(unknown)}（规则 {rules.version}）")
+    minutes = due_soon_minutes if due_soon_minutes is not None else setting(profile, "due_soon_minutes")
+    window = dt.timedelta(minutes=float(minutes))
+
+    computed: dict[str, Obligation] = {}
+    for rule in rules.obligations:
+        if profile is not None and not profile.regime_on(rule.regime):
+            continue
+        case = next((c for c in rule.cases if c.when.holds(record, grading)), None)
+        if case is None:
+            continue
+        owner = case.owner or rule.owner
+        base = {
+            "id": rule.id,
+            "title": rule.title,
+            "regime": rule.regime,
+            "clause": case.clause,
+            "owner": grading.implementer if owner == "response" else owner,
+            "rules_version": rules.version,
+        }
+        if isinstance(case.due, EveryDue):
+            computed[rule.id] = _recurring(base, case.due, record, computed, done, now, window)
+            continue
+        due, last_day, label, basis, note, missing = _due(case.due, record, profile, calendar)
+        if rule.id in done:
+            state: ObligationState = "fulfilled"
+        elif missing:
+            state = "calendar_missing"
+        else:
+            state = _state(due, now, window)
+        computed[rule.id] = Obligation(
+            **base, due=due, last_day=last_day, due_label=label, state=state, basis=basis, note=note,
+            fulfilled_at=done.get(rule.id),
+        )
+    return list(computed.values())
+
+
+def _due(
+    spec: Any, record: IncidentRecord, profile: "Profile | None", calendar: WorkingDayCalendar | None
+) -> tuple[dt.datetime | None, dt.date | None, str | None, str | None, str | None, bool]:
+    """(due, last_day, label, basis, note, calendar_missing) of a non-recurring case."""
+    if isinstance(spec, NoFixedDay):
+        return None, None, None, None, f"无固定期限：{spec.note}", False
+    anchor_name: str = spec.from_
+    anchor: dt.datetime | None = getattr(record, anchor_name)
+    if anchor is None:
+        return None, None, None, None, _not_started(anchor_name), False
+    start = FIELD_TITLES.get(anchor_name, anchor_name)
+    try:
+        if isinstance(spec, HoursDue):
+            d = within_hours(anchor, spec.hours)
+            basis = f"{start}后 {spec.hours:g} 小时（按自然时间，节假日不顺延）"
+        elif isinstance(spec, ImmediatelyDue):
+            minutes = float(setting(profile, spec.setting, spec.default_minutes))
+            d = within_hours(anchor, minutes / 60)
+            basis = f"“立即”：按{start}后 {minutes:g} 分钟追踪（设置 {spec.setting}）"
+        elif isinstance(spec, WorkingDaysDue):
+            d = within_working_days(anchor, spec.n, calendar)
+            basis = f"{start}次日起 {spec.n} 个工作日：" + d.basis
+        else:
+            roll = bool(setting(profile, "deadline_roll_forward"))
+            d = within_days(anchor, spec.n, roll_forward=roll, calendar=calendar)
+            basis = f"{start}次日起 {spec.n} 日" + ("（末日为休息日顺延）" if roll else "（不顺延）") + "：" + d.basis
+    except YearNotCovered as exc:
+        return None, None, None, None, str(exc), True
+    return _shanghai(d), d.last_day, d.label(), basis, None, False
+
+
+def _shanghai(d: Deadline) -> dt.datetime:
+    return d.due.astimezone(SHANGHAI)
+
+
+def _recurring(
+    base: dict[str, Any],
+    spec: EveryDue,
+    record: IncidentRecord,
+    computed: Mapping[str, Obligation],
+    done: Mapping[str, dt.datetime],
+    now: dt.datetime,
+    window: dt.timedelta,
+) -> Obligation:
+    every = f"PT{spec.hours:g}H"
+    step = dt.timedelta(hours=spec.hours)
+    common = {**base, "every": every, "fulfilled_at": done.get(base["id"])}
+    first_anchor = done.get(spec.after)
+    if first_anchor is None:
+        before = computed.get(spec.after)
+        first_anchor = before.due if before is not None else None
+    if first_anchor is None:
+        return Obligation(**common, due=None, state="pending", note=f"首次期限取决于 {spec.after}，其期限尚未确定")
+    due = first_anchor.astimezone(SHANGHAI) + step
+    last = done.get(base["id"])
+    if last is not None:
+        due = max(due, last.astimezone(SHANGHAI) + step)
+    basis = (
+        f"首次：{spec.after} {'完成' if spec.after in done else '期限'}后 {spec.hours:g} 小时；"
+        f"此后每次在上一次后 {spec.hours:g} 小时，直至{FIELD_TITLES.get(spec.until, spec.until)}"
+    )
+    until: dt.datetime | None = getattr(record, spec.until)
+    if until is not None and due >= until:
+        return Obligation(
+            **common, due=None, state="fulfilled", basis=basis,
+            note=f"处置已于 {until.astimezone(SHANGHAI).isoformat()} 结束，进展报告至此停止",
+        )
+    return Obligation(
+        **common, due=due, due_label=due.strftime("%Y-%m-%d %H:%M"), state=_state(due, now, window), basis=basis
+    )

@@ -1,0 +1,606 @@
+"""The incident record: what happened, as the regulations ask it to be written down.
+
+One pydantic model, :class:`IncidentRecord`, is at the same time the JSON the CLI reads, the body
+a monitoring system posts, and the parameter form of the Prefect UI. That is why every field
+carries a Chinese ``title`` and ``description`` (the UI shows them as label and help text) and why
+the JSON field names are fixed by issue 6: the three entry points must agree on one shape.
+
+Sources (digest 1.1-1.2):
+
+- record items: TENPAY 第四条（一）, 第七条 (who discovered it, when, where, which PFI and how many
+  subjects, which system, impact on other systems, whether the police were contacted, the cause);
+- categories: CQ-PLAN 第一篇三 (有害程序事件 … 其他事件);
+- grading facts: NFRA 附件 银行业保险业网络安全事件分级标准 (see :mod:`regflows.incident.grading`).
+
+Why the validators are strict:
+
+- **Times must carry an offset.** A naive ``09:00`` is ambiguous across the machines that post
+  incidents (a server in UTC, a laptop in Beijing), and every deadline of the clock is counted
+  from these instants: a wrong hour is a late report to the regulator. A naive time is refused,
+  naming the field. Epoch numbers are refused too (ISO 8601 only), so nobody's clock is guessed.
+- **Free text is masked before it is stored.** An incident about leaked ID numbers tends to
+  quote them; the record is copied into the store, the ledger, notices and reports, and must not
+  be the second leak (CUSTINFO, TENPAY). :func:`notices.masking.mask_pii` runs in a validator, so
+  no unmasked value ever exists inside a model instance.
+- **Time order.** Discovery cannot precede occurrence, nor a confirmation, an end of response or
+  of handling precede discovery: such a record would start the clock at the wrong instant.
+
+Checks that need the institution profile (the reporting unit exists; ``cii`` only for a CII
+operator) live in :func:`check_against_profile`, because the model itself is also used without
+a profile (``regflows incident grade``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from notices.masking import mask_pii
+
+if TYPE_CHECKING:  # the profile module is light, but the record must not need it to validate
+    from regflows.profile import Profile, ReportingUnit
+
+__all__ = [
+    "Category",
+    "CompromiseLevel",
+    "CreditInfoEvent",
+    "DataIncidentLevel",
+    "DefacementLevel",
+    "FIELD_TITLES",
+    "Grade",
+    "IncidentRecord",
+    "IncidentRecordError",
+    "Outage",
+    "PfiInvolvement",
+    "TIME_FIELDS",
+    "check_against_profile",
+    "load_record",
+    "resolve_institution",
+    "validate_record",
+]
+
+#: CQ-PLAN 第一篇三: the seven event categories.
+Category = Literal[
+    "harmful_program",  # 有害程序事件
+    "network_attack",  # 网络攻击事件
+    "information_destruction",  # 信息破坏事件
+    "information_content",  # 信息内容安全事件
+    "equipment_failure",  # 设备设施故障
+    "disaster",  # 灾害性事件
+    "other",  # 其他事件
+]
+CATEGORY_NAMES: dict[str, str] = {
+    "harmful_program": "有害程序事件",
+    "network_attack": "网络攻击事件",
+    "information_destruction": "信息破坏事件",
+    "information_content": "信息内容安全事件",
+    "equipment_failure": "设备设施故障",
+    "disaster": "灾害性事件",
+    "other": "其他事件",
+}
+Grade = Literal["I", "II", "III", "IV"]
+#: NFRA 附件 (一)1/(二)1/(三)1/(四): the level of the 数据安全事件.
+DataIncidentLevel = Literal["general", "larger", "major", "especially_major"]
+#: NFRA 附件 (一)3(2)/(二)3(2)/(三)3(2): intrusion and administrator rights.
+CompromiseLevel = Literal["important_system_intruded", "other_system_admin", "important_system_admin", "cii_admin"]
+#: NFRA 附件 (一)3(1)/(二)3(1)/(三)3(1): website/app defaced.
+DefacementLevel = Literal["with_impact", "wide_spread", "large_scale_spread"]
+#: PBOC-102 附件2 columns counted as events (异常查询/违规查询 are monitoring leads, not events).
+CreditInfoEvent = Literal["illegal_provision", "improper_use", "report_leak"]
+
+TIME_FIELDS: tuple[str, ...] = ("occurred_at", "discovered_at", "confirmed_at", "response_ended_at", "handling_ended_at")
+_TEXT_FIELDS: tuple[str, ...] = (
+    "title", "discovered_by", "location", "system_name", "other_systems_affected", "cause", "assessed_reason",
+)
+
+_TIME_HELP = "ISO 8601，须带时区偏移，如 2025-10-01T09:30:00+08:00；不带偏移的时间将被拒绝。"
+
+
+class _Strict(BaseModel):
+    # frozen: a record changes only through ``revised`` (which re-validates), never by assignment.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class PfiInvolvement(_Strict):
+    """The personal financial information involved (TENPAY 第四条（一）: 涉及的个人金融信息及人数)."""
+
+    types: list[str] = Field(
+        min_length=1,
+        title="涉及的个人金融信息种类",
+        description="如 身份证号、银行卡号、手机号、账户交易记录（TENPAY 第四条（一）、（三））。",
+    )
+    subjects: int = Field(
+        ge=0,
+        title="涉及的信息主体人数",
+        description="受影响的个人金融信息主体数量；尚未查清时填目前已知的人数（TENPAY 第四条（一））。",
+    )
+    high_sensitivity: bool = Field(
+        title="是否涉及高敏感信息",
+        description="如身份证号、银行卡号、密码等高敏感信息泄露；此类事件须告知受影响的信息主体（TENPAY 第十条）。",
+    )
+
+    @field_validator("types")
+    @classmethod
+    def _mask_types(cls, value: list[str]) -> list[str]:
+        cleaned = [mask_pii(t.strip()) for t in value]
+        if any(not t for t in cleaned):
+            raise ValueError("信息种类不能为空字符串")
+        return cleaned
+
+
+class Outage(_Strict):
+    """A service outage of the affected system (NFRA 附件 (一)2/(二)2/(三)2)."""
+
+    provinces: int = Field(
+        ge=1,
+        title="受影响的省级行政区数量",
+        description="业务无法正常开展的省（自治区、直辖市）个数（NFRA 附件 分级标准）。",
+    )
+    hours: float = Field(
+        ge=0,
+        allow_inf_nan=False,
+        title="业务服务时段内的中断时长（小时）",
+        description="业务无法正常开展的时长，只计业务服务时段内的部分，如 0.5 表示半小时（NFRA 附件）。",
+    )
+    business_hours: bool = Field(
+        title="是否发生在业务服务时段",
+        description="分级标准的停机条款只适用于业务服务时段内的中断（NFRA 附件 “在业务服务时段”）。",
+    )
+
+
+FIELD_TITLES: dict[str, str] = {}  # filled below from the model's own titles
+
+
+class IncidentRecord(_Strict):
+    """网络安全事件 / 个人金融信息安全事件记录（TENPAY 第四条（一）；NFRA 附件；CQ-PLAN）。"""
+
+    title: str = Field(
+        min_length=1, max_length=200, title="事件标题", description="一句话概述事件，如“网银系统中断”。"
+    )
+    occurred_at: dt.datetime = Field(
+        title="发生时间", description="事件发生的时间（正式书面报告的 24 小时自此起算，NFRA 第四十五条）。" + _TIME_HELP
+    )
+    discovered_at: dt.datetime = Field(
+        title="发现时间",
+        description="发现事件的时间；各项报告时限（2 小时、1 小时、24 小时、“立即”）自此起算。不得早于发生时间。" + _TIME_HELP,
+    )
+    confirmed_at: dt.datetime | None = Field(
+        default=None,
+        title="确认时间（个人金融信息安全事件）",
+        description="确认发生或可能发生个人金融信息安全事件的时间（TENPAY 第七条）；第七至九条措施须在此后 24 小时内完成"
+        "（TENPAY 第十三条）。未确认时留空。" + _TIME_HELP,
+    )
+    response_ended_at: dt.datetime | None = Field(
+        default=None,
+        title="应急响应结束时间",
+        description="应急响应经批准结束的时间（CQ-PLAN 第四篇三）；调查评估报告 30 日期限自此起算（CQ-PLAN 第五篇）。"
+        "未结束时留空。" + _TIME_HELP,
+    )
+    handling_ended_at: dt.datetime | None = Field(
+        default=None,
+        title="处置结束时间",
+        description="事件处置完成的时间（NFRA 第四十五、四十八条）：进展报告至此停止，总结报告 5 个工作日期限自此起算。"
+        "未结束时留空。" + _TIME_HELP,
+    )
+    institution: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        title="报告单位代码",
+        description="发生事件的报告单位（机构配置 reporting_units 中的 code）；留空为总行/总部。",
+    )
+    discovered_by: str = Field(
+        min_length=1,
+        max_length=200,
+        title="发现人",
+        description="发现事件的人员或监控系统名称（TENPAY 第四条（一））。",
+    )
+    location: str | None = Field(
+        default=None, max_length=500, title="发生地点", description="事件发生的地点或机房、网点（TENPAY 第四条（一））。"
+    )
+    system_name: str = Field(
+        min_length=1,
+        max_length=200,
+        title="系统名称",
+        description="发生事件的网络和信息系统名称（TENPAY 第四条（一）；NFRA 第四十五条报告内容）。",
+    )
+    other_systems_affected: str | None = Field(
+        default=None,
+        max_length=2000,
+        title="对其他系统的影响",
+        description="对其他系统的影响；无影响时可填“无”（TENPAY 第四条（一））。",
+    )
+    police_contacted: bool = Field(
+        default=False, title="是否已联系执法机关", description="是否已联系公安机关等执法机关（TENPAY 第四条（一））。"
+    )
+    pfi: PfiInvolvement | None = Field(
+        default=None,
+        title="涉及的个人金融信息",
+        description="涉及个人金融信息时填写种类、人数、是否高敏感；不涉及时留空（TENPAY 第四条（一））。",
+    )
+    subjects_may_be_harmed: bool | None = Field(
+        default=None,
+        title="是否可能损害信息主体权益",
+        description="个人金融信息主体的合法权益是否可能受到侵害（TENPAY 第四条（四）、第十条），据此须告知受影响的主体。"
+        "留空时按“是否涉及高敏感信息”判断；填 false 表示已采取措施能够有效避免危害（TENPAY 第五条），须在原因分析中说明。",
+    )
+    cause: str | None = Field(
+        default=None,
+        max_length=5000,
+        title="原因分析",
+        description="事件原因的分析（TENPAY 第四条（一））；尚在分析时可留空。身份证号、银行卡号、电话号码会被自动打码。",
+    )
+    category: Category = Field(
+        title="事件分类",
+        description="CQ-PLAN 第一篇三：harmful_program 有害程序事件；network_attack 网络攻击事件；"
+        "information_destruction 信息破坏事件；information_content 信息内容安全事件；"
+        "equipment_failure 设备设施故障；disaster 灾害性事件；other 其他事件。",
+    )
+    important_system: bool = Field(
+        default=False,
+        title="是否重要信息系统",
+        description="受影响的系统是否为重要信息系统；停机条款只对重要信息系统计算（NFRA 附件）。",
+    )
+    cii: bool = Field(
+        default=False,
+        title="是否关键信息基础设施",
+        description="受影响的系统是否为关键信息基础设施（关基）；较大及以上关基事件须 1 小时内向监管和公安报告"
+        "（NFRA 第六十一条）。机构配置为非关基运营者时不得为 true。",
+    )
+    outage: Outage | None = Field(
+        default=None,
+        title="服务中断",
+        description="重要信息系统服务异常导致业务无法正常开展时填写；无中断时留空（NFRA 附件）。",
+    )
+    data_incident: DataIncidentLevel | None = Field(
+        default=None,
+        title="数据安全事件级别",
+        description="general 一般；larger 较大；major 重大；especially_major 特别重大（NFRA 附件 各级第 1 项）。"
+        "不构成数据安全事件时留空。",
+    )
+    compromise: CompromiseLevel | None = Field(
+        default=None,
+        title="入侵与权限获取",
+        description="important_system_intruded 重要信息系统被入侵；other_system_admin 其他信息系统被入侵并获取管理权限；"
+        "important_system_admin 关基外的重要信息系统被获取管理权限；cii_admin 关键信息基础设施被入侵并获取管理权限"
+        "（NFRA 附件 各级第 3(2) 项）。",
+    )
+    defacement: DefacementLevel | None = Field(
+        default=None,
+        title="网站/应用被篡改",
+        description="with_impact 被攻击篡改并造成影响；wide_spread 导致违法有害信息较大范围传播；"
+        "large_scale_spread 导致违法有害信息大范围传播（NFRA 附件 各级第 3(1) 项）。",
+    )
+    assessed_grade: Grade | None = Field(
+        default=None,
+        title="综合研判级别",
+        description="按分级标准的定性条款（对国家安全、社会秩序、经济建设、公共利益的威胁、影响与损失）研判的级别："
+        "只能调高按客观条款确定的级别，不能调低（NFRA 附件：同时满足多个级别时按更高级别确定）。",
+    )
+    assessed_reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        validate_default=True,
+        title="研判理由",
+        description="填写综合研判级别时必填：说明依据的定性条款和事实。",
+    )
+    credit_info_event: CreditInfoEvent | None = Field(
+        default=None,
+        title="征信信息安全事件",
+        description="illegal_provision 非法提供；improper_use 违规使用；report_leak 信用报告泄漏：须立即上报，"
+        "并计入当月征信信息安全情况统计表（PBOC-102 三（二）、附件2）。",
+    )
+    drill: bool = Field(
+        default=False,
+        title="演练",
+        description="演练事件：流程照常运行，但所有通知标注【演练】，只发给演练参与人，不向监管、公安或客户发送任何内容。",
+    )
+
+    # -- times ------------------------------------------------------------------------------
+    @field_validator(*TIME_FIELDS, mode="before")
+    @classmethod
+    def _iso_text_only(cls, value: Any, info: ValidationInfo) -> Any:
+        """ISO 8601 text or a datetime; an epoch number or a bare date has no stated offset."""
+        if value is None or isinstance(value, (str, dt.datetime)):
+            return value
+        title = FIELD_TITLES.get(info.field_name or "", "")
+        raise ValueError(f"{info.field_name}（{title}）须为带时区偏移的 ISO 8601 时间字符串，如 2025-10-01T09:30:00+08:00，实为 {value!r}")
+
+    @field_validator(*TIME_FIELDS, mode="after")
+    @classmethod
+    def _aware_and_ordered(cls, value: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
+        if value is None:
+            return None
+        name = info.field_name or ""
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ValueError(
+                f"{name}（{FIELD_TITLES.get(name, '')}）没有时区偏移：{value.isoformat()} 有歧义，"
+                f"请写成 {value.isoformat()}+08:00 这样带偏移的时间"
+            )
+        # Fields are validated in declaration order, so the earlier instants are in info.data
+        # when they were valid themselves (an invalid one has its own error already).
+        if name == "discovered_at":
+            occurred = info.data.get("occurred_at")
+            if occurred is not None and value < occurred:
+                raise ValueError(
+                    f"discovered_at（发现时间）{value.isoformat()} 早于 occurred_at（发生时间）{occurred.isoformat()}"
+                )
+        elif name != "occurred_at":
+            discovered = info.data.get("discovered_at")
+            if discovered is not None and value < discovered:
+                raise ValueError(
+                    f"{name}（{FIELD_TITLES.get(name, '')}）{value.isoformat()} 早于 discovered_at（发现时间）"
+                    f"{discovered.isoformat()}"
+                )
+        return value
+
+    # -- free text ----------------------------------------------------------------------------
+    @field_validator(*_TEXT_FIELDS, mode="after")
+    @classmethod
+    def _mask(cls, value: str | None) -> str | None:
+        return None if value is None else mask_pii(value)
+
+    # -- cross-field facts, bound to the later field so the error names it -------------------
+    @field_validator("subjects_may_be_harmed")
+    @classmethod
+    def _harm_needs_pfi(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value and "pfi" in info.data and info.data["pfi"] is None:
+            raise ValueError("subjects_may_be_harmed 只适用于涉及个人金融信息的事件：请先填写 pfi（种类、人数、是否高敏感）")
+        return value
+
+    @field_validator("compromise")
+    @classmethod
+    def _cii_admin_needs_cii(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value == "cii_admin" and info.data.get("cii") is False:
+            raise ValueError("compromise 为 cii_admin（关基被入侵并获取管理权限）时 cii 必须为 true")
+        return value
+
+    @field_validator("assessed_reason")
+    @classmethod
+    def _reason_with_assessment(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("assessed_grade") is not None and not value:
+            raise ValueError("填写了 assessed_grade（综合研判级别）时必须填写 assessed_reason（研判理由）")
+        return value
+
+    # -- helpers ----------------------------------------------------------------------------
+    def revised(self, **changes: Any) -> "IncidentRecord":
+        """A copy with changes, validated again (``model_copy(update=...)`` would skip validation)."""
+        data = self.model_dump()
+        data.update(changes)
+        return type(self).model_validate(data)
+
+    @property
+    def pfi_involved(self) -> bool:
+        return self.pfi is not None
+
+    @property
+    def subjects_at_risk(self) -> bool:
+        """Whether the subjects must be told (TENPAY 第四条（四）, 第十条; exception: 第五条).
+
+        Explicit ``subjects_may_be_harmed`` wins; left empty, a high-sensitivity leak (an ID
+        number: TENPAY 第十条's own example) counts as harmful.
+        """
+        if self.pfi is None:
+            return False
+        if self.subjects_may_be_harmed is not None:
+            return self.subjects_may_be_harmed
+        return self.pfi.high_sensitivity
+
+
+FIELD_TITLES.update({name: field.title or name for name, field in IncidentRecord.model_fields.items()})
+FIELD_TITLES.update({f"pfi.{n}": f.title or n for n, f in PfiInvolvement.model_fields.items()})
+FIELD_TITLES.update({f"outage.{n}": f.title or n for n, f in Outage.model_fields.items()})
+
+
+# --------------------------------------------------------------------------------------------
+# Errors that name the field (and the line of the JSON file)
+# --------------------------------------------------------------------------------------------
+
+
+class IncidentRecordError(ValueError):
+    """A record that cannot be used; ``problems`` lists ``where field（标题）: message`` lines."""
+
+    def __init__(self, problems: Sequence[str], source: str = "事件记录") -> None:
+        self.problems = list(problems)
+        self.source = source
+        if len(self.problems) == 1:
+            only = self.problems[0]
+            message = only if only.startswith(source) else f"{source}：{only}"
+        else:
+            message = f"{source} 有 {len(self.problems)} 处错误：\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(message)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind, msg, ctx = error["type"], str(error["msg"]), error.get("ctx") or {}
+    if kind == "missing":
+        return "缺少必填项"
+    if kind == "extra_forbidden":
+        return "未知字段（拼写错误？）"
+    if kind == "literal_error":
+        return f"取值无效 {error.get('input')!r}，可选：{ctx.get('expected', '')}"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind.startswith("datetime"):
+        return f"不是有效的 ISO 8601 时间（{error.get('input')!r}），请写成 2025-10-01T09:30:00+08:00"
+    if kind in {"bool_type", "bool_parsing"}:
+        return f"须为 true 或 false，实为 {error.get('input')!r}"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return f"须为整数，实为 {error.get('input')!r}"
+    if kind in {"float_type", "float_parsing", "finite_number"}:
+        return f"须为数字，实为 {error.get('input')!r}"
+    if kind in {"string_type"}:
+        return f"须为字符串，实为 {error.get('input')!r}"
+    if kind == "greater_than_equal":
+        return f"须 ≥ {ctx.get('ge')}，实为 {error.get('input')!r}"
+    if kind == "string_too_short":
+        return "不能为空"
+    if kind == "string_too_long":
+        return f"过长（最多 {ctx.get('max_length')} 个字符）"
+    if kind == "too_short":
+        return "至少填写一项"
+    if kind == "string_pattern_mismatch":
+        return f"格式无效 {error.get('input')!r}（只允许字母、数字、_ 和 -，最长 32 位）"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return "须为 JSON 对象（{...}）或 null"
+    return msg
+
+
+def _field_label(loc: Sequence[str | int]) -> str:
+    path = ".".join(str(p) for p in loc)
+    title = FIELD_TITLES.get(path)
+    return f"{path}（{title}）" if title and path else (path or "(根)")
+
+
+def _json_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """The 1-based line of every key and array element of a well-formed JSON document.
+
+    Python's json module keeps no positions; this walks the text with the module's own string
+    and value scanners, recording where each path starts, so an error can say ``file:12``.
+    """
+    decoder = json.JSONDecoder()
+    newlines = [i for i, c in enumerate(text) if c == "\n"]
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def line(pos: int) -> int:
+        return bisect.bisect_left(newlines, pos) + 1
+
+    def ws(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    def value(i: int, path: tuple[str | int, ...]) -> int:
+        i = ws(i)
+        lines.setdefault(path, line(i))
+        if text[i] == "{":
+            i = ws(i + 1)
+            if text[i] == "}":
+                return i + 1
+            while True:
+                key, j = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+                lines[path + (key,)] = line(i)
+                j = ws(j) + 1  # the colon
+                i = ws(value(j, path + (key,)))  # setdefault keeps the key's line for the path
+                if text[i] == ",":
+                    i = ws(i + 1)
+                    continue
+                return i + 1  # "}"
+        if text[i] == "[":
+            i = ws(i + 1)
+            if text[i] == "]":
+                return i + 1
+            k = 0
+            while True:
+                i = ws(value(i, path + (k,)))
+                k += 1
+                if text[i] == ",":
+                    i = ws(i + 1)
+                    continue
+                return i + 1  # "]"
+        _obj, end = decoder.raw_decode(text, i)
+        return end
+
+    try:
+        value(0, ())
+    except (ValueError, IndexError):  # never expected after json.loads succeeded; lines are a courtesy
+        pass
+    return lines
+
+
+def _problems(exc: ValidationError, where: Mapping[tuple[str | int, ...], int] | None, source: str) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        prefix = ""
+        if where is not None:
+            probe = loc
+            while probe not in where and probe:
+                probe = probe[:-1]
+            if probe in where:
+                prefix = f"{source}:{where[probe]} "
+        label, message = _field_label(loc), _message(error)
+        message = message.removeprefix(label).lstrip()  # our own messages start with the field already
+        problems.append(f"{prefix}{label}: {message}")
+    return problems
+
+
+def validate_record(data: Mapping[str, Any] | str | bytes, source: str = "事件记录") -> IncidentRecord:
+    """A record from a mapping (HTTP body, UI form) or JSON text; every problem names its field.
+
+    JSON text gets line numbers in the messages (``source:LINE field（标题）: message``).
+    """
+    where: dict[tuple[str | int, ...], int] | None = None
+    if isinstance(data, (str, bytes)):
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise IncidentRecordError([f"{source}:{exc.lineno} JSON 语法错误（第 {exc.colno} 列）：{exc.msg}"], source) from exc
+        where = _json_lines(text)
+    else:
+        parsed = data
+    if not isinstance(parsed, Mapping):
+        raise IncidentRecordError([f"{source}:1 顶层必须是 JSON 对象（{{...}}）"], source)
+    try:
+        return IncidentRecord.model_validate(dict(parsed))
+    except ValidationError as exc:
+        raise IncidentRecordError(_problems(exc, where, source), source) from exc
+
+
+def load_record(path: str | Path) -> IncidentRecord:
+    """Read and validate a record from a JSON file (UTF-8); errors name the file, line and field."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise IncidentRecordError([f"{file}: 文件不存在"], str(file)) from exc
+    except UnicodeDecodeError as exc:
+        raise IncidentRecordError([f"{file}: 不是 UTF-8 文本（{exc}）"], str(file)) from exc
+    except OSError as exc:
+        raise IncidentRecordError([f"{file}: 无法读取（{exc}）"], str(file)) from exc
+    return validate_record(text, str(file))
+
+
+# --------------------------------------------------------------------------------------------
+# Checks against the institution profile
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_institution(record: IncidentRecord, profile: "Profile") -> "ReportingUnit":
+    """The reporting unit the record names; no code means the head office. Unknown codes are refused."""
+    if record.institution is None:
+        return profile.head_office
+    for unit in profile.reporting_units:
+        if unit.code == record.institution:
+            return unit
+    known = "、".join(f"{u.code}（{u.name}）" for u in profile.reporting_units)
+    raise IncidentRecordError([f"institution（报告单位代码）: 未知的机构代码 {record.institution}，机构配置中有：{known}"])
+
+
+def check_against_profile(record: IncidentRecord, profile: "Profile") -> "ReportingUnit":
+    """Everything about the record that depends on the institution; returns the reporting unit.
+
+    ``cii`` is refused for an institution that operates no CII: the 1-hour police and regulator
+    reports of NFRA 第六十一条 would then be computed for a system that cannot be CII, and the
+    profile is the institution's own statement of what it operates.
+    """
+    problems: list[str] = []
+    if record.cii and not profile.institution.cii_operator:
+        problems.append(
+            "cii（是否关键信息基础设施）: 机构配置 institution.cii_operator 为 false（本机构不运营关键信息基础设施），"
+            "事件记录不能标记为关基事件；如确属关基，请先更正机构配置"
+        )
+    try:
+        unit = resolve_institution(record, profile)
+    except IncidentRecordError as exc:
+        problems.extend(exc.problems)
+        unit = None
+    if problems or unit is None:
+        raise IncidentRecordError(problems)
+    return unit
