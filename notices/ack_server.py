@@ -64,8 +64,52 @@ def create_app():  # type: ignore[no-untyped-def]
     async def health(request: Request):  # type: ignore[no-untyped-def]
         return PlainTextResponse("ok")
 
+    async def ingest(request: Request):  # type: ignore[no-untyped-def]
+        return await ingest_incident(request)
+
     return Starlette(routes=[Route("/ack/{token}", show, methods=["GET"]), Route("/ack/{token}", confirm, methods=["POST"]),
-                             Route("/health", health)])
+                             Route("/health", health), Route("/incidents", ingest, methods=["POST"])])
+
+
+async def ingest_incident(request):  # type: ignore[no-untyped-def]
+    """``POST /incidents``: a monitoring system declares an incident (Prefect's inbound webhooks
+    are Cloud-only). Bearer token ``REGFLOWS_INGEST_TOKEN``; the body is the incident record as
+    JSON; the answer is 202 with the flow run id, or 4xx naming what is wrong. Nothing is
+    recorded until the record validates."""
+    import hmac
+    import os
+
+    from starlette.responses import JSONResponse
+
+    from regflows.incident.record import IncidentRecordError, validate_record
+
+    expected = os.environ.get("REGFLOWS_INGEST_TOKEN")
+    if not expected:
+        return JSONResponse({"error": "未配置 REGFLOWS_INGEST_TOKEN，不接收事件"}, status_code=503)
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        ledger.append("incident.ingest_refused", "ingest", {"reason": "bad token", "client": request.client.host if request.client else None})
+        return JSONResponse({"error": "认证失败"}, status_code=401)
+    body = await request.body()
+    try:
+        record = validate_record(body, source="POST /incidents")
+    except IncidentRecordError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # The endpoint serves the server named in the environment now (set by `regflows up`), not
+    # whatever Prefect's settings were when this thread started.
+    api = os.environ.get("PREFECT_API_URL")
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api} if api else {}):
+            run = await run_deployment("incident-response/incident-response",
+                                       parameters={"incident": record.model_dump(mode="json"), "declared_by": "monitoring"}, timeout=0)
+    except Exception as exc:  # no server or no deployment: the sender must retry, and we say why
+        ledger.append("incident.ingest_failed", "ingest", {"error": f"{type(exc).__name__}: {exc}"[:500], "title": record.title})
+        return JSONResponse({"error": f"无法启动 incident-response 部署：{type(exc).__name__}"}, status_code=503)
+    ledger.append("incident.ingested", "ingest", {"flow_run": str(run.id), "title": record.title})
+    return JSONResponse({"flow_run_id": str(run.id)}, status_code=202)
 
 
 def bind_address(public_base_url: str) -> tuple[str, int]:

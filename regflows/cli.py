@@ -29,6 +29,11 @@ app.add_typer(db_app, name="db")
 notices_app = typer.Typer(help="通知：测试渠道、本地 outbox、投递记录、确认端点。", no_args_is_help=True)
 app.add_typer(notices_app, name="notices")
 
+from regflows.incident import commands as _incident_commands  # noqa: E402,F401  (registers declare/fulfil/...)
+from regflows.incident.cli import incident_app  # noqa: E402
+
+app.add_typer(incident_app, name="incident")
+
 ProfileOption = Annotated[
     Path | None, typer.Option("--profile", help="机构配置 YAML（默认 REGFLOWS_PROFILE 或示范配置）")
 ]

@@ -168,6 +168,10 @@ class Settings(_Strict):
         default="11-01", pattern=r"^\d{2}-\d{2}$", description="每年从该日起提醒下一年度节假日安排未载入"
     )
     calendar_horizon_days: int = Field(default=60, ge=1, le=366, description="日历覆盖检查的前瞻天数")
+    immediate_report_minutes: float = Field(
+        default=60, gt=0, description="“立即”报告按发现后多少分钟计（TENPAY 5；PBOC-102 三（二））"
+    )
+    due_soon_minutes: float = Field(default=30, gt=0, description="到期前多少分钟视为“即将到期”")
     reminder_minutes_before: list[int] = Field(
         default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报"
     )

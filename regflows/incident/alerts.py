@@ -1,0 +1,87 @@
+"""Who is told what about an incident, and when: the alert, reminders, raised deadlines, approvals.
+
+Everything goes through the notices layer (templates, fan-out with evidence, acknowledgement,
+escalation). A drill sends exactly the same notices, tagged 【演练】, only to the drill's
+participants; nothing is addressed to a regulator, the police or customers by regflows in any
+case (reports are drafts for a person to file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from notices.routing import Recipient, person_as_recipient
+from notices.service import send_notice
+from regflows.incident import store
+from regflows.incident.reminders import reminder_now
+from regflows.profile import Profile
+from regflows.store.models import Incident, Obligation, utcnow
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+COLOUR = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
+
+
+def participants(profile: Profile, incident: Incident | None, listed: list[str] | None) -> list[Recipient]:
+    """A drill's recipients: the listed people, else the on-call role."""
+    ids = listed or list(profile.roles_of_kind("on_call").values())[0].members
+    return [person_as_recipient(profile, pid, "on_call") for pid in ids]
+
+
+def drill_participants(incident_id: str) -> list[str] | None:
+    for event in store.timeline(incident_id):
+        if event.kind == "recorded":
+            return event.detail.get("participants")
+    return None
+
+
+def send_alert(profile: Profile, incident_id: str, record: dict[str, Any], grading: dict[str, Any], rows: list[Obligation],
+               roles: list[str], drill_people: list[str] | None, **options: Any) -> Any:
+    upcoming = [r for r in rows if r.due_at and r.state not in ("fulfilled",)][:5]
+    context = {
+        "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "colour": COLOUR.get(grading["warning"]),
+        "response_level": grading["response_level"], "discovered_at": record["discovered_at"],
+        "next_due": [{"title": r.title, "due_label": r.detail["due_label"], "clause": r.clause} for r in upcoming if (r.detail or {}).get("due_label")],
+        "summary": "；".join(grading.get("reasons", []))[:1000] or None, "institution": profile.institution.name, "drill": bool(record.get("drill")),
+    }
+    drill = bool(record.get("drill"))
+    return send_notice(profile, "incident_alert", context, [] if drill else roles,
+                       to=participants(profile, None, drill_people) if drill else None,
+                       notice_id=f"incident:{incident_id}:alert", urgent=True, requires_ack=True, grade=grading["grade"],
+                       related=incident_id, drill=drill, **options)
+
+
+def remind(profile: Profile, incident: Incident, rows: list[Obligation], now: dt.datetime | None = None, **options: Any) -> list[str]:
+    """Send each obligation's due reminder (late ones at once, saying so); raise the missed ones."""
+    moment = now or utcnow()
+    sent: list[str] = []
+    drill = incident.drill
+    people = participants(profile, incident, drill_participants(incident.id)) if drill else None
+    for row in rows:
+        if row.state == "fulfilled" and not row.every:
+            continue
+        if row.state == "calendar_missing" and "calendar_missing" not in (row.reminders_sent or []):
+            context = {"warnings": [f"事件 {incident.id} 的义务“{row.title}”（{row.clause}）的期限落在没有日历数据的年份，无法计算：请导入该年度国务院节假日安排。"],
+                       "institution": profile.institution.name}
+            send_notice(profile, "calendar_warning", context, ["compliance", row.owner_role], notice_id=f"incident:{incident.id}:{row.code}:calendar",
+                        urgent=True, related=incident.id, drill=drill, **options)
+            store.mark_reminded(row.id, ["calendar_missing"])
+            sent.append(f"{row.code}:calendar_missing")
+            continue
+        reminder = reminder_now(row.due_at, row.reminders_sent or [], moment, profile.settings.reminder_minutes_before)
+        if reminder is None:
+            continue
+        overdue = reminder.state == "overdue"
+        context = {
+            "state": reminder.state, "obligation": row.title, "clause": row.clause, "due_label": (row.detail or {}).get("due_label"),
+            "subject_ref": incident.id, "subject_title": incident.title, "basis": (row.detail or {}).get("basis"),
+            "late_from": reminder.point if reminder.late else None, "institution": profile.institution.name, "drill": drill,
+        }
+        send_notice(profile, "deadline_reminder", context, [] if drill else [row.owner_role, "on_call"], to=people,
+                    notice_id=f"incident:{incident.id}:{row.code}:{reminder.key}", urgent=True, requires_ack=overdue,
+                    grade=incident.grade, related=incident.id, drill=drill, **options)
+        store.mark_reminded(row.id, [reminder.key, *reminder.passed])
+        if overdue:
+            store.add_event(incident.id, "overdue", "regflows", {"obligation": row.code, "due": row.due_at.isoformat(), "late": reminder.late})
+        sent.append(f"{row.code}:{reminder.key}")
+    return sent

@@ -1,0 +1,141 @@
+"""``regflows incident declare | fulfil | update | close | status``: the operator's side of a case.
+
+``declare`` starts the ``incident-response`` deployment on the Prefect server (so the run shows
+in the UI like a form-triggered one); the others act on the store directly and are written to
+the audit ledger, and the next ``incident-watch`` run picks the change up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from regflows.incident.cli import RecordFile, emit_json, fail, incident_app, parse_instant, read_record
+
+
+def _profile(path: Path | None):  # type: ignore[no-untyped-def]
+    from regflows.profile import ProfileError, load_profile, profile_path
+
+    try:
+        return load_profile(path or profile_path())
+    except ProfileError as exc:
+        fail(str(exc))
+
+
+ProfileOpt = Annotated[Path | None, typer.Option("--profile", help="机构配置 YAML（默认 REGFLOWS_PROFILE 或示范配置）")]
+
+
+@incident_app.command("declare")
+def declare_command(
+    file: RecordFile,
+    profile: ProfileOpt = None,
+    participant: Annotated[list[str] | None, typer.Option("--participant", help="演练参与人（人员编号，可多次）")] = None,
+) -> None:
+    """在 Prefect 服务器上启动 incident-response 流程（记录先经校验）。"""
+    record = read_record(file)
+    loaded = _profile(profile)
+    from regflows.incident.record import check_against_profile
+
+    try:
+        check_against_profile(record, loaded)
+    except ValueError as exc:
+        fail(str(exc))
+    from prefect.deployments import run_deployment
+
+    try:
+        run = run_deployment("incident-response/incident-response", timeout=0,
+                             parameters={"incident": record.model_dump(mode="json"), "drill_participants": participant or None,
+                                         "declared_by": "cli"})
+    except Exception as exc:  # no server, no deployment: say so plainly
+        fail(f"无法启动 incident-response 部署（regflows up 是否在运行？）：{exc}")
+    emit_json({"flow_run_id": str(run.id), "name": run.name})
+
+
+@incident_app.command("fulfil")
+def fulfil_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号，如 INC-20251001-0A1B2C")],
+    obligation: Annotated[str, typer.Argument(help="义务编号，如 regulator_initial_report")],
+    evidence: Annotated[str, typer.Option(help="证据：发送了什么、发给谁")],
+    by: Annotated[str, typer.Option(help="履行人（人员编号）")],
+    reference: Annotated[str | None, typer.Option(help="文号或回执编号")] = None,
+    file: Annotated[Path | None, typer.Option(help="证据文件")] = None,
+) -> None:
+    """登记义务已履行（附证据）；停止该义务的提醒，写入审计账本。"""
+    from regflows.incident import store
+
+    record = {"evidence": evidence, **({"reference": reference} if reference else {})}
+    if file is not None:
+        if not file.exists():
+            fail(f"证据文件不存在：{file}")
+        import hashlib
+
+        record["file"] = str(file.resolve())
+        record["file_sha256"] = hashlib.sha256(file.read_bytes()).hexdigest()
+    try:
+        row = store.fulfil(incident_id, obligation, record, by)
+    except (LookupError, ValueError) as exc:
+        fail(str(exc))
+    emit_json({"incident": incident_id, "obligation": row.code, "fulfilled_at": row.fulfilled_at.isoformat(), "by": by})
+
+
+@incident_app.command("update")
+def update_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号")],
+    by: Annotated[str, typer.Option(help="操作人（人员编号）")],
+    confirmed_at: Annotated[str | None, typer.Option(help="个人金融信息事件确认时间（ISO 8601，带偏移）")] = None,
+    handling_ended_at: Annotated[str | None, typer.Option(help="事件处置结束时间")] = None,
+    response_ended_at: Annotated[str | None, typer.Option(help="应急响应结束时间")] = None,
+) -> None:
+    """记录后续时间点；时限据此重新计算（如总结报告、调查评估报告）。"""
+    from regflows.incident import store
+    from regflows.incident.record import IncidentRecordError, validate_record
+
+    changes = {name: parse_instant(value, f"--{name.replace('_', '-')}").isoformat()
+               for name, value in (("confirmed_at", confirmed_at), ("handling_ended_at", handling_ended_at),
+                                   ("response_ended_at", response_ended_at)) if value}
+    if not changes:
+        fail("没有要记录的时间点")
+    try:
+        current = store.load_incident(incident_id)
+        validate_record({**current.record, **changes}, source=incident_id)
+        store.update_record(incident_id, changes, by)
+    except (LookupError, IncidentRecordError) as exc:
+        fail(str(exc))
+    emit_json({"incident": incident_id, "updated": changes})
+
+
+@incident_app.command("close")
+def close_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号")],
+    proposed_by: Annotated[str, typer.Option(help="提议人（人员编号）")],
+    profile: ProfileOpt = None,
+) -> None:
+    """申请结束应急响应：按级别向有权决定的部门发送审批链接（CQ-PLAN）。"""
+    from regflows.incident.closing import CloseRefused, request_close
+
+    try:
+        roles = request_close(_profile(profile), incident_id, proposed_by)
+    except (CloseRefused, LookupError) as exc:
+        fail(str(exc))
+    emit_json({"incident": incident_id, "approval_requested_from": roles})
+
+
+@incident_app.command("status")
+def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号")]) -> None:
+    """事件状态、各项义务与时间线。"""
+    from regflows.incident import store
+
+    try:
+        incident = store.load_incident(incident_id)
+    except LookupError as exc:
+        fail(str(exc))
+    emit_json({
+        "incident": incident.id, "title": incident.title, "grade": incident.grade, "state": incident.state, "drill": incident.drill,
+        "obligations": [{"id": o.code, "due": o.due_at.isoformat() if o.due_at else None, "state": o.state,
+                         "source": o.clause, "fulfilled_by": o.fulfilled_by} for o in store.obligations_of(incident_id)],
+        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}
+                     for e in store.timeline(incident_id)],
+    })

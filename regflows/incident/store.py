@@ -1,0 +1,191 @@
+"""Incidents in the domain store: the record, its timeline, its obligations, their evidence.
+
+Everything here is a transaction on the store with its audit-ledger entry in the same
+transaction, so an incident, a fulfilment or a re-grade is on record exactly when it happened.
+Inputs are plain dicts (``model_dump(mode="json")`` of the record, grading and obligations) so
+that the store does not change shape when a rule set does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+
+from regflows import ledger
+from regflows.store import db
+from regflows.store.models import Incident, IncidentEvent, Obligation, utcnow
+
+PROCEDURE = "incident_response"
+
+
+class IncidentNotFound(LookupError):
+    pass
+
+
+def incident_id_for(record: dict[str, Any], unit: str) -> str:
+    """Stable for the same report (unit, discovery time, title): a retried flow finds its incident."""
+    discovered = dt.datetime.fromisoformat(str(record["discovered_at"]))
+    digest = hashlib.sha256(f"{unit}|{discovered.isoformat()}|{record['title']}".encode()).hexdigest()[:6].upper()
+    local = discovered.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    return f"INC-{local:%Y%m%d}-{digest}"
+
+
+def save_incident(incident_id: str, record: dict[str, Any], unit: str, grading: dict[str, Any], rules_version: str,
+                  actor: str, participants: list[str] | None = None, url: str | None = None) -> bool:
+    """Record the incident once (True when new); the ledger entry commits with it."""
+    with db.session(url) as s:
+        if s.get(Incident, incident_id) is not None:
+            return False
+        s.add(
+            Incident(
+                id=incident_id, reporting_unit=unit, title=record["title"], category=record["category"],
+                grade=grading["grade"], occurred_at=dt.datetime.fromisoformat(str(record["occurred_at"])),
+                discovered_at=dt.datetime.fromisoformat(str(record["discovered_at"])), state="open",
+                drill=bool(record.get("drill")), credit_info_event=record.get("credit_info_event"), record=record,
+                grading=grading, rules_version=rules_version,
+            )
+        )
+        s.flush()
+        now = utcnow()
+        s.add(IncidentEvent(incident_id=incident_id, at=now, kind="recorded", actor=actor,
+                            detail={"unit": unit, "participants": participants} if participants else {"unit": unit}))
+        s.add(IncidentEvent(incident_id=incident_id, at=now, kind="graded", actor="regflows",
+                            detail={"grade": grading["grade"], "reasons": grading.get("reasons", [])}))
+        ledger.append_in(s, "incident.recorded", incident_id, {"unit": unit, "title": record["title"], "grade": grading["grade"],
+                                                               "drill": bool(record.get("drill")), "rules_version": rules_version})
+    return True
+
+
+def load_incident(incident_id: str, url: str | None = None) -> Incident:
+    with db.session(url) as s:
+        incident = s.get(Incident, incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"事件 {incident_id} 不存在")
+        s.expunge(incident)
+        return incident
+
+
+def add_event(incident_id: str, kind: str, actor: str, detail: dict[str, Any], url: str | None = None) -> None:
+    with db.session(url) as s:
+        s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind=kind, actor=actor, detail=detail))
+        ledger.append_in(s, f"incident.{kind}", incident_id, {"actor": actor, **detail})
+
+
+def update_record(incident_id: str, changes: dict[str, Any], actor: str, url: str | None = None) -> dict[str, Any]:
+    """Record later facts (response or handling ended, confirmed): the clock recomputes from them."""
+    with db.session(url) as s:
+        incident = s.get(Incident, incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"事件 {incident_id} 不存在")
+        record = {**incident.record, **changes}
+        incident.record = record
+        s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind="updated", actor=actor, detail=changes))
+        ledger.append_in(s, "incident.updated", incident_id, {"actor": actor, "changes": changes})
+        return record
+
+
+def set_grading(incident_id: str, grading: dict[str, Any], reason: str, actor: str, url: str | None = None) -> None:
+    with db.session(url) as s:
+        incident = s.get(Incident, incident_id)
+        before = incident.grade
+        incident.grade, incident.grading = grading["grade"], grading
+        detail = {"from": before, "to": grading["grade"], "reason": reason}
+        s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind="regraded", actor=actor, detail=detail))
+        ledger.append_in(s, "incident.regraded", incident_id, {"actor": actor, **detail})
+
+
+def fulfilled_map(incident_id: str, url: str | None = None) -> dict[str, dt.datetime]:
+    with db.session(url) as s:
+        rows = s.execute(select(Obligation).where(Obligation.subject == incident_id, Obligation.fulfilled_at.is_not(None))).scalars()
+        return {row.code: row.fulfilled_at for row in rows}
+
+
+def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_version: str, url: str | None = None) -> list[Obligation]:
+    """Upsert the clock's obligations; keeps fulfilment and reminders; returns the rows."""
+    with db.session(url) as s:
+        rows = {r.code: r for r in s.execute(select(Obligation).where(Obligation.subject == incident_id)).scalars()}
+        for item in obligations:
+            due = dt.datetime.fromisoformat(item["due"]) if item.get("due") else None
+            row = rows.get(item["id"])
+            if row is None:
+                row = Obligation(procedure=PROCEDURE, subject=incident_id, code=item["id"], evidence={}, reminders_sent=[], detail={})
+                s.add(row)
+                rows[item["id"]] = row
+            row.title, row.clause, row.owner_role = item["title"], item["clause"], item["owner"]
+            row.regime, row.every, row.due_at, row.rules_version = item.get("regime"), item.get("every"), due, rules_version
+            row.detail = {k: item.get(k) for k in ("due_label", "basis", "note", "last_day")}
+            if row.fulfilled_at is None or item.get("every"):
+                row.state = item["state"]
+        s.flush()
+        for row in rows.values():
+            s.expunge(row)
+        return sorted(rows.values(), key=lambda r: (r.due_at is None, r.due_at or utcnow(), r.code))
+
+
+def obligations_of(incident_id: str, url: str | None = None) -> list[Obligation]:
+    with db.session(url) as s:
+        rows = list(s.execute(select(Obligation).where(Obligation.subject == incident_id)).scalars())
+        for row in rows:
+            s.expunge(row)
+        return sorted(rows, key=lambda r: (r.due_at is None, r.due_at or utcnow(), r.code))
+
+
+def mark_reminded(obligation_id: int, keys: list[str], url: str | None = None) -> None:
+    with db.session(url) as s:
+        row = s.get(Obligation, obligation_id)
+        row.reminders_sent = sorted(set(row.reminders_sent or []) | set(keys))
+
+
+def fulfil(incident_id: str, code: str, evidence: dict[str, Any], by: str, at: dt.datetime | None = None, url: str | None = None) -> Obligation:
+    """Fulfil an obligation with evidence; stops its reminders; in the ledger.
+
+    A recurring obligation (progress reports) records each fulfilment and stays open: the
+    clock computes its next due time from the last one.
+    """
+    if not evidence or not any(str(v).strip() for v in evidence.values()):
+        raise ValueError("履行义务必须附证据（发送内容与对象、文件、或文号）")
+    when = at or utcnow()
+    with db.session(url) as s:
+        row = s.execute(select(Obligation).where(Obligation.subject == incident_id, Obligation.code == code)).scalar_one_or_none()
+        if row is None:
+            raise IncidentNotFound(f"事件 {incident_id} 没有义务 {code}")
+        history = list((row.evidence or {}).get("history", []))
+        history.append({"at": when.isoformat(), "by": by, **evidence})
+        row.evidence = {"history": history}
+        row.fulfilled_at, row.fulfilled_by = when, by
+        if not row.every:
+            row.state = "fulfilled"
+        s.add(IncidentEvent(incident_id=incident_id, at=when, kind="fulfilled", actor=by, detail={"obligation": code, **evidence}))
+        ledger.append_in(s, "obligation.fulfilled", incident_id, {"obligation": code, "by": by, "evidence": evidence})
+        s.flush()
+        s.expunge(row)
+        return row
+
+
+def open_incidents(url: str | None = None) -> list[Incident]:
+    with db.session(url) as s:
+        rows = list(s.execute(select(Incident).where(Incident.state != "closed")).scalars())
+        for row in rows:
+            s.expunge(row)
+        return rows
+
+
+def timeline(incident_id: str, url: str | None = None) -> list[IncidentEvent]:
+    with db.session(url) as s:
+        rows = list(s.execute(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id).order_by(IncidentEvent.id)).scalars())
+        for row in rows:
+            s.expunge(row)
+        return rows
+
+
+def set_state(incident_id: str, state: str, actor: str, detail: dict[str, Any], url: str | None = None) -> None:
+    with db.session(url) as s:
+        incident = s.get(Incident, incident_id)
+        incident.state = state
+        if state == "closed":
+            incident.closed_at = utcnow()
+        s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind=state, actor=actor, detail=detail))
+        ledger.append_in(s, f"incident.{state}", incident_id, {"actor": actor, **detail})
