@@ -21,11 +21,32 @@ def watch_incident(profile: Profile, incident_id: str) -> dict:
     incident = store.load_incident(incident_id)
     rows = clock_rows(incident_id, incident.record, incident.grading, profile, utcnow())
     sent = alerts.remind(profile, incident, rows, before_send=sms_rate_limiter(profile))
+    drafted = draft_new_reports(profile, incident, rows)
     approvers = closing.try_close(profile, incident_id)
     publish_clock(incident_id, incident.record, store.obligations_of(incident_id))
     if sent:
         get_run_logger().warning("事件 %s 已发送提醒：%s", incident_id, ", ".join(sent))
-    return {"incident": incident_id, "reminders": sent, "closed_by": approvers}
+    return {"incident": incident_id, "reminders": sent, "drafted": drafted, "closed_by": approvers}
+
+
+def draft_new_reports(profile: Profile, incident, rows) -> list[str]:  # type: ignore[no-untyped-def]
+    """Once handling or the response has ended, the summary and investigation reports become due:
+    draft each the first time its obligation has a due date (NFRA 48; CQ-PLAN 第五篇)."""
+    from sqlalchemy import select
+
+    from regflows.incident import drafts
+    from regflows.store import db
+    from regflows.store.models import Report
+
+    with db.session() as s:
+        done = set(s.execute(select(Report.kind).where(Report.subject == incident.id)).scalars())
+    wanted = [k for k in drafts.drafts_due([r.code for r in rows if r.due_at is not None]) if k not in done]
+    if not wanted:
+        return []
+    unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)
+    ctx = drafts.context_for(incident.id, incident.record, incident.grading, profile, unit.name, drafts.opening_events(incident.record))
+    written = drafts.write_drafts(incident.id, wanted, ctx)
+    return [w["kind"] for w in written if w["path"]]
 
 
 @flow(name="incident-watch")

@@ -91,8 +91,7 @@ def response_roles(grading: dict[str, Any]) -> list[str]:
 @task(name="起草报告")
 def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, unit_name: str,
                 obligation_ids: list[str]) -> list[dict[str, Any]]:
-    events = [{"at": record["discovered_at"], "text": f"{record.get('discovered_by') or '发现人'}发现事件：{record['title']}"}]
-    ctx = drafts.context_for(incident_id, record, grading, profile, unit_name, events)
+    ctx = drafts.context_for(incident_id, record, grading, profile, unit_name, drafts.opening_events(record))
     written = drafts.write_drafts(incident_id, drafts.drafts_due(obligation_ids), ctx)
     logger = get_run_logger()
     for item in written:

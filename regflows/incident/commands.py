@@ -139,3 +139,40 @@ def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号
         "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}
                      for e in store.timeline(incident_id)],
     })
+
+
+@incident_app.command("regrade")
+def regrade_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号")],
+    reason: Annotated[str, typer.Option(help="重新定级理由（必填，记入时间线与审计账本）")],
+    by: Annotated[str, typer.Option(help="决定人（人员编号）")],
+    assessed_grade: Annotated[str | None, typer.Option(help="综合研判级别 I/II/III/IV（只能调高）")] = None,
+    record: Annotated[Path | None, typer.Option(help="更正后的完整事件记录 JSON（事实有误时）")] = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """重新定级：记录理由；时限仍自发现时起算，已逾期的义务立即上报。"""
+    import datetime as dt
+
+    from regflows.incident import alerts, store
+    from regflows.incident.grading import Grading, regrade
+    from regflows.incident.record import IncidentRecord, IncidentRecordError, validate_record
+    from tasks.incident import clock_rows
+
+    loaded = _profile(profile)
+    try:
+        incident = store.load_incident(incident_id)
+        revised = read_record(record) if record else IncidentRecord.model_validate(incident.record)
+        if assessed_grade:
+            revised = validate_record({**revised.model_dump(mode="json"), "assessed_grade": assessed_grade, "assessed_reason": reason},
+                                      source=incident_id)
+        new = regrade(revised, Grading.model_validate(incident.grading), reason=reason, at=dt.datetime.now(dt.timezone.utc), by=by)
+    except (LookupError, IncidentRecordError, ValueError) as exc:
+        fail(str(exc))
+    if record or assessed_grade:
+        store.update_record(incident_id, revised.model_dump(mode="json"), by)
+    store.set_grading(incident_id, new.model_dump(mode="json"), reason, by)
+    incident = store.load_incident(incident_id)
+    rows = clock_rows(incident_id, incident.record, incident.grading, loaded, dt.datetime.now(dt.timezone.utc))
+    raised = alerts.remind(loaded, incident, rows)  # an obligation already overdue under the new grade is raised now
+    emit_json({"incident": incident_id, "grade": new.grade, "warning": new.warning, "raised": raised,
+               "obligations": [{"id": r.code, "state": r.state, "due": r.due_at.isoformat() if r.due_at else None} for r in rows]})

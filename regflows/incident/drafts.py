@@ -92,6 +92,11 @@ def write_drafts(incident_id: str, kinds: list[str], ctx: docs.DocumentContext, 
     return out
 
 
+def opening_events(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event process as far as the record tells it: its discovery."""
+    return [{"at": record["discovered_at"], "text": f"{record.get('discovered_by') or '发现人'}发现事件：{record['title']}"}]
+
+
 def drafts_due(obligation_ids: list[str]) -> list[str]:
     return [DRAFT_FOR_OBLIGATION[o] for o in obligation_ids if o in DRAFT_FOR_OBLIGATION]
 

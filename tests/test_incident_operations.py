@@ -1,0 +1,99 @@
+"""Operator actions on a recorded incident: re-grade (overdue raised at once), fulfil, later drafts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from regflows.cli import app
+from regflows.incident import store
+from regflows.incident.grading import grade
+from regflows.incident.record import IncidentRecord
+from regflows.profile import load_profile
+from regflows.store import migrate
+from regflows.store.models import utcnow
+from tests.local_servers import start_http
+from tests.test_incident_flow import write_profile
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture
+def recorded(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    migrate()
+    http = start_http()
+    profile_file = write_profile(tmp_path / "profile.yaml", http.base, 9, "http://127.0.0.1:4201")
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
+    discovered = utcnow().astimezone(BEIJING).replace(microsecond=0) - dt.timedelta(hours=3)
+    record = IncidentRecord.model_validate({
+        "title": "内部办公系统异常", "occurred_at": (discovered - dt.timedelta(minutes=10)).isoformat(),
+        "discovered_at": discovered.isoformat(), "discovered_by": "值班工程师", "system_name": "办公系统", "category": "other",
+    })
+    grading = grade(record)
+    data = record.model_dump(mode="json")
+    incident_id = store.incident_id_for(data, "YX0001")
+    store.save_incident(incident_id, data, "YX0001", grading.model_dump(mode="json"), grading.rules_version, "test")
+    yield {"id": incident_id, "http": http, "profile": load_profile(profile_file)}
+    http.close()
+
+
+def test_regrade_upwards_raises_an_already_overdue_obligation_at_once(recorded) -> None:  # type: ignore[no-untyped-def]
+    assert store.load_incident(recorded["id"]).grade == "IV"
+    result = CliRunner().invoke(app, ["incident", "regrade", recorded["id"], "--assessed-grade", "II",
+                                      "--reason", "影响面经研判扩大", "--by", "zhao.lei"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["grade"] == "II"
+    assert any(r.startswith("regulator_initial_report:overdue@") for r in out["raised"])  # discovered 3 h ago, due at 2 h
+    messages = [r.json() for r in recorded["http"].received]
+    assert any("已逾期" in m["title"] and "向国家金融监督管理总局" in m["message"] for m in messages)
+    events = [e.kind for e in store.timeline(recorded["id"])]
+    assert "regraded" in events and "overdue" in events
+
+
+def test_regrade_needs_a_reason_and_cannot_lower_by_assessment(recorded) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    bad = runner.invoke(app, ["incident", "regrade", recorded["id"], "--assessed-grade", "V", "--reason", "x", "--by", "zhao.lei"])
+    assert bad.exit_code == 2 and "assessed_grade" in bad.stderr
+    blank = runner.invoke(app, ["incident", "regrade", recorded["id"], "--reason", " ", "--by", "zhao.lei"])
+    assert blank.exit_code == 2 and "理由" in blank.stderr
+
+
+def test_fulfil_requires_evidence_and_is_on_record(recorded) -> None:  # type: ignore[no-untyped-def]
+    from regflows.incident.clock import obligations as compute
+
+    incident = store.load_incident(recorded["id"])
+    rows = compute(IncidentRecord.model_validate(incident.record), grade(IncidentRecord.model_validate(incident.record)), recorded["profile"], utcnow())
+    store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in rows], "v")
+    runner = CliRunner()
+    code = rows[0].id
+    missing = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", " ", "--by", "li.ming"])
+    assert missing.exit_code == 2 and "证据" in missing.stderr
+    unknown = runner.invoke(app, ["incident", "fulfil", recorded["id"], "no_such", "--evidence", "x", "--by", "li.ming"])
+    assert unknown.exit_code == 2 and "no_such" in unknown.stderr
+    ok = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "已提交书面报告", "--reference", "REF-1", "--by", "li.ming"])
+    assert ok.exit_code == 0, ok.output
+    status = json.loads(runner.invoke(app, ["incident", "status", recorded["id"]]).stdout)
+    assert {o["id"]: o["state"] for o in status["obligations"]}[code] == "fulfilled"
+    assert any(e["kind"] == "fulfilled" for e in status["timeline"])
+
+
+def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # type: ignore[no-untyped-def]
+    from flows.incident_watch import draft_new_reports
+    from regflows.incident.clock import obligations as compute
+
+    runner = CliRunner()
+    runner.invoke(app, ["incident", "regrade", recorded["id"], "--assessed-grade", "III", "--reason", "研判", "--by", "zhao.lei"])
+    ended = utcnow().astimezone(BEIJING).replace(microsecond=0).isoformat()
+    assert runner.invoke(app, ["incident", "update", recorded["id"], "--handling-ended-at", ended, "--by", "zhao.lei"]).exit_code == 0
+    incident = store.load_incident(recorded["id"])
+    record = IncidentRecord.model_validate(incident.record)
+    rows = store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in compute(record, grade(record), recorded["profile"], utcnow())], "v")
+    assert "summary_report" in draft_new_reports(recorded["profile"], incident, rows)
+    assert "summary_report" not in draft_new_reports(recorded["profile"], incident, rows)  # once
+    naive = runner.invoke(app, ["incident", "update", recorded["id"], "--response-ended-at", "2025-10-01T10:00", "--by", "x"])
+    assert naive.exit_code == 2 and "偏移" in naive.stderr
