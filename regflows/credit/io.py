@@ -1,0 +1,163 @@
+"""Readers for the query log and the users file: CSV (UTF-8 or GBK), Parquet, Excel.
+
+Why the readers only refuse what cannot be read at all (an empty or unreadable file, a missing
+column): everything a row can get wrong (a bad date, a raw ID number, a duplicate id) is a
+data-quality failure reported row by row by :mod:`regflows.credit.quality`, so the operator sees
+every failing row at once instead of the first one. Values that do not parse become missing and
+are marked in a ``_bad_<column>`` flag column that the suites check.
+
+Times without an offset are Asia/Shanghai wall-clock times (issue 7, "Inputs"); times with an
+offset are converted to Asia/Shanghai. Strings are pandas' pyarrow-backed ``str`` dtype (fast
+regular expressions, and great-expectations avoids its whole-frame md5 on them: stack-notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from regflows.credit.models import (
+    LOG_COLUMNS,
+    LOG_DATE_COLUMNS,
+    LOG_OPTIONAL_COLUMNS,
+    LOG_STRING_COLUMNS,
+    SHANGHAI,
+    USER_COLUMNS,
+    USER_OPTIONAL_COLUMNS,
+    CreditInputError,
+)
+
+_OFFSET = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
+_TRUE = {"true", "1", "yes", "y", "是", "t"}
+_FALSE = {"false", "0", "no", "n", "否", "f"}
+
+
+@dataclass
+class Table:
+    """A frame read from a file; ``row_base`` turns index 0 into the line a person sees."""
+
+    frame: pd.DataFrame
+    path: Path
+    row_base: int  # 2 for CSV/Excel (line 1 is the header), 1 for Parquet (record number)
+
+    def line(self, index: int) -> int:
+        return int(index) + self.row_base
+
+
+def _raw(path: Path, columns: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """The file as a frame of strings (or Parquet's own types), with its row base."""
+    if not path.exists():
+        raise CreditInputError(f"文件不存在：{path}")
+    if path.stat().st_size == 0:
+        raise CreditInputError(f"文件为空（0 字节），无法读取：{path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".parquet", ".pq"}:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+            frame = pd.read_parquet(path, columns=[c for c in names if c in columns])
+            return frame, 1
+        if suffix in {".xlsx", ".xlsm"}:
+            frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False, na_values=[""])
+            return frame, 2
+        if suffix in {".csv", ".txt"}:
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    frame = pd.read_csv(path, dtype="str", encoding=encoding, keep_default_na=False, na_values=[""])
+                    return frame, 2
+                except UnicodeDecodeError:
+                    continue
+            raise CreditInputError(f"{path}：既不是 UTF-8 也不是 GBK 编码，无法读取")
+    except CreditInputError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise CreditInputError(f"文件没有表头，无法读取：{path}") from exc
+    except Exception as exc:  # noqa: BLE001 - every reader error becomes one clear message
+        raise CreditInputError(f"无法读取 {path}（{type(exc).__name__}: {exc}）") from exc
+    raise CreditInputError(f"不支持的文件类型 {suffix or '（无扩展名）'}：请提供 .csv、.parquet 或 .xlsx")
+
+
+def _require(frame: pd.DataFrame, path: Path, required: tuple[str, ...]) -> None:
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise CreditInputError(f"{path}：缺少列 {', '.join(missing)}（现有列：{', '.join(map(str, frame.columns))}）")
+
+
+def _strings(series: pd.Series) -> pd.Series:
+    """Trimmed pyarrow-backed strings, empty → missing."""
+    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
+    s = s.str.strip()
+    return s.where(s != "", None)
+
+
+def parse_instants(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(aware Asia/Shanghai instants, bad flag): naive values are Shanghai wall-clock times."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        tz = getattr(series.dtype, "tz", None)
+        out = series.dt.tz_convert(SHANGHAI) if tz is not None else series.dt.tz_localize(SHANGHAI)
+        return out.astype("datetime64[ms, Asia/Shanghai]"), pd.Series(False, index=series.index)
+    text = _strings(series)
+    present = text.notna()
+    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ms, Asia/Shanghai]")
+    if present.any():
+        aware = present & text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+        naive = present & ~aware
+        if naive.any():
+            parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            retry = parsed.isna()
+            if retry.any():
+                parsed[retry] = pd.to_datetime(text[naive][retry], format="mixed", errors="coerce")
+            out[naive] = parsed.dt.tz_localize(SHANGHAI)
+        if aware.any():
+            parsed = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
+            out[aware] = parsed.dt.tz_convert(SHANGHAI)
+    bad = present & out.isna()
+    return out, bad.astype(bool)
+
+
+def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(the Asia/Shanghai calendar day as naive midnight datetime64, bad flag)."""
+    instants, bad = parse_instants(series)
+    return instants.dt.tz_localize(None).dt.normalize().astype("datetime64[ms]"), bad
+
+
+def read_log(path: str | Path) -> Table:
+    """The query log: a header with at least the contract's columns; zero rows is a valid month."""
+    path = Path(path)
+    frame, base = _raw(path, LOG_COLUMNS + LOG_OPTIONAL_COLUMNS)
+    _require(frame, path, LOG_COLUMNS)
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for col in LOG_STRING_COLUMNS:
+        out[col] = _strings(frame[col].reset_index(drop=True)) if col in frame.columns else pd.Series(
+            None, index=out.index, dtype="str")
+    out["queried_at"], out["_bad_queried_at"] = parse_instants(frame["queried_at"].reset_index(drop=True))
+    for col in LOG_DATE_COLUMNS:
+        if col in frame.columns:
+            out[col], out[f"_bad_{col}"] = parse_dates(frame[col].reset_index(drop=True))
+        else:
+            out[col] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]")
+            out[f"_bad_{col}"] = False
+    return Table(out, path, base)
+
+
+def read_users(path: str | Path) -> Table:
+    """The users file: status (active/locked/suspended), formal_employee, optional status_since."""
+    path = Path(path)
+    frame, base = _raw(path, USER_COLUMNS + USER_OPTIONAL_COLUMNS)
+    _require(frame, path, USER_COLUMNS)
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    out["user_id"] = _strings(frame["user_id"].reset_index(drop=True))
+    out["status"] = _strings(frame["status"].reset_index(drop=True)).str.lower()
+    formal = _strings(frame["formal_employee"].reset_index(drop=True).astype("str")).str.lower()
+    out["formal_employee"] = formal.map(lambda v: "true" if v in _TRUE else "false" if v in _FALSE else v)
+    out["formal_employee"] = out["formal_employee"].astype("str")
+    if "status_since" in frame.columns:
+        out["status_since"], out["_bad_status_since"] = parse_dates(frame["status_since"].reset_index(drop=True))
+    else:
+        out["status_since"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]")
+        out["_bad_status_since"] = False
+    return Table(out, path, base)
