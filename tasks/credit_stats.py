@@ -1,0 +1,146 @@
+"""Prefect tasks of the monthly credit statistics: read, check, count, write, record, publish.
+
+Thin wrappers around :mod:`regflows.credit`: retries, logs and artifacts live here, rules do not.
+Tasks that take the log frame use ``cache_policy=NONE``: hashing millions of rows for a cache
+key would cost more than the work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+
+from regflows.credit.chart import history_markdown
+from regflows.credit.models import COUNT_TITLES, COUNTS, SHANGHAI, Period
+from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
+from regflows.credit.settings import thresholds
+from regflows.profile import Profile
+
+PROCEDURE = "credit-stats"
+ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV next to it has them all
+
+
+def previous_period(today: dt.date | None = None) -> Period:
+    """The month before today (Asia/Shanghai): what a run on the 1st reports."""
+    day = today or dt.datetime.now(SHANGHAI).date()
+    return Period(day.year, day.month).previous()
+
+
+@task(name="读取查询日志", cache_policy=NONE)
+def read_task(logs: Path, users: Path | None) -> Inputs:
+    inputs = read_inputs(logs, users)
+    get_run_logger().info("查询日志 %s：%d 行", logs, len(inputs.log.frame))
+    return inputs
+
+
+@task(name="数据质量检查（great-expectations）", cache_policy=NONE)
+def quality_task(inputs: Inputs, period: Period, profile: Profile, out_dir: Path) -> list[str]:
+    """Both suites; on failure a table artifact of the failing rows (masked) and the CSV paths."""
+    try:
+        reports = check_inputs(inputs, period, thresholds(profile.settings), out_dir)
+    except QualityFailure as failure:
+        for report in failure.reports:
+            if report.success:
+                continue
+            rows = report.failures.head(ARTIFACT_ROWS).astype(str).to_dict(orient="records")
+            create_table_artifact(rows, key=f"credit-stats-quality-{'log' if report.input_name == '查询日志' else 'users'}",
+                                  description=f"{report.message()}；完整清单见 " + "、".join(str(f) for f in failure.files))
+        get_run_logger().error("%s", failure)
+        raise
+    return [r.message() for r in reports]
+
+
+@task(name="统计征信事件（事件库）", retries=2, retry_delay_seconds=10)
+def events_task(period: Period) -> dict[str, dict[str, int]]:
+    from regflows.credit.events import count_events
+
+    return count_events(period)
+
+
+@task(name="适用规则并汇总", cache_policy=NONE)
+def rules_task(inputs: Inputs, period: Period, profile: Profile, events: dict[str, dict[str, int]]) -> Outcome:
+    outcome = count(inputs, period, profile, events)
+    logger = get_run_logger()
+    for w in outcome.warnings:
+        logger.warning("%s", w)
+    return outcome
+
+
+def _person_name(profile: Profile, person_id: str | None) -> str:
+    if not person_id:
+        return ""
+    try:
+        return profile.person(person_id).name
+    except KeyError:
+        return person_id
+
+
+@task(name="写出统计表并登记", cache_policy=NONE)
+def write_task(outcome: Outcome, out_dir: Path, profile: Profile, preparer: str | None = None) -> dict[str, str]:
+    """The .xlsx, summary.json and flagged file; each recorded in the store with its SHA-256, and
+    the report's deadline recorded as an obligation (PBOC-102 III(2))."""
+    from calendars.deadlines import end_of_day
+    from regflows.store.db import migrate, session
+    from regflows.store.models import Obligation, Report
+
+    files = write_outputs(outcome, out_dir, profile, preparer=_person_name(profile, preparer),
+                          prepared_on=dt.datetime.now(SHANGHAI).date())
+    migrate()
+    subject = outcome.period.label
+    with session() as s:
+        for kind, path in files.items():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            s.add(Report(procedure=PROCEDURE, kind=kind, subject=subject, path=str(path), sha256=digest))
+        code = "monthly-statistics"
+        row = s.query(Obligation).filter_by(subject=f"{PROCEDURE}:{subject}", code=code).one_or_none()
+        if row is None:
+            s.add(Obligation(
+                procedure=PROCEDURE, subject=f"{PROCEDURE}:{subject}", code=code,
+                title=f"报送征信信息安全情况统计表（{outcome.period.year}年{outcome.period.month}月）",
+                clause="PBOC-102 三（二）、附件2", owner_role="compliance", regime="PBOC-102",
+                due_at=end_of_day(outcome.due), evidence={}, reminders_sent=[], detail={"files": {k: str(v) for k, v in files.items()}},
+            ))
+    return {k: str(v) for k, v in files.items()}
+
+
+def stored_summaries(periods: list[Period]) -> dict[str, dict[str, Any] | None]:
+    """The latest recorded summary.json of each period (None when none was recorded or it is gone)."""
+    from sqlalchemy import select
+
+    from regflows.store.db import session
+    from regflows.store.models import Report
+
+    out: dict[str, dict[str, Any] | None] = {p.label: None for p in periods}
+    with session() as s:
+        rows = s.execute(select(Report).where(Report.procedure == PROCEDURE, Report.kind == "summary",
+                                              Report.subject.in_(list(out))).order_by(Report.created_at)).scalars().all()
+    for r in rows:
+        path = Path(r.path)
+        if path.exists():
+            out[r.subject] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+@task(name="发布统计表与趋势图", cache_policy=NONE)
+def publish_task(outcome: Outcome) -> None:
+    rows = [{"地区": r.region, "机构代码": r.institution, "机构名称": r.institution_name,
+             **{COUNT_TITLES[c]: r.counts[c] for c in COUNTS}, "备注": "" if r.known else "代码未在机构配置中"}
+            for r in outcome.rows]
+    create_table_artifact(rows, key="credit-stats-table",
+                          description=f"征信信息安全情况统计表 {outcome.period.label}，报送截止 {outcome.due.isoformat()}")
+    periods = []
+    p = outcome.period
+    for _ in range(12):
+        p = p.previous()
+        periods.append(p)
+    history = stored_summaries(periods)
+    history[outcome.period.label] = outcome.summary
+    create_markdown_artifact(history_markdown(outcome.period, history, outcome.warnings), key="credit-stats-trend",
+                             description=f"{outcome.period.label} 与前 12 个月对比")
