@@ -14,9 +14,15 @@ from regflows.profile import Profile
 SMS_LIMIT = "regflows-sms"
 
 
-@functools.cache
 def ensure_sms_limit(per_minute: float) -> None:
-    """Create the global rate limit for SMS once (a decaying limit: per_minute slots per minute)."""
+    """Create the global rate limit for SMS once per server (a decaying limit: per_minute slots per minute)."""
+    from prefect.settings import PREFECT_API_URL
+
+    _ensure_sms_limit(per_minute, str(PREFECT_API_URL.value()))
+
+
+@functools.cache
+def _ensure_sms_limit(per_minute: float, api_url: str) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
