@@ -77,7 +77,18 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_healthy(server, timeout=240)
         yield server.api
     finally:
+        flush_prefect_logs()
         server.stop()
+
+
+def flush_prefect_logs() -> None:
+    """Send buffered run logs before a server goes away (else Prefect prints connection errors at exit)."""
+    from prefect.logging.handlers import APILogHandler
+
+    try:
+        APILogHandler.flush()
+    except Exception:  # a flush that fails here only loses test logs
+        pass
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from regflows.profile import DEMO_PROFILE, load_profile
 from regflows.server import start, wait_healthy
 from regflows.store import migrate
 from regflows.store.models import utcnow
-from tests.conftest import free_port
+from tests.conftest import flush_prefect_logs, free_port
 from tests.local_servers import start_http, start_smtp
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -102,6 +102,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert httpx.post(link_in(alert, world["ack"])).status_code == 200
         assert run_escalations(profile, now=utcnow() + dt.timedelta(hours=1)) == []
 
+        flush_prefect_logs()
         server.stop()  # the server goes down; the 30-minute reminder point passes while it is down
         server = start("127.0.0.1", port, root / "home", root / "logs")
         wait_healthy(server, timeout=240)
@@ -132,6 +133,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert closing.try_close(profile, incident_id) == {"emergency_working_group": "sun.li"}
         assert store.load_incident(incident_id).state == "closed"
     finally:
+        flush_prefect_logs()
         server.stop()
 
 
