@@ -131,13 +131,15 @@ def read_log(path: str | Path) -> Table:
     frame, base = _raw(path, LOG_COLUMNS + LOG_OPTIONAL_COLUMNS)
     _require(frame, path, LOG_COLUMNS)
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    frame = frame.reset_index(drop=True)
+    # pop each raw column as it is converted: raw and converted copies of a 10-million-row log
+    # must not both be alive
     for col in LOG_STRING_COLUMNS:
-        out[col] = _strings(frame[col].reset_index(drop=True)) if col in frame.columns else pd.Series(
-            None, index=out.index, dtype="str")
-    out["queried_at"], out["_bad_queried_at"] = parse_instants(frame["queried_at"].reset_index(drop=True))
+        out[col] = _strings(frame.pop(col)) if col in frame.columns else pd.Series(None, index=out.index, dtype="str")
+    out["queried_at"], out["_bad_queried_at"] = parse_instants(frame.pop("queried_at"))
     for col in LOG_DATE_COLUMNS:
         if col in frame.columns:
-            out[col], out[f"_bad_{col}"] = parse_dates(frame[col].reset_index(drop=True))
+            out[col], out[f"_bad_{col}"] = parse_dates(frame.pop(col))
         else:
             out[col] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]")
             out[f"_bad_{col}"] = False

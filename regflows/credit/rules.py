@@ -73,13 +73,18 @@ def off_hours_rule(local_ms: np.ndarray, day_ms: np.ndarray, thresholds: Thresho
     The official calendar decides (a make-up Saturday such as 2025-09-28 is a working day, a
     holiday Monday is not). Both bounds are inside: 08:30:00 and 18:00:00 are not abnormal.
     """
-    days, inverse = np.unique(day_ms, return_inverse=True)
-    working = np.array([is_working_day(dt.date(1970, 1, 1) + dt.timedelta(days=int(d // _MS_PER_DAY)))
-                        for d in days], dtype=bool)
+    if len(day_ms) == 0:
+        return np.zeros(0, dtype=bool)
+    first = int(day_ms.min())
+    index = (day_ms - first) // _MS_PER_DAY  # a month has ~31 distinct days: ask the calendar once each
+    origin = dt.date(1970, 1, 1) + dt.timedelta(days=first // _MS_PER_DAY)
+    working_by_index = np.array([is_working_day(origin + dt.timedelta(days=i)) for i in range(int(index.max()) + 1)],
+                                dtype=bool)
+    working = working_by_index[index]
     tod = local_ms - day_ms
     start = (thresholds.work_start.hour * 3600 + thresholds.work_start.minute * 60 + thresholds.work_start.second) * 1000
     end = (thresholds.work_end.hour * 3600 + thresholds.work_end.minute * 60 + thresholds.work_end.second) * 1000
-    return ~working[inverse] | (tod < start) | (tod > end)
+    return ~working | (tod < start) | (tod > end)
 
 
 def _rank_in_groups(sorted_keys: list[np.ndarray]) -> np.ndarray:
@@ -102,10 +107,19 @@ def daily_volume_rule(user_codes: np.ndarray, day_ms: np.ndarray, local_ms: np.n
     Queries are ranked by time (file order breaks ties); only the excess is flagged: the 250th
     is not abnormal, the 251st is. Every query counts towards the volume, 违规 ones included.
     """
-    order = np.lexsort((local_ms, day_ms, user_codes))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = _rank_in_groups([user_codes[order], day_ms[order]])
-    return rank > limit
+    out = np.zeros(len(user_codes), dtype=bool)
+    if len(user_codes) == 0:
+        return out
+    day_index = (day_ms - day_ms.min()) // _MS_PER_DAY
+    key = user_codes.astype(np.int64) * (int(day_index.max()) + 1) + day_index
+    sizes = np.bincount(key)
+    busy = np.flatnonzero(sizes[key] > limit)  # only user-days beyond the limit need ranking
+    if len(busy) == 0:
+        return out
+    order = busy[np.lexsort((local_ms[busy], key[busy]))]
+    rank = _rank_in_groups([key[order]])
+    out[order] = rank > limit
+    return out
 
 
 def repeat_subject_rule(group_codes: np.ndarray, local_ms: np.ndarray, limit: int, window_days: int) -> np.ndarray:
@@ -115,12 +129,17 @@ def repeat_subject_rule(group_codes: np.ndarray, local_ms: np.ndarray, limit: in
     The caller passes history rows from before the period too: a subject queried three times
     late last month makes this month's first query the 4th.
     """
-    n = len(group_codes)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    dense = np.unique(group_codes, return_inverse=True)[1].astype(np.int64)
-    base = int(local_ms.min())
-    rel = local_ms - base
+    out = np.zeros(len(group_codes), dtype=bool)
+    if len(group_codes) == 0:
+        return out
+    # only subjects queried more than `limit` times in the whole log can reach the threshold
+    dense_all = np.unique(group_codes, return_inverse=True)[1] if group_codes.max() > 4 * len(group_codes) else group_codes
+    candidates = np.flatnonzero(np.bincount(dense_all)[dense_all] > limit)
+    if len(candidates) == 0:
+        return out
+    dense = np.unique(dense_all[candidates], return_inverse=True)[1].astype(np.int64)
+    times = local_ms[candidates]
+    rel = times - int(times.min())
     span = int(rel.max()) + 1
     if (int(dense.max()) + 1) * span >= 2**62:
         raise OverflowError("查询日志时间跨度过大，无法计算 30 日内重复查询：请只提供统计期间及前 30 日的记录")
@@ -130,10 +149,9 @@ def repeat_subject_rule(group_codes: np.ndarray, local_ms: np.ndarray, limit: in
     lo = np.searchsorted(sorted_key, sorted_key - window_days * _MS_PER_DAY, side="right")
     group_start = np.searchsorted(sorted_key, dense[order] * span, side="left")
     lo = np.maximum(lo, group_start)  # the window never reaches into another subject's rows
-    count_sorted = np.arange(n) - lo + 1
-    count = np.empty(n, dtype=np.int64)
-    count[order] = count_sorted
-    return count > limit
+    count_sorted = np.arange(len(order)) - lo + 1
+    out[candidates[order]] = count_sorted > limit
+    return out
 
 
 def user_status_rule(log: pd.DataFrame, day_ms: np.ndarray, users: pd.DataFrame | None) -> np.ndarray:
@@ -171,27 +189,31 @@ def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users
     repeat_all = repeat_subject_rule(inst_all.astype(np.int64) * max(len(subjects), 1) + subj_all, local_all,
                                      thresholds.repeat_limit, thresholds.repeat_window_days)
 
+    # Work on whole columns and index them with `idx`: a copy of the period's rows would double
+    # the memory of a 10-million-row month.
     idx = np.flatnonzero(in_period)
-    cur = log.iloc[idx]
+    n = len(idx)
     local = local_all[idx]
     day = local - np.mod(local, _MS_PER_DAY)
-    unauth = unauthorized_rules(cur, day)
-    users_codes = pd.factorize(cur["user_id"])[0]
+    day_all = local_all - np.mod(local_all, _MS_PER_DAY)
+    unauth = {k: v[idx] for k, v in unauthorized_rules(log, day_all).items()}
+    user_all, user_names = pd.factorize(log["user_id"])
     abnormal = {
-        "user_status": user_status_rule(cur, day, users),
+        "user_status": user_status_rule(log, day_all, users)[idx],
         "off_hours": off_hours_rule(local, day, thresholds, is_working_day),
-        "daily_volume": daily_volume_rule(users_codes, day, local, thresholds.daily_limit),
+        "daily_volume": daily_volume_rule(user_all[idx], day, local, thresholds.daily_limit),
         "repeat_subject": repeat_all[idx],
     }
-    if users is not None and len(cur):
-        unknown = sorted(set(cur["user_id"].dropna().unique()) - set(users["user_id"].dropna()))
+    if users is not None and n:
+        seen = {str(user_names[c]) for c in np.unique(user_all[idx]) if c >= 0}
+        unknown = sorted(seen - set(users["user_id"].dropna()))
         if unknown:
             warnings.append(f"用户清单中没有 {len(unknown)} 个查询用户（如 {', '.join(unknown[:5])}），无法判断其状态")
 
-    any_unauth = np.zeros(len(cur), dtype=bool)
+    any_unauth = np.zeros(n, dtype=bool)
     for name in UNAUTHORIZED_ORDER:
         any_unauth |= unauth[name]
-    any_abnormal = np.zeros(len(cur), dtype=bool)
+    any_abnormal = np.zeros(n, dtype=bool)
     for name in ABNORMAL_ORDER:
         abnormal[name] = abnormal[name] & ~any_unauth
         any_abnormal |= abnormal[name]
@@ -203,7 +225,7 @@ def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users
         hits = checks[name][flagged_pos]
         for k in np.flatnonzero(hits):
             rule_lists[k].append(name)
-    sub = cur.iloc[flagged_pos]
+    sub = log.iloc[idx[flagged_pos]]
     primary = [r[0] for r in rule_lists]
     flagged = pd.DataFrame({
         "row": sub.index.to_numpy(),
@@ -222,6 +244,9 @@ def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users
         table = flagged.groupby(["institution", "count"]).size()
         for (inst, kind), n in table.items():
             counts.setdefault(str(inst), {})[str(kind)] = int(n)
-    firsts = cur[["institution", "region"]].drop_duplicates("institution")
-    regions = {str(i): ("" if pd.isna(r) else str(r)) for i, r in zip(firsts["institution"], firsts["region"])}
-    return RuleResult(flagged=flagged, counts=counts, period_rows=len(cur), warnings=warnings, regions=regions)
+    _, first_pos = np.unique(inst_all[idx], return_index=True)
+    regions = {}
+    for pos in first_pos:
+        code, region = log["institution"].iat[idx[pos]], log["region"].iat[idx[pos]]
+        regions[str(code)] = "" if pd.isna(region) else str(region)
+    return RuleResult(flagged=flagged, counts=counts, period_rows=n, warnings=warnings, regions=regions)
