@@ -62,6 +62,26 @@ def store_url(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.Mo
     return url
 
 
+@pytest.fixture
+def http():  # type: ignore[no-untyped-def]
+    """A local HTTP stand-in for push and SMS gateways (tests/local_servers.py)."""
+    from tests.local_servers import start_http
+
+    server = start_http()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def smtp():  # type: ignore[no-untyped-def]
+    """A local SMTP server (aiosmtpd) that keeps what it receives."""
+    from tests.local_servers import start_smtp
+
+    server = start_smtp(free_port())
+    yield server
+    server.close()
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``prefect server start`` on a free port with its own SQLite database."""

@@ -19,17 +19,9 @@ from notices.service import send_notice
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Notice
 from tests.conftest import free_port
-from tests.local_servers import start_http
 from tests.notice_profile import build_profile
 
 FAST = RetryPolicy(attempts=1, backoff_seconds=0.01, timeout_seconds=5)
-
-
-@pytest.fixture
-def http():  # type: ignore[no-untyped-def]
-    server = start_http()
-    yield server
-    server.close()
 
 
 @pytest.fixture

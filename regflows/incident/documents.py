@@ -68,6 +68,7 @@ from docx.text.run import Run
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, NonNegativeInt, StringConstraints, field_validator
 
 from notices.masking import mask_pii
+from regflows.incident.record import CATEGORY_NAMES  # CQ-PLAN event categories, one list
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -137,16 +138,6 @@ GRADE_NAMES: dict[str, str] = {"I": "特别重大", "II": "重大", "III": "较�
 #: CQ-PLAN warning colours follow the grade: red/orange/yellow/blue ↔ I/II/III/IV.
 GRADE_COLOURS: dict[str, Colour] = {"I": "red", "II": "orange", "III": "yellow", "IV": "blue"}
 COLOUR_NAMES: dict[str, str] = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
-#: CQ-PLAN event categories, keyed as in the incident record (issue 6).
-CATEGORY_NAMES: dict[str, str] = {
-    "harmful_program": "有害程序事件",
-    "network_attack": "网络攻击事件",
-    "information_destruction": "信息破坏事件",
-    "information_content": "信息内容安全事件",
-    "equipment_failure": "设备设施故障",
-    "disaster": "灾害性事件",
-    "other": "其他事件",
-}
 
 _PENDING = re.compile(r"^待补充[（(](?P<reason>.*\S.*)[）)]$", re.S)
 _PENDING_INSIDE = re.compile(r"待补充[（(]")
