@@ -34,6 +34,11 @@ from regflows.incident.cli import incident_app  # noqa: E402
 
 app.add_typer(incident_app, name="incident")
 
+from regflows.credit.cli import credit_app, demo_app  # noqa: E402
+
+app.add_typer(credit_app, name="credit-stats")
+app.add_typer(demo_app, name="demo")
+
 ProfileOption = Annotated[
     Path | None, typer.Option("--profile", help="机构配置 YAML（默认 REGFLOWS_PROFILE 或示范配置）")
 ]
