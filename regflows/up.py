@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from regflows import config
+from regflows.profile import DEMO_PROFILE
 
 console = Console(stderr=True)
 
@@ -52,6 +53,8 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
         {"profile": str(profile_file), "profile_sha256": hashlib.sha256(profile_file.read_bytes()).hexdigest()},
     )
 
+    if profile_file.resolve() == DEMO_PROFILE.resolve():
+        _load_demo_data()
     acks = _start_ack_endpoint(str(profile.public_base_url))
 
     server = None
@@ -79,6 +82,28 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
             acks.should_exit = True
         if server is not None:
             server.stop()
+
+
+def _load_demo_data() -> None:
+    """The demo institution's query log for last month, so the credit-stats deployment has data
+    on a fresh machine (``credit-stats`` reads ``$REGFLOWS_HOME/credit/query-log-YYYY-MM.parquet``).
+    Generated once, deterministic (seed 2025), never for a real institution's profile."""
+    from regflows.credit import demo
+    from tasks.credit_stats import previous_period
+
+    period = previous_period()
+    path = config.home() / "credit" / f"query-log-{period.label}.parquet"
+    if path.exists():
+        return
+    from calendars.official import CalendarError
+
+    try:
+        with console.status(f"正在生成示范机构 {period.label} 的征信查询日志…"):
+            demo.write(demo.generate(50_000, 2025, period), path)
+    except CalendarError as exc:  # a missing calendar year must not stop the server
+        console.print(f"[bold red]⚠ 未生成示范数据：{exc}[/]")
+        return
+    console.print(f"[green]✓[/] 示范数据：{path}")
 
 
 def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
