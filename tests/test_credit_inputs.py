@@ -110,7 +110,9 @@ def test_log_suite_lists_failing_rows_and_writes_them(tmp_path: Path) -> None:
         row("auth", "2025-09-10 10:00:00", authorized_at="yesterday"),
     ])
     problems = _problems(failure)
-    assert (3, "queried_at", "日期时间无法解析") in problems
+    assert (3, "queried_at", "日期时间无法解析") in problems and (3, "queried_at", "必填值为空") not in problems
+    values = {(int(r["行号"]), r["字段"]): r["值"] for rep in failure.reports for _, r in rep.failures.iterrows()}
+    assert values[(3, "queried_at")] == "2025-13-45 10:00:00" and values[(9, "authorized_at")] == "yesterday"
     assert (4, "subject_id", "疑似未脱敏的18位身份证号（应为脱敏或哈希值）") in problems
     assert {(5, "query_id", "编号重复"), (6, "query_id", "编号重复")} <= problems
     assert (7, "queried_at", "查询时间晚于统计期末") in problems

@@ -125,6 +125,13 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return instants.dt.tz_localize(None).dt.normalize().astype("datetime64[ms]"), bad
 
 
+def _keep_bad_text(out: pd.DataFrame, col: str, raw: pd.Series) -> None:
+    """Keep the original text of unparseable values (only those) so the failure report can show it."""
+    bad = out[f"_bad_{col}"]
+    if bad.any():
+        out[f"_raw_{col}"] = raw.astype("str").where(bad, None)
+
+
 def read_log(path: str | Path) -> Table:
     """The query log: a header with at least the contract's columns; zero rows is a valid month."""
     path = Path(path)
@@ -136,10 +143,14 @@ def read_log(path: str | Path) -> Table:
     # must not both be alive
     for col in LOG_STRING_COLUMNS:
         out[col] = _strings(frame.pop(col)) if col in frame.columns else pd.Series(None, index=out.index, dtype="str")
-    out["queried_at"], out["_bad_queried_at"] = parse_instants(frame.pop("queried_at"))
+    raw = frame.pop("queried_at")
+    out["queried_at"], out["_bad_queried_at"] = parse_instants(raw)
+    _keep_bad_text(out, "queried_at", raw)
     for col in LOG_DATE_COLUMNS:
         if col in frame.columns:
-            out[col], out[f"_bad_{col}"] = parse_dates(frame.pop(col))
+            raw = frame.pop(col)
+            out[col], out[f"_bad_{col}"] = parse_dates(raw)
+            _keep_bad_text(out, col, raw)
         else:
             out[col] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]")
             out[f"_bad_{col}"] = False
@@ -158,7 +169,9 @@ def read_users(path: str | Path) -> Table:
     out["formal_employee"] = formal.map(lambda v: "true" if v in _TRUE else "false" if v in _FALSE else v)
     out["formal_employee"] = out["formal_employee"].astype("str")
     if "status_since" in frame.columns:
-        out["status_since"], out["_bad_status_since"] = parse_dates(frame["status_since"].reset_index(drop=True))
+        raw = frame["status_since"].reset_index(drop=True)
+        out["status_since"], out["_bad_status_since"] = parse_dates(raw)
+        _keep_bad_text(out, "status_since", raw)
     else:
         out["status_since"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]")
         out["_bad_status_since"] = False

@@ -150,8 +150,16 @@ def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> Qual
             continue
         indices = r.result.get("unexpected_index_list") or []
         field_name, text = _FLAG_TEXT.get(column, (column, _CHECK_TEXT.get(r.expectation_config.type, r.expectation_config.type)))
+        bad_flag = f"_bad_{column}"
+        if r.expectation_config.type == "expect_column_values_to_not_be_null" and bad_flag in frame.columns:
+            # a value that is present but unparseable is reported once, as unparseable
+            indices = [i for i in indices if not frame.at[i, bad_flag]]
+        raw_col = f"_raw_{field_name}"
         for idx in indices:
-            value = frame.at[idx, field_name] if field_name in frame.columns else ""
+            if column in _FLAG_TEXT and raw_col in frame.columns and pd.notna(frame.at[idx, raw_col]):
+                value = frame.at[idx, raw_col]
+            else:
+                value = frame.at[idx, field_name] if field_name in frame.columns else ""
             problems.append({"行号": int(idx) + line_base, "字段": field_name, "问题": text, "值": mask_value(value),
                              "_index": idx})
     failures = pd.DataFrame(problems, columns=["行号", "字段", "问题", "值", "_index"])
@@ -160,8 +168,11 @@ def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> Qual
     failing = frame.loc[rows_idx, visible].copy() if rows_idx else frame.iloc[0:0][visible].copy()
     if "subject_id" in failing.columns:
         failing["subject_id"] = failing["subject_id"].map(mask_value)
+    for col in [c for c in failing.columns if f"_raw_{c}" in frame.columns]:
+        raw = frame.loc[rows_idx, f"_raw_{col}"]
+        failing[col] = [r if pd.notna(r) else ("" if pd.isna(v) else str(v)) for r, v in zip(raw, failing[col])]
     failing.insert(0, "行号", [int(i) + line_base for i in rows_idx])
-    return QualityReport(name, success=not problems, checks=len(result.results),
+    return QualityReport(name, success=all(r.success for r in result.results) and not problems, checks=len(result.results),
                          failures=failures.drop(columns="_index").sort_values(["行号", "字段"], kind="stable"),
                          failing_rows=failing)
 
