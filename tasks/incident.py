@@ -17,8 +17,9 @@ from regflows.profile import Profile
 from regflows.store.models import Obligation, utcnow
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-STATE_LABEL = {"pending": "⏸ 待起算", "open": "⏳ 进行中", "due_soon": "⚠️ 即将到期", "overdue": "🔴 已逾期",
-               "fulfilled": "✅ 已履行", "calendar_missing": "❗ 缺日历数据"}
+#: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
+STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即将到期】", "overdue": "【已逾期】",
+               "fulfilled": "已履行", "calendar_missing": "【缺日历数据】"}
 
 
 @task(name="登记事件")
@@ -73,12 +74,12 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
     shown_now = False
     for row in rows:
         if row.due_at and row.due_at > now and not shown_now:
-            lines.append(f"- ▶ **现在 {now.astimezone(BEIJING):%m-%d %H:%M}**")
+            lines.append(f"- **—— 现在 {now.astimezone(BEIJING):%m-%d %H:%M} ——**")
             shown_now = True
         label = (row.detail or {}).get("due_label") or "未起算"
         lines.append(f"- {STATE_LABEL.get(row.state, row.state)} `{label}` {row.title}（{row.clause}，{row.owner_role}）")
     if not shown_now:
-        lines.append(f"- ▶ **现在 {now.astimezone(BEIJING):%m-%d %H:%M}**")
+        lines.append(f"- **—— 现在 {now.astimezone(BEIJING):%m-%d %H:%M} ——**")
     create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-timeline", description="事件时间线")
 
 
