@@ -172,6 +172,16 @@ class Settings(_Strict):
         default=60, gt=0, description="“立即”报告按发现后多少分钟计（TENPAY 5；PBOC-102 三（二））"
     )
     due_soon_minutes: float = Field(default=30, gt=0, description="到期前多少分钟视为“即将到期”")
+    # 异常查询 monitoring thresholds (PBOC-102 二（四）; attachment 3 item 13 per-user daily 150-250).
+    credit_work_start: str = Field(default="08:30:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段起（含）")
+    credit_work_end: str = Field(default="18:00:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段止（含）")
+    credit_daily_query_limit: int = Field(default=250, ge=1, description="单一用户单日查询量上限，超出部分为异常")
+    credit_repeat_subject_limit: int = Field(default=3, ge=1, description="同一机构 30 日内查询同一主体的次数上限，此后每次为异常")
+    credit_repeat_window_days: int = Field(default=30, ge=1, description="重复查询的滚动窗口（天）")
+    credit_reason_codes: list[str] = Field(
+        default_factory=lambda: ["01", "02", "03", "08", "16", "19", "20", "21", "22", "23", "24", "25", "26"],
+        description="查询原因代码集合（须与本机构实际使用的代码核对）",
+    )
     reminder_minutes_before: list[int] = Field(
         default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报"
     )
