@@ -25,11 +25,12 @@ def ensure_sms_limit(per_minute: float) -> None:
 def _ensure_sms_limit(per_minute: float, api_url: str) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
         try:
             client.read_global_concurrency_limit_by_name(SMS_LIMIT)
-        except Exception:  # not found: create it
+        except ObjectNotFound:
             limit = max(1, int(per_minute))
             client.create_global_concurrency_limit(
                 GlobalConcurrencyLimitCreate(name=SMS_LIMIT, limit=limit, slot_decay_per_second=per_minute / 60.0)
