@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +119,25 @@ def prefect_api(prefect_server: str) -> Iterator[str]:
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield prefect_server
+
+
+_exit_status: list[int] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without Prefect's exit-time drain of its log and event queues.
+
+    Tests stop Prefect servers (one on purpose, mid-test, to show reminders survive a restart);
+    at interpreter exit Prefect's queue services then retry those servers for minutes before
+    giving up, which kept CI waiting after the summary was printed. Everything worth keeping
+    is already written when pytest unconfigures, so exit now with pytest's own status.
+    """
+    if _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
