@@ -27,8 +27,9 @@ from regflows.incident.clock import (
     to_raise,
 )
 from regflows.incident.grading import grade, regrade
-from regflows.incident.record import IncidentRecord, IncidentRecordError, validate_record
+from regflows.incident.record import IncidentRecord, IncidentRecordError
 from regflows.profile import Profile, Settings, load_profile
+from tests.incident_support import rec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "incidents"
 DEMO = Path(__file__).resolve().parents[1] / "profiles" / "demo.yaml"
@@ -39,18 +40,6 @@ runner = CliRunner()
 def t(text: str) -> dt.datetime:
     """``"2025-09-30 11:10"`` in Beijing time."""
     return dt.datetime.fromisoformat(text).replace(tzinfo=BJ)
-
-
-def rec(**changes: Any) -> IncidentRecord:
-    base: dict[str, Any] = {
-        "title": "事件",
-        "occurred_at": "2025-09-30T09:00:00+08:00",
-        "discovered_at": "2025-09-30T09:10:00+08:00",
-        "discovered_by": "监控中心",
-        "system_name": "核心业务系统",
-        "category": "other",
-    }
-    return validate_record({**base, **changes})
 
 
 GRADE_FACTS: dict[str, dict[str, Any]] = {

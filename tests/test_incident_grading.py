@@ -12,23 +12,12 @@ from typer.testing import CliRunner
 
 from regflows.incident.cli import incident_app
 from regflows.incident.grading import GRADES, grade, grading_rules, higher, regrade
-from regflows.incident.record import IncidentRecord, validate_record
+from regflows.incident.record import IncidentRecord
+from tests.incident_support import rec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "incidents"
 BJ = dt.timezone(dt.timedelta(hours=8))
 runner = CliRunner()
-
-
-def rec(**changes: Any) -> IncidentRecord:
-    base: dict[str, Any] = {
-        "title": "事件",
-        "occurred_at": "2025-09-30T09:00:00+08:00",
-        "discovered_at": "2025-09-30T09:10:00+08:00",
-        "discovered_by": "监控中心",
-        "system_name": "核心业务系统",
-        "category": "other",
-    }
-    return validate_record({**base, **changes})
 
 
 def outage(provinces: int, hours: float, *, important: bool = True, business_hours: bool = True) -> IncidentRecord:
