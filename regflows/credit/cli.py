@@ -78,3 +78,24 @@ def demo_query_log(
     typer.echo(f"{out}：{len(demo.frame)} 行（含统计期前的历史查询）")
     for rule, n in demo.expected.items():
         typer.echo(f"  {rule}: {n}")
+
+
+@credit_app.command("submit")
+def submit(
+    period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")],
+    evidence: Annotated[str, typer.Option(help="证据：报送方式与对象（如 经征信管理系统报送人民银行重庆营管部）")],
+    by: Annotated[str, typer.Option(help="报送人（人员编号）")],
+    reference: Annotated[str | None, typer.Option(help="回执或文号")] = None,
+) -> None:
+    """标记该月统计表已报送（附证据）：停止提醒，写入审计账本。"""
+    import json
+
+    from regflows.credit.deadline import submit as mark_submitted
+    from regflows.credit.models import Period
+
+    try:
+        label = Period.parse(period).label
+        row = mark_submitted(label, evidence, by, reference)
+    except (LookupError, ValueError) as exc:
+        _fail(str(exc), 2)
+    typer.echo(json.dumps({"period": label, "submitted_at": row.fulfilled_at.isoformat(), "by": by}, ensure_ascii=False))

@@ -1,0 +1,67 @@
+"""The monthly report's deadline: working-day reminders, the due-day alarm, submission stops them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from calendars.deadlines import end_of_day
+from regflows.cli import app
+from regflows.credit.deadline import CODE, PROCEDURE, remind, subject
+from regflows.store import db, migrate
+from regflows.store.models import Notice, Obligation
+from tests.notice_profile import build_profile
+
+BJ = dt.timezone(dt.timedelta(hours=8))
+
+
+def at(m: int, d: int, h: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2025, m, d, h, minute, tzinfo=BJ)
+
+
+@pytest.fixture
+def month(home: Path, http):  # type: ignore[no-untyped-def]
+    migrate()
+    with db.session() as s:
+        s.add(Obligation(procedure=PROCEDURE, subject=subject("2025-09"), code=CODE, title="报送征信信息安全情况统计表（2025年9月）",
+                         clause="PBOC-102 三（二）、附件2", owner_role="compliance", regime="PBOC-102",
+                         due_at=end_of_day(dt.date(2025, 10, 10)), evidence={}, reminders_sent=[], detail={}))
+    profile = build_profile({"t.c": [("webhook", f"json://{http.base}/ok/compliance")]},
+                            roles={"compliance": {"kind": "compliance", "name": "合规部", "members": ["t.c"], "deputy": "li.ming"}})
+    return profile, http
+
+
+def test_reminds_once_per_working_day_not_on_holidays_and_raises_when_missed(month) -> None:  # type: ignore[no-untyped-def]
+    profile, http = month
+    assert remind(profile, at(10, 3, 10)) == []  # National Day holiday: no reminder
+    assert remind(profile, at(10, 9, 8, 30)) == []  # a working day, before 09:00
+    assert remind(profile, at(10, 9, 9, 5)) == ["working-day@2025-10-09"]
+    assert remind(profile, at(10, 9, 15)) == []  # once a day
+    assert remind(profile, at(10, 10, 9, 5)) == ["working-day@2025-10-10"]  # the due day itself
+    first, due_day = (r.json()["title"] for r in http.wait_for("/ok/compliance", 2)[:2])
+    assert first.startswith("【时限即将到期】") and due_day.startswith("【时限已到期】")
+    assert remind(profile, at(10, 11, 0, 5)) == ["overdue@2025-10-10"]
+    with db.session() as s:
+        alarm = s.get(Notice, "credit-stats:2025-09:overdue@2025-10-10")
+        assert alarm.requires_ack and alarm.urgent
+    # After the alarm, the acknowledgement watch escalates it; no further daily reminders pile up.
+    assert remind(profile, at(10, 13, 9, 5)) == []
+
+
+def test_submission_with_evidence_stops_the_reminders(month) -> None:  # type: ignore[no-untyped-def]
+    profile, _http = month
+    runner = CliRunner()
+    blank = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", " ", "--by", "t.c"])
+    assert blank.exit_code == 2 and "证据" in blank.stderr
+    missing = runner.invoke(app, ["credit-stats", "submit", "2025-08", "--evidence", "x", "--by", "t.c"])
+    assert missing.exit_code == 2 and "尚未生成" in missing.stderr
+    ok = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--reference", "R-1", "--by", "t.c"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["period"] == "2025-09"
+    assert remind(profile, at(10, 9, 10)) == [] and remind(profile, at(10, 11, 1)) == []
+    again = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "x", "--by", "t.c"])
+    assert again.exit_code == 2 and "已于" in again.stderr
