@@ -66,7 +66,6 @@ def child_pipeline(log: Path, period_text: str, out: Path) -> dict:
 
 
 def child_baseline(log: Path, period_text: str) -> dict:
-    import numpy as np
     import pandas as pd
 
     from calendars import is_working_day

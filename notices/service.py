@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from notices.acks import ack_url, make_token
-from notices.delivery import DELIVERED, UNKNOWN, DeliveryEngine, Message, NoticeOutcome, RetryPolicy
+from notices.delivery import UNKNOWN, DeliveryEngine, Message, NoticeOutcome, RetryPolicy
 from notices.routing import Recipient, deputy_of, recipients
 from notices.templates import ACK_LINK_PLACEHOLDER, render
 from regflows import ledger
@@ -141,6 +141,3 @@ def _raise_failures(profile: Profile, kind: str, notice_id: str, title: str, out
             log.error("投递失败上报本身失败（通知 %s）：%s", notice_id, exc)
             ledger.append("notice.failure_report_failed", notice_id, {"error": str(exc)[:500]}, url=url)
 
-
-def delivered_count(outcome: NoticeOutcome) -> int:
-    return sum(c.state == DELIVERED for c in outcome.deliveries)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from regflows.credit.io import read_log, read_users
-from regflows.credit.models import CreditInputError, Period, Thresholds
+from regflows.credit.models import CreditInputError, Period
 from regflows.credit.pipeline import QualityFailure, read_inputs, run
 from regflows.profile import load_profile
 from tests.test_credit_support import COLUMNS, row, write_csv

@@ -4,7 +4,6 @@ fulfil, draft the reports, close with the right approval; and the monitoring end
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from pathlib import Path
 

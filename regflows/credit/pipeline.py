@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 
 from regflows.credit.io import Table, read_log, read_users
 from regflows.credit.models import COUNT_TITLES, Period, Thresholds, UnitRow
