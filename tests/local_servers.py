@@ -143,3 +143,13 @@ def start_smtp(port: int) -> SmtpStandIn:
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     return SmtpStandIn(controller, handler)
+
+
+def ack_link_in(message: str, base: str) -> str:
+    """The personal acknowledgement link (``base/ack/<id>.<signature>``) a received message carries."""
+    import re
+
+    found = re.search(re.escape(base.rstrip("/")) + r"/ack/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", message)
+    if found is None:
+        raise AssertionError(f"no acknowledgement link to {base} in: {message}")
+    return found.group(0)

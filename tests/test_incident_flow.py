@@ -22,7 +22,7 @@ from regflows.server import start, wait_healthy
 from regflows.store import migrate
 from regflows.store.models import utcnow
 from tests.conftest import flush_prefect_logs, free_port
-from tests.local_servers import start_http, start_smtp
+from tests.local_servers import ack_link_in, start_http, start_smtp
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -35,14 +35,6 @@ def write_profile(path: Path, http_base: str, smtp_port: int, ack_base: str) -> 
     data["public_base_url"] = ack_base
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def link_in(message: str, base: str) -> str:
-    start_at = message.index(f"{base}/ack/")
-    end = start_at
-    while end < len(message) and not message[end].isspace() and message[end] not in "）)，。":
-        end += 1
-    return message[start_at:end]
 
 
 @pytest.fixture
@@ -98,7 +90,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         text = "\n".join([p.text for p in document.paragraphs] + [c.text for t in document.tables for r in t.rows for c in r.cells])
         assert "第四十五条" in text and "网上银行系统" in text
         # Acknowledging stops escalation of the alert.
-        assert httpx.post(link_in(alert, world["ack"])).status_code == 200
+        assert httpx.post(ack_link_in(alert, world["ack"])).status_code == 200
         assert run_escalations(profile, now=utcnow() + dt.timedelta(hours=1)) == []
 
         flush_prefect_logs()
@@ -128,7 +120,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert closing.request_close(profile, incident_id, "li.ming") == ["emergency_working_group"]
         assert closing.try_close(profile, incident_id) is None
         approval = [r.json()["message"] for r in http.at("/ok/sun.li") if "【审批】" in r.json()["title"]][0]
-        assert httpx.post(link_in(approval, world["ack"])).status_code == 200
+        assert httpx.post(ack_link_in(approval, world["ack"])).status_code == 200
         assert closing.try_close(profile, incident_id) == {"emergency_working_group": "sun.li"}
         assert store.load_incident(incident_id).state == "closed"
     finally:

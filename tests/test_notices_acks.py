@@ -19,6 +19,7 @@ from notices.service import send_notice
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Notice
 from tests.conftest import free_port
+from tests.local_servers import ack_link_in
 from tests.notice_profile import build_profile
 
 FAST = RetryPolicy(attempts=1, backoff_seconds=0.01, timeout_seconds=5)
@@ -62,14 +63,6 @@ def on_call_profile(http, base_url: str, wait_minutes: float = 0.02):  # type: i
     )
 
 
-def link_in(message: str) -> str:
-    start = message.index("http://127.0.0.1")
-    end = start
-    while end < len(message) and not message[end].isspace() and message[end] not in "）)，。":
-        end += 1
-    return message[start:end]
-
-
 ALERT = {"incident_id": "INC-20251001-0001", "title": "核心系统中断", "grade": "I", "discovered_at": "2025-10-01T09:00:00+08:00"}
 
 
@@ -81,7 +74,7 @@ def alert(profile, notice_id: str, **options):  # type: ignore[no-untyped-def]
 def test_link_acknowledges_once_and_refuses_forged_altered_expired_replayed(http, ack_endpoint) -> None:  # type: ignore[no-untyped-def]
     profile = on_call_profile(http, ack_endpoint)
     alert(profile, "test:ack")
-    link = link_in(http.wait_for("/ok/a")[0].json()["message"])
+    link = ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)
     assert link.startswith(f"{ack_endpoint}/ack/")
     page = httpx.get(link)
     assert page.status_code == 200 and "确认收到" in page.text  # GET never acknowledges
@@ -146,7 +139,7 @@ def test_acknowledging_an_escalation_link_stops_escalation(http, ack_endpoint) -
     alert(profile, "test:stop")
     time.sleep(1.3)
     run_escalations(profile, policy=FAST)
-    link = link_in(http.wait_for("/ok/b")[0].json()["message"])
+    link = ack_link_in(http.wait_for("/ok/b")[0].json()["message"], ack_endpoint)
     assert httpx.post(link).status_code == 200  # t.b acknowledges the original notice
     with db.session() as s:
         assert s.get(Notice, "test:stop").acked_by == "t.b"
@@ -159,7 +152,7 @@ def test_acknowledged_but_unresolved_is_renotified(http, ack_endpoint) -> None: 
     profile = on_call_profile(http, ack_endpoint, wait_minutes=0.02)
     resolve_by = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
     alert(profile, "test:renotify", resolve_by=resolve_by)
-    assert httpx.post(link_in(http.wait_for("/ok/a")[0].json()["message"])).status_code == 200
+    assert httpx.post(ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)).status_code == 200
     assert run_escalations(profile, policy=FAST) == []
     time.sleep(1.3)
     [renotify] = run_escalations(profile, policy=FAST)
