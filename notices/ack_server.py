@@ -22,6 +22,32 @@ button{{font-size:1.2em;padding:.6em 2em}} .bad{{color:#b00}} .ok{{color:#070}}<
 <body><h1>{title}</h1>{content}</body></html>"""
 
 
+#: What the button says, by notice kind: a decision reads as one, everything else as receipt.
+BUTTONS = {"approval_request": "同意", "signoff_request": "确认（记录本人及时间）"}
+
+#: Follow-ups run after an acknowledgement, by notice kind ("module:function" taking the notice
+#: id and returning a line for the person). A sign-off request moves its report on at once; the
+#: credit-stats-watch deployment does the same later if this fails.
+AFTER_ACK = {"signoff_request": "regflows.credit.signoff:after_ack"}
+
+
+def run_after_ack(kind: str, notice_id: str) -> str:
+    """Run the kind's follow-up; a failure is logged and ledgered and told to the person, never hidden."""
+    import importlib
+    import logging
+
+    target = AFTER_ACK.get(kind)
+    if target is None:
+        return ""
+    module, _, name = target.partition(":")
+    try:
+        return str(getattr(importlib.import_module(module), name)(notice_id) or "")
+    except Exception as exc:
+        logging.getLogger("regflows.notices").exception("确认后的后续处理失败：%s", notice_id)
+        ledger.append("ack.follow_up_failed", notice_id, {"kind": kind, "error": f"{type(exc).__name__}: {exc}"[:500]})
+        return f"您的确认已记录，但后续处理未完成（{type(exc).__name__}: {exc}），将由定时任务重试，请联系管理员。"
+
+
 def _page(title: str, content: str, status: int = 200):  # type: ignore[no-untyped-def]
     from starlette.responses import HTMLResponse
 
@@ -46,11 +72,16 @@ def create_app():  # type: ignore[no-untyped-def]
         with db.session() as s:
             notice = s.get(Notice, claim.notice_id)
             title = notice.subject if notice else claim.notice_id
+            kind = notice.kind if notice else ""
+            body = notice.body if notice else ""
+        button = BUTTONS.get(kind, "确认收到")
+        # A decision is taken on what the notice said: show it (the record copy, as sent, masked).
+        shown = f"<pre style=\"white-space:pre-wrap\">{html.escape(body)}</pre>" if kind in BUTTONS else ""
         form = (
-            f"<p>通知：{html.escape(title)}</p><p>编号：{html.escape(claim.notice_id)}</p>"
-            f'<form method="post"><button type="submit">确认收到</button></form>'
+            f"<p>通知：{html.escape(title)}</p><p>编号：{html.escape(claim.notice_id)}</p>{shown}"
+            f'<form method="post"><button type="submit">{button}</button></form>'
         )
-        return _page("确认收到通知", form)
+        return _page(title if kind in BUTTONS else "确认收到通知", form)
 
     async def confirm(request: Request):  # type: ignore[no-untyped-def]
         token = request.path_params["token"]
@@ -59,7 +90,14 @@ def create_app():  # type: ignore[no-untyped-def]
         except AckRefused as refused:
             status = 409 if refused.reason == "replayed" else 400
             return _page("未能确认", f'<p class="bad">{html.escape(str(refused))}</p>', status)
-        return _page("已确认", f'<p class="ok">已记录您对通知 {html.escape(claim.notice_id)} 的确认，升级提醒停止。</p>')
+        with db.session() as s:
+            notice = s.get(Notice, claim.notice_id)
+            kind = notice.kind if notice else ""
+        from starlette.concurrency import run_in_threadpool
+
+        follow_up = await run_in_threadpool(run_after_ack, kind, claim.notice_id)
+        extra = f"<p>{html.escape(follow_up)}</p>" if follow_up else ""
+        return _page("已确认", f'<p class="ok">已记录您对通知 {html.escape(claim.notice_id)} 的确认，升级提醒停止。</p>{extra}')
 
     async def health(request: Request):  # type: ignore[no-untyped-def]
         return PlainTextResponse("ok")

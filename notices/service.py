@@ -56,6 +56,7 @@ def send_notice(
     related: str | None = None,
     drill: bool = False,
     resolve_by: dt.datetime | None = None,
+    ack_validity: dt.timedelta | None = None,
     policy: RetryPolicy | None = None,
     before_send: Callable[[str], None] | None = None,
     raise_to_deputy: bool = True,
@@ -81,7 +82,8 @@ def send_notice(
     if requires_ack:
         for person in people:
             # An escalation carries a link that acknowledges the original notice (ack_for).
-            links[person.person_id] = ack_url(str(profile.public_base_url), make_token(ack_for or notice_id, person.person_id))
+            validity = {"validity": ack_validity} if ack_validity else {}
+            links[person.person_id] = ack_url(str(profile.public_base_url), make_token(ack_for or notice_id, person.person_id, url=url, **validity))
 
     def message_for(recipient: Recipient, channel: Channel) -> Message:
         ctx = dict(context)

@@ -200,6 +200,23 @@ class ApprovalRequestContext(_Context):
     drill: bool = False
 
 
+class SignoffRequestContext(_Context):
+    """A prepared report waits for one person's review or sign-off (PBOC-102 附件2: 填表人、复核人、签发人)."""
+
+    state: Literal["review", "signoff"]
+    subject_ref: Ref  # credit-stats:2025-10
+    report_title: Line  # 征信信息安全情况统计表（2025年10月）
+    prepared_by: Line
+    reviewed_by: Line | None = None
+    figures: list[Line] = Field(default_factory=list)  # one line per reporting unit
+    file_name: Line
+    file_sha256: HexHash
+    clause: Line
+    due_label: DueLabel
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+
+
 class EscalationContext(_Context):
     """Nobody acknowledged a notice in time: the next person of the chain is told."""
 
@@ -315,6 +332,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "calendar_warning": CalendarWarningContext,
     "ledger_anchor": LedgerAnchorContext,
     "approval_request": ApprovalRequestContext,
+    "signoff_request": SignoffRequestContext,
 }
 
 # --------------------------------------------------------------------------------------------

@@ -185,6 +185,14 @@ class Settings(_Strict):
     reminder_minutes_before: list[int] = Field(
         default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报"
     )
+    # 填表人、复核人、签发人 of the monthly table (PBOC-102 附件2): three different people of this
+    # profile; the run records the preparer, the other two approve through personal signed links.
+    credit_preparer: str | None = Field(default=None, description="统计表填表人（人员编号）；运行时可用 preparer 参数指定")
+    credit_review_role: str = Field(default="compliance", description="复核人所在角色（角色键或 kind）；填表人本人不能复核")
+    credit_signoff_role: str = Field(
+        default="leadership_group", description="签发人所在角色（角色键或 kind）；填表人、复核人本人不能签发"
+    )
+    credit_signoff_link_days: int = Field(default=14, ge=1, le=60, description="复核、签发链接的有效天数；过期未处理时重新发送")
 
 
 class Profile(_Strict):
@@ -277,6 +285,14 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         problems.append((("reporting_units",), "只能有一个 head_office: true"))
     if profile.institution.credit_access != "none" and not profile.regime_on("PBOC-102"):
         problems.append((("regimes", "PBOC-102"), "征信接入机构须启用 PBOC-102（银发〔2018〕102号）"))
+    settings = profile.settings
+    if settings.credit_preparer is not None and settings.credit_preparer not in known:
+        problems.append((("settings", "credit_preparer"), f"未定义的人员 {settings.credit_preparer}"))
+    kinds = {role.kind for role in profile.roles.values()}
+    for field in ("credit_review_role", "credit_signoff_role"):
+        wanted = getattr(settings, field)
+        if profile.institution.credit_access != "none" and wanted not in profile.roles and wanted not in kinds:
+            problems.append((("settings", field), f"没有角色 {wanted}（填角色键或 kind）"))
     return problems
 
 

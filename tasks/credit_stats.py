@@ -8,7 +8,6 @@ key would cost more than the work.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from regflows.credit.models import COUNT_TITLES, COUNTS, SHANGHAI, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
 from regflows.profile import Profile
+from tasks.notices import sms_rate_limiter
 
 PROCEDURE = "credit-stats"
 ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV next to it has them all
@@ -73,41 +73,46 @@ def rules_task(inputs: Inputs, period: Period, profile: Profile, events: dict[st
     return outcome
 
 
-def _person_name(profile: Profile, person_id: str | None) -> str:
-    if not person_id:
-        return ""
+def resolve_preparer(profile: Profile, preparer: str | None) -> str:
+    """填表人: the run's parameter, else ``settings.credit_preparer``; a person of the profile."""
+    from regflows.credit.signoff import SignoffError
+
+    person = preparer or profile.settings.credit_preparer
+    if not person:
+        raise SignoffError("未指定填表人：请在机构配置 settings.credit_preparer 中填写人员编号，或运行时传入 preparer")
     try:
-        return profile.person(person_id).name
+        profile.person(person)
     except KeyError:
-        return person_id
+        raise SignoffError(f"填表人 {person} 不是机构配置中的人员") from None
+    return person
 
 
-@task(name="写出统计表并登记", cache_policy=NONE)
-def write_task(outcome: Outcome, out_dir: Path, profile: Profile, preparer: str | None = None) -> dict[str, str]:
-    """The .xlsx, summary.json and flagged file; each recorded in the store with its SHA-256, and
-    the report's deadline recorded as an obligation (PBOC-102 III(2))."""
-    from calendars.deadlines import end_of_day
-    from regflows.store.db import migrate, session
-    from regflows.store.models import Obligation, Report
+@task(name="写出统计表（草稿）并登记", cache_policy=NONE)
+def write_task(outcome: Outcome, out_dir: Path, profile: Profile, preparer: str) -> dict[str, str]:
+    """The draft .xlsx, summary.json and flagged file; each recorded in the store and the ledger
+    with its SHA-256, the report's deadline as an obligation (PBOC-102 III(2)), and a new
+    review-and-sign-off revision prepared by ``preparer`` (regflows/credit/signoff.py)."""
+    from regflows.credit.signoff import record_prepared
+    from regflows.store.db import migrate
 
-    files = write_outputs(outcome, out_dir, profile, preparer=_person_name(profile, preparer),
+    files = write_outputs(outcome, out_dir, profile, preparer=profile.person(preparer).name,
                           prepared_on=dt.datetime.now(SHANGHAI).date())
     migrate()
-    subject = outcome.period.label
-    with session() as s:
-        for kind, path in files.items():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            s.add(Report(procedure=PROCEDURE, kind=kind, subject=subject, path=str(path), sha256=digest))
-        code = "monthly-statistics"
-        row = s.query(Obligation).filter_by(subject=f"{PROCEDURE}:{subject}", code=code).one_or_none()
-        if row is None:
-            s.add(Obligation(
-                procedure=PROCEDURE, subject=f"{PROCEDURE}:{subject}", code=code,
-                title=f"报送征信信息安全情况统计表（{outcome.period.year}年{outcome.period.month}月）",
-                clause="PBOC-102 三（二）、附件2", owner_role="compliance", regime="PBOC-102",
-                due_at=end_of_day(outcome.due), evidence={}, reminders_sent=[], detail={"files": {k: str(v) for k, v in files.items()}},
-            ))
+    _state, warnings = record_prepared(profile, outcome.period, outcome.due, files, preparer)
+    logger = get_run_logger()
+    for w in warnings:
+        logger.warning("%s", w)
     return {k: str(v) for k, v in files.items()}
+
+
+@task(name="请复核人复核", retries=1, retry_delay_seconds=30)
+def request_review_task(profile: Profile, period: Period) -> str:
+    """Send the review request (signed personal links); returns the stage the report is in."""
+    from regflows.credit.signoff import advance
+
+    state = advance(profile, period.label, before_send=sms_rate_limiter(profile))
+    get_run_logger().info("统计表 %s：%s（第 %d 版，填表人 %s）", period.label, state.stage_title, state.revision, state.preparer.name)
+    return state.stage
 
 
 def stored_summaries(periods: list[Period]) -> dict[str, dict[str, Any] | None]:

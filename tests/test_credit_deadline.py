@@ -52,9 +52,24 @@ def test_reminds_once_per_working_day_not_on_holidays_and_raises_when_missed(mon
     assert remind(profile, at(10, 13, 9, 5)) == []
 
 
+def _signed(label: str) -> None:
+    """Mark the month's table reviewed and signed (the sign-off itself: tests/test_credit_signoff.py)."""
+    from regflows.credit.signoff import Signoff, Step
+
+    step = Step("t.c", "测试c", "2025-10-08T02:00:00+00:00", "link")
+    state = Signoff(label, 1, "final", step, {"xlsx": "x.xlsx", "xlsx_sha256": "0" * 64, "summary": "s.json", "summary_sha256": "0" * 64},
+                    reviewer=step, signer=step, final={"xlsx": "x-final.xlsx", "xlsx_sha256": "1" * 64})
+    with db.session() as s:
+        row = s.query(Obligation).filter_by(subject=subject(label)).one()
+        row.detail = {"signoff": state.to_dict()}
+
+
 def test_submission_with_evidence_stops_the_reminders(month) -> None:  # type: ignore[no-untyped-def]
     profile, _http = month
     runner = CliRunner()
+    unsigned = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "t.c"])
+    assert unsigned.exit_code == 2 and "尚未签发" in unsigned.stderr
+    _signed("2025-09")
     blank = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", " ", "--by", "t.c"])
     assert blank.exit_code == 2 and "证据" in blank.stderr
     missing = runner.invoke(app, ["credit-stats", "submit", "2025-08", "--evidence", "x", "--by", "t.c"])

@@ -12,6 +12,7 @@ import pytest
 
 from regflows.credit.chart import history_markdown
 from regflows.credit.models import Period
+from regflows.credit.table import read_table
 from tasks.credit_stats import previous_period
 from tests.test_credit_support import row, write_csv
 
@@ -68,13 +69,20 @@ def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home:
     text = next(t for t in trend if "2025年9月" in t)  # artifact versions come back in no set order
     assert "█" in text and "| 2025-08 | 0 | 1 |" in text  # the previous month from its stored summary
 
+    assert result["signoff"] == "review"
+    draft = read_table(out / "credit-stats-2025-09.xlsx")
+    assert draft["draft"] and draft["填表人"] == "何敏"  # the demo's settings.credit_preparer
+
     with session() as s:
         kinds = {r.kind for r in s.execute(select(Report).where(Report.subject == "2025-09")).scalars()}
         assert kinds == {"xlsx", "summary", "flagged"}
         ob = s.execute(select(Obligation).where(Obligation.subject == "credit-stats:2025-09")).scalar_one()
         assert ob.due_at == dt.datetime(2025, 10, 11, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-        outbox = [m.title for m in s.execute(select(OutboxMessage)).scalars()]
-    assert any("征信信息安全情况统计表（2025年9月）" in t for t in outbox)
+        assert ob.detail["signoff"]["preparer"]["person"] == "he.min"
+        outbox = {(m.target.removeprefix("outbox://").split("/")[0], m.title) for m in s.execute(select(OutboxMessage)).scalars()}
+    # The review request goes to the review role (合规部) less the preparer: 孙丽, not 何敏.
+    asked = {person for person, title in outbox if title.startswith("【待复核】征信信息安全情况统计表（2025年9月）")}
+    assert asked == {"sun.li"}
 
 
 @pytest.mark.prefect

@@ -99,6 +99,19 @@ VALID: dict[str, dict[str, Any]] = {
         "proposed_by": "赵磊",
         "ack_url": ACK,
     },
+    "signoff_request": {
+        "state": "signoff",
+        "subject_ref": "credit-stats:2025-10",
+        "report_title": "征信信息安全情况统计表（2025年10月）",
+        "prepared_by": "何敏",
+        "reviewed_by": "孙丽",
+        "figures": ["重庆市 渝信示范银行总行：异常查询 3，违规查询 1，非法提供 0，违规使用 0，信用报告泄漏 0"],
+        "file_name": "credit-stats-2025-10.xlsx",
+        "file_sha256": "0" * 64,
+        "clause": "PBOC-102 三（二）、附件2",
+        "due_label": "2025-11-10 24:00",
+        "ack_url": ACK,
+    },
 }
 
 DRILL_KINDS = ["incident_alert", "deadline_reminder", "escalation", "delivery_failure", "renotify", "approval_request"]
@@ -397,6 +410,7 @@ LONGEST_SMS: dict[str, dict[str, Any]] = {
     "calendar_warning": {"warnings": ["w"] * 99},
     "ledger_anchor": {"count": 999_999_999},
     "approval_request": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "drill": True, "ack_url": "https://" + "a" * 56},
+    "signoff_request": {"state": "review", "subject_ref": "credit-stats:2025-10", "ack_url": "https://" + "a" * 56},
 }
 
 

@@ -29,15 +29,22 @@ def run_command(
     out: Annotated[Path, typer.Option("--out", help="输出目录：报表 .xlsx、summary.json、疑似问题查询清单")],
     users: Annotated[Path | None, typer.Option("--users", help="用户清单（可选）")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE）")] = None,
+    preparer: Annotated[str | None, typer.Option("--preparer", help="填表人（人员编号，默认 settings.credit_preparer）")] = None,
 ) -> None:
-    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出统计表。"""
+    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出统计表草稿（复核、签发见 credit-stats 部署）。"""
     from regflows.credit.models import CreditInputError, Period
     from regflows.credit.pipeline import QualityFailure, run
     from regflows.profile import ProfileError, load_profile, profile_path
 
     try:
         prof = load_profile(profile or profile_path())
-        outcome = run(logs, Period.parse(period), prof, out, users=users)
+        person = preparer or prof.settings.credit_preparer
+        try:
+            name = prof.person(person).name if person else ""
+        except KeyError:
+            _fail(f"填表人 {person} 不是机构配置中的人员", 2)
+            return
+        outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name)
     except ProfileError as exc:
         _fail(str(exc), 2)
         return
@@ -99,3 +106,23 @@ def submit(
     except (LookupError, ValueError) as exc:
         _fail(str(exc), 2)
     typer.echo(json.dumps({"period": label, "submitted_at": row.fulfilled_at.isoformat(), "by": by}, ensure_ascii=False))
+
+
+@credit_app.command("status")
+def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")]) -> None:
+    """该月统计表的填表、复核、签发与报送状态（JSON）。"""
+    import json
+
+    from regflows.credit.models import CreditInputError, Period
+    from regflows.credit.signoff import load
+
+    try:
+        label = Period.parse(period).label
+        state = load(label)
+    except (CreditInputError, LookupError) as exc:
+        _fail(str(exc), 2)
+        return
+    if state is None:
+        _fail(f"{label} 没有签核记录", 2)
+        return
+    typer.echo(json.dumps({**state.to_dict(), "stage_title": state.stage_title}, ensure_ascii=False, indent=2))

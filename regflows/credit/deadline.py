@@ -6,7 +6,8 @@ institutions and branches by the 6th (rolled forward to a working day). The obli
 written when the table is prepared (``tasks/credit_stats.py``); this module is the pure-ish half
 of the ``credit-stats-watch`` deployment: each working day (from 09:00) one reminder while the
 report is not submitted, on the due day a "due today" reminder, after 24:00 of the due day one
-raised alarm that must be acknowledged (and escalates like every such notice).
+raised alarm that must be acknowledged (and escalates like every such notice). Only a table
+that was reviewed and signed (regflows/credit/signoff.py) can be marked submitted.
 """
 
 from __future__ import annotations
@@ -18,17 +19,14 @@ from sqlalchemy import select
 
 from calendars.official import SHANGHAI, CalendarError, default_calendar
 from regflows import ledger
+from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, subject
 from regflows.profile import Profile
 from regflows.store import db
 from regflows.store.models import Obligation, utcnow
 
-PROCEDURE = "credit-stats"
-CODE = "monthly-statistics"
+__all__ = ["CODE", "PROCEDURE", "REMIND_FROM", "open_obligations", "remind", "reminder_for", "subject", "submit"]
+
 REMIND_FROM = dt.time(9, 0)  # reminders go out in office hours, not at midnight
-
-
-def subject(label: str) -> str:
-    return f"{PROCEDURE}:{label}"
 
 
 def open_obligations(url: str | None = None) -> list[Obligation]:
@@ -79,8 +77,10 @@ def remind(profile: Profile, now: dt.datetime | None = None, url: str | None = N
             continue
         key, state = due
         last_day = (row.due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+        stage = (row.detail or {}).get("signoff", {}).get("stage")
         context = {"state": state, "obligation": row.title, "clause": row.clause, "due_label": f"{last_day.isoformat()} 24:00",
-                   "subject_ref": row.subject, "institution": profile.institution.name}
+                   "subject_ref": row.subject, "institution": profile.institution.name,
+                   **({"subject_title": f"当前：{STAGE_TITLES[stage]}"} if stage in STAGE_TITLES else {})}
         send_notice(profile, "deadline_reminder", context, [row.owner_role], notice_id=f"{row.subject}:{key}", urgent=True,
                     requires_ack=state == "overdue", related=row.subject, url=url, **options)
         _mark(row.id, key, url)
@@ -106,6 +106,10 @@ def submit(label: str, evidence: str, by: str, reference: str | None = None, url
             raise LookupError(f"{label} 的统计表尚未生成：请先运行 credit-stats")
         if row.fulfilled_at is not None:
             raise ValueError(f"{label} 的统计表已于 {row.fulfilled_at.isoformat()} 标记为已报送")
+        signoff = (row.detail or {}).get("signoff") or {}
+        if signoff.get("stage") != "final":  # PBOC-102 附件2: only a reviewed and signed table is filed
+            now = STAGE_TITLES.get(signoff.get("stage", ""), "无签核记录")
+            raise ValueError(f"{label} 的统计表尚未签发（当前：{now}），不能标记为已报送：须先经复核人复核、签发人签发")
         record = {"evidence": evidence, **({"reference": reference} if reference else {})}
         row.fulfilled_at, row.fulfilled_by, row.state = utcnow(), by, "fulfilled"
         row.evidence = {"history": [{"at": row.fulfilled_at.isoformat(), "by": by, **record}]}

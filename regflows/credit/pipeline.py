@@ -14,7 +14,7 @@ from typing import Any
 
 
 from regflows.credit.io import Table, read_log, read_users
-from regflows.credit.models import COUNT_TITLES, Period, Thresholds, UnitRow
+from regflows.credit.models import COUNT_TITLES, SHANGHAI, Period, Thresholds, UnitRow
 from regflows.credit.quality import QualityReport
 from regflows.credit.rules import RuleResult, apply_rules
 from regflows.credit.settings import thresholds as profile_thresholds
@@ -101,12 +101,13 @@ def count(inputs: Inputs, period: Period, profile: Any, events: dict[str, dict[s
 
 def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: str = "", reviewer: str = "",
                   signer: str = "", prepared_on: dt.date | None = None) -> dict[str, Path]:
-    """The .xlsx (attachment 2), summary.json and the flagged-queries file."""
+    """The .xlsx (attachment 2, a draft until reviewed and signed: regflows/credit/signoff.py),
+    summary.json and the flagged-queries file."""
     out_dir.mkdir(parents=True, exist_ok=True)
     label = outcome.period.label
     xlsx = write_table(out_dir / f"credit-stats-{label}.xlsx", outcome.period, outcome.rows,
                        unit_name=profile.institution.name, preparer=preparer, reviewer=reviewer, signer=signer,
-                       prepared_on=prepared_on)
+                       prepared_on=prepared_on, draft=not (reviewer and signer))
     flagged = out_dir / f"flagged-queries-{label}.csv"
     frame = outcome.rules.flagged.copy()
     frame["count"] = frame["count"].map(COUNT_TITLES)
@@ -118,8 +119,9 @@ def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: st
 
 
 def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path | None = None,
-        events: dict[str, dict[str, int]] | None = None, database_url: str | None = None) -> Outcome:
-    """Read, check, count and write; ``events`` defaults to the store's incidents of the period."""
+        events: dict[str, dict[str, int]] | None = None, database_url: str | None = None, preparer: str = "") -> Outcome:
+    """Read, check, count and write the draft; ``events`` defaults to the store's incidents of the
+    period; ``preparer`` is the 填表人's name."""
     th = profile_thresholds(profile.settings)
     inputs = read_inputs(logs, users)
     check_inputs(inputs, period, th, out_dir)
@@ -128,5 +130,5 @@ def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path 
 
         events = count_events(period, database_url)
     outcome = count(inputs, period, profile, events, th)
-    write_outputs(outcome, out_dir, profile)
+    write_outputs(outcome, out_dir, profile, preparer=preparer, prepared_on=dt.datetime.now(SHANGHAI).date())
     return outcome

@@ -4,6 +4,10 @@ Layout: the title with year and month, 填表单位 and 签发人, two header ro
 five counts under 征信信息安全情况（笔）, 备注), one row per institution with zeros written as 0
 (the zero-report rule), then 复核人, 填表人 and the date. The reader exists so that tests and the
 flow can check the file as filed against summary.json.
+
+A table that has not been reviewed and signed is a draft: its printed page header says so
+(``DRAFT_MARK``), outside the attachment 2 layout, so a draft printed by mistake cannot pass for
+the filed report. The final table (regflows/credit/signoff.py) carries the three names and no mark.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ TITLE = "征信信息安全情况统计表"
 HEADER_ROW = 3
 FIRST_DATA_ROW = 5
 COLUMNS = ["地区", "机构名称", *[COUNT_TITLES[c] for c in COUNTS], "备注"]
+DRAFT_MARK = "草稿：未经复核、签发，不得报送"
 
 
 def write_table(path: Path, period: Period, rows: list[UnitRow], *, unit_name: str, preparer: str = "",
-                reviewer: str = "", signer: str = "", prepared_on: dt.date | None = None) -> Path:
+                reviewer: str = "", signer: str = "", prepared_on: dt.date | None = None, draft: bool = False) -> Path:
     """Write the table; 填表人/复核人/签发人 are names (blank until the people are known)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
@@ -80,6 +85,9 @@ def write_table(path: Path, period: Period, rows: list[UnitRow], *, unit_name: s
     for i, w in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = w
     ws.row_dimensions[1].height = 30
+    if draft:
+        ws.oddHeader.center.text = DRAFT_MARK
+        ws.oddHeader.center.color = "CC0000"
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -89,7 +97,9 @@ def read_table(path: Path) -> dict[str, Any]:
     """The title, people and rows of a written table (for checks against summary.json)."""
     from openpyxl import load_workbook
 
-    ws = load_workbook(path, read_only=True).worksheets[0]
+    book = load_workbook(path)
+    ws = book.worksheets[0]
+    draft = (ws.oddHeader.center.text or "") == DRAFT_MARK
     cells = [list(r) for r in ws.iter_rows(values_only=True)]
     header = [*cells[HEADER_ROW - 1][:2], *cells[HEADER_ROW][2:7], cells[HEADER_ROW - 1][7]]
     if header != COLUMNS:
@@ -106,4 +116,4 @@ def read_table(path: Path) -> dict[str, Any]:
         rows.append({"region": values[0], "institution_name": values[1],
                      **{c: values[2 + i] for i, c in enumerate(COUNTS)}, "remark": values[7] or ""})
     return {"title": cells[0][0], "unit": str(cells[1][0]).split("：", 1)[1],
-            "signer": str(cells[1][5]).split("：", 1)[1], "rows": rows, **footer}
+            "signer": str(cells[1][5]).split("：", 1)[1], "rows": rows, "draft": draft, **footer}
