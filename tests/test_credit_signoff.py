@@ -241,3 +241,29 @@ def test_profile_names_an_unknown_preparer_or_sign_off_role(tmp_path: Path) -> N
         load_profile(bad)
     message = str(caught.value)
     assert "credit_preparer" in message and "nobody" in message and "credit_signoff_role" in message and "board" in message
+
+
+@pytest.mark.prefect
+def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.credit_stats_watch import credit_stats_watch
+    from tests.test_credit_flow import _artifacts
+
+    profile = _profile(http, tmp_path, monkeypatch)
+    _prepare(profile, tmp_path)
+    advance(profile, LABEL)
+    acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])  # confirmed while the endpoint was down
+    credit_stats_watch()
+    assert load(LABEL).stage == "signoff"
+    http.wait_for("/ok/t.s")
+    shown = "".join(_artifacts(prefect_api, "credit-stats-signoff"))
+    assert "待签发" in shown and "测试t.r" in shown
+
+    # Nobody left to sign: the run fails (red in the UI) and says why.
+    _profile(http, tmp_path, monkeypatch, sign=["t.p", "t.r"])
+    _prepare(profile, tmp_path)
+    advance(profile, LABEL)
+    request = [m.json() for m in http.at("/ok/t.r") if m.json()["title"].startswith("【待复核】")][-1]  # t.r also had the overdue alarm
+    acknowledge(ack_link_in(request["message"], BASE).rsplit("/", 1)[1])
+    state = credit_stats_watch(return_state=True)
+    assert state.is_failed() and "签发" in str(state.result(raise_on_failure=False))
