@@ -105,7 +105,9 @@ def test_cli_run_writes_xlsx_matching_summary_json(tmp_path: Path, home: Path) -
     assert [row["institution"] for row in summary["rows"]] == ["YX0001", "YX0101", "YX0201"]
     assert set(summary["rows"][0]) == {"region", "institution", "institution_name", "abnormal_query",
                                        "unauthorized_query", "illegal_provision", "improper_use", "report_leak"}
+    assert "完成" in r.stderr and "5/5" in r.stderr  # the progress bar over the run's steps
     back = read_table(out / "credit-stats-2025-09.xlsx")
+    assert back["draft"] and back["填表人"] == "何敏"  # not reviewed or signed: a draft, by settings.credit_preparer
     assert [{k: v for k, v in row.items() if k != "remark"} for row in back["rows"]] == [
         {k: v for k, v in row.items() if k != "institution"} for row in summary["rows"]]
     total_unauth = sum(row["unauthorized_query"] for row in summary["rows"])

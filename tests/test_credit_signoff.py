@@ -267,3 +267,15 @@ def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, 
     acknowledge(ack_link_in(request["message"], BASE).rsplit("/", 1)[1])
     state = credit_stats_watch(return_state=True)
     assert state.is_failed() and "签发" in str(state.result(raise_on_failure=False))
+
+
+def test_a_run_needs_a_preparer_of_the_profile(tmp_path: Path, http, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tasks.credit_stats import resolve_preparer
+
+    profile = _profile(http, tmp_path, monkeypatch)
+    assert resolve_preparer(profile, None) == "t.p" and resolve_preparer(profile, "t.r") == "t.r"
+    with pytest.raises(SignoffError, match="nobody"):
+        resolve_preparer(profile, "nobody")
+    unset = profile.model_copy(update={"settings": profile.settings.model_copy(update={"credit_preparer": None})})
+    with pytest.raises(SignoffError, match="credit_preparer"):
+        resolve_preparer(unset, None)

@@ -7,6 +7,8 @@ the data, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,30 @@ demo_app = typer.Typer(help="演示数据：生成可复现的合成数据。", 
 def _fail(message: str, code: int) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A progress bar over the run's steps on stderr (a 10 M-row month takes half a minute)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from regflows.credit.pipeline import STEPS
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("征信统计", total=len(STEPS))
+        started: list[str] = []
+
+        def on_step(name: str) -> None:
+            if started:
+                bar.advance(task)
+            started.append(name)
+            bar.update(task, description=name)
+
+        yield on_step
+        if started and len(started) == len(STEPS):
+            bar.update(task, completed=len(STEPS), description="完成")
 
 
 @credit_app.command("run")
@@ -44,7 +70,8 @@ def run_command(
         except KeyError:
             _fail(f"填表人 {person} 不是机构配置中的人员", 2)
             return
-        outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name)
+        with _progress() as on_step:
+            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step)
     except ProfileError as exc:
         _fail(str(exc), 2)
         return
@@ -56,7 +83,8 @@ def run_command(
         return
     for w in outcome.warnings:
         typer.echo(f"警告：{w}", err=True)
-    typer.echo(f"{outcome.period.label} 统计完成，报送截止 {outcome.due.isoformat()}（{outcome.due_basis}）")
+    typer.echo(f"{outcome.period.label} 统计完成，报送截止 {outcome.due.isoformat()}（{outcome.due_basis}）；"
+               "统计表为草稿，须经复核人复核、签发人签发后方可报送")
     for r in outcome.rows:
         c = r.counts
         typer.echo(f"  {r.region} {r.institution_name}：异常查询 {c['abnormal_query']}，违规查询 {c['unauthorized_query']}，"

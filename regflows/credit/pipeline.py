@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,17 +119,28 @@ def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: st
     return outcome.files
 
 
+#: The steps of :func:`run`, as a person watching a long run sees them.
+STEPS = ("读取查询日志", "数据质量检查", "统计事件", "适用规则并汇总", "写出统计表")
+
+
 def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path | None = None,
-        events: dict[str, dict[str, int]] | None = None, database_url: str | None = None, preparer: str = "") -> Outcome:
+        events: dict[str, dict[str, int]] | None = None, database_url: str | None = None, preparer: str = "",
+        on_step: Callable[[str], None] | None = None) -> Outcome:
     """Read, check, count and write the draft; ``events`` defaults to the store's incidents of the
-    period; ``preparer`` is the 填表人's name."""
+    period; ``preparer`` is the 填表人's name; ``on_step`` hears each of :data:`STEPS` as it starts."""
+    step = on_step or (lambda _name: None)
     th = profile_thresholds(profile.settings)
+    step(STEPS[0])
     inputs = read_inputs(logs, users)
+    step(STEPS[1])
     check_inputs(inputs, period, th, out_dir)
+    step(STEPS[2])
     if events is None:
         from regflows.credit.events import count_events
 
         events = count_events(period, database_url)
+    step(STEPS[3])
     outcome = count(inputs, period, profile, events, th)
+    step(STEPS[4])
     write_outputs(outcome, out_dir, profile, preparer=preparer, prepared_on=dt.datetime.now(SHANGHAI).date())
     return outcome
