@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from regflows.credit.models import (
     LOG_COLUMNS,
@@ -46,8 +48,35 @@ class Table:
         return int(index) + self.row_base
 
 
-def _raw(path: Path, columns: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
-    """The file as a frame of strings (or Parquet's own types), with its row base."""
+class _ParquetColumns:
+    """A Parquet file's columns, each read when it is popped (the reader's part of a frame that
+    :func:`read_log` uses): the raw and converted copies of a 10-million-row log are then never
+    alive together, only one column's."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self.columns = columns
+        self._rows = pq.read_metadata(path).num_rows
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def reset_index(self, drop: bool = True) -> "_ParquetColumns":
+        return self  # each column is read with a fresh RangeIndex
+
+    def pop(self, col: str) -> pd.Series:
+        self.columns = [c for c in self.columns if c != col]
+        try:
+            return pd.read_parquet(self.path, columns=[col])[col].reset_index(drop=True)
+        except Exception as exc:  # noqa: BLE001 - as in _raw: every reader error becomes one clear message
+            raise CreditInputError(f"无法读取 {self.path}（{type(exc).__name__}: {exc}）") from exc
+
+
+def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.DataFrame, int]:
+    """The file as a frame of strings (or Parquet's own types), with its row base; ``lazy``:
+    Parquet columns are read only when popped (:class:`_ParquetColumns`)."""
     if not path.exists():
         raise CreditInputError(f"文件不存在：{path}")
     if path.stat().st_size == 0:
@@ -57,8 +86,10 @@ def _raw(path: Path, columns: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
         if suffix in {".parquet", ".pq"}:
             import pyarrow.parquet as pq
 
-            names = pq.read_schema(path).names
-            frame = pd.read_parquet(path, columns=[c for c in names if c in columns])
+            names = [c for c in pq.read_schema(path).names if c in columns]
+            if lazy:
+                return _ParquetColumns(path, names), 1  # type: ignore[return-value]
+            frame = pd.read_parquet(path, columns=names)
             return frame, 1
         if suffix in {".xlsx", ".xlsm"}:
             frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False, na_values=[""])
@@ -87,11 +118,59 @@ def _require(frame: pd.DataFrame, path: Path, required: tuple[str, ...]) -> None
         raise CreditInputError(f"{path}：缺少列 {', '.join(missing)}（现有列：{', '.join(map(str, frame.columns))}）")
 
 
+def _one_chunk(series: pd.Series) -> pd.Series:
+    """The same pyarrow-backed strings in one contiguous chunk (other dtypes unchanged).
+
+    Why: Parquet gives one chunk per record batch, and pyarrow concatenates a chunked column on
+    every ``take`` and unifies per-chunk dictionaries on every ``factorize``; the checks and the
+    rules do both on whole columns many times.
+    """
+    data = getattr(series.array, "_pa_array", None)
+    if data is None or data.num_chunks <= 1:
+        return series
+    return pd.Series(data.combine_chunks(), index=series.index, dtype=series.dtype, name=series.name)
+
+
+def _may_need_strip_or_blank(series: pd.Series) -> tuple[bool, bool]:
+    """(some value might change under ``str.strip``, some value is the empty string).
+
+    Conservative and cheap (first and last byte of each value, no copy of the strings): a value
+    whose first and last bytes are printable ASCII other than space has nothing to strip,
+    whatever Unicode calls whitespace. Anything not a single pyarrow chunk answers (True, True).
+    """
+    data = getattr(series.array, "_pa_array", None)
+    if data is None or data.num_chunks != 1:
+        return True, True
+    arr = data.chunk(0)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or len(arr) == 0:
+        return True, True
+    _, offsets_buf, data_buf = arr.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=offset_type)[arr.offset:arr.offset + len(arr) + 1]
+    empty = np.diff(offsets) == 0
+    blank = bool(empty.any()) and bool((empty & arr.is_valid().to_numpy(zero_copy_only=False)).any())
+    if data_buf is None or data_buf.size == 0 or offsets[-1] == offsets[0]:
+        return False, blank
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    # first and last byte of each value (clipped into the buffer; for an empty value these land
+    # on another value's first or last byte, which only makes the answer more cautious);
+    # uint8 wrap-around: b - 0x21 > 0x5D  <=>  b <= 0x20 or b >= 0x7F
+    for edge in (offsets[:-1], offsets[1:] - 1):
+        if ((np.take(data, edge, mode="clip") - np.uint8(0x21)) > np.uint8(0x5D)).any():
+            return True, blank
+    return False, blank
+
+
 def _strings(series: pd.Series) -> pd.Series:
-    """Trimmed pyarrow-backed strings, empty → missing."""
-    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
-    s = s.str.strip()
-    return s.where(s != "", None)
+    """Trimmed pyarrow-backed strings, empty → missing, in one contiguous chunk."""
+    s = _one_chunk(series if isinstance(series.dtype, pd.StringDtype) else series.astype("str"))
+    strip, blank = _may_need_strip_or_blank(s)
+    if strip:  # only then: stripping 10 million clean values copies them all for nothing
+        s = _one_chunk(s.str.strip())
+        blank = True
+    if blank:
+        s = _one_chunk(s.where(s != "", None))
+    return s
 
 
 def parse_instants(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -135,7 +214,7 @@ def _keep_bad_text(out: pd.DataFrame, col: str, raw: pd.Series) -> None:
 def read_log(path: str | Path) -> Table:
     """The query log: a header with at least the contract's columns; zero rows is a valid month."""
     path = Path(path)
-    frame, base = _raw(path, LOG_COLUMNS + LOG_OPTIONAL_COLUMNS)
+    frame, base = _raw(path, LOG_COLUMNS + LOG_OPTIONAL_COLUMNS, lazy=True)
     _require(frame, path, LOG_COLUMNS)
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     frame = frame.reset_index(drop=True)
