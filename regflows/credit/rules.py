@@ -17,7 +17,10 @@ import pandas as pd
 from regflows.credit.models import RULES, Period, Thresholds
 
 _MS_PER_DAY = 86_400_000
+_YEAR_1000_S = int(np.datetime64("1000-01-01", "s").astype("int64"))
+_YEAR_10000_S = int(np.datetime64("9999-12-31T23:59:59", "s").astype("int64")) + 1
 ABNORMAL_ORDER: tuple[str, ...] = ("user_status", "off_hours", "daily_volume", "repeat_subject")
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str"
 UNAUTHORIZED_ORDER: tuple[str, ...] = ("no_authorization", "authorization_after_query", "authorization_expired")
 
 
@@ -45,7 +48,7 @@ def _date_ms(dates: pd.Series) -> np.ndarray:
     return out
 
 
-def unauthorized_rules(log: pd.DataFrame, day_ms: np.ndarray) -> dict[str, np.ndarray]:
+def unauthorized_rules(log: pd.DataFrame, day_ms: np.ndarray, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """违规查询 (PBOC-102 attachment 3, 8.1): a query without the subject's authorization.
 
     - ``no_authorization``: no authorization id or no authorization date. Why both: an
@@ -56,9 +59,10 @@ def unauthorized_rules(log: pd.DataFrame, day_ms: np.ndarray) -> dict[str, np.nd
       day itself is still valid.
     """
     absent = np.iinfo(np.int64).min
-    auth = _date_ms(log["authorized_at"])
-    expires = _date_ms(log["authorization_expires"])
-    no_auth = log["authorization_id"].isna().to_numpy() | (auth == absent)
+    take = (lambda a: a[rows]) if rows is not None else (lambda a: a)  # ``rows``: the positions ``day_ms`` is for
+    auth = take(_date_ms(log["authorized_at"]))
+    expires = take(_date_ms(log["authorization_expires"]))
+    no_auth = take(log["authorization_id"].isna().to_numpy()) | (auth == absent)
     return {
         "no_authorization": no_auth,
         "authorization_after_query": ~no_auth & (auth > day_ms),
@@ -154,20 +158,79 @@ def repeat_subject_rule(group_codes: np.ndarray, local_ms: np.ndarray, limit: in
     return out
 
 
-def user_status_rule(log: pd.DataFrame, day_ms: np.ndarray, users: pd.DataFrame | None) -> np.ndarray:
+def user_status_rule(log: pd.DataFrame, day_ms: np.ndarray, users: pd.DataFrame | None,
+                     user_codes: tuple[np.ndarray, pd.Index] | None = None) -> np.ndarray:
     """异常查询 (PBOC-102 II(4)): a query by a user who was locked, suspended or not a formal
     employee at the time. ``status_since`` dates the status; without it the status holds for the
     whole period. Before ``status_since`` the user is taken as active.
+
+    ``user_codes`` is ``pd.factorize(log["user_id"])`` (or the codes of the rows ``day_ms`` is for)
+    when the caller has it: the users file is then looked up once per distinct user, not per query.
     """
     if users is None or users.empty:
-        return np.zeros(len(log), dtype=bool)
+        return np.zeros(len(day_ms), dtype=bool)
     u = users.drop_duplicates("user_id").set_index("user_id")
-    status = log["user_id"].map(u["status"]).to_numpy(dtype=object)
-    formal = log["user_id"].map(u["formal_employee"]).to_numpy(dtype=object)
-    since = _date_ms(log["user_id"].map(u["status_since"]).astype("datetime64[ms]"))
+    codes, names = user_codes if user_codes is not None else pd.factorize(log["user_id"])
+    # one entry per distinct user plus a last one for a missing user_id (code -1 indexes it)
+    keys = pd.Series(pd.concat([pd.Series(names, dtype=log["user_id"].dtype),
+                                pd.Series([None], dtype=log["user_id"].dtype)], ignore_index=True))
+    status = keys.map(u["status"]).to_numpy(dtype=object)[codes]
+    formal = keys.map(u["formal_employee"]).to_numpy(dtype=object)[codes]
+    since = _date_ms(keys.map(u["status_since"]).astype("datetime64[ms]"))[codes]
     blocked = np.isin(status, ["locked", "suspended"])
     in_force = (since == np.iinfo(np.int64).min) | (day_ms >= since)
     return (blocked & in_force) | (formal == "false")
+
+
+def _first_positions(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values in ascending order, position of the first occurrence of each), without
+    sorting the whole array: factorize numbers values by first appearance, so the running
+    maximum of its codes steps up exactly at each first occurrence."""
+    if len(codes) == 0:
+        return codes[:0], np.zeros(0, dtype=np.int64)
+    seq, uniques = pd.factorize(codes)
+    steps = np.flatnonzero(np.diff(np.maximum.accumulate(seq), prepend=-1) > 0)
+    uniques = np.asarray(uniques)
+    order = np.argsort(uniques, kind="stable")
+    return uniques[order], steps[order]
+
+
+def _str_column(values: list[str], take: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``values[take]`` as pandas' pyarrow-backed str (a take, no Python object per row); no
+    rows: an empty list, as the frame of no flagged queries has always been built."""
+    return pd.array(values, dtype="str").take(take) if len(take) else []  # type: ignore[return-value]
+
+
+def _rule_columns(checks: dict[str, np.ndarray], flagged_pos: np.ndarray) -> tuple[pd.api.extensions.ExtensionArray, ...]:
+    """(count, rule, rules, rule_text) of each flagged query.
+
+    The rules hit by a query form a bit pattern; there are at most 2**7 patterns, so each
+    pattern's texts are built once and spread by ``np.unique``'s inverse.
+    """
+    names = UNAUTHORIZED_ORDER + ABNORMAL_ORDER
+    pattern = np.zeros(len(flagged_pos), dtype=np.int64)
+    for bit, name in enumerate(names):
+        pattern |= checks[name][flagged_pos].astype(np.int64) << bit
+    patterns, inverse = np.unique(pattern, return_inverse=True)
+    hit_lists = [[name for bit, name in enumerate(names) if (int(p) >> bit) & 1] for p in patterns]
+    primary = [h[0] for h in hit_lists]
+    return (_str_column([RULES[p][0] for p in primary], inverse), _str_column(primary, inverse),
+            _str_column([";".join(h) for h in hit_lists], inverse), _str_column([RULES[p][1] for p in primary], inverse))
+
+
+def _format_local(local_ms: np.ndarray, instants: pd.Series) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """"YYYY-MM-DD HH:MM:SS" of each query: from the Shanghai wall-clock ms (floored to the
+    second) by pyarrow for years 1000-9999, else by pandas from the ``instants`` themselves."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(local_ms) == 0:
+        return []  # type: ignore[return-value] - the frame of no flagged queries as it has always been built
+    seconds = np.floor_divide(local_ms, 1000)
+    if seconds.min() < _YEAR_1000_S or seconds.max() >= _YEAR_10000_S:
+        return instants.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+    text = pc.strftime(pa.array(seconds, type=pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")
+    return pd.array(text, dtype="str")
 
 
 def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users: pd.DataFrame | None = None,
@@ -186,26 +249,33 @@ def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users
     # 30-day rule on every row (history included), before narrowing to the period.
     inst_all, _ = pd.factorize(log["institution"])
     subj_all, subjects = pd.factorize(log["subject_id"])
-    repeat_all = repeat_subject_rule(inst_all.astype(np.int64) * max(len(subjects), 1) + subj_all, local_all,
-                                     thresholds.repeat_limit, thresholds.repeat_window_days)
+    group_all = inst_all.astype(np.int64) * max(len(subjects), 1) + subj_all
+    del subj_all, subjects
+    repeat_all = repeat_subject_rule(group_all, local_all, thresholds.repeat_limit, thresholds.repeat_window_days)
+    del group_all
 
     # Work on whole columns and index them with `idx`: a copy of the period's rows would double
     # the memory of a 10-million-row month.
     idx = np.flatnonzero(in_period)
+    del in_period
     n = len(idx)
     local = local_all[idx]
     day = local - np.mod(local, _MS_PER_DAY)
-    day_all = local_all - np.mod(local_all, _MS_PER_DAY)
-    unauth = {k: v[idx] for k, v in unauthorized_rules(log, day_all).items()}
+    del local_all
+    unauth = unauthorized_rules(log, day, idx)
     user_all, user_names = pd.factorize(log["user_id"])
+    user = user_all[idx]
+    del user_all
     abnormal = {
-        "user_status": user_status_rule(log, day_all, users)[idx],
+        "user_status": user_status_rule(log, day, users, (user, user_names)),
         "off_hours": off_hours_rule(local, day, thresholds, is_working_day),
-        "daily_volume": daily_volume_rule(user_all[idx], day, local, thresholds.daily_limit),
+        "daily_volume": daily_volume_rule(user, day, local, thresholds.daily_limit),
         "repeat_subject": repeat_all[idx],
     }
+    del repeat_all
     if users is not None and n:
-        seen = {str(user_names[c]) for c in np.unique(user_all[idx]) if c >= 0}
+        present = np.flatnonzero(np.bincount(user[user >= 0], minlength=len(user_names)))
+        seen = {str(user_names[c]) for c in present}
         unknown = sorted(seen - set(users["user_id"].dropna()))
         if unknown:
             warnings.append(f"用户清单中没有 {len(unknown)} 个查询用户（如 {', '.join(unknown[:5])}），无法判断其状态")
@@ -219,32 +289,33 @@ def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users
         any_abnormal |= abnormal[name]
 
     flagged_pos = np.flatnonzero(any_unauth | any_abnormal)
-    rule_lists: list[list[str]] = [[] for _ in flagged_pos]
-    checks = {**unauth, **abnormal}
-    for name in UNAUTHORIZED_ORDER + ABNORMAL_ORDER:
-        hits = checks[name][flagged_pos]
-        for k in np.flatnonzero(hits):
-            rule_lists[k].append(name)
-    sub = log.iloc[idx[flagged_pos]]
-    primary = [r[0] for r in rule_lists]
+    count_col, rule_col, rules_col, text_col = _rule_columns({**unauth, **abnormal}, flagged_pos)
+    rows = idx[flagged_pos]
+
+    def column(name: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
+        values = log[name]
+        if values.dtype == _STR and len(rows):  # what the frame constructor infers from the objects anyway
+            return values.array.take(rows)
+        return values.iloc[rows].to_numpy()
+
     flagged = pd.DataFrame({
-        "row": sub.index.to_numpy(),
-        "query_id": sub["query_id"].to_numpy(),
-        "queried_at": sub["queried_at"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy() if len(sub) else [],
-        "institution": sub["institution"].to_numpy(),
-        "user_id": sub["user_id"].to_numpy(),
-        "subject_id": sub["subject_id"].to_numpy(),
-        "count": [RULES[p][0] for p in primary],
-        "rule": primary,
-        "rules": [";".join(r) for r in rule_lists],
-        "rule_text": [RULES[p][1] for p in primary],
+        "row": log.index[rows].to_numpy(),
+        "query_id": column("query_id"),
+        "queried_at": _format_local(local[flagged_pos], log["queried_at"].iloc[rows]),
+        "institution": column("institution"),
+        "user_id": column("user_id"),
+        "subject_id": column("subject_id"),
+        "count": count_col,
+        "rule": rule_col,
+        "rules": rules_col,
+        "rule_text": text_col,
     })
     counts: dict[str, dict[str, int]] = {}
     if len(flagged):
         table = flagged.groupby(["institution", "count"]).size()
-        for (inst, kind), n in table.items():
-            counts.setdefault(str(inst), {})[str(kind)] = int(n)
-    _, first_pos = np.unique(inst_all[idx], return_index=True)
+        for (inst, kind), n_rows in table.items():
+            counts.setdefault(str(inst), {})[str(kind)] = int(n_rows)
+    _, first_pos = _first_positions(inst_all[idx])
     regions = {}
     for pos in first_pos:
         code, region = log["institution"].iat[idx[pos]], log["region"].iat[idx[pos]]
