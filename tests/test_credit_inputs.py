@@ -145,3 +145,25 @@ def test_users_suite(tmp_path: Path) -> None:
 def test_inputs_keep_pyarrow_strings(tmp_path: Path) -> None:
     inputs = read_inputs(write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00")]))
     assert inputs.log.frame["subject_id"].dtype.storage == "pyarrow"
+
+
+def test_parquet_log_strings_are_trimmed_blanked_and_in_one_chunk(tmp_path: Path) -> None:
+    """The reader strips only when a value may need it: padded values (ASCII or ideographic
+    spaces) are still trimmed, empty ones become missing, and each column is one pyarrow chunk."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [row(f"q{i}", "2025-09-10 10:00:00") for i in range(6)]
+    rows[1]["subject_id"], rows[2]["region"], rows[3]["user_id"] = " h:q1", "重庆市\u3000", "u1\t"
+    rows[4]["authorization_id"] = ""
+    table = pa.table({c: [r[c] or None if c in ("authorized_at", "authorization_expires") else r[c] for r in rows]
+                      for c in COLUMNS})
+    path = tmp_path / "log.parquet"
+    pq.write_table(table, path, row_group_size=2)  # several chunks per column
+    frame = read_log(path).frame
+    assert frame.loc[1, "subject_id"] == "h:q1" and frame.loc[2, "region"] == "重庆市" and frame.loc[3, "user_id"] == "u1"
+    assert pd.isna(frame.loc[4, "authorization_id"]) and frame.loc[5, "authorization_id"] == "A-q5"
+    assert frame.loc[0, "query_id"] == "q0"
+    assert all(frame[c].array._pa_array.num_chunks == 1 for c in ("query_id", "subject_id", "region", "user_id"))
+    clean = read_log(write_csv(tmp_path / "clean.csv", [row("a", "2025-09-10 10:00:00")])).frame
+    assert clean.loc[0, "subject_id"] == "h:a"

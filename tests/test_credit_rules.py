@@ -213,3 +213,19 @@ def test_demo_log_planted_anomalies_are_found_exactly(seed: int) -> None:
     assert result.flagged["rule"].value_counts().to_dict() == demo.expected
     again = generate(20_000, seed, SEP)
     assert again.frame.equals(demo.frame)
+
+
+def test_subject_codes_by_parts_group_exactly_like_factorize() -> None:
+    """The 30-day rule's subject codes, computed in parts two at a time, must put exactly the
+    equal subjects together (the numbering may differ from pd.factorize)."""
+    from regflows.credit.rules import _string_codes
+
+    values = pd.Series(["h1", "h2", "h1", "", "é", "h10", "", "中文", "h2", "é", "h01", "h1"] * 50, dtype="str")
+    codes, distinct = _string_codes(values, parts=3, min_rows=0)
+    expected, uniques = pd.factorize(values)
+    assert distinct == len(uniques)
+    pairs = pd.DataFrame({"a": expected, "b": codes}).drop_duplicates()
+    assert len(pairs) == len(uniques) and pairs["a"].is_unique and pairs["b"].is_unique
+    # missing values keep pd.factorize's codes (-1) exactly
+    with_missing = pd.Series(["h1", None, "h1"], dtype="str")
+    assert _string_codes(with_missing, min_rows=0)[0].tolist() == [0, -1, 0]

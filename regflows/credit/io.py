@@ -233,6 +233,7 @@ def read_log(path: str | Path) -> Table:
         else:
             out[col] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]")
             out[f"_bad_{col}"] = False
+    pa.default_memory_pool().release_unused()  # the raw columns' memory back to the system, not kept for pyarrow
     return Table(out, path, base)
 
 
