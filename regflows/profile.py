@@ -180,7 +180,11 @@ class Settings(_Strict):
     credit_repeat_window_days: int = Field(default=30, ge=1, description="重复查询的滚动窗口（天）")
     credit_reason_codes: list[str] = Field(
         default_factory=lambda: ["01", "02", "03", "08", "16", "19", "20", "21", "22", "23", "24", "25", "26"],
-        description="查询原因代码集合（须与本机构实际使用的代码核对）",
+        description="个人征信查询原因代码集合（二代 PH010Q03；须与本机构实际使用的代码核对）",
+    )
+    credit_enterprise_reason_codes: list[str] = Field(
+        default_factory=lambda: ["01", "02", "03", "04", "05", "17", "18"],
+        description="企业征信查询原因代码集合（二代 EA01BD02；同一代码含义与个人不同）",
     )
     reminder_minutes_before: list[int] = Field(
         default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报"

@@ -116,7 +116,7 @@ def test_log_suite_lists_failing_rows_and_writes_them(tmp_path: Path) -> None:
     assert (4, "subject_id", "疑似未脱敏的18位身份证号（应为脱敏或哈希值）") in problems
     assert {(5, "query_id", "编号重复"), (6, "query_id", "编号重复")} <= problems
     assert (7, "queried_at", "查询时间晚于统计期末") in problems
-    assert {(8, "subject_type", "取值不在允许范围内"), (8, "reason_code", "取值不在允许范围内")} <= problems
+    assert {(8, "subject_type", "取值不在允许范围内"), (8, "reason_code", "查询原因代码不在该主体类型（个人/企业）的代码集合内")} <= problems
     assert (9, "authorized_at", "日期无法解析") in problems
     assert not any(line == 2 for line, _, _ in problems)
     files = {f.name: f for f in failure.files}
@@ -124,6 +124,20 @@ def test_log_suite_lists_failing_rows_and_writes_them(tmp_path: Path) -> None:
     assert "11010119900307123X" not in rows_file and "110*************3X" in rows_file  # masked
     assert "11010119900307123X" not in str(failure)
     assert "行号" in files["quality-failures-log-2025-09.csv"].read_text(encoding="utf-8-sig")
+
+
+def test_reason_codes_are_checked_against_the_subject_types_own_set(tmp_path: Path) -> None:
+    failure = _failure(tmp_path, [
+        row("p-ok", "2025-09-10 10:00:00", reason_code="01"),
+        row("p-enterprise-code", "2025-09-10 10:00:00", reason_code="17"),  # 额度审批 of an enterprise report
+        row("e-ok", "2025-09-10 10:00:00", subject_type="enterprise", reason_code="17"),
+        row("e-person-code", "2025-09-10 10:00:00", subject_type="enterprise", reason_code="08"),  # 担保资格审查 (person)
+        row("e-shared-number", "2025-09-10 10:00:00", subject_type="enterprise", reason_code="03"),
+        row("empty", "2025-09-10 10:00:00", reason_code=""),
+    ])
+    reason = {line for line, col, _ in _problems(failure) if col == "reason_code"}
+    assert reason == {3, 5, 7}
+    assert (7, "reason_code", "必填值为空") in _problems(failure)
 
 
 def test_no_authorization_is_not_a_quality_failure(tmp_path: Path) -> None:

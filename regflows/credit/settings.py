@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from regflows.credit.models import REASON_CODES, Thresholds
+from regflows.credit.models import ENTERPRISE_REASON_CODES, REASON_CODES, Thresholds
 
 #: Setting name → default (README, "Credit statistics"; PBOC-102 II(4) monitoring thresholds).
 DEFAULTS: dict[str, Any] = {
@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "credit_repeat_subject_limit": 3,
     "credit_repeat_window_days": 30,
     "credit_reason_codes": list(REASON_CODES),
+    "credit_enterprise_reason_codes": list(ENTERPRISE_REASON_CODES),
 }
 
 
@@ -41,4 +42,5 @@ def thresholds(settings: Any | None = None) -> Thresholds:
         repeat_limit=int(get("credit_repeat_subject_limit")),
         repeat_window_days=int(get("credit_repeat_window_days")),
         reason_codes=tuple(str(c) for c in get("credit_reason_codes")),
+        enterprise_reason_codes=tuple(str(c) for c in get("credit_enterprise_reason_codes")),
     )
