@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 
 from regflows.credit.io import Table, read_log, read_users
 from regflows.credit.models import COUNT_TITLES, SHANGHAI, Period, Thresholds, UnitRow
@@ -100,6 +101,28 @@ def count(inputs: Inputs, period: Period, profile: Any, events: dict[str, dict[s
                    warnings=result.warnings + warnings, summary=summary_json(period, deadline.last_day, rows))
 
 
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """A CSV Excel opens as UTF-8 (a BOM, then a plain header), the rows by pyarrow's writer.
+
+    Why not ``DataFrame.to_csv``: a 10 M-row month flags some 650 000 queries, which pandas takes
+    about 5 s to write and pyarrow 0.3 s. pyarrow quotes every text value; any CSV reader and Excel
+    read that as the same values.
+    """
+    import csv
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
+    with path.open("wb") as fh:
+        fh.write(("\ufeff" + header.getvalue()).encode("utf-8"))
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pa_csv.write_csv(table, fh, pa_csv.WriteOptions(include_header=False))
+    return path
+
+
 def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: str = "", reviewer: str = "",
                   signer: str = "", prepared_on: dt.date | None = None) -> dict[str, Path]:
     """The .xlsx (attachment 2, a draft until reviewed and signed: regflows/credit/signoff.py),
@@ -112,7 +135,7 @@ def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: st
     flagged = out_dir / f"flagged-queries-{label}.csv"
     frame = outcome.rules.flagged.copy()
     frame["count"] = frame["count"].map(COUNT_TITLES)
-    frame.rename(columns=FLAGGED_HEADERS).to_csv(flagged, index=False, encoding="utf-8-sig")
+    write_csv(frame.rename(columns=FLAGGED_HEADERS), flagged)
     summary = out_dir / "summary.json"
     summary.write_text(json.dumps(outcome.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     outcome.files = {"xlsx": xlsx, "summary": summary, "flagged": flagged}
