@@ -97,7 +97,8 @@ def create_app():  # type: ignore[no-untyped-def]
 
         follow_up = await run_in_threadpool(run_after_ack, kind, claim.notice_id)
         extra = f"<p>{html.escape(follow_up)}</p>" if follow_up else ""
-        return _page("已确认", f'<p class="ok">已记录您对通知 {html.escape(claim.notice_id)} 的确认，升级提醒停止。</p>{extra}')
+        done = "" if kind == "signoff_request" else "，升级提醒停止"  # sign-off requests go to people, not roles: nothing escalates
+        return _page("已确认", f'<p class="ok">已记录您对通知 {html.escape(claim.notice_id)} 的确认{done}。</p>{extra}')
 
     async def health(request: Request):  # type: ignore[no-untyped-def]
         return PlainTextResponse("ok")
