@@ -105,11 +105,11 @@ def test_cli_notices_test_outbox_and_log(home: Path) -> None:
     result = runner.invoke(app, ["notices", "test", "--role", "compliance"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert {(d["person"], d["channel"]) for d in lines} == {("sun.li", 1), ("sun.li", 2)}
+    assert {(d["person"], d["channel"]) for d in lines} == {("sun.li", 1), ("sun.li", 2), ("he.min", 1)}
     assert all(d["outcome"] == "delivered" for d in lines)
     outbox = [json.loads(line) for line in runner.invoke(app, ["notices", "outbox"]).stdout.splitlines()]
-    assert {m["target"] for m in outbox} == {"outbox://sun.li/email", "outbox://sun.li/sms"}
+    assert {m["target"] for m in outbox} == {"outbox://sun.li/email", "outbox://sun.li/sms", "outbox://he.min/email"}
     log = [json.loads(line) for line in runner.invoke(app, ["notices", "log", "--since", "10m"]).stdout.splitlines()]
-    assert len(log) == 2 and all(entry["outcome"] == "delivered" for entry in log)
+    assert len(log) == 3 and all(entry["outcome"] == "delivered" for entry in log)
     bad = runner.invoke(app, ["notices", "log", "--since", "yesterday"])
     assert bad.exit_code == 2 and "--since" in bad.stderr
