@@ -213,6 +213,9 @@ def test_a_draft_changed_after_review_is_not_finalised(home: Path, http, tmp_pat
         advance(profile, LABEL)
     assert load(LABEL).stage == "signoff" and "credit_stats.final_refused" in _ledger_actions(LABEL)
     assert not list(files["xlsx"].parent.glob("*-final.xlsx"))
+    with pytest.raises(SignoffError, match="不一致"):  # the watch tries again: refused again, signed once
+        advance(profile, LABEL)
+    assert _ledger_actions(LABEL).count("credit_stats.signed") == 1
 
 
 def test_the_ack_endpoint_reports_a_failed_follow_up_and_keeps_the_confirmation(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]

@@ -233,6 +233,9 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
             state = Signoff.from_dict(data)
             if state.stage == "final":
                 return state
+            if state.signer is not None:  # signed, but finalising failed before: try again, record nothing twice
+                due_at, owner = row.due_at, row.owner_role
+                break
             allowed = eligible(profile, state)
             sent = state.current_requests()
             ack, refused = _first_eligible_ack(s, sent, allowed) if sent else (None, [])
@@ -255,8 +258,8 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
                                  {"revision": state.revision, "person": ack.person_id, "notice": ack.notice_id}, actor=ack.person_id)
                 if state.signer is None:
                     continue  # the review is in: ask for the sign-off now
-                due_at = row.due_at
-                owner = row.owner_role
+                due_at, owner = row.due_at, row.owner_role
+                break
             else:
                 if sent and _links_live(s, sent[-1], moment):
                     return state  # waiting for someone to confirm
@@ -272,13 +275,12 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
                                                else profile.settings.credit_signoff_role])[0]
                 people = [person_as_recipient(profile, pid, role_key) for pid in allowed]
                 validity = dt.timedelta(days=profile.settings.credit_signoff_link_days)
-        if state.signer is not None:
-            return finalize(profile, label, due_at, owner, url=url, **send_options)
         # The request is on record before it is sent: a crash between the two re-sends the same id,
         # which the delivery engine's claims keep from reaching anyone twice.
         send_notice(profile, "signoff_request", context, to=people, notice_id=notice_id, requires_ack=True,
                     related=subject(label), ack_validity=validity, url=url, **send_options)
         return state
+    return finalize(profile, label, due_at, owner, url=url, **send_options)
 
 
 def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str, url: str | None = None,
