@@ -49,6 +49,12 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=SHANGHAI)
 
 
+def last_day_of(due_at: dt.datetime) -> dt.date:
+    """The day whose 24:00 is ``due_at`` (the inverse of :func:`end_of_day`), as stored deadlines
+    are kept as instants and shown to people as ``YYYY-MM-DD 24:00``."""
+    return (due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+
+
 def within_hours(event: dt.datetime, hours: float) -> Deadline:
     """An exact wall-clock instant: never moved for holidays (digest section 7)."""
     if hours <= 0:

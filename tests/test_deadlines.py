@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from calendars.deadlines import by_day_of_month, end_of_day, within_days, within_hours, within_working_days
+from calendars.deadlines import by_day_of_month, end_of_day, last_day_of, within_days, within_hours, within_working_days
 from calendars.official import SHANGHAI, CalendarError, YearNotCovered
 
 D = dt.date
@@ -72,3 +72,5 @@ def test_bad_inputs_refused() -> None:
 
 def test_end_of_day_is_next_midnight() -> None:
     assert end_of_day(D(2025, 12, 31)) == at(2026, 1, 1)
+    assert last_day_of(end_of_day(D(2025, 12, 31))) == D(2025, 12, 31)
+    assert last_day_of(at(2025, 10, 9, 11)) == D(2025, 10, 9)

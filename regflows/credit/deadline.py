@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from calendars.deadlines import last_day_of
 from calendars.official import SHANGHAI, CalendarError, default_calendar
 from regflows import ledger
 from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, subject
@@ -42,7 +43,7 @@ def reminder_for(row: Obligation, now: dt.datetime) -> tuple[str, str] | None:
     if row.due_at is None:
         return None
     sent = set(row.reminders_sent or [])
-    last_day = (row.due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+    last_day = last_day_of(row.due_at)
     if now >= row.due_at:
         key = f"overdue@{last_day.isoformat()}"
         return (key, "overdue") if key not in sent else None
@@ -76,7 +77,7 @@ def remind(profile: Profile, now: dt.datetime | None = None, url: str | None = N
         if due is None:
             continue
         key, state = due
-        last_day = (row.due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+        last_day = last_day_of(row.due_at)
         stage = (row.detail or {}).get("signoff", {}).get("stage")
         context = {"state": state, "obligation": row.title, "clause": row.clause, "due_label": f"{last_day.isoformat()} 24:00",
                    "subject_ref": row.subject, "institution": profile.institution.name,

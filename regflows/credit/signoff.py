@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from calendars.deadlines import end_of_day, last_day_of
 from calendars.official import SHANGHAI
 from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
@@ -147,8 +148,6 @@ def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[
                     url: str | None = None) -> tuple[Signoff, list[str]]:
     """Record the draft's files (store and ledger, with SHA-256), the month's deadline as an
     obligation, and a new sign-off revision prepared by ``preparer``. Returns it and warnings."""
-    from calendars.deadlines import end_of_day
-
     try:
         preparer_name = profile.person(preparer).name
     except KeyError:
@@ -205,7 +204,7 @@ def _context(profile: Profile, state: Signoff, due_at: dt.datetime) -> dict[str,
     figures = [f"{r['region']} {r['institution_name']}：" + "，".join(f"{COUNT_TITLES[c]} {r[c]}" for c in COUNTS)
                for r in summary["rows"]]
     period = Period.parse(state.label)
-    last_day = (due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+    last_day = last_day_of(due_at)
     return {"state": state.stage, "subject_ref": subject(state.label),
             "report_title": f"征信信息安全情况统计表（{period.year}年{period.month}月）",
             "prepared_by": state.preparer.name, "reviewed_by": state.reviewer.name if state.reviewer else None,
@@ -321,7 +320,7 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
         ledger.append_in(s, "credit_stats.final", subject(label),
                          {"revision": state.revision, "sha256": digest, "path": str(final), "preparer": state.preparer.person,
                           "reviewer": state.reviewer.person, "signer": state.signer.person}, actor=state.signer.person)
-    last_day = (due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+    last_day = last_day_of(due_at)
     period = Period.parse(label)
     context = {"state": "due_soon", "obligation": f"报送征信信息安全情况统计表（{period.year}年{period.month}月），已签发待报送",
                "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "subject_ref": subject(label),
@@ -371,7 +370,7 @@ def signoff_rows(limit: int = 13, url: str | None = None) -> list[dict[str, str]
         for r in rows:
             data = (r.detail or {}).get("signoff")
             state = Signoff.from_dict(data) if data else None
-            due = (r.due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date().isoformat() if r.due_at else ""
+            due = last_day_of(r.due_at).isoformat() if r.due_at else ""
             out.append({"月份": r.subject.split(":", 1)[1], "版本": str(state.revision) if state else "",
                         "状态": "已报送" if r.fulfilled_at else (state.stage_title if state else "无签核记录"),
                         "填表人": state.preparer.name if state else "",
