@@ -24,6 +24,7 @@ from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, subject
 from regflows.profile import Profile
 from regflows.store import db
 from regflows.store.models import Obligation, utcnow
+from regflows.store.obligations import mark_reminded
 
 __all__ = ["CODE", "PROCEDURE", "REMIND_FROM", "open_obligations", "remind", "reminder_for", "subject", "submit"]
 
@@ -71,7 +72,7 @@ def remind(profile: Profile, now: dt.datetime | None = None, url: str | None = N
                 continue
             send_notice(profile, "calendar_warning", {"warnings": [str(exc)], "institution": profile.institution.name},
                         ["compliance"], notice_id=f"{row.subject}:{due[0]}", urgent=True, related=row.subject, url=url, **options)
-            _mark(row.id, due[0], url)
+            mark_reminded(row.id, [due[0]], url)
             sent.append(due[0])
             continue
         if due is None:
@@ -84,17 +85,11 @@ def remind(profile: Profile, now: dt.datetime | None = None, url: str | None = N
                    **({"subject_title": f"当前：{STAGE_TITLES[stage]}"} if stage in STAGE_TITLES else {})}
         send_notice(profile, "deadline_reminder", context, [row.owner_role], notice_id=f"{row.subject}:{key}", urgent=True,
                     requires_ack=state == "overdue", related=row.subject, url=url, **options)
-        _mark(row.id, key, url)
+        mark_reminded(row.id, [key], url)
         if state == "overdue":
             ledger.append("obligation.overdue", row.subject, {"obligation": row.code, "due": row.due_at.isoformat()}, url=url)
         sent.append(key)
     return sent
-
-
-def _mark(row_id: int, key: str, url: str | None) -> None:
-    with db.session(url) as s:
-        row = s.get(Obligation, row_id)
-        row.reminders_sent = sorted(set(row.reminders_sent or []) | {key})
 
 
 def submit(label: str, evidence: str, by: str, reference: str | None = None, url: str | None = None) -> Obligation:

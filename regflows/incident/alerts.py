@@ -17,6 +17,7 @@ from regflows.incident import store
 from regflows.incident.reminders import reminder_now
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
+from regflows.store.obligations import mark_reminded
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 COLOUR = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
@@ -65,7 +66,7 @@ def remind(profile: Profile, incident: Incident, rows: list[Obligation], now: dt
                        "institution": profile.institution.name}
             send_notice(profile, "calendar_warning", context, ["compliance", row.owner_role], notice_id=f"incident:{incident.id}:{row.code}:calendar",
                         urgent=True, related=incident.id, drill=drill, **options)
-            store.mark_reminded(row.id, ["calendar_missing"])
+            mark_reminded(row.id, ["calendar_missing"])
             sent.append(f"{row.code}:calendar_missing")
             continue
         reminder = reminder_now(row.due_at, row.reminders_sent or [], moment, profile.settings.reminder_minutes_before)
@@ -80,7 +81,7 @@ def remind(profile: Profile, incident: Incident, rows: list[Obligation], now: dt
         send_notice(profile, "deadline_reminder", context, [] if drill else [row.owner_role, "on_call"], to=people,
                     notice_id=f"incident:{incident.id}:{row.code}:{reminder.key}", urgent=True, requires_ack=overdue,
                     grade=incident.grade, related=incident.id, drill=drill, **options)
-        store.mark_reminded(row.id, [reminder.key, *reminder.passed])
+        mark_reminded(row.id, [reminder.key, *reminder.passed])
         if overdue:
             store.add_event(incident.id, "overdue", "regflows", {"obligation": row.code, "due": row.due_at.isoformat(), "late": reminder.late})
         sent.append(f"{row.code}:{reminder.key}")

@@ -133,12 +133,6 @@ def obligations_of(incident_id: str, url: str | None = None) -> list[Obligation]
         return sorted(rows, key=lambda r: (r.due_at is None, r.due_at or utcnow(), r.code))
 
 
-def mark_reminded(obligation_id: int, keys: list[str], url: str | None = None) -> None:
-    with db.session(url) as s:
-        row = s.get(Obligation, obligation_id)
-        row.reminders_sent = sorted(set(row.reminders_sent or []) | set(keys))
-
-
 def fulfil(incident_id: str, code: str, evidence: dict[str, Any], by: str, at: dt.datetime | None = None, url: str | None = None) -> Obligation:
     """Fulfil an obligation with evidence; stops its reminders; in the ledger.
 
