@@ -73,20 +73,6 @@ def rules_task(inputs: Inputs, period: Period, profile: Profile, events: dict[st
     return outcome
 
 
-def resolve_preparer(profile: Profile, preparer: str | None) -> str:
-    """填表人: the run's parameter, else ``settings.credit_preparer``; a person of the profile."""
-    from regflows.credit.signoff import SignoffError
-
-    person = preparer or profile.settings.credit_preparer
-    if not person:
-        raise SignoffError("未指定填表人：请在机构配置 settings.credit_preparer 中填写人员编号，或运行时传入 preparer")
-    try:
-        profile.person(person)
-    except KeyError:
-        raise SignoffError(f"填表人 {person} 不是机构配置中的人员") from None
-    return person
-
-
 @task(name="写出统计表（草稿）并登记", cache_policy=NONE)
 def write_task(outcome: Outcome, out_dir: Path, profile: Profile, preparer: str) -> dict[str, str]:
     """The draft .xlsx, summary.json and flagged file; each recorded in the store and the ledger

@@ -273,7 +273,7 @@ def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, 
 
 
 def test_a_run_needs_a_preparer_of_the_profile(tmp_path: Path, http, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from tasks.credit_stats import resolve_preparer
+    from regflows.credit.signoff import resolve_preparer
 
     profile = _profile(http, tmp_path, monkeypatch)
     assert resolve_preparer(profile, None) == "t.p" and resolve_preparer(profile, "t.r") == "t.r"

@@ -60,19 +60,16 @@ def run_command(
     """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出统计表草稿（复核、签发见 credit-stats 部署）。"""
     from regflows.credit.models import CreditInputError, Period
     from regflows.credit.pipeline import QualityFailure, run
+    from regflows.credit.signoff import SignoffError, resolve_preparer
     from regflows.profile import ProfileError, load_profile, profile_path
 
     try:
         prof = load_profile(profile or profile_path())
-        person = preparer or prof.settings.credit_preparer
-        try:
-            name = prof.person(person).name if person else ""
-        except KeyError:
-            _fail(f"填表人 {person} 不是机构配置中的人员", 2)
-            return
+        # A CLI run may leave 填表人 blank; a named or configured one must be a person of the profile.
+        name = prof.person(resolve_preparer(prof, preparer)).name if preparer or prof.settings.credit_preparer else ""
         with _progress() as on_step:
             outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step)
-    except ProfileError as exc:
+    except (ProfileError, SignoffError) as exc:
         _fail(str(exc), 2)
         return
     except CreditInputError as exc:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from calendars.deadlines import last_day_of
 from calendars.official import SHANGHAI, CalendarError, default_calendar
 from regflows import ledger
-from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, subject
+from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, month_obligation, subject
 from regflows.profile import Profile
 from regflows.store import db
 from regflows.store.models import Obligation, utcnow
@@ -97,7 +97,7 @@ def submit(label: str, evidence: str, by: str, reference: str | None = None, url
     if not evidence.strip():
         raise ValueError("标记已报送必须附证据（报送方式、对象或回执）")
     with db.session(url) as s:
-        row = s.execute(select(Obligation).where(Obligation.subject == subject(label), Obligation.code == CODE)).scalar_one_or_none()
+        row = month_obligation(s, label)
         if row is None:
             raise LookupError(f"{label} 的统计表尚未生成：请先运行 credit-stats")
         if row.fulfilled_at is not None:

@@ -37,7 +37,7 @@ from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
 from regflows.profile import Profile
 from regflows.store import db
-from regflows.store.models import Acknowledgement, AckLink, Notice, Obligation, Report, utcnow
+from regflows.store.models import Acknowledgement, AckLink, Obligation, Report, utcnow
 
 PROCEDURE = "credit-stats"
 CODE = "monthly-statistics"
@@ -105,8 +105,13 @@ class Signoff:
         return [n for n in self.requests if n.startswith(prefix)]
 
 
+def month_obligation(s: Any, label: str) -> Obligation | None:
+    """The month's obligation row in session ``s`` (None before its first run)."""
+    return s.execute(select(Obligation).where(Obligation.subject == subject(label), Obligation.code == CODE)).scalar_one_or_none()
+
+
 def _obligation(s: Any, label: str) -> Obligation:
-    row = s.execute(select(Obligation).where(Obligation.subject == subject(label), Obligation.code == CODE)).scalar_one_or_none()
+    row = month_obligation(s, label)
     if row is None:
         raise LookupError(f"{label} 的统计表尚未生成：请先运行 credit-stats")
     return row
@@ -135,23 +140,37 @@ def _role_members(profile: Profile, role: str) -> list[str]:
     return list(dict.fromkeys(m for key in role_keys(profile, [role]) for m in profile.roles[key].members))
 
 
+def step_role(profile: Profile, state: Signoff) -> str:
+    """The role (key or kind) whose members take the current step."""
+    return profile.settings.credit_review_role if state.stage == "review" else profile.settings.credit_signoff_role
+
+
 def eligible(profile: Profile, state: Signoff) -> list[str]:
     """Who may take the current step: the step's role, less whoever took an earlier one."""
     if state.stage == "final":
         return []
-    role = profile.settings.credit_review_role if state.stage == "review" else profile.settings.credit_signoff_role
+    role = step_role(profile, state)
     taken = {state.preparer.person} | ({state.reviewer.person} if state.reviewer else set())
     return [m for m in _role_members(profile, role) if m not in taken]
+
+
+def resolve_preparer(profile: Profile, preparer: str | None) -> str:
+    """填表人: the given person id, else ``settings.credit_preparer``; a person of the profile."""
+    person = preparer or profile.settings.credit_preparer
+    if not person:
+        raise SignoffError("未指定填表人：请在机构配置 settings.credit_preparer 中填写人员编号，或运行时传入 preparer")
+    try:
+        profile.person(person)
+    except KeyError:
+        raise SignoffError(f"填表人 {person} 不是机构配置中的人员") from None
+    return person
 
 
 def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[str, Path], preparer: str,
                     url: str | None = None) -> tuple[Signoff, list[str]]:
     """Record the draft's files (store and ledger, with SHA-256), the month's deadline as an
     obligation, and a new sign-off revision prepared by ``preparer``. Returns it and warnings."""
-    try:
-        preparer_name = profile.person(preparer).name
-    except KeyError:
-        raise SignoffError(f"填表人 {preparer} 不是机构配置中的人员") from None
+    preparer_name = profile.person(resolve_preparer(profile, preparer)).name
     warnings: list[str] = []
     label = period.label
     digests = {kind: sha256_of(path) for kind, path in files.items()}
@@ -160,7 +179,7 @@ def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[
         for kind, path in files.items():
             s.add(Report(procedure=PROCEDURE, kind=kind, subject=label, path=str(path), sha256=digests[kind]))
             ledger.append_in(s, "report.written", subject(label), {"kind": kind, "path": str(path), "sha256": digests[kind]})
-        row = s.execute(select(Obligation).where(Obligation.subject == subject(label), Obligation.code == CODE)).scalar_one_or_none()
+        row = month_obligation(s, label)
         if row is None:
             row = Obligation(procedure=PROCEDURE, subject=subject(label), code=CODE,
                              title=f"报送征信信息安全情况统计表（{period.year}年{period.month}月）", clause=CLAUSE,
@@ -263,15 +282,13 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
                 if sent and _links_live(s, sent[-1], moment):
                     return state  # waiting for someone to confirm
                 if not allowed:
-                    role = profile.settings.credit_review_role if state.stage == "review" else profile.settings.credit_signoff_role
-                    raise SignoffError(f"{label}：角色 {role} 中没有填表人、复核人以外的人员，无法{state.stage_title[1:]}"
+                    raise SignoffError(f"{label}：角色 {step_role(profile, state)} 中没有填表人、复核人以外的人员，无法{state.stage_title[1:]}"
                                        "（PBOC-102 附件2 要求填表人、复核人、签发人为不同人员）")
                 notice_id = state.request_id(len(sent) + 1)
                 state.requests.append(notice_id)
                 _save(s, row, state)
                 context = _context(profile, state, row.due_at)
-                role_key = role_keys(profile, [profile.settings.credit_review_role if state.stage == "review"
-                                               else profile.settings.credit_signoff_role])[0]
+                role_key = role_keys(profile, [step_role(profile, state)])[0]
                 people = [person_as_recipient(profile, pid, role_key) for pid in allowed]
                 validity = dt.timedelta(days=profile.settings.credit_signoff_link_days)
         # The request is on record before it is sent: a crash between the two re-sends the same id,
