@@ -40,7 +40,7 @@ def draft_new_reports(profile: Profile, incident, rows) -> list[str]:  # type: i
 
     with db.session() as s:
         done = set(s.execute(select(Report.kind).where(Report.subject == incident.id)).scalars())
-    wanted = [k for k in drafts.drafts_due([r.code for r in rows if r.due_at is not None]) if k not in done]
+    wanted = [k for k in drafts.drafts_due([r.code for r in rows if r.due_at is not None], incident.record) if k not in done]
     if not wanted:
         return []
     unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regflows import config
+from regflows.settings import Settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -88,8 +89,8 @@ def _check_calendar(day: dt.date, profile, checks: list[Check]) -> None:  # type
         checks.append(Check("日历", "数据文件", FAIL, str(exc)))
         return
     checks.append(Check("日历", "已载入年份", OK, ", ".join(str(y) for y in cal.years)))
-    horizon = profile.settings.calendar_horizon_days if profile else 60
-    warn_from = profile.settings.calendar_warn_from if profile else "11-01"
+    settings = profile.settings if profile else Settings()  # without a profile: the settings' defaults
+    horizon, warn_from = settings.calendar_horizon_days, settings.calendar_warn_from
     report = check_coverage(cal, day, horizon, warn_from)
     if not cal.covers(day.year):
         checks.append(Check("日历", "今日", FAIL, f"{day.year} 年数据缺失：今天的期限无法计算"))

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
+from regflows.settings import Settings
 from regflows.yamlsource import YamlSource, YamlSourceError
 
 #: The five sources of the digest (../shared/docs/regulations.md, table at the top).
@@ -50,7 +51,6 @@ REQUIRED_ROLE_KINDS: tuple[str, ...] = (
     "compliance",
     "on_call",
 )
-Grade = Literal["I", "II", "III", "IV"]
 
 PLACEHOLDER = re.compile(r"\{(env|secret):([A-Za-z_][A-Za-z0-9_\-]*)\}")
 SECRET_QUERY_KEYS = {"token", "secret", "key", "password", "pass", "pwd", "apikey", "api_key", "access_token", "sign"}
@@ -145,58 +145,6 @@ class InstitutionContacts(_Strict):
     reporter: ContactInfo | None = Field(default=None, description="事件报告联系人（NFRA 45）")
     pfi_lead: ContactInfo | None = Field(default=None, description="个人金融信息保护负责人（TENPAY 4(4), 10）")
     pfi_office: ContactInfo | None = Field(default=None, description="个人金融信息保护工作机构（TENPAY 4(4), 10）")
-
-
-class Settings(_Strict):
-    """Interpretation settings: each is a choice the regulations leave open (see README)."""
-
-    deadline_roll_forward: bool = Field(
-        default=True,
-        description="按日计算的期限末日为休息日时顺延至下一工作日（民法典 第二百零三条）",
-    )
-    ack_wait_minutes: dict[Grade, float] = Field(
-        default_factory=lambda: {"I": 5, "II": 10, "III": 15, "IV": 30},
-        description="未确认多久后沿升级链升级，按事件级别（无级别的通知按 IV）",
-    )
-    renotify_every_minutes: float = Field(
-        default=30, gt=0, description="已确认但到期未处理完毕时，每隔多久再次提醒"
-    )
-    sms_per_minute: float = Field(
-        default=30, gt=0, description="短信发送速率上限（Prefect 全局并发限制 regflows-sms）"
-    )
-    calendar_warn_from: str = Field(
-        default="11-01", pattern=r"^\d{2}-\d{2}$", description="每年从该日起提醒下一年度节假日安排未载入"
-    )
-    calendar_horizon_days: int = Field(default=60, ge=1, le=366, description="日历覆盖检查的前瞻天数")
-    immediate_report_minutes: float = Field(
-        default=60, gt=0, description="“立即”报告按发现后多少分钟计（TENPAY 5；PBOC-102 三（二））"
-    )
-    due_soon_minutes: float = Field(default=30, gt=0, description="到期前多少分钟视为“即将到期”")
-    # 异常查询 monitoring thresholds (PBOC-102 二（四）; attachment 3 item 13 per-user daily 150-250).
-    credit_work_start: str = Field(default="08:30:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段起（含）")
-    credit_work_end: str = Field(default="18:00:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段止（含）")
-    credit_daily_query_limit: int = Field(default=250, ge=1, description="单一用户单日查询量上限，超出部分为异常")
-    credit_repeat_subject_limit: int = Field(default=3, ge=1, description="同一机构 30 日内查询同一主体的次数上限，此后每次为异常")
-    credit_repeat_window_days: int = Field(default=30, ge=1, description="重复查询的滚动窗口（天）")
-    credit_reason_codes: list[str] = Field(
-        default_factory=lambda: ["01", "02", "03", "08", "16", "19", "20", "21", "22", "23", "24", "25", "26"],
-        description="个人征信查询原因代码集合（二代 PH010Q03；须与本机构实际使用的代码核对）",
-    )
-    credit_enterprise_reason_codes: list[str] = Field(
-        default_factory=lambda: ["01", "02", "03", "04", "05", "17", "18"],
-        description="企业征信查询原因代码集合（二代 EA01BD02；同一代码含义与个人不同）",
-    )
-    reminder_minutes_before: list[int] = Field(
-        default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报"
-    )
-    # 填表人、复核人、签发人 of the monthly table (PBOC-102 附件2): three different people of this
-    # profile; the run records the preparer, the other two approve through personal signed links.
-    credit_preparer: str | None = Field(default=None, description="统计表填表人（人员编号）；运行时可用 preparer 参数指定")
-    credit_review_role: str = Field(default="compliance", description="复核人所在角色（角色键或 kind）；填表人本人不能复核")
-    credit_signoff_role: str = Field(
-        default="leadership_group", description="签发人所在角色（角色键或 kind）；填表人、复核人本人不能签发"
-    )
-    credit_signoff_link_days: int = Field(default=14, ge=1, le=60, description="复核、签发链接的有效天数；过期未处理时重新发送")
 
 
 class Profile(_Strict):

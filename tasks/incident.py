@@ -84,16 +84,17 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
 
 
 def response_roles(grading: dict[str, Any]) -> list[str]:
-    """Who is told at declaration (CQ-PLAN: the response level's lead, implementer and warning
-    issuer), plus the on-call role, and the information-management department (CUSTINFO 8.2)."""
-    return list(dict.fromkeys([grading["lead"], grading["implementer"], grading["warning_issuer"], "on_call", "information_management"]))
+    """Who is told at declaration: the grading's ``alert_roles`` (rules/grading.yaml, CQ-PLAN
+    第四篇二 and CUSTINFO 8.2: the lead, implementer and warning issuer, the on-call duty and the
+    information-management department)."""
+    return list(Grading.model_validate(grading).alert_roles)
 
 
 @task(name="起草报告")
 def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, unit_name: str,
                 obligation_ids: list[str]) -> list[dict[str, Any]]:
     ctx = drafts.context_for(incident_id, record, grading, profile, unit_name, drafts.opening_events(record))
-    written = drafts.write_drafts(incident_id, drafts.drafts_due(obligation_ids), ctx)
+    written = drafts.write_drafts(incident_id, drafts.drafts_due(obligation_ids, record), ctx)
     logger = get_run_logger()
     for item in written:
         if item["missing"]:

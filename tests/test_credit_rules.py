@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -17,6 +17,7 @@ from regflows.credit.io import read_log, read_users
 from regflows.credit.models import Period, Thresholds
 from regflows.credit.rules import apply_rules
 from regflows.credit.settings import thresholds
+from regflows.settings import CreditSettings
 from tests.test_credit_support import row, write_csv
 
 SEP = Period(2025, 9)
@@ -30,7 +31,7 @@ def flags(tmp_path: Path, rows: list[dict], period: Period = SEP, users: list[di
     if users is not None:
         cols = list(users[0])
         u = read_users(write_csv(tmp_path / "users.csv", users, columns=cols)).frame
-    result = apply_rules(log, period, th or Thresholds(), u)
+    result = apply_rules(log, period, th or thresholds(), u)
     out = {r["query_id"]: "" for r in rows}
     for qid, rules in zip(result.flagged["query_id"], result.flagged["rules"]):
         out[qid] = rules
@@ -66,7 +67,7 @@ def test_no_authorization_is_a_rule_finding_and_counted_only_as_unauthorized(tmp
     assert got["none-at-night"] == "no_authorization"
     assert got["undated"] == "no_authorization"
     log = read_log(tmp_path / "log.csv").frame
-    result = apply_rules(log, SEP, Thresholds())
+    result = apply_rules(log, SEP, thresholds())
     assert result.counts == {"YX0001": {"unauthorized_query": 3}}
 
 
@@ -104,8 +105,11 @@ def test_national_day_holiday_weekday_is_not_a_working_day(tmp_path: Path) -> No
 
 
 def test_thresholds_come_from_profile_settings_with_defaults(tmp_path: Path) -> None:
-    assert thresholds(None) == Thresholds()
-    th = thresholds(SimpleNamespace(credit_work_end="17:30:00", credit_daily_query_limit=2))
+    defaults = thresholds(None)
+    assert (defaults.work_start, defaults.work_end, defaults.daily_limit) == (dt.time(8, 30), dt.time(18, 0), 250)
+    assert (defaults.repeat_limit, defaults.repeat_window_days) == (3, 30)
+    assert defaults.reason_codes[:3] == ("01", "02", "03") and defaults.enterprise_reason_codes[-1] == "18"
+    th = thresholds(CreditSettings(credit_work_end="17:30:00", credit_daily_query_limit=2))
     assert th.work_end == dt.time(17, 30) and th.daily_limit == 2 and th.work_start == dt.time(8, 30)
     got = flags(tmp_path, [row("a", "2025-09-10 17:45:00")], th=th)
     assert got == {"a": "off_hours"}
@@ -124,7 +128,7 @@ def test_250th_query_of_a_user_is_normal_the_251st_is_abnormal(tmp_path: Path) -
 
 
 def test_unauthorized_queries_still_count_towards_the_daily_volume(tmp_path: Path) -> None:
-    th = Thresholds(daily_limit=2)
+    th = replace(thresholds(), daily_limit=2)
     got = flags(tmp_path, [
         row("a", "2025-09-10 09:00:00", authorization_id="", authorized_at=""),
         row("b", "2025-09-10 09:01:00"),
@@ -162,7 +166,7 @@ def test_history_rows_are_never_counted(tmp_path: Path) -> None:
     log = read_log(write_csv(tmp_path / "log.csv", [
         row("old", "2025-08-31 23:00:00", authorization_id="", authorized_at=""),
     ])).frame
-    result = apply_rules(log, SEP, Thresholds())
+    result = apply_rules(log, SEP, thresholds())
     assert result.period_rows == 0 and result.flagged.empty and result.counts == {}
 
 
@@ -190,14 +194,14 @@ def test_unknown_user_is_a_warning_not_a_finding(tmp_path: Path) -> None:
     log = read_log(write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00", user_id="ghost")])).frame
     users = read_users(write_csv(tmp_path / "u.csv", [{"user_id": "u1", "status": "active", "formal_employee": "true"}],
                                  columns=["user_id", "status", "formal_employee"])).frame
-    result = apply_rules(log, SEP, Thresholds(), users)
+    result = apply_rules(log, SEP, thresholds(), users)
     assert result.flagged.empty
     assert any("ghost" in w for w in result.warnings)
 
 
 def test_empty_period_gives_no_findings(tmp_path: Path) -> None:
     log = read_log(write_csv(tmp_path / "log.csv", [])).frame
-    result = apply_rules(log, SEP, Thresholds())
+    result = apply_rules(log, SEP, thresholds())
     assert result.period_rows == 0 and result.flagged.empty
 
 
@@ -209,7 +213,7 @@ def test_demo_log_planted_anomalies_are_found_exactly(seed: int) -> None:
     demo = generate(20_000, seed, SEP)
     frame = demo.frame.copy()
     frame["queried_at"] = parse_instants(frame["queried_at"])[0]
-    result = apply_rules(frame, SEP, Thresholds())
+    result = apply_rules(frame, SEP, thresholds())
     assert result.flagged["rule"].value_counts().to_dict() == demo.expected
     again = generate(20_000, seed, SEP)
     assert again.frame.equals(demo.frame)

@@ -83,7 +83,8 @@ def test_shipped_rules_cover_the_issue_ids_in_order() -> None:
 def test_settings_defaults_and_profile_values(demo: Profile) -> None:
     assert setting(None, "immediate_report_minutes") == 60 and setting(None, "due_soon_minutes") == 30
     assert setting(demo, "deadline_roll_forward") is True
-    assert setting(demo, "immediate_report_minutes") == 60  # not in the profile schema yet: the default
+    assert setting(demo, "immediate_report_minutes") == 60  # not written in the demo profile: the default
+    assert setting(demo.model_copy(update={"settings": Settings(immediate_report_minutes=15)}), "immediate_report_minutes") == 15
 
 
 # -- which obligations apply -----------------------------------------------------------------

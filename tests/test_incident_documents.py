@@ -368,7 +368,9 @@ def test_context_validation() -> None:
         context(category="hacking")
     assert context(category="设备设施故障").category == "equipment_failure"
     assert context(grade="I").warning_label == "红色预警" and context(grade="IV").grade_label == "IV级（一般）"
-    assert context(warning_colour="橙").colour == "orange"
+    assert context(warning_zh="橙色").warning_label == "橙色预警"  # a grading's values win over the shipped ones
+    assert context(grade="II").investigated_by.startswith("由应急工作组组织")  # default: the shipped rules' level
+    assert context(grade="III", grade_name=None).grade_label == "III级（较大）"
     with pytest.raises(ValidationError):
         context(grade="V")
     with pytest.raises(ValidationError):

@@ -131,7 +131,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
 def test_drill_goes_only_to_participants_tagged(world) -> None:  # type: ignore[no-untyped-def]
     http, profile = world["http"], world["profile"]
     record = record_due_in(60, drill=True).model_dump(mode="json")
-    grading = {"grade": "II", "warning": "orange", "response_level": "II", "reasons": ["演练"]}
+    grading = {"grade": "II", "warning": "orange", "warning_zh": "橙色", "response_level": "II", "reasons": ["演练"]}
     incident_id = "INC-20251001-DRILL1"
     alerts.send_alert(profile, incident_id, record, grading, [], ["on_call", "emergency_working_group"], ["wang.fang"])
     payload = http.wait_for("/ok/wang.fang")[0].json()

@@ -33,20 +33,6 @@ USER_OPTIONAL_COLUMNS: tuple[str, ...] = ("status_since",)
 USER_STATUSES: tuple[str, ...] = ("active", "locked", "suspended")
 
 SUBJECT_TYPES: tuple[str, ...] = ("person", "enterprise")
-#: 查询原因代码 of a personal credit report (二代个人征信报告 PH010Q03): 01 贷后管理, 02 贷款审批,
-#: 03 信用卡审批, 08 担保资格审查, 16 公积金提取复核查询, 19 特约商户实名审查, 20 保前审查,
-#: 21 保后管理, 22 法人代表、负责人、高管等资信审查, 23 客户准入资格审查, 24 融资审批, 25 资信审查,
-#: 26 额度审批. Left out by default: 09 司法调查 and 18 股指期货开户 (not a lender's reasons) and
-#: 05 异议核查. No official table is public (the 征信中心's interface specifications are not); the
-#: names agree across several independent readers of the report format. Profile setting
-#: ``credit_reason_codes`` replaces the set: check it against the codes the institution uses.
-REASON_CODES: tuple[str, ...] = ("01", "02", "03", "08", "16", "19", "20", "21", "22", "23", "24", "25", "26")
-#: 查询原因代码 of an enterprise credit report (二代企业征信报告 EA01BD02): 01 贷前（保前）审查,
-#: 02 贷中操作, 03 贷后（在保）管理, 04 其他原因, 05 关联查询, 17 额度审批, 18 担保审查. The same
-#: number means something else than for a person (01 is 贷后管理 there), so each subject type is
-#: checked against its own set. Profile setting ``credit_enterprise_reason_codes`` replaces it.
-ENTERPRISE_REASON_CODES: tuple[str, ...] = ("01", "02", "03", "04", "05", "17", "18")
-
 #: A raw resident identity number (GB 11643: 17 digits and a check digit 0-9/X): the log must
 #: carry masked or hashed subjects (PBOC-102 II(4); CUSTINFO: personal data minimised).
 RAW_ID_PATTERN = r"^\d{17}[\dXx]$"
@@ -125,15 +111,22 @@ class Period:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """异常查询 thresholds (PBOC-102 II(4) asks for monitoring with thresholds; values are ours)."""
+    """异常查询 thresholds (PBOC-102 II(4) asks for monitoring with thresholds; values are ours).
 
-    work_start: dt.time = dt.time(8, 30)
-    work_end: dt.time = dt.time(18, 0)
-    daily_limit: int = 250
-    repeat_limit: int = 3
-    repeat_window_days: int = 30
-    reason_codes: tuple[str, ...] = REASON_CODES
-    enterprise_reason_codes: tuple[str, ...] = ENTERPRISE_REASON_CODES
+    No defaults here: each value is a profile setting defined once, with its default, in
+    :class:`regflows.settings.CreditSettings`; :func:`regflows.credit.settings.thresholds` builds
+    this from them. ``reason_codes`` are the personal 查询原因代码 (PH010Q03),
+    ``enterprise_reason_codes`` the enterprise ones (EA01BD02): the same number means something
+    else for each subject type, so each is checked against its own set.
+    """
+
+    work_start: dt.time
+    work_end: dt.time
+    daily_limit: int
+    repeat_limit: int
+    repeat_window_days: int
+    reason_codes: tuple[str, ...]
+    enterprise_reason_codes: tuple[str, ...]
 
 
 @dataclass

@@ -94,7 +94,7 @@ def count(inputs: Inputs, period: Period, profile: Any, events: dict[str, dict[s
     result.flagged["row"] = result.flagged["row"] + inputs.log.row_base  # the line a person sees
     query_counts = result.counts
     rows, warnings = build_rows(profile.reporting_units, query_counts, events, result.regions)
-    roll = bool(getattr(profile.settings, "deadline_roll_forward", True))
+    roll = profile.settings.deadline_roll_forward
     deadline = due_date(period, profile.institution.credit_access, roll)
     assert deadline.last_day is not None
     return Outcome(period=period, due=deadline.last_day, due_basis=deadline.basis, rows=rows, rules=result,

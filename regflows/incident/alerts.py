@@ -20,7 +20,6 @@ from regflows.store.models import Incident, Obligation, utcnow
 from regflows.store.obligations import mark_reminded
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-COLOUR = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 
 
 def participants(profile: Profile, incident: Incident | None, listed: list[str] | None) -> list[Recipient]:
@@ -40,7 +39,7 @@ def send_alert(profile: Profile, incident_id: str, record: dict[str, Any], gradi
                roles: list[str], drill_people: list[str] | None, **options: Any) -> Any:
     upcoming = [r for r in rows if r.due_at and r.state not in ("fulfilled",)][:5]
     context = {
-        "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "colour": COLOUR.get(grading["warning"]),
+        "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "colour": grading["warning_zh"].removesuffix("色"),
         "response_level": grading["response_level"], "discovered_at": record["discovered_at"],
         "next_due": [{"title": r.title, "due_label": r.detail["due_label"], "clause": r.clause} for r in upcoming if (r.detail or {}).get("due_label")],
         "summary": "；".join(grading.get("reasons", []))[:1000] or None, "institution": profile.institution.name, "drill": bool(record.get("drill")),

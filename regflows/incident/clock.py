@@ -53,6 +53,7 @@ from calendars.official import SHANGHAI, WorkingDayCalendar, YearNotCovered
 from regflows.incident.grading import Grading
 from regflows.incident.record import FIELD_TITLES, Grade, IncidentRecord, check_against_profile
 from regflows.profile import RegimeTag, RoleKind
+from regflows.settings import IncidentSettings, Settings
 
 if TYPE_CHECKING:
     from regflows.profile import Profile
@@ -60,10 +61,10 @@ if TYPE_CHECKING:
 __all__ = [
     "OBLIGATION_IDS",
     "ClockError",
+    "DraftKind",
     "Obligation",
     "ObligationState",
     "RuleSet",
-    "SETTING_DEFAULTS",
     "load_rule_set",
     "load_rule_sets",
     "obligations",
@@ -76,6 +77,9 @@ __all__ = [
 RULES_DIR = Path(__file__).parent / "rules"
 ObligationState = Literal["pending", "open", "due_soon", "overdue", "fulfilled", "calendar_missing"]
 Anchor = Literal["occurred_at", "discovered_at", "confirmed_at", "response_ended_at", "handling_ended_at"]
+#: The documents an obligation's ``draft`` may name: the keys of ``regflows.incident.documents.DOCUMENTS``
+#: (a test keeps the two equal; the clock does not import python-docx to validate a rule file).
+DraftKind = Literal["regulator_report", "pfi_report", "customer_notice", "summary_report", "investigation_report"]
 
 #: The obligation ids of issue 6, in the order the shipped rules list them.
 OBLIGATION_IDS: tuple[str, ...] = (
@@ -94,26 +98,15 @@ OBLIGATION_IDS: tuple[str, ...] = (
     "special_audit",
 )
 
-#: Profile settings the clock reads, with the default used when the profile (or the setting) is
-#: absent. ``deadline_roll_forward`` exists in ``regflows.profile.Settings``; the other two are
-#: read the same way so the profile can add them without a change here.
-SETTING_DEFAULTS: dict[str, Any] = {
-    "deadline_roll_forward": True,  # 民法典 第二百零三条
-    "immediate_report_minutes": 60,  # "立即" (TENPAY 5; PBOC-102 三（二）) tracked as this many minutes
-    "due_soon_minutes": 30,  # an obligation is due_soon this long before its due time
-}
-
 
 class ClockError(ValueError):
     """A question the clock cannot answer (no rule set in force, a naive ``now``, a bad rule file)."""
 
 
-def setting(profile: "Profile | None", name: str, default: Any = None) -> Any:
-    """A profile setting, else ``default``, else its documented default (:data:`SETTING_DEFAULTS`)."""
-    value = getattr(profile.settings, name, None) if profile is not None else None
-    if value is not None:
-        return value
-    return default if default is not None else SETTING_DEFAULTS[name]
+def setting(profile: "Profile | None", name: str) -> Any:
+    """A profile setting; without a profile, its default. Each setting and its default is defined
+    once, in :mod:`regflows.settings` (the clock's own in :class:`IncidentSettings`)."""
+    return getattr(profile.settings if profile is not None else Settings(), name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,10 +145,11 @@ class HoursDue(_Strict):
 
 
 class ImmediatelyDue(_Strict):
+    """“立即” (immediately), tracked as the minutes of a profile setting (whose default is defined once, there)."""
+
     kind: Literal["immediately"]
     from_: Anchor = Field(alias="from")
     setting: str
-    default_minutes: float = Field(gt=0)
 
 
 class WorkingDaysDue(_Strict):
@@ -199,6 +193,7 @@ class Rule(_Strict):
     title: str
     regime: RegimeTag
     owner: str  # a RoleKind or "response"
+    draft: DraftKind | None = None  # the document drafted for it (regflows.incident.drafts)
     cases: list[Case] = Field(min_length=1)
 
 
@@ -208,6 +203,11 @@ class RuleSet(_Strict):
     source: str
     interpretations: list[str] = Field(default_factory=list)
     obligations: list[Rule] = Field(min_length=1)
+
+    def drafts_for(self, obligation_ids: Iterable[str]) -> list[DraftKind]:
+        """The drafts the given obligations call for, each once, in the order of the ids."""
+        draft_of = {rule.id: rule.draft for rule in self.obligations}
+        return list(dict.fromkeys(d for d in (draft_of.get(o) for o in obligation_ids) if d is not None))
 
     @model_validator(mode="after")
     def _consistent(self) -> "RuleSet":
@@ -222,8 +222,8 @@ class RuleSet(_Strict):
             for case in rule.cases:
                 if isinstance(case.due, EveryDue) and case.due.after not in seen:
                     raise ValueError(f"{rule.id}: every.after 须引用排在前面的义务，{case.due.after} 不在其前")
-                if isinstance(case.due, ImmediatelyDue) and case.due.setting not in SETTING_DEFAULTS:
-                    raise ValueError(f"{rule.id}: 未知设置 {case.due.setting}")
+                if isinstance(case.due, ImmediatelyDue) and case.due.setting not in IncidentSettings.model_fields:
+                    raise ValueError(f"{rule.id}: 未知设置 {case.due.setting}（事件设置：{', '.join(IncidentSettings.model_fields)}）")
             seen.append(rule.id)
         return self
 
@@ -431,7 +431,7 @@ def _due(
             d = within_hours(anchor, spec.hours)
             basis = f"{start}后 {spec.hours:g} 小时（按自然时间，节假日不顺延）"
         elif isinstance(spec, ImmediatelyDue):
-            minutes = float(setting(profile, spec.setting, spec.default_minutes))
+            minutes = float(setting(profile, spec.setting))
             d = within_hours(anchor, minutes / 60)
             basis = f"“立即”：按{start}后 {minutes:g} 分钟追踪（设置 {spec.setting}）"
         elif isinstance(spec, WorkingDaysDue):

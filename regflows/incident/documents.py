@@ -65,9 +65,19 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, NonNegativeInt, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    NonNegativeInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from notices.masking import mask_pii
+from regflows.incident.grading import GRADES, grading_rules
 from regflows.incident.record import CATEGORY_NAMES  # CQ-PLAN event categories, one list
 
 __all__ = [
@@ -77,7 +87,6 @@ __all__ = [
     "DRAFT_MARK",
     "DRILL_TAG",
     "ELEMENTS",
-    "GRADE_NAMES",
     "Contact",
     "Contacts",
     "DocumentContext",
@@ -131,13 +140,6 @@ BLACK = RGBColor(0, 0, 0)
 # --------------------------------------------------------------------------------------------
 
 GradeCode = Literal["I", "II", "III", "IV"]
-Colour = Literal["red", "orange", "yellow", "blue"]
-
-#: NFRA appendix (银行业保险业网络安全事件分级标准) grade names.
-GRADE_NAMES: dict[str, str] = {"I": "特别重大", "II": "重大", "III": "较大", "IV": "一般"}
-#: CQ-PLAN warning colours follow the grade: red/orange/yellow/blue ↔ I/II/III/IV.
-GRADE_COLOURS: dict[str, Colour] = {"I": "red", "II": "orange", "III": "yellow", "IV": "blue"}
-COLOUR_NAMES: dict[str, str] = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
 
 _PENDING = re.compile(r"^待补充[（(](?P<reason>.*\S.*)[）)]$", re.S)
 _PENDING_INSIDE = re.compile(r"待补充[（(]")
@@ -239,7 +241,11 @@ class DocumentContext(BaseModel):
     incident_id: NonBlank
     title: NonBlank
     grade: GradeCode
-    warning_colour: Colour | None = None  # default: the grade's colour (CQ-PLAN)
+    # What follows from the grade, as the grading says (rules/grading.yaml, each with its clause);
+    # when not given, the shipped rules' value for ``grade`` (see _level_from_rules).
+    grade_name: NonBlank  # 较大 (NFRA 附件)
+    warning_zh: NonBlank  # 黄色 (CQ-PLAN 第三篇一)
+    investigated_by: NonBlank  # who investigates, printed in the investigation report (CQ-PLAN 第五篇)
     category: NonBlank | None = None  # CQ-PLAN category: a key of CATEGORY_NAMES or its Chinese name
     drill: bool = False
 
@@ -281,13 +287,16 @@ class DocumentContext(BaseModel):
     #: The date printed on the documents and stamped in the file; default: now.
     prepared_at: AwareDatetime | None = None
 
-    @field_validator("warning_colour", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _colour_from_chinese(cls, value: Any) -> Any:
-        names = {"红": "red", "橙": "orange", "黄": "yellow", "蓝": "blue"}
-        if isinstance(value, str):
-            return names.get(value.strip().removesuffix("色"), value)
-        return value
+    def _level_from_rules(cls, data: Any) -> Any:
+        """A context built without a grading (early, or in a test) takes the grade's name, colour
+        and investigating body from the shipped grading rules; a grading's values win."""
+        if isinstance(data, dict) and data.get("grade") in GRADES:
+            level = grading_rules().levels[data["grade"]]
+            defaults = {"grade_name": level.name, "warning_zh": level.warning_zh, "investigated_by": level.investigation.text}
+            data = {**defaults, **{k: v for k, v in data.items() if not (k in defaults and v is None)}}
+        return data
 
     @field_validator("category")
     @classmethod
@@ -298,14 +307,6 @@ class DocumentContext(BaseModel):
             if value == name:
                 return key
         raise ValueError(f"unknown category {value!r}; one of {', '.join(CATEGORY_NAMES)} (CQ-PLAN)")
-
-    @property
-    def grade_name(self) -> str:
-        return GRADE_NAMES[self.grade]
-
-    @property
-    def colour(self) -> Colour:
-        return self.warning_colour or GRADE_COLOURS[self.grade]
 
     @property
     def category_name(self) -> str | None:
@@ -319,7 +320,7 @@ class DocumentContext(BaseModel):
     @property
     def warning_label(self) -> str:
         """``黄色预警`` (CQ-PLAN)."""
-        return f"{COLOUR_NAMES[self.colour]}预警"
+        return f"{self.warning_zh}预警"
 
     @property
     def response_label(self) -> str:
@@ -1039,21 +1040,13 @@ def summary_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftD
     return w.save(path, pending_)
 
 
-#: CQ-PLAN 第五篇: who investigates, by grade.
-_INVESTIGATED_BY = {
-    "I": "由应急工作组组织有关部门、技术支撑单位和专业机构进行调查处理和总结评估，并按程序上报。",
-    "II": "由应急工作组组织有关部门、技术支撑单位和专业机构进行调查处理和总结评估，并按程序上报。",
-    "III": "由事件发生部门自行组织调查处理和总结评估，并将本报告报应急工作组。",
-    "IV": "由事件发生部门自行组织调查处理和总结评估，并将本报告报应急工作组。",
-}
-
-
 def investigation_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
     """事件调查评估报告 (总结调查报告), due within 30 days after the response ends.
 
     CQ-PLAN 第五篇: 总结调查报告应对事件的起因、性质、影响、责任等进行分析评估，提出处理意见和改进
-    措施; I/II are investigated by the emergency working group and reported on, III/IV by the
-    division concerned and reported to the working group.
+    措施. Who investigates (I/II: the emergency working group; III/IV: the division concerned) is
+    the grading's rule (``levels.<grade>.investigation`` in rules/grading.yaml), printed from
+    ``ctx.investigated_by``.
     """
     pending_ = _check("investigation_report", ctx)
     w = _Writer(ctx, "investigation_report")
@@ -1069,7 +1062,7 @@ def investigation_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> 
         ("发现时间", "discovered_at"),
         ("应急响应结束时间", "response_ended_at"),
     ])
-    w.para("调查组织：" + _INVESTIGATED_BY[ctx.grade])
+    w.para("调查组织：" + ctx.investigated_by)
     for heading, field in (
         ("二、事件起因", "cause"),
         ("三、事件性质", "nature"),

@@ -3,36 +3,32 @@
 The record, the grading and the profile's contacts fill what they can; every element the flow
 cannot know yet (the impact assessment, the lessons) is written as 待补充（原因） and reported, so
 a draft never has a blank where a regulator expects content, and the missing elements are
-raised rather than forgotten. Which drafts apply follows the obligations: the regulator report
-when a regulator report is owed (NFRA 45), the PFI report when PFI is involved (TENPAY 4(3)),
-the customer notice when subjects must be told (TENPAY 4(4), 10), the summary report once
-handling ended (NFRA 48), the investigation report once the response ended (CQ-PLAN 第五篇).
+raised rather than forgotten. Which drafts apply follows the obligations, and which draft an
+obligation produces is a rule of the obligations file (``draft:`` in
+``rules/obligations-<version>.yaml``, the set in force at discovery): the regulator report when a
+regulator report is owed (NFRA 45), the PFI report when PFI is involved (TENPAY 4(3)), the
+customer notice when subjects must be told (TENPAY 4(4), 10), the summary report once handling
+ended (NFRA 48), the investigation report once the response ended (CQ-PLAN 第五篇). The grade's
+name, warning colour and who investigates come from the grading (``rules/grading.yaml``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from regflows import config, ledger
 from regflows.incident import documents as docs
+from regflows.incident.clock import RuleSet, rule_set_for
+from regflows.incident.grading import Grading
 from regflows.profile import ContactInfo, Profile
 from regflows.store import db
 from regflows.store.models import Report
 
 LATER = "待事件处置过程中补充"
-
-#: Which draft each obligation calls for.
-DRAFT_FOR_OBLIGATION = {
-    "regulator_initial_report": "regulator_report",
-    "regulator_written_report": "regulator_report",
-    "pboc_pfi_report": "pfi_report",
-    "subject_notification": "customer_notice",
-    "summary_report": "summary_report",
-    "investigation_report": "investigation_report",
-}
 
 
 def _contact(info: ContactInfo | None) -> docs.Contact | None:
@@ -42,13 +38,16 @@ def _contact(info: ContactInfo | None) -> docs.Contact | None:
 def context_for(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, unit_name: str,
                 events: list[dict[str, Any]]) -> docs.DocumentContext:
     pfi = record.get("pfi")
+    graded = Grading.model_validate(grading)  # a grading stored before issue 11 is completed here
     values: dict[str, Any] = {
         "institution_name": profile.institution.name,
         "reporting_unit": unit_name,
         "incident_id": incident_id,
         "title": record["title"],
-        "grade": grading["grade"],
-        "warning_colour": grading.get("warning"),
+        "grade": graded.grade,
+        "grade_name": graded.grade_name,
+        "warning_zh": graded.warning_zh,
+        "investigated_by": graded.investigation.text,
         "category": record["category"],
         "drill": bool(record.get("drill")),
         "occurred_at": record["occurred_at"],
@@ -97,8 +96,13 @@ def opening_events(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"at": record["discovered_at"], "text": f"{record.get('discovered_by') or '发现人'}发现事件：{record['title']}"}]
 
 
-def drafts_due(obligation_ids: list[str]) -> list[str]:
-    return [DRAFT_FOR_OBLIGATION[o] for o in obligation_ids if o in DRAFT_FOR_OBLIGATION]
+def drafts_due(obligation_ids: Iterable[str], record: Mapping[str, Any], rule_sets: Sequence[RuleSet] | None = None) -> list[str]:
+    """The drafts the obligations call for, by the rule set in force at the record's discovery
+    (the clock's own choice of rules); ``rule_sets`` replaces the shipped ones."""
+    discovered_at = record["discovered_at"]
+    if not isinstance(discovered_at, dt.datetime):
+        discovered_at = dt.datetime.fromisoformat(str(discovered_at))
+    return list(rule_set_for(discovered_at, rule_sets).drafts_for(obligation_ids))
 
 
 def beijing(value: dt.datetime) -> str:

@@ -22,10 +22,13 @@ How the grade is found (NFRA 附件 银行业保险业网络安全事件分级�
   people assess them and write ``assessed_grade`` with ``assessed_reason``. The assessment can
   raise the grade, never lower it below what the objective criteria give.
 
-What follows from the grade (CQ-PLAN): warning colour and who issues it (第三篇一、三), response
-level and who leads and implements it (第四篇二; 第二篇), who may end the response and with whose
-approval (第四篇三). ``reasons`` are Chinese, each ending with its clause in 【】, because they are
-shown to the duty officer and copied into the regulator's report.
+What follows from the grade (CQ-PLAN), each with its clause in the rules file: the grade's name,
+the warning colour and who issues it (第三篇一、三), response level and who leads and implements it
+(第四篇二; 第二篇), who is told at declaration (第四篇二; CUSTINFO 8.2), who may end the response
+and with whose approval (第四篇三), who investigates afterwards (第五篇). Alerts, tasks and
+documents read these from the :class:`Grading`; none keeps a per-grade table of its own.
+``reasons`` are Chinese, each ending with its clause in 【】, because they are shown to the duty
+officer and copied into the regulator's report.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -46,6 +49,7 @@ __all__ = [
     "GRADES",
     "Grading",
     "GradingRules",
+    "Investigation",
     "Regrade",
     "ResponseEnding",
     "grade",
@@ -130,18 +134,41 @@ class ResponseEnding(_Strict):
         return tuple(r for r in (self.by, self.approved_by, self.together_with) if r is not None)
 
 
+class Investigation(_Strict):
+    """Who investigates the incident after the response and reports on it (CQ-PLAN 第五篇)."""
+
+    by: RoleKind = Field(title="组织调查的部门")
+    text: str = Field(min_length=3, title="调查组织")  # printed in the investigation report
+    clause: str = Field(min_length=3, title="依据")
+
+
 class Level(_Strict):
-    name: str
+    """What follows from one grade; every value read by alerts, tasks and documents from here."""
+
+    name: str = Field(min_length=1)  # 特别重大 / 重大 / 较大 / 一般
     clause: str
     warning: Warning
-    warning_zh: str
+    warning_zh: str = Field(pattern=r"^\S+色$")  # 红色 / 橙色 / 黄色 / 蓝色: printed as “橙色预警”
     warning_issuer: RoleKind
     warning_clause: str
     response_level: Grade
     lead: RoleKind
     implementer: RoleKind
     response_clause: str
+    alert_roles: list[RoleKind] = Field(min_length=1)
+    alert_clause: str = Field(min_length=3)
     ending: ResponseEnding
+    investigation: Investigation
+
+    @model_validator(mode="after")
+    def _alerted_include_the_actors(self) -> "Level":
+        """Those who act at declaration (lead, implementer, warning issuer) must be told of it."""
+        missing = [r for r in dict.fromkeys((self.lead, self.implementer, self.warning_issuer)) if r not in self.alert_roles]
+        if missing:
+            raise ValueError(f"alert_roles 须包含牵头、组织实施和发布预警的部门，缺少：{', '.join(missing)}")
+        if len(set(self.alert_roles)) != len(self.alert_roles):
+            raise ValueError(f"alert_roles 有重复：{', '.join(self.alert_roles)}")
+        return self
 
 
 class GradingRules(_Strict):
@@ -209,13 +236,27 @@ class Grading(_Strict):
     response_level: Grade = Field(title="应急响应级别")
     lead: RoleKind = Field(title="响应牵头")
     implementer: RoleKind = Field(title="组织实施")
+    alert_roles: list[RoleKind] = Field(title="宣布时通知的部门")
     ending: ResponseEnding = Field(title="响应结束")
+    investigation: Investigation = Field(title="调查评估")
     reasons: list[str] = Field(title="定级理由")
     criteria: list[str] = Field(title="命中的分级条款")
     computed_grade: Grade = Field(title="按客观条款确定的级别")
     assessed_grade: Grade | None = Field(default=None, title="综合研判级别")
     rules_version: str = Field(title="规则版本")
     history: list[Regrade] = Field(default_factory=list, title="重新定级记录")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_stored(cls, data: Any) -> Any:
+        """A grading stored before the alert roles and the investigation were rules (issue 11) lacks
+        them: they follow from its grade, by the shipped rules of its version."""
+        if isinstance(data, dict) and "grade" in data and not {"alert_roles", "investigation"} <= data.keys():
+            rules = grading_rules()
+            if data.get("rules_version") == rules.version and data["grade"] in rules.levels:
+                level = rules.levels[data["grade"]]
+                data = {"alert_roles": level.alert_roles, "investigation": level.investigation, **data}
+        return data
 
     def summary(self) -> dict[str, object]:
         """The CLI contract of ``regflows incident grade``."""
@@ -291,7 +332,9 @@ def grade(record: IncidentRecord, rules: GradingRules | None = None) -> Grading:
         response_level=level.response_level,
         lead=level.lead,
         implementer=level.implementer,
+        alert_roles=level.alert_roles,
         ending=level.ending,
+        investigation=level.investigation,
         reasons=reasons,
         criteria=[c.id for c in matched],
         computed_grade=computed,  # type: ignore[arg-type]

@@ -1,0 +1,160 @@
+"""The profile's ``settings``: one model per procedure, each setting defined once.
+
+Each setting is a choice the regulations leave to the institution (an interpretation, a
+threshold, a time). It is defined here exactly once, with its default, its Chinese description
+and its clause (``json_schema_extra={"clause": ...}``), so that no procedure keeps a second
+default of its own: code reads ``profile.settings.<name>``, or ``Settings().<name>`` when there
+is no profile. A setting no regulation speaks to (a retry interval, an SMS rate) says so in its
+clause (:data:`NO_CLAUSE`) instead of inventing one.
+
+Why one model per procedure composed by inheritance: a procedure's settings stay together and
+are easy to find (``CreditSettings`` lists what the credit statistics read), while the profile
+YAML keeps its flat format (every key directly under ``settings:``), which existing profiles use.
+This module is part of the shared profile layer and imports no procedure.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "Grade", "IncidentSettings", "Settings"]
+
+Grade = Literal["I", "II", "III", "IV"]
+#: The clause of a setting no regulation fixes: an operating choice of the institution.
+NO_CLAUSE = "无（本机构运行参数，法规未作规定）"
+
+
+def _clause(text: str) -> dict[str, JsonValue]:
+    return {"clause": text}
+
+
+def _by_grade(**minutes: float) -> dict[Grade, float]:
+    return {g: minutes[g] for g in ("I", "II", "III", "IV")}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CoreSettings(_Strict):
+    """Settings every procedure shares: deadlines, notices and their escalation, the calendar."""
+
+    deadline_roll_forward: bool = Field(
+        default=True,
+        description="按日计算的期限末日为休息日时顺延至下一工作日",
+        json_schema_extra=_clause("民法典 第二百零三条"),
+    )
+    ack_wait_minutes: dict[Grade, float] = Field(
+        default_factory=lambda: _by_grade(I=5, II=10, III=15, IV=30),
+        description="未确认多久后沿升级链升级，按事件级别（无级别的通知按 IV）",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+    renotify_every_minutes: float = Field(
+        default=30, gt=0, description="已确认但到期未处理完毕时，每隔多久再次提醒", json_schema_extra=_clause(NO_CLAUSE)
+    )
+    sms_per_minute: float = Field(
+        default=30, gt=0, description="短信发送速率上限（Prefect 全局并发限制 regflows-sms）",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+    calendar_warn_from: str = Field(
+        default="11-01", pattern=r"^\d{2}-\d{2}$", description="每年从该日起提醒下一年度节假日安排未载入",
+        json_schema_extra=_clause("国务院办公厅 关于下一年度部分节假日安排的通知（每年年末发布）"),
+    )
+    calendar_horizon_days: int = Field(
+        default=60, ge=1, le=366, description="日历覆盖检查的前瞻天数", json_schema_extra=_clause(NO_CLAUSE)
+    )
+
+
+class IncidentSettings(_Strict):
+    """Settings of the incident-response procedure (regflows.incident)."""
+
+    immediate_report_minutes: float = Field(
+        default=60, gt=0, description="“立即”报告按发现后多少分钟计",
+        json_schema_extra=_clause("TENPAY 第五条；PBOC-102 三（二）（“立即”，未给出时长）"),
+    )
+    due_soon_minutes: float = Field(
+        default=30, gt=0, description="到期前多少分钟视为“即将到期”", json_schema_extra=_clause(NO_CLAUSE)
+    )
+    reminder_minutes_before: list[int] = Field(
+        default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+
+
+class CreditSettings(_Strict):
+    """Settings of the monthly credit-information statistics (regflows.credit).
+
+    The 异常查询 thresholds: PBOC-102 二（四） asks for abnormal-query monitoring with thresholds
+    and leaves the values to the institution; attachment 3 item 13 rates a per-user daily volume
+    of 150-250 (centralised query).
+    """
+
+    credit_work_start: str = Field(
+        default="08:30:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段起（含）",
+        json_schema_extra=_clause("PBOC-102 二（四）"),
+    )
+    credit_work_end: str = Field(
+        default="18:00:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段止（含）",
+        json_schema_extra=_clause("PBOC-102 二（四）"),
+    )
+    credit_daily_query_limit: int = Field(
+        default=250, ge=1, description="单一用户单日查询量上限，超出部分为异常",
+        json_schema_extra=_clause("PBOC-102 二（四）；附件3 第13项（150-250 笔）"),
+    )
+    credit_repeat_subject_limit: int = Field(
+        default=3, ge=1, description="同一机构 30 日内查询同一主体的次数上限，此后每次为异常",
+        json_schema_extra=_clause("PBOC-102 二（四）"),
+    )
+    credit_repeat_window_days: int = Field(
+        default=30, ge=1, description="重复查询的滚动窗口（天）", json_schema_extra=_clause("PBOC-102 二（四）")
+    )
+    # 查询原因代码 of a personal credit report (二代个人征信报告 PH010Q03): 01 贷后管理, 02 贷款审批,
+    # 03 信用卡审批, 08 担保资格审查, 16 公积金提取复核查询, 19 特约商户实名审查, 20 保前审查,
+    # 21 保后管理, 22 法人代表、负责人、高管等资信审查, 23 客户准入资格审查, 24 融资审批, 25 资信审查,
+    # 26 额度审批. Left out by default: 09 司法调查 and 18 股指期货开户 (not a lender's reasons) and
+    # 05 异议核查. No official table is public (the 征信中心's interface specifications are not); the
+    # names agree across several independent readers of the report format: check the set against
+    # the codes the institution uses.
+    credit_reason_codes: list[str] = Field(
+        default_factory=lambda: ["01", "02", "03", "08", "16", "19", "20", "21", "22", "23", "24", "25", "26"],
+        description="个人征信查询原因代码集合（二代 PH010Q03；须与本机构实际使用的代码核对）",
+        json_schema_extra=_clause("PBOC-102 附件3 8.3（查询用途须登记）"),
+    )
+    # 查询原因代码 of an enterprise credit report (二代企业征信报告 EA01BD02): 01 贷前（保前）审查,
+    # 02 贷中操作, 03 贷后（在保）管理, 04 其他原因, 05 关联查询, 17 额度审批, 18 担保审查. The same
+    # number means something else than for a person (01 is 贷后管理 there), so each subject type is
+    # checked against its own set.
+    credit_enterprise_reason_codes: list[str] = Field(
+        default_factory=lambda: ["01", "02", "03", "04", "05", "17", "18"],
+        description="企业征信查询原因代码集合（二代 EA01BD02；同一代码含义与个人不同）",
+        json_schema_extra=_clause("PBOC-102 附件3 8.3（查询用途须登记）"),
+    )
+    # 填表人、复核人、签发人 of the monthly table: three different people of this profile; the run
+    # records the preparer, the other two approve through personal signed links.
+    credit_preparer: str | None = Field(
+        default=None, description="统计表填表人（人员编号）；运行时可用 preparer 参数指定",
+        json_schema_extra=_clause("PBOC-102 附件2（填表人）"),
+    )
+    credit_review_role: str = Field(
+        default="compliance", description="复核人所在角色（角色键或 kind）；填表人本人不能复核",
+        json_schema_extra=_clause("PBOC-102 附件2（复核人）"),
+    )
+    credit_signoff_role: str = Field(
+        default="leadership_group", description="签发人所在角色（角色键或 kind）；填表人、复核人本人不能签发",
+        json_schema_extra=_clause("PBOC-102 附件2（签发人）"),
+    )
+    credit_signoff_link_days: int = Field(
+        default=14, ge=1, le=60, description="复核、签发链接的有效天数；过期未处理时重新发送",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+
+
+class Settings(CreditSettings, IncidentSettings, CoreSettings):
+    """Interpretation settings of a profile: the union of the procedures' settings, flat in YAML.
+
+    A new procedure adds its own ``<Name>Settings`` above and lists it here; a test checks that no
+    name is defined by two of them.
+    """
+
