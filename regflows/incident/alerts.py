@@ -19,7 +19,6 @@ from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
 from regflows.store.obligations import mark_reminded
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 COLOUR = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from calendars.zone import now_local
+
 if TYPE_CHECKING:
     from regflows.incident.record import IncidentRecord
     from regflows.profile import Profile
@@ -63,7 +65,7 @@ def read_profile(path: Path | None) -> "Profile | None":
 def parse_instant(text: str | None, option: str) -> dt.datetime:
     """An ISO 8601 instant with offset for an option, default the current time; naive is refused."""
     if text is None:
-        return dt.datetime.now(dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=8)))
+        return now_local()
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -52,7 +52,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import docx
 from docx.document import Document as DocxDocument
@@ -67,6 +66,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, NonNegativeInt, StringConstraints, field_validator
 
+from calendars.zone import SHANGHAI
 from notices.masking import mask_pii
 from regflows.incident.record import CATEGORY_NAMES  # CQ-PLAN event categories, one list
 
@@ -100,7 +100,6 @@ __all__ = [
     "summary_report",
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
 
 DRAFT_MARK = "草稿 — 待审核"

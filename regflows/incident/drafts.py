@@ -16,6 +16,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from calendars.zone import SHANGHAI
 from regflows import config, ledger
 from regflows.incident import documents as docs
 from regflows.profile import ContactInfo, Profile
@@ -102,4 +103,4 @@ def drafts_due(obligation_ids: list[str]) -> list[str]:
 
 
 def beijing(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
