@@ -163,6 +163,9 @@ def test_yaml_syntax_errors_in_chinese(tmp_path: Path) -> None:
     with pytest.raises(RuleFileError) as info:
         parse_yaml("a: 1\nb: c: d\n", Path("x.yaml"))
     assert info.value.problems[0].startswith("文件 x.yaml 第 2 行：YAML 语法错误：此处不能出现“键: 值”")
+    with pytest.raises(RuleFileError) as info:
+        parse_yaml("a: @x\n", Path("x.yaml"))
+    assert info.value.problems[0].startswith("文件 x.yaml 第 1 行：YAML 语法错误：值以 YAML 保留字符开头（如 @、`、%），请给该值加引号")
     with pytest.raises(RuleFileError, match="内容为空"):
         parse_yaml("# only a comment\n", Path("x.yaml")).validate(Rules)
 

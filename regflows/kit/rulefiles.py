@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,17 +143,21 @@ def load_json_model(
 # YAML
 # --------------------------------------------------------------------------------------------
 
-#: PyYAML's most frequent complaints, said the way a person editing the file can act on them.
+#: PyYAML's most frequent complaints (regular expressions matched at the start), said the way a
+#: person editing the file can act on them.
 _YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("mapping values are not allowed here", "此处不能出现“键: 值”（上一行的引号未闭合、冒号后缺空格，或缩进不对？）"),
     ("could not find expected ':'", "缺少冒号“:”"),
-    ("found character '\\t' that cannot start any token", "含制表符（Tab），请改用空格缩进"),
-    ("expected <block end>", "缩进不一致"),
+    (r"found character '\\t' that cannot start any token", "含制表符（Tab），请改用空格缩进"),
+    ("expected <block end>", "缩进不一致，或引号括起的值后还有内容"),
     ("did not find expected key", "缩进不一致，或列表项缺少“- ”"),
     ("did not find expected '-' indicator", "列表项缺少“- ”或缩进不一致"),
     ("expected ',' or ']'", "方括号 [ ] 未闭合，或列表项之间缺少逗号"),
     ("expected ',' or '}'", "花括号 { } 未闭合，或键值对之间缺少逗号"),
     ("found unexpected end of stream", "文件意外结束（引号或括号未闭合？）"),
+    ("expected the node content", "缺少值（括号或引号未闭合？）"),
+    ("expected a comment or a line break", "值后有多余内容（含冒号、# 或引号的值请整体加引号）"),
+    (r"found character .* that cannot start any token", "值以 YAML 保留字符开头（如 @、`、%），请给该值加引号"),
     ("found undefined alias", "引用了未定义的锚点（*名称）"),
     ("found duplicate anchor", "锚点（&名称）重复"),
     ("found unknown escape character", "双引号内的转义字符无效（反斜杠 \\ 请写成 \\\\ 或改用单引号）"),
@@ -161,7 +166,7 @@ _YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
 
 def _yaml_problem(problem: str) -> str:
     for english, chinese in _YAML_PROBLEMS:
-        if problem.startswith(english):
+        if re.match(english, problem):
             return f"{chinese}（{problem}）"
     return problem
 
