@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from calendars.zone import now_local
-
 if TYPE_CHECKING:
     from regflows.incident.record import IncidentRecord
     from regflows.profile import Profile
@@ -65,6 +63,8 @@ def read_profile(path: Path | None) -> "Profile | None":
 def parse_instant(text: str | None, option: str) -> dt.datetime:
     """An ISO 8601 instant with offset for an option, default the current time; naive is refused."""
     if text is None:
+        from calendars.zone import now_local  # here: importing calendars at CLI start-up costs ~0.2 s (pydantic models)
+
         return now_local()
     try:
         value = dt.datetime.fromisoformat(text)
