@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 from calendars.official import (
-    SHANGHAI,
     CalendarError,
     DayStatus,
     WorkingDayCalendar,
@@ -18,6 +17,7 @@ from calendars.official import (
     load_calendar,
     to_shanghai_date,
 )
+from calendars.zone import SHANGHAI
 
 __all__ = [
     "SHANGHAI",

@@ -9,14 +9,21 @@
   forward the same way.
 - Every day-counted deadline ends at 24:00 of its last day, which this module represents as the
   instant 00:00 of the following day, Asia/Shanghai (a report filed at 23:59:59 is on time).
+
+How much time is left (or how late an obligation is) is said in one Chinese wording,
+:func:`time_left_zh`, for every view that shows it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
-from calendars.official import SHANGHAI, CalendarError, WorkingDayCalendar, default_calendar, to_shanghai_date
+import pendulum
+
+from calendars.official import CalendarError, WorkingDayCalendar, default_calendar, to_shanghai_date
+from calendars.zone import SHANGHAI
 
 
 @dataclass(frozen=True)
@@ -122,3 +129,25 @@ def by_day_of_month(
         return Deadline(end_of_day(last), last, basis + f"，该日为休息日，顺延至 {last} 24:00", nominal)
     cal.require(year)
     return Deadline(end_of_day(nominal), nominal, basis + f"，截至 {nominal} 24:00")
+
+
+def time_left_zh(due: dt.datetime, now: dt.datetime) -> str:
+    """How long until ``due``, or how long past it, as a duty officer reads it.
+
+    - under a day: ``剩 1 小时 5 分`` / ``逾期 0 小时 3 分`` (the wording the clock view used);
+    - a day or more: ``剩 2 天 3 小时`` / ``逾期 2 天 3 小时`` (minutes are noise at that scale);
+    - exactly at the due instant: ``已到期``.
+
+    Rounding always errs towards urgency: time left is rounded down (59 s left is ``剩 0 小时 0 分``,
+    never a minute that does not exist), time overdue is rounded up (1 s late is ``逾期 0 小时 1 分``,
+    so a missed deadline never reads as on time).
+    """
+    seconds = (_aware(due) - _aware(now)).total_seconds()
+    if seconds == 0:
+        return "已到期"
+    word = "剩" if seconds > 0 else "逾期"
+    minutes = math.floor(seconds / 60) if seconds > 0 else math.ceil(-seconds / 60)
+    span = pendulum.duration(minutes=minutes)
+    if span.days >= 1:
+        return f"{word} {span.days} 天 {span.hours} 小时"
+    return f"{word} {span.hours} 小时 {span.minutes} 分"

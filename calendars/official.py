@@ -19,13 +19,14 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import yaml
+import pendulum
 
 from calendars.model import YearArrangement
+from calendars.zone import SHANGHAI
+from regflows.kit.errors import RuleFileError
+from regflows.kit.rulefiles import load_yaml_model
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DATA_DIR = Path(__file__).parent / "data"
 #: How many of the last days of December stay provisional until the next year's notice is in.
 #: Every cross-year change so far touched 12-29..12-31; a week leaves a margin.
@@ -226,9 +227,8 @@ class WorkingDayCalendar:
     def nth_working_day_of_month(self, year: int, month: int, n: int) -> dt.date:
         if not 1 <= month <= 12:
             raise CalendarError(f"月份必须在 1 到 12 之间：{month}")
-        first = dt.date(year, month, 1)
-        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        return self.nth_working_day_in(first, last, n)
+        first = pendulum.date(year, month, 1)
+        return self.nth_working_day_in(first, first.end_of("month"), n)
 
 
 def _days_of(year: int) -> Iterator[dt.date]:
@@ -239,14 +239,13 @@ def _days_of(year: int) -> Iterator[dt.date]:
 
 
 def load_year_file(path: Path) -> YearArrangement:
-    """Read and validate one year file; errors name the file."""
+    """Read and validate one year file; errors name the file, the line and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        arrangement = YearArrangement.model_validate(raw)
-    except (yaml.YAMLError, ValueError) as exc:
-        raise CalendarError(f"{path}: {exc}") from exc
+        arrangement = load_yaml_model(path, YearArrangement, what="节假日安排")
+    except RuleFileError as exc:
+        raise CalendarError(str(exc)) from exc
     if path.stem != str(arrangement.year):
-        raise CalendarError(f"{path}: 文件名与 year: {arrangement.year} 不符")
+        raise CalendarError(f"文件 {path}：文件名与 year: {arrangement.year} 不符")
     return arrangement
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
+from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.profile import Profile
 from regflows.store import db
@@ -114,7 +115,7 @@ def run_escalations(profile: Profile, now: dt.datetime | None = None, url: str |
             ledger.append("notice.chain_exhausted", notice.id, {"chain": chain, "deputy": deputy.person_id if deputy else None}, url=url)
         else:
             people = [person_as_recipient(profile, action.person_id, role_key)] if action.person_id else []
-            due_label = notice.resolve_by.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M") if notice.resolve_by else None
+            due_label = notice.resolve_by.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if notice.resolve_by else None
             context = {**base, "acked_by": action.person_id or "", "due_label": due_label}
             send_notice(profile, "renotify", context, list(notice.roles or []), to=people,
                         notice_id=f"{notice.id}:renotify:{moment.strftime('%Y%m%dT%H%M')}", urgent=True, related=notice.id,

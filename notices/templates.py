@@ -30,12 +30,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2 import meta
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, computed_field, field_validator
 
+from calendars.zone import SHANGHAI
 from notices.masking import find_pii, mask_pii, mask_url
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "sms_variables",
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: Two 70-character UCS-2 segments (see the module docstring for the 67-character caveat).

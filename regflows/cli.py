@@ -280,7 +280,8 @@ def cal_schedules(
     limit: Annotated[int, typer.Option(help="每个排程显示的次数")] = 5,
 ) -> None:
     """prefect.yaml 中工作日排程的下几次运行日期。"""
-    from calendars.official import SHANGHAI, default_calendar
+    from calendars.official import default_calendar
+    from calendars.zone import SHANGHAI
     from regflows.deployments import read_prefect_yaml
 
     day = _date(start) if start else dt.datetime.now(SHANGHAI).date()
@@ -296,7 +297,7 @@ def cal_schedules(
 # -- notices -------------------------------------------------------------------------------
 def _since(text: str) -> dt.datetime:
     """ISO time (with offset or Asia/Shanghai), or a span back from now: 30m, 2h, 7d."""
-    from calendars.official import SHANGHAI
+    from calendars.zone import SHANGHAI
 
     units = {"m": "minutes", "h": "hours", "d": "days"}
     if text[-1:] in units and text[:-1].isdigit():
@@ -314,7 +315,7 @@ def notices_test(
     role: Annotated[str | None, typer.Option(help="只测试该角色（键名或类型），默认全部人员")] = None,
 ) -> None:
     """向每个人（或该角色成员）的每个渠道发送测试通知；每次投递打印一行 JSON。"""
-    from calendars.official import SHANGHAI
+    from calendars.zone import SHANGHAI
     from notices.routing import RoutingError, person_as_recipient, recipients
     from notices.service import send_notice
     from regflows.profile import ProfileError, load_profile

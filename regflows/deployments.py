@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from calendars.official import WorkingDayCalendar, default_calendar
 from calendars.schedules import TIMEZONE, WorkingDaySchedule
-from regflows.yamlsource import YamlSource
+from regflows.kit.errors import describe
+from regflows.kit.rulefiles import read_yaml
 
 
 class DeploymentFileError(ValueError):
@@ -50,7 +51,7 @@ class ScheduleChoice:
 
 
 def read_prefect_yaml(path: Path) -> list[DeploymentSpec]:
-    source = YamlSource.read(path)
+    source = read_yaml(path, "部署文件")
     data = source.data or {}
     wd_all = ((data.get("definitions") or {}).get("working_day_schedules")) or {}
     specs: list[DeploymentSpec] = []
@@ -69,7 +70,7 @@ def read_prefect_yaml(path: Path) -> list[DeploymentSpec]:
                 working.append(WorkingDaySchedule.model_validate(item))
             except ValidationError as exc:
                 where = source.where(("definitions", "working_day_schedules", name, j))
-                raise DeploymentFileError(f"{where}: {exc.errors()[0]['msg']}") from exc
+                raise DeploymentFileError(f"{where}：{'；'.join(describe(exc, model=WorkingDaySchedule))}") from exc
         specs.append(
             DeploymentSpec(
                 name=name,

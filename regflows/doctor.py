@@ -28,7 +28,7 @@ class Check:
 
 
 def run_checks(profile_file: Path, today: dt.date | None = None) -> list[Check]:
-    from calendars.official import SHANGHAI
+    from calendars.zone import SHANGHAI
 
     day = today or dt.datetime.now(SHANGHAI).date()
     checks: list[Check] = []

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
+from regflows.kit.errors import RuleFileError, place
+from regflows.kit.rulefiles import read_yaml
 from regflows.settings import Settings
-from regflows.yamlsource import YamlSource, YamlSourceError
 
 #: The five sources of the digest (../shared/docs/regulations.md, table at the top).
 RegimeTag = Literal["TENPAY", "CUSTINFO", "CQ-PLAN", "NFRA", "PBOC-102"]
@@ -201,13 +203,12 @@ def clear_secret_problem(url: str) -> str | None:
     return None
 
 
-class ProfileError(ValueError):
-    """A profile that cannot be used; ``problems`` lists ``file:line field: message`` lines."""
+class ProfileError(RuleFileError):
+    """A profile that cannot be used; ``problems`` lists ``文件 … 第 N 行 field：message`` lines."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
-        self.problems = problems
-        super().__init__(f"机构配置 {path} 有 {len(problems)} 处错误：\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(problems, path, "机构配置")
 
 
 def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str]]:
@@ -248,40 +249,26 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
     return problems
 
 
-def _loc_message(error: dict) -> tuple[tuple[str | int, ...], str]:
-    loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-")))
-    msg = error["msg"]
-    if error["type"] == "missing":
-        msg = "缺少必填项"
-    elif error["type"] == "extra_forbidden":
-        msg = "未知字段（拼写错误？）"
-    elif error["type"] == "literal_error":
-        msg = f"取值无效 {error.get('input')!r}：{msg}"
-    return loc, msg
+def _regime_message(error: ErrorDetails) -> str | None:
+    """A regime tag the digest does not know is named as such, with the five that exist."""
+    if error["loc"][:1] == ("regimes",) and error["type"] == "literal_error":
+        return f"未知的监管来源 {error.get('input')}（可选：{', '.join(REGIMES)}）"
+    return None
 
 
 def load_profile(path: str | Path) -> Profile:
     """Read, validate and cross-check a profile; every problem names its field and line."""
     source_path = Path(path)
     try:
-        source = YamlSource.read(source_path)
-    except YamlSourceError as exc:
-        raise ProfileError(source_path, [str(exc)]) from exc
-    if not isinstance(source.data, dict):
-        raise ProfileError(source_path, [f"{source_path}:1 顶层必须是键值映射"])
-    try:
-        profile = Profile.model_validate(source.data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc, msg = _loc_message(error)
-            if loc and loc[0] == "regimes" and error["type"] == "literal_error":
-                msg = f"未知的监管来源 {loc[-1] if len(loc) > 1 else ''}（可选：{', '.join(REGIMES)}）"
-            problems.append(f"{source.where(loc)}: {msg}")
-        raise ProfileError(source_path, problems) from exc
+        document = read_yaml(source_path, "机构配置")
+        if not isinstance(document.data, dict):
+            raise RuleFileError([f"{place(source_path, 1)}：顶层必须是键值映射"], source_path)
+        profile = document.validate(Profile, messages=_regime_message)
+    except RuleFileError as exc:
+        raise ProfileError(source_path, exc.problems) from exc
     cross = _cross_references(profile)
     if cross:
-        raise ProfileError(source_path, [f"{source.where(loc)}: {msg}" for loc, msg in cross])
+        raise ProfileError(source_path, [document.problem(loc, msg) for loc, msg in cross])
     return profile
 
 

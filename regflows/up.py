@@ -122,7 +122,7 @@ def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
 def serve_deployments() -> None:
     from prefect import serve
 
-    from calendars.official import SHANGHAI
+    from calendars.zone import SHANGHAI
     from regflows.deployments import read_prefect_yaml, schedules_for, to_runner_deployments
 
     path = config.prefect_yaml()

@@ -9,7 +9,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from calendars.coverage import CoverageReport, check_coverage
-from calendars.official import SHANGHAI, default_calendar
+from calendars.official import default_calendar
+from calendars.zone import SHANGHAI
 from calendars.schedules import TIMEZONE
 from regflows import config
 from regflows.deployments import read_prefect_yaml

@@ -16,8 +16,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
+from calendars.zone import SHANGHAI
 from regflows.credit.chart import history_markdown
-from regflows.credit.models import COUNT_TITLES, COUNTS, SHANGHAI, Period
+from regflows.credit.models import COUNT_TITLES, COUNTS, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
 from regflows.profile import Profile

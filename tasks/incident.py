@@ -8,6 +8,8 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from calendars.deadlines import time_left_zh
+from calendars.zone import SHANGHAI
 from regflows.incident import drafts, store
 from regflows.incident.clock import obligations as compute_obligations
 from regflows.incident.clock import rule_set_for
@@ -16,7 +18,6 @@ from regflows.incident.record import IncidentRecord, check_against_profile
 from regflows.profile import Profile
 from regflows.store.models import Obligation, utcnow
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
 STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即将到期】", "overdue": "【已逾期】",
                "fulfilled": "已履行", "calendar_missing": "【缺日历数据】"}
@@ -53,7 +54,7 @@ def clock_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any]
 
 def obligation_row(row: Obligation) -> dict[str, Any]:
     return {"id": row.code, "title": row.title, "clause": row.clause, "owner": row.owner_role, "state": row.state,
-            "due": row.due_at.astimezone(BEIJING).isoformat() if row.due_at else None,
+            "due": row.due_at.astimezone(SHANGHAI).isoformat() if row.due_at else None,
             "due_label": (row.detail or {}).get("due_label"), "every": row.every}
 
 
@@ -62,24 +63,21 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
     now = utcnow()
     table = []
     for row in rows:
-        remaining = ""
-        if row.due_at and row.state not in ("fulfilled",):
-            minutes = int((row.due_at - now).total_seconds() // 60)
-            remaining = f"剩 {minutes // 60} 小时 {minutes % 60} 分" if minutes >= 0 else f"逾期 {(-minutes) // 60} 小时 {(-minutes) % 60} 分"
+        remaining = time_left_zh(row.due_at, now) if row.due_at and row.state not in ("fulfilled",) else ""
         table.append({"状态": STATE_LABEL.get(row.state, row.state), "义务": row.title, "时限": (row.detail or {}).get("due_label") or "未起算",
                       "剩余": remaining, "依据": row.clause, "责任部门": row.owner_role, "编号": row.code})
     key = f"incident-{incident_id.lower()}-clock"
-    create_table_artifact(table, key=key, description=f"事件 {incident_id} 的监管时限（北京时间 {now.astimezone(BEIJING):%Y-%m-%d %H:%M} 计算）")
-    lines = [f"# {'【演练】' if record.get('drill') else ''}{incident_id} {record['title']}", "", f"**现在：{now.astimezone(BEIJING):%Y-%m-%d %H:%M}**", ""]
+    create_table_artifact(table, key=key, description=f"事件 {incident_id} 的监管时限（北京时间 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 计算）")
+    lines = [f"# {'【演练】' if record.get('drill') else ''}{incident_id} {record['title']}", "", f"**现在：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}**", ""]
     shown_now = False
     for row in rows:
         if row.due_at and row.due_at > now and not shown_now:
-            lines.append(f"- **—— 现在 {now.astimezone(BEIJING):%m-%d %H:%M} ——**")
+            lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
             shown_now = True
         label = (row.detail or {}).get("due_label") or "未起算"
         lines.append(f"- {STATE_LABEL.get(row.state, row.state)} `{label}` {row.title}（{row.clause}，{row.owner_role}）")
     if not shown_now:
-        lines.append(f"- **—— 现在 {now.astimezone(BEIJING):%m-%d %H:%M} ——**")
+        lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
     create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-timeline", description="事件时间线")
 
 

@@ -101,7 +101,7 @@ def test_profile_check_command(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("institution: [\n", encoding="utf-8")
     result = runner.invoke(app, ["profile", "check", str(bad)])
-    assert result.exit_code == 2 and "bad.yaml:" in result.stderr
+    assert result.exit_code == 2 and "bad.yaml 第 " in result.stderr
 
 
 def test_every_command_has_help() -> None:

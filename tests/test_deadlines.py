@@ -6,8 +6,17 @@ import datetime as dt
 
 import pytest
 
-from calendars.deadlines import by_day_of_month, end_of_day, last_day_of, within_days, within_hours, within_working_days
-from calendars.official import SHANGHAI, CalendarError, YearNotCovered
+from calendars.deadlines import (
+    by_day_of_month,
+    end_of_day,
+    last_day_of,
+    time_left_zh,
+    within_days,
+    within_hours,
+    within_working_days,
+)
+from calendars.official import CalendarError, YearNotCovered
+from calendars.zone import SHANGHAI
 
 D = dt.date
 
@@ -74,3 +83,36 @@ def test_end_of_day_is_next_midnight() -> None:
     assert end_of_day(D(2025, 12, 31)) == at(2026, 1, 1)
     assert last_day_of(end_of_day(D(2025, 12, 31))) == D(2025, 12, 31)
     assert last_day_of(at(2025, 10, 9, 11)) == D(2025, 10, 9)
+
+
+def test_time_left_wording_under_a_day_keeps_hours_and_minutes() -> None:
+    due = at(2025, 10, 1, 12, 0)
+    assert time_left_zh(due, due - dt.timedelta(hours=1, minutes=5)) == "剩 1 小时 5 分"
+    assert time_left_zh(due, due - dt.timedelta(hours=23, minutes=59, seconds=59)) == "剩 23 小时 59 分"
+    assert time_left_zh(due, due + dt.timedelta(hours=2, minutes=3)) == "逾期 2 小时 3 分"
+
+
+def test_time_left_wording_at_the_edges_errs_towards_urgency() -> None:
+    due = at(2025, 10, 1, 12, 0)
+    assert time_left_zh(due, due) == "已到期"
+    assert time_left_zh(due, due - dt.timedelta(seconds=59)) == "剩 0 小时 0 分"  # never a minute that is not there
+    assert time_left_zh(due, due - dt.timedelta(seconds=60)) == "剩 0 小时 1 分"
+    assert time_left_zh(due, due + dt.timedelta(seconds=1)) == "逾期 0 小时 1 分"  # a missed deadline never reads as met
+    assert time_left_zh(due, due + dt.timedelta(seconds=59)) == "逾期 0 小时 1 分"
+    assert time_left_zh(due, due + dt.timedelta(hours=23, minutes=59, seconds=1)) == "逾期 1 天 0 小时"
+
+
+def test_time_left_wording_in_days() -> None:
+    due = at(2025, 10, 9, 0, 0)
+    assert time_left_zh(due, due - dt.timedelta(days=1)) == "剩 1 天 0 小时"
+    assert time_left_zh(due, due - dt.timedelta(days=2, hours=3, minutes=59)) == "剩 2 天 3 小时"
+    assert time_left_zh(due, due + dt.timedelta(days=2, hours=3, minutes=10)) == "逾期 2 天 3 小时"
+    assert time_left_zh(due, due - dt.timedelta(days=10)) == "剩 10 天 0 小时"  # days, not weeks
+
+
+def test_time_left_is_the_same_from_any_zone() -> None:
+    due = at(2025, 10, 1, 12, 0)
+    utc_now = dt.datetime(2025, 10, 1, 3, 0, tzinfo=dt.timezone.utc)  # 11:00 Beijing
+    assert time_left_zh(due, utc_now) == "剩 1 小时 0 分"
+    with pytest.raises(CalendarError, match="naive"):
+        time_left_zh(due, dt.datetime(2025, 10, 1, 11, 0))

@@ -171,18 +171,18 @@ def test_load_record_from_file() -> None:
 def test_file_errors_name_field_and_line() -> None:
     with pytest.raises(IncidentRecordError) as info:
         load_record(FIXTURES / "naive-time.json")
-    assert "naive-time.json:4 discovered_at（发现时间）" in str(info.value)
+    assert "naive-time.json 第 4 行 discovered_at（发现时间）" in str(info.value)
     with pytest.raises(IncidentRecordError) as info:
         load_record(FIXTURES / "bad-fields.json")
     text = str(info.value)
-    assert "bad-fields.json:7 category（事件分类）: 取值无效 'outage'" in text
-    assert "bad-fields.json:9 outage.provinces（受影响的省级行政区数量）" in text
+    assert "bad-fields.json 第 7 行 category（事件分类）：取值无效 'outage'" in text
+    assert "bad-fields.json 第 9 行 outage.provinces（受影响的省级行政区数量）" in text
 
 
 def test_json_syntax_error_and_missing_file() -> None:
     with pytest.raises(IncidentRecordError) as info:
         load_record(FIXTURES / "not-json.json")
-    assert "not-json.json:4 JSON 语法错误" in str(info.value)
+    assert "not-json.json 第 4 行：JSON 语法错误" in str(info.value)
     with pytest.raises(IncidentRecordError) as info:
         load_record(FIXTURES / "absent.json")
     assert "文件不存在" in str(info.value)

@@ -17,7 +17,8 @@ import pytest
 import yaml
 from prefect import flow
 
-from calendars.official import SHANGHAI, default_calendar
+from calendars.official import default_calendar
+from calendars.zone import SHANGHAI
 from calendars.schedules import WorkingDaySchedule
 from regflows.deployments import read_prefect_yaml
 

@@ -35,7 +35,7 @@ def test_unknown_regime_is_named_with_its_line(tmp_path: Path) -> None:
         load_profile(write(tmp_path, text))
     message = str(err.value)
     assert "SAFE-2024" in message and "未知的监管来源" in message
-    assert f"profile.yaml:{line_of(text, 'SAFE-2024')}" in message
+    assert f"profile.yaml 第 {line_of(text, 'SAFE-2024')} 行 regimes.SAFE-2024" in message
 
 
 def test_missing_regime_is_refused(tmp_path: Path) -> None:
@@ -52,16 +52,16 @@ def test_person_without_any_contact_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ProfileError) as err:
         load_profile(write(tmp_path, text))
-    assert "people.4.channels" in str(err.value)
-    assert f":{line_of(text, 'channels: []')} " in str(err.value)
+    assert "people[4].channels" in str(err.value)
+    assert f" 第 {line_of(text, 'channels: []')} 行 " in str(err.value)
 
 
 def test_role_member_without_a_person_entry_is_refused(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace("members: [chen.jing]", "members: [chen.jing, qian.wu]")
     with pytest.raises(ProfileError) as err:
         load_profile(write(tmp_path, text))
-    assert "qian.wu" in str(err.value) and "roles.retail_division.members.1" in str(err.value)
-    assert f":{line_of(text, 'qian.wu')} " in str(err.value)
+    assert "qian.wu" in str(err.value) and "roles.retail_division.members[1]" in str(err.value)
+    assert f" 第 {line_of(text, 'qian.wu')} 行 " in str(err.value)
 
 
 def test_missing_required_role_and_field(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_missing_required_role_and_field(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as err:
         load_profile(write(tmp_path, text))
     message = str(err.value)
-    assert "institution.region: 缺少必填项" in message
+    assert "institution.region：缺少必填项" in message
 
 
 def test_missing_role_kind(tmp_path: Path) -> None:
@@ -82,12 +82,12 @@ def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace("  name: 渝信示范银行股份有限公司", "  name: [渝信示范银行股份有限公司")
     with pytest.raises(ProfileError) as err:
         load_profile(write(tmp_path, text))
-    assert "YAML 语法错误" in str(err.value) and "profile.yaml:" in str(err.value)
+    assert "YAML 语法错误" in str(err.value) and "profile.yaml 第 " in str(err.value)
 
 
 def test_typo_in_field_name_is_refused(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace("  cii_operator: true", "  cii_operater: true")
-    with pytest.raises(ProfileError, match="cii_operater: 未知字段"):
+    with pytest.raises(ProfileError, match="cii_operater：未知字段"):
         load_profile(write(tmp_path, text))
 
 
@@ -112,4 +112,4 @@ def test_channel_kind_must_match_its_url(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace('{kind: outbox, url: "outbox://sun.li/sms"}', '{kind: sms, url: "mailto://127.0.0.1?to=a@example.cn"}')
     with pytest.raises(ProfileError) as err:
         load_profile(write(tmp_path, text))
-    assert "kind: sms" in str(err.value) and f":{line_of(text, 'kind: sms')} " in str(err.value)
+    assert "kind: sms" in str(err.value) and f" 第 {line_of(text, 'kind: sms')} 行 " in str(err.value)

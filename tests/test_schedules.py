@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from calendars.official import SHANGHAI, default_calendar
+from calendars.official import default_calendar
+from calendars.zone import SHANGHAI
 from calendars.schedules import PREFECT_RRULE_MAX_CHARS, WorkingDaySchedule
 
 D = dt.date

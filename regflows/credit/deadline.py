@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 
 from calendars.deadlines import last_day_of
-from calendars.official import SHANGHAI, CalendarError, default_calendar
+from calendars.official import CalendarError, default_calendar
+from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, month_obligation, subject
 from regflows.profile import Profile

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from calendars.zone import SHANGHAI
 from regflows.credit.models import (
     LOG_COLUMNS,
     LOG_DATE_COLUMNS,
     LOG_OPTIONAL_COLUMNS,
     LOG_STRING_COLUMNS,
-    SHANGHAI,
     USER_COLUMNS,
     USER_OPTIONAL_COLUMNS,
     CreditInputError,

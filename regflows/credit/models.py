@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from calendars.zone import SHANGHAI
 
 LOG_COLUMNS: tuple[str, ...] = (
     "query_id", "queried_at", "user_id", "institution", "region", "subject_id", "subject_type",

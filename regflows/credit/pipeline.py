@@ -15,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from calendars.zone import SHANGHAI
 from regflows.credit.io import Table, read_log, read_users
-from regflows.credit.models import COUNT_TITLES, SHANGHAI, Period, Thresholds, UnitRow
+from regflows.credit.models import COUNT_TITLES, Period, Thresholds, UnitRow
 from regflows.credit.quality import QualityReport
 from regflows.credit.rules import RuleResult, apply_rules
 from regflows.credit.settings import thresholds as profile_thresholds

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import select
 
 from calendars.deadlines import end_of_day, last_day_of
-from calendars.official import SHANGHAI
+from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
 from regflows.profile import Profile

@@ -19,8 +19,6 @@ from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
 from regflows.store.obligations import mark_reminded
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
 
 def participants(profile: Profile, incident: Incident | None, listed: list[str] | None) -> list[Recipient]:
     """A drill's recipients: the listed people, else the on-call role."""

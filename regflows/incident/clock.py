@@ -45,13 +45,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from calendars.deadlines import Deadline, end_of_day, within_days, within_hours, within_working_days
-from calendars.official import SHANGHAI, WorkingDayCalendar, YearNotCovered
+from calendars.official import WorkingDayCalendar, YearNotCovered
+from calendars.zone import SHANGHAI
 from regflows.incident.grading import Grading
 from regflows.incident.record import FIELD_TITLES, Grade, IncidentRecord, check_against_profile
+from regflows.kit.errors import RuleFileError
+from regflows.kit.rulefiles import load_yaml_model
 from regflows.profile import RegimeTag, RoleKind
 from regflows.settings import IncidentSettings, Settings
 
@@ -230,9 +232,9 @@ class RuleSet(_Strict):
 
 def load_rule_set(path: Path) -> RuleSet:
     try:
-        rules = RuleSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValueError) as exc:
-        raise ClockError(f"义务规则 {path} 无效：{exc}") from exc
+        rules = load_yaml_model(path, RuleSet, what="义务规则")
+    except RuleFileError as exc:  # the message names the file, line and field
+        raise ClockError(str(exc)) from exc
     if path.stem != f"obligations-{rules.version}":
         raise ClockError(f"义务规则 {path}: 文件名须为 obligations-{rules.version}.yaml")
     return rules

@@ -52,7 +52,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import docx
 from docx.document import Document as DocxDocument
@@ -76,6 +75,7 @@ from pydantic import (
     model_validator,
 )
 
+from calendars.zone import SHANGHAI
 from notices.masking import mask_pii
 from regflows.incident.grading import GRADES, grading_rules
 from regflows.incident.record import CATEGORY_NAMES  # CQ-PLAN event categories, one list
@@ -109,7 +109,6 @@ __all__ = [
     "summary_report",
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
 
 DRAFT_MARK = "草稿 — 待审核"

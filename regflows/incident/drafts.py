@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from calendars.zone import SHANGHAI
 from regflows import config, ledger
 from regflows.incident import documents as docs
 from regflows.incident.clock import RuleSet, rule_set_for
@@ -106,4 +107,4 @@ def drafts_due(obligation_ids: Iterable[str], record: Mapping[str, Any], rule_se
 
 
 def beijing(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

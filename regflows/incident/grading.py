@@ -38,11 +38,11 @@ import functools
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from notices.masking import mask_pii
 from regflows.incident.record import Grade, IncidentRecord
+from regflows.kit.rulefiles import load_yaml_model
 from regflows.profile import RoleKind
 
 __all__ = [
@@ -197,11 +197,9 @@ class GradingRules(_Strict):
 
 
 def load_grading_rules(path: Path = RULES_FILE) -> GradingRules:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return GradingRules.model_validate(data)
-    except (OSError, yaml.YAMLError, ValueError) as exc:
-        raise ValueError(f"定级规则 {path} 无效：{exc}") from exc
+    """The rules of a grading file; a mistake is a :class:`~regflows.kit.errors.RuleFileError`
+    (a ValueError) naming the file, line and field."""
+    return load_yaml_model(path, GradingRules, what="定级规则")
 
 
 @functools.cache

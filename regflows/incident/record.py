@@ -32,16 +32,18 @@ a profile (``regflows incident grade``).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
-import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from notices.masking import mask_pii
+from regflows.kit.errors import RuleFileError, describe, place
+from regflows.kit.rulefiles import parse_json, read_text
 
 if TYPE_CHECKING:  # the profile module is light, but the record must not need it to validate
     from regflows.profile import Profile, ReportingUnit
@@ -402,169 +404,66 @@ FIELD_TITLES.update({f"outage.{n}": f.title or n for n, f in Outage.model_fields
 # --------------------------------------------------------------------------------------------
 
 
-class IncidentRecordError(ValueError):
-    """A record that cannot be used; ``problems`` lists ``where field（标题）: message`` lines."""
+class IncidentRecordError(RuleFileError):
+    """A record that cannot be used; ``problems`` lists ``where field（标题）：message`` lines.
 
-    def __init__(self, problems: Sequence[str], source: str = "事件记录") -> None:
-        self.problems = list(problems)
-        self.source = source
+    The wording of the problems is the kit's (:mod:`regflows.kit.errors`), as for every rule
+    file; ``source`` is a path (``文件 …``) or a label (``POST /incidents``, ``事件记录``).
+    """
+
+    def __init__(self, problems: Sequence[str], source: str | os.PathLike[str] = "事件记录") -> None:
+        self.label = place(source)
+        super().__init__(problems, source, "事件记录")
+
+    def heading(self) -> str:
         if len(self.problems) == 1:
             only = self.problems[0]
-            message = only if only.startswith(source) else f"{source}：{only}"
-        else:
-            message = f"{source} 有 {len(self.problems)} 处错误：\n" + "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(message)
+            return only if only.startswith(self.label) else f"{self.label}：{only}"
+        return f"{self.label} 有 {len(self.problems)} 处错误：\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    kind, msg, ctx = error["type"], str(error["msg"]), error.get("ctx") or {}
-    if kind == "missing":
-        return "缺少必填项"
-    if kind == "extra_forbidden":
-        return "未知字段（拼写错误？）"
-    if kind == "literal_error":
-        return f"取值无效 {error.get('input')!r}，可选：{ctx.get('expected', '')}"
-    if kind == "value_error":
-        return msg.removeprefix("Value error, ")
-    if kind.startswith("datetime"):
-        return f"不是有效的 ISO 8601 时间（{error.get('input')!r}），请写成 2025-10-01T09:30:00+08:00"
-    if kind in {"bool_type", "bool_parsing"}:
-        return f"须为 true 或 false，实为 {error.get('input')!r}"
-    if kind in {"int_type", "int_parsing", "int_from_float"}:
-        return f"须为整数，实为 {error.get('input')!r}"
-    if kind in {"float_type", "float_parsing", "finite_number"}:
-        return f"须为数字，实为 {error.get('input')!r}"
-    if kind in {"string_type"}:
-        return f"须为字符串，实为 {error.get('input')!r}"
-    if kind == "greater_than_equal":
-        return f"须 ≥ {ctx.get('ge')}，实为 {error.get('input')!r}"
-    if kind == "string_too_short":
-        return "不能为空"
-    if kind == "string_too_long":
-        return f"过长（最多 {ctx.get('max_length')} 个字符）"
-    if kind == "too_short":
-        return "至少填写一项"
-    if kind == "string_pattern_mismatch":
+def _record_message(error: ErrorDetails) -> str | None:
+    """The record's own wording where the kit's general one says less."""
+    if error["type"] == "string_pattern_mismatch":  # the one pattern field: institution
         return f"格式无效 {error.get('input')!r}（只允许字母、数字、_ 和 -，最长 32 位）"
-    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+    if error["type"] in {"model_type", "model_attributes_type", "dict_type"}:
         return "须为 JSON 对象（{...}）或 null"
-    return msg
+    return None
 
 
-def _field_label(loc: Sequence[str | int]) -> str:
-    path = ".".join(str(p) for p in loc)
-    title = FIELD_TITLES.get(path)
-    return f"{path}（{title}）" if title and path else (path or "(根)")
-
-
-def _json_lines(text: str) -> dict[tuple[str | int, ...], int]:
-    """The 1-based line of every key and array element of a well-formed JSON document.
-
-    Python's json module keeps no positions; this walks the text with the module's own string
-    and value scanners, recording where each path starts, so an error can say ``file:12``.
-    """
-    decoder = json.JSONDecoder()
-    newlines = [i for i, c in enumerate(text) if c == "\n"]
-    lines: dict[tuple[str | int, ...], int] = {}
-
-    def line(pos: int) -> int:
-        return bisect.bisect_left(newlines, pos) + 1
-
-    def ws(i: int) -> int:
-        while i < len(text) and text[i] in " \t\r\n":
-            i += 1
-        return i
-
-    def value(i: int, path: tuple[str | int, ...]) -> int:
-        i = ws(i)
-        lines.setdefault(path, line(i))
-        if text[i] == "{":
-            i = ws(i + 1)
-            if text[i] == "}":
-                return i + 1
-            while True:
-                key, j = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
-                lines[path + (key,)] = line(i)
-                j = ws(j) + 1  # the colon
-                i = ws(value(j, path + (key,)))  # setdefault keeps the key's line for the path
-                if text[i] == ",":
-                    i = ws(i + 1)
-                    continue
-                return i + 1  # "}"
-        if text[i] == "[":
-            i = ws(i + 1)
-            if text[i] == "]":
-                return i + 1
-            k = 0
-            while True:
-                i = ws(value(i, path + (k,)))
-                k += 1
-                if text[i] == ",":
-                    i = ws(i + 1)
-                    continue
-                return i + 1  # "]"
-        _obj, end = decoder.raw_decode(text, i)
-        return end
-
-    try:
-        value(0, ())
-    except (ValueError, IndexError):  # never expected after json.loads succeeded; lines are a courtesy
-        pass
-    return lines
-
-
-def _problems(exc: ValidationError, where: Mapping[tuple[str | int, ...], int] | None, source: str) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        prefix = ""
-        if where is not None:
-            probe = loc
-            while probe not in where and probe:
-                probe = probe[:-1]
-            if probe in where:
-                prefix = f"{source}:{where[probe]} "
-        label, message = _field_label(loc), _message(error)
-        message = message.removeprefix(label).lstrip()  # our own messages start with the field already
-        problems.append(f"{prefix}{label}: {message}")
-    return problems
-
-
-def validate_record(data: Mapping[str, Any] | str | bytes, source: str = "事件记录") -> IncidentRecord:
+def validate_record(data: Mapping[str, Any] | str | bytes, source: str | os.PathLike[str] = "事件记录") -> IncidentRecord:
     """A record from a mapping (HTTP body, UI form) or JSON text; every problem names its field.
 
-    JSON text gets line numbers in the messages (``source:LINE field（标题）: message``).
+    JSON text gets line numbers in the messages (``文件 a.json 第 4 行 field（标题）：message``).
     """
-    where: dict[tuple[str | int, ...], int] | None = None
+    where: Mapping[tuple[str | int, ...], int] | None = None
     if isinstance(data, (str, bytes)):
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise IncidentRecordError([f"{source}:{exc.lineno} JSON 语法错误（第 {exc.colno} 列）：{exc.msg}"], source) from exc
-        where = _json_lines(text)
+            document = parse_json(text, source, "事件记录")
+        except RuleFileError as exc:
+            raise IncidentRecordError(exc.problems, source) from exc
+        parsed, where = document.data, document.lines
     else:
         parsed = data
     if not isinstance(parsed, Mapping):
-        raise IncidentRecordError([f"{source}:1 顶层必须是 JSON 对象（{{...}}）"], source)
+        raise IncidentRecordError([f"{place(source, 1)}：顶层必须是 JSON 对象（{{...}}）"], source)
     try:
         return IncidentRecord.model_validate(dict(parsed))
     except ValidationError as exc:
-        raise IncidentRecordError(_problems(exc, where, source), source) from exc
+        problems = describe(exc, source if where is not None else None, where, model=IncidentRecord,
+                            titles=FIELD_TITLES, messages=_record_message)
+        raise IncidentRecordError(problems, source) from exc
 
 
 def load_record(path: str | Path) -> IncidentRecord:
     """Read and validate a record from a JSON file (UTF-8); errors name the file, line and field."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise IncidentRecordError([f"{file}: 文件不存在"], str(file)) from exc
-    except UnicodeDecodeError as exc:
-        raise IncidentRecordError([f"{file}: 不是 UTF-8 文本（{exc}）"], str(file)) from exc
-    except OSError as exc:
-        raise IncidentRecordError([f"{file}: 无法读取（{exc}）"], str(file)) from exc
-    return validate_record(text, str(file))
+        text = read_text(file, "事件记录")
+    except RuleFileError as exc:
+        raise IncidentRecordError(exc.problems, file) from exc
+    return validate_record(text, file)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.store import db
 from regflows.store.models import Incident, IncidentEvent, Obligation, utcnow
@@ -29,7 +30,7 @@ def incident_id_for(record: dict[str, Any], unit: str) -> str:
     """Stable for the same report (unit, discovery time, title): a retried flow finds its incident."""
     discovered = dt.datetime.fromisoformat(str(record["discovered_at"]))
     digest = hashlib.sha256(f"{unit}|{discovered.isoformat()}|{record['title']}".encode()).hexdigest()[:6].upper()
-    local = discovered.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    local = discovered.astimezone(SHANGHAI)
     return f"INC-{local:%Y%m%d}-{digest}"
 
 
