@@ -21,7 +21,7 @@ each requires and the clause that requires it, their texts and masking rules. Th
 never imports a procedure.
 """
 
-from regflows.kit.documents.files import PRIVATE_FILE, ZIP_EPOCH, reproducible_zip, write_atomically
+from regflows.kit.documents.files import NO_DATE, PRIVATE_FILE, reproducible_zip, write_atomically
 from regflows.kit.documents.markers import (
     DRAFT_MARK,
     DRILL_NOTICE,
@@ -75,6 +75,7 @@ __all__ = [
     "FONT_TITLE",
     "GBT9704",
     "LINE_SPACING",
+    "NO_DATE",
     "PRIVATE_FILE",
     "RED",
     "RED_HEX",
@@ -83,7 +84,6 @@ __all__ = [
     "SIZE_PAGE_NUMBER",
     "SIZE_TABLE",
     "SIZE_TITLE",
-    "ZIP_EPOCH",
     "CellStyle",
     "CellValue",
     "OfficialDocument",

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from calendars import SHANGHAI  # the one Beijing zone (calendars/official.py)
 
-#: The zip stamp when a document has no date of its own: the zip format's earliest date, the
-#: usual choice of reproducible-build tools. Its files then carry no creation time at all.
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+#: The stamp of a document that has no date of its own: the zip format's earliest time (zip
+#: dates start in 1980), the usual choice of reproducible-build tools. A file's properties then
+#: say 1980-01-01, which no one mistakes for the day a report was made.
+NO_DATE = dt.datetime(1980, 1, 1, tzinfo=SHANGHAI)
 
 #: Owner read/write only. Reports describe open incidents and the institution's figures; other
 #: local accounts have no business reading them. (``mkstemp`` creates files this way.)
@@ -42,11 +43,11 @@ def zip_stamp(stamp: dt.datetime | None) -> tuple[int, int, int, int, int, int]:
     then write different bytes for the same document.
     """
     if stamp is None:
-        return ZIP_EPOCH
+        stamp = NO_DATE
     if stamp.tzinfo is None or stamp.utcoffset() is None:
         raise ValueError(f"文件时间戳必须带时区（例如 +08:00），收到的是不带时区的 {stamp.isoformat()}")
     local = stamp.astimezone(SHANGHAI)
-    if local.year < ZIP_EPOCH[0]:
+    if local < NO_DATE:
         raise ValueError(f"zip 文件时间不能早于 1980 年，收到 {local.isoformat()}")
     return (local.year, local.month, local.day, local.hour, local.minute, local.second)
 

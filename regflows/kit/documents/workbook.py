@@ -13,7 +13,7 @@ has no Chinese glyphs and the fallback differs per machine), column widths, bord
 cells, the page header and footer (a draft's header carries the draft mark, outside the
 report's own layout, so a printed draft cannot pass for the filed one), A4 paper, and a file
 written reproducibly and atomically (:mod:`regflows.kit.documents.files`): the workbook's
-created/modified times and every zip entry carry the report's own date, or none at all.
+created/modified times and every zip entry carry the report's own date, never the wall clock.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from regflows.kit.documents.files import reproducible_zip, write_atomically, zip_stamp
+from regflows.kit.documents.files import NO_DATE, reproducible_zip, write_atomically, zip_stamp
 
 #: What a cell may hold. Text is always text (never a formula); a bool is refused because a
 #: report should say 是/否, not TRUE/FALSE.
@@ -136,8 +136,8 @@ class SafeWorkbook:
     """A workbook whose sheets are :class:`SafeSheet`; :meth:`save` writes it reproducibly.
 
     ``stamp`` (timezone-aware) is the report's date: the workbook's created/modified times and
-    the zip entries carry it. Without one the file carries no creation time and its entries the
-    zip epoch, so identical content still gives identical bytes.
+    the zip entries carry it. Without one they carry :data:`NO_DATE` (1980-01-01), so identical
+    content still gives identical bytes.
     """
 
     def __init__(self, *, stamp: dt.datetime | None = None, font: str = FONT_SHEET, creator: str = "regflows") -> None:
@@ -166,7 +166,7 @@ class SafeWorkbook:
         openpyxl's own ``save`` stamps "modified" with the wall clock, so the package is written
         with its ``ExcelWriter`` into memory and the times are set here.
         """
-        when = None if self._stamp is None else self._stamp.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+        when = (self._stamp or NO_DATE).astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
         props = self._book.properties
         props.created = when
         props.modified = when
