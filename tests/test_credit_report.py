@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,27 @@ def test_xlsx_layout(tmp_path: Path) -> None:
     assert (back["unit"], back["signer"], back["复核人"], back["填表人"]) == ("示范银行", "周强", "王芳", "李明")
     assert back["rows"][0]["abnormal_query"] == 0 and back["rows"][1]["abnormal_query"] == 3
     assert "ZZ9" in back["rows"][1]["remark"]
+
+
+def test_xlsx_names_are_text_never_formulas_and_the_file_is_reproducible(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    rows = [UnitRow("+1", "YX0001", hostile), UnitRow("@SUM(A1)", "ZZ9", "=cmd|' /C calc'!A0", known=False)]
+    kwargs = dict(unit_name="-1+2", preparer="李明", prepared_on=dt.date(2025, 10, 5), draft=True)
+    first = write_table(tmp_path / "a" / "t.xlsx", SEP, rows, **kwargs)  # type: ignore[arg-type]
+    second = write_table(tmp_path / "b" / "t.xlsx", SEP, rows, **kwargs)  # type: ignore[arg-type]
+    assert first.read_bytes() == second.read_bytes()  # a rerun does not change the hash signed off
+    back = read_table(first)
+    assert [(r["region"], r["institution_name"]) for r in back["rows"]] == [("+1", hostile), ("@SUM(A1)", "=cmd|' /C calc'!A0")]
+    assert back["unit"] == "-1+2" and back["draft"]
+    sheet = load_workbook(first).worksheets[0]
+    assert {sheet.cell(row=r, column=c).data_type for r in (5, 6) for c in (1, 2)} == {"s"}
+    assert {sheet.cell(row=r, column=c).data_type for r in (5, 6) for c in range(3, 8)} == {"n"}
+    with zipfile.ZipFile(first) as z:
+        assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
+    undated = write_table(tmp_path / "c" / "t.xlsx", SEP, rows, unit_name="x")
+    assert undated.read_bytes() == write_table(tmp_path / "d" / "t.xlsx", SEP, rows, unit_name="x").read_bytes()
 
 
 def test_cli_run_writes_xlsx_matching_summary_json(tmp_path: Path, home: Path) -> None:

@@ -16,87 +16,78 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from openpyxl import load_workbook
+
+from calendars import SHANGHAI
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
+from regflows.kit.documents import RED_HEX, CellStyle, CellValue, SafeWorkbook
 
 TITLE = "征信信息安全情况统计表"
 HEADER_ROW = 3
 FIRST_DATA_ROW = 5
 COLUMNS = ["地区", "机构名称", *[COUNT_TITLES[c] for c in COUNTS], "备注"]
 DRAFT_MARK = "草稿：未经复核、签发，不得报送"
+WIDTHS = [12, 30, 10, 10, 10, 10, 12, 24]
+
+_TITLE = CellStyle(size=16, bold=True, horizontal="center", vertical="center", wrap=True)
+_HEAD = CellStyle(bold=True, horizontal="center", vertical="center", wrap=True, border=True)
+_COUNT = CellStyle(horizontal="center", vertical="center", wrap=True, border=True)
+_NAME = CellStyle(vertical="center", wrap=True, border=True)
 
 
 def write_table(path: Path, period: Period, rows: list[UnitRow], *, unit_name: str, preparer: str = "",
                 reviewer: str = "", signer: str = "", prepared_on: dt.date | None = None, draft: bool = False) -> Path:
-    """Write the table; 填表人/复核人/签发人 are names (blank until the people are known)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
+    """Write the table; 填表人/复核人/签发人 are names (blank until the people are known).
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = f"{period.year}年{period.month}月"
-    thin = Side(style="thin")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    font = "宋体"
+    Names, regions and remarks are written as text whatever they start with (the kit's safe
+    writer: a name such as ``=HYPERLINK(…)`` is never a formula). The file is stamped with the
+    preparation date, so the same figures, people and date give the same bytes: a rerun does
+    not change the hash the sign-off is bound to.
+    """
+    stamp = dt.datetime.combine(prepared_on, dt.time(), SHANGHAI) if prepared_on else None
+    book = SafeWorkbook(stamp=stamp)
+    ws = book.sheet(f"{period.year}年{period.month}月")
 
-    ws.merge_cells("A1:H1")
-    ws["A1"] = f"{TITLE}（{period.year}年{period.month}月）"
-    ws["A1"].font = Font(name=font, size=16, bold=True)
-    ws["A1"].alignment = centre
-    ws.merge_cells("A2:E2")
-    ws["A2"] = f"填表单位：{unit_name}"
-    ws.merge_cells("F2:H2")
-    ws["F2"] = f"签发人：{signer}"
-    for cell in ("A2", "F2"):
-        ws[cell].font = Font(name=font, size=11)
+    ws.merge(1, 1, 1, 8)
+    ws.write(1, 1, f"{TITLE}（{period.year}年{period.month}月）", _TITLE)
+    ws.merge(2, 1, 2, 5)
+    ws.write(2, 1, f"填表单位：{unit_name}")
+    ws.merge(2, 6, 2, 8)
+    ws.write(2, 6, f"签发人：{signer}")
 
-    ws.merge_cells("A3:A4")
-    ws["A3"] = "地区"
-    ws.merge_cells("B3:B4")
-    ws["B3"] = "机构名称"
-    ws.merge_cells("C3:G3")
-    ws["C3"] = "征信信息安全情况（笔）"
+    for col in (1, 2, 8):
+        ws.merge(3, col, 4, col)
+    ws.merge(3, 3, 3, 7)
+    ws.write(3, 1, "地区", _HEAD)
+    ws.write(3, 2, "机构名称", _HEAD)
+    ws.write(3, 3, "征信信息安全情况（笔）", _HEAD)
+    ws.write(3, 8, "备注", _HEAD)
     for i, c in enumerate(COUNTS):
-        ws.cell(row=4, column=3 + i, value=COUNT_TITLES[c])
-    ws.merge_cells("H3:H4")
-    ws["H3"] = "备注"
-    for r in (3, 4):
+        ws.write(4, 3 + i, COUNT_TITLES[c], _HEAD)
+    for r in (3, 4):  # the merged cells' borders too
         for col in range(1, 9):
-            cell = ws.cell(row=r, column=col)
-            cell.font = Font(name=font, size=11, bold=True)
-            cell.alignment = centre
-            cell.border = box
+            ws.style(r, col, _HEAD)
 
     r = FIRST_DATA_ROW
     for row in rows:
-        values: list[Any] = [row.region, row.institution_name, *[int(row.counts[c]) for c in COUNTS],
-                             "" if row.known else f"机构代码 {row.institution} 未在机构配置中"]
+        values: list[CellValue] = [row.region, row.institution_name, *[int(row.counts[c]) for c in COUNTS],
+                                   "" if row.known else f"机构代码 {row.institution} 未在机构配置中"]
         for col, value in enumerate(values, start=1):
-            cell = ws.cell(row=r, column=col, value=value)
-            cell.border = box
-            cell.font = Font(name=font, size=11)
-            cell.alignment = centre if col > 2 else Alignment(vertical="center", wrap_text=True)
+            ws.write(r, col, value, _COUNT if col > 2 else _NAME)
         r += 1
     r += 1
-    ws.cell(row=r, column=1, value=f"复核人：{reviewer}")
-    ws.cell(row=r, column=4, value=f"填表人：{preparer}")
-    ws.cell(row=r, column=7, value=f"填表日期：{(prepared_on.isoformat() if prepared_on else '')}")
-    widths = [12, 30, 10, 10, 10, 10, 12, 24]
-    for i, w in enumerate(widths):
-        ws.column_dimensions[chr(ord("A") + i)].width = w
-    ws.row_dimensions[1].height = 30
+    ws.write(r, 1, f"复核人：{reviewer}")
+    ws.write(r, 4, f"填表人：{preparer}")
+    ws.write(r, 7, f"填表日期：{(prepared_on.isoformat() if prepared_on else '')}")
+    ws.column_widths(WIDTHS)
+    ws.row_height(1, 30)
     if draft:
-        ws.oddHeader.center.text = DRAFT_MARK
-        ws.oddHeader.center.color = "CC0000"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+        ws.page_header(DRAFT_MARK, colour=RED_HEX)
+    return book.save(path)
 
 
 def read_table(path: Path) -> dict[str, Any]:
     """The title, people and rows of a written table (for checks against summary.json)."""
-    from openpyxl import load_workbook
-
     book = load_workbook(path)
     ws = book.worksheets[0]
     draft = (ws.oddHeader.center.text or "") == DRAFT_MARK

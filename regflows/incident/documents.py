@@ -32,40 +32,24 @@ Rules every document follows, and why:
 - **Reproducible.** The same context gives the same bytes (the zip entries are stamped with
   ``prepared_at``), so a draft's hash can be put in the audit ledger and checked later.
 
-Layout: A4, margins and type sizes after GB/T 9704-2012 (党政机关公文格式), which Chinese
-institutions and regulators use for official letters: title 黑体 二号 centred, headings 黑体
-三号, body 仿宋 三号, tables 宋体 小四, page numbers in the footer. python-docx only writes
-``w:ascii``/``w:hAnsi`` for a font name, and Word then shows Chinese in whatever the theme says,
-so every style and every run here also gets an explicit ``w:eastAsia`` font, and the theme
-font attributes that would override it are removed.
+Layout, fonts, marks and the file itself are the kit's official-document writer
+(:class:`regflows.kit.documents.OfficialDocument`: A4 and type after GB/T 9704-2012, an East
+Asian font on every run, written reproducibly and atomically); this module holds what is the
+incident's own: which documents, their elements and clauses, their texts, and the masking.
+Its documents keep the "第 x 页 共 y 页" footer with the drill tag and the draft mark.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
-import re
-import tempfile
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import docx
-from docx.document import Document as DocxDocument
-from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table
-from docx.text.paragraph import Paragraph
-from docx.text.run import Run
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -79,6 +63,7 @@ from calendars.zone import SHANGHAI
 from notices.masking import mask_pii
 from regflows.incident.grading import GRADES, grading_rules
 from regflows.incident.record import CATEGORY_NAMES  # CQ-PLAN event categories, one list
+from regflows.kit.documents import DRAFT_MARK, DRILL_TAG, OfficialDocument, Pending, is_pending, pending, pending_reason
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -111,27 +96,10 @@ __all__ = [
 
 UTC = dt.timezone.utc
 
-DRAFT_MARK = "草稿 — 待审核"
-DRILL_TAG = "【演练】"
 DRILL_BANNER = "【演练】本文件为应急演练材料，所述事件并非真实发生，不得报送监管机构、公安机关，不得发送客户。"
-AUTHOR = "regflows"
 
 #: The NFRA text is a 征求意见稿: when the final measures are published, change the title here.
 NFRA_TITLE = "《银行业保险业网络安全管理办法》"
-
-# Fonts (w:eastAsia names as Word on Windows knows them) and sizes (GB/T 9704-2012 号 → pt).
-FONT_LATIN = "Times New Roman"
-FONT_TITLE = "黑体"
-FONT_HEADING = "黑体"
-FONT_SUBTITLE = "楷体"
-FONT_BODY = "仿宋"
-FONT_TABLE = "宋体"
-SIZE_TITLE = Pt(22)  # 二号
-SIZE_BODY = Pt(16)  # 三号
-SIZE_TABLE = Pt(12)  # 小四
-SIZE_HEADER = Pt(10.5)  # 五号
-RED = RGBColor(0xC0, 0x00, 0x00)
-BLACK = RGBColor(0, 0, 0)
 
 # --------------------------------------------------------------------------------------------
 # The context: what a document may say. Typed here, independent of the incident record model, so
@@ -140,34 +108,8 @@ BLACK = RGBColor(0, 0, 0)
 
 GradeCode = Literal["I", "II", "III", "IV"]
 
-_PENDING = re.compile(r"^待补充[（(](?P<reason>.*\S.*)[）)]$", re.S)
-_PENDING_INSIDE = re.compile(r"待补充[（(]")
-
-
-def pending(reason: str) -> str:
-    """The text that stands for an element the flow cannot know yet: ``待补充（reason）``.
-
-    Why a text and not ``None``: ``None`` means "nobody thought about it" and must stop the
-    document; ``待补充（…）`` is a decision someone made, printed so the reviewer sees it.
-    """
-    if not reason.strip():
-        raise ValueError("待补充 needs a reason, e.g. pending('原因调查中')")
-    return f"待补充（{reason.strip()}）"
-
-
-def is_pending(value: object) -> bool:
-    """Whether ``value`` is a ``待补充（原因）`` marker."""
-    return isinstance(value, str) and _PENDING.fullmatch(value.strip()) is not None
-
-
-def _pending_marker(value: str) -> str:
-    if not is_pending(value):
-        raise ValueError("must be a value or a 待补充（原因） marker")
-    return value.strip()
-
-
-#: ``待补充（原因）`` in a field whose real value is not text (a time, a list, a count).
-Pending = Annotated[str, AfterValidator(_pending_marker)]
+# ``pending``, ``is_pending`` and the ``Pending`` field type (待补充（原因）) are the kit's
+# (regflows/kit/documents/markers.py): every procedure's documents mark unknown elements alike.
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 #: Free text, or a ``待补充（原因）`` marker. Blank counts as missing (checked per document).
 Text = str | None
@@ -488,8 +430,8 @@ def _state(value: Any) -> tuple[Literal["missing", "invalid", "pending", "presen
         text = value.strip()
         if not text:
             return "missing", "blank"
-        if match := _PENDING.fullmatch(text):
-            return "pending", match.group("reason").strip()
+        if (reason := pending_reason(text)) is not None:
+            return "pending", reason
         if text.startswith("待补充"):
             return "invalid", "待补充 needs its reason in brackets: 待补充（原因）"
         return "present", ""
@@ -565,104 +507,12 @@ def _contact_line(contact: Contact) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# The .docx writer: styles, page, header/footer, and the few kinds of block the documents use.
+# The writer: the kit's official document (GB/T 9704 layout, fonts, marks, reproducible file)
+# and the few kinds of block the incident documents use.
 # --------------------------------------------------------------------------------------------
 
-
-def _set_fonts(rpr_parent: Any, east_asia: str, latin: str = FONT_LATIN) -> None:
-    """Set the Latin *and* East Asian font on an element's run properties, dropping theme fonts.
-
-    ``w:asciiTheme``/``w:eastAsiaTheme`` win over the explicit names in Word, so they go.
-    """
-    fonts = rpr_parent.get_or_add_rPr().get_or_add_rFonts()  # keeps the schema's child order
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attr), None)
-    fonts.set(qn("w:ascii"), latin)
-    fonts.set(qn("w:hAnsi"), latin)
-    fonts.set(qn("w:cs"), latin)
-    fonts.set(qn("w:eastAsia"), east_asia)
-
-
-def _style_fonts(document: DocxDocument) -> None:
-    """Document defaults and the styles used, each with an explicit East Asian font (zh-CN)."""
-    styles = document.styles.element
-    rpr_default = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault"))
-    rpr = rpr_default.find(qn("w:rPr"))
-    fonts = rpr.find(qn("w:rFonts"))
-    for attr in list(fonts.attrib):
-        del fonts.attrib[attr]
-    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
-        fonts.set(qn(attr), FONT_LATIN)
-    fonts.set(qn("w:eastAsia"), FONT_BODY)
-    lang = rpr.find(qn("w:lang"))
-    lang.set(qn("w:val"), "en-US")
-    lang.set(qn("w:eastAsia"), "zh-CN")
-
-    def paragraph_style(name: str, font: str, size: Pt, *, base: str | None = None, bold: bool = False) -> Any:
-        try:
-            style = document.styles[name]
-        except KeyError:
-            style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
-        if base:
-            style.base_style = document.styles[base]
-        _set_fonts(style.element, font)
-        style.font.size = size
-        style.font.bold = bold
-        style.font.italic = False
-        style.font.color.rgb = BLACK
-        fmt = style.paragraph_format
-        fmt.space_before = Pt(0)
-        fmt.space_after = Pt(0)
-        return style
-
-    normal = paragraph_style("Normal", FONT_BODY, SIZE_BODY)
-    normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    normal.paragraph_format.line_spacing = Pt(28)  # GB/T 9704: 22 lines a page
-
-    title = paragraph_style("RF Title", FONT_TITLE, SIZE_TITLE, base="Normal")
-    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    title.paragraph_format.line_spacing = Pt(36)
-    title.paragraph_format.space_before = Pt(12)
-    subtitle = paragraph_style("RF Subtitle", FONT_SUBTITLE, SIZE_BODY, base="Normal")
-    subtitle.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    subtitle.paragraph_format.space_after = Pt(12)
-
-    heading = paragraph_style("Heading 1", FONT_HEADING, SIZE_BODY, base="Normal")
-    heading.paragraph_format.space_before = Pt(8)
-    heading.paragraph_format.space_after = Pt(4)
-    heading.paragraph_format.keep_with_next = True
-
-    table = paragraph_style("RF Table", FONT_TABLE, SIZE_TABLE, base="Normal")
-    table.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
-    for name in ("Header", "Footer"):
-        paragraph_style(name, FONT_TABLE, SIZE_HEADER)
-
-
-def _page(document: DocxDocument) -> None:
-    """A4, GB/T 9704-2012 margins (天头 37 mm, 订口 28 mm)."""
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    section.header_distance, section.footer_distance = Mm(15), Mm(15)
-
-
-def _field(paragraph: Paragraph, instruction: str, font: str) -> None:
-    """A Word field (PAGE, NUMPAGES) as begin/instr/separate/result/end runs."""
-    for kind, text in (("begin", None), ("instr", instruction), ("separate", None), ("result", "1"), ("end", None)):
-        run = paragraph.add_run()
-        _set_fonts(run._element, font)
-        if kind == "instr":
-            instr = OxmlElement("w:instrText")
-            instr.set(qn("xml:space"), "preserve")
-            instr.text = f" {text} "
-            run._element.append(instr)
-        elif kind == "result":
-            run.text = text or ""
-        else:
-            char = OxmlElement("w:fldChar")
-            char.set(qn("w:fldCharType"), kind)
-            run._element.append(char)
+#: Under the title of every incident draft: who made it, and that it is not to be used unsigned.
+DRAFT_NOTICE = DRAFT_MARK + "：本文件由 regflows 根据事件记录生成，须经审核、签发后方可使用。"
 
 
 class _Writer:
@@ -671,87 +521,35 @@ class _Writer:
     def __init__(self, ctx: DocumentContext, kind: str, subtitle: str | None = None) -> None:
         self.ctx = ctx
         self.kind = kind
-        self.title = (DRILL_TAG if ctx.drill else "") + DOCUMENT_TITLES[kind]
         self.prepared_at = (ctx.prepared_at or dt.datetime.now(SHANGHAI)).replace(microsecond=0)
-        self.doc = docx.Document()
-        _style_fonts(self.doc)
-        _page(self.doc)
-        self._header_footer()
-        self._title_block(subtitle)
-
-    # -- text ----------------------------------------------------------------------------
+        # "第 x 页 共 y 页" with the drill tag and the draft mark in the footer too, as these
+        # documents always had (the kit's default is GB/T 9704's "— 1 —").
+        self.out = OfficialDocument(
+            DOCUMENT_TITLES[kind],
+            stamp=self.prepared_at,
+            subtitle=subtitle,
+            header=f"{mask_pii(ctx.unit)}　{DOCUMENT_TITLES[kind]}",
+            draft=DRAFT_MARK,
+            draft_notice=DRAFT_NOTICE,
+            drill=ctx.drill,
+            drill_notice=DRILL_BANNER,
+            page_numbers="page_of_total",
+        )
+        self.title = self.out.title
 
     @staticmethod
     def text(value: Any) -> str:
         """An incident value as printed: formatted, then masked (mask_pii)."""
         return mask_pii(_value(value))
 
-    def run(self, paragraph: Paragraph, text: str, font: str, **fmt: Any) -> Run:
-        run = paragraph.add_run(text)
-        _set_fonts(run._element, font)
-        if fmt.get("bold") is not None:
-            run.font.bold = fmt["bold"]
-        if fmt.get("size") is not None:
-            run.font.size = fmt["size"]
-        if fmt.get("colour") is not None:
-            run.font.color.rgb = fmt["colour"]
-        if _PENDING_INSIDE.search(text):
-            # A 待补充 value must catch the reviewer's eye.
-            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-            run.font.bold = True
-        return run
-
-    # -- page furniture ------------------------------------------------------------------
-
-    def _header_footer(self) -> None:
-        section = self.doc.sections[0]
-        tag = DRILL_TAG if self.ctx.drill else ""
-        header = section.header.paragraphs[0]
-        header.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        if tag:
-            self.run(header, tag, FONT_HEADING, bold=True, colour=RED)
-        self.run(header, f"{mask_pii(self.ctx.unit)}　{DOCUMENT_TITLES[self.kind]}　{DRAFT_MARK}", FONT_TABLE)
-        footer = section.footer.paragraphs[0]
-        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        if tag:
-            self.run(footer, tag + "　", FONT_HEADING, bold=True, colour=RED)
-        self.run(footer, "第 ", FONT_TABLE)
-        _field(footer, "PAGE", FONT_TABLE)
-        self.run(footer, " 页 共 ", FONT_TABLE)
-        _field(footer, "NUMPAGES", FONT_TABLE)
-        self.run(footer, " 页　" + DRAFT_MARK, FONT_TABLE)
-
-    def _title_block(self, subtitle: str | None) -> None:
-        title = self.doc.add_paragraph(style="RF Title")
-        if self.ctx.drill:
-            self.run(title, DRILL_TAG, FONT_TITLE, colour=RED)
-        self.run(title, DOCUMENT_TITLES[self.kind], FONT_TITLE)
-        if subtitle:
-            self.run(self.doc.add_paragraph(style="RF Subtitle"), subtitle, FONT_SUBTITLE)
-        self.banner(DRAFT_MARK + "：本文件由 regflows 根据事件记录生成，须经审核、签发后方可使用。")
-        if self.ctx.drill:
-            self.banner(DRILL_BANNER, size=SIZE_BODY)
-
-    def banner(self, text: str, size: Pt = SIZE_TABLE) -> None:
-        paragraph = self.doc.add_paragraph(style="RF Table")
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        paragraph.paragraph_format.space_after = Pt(6)
-        self.run(paragraph, text, FONT_HEADING, bold=True, colour=RED, size=size)
-
-    # -- blocks --------------------------------------------------------------------------
-
     def heading(self, text: str) -> None:
-        self.run(self.doc.add_paragraph(style="Heading 1"), text, FONT_HEADING)
+        self.out.heading(text)
 
     def para(self, text: str, *, indent: bool = True) -> None:
         """Body text, masked; each line of a multi-line value is its own paragraph."""
-        for line in (text.splitlines() or [""]):
-            if not line.strip():
-                continue
-            paragraph = self.doc.add_paragraph()
-            if indent:
-                paragraph.paragraph_format.first_line_indent = Pt(32)  # two characters
-            self.run(paragraph, mask_pii(line.strip()), FONT_BODY)
+        for line in text.splitlines():
+            if line.strip():
+                self.out.paragraph(mask_pii(line.strip()), indent=indent)
 
     def value(self, field: str) -> None:
         """The value of one context field as body text (checked present by the caller)."""
@@ -760,21 +558,7 @@ class _Writer:
     def table(
         self, rows: Sequence[tuple[str, str]], widths: tuple[float, float] = (42, 114), header: bool = False
     ) -> Table:
-        table = self.doc.add_table(rows=0, cols=2)
-        table.style = self.doc.styles["Table Grid"]
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        table.autofit = False
-        for column, width in zip(table.columns, widths):
-            column.width = Mm(width)  # w:gridCol, which LibreOffice reads; Word reads the cells' w:tcW
-        for i, (label, value) in enumerate(rows):
-            cells = table.add_row().cells
-            for j, (cell, text) in enumerate(zip(cells, (label, value))):
-                cell.width = Mm(widths[j])
-                paragraph = cell.paragraphs[0]
-                paragraph.style = self.doc.styles["RF Table"]
-                self.run(paragraph, text, FONT_TABLE, bold=(j == 0 or header and i == 0))
-        self.doc.add_paragraph(style="RF Table")  # a line of air after a table
-        return table
+        return self.out.table(rows, widths, header=header)
 
     def facts(self, fields: Iterable[tuple[str, str]]) -> None:
         """A label/value table of context fields; optional ones that are absent are left out."""
@@ -800,59 +584,22 @@ class _Writer:
         self.table([(label, _contact_line(contact)) for label, contact in rows])
 
     def signature(self, signer: str | None = None, *, contact: Contact | None = None) -> None:
-        for text in filter(None, (
+        self.out.signature([text for text in (
             f"联系人：{_contact_line(contact)}" if contact else None,
             mask_pii(signer or f"{self.ctx.unit}（盖章）"),
             _date(self.prepared_at),
-        )):
-            paragraph = self.doc.add_paragraph()
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            self.run(paragraph, text, FONT_BODY)
-
-    # -- saving --------------------------------------------------------------------------
+        ) if text])
 
     def save(self, path: str | os.PathLike[str], pending: tuple[PendingElement, ...]) -> DraftDocument:
-        props = self.doc.core_properties
-        props.title = mask_pii(self.title)
-        props.subject = mask_pii(f"{self.ctx.incident_id} {self.ctx.title}")
-        props.author = AUTHOR
-        props.last_modified_by = AUTHOR
-        props.keywords = "；".join(filter(None, ("网络安全事件", self.ctx.incident_id, "演练" if self.ctx.drill else None)))
-        props.category = "演练" if self.ctx.drill else "事件报告"
-        props.content_status = DRAFT_MARK
-        props.comments = (DRILL_BANNER + " " if self.ctx.drill else "") + DRAFT_MARK
-        props.created = props.modified = self.prepared_at.astimezone(UTC).replace(tzinfo=None)
-        props.revision = 1
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_reproducible(self.doc, target, self.prepared_at)
+        """Written reproducibly (same context → same bytes, so the SHA-256 in the ledger
+        identifies the draft) and atomically, owner-only: a draft describes an open incident."""
+        target = self.out.save(
+            path,
+            subject=mask_pii(f"{self.ctx.incident_id} {self.ctx.title}"),
+            keywords="；".join(filter(None, ("网络安全事件", self.ctx.incident_id, "演练" if self.ctx.drill else None))),
+            category="演练" if self.ctx.drill else "事件报告",
+        )
         return DraftDocument(self.kind, self.title, target, pending)
-
-
-def _write_reproducible(document: DocxDocument, target: Path, stamp: dt.datetime) -> None:
-    """Save with every zip entry stamped ``stamp`` (not the wall clock), atomically.
-
-    Same context → same bytes, so the draft's SHA-256 in the ledger identifies it. The file is
-    left owner-only (0600, as ``mkstemp`` creates it): a draft describes an open incident.
-    """
-    raw = io.BytesIO()
-    document.save(raw)
-    when = stamp.astimezone(SHANGHAI).timetuple()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=when)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            zout.writestr(entry, zin.read(info.filename))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(out.getvalue())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------------------
