@@ -264,7 +264,7 @@ def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, 
 
     # Nobody left to sign: the run fails (red in the UI) and says why.
     _profile(http, tmp_path, monkeypatch, sign=["t.p", "t.r"])
-    _prepare(profile, tmp_path)
+    _prepare(profile, tmp_path, abnormal=False)  # corrected figures: a new revision, reviewed again
     advance(profile, LABEL)
     request = [m.json() for m in http.at("/ok/t.r") if m.json()["title"].startswith("【待复核】")][-1]  # t.r also had the overdue alarm
     acknowledge(ack_link_in(request["message"], BASE).rsplit("/", 1)[1])
