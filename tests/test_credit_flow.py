@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from regflows.credit import signoff
 from regflows.credit.chart import history_markdown
 from regflows.credit.models import Period
 from regflows.credit.table import read_table
@@ -78,7 +79,7 @@ def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home:
         assert kinds == {"xlsx", "summary", "flagged"}
         ob = s.execute(select(Obligation).where(Obligation.subject == "credit-stats:2025-09")).scalar_one()
         assert ob.due_at == dt.datetime(2025, 10, 11, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-        assert ob.detail["signoff"]["preparer"]["person"] == "he.min"
+        assert signoff.load("2025-09").preparer.person == "he.min"  # type: ignore[union-attr]
         outbox = {(m.target.removeprefix("outbox://").split("/")[0], m.title) for m in s.execute(select(OutboxMessage)).scalars()}
     # The review request goes to the review role (合规部) less the preparer: 孙丽, not 何敏.
     asked = {person for person, title in outbox if title.startswith("【待复核】征信信息安全情况统计表（2025年9月）")}

@@ -198,6 +198,66 @@ def test_a_new_run_voids_earlier_approvals(home: Path, http, tmp_path: Path, mon
     assert "异常查询 0" in message["message"]
 
 
+def test_a_byte_identical_rerun_keeps_the_review_and_a_changed_one_voids_it(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    profile = _profile(http, tmp_path, monkeypatch)
+    files = _prepare(profile, tmp_path)
+    advance(profile, LABEL)
+    acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])
+    assert advance(profile, LABEL).stage == "signoff"
+    reviewed = files["summary"].read_bytes()
+
+    _prepare(profile, tmp_path)  # the same log again: the same figures, summary.json byte for byte
+    assert files["summary"].read_bytes() == reviewed
+    state = load(LABEL)
+    assert (state.revision, state.stage, state.reviewer.person) == (1, "signoff", "t.r")  # type: ignore[union-attr]
+    assert advance(profile, LABEL).requests == [f"{subject(LABEL)}:r1:review:1", f"{subject(LABEL)}:r1:signoff:1"]
+    acknowledge(_link(http, "t.s")[0].rsplit("/", 1)[1])  # the sign-off link sent before the rerun still serves
+    final = advance(profile, LABEL)
+    assert final.stage == "final" and (final.reviewer.person, final.signer.person) == ("t.r", "t.s")  # type: ignore[union-attr]
+    assert [a for a in _ledger_actions(LABEL) if a.startswith("credit_stats.")] == [
+        "credit_stats.prepared", "credit_stats.reviewed", "credit_stats.prepared", "credit_stats.signed", "credit_stats.final"]
+    with db.session() as s:
+        rerun = [json.loads(e.payload) for e in s.execute(select(AuditEntry).where(AuditEntry.action == "credit_stats.prepared")
+                                                          .order_by(AuditEntry.seq)).scalars()][1]
+    assert rerun["unchanged"] is True and rerun["revision"] == 1
+
+    _, warnings = record_prepared(profile, PERIOD, dt.date(2025, 11, 10), files, "t.p")  # the same files once more
+    assert any("继续有效" in w for w in warnings) and load(LABEL).stage == "final"  # type: ignore[union-attr]
+    _prepare(profile, tmp_path, abnormal=False)  # other figures: a new revision, the final table no longer stands
+    state = load(LABEL)
+    assert (state.revision, state.stage, state.reviewer, state.signer) == (2, "review", None, None)  # type: ignore[union-attr]
+    from regflows.credit.signoff import is_final
+    assert not is_final(LABEL)
+
+
+def test_a_sign_off_kept_in_the_obligation_row_is_taken_over(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Months signed off before the approval table kept their state in Obligation.detail["signoff"]."""
+    from sqlalchemy import delete
+
+    from regflows.credit.signoff import is_final, month_obligation, open_labels, stage_of
+    from regflows.kit import approvals
+    from regflows.store.models import Approval
+
+    profile = _profile(http, tmp_path, monkeypatch)
+    _prepare(profile, tmp_path)
+    advance(profile, LABEL)
+    acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])
+    state = advance(profile, LABEL)
+    assert state.stage == "signoff"
+    with db.session() as s:  # as an older regflows left it
+        s.execute(delete(Approval))
+        month_obligation(s, LABEL).detail = {"signoff": state.to_dict()}  # type: ignore[union-attr]
+    assert stage_of(LABEL) == "signoff" and not is_final(LABEL) and open_labels() == [LABEL]
+    assert load(LABEL).reviewer.person == "t.r"  # type: ignore[union-attr]
+    acknowledge(_link(http, "t.s")[0].rsplit("/", 1)[1])
+    final = advance(profile, LABEL)
+    assert final.stage == "final" and final.signer.person == "t.s" and is_final(LABEL)  # type: ignore[union-attr]
+    assert approvals.get("credit-signoff", subject(LABEL)).stage == approvals.DONE  # type: ignore[union-attr]
+    assert _ledger_actions(LABEL).count("credit_stats.reviewed") == 1 and open_labels() == []
+
+
 def test_a_draft_changed_after_review_is_not_finalised(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     profile = _profile(http, tmp_path, monkeypatch)
@@ -264,7 +324,7 @@ def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, 
 
     # Nobody left to sign: the run fails (red in the UI) and says why.
     _profile(http, tmp_path, monkeypatch, sign=["t.p", "t.r"])
-    _prepare(profile, tmp_path)
+    _prepare(profile, tmp_path, abnormal=False)  # corrected figures: a new revision, reviewed again
     advance(profile, LABEL)
     request = [m.json() for m in http.at("/ok/t.r") if m.json()["title"].startswith("【待复核】")][-1]  # t.r also had the overdue alarm
     acknowledge(ack_link_in(request["message"], BASE).rsplit("/", 1)[1])

@@ -21,7 +21,7 @@ from calendars.deadlines import last_day_of
 from calendars.official import CalendarError, default_calendar
 from calendars.zone import SHANGHAI
 from regflows import ledger
-from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, month_obligation, subject
+from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, is_final, month_obligation, stage_of, subject
 from regflows.profile import Profile
 from regflows.store import db
 from regflows.store.models import Obligation, utcnow
@@ -80,7 +80,7 @@ def remind(profile: Profile, now: dt.datetime | None = None, url: str | None = N
             continue
         key, state = due
         last_day = last_day_of(row.due_at)
-        stage = (row.detail or {}).get("signoff", {}).get("stage")
+        stage = stage_of(row.subject.split(":", 1)[1], url)
         context = {"state": state, "obligation": row.title, "clause": row.clause, "due_label": f"{last_day.isoformat()} 24:00",
                    "subject_ref": row.subject, "institution": profile.institution.name,
                    **({"subject_title": f"当前：{STAGE_TITLES[stage]}"} if stage in STAGE_TITLES else {})}
@@ -103,9 +103,8 @@ def submit(label: str, evidence: str, by: str, reference: str | None = None, url
             raise LookupError(f"{label} 的统计表尚未生成：请先运行 credit-stats")
         if row.fulfilled_at is not None:
             raise ValueError(f"{label} 的统计表已于 {row.fulfilled_at.isoformat()} 标记为已报送")
-        signoff = (row.detail or {}).get("signoff") or {}
-        if signoff.get("stage") != "final":  # PBOC-102 附件2: only a reviewed and signed table is filed
-            now = STAGE_TITLES.get(signoff.get("stage", ""), "无签核记录")
+        if not is_final(label, url):  # PBOC-102 附件2: only a reviewed and signed table is filed
+            now = STAGE_TITLES.get(stage_of(label, url) or "", "无签核记录")
             raise ValueError(f"{label} 的统计表尚未签发（当前：{now}），不能标记为已报送：须先经复核人复核、签发人签发")
         record = {"evidence": evidence, **({"reference": reference} if reference else {})}
         row.fulfilled_at, row.fulfilled_by, row.state = utcnow(), by, "fulfilled"

@@ -14,10 +14,17 @@ the final table is written with the three names (stage ``final``). The acknowled
 advances the stages at once when a link is used; ``credit-stats-watch`` advances them too, and
 re-sends a request whose links expired, so nothing depends on one process staying up.
 
-The state lives in the month's obligation row (``Obligation.detail["signoff"]``), each step in
-the audit ledger. A new run of the same month is a new revision: earlier approvals were of
-other figures and do not carry over. Approving binds the draft's SHA-256: if summary.json no
-longer matches what was reviewed, finalising is refused.
+All of that is the shared maker-checker core (``regflows.kit.approvals``): this module gives it
+the two steps (both ``distinct``: the three are different people), the ``signoff_request``
+notice and the ledger's action names, and writes the final table when both steps are approved.
+The approval is bound to the SHA-256 of summary.json, the figures the table is written from: a
+new run of the month with other figures is a new revision (earlier approvals were of other
+figures and do not carry over); a byte-identical rerun keeps the review and the sign-off (and
+the 填表人 of record). If summary.json no longer matches what was approved, finalising is refused.
+
+The state lives in the store's ``approval`` table, each step in the audit ledger. A month
+prepared before that table existed kept its state in ``Obligation.detail["signoff"]``: it is read
+from there, and moved into the table the first time it is advanced or prepared again.
 """
 
 from __future__ import annotations
@@ -30,21 +37,32 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from calendars.deadlines import end_of_day, last_day_of
 from calendars.zone import SHANGHAI
+from notices.service import send_notice
 from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
-from regflows.profile import Profile
+from regflows.credit.table import write_table
+from regflows.kit import approvals
+from regflows.kit.approvals import APPROVED, DONE, Act, Approval, Decision, NoticeRequest, Policy, Request
+from regflows.profile import Profile, Settings, load_profile, profile_path
 from regflows.store import db
-from regflows.store.models import Acknowledgement, AckLink, Obligation, Report, utcnow
+from regflows.store.models import Obligation, Report, utcnow
 
 PROCEDURE = "credit-stats"
 CODE = "monthly-statistics"
 CLAUSE = "PBOC-102 三（二）、附件2"
+#: The approval kind of the monthly table in the store's ``approval`` table.
+KIND = "credit-signoff"
 STAGE_TITLES = {"review": "待复核", "signoff": "待签发", "final": "已签发"}
 #: A request whose links expire within this margin is sent again rather than left to run out.
 RESEND_MARGIN = dt.timedelta(hours=1)
+REFUSED_REASON = "不是本步骤可签核的人员（填表人、复核人或不在角色中）"
+
+#: Who did one step, when, and through what (a signed link's notice, or the run itself).
+Step = Act
 
 
 class SignoffError(RuntimeError):
@@ -60,18 +78,9 @@ def sha256_of(path: Path) -> str:
 
 
 @dataclass
-class Step:
-    """Who did one step, when, and through what (a signed link's notice, or the run itself)."""
-
-    person: str
-    name: str
-    at: str  # ISO 8601, UTC
-    via: str
-    notice: str | None = None
-
-
-@dataclass
 class Signoff:
+    """The month's sign-off as the flow, the CLI and the notices see it (a view of the approval)."""
+
     label: str
     revision: int
     stage: str  # review | signoff | final
@@ -80,7 +89,7 @@ class Signoff:
     reviewer: Step | None = None
     signer: Step | None = None
     final: dict[str, str] | None = None  # xlsx, xlsx_sha256
-    requests: list[str] = field(default_factory=list)  # notice ids sent, oldest first
+    requests: list[str] = field(default_factory=list)  # notice ids sent for this revision, oldest first
     refused: list[str] = field(default_factory=list)  # acknowledgement token ids not counted (ledgered once)
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,12 +106,44 @@ class Signoff:
     def stage_title(self) -> str:
         return STAGE_TITLES[self.stage]
 
-    def request_id(self, attempt: int) -> str:
-        return f"{subject(self.label)}:r{self.revision}:{self.stage}:{attempt}"
 
-    def current_requests(self) -> list[str]:
-        prefix = f"{subject(self.label)}:r{self.revision}:{self.stage}:"
-        return [n for n in self.requests if n.startswith(prefix)]
+def _view(approval: Approval) -> Signoff:
+    """The approval as a :class:`Signoff`: signed but not yet finalised reads as ``signoff``."""
+    stage = {DONE: "final", APPROVED: "signoff"}.get(approval.stage, approval.stage)
+    return Signoff(label=approval.detail["label"], revision=approval.revision, stage=stage, preparer=approval.maker,
+                   draft=dict(approval.detail["draft"]), reviewer=approval.decision("review"), signer=approval.decision("signoff"),
+                   final=approval.detail.get("final"), requests=[r.notice for r in approval.requests], refused=list(approval.refused))
+
+
+def _from_legacy(state: Signoff, settings: Settings | None) -> Approval:
+    """A sign-off recorded in ``Obligation.detail["signoff"]`` (before the ``approval`` table)."""
+    review_role = settings.credit_review_role if settings else ""
+    signoff_role = settings.credit_signoff_role if settings else ""
+    stage = {"final": DONE, "signoff": APPROVED if state.signer else "signoff"}.get(state.stage, state.stage)
+    decisions = [Decision(step, role, act, state.draft["summary_sha256"])
+                 for step, role, act in (("review", review_role, state.reviewer), ("signoff", signoff_role, state.signer)) if act]
+    prefix = f"{subject(state.label)}:r{state.revision}:"
+    requests = [Request(n.split(":")[3], review_role if n.split(":")[3] == "review" else signoff_role, n)
+                for n in state.requests if n.startswith(prefix)]
+    return Approval(subject(state.label), KIND, state.revision, state.draft["summary_sha256"], stage, state.preparer,
+                    decisions, requests, list(state.refused),
+                    {"label": state.label, "draft": dict(state.draft), **({"final": state.final} if state.final else {})})
+
+
+def _approval_in(s: Session, label: str, adopt_with: Profile | None = None) -> Approval | None:
+    """The month's approval; one still kept in the obligation row is read from there, and moved into
+    the ``approval`` table when ``adopt_with`` (the profile, for the steps' roles) is given."""
+    approval = approvals.get_in(s, KIND, subject(label))
+    if approval is not None:
+        return approval
+    row = month_obligation(s, label)
+    data = (row.detail or {}).get("signoff") if row is not None else None
+    if not data:
+        return None
+    approval = _from_legacy(Signoff.from_dict(data), adopt_with.settings if adopt_with else None)
+    if adopt_with is not None:
+        approvals.put_in(s, approval)
+    return approval
 
 
 def month_obligation(s: Any, label: str) -> Obligation | None:
@@ -119,39 +160,25 @@ def _obligation(s: Any, label: str) -> Obligation:
 
 def load(label: str, url: str | None = None) -> Signoff | None:
     with db.session(url) as s:
-        data = (_obligation(s, label).detail or {}).get("signoff")
-    return Signoff.from_dict(data) if data else None
+        _obligation(s, label)
+        approval = _approval_in(s, label)
+    return _view(approval) if approval else None
 
 
-def _save(s: Any, row: Obligation, state: Signoff) -> None:
-    row.detail = {**(row.detail or {}), "signoff": state.to_dict()}  # reassign: JSON columns track no in-place change
+def stage_of(label: str, url: str | None = None) -> str | None:
+    """``review``, ``signoff`` or ``final``; None when the month has no sign-off (or no table)."""
+    with db.session(url) as s:
+        approval = _approval_in(s, label)
+    return _view(approval).stage if approval else None
+
+
+def is_final(label: str, url: str | None = None) -> bool:
+    """Reviewed and signed, the final table written: only such a table may be filed (PBOC-102 附件2)."""
+    return stage_of(label, url) == "final"
 
 
 def person_name(profile: Profile, person_id: str) -> str:
-    try:
-        return profile.person(person_id).name
-    except KeyError:
-        return person_id
-
-
-def _role_members(profile: Profile, role: str) -> list[str]:
-    from notices.routing import role_keys
-
-    return list(dict.fromkeys(m for key in role_keys(profile, [role]) for m in profile.roles[key].members))
-
-
-def step_role(profile: Profile, state: Signoff) -> str:
-    """The role (key or kind) whose members take the current step."""
-    return profile.settings.credit_review_role if state.stage == "review" else profile.settings.credit_signoff_role
-
-
-def eligible(profile: Profile, state: Signoff) -> list[str]:
-    """Who may take the current step: the step's role, less whoever took an earlier one."""
-    if state.stage == "final":
-        return []
-    role = step_role(profile, state)
-    taken = {state.preparer.person} | ({state.reviewer.person} if state.reviewer else set())
-    return [m for m in _role_members(profile, role) if m not in taken]
+    return approvals.person_name(profile, person_id)
 
 
 def resolve_preparer(profile: Profile, preparer: str | None) -> str:
@@ -166,10 +193,43 @@ def resolve_preparer(profile: Profile, preparer: str | None) -> str:
     return person
 
 
+def _context(profile: Profile, state: Signoff, due_at: dt.datetime) -> dict[str, Any]:
+    summary = json.loads(Path(state.draft["summary"]).read_text(encoding="utf-8"))
+    figures = [f"{r['region']} {r['institution_name']}：" + "，".join(f"{COUNT_TITLES[c]} {r[c]}" for c in COUNTS)
+               for r in summary["rows"]]
+    period = Period.parse(state.label)
+    last_day = last_day_of(due_at)
+    return {"state": state.stage, "subject_ref": subject(state.label),
+            "report_title": f"征信信息安全情况统计表（{period.year}年{period.month}月）",
+            "prepared_by": state.preparer.name, "reviewed_by": state.reviewer.name if state.reviewer else None,
+            "figures": figures, "file_name": Path(state.draft["xlsx"]).name, "file_sha256": state.draft["xlsx_sha256"],
+            "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "institution": profile.institution.name}
+
+
+def policy(profile: Profile, due_at: dt.datetime | None) -> Policy:
+    """The two steps of attachment 2, each asked through ``signoff_request`` notices to the eligible people."""
+
+    def request(approval: Approval, step: approvals.Step, role: str) -> NoticeRequest:
+        assert due_at is not None
+        return NoticeRequest("signoff_request", _context(profile, _view(approval), due_at), address="eligible")
+
+    def request_id(approval: Approval, step: approvals.Step, role: str, attempt: int) -> str:
+        return f"{approval.subject}:r{approval.revision}:{step.name}:{attempt}"
+
+    settings = profile.settings
+    return Policy(KIND, (approvals.Step("review", (settings.credit_review_role,), distinct=True, action="credit_stats.reviewed"),
+                         approvals.Step("signoff", (settings.credit_signoff_role,), distinct=True, action="credit_stats.signed")),
+                  request=request, request_id=request_id, refused_action="credit_stats.signoff_refused",
+                  refused_reason=REFUSED_REASON, link_validity=dt.timedelta(days=settings.credit_signoff_link_days),
+                  resend_margin=RESEND_MARGIN)
+
+
 def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[str, Path], preparer: str,
                     url: str | None = None) -> tuple[Signoff, list[str]]:
     """Record the draft's files (store and ledger, with SHA-256), the month's deadline as an
-    obligation, and a new sign-off revision prepared by ``preparer``. Returns it and warnings."""
+    obligation, and the sign-off bound to summary.json prepared by ``preparer``: a new revision
+    when the figures changed, the same one (its review and sign-off kept) when summary.json is
+    byte-identical. Returns it and warnings."""
     preparer_name = profile.person(resolve_preparer(profile, preparer)).name
     warnings: list[str] = []
     label = period.label
@@ -187,48 +247,24 @@ def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[
                              reminders_sent=[], detail={})
             s.add(row)
             s.flush()
-        previous = (row.detail or {}).get("signoff")
-        revision = int(previous["revision"]) + 1 if previous else 1
-        if previous:
+        _approval_in(s, label, adopt_with=profile)  # a month signed off before the approval table: move it there first
+        draft = {"xlsx": str(files["xlsx"]), "xlsx_sha256": digests["xlsx"], "summary": str(files["summary"]),
+                 "summary_sha256": digests["summary"]}
+        bound = approvals.bind_in(s, policy(profile, row.due_at), subject(label), digests["summary"],
+                                  Act(preparer, preparer_name, now.isoformat(), "run"), {"label": label, "draft": draft})
+        revision = bound.approval.revision
+        if bound.outcome == "voided":
             warnings.append(f"{label} 的统计表重新生成（第 {revision} 版）：此前的复核、签发不再有效，须重新复核、签发")
+        elif bound.outcome == "kept":
+            warnings.append(f"{label} 的统计表重新生成，summary.json 与第 {revision} 版逐字节相同：此前的复核、签发继续有效"
+                            f"（当前：{_view(bound.approval).stage_title}）")
         if row.fulfilled_at is not None:
             warnings.append(f"{label} 的统计表已于 {row.fulfilled_at.isoformat()} 标记为已报送；如数据有更正，须重新报送更正后的报表")
-        state = Signoff(label=label, revision=revision, stage="review",
-                        preparer=Step(preparer, preparer_name, now.isoformat(), "run"),
-                        draft={"xlsx": str(files["xlsx"]), "xlsx_sha256": digests["xlsx"],
-                               "summary": str(files["summary"]), "summary_sha256": digests["summary"]})
-        _save(s, row, state)
         ledger.append_in(s, "credit_stats.prepared", subject(label),
-                         {"revision": revision, "preparer": preparer, "files": digests}, actor=preparer)
-    return state, warnings
-
-
-def _first_eligible_ack(s: Any, notice_ids: list[str], allowed: list[str]) -> tuple[Acknowledgement | None, list[Acknowledgement]]:
-    """The earliest acknowledgement by an allowed person, and who else acknowledged (refused)."""
-    acks = s.execute(select(Acknowledgement).where(Acknowledgement.notice_id.in_(notice_ids)).order_by(Acknowledgement.at)).scalars().all()
-    others = [a for a in acks if a.person_id not in allowed]
-    for a in acks:
-        if a.person_id in allowed:
-            return a, others
-    return None, others
-
-
-def _links_live(s: Any, notice_id: str, now: dt.datetime) -> bool:
-    latest = s.execute(select(AckLink.expires_at).where(AckLink.notice_id == notice_id).order_by(AckLink.expires_at.desc())).first()
-    return latest is not None and latest[0] - RESEND_MARGIN > now
-
-
-def _context(profile: Profile, state: Signoff, due_at: dt.datetime) -> dict[str, Any]:
-    summary = json.loads(Path(state.draft["summary"]).read_text(encoding="utf-8"))
-    figures = [f"{r['region']} {r['institution_name']}：" + "，".join(f"{COUNT_TITLES[c]} {r[c]}" for c in COUNTS)
-               for r in summary["rows"]]
-    period = Period.parse(state.label)
-    last_day = last_day_of(due_at)
-    return {"state": state.stage, "subject_ref": subject(state.label),
-            "report_title": f"征信信息安全情况统计表（{period.year}年{period.month}月）",
-            "prepared_by": state.preparer.name, "reviewed_by": state.reviewer.name if state.reviewer else None,
-            "figures": figures, "file_name": Path(state.draft["xlsx"]).name, "file_sha256": state.draft["xlsx_sha256"],
-            "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "institution": profile.institution.name}
+                         {"revision": revision, "preparer": preparer, "files": digests,
+                          **({"unchanged": True, "preparer_of_record": bound.approval.maker.person} if bound.outcome == "kept" else {})},
+                         actor=preparer)
+    return _view(bound.approval), warnings
 
 
 def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: str | None = None, **send_options: Any) -> Signoff:
@@ -238,80 +274,36 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
     step has none whose links are still live. Raises :class:`SignoffError` when nobody may take
     the step (the roles left no one besides the earlier signers).
     """
-    from notices.routing import person_as_recipient, role_keys
-    from notices.service import send_notice
-
-    moment = now or utcnow()
-    while True:
-        with db.session(url) as s:
-            row = _obligation(s, label)
-            data = (row.detail or {}).get("signoff")
-            if not data:
-                raise SignoffError(f"{label} 没有待复核的统计表记录")
-            state = Signoff.from_dict(data)
-            if state.stage == "final":
-                return state
-            if state.signer is not None:  # signed, but finalising failed before: try again, record nothing twice
-                due_at, owner = row.due_at, row.owner_role
-                break
-            allowed = eligible(profile, state)
-            sent = state.current_requests()
-            ack, refused = _first_eligible_ack(s, sent, allowed) if sent else (None, [])
-            for other in refused:
-                if other.token_id in state.refused:
-                    continue
-                state.refused.append(other.token_id)
-                _save(s, row, state)
-                ledger.append_in(s, "credit_stats.signoff_refused", subject(label),
-                                 {"stage": state.stage, "person": other.person_id, "revision": state.revision,
-                                  "reason": "不是本步骤可签核的人员（填表人、复核人或不在角色中）"}, actor=other.person_id)
-            if ack is not None:
-                step = Step(ack.person_id, person_name(profile, ack.person_id), ack.at.isoformat(), ack.via, ack.notice_id)
-                if state.stage == "review":
-                    state.reviewer, state.stage = step, "signoff"
-                else:
-                    state.signer = step
-                _save(s, row, state)
-                ledger.append_in(s, "credit_stats.reviewed" if state.signer is None else "credit_stats.signed", subject(label),
-                                 {"revision": state.revision, "person": ack.person_id, "notice": ack.notice_id}, actor=ack.person_id)
-                if state.signer is None:
-                    continue  # the review is in: ask for the sign-off now
-                due_at, owner = row.due_at, row.owner_role
-                break
-            else:
-                if sent and _links_live(s, sent[-1], moment):
-                    return state  # waiting for someone to confirm
-                if not allowed:
-                    raise SignoffError(f"{label}：角色 {step_role(profile, state)} 中没有填表人、复核人以外的人员，无法{state.stage_title[1:]}"
-                                       "（PBOC-102 附件2 要求填表人、复核人、签发人为不同人员）")
-                notice_id = state.request_id(len(sent) + 1)
-                state.requests.append(notice_id)
-                _save(s, row, state)
-                context = _context(profile, state, row.due_at)
-                role_key = role_keys(profile, [step_role(profile, state)])[0]
-                people = [person_as_recipient(profile, pid, role_key) for pid in allowed]
-                validity = dt.timedelta(days=profile.settings.credit_signoff_link_days)
-        # The request is on record before it is sent: a crash between the two re-sends the same id,
-        # which the delivery engine's claims keep from reaching anyone twice.
-        send_notice(profile, "signoff_request", context, to=people, notice_id=notice_id, requires_ack=True,
-                    related=subject(label), ack_validity=validity, url=url, **send_options)
-        return state
-    return finalize(profile, label, due_at, owner, url=url, **send_options)
+    with db.session(url) as s:
+        row = _obligation(s, label)
+        if _approval_in(s, label, adopt_with=profile) is None:
+            raise SignoffError(f"{label} 没有待复核的统计表记录")
+        due_at, owner = row.due_at, row.owner_role
+    try:
+        approval = approvals.advance(profile, policy(profile, due_at), subject(label), now=now, url=url, **send_options)
+    except approvals.NobodyEligible as exc:
+        raise SignoffError(f"{label}：角色 {exc.role} 中没有填表人、复核人以外的人员，无法{STAGE_TITLES[exc.step][1:]}"
+                           "（PBOC-102 附件2 要求填表人、复核人、签发人为不同人员）") from None
+    if approval.stage == APPROVED:  # signed: write the final table (again, if finalising failed before)
+        assert due_at is not None
+        return finalize(profile, label, due_at, owner, url=url, **send_options)
+    return _view(approval)
 
 
 def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str, url: str | None = None,
              **send_options: Any) -> Signoff:
     """Write the final table with the three names, record it, and tell the owner it may be filed."""
-    from notices.service import send_notice
-    from regflows.credit.table import write_table
-
-    state = load(label, url)
-    assert state is not None and state.reviewer is not None and state.signer is not None
+    with db.session(url) as s:
+        approval = _approval_in(s, label, adopt_with=profile)
+    if approval is None or approval.stage not in (APPROVED, DONE):
+        raise SignoffError(f"{label}：统计表尚未复核、签发，不能生成签发版")
+    state = _view(approval)
+    assert state.reviewer is not None and state.signer is not None
     people = {state.preparer.person, state.reviewer.person, state.signer.person}
-    if len(people) != 3:  # eligible() keeps them apart; this guards the record itself
+    if len(people) != 3:  # the distinct steps keep them apart; this guards the record itself
         raise SignoffError(f"{label}：填表人、复核人、签发人须为三个不同的人员，记录为 {sorted(people)}")
     summary_path = Path(state.draft["summary"])
-    if not summary_path.exists() or sha256_of(summary_path) != state.draft["summary_sha256"]:
+    if not summary_path.exists() or sha256_of(summary_path) != approval.content_sha256:
         ledger.append("credit_stats.final_refused", subject(label), {"revision": state.revision, "reason": "summary changed"}, url=url)
         raise SignoffError(f"{label}：{summary_path} 与复核时的内容不一致（或已不存在），不能生成签发版；请重新运行 credit-stats")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -324,19 +316,19 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
     write_table(final, Period.parse(label), rows, unit_name=profile.institution.name, preparer=state.preparer.name,
                 reviewer=state.reviewer.name, signer=state.signer.name, prepared_on=prepared_on)
     digest = sha256_of(final)
-    state.final, state.stage = {"xlsx": str(final), "xlsx_sha256": digest}, "final"
     with db.session(url) as s:
-        row = _obligation(s, label)
-        current = Signoff.from_dict(row.detail["signoff"])
-        if current.revision == state.revision and current.stage == "final":
-            return current  # finalised meanwhile by the endpoint or the watch
-        if current.revision != state.revision:  # a new run started meanwhile: this revision is void
-            raise SignoffError(f"{label}：签发期间统计表已重新生成（第 {current.revision} 版），本次签发作废")
-        _save(s, row, state)
+        try:
+            done, newly = approvals.finish_in(s, KIND, subject(label), state.revision,
+                                              {"final": {"xlsx": str(final), "xlsx_sha256": digest}})
+        except approvals.Voided as exc:  # a new run started meanwhile: this revision is void
+            raise SignoffError(f"{label}：签发期间统计表已重新生成（第 {exc.current} 版），本次签发作废") from None
+        if not newly:
+            return _view(done)  # finalised meanwhile by the endpoint or the watch
         s.add(Report(procedure=PROCEDURE, kind="xlsx-final", subject=label, path=str(final), sha256=digest))
         ledger.append_in(s, "credit_stats.final", subject(label),
                          {"revision": state.revision, "sha256": digest, "path": str(final), "preparer": state.preparer.person,
-                          "reviewer": state.reviewer.person, "signer": state.signer.person}, actor=state.signer.person)
+                          "reviewer": state.reviewer.person, "signer": state.signer.person,
+                          "content_sha256": approval.content_sha256}, actor=state.signer.person)
     last_day = last_day_of(due_at)
     period = Period.parse(label)
     context = {"state": "due_soon", "obligation": f"报送征信信息安全情况统计表（{period.year}年{period.month}月），已签发待报送",
@@ -344,15 +336,19 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
                "subject_title": f"签发版 {final.name}", "institution": profile.institution.name}
     send_notice(profile, "deadline_reminder", context, [owner_role], notice_id=f"{subject(label)}:r{state.revision}:final",
                 related=subject(label), url=url, **send_options)
-    return state
+    return _view(done)
+
+
+def _month_approvals(s: Session, limit: int | None = None) -> list[tuple[Obligation, Approval | None]]:
+    query = select(Obligation).where(Obligation.procedure == PROCEDURE, Obligation.code == CODE).order_by(Obligation.subject.desc())
+    rows = s.execute(query.limit(limit) if limit else query).scalars().all()
+    return [(r, _approval_in(s, r.subject.split(":", 1)[1])) for r in rows]
 
 
 def open_labels(url: str | None = None) -> list[str]:
-    """Months whose table is prepared but not yet signed."""
+    """Months whose table is prepared but not yet signed and finalised."""
     with db.session(url) as s:
-        rows = s.execute(select(Obligation).where(Obligation.procedure == PROCEDURE, Obligation.code == CODE)).scalars().all()
-        return [r.subject.split(":", 1)[1] for r in rows
-                if (r.detail or {}).get("signoff", {}).get("stage") in ("review", "signoff")]
+        return sorted(r.subject.split(":", 1)[1] for r, a in _month_approvals(s) if a is not None and a.stage != DONE)
 
 
 def label_of_request(notice_id: str) -> str | None:
@@ -365,8 +361,6 @@ def label_of_request(notice_id: str) -> str | None:
 
 def after_ack(notice_id: str) -> str:
     """The acknowledgement endpoint's follow-up for a ``signoff_request``: advance at once."""
-    from regflows.profile import load_profile, profile_path
-
     label = label_of_request(notice_id)
     if label is None:
         return ""
@@ -381,12 +375,9 @@ def after_ack(notice_id: str) -> str:
 def signoff_rows(limit: int = 13, url: str | None = None) -> list[dict[str, str]]:
     """The latest months' sign-off and submission state, as rows for a table artifact."""
     with db.session(url) as s:
-        rows = s.execute(select(Obligation).where(Obligation.procedure == PROCEDURE, Obligation.code == CODE)
-                         .order_by(Obligation.subject.desc()).limit(limit)).scalars().all()
         out: list[dict[str, str]] = []
-        for r in rows:
-            data = (r.detail or {}).get("signoff")
-            state = Signoff.from_dict(data) if data else None
+        for r, approval in _month_approvals(s, limit):
+            state = _view(approval) if approval else None
             due = last_day_of(r.due_at).isoformat() if r.due_at else ""
             out.append({"月份": r.subject.split(":", 1)[1], "版本": str(state.revision) if state else "",
                         "状态": "已报送" if r.fulfilled_at else (state.stage_title if state else "无签核记录"),

@@ -18,7 +18,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from calendars import SHANGHAI
+from calendars.zone import SHANGHAI
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
 from regflows.kit.documents import RED_HEX, CellStyle, CellValue, SafeWorkbook
 

@@ -3,23 +3,38 @@
 CQ-PLAN (应急结束): I — the working group proposes, the leadership group approves; II — the
 working group decides; III — the division decides with the working group's consent; IV — the
 division decides with the development centre. The grading rules carry this as ``ending``
-(``by``, ``approved_by``, ``together_with``).
+(``by``, ``approved_by``, ``together_with``); :func:`deciding_roles` reads who must approve
+(``approved_by``, else ``by``, and ``together_with``): the proposal itself (``incident close
+--proposed-by``) stands for ``by`` where another role approves.
 
-The Prefect UI cannot tell who clicked, so each deciding role gets an approval request through
-the notices layer with a personal signed link; a click records who approved and when. The
-incident closes when every deciding role has an approval from one of its own members.
+The Prefect UI cannot tell who clicked, so this is the shared maker-checker core
+(``regflows.kit.approvals``): the proposer is the maker; one step, in which each deciding role
+approves through one of its own members' signed links (a joint step for level IV), sent as
+``approval_request`` notices to the role, so the role's escalation chain applies. A confirmation
+by someone outside the role (an escalation can reach people outside it) is refused and recorded
+once, instead of blocking the closing. The approval is bound to the SHA-256 of what is being
+closed (the incident, its grade, the recorded end of the response and the deciding roles): a
+re-grade or a corrected end time voids earlier approvals and asks again. ``incident-watch``
+calls :func:`try_close` every minute; the incident closes when every deciding role approved.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from notices.escalation import mark_resolved
-from notices.service import send_notice
+from regflows import ledger
 from regflows.incident import store
+from regflows.kit import approvals
+from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest, Policy, Request
 from regflows.profile import Profile
 from regflows.store import db
-from regflows.store.models import Notice
+from regflows.store.models import Incident, Notice, utcnow
+
+#: The approval kind of an incident's closing in the store's ``approval`` table.
+KIND = "incident-close"
+STEP = "close"
 
 
 class CloseRefused(ValueError):
@@ -34,8 +49,36 @@ def deciding_roles(grading: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(roles))
 
 
-def approval_notice_id(incident_id: str, role_kind: str) -> str:
+def legacy_notice_id(incident_id: str, role_kind: str) -> str:
+    """The request id used before the approvals core (one per role, never re-sent)."""
     return f"incident:{incident_id}:close:{role_kind}"
+
+
+def content_sha256(incident: Incident) -> str:
+    """What the deciding roles approve: ending this incident, at this grade, with the response
+    ended at the recorded time, decided by these roles."""
+    content = {"incident": incident.id, "grade": incident.grade, "response_ended_at": incident.record.get("response_ended_at"),
+               "deciding_roles": deciding_roles(incident.grading)}
+    return hashlib.sha256(ledger.canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def policy(profile: Profile, incident: Incident) -> Policy:
+    ending = incident.grading["ending"]
+
+    def request(approval: Approval, step: approvals.Step, role: str) -> NoticeRequest:
+        context = {"incident_id": incident.id, "incident_title": incident.title, "grade": incident.grade, "action": "结束应急响应",
+                   "decision_role": "、".join(r.name for r in profile.roles_of_kind(role).values()) or role,
+                   "basis": f"{ending['clause']}：{ending['text']}"[:300], "proposed_by": approval.maker.person,
+                   "institution": profile.institution.name, "drill": incident.drill}
+        return NoticeRequest("approval_request", context, address="role",
+                             options={"urgent": True, "grade": incident.grade, "drill": incident.drill})
+
+    def request_id(approval: Approval, step: approvals.Step, role: str, attempt: int) -> str:
+        return f"incident:{approval.subject}:close:r{approval.revision}:{role}:{attempt}"
+
+    step = approvals.Step(STEP, tuple(deciding_roles(incident.grading)), distinct=False, action="incident.close_approved")
+    return Policy(KIND, (step,), request=request, request_id=request_id, refused_action="incident.close_refused",
+                  refused_reason="不是有权决定结束应急响应的部门的成员（CQ-PLAN 应急结束）")
 
 
 def request_close(profile: Profile, incident_id: str, proposed_by: str, **options: Any) -> list[str]:
@@ -44,18 +87,31 @@ def request_close(profile: Profile, incident_id: str, proposed_by: str, **option
         raise CloseRefused(f"事件 {incident_id} 已结束")
     if not incident.record.get("response_ended_at"):
         raise CloseRefused("尚未记录应急响应结束时间（response_ended_at）：请先用 regflows incident update 记录")
-    grading = incident.grading
-    roles = deciding_roles(grading)
-    ending = grading["ending"]
-    for role in roles:
-        context = {"incident_id": incident_id, "incident_title": incident.title, "grade": incident.grade, "action": "结束应急响应",
-                   "decision_role": "、".join(r.name for r in profile.roles_of_kind(role).values()) or role,
-                   "basis": f"{ending['clause']}：{ending['text']}"[:300], "proposed_by": proposed_by,
-                   "institution": profile.institution.name, "drill": incident.drill}
-        send_notice(profile, "approval_request", context, [role], notice_id=approval_notice_id(incident_id, role), urgent=True,
-                    requires_ack=True, grade=incident.grade, related=incident_id, drill=incident.drill, **options)
+    roles = deciding_roles(incident.grading)
+    rules = policy(profile, incident)
+    _take_over_legacy(profile, incident, rules)
+    maker = Act(proposed_by, approvals.person_name(profile, proposed_by), utcnow().isoformat(), "proposal")
+    approvals.bind(rules, incident_id, content_sha256(incident), maker)
     store.set_state(incident_id, "closing", proposed_by, {"deciding_roles": roles})
+    approvals.advance(profile, rules, incident_id, **options)
     return roles
+
+
+def _take_over_legacy(profile: Profile, incident: Incident, rules: Policy) -> None:
+    """An incident that was closing before the approvals core: its requests (one notice per role)
+    become the approval's, proposed by whoever asked to close it."""
+    if incident.state != "closing":
+        return
+    with db.session() as s:
+        if approvals.get_in(s, KIND, incident.id) is not None:
+            return
+        proposals = [e for e in store.timeline(incident.id) if e.kind == "closing"]
+        proposer = proposals[-1].actor if proposals else "regflows"
+        at = proposals[-1].at.isoformat() if proposals else utcnow().isoformat()
+        requests = [Request(STEP, role, legacy_notice_id(incident.id, role)) for role in rules.steps[0].roles
+                    if s.get(Notice, legacy_notice_id(incident.id, role)) is not None]
+        approvals.put_in(s, Approval(incident.id, KIND, 1, content_sha256(incident), STEP, Act(proposer, approvals.person_name(profile, proposer), at, "proposal"),
+                                     requests=requests))
 
 
 def try_close(profile: Profile, incident_id: str) -> dict[str, str] | None:
@@ -63,14 +119,24 @@ def try_close(profile: Profile, incident_id: str) -> dict[str, str] | None:
     incident = store.load_incident(incident_id)
     if incident.state != "closing":
         return None
-    approvers: dict[str, str] = {}
+    rules = policy(profile, incident)
+    _take_over_legacy(profile, incident, rules)
+    current = approvals.get(KIND, incident_id)
+    digest = content_sha256(incident)
+    if current is not None and current.stage != DONE and current.content_sha256 != digest:
+        bound = approvals.bind(rules, incident_id, digest, current.maker)
+        store.add_event(incident_id, "closing_voided", "regflows",
+                        {"revision": bound.approval.revision, "deciding_roles": list(rules.steps[0].roles),
+                         "reason": "级别、应急响应结束时间或决定部门已变更，此前的审批作废，重新请求审批"})
+    try:
+        approval = approvals.advance(profile, rules, incident_id)
+    except approvals.NobodyEligible as exc:
+        raise CloseRefused(f"事件 {incident_id}：角色 {exc.role} 中没有可审批结束应急响应的人员") from None
+    if approval.stage not in (APPROVED, DONE):
+        return None
+    approvers = {d.role: d.act.person for d in approval.decisions if d.step == STEP}
     with db.session() as s:
-        for role in deciding_roles(incident.grading):
-            notice = s.get(Notice, approval_notice_id(incident_id, role))
-            members = {m for r in profile.roles_of_kind(role).values() for m in r.members}
-            if notice is None or notice.acked_by is None or notice.acked_by not in members:
-                return None
-            approvers[role] = notice.acked_by
+        approvals.finish_in(s, KIND, incident_id, approval.revision)
     store.set_state(incident_id, "closed", ",".join(approvers.values()), {"approved_by": approvers})
     for notice_id in (f"incident:{incident_id}:alert",):
         try:

@@ -204,6 +204,34 @@ class Acknowledgement(Base):
     token_id: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class Approval(Base):
+    """One maker-checker approval of one subject (regflows.kit.approvals): what was approved (its
+    SHA-256), the step it waits for, and who made it and who approved, through which link.
+
+    ``steps`` holds the maker, the approvals, the requests sent and the refused confirmations;
+    ``detail`` is the procedure's own (the credit sign-off's draft and final files). ``version``
+    makes two writers (the endpoint and a watch) that raced on the same row fail instead of both
+    recording an approval.
+    """
+
+    __tablename__ = "approval"
+    __table_args__ = (UniqueConstraint("subject", "kind", name="uq_approval_subject_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(120), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(40))
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
 class Report(Base):
     """A document produced for a regulator, with the hash of the file as filed."""
 

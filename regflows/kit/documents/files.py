@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from calendars import SHANGHAI  # the one Beijing zone (calendars/official.py)
+from calendars.zone import SHANGHAI
 
 #: The stamp of a document that has no date of its own: the zip format's earliest time (zip
 #: dates start in 1980), the usual choice of reproducible-build tools. A file's properties then
