@@ -9,6 +9,8 @@ obligation (grade I progress reports every 2 hours) records each report and stay
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow
 
 from regflows.incident import store
@@ -16,7 +18,7 @@ from regflows.incident import store
 
 @flow(name="incident-fulfil")
 def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, reference: str | None = None,
-                    file: str | None = None) -> dict:
+                    file: str | None = None) -> dict[str, Any]:
     """登记事件义务已履行（附证据：发送内容与对象、文件或文号）。
 
     Args:
@@ -30,5 +32,5 @@ def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, r
     """
     row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, reference=reference, file=file)
     recorded = row.evidence["history"][-1]
-    return {"incident": incident_id, "obligation": row.code, "fulfilled_at": row.fulfilled_at.isoformat(), "by": by,
+    return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
             **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}

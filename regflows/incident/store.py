@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regflows import ledger
-from regflows.kit import obligations
+from regflows.kit import obligations as kit_obligations
 from regflows.store import db
 from regflows.store.models import Incident, IncidentEvent, Obligation, utcnow
 
@@ -150,9 +150,9 @@ def fulfil(incident_id: str, code: str, *, evidence: str, by: str, reference: st
                             detail={"obligation": code, **record}))
 
     try:
-        return obligations.fulfil(incident_id, code, evidence=evidence, by=by, reference=reference, file=file, at=at, url=url,
+        return kit_obligations.fulfil(incident_id, code, evidence=evidence, by=by, reference=reference, file=file, at=at, url=url,
                                   step=on_timeline, not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names)
-    except obligations.ObligationNotFound as exc:
+    except kit_obligations.ObligationNotFound as exc:
         raise IncidentNotFound(str(exc)) from None
 
 
