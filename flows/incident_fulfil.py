@@ -1,10 +1,15 @@
-"""Record that an obligation was met, with its evidence (from the UI form or the CLI).
+"""Record that an obligation was met, with its evidence (the UI form; the CLI is ``regflows incident fulfil``).
 
-Fulfilment stops the obligation's reminders and is written to the audit ledger. A recurring
+Both go through the kit's one fulfil (regflows/kit/obligations.py): the same evidence standard,
+the file checked and its SHA-256 recorded, the ledger entry, the timeline event. A form cannot
+upload a file, so it names one the server can read, or the path that ``POST /uploads`` of the
+regflows endpoint answered with. Fulfilment stops the obligation's reminders. A recurring
 obligation (grade I progress reports every 2 hours) records each report and stays open.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from prefect import flow
 
@@ -13,8 +18,19 @@ from regflows.incident import store
 
 @flow(name="incident-fulfil")
 def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, reference: str | None = None,
-                    file: str | None = None) -> dict:
-    """登记事件义务已履行（附证据：发送内容与对象、文件或文号）。"""
-    evidence_record = {"evidence": evidence, **({"reference": reference} if reference else {}), **({"file": file} if file else {})}
-    row = store.fulfil(incident_id, obligation, evidence_record, by)
-    return {"incident": incident_id, "obligation": row.code, "fulfilled_at": row.fulfilled_at.isoformat(), "by": by}
+                    file: str | None = None) -> dict[str, Any]:
+    """登记事件义务已履行（附证据：发送内容与对象、文件或文号）。
+
+    Args:
+        incident_id: 事件编号，如 INC-20251001-0A1B2C
+        obligation: 义务编号，如 regulator_initial_report（见事件状态或提醒通知）
+        evidence: 证据说明：做了什么、发给谁、以何种方式（必填）
+        by: 履行人（人员编号）
+        reference: 文号或回执编号（可选）
+        file: 证据文件（可选）：服务器上可读取的文件路径，或经 regflows 端点 POST /uploads 上传后返回的路径；
+            登记时核对文件存在并记录其 SHA-256 与大小
+    """
+    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, reference=reference, file=file)
+    recorded = row.evidence["history"][-1]
+    return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
+            **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}

@@ -12,6 +12,7 @@ import threading
 from urllib.parse import urlsplit
 
 from regflows import ledger
+from regflows.kit.uploads import ROUTES as UPLOAD_ROUTES
 from regflows.store import db
 from regflows.store.models import Notice
 
@@ -107,7 +108,7 @@ def create_app():  # type: ignore[no-untyped-def]
         return await ingest_incident(request)
 
     return Starlette(routes=[Route("/ack/{token}", show, methods=["GET"]), Route("/ack/{token}", confirm, methods=["POST"]),
-                             Route("/health", health), Route("/incidents", ingest, methods=["POST"])])
+                             Route("/health", health), Route("/incidents", ingest, methods=["POST"]), *UPLOAD_ROUTES])
 
 
 async def ingest_incident(request):  # type: ignore[no-untyped-def]

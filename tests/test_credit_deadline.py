@@ -13,7 +13,7 @@ from calendars.deadlines import end_of_day
 from regflows.cli import app
 from regflows.credit.deadline import CODE, PROCEDURE, remind, subject
 from regflows.store import db, migrate
-from regflows.store.models import Notice, Obligation
+from regflows.store.models import AuditEntry, Notice, Obligation
 from tests.notice_profile import build_profile
 
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -80,3 +80,41 @@ def test_submission_with_evidence_stops_the_reminders(month) -> None:  # type: i
     assert remind(profile, at(10, 9, 10)) == [] and remind(profile, at(10, 11, 1)) == []
     again = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "x", "--by", "t.c"])
     assert again.exit_code == 2 and "已于" in again.stderr
+
+
+def test_submission_records_the_receipt_file_sha256_and_refuses_a_missing_one(month, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    _signed("2025-09")
+    runner = CliRunner()
+    absent = tmp_path / "回执-缺失.pdf"
+    missing = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "t.c", "--file", str(absent)])
+    assert missing.exit_code == 2 and "证据文件（--file）不存在" in missing.stderr and "回执-缺失.pdf" in missing.stderr
+    receipt = tmp_path / "回执.pdf"
+    receipt.write_bytes(b"%PDF PBOC receipt 2025-09")
+    ok = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "t.c", "--file", str(receipt)])
+    assert ok.exit_code == 0, ok.output
+    digest = hashlib.sha256(receipt.read_bytes()).hexdigest()
+    assert json.loads(ok.stdout)["file_sha256"] == digest
+    with db.session() as s:
+        row = s.query(Obligation).filter_by(subject=subject("2025-09")).one()
+        assert row.evidence["history"][-1]["file"] == {"path": str(receipt.resolve()), "name": "回执.pdf", "sha256": digest,
+                                                        "size": len(b"%PDF PBOC receipt 2025-09")}
+        fulfilled = s.query(AuditEntry).filter_by(action="obligation.fulfilled", subject=subject("2025-09")).one()
+        assert json.loads(fulfilled.payload)["evidence"]["file"]["sha256"] == digest
+
+
+def test_a_day_without_calendar_data_is_raised_as_a_calendar_warning(month, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from calendars.official import DATA_DIR, WorkingDayCalendar, load_year_file
+    from regflows.credit import deadline
+    from regflows.kit.reminders import WorkingDaysUntilDueDay
+
+    profile, http = month
+    only_2024 = WorkingDayCalendar([load_year_file(DATA_DIR / "2024.yaml")])
+    monkeypatch.setattr(deadline, "POLICY", WorkingDaysUntilDueDay(calendar=only_2024))
+    assert remind(profile, at(10, 9, 9, 5)) == ["calendar-missing@2025-10-09"]
+    assert remind(profile, at(10, 9, 15)) == []  # once a day
+    warning = http.wait_for("/ok/compliance", 1)[0].json()
+    assert warning["title"].startswith("【日历提醒】") and "2025 年的节假日安排未载入" in warning["message"]
+    with db.session() as s:
+        assert s.get(Notice, "credit-stats:2025-09:calendar-missing@2025-10-09").kind == "calendar_warning"

@@ -106,7 +106,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert late and "原定于" in late[0]
 
         # Fulfilment stops that obligation's reminders (checked an hour later, past its due time).
-        store.fulfil(incident_id, "regulator_initial_report", {"evidence": "已电话并书面报告监管联络人", "reference": "渝金监〔2025〕1号"}, "zhao.lei")
+        store.fulfil(incident_id, "regulator_initial_report", evidence="已电话并书面报告监管联络人", reference="渝金监〔2025〕1号", by="zhao.lei")
         incident = store.load_incident(incident_id)
         rows = store.obligations_of(incident_id)
         later = alerts.remind(profile, incident, rows, now=utcnow() + dt.timedelta(hours=1))

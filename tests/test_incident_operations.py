@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from regflows.cli import app
 from regflows.incident import store
+from regflows.incident.clock import obligations as compute_obligations
 from regflows.incident.grading import grade
 from regflows.incident.record import IncidentRecord
 from regflows.profile import load_profile
@@ -97,3 +98,79 @@ def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # typ
     assert "summary_report" not in draft_new_reports(recorded["profile"], incident, rows)  # once
     naive = runner.invoke(app, ["incident", "update", recorded["id"], "--response-ended-at", "2025-10-01T10:00", "--by", "x"])
     assert naive.exit_code == 2 and "偏移" in naive.stderr
+
+
+def _synced(recorded) -> list:  # type: ignore[no-untyped-def]
+    record = IncidentRecord.model_validate(store.load_incident(recorded["id"]).record)
+    rows = compute_obligations(record, grade(record), recorded["profile"], utcnow())
+    store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in rows], "v")
+    return rows
+
+
+def _recorded_evidence(incident_id: str, code: str) -> dict:
+    return next(o for o in store.obligations_of(incident_id) if o.code == code).evidence["history"][-1]
+
+
+def test_fulfil_from_the_cli_records_the_file_sha256_and_refuses_a_missing_file(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    code = _synced(recorded)[0].id
+    runner = CliRunner()
+    absent = tmp_path / "不存在的回执.pdf"
+    missing = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "已报告", "--by", "li.ming",
+                                  "--file", str(absent)])
+    assert missing.exit_code == 2 and "证据文件（--file）不存在" in missing.stderr and "不存在的回执.pdf" in missing.stderr
+    receipt = tmp_path / "receipt.pdf"
+    receipt.write_bytes(b"%PDF receipt of the written report")
+    ok = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "已提交书面报告", "--by", "li.ming",
+                             "--file", str(receipt)])
+    assert ok.exit_code == 0, ok.output
+    digest = hashlib.sha256(receipt.read_bytes()).hexdigest()
+    assert json.loads(ok.stdout)["file_sha256"] == digest
+    assert _recorded_evidence(recorded["id"], code)["file"]["sha256"] == digest
+    event = next(e for e in store.timeline(recorded["id"]) if e.kind == "fulfilled")
+    assert event.detail["file"]["sha256"] == digest and event.detail["obligation"] == code
+
+
+def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_file(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from flows.incident_fulfil import incident_fulfil
+    from regflows.kit.evidence import EvidenceError
+    from regflows.kit.uploads import store_upload
+
+    from prefect.utilities.callables import parameter_schema
+
+    help_text = parameter_schema(incident_fulfil.fn).properties["file"]["description"]
+    assert "服务器" in help_text and "POST /uploads" in help_text  # the form says what to paste
+    code = _synced(recorded)[0].id
+    with pytest.raises(EvidenceError, match=r"证据文件（file）不存在：.*nowhere\.pdf"):
+        incident_fulfil.fn(recorded["id"], code, "已报告", "li.ming", file=str(tmp_path / "nowhere.pdf"))
+    assert not next(o for o in store.obligations_of(recorded["id"]) if o.code == code).evidence  # nothing recorded
+    uploaded = store_upload(b"scanned written report", "书面报告.pdf")  # as POST /uploads stores it
+    out = incident_fulfil.fn(recorded["id"], code, "已提交书面报告", "li.ming", reference="REF-2", file=str(uploaded.path))
+    digest = hashlib.sha256(b"scanned written report").hexdigest()
+    assert out["file_sha256"] == digest
+    evidence = _recorded_evidence(recorded["id"], code)
+    assert evidence["file"]["sha256"] == digest and evidence["file"]["size"] == 22 and evidence["reference"] == "REF-2"
+
+
+def test_a_waived_obligation_stays_waived_across_clock_syncs_and_is_not_reminded(recorded) -> None:  # type: ignore[no-untyped-def]
+    from regflows.incident import alerts
+    from regflows.kit.obligations import waive
+
+    record = IncidentRecord.model_validate({**store.load_incident(recorded["id"]).record, "assessed_grade": "II",
+                                            "assessed_reason": "研判"})
+    rows = compute_obligations(record, grade(record), recorded["profile"], utcnow())
+    waivable = "TEST：本条规则允许豁免（仅测试用）"
+    items = [{**o.model_dump(mode="json"), **({"waivable": waivable} if o.id == "regulator_initial_report" else {})} for o in rows]
+    store.sync_obligations(recorded["id"], items, "v")
+    with pytest.raises(ValueError, match="没有规则允许豁免"):
+        waive(recorded["id"], "regulator_written_report", "不需要", "zhao.lei")
+    waive(recorded["id"], "regulator_initial_report", "已在书面报告中一并报告", "zhao.lei")
+    synced = {r.code: r for r in store.sync_obligations(recorded["id"], items, "v")}
+    assert synced["regulator_initial_report"].state == "waived" and synced["regulator_initial_report"].detail["waivable"] == waivable
+    incident = store.load_incident(recorded["id"])
+    raised = alerts.remind(recorded["profile"], incident, list(synced.values()), now=utcnow() + dt.timedelta(days=2))
+    assert any(r.startswith("regulator_written_report:overdue@") for r in raised)  # the one not waived is raised
+    assert not any(r.startswith("regulator_initial_report:") for r in raised)

@@ -118,6 +118,7 @@ def submit(
     evidence: Annotated[str, typer.Option(help="证据：报送方式与对象（如 经征信管理系统报送人民银行重庆营管部）")],
     by: Annotated[str, typer.Option(help="报送人（人员编号）")],
     reference: Annotated[str | None, typer.Option(help="回执或文号")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执（记录其 SHA-256 与大小）")] = None,
 ) -> None:
     """标记该月统计表已报送（附证据）：停止提醒，写入审计账本。"""
     import json
@@ -127,10 +128,13 @@ def submit(
 
     try:
         label = Period.parse(period).label
-        row = mark_submitted(label, evidence, by, reference)
+        row = mark_submitted(label, evidence, by, reference, file=file,
+                             field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError) as exc:
         _fail(str(exc), 2)
-    typer.echo(json.dumps({"period": label, "submitted_at": row.fulfilled_at.isoformat(), "by": by}, ensure_ascii=False))
+    recorded = row.evidence["history"][-1]
+    typer.echo(json.dumps({"period": label, "submitted_at": row.fulfilled_at.isoformat(), "by": by,
+                           **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}, ensure_ascii=False))
 
 
 @credit_app.command("status")

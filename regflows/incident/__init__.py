@@ -8,7 +8,6 @@ The pure regulatory core, usable without Prefect or the store:
   level and who leads and ends it by CQ-PLAN (rules in ``rules/grading.yaml``);
 - :mod:`regflows.incident.clock`: the obligations with their due times and states (versioned
   rules in ``rules/obligations-<version>.yaml``);
-- :mod:`regflows.incident.reminders`: when to remind about a due time;
 - :mod:`regflows.incident.cli`: ``regflows incident grade|clock``.
 
 The names below are loaded on first use, so importing one submodule (the reminder watcher, the

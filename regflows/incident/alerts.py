@@ -14,10 +14,10 @@ from typing import Any
 from notices.routing import Recipient, person_as_recipient
 from notices.service import send_notice
 from regflows.incident import store
-from regflows.incident.reminders import reminder_now
+from regflows.incident.reminders import IncidentFeed
+from regflows.kit import reminders
 from regflows.profile import Profile
-from regflows.store.models import Incident, Obligation, utcnow
-from regflows.store.obligations import mark_reminded
+from regflows.store.models import Incident, Obligation
 
 
 def participants(profile: Profile, incident: Incident | None, listed: list[str] | None) -> list[Recipient]:
@@ -50,36 +50,10 @@ def send_alert(profile: Profile, incident_id: str, record: dict[str, Any], gradi
 
 
 def remind(profile: Profile, incident: Incident, rows: list[Obligation], now: dt.datetime | None = None, **options: Any) -> list[str]:
-    """Send each obligation's due reminder (late ones at once, saying so); raise the missed ones."""
-    moment = now or utcnow()
-    sent: list[str] = []
-    drill = incident.drill
-    people = participants(profile, incident, drill_participants(incident.id)) if drill else None
-    for row in rows:
-        if row.state == "fulfilled" and not row.every:
-            continue
-        if row.state == "calendar_missing" and "calendar_missing" not in (row.reminders_sent or []):
-            context = {"warnings": [f"事件 {incident.id} 的义务“{row.title}”（{row.clause}）的期限落在没有日历数据的年份，无法计算：请导入该年度国务院节假日安排。"],
-                       "institution": profile.institution.name}
-            send_notice(profile, "calendar_warning", context, ["compliance", row.owner_role], notice_id=f"incident:{incident.id}:{row.code}:calendar",
-                        urgent=True, related=incident.id, drill=drill, **options)
-            mark_reminded(row.id, ["calendar_missing"])
-            sent.append(f"{row.code}:calendar_missing")
-            continue
-        reminder = reminder_now(row.due_at, row.reminders_sent or [], moment, profile.settings.reminder_minutes_before)
-        if reminder is None:
-            continue
-        overdue = reminder.state == "overdue"
-        context = {
-            "state": reminder.state, "obligation": row.title, "clause": row.clause, "due_label": (row.detail or {}).get("due_label"),
-            "subject_ref": incident.id, "subject_title": incident.title, "basis": (row.detail or {}).get("basis"),
-            "late_from": reminder.point if reminder.late else None, "institution": profile.institution.name, "drill": drill,
-        }
-        send_notice(profile, "deadline_reminder", context, [] if drill else [row.owner_role, "on_call"], to=people,
-                    notice_id=f"incident:{incident.id}:{row.code}:{reminder.key}", urgent=True, requires_ack=overdue,
-                    grade=incident.grade, related=incident.id, drill=drill, **options)
-        mark_reminded(row.id, [reminder.key, *reminder.passed])
-        if overdue:
-            store.add_event(incident.id, "overdue", "regflows", {"obligation": row.code, "due": row.due_at.isoformat(), "late": reminder.late})
-        sent.append(f"{row.code}:{reminder.key}")
-    return sent
+    """Send each obligation's due reminder (late ones at once, saying so); raise the missed ones.
+
+    The incident's feed on the kit's one reminder loop; returns ``code:key`` of each notice sent.
+    """
+    people = participants(profile, incident, drill_participants(incident.id)) if incident.drill else None
+    sent = reminders.remind(profile, [IncidentFeed(profile, incident, rows, people)], now, **options)
+    return [f"{s.code}:{s.key}" for s in sent]

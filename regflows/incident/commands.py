@@ -61,24 +61,19 @@ def fulfil_command(
     evidence: Annotated[str, typer.Option(help="证据：发送了什么、发给谁")],
     by: Annotated[str, typer.Option(help="履行人（人员编号）")],
     reference: Annotated[str | None, typer.Option(help="文号或回执编号")] = None,
-    file: Annotated[Path | None, typer.Option(help="证据文件")] = None,
+    file: Annotated[Path | None, typer.Option(help="证据文件（记录其 SHA-256 与大小）")] = None,
 ) -> None:
     """登记义务已履行（附证据）；停止该义务的提醒，写入审计账本。"""
     from regflows.incident import store
 
-    record = {"evidence": evidence, **({"reference": reference} if reference else {})}
-    if file is not None:
-        if not file.exists():
-            fail(f"证据文件不存在：{file}")
-        import hashlib
-
-        record["file"] = str(file.resolve())
-        record["file_sha256"] = hashlib.sha256(file.read_bytes()).hexdigest()
     try:
-        row = store.fulfil(incident_id, obligation, record, by)
+        row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, reference=reference, file=file,
+                           field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError) as exc:
         fail(str(exc))
-    emit_json({"incident": incident_id, "obligation": row.code, "fulfilled_at": row.fulfilled_at.isoformat(), "by": by})
+    recorded = row.evidence["history"][-1]
+    emit_json({"incident": incident_id, "obligation": row.code, "fulfilled_at": row.fulfilled_at.isoformat(), "by": by,
+               **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})})
 
 
 @incident_app.command("update")

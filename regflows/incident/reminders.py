@@ -1,50 +1,53 @@
-"""When to remind about an obligation: before its due time, and when it is missed.
+"""An incident's reminders: its feed on the kit's one reminder loop (regflows/kit/reminders.py).
 
-Pure: from the due instant, the reminders already sent and the clock, which one reminder to send
-now. Reminder points are the profile's ``reminder_minutes_before`` (30 and 10 by default) and
-the due instant itself (the obligation is then overdue: that reminder is *raised*, it requires
-acknowledgement and escalates). A watcher runs every minute; after an outage several points may
-have passed: only the latest is sent, at once, saying when it was due, and the earlier ones are
-marked as passed, so people get one clear late message instead of a burst.
-
-Keys carry the due instant, so a recurring obligation (progress reports every 2 hours) gets a
-fresh set of reminders for each due time.
+Incident deadlines are exact instants (NFRA 第四十五条: hours from discovery), so the policy is
+:class:`~regflows.kit.reminders.BeforeDueInstant` with the profile's ``reminder_minutes_before``.
+What is the incident's own: a drill is told only to its participants and tagged 【演练】; the
+notice shows the incident's title and grade and how the deadline was counted; a missed deadline
+is also an "overdue" event on the incident's timeline; a row whose due day falls in a year with
+no calendar data is raised to compliance and the owner once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
 
-#: A reminder sent more than this after its point is "late" and says so.
-LATE_AFTER = dt.timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class Reminder:
-    key: str
-    state: str  # due_soon | overdue  (the deadline_reminder template's states)
-    point: dt.datetime  # when it should have gone out
-    late: bool
-    passed: tuple[str, ...]  # earlier points skipped in favour of this one
+from notices.routing import Recipient
+from regflows.incident import store
+from regflows.kit.reminders import UNDATED, BeforeDueInstant, Feed, Reminder
+from regflows.profile import Profile
+from regflows.store.models import Incident, Obligation
 
 
-def reminder_points(due: dt.datetime, minutes_before: Iterable[int]) -> list[tuple[str, str, dt.datetime]]:
-    """(key, state, instant) for every reminder of one due time, earliest first."""
-    stamp = due.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    points = [(f"before-{m}@{stamp}", "due_soon", due - dt.timedelta(minutes=m)) for m in sorted(set(minutes_before), reverse=True) if m > 0]
-    points.append((f"overdue@{stamp}", "overdue", due))
-    return points
+class IncidentFeed(Feed):
+    """The open obligations of one incident."""
 
+    def __init__(self, profile: Profile, incident: Incident, rows: Sequence[Obligation], people: list[Recipient] | None) -> None:
+        super().__init__(rows, BeforeDueInstant(tuple(profile.settings.reminder_minutes_before)))
+        self.incident = incident
+        self.people = people  # a drill's participants (None: not a drill)
 
-def reminder_now(due: dt.datetime | None, sent: Iterable[str], now: dt.datetime, minutes_before: Iterable[int] = (30, 10)) -> Reminder | None:
-    """The reminder to send at ``now`` (or None): the latest point passed and not yet sent."""
-    if due is None:
-        return None
-    done = set(sent)
-    passed = [(key, state, at) for key, state, at in reminder_points(due, minutes_before) if at <= now and key not in done]
-    if not passed:
-        return None
-    key, state, at = passed[-1]
-    return Reminder(key, state, at, now - at > LATE_AFTER, tuple(k for k, _, _ in passed[:-1]))
+    def roles(self, row: Obligation) -> list[str]:
+        return [] if self.incident.drill else [row.owner_role, "on_call"]
+
+    def recipients(self, row: Obligation) -> list[Recipient] | None:
+        return self.people
+
+    def notice_id(self, row: Obligation, key: str) -> str:
+        return f"incident:{self.incident.id}:{row.code}:{'calendar' if key == UNDATED else key}"
+
+    def context(self, row: Obligation) -> dict[str, Any]:
+        return {"subject_title": self.incident.title, "basis": (row.detail or {}).get("basis"), "drill": self.incident.drill}
+
+    def notice_options(self, row: Obligation, kind: str) -> dict[str, Any]:
+        grade = {"grade": self.incident.grade} if kind == "deadline_reminder" else {}
+        return {"related": self.incident.id, "drill": self.incident.drill, **grade}
+
+    def undated_warning(self, row: Obligation) -> str:
+        return f"事件 {super().undated_warning(row)}"
+
+    def overdue(self, row: Obligation, reminder: Reminder, url: str | None) -> None:
+        assert row.due_at is not None
+        store.add_event(self.incident.id, "overdue", "regflows", {"obligation": row.code, "due": row.due_at.isoformat(),
+                                                                   "late": reminder.late}, url=url)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from calendars.zone import SHANGHAI
 from regflows import ledger
+from regflows.kit import obligations as kit_obligations
 from regflows.store import db
 from regflows.store.models import Incident, IncidentEvent, Obligation, utcnow
 
@@ -118,7 +121,9 @@ def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_
             row.title, row.clause, row.owner_role = item["title"], item["clause"], item["owner"]
             row.regime, row.every, row.due_at, row.rules_version = item.get("regime"), item.get("every"), due, rules_version
             row.detail = {k: item.get(k) for k in ("due_label", "basis", "note", "last_day")}
-            if row.fulfilled_at is None or item.get("every"):
+            if item.get("waivable"):  # the clause of a rule that allows waiving it (regflows.kit.obligations.waive)
+                row.detail["waivable"] = item["waivable"]
+            if (row.fulfilled_at is None or item.get("every")) and row.state != "waived":
                 row.state = item["state"]
         s.flush()
         for row in rows.values():
@@ -134,30 +139,22 @@ def obligations_of(incident_id: str, url: str | None = None) -> list[Obligation]
         return sorted(rows, key=lambda r: (r.due_at is None, r.due_at or utcnow(), r.code))
 
 
-def fulfil(incident_id: str, code: str, evidence: dict[str, Any], by: str, at: dt.datetime | None = None, url: str | None = None) -> Obligation:
-    """Fulfil an obligation with evidence; stops its reminders; in the ledger.
-
-    A recurring obligation (progress reports) records each fulfilment and stays open: the
-    clock computes its next due time from the last one.
+def fulfil(incident_id: str, code: str, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,
+           at: dt.datetime | None = None, url: str | None = None, field_names: dict[str, str] | None = None) -> Obligation:
+    """Fulfil an obligation with evidence through the kit's one path (regflows/kit/obligations.py):
+    the file checked and hashed, the ledger entry, and the incident's timeline event "fulfilled"
+    in the same transaction. A recurring obligation (progress reports) records each fulfilment
+    and stays open: the clock computes its next due time from the last one.
     """
-    if not evidence or not any(str(v).strip() for v in evidence.values()):
-        raise ValueError("履行义务必须附证据（发送内容与对象、文件、或文号）")
-    when = at or utcnow()
-    with db.session(url) as s:
-        row = s.execute(select(Obligation).where(Obligation.subject == incident_id, Obligation.code == code)).scalar_one_or_none()
-        if row is None:
-            raise IncidentNotFound(f"事件 {incident_id} 没有义务 {code}")
-        history = list((row.evidence or {}).get("history", []))
-        history.append({"at": when.isoformat(), "by": by, **evidence})
-        row.evidence = {"history": history}
-        row.fulfilled_at, row.fulfilled_by = when, by
-        if not row.every:
-            row.state = "fulfilled"
-        s.add(IncidentEvent(incident_id=incident_id, at=when, kind="fulfilled", actor=by, detail={"obligation": code, **evidence}))
-        ledger.append_in(s, "obligation.fulfilled", incident_id, {"obligation": code, "by": by, "evidence": evidence})
-        s.flush()
-        s.expunge(row)
-        return row
+    def on_timeline(s: Session, row: Obligation, record: dict[str, Any]) -> None:
+        s.add(IncidentEvent(incident_id=incident_id, at=row.fulfilled_at, kind="fulfilled", actor=row.fulfilled_by,
+                            detail={"obligation": code, **record}))
+
+    try:
+        return kit_obligations.fulfil(incident_id, code, evidence=evidence, by=by, reference=reference, file=file, at=at, url=url,
+                                  step=on_timeline, not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names)
+    except kit_obligations.ObligationNotFound as exc:
+        raise IncidentNotFound(str(exc)) from None
 
 
 def open_incidents(url: str | None = None) -> list[Incident]:

@@ -1,17 +1,40 @@
-"""Obligation rows shared by every procedure: what a reminder watch records.
+"""Obligation rows shared by every procedure: the SQL the kit's fulfil, waive and reminder loop need.
 
-Each watch (incidents, the monthly credit statistics) decides which reminder is due from the
-keys already sent; recording a key is the same for all of them, so it lives here once.
+The store layer owns SQL: the kit (regflows/kit/obligations.py, regflows/kit/reminders.py) and
+the procedures ask for rows here instead of writing queries of their own.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from regflows.store import db
 from regflows.store.models import Obligation
+
+#: States in which an obligation asks nothing more (a recurring one stays open when fulfilled).
+CLOSED_STATES = ("fulfilled", "waived")
+
+
+def find(s: Session, subject: str, code: str) -> Obligation | None:
+    """The obligation ``code`` of ``subject`` in session ``s``, or None."""
+    return s.execute(select(Obligation).where(Obligation.subject == subject, Obligation.code == code)).scalar_one_or_none()
+
+
+def open_rows(procedure: str, url: str | None = None) -> list[Obligation]:
+    """A procedure's obligations not yet fulfilled nor waived, detached from the session."""
+    with db.session(url) as s:
+        rows = list(s.execute(select(Obligation).where(Obligation.procedure == procedure, Obligation.fulfilled_at.is_(None),
+                                                       Obligation.state != "waived")).scalars())
+        for row in rows:
+            s.expunge(row)
+        return rows
 
 
 def mark_reminded(obligation_id: int, keys: list[str], url: str | None = None) -> None:
     """Add reminder keys to an obligation's ``reminders_sent`` (a set, kept sorted)."""
     with db.session(url) as s:
         row = s.get(Obligation, obligation_id)
+        if row is None:
+            raise LookupError(f"义务记录 {obligation_id} 不存在")
         row.reminders_sent = sorted(set(row.reminders_sent or []) | set(keys))

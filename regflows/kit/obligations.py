@@ -1,0 +1,130 @@
+"""Obligations: fulfil one with evidence, or waive it where a rule allows; one path for every procedure.
+
+Every entry point (a procedure's UI form, its CLI command, a report's "submitted" command) calls
+:func:`fulfil`, so every fulfilment carries the same evidence (text, reference number, a file
+checked and hashed: regflows/kit/evidence.py), the same history on the obligation row and the
+same ledger entry ``obligation.fulfilled``, committed in one transaction. A procedure adds what
+is its own through two hooks instead of a copy of this function:
+
+- ``precondition(row)`` raises to refuse (the monthly credit report may be marked submitted only
+  once its table is signed: PBOC-102 附件2);
+- ``step(session, row, record)`` writes the procedure's own record in the same transaction (the
+  incident's timeline event "fulfilled").
+
+A recurring obligation (``every``: progress reports) records each fulfilment and stays open: its
+next due time is computed from the last one.
+
+A waiver is recorded only where the obligation row says a rule allows it: ``detail["waivable"]``
+holds the clause, set by the procedure from its rule file. Nothing else can waive a deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from regflows import ledger
+from regflows.kit.evidence import EvidenceError, evidence_record
+from regflows.store import db
+from regflows.store.models import Obligation, utcnow
+from regflows.store.obligations import find
+
+__all__ = ["EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"]
+
+#: Raises (ValueError, with a Chinese message) to refuse; runs inside the transaction, on the row.
+Precondition = Callable[[Obligation], None]
+#: The procedure's own record of the change, written in the same transaction.
+Step = Callable[[Session, Obligation, dict[str, Any]], None]
+
+
+class ObligationNotFound(LookupError):
+    """No such obligation for that subject."""
+
+
+class WaiverRefused(ValueError):
+    """No rule allows waiving this obligation, or it is already met or waived."""
+
+
+def _when(at: dt.datetime | None, field: str) -> dt.datetime:
+    if at is None:
+        return utcnow()
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise EvidenceError(f"{field} 须带时区（如 2025-10-01T10:00+08:00）：{at.isoformat()}")
+    return at
+
+
+def _person(by: str, field: str) -> str:
+    if not isinstance(by, str) or not by.strip():
+        raise EvidenceError(f"{field}不能为空：请填写人员编号")
+    return by.strip()
+
+
+def _row(s: Session, subject: str, code: str, not_found: str | None) -> Obligation:
+    row = find(s, subject, code)
+    if row is None:
+        raise ObligationNotFound(not_found or f"{subject} 没有义务 {code}")
+    return row
+
+
+def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,
+           at: dt.datetime | None = None, url: str | None = None, precondition: Precondition | None = None,
+           step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None) -> Obligation:
+    """Record that ``subject``'s obligation ``code`` was met; returns the row (detached).
+
+    The evidence is checked before the transaction (a missing file is refused with the field's
+    name); ``not_found`` is the procedure's message for a missing row; ``field_names`` maps the
+    kit's field names to the entry point's (``{"file": "--file"}``).
+    """
+    record = evidence_record(evidence, reference, file, field_names)
+    who = _person(by, f"履行人（{(field_names or {}).get('by', 'by')}）")
+    when = _when(at, "履行时间（at）")
+    with db.session(url) as s:
+        row = _row(s, subject, code, not_found)
+        if precondition is not None:
+            precondition(row)
+        history = list((row.evidence or {}).get("history", []))
+        history.append({"at": when.isoformat(), "by": who, **record})
+        row.evidence = {**(row.evidence or {}), "history": history}  # reassign: JSON columns track no in-place change
+        row.fulfilled_at, row.fulfilled_by = when, who
+        if not row.every:
+            row.state = "fulfilled"
+        if step is not None:
+            step(s, row, record)
+        ledger.append_in(s, "obligation.fulfilled", row.subject, {"obligation": row.code, "by": who, "evidence": record}, actor=who)
+        s.flush()
+        s.expunge(row)
+        return row
+
+
+def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | None = None, url: str | None = None,
+          step: Step | None = None, not_found: str | None = None) -> Obligation:
+    """Waive an obligation with its reason, where its rule allows (``detail["waivable"]``); in the ledger.
+
+    The waiver stops the reminders like a fulfilment, but is never counted as one.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise EvidenceError("豁免义务必须写明理由（reason）")
+    who = _person(by, "决定人（by）")
+    when = _when(at, "豁免时间（at）")
+    with db.session(url) as s:
+        row = _row(s, subject, code, not_found)
+        clause = (row.detail or {}).get("waivable")
+        if not clause:
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}，{row.clause}）没有规则允许豁免：须按期履行")
+        if row.state == "waived":
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免")
+        if row.state == "fulfilled" and not row.every:
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}）已于 {row.fulfilled_at.isoformat() if row.fulfilled_at else ''} 履行，无需豁免")
+        waiver = {"at": when.isoformat(), "by": who, "reason": reason.strip(), "clause": str(clause)}
+        row.evidence = {**(row.evidence or {}), "waiver": waiver}
+        row.state = "waived"
+        if step is not None:
+            step(s, row, waiver)
+        ledger.append_in(s, "obligation.waived", row.subject, {"obligation": row.code, **waiver}, actor=who)
+        s.flush()
+        s.expunge(row)
+        return row
