@@ -21,12 +21,18 @@ each part carries a concatenation header and holds 67 characters, so 135-140 cha
 billed as three parts; and the gateway's signature (【机构简称】) is added outside this budget. A
 rendered SMS over the limit raises; it is never cut, since a cut could drop the deadline or the
 acknowledgement link.
+
+Which kinds exist is not decided here: each is registered with :mod:`notices.kinds` by its owner,
+with its context model (built from the field types below) and the folder of its templates. This
+module registers the generic kinds, whose templates live in ``notices/templates/``; a procedure's
+kinds and templates live in the procedure's package.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,16 +42,25 @@ from jinja2 import meta
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, computed_field, field_validator
 
 from calendars.zone import SHANGHAI
+from notices.kinds import NoticeKind, UnknownNoticeKind, register_kind
+from notices.kinds import kind as registered
 from notices.masking import find_pii, mask_pii, mask_url
 
 __all__ = [
     "ACK_LINK_PLACEHOLDER",
-    "KINDS",
+    "GENERIC_KINDS",
     "SMS_FIELDS",
     "SMS_MAX_CHARS",
     "TEMPLATE_DIR",
+    "AckUrl",
+    "DueLabel",
+    "HexHash",
+    "Line",
+    "NoticeContext",
+    "Ref",
     "Rendered",
     "TemplateContextError",
+    "Text",
     "render",
     "sms_length",
     "sms_variables",
@@ -65,8 +80,6 @@ ACK_LINK_PLACEHOLDER = "（每位收件人的专属确认链接）"
 # admits no Chinese text and no spaces cannot carry a person's name or a free-text description.
 # --------------------------------------------------------------------------------------------
 
-Grade = Literal["I", "II", "III", "IV"]
-Colour = Literal["红", "橙", "黄", "蓝"]
 #: A notice, incident or report identifier: ``INC-20251001-0001``, ``incident:INC-1:alert:esc:2``.
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,119}$")]
 #: A deadline as ``calendars.deadlines.Deadline.label`` writes it: ``2025-10-09 24:00``.
@@ -81,23 +94,19 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 #: Several lines of free text (summaries, warnings): full form only.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 
-#: The only context fields an SMS template may reference. Each is one of the constrained types
-#: above, a bool, a number or a time in every model that has it (``tests/test_templates.py``
-#: checks both the templates and the models).
+#: The context fields any SMS template may reference; a kind adds its own in
+#: ``NoticeKind.sms_fields``. Each is one of the constrained types above, a bool, a number or a
+#: time in every model that has it (``tests/test_templates.py`` checks both the templates and the
+#: models of every registered kind).
 SMS_FIELDS: frozenset[str] = frozenset(
     {
         "drill",
         "notice_ref",
-        "incident_id",
         "subject_ref",
-        "grade",
-        "colour",
-        "response_level",
         "state",
         "due_label",
         "ack_url",
         "sent_at",
-        "discovered_at",
         "acked_at",
         "at",
         "checked_on",
@@ -106,8 +115,6 @@ SMS_FIELDS: frozenset[str] = frozenset(
         "chain_exhausted",
         "count",
         "head_hash",
-        "next_due_label",
-        "next_due_count",
         "channel_count",
         "warning_count",
         "late_from",
@@ -115,7 +122,9 @@ SMS_FIELDS: frozenset[str] = frozenset(
 )
 
 
-class _Context(BaseModel):
+class NoticeContext(BaseModel):
+    """The base of every kind's context: unknown keys are refused, values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -124,7 +133,7 @@ def _none_if_blank(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-class ChannelTestContext(_Context):
+class ChannelTestContext(NoticeContext):
     """``regflows notices test``: proves a channel delivers, nothing else."""
 
     institution: Line
@@ -132,43 +141,10 @@ class ChannelTestContext(_Context):
     channel: Line | None = None  # e.g. "email"; the masked target belongs in logs, not here
 
 
-class Obligation(_Context):
-    title: Line  # 向国家金融监督管理总局报告
-    due_label: DueLabel
-    clause: Line  # NFRA 45
-
-
-class IncidentAlertContext(_Context):
-    """A security incident was declared (CQ-PLAN warning colours, NFRA grades)."""
-
-    incident_id: Ref
-    title: Line
-    grade: Grade
-    colour: Colour | None = None  # 预警颜色, when the institution follows CQ-PLAN
-    response_level: Grade | None = None
-    discovered_at: dt.datetime
-    next_due: list[Obligation] = Field(default_factory=list)
-    summary: Text | None = None
-    ack_url: AckUrl | None = None
-    institution: Line | None = None
-    drill: bool = False
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def next_due_label(self) -> str | None:
-        """The earliest deadline: labels sort as text (``24:00`` after ``23:59`` of the same day)."""
-        return min((o.due_label for o in self.next_due), default=None)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def next_due_count(self) -> int:
-        return len(self.next_due)
-
-
 DeadlineState = Literal["due_soon", "due", "overdue"]
 
 
-class DeadlineReminderContext(_Context):
+class DeadlineReminderContext(NoticeContext):
     """An obligation is due soon, due now, or overdue."""
 
     state: DeadlineState
@@ -184,39 +160,7 @@ class DeadlineReminderContext(_Context):
     drill: bool = False
 
 
-class ApprovalRequestContext(_Context):
-    """A decision only a given role may take (e.g. ending a response, CQ-PLAN): asks its members."""
-
-    incident_id: Ref
-    incident_title: Line
-    grade: Grade
-    action: Line  # 结束应急响应
-    decision_role: Line  # 网络安全领导小组
-    basis: Line  # the clause that gives that role the decision
-    proposed_by: Line | None = None
-    ack_url: AckUrl | None = None
-    institution: Line | None = None
-    drill: bool = False
-
-
-class SignoffRequestContext(_Context):
-    """A prepared report waits for one person's review or sign-off (PBOC-102 附件2: 填表人、复核人、签发人)."""
-
-    state: Literal["review", "signoff"]
-    subject_ref: Ref  # credit-stats:2025-10
-    report_title: Line  # 征信信息安全情况统计表（2025年10月）
-    prepared_by: Line
-    reviewed_by: Line | None = None
-    figures: list[Line] = Field(default_factory=list)  # one line per reporting unit
-    file_name: Line
-    file_sha256: HexHash
-    clause: Line
-    due_label: DueLabel
-    ack_url: AckUrl | None = None
-    institution: Line | None = None
-
-
-class EscalationContext(_Context):
+class EscalationContext(NoticeContext):
     """Nobody acknowledged a notice in time: the next person of the chain is told."""
 
     notice_ref: Ref
@@ -241,7 +185,7 @@ ERROR_MAX_CHARS = 500
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>，。；]+")
 
 
-class ChannelAttempt(_Context):
+class ChannelAttempt(NoticeContext):
     kind: Line
     target: Line
     state: Line
@@ -264,7 +208,7 @@ class ChannelAttempt(_Context):
         return value
 
 
-class DeliveryFailureContext(_Context):
+class DeliveryFailureContext(NoticeContext):
     """A notice reached a person through no channel: their role's deputy is told."""
 
     notice_ref: Ref
@@ -281,7 +225,7 @@ class DeliveryFailureContext(_Context):
         return len(self.channels)
 
 
-class RenotifyContext(_Context):
+class RenotifyContext(NoticeContext):
     """Acknowledged, but not resolved by the time it was due."""
 
     notice_ref: Ref
@@ -299,7 +243,7 @@ class RenotifyContext(_Context):
         return _none_if_blank(value)
 
 
-class CalendarWarningContext(_Context):
+class CalendarWarningContext(NoticeContext):
     """The working-day calendar needs attention (calendars.coverage warnings)."""
 
     warnings: list[Text] = Field(min_length=1)
@@ -312,7 +256,7 @@ class CalendarWarningContext(_Context):
         return len(self.warnings)
 
 
-class LedgerAnchorContext(_Context):
+class LedgerAnchorContext(NoticeContext):
     """The daily ledger anchor (field names as in ``regflows.ledger.Anchor``)."""
 
     count: int = Field(ge=0)
@@ -321,18 +265,21 @@ class LedgerAnchorContext(_Context):
     institution: Line | None = None
 
 
-KINDS: dict[str, type[BaseModel]] = {
-    "test": ChannelTestContext,
-    "incident_alert": IncidentAlertContext,
-    "deadline_reminder": DeadlineReminderContext,
-    "escalation": EscalationContext,
-    "delivery_failure": DeliveryFailureContext,
-    "renotify": RenotifyContext,
-    "calendar_warning": CalendarWarningContext,
-    "ledger_anchor": LedgerAnchorContext,
-    "approval_request": ApprovalRequestContext,
-    "signoff_request": SignoffRequestContext,
-}
+#: The kinds the notices layer itself sends or that serve every procedure alike. A procedure's
+#: own kinds (an incident alert, a sign-off request) are registered by the procedure.
+GENERIC_KINDS: tuple[NoticeKind, ...] = tuple(
+    register_kind(NoticeKind(name, model, TEMPLATE_DIR))
+    for name, model in (
+        ("test", ChannelTestContext),
+        ("deadline_reminder", DeadlineReminderContext),
+        ("escalation", EscalationContext),
+        ("delivery_failure", DeliveryFailureContext),
+        ("renotify", RenotifyContext),
+        ("calendar_warning", CalendarWarningContext),
+        ("ledger_anchor", LedgerAnchorContext),
+    )
+)
+
 
 # --------------------------------------------------------------------------------------------
 # Rendering
@@ -373,14 +320,24 @@ _CHANNEL_LABELS = {
     "email": "邮件", "sms": "短信", "wecom": "企业微信", "dingtalk": "钉钉", "feishu": "飞书", "lark": "Lark",
     "ntfy": "ntfy 推送", "gotify": "Gotify 推送", "webhook": "Webhook", "outbox": "本地 outbox",
 }
-#: CQ-PLAN: who leads a response of each level.
-_LEADS = {"I": "网络安全领导小组", "II": "网络安全应急工作组", "III": "主管业务处室", "IV": "主管业务处室"}
 _DRILL_TAG = re.compile(r"^(?:\s*【演练】)+\s*")
+
+
+class KindLoader(jinja2.BaseLoader):
+    """Finds ``<kind>.<form>.j2`` in the folder its kind registered, so that each owner keeps its
+    templates beside its context models. Asked at every load: a kind registered later is found."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        try:
+            folder = registered(template.split(".", 1)[0]).templates
+        except UnknownNoticeKind:
+            raise jinja2.TemplateNotFound(template) from None
+        return jinja2.FileSystemLoader(folder).get_source(environment, template)
 
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=KindLoader(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # plain text; a channel that sends HTML escapes on its side
         trim_blocks=True,
@@ -392,7 +349,6 @@ def _environment() -> jinja2.Environment:
         state_label=lambda s: _STATE_LABELS.get(s, s),
         delivery_state=lambda s: _DELIVERY_STATES.get(s, s),
         channel_label=lambda s: _CHANNEL_LABELS.get(s, s),
-        lead=lambda level: _LEADS.get(level, ""),
         # SMS only: a deadline days away needs no year, and five characters matter in 140.
         short_label=lambda label: label[5:] if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5}", label) else label,
         # A notice title quoted inside another notice already carries its own 【演练】.
@@ -405,9 +361,10 @@ _ENV = _environment()
 
 
 def _validate(kind: str, context: BaseModel | dict[str, Any]) -> BaseModel:
-    if kind not in KINDS:
-        raise TemplateContextError(kind, None, f"未知的通知类型 {kind!r}（可选：{'、'.join(KINDS)}）")
-    model = KINDS[kind]
+    try:
+        model = registered(kind).context
+    except UnknownNoticeKind as unknown:
+        raise TemplateContextError(kind, None, str(unknown)) from None
     if isinstance(context, model):
         return context
     if isinstance(context, BaseModel):

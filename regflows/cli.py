@@ -16,6 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from regflows import config
+from regflows.procedures import PROCEDURES, endpoint_routes
 
 app = typer.Typer(help="regflows：金融机构合规流程自动化（Prefect）。", no_args_is_help=True, add_completion=False)
 calendar_app = typer.Typer(help="官方工作日日历：查询、推算、导入国务院通知。", no_args_is_help=True)
@@ -28,16 +29,9 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(db_app, name="db")
 notices_app = typer.Typer(help="通知：测试渠道、本地 outbox、投递记录、确认端点。", no_args_is_help=True)
 app.add_typer(notices_app, name="notices")
-
-from regflows.incident import commands as _incident_commands  # noqa: E402,F401  (registers declare/fulfil/...)
-from regflows.incident.cli import incident_app  # noqa: E402
-
-app.add_typer(incident_app, name="incident")
-
-from regflows.credit.cli import credit_app, demo_app  # noqa: E402
-
-app.add_typer(credit_app, name="credit-stats")
-app.add_typer(demo_app, name="demo")
+for _procedure in PROCEDURES:  # each procedure's commands, from the one composition point
+    for _name, _sub_app in _procedure.commands:
+        app.add_typer(_sub_app, name=_name)
 
 ProfileOption = Annotated[
     Path | None, typer.Option("--profile", help="机构配置 YAML（默认 REGFLOWS_PROFILE 或示范配置）")
@@ -418,7 +412,7 @@ def notices_serve_acks(
 
     from notices.ack_server import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(endpoint_routes()), host=host, port=port, log_level="warning")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -109,12 +109,13 @@ def _load_demo_data() -> None:
 def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
     """Serve the acknowledgement links locally when the profile's public URL is on this machine."""
     from notices.ack_server import bind_address, serve_in_thread
+    from regflows.procedures import endpoint_routes
 
     host, port = bind_address(public_base_url)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]![/] 确认链接地址 {public_base_url} 不在本机：请在该地址后运行 `regflows notices serve-acks`")
         return None
-    server = serve_in_thread(host, port)
+    server = serve_in_thread(host, port, endpoint_routes())
     console.print(f"[green]✓[/] 确认链接端点：{public_base_url.rstrip('/')}/ack/…")
     return server
 

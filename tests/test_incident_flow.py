@@ -17,6 +17,7 @@ from notices.ack_server import serve_in_thread
 from notices.escalation import run_escalations
 from regflows.incident import alerts, closing, store
 from regflows.incident.record import IncidentRecord
+from regflows.procedures import endpoint_routes
 from regflows.profile import DEMO_PROFILE, load_profile
 from regflows.server import start, wait_healthy
 from regflows.store import migrate
@@ -42,7 +43,7 @@ def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type:
     migrate()
     http, smtp = start_http(), start_smtp(free_port())
     port = free_port()
-    ack = serve_in_thread("127.0.0.1", port)
+    ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
     base = f"http://127.0.0.1:{port}"
     profile_file = write_profile(tmp_path / "profile.yaml", http.base, smtp.port, base)
     monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
@@ -131,7 +132,8 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
 def test_drill_goes_only_to_participants_tagged(world) -> None:  # type: ignore[no-untyped-def]
     http, profile = world["http"], world["profile"]
     record = record_due_in(60, drill=True).model_dump(mode="json")
-    grading = {"grade": "II", "warning": "orange", "warning_zh": "橙色", "response_level": "II", "reasons": ["演练"]}
+    grading = {"grade": "II", "warning": "orange", "warning_zh": "橙色", "response_level": "II", "lead": "emergency_working_group",
+               "reasons": ["演练"]}
     incident_id = "INC-20251001-DRILL1"
     alerts.send_alert(profile, incident_id, record, grading, [], ["on_call", "emergency_working_group"], ["wang.fang"])
     payload = http.wait_for("/ok/wang.fang")[0].json()

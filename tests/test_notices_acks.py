@@ -16,6 +16,7 @@ from notices.acks import AckRefused, acknowledge, make_token, read_token
 from notices.delivery import RetryPolicy
 from notices.escalation import mark_resolved, run_escalations
 from notices.service import send_notice
+from regflows.incident.notices import INCIDENT_ALERT
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Notice
 from tests.conftest import free_port
@@ -67,7 +68,7 @@ ALERT = {"incident_id": "INC-20251001-0001", "title": "核心系统中断", "gra
 
 
 def alert(profile, notice_id: str, **options):  # type: ignore[no-untyped-def]
-    return send_notice(profile, "incident_alert", ALERT, ["on_call"], notice_id=notice_id, urgent=True,
+    return send_notice(profile, INCIDENT_ALERT.name, ALERT, ["on_call"], notice_id=notice_id, urgent=True,
                        requires_ack=True, grade="I", policy=FAST, **options)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from notices.delivery import RetryPolicy
 from notices.service import send_notice
+from regflows.incident.notices import INCIDENT_ALERT
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Delivery, DeliveryAttempt, Notice
 from tests.conftest import free_port
@@ -40,7 +41,7 @@ def ledger_entries(action: str) -> list[dict]:
 
 def alert_context(**extra) -> dict:  # type: ignore[no-untyped-def]
     return {
-        "incident_id": "INC-20251001-0001", "title": "网银系统异常", "grade": "II", "colour": "橙",
+        "incident_id": "INC-20251001-0001", "title": "网银系统异常", "grade": "II", "colour": "橙色",
         "response_level": "II", "discovered_at": "2025-10-01T09:00:00+08:00",
         "next_due": [{"title": "向监管部门报告", "due_label": "2025-10-01 11:00", "clause": "NFRA 45"}],
         "summary": "客户张先生（手机 13812345678，身份证 110101199003071234）反映无法登录。",
@@ -53,7 +54,7 @@ def test_urgent_notice_reaches_every_channel_with_masked_data_and_ack_link(store
         {"t.a": [("email", mail_url(smtp.port, "a@example.cn")), ("sms", f"json://{http.base}/ok/sms"), ("webhook", f"json://{http.base}/ok/push")]},
         roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
     )
-    outcome = send_notice(profile, "incident_alert", alert_context(), ["on_call"], notice_id="incident:INC-1:alert",
+    outcome = send_notice(profile, INCIDENT_ALERT.name, alert_context(), ["on_call"], notice_id="incident:INC-1:alert",
                           urgent=True, requires_ack=True, grade="II", policy=FAST)
     assert [c.state for c in outcome.deliveries] == ["delivered"] * 3
     mail = smtp.messages[0]

@@ -1,4 +1,5 @@
-"""Notice templates: typed contexts, masking, the SMS form's limits (notices/templates.py)."""
+"""Notice templates: typed contexts, masking, the SMS form's limits (notices/templates.py), for
+every registered kind: the generic ones and those the procedures register (regflows/procedures.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest
 from pydantic import BaseModel
 
 from notices import templates
+from notices.kinds import FORMS, kinds
 from notices.masking import find_pii
 from notices.templates import (
     ACK_LINK_PLACEHOLDER,
-    KINDS,
+    GENERIC_KINDS,
     SMS_FIELDS,
     SMS_MAX_CHARS,
     TEMPLATE_DIR,
@@ -25,6 +27,10 @@ from notices.templates import (
     sms_length,
     sms_variables,
 )
+from regflows.procedures import PROCEDURES
+
+#: Every kind this process knows once the composition point is loaded, by its context model.
+KINDS: dict[str, type[BaseModel]] = {name: registered.context for name, registered in kinds().items()}
 
 UTC = dt.timezone.utc
 ACK = "https://regflows.example.cn/ack/q7Yk2mZp"
@@ -37,8 +43,9 @@ VALID: dict[str, dict[str, Any]] = {
         "incident_id": "INC-20251001-0001",
         "title": "核心系统交易中断",
         "grade": "II",
-        "colour": "橙",
+        "colour": "橙色",
         "response_level": "II",
+        "lead_name": "网络安全应急工作组",
         "discovered_at": dt.datetime(2025, 10, 1, 1, 30, tzinfo=UTC),
         "next_due": [
             {"title": "向国家金融监督管理总局报告", "due_label": "2025-10-01 11:30", "clause": "NFRA 45"},
@@ -119,10 +126,26 @@ DRILL_KINDS = ["incident_alert", "deadline_reminder", "escalation", "delivery_fa
 
 def test_every_kind_has_a_context_and_both_templates() -> None:
     assert set(VALID) == set(KINDS)
-    files = {p.name for p in TEMPLATE_DIR.glob("*.j2")}
-    assert files == {f"{kind}.{form}.j2" for kind in KINDS for form in ("full", "sms")}
+    # the generic kinds and each procedure's, nothing else
+    assert set(KINDS) == {k.name for k in GENERIC_KINDS} | {k.name for p in PROCEDURES for k in p.kinds}
+    assert {k.templates for k in GENERIC_KINDS} == {TEMPLATE_DIR}
+    # each kind's folder holds its two templates, and no template of a kind nobody registers
+    registered = kinds().values()
+    for folder in {k.templates for k in registered}:
+        files = {p.name for p in folder.glob("*.j2")}
+        assert files == {f"{k.name}.{form}.j2" for k in registered if k.templates == folder for form in FORMS}, folder
     for model in KINDS.values():
         assert model.model_config.get("extra") == "forbid"
+
+
+def test_procedure_kinds_live_with_their_procedure() -> None:
+    """notices/templates/ holds only the generic kinds: a procedure's templates are its own."""
+    generic = {k.name for k in GENERIC_KINDS}
+    for procedure in PROCEDURES:
+        for registered in procedure.kinds:
+            assert registered.name not in generic
+            assert registered.templates != TEMPLATE_DIR
+            assert registered.context.__module__.startswith("regflows."), registered.name
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -341,10 +364,12 @@ def _safe_for_sms(annotation: Any, metadata: list[Any]) -> bool:
 
 def test_sms_fields_cannot_hold_names_by_design() -> None:
     assert not SMS_FIELDS & NEVER_IN_SMS
-    for kind, model in KINDS.items():
+    for kind, registered in kinds().items():
+        model, allowed = registered.context, SMS_FIELDS | registered.sms_fields
+        assert not allowed & NEVER_IN_SMS, f"{kind} lets an SMS show {allowed & NEVER_IN_SMS}"
         used = sms_variables(kind)
-        assert used <= SMS_FIELDS, f"{kind}.sms.j2 uses {used - SMS_FIELDS}"
-        for name in used:
+        assert used <= allowed, f"{kind}.sms.j2 uses {used - allowed}"
+        for name in used | registered.sms_fields:
             if name in model.model_computed_fields:
                 assert model.model_computed_fields[name].return_type in (int, str | None), (kind, name)
                 continue
@@ -398,7 +423,7 @@ def test_an_ack_link_too_long_for_an_sms_raises() -> None:
 #: at two or three digits.
 LONGEST_SMS: dict[str, dict[str, Any]] = {
     "test": {"sent_at": "2025-12-31 23:59"},
-    "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄", "drill": True,
+    "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄色", "drill": True,
                        "next_due": [{"title": "t", "due_label": "2025-10-01 11:30", "clause": "c"}] * 99,
                        "ack_url": "https://" + "a" * 56},
     "deadline_reminder": {"subject_ref": "INC-20251001-0001-ABCDEF", "state": "due_soon", "drill": True,

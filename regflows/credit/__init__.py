@@ -7,4 +7,9 @@ great-expectations, applies the rules, counts the events of the store and writes
 
 Modules stay small and importable without great-expectations (it takes seconds to import): only
 :mod:`regflows.credit.quality` imports it, inside its functions.
+
+Loading any part of the procedure registers its notice kind (:mod:`regflows.credit.notices`), so
+that a flow run in a worker process, or any module that sends, never meets an unknown kind.
 """
+
+from regflows.credit import notices as _notices  # noqa: F401  (registers the procedure's notice kind)

@@ -8,16 +8,21 @@ The pure regulatory core, usable without Prefect or the store:
   level and who leads and ends it by CQ-PLAN (rules in ``rules/grading.yaml``);
 - :mod:`regflows.incident.clock`: the obligations with their due times and states (versioned
   rules in ``rules/obligations-<version>.yaml``);
-- :mod:`regflows.incident.cli`: ``regflows incident grade|clock``.
+- :mod:`regflows.incident.cli`: ``regflows incident grade|clock``;
+- :mod:`regflows.incident.notices`: its notice kinds (the alert, the approval to close).
 
 The names below are loaded on first use, so importing one submodule (the reminder watcher, the
-CLI) does not import the others.
+CLI) does not import the others. The one exception is :mod:`regflows.incident.notices`: loading
+any part of the procedure registers its notice kinds, so that a flow run in a worker process, or
+any module that sends, never meets an unknown kind (regflows/procedures.py).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from regflows.incident import notices as _notices  # noqa: F401  (registers the procedure's notice kinds)
 
 _EXPORTS = {
     "IncidentRecord": "record",

@@ -33,12 +33,20 @@ def drill_participants(incident_id: str) -> list[str] | None:
     return None
 
 
+def lead_name(profile: Profile, lead_role_kind: str) -> str | None:
+    """Who leads the response, as the institution names it: its roles of the grading's lead kind
+    (CQ-PLAN 第四篇二, ``lead`` in rules/grading.yaml), or None when the profile has none."""
+    return "、".join(role.name for role in profile.roles_of_kind(lead_role_kind).values()) or None
+
+
 def send_alert(profile: Profile, incident_id: str, record: dict[str, Any], grading: dict[str, Any], rows: list[Obligation],
                roles: list[str], drill_people: list[str] | None, **options: Any) -> Any:
+    """The alert at declaration; the warning colour and who leads come from the grading rules and
+    the profile (``warning_zh``, ``lead``), never from a table in code."""
     upcoming = [r for r in rows if r.due_at and r.state not in ("fulfilled",)][:5]
     context = {
-        "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "colour": grading["warning_zh"].removesuffix("色"),
-        "response_level": grading["response_level"], "discovered_at": record["discovered_at"],
+        "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "colour": grading["warning_zh"],
+        "response_level": grading["response_level"], "lead_name": lead_name(profile, grading["lead"]), "discovered_at": record["discovered_at"],
         "next_due": [{"title": r.title, "due_label": r.detail["due_label"], "clause": r.clause} for r in upcoming if (r.detail or {}).get("due_label")],
         "summary": "；".join(grading.get("reasons", []))[:1000] or None, "institution": profile.institution.name, "drill": bool(record.get("drill")),
     }

@@ -1,0 +1,59 @@
+"""``POST /incidents``: a monitoring system declares an incident through the regflows endpoint.
+
+Prefect's inbound webhooks are Cloud-only, so the regflows endpoint (the one that serves the
+acknowledgement links, :mod:`notices.ack_server`) takes the declaration and starts the
+``incident-response`` deployment, exactly as the UI form and ``regflows incident declare`` do.
+The route is the incident procedure's: it is mounted by the composition point
+(regflows/procedures.py), never named by the notices layer.
+
+Bearer token ``REGFLOWS_INGEST_TOKEN``; the body is the incident record as JSON; the answer is
+202 with the flow run id, or 4xx/503 naming what is wrong. Nothing is recorded until the record
+validates; every refusal and every start is in the audit ledger.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from prefect.deployments import arun_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from regflows import ledger
+from regflows.incident.record import IncidentRecordError, validate_record
+
+#: The deployment a declaration starts (prefect.yaml).
+DEPLOYMENT = "incident-response/incident-response"
+
+
+async def ingest_incident(request: Request) -> JSONResponse:
+    expected = os.environ.get("REGFLOWS_INGEST_TOKEN")
+    if not expected:
+        return JSONResponse({"error": "未配置 REGFLOWS_INGEST_TOKEN，不接收事件"}, status_code=503)
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        ledger.append("incident.ingest_refused", "ingest", {"reason": "bad token", "client": request.client.host if request.client else None})
+        return JSONResponse({"error": "认证失败"}, status_code=401)
+    body = await request.body()
+    try:
+        record = validate_record(body, source="POST /incidents")
+    except IncidentRecordError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+    # The endpoint serves the server named in the environment now (set by `regflows up`), not
+    # whatever Prefect's settings were when this thread started.
+    api = os.environ.get("PREFECT_API_URL")
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api} if api else {}):
+            run = await arun_deployment(DEPLOYMENT, parameters={"incident": record.model_dump(mode="json"), "declared_by": "monitoring"},
+                                        timeout=0)
+    except Exception as exc:  # noqa: BLE001  (no server or no deployment: the sender must retry, and we say why)
+        ledger.append("incident.ingest_failed", "ingest", {"error": f"{type(exc).__name__}: {exc}"[:500], "title": record.title})
+        return JSONResponse({"error": f"无法启动 incident-response 部署：{type(exc).__name__}"}, status_code=503)
+    ledger.append("incident.ingested", "ingest", {"flow_run": str(run.id), "title": record.title})
+    return JSONResponse({"flow_run_id": str(run.id)}, status_code=202)
+
+
+ROUTES: tuple[Route, ...] = (Route("/incidents", ingest_incident, methods=["POST"]),)

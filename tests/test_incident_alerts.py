@@ -1,0 +1,85 @@
+"""The incident alert (regflows/incident/alerts.py send_alert) and the incident ingest route
+(regflows/incident/ingest.py): what the alert says comes from the rules and the profile, and the
+ingest refuses what it must without any Prefect server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from notices.ack_server import create_app
+from notices.delivery import RetryPolicy
+from regflows.incident import alerts
+from regflows.incident.grading import GradingRules, grade, load_grading_rules
+from regflows.incident.record import load_record
+from regflows.procedures import endpoint_routes
+from regflows.profile import DEMO_PROFILE, Profile
+from regflows.store import db, migrate
+from regflows.store.models import AuditEntry
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "incidents"
+FAST = RetryPolicy(attempts=1, backoff_seconds=0.01, timeout_seconds=5)
+
+
+def _profile(http: Any, renamed: dict[str, str]) -> Profile:
+    data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
+    for person in data["people"]:
+        person["channels"] = [{"kind": "webhook", "url": f"json://{http.base}/ok/{person['id']}"}]
+    for key, name in renamed.items():
+        data["roles"][key]["name"] = name
+    return Profile.model_validate(data)
+
+
+def _rules_with(grade_key: str, **changes: str) -> GradingRules:
+    data = load_grading_rules().model_dump(mode="json")
+    data["levels"][grade_key].update(changes)
+    return GradingRules.model_validate(data)
+
+
+def test_the_alert_says_who_leads_by_the_profiles_names_and_the_colour_by_the_rules(home: Path, http: Any) -> None:
+    migrate()
+    record = load_record(FIXTURES / "grade-iii-pfi-leak.json")
+    profile = _profile(http, {"retail_division": "公司业务部（测试）"})
+    grading = grade(record, _rules_with("III", warning_zh="琥珀色")).model_dump(mode="json")
+    assert (grading["grade"], grading["lead"]) == ("III", "division")
+    alerts.send_alert(profile, "INC-20250930-0001", record.model_dump(mode="json"), grading, [], ["division"], None, policy=FAST)
+    message = http.wait_for("/ok/chen.jing")[0].json()
+    assert message["title"].startswith("【III级网络安全事件·琥珀色预警】")
+    assert "III级响应，由公司业务部（测试）牵头" in message["message"]  # not the division name of a table in code
+
+
+def test_without_a_role_of_the_lead_kind_the_alert_names_nobody(http: Any) -> None:
+    profile = _profile(http, {})
+    assert alerts.lead_name(profile, "leadership_group") == "网络安全领导小组"
+    assert alerts.lead_name(profile, "no_such_kind") is None
+
+
+@pytest.fixture
+def ingest(home: Path) -> TestClient:
+    migrate()
+    return TestClient(create_app(endpoint_routes()))
+
+
+def _ledger(action: str) -> list[dict[str, Any]]:
+    with db.session() as s:
+        return [json.loads(e.payload) for e in s.execute(select(AuditEntry).where(AuditEntry.action == action)).scalars()]
+
+
+def test_ingest_refuses_without_a_token_a_wrong_token_and_a_bad_record(ingest: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = (FIXTURES / "grade-iii-pfi-leak.json").read_bytes()
+    monkeypatch.delenv("REGFLOWS_INGEST_TOKEN", raising=False)
+    assert ingest.post("/incidents", content=body).status_code == 503  # not configured: accepts nothing
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "t0ken")
+    refused = ingest.post("/incidents", content=body, headers={"Authorization": "Bearer wrong"})
+    assert refused.status_code == 401 and refused.json()["error"] == "认证失败"
+    assert [e["reason"] for e in _ledger("incident.ingest_refused")] == ["bad token"]
+    naive = (FIXTURES / "naive-time.json").read_bytes()
+    bad = ingest.post("/incidents", content=naive, headers={"Authorization": "Bearer t0ken"})
+    assert bad.status_code == 422 and "POST /incidents" in bad.json()["error"]
+    assert _ledger("incident.ingested") == []  # nothing recorded before the record validates
