@@ -77,11 +77,11 @@ def sent_alert(monkeypatch: pytest.MonkeyPatch, profile: Profile, grading: Gradi
 
 def test_colour_name_of_grade_ii_is_read_from_the_rules(rules: Path, demo: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
     shipped = grade(rec(**MAJOR))
-    assert (shipped.warning_zh, sent_alert(monkeypatch, demo, shipped)["context"]["colour"]) == ("橙色", "橙")
+    assert (shipped.warning_zh, sent_alert(monkeypatch, demo, shipped)["context"]["colour"]) == ("橙色", "橙色")
     edit(rules / "grading.yaml", lambda d: d["levels"]["II"].update(warning_zh="红色"))
     changed = grade(rec(**MAJOR), load_grading_rules(rules / "grading.yaml"))
     assert changed.warning_zh == "红色"
-    assert sent_alert(monkeypatch, demo, changed)["context"]["colour"] == "红"
+    assert sent_alert(monkeypatch, demo, changed)["context"]["colour"] == "红色"
 
 
 def test_alerted_roles_of_grade_iii_are_read_from_the_rules(rules: Path, demo: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
