@@ -1,7 +1,67 @@
 """The procedure kit: the parts every regulatory procedure is built from.
 
-Obligations with deadlines and evidence, reminder policies and the one reminder loop,
-maker-checker approvals on signed links, official documents (.docx, .xlsx), rule files and
-their Chinese error messages, Beijing time. A procedure (``regflows.incident``,
-``regflows.credit``, the next three) composes these; the kit never imports a procedure.
+A procedure (``regflows.incident``, ``regflows.credit``, the next three) composes these and
+keeps only what is its own (its rules, texts and clauses); the kit never imports a procedure.
+
+The public surface is declared here, in one place (:data:`MODULES`): the modules a procedure
+may use and the names each offers. ``tests/test_kit_surface.py`` keeps it true: every name
+listed exists, every module's ``__all__`` is listed, and no code outside the kit imports a
+kit name that is not on this list. Names resolve lazily (PEP 562), so importing one module of
+the kit does not load the others (the document writers load python-docx and openpyxl, about
+0.7 s, which the CLI must not pay for a calendar question).
+
+================  =====================================================================
+module            what it holds
+================  =====================================================================
+``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
+                  ledger) and ``waive`` for every procedure, the UI form and the CLI
+``evidence``      the evidence record and the file check (exists, readable, SHA-256)
+``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
+``reminders``     reminder policies (minutes before a due instant; working days from
+                  09:00 until a due day) and the one reminder loop procedures feed
+``approvals``     the maker-checker core: ordered steps, who is eligible, the first
+                  eligible confirmation, bound to a content hash, on signed links
+``documents``     the official-document writer (GB/T 9704) and the safe .xlsx writer
+``errors``        one translator from validation errors to Chinese with file and line
+``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
+================  =====================================================================
+
+Beijing time is ``calendars.zone`` and deadline arithmetic ``calendars.deadlines``: the
+calendar layer sits below the kit and is used by it.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: The kit's public modules and the names each offers (each module's own ``__all__``).
+MODULES: dict[str, tuple[str, ...]] = {
+    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"),
+    "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
+    "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "max_bytes", "safe_name", "store_upload"),
+    "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "Feed", "Reminder", "ReminderPolicy", "Sent",
+                  "WorkingDaysUntilDueDay", "is_open", "remind"),
+    "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",
+                  "Request", "Step", "Voided", "advance", "bind", "bind_in", "eligible", "finish_in", "get", "get_in",
+                  "open_subjects", "person_name", "put_in", "role_members"),
+    "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
+    "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
+                  "read_text", "read_yaml"),
+    "documents": ("AUTHOR", "DRAFT_MARK", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY",
+                  "FONT_HEADING", "FONT_HEADINGS", "FONT_LATIN", "FONT_PAGE_NUMBER", "FONT_SHEET", "FONT_SUBTITLE",
+                  "FONT_TABLE", "FONT_TITLE", "GBT9704", "LINE_SPACING", "NO_DATE", "PRIVATE_FILE", "RED", "RED_HEX",
+                  "SIZE_BODY", "SIZE_HEADER", "SIZE_PAGE_NUMBER", "SIZE_TABLE", "SIZE_TITLE", "CellStyle",
+                  "CellValue", "OfficialDocument", "PageLayout", "PageNumbers", "Pending", "SafeSheet",
+                  "SafeWorkbook", "contains_pending", "is_pending", "pending", "pending_reason", "reproducible_zip",
+                  "set_fonts", "write_atomically"),
+}
+
+__all__ = sorted(MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    """``regflows.kit.obligations`` and friends, imported on first use."""
+    if name in MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -63,6 +63,32 @@ from regflows.store import db
 from regflows.store.models import AckLink, Acknowledgement, utcnow
 from regflows.store.models import Approval as ApprovalRow
 
+__all__ = [
+    "APPROVED",
+    "DONE",
+    "Act",
+    "Approval",
+    "Bound",
+    "Decision",
+    "NobodyEligible",
+    "NoticeRequest",
+    "Policy",
+    "Request",
+    "Step",
+    "Voided",
+    "advance",
+    "bind",
+    "bind_in",
+    "eligible",
+    "finish_in",
+    "get",
+    "get_in",
+    "open_subjects",
+    "person_name",
+    "put_in",
+    "role_members",
+]
+
 #: Every step approved; the procedure's own completion (a final document, the closing) follows.
 APPROVED = "approved"
 #: The procedure completed what was approved (:func:`finish`).

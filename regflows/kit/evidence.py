@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "EvidenceError",
+    "EvidenceFile",
+    "check_file",
+    "evidence_record",
+    "sha256_file",
+]
+
 #: Read in blocks: an evidence file can be a scanned report of tens of megabytes.
 BLOCK = 1 << 20
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -31,13 +31,27 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from calendars.deadlines import last_day_of
-from calendars.official import SHANGHAI, CalendarError, WorkingDayCalendar, default_calendar
+from calendars.official import CalendarError, WorkingDayCalendar, default_calendar
+from calendars.zone import SHANGHAI
 from notices.routing import Recipient
 from notices.service import send_notice
 from regflows import ledger
 from regflows.profile import Profile
 from regflows.store.models import Obligation, utcnow
 from regflows.store.obligations import CLOSED_STATES, mark_reminded
+
+__all__ = [
+    "LATE_AFTER",
+    "UNDATED",
+    "BeforeDueInstant",
+    "Feed",
+    "Reminder",
+    "ReminderPolicy",
+    "Sent",
+    "WorkingDaysUntilDueDay",
+    "is_open",
+    "remind",
+]
 
 #: A reminder sent more than this after its point is "late" and says so.
 LATE_AFTER = dt.timedelta(minutes=2)

@@ -36,6 +36,15 @@ from starlette.routing import Route
 
 from regflows import config, ledger
 
+__all__ = [
+    "ROUTES",
+    "StoredUpload",
+    "UploadRefused",
+    "max_bytes",
+    "safe_name",
+    "store_upload",
+]
+
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_NAME_BYTES = 255  # the usual file-system limit of one path component
 
