@@ -45,6 +45,7 @@ from calendars.zone import SHANGHAI
 from notices.kinds import NoticeKind, UnknownNoticeKind, register_kind
 from notices.kinds import kind as registered
 from notices.masking import find_pii, mask_pii, mask_url
+from regflows.kit.errors import clean_loc, describe, field_path
 
 __all__ = [
     "ACK_LINK_PLACEHOLDER",
@@ -372,14 +373,10 @@ def _validate(kind: str, context: BaseModel | dict[str, Any]) -> BaseModel:
     try:
         return model.model_validate(context)
     except ValidationError as exc:
-        errors = exc.errors()
-        fields = [".".join(str(p) for p in e["loc"]) for e in errors]
-        detail = "；".join(
-            f"{name}：{'缺少必填字段' if e['type'] == 'missing' else '未知字段' if e['type'] == 'extra_forbidden' else e['msg']}"
-            for name, e in zip(fields, errors)
-        )
-        # Not chained: pydantic's own message quotes the input, which may be personal data, and
-        # this exception ends up in logs.
+        # The one translator (regflows/kit/errors.py). Not chained, and show_input=False: the
+        # rejected values may be personal data, and this exception ends up in logs.
+        fields = [field_path(clean_loc(e["loc"], model)) for e in exc.errors()]
+        detail = "；".join(describe(exc, model=model, show_input=False))
         raise TemplateContextError(kind, fields[0] if fields else None, f"通知 {kind} 的内容有误：{detail}") from None
 
 

@@ -225,7 +225,7 @@ def test_unknown_field_and_nested_errors_are_named() -> None:
     bad = {**VALID["incident_alert"], "next_due": [{"title": "报告", "due_label": "明天", "clause": "NFRA 45"}]}
     with pytest.raises(TemplateContextError) as err:
         render("incident_alert", bad)
-    assert err.value.field == "next_due.0.due_label"
+    assert err.value.field == "next_due[0].due_label"  # the kit's one field notation (regflows/kit/errors.py)
 
 
 def test_template_referring_to_an_undefined_field_raises(monkeypatch: pytest.MonkeyPatch) -> None:
