@@ -112,12 +112,12 @@ def schedules_for(spec: DeploymentSpec, today: dt.date, calendar: WorkingDayCale
 
 def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.date) -> tuple[list[Any], list[str]]:
     """RunnerDeployments for ``serve``, and the warnings a person must see (schedules run out)."""
-    from prefect.flows import load_flow_from_entrypoint
+    from prefect.flows import Flow, load_flow_from_entrypoint
 
     deployments, warnings = [], []
     for spec in specs:
         path, _, func = spec.entrypoint.partition(":")
-        flow = load_flow_from_entrypoint(f"{root / path}:{func}")
+        flow: Flow[..., Any] = load_flow_from_entrypoint(f"{root / path}:{func}")
         choices = schedules_for(spec, today)
         for choice in choices:
             if choice.kind == "working_days" and choice.prefect_schedule is None:

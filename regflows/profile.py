@@ -326,7 +326,7 @@ def load_profile(path: str | Path) -> Profile:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            loc, msg = _loc_message(error)
+            loc, msg = _loc_message(dict(error))
             if loc and loc[0] == "regimes" and error["type"] == "literal_error":
                 msg = f"未知的监管来源 {loc[-1] if len(loc) > 1 else ''}（可选：{', '.join(REGIMES)}）"
             problems.append(f"{source.where(loc)}: {msg}")

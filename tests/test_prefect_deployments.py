@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 REGFLOWS = str(Path(sys.executable).parent / "regflows")
 
 
-def api_post(api: str, path: str, body: dict) -> list | dict:
+def api_post(api: str, path: str, body: dict) -> Any:
     response = httpx.post(f"{api}{path}", json=body, timeout=30)
     response.raise_for_status()
     return response.json()
@@ -77,7 +78,7 @@ def test_up_serves_every_deployment_and_stopping_keeps_the_runs(prefect_server: 
         deployments = deployments_by_name(prefect_server)
         assert {"calendar-watch", "audit-verify", "incident-watch"} <= scheduled
         for name in scheduled:
-            wait_for(lambda: scheduled_runs(prefect_server, deployments[name]["id"]), 60, f"scheduled runs of {name}")
+            wait_for(lambda name=name: scheduled_runs(prefect_server, deployments[name]["id"]), 60, f"scheduled runs of {name}")
         verify_runs = scheduled_runs(prefect_server, deployments["audit-verify"]["id"])
         cal = default_calendar()
         for run in verify_runs:
