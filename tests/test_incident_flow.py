@@ -110,8 +110,8 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert incident_id in alert and "13812345678" not in alert
         assert http.at("/ok/li.ming") and smtp.messages and "网银系统管理员权限被获取" in smtp.messages[0].subject
         # The alert went through a task, and the run's notices artifact lists each delivery.
-        rows = notices_artifact(server.api, str(state.state_details.flow_run_id))
-        alert_rows = [r for r in rows if r["通知"] == f"incident:{incident_id}:alert"]
+        alert_artifact = notices_artifact(server.api, str(state.state_details.flow_run_id))
+        alert_rows = [r for r in alert_artifact if r["通知"] == f"incident:{incident_id}:alert"]
         assert {r["收件人"] for r in alert_rows} >= {"赵磊（zhao.lei）", "李明（li.ming）"}
         assert {r["渠道"] for r in alert_rows if r["收件人"] == "李明（li.ming）"} == {"1 webhook", "2 email"}
         assert all(r["结果"] == "已送达" and r["尝试次数"] == 1 and r["已确认"] == "否" for r in alert_rows)
