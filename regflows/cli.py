@@ -371,7 +371,7 @@ def notices_settle(
     by: Annotated[str, typer.Option(help="核实人（人员编号）")],
 ) -> None:
     """人工核实一次“是否送达未知”的投递并记录结论。"""
-    from regflows.store.notices import NotUnknown, settle_unknown
+    from notices.delivery import NotUnknown, settle_unknown
 
     if outcome not in ("delivered", "failed"):
         fail("--outcome 只能是 delivered 或 failed")

@@ -1,8 +1,7 @@
 """Queries on the notices tables that the CLI and the Prefect tasks show to people.
 
 The delivery engine (notices/delivery.py) writes these rows; this module reads them for the
-``notices`` commands and artifacts, and records a person's verdict on an ``unknown`` delivery,
-so that no task, flow or command holds SQL of its own.
+``notices`` commands and artifacts, so that no task, flow or command holds SQL of its own.
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from regflows import ledger
 from regflows.store import db
-from regflows.store.models import Acknowledgement, Delivery, DeliveryAttempt, Notice, OutboxMessage, utcnow
+from regflows.store.models import Acknowledgement, Delivery, DeliveryAttempt, Notice, OutboxMessage
 
 
 def latest_outbox(limit: int = 50, url: str | None = None) -> list[OutboxMessage]:
@@ -32,20 +30,6 @@ def attempts_since(start: dt.datetime, url: str | None = None) -> list[tuple[Del
             .where(DeliveryAttempt.at >= start).order_by(DeliveryAttempt.id)
         ).all()
         return [(attempt, delivery) for attempt, delivery in rows]
-
-
-class NotUnknown(LookupError):
-    """The delivery does not exist or is not waiting for a person's verdict."""
-
-
-def settle_unknown(delivery_id: int, outcome: str, by: str, url: str | None = None) -> None:
-    """Record a person's verdict on a delivery whose outcome is unknown, with its ledger entry."""
-    with db.session(url) as s:
-        row = s.get(Delivery, delivery_id)
-        if row is None or row.state != "unknown":
-            raise NotUnknown(f"投递 {delivery_id} 不存在或状态不是 unknown")
-        row.state, row.settled_at, row.settled_by = outcome, utcnow(), by
-        ledger.append_in(s, "notice.settled", row.notice_id, {"delivery": delivery_id, "outcome": outcome, "by": by})
 
 
 @dataclass(frozen=True)
