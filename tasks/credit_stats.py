@@ -125,7 +125,7 @@ def publish_task(outcome: Outcome) -> None:
                              description=f"{outcome.period.label} 与前 12 个月对比")
 
 
-@task(name="推进复核与签发")
+@task(name="推进复核与签发", retries=1, retry_delay_seconds=5)
 def signoff_task(profile: Profile) -> list[str]:
     """Move each open month through review and sign-off (the endpoint's fallback); returns the
     months that cannot go on, each with the reason, and publishes the sign-off table."""
@@ -146,7 +146,7 @@ def signoff_task(profile: Profile) -> list[str]:
     return stuck
 
 
-@task(name="提醒报送统计表")
+@task(name="提醒报送统计表", retries=1, retry_delay_seconds=5)
 def deadline_reminders_task(profile: Profile) -> list[str]:
     """Working-day reminders until the table is submitted; raised once the due day has passed."""
     with notices_published():

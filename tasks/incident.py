@@ -124,7 +124,7 @@ def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], gradi
     return unreached
 
 
-@task(name="检查事件时限")
+@task(name="检查事件时限", retries=1, retry_delay_seconds=5)
 def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
     """One incident, once a minute: recompute its clock, remind, draft reports that became due, close."""
     incident = store.load_incident(incident_id)

@@ -2,9 +2,10 @@
 the outbox artifact, and the acknowledgement watch.
 
 Every notice to people is sent inside a task with retries (the delivery engine's claims make a
-retried send safe: nothing delivered is sent again), and every task that sends publishes what it
-sent in the run's ``notices`` table artifact: who, through which channel, the outcome, the
-attempts, and whether it was acknowledged.
+retried send safe: nothing delivered is sent again; the watches resume from the store, so their
+retries are safe too), and every task that sends publishes what it sent in the run's ``notices``
+table artifact: who, through which channel, the outcome, the attempts, and whether it was
+acknowledged.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def publish_outbox(limit: int = 50) -> None:
         create_table_artifact(table, key="outbox", description=f"本地 outbox 最新 {len(table)} 条通知（示范配置的默认渠道）")
 
 
-@task(name="确认与升级检查")
+@task(name="确认与升级检查", retries=1, retry_delay_seconds=5)
 def escalation_task(profile: Profile) -> list[dict[str, Any]]:
     with notices_published():
         actions = run_escalations(profile, before_send=sms_rate_limiter(profile))
