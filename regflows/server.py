@@ -78,7 +78,10 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> LocalServer:
-    """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs."""
+    """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs.
+
+    Call it from a thread that lives as long as the server should (the main thread): on Linux
+    the server is ended when the thread that started it ends (``_die_with_parent``)."""
     prefect_home.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "prefect-server.log"
