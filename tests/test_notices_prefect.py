@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import httpx
@@ -60,7 +61,13 @@ def test_no_secret_in_any_log_artifact_or_ledger_entry(prefect_api: str, home: P
     finally:
         http.close()
     flow_run_id = str(state.state_details.flow_run_id)
-    logs = api(prefect_api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}})
+    # Run logs reach the server in batches, from a background worker: wait for the run's last line.
+    deadline = time.monotonic() + 30
+    while True:
+        logs = api(prefect_api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}})
+        if any("Finished in state" in log["message"] for log in logs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     artifacts = api(prefect_api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
     assert artifacts and logs
     with db.session() as s:
