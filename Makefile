@@ -8,7 +8,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: run test install
+.PHONY: run test check install
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,5 +20,10 @@ install: $(UV)
 run: install
 	$(VENV)/bin/regflows up
 
-test: install
+# The checkers first (seconds), then the tests (minutes): configured in pyproject.toml.
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: check
 	$(VENV)/bin/pytest

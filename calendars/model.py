@@ -83,7 +83,8 @@ class YearArrangement(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> "YearArrangement":
         numbers = {n.number for n in self.notices}
-        for item in [*self.holidays, *self.makeup_workdays]:
+        items: list[HolidayPeriod | MakeupWorkday] = [*self.holidays, *self.makeup_workdays]
+        for item in items:
             if item.notice not in numbers:
                 raise ValueError(f"{item!r} cites notice {item.notice}, not listed in notices")
         earliest = dt.date(self.year - 1, 12, 1)

@@ -205,7 +205,8 @@ def _signed_date(lines: list[str]) -> dt.date:
 
 def _items(lines: list[str]) -> tuple[list[str], list[str]]:
     """Numbered items (一、…) in order, and the other lines of the body."""
-    items, others = [], []
+    items: list[str] = []
+    others: list[str] = []
     for line in lines:
         m = re.match(rf"^([{_CN_NUMERALS}]+)、(.*)$", line)
         if m:

@@ -16,10 +16,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from regflows import config
-from regflows.credit.models import Period
+from regflows.credit.models import Period, previous_period
 from regflows.profile import load_profile, profile_path
 from regflows.credit.signoff import resolve_preparer
-from tasks.credit_stats import (events_task, previous_period, publish_task, quality_task, read_task, request_review_task,
+from tasks.credit_stats import (events_task, publish_task, quality_task, read_task, request_review_task,
                                 rules_task, write_task)
 
 

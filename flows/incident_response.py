@@ -15,27 +15,20 @@ from prefect import flow, get_run_logger
 
 from regflows.incident.record import IncidentRecord
 from regflows.profile import load_profile, profile_path
-from tasks.incident import clock_task, drafts_task, record_task, response_roles
-from tasks.notices import sms_rate_limiter
+from tasks.incident import alert_task, clock_task, drafts_task, record_task
 
 
 @flow(name="incident-response", log_prints=True)
 def incident_response(incident: IncidentRecord, drill_participants: list[str] | None = None, declared_by: str = "operator") -> dict:
     """登记网络安全事件、定级、启动监管时限、通知相关角色并起草报告。"""
-    from regflows.incident import alerts, store
-
     profile = load_profile(profile_path())
     recorded = record_task(incident, profile, declared_by, drill_participants)
     incident_id, grading = recorded["incident_id"], recorded["grading"]
     record = incident.model_dump(mode="json")
     obligations = clock_task(incident_id, record, grading, profile)
-    outcome = alerts.send_alert(profile, incident_id, record, grading, store.obligations_of(incident_id), response_roles(grading),
-                                drill_participants, before_send=sms_rate_limiter(profile))
+    unreached = alert_task(profile, incident_id, record, grading, drill_participants)
     drafts = drafts_task(incident_id, record, grading, profile, recorded["unit_name"], [o["id"] for o in obligations])
     logger = get_run_logger()
-    unreached = [p.recipient.person_id for p in outcome.unreached]
-    if unreached:
-        logger.error("事件通知未送达：%s（已上报替补）", ", ".join(unreached))
     for item in obligations:
         if item["state"] in ("overdue", "calendar_missing"):
             logger.error("义务 %s（%s）状态 %s：立即处理", item["id"], item["clause"], item["state"])

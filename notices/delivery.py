@@ -354,3 +354,18 @@ class DeliveryEngine:
         for p in persons.values():
             p.channels.sort(key=lambda c: c.channel_index)
         return NoticeOutcome(notice_id, [persons[r.person_id] for r in recipients])
+
+
+class NotUnknown(LookupError):
+    """The delivery does not exist or is not waiting for a person's verdict."""
+
+
+def settle_unknown(delivery_id: int, outcome: str, by: str, url: str | None = None) -> None:
+    """Record a person's verdict on a delivery whose outcome is ``unknown`` (the one window the
+    engine cannot close itself), with its ledger entry in the same transaction."""
+    with db.session(url) as s:
+        row = s.get(Delivery, delivery_id)
+        if row is None or row.state != UNKNOWN:
+            raise NotUnknown(f"投递 {delivery_id} 不存在或状态不是 unknown")
+        row.state, row.settled_at, row.settled_by = outcome, utcnow(), by
+        ledger.append_in(s, "notice.settled", row.notice_id, {"delivery": delivery_id, "outcome": outcome, "by": by})

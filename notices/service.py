@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Literal
 
 from notices.acks import ack_url, make_token
 from notices.delivery import UNKNOWN, DeliveryEngine, Message, NoticeOutcome, RetryPolicy
@@ -34,6 +36,23 @@ class NoticeNotDelivered(RuntimeError):
         self.outcome = outcome
         names = ", ".join(f"{p.recipient.name}（{p.recipient.person_id}）" for p in outcome.unreached)
         super().__init__(f"通知 {outcome.notice_id} 未能送达：{names}")
+
+
+#: The outcomes sent in this context, when someone is collecting them (see ``collecting``).
+_collected: ContextVar[list[NoticeOutcome] | None] = ContextVar("regflows_notices_collected", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[list[NoticeOutcome]]:
+    """Collect every outcome ``send_notice`` returns in this context (and thread), deputies'
+    failure notices included: how a Prefect task shows what the domain code it called has sent,
+    without that code returning its notices through every layer."""
+    sent: list[NoticeOutcome] = []
+    token = _collected.set(sent)
+    try:
+        yield sent
+    finally:
+        _collected.reset(token)
 
 
 def new_notice_id(kind: str) -> str:
@@ -82,19 +101,22 @@ def send_notice(
     if requires_ack:
         for person in people:
             # An escalation carries a link that acknowledges the original notice (ack_for).
-            validity = {"validity": ack_validity} if ack_validity else {}
-            links[person.person_id] = ack_url(str(profile.public_base_url), make_token(ack_for or notice_id, person.person_id, url=url, **validity))
+            token = (make_token(ack_for or notice_id, person.person_id, ack_validity, url=url) if ack_validity
+                     else make_token(ack_for or notice_id, person.person_id, url=url))
+            links[person.person_id] = ack_url(str(profile.public_base_url), token)
 
     def message_for(recipient: Recipient, channel: Channel) -> Message:
         ctx = dict(context)
         if requires_ack:
             ctx["ack_url"] = links[recipient.person_id]
-        form = "sms" if channel.kind == "sms" else "full"
+        form: Literal["full", "sms"] = "sms" if channel.kind == "sms" else "full"
         rendered = render(kind, ctx, form)
         return Message(rendered.title or record_full.title, rendered.body)
 
     sender = engine or DeliveryEngine(url=url, policy=policy, before_send=before_send)
     outcome = sender.fan_out(notice_id, people, message_for, urgent)
+    if (sink := _collected.get()) is not None:
+        sink.append(outcome)
     unknown = [c for c in outcome.deliveries if c.state == UNKNOWN and not c.already]
     if outcome.unreached or unknown:
         _raise_failures(profile, kind, notice_id, record_full.title, outcome, sender, raise_to_deputy, drill, url)

@@ -337,37 +337,26 @@ def notices_test(
 @notices_app.command("outbox")
 def notices_outbox(limit: Annotated[int, typer.Option(help="最多显示条数")] = 50) -> None:
     """本地 outbox 中的通知（示范配置的默认渠道），最新在前。"""
-    from sqlalchemy import select
-
-    from regflows.store import db, migrate
-    from regflows.store.models import OutboxMessage
+    from regflows.store import migrate
+    from regflows.store.notices import latest_outbox
 
     migrate()
-    with db.session() as s:
-        rows = s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).scalars().all()
-        for m in rows:
-            typer.echo(json.dumps({"id": m.id, "at": m.at.isoformat(), "target": m.target, "title": m.title, "body": m.body}, ensure_ascii=False))
+    for m in latest_outbox(limit):
+        typer.echo(json.dumps({"id": m.id, "at": m.at.isoformat(), "target": m.target, "title": m.title, "body": m.body}, ensure_ascii=False))
 
 
 @notices_app.command("log")
 def notices_log(since: Annotated[str, typer.Option(help="起始时间：ISO 时间或 30m/2h/7d")] = "1d") -> None:
     """投递记录：每次尝试一行 JSON（收件人、渠道、脱敏地址、结果、错误）。"""
-    from sqlalchemy import select
-
-    from regflows.store import db, migrate
-    from regflows.store.models import Delivery, DeliveryAttempt
+    from regflows.store import migrate
+    from regflows.store.notices import attempts_since
 
     start = _since(since)
     migrate()
-    with db.session() as s:
-        rows = s.execute(
-            select(DeliveryAttempt, Delivery).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
-            .where(DeliveryAttempt.at >= start).order_by(DeliveryAttempt.id)
-        ).all()
-        for attempt, delivery in rows:
-            typer.echo(json.dumps({"at": attempt.at.isoformat(), "notice": delivery.notice_id, "person": delivery.person_id,
-                                   "kind": delivery.channel_kind, "target": delivery.target_masked, "outcome": attempt.outcome,
-                                   "error": attempt.error, "delivery_state": delivery.state}, ensure_ascii=False))
+    for attempt, delivery in attempts_since(start):
+        typer.echo(json.dumps({"at": attempt.at.isoformat(), "notice": delivery.notice_id, "person": delivery.person_id,
+                               "kind": delivery.channel_kind, "target": delivery.target_masked, "outcome": attempt.outcome,
+                               "error": attempt.error, "delivery_state": delivery.state}, ensure_ascii=False))
 
 
 @notices_app.command("settle")
@@ -377,18 +366,14 @@ def notices_settle(
     by: Annotated[str, typer.Option(help="核实人（人员编号）")],
 ) -> None:
     """人工核实一次“是否送达未知”的投递并记录结论。"""
-    from regflows import ledger
-    from regflows.store import db
-    from regflows.store.models import Delivery, utcnow
+    from notices.delivery import NotUnknown, settle_unknown
 
     if outcome not in ("delivered", "failed"):
         fail("--outcome 只能是 delivered 或 failed")
-    with db.session() as s:
-        row = s.get(Delivery, delivery_id)
-        if row is None or row.state != "unknown":
-            fail(f"投递 {delivery_id} 不存在或状态不是 unknown")
-        row.state, row.settled_at, row.settled_by = outcome, utcnow(), by
-        ledger.append_in(s, "notice.settled", row.notice_id, {"delivery": delivery_id, "outcome": outcome, "by": by})
+    try:
+        settle_unknown(delivery_id, outcome, by)
+    except NotUnknown as exc:
+        fail(str(exc))
     typer.echo(f"{delivery_id}\t{outcome}")
 
 

@@ -1,7 +1,9 @@
 """prefect.yaml is the one list of deployments; this module turns it into served deployments.
 
 ``regflows up`` serves exactly what prefect.yaml declares: entrypoint, description, tags,
-parameters and schedules. Plain schedules (cron, interval, rrule) pass through unchanged.
+parameters, schedules and concurrency limits (the watches run every minute or hour and must not
+overlap themselves: ``concurrency_limit: {limit: 1, collision_strategy: CANCEL_NEW}`` makes the
+server cancel a run that would start while the previous one still runs; the next one catches up). Plain schedules (cron, interval, rrule) pass through unchanged.
 Working-day schedules are declared in ``definitions.working_day_schedules`` (keyed by deployment
 name, in the free-form section Prefect reserves for such use) and turned into RRule sets of the
 real run days by :mod:`calendars.schedules` at registration time; the calendar watch keeps them
@@ -38,6 +40,37 @@ class DeploymentSpec:
     parameters: dict[str, Any] = field(default_factory=dict)
     schedules: list[dict[str, Any]] = field(default_factory=list)
     working_days: list[WorkingDaySchedule] = field(default_factory=list)
+    concurrency: ConcurrencyLimit | None = None
+
+
+#: Prefect's collision strategies: wait for the running one to finish, or cancel the new run.
+COLLISION_STRATEGIES = ("ENQUEUE", "CANCEL_NEW")
+
+
+@dataclass(frozen=True)
+class ConcurrencyLimit:
+    """How many runs of a deployment may run at once, and what happens to one more."""
+
+    limit: int
+    collision_strategy: str = "ENQUEUE"
+
+
+def _concurrency(raw: Any, where: str) -> ConcurrencyLimit | None:
+    """prefect.yaml's ``concurrency_limit``: a number, or ``{limit, collision_strategy}`` (Prefect's own form)."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        limit, strategy = raw.get("limit"), raw.get("collision_strategy", "ENQUEUE")
+        unknown = set(raw) - {"limit", "collision_strategy"}
+        if unknown:
+            raise DeploymentFileError(f"{where}: 不支持的键 {', '.join(sorted(unknown))}（可用 limit、collision_strategy）")
+    else:
+        limit, strategy = raw, "ENQUEUE"
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise DeploymentFileError(f"{where}: 并发上限应为正整数，实为 {limit!r}")
+    if strategy not in COLLISION_STRATEGIES:
+        raise DeploymentFileError(f"{where}: collision_strategy 应为 {' 或 '.join(COLLISION_STRATEGIES)}，实为 {strategy!r}")
+    return ConcurrencyLimit(limit, strategy)
 
 
 @dataclass
@@ -80,6 +113,7 @@ def read_prefect_yaml(path: Path) -> list[DeploymentSpec]:
                 parameters=dict(raw.get("parameters") or {}),
                 schedules=list(raw.get("schedules") or []),
                 working_days=working,
+                concurrency=_concurrency(raw.get("concurrency_limit"), source.where(("deployments", i, "concurrency_limit"))),
             )
         )
     unknown = set(wd_all) - names
@@ -113,12 +147,13 @@ def schedules_for(spec: DeploymentSpec, today: dt.date, calendar: WorkingDayCale
 
 def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.date) -> tuple[list[Any], list[str]]:
     """RunnerDeployments for ``serve``, and the warnings a person must see (schedules run out)."""
-    from prefect.flows import load_flow_from_entrypoint
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.flows import Flow, load_flow_from_entrypoint
 
     deployments, warnings = [], []
     for spec in specs:
         path, _, func = spec.entrypoint.partition(":")
-        flow = load_flow_from_entrypoint(f"{root / path}:{func}")
+        flow: Flow[..., Any] = load_flow_from_entrypoint(f"{root / path}:{func}")
         choices = schedules_for(spec, today)
         for choice in choices:
             if choice.kind == "working_days" and choice.prefect_schedule is None:
@@ -130,6 +165,9 @@ def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.dat
                 tags=spec.tags,
                 parameters=spec.parameters,
                 schedules=[c.prefect_schedule for c in choices if c.prefect_schedule is not None],
+                concurrency_limit=ConcurrencyLimitConfig(
+                    limit=spec.concurrency.limit, collision_strategy=ConcurrencyLimitStrategy(spec.concurrency.collision_strategy)
+                ) if spec.concurrency else None,
             )
         )
     return deployments, warnings

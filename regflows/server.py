@@ -7,6 +7,7 @@ PostgreSQL is used when ``PREFECT_SERVER_DATABASE_CONNECTION_URL`` says so.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -16,6 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+_PR_SET_PDEATHSIG = 1
+# Looked up here, not in the child: between fork and exec only already-bound calls are safe.
+try:
+    _PRCTL = ctypes.CDLL("libc.so.6", use_errno=True).prctl if sys.platform == "linux" else None
+except OSError:  # a Linux without glibc
+    _PRCTL = None
 
 
 class ServerError(RuntimeError):
@@ -40,18 +48,40 @@ class LocalServer:
     log: Path
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.process.poll() is not None:
+        """SIGTERM to the server's whole process group, SIGKILL to what is left after ``timeout``.
+
+        The group is signalled even when the server process itself has already exited: anything
+        it started must not outlive it.
+        """
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            self.process.wait()
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            pass
+        try:
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=5)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the server gets SIGTERM when the process that started it dies, however it dies
+    (a test run killed by a timeout, ``regflows up`` killed with SIGKILL), so it is never
+    orphaned. Elsewhere the process-group kill in ``stop`` is all there is."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> LocalServer:
-    """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs."""
+    """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs.
+
+    Call it from a thread that lives as long as the server should (the main thread): on Linux
+    the server is ended when the thread that started it ends (``_die_with_parent``)."""
     prefect_home.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "prefect-server.log"
@@ -60,8 +90,9 @@ def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: di
     env.update(extra_env or {})
     # All services stay on: the scheduler is what turns schedules into the upcoming runs.
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
-    handle = log.open("ab")
-    process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                   preexec_fn=_die_with_parent)
     return LocalServer(process, api_url(host, port), log)
 
 

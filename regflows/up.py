@@ -89,7 +89,7 @@ def _load_demo_data() -> None:
     on a fresh machine (``credit-stats`` reads ``$REGFLOWS_HOME/credit/query-log-YYYY-MM.parquet``).
     Generated once, deterministic (seed 2025), never for a real institution's profile."""
     from regflows.credit import demo
-    from tasks.credit_stats import previous_period
+    from regflows.credit.models import previous_period
 
     period = previous_period()
     path = config.home() / "credit" / f"query-log-{period.label}.parquet"

@@ -20,18 +20,15 @@ from calendars.zone import SHANGHAI
 from regflows.credit.chart import history_markdown
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
+from regflows.credit.deadline import remind as deadline_remind
 from regflows.credit.settings import thresholds
+from regflows.credit.signoff import SignoffError, advance, open_labels, signoff_rows
 from regflows.profile import Profile
-from tasks.notices import sms_rate_limiter
+from regflows.store.reports import latest_paths
+from tasks.notices import notices_published, sms_rate_limiter
 
 PROCEDURE = "credit-stats"
 ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV next to it has them all
-
-
-def previous_period(today: dt.date | None = None) -> Period:
-    """The month before today (Asia/Shanghai): what a run on the 1st reports."""
-    day = today or dt.datetime.now(SHANGHAI).date()
-    return Period(day.year, day.month).previous()
 
 
 @task(name="读取查询日志", cache_policy=NONE)
@@ -95,28 +92,19 @@ def write_task(outcome: Outcome, out_dir: Path, profile: Profile, preparer: str)
 @task(name="请复核人复核", retries=1, retry_delay_seconds=30)
 def request_review_task(profile: Profile, period: Period) -> str:
     """Send the review request (signed personal links); returns the stage the report is in."""
-    from regflows.credit.signoff import advance
-
-    state = advance(profile, period.label, before_send=sms_rate_limiter(profile))
+    with notices_published():
+        state = advance(profile, period.label, before_send=sms_rate_limiter(profile))
     get_run_logger().info("统计表 %s：%s（第 %d 版，填表人 %s）", period.label, state.stage_title, state.revision, state.preparer.name)
     return state.stage
 
 
 def stored_summaries(periods: list[Period]) -> dict[str, dict[str, Any] | None]:
     """The latest recorded summary.json of each period (None when none was recorded or it is gone)."""
-    from sqlalchemy import select
-
-    from regflows.store.db import session
-    from regflows.store.models import Report
-
     out: dict[str, dict[str, Any] | None] = {p.label: None for p in periods}
-    with session() as s:
-        rows = s.execute(select(Report).where(Report.procedure == PROCEDURE, Report.kind == "summary",
-                                              Report.subject.in_(list(out))).order_by(Report.created_at)).scalars().all()
-    for r in rows:
-        path = Path(r.path)
+    for label, recorded in latest_paths(PROCEDURE, "summary", list(out)).items():
+        path = Path(recorded)
         if path.exists():
-            out[r.subject] = json.loads(path.read_text(encoding="utf-8"))
+            out[label] = json.loads(path.read_text(encoding="utf-8"))
     return out
 
 
@@ -136,3 +124,34 @@ def publish_task(outcome: Outcome) -> None:
     history[outcome.period.label] = outcome.summary
     create_markdown_artifact(history_markdown(outcome.period, history, outcome.warnings), key="credit-stats-trend",
                              description=f"{outcome.period.label} 与前 12 个月对比")
+
+
+@task(name="推进复核与签发", retries=1, retry_delay_seconds=5)
+def signoff_task(profile: Profile) -> list[str]:
+    """Move each open month through review and sign-off (the endpoint's fallback); returns the
+    months that cannot go on, each with the reason, and publishes the sign-off table."""
+    logger = get_run_logger()
+    limiter = sms_rate_limiter(profile)
+    stuck: list[str] = []
+    with notices_published():
+        for label in open_labels():
+            try:
+                state = advance(profile, label, before_send=limiter)
+                logger.info("统计表 %s：%s", label, state.stage_title)
+            except SignoffError as exc:
+                logger.error("%s", exc)
+                stuck.append(str(exc))
+    rows = signoff_rows()
+    if rows:
+        create_table_artifact(rows, key="credit-stats-signoff", description="征信信息安全情况统计表：填表、复核、签发与报送状态")
+    return stuck
+
+
+@task(name="提醒报送统计表", retries=1, retry_delay_seconds=5)
+def deadline_reminders_task(profile: Profile) -> list[str]:
+    """Working-day reminders until the table is submitted; raised once the due day has passed."""
+    with notices_published():
+        sent = deadline_remind(profile, before_send=sms_rate_limiter(profile))
+    if sent:
+        get_run_logger().warning("已发送统计表报送提醒：%s", ", ".join(sent))
+    return sent

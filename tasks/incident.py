@@ -1,8 +1,11 @@
-"""Tasks of the incident-response procedure: thin wrappers around the pure rules and the store."""
+"""Tasks of the incident-response procedure: thin wrappers around the pure rules and the store.
+
+The alert and the watch's reminders are sent inside tasks (``alert_task`` with retries), and each
+publishes what it sent in the run's ``notices`` artifact (tasks/notices.py).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -10,13 +13,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
-from regflows.incident import drafts, store
-from regflows.incident.clock import obligations as compute_obligations
+from regflows.incident import alerts, closing, drafts, store
 from regflows.incident.clock import rule_set_for
 from regflows.incident.grading import Grading, grade
+from regflows.incident.recompute import clock_rows
 from regflows.incident.record import IncidentRecord, check_against_profile
 from regflows.profile import Profile
-from regflows.store.models import Obligation, utcnow
+from regflows.store.models import Incident, Obligation, utcnow
+from regflows.store.reports import kinds_reported
+from tasks.notices import notices_published, sms_rate_limiter
 
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
 STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即将到期】", "overdue": "【已逾期】",
@@ -35,14 +40,6 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
     logger = get_run_logger()
     logger.info("%s 事件 %s：%s级（%s），%s", "登记" if created else "已登记", incident_id, grading.grade, grading.warning_zh, "；".join(grading.reasons))
     return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading.model_dump(mode="json"), "created": created}
-
-
-def clock_rows(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, now: dt.datetime) -> list[Obligation]:
-    """Recompute the obligations at ``now`` from the record and what was fulfilled; store them."""
-    rec = IncidentRecord.model_validate(record)
-    result = compute_obligations(rec, Grading.model_validate(grading), profile, now, fulfilled=store.fulfilled_map(incident_id))
-    rules_version = result[0].rules_version if result else ""
-    return store.sync_obligations(incident_id, [o.model_dump(mode="json") for o in result], rules_version)
 
 
 @task(name="计算监管时限")
@@ -105,3 +102,49 @@ def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any
             key=f"incident-{incident_id.lower()}-drafts", description="事件报告草稿（待审核）",
         )
     return written
+
+
+@task(name="通知事件", retries=2, retry_delay_seconds=5)
+def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], grading: dict[str, Any],
+               drill_participants: list[str] | None = None) -> list[str]:
+    """The incident alert to the response roles (or a drill's participants), with its next deadlines.
+
+    Retried on an error: the notice id is stable (``incident:<id>:alert``) and each channel's
+    delivery is claimed in the store, so a retry sends only what did not go out. Returns the
+    people reached through no channel (their deputies were told).
+    """
+    with notices_published():
+        outcome = alerts.send_alert(profile, incident_id, record, grading, store.obligations_of(incident_id),
+                                    response_roles(grading), drill_participants, before_send=sms_rate_limiter(profile))
+    unreached = [p.recipient.person_id for p in outcome.unreached]
+    if unreached:
+        get_run_logger().error("事件通知未送达：%s（已上报替补）", ", ".join(unreached))
+    return unreached
+
+
+@task(name="检查事件时限", retries=1, retry_delay_seconds=5)
+def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
+    """One incident, once a minute: recompute its clock, remind, draft reports that became due, close."""
+    incident = store.load_incident(incident_id)
+    rows = clock_rows(incident_id, incident.record, incident.grading, profile, utcnow())
+    with notices_published():
+        sent = alerts.remind(profile, incident, rows, before_send=sms_rate_limiter(profile))
+        drafted = draft_new_reports(profile, incident, rows)
+        approvers = closing.try_close(profile, incident_id)
+    publish_clock(incident_id, incident.record, store.obligations_of(incident_id))
+    if sent:
+        get_run_logger().warning("事件 %s 已发送提醒：%s", incident_id, ", ".join(sent))
+    return {"incident": incident_id, "reminders": sent, "drafted": drafted, "closed_by": approvers}
+
+
+def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligation]) -> list[str]:
+    """Once handling or the response has ended, the summary and investigation reports become due:
+    draft each the first time its obligation has a due date (NFRA 48; CQ-PLAN 第五篇)."""
+    done = kinds_reported(incident.id)
+    wanted = [k for k in drafts.drafts_due([r.code for r in rows if r.due_at is not None], incident.record) if k not in done]
+    if not wanted:
+        return []
+    unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)
+    ctx = drafts.context_for(incident.id, incident.record, incident.grading, profile, unit.name, drafts.opening_events(incident.record))
+    written = drafts.write_drafts(incident.id, wanted, ctx)
+    return [w["kind"] for w in written if w["path"]]

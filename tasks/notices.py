@@ -1,17 +1,38 @@
-"""Prefect tasks around the notices layer: SMS rate limit, artifacts, the acknowledgement watch."""
+"""Prefect tasks around the notices layer: the SMS rate limit, the run's ``notices`` artifact,
+the outbox artifact, and the acknowledgement watch.
+
+Every notice to people is sent inside a task with retries (the delivery engine's claims make a
+retried send safe: nothing delivered is sent again; the watches resume from the store, so their
+retries are safe too), and every task that sends publishes what it sent in the run's ``notices``
+table artifact: who, through which channel, the outcome, the attempts, and whether it was
+acknowledged.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import httpx
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.context import SettingsContext
+from prefect.runtime import flow_run
 
-from notices.delivery import NoticeOutcome
+from notices.delivery import DELIVERED, NoticeOutcome
+from notices.escalation import run_escalations
+from notices.service import collecting, send_notice
 from regflows.profile import Profile
+from regflows.store.notices import AckState, ack_states, latest_outbox
 
 SMS_LIMIT = "regflows-sms"
+NOTICES_ARTIFACT = "notices"
+OUTCOME_ZH = {"delivered": "已送达", "failed": "失败", "unknown": "未知（待人工核实）", "in_flight": "发送中"}
 
 
 def ensure_sms_limit(per_minute: float) -> None:
@@ -23,7 +44,6 @@ def ensure_sms_limit(per_minute: float) -> None:
 
 @functools.cache
 def _ensure_sms_limit(per_minute: float, api_url: str) -> None:
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.exceptions import ObjectNotFound
 
@@ -37,61 +57,124 @@ def _ensure_sms_limit(per_minute: float, api_url: str) -> None:
             )
 
 
-def sms_rate_limiter(profile: Profile):  # type: ignore[no-untyped-def]
-    """A before_send hook: every SMS takes a slot of the global rate limit."""
-    from prefect.concurrency.sync import rate_limit
+def sms_rate_limiter(profile: Profile) -> Callable[[str], None]:
+    """A before_send hook: every SMS takes a slot of the global rate limit, on this run's server.
 
+    The hook runs in the delivery engine's pool threads. Prefect's settings live in a context
+    variable, which a pool thread does not inherit: there, ``prefect.concurrency.sync.rate_limit``
+    would find no API URL under ``temporary_settings`` and start an ephemeral server (or, with
+    ephemeral mode off, fail). It also keeps one client per limit name for the whole process,
+    bound to whichever server was current when it was first used. So the settings are captured
+    here, in the calling thread, and each slot is taken through a client made from them.
+    """
     ensure_sms_limit(profile.settings.sms_per_minute)
+    captured = SettingsContext.get()
+    assert captured is not None  # Prefect always has a global settings context
 
     def before_send(channel_kind: str) -> None:
         if channel_kind == "sms":
-            rate_limit(SMS_LIMIT, occupy=1)
+            take_rate_limit_slot(captured, SMS_LIMIT)
 
     return before_send
 
 
-def outcome_rows(outcome: NoticeOutcome) -> list[dict[str, Any]]:
+def take_rate_limit_slot(settings: SettingsContext, name: str, timeout: float = 600.0) -> None:
+    """Wait until one slot of the decaying limit ``name`` is granted (what Prefect's ``rate_limit``
+    does), through a client for the server of ``settings``, in any thread."""
+    deadline = time.monotonic() + timeout
+    # A fresh context object per call: one object cannot be entered by two threads at once.
+    with SettingsContext(profile=settings.profile, settings=settings.settings), get_client(sync_client=True) as client:
+        while True:
+            try:
+                client.increment_concurrency_slots(names=[name], slots=1, mode="rate_limit")
+                return
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != httpx.codes.LOCKED or time.monotonic() >= deadline:
+                    raise
+                time.sleep(float(exc.response.headers.get("Retry-After", "1")))
+
+
+# -- the run's notices artifact ------------------------------------------------------------
+
+#: flow run id → notice id → its rows: the latest version of a run's artifact lists every notice
+#: the run sent so far, and a retried task replaces its notice's rows instead of repeating them.
+_run_tables: dict[str, dict[str, list[dict[str, Any]]]] = {}
+_run_tables_lock = threading.Lock()
+
+
+def _acknowledged(state: AckState | None, person_id: str) -> str:
+    if state is None or not state.requires_ack:
+        return "无需确认"
+    at = state.by_person.get(person_id)
+    if at is not None:
+        return f"是（{at.isoformat(timespec='seconds')}）"
+    return f"否（{state.acked_by} 已确认）" if state.acked_by else "否"
+
+
+def notice_rows(outcome: NoticeOutcome, acks: dict[str, AckState]) -> list[dict[str, Any]]:
+    """One row per channel tried: who, channel, outcome, attempts, acknowledged."""
+    state = acks.get(outcome.notice_id)
     return [
-        {"收件人": c.person_id, "渠道": f"{c.channel_index + 1} {c.kind}", "地址（已脱敏）": c.target, "结果": c.state,
-         "尝试次数": c.attempts, "错误": c.error or ""}
-        for c in outcome.deliveries
+        {"通知": outcome.notice_id, "收件人": f"{person.recipient.name}（{person.recipient.person_id}）",
+         "渠道": f"{c.channel_index + 1} {c.kind}", "地址（已脱敏）": c.target,
+         "结果": OUTCOME_ZH.get(c.state, c.state) + ("（此前已送达）" if c.already and c.state == DELIVERED else ""),
+         "尝试次数": c.attempts, "错误": c.error or "", "已确认": _acknowledged(state, person.recipient.person_id)}
+        for person in outcome.persons for c in person.channels
     ]
+
+
+def publish_notices(outcomes: list[NoticeOutcome]) -> list[dict[str, Any]]:
+    """Add ``outcomes`` to the run's ``notices`` table artifact; returns their rows."""
+    if not outcomes:
+        return []
+    acks = ack_states(o.notice_id for o in outcomes)
+    rows = {o.notice_id: notice_rows(o, acks) for o in outcomes}
+    with _run_tables_lock:
+        table = _run_tables.setdefault(flow_run.get_id() or "", {})
+        table.update(rows)
+        everything = [row for notice in table.values() for row in notice]
+        count = len(table)
+    create_table_artifact(everything, key=NOTICES_ARTIFACT,
+                          description=f"本次运行发出的通知：{count} 条，{len(everything)} 个渠道投递（收件人、渠道、结果、尝试次数、是否确认）")
+    return [row for notice in rows.values() for row in notice]
+
+
+@contextmanager
+def notices_published() -> Iterator[list[NoticeOutcome]]:
+    """Around domain code that sends notices inside a task: publish whatever it sent, even when
+    it then fails (a notice that went out is shown whatever happens next)."""
+    with collecting() as sent:
+        try:
+            yield sent
+        finally:
+            publish_notices(sent)
+            if any(c.kind == "outbox" for o in sent for c in o.deliveries):
+                publish_outbox()
 
 
 @task(name="发送通知", retries=2, retry_delay_seconds=10)
 def send_notice_task(profile: Profile, kind: str, context: dict[str, Any], roles: list[str], **options: Any) -> dict[str, Any]:
     """Send through the delivery engine; a retried task re-sends nothing already delivered."""
-    from notices.service import send_notice
-
     logger = get_run_logger()
-    outcome = send_notice(profile, kind, context, roles, before_send=sms_rate_limiter(profile), **options)
-    create_table_artifact(outcome_rows(outcome), key=f"notice-{kind.replace('_', '-')}", description=f"通知 {outcome.notice_id} 投递记录")
-    if any(c.kind == "outbox" for c in outcome.deliveries):
-        publish_outbox()
+    with notices_published():
+        outcome = send_notice(profile, kind, context, roles, before_send=sms_rate_limiter(profile), **options)
     for person in outcome.unreached:
         logger.error("未能送达 %s（%s）", person.recipient.name, person.recipient.person_id)
-    return {"notice_id": outcome.notice_id, "deliveries": outcome_rows(outcome)}
+    return {"notice_id": outcome.notice_id, "deliveries": notice_rows(outcome, ack_states([outcome.notice_id]))}
 
 
 def publish_outbox(limit: int = 50) -> None:
     """The embedded default channel, visible in the UI: the latest outbox messages as a table."""
-    from sqlalchemy import select
-
-    from regflows.store import db
-    from regflows.store.models import OutboxMessage
-
-    with db.session() as s:
-        rows = s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).scalars().all()
-        table = [{"时间": m.at.isoformat(timespec="seconds"), "收件地址": m.target, "标题": m.title, "正文": m.body[:500]} for m in rows]
+    table = [{"时间": m.at.isoformat(timespec="seconds"), "收件地址": m.target, "标题": m.title, "正文": m.body[:500]}
+             for m in latest_outbox(limit)]
     if table:
         create_table_artifact(table, key="outbox", description=f"本地 outbox 最新 {len(table)} 条通知（示范配置的默认渠道）")
 
 
-@task(name="确认与升级检查")
+@task(name="确认与升级检查", retries=1, retry_delay_seconds=5)
 def escalation_task(profile: Profile) -> list[dict[str, Any]]:
-    from notices.escalation import run_escalations
-
-    actions = run_escalations(profile, before_send=sms_rate_limiter(profile))
+    with notices_published():
+        actions = run_escalations(profile, before_send=sms_rate_limiter(profile))
     logger = get_run_logger()
     for action in actions:
         logger.warning("通知 %s：%s %s", action.notice_id, action.kind, action.person_id or "")

@@ -4,8 +4,13 @@ real Prefect server per test session (started only when a test asks for it)."""
 from __future__ import annotations
 
 import os
+
+# Before anything imports Prefect: a Prefect call that finds no API URL must fail loudly, not
+# start a temporary server of its own (Prefect's default profile allows that, and such a
+# server then outlives the test run).
+os.environ["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
+
 import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,18 +103,24 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_healthy(server, timeout=240)
         yield server.api
     finally:
-        flush_prefect_logs()
+        drain_prefect_workers()
         server.stop()
 
 
-def flush_prefect_logs() -> None:
-    """Send buffered run logs before a server goes away (else Prefect prints connection errors at exit)."""
-    from prefect.logging.handlers import APILogHandler
+def drain_prefect_workers(timeout: float = 30.0) -> None:
+    """Send what Prefect still buffers (run logs, events) and stop its background workers, before
+    a server goes away.
 
-    try:
-        APILogHandler.flush()
-    except Exception:  # a flush that fails here only loses test logs
-        pass
+    Prefect sends logs and events from queue workers, one per server address, which it drains
+    again at interpreter exit: a worker still holding items for a stopped server then retries it
+    for minutes after pytest's summary. Draining here, while the server is up, leaves them
+    nothing; the next flow run starts fresh workers for whatever server is current.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=timeout, at_exit=False)
 
 
 @pytest.fixture
@@ -119,25 +130,3 @@ def prefect_api(prefect_server: str) -> Iterator[str]:
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield prefect_server
-
-
-_exit_status: list[int] = []
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _exit_status.append(int(exitstatus))
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Leave without Prefect's exit-time drain of its log and event queues.
-
-    Tests stop Prefect servers (one on purpose, mid-test, to show reminders survive a restart);
-    at interpreter exit Prefect's queue services then retry those servers for minutes before
-    giving up, which kept CI waiting after the summary was printed. Everything worth keeping
-    is already written when pytest unconfigures, so exit now with pytest's own status.
-    """
-    if _exit_status:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_exit_status[-1])

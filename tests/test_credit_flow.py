@@ -12,9 +12,8 @@ import pytest
 
 from regflows.credit import signoff
 from regflows.credit.chart import history_markdown
-from regflows.credit.models import Period
+from regflows.credit.models import Period, previous_period
 from regflows.credit.table import read_table
-from tasks.credit_stats import previous_period
 from tests.test_credit_support import row, write_csv
 
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from sqlalchemy import select
@@ -316,9 +317,14 @@ def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, 
     _prepare(profile, tmp_path)
     advance(profile, LABEL)
     acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])  # confirmed while the endpoint was down
-    credit_stats_watch()
+    watched = credit_stats_watch(return_state=True)
     assert load(LABEL).stage == "signoff"
     http.wait_for("/ok/t.s")
+    # The sign-off request the watch's task sent is in the run's notices artifact.
+    found = httpx.post(f"{prefect_api}/artifacts/filter", timeout=30, json={"artifacts": {
+        "key": {"any_": ["notices"]}, "flow_run_id": {"any_": [str(watched.state_details.flow_run_id)]}}}).json()
+    sent = [row for artifact in found for row in json.loads(artifact["data"])]
+    assert any(row["收件人"].endswith("（t.s）") and row["结果"] == "已送达" and row["已确认"] == "否" for row in sent), sent
     shown = "".join(_artifacts(prefect_api, "credit-stats-signoff"))
     assert "待签发" in shown and "测试t.r" in shown
 

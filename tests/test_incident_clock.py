@@ -66,7 +66,7 @@ def demo() -> Profile:
 
 
 def with_regimes(profile: Profile, **switch: bool) -> Profile:
-    regimes = {**profile.regimes, **{k.replace("_", "-"): v for k, v in switch.items()}}
+    regimes: dict[Any, bool] = {**profile.regimes, **{k.replace("_", "-"): v for k, v in switch.items()}}
     return profile.model_copy(update={"regimes": regimes})
 
 

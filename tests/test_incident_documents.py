@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import docx
 import pytest
@@ -382,7 +382,7 @@ def test_times_are_printed_in_beijing_time() -> None:
 
 
 def test_regulator_report_stages(tmp_path: Path) -> None:
-    subtitles = {
+    subtitles: dict[Literal["initial", "written", "progress"], str] = {
         "initial": "（首报：2小时内报告）",
         "written": "（正式书面报告）",
     }
@@ -416,6 +416,7 @@ def test_elements_cite_their_clauses() -> None:
 def test_converts_to_pdf_with_libreoffice(tmp_path: Path) -> None:
     path = regulator_report(context(), tmp_path / "r.docx").path
     office = shutil.which("libreoffice") or shutil.which("soffice")
+    assert office is not None  # the skip above covers a machine without LibreOffice
     subprocess.run(
         [office, "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo'}",
          "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],

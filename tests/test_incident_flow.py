@@ -4,7 +4,9 @@ fulfil, draft the reports, close with the right approval; and the monitoring end
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -22,7 +24,7 @@ from regflows.profile import DEMO_PROFILE, load_profile
 from regflows.server import start, wait_healthy
 from regflows.store import migrate
 from regflows.store.models import utcnow
-from tests.conftest import flush_prefect_logs, free_port
+from tests.conftest import drain_prefect_workers, free_port
 from tests.local_servers import ack_link_in, start_http, start_smtp
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -53,6 +55,28 @@ def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type:
     smtp.close()
 
 
+def notices_artifact(api: str, flow_run_id: str) -> list[dict]:
+    """The rows of a run's ``notices`` table artifact (its latest version)."""
+    found = httpx.post(f"{api}/artifacts/filter", timeout=30, json={
+        "artifacts": {"key": {"any_": ["notices"]}, "flow_run_id": {"any_": [flow_run_id]}},
+        "sort": "CREATED_DESC",
+    }).json()
+    assert found, f"run {flow_run_id} published no notices artifact"
+    data = found[0]["data"]
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def run_logs(api: str, flow_run_id: str, containing: str, timeout: float = 30.0) -> list[str]:
+    """The run's log messages on the server, once one contains ``containing`` (logs are sent in batches)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = httpx.post(f"{api}/logs/filter", timeout=30, json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
+        messages = [log["message"] for log in logs]
+        if any(containing in m for m in messages) or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.5)
+
+
 def record_due_in(minutes: int, **extra) -> IncidentRecord:  # type: ignore[no-untyped-def]
     """A grade II incident (important system admin rights obtained) whose 2-hour report is due in ``minutes``."""
     discovered = utcnow().astimezone(BEIJING).replace(microsecond=0) - dt.timedelta(minutes=120 - minutes)
@@ -76,7 +100,8 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
     wait_healthy(server, timeout=240)
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api}):
-            result = incident_response(record_due_in(25))
+            state = incident_response(record_due_in(25), return_state=True)
+        result = state.result()
         incident_id = result["incident_id"]
         assert result["grade"] == "II" and result["warning"] == "orange"
         ids = {o["id"] for o in result["obligations"]}
@@ -85,6 +110,12 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         alert = http.wait_for("/ok/zhao.lei")[0].json()["message"]  # emergency working group
         assert incident_id in alert and "13812345678" not in alert
         assert http.at("/ok/li.ming") and smtp.messages and "网银系统管理员权限被获取" in smtp.messages[0].subject
+        # The alert went through a task, and the run's notices artifact lists each delivery.
+        alert_artifact = notices_artifact(server.api, str(state.state_details.flow_run_id))
+        alert_rows = [r for r in alert_artifact if r["通知"] == f"incident:{incident_id}:alert"]
+        assert {r["收件人"] for r in alert_rows} >= {"赵磊（zhao.lei）", "李明（li.ming）"}
+        assert {r["渠道"] for r in alert_rows if r["收件人"] == "李明（li.ming）"} == {"1 webhook", "2 email"}
+        assert all(r["结果"] == "已送达" and r["尝试次数"] == 1 and r["已确认"] == "否" for r in alert_rows)
         # The regulator report draft opens and carries the NFRA 45 elements.
         drafts = {d["kind"]: d for d in result["drafts"]}
         document = Document(drafts["regulator_report"]["path"])
@@ -94,17 +125,23 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert httpx.post(ack_link_in(alert, world["ack"])).status_code == 200
         assert run_escalations(profile, now=utcnow() + dt.timedelta(hours=1)) == []
 
-        flush_prefect_logs()
+        drain_prefect_workers()
+        assert any(incident_id in m for m in run_logs(server.api, str(state.state_details.flow_run_id), incident_id))
         server.stop()  # the server goes down; the 30-minute reminder point passes while it is down
         server = start("127.0.0.1", port, root / "home", root / "logs")
         wait_healthy(server, timeout=240)
         before = len(http.received)
         with temporary_settings(updates={PREFECT_API_URL: server.api}):
-            watched = incident_watch()
+            watch_state = incident_watch(return_state=True)
+        watched = watch_state.result()
         sent = [r for w in watched if w["incident"] == incident_id for r in w["reminders"]]
         assert any(r.startswith("regulator_initial_report:before-30") for r in sent)
         late = [r.json()["message"] for r in http.received[before:] if "【迟发】" in r.json()["message"]]
         assert late and "原定于" in late[0]
+        # The run's logs reach the restarted server (Prefect's log worker is not stuck on the old one).
+        assert any("已发送提醒" in m for m in run_logs(server.api, str(watch_state.state_details.flow_run_id), "已发送提醒"))
+        reminded = notices_artifact(server.api, str(watch_state.state_details.flow_run_id))
+        assert any(r["通知"].startswith(f"incident:{incident_id}:regulator_initial_report:") and r["结果"] == "已送达" for r in reminded)
 
         # Fulfilment stops that obligation's reminders (checked an hour later, past its due time).
         store.fulfil(incident_id, "regulator_initial_report", evidence="已电话并书面报告监管联络人", reference="渝金监〔2025〕1号", by="zhao.lei")
@@ -125,7 +162,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert closing.try_close(profile, incident_id) == {"emergency_working_group": "sun.li"}
         assert store.load_incident(incident_id).state == "closed"
     finally:
-        flush_prefect_logs()
+        drain_prefect_workers()
         server.stop()
 
 

@@ -84,7 +84,7 @@ def test_fulfil_requires_evidence_and_is_on_record(recorded) -> None:  # type: i
 
 
 def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # type: ignore[no-untyped-def]
-    from flows.incident_watch import draft_new_reports
+    from tasks.incident import draft_new_reports
     from regflows.incident.clock import obligations as compute
 
     runner = CliRunner()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from regflows.incident.record import (
     IncidentRecord,
@@ -137,7 +138,7 @@ def test_cii_admin_compromise_needs_cii() -> None:
 
 def test_record_is_frozen_and_revised_revalidates() -> None:
     r = validate_record(data())
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         r.title = "x"  # type: ignore[misc]
     with pytest.raises(Exception) as info:
         r.revised(handling_ended_at=dt.datetime(2025, 9, 30, 9, 0))

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import zipfile
 from decimal import Decimal
+from collections.abc import Sequence
 from pathlib import Path
 
 import docx
@@ -35,8 +36,6 @@ from regflows.kit.documents import (
     pending,
     write_atomically,
 )
-from regflows.kit.documents import files as files_module
-from regflows.kit.documents import official as official_module
 from regflows.kit.documents import workbook as workbook_module
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +72,7 @@ def official(path: Path, *, body: str = "正文第一段。", stamp: dt.datetime
     return document.save(path, subject="季度自查", keywords="自查", category="报告")
 
 
-def workbook(path: Path, values: list[object], *, stamp: dt.datetime | None = STAMP) -> Path:
+def workbook(path: Path, values: Sequence[object], *, stamp: dt.datetime | None = STAMP) -> Path:
     book = SafeWorkbook(stamp=stamp)
     sheet = book.sheet("2025年9月")
     sheet.merge(1, 1, 1, 3)
@@ -319,7 +318,7 @@ def test_a_failed_write_leaves_the_previous_file_and_no_partial_one(
     def fail(fd: int) -> None:  # the bytes are in the temporary file, the rename has not happened
         raise error
 
-    monkeypatch.setattr(files_module.os, "fsync", fail)
+    monkeypatch.setattr("os.fsync", fail)  # files.py calls os.fsync through the os module
     with pytest.raises(type(error)):
         official(target, body="新的内容。")
     assert target.read_bytes() == previous
@@ -333,7 +332,7 @@ def test_a_library_failing_while_saving_leaves_the_previous_file(tmp_path: Path,
     def half_then_fail(self: object, stream: object) -> None:
         raise RuntimeError("python-docx failed half-way")
 
-    monkeypatch.setattr(official_module.DocxDocument, "save", half_then_fail)
+    monkeypatch.setattr("docx.document.Document.save", half_then_fail)
 
     class BrokenWriter:
         def __init__(self, book: object, archive: zipfile.ZipFile) -> None:

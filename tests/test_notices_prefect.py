@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from regflows.cli import app
 from regflows.profile import DEMO_PROFILE, load_profile
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Delivery, DeliveryAttempt, Notice, OutboxMessage
-from tasks.notices import send_notice_task
+from tasks.notices import SMS_LIMIT, _ensure_sms_limit, send_notice_task
 from tests.local_servers import start_http
 from tests.notice_profile import build_profile
 
@@ -60,7 +61,13 @@ def test_no_secret_in_any_log_artifact_or_ledger_entry(prefect_api: str, home: P
     finally:
         http.close()
     flow_run_id = str(state.state_details.flow_run_id)
-    logs = api(prefect_api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}})
+    # Run logs reach the server in batches, from a background worker: wait for the run's last line.
+    deadline = time.monotonic() + 30
+    while True:
+        logs = api(prefect_api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}})
+        if any("Finished in state" in log["message"] for log in logs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     artifacts = api(prefect_api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
     assert artifacts and logs
     with db.session() as s:
@@ -98,6 +105,30 @@ def test_sms_goes_through_the_global_rate_limit_and_outbox_is_an_artifact(prefec
     assert "regflows-sms" in {limit["name"] for limit in limits}
     artifacts = api(prefect_api, "/artifacts/filter", {"artifacts": {"key": {"any_": ["outbox"]}}})
     assert any("outbox://sun.li/email" in json.dumps(a, ensure_ascii=False) for a in artifacts)
+
+
+@pytest.mark.prefect
+def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: Path) -> None:
+    """The delivery pool's threads do not inherit Prefect's settings: the slot must still be taken
+    on the server this run talks to (not on a temporary server, which the tests forbid)."""
+    migrate()
+    # A fresh limit of one slot a minute: the slot the SMS takes is still held when we look.
+    httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)
+    _ensure_sms_limit.cache_clear()
+    http = start_http()
+    try:
+        profile = build_profile({"t.s": [("sms", f"json://{http.base}/ok/s")]},
+                                roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.s"], "deputy": "li.ming"}},
+                                settings={"sms_per_minute": 1})
+        state = notice_flow(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
+                            "test:sms-slot", return_state=True)
+        assert state.is_completed() and http.at("/ok/s")
+        limit = httpx.get(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30).json()
+        assert limit["limit"] == 1 and limit["active_slots"] >= 1
+    finally:
+        http.close()
+        httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)  # the next test makes its own
+        _ensure_sms_limit.cache_clear()
 
 
 def test_cli_notices_test_outbox_and_log(home: Path) -> None:

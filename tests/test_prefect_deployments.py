@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,13 +21,42 @@ from prefect import flow
 from calendars.official import default_calendar
 from calendars.zone import SHANGHAI
 from calendars.schedules import WorkingDaySchedule
-from regflows.deployments import read_prefect_yaml
+from regflows.deployments import ConcurrencyLimit, DeploymentFileError, read_prefect_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 REGFLOWS = str(Path(sys.executable).parent / "regflows")
+#: The deployments that run by themselves and must never overlap themselves (issue 11, item 5).
+ONE_AT_A_TIME = {"notice-watch", "incident-watch", "credit-stats-watch", "calendar-watch", "audit-anchor", "audit-verify"}
 
 
-def api_post(api: str, path: str, body: dict) -> list | dict:
+def test_the_watches_are_one_at_a_time_in_prefect_yaml() -> None:
+    limits = {spec.name: spec.concurrency for spec in read_prefect_yaml(REPO / "prefect.yaml")}
+    assert {name for name, limit in limits.items() if limit} == ONE_AT_A_TIME
+    assert all(limits[name] == ConcurrencyLimit(1, "CANCEL_NEW") for name in ONE_AT_A_TIME)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (2, ConcurrencyLimit(2, "ENQUEUE")),
+    ({"limit": 1}, ConcurrencyLimit(1, "ENQUEUE")),
+    ({"limit": 1, "collision_strategy": "CANCEL_NEW"}, ConcurrencyLimit(1, "CANCEL_NEW")),
+    (0, "并发上限应为正整数"),
+    (True, "并发上限应为正整数"),
+    ({"limit": 1, "collision_strategy": "cancel"}, "collision_strategy 应为 ENQUEUE 或 CANCEL_NEW"),
+    ({"limit": 1, "slots": 2}, "不支持的键 slots"),
+])
+def test_concurrency_limit_forms_and_errors(tmp_path: Path, raw: object, expected: object) -> None:
+    path = tmp_path / "prefect.yaml"
+    path.write_text(yaml.safe_dump({"deployments": [{"name": "w", "entrypoint": "flows/x.py:x", "concurrency_limit": raw}]}),
+                    encoding="utf-8")
+    if isinstance(expected, ConcurrencyLimit):
+        assert read_prefect_yaml(path)[0].concurrency == expected
+    else:
+        with pytest.raises(DeploymentFileError, match=str(expected)) as info:
+            read_prefect_yaml(path)
+        assert f"{path}:2 deployments.0.concurrency_limit" in str(info.value)  # the line a person fixes
+
+
+def api_post(api: str, path: str, body: dict) -> Any:
     response = httpx.post(f"{api}{path}", json=body, timeout=30)
     response.raise_for_status()
     return response.json()
@@ -78,7 +108,7 @@ def test_up_serves_every_deployment_and_stopping_keeps_the_runs(prefect_server: 
         deployments = deployments_by_name(prefect_server)
         assert {"calendar-watch", "audit-verify", "incident-watch"} <= scheduled
         for name in scheduled:
-            wait_for(lambda: scheduled_runs(prefect_server, deployments[name]["id"]), 60, f"scheduled runs of {name}")
+            wait_for(lambda name=name: scheduled_runs(prefect_server, deployments[name]["id"]), 60, f"scheduled runs of {name}")
         verify_runs = scheduled_runs(prefect_server, deployments["audit-verify"]["id"])
         cal = default_calendar()
         for run in verify_runs:
@@ -87,6 +117,15 @@ def test_up_serves_every_deployment_and_stopping_keeps_the_runs(prefect_server: 
             assert cal.is_working_day(local.date()), f"audit-verify scheduled on non-working day {local}"
         slugs = [s["slug"] for s in deployments["audit-verify"]["schedules"]]
         assert slugs == ["working-days-day-1-0900"]
+        # The served watches carry their limit: the server cancels a run that would overlap.
+        for name in names:
+            served = deployments[name]
+            if name in ONE_AT_A_TIME:
+                assert served["global_concurrency_limit"]["limit"] == 1, served
+                assert served["global_concurrency_limit"]["active"], served
+                assert served["concurrency_options"]["collision_strategy"] == "CANCEL_NEW", served
+            else:
+                assert served["global_concurrency_limit"] is None, served
     finally:
         up.send_signal(signal.SIGINT)
         try:

@@ -26,6 +26,7 @@ from apprise import AppriseResultStatus
 from apprise.manager_plugins import NotificationManager
 from apprise.plugins.dingtalk import NotifyDingTalk
 from apprise.plugins.feishu import NotifyFeishu
+from apprise.plugins.base import NotifyBase
 from apprise.plugins.lark import NotifyLark
 from apprise.plugins.wecombot import NotifyWeComBot
 
@@ -138,7 +139,7 @@ class Vendor:
     refusal: dict[str, Any]
     code_field: str
     text_of: Callable[[Any], str]
-    builtin: type
+    builtin: type[NotifyBase]
     checked: type
     redirect_builtin: Callable[[Any, str, str], None]  # (plugin, base, token): point a built-in at base
 
@@ -294,7 +295,9 @@ def test_builtin_plugin_reports_success_on_a_refusal(v: Vendor, vendor: VendorSt
     stand-in by setting the one URL attribute its send() uses; its send() code runs unchanged.
     """
     vendor.answer = Answer(200, v.refusal)
-    builtin = v.builtin(**v.builtin.parse_url(v.url.format(token="tok1")))
+    parsed = v.builtin.parse_url(v.url.format(token="tok1"))
+    assert parsed is not None
+    builtin = v.builtin(**parsed)
     assert type(builtin) is v.builtin
     v.redirect_builtin(builtin, vendor.base, "tok1")
     builtin.request_rate_per_sec = 0  # Lark's built-in throttles twice per send (5.5 s); irrelevant here

@@ -22,6 +22,7 @@ import re
 import threading
 
 from apprise.manager_plugins import NotificationManager
+from apprise.plugins.base import NotifyBase
 from apprise.result import AppriseResultStatus, NotifyResult
 from apprise.utils.parse import parse_list
 
@@ -35,7 +36,7 @@ PLUGINS = (*CHECKED_PLUGINS, NotifyOutbox)
 _lock = threading.Lock()
 
 
-def _schemes(plugin: type) -> list[str]:
+def _schemes(plugin: type[NotifyBase]) -> list[str]:
     return [s.lower() for s in parse_list(plugin.secure_protocol, plugin.protocol)]
 
 

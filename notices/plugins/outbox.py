@@ -96,7 +96,7 @@ class NotifyOutbox(NotifyBase):
         return (self.secure_protocol, self.person, self.name)
 
     def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params = self.url_parameters(privacy=privacy, *args, **kwargs)
+        params = self.url_parameters(*args, privacy=privacy, **kwargs)
         return f"{self.target}/?{self.urlencode(params)}"
 
     def send(self, body: str, title: str = "", notify_type: NotifyType = NotifyType.INFO, **kwargs: Any) -> bool:

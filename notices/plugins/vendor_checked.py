@@ -102,7 +102,8 @@ def feishu_verdict(answer: Any) -> Verdict | None:
     )
     present = [v for v in (code, status) if v.code_field in answer]
     refused = [v for v in present if not v.accepted]
-    return (refused or present or [None])[0]
+    chosen = refused or present
+    return chosen[0] if chosen else None
 
 
 # --------------------------------------------------------------------------- the tap

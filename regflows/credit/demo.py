@@ -145,7 +145,8 @@ def generate(rows: int, seed: int, period: Period) -> DemoLog:
         "subject_id": pd.Series(np.char.add("h", frame["subject"].to_numpy().astype(str)), dtype="str"),
         "subject_type": pd.Series(np.where(rng.random(m) < 0.9, "person", "enterprise"), dtype="str"),
         "reason_code": pd.Series(rng.choice(np.array(["01", "02", "03"]), m), dtype="str"),
-        "authorization_id": pd.Series(np.where(none, None, np.char.add("A", np.arange(m).astype(str))), dtype="str"),
+        # numpy's stubs reject None as a where() branch; an object array of None and str is meant
+        "authorization_id": pd.Series(np.where(none, None, np.char.add("A", np.arange(m).astype(str))), dtype="str"),  # type: ignore[call-overload]
         "authorized_at": authorized.astype("datetime64[ms]"),
         "authorization_expires": expires,
     })

@@ -156,7 +156,8 @@ def _may_need_strip_or_blank(series: pd.Series) -> tuple[bool, bool]:
     # on another value's first or last byte, which only makes the answer more cautious);
     # uint8 wrap-around: b - 0x21 > 0x5D  <=>  b <= 0x20 or b >= 0x7F
     for edge in (offsets[:-1], offsets[1:] - 1):
-        if ((np.take(data, edge, mode="clip") - np.uint8(0x21)) > np.uint8(0x5D)).any():
+        # numpy's stubs have no overload for an index array with mode= (it works since numpy 1.0)
+        if ((np.take(data, edge, mode="clip") - np.uint8(0x21)) > np.uint8(0x5D)).any():  # type: ignore[call-overload]
             return True, blank
     return False, blank
 

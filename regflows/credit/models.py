@@ -108,6 +108,12 @@ class Period:
         return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
 
+def previous_period(today: dt.date | None = None) -> Period:
+    """The month before today (Asia/Shanghai): what a run on the 1st reports."""
+    day = today or dt.datetime.now(SHANGHAI).date()
+    return Period(day.year, day.month).previous()
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """异常查询 thresholds (PBOC-102 II(4) asks for monitoring with thresholds; values are ours).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -225,7 +225,7 @@ def _format_local(local_ms: np.ndarray, instants: pd.Series) -> pd.api.extension
     import pyarrow.compute as pc
 
     if len(local_ms) == 0:
-        return []  # type: ignore[return-value] - the frame of no flagged queries as it has always been built
+        return []  # type: ignore[return-value]  # the frame of no flagged queries as it has always been built
     seconds = np.floor_divide(local_ms, 1000)
     if seconds.min() < _YEAR_1000_S or seconds.max() >= _YEAR_10000_S:
         return instants.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()

@@ -8,7 +8,8 @@ that is not a working day rolls forward (民法典 第二百零三条, profile `
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from calendars.deadlines import Deadline, by_day_of_month
 from regflows.credit.models import COUNTS, DUE_DAY, CreditInputError, Period, UnitRow

@@ -43,7 +43,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
@@ -179,7 +179,7 @@ class NoFixedDay(_Strict):
 
 
 DueSpec = Annotated[
-    Union[HoursDue, ImmediatelyDue, WorkingDaysDue, DaysDue, EveryDue, NoFixedDay], Field(discriminator="kind")
+    HoursDue | ImmediatelyDue | WorkingDaysDue | DaysDue | EveryDue | NoFixedDay, Field(discriminator="kind")
 ]
 
 
@@ -392,7 +392,7 @@ def obligations(
         if case is None:
             continue
         owner = case.owner or rule.owner
-        base = {
+        base: dict[str, Any] = {
             "id": rule.id,
             "title": rule.title,
             "regime": rule.regime,

@@ -151,7 +151,7 @@ def regrade_command(
     from regflows.incident import alerts, store
     from regflows.incident.grading import Grading, regrade
     from regflows.incident.record import IncidentRecord, IncidentRecordError, validate_record
-    from tasks.incident import clock_rows
+    from regflows.incident.recompute import clock_rows
 
     loaded = _profile(profile)
     try:

@@ -104,7 +104,7 @@ def set_grading(incident_id: str, grading: dict[str, Any], reason: str, actor: s
 def fulfilled_map(incident_id: str, url: str | None = None) -> dict[str, dt.datetime]:
     with db.session(url) as s:
         rows = s.execute(select(Obligation).where(Obligation.subject == incident_id, Obligation.fulfilled_at.is_not(None))).scalars()
-        return {row.code: row.fulfilled_at for row in rows}
+        return {row.code: row.fulfilled_at for row in rows if row.fulfilled_at is not None}
 
 
 def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_version: str, url: str | None = None) -> list[Obligation]:

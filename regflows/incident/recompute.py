@@ -1,0 +1,25 @@
+"""An incident's obligations at a moment: computed by the clock's rules, kept in the store.
+
+The incident-response run, every incident-watch run and ``regflows incident regrade`` recompute
+them the same way: from the stored record and grading, with what was fulfilled so far.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from regflows.incident import store
+from regflows.incident.clock import obligations as compute_obligations
+from regflows.incident.grading import Grading
+from regflows.incident.record import IncidentRecord
+from regflows.profile import Profile
+from regflows.store.models import Obligation
+
+
+def clock_rows(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, now: dt.datetime) -> list[Obligation]:
+    """Recompute the obligations at ``now`` from the record and what was fulfilled; store them."""
+    rec = IncidentRecord.model_validate(record)
+    result = compute_obligations(rec, Grading.model_validate(grading), profile, now, fulfilled=store.fulfilled_map(incident_id))
+    rules_version = result[0].rules_version if result else ""
+    return store.sync_obligations(incident_id, [o.model_dump(mode="json") for o in result], rules_version)

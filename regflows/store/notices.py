@@ -1,0 +1,56 @@
+"""Queries on the notices tables that the CLI and the Prefect tasks show to people.
+
+The delivery engine (notices/delivery.py) writes these rows; this module reads them for the
+``notices`` commands and artifacts, so that no task, flow or command holds SQL of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from regflows.store import db
+from regflows.store.models import Acknowledgement, Delivery, DeliveryAttempt, Notice, OutboxMessage
+
+
+def latest_outbox(limit: int = 50, url: str | None = None) -> list[OutboxMessage]:
+    """The newest outbox messages first (the embedded default channel)."""
+    with db.session(url) as s:
+        return list(s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).scalars())
+
+
+def attempts_since(start: dt.datetime, url: str | None = None) -> list[tuple[DeliveryAttempt, Delivery]]:
+    """Every delivery attempt from ``start`` on, oldest first, with its delivery."""
+    with db.session(url) as s:
+        rows = s.execute(
+            select(DeliveryAttempt, Delivery).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+            .where(DeliveryAttempt.at >= start).order_by(DeliveryAttempt.id)
+        ).all()
+        return [(attempt, delivery) for attempt, delivery in rows]
+
+
+@dataclass(frozen=True)
+class AckState:
+    """Whether a notice waits for acknowledgement, and who acknowledged it when."""
+
+    requires_ack: bool
+    acked_by: str | None
+    by_person: dict[str, dt.datetime]  # person id → first acknowledgement
+
+
+def ack_states(notice_ids: Iterable[str], url: str | None = None) -> dict[str, AckState]:
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return {}
+    with db.session(url) as s:
+        notices = {n.id: n for n in s.execute(select(Notice).where(Notice.id.in_(ids))).scalars()}
+        acks: dict[str, dict[str, dt.datetime]] = {}
+        for a in s.execute(select(Acknowledgement).where(Acknowledgement.notice_id.in_(ids)).order_by(Acknowledgement.at)).scalars():
+            acks.setdefault(a.notice_id, {}).setdefault(a.person_id, a.at)
+    return {
+        nid: AckState(bool(n.requires_ack), n.acked_by, acks.get(nid, {}))
+        for nid, n in notices.items()
+    }
