@@ -53,7 +53,7 @@ def test_concurrency_limit_forms_and_errors(tmp_path: Path, raw: object, expecte
     else:
         with pytest.raises(DeploymentFileError, match=str(expected)) as info:
             read_prefect_yaml(path)
-        assert f"{path}:2 deployments.0.concurrency_limit" in str(info.value)  # the line a person fixes
+        assert f"文件 {path} 第 2 行 deployments[0].concurrency_limit" in str(info.value)  # the line a person fixes
 
 
 def api_post(api: str, path: str, body: dict) -> Any:
