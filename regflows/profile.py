@@ -25,7 +25,7 @@ from regflows.kit.errors import RuleFileError, place
 from regflows.kit.rulefiles import read_yaml
 from regflows.settings import Settings
 
-#: The five sources of the digest (../shared/docs/regulations.md, table at the top).
+#: The five sources of the digest (docs/regulations.md, table at the top).
 RegimeTag = Literal["TENPAY", "CUSTINFO", "CQ-PLAN", "NFRA", "PBOC-102"]
 REGIMES: tuple[str, ...] = ("TENPAY", "CUSTINFO", "CQ-PLAN", "NFRA", "PBOC-102")
 
