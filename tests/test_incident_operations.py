@@ -300,3 +300,19 @@ def test_waive_from_the_ui_form(waivable) -> None:  # type: ignore[no-untyped-de
     assert out["state"] == "waived" and out["clause"] == ALLOWED["clause"]
     row = next(o for o in store.obligations_of(waivable["id"]) if o.code == "regulator_written_report")
     assert row.evidence["waiver"]["reason"] == "经评估不需要单独书面报告" and row.fulfilled_at is None
+
+
+def test_a_waived_report_is_not_drafted(recorded) -> None:  # type: ignore[no-untyped-def]
+    from tasks.incident import draft_new_reports
+
+    runner = CliRunner()
+    runner.invoke(app, ["incident", "regrade", recorded["id"], "--assessed-grade", "III", "--reason", "研判", "--by", "zhao.lei"])
+    ended = utcnow().astimezone(BEIJING).replace(microsecond=0).isoformat()
+    assert runner.invoke(app, ["incident", "update", recorded["id"], "--handling-ended-at", ended, "--by", "zhao.lei"]).exit_code == 0
+    incident = store.load_incident(recorded["id"])
+    record = IncidentRecord.model_validate(incident.record)
+    items = [{**o.model_dump(mode="json"), **({"waivable": ALLOWED} if o.id == "summary_report" else {})}
+             for o in compute_obligations(record, grade(record), recorded["profile"], utcnow())]
+    store.sync_obligations(recorded["id"], items, "v")
+    store.waive(recorded["id"], "summary_report", reason="经评估不需要", by="zhao.lei", people=["zhao.lei"])
+    assert "summary_report" not in draft_new_reports(recorded["profile"], incident, store.obligations_of(recorded["id"]))
