@@ -78,7 +78,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         title="网络安全事件应急响应",
         kinds=incident_notices.KINDS,
         commands=(("incident", incident_app),),
-        deployments=("incident-response", "incident-watch", "incident-fulfil"),
+        deployments=("incident-response", "incident-watch", "incident-fulfil", "incident-waive"),
         routes=_incident_routes,
     ),
     Procedure(

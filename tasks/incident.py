@@ -20,12 +20,13 @@ from regflows.incident.recompute import clock_rows
 from regflows.incident.record import IncidentRecord, check_against_profile
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
+from regflows.store.obligations import CLOSED_STATES
 from regflows.store.reports import kinds_reported
 from tasks.notices import notices_published, sms_rate_limiter
 
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
 STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即将到期】", "overdue": "【已逾期】",
-               "fulfilled": "已履行", "calendar_missing": "【缺日历数据】"}
+               "fulfilled": "已履行", "waived": "已豁免", "calendar_missing": "【缺日历数据】"}
 
 
 @task(name="登记事件")
@@ -60,7 +61,7 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
     now = utcnow()
     table = []
     for row in rows:
-        remaining = time_left_zh(row.due_at, now) if row.due_at and row.state not in ("fulfilled",) else ""
+        remaining = time_left_zh(row.due_at, now) if row.due_at and row.state not in CLOSED_STATES else ""
         table.append({"状态": STATE_LABEL.get(row.state, row.state), "义务": row.title, "时限": (row.detail or {}).get("due_label") or "未起算",
                       "剩余": remaining, "依据": row.clause, "责任部门": row.owner_role, "编号": row.code})
     key = f"incident-{incident_id.lower()}-clock"
@@ -139,9 +140,10 @@ def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
 
 def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligation]) -> list[str]:
     """Once handling or the response has ended, the summary and investigation reports become due:
-    draft each the first time its obligation has a due date (NFRA 48; CQ-PLAN 第五篇)."""
+    draft each the first time its obligation has a due date (NFRA 48; CQ-PLAN 第五篇), unless it was waived."""
     done = kinds_reported(incident.id)
-    wanted = [k for k in drafts.drafts_due([r.code for r in rows if r.due_at is not None], incident.record) if k not in done]
+    owed = [r.code for r in rows if r.due_at is not None and r.state != "waived"]
+    wanted = [k for k in drafts.drafts_due(owed, incident.record) if k not in done]
     if not wanted:
         return []
     unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)

@@ -187,3 +187,31 @@ def test_a_grading_stored_before_issue_11_is_completed_from_its_rules() -> None:
     level = grading_rules().levels["II"]
     assert back.alert_roles == level.alert_roles and back.investigation == level.investigation
     assert response_roles(stored) == ["emergency_working_group", "on_call", "information_management"]
+
+
+# -- waivable obligations -----------------------------------------------------------------------
+
+WAIVABLE = {"clause": "TEST 第五条（仅测试用）", "when": "经评估不需要通知的情形"}
+
+
+def test_no_shipped_obligation_is_waivable() -> None:
+    """Which obligations may be skipped is a regulatory reading (issue 12), not a default."""
+    assert [r.id for s in load_rule_sets() for r in s.obligations if r.waivable is not None] == []
+
+
+def test_waivable_is_read_from_a_copied_rule_file_and_reaches_the_obligation(rules: Path) -> None:
+    edit(obligations_file(rules), lambda d: rule(d, "subject_notification").update(waivable=WAIVABLE))
+    record = rec(pfi={"types": ["身份证号"], "subjects": 10, "high_sensitivity": True}, confirmed_at="2025-09-30T10:00:00+08:00")
+    assert record.subjects_at_risk
+    now = dt.datetime(2025, 9, 30, 11, tzinfo=BJ)
+    listed = {o.id: o for o in obligations(record, grade(record), None, now, rule_sets=load_rule_sets(rules))}
+    assert listed["subject_notification"].model_dump(mode="json")["waivable"] == WAIVABLE  # as the store receives it
+    assert [i for i, o in listed.items() if o.waivable is not None] == ["subject_notification"]
+    shipped = {o.id: o for o in obligations(record, grade(record), None, now)}
+    assert shipped["subject_notification"].waivable is None
+
+
+def test_a_waivable_without_its_condition_is_refused_naming_the_field(rules: Path) -> None:
+    edit(obligations_file(rules), lambda d: rule(d, "police_report").update(waivable={"clause": "TENPAY 第九条"}))
+    with pytest.raises(ClockError, match=r"waivable\.when"):
+        load_rule_sets(rules)

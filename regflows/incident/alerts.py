@@ -18,6 +18,7 @@ from regflows.incident.reminders import IncidentFeed
 from regflows.kit import reminders
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation
+from regflows.store.obligations import CLOSED_STATES
 
 
 def participants(profile: Profile, incident: Incident | None, listed: list[str] | None) -> list[Recipient]:
@@ -43,7 +44,7 @@ def send_alert(profile: Profile, incident_id: str, record: dict[str, Any], gradi
                roles: list[str], drill_people: list[str] | None, **options: Any) -> Any:
     """The alert at declaration; the warning colour and who leads come from the grading rules and
     the profile (``warning_zh``, ``lead``), never from a table in code."""
-    upcoming = [r for r in rows if r.due_at and r.state not in ("fulfilled",)][:5]
+    upcoming = [r for r in rows if r.due_at and r.state not in CLOSED_STATES][:5]  # fulfilled or waived: nothing due
     context = {
         "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "colour": grading["warning_zh"],
         "response_level": grading["response_level"], "lead_name": lead_name(profile, grading["lead"]), "discovered_at": record["discovered_at"],

@@ -67,6 +67,7 @@ __all__ = [
     "Obligation",
     "ObligationState",
     "RuleSet",
+    "Waivable",
     "load_rule_set",
     "load_rule_sets",
     "obligations",
@@ -190,12 +191,26 @@ class Case(_Strict):
     owner: str | None = None  # overrides the rule's owner
 
 
+class Waivable(_Strict):
+    """Where a text allows skipping an obligation: the clause that allows it and the condition.
+
+    A compliance officer writes it in the rule file (``waivable: {clause: …, when: …}``); without
+    it an obligation can never be waived. The person who waives it (``regflows incident waive``,
+    the ``incident-waive`` form) records a reason against this condition; regflows does not judge
+    whether the condition holds.
+    """
+
+    clause: str = Field(min_length=3, title="允许豁免的条款")
+    when: str = Field(min_length=2, title="可豁免的情形")
+
+
 class Rule(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     regime: RegimeTag
     owner: str  # a RoleKind or "response"
     draft: DraftKind | None = None  # the document drafted for it (regflows.incident.drafts)
+    waivable: Waivable | None = None  # absent: the obligation can only be fulfilled
     cases: list[Case] = Field(min_length=1)
 
 
@@ -284,6 +299,7 @@ class Obligation(_Strict):
     basis: str | None = Field(default=None, title="期限计算依据")
     note: str | None = Field(default=None, title="说明")
     fulfilled_at: dt.datetime | None = Field(default=None, title="履行时间")
+    waivable: Waivable | None = Field(default=None, title="可豁免（条款与情形）")
     rules_version: str = Field(title="规则版本")
 
     @model_validator(mode="before")
@@ -398,6 +414,7 @@ def obligations(
             "regime": rule.regime,
             "clause": case.clause,
             "owner": grading.implementer if owner == "response" else owner,
+            "waivable": rule.waivable,
             "rules_version": rules.version,
         }
         if isinstance(case.due, EveryDue):

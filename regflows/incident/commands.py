@@ -1,4 +1,4 @@
-"""``regflows incident declare | fulfil | update | close | status``: the operator's side of a case.
+"""``regflows incident declare | fulfil | waive | update | close | status``: the operator's side of a case.
 
 ``declare`` starts the ``incident-response`` deployment on the Prefect server (so the run shows
 in the UI like a form-triggered one); the others act on the store directly and are written to
@@ -76,6 +76,26 @@ def fulfil_command(
                **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})})
 
 
+@incident_app.command("waive")
+def waive_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号，如 INC-20251001-0A1B2C")],
+    obligation: Annotated[str, typer.Argument(help="义务编号（仅限规则文件中写明 waivable 的义务）")],
+    reason: Annotated[str, typer.Option(help="豁免理由：为何符合规则允许豁免的情形（必填，记入时间线与审计账本）")],
+    by: Annotated[str, typer.Option(help="决定人（机构配置中的人员编号）")],
+    profile: ProfileOpt = None,
+) -> None:
+    """豁免一项义务（仅限规则允许豁免的，须写明理由）；停止该义务的提醒，写入时间线与审计账本。"""
+    from regflows.incident import store
+
+    people = [p.id for p in _profile(profile).people]
+    try:
+        row = store.waive(incident_id, obligation, reason=reason, by=by, people=people,
+                          field_names={"reason": "--reason", "by": "--by"})
+    except (LookupError, ValueError) as exc:
+        fail(str(exc))
+    emit_json({"incident": incident_id, "obligation": row.code, "state": row.state, **row.evidence["waiver"]})
+
+
 @incident_app.command("update")
 def update_command(
     incident_id: Annotated[str, typer.Argument(help="事件编号")],
@@ -130,7 +150,10 @@ def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号
     emit_json({
         "incident": incident.id, "title": incident.title, "grade": incident.grade, "state": incident.state, "drill": incident.drill,
         "obligations": [{"id": o.code, "due": o.due_at.isoformat() if o.due_at else None, "state": o.state,
-                         "source": o.clause, "fulfilled_by": o.fulfilled_by} for o in store.obligations_of(incident_id)],
+                         "source": o.clause, "fulfilled_by": o.fulfilled_by,
+                         **({"waivable": o.detail["waivable"]} if (o.detail or {}).get("waivable") else {}),
+                         **({"waiver": o.evidence["waiver"]} if (o.evidence or {}).get("waiver") else {})}
+                        for o in store.obligations_of(incident_id)],
         "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}
                      for e in store.timeline(incident_id)],
     })

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,27 @@ def fulfil(incident_id: str, code: str, *, evidence: str, by: str, reference: st
     try:
         return kit_obligations.fulfil(incident_id, code, evidence=evidence, by=by, reference=reference, file=file, at=at, url=url,
                                   step=on_timeline, not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names)
+    except kit_obligations.ObligationNotFound as exc:
+        raise IncidentNotFound(str(exc)) from None
+
+
+def waive(incident_id: str, code: str, *, reason: str, by: str, people: Collection[str], at: dt.datetime | None = None,
+          url: str | None = None, field_names: dict[str, str] | None = None) -> Obligation:
+    """Waive an obligation whose rule allows it (``waivable`` in the rule file), with the reason,
+    through the kit (regflows/kit/obligations.py: the ledger entry ``obligation.waived``), and the
+    incident's timeline event "waived" in the same transaction. ``by`` must be one of ``people``
+    (the profile's person ids): a waiver is a decision someone answers for.
+    """
+    if by.strip() and by.strip() not in people:
+        raise ValueError(f"决定人（{(field_names or {}).get('by', 'by')}）{by.strip()} 不在机构配置的人员（people）中")
+
+    def on_timeline(s: Session, row: Obligation, waiver: dict[str, Any]) -> None:
+        s.add(IncidentEvent(incident_id=incident_id, at=dt.datetime.fromisoformat(waiver["at"]), kind="waived", actor=waiver["by"],
+                            detail={"obligation": code, **waiver}))
+
+    try:
+        return kit_obligations.waive(incident_id, code, reason, by, at=at, url=url, step=on_timeline,
+                                     not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names)
     except kit_obligations.ObligationNotFound as exc:
         raise IncidentNotFound(str(exc)) from None
 

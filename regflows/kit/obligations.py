@@ -15,7 +15,9 @@ A recurring obligation (``every``: progress reports) records each fulfilment and
 next due time is computed from the last one.
 
 A waiver is recorded only where the obligation row says a rule allows it: ``detail["waivable"]``
-holds the clause, set by the procedure from its rule file. Nothing else can waive a deadline.
+holds the clause, or ``{"clause": …, "when": …}`` (the clause and the condition in which it
+allows skipping the obligation), set by the procedure from its rule file. Nothing else can waive
+a deadline.
 """
 
 from __future__ import annotations
@@ -100,26 +102,36 @@ def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | 
         return row
 
 
+def _condition(allowed: Any) -> dict[str, str]:
+    """The rule's permission as recorded with the waiver: its clause, and its condition when given."""
+    if isinstance(allowed, dict):
+        return {"clause": str(allowed["clause"]), **({"when": str(allowed["when"])} if allowed.get("when") else {})}
+    return {"clause": str(allowed)}
+
+
 def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | None = None, url: str | None = None,
-          step: Step | None = None, not_found: str | None = None) -> Obligation:
+          step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None) -> Obligation:
     """Waive an obligation with its reason, where its rule allows (``detail["waivable"]``); in the ledger.
 
-    The waiver stops the reminders like a fulfilment, but is never counted as one.
+    The waiver stops the reminders like a fulfilment, but is never counted as one. ``field_names``
+    maps ``reason`` and ``by`` to the entry point's names (``{"reason": "--reason"}``).
     """
+    names = field_names or {}
     if not isinstance(reason, str) or not reason.strip():
-        raise EvidenceError("豁免义务必须写明理由（reason）")
-    who = _person(by, "决定人（by）")
+        raise EvidenceError(f"豁免义务必须写明理由（{names.get('reason', 'reason')}）")
+    who = _person(by, f"决定人（{names.get('by', 'by')}）")
     when = _when(at, "豁免时间（at）")
     with db.session(url) as s:
         row = _row(s, subject, code, not_found)
-        clause = (row.detail or {}).get("waivable")
-        if not clause:
-            raise WaiverRefused(f"义务“{row.title}”（{row.code}，{row.clause}）没有规则允许豁免：须按期履行")
+        allowed = (row.detail or {}).get("waivable")
+        if not allowed:
+            version = f"（规则 {row.rules_version} 中该义务没有豁免条款）" if row.rules_version else ""
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}，{row.clause}）没有规则允许豁免{version}：须按期履行")
         if row.state == "waived":
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免")
         if row.state == "fulfilled" and not row.every:
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已于 {row.fulfilled_at.isoformat() if row.fulfilled_at else ''} 履行，无需豁免")
-        waiver = {"at": when.isoformat(), "by": who, "reason": reason.strip(), "clause": str(clause)}
+        waiver = {"at": when.isoformat(), "by": who, "reason": reason.strip(), **_condition(allowed)}
         row.evidence = {**(row.evidence or {}), "waiver": waiver}
         row.state = "waived"
         if step is not None:
