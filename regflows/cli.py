@@ -52,8 +52,8 @@ def _profile_file(option: Path | None) -> Path:
 # -- up / doctor ---------------------------------------------------------------------------
 @app.command()
 def up(
-    host: Annotated[str, typer.Option(help="Prefect 服务器监听地址")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Prefect 服务器端口（UI 与 API）")] = 4200,
+    host: Annotated[str, typer.Option(help="Prefect 服务器监听地址")] = config.PREFECT_HOST,
+    port: Annotated[int, typer.Option(help="Prefect 服务器端口（UI 与 API）")] = config.PREFECT_PORT,
     profile: ProfileOption = None,
     no_server: Annotated[bool, typer.Option("--no-server", help="不启动服务器，只连接已运行的")] = False,
 ) -> None:

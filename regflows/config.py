@@ -17,6 +17,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+#: Where ``regflows up`` serves the Prefect UI and API unless told otherwise (``--host``, ``--port``).
+PREFECT_HOST = "127.0.0.1"
+PREFECT_PORT = 4200
+
 
 def home() -> Path:
     path = Path(os.environ.get("REGFLOWS_HOME") or REPO_ROOT / "var")
@@ -36,3 +40,10 @@ def anchor_dir() -> Path:
 
 def prefect_yaml() -> Path:
     return Path(os.environ.get("REGFLOWS_PREFECT_YAML") or REPO_ROOT / "prefect.yaml")
+
+
+def prefect_api_url() -> str:
+    """The Prefect API this process talks to: ``PREFECT_API_URL``, else the one ``regflows up``
+    starts by default. An operator's second terminal has no ``PREFECT_API_URL`` set: without this
+    default, Prefect would start a temporary server of its own there instead of reaching ours."""
+    return os.environ.get("PREFECT_API_URL") or f"http://{PREFECT_HOST}:{PREFECT_PORT}/api"

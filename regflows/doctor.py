@@ -170,7 +170,7 @@ def _check_deployments(checks: list[Check], day: dt.date) -> None:
 def _check_prefect(checks: list[Check]) -> None:
     from regflows.server import is_healthy
 
-    api = os.environ.get("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    api = config.prefect_api_url()
     if is_healthy(api):
         checks.append(Check("Prefect", "服务器", OK, api))
     else:

@@ -34,6 +34,7 @@ def api_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/api"
 
 
+
 def is_healthy(api: str, timeout: float = 2.0) -> bool:
     try:
         return httpx.get(f"{api}/health", timeout=timeout).status_code == 200

@@ -108,3 +108,25 @@ def test_every_command_has_help() -> None:
     for args in (["--help"], ["calendar", "--help"], ["audit", "--help"], ["up", "--help"], ["doctor", "--help"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_declare_reaches_the_server_regflows_up_starts_when_prefect_api_url_is_unset(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's second terminal has no PREFECT_API_URL: declare must go to regflows' own
+    server (the default address), never start a temporary Prefect server of its own."""
+    import json
+    import socket
+
+    from regflows import config
+
+    with socket.socket() as s:  # a port where nothing answers
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(config, "PREFECT_PORT", port)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    record = {"title": "核心系统中断", "occurred_at": "2025-09-30T09:00:00+08:00", "discovered_at": "2025-09-30T09:10:00+08:00",
+              "discovered_by": "监控中心", "system_name": "核心业务系统", "category": "other"}
+    (tmp_path / "inc.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(app, ["incident", "declare", str(tmp_path / "inc.json"), "--profile", str(DEMO_PROFILE)])
+    assert result.exit_code != 0
+    assert f"http://127.0.0.1:{port}/api" in result.output and "regflows up" in result.output

@@ -44,13 +44,18 @@ def declare_command(
     except ValueError as exc:
         fail(str(exc))
     from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from regflows import config
+
+    api = config.prefect_api_url()
     try:
-        run = run_deployment("incident-response/incident-response", timeout=0,
-                             parameters={"incident": record.model_dump(mode="json"), "drill_participants": participant or None,
-                                         "declared_by": "cli"})
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            run = run_deployment("incident-response/incident-response", timeout=0,
+                                 parameters={"incident": record.model_dump(mode="json"), "drill_participants": participant or None,
+                                             "declared_by": "cli"})
     except Exception as exc:  # no server, no deployment: say so plainly
-        fail(f"无法启动 incident-response 部署（regflows up 是否在运行？）：{exc}")
+        fail(f"无法在 {api} 启动 incident-response 部署（regflows up 是否在运行？）：{type(exc).__name__}: {exc}")
     emit_json({"flow_run_id": str(run.id), "name": run.name})
 
 

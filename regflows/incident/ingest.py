@@ -13,7 +13,6 @@ validates; every refusal and every start is in the audit ledger.
 
 from __future__ import annotations
 
-import hmac
 import os
 
 from prefect.deployments import arun_deployment
@@ -24,6 +23,7 @@ from starlette.routing import Route
 
 from regflows import ledger
 from regflows.incident.record import IncidentRecordError, validate_record
+from regflows.kit.uploads import bearer_matches
 
 #: The deployment a declaration starts (prefect.yaml).
 DEPLOYMENT = "incident-response/incident-response"
@@ -34,7 +34,7 @@ async def ingest_incident(request: Request) -> JSONResponse:
     if not expected:
         return JSONResponse({"error": "未配置 REGFLOWS_INGEST_TOKEN，不接收事件"}, status_code=503)
     given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+    if not bearer_matches(given, expected):
         ledger.append("incident.ingest_refused", "ingest", {"reason": "bad token", "client": request.client.host if request.client else None})
         return JSONResponse({"error": "认证失败"}, status_code=401)
     body = await request.body()

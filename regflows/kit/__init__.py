@@ -15,6 +15,7 @@ module            what it holds
 ================  =====================================================================
 ``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
                   ledger) and ``waive`` for every procedure, the UI form and the CLI
+``files``         atomic, owner-only file writes (reports, evidence)
 ``evidence``      the evidence record and the file check (exists, readable, SHA-256)
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
 ``reminders``     reminder policies (minutes before a due instant; working days from
@@ -38,8 +39,9 @@ from typing import Any
 #: The kit's public modules and the names each offers (each module's own ``__all__``).
 MODULES: dict[str, tuple[str, ...]] = {
     "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"),
+    "files": ("PRIVATE_FILE", "write_atomically"),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
-    "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "max_bytes", "safe_name", "store_upload"),
+    "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload"),
     "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "Feed", "Reminder", "ReminderPolicy", "Sent",
                   "WorkingDaysUntilDueDay", "is_open", "remind"),
     "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",

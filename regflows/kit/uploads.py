@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import os
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +34,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from regflows import config, ledger
+from regflows.kit.files import write_atomically
 
 __all__ = [
+    "bearer_matches",
     "ROUTES",
     "StoredUpload",
     "UploadRefused",
@@ -95,10 +96,16 @@ def store_upload(data: bytes, name: str, home: Path | None = None) -> StoredUplo
     if target.resolve().parent != folder.resolve():  # defence in depth: safe_name already refused paths
         raise UploadRefused(f"文件名（name）不能包含路径：{name!r}")
     if not (target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == digest):
-        partial = folder / f".{uuid.uuid4().hex}.part"
-        partial.write_bytes(data)
-        os.replace(partial, target)  # atomic: a reader never sees half a file
+        # Atomic (a reader never sees half a file) and owner-only, like the reports: evidence may
+        # hold personal data.
+        write_atomically(target, data)
     return StoredUpload(target, name, digest, len(data))
+
+
+def bearer_matches(header: str, expected: str) -> bool:
+    """``Authorization: Bearer <token>``, the scheme in any case (RFC 7235 2.1), compared in constant time."""
+    scheme, _, token = header.strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
 
 
 def _refuse(message: str, status: int) -> JSONResponse:
@@ -112,7 +119,7 @@ async def upload(request: Request) -> JSONResponse:
         return _refuse("未配置 REGFLOWS_INGEST_TOKEN，不接收上传", 503)
     given = request.headers.get("authorization", "")
     client = request.client.host if request.client else None
-    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+    if not bearer_matches(given, expected):
         await run_in_threadpool(ledger.append, "upload.refused", "uploads", {"reason": "bad token", "client": client})
         return _refuse("认证失败", 401)
     try:

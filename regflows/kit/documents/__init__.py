@@ -21,7 +21,8 @@ each requires and the clause that requires it, their texts and masking rules. Th
 never imports a procedure.
 """
 
-from regflows.kit.documents.files import NO_DATE, PRIVATE_FILE, reproducible_zip, write_atomically
+from regflows.kit.documents.files import NO_DATE, reproducible_zip
+from regflows.kit.files import PRIVATE_FILE, write_atomically
 from regflows.kit.documents.markers import (
     DRAFT_MARK,
     DRILL_NOTICE,

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
 import zipfile
-from pathlib import Path
 
 from calendars.zone import SHANGHAI
 
@@ -30,11 +27,6 @@ from calendars.zone import SHANGHAI
 #: dates start in 1980), the usual choice of reproducible-build tools. A file's properties then
 #: say 1980-01-01, which no one mistakes for the day a report was made.
 NO_DATE = dt.datetime(1980, 1, 1, tzinfo=SHANGHAI)
-
-#: Owner read/write only. Reports describe open incidents and the institution's figures; other
-#: local accounts have no business reading them. (``mkstemp`` creates files this way.)
-PRIVATE_FILE = 0o600
-
 
 def zip_stamp(stamp: dt.datetime | None) -> tuple[int, int, int, int, int, int]:
     """The zip entry time for ``stamp``: its Beijing wall-clock time (zip times carry no zone).
@@ -63,41 +55,3 @@ def reproducible_zip(package: bytes, stamp: dt.datetime | None) -> bytes:
             entry.external_attr = 0o644 << 16
             zout.writestr(entry, zin.read(info.filename))
     return out.getvalue()
-
-
-def write_atomically(target: str | os.PathLike[str], data: bytes, *, mode: int = PRIVATE_FILE) -> Path:
-    """Write ``data`` to ``target`` all at once or not at all (see the module docstring).
-
-    The folder is created if needed. The file is flushed and synced before it is renamed, so a
-    power cut cannot leave the new name on empty blocks; the folder is synced after the rename
-    where the system allows it, so the new name itself survives.
-    """
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-    return path
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename durable (POSIX); a system that cannot open a folder skips it (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on a directory; the rename itself is done
-    finally:
-        os.close(fd)

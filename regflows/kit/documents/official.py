@@ -51,7 +51,8 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from regflows.kit.documents.files import reproducible_zip, write_atomically, zip_stamp
+from regflows.kit.documents.files import reproducible_zip, zip_stamp
+from regflows.kit.files import write_atomically
 from regflows.kit.documents.markers import DRILL_NOTICE, DRILL_TAG, contains_pending
 
 # Fonts: the w:eastAsia names Word on Windows knows (LibreOffice maps them to installed CJK fonts).

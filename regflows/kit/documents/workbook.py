@@ -35,7 +35,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from regflows.kit.documents.files import NO_DATE, reproducible_zip, write_atomically, zip_stamp
+from regflows.kit.documents.files import NO_DATE, reproducible_zip, zip_stamp
+from regflows.kit.files import write_atomically
 
 #: What a cell may hold. Text is always text (never a formula); a bool is refused because a
 #: report should say 是/否, not TRUE/FALSE.
