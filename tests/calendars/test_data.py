@@ -25,7 +25,7 @@ import yaml
 from calendars.model import YearArrangement
 from calendars.official import WorkingDayCalendar, load_calendar
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "calendars" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "calendars" / "data"
 YEARS = range(2020, 2027)
 
 #: Working days per year as published with the notices (stack-notes, "Chinese working-day data")

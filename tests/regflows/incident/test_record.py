@@ -20,7 +20,7 @@ from regflows.incident.record import (
 from regflows.profile import Profile, load_profile
 
 FIXTURES = Path(__file__).parent / "fixtures" / "incidents"
-DEMO = Path(__file__).resolve().parents[1] / "profiles" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[3] / "profiles" / "demo.yaml"
 BJ = dt.timezone(dt.timedelta(hours=8))
 
 

@@ -53,7 +53,7 @@ def test_reminds_once_per_working_day_not_on_holidays_and_raises_when_missed(mon
 
 
 def _signed(label: str) -> None:
-    """Mark the month's table reviewed and signed (the sign-off itself: tests/test_credit_signoff.py)."""
+    """Mark the month's table reviewed and signed (the sign-off itself: tests/regflows/credit/test_signoff.py)."""
     from regflows.credit.signoff import Signoff, Step
 
     step = Step("t.c", "测试c", "2025-10-08T02:00:00+00:00", "link")

@@ -23,7 +23,7 @@ from calendars.zone import SHANGHAI
 from calendars.schedules import WorkingDaySchedule
 from regflows.deployments import ConcurrencyLimit, DeploymentFileError, read_prefect_yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REGFLOWS = str(Path(sys.executable).parent / "regflows")
 #: The deployments that run by themselves and must never overlap themselves (issue 11, item 5).
 ONE_AT_A_TIME = {"notice-watch", "incident-watch", "credit-stats-watch", "calendar-watch", "audit-anchor", "audit-verify"}
@@ -192,8 +192,8 @@ def test_calendar_watch_refreshes_schedules_and_raises_one_that_ran_out(
     config = {
         "definitions": {"working_day_schedules": {"ran-out": [yearly.model_dump()], "refresh-me": [monthly.model_dump()]}},
         "deployments": [
-            {"name": "ran-out", "entrypoint": "tests/test_prefect_deployments.py:yearly_probe"},
-            {"name": "refresh-me", "entrypoint": "tests/test_prefect_deployments.py:monthly_probe"},
+            {"name": "ran-out", "entrypoint": "tests/regflows/test_deployments.py:yearly_probe"},
+            {"name": "refresh-me", "entrypoint": "tests/regflows/test_deployments.py:monthly_probe"},
         ],
     }
     path = tmp_path / "prefect.yaml"

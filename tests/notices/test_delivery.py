@@ -150,8 +150,8 @@ KILL_SCRIPT = textwrap.dedent(
 def _run_and_kill(tmp_path: Path, http, mode: str) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "send.py"
     script.write_text(KILL_SCRIPT, encoding="utf-8")
-    child = subprocess.Popen([sys.executable, str(script), http.base, mode], cwd=Path(__file__).resolve().parents[1],
-                             env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])),
+    child = subprocess.Popen([sys.executable, str(script), http.base, mode], cwd=Path(__file__).resolve().parents[2],
+                             env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         if mode == "after":

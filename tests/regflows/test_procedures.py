@@ -21,7 +21,7 @@ from regflows.cli import app
 from regflows.deployments import read_prefect_yaml
 from regflows.procedures import CORE_DEPLOYMENTS, PROCEDURES, endpoint_routes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_deployment_belongs_to_exactly_one_procedure_or_the_core() -> None:

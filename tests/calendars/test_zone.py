@@ -16,7 +16,7 @@ import tasks.incident
 from calendars.zone import SHANGHAI, ZONE_NAME, local_date, now_local, to_local
 from regflows.store.models import Obligation
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 #: A second definition of Beijing time: a ZoneInfo/pendulum zone built from the name, or a fixed +8 offset.
 ANOTHER_ZONE = re.compile(
     r"ZoneInfo\(|pendulum\.timezone\(|pendulum\.Timezone\(|timezone\(\s*(?:dt\.|datetime\.)?timedelta\(\s*hours\s*=\s*8\s*\)"

@@ -18,7 +18,7 @@ from regflows.profile import load_profile
 from regflows.store import migrate
 from regflows.store.models import utcnow
 from tests.local_servers import start_http
-from tests.test_incident_flow import write_profile
+from tests.flows.test_incident_response import write_profile
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 

@@ -38,7 +38,7 @@ from regflows.kit.documents import (
 )
 from regflows.kit.documents import workbook as workbook_module
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 CST = dt.timezone(dt.timedelta(hours=8))
 STAMP = dt.datetime(2025, 10, 9, 16, 30, 5, tzinfo=CST)
 
@@ -95,7 +95,7 @@ def parts(path: Path) -> dict[str, bytes]:
 _IN_ANOTHER_PROCESS = """
 import sys
 from pathlib import Path
-from tests.test_kit_documents import official, workbook  # this module, in a fresh interpreter
+from tests.regflows.kit.test_documents import official, workbook  # this module, in a fresh interpreter
 official(Path(sys.argv[1]))
 workbook(Path(sys.argv[2]), ["名称", 3, "=1+1"])
 """

@@ -311,7 +311,7 @@ def test_profile_names_an_unknown_preparer_or_sign_off_role(tmp_path: Path) -> N
 def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.credit_stats_watch import credit_stats_watch
-    from tests.test_credit_flow import _artifacts
+    from tests.flows.test_credit_stats import _artifacts
 
     profile = _profile(http, tmp_path, monkeypatch)
     _prepare(profile, tmp_path)

@@ -59,7 +59,7 @@ def test_a_server_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
         f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
         "time.sleep(120)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", parent_code], cwd=Path(__file__).resolve().parents[1])
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], cwd=Path(__file__).resolve().parents[2])
     try:
         deadline = time.monotonic() + 30
         while not pidfile.exists() or not pidfile.read_text():

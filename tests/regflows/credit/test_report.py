@@ -15,7 +15,7 @@ from regflows.credit.summary import build_rows, due_date
 from regflows.credit.table import read_table, write_table
 from regflows.profile import load_profile
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SEP = Period(2025, 9)
 
 

@@ -32,7 +32,7 @@ from regflows.profile import Profile, Settings, load_profile
 from tests.incident_support import rec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "incidents"
-DEMO = Path(__file__).resolve().parents[1] / "profiles" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[3] / "profiles" / "demo.yaml"
 BJ = dt.timezone(dt.timedelta(hours=8))
 runner = CliRunner()
 

@@ -1,6 +1,6 @@
 """The notice parser against the typed notices, and its refusals.
 
-Why both directions: the fixtures (``tests/fixtures/notices``) are the notices as published, the
+Why both directions: the fixtures (``tests/calendars/fixtures/notices``) are the notices as published, the
 year files are typed separately; parsing one must give exactly the other, so a slip in either is
 caught. The refusal tests pin the promise that matters most for deadlines: a line the parser
 cannot read with certainty stops the import and names the line, it is never guessed.
@@ -23,7 +23,7 @@ from calendars.notice_import import (
     parse_notice,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "calendars" / "data"
 NOTICES_DIR = Path(__file__).parent / "fixtures" / "notices"
 

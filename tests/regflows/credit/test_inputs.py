@@ -15,7 +15,7 @@ from regflows.credit.pipeline import QualityFailure, read_inputs, run
 from regflows.profile import load_profile
 from tests.test_credit_support import COLUMNS, row, write_csv
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SEP = Period(2025, 9)
 
 
