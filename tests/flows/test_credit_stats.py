@@ -7,14 +7,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from regflows.credit import signoff
 from regflows.credit.chart import history_markdown
 from regflows.credit.models import Period, previous_period
 from regflows.credit.table import read_table
-from tests.test_credit_support import row, write_csv
 
 
 def test_default_period_is_the_previous_month() -> None:
@@ -29,24 +27,9 @@ def test_chart_marks_missing_months_and_the_current_one() -> None:
     assert "ZZ9" in md
 
 
-def _artifacts(api: str, key: str) -> list[str]:
-    """The artifacts' data as readable text (table data arrives as a JSON string)."""
-    r = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": [key]}}}, timeout=30)
-    r.raise_for_status()
-    out = []
-    for a in r.json():
-        data = a.get("data")
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                pass
-        out.append((data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)) + (a.get("description") or ""))
-    return out
-
-
 @pytest.mark.prefect
-def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home: Path, tmp_path: Path) -> None:
+def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home: Path, tmp_path: Path,
+                                                         artifact_texts, row, write_csv) -> None:
     from sqlalchemy import select
 
     from flows.credit_stats import credit_stats
@@ -63,9 +46,9 @@ def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home:
     out = home / "reports" / "credit-stats" / "2025-09"
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["rows"] == result["rows"]
 
-    table = _artifacts(prefect_api, "credit-stats-table")
+    table = artifact_texts(prefect_api, "credit-stats-table")
     assert table and all("渝信示范银行总行" in t for t in table)
-    trend = _artifacts(prefect_api, "credit-stats-trend")
+    trend = artifact_texts(prefect_api, "credit-stats-trend")
     text = next(t for t in trend if "2025年9月" in t)  # artifact versions come back in no set order
     assert "█" in text and "| 2025-08 | 0 | 1 |" in text  # the previous month from its stored summary
 
@@ -86,7 +69,8 @@ def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home:
 
 
 @pytest.mark.prefect
-def test_flow_with_failing_check_publishes_only_the_failure(prefect_api: str, home: Path, tmp_path: Path) -> None:
+def test_flow_with_failing_check_publishes_only_the_failure(prefect_api: str, home: Path, tmp_path: Path,
+                                                            artifact_texts, row, write_csv) -> None:
     from flows.credit_stats import credit_stats
 
     bad = write_csv(tmp_path / "bad.csv", [row("x", "2025-09-10 10:00:00", subject_id="110101199003071234")])
@@ -95,6 +79,6 @@ def test_flow_with_failing_check_publishes_only_the_failure(prefect_api: str, ho
     assert state.is_failed()
     assert not (out / "summary.json").exists() and not list(out.glob("*.xlsx"))
     assert (out / "failing-rows-log-2025-09.csv").exists()
-    failures = _artifacts(prefect_api, "credit-stats-quality-log")
+    failures = artifact_texts(prefect_api, "credit-stats-quality-log")
     text = "".join(failures)
     assert "疑似未脱敏" in text and "110101199003071234" not in text

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from docx import Document
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -20,30 +19,17 @@ from notices.escalation import run_escalations
 from regflows.incident import alerts, closing, store
 from regflows.incident.record import IncidentRecord
 from regflows.procedures import endpoint_routes
-from regflows.profile import DEMO_PROFILE, load_profile
+from regflows.profile import load_profile
 from regflows.server import start, wait_healthy
 from regflows.store import migrate
 from regflows.store.models import utcnow
-from tests.conftest import drain_prefect_workers, free_port
-from tests.local_servers import ack_link_in, start_http, start_smtp
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
-def write_profile(path: Path, http_base: str, smtp_port: int, ack_base: str) -> Path:
-    data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
-    for person in data["people"]:
-        person["channels"] = [{"kind": "webhook", "url": f"json://{http_base}/ok/{person['id']}"}]
-    data["people"][0]["channels"].append({"kind": "email", "url": f"mailto://127.0.0.1:{smtp_port}?from=regflows@example.cn&to=oncall@example.cn"})
-    data["public_base_url"] = ack_base
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
-def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smtp, free_port, write_profile):  # type: ignore[no-untyped-def]
     migrate()
-    http, smtp = start_http(), start_smtp(free_port())
     port = free_port()
     ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
     base = f"http://127.0.0.1:{port}"
@@ -51,8 +37,6 @@ def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type:
     monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
     yield {"http": http, "smtp": smtp, "ack": base, "profile": load_profile(profile_file)}
     ack.should_exit = True
-    http.close()
-    smtp.close()
 
 
 def notices_artifact(api: str, flow_run_id: str) -> list[dict]:
@@ -89,7 +73,7 @@ def record_due_in(minutes: int, **extra) -> IncidentRecord:  # type: ignore[no-u
 
 
 @pytest.mark.prefect
-def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Path, drain_prefect_workers, free_port) -> None:  # type: ignore[no-untyped-def]
     from flows.incident_response import incident_response
     from flows.incident_watch import incident_watch
 
@@ -122,7 +106,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         text = "\n".join([p.text for p in document.paragraphs] + [c.text for t in document.tables for r in t.rows for c in r.cells])
         assert "第四十五条" in text and "网上银行系统" in text
         # Acknowledging stops escalation of the alert.
-        assert httpx.post(ack_link_in(alert, world["ack"])).status_code == 200
+        assert httpx.post(http.ack_link_in(alert, world["ack"])).status_code == 200
         assert run_escalations(profile, now=utcnow() + dt.timedelta(hours=1)) == []
 
         drain_prefect_workers()
@@ -158,7 +142,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         assert closing.request_close(profile, incident_id, "li.ming") == ["emergency_working_group"]
         assert closing.try_close(profile, incident_id) is None
         approval = [r.json()["message"] for r in http.at("/ok/sun.li") if "【审批】" in r.json()["title"]][0]
-        assert httpx.post(ack_link_in(approval, world["ack"])).status_code == 200
+        assert httpx.post(http.ack_link_in(approval, world["ack"])).status_code == 200
         assert closing.try_close(profile, incident_id) == {"emergency_working_group": "sun.li"}
         assert store.load_incident(incident_id).state == "closed"
     finally:

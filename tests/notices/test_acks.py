@@ -19,15 +19,12 @@ from notices.service import send_notice
 from regflows.incident.notices import INCIDENT_ALERT
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Notice
-from tests.conftest import free_port
-from tests.local_servers import ack_link_in
-from tests.notice_profile import build_profile
 
 FAST = RetryPolicy(attempts=1, backoff_seconds=0.01, timeout_seconds=5)
 
 
 @pytest.fixture
-def ack_endpoint(home: Path):  # type: ignore[no-untyped-def]
+def ack_endpoint(home: Path, free_port):  # type: ignore[no-untyped-def]
     migrate()
     port = free_port()
     server = serve_in_thread("127.0.0.1", port)
@@ -49,19 +46,23 @@ def refusals() -> list[str]:
         return [json.loads(r.payload)["reason"] for r in rows]
 
 
-def on_call_profile(http, base_url: str, wait_minutes: float = 0.02):  # type: ignore[no-untyped-def]
-    return build_profile(
-        {
-            "t.a": [("webhook", f"json://{http.base}/ok/a")],
-            "t.b": [("webhook", f"json://{http.base}/ok/b")],
-            "t.c": [("webhook", f"json://{http.base}/ok/c")],
-            "t.d": [("webhook", f"json://{http.base}/ok/d")],
-        },
-        roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "escalation": ["t.a", "t.b", "t.c"], "deputy": "t.d"}},
-        settings={"ack_wait_minutes": {"I": wait_minutes, "II": wait_minutes, "III": wait_minutes, "IV": wait_minutes},
-                  "renotify_every_minutes": wait_minutes},
-        base_url=base_url,
-    )
+@pytest.fixture
+def on_call_profile(build_profile):  # type: ignore[no-untyped-def]
+    """A function: four people at the HTTP stand-in, an on-call role escalating t.a → t.b → t.c, deputy t.d."""
+    def on_call_profile(http, base_url: str, wait_minutes: float = 0.02):  # type: ignore[no-untyped-def]
+        return build_profile(
+            {
+                "t.a": [("webhook", f"json://{http.base}/ok/a")],
+                "t.b": [("webhook", f"json://{http.base}/ok/b")],
+                "t.c": [("webhook", f"json://{http.base}/ok/c")],
+                "t.d": [("webhook", f"json://{http.base}/ok/d")],
+            },
+            roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "escalation": ["t.a", "t.b", "t.c"], "deputy": "t.d"}},
+            settings={"ack_wait_minutes": {"I": wait_minutes, "II": wait_minutes, "III": wait_minutes, "IV": wait_minutes},
+                      "renotify_every_minutes": wait_minutes},
+            base_url=base_url,
+        )
+    return on_call_profile
 
 
 ALERT = {"incident_id": "INC-20251001-0001", "title": "核心系统中断", "grade": "I", "discovered_at": "2025-10-01T09:00:00+08:00"}
@@ -72,10 +73,10 @@ def alert(profile, notice_id: str, **options):  # type: ignore[no-untyped-def]
                        requires_ack=True, grade="I", policy=FAST, **options)
 
 
-def test_link_acknowledges_once_and_refuses_forged_altered_expired_replayed(http, ack_endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_link_acknowledges_once_and_refuses_forged_altered_expired_replayed(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
     profile = on_call_profile(http, ack_endpoint)
     alert(profile, "test:ack")
-    link = ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)
+    link = http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)
     assert link.startswith(f"{ack_endpoint}/ack/")
     page = httpx.get(link)
     assert page.status_code == 200 and "确认收到" in page.text  # GET never acknowledges
@@ -114,7 +115,7 @@ def test_token_is_bound_to_notice_and_person(home: Path) -> None:
         read_token(token)
 
 
-def test_unacknowledged_notice_escalates_along_the_chain_then_raises(http, ack_endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_unacknowledged_notice_escalates_along_the_chain_then_raises(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
     profile = on_call_profile(http, ack_endpoint, wait_minutes=0.02)  # 1.2 s
     alert(profile, "test:esc")
     assert run_escalations(profile, policy=FAST) == []  # nothing due yet
@@ -135,12 +136,12 @@ def test_unacknowledged_notice_escalates_along_the_chain_then_raises(http, ack_e
     assert run_escalations(profile, policy=FAST) == []  # raised once, not every minute
 
 
-def test_acknowledging_an_escalation_link_stops_escalation(http, ack_endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_acknowledging_an_escalation_link_stops_escalation(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
     profile = on_call_profile(http, ack_endpoint, wait_minutes=0.02)
     alert(profile, "test:stop")
     time.sleep(1.3)
     run_escalations(profile, policy=FAST)
-    link = ack_link_in(http.wait_for("/ok/b")[0].json()["message"], ack_endpoint)
+    link = http.ack_link_in(http.wait_for("/ok/b")[0].json()["message"], ack_endpoint)
     assert httpx.post(link).status_code == 200  # t.b acknowledges the original notice
     with db.session() as s:
         assert s.get(Notice, "test:stop").acked_by == "t.b"
@@ -149,11 +150,11 @@ def test_acknowledging_an_escalation_link_stops_escalation(http, ack_endpoint) -
     assert http.at("/ok/c") == []
 
 
-def test_acknowledged_but_unresolved_is_renotified(http, ack_endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_acknowledged_but_unresolved_is_renotified(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
     profile = on_call_profile(http, ack_endpoint, wait_minutes=0.02)
     resolve_by = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
     alert(profile, "test:renotify", resolve_by=resolve_by)
-    assert httpx.post(ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)).status_code == 200
+    assert httpx.post(http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)).status_code == 200
     assert run_escalations(profile, policy=FAST) == []
     time.sleep(1.3)
     [renotify] = run_escalations(profile, policy=FAST)

@@ -18,8 +18,6 @@ from notices.service import send_notice
 from regflows.incident.notices import INCIDENT_ALERT
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Delivery, DeliveryAttempt, Notice
-from tests.conftest import free_port
-from tests.notice_profile import build_profile
 
 FAST = RetryPolicy(attempts=2, backoff_seconds=0.05, timeout_seconds=5)
 
@@ -49,7 +47,7 @@ def alert_context(**extra) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def test_urgent_notice_reaches_every_channel_with_masked_data_and_ack_link(store, http, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_urgent_notice_reaches_every_channel_with_masked_data_and_ack_link(store, http, smtp, build_profile) -> None:  # type: ignore[no-untyped-def]
     profile = build_profile(
         {"t.a": [("email", mail_url(smtp.port, "a@example.cn")), ("sms", f"json://{http.base}/ok/sms"), ("webhook", f"json://{http.base}/ok/push")]},
         roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
@@ -73,7 +71,7 @@ def test_urgent_notice_reaches_every_channel_with_masked_data_and_ack_link(store
     assert {e["kind"] for e in evidence} == {"email", "sms", "webhook"} and all(e["outcome"] == "delivered" for e in evidence)
 
 
-def test_routine_notice_falls_back_retries_and_raises_to_the_deputy(store, http, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_routine_notice_falls_back_retries_and_raises_to_the_deputy(store, http, smtp, build_profile, free_port) -> None:  # type: ignore[no-untyped-def]
     dead_smtp = free_port()
     profile = build_profile(
         {
@@ -99,7 +97,7 @@ def test_routine_notice_falls_back_retries_and_raises_to_the_deputy(store, http,
     assert ledger_entries("notice.unreached")[0]["person"] == "t.b"
 
 
-def test_vendor_answer_200_with_error_code_is_not_delivered(store, http) -> None:  # type: ignore[no-untyped-def]
+def test_vendor_answer_200_with_error_code_is_not_delivered(store, http, build_profile) -> None:  # type: ignore[no-untyped-def]
     os.environ["REGFLOWS_TEST_DING_TOKEN"] = "dingtoken0123456789"
     profile = build_profile(
         {"t.a": [("dingtalk", f"dingtalk://{{env:REGFLOWS_TEST_DING_TOKEN}}/?base=http://{http.base}/vendor-error"),
@@ -114,7 +112,7 @@ def test_vendor_answer_200_with_error_code_is_not_delivered(store, http) -> None
     assert "dingtoken0123456789" not in json.dumps(ledger_entries("notice.delivery"), ensure_ascii=False)
 
 
-def test_sending_again_sends_nothing_twice(store, http) -> None:  # type: ignore[no-untyped-def]
+def test_sending_again_sends_nothing_twice(store, http, build_profile) -> None:  # type: ignore[no-untyped-def]
     profile = build_profile(
         {"t.a": [("webhook", f"json://{http.base}/ok/a"), ("sms", f"json://{http.base}/ok/a-sms")]},
         roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
@@ -129,14 +127,12 @@ def test_sending_again_sends_nothing_twice(store, http) -> None:  # type: ignore
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys, time
+    from pathlib import Path
     from notices.delivery import RetryPolicy
     from notices.service import send_notice
-    from tests.notice_profile import build_profile
-    base, mode = sys.argv[1], sys.argv[2]
-    profile = build_profile(
-        {"t.a": [("webhook", f"json://{base}/hang/a?rto=60"), ("webhook", f"json://{base}/ok/a")]},
-        roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
-    )
+    from regflows.profile import Profile
+    profile_file, mode = sys.argv[1], sys.argv[2]
+    profile = Profile.model_validate_json(Path(profile_file).read_text(encoding="utf-8"))  # the test built it
     def before_send(kind):
         if mode == "before":
             print("waiting", flush=True)
@@ -147,10 +143,13 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
-def _run_and_kill(tmp_path: Path, http, mode: str) -> None:  # type: ignore[no-untyped-def]
+def _run_and_kill(tmp_path: Path, http, mode: str, profile) -> None:  # type: ignore[no-untyped-def]
+    """Send ``profile``'s on-call notice in a child process, and kill it at ``mode``."""
     script = tmp_path / "send.py"
     script.write_text(KILL_SCRIPT, encoding="utf-8")
-    child = subprocess.Popen([sys.executable, str(script), http.base, mode], cwd=Path(__file__).resolve().parents[2],
+    profile_file = tmp_path / "profile.json"
+    profile_file.write_text(profile.model_dump_json(), encoding="utf-8")
+    child = subprocess.Popen([sys.executable, str(script), str(profile_file), mode], cwd=Path(__file__).resolve().parents[2],
                              env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -163,8 +162,12 @@ def _run_and_kill(tmp_path: Path, http, mode: str) -> None:  # type: ignore[no-u
         child.wait(timeout=10)
 
 
-def test_killed_after_the_server_accepted_is_unknown_not_resent(store, http, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _run_and_kill(tmp_path, http, "after")
+def test_killed_after_the_server_accepted_is_unknown_not_resent(store, http, tmp_path: Path, build_profile) -> None:  # type: ignore[no-untyped-def]
+    killed = build_profile(
+        {"t.a": [("webhook", f"json://{http.base}/hang/a?rto=60"), ("webhook", f"json://{http.base}/ok/a")]},
+        roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
+    )
+    _run_and_kill(tmp_path, http, "after", killed)
     http.release.set()
     profile = build_profile(
         {"t.a": [("webhook", f"json://{http.base}/hang/a?rto=60"), ("webhook", f"json://{http.base}/ok/a")],
@@ -182,8 +185,12 @@ def test_killed_after_the_server_accepted_is_unknown_not_resent(store, http, tmp
     assert "test:kill" in http.wait_for("/ok/deputy")[0].json()["message"]  # raised for a person to settle
 
 
-def test_killed_before_sending_is_sent_once_on_retry(store, http, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _run_and_kill(tmp_path, http, "before")
+def test_killed_before_sending_is_sent_once_on_retry(store, http, tmp_path: Path, build_profile) -> None:  # type: ignore[no-untyped-def]
+    killed = build_profile(
+        {"t.a": [("webhook", f"json://{http.base}/hang/a?rto=60"), ("webhook", f"json://{http.base}/ok/a")]},
+        roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
+    )
+    _run_and_kill(tmp_path, http, "before", killed)
     assert http.received == []
     http.release.set()
     # The same profile as the killed run: the idempotency key covers the channel URL.

@@ -21,8 +21,6 @@ from notices.service import send_notice
 from notices.templates import AckUrl, Line, NoticeContext, Ref, TemplateContextError, render
 from regflows.store import db, migrate
 from regflows.store.models import Notice
-from tests.local_servers import ack_link_in
-from tests.notice_profile import build_profile
 
 FAST = RetryPolicy(attempts=1, backoff_seconds=0.01, timeout_seconds=5)
 BASE = "http://127.0.0.1:4201"
@@ -54,7 +52,7 @@ def private_registry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_kind_registered_from_outside_renders_and_gets_its_own_ack_page(
-        home: Path, tmp_path: Path, http: Any, private_registry: None) -> None:
+        home: Path, tmp_path: Path, http: Any, private_registry: None, build_profile) -> None:
     followed: list[str] = []
 
     def after_ack(notice_id: str) -> str:
@@ -75,7 +73,7 @@ def test_a_kind_registered_from_outside_renders_and_gets_its_own_ack_page(
                             roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"]}}, base_url=BASE)
     send_notice(profile, "inspection_finding", context, ["on_call"], notice_id="inspection:SELF-2025Q3-07", requires_ack=True,
                 policy=FAST)
-    link = ack_link_in(http.wait_for("/ok/a")[0].json()["message"], BASE)
+    link = http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], BASE)
     client = TestClient(create_app())
     page = client.get(link.removeprefix(BASE))
     assert page.status_code == 200

@@ -19,8 +19,6 @@ from regflows.profile import DEMO_PROFILE, load_profile
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Delivery, DeliveryAttempt, Notice, OutboxMessage
 from tasks.notices import SMS_LIMIT, _ensure_sms_limit, send_notice_task
-from tests.local_servers import start_http
-from tests.notice_profile import build_profile
 
 PLANTED = "Pl4nted-S3cret-9f8e7d6c"
 
@@ -39,27 +37,23 @@ def api(base: str, path: str, body: dict) -> list:
 
 @pytest.mark.prefect
 def test_no_secret_in_any_log_artifact_or_ledger_entry(prefect_api: str, home: Path, caplog: pytest.LogCaptureFixture,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch, http, build_profile) -> None:  # type: ignore[no-untyped-def]
     migrate()
     monkeypatch.setenv("REGFLOWS_TEST_PLANTED", PLANTED)
-    http = start_http()
-    try:
-        profile = build_profile(
-            {
-                "t.a": [
-                    ("webhook", f"json://bot:{{env:REGFLOWS_TEST_PLANTED}}@{http.base}/ok/a"),
-                    ("sms", f"json://bot:{{env:REGFLOWS_TEST_PLANTED}}@{http.base}/fail/a"),
-                    ("dingtalk", f"dingtalk://{{env:REGFLOWS_TEST_PLANTED}}/?base=http://{http.base}/vendor-error"),
-                ],
-            },
-            roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
-        )
-        caplog.set_level(logging.DEBUG)
-        state = notice_flow(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
-                            "test:secret", return_state=True)
-        assert http.at("/ok/a")[0].headers.get("Authorization")  # the secret was really used to send
-    finally:
-        http.close()
+    profile = build_profile(
+        {
+            "t.a": [
+                ("webhook", f"json://bot:{{env:REGFLOWS_TEST_PLANTED}}@{http.base}/ok/a"),
+                ("sms", f"json://bot:{{env:REGFLOWS_TEST_PLANTED}}@{http.base}/fail/a"),
+                ("dingtalk", f"dingtalk://{{env:REGFLOWS_TEST_PLANTED}}/?base=http://{http.base}/vendor-error"),
+            ],
+        },
+        roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
+    )
+    caplog.set_level(logging.DEBUG)
+    state = notice_flow(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
+                        "test:secret", return_state=True)
+    assert http.at("/ok/a")[0].headers.get("Authorization")  # the secret was really used to send
     flow_run_id = str(state.state_details.flow_run_id)
     # Run logs reach the server in batches, from a background worker: wait for the run's last line.
     deadline = time.monotonic() + 30
@@ -108,14 +102,13 @@ def test_sms_goes_through_the_global_rate_limit_and_outbox_is_an_artifact(prefec
 
 
 @pytest.mark.prefect
-def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: Path) -> None:
+def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: Path, http, build_profile) -> None:  # type: ignore[no-untyped-def]
     """The delivery pool's threads do not inherit Prefect's settings: the slot must still be taken
     on the server this run talks to (not on a temporary server, which the tests forbid)."""
     migrate()
     # A fresh limit of one slot a minute: the slot the SMS takes is still held when we look.
     httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)
     _ensure_sms_limit.cache_clear()
-    http = start_http()
     try:
         profile = build_profile({"t.s": [("sms", f"json://{http.base}/ok/s")]},
                                 roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.s"], "deputy": "li.ming"}},
@@ -126,7 +119,6 @@ def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: P
         limit = httpx.get(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30).json()
         assert limit["limit"] == 1 and limit["active_slots"] >= 1
     finally:
-        http.close()
         httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)  # the next test makes its own
         _ensure_sms_limit.cache_clear()
 

@@ -14,7 +14,6 @@ from regflows.cli import app
 from regflows.credit.deadline import CODE, PROCEDURE, remind, subject
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Notice, Obligation
-from tests.notice_profile import build_profile
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 
@@ -24,7 +23,7 @@ def at(m: int, d: int, h: int, minute: int = 0) -> dt.datetime:
 
 
 @pytest.fixture
-def month(home: Path, http):  # type: ignore[no-untyped-def]
+def month(home: Path, http, build_profile):  # type: ignore[no-untyped-def]
     migrate()
     with db.session() as s:
         s.add(Obligation(procedure=PROCEDURE, subject=subject("2025-09"), code=CODE, title="报送征信信息安全情况统计表（2025年9月）",

@@ -4,6 +4,7 @@ failing check publishes nothing (issue 7, check 1)."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -13,14 +14,13 @@ from regflows.credit.io import read_log, read_users
 from regflows.credit.models import CreditInputError, Period
 from regflows.credit.pipeline import QualityFailure, read_inputs, run
 from regflows.profile import load_profile
-from tests.test_credit_support import COLUMNS, row, write_csv
 
 REPO = Path(__file__).resolve().parents[3]
 SEP = Period(2025, 9)
 
 
-def test_missing_column_names_the_column(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00")], columns=[c for c in COLUMNS if c != "subject_type"])
+def test_missing_column_names_the_column(tmp_path: Path, log_columns, row, write_csv) -> None:
+    path = write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00")], columns=[c for c in log_columns if c != "subject_type"])
     with pytest.raises(CreditInputError, match="缺少列 subject_type"):
         read_log(path)
 
@@ -40,17 +40,17 @@ def test_unreadable_parquet_is_an_error(tmp_path: Path) -> None:
         read_log(path)
 
 
-def test_header_only_is_a_valid_zero_month(tmp_path: Path) -> None:
+def test_header_only_is_a_valid_zero_month(tmp_path: Path, write_csv) -> None:
     table = read_log(write_csv(tmp_path / "log.csv", []))
     assert len(table.frame) == 0 and "queried_at" in table.frame.columns
 
 
-def test_gbk_csv_is_read(tmp_path: Path) -> None:
+def test_gbk_csv_is_read(tmp_path: Path, row, write_csv) -> None:
     path = write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00", region="四川省")], encoding="gbk")
     assert read_log(path).frame.loc[0, "region"] == "四川省"
 
 
-def test_parquet_and_xlsx_read_the_same(tmp_path: Path) -> None:
+def test_parquet_and_xlsx_read_the_same(tmp_path: Path, row, write_csv) -> None:
     rows = [row("a", "2025-09-10 10:00:00"), row("b", "2025-09-11T02:00:00Z", authorization_expires="2025-12-31")]
     csv_frame = read_log(write_csv(tmp_path / "log.csv", rows)).frame
     raw = pd.DataFrame(rows)
@@ -65,7 +65,7 @@ def test_parquet_and_xlsx_read_the_same(tmp_path: Path) -> None:
     assert str(csv_frame.loc[1, "queried_at"]) == "2025-09-11 10:00:00+08:00"
 
 
-def test_users_reader_normalises_yes_no(tmp_path: Path) -> None:
+def test_users_reader_normalises_yes_no(tmp_path: Path, write_csv) -> None:
     path = write_csv(tmp_path / "u.csv", [{"user_id": "a", "status": "Active", "formal_employee": "是"}],
                      columns=["user_id", "status", "formal_employee"])
     frame = read_users(path).frame
@@ -82,24 +82,28 @@ def test_gx_fingerprint_constant_still_exists_and_is_used() -> None:
     assert "HASH_THRESHOLD" in source and "hash_pandas_dataframe" in source
 
 
-def _failure(tmp_path: Path, rows: list[dict], users: list[dict] | None = None) -> QualityFailure:
-    log = write_csv(tmp_path / "log.csv", rows)
-    users_path = None
-    if users is not None:
-        users_path = write_csv(tmp_path / "users.csv", users, columns=list(users[0]))
-    out = tmp_path / "out"
-    with pytest.raises(QualityFailure) as info:
-        run(log, SEP, load_profile(REPO / "profiles" / "demo.yaml"), out, users=users_path, events={})
-    assert not (out / "summary.json").exists() and not list(out.glob("*.xlsx"))  # nothing published
-    return info.value
+@pytest.fixture
+def quality_failure(write_csv: Callable[..., Path]) -> Callable[..., QualityFailure]:
+    """A function: the QualityFailure a run over these rows raises, having published nothing."""
+    def quality_failure(tmp_path: Path, rows: list[dict], users: list[dict] | None = None) -> QualityFailure:
+        log = write_csv(tmp_path / "log.csv", rows)
+        users_path = None
+        if users is not None:
+            users_path = write_csv(tmp_path / "users.csv", users, columns=list(users[0]))
+        out = tmp_path / "out"
+        with pytest.raises(QualityFailure) as info:
+            run(log, SEP, load_profile(REPO / "profiles" / "demo.yaml"), out, users=users_path, events={})
+        assert not (out / "summary.json").exists() and not list(out.glob("*.xlsx"))  # nothing published
+        return info.value
+    return quality_failure
 
 
 def _problems(failure: QualityFailure) -> set[tuple[int, str, str]]:
     return {(int(r["行号"]), r["字段"], r["问题"]) for rep in failure.reports for _, r in rep.failures.iterrows()}
 
 
-def test_log_suite_lists_failing_rows_and_writes_them(tmp_path: Path) -> None:
-    failure = _failure(tmp_path, [
+def test_log_suite_lists_failing_rows_and_writes_them(tmp_path: Path, quality_failure, row) -> None:
+    failure = quality_failure(tmp_path, [
         row("ok", "2025-09-10 10:00:00"),
         row("bad-date", "2025-13-45 10:00:00"),
         row("raw-id", "2025-09-10 10:00:00", subject_id="11010119900307123X"),
@@ -126,8 +130,8 @@ def test_log_suite_lists_failing_rows_and_writes_them(tmp_path: Path) -> None:
     assert "行号" in files["quality-failures-log-2025-09.csv"].read_text(encoding="utf-8-sig")
 
 
-def test_reason_codes_are_checked_against_the_subject_types_own_set(tmp_path: Path) -> None:
-    failure = _failure(tmp_path, [
+def test_reason_codes_are_checked_against_the_subject_types_own_set(tmp_path: Path, quality_failure, row) -> None:
+    failure = quality_failure(tmp_path, [
         row("p-ok", "2025-09-10 10:00:00", reason_code="01"),
         row("p-enterprise-code", "2025-09-10 10:00:00", reason_code="17"),  # 额度审批 of an enterprise report
         row("e-ok", "2025-09-10 10:00:00", subject_type="enterprise", reason_code="17"),
@@ -140,14 +144,14 @@ def test_reason_codes_are_checked_against_the_subject_types_own_set(tmp_path: Pa
     assert (7, "reason_code", "必填值为空") in _problems(failure)
 
 
-def test_no_authorization_is_not_a_quality_failure(tmp_path: Path) -> None:
+def test_no_authorization_is_not_a_quality_failure(tmp_path: Path, row, write_csv) -> None:
     outcome = run(write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00", authorization_id="", authorized_at="")]),
                   SEP, load_profile(REPO / "profiles" / "demo.yaml"), tmp_path / "out", events={})
     assert outcome.rows[0].counts["unauthorized_query"] == 1
 
 
-def test_users_suite(tmp_path: Path) -> None:
-    failure = _failure(tmp_path, [row("a", "2025-09-10 10:00:00")], users=[
+def test_users_suite(tmp_path: Path, quality_failure, row) -> None:
+    failure = quality_failure(tmp_path, [row("a", "2025-09-10 10:00:00")], users=[
         {"user_id": "u1", "status": "retired", "formal_employee": "maybe", "status_since": "soon"},
         {"user_id": "u1", "status": "active", "formal_employee": "true", "status_since": ""},
     ])
@@ -156,12 +160,12 @@ def test_users_suite(tmp_path: Path) -> None:
             (2, "status_since", "日期无法解析"), (3, "user_id", "编号重复")} <= problems
 
 
-def test_inputs_keep_pyarrow_strings(tmp_path: Path) -> None:
+def test_inputs_keep_pyarrow_strings(tmp_path: Path, row, write_csv) -> None:
     inputs = read_inputs(write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00")]))
     assert inputs.log.frame["subject_id"].dtype.storage == "pyarrow"
 
 
-def test_parquet_log_strings_are_trimmed_blanked_and_in_one_chunk(tmp_path: Path) -> None:
+def test_parquet_log_strings_are_trimmed_blanked_and_in_one_chunk(tmp_path: Path, log_columns, row, write_csv) -> None:
     """The reader strips only when a value may need it: padded values (ASCII or ideographic
     spaces) are still trimmed, empty ones become missing, and each column is one pyarrow chunk."""
     import pyarrow as pa
@@ -171,7 +175,7 @@ def test_parquet_log_strings_are_trimmed_blanked_and_in_one_chunk(tmp_path: Path
     rows[1]["subject_id"], rows[2]["region"], rows[3]["user_id"] = " h:q1", "重庆市\u3000", "u1\t"
     rows[4]["authorization_id"] = ""
     table = pa.table({c: [r[c] or None if c in ("authorized_at", "authorization_expires") else r[c] for r in rows]
-                      for c in COLUMNS})
+                      for c in log_columns})
     path = tmp_path / "log.parquet"
     pq.write_table(table, path, row_group_size=2)  # several chunks per column
     frame = read_log(path).frame

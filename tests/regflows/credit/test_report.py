@@ -139,9 +139,7 @@ def test_cli_run_writes_xlsx_matching_summary_json(tmp_path: Path, home: Path) -
         row["unauthorized_query"] + row["abnormal_query"] for row in summary["rows"])
 
 
-def test_cli_header_only_log_is_a_zero_month(tmp_path: Path, home: Path) -> None:
-    from tests.test_credit_support import write_csv
-
+def test_cli_header_only_log_is_a_zero_month(tmp_path: Path, home: Path, write_csv) -> None:
     log = write_csv(tmp_path / "log.csv", [])
     out = tmp_path / "out"
     r = CliRunner().invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2025-09",

@@ -7,6 +7,7 @@ holiday; 2025-10-01..08 are holidays.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from dataclasses import replace
 
@@ -18,28 +19,30 @@ from regflows.credit.models import Period, Thresholds
 from regflows.credit.rules import apply_rules
 from regflows.credit.settings import thresholds
 from regflows.settings import CreditSettings
-from tests.test_credit_support import row, write_csv
 
 SEP = Period(2025, 9)
 
 
-def flags(tmp_path: Path, rows: list[dict], period: Period = SEP, users: list[dict] | None = None,
-          th: Thresholds | None = None) -> dict[str, str]:
-    """query_id → the rules that flagged it ("" when clean)."""
-    log = read_log(write_csv(tmp_path / "log.csv", rows)).frame
-    u = None
-    if users is not None:
-        cols = list(users[0])
-        u = read_users(write_csv(tmp_path / "users.csv", users, columns=cols)).frame
-    result = apply_rules(log, period, th or thresholds(), u)
-    out = {r["query_id"]: "" for r in rows}
-    for qid, rules in zip(result.flagged["query_id"], result.flagged["rules"]):
-        out[qid] = rules
-    return out
+@pytest.fixture
+def flags(write_csv: Callable[..., Path]) -> Callable[..., dict[str, str]]:
+    """A function: query_id → the rules that flagged it ("" when clean)."""
+    def flags(tmp_path: Path, rows: list[dict], period: Period = SEP, users: list[dict] | None = None,
+              th: Thresholds | None = None) -> dict[str, str]:
+        log = read_log(write_csv(tmp_path / "log.csv", rows)).frame
+        u = None
+        if users is not None:
+            cols = list(users[0])
+            u = read_users(write_csv(tmp_path / "users.csv", users, columns=cols)).frame
+        result = apply_rules(log, period, th or thresholds(), u)
+        out = {r["query_id"]: "" for r in rows}
+        for qid, rules in zip(result.flagged["query_id"], result.flagged["rules"]):
+            out[qid] = rules
+        return out
+    return flags
 
 
 # -- 违规查询 (attachment 3, 8.1) ------------------------------------------------------------
-def test_authorization_dated_the_same_day_is_valid_the_next_day_is_not(tmp_path: Path) -> None:
+def test_authorization_dated_the_same_day_is_valid_the_next_day_is_not(tmp_path: Path, flags, row) -> None:
     got = flags(tmp_path, [
         row("same", "2025-09-10 10:00:00", authorized_at="2025-09-10"),
         row("next", "2025-09-10 10:00:00", authorized_at="2025-09-11"),
@@ -48,7 +51,7 @@ def test_authorization_dated_the_same_day_is_valid_the_next_day_is_not(tmp_path:
     assert got == {"same": "", "next": "authorization_after_query", "late-night": "off_hours"}
 
 
-def test_expiry_day_itself_is_valid(tmp_path: Path) -> None:
+def test_expiry_day_itself_is_valid(tmp_path: Path, flags, row) -> None:
     got = flags(tmp_path, [
         row("on-expiry", "2025-09-10 10:00:00", authorization_expires="2025-09-10"),
         row("after-expiry", "2025-09-11 10:00:00", authorization_expires="2025-09-10"),
@@ -56,7 +59,7 @@ def test_expiry_day_itself_is_valid(tmp_path: Path) -> None:
     assert got == {"on-expiry": "", "after-expiry": "authorization_expired"}
 
 
-def test_no_authorization_is_a_rule_finding_and_counted_only_as_unauthorized(tmp_path: Path) -> None:
+def test_no_authorization_is_a_rule_finding_and_counted_only_as_unauthorized(tmp_path: Path, flags, row) -> None:
     got = flags(tmp_path, [
         row("none", "2025-09-10 10:00:00", authorization_id="", authorized_at=""),
         row("none-at-night", "2025-09-10 22:00:00", authorization_id="", authorized_at=""),
@@ -71,14 +74,14 @@ def test_no_authorization_is_a_rule_finding_and_counted_only_as_unauthorized(tmp
     assert result.counts == {"YX0001": {"unauthorized_query": 3}}
 
 
-def test_utc_offset_is_converted_to_shanghai_day(tmp_path: Path) -> None:
+def test_utc_offset_is_converted_to_shanghai_day(tmp_path: Path, flags, row) -> None:
     # 2025-09-09 17:00 UTC is 2025-09-10 01:00 in Shanghai: authorization of the 10th is same-day
     got = flags(tmp_path, [row("utc", "2025-09-09T17:00:00Z", authorized_at="2025-09-10")])
     assert got == {"utc": "off_hours"}
 
 
 # -- 异常查询: hours and the official calendar ---------------------------------------------------
-def test_working_hours_bounds_are_inside(tmp_path: Path) -> None:
+def test_working_hours_bounds_are_inside(tmp_path: Path, flags, row) -> None:
     got = flags(tmp_path, [
         row("0830", "2025-09-10 08:30:00"),
         row("1800", "2025-09-10 18:00:00"),
@@ -89,7 +92,7 @@ def test_working_hours_bounds_are_inside(tmp_path: Path) -> None:
     assert got == {"0830": "", "1800": "", "082959": "off_hours", "180001": "off_hours", "180000.5": "off_hours"}
 
 
-def test_make_up_saturday_is_a_working_day_and_sunday_is_not(tmp_path: Path) -> None:
+def test_make_up_saturday_is_a_working_day_and_sunday_is_not(tmp_path: Path, flags, row) -> None:
     got = flags(tmp_path, [
         row("makeup", "2025-09-28 10:00:00"),  # 调休上班 (National Day 2025)
         row("sunday", "2025-09-21 10:00:00"),
@@ -98,13 +101,13 @@ def test_make_up_saturday_is_a_working_day_and_sunday_is_not(tmp_path: Path) -> 
     assert got == {"makeup": "", "sunday": "off_hours", "saturday": "off_hours"}
 
 
-def test_national_day_holiday_weekday_is_not_a_working_day(tmp_path: Path) -> None:
+def test_national_day_holiday_weekday_is_not_a_working_day(tmp_path: Path, flags, row) -> None:
     got = flags(tmp_path, [row("holiday", "2025-10-02 10:00:00"), row("work", "2025-10-09 10:00:00")],
                 period=Period(2025, 10))
     assert got == {"holiday": "off_hours", "work": ""}
 
 
-def test_thresholds_come_from_profile_settings_with_defaults(tmp_path: Path) -> None:
+def test_thresholds_come_from_profile_settings_with_defaults(tmp_path: Path, flags, row) -> None:
     defaults = thresholds(None)
     assert (defaults.work_start, defaults.work_end, defaults.daily_limit) == (dt.time(8, 30), dt.time(18, 0), 250)
     assert (defaults.repeat_limit, defaults.repeat_window_days) == (3, 30)
@@ -116,7 +119,7 @@ def test_thresholds_come_from_profile_settings_with_defaults(tmp_path: Path) -> 
 
 
 # -- 异常查询: volume -------------------------------------------------------------------------
-def test_250th_query_of_a_user_is_normal_the_251st_is_abnormal(tmp_path: Path) -> None:
+def test_250th_query_of_a_user_is_normal_the_251st_is_abnormal(tmp_path: Path, flags, row) -> None:
     start = pd.Timestamp("2025-09-10 09:00:00")
     rows = [row(f"q{i:03d}", (start + pd.Timedelta(seconds=60 * i)).strftime("%Y-%m-%d %H:%M:%S"))
             for i in range(1, 252)]
@@ -127,7 +130,7 @@ def test_250th_query_of_a_user_is_normal_the_251st_is_abnormal(tmp_path: Path) -
     assert flagged == {"q251": "daily_volume"}
 
 
-def test_unauthorized_queries_still_count_towards_the_daily_volume(tmp_path: Path) -> None:
+def test_unauthorized_queries_still_count_towards_the_daily_volume(tmp_path: Path, flags, row) -> None:
     th = replace(thresholds(), daily_limit=2)
     got = flags(tmp_path, [
         row("a", "2025-09-10 09:00:00", authorization_id="", authorized_at=""),
@@ -138,7 +141,7 @@ def test_unauthorized_queries_still_count_towards_the_daily_volume(tmp_path: Pat
 
 
 # -- 异常查询: the same subject within a rolling 30 days ------------------------------------------
-def test_third_is_normal_fourth_is_abnormal_with_history_from_previous_month(tmp_path: Path) -> None:
+def test_third_is_normal_fourth_is_abnormal_with_history_from_previous_month(tmp_path: Path, flags, row) -> None:
     subj = {"subject_id": "h:same"}
     got = flags(tmp_path, [
         row("h1", "2025-08-20 10:00:00", **subj),  # history: not counted, but in the window
@@ -150,7 +153,7 @@ def test_third_is_normal_fourth_is_abnormal_with_history_from_previous_month(tmp
     assert got == {"h1": "", "p2": "", "p3": "", "p4": "repeat_subject", "other-inst": ""}
 
 
-def test_rolling_window_drops_queries_thirty_days_old(tmp_path: Path) -> None:
+def test_rolling_window_drops_queries_thirty_days_old(tmp_path: Path, flags, row) -> None:
     subj = {"subject_id": "h:s"}
     got = flags(tmp_path, [
         row("h1", "2025-08-04 10:00:00", **subj),  # exactly 30 days before p4: outside (t-30d, t]
@@ -162,7 +165,7 @@ def test_rolling_window_drops_queries_thirty_days_old(tmp_path: Path) -> None:
     assert got == {"h1": "", "h2": "", "h3": "", "p4": "", "p5": "repeat_subject"}
 
 
-def test_history_rows_are_never_counted(tmp_path: Path) -> None:
+def test_history_rows_are_never_counted(tmp_path: Path, row, write_csv) -> None:
     log = read_log(write_csv(tmp_path / "log.csv", [
         row("old", "2025-08-31 23:00:00", authorization_id="", authorized_at=""),
     ])).frame
@@ -171,7 +174,7 @@ def test_history_rows_are_never_counted(tmp_path: Path) -> None:
 
 
 # -- 异常查询: the user's status at the time -----------------------------------------------------
-def test_user_status_at_the_time(tmp_path: Path) -> None:
+def test_user_status_at_the_time(tmp_path: Path, flags, row) -> None:
     users = [
         {"user_id": "u-locked", "status": "locked", "formal_employee": "true", "status_since": "2025-09-15"},
         {"user_id": "u-susp", "status": "suspended", "formal_employee": "是", "status_since": ""},
@@ -190,7 +193,7 @@ def test_user_status_at_the_time(tmp_path: Path) -> None:
                    "ok": "", "locked-night": "user_status;off_hours"}
 
 
-def test_unknown_user_is_a_warning_not_a_finding(tmp_path: Path) -> None:
+def test_unknown_user_is_a_warning_not_a_finding(tmp_path: Path, row, write_csv) -> None:
     log = read_log(write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00", user_id="ghost")])).frame
     users = read_users(write_csv(tmp_path / "u.csv", [{"user_id": "u1", "status": "active", "formal_employee": "true"}],
                                  columns=["user_id", "status", "formal_employee"])).frame
@@ -199,7 +202,7 @@ def test_unknown_user_is_a_warning_not_a_finding(tmp_path: Path) -> None:
     assert any("ghost" in w for w in result.warnings)
 
 
-def test_empty_period_gives_no_findings(tmp_path: Path) -> None:
+def test_empty_period_gives_no_findings(tmp_path: Path, write_csv) -> None:
     log = read_log(write_csv(tmp_path / "log.csv", [])).frame
     result = apply_rules(log, SEP, thresholds())
     assert result.period_rows == 0 and result.flagged.empty

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,43 +28,48 @@ from regflows.credit.table import DRAFT_MARK, read_table
 from regflows.profile import Profile, ProfileError, load_profile
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Notice, Report
-from tests.local_servers import ack_link_in
-from tests.notice_profile import build_profile
-from tests.test_credit_support import row, write_csv
 
 BASE = "http://127.0.0.1:4201"
 PERIOD = Period(2025, 10)
 LABEL = PERIOD.label
 
 
-def _profile(http: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, review: list[str] | None = None,
-             sign: list[str] | None = None) -> Profile:
-    """t.p prepares; compliance = review role, leadership_group = sign-off role; written to a file
-    because the acknowledgement endpoint loads the profile as `regflows up` would."""
-    people = {pid: [("webhook", f"json://{http.base}/ok/{pid}")] for pid in ("t.p", "t.r", "t.s", "t.x")}
-    roles = {"compliance": {"kind": "compliance", "name": "合规部", "members": review or ["t.p", "t.r"], "deputy": "li.ming"},
-             "leadership_group": {"kind": "leadership_group", "name": "网络安全领导小组", "members": sign or ["t.s"],
-                                  "deputy": "li.ming"}}
-    profile = build_profile(people, roles=roles, settings={"credit_preparer": "t.p"}, base_url=BASE)
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(profile.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("REGFLOWS_PROFILE", str(path))
-    return load_profile(path)
+@pytest.fixture
+def signoff_profile(build_profile: Callable[..., Profile]) -> Callable[..., Profile]:
+    """A function that makes the sign-off institution: ``signoff_profile(http, tmp_path, monkeypatch, *, review=None, sign=None)``."""
+    def signoff_profile(http: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, review: list[str] | None = None,
+                        sign: list[str] | None = None) -> Profile:
+        """t.p prepares; compliance = review role, leadership_group = sign-off role; written to a file
+        because the acknowledgement endpoint loads the profile as `regflows up` would."""
+        people = {pid: [("webhook", f"json://{http.base}/ok/{pid}")] for pid in ("t.p", "t.r", "t.s", "t.x")}
+        roles = {"compliance": {"kind": "compliance", "name": "合规部", "members": review or ["t.p", "t.r"], "deputy": "li.ming"},
+                 "leadership_group": {"kind": "leadership_group", "name": "网络安全领导小组", "members": sign or ["t.s"],
+                                      "deputy": "li.ming"}}
+        profile = build_profile(people, roles=roles, settings={"credit_preparer": "t.p"}, base_url=BASE)
+        path = tmp_path / "profile.yaml"
+        path.write_text(yaml.safe_dump(profile.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv("REGFLOWS_PROFILE", str(path))
+        return load_profile(path)
+    return signoff_profile
 
 
-def _prepare(profile: Profile, tmp_path: Path, abnormal: bool = True) -> dict[str, Path]:
-    migrate()
-    rows = [row("q1", "2025-10-09 21:00:00" if abnormal else "2025-10-09 10:00:00", authorized_at="2025-10-01")]
-    log = write_csv(tmp_path / f"log-{abnormal}.csv", rows)
-    out = tmp_path / "out"
-    outcome = run(log, PERIOD, profile, out, events={}, preparer=profile.person("t.p").name)
-    record_prepared(profile, PERIOD, outcome.due, outcome.files, "t.p")
-    return outcome.files
+@pytest.fixture
+def prepare(row: Callable[..., dict[str, Any]], write_csv: Callable[..., Path]) -> Callable[..., dict[str, Path]]:
+    """A function that runs the month and records it prepared by t.p: ``prepare(profile, tmp_path, abnormal=True)``."""
+    def prepare(profile: Profile, tmp_path: Path, abnormal: bool = True) -> dict[str, Path]:
+        migrate()
+        rows = [row("q1", "2025-10-09 21:00:00" if abnormal else "2025-10-09 10:00:00", authorized_at="2025-10-01")]
+        log = write_csv(tmp_path / f"log-{abnormal}.csv", rows)
+        out = tmp_path / "out"
+        outcome = run(log, PERIOD, profile, out, events={}, preparer=profile.person("t.p").name)
+        record_prepared(profile, PERIOD, outcome.due, outcome.files, "t.p")
+        return outcome.files
+    return prepare
 
 
 def _link(http: Any, person: str, count: int = 1) -> tuple[str, dict]:
     message = http.wait_for(f"/ok/{person}", count)[count - 1].json()
-    return ack_link_in(message["message"], BASE), message
+    return http.ack_link_in(message["message"], BASE), message
 
 
 def _client():  # type: ignore[no-untyped-def]
@@ -80,9 +86,10 @@ def _ledger_actions(label: str) -> list[str]:
 
 
 def test_three_different_people_review_sign_and_only_then_the_table_is_final(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = _profile(http, tmp_path, monkeypatch)
-    files = _prepare(profile, tmp_path)
+                                                                            monkeypatch: pytest.MonkeyPatch,
+                                                                            prepare, signoff_profile) -> None:
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    files = prepare(profile, tmp_path)
     draft = read_table(files["xlsx"])
     assert draft["draft"] and draft["填表人"] == "测试t.p" and draft["复核人"] == "" and draft["signer"] == ""
 
@@ -139,10 +146,10 @@ def test_three_different_people_review_sign_and_only_then_the_table_is_final(hom
 
 
 def test_the_preparer_and_the_reviewer_are_never_asked_to_sign(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               monkeypatch: pytest.MonkeyPatch, prepare, signoff_profile) -> None:
     # t.r reviews and also sits in the sign-off role; t.p prepares and also sits there.
-    profile = _profile(http, tmp_path, monkeypatch, review=["t.p", "t.r"], sign=["t.p", "t.r", "t.s"])
-    _prepare(profile, tmp_path)
+    profile = signoff_profile(http, tmp_path, monkeypatch, review=["t.p", "t.r"], sign=["t.p", "t.r", "t.s"])
+    prepare(profile, tmp_path)
     advance(profile, LABEL)
     link, _ = _link(http, "t.r")
     acknowledge(link.rsplit("/", 1)[1])
@@ -152,18 +159,19 @@ def test_the_preparer_and_the_reviewer_are_never_asked_to_sign(home: Path, http,
 
 
 def test_nobody_left_to_review_is_an_error_naming_the_rule(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = _profile(http, tmp_path, monkeypatch, review=["t.p"])
-    _prepare(profile, tmp_path)
+                                                           monkeypatch: pytest.MonkeyPatch, prepare, signoff_profile) -> None:
+    profile = signoff_profile(http, tmp_path, monkeypatch, review=["t.p"])
+    prepare(profile, tmp_path)
     with pytest.raises(SignoffError, match="填表人、复核人、签发人为不同人员"):
         advance(profile, LABEL)
     assert not http.received
 
 
 def test_a_confirmation_by_someone_not_eligible_is_refused_and_recorded_once(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = _profile(http, tmp_path, monkeypatch)
-    _prepare(profile, tmp_path)
+                                                                             monkeypatch: pytest.MonkeyPatch,
+                                                                             prepare, signoff_profile) -> None:
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    prepare(profile, tmp_path)
     state = advance(profile, LABEL)
     # A link bound to the preparer for the review request (as if roles had changed meanwhile).
     acknowledge(make_token(state.requests[0], "t.p"))
@@ -175,9 +183,9 @@ def test_a_confirmation_by_someone_not_eligible_is_refused_and_recorded_once(hom
     assert advance(profile, LABEL).reviewer.person == "t.r"  # type: ignore[union-attr]
 
 
-def test_expired_links_are_sent_again(home: Path, http, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    profile = _profile(http, tmp_path, monkeypatch)
-    _prepare(profile, tmp_path)
+def test_expired_links_are_sent_again(home: Path, http, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepare, signoff_profile) -> None:  # type: ignore[no-untyped-def]
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    prepare(profile, tmp_path)
     advance(profile, LABEL)
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=profile.settings.credit_signoff_link_days)
     state = advance(profile, LABEL, now=later)
@@ -185,12 +193,13 @@ def test_expired_links_are_sent_again(home: Path, http, tmp_path: Path, monkeypa
     http.wait_for("/ok/t.r", 2)
 
 
-def test_a_new_run_voids_earlier_approvals(home: Path, http, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    profile = _profile(http, tmp_path, monkeypatch)
-    _prepare(profile, tmp_path)
+def test_a_new_run_voids_earlier_approvals(home: Path, http, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                           prepare, signoff_profile) -> None:
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    prepare(profile, tmp_path)
     advance(profile, LABEL)
     old_link, _ = _link(http, "t.r")
-    _prepare(profile, tmp_path, abnormal=False)  # corrected data: revision 2
+    prepare(profile, tmp_path, abnormal=False)  # corrected data: revision 2
     acknowledge(old_link.rsplit("/", 1)[1])  # the reviewer confirms the old request
     state = advance(profile, LABEL)
     assert (state.revision, state.stage, state.reviewer) == (2, "review", None)
@@ -200,15 +209,16 @@ def test_a_new_run_voids_earlier_approvals(home: Path, http, tmp_path: Path, mon
 
 
 def test_a_byte_identical_rerun_keeps_the_review_and_a_changed_one_voids_it(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = _profile(http, tmp_path, monkeypatch)
-    files = _prepare(profile, tmp_path)
+                                                                            monkeypatch: pytest.MonkeyPatch,
+                                                                            prepare, signoff_profile) -> None:
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    files = prepare(profile, tmp_path)
     advance(profile, LABEL)
     acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])
     assert advance(profile, LABEL).stage == "signoff"
     reviewed = files["summary"].read_bytes()
 
-    _prepare(profile, tmp_path)  # the same log again: the same figures, summary.json byte for byte
+    prepare(profile, tmp_path)  # the same log again: the same figures, summary.json byte for byte
     assert files["summary"].read_bytes() == reviewed
     state = load(LABEL)
     assert (state.revision, state.stage, state.reviewer.person) == (1, "signoff", "t.r")  # type: ignore[union-attr]
@@ -225,7 +235,7 @@ def test_a_byte_identical_rerun_keeps_the_review_and_a_changed_one_voids_it(home
 
     _, warnings = record_prepared(profile, PERIOD, dt.date(2025, 11, 10), files, "t.p")  # the same files once more
     assert any("继续有效" in w for w in warnings) and load(LABEL).stage == "final"  # type: ignore[union-attr]
-    _prepare(profile, tmp_path, abnormal=False)  # other figures: a new revision, the final table no longer stands
+    prepare(profile, tmp_path, abnormal=False)  # other figures: a new revision, the final table no longer stands
     state = load(LABEL)
     assert (state.revision, state.stage, state.reviewer, state.signer) == (2, "review", None, None)  # type: ignore[union-attr]
     from regflows.credit.signoff import is_final
@@ -233,7 +243,7 @@ def test_a_byte_identical_rerun_keeps_the_review_and_a_changed_one_voids_it(home
 
 
 def test_a_sign_off_kept_in_the_obligation_row_is_taken_over(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             monkeypatch: pytest.MonkeyPatch, prepare, signoff_profile) -> None:
     """Months signed off before the approval table kept their state in Obligation.detail["signoff"]."""
     from sqlalchemy import delete
 
@@ -241,8 +251,8 @@ def test_a_sign_off_kept_in_the_obligation_row_is_taken_over(home: Path, http, t
     from regflows.kit import approvals
     from regflows.store.models import Approval
 
-    profile = _profile(http, tmp_path, monkeypatch)
-    _prepare(profile, tmp_path)
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    prepare(profile, tmp_path)
     advance(profile, LABEL)
     acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])
     state = advance(profile, LABEL)
@@ -260,9 +270,9 @@ def test_a_sign_off_kept_in_the_obligation_row_is_taken_over(home: Path, http, t
 
 
 def test_a_draft_changed_after_review_is_not_finalised(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = _profile(http, tmp_path, monkeypatch)
-    files = _prepare(profile, tmp_path)
+                                                       monkeypatch: pytest.MonkeyPatch, prepare, signoff_profile) -> None:
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    files = prepare(profile, tmp_path)
     advance(profile, LABEL)
     acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])
     advance(profile, LABEL)
@@ -280,9 +290,10 @@ def test_a_draft_changed_after_review_is_not_finalised(home: Path, http, tmp_pat
 
 
 def test_the_ack_endpoint_reports_a_failed_follow_up_and_keeps_the_confirmation(home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = _profile(http, tmp_path, monkeypatch)
-    _prepare(profile, tmp_path)
+                                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                                prepare, signoff_profile) -> None:
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    prepare(profile, tmp_path)
     advance(profile, LABEL)
     link, _ = _link(http, "t.r")
     monkeypatch.setenv("REGFLOWS_PROFILE", str(tmp_path / "missing.yaml"))  # the follow-up cannot load the profile
@@ -309,12 +320,11 @@ def test_profile_names_an_unknown_preparer_or_sign_off_role(tmp_path: Path) -> N
 
 @pytest.mark.prefect
 def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, http, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch, artifact_texts, prepare, signoff_profile) -> None:
     from flows.credit_stats_watch import credit_stats_watch
-    from tests.flows.test_credit_stats import _artifacts
 
-    profile = _profile(http, tmp_path, monkeypatch)
-    _prepare(profile, tmp_path)
+    profile = signoff_profile(http, tmp_path, monkeypatch)
+    prepare(profile, tmp_path)
     advance(profile, LABEL)
     acknowledge(_link(http, "t.r")[0].rsplit("/", 1)[1])  # confirmed while the endpoint was down
     watched = credit_stats_watch(return_state=True)
@@ -325,23 +335,23 @@ def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, 
         "key": {"any_": ["notices"]}, "flow_run_id": {"any_": [str(watched.state_details.flow_run_id)]}}}).json()
     sent = [row for artifact in found for row in json.loads(artifact["data"])]
     assert any(row["收件人"].endswith("（t.s）") and row["结果"] == "已送达" and row["已确认"] == "否" for row in sent), sent
-    shown = "".join(_artifacts(prefect_api, "credit-stats-signoff"))
+    shown = "".join(artifact_texts(prefect_api, "credit-stats-signoff"))
     assert "待签发" in shown and "测试t.r" in shown
 
     # Nobody left to sign: the run fails (red in the UI) and says why.
-    _profile(http, tmp_path, monkeypatch, sign=["t.p", "t.r"])
-    _prepare(profile, tmp_path, abnormal=False)  # corrected figures: a new revision, reviewed again
+    signoff_profile(http, tmp_path, monkeypatch, sign=["t.p", "t.r"])
+    prepare(profile, tmp_path, abnormal=False)  # corrected figures: a new revision, reviewed again
     advance(profile, LABEL)
     request = [m.json() for m in http.at("/ok/t.r") if m.json()["title"].startswith("【待复核】")][-1]  # t.r also had the overdue alarm
-    acknowledge(ack_link_in(request["message"], BASE).rsplit("/", 1)[1])
+    acknowledge(http.ack_link_in(request["message"], BASE).rsplit("/", 1)[1])
     state = credit_stats_watch(return_state=True)
     assert state.is_failed() and "签发" in str(state.result(raise_on_failure=False))
 
 
-def test_a_run_needs_a_preparer_of_the_profile(tmp_path: Path, http, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_needs_a_preparer_of_the_profile(tmp_path: Path, http, monkeypatch: pytest.MonkeyPatch, signoff_profile) -> None:  # type: ignore[no-untyped-def]
     from regflows.credit.signoff import resolve_preparer
 
-    profile = _profile(http, tmp_path, monkeypatch)
+    profile = signoff_profile(http, tmp_path, monkeypatch)
     assert resolve_preparer(profile, None) == "t.p" and resolve_preparer(profile, "t.r") == "t.r"
     with pytest.raises(SignoffError, match="nobody"):
         resolve_preparer(profile, "nobody")

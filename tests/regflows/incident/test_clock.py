@@ -29,7 +29,6 @@ from regflows.incident.clock import (
 from regflows.incident.grading import grade, regrade
 from regflows.incident.record import IncidentRecord, IncidentRecordError
 from regflows.profile import Profile, Settings, load_profile
-from tests.incident_support import rec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "incidents"
 DEMO = Path(__file__).resolve().parents[3] / "profiles" / "demo.yaml"
@@ -101,13 +100,13 @@ def test_settings_defaults_and_profile_values(demo: Profile) -> None:
         ("IV", ["investigation_report"]),
     ],
 )
-def test_obligations_by_grade(g: str, expected: list[str]) -> None:
+def test_obligations_by_grade(g: str, expected: list[str], rec) -> None:
     got = clock(rec(**GRADE_FACTS[g]))
     assert list(got) == expected
     assert grade(rec(**GRADE_FACTS[g])).grade == g
 
 
-def test_grade_iii_hour_deadlines() -> None:
+def test_grade_iii_hour_deadlines(rec) -> None:
     got = clock(rec(**GRADE_FACTS["III"]))
     initial = got["regulator_initial_report"]
     assert (initial.due, initial.clause, initial.regime) == (t("2025-09-30 11:10"), "NFRA 第四十五条", "NFRA")
@@ -120,7 +119,7 @@ def test_grade_iii_hour_deadlines() -> None:
 
 
 @pytest.mark.parametrize("g", ["I", "II", "III"])
-def test_cii_grades_i_to_iii_one_hour(g: str) -> None:
+def test_cii_grades_i_to_iii_one_hour(g: str, rec) -> None:
     got = clock(rec(cii=True, **GRADE_FACTS[g]))
     assert got["regulator_initial_report"].due == t("2025-09-30 10:10")
     assert "第六十一条" in got["regulator_initial_report"].clause
@@ -129,16 +128,16 @@ def test_cii_grades_i_to_iii_one_hour(g: str) -> None:
     assert (audit.due, audit.state) == (None, "pending") and "第六十一条" in audit.clause and "无固定期限" in (audit.note or "")
 
 
-def test_cii_grade_iv_has_no_cii_reports() -> None:
+def test_cii_grade_iv_has_no_cii_reports(rec) -> None:
     got = clock(rec(cii=True))
     assert "police_report_cii" not in got and "regulator_initial_report" not in got and "special_audit" not in got
 
 
-def test_special_audit_without_cii_cites_49_only() -> None:
+def test_special_audit_without_cii_cites_49_only(rec) -> None:
     assert clock(rec(**GRADE_FACTS["II"]))["special_audit"].clause == "NFRA 第四十九条"
 
 
-def test_pfi_obligations() -> None:
+def test_pfi_obligations(rec) -> None:
     got = clock(rec(pfi=PFI))
     assert got["internal_written_report"].due == t("2025-09-30 11:10")
     assert got["internal_written_report"].owner == "on_call" and got["internal_written_report"].clause == "CUSTINFO 8.2"
@@ -153,7 +152,7 @@ def test_pfi_obligations() -> None:
     assert confirmed["subject_notification"].due == t("2025-10-01 14:00")
 
 
-def test_subject_notification_only_when_subjects_at_risk() -> None:
+def test_subject_notification_only_when_subjects_at_risk(rec) -> None:
     low = {**PFI, "high_sensitivity": False}
     assert "subject_notification" not in clock(rec(pfi=low))
     assert "subject_notification" in clock(rec(pfi=low, subjects_may_be_harmed=True))
@@ -161,20 +160,20 @@ def test_subject_notification_only_when_subjects_at_risk() -> None:
     assert "subject_notification" not in clock(rec())
 
 
-def test_no_pfi_no_pfi_obligations() -> None:
+def test_no_pfi_no_pfi_obligations(rec) -> None:
     got = clock(rec(**GRADE_FACTS["III"]))
     for oid in ("internal_written_report", "police_report", "pboc_pfi_report", "subject_notification", "pfi_response_steps"):
         assert oid not in got
 
 
-def test_credit_event_report_immediately() -> None:
+def test_credit_event_report_immediately(rec) -> None:
     got = clock(rec(credit_info_event="improper_use"))
     assert got["credit_event_report"].due == t("2025-09-30 10:10")
     assert got["credit_event_report"].clause == "PBOC-102 三（二）" and got["credit_event_report"].owner == "compliance"
     assert "credit_event_report" not in clock(rec())
 
 
-def test_immediately_minutes_from_profile_setting(demo: Profile) -> None:
+def test_immediately_minutes_from_profile_setting(demo: Profile, rec) -> None:
     class MoreSettings(Settings):
         immediate_report_minutes: float = 15
 
@@ -184,7 +183,7 @@ def test_immediately_minutes_from_profile_setting(demo: Profile) -> None:
     assert "15 分钟" in (got["credit_event_report"].basis or "")
 
 
-def test_regimes_switched_off_in_profile(demo: Profile) -> None:
+def test_regimes_switched_off_in_profile(demo: Profile, rec) -> None:
     record = rec(pfi=PFI, credit_info_event="report_leak", **GRADE_FACTS["I"])
     everything = clock(record)
     assert set(everything) == set(OBLIGATION_IDS) - {"police_report_cii"}
@@ -200,7 +199,7 @@ def test_regimes_switched_off_in_profile(demo: Profile) -> None:
     assert "internal_written_report" not in clock(record, with_regimes(demo, CUSTINFO=False))
 
 
-def test_profile_checks_the_record(demo: Profile) -> None:
+def test_profile_checks_the_record(demo: Profile, rec) -> None:
     not_cii = demo.model_copy(update={"institution": demo.institution.model_copy(update={"cii_operator": False})})
     with pytest.raises(IncidentRecordError, match="cii_operator"):
         clock(rec(cii=True), not_cii)
@@ -221,7 +220,7 @@ def test_profile_checks_the_record(demo: Profile) -> None:
         ("2026-02-24T09:00:00+08:00", "2026-03-02"),  # 02-25, 02-26, 02-27, 02-28 (make-up Sat), 03-02
     ],
 )
-def test_summary_report_five_working_days(ended: str, last_day: str) -> None:
+def test_summary_report_five_working_days(ended: str, last_day: str, rec) -> None:
     record = rec(occurred_at=ended, discovered_at=ended, handling_ended_at=ended, **GRADE_FACTS["III"])
     summary = clock(record, now=dt.datetime.fromisoformat(ended))["summary_report"]
     assert summary.last_day == dt.date.fromisoformat(last_day)
@@ -230,7 +229,7 @@ def test_summary_report_five_working_days(ended: str, last_day: str) -> None:
     assert summary.clause == "NFRA 第四十八条"
 
 
-def test_obligation_and_grading_round_trip_through_json() -> None:
+def test_obligation_and_grading_round_trip_through_json(rec) -> None:
     record = rec(handling_ended_at="2025-09-30T18:00:00+08:00", **GRADE_FACTS["III"])
     for o in clock(record).values():
         assert Obligation.model_validate_json(o.model_dump_json()) == o  # 23:59:59 reads back as 24:00
@@ -238,7 +237,7 @@ def test_obligation_and_grading_round_trip_through_json() -> None:
     assert type(g).model_validate_json(g.model_dump_json()) == g
 
 
-def test_hour_deadlines_ignore_holidays() -> None:
+def test_hour_deadlines_ignore_holidays(rec) -> None:
     record = rec(occurred_at="2025-09-30T23:00:00+08:00", discovered_at="2025-09-30T23:30:00+08:00", **GRADE_FACTS["III"])
     got = clock(record, now=t("2025-09-30 23:30"))
     assert got["regulator_initial_report"].due == t("2025-10-01 01:30")
@@ -253,7 +252,7 @@ def test_hour_deadlines_ignore_holidays() -> None:
         ("2025-10-16T17:00:00+08:00", "2025-11-17", "2025-11-15"),  # an ordinary Saturday
     ],
 )
-def test_investigation_report_thirty_days_rolled_forward(ended: str, last_day: str, moved_from: str) -> None:
+def test_investigation_report_thirty_days_rolled_forward(ended: str, last_day: str, moved_from: str, rec) -> None:
     record = rec(occurred_at="2025-09-01T09:00:00+08:00", discovered_at="2025-09-01T09:10:00+08:00", response_ended_at=ended)
     got = clock(record, now=t("2025-09-01 10:00"))["investigation_report"]
     assert got.last_day == dt.date.fromisoformat(last_day)
@@ -261,14 +260,14 @@ def test_investigation_report_thirty_days_rolled_forward(ended: str, last_day: s
     assert got.clause == "CQ-PLAN 第五篇" and f"期末 {moved_from} 为休息日" in (got.basis or "")
 
 
-def test_investigation_report_on_a_working_day_not_moved() -> None:
+def test_investigation_report_on_a_working_day_not_moved(rec) -> None:
     record = rec(response_ended_at="2025-10-10T17:00:00+08:00")  # +30 = 2025-11-09 (Sun) -> 11-10
     assert clock(record)["investigation_report"].last_day == dt.date(2025, 11, 10)
     record = rec(response_ended_at="2025-10-13T17:00:00+08:00")  # +30 = 2025-11-12 (Wed)
     assert clock(record)["investigation_report"].last_day == dt.date(2025, 11, 12)
 
 
-def test_roll_forward_switched_off(demo: Profile) -> None:
+def test_roll_forward_switched_off(demo: Profile, rec) -> None:
     no_roll = demo.model_copy(update={"settings": Settings(deadline_roll_forward=False)})
     record = rec(occurred_at="2025-09-01T09:00:00+08:00", discovered_at="2025-09-01T09:10:00+08:00",
                  response_ended_at="2025-09-03T17:00:00+08:00")
@@ -276,7 +275,7 @@ def test_roll_forward_switched_off(demo: Profile) -> None:
     assert got.last_day == dt.date(2025, 10, 3) and "不顺延" in (got.basis or "")
 
 
-def test_calendar_missing_for_a_2027_due_day() -> None:
+def test_calendar_missing_for_a_2027_due_day(rec) -> None:
     record = rec(occurred_at="2026-12-28T09:00:00+08:00", discovered_at="2026-12-28T09:05:00+08:00",
                  handling_ended_at="2026-12-28T18:00:00+08:00", **GRADE_FACTS["III"])
     got = clock(record, now=t("2026-12-28 19:00"))
@@ -302,11 +301,11 @@ def test_calendar_missing_for_a_2027_due_day() -> None:
         ("2025-10-02 00:00", "overdue"),
     ],
 )
-def test_state_transitions(now: str, state: str) -> None:
+def test_state_transitions(now: str, state: str, rec) -> None:
     assert clock(rec(**GRADE_FACTS["III"]), now=t(now))["regulator_initial_report"].state == state
 
 
-def test_due_soon_window_override_and_fulfilled() -> None:
+def test_due_soon_window_override_and_fulfilled(rec) -> None:
     record = rec(**GRADE_FACTS["III"])
     assert clock(record, now=t("2025-09-30 10:50"), due_soon_minutes=10)["regulator_initial_report"].state == "open"
     assert clock(record, now=t("2025-09-30 11:00"), due_soon_minutes=10)["regulator_initial_report"].state == "due_soon"
@@ -316,14 +315,14 @@ def test_due_soon_window_override_and_fulfilled() -> None:
     assert done["regulator_written_report"].state == "open"
 
 
-def test_day_counted_deadline_overdue_only_after_24_00() -> None:
+def test_day_counted_deadline_overdue_only_after_24_00(rec) -> None:
     record = rec(handling_ended_at="2025-09-30T18:00:00+08:00", **GRADE_FACTS["III"])
     assert clock(record, now=t("2025-10-14 23:59:59"))["summary_report"].state == "due_soon"
     assert clock(record, now=t("2025-10-14 12:00"))["summary_report"].state == "open"
     assert clock(record, now=t("2025-10-15 00:00"))["summary_report"].state == "overdue"
 
 
-def test_bad_now_and_unknown_fulfilled_id() -> None:
+def test_bad_now_and_unknown_fulfilled_id(rec) -> None:
     with pytest.raises(ClockError, match="now"):
         clock(rec(), now=dt.datetime(2025, 9, 30, 10))
     with pytest.raises(ClockError, match="report_to_mars"):
@@ -333,7 +332,7 @@ def test_bad_now_and_unknown_fulfilled_id() -> None:
 # -- progress reports --------------------------------------------------------------------------
 
 
-def test_progress_report_first_after_initial_due_then_every_two_hours() -> None:
+def test_progress_report_first_after_initial_due_then_every_two_hours(rec) -> None:
     record = rec(**GRADE_FACTS["I"])
     p = clock(record, now=t("2025-09-30 12:00"))["progress_report"]
     assert (p.due, p.every, p.state, p.clause) == (t("2025-09-30 13:10"), "PT2H", "open", "NFRA 第四十五条")
@@ -345,11 +344,11 @@ def test_progress_report_first_after_initial_due_then_every_two_hours() -> None:
     assert clock(record, now=t("2025-09-30 15:00"), fulfilled=reported)["progress_report"].state == "overdue"
 
 
-def test_progress_report_cii_follows_the_one_hour_initial_report() -> None:
+def test_progress_report_cii_follows_the_one_hour_initial_report(rec) -> None:
     assert clock(rec(cii=True, **GRADE_FACTS["I"]))["progress_report"].due == t("2025-09-30 12:10")
 
 
-def test_progress_report_stops_when_handling_ends() -> None:
+def test_progress_report_stops_when_handling_ends(rec) -> None:
     reported = {"regulator_initial_report": t("2025-09-30 10:00"), "progress_report": t("2025-09-30 12:30")}
     ended = rec(handling_ended_at="2025-09-30T14:00:00+08:00", **GRADE_FACTS["I"])
     p = clock(ended, now=t("2025-09-30 16:00"), fulfilled=reported)["progress_report"]
@@ -362,7 +361,7 @@ def test_progress_report_stops_when_handling_ends() -> None:
 # -- re-grade ----------------------------------------------------------------------------------
 
 
-def test_regrade_keeps_counting_from_discovery() -> None:
+def test_regrade_keeps_counting_from_discovery(rec) -> None:
     first = rec(important_system=True, outage={"provinces": 1, "hours": 0.2, "business_hours": True})
     before = obligations(first, grade(first), None, t("2025-09-30 12:00"))
     assert [o.id for o in before] == ["investigation_report"]
@@ -388,7 +387,7 @@ def synthetic_rules(tmp_path: Path, version: str = "synthetic-2026", effective: 
     return folder
 
 
-def test_rule_set_in_force_at_discovery(tmp_path: Path) -> None:
+def test_rule_set_in_force_at_discovery(tmp_path: Path, rec) -> None:
     folder = synthetic_rules(tmp_path)
     sets = [*shipped_rule_sets(), *load_rule_sets(folder)]
     assert rule_set_for(t("2025-12-31 23:59"), sets).version == "nfra-draft-2024"

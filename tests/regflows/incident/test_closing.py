@@ -24,7 +24,6 @@ from regflows.kit import approvals
 from regflows.profile import DEMO_PROFILE, Profile, load_profile
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, utcnow
-from tests.local_servers import ack_link_in
 
 BASE = "http://127.0.0.1:4201"
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -60,7 +59,7 @@ def level_iv(home: Path, http, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _approval_link(http: Any, person: str, count: int = 1) -> str:
     messages = [m.json() for m in http.wait_for(f"/ok/{person}", count) if "【审批】" in m.json()["title"]]
-    return ack_link_in(messages[count - 1]["message"], BASE).rsplit("/", 1)[1]
+    return http.ack_link_in(messages[count - 1]["message"], BASE).rsplit("/", 1)[1]
 
 
 def _actions(incident_id: str) -> list[str]:

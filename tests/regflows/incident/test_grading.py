@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,18 @@ from typer.testing import CliRunner
 from regflows.incident.cli import incident_app
 from regflows.incident.grading import GRADES, grade, grading_rules, higher, regrade
 from regflows.incident.record import IncidentRecord
-from tests.incident_support import rec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "incidents"
 BJ = dt.timezone(dt.timedelta(hours=8))
 runner = CliRunner()
 
 
-def outage(provinces: int, hours: float, *, important: bool = True, business_hours: bool = True) -> IncidentRecord:
-    return rec(important_system=important, outage={"provinces": provinces, "hours": hours, "business_hours": business_hours})
+@pytest.fixture
+def outage(rec: Callable[..., IncidentRecord]) -> Callable[..., IncidentRecord]:
+    """A function that returns a record of an outage: ``outage(provinces, hours, *, important=True, business_hours=True)``."""
+    def outage(provinces: int, hours: float, *, important: bool = True, business_hours: bool = True) -> IncidentRecord:
+        return rec(important_system=important, outage={"provinces": provinces, "hours": hours, "business_hours": business_hours})
+    return outage
 
 
 def test_rules_load_and_cite_clauses() -> None:
@@ -32,7 +36,7 @@ def test_rules_load_and_cite_clauses() -> None:
     assert higher("II", "I") == "I" and higher("III", "IV") == "III"
 
 
-def test_nothing_matched_is_iv() -> None:
+def test_nothing_matched_is_iv(rec) -> None:
     g = grade(rec())
     assert (g.grade, g.warning, g.response_level, g.criteria) == ("IV", "blue", "IV", [])
     assert "NFRA 附件（四）" in g.reasons[0]
@@ -42,7 +46,7 @@ def test_nothing_matched_is_iv() -> None:
     ("level", "expected", "clause"),
     [("especially_major", "I", "（一）1"), ("major", "II", "（二）1"), ("larger", "III", "（三）1"), ("general", "IV", "（四）")],
 )
-def test_data_incident_levels(level: str, expected: str, clause: str) -> None:
+def test_data_incident_levels(level: str, expected: str, clause: str, rec) -> None:
     g = grade(rec(data_incident=level))
     assert g.grade == expected and g.criteria == [f"data_{level}"]
     assert f"NFRA 附件{clause}】" in g.reasons[0]
@@ -57,7 +61,7 @@ def test_data_incident_levels(level: str, expected: str, clause: str) -> None:
         (1, 6, "I"), (1, 5.99, "II"), (1, 3, "II"), (1, 2.99, "III"), (1, 0.5, "III"), (1, 0.49, "IV"), (1, 0, "IV"),
     ],
 )
-def test_outage_thresholds_lower_inclusive_upper_exclusive(provinces: int, hours: float, expected: str) -> None:
+def test_outage_thresholds_lower_inclusive_upper_exclusive(provinces: int, hours: float, expected: str, outage) -> None:
     g = grade(outage(provinces, hours))
     assert g.grade == expected, g.reasons
     if expected != "IV":
@@ -67,18 +71,18 @@ def test_outage_thresholds_lower_inclusive_upper_exclusive(provinces: int, hours
         assert any("未达到停机条款的下限" in r for r in g.reasons)
 
 
-def test_two_provinces_half_hour_is_ii_one_province_is_iii() -> None:
+def test_two_provinces_half_hour_is_ii_one_province_is_iii(outage) -> None:
     assert grade(outage(2, 0.5)).grade == "II"
     assert grade(outage(1, 0.5)).grade == "III"
 
 
-def test_outage_of_a_non_important_system_does_not_count() -> None:
+def test_outage_of_a_non_important_system_does_not_count(outage) -> None:
     g = grade(outage(5, 10, important=False))
     assert g.grade == "IV" and g.criteria == []
     assert any("不是重要信息系统" in r for r in g.reasons)
 
 
-def test_outage_outside_business_hours_does_not_count() -> None:
+def test_outage_outside_business_hours_does_not_count(outage) -> None:
     g = grade(outage(2, 8, business_hours=False))
     assert g.grade == "IV"
     assert any("不在业务服务时段" in r for r in g.reasons)
@@ -93,7 +97,7 @@ def test_outage_outside_business_hours_does_not_count() -> None:
         ("other_system_admin", "III", "（三）3(2)"),
     ],
 )
-def test_compromise_grades_automatically(value: str, expected: str, clause: str) -> None:
+def test_compromise_grades_automatically(value: str, expected: str, clause: str, rec) -> None:
     g = grade(rec(compromise=value, cii=value == "cii_admin"))
     assert g.grade == expected and g.criteria == [value]
     assert clause in g.reasons[0]
@@ -103,12 +107,12 @@ def test_compromise_grades_automatically(value: str, expected: str, clause: str)
     ("value", "expected", "clause"),
     [("large_scale_spread", "I", "（一）3(1)"), ("wide_spread", "II", "（二）3(1)"), ("with_impact", "III", "（三）3(1)")],
 )
-def test_defacement_grades_automatically(value: str, expected: str, clause: str) -> None:
+def test_defacement_grades_automatically(value: str, expected: str, clause: str, rec) -> None:
     g = grade(rec(defacement=value))
     assert g.grade == expected and clause in g.reasons[0]
 
 
-def test_highest_matching_grade_wins_and_all_reasons_kept() -> None:
+def test_highest_matching_grade_wins_and_all_reasons_kept(rec) -> None:
     g = grade(rec(data_incident="larger", defacement="wide_spread", compromise="cii_admin", cii=True))
     assert g.grade == "I" and g.computed_grade == "I"
     assert g.criteria == ["cii_admin", "defacement_wide", "data_larger"]
@@ -116,13 +120,13 @@ def test_highest_matching_grade_wins_and_all_reasons_kept() -> None:
     assert all("【" in r and r.endswith("】") for r in g.reasons)
 
 
-def test_assessed_grade_raises() -> None:
+def test_assessed_grade_raises(rec) -> None:
     g = grade(rec(data_incident="general", assessed_grade="II", assessed_reason="引发持续负面舆情"))
     assert (g.grade, g.computed_grade, g.assessed_grade) == ("II", "IV", "II")
     assert g.reasons[0].startswith("II 级（重大）：综合研判") and "引发持续负面舆情" in g.reasons[0]
 
 
-def test_assessed_grade_never_lowers() -> None:
+def test_assessed_grade_never_lowers(rec) -> None:
     g = grade(rec(data_incident="especially_major", assessed_grade="IV", assessed_reason="影响有限"))
     assert g.grade == "I" and g.computed_grade == "I"
     assert any("不予调低" in r for r in g.reasons)
@@ -143,7 +147,7 @@ def test_assessed_grade_never_lowers() -> None:
     ],
 )
 def test_cq_plan_levels(record: dict[str, Any], warning: str, zh: str, issuer: str, lead: str, implementer: str,
-                        approvals: tuple[str, ...]) -> None:
+                        approvals: tuple[str, ...], rec) -> None:
     g = grade(rec(**record))
     assert (g.warning, g.warning_zh, g.warning_issuer, g.lead, g.implementer) == (warning, zh, issuer, lead, implementer)
     assert g.response_level == g.grade
@@ -151,7 +155,7 @@ def test_cq_plan_levels(record: dict[str, Any], warning: str, zh: str, issuer: s
     assert g.ending.clause.startswith("CQ-PLAN 第四篇三")
 
 
-def test_ending_roles_per_level() -> None:
+def test_ending_roles_per_level(rec) -> None:
     i, ii, iii, iv = (grade(rec(data_incident=d)) for d in ("especially_major", "major", "larger", "general"))
     assert (i.ending.by, i.ending.approved_by) == ("emergency_working_group", "leadership_group")  # proposes / approves
     assert (ii.ending.by, ii.ending.approved_by, ii.ending.together_with) == ("emergency_working_group", None, None)
@@ -159,7 +163,7 @@ def test_ending_roles_per_level() -> None:
     assert (iv.ending.by, iv.ending.together_with) == ("division", "development_centre")
 
 
-def test_regrade_records_reason_and_history() -> None:
+def test_regrade_records_reason_and_history(rec) -> None:
     first_record = rec(outage={"provinces": 1, "hours": 1, "business_hours": True}, important_system=True)
     first = grade(first_record)
     assert first.grade == "III"
@@ -175,7 +179,7 @@ def test_regrade_records_reason_and_history() -> None:
     assert third.grade == "III" and [h.to_grade for h in third.history] == ["I", "III"]
 
 
-def test_regrade_needs_reason_and_aware_time() -> None:
+def test_regrade_needs_reason_and_aware_time(rec) -> None:
     g = grade(rec())
     with pytest.raises(ValueError, match="理由"):
         regrade(rec(), g, reason="  ", at=dt.datetime(2025, 9, 30, 10, tzinfo=BJ))

@@ -17,16 +17,13 @@ from regflows.incident.record import IncidentRecord
 from regflows.profile import load_profile
 from regflows.store import migrate
 from regflows.store.models import utcnow
-from tests.local_servers import start_http
-from tests.flows.test_incident_response import write_profile
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 @pytest.fixture
-def recorded(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def recorded(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, write_profile):  # type: ignore[no-untyped-def]
     migrate()
-    http = start_http()
     profile_file = write_profile(tmp_path / "profile.yaml", http.base, 9, "http://127.0.0.1:4201")
     monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
     discovered = utcnow().astimezone(BEIJING).replace(microsecond=0) - dt.timedelta(hours=3)
@@ -38,8 +35,7 @@ def recorded(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # ty
     data = record.model_dump(mode="json")
     incident_id = store.incident_id_for(data, "YX0001")
     store.save_incident(incident_id, data, "YX0001", grading.model_dump(mode="json"), grading.rules_version, "test")
-    yield {"id": incident_id, "http": http, "profile": load_profile(profile_file)}
-    http.close()
+    return {"id": incident_id, "http": http, "profile": load_profile(profile_file)}
 
 
 def test_regrade_upwards_raises_an_already_overdue_obligation_at_once(recorded) -> None:  # type: ignore[no-untyped-def]

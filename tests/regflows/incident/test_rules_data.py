@@ -19,9 +19,9 @@ from regflows.incident import alerts, drafts
 from regflows.incident.clock import RULES_DIR, ClockError, DraftKind, load_rule_sets, obligations
 from regflows.incident.documents import DOCUMENTS, investigation_report
 from regflows.incident.grading import Grading, grade, grading_rules, load_grading_rules
+from regflows.incident.record import IncidentRecord
 from regflows.profile import DEMO_PROFILE, Profile, load_profile
 from tasks.incident import response_roles
-from tests.incident_support import rec
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 LARGER = {"data_incident": "larger"}  # grade III
@@ -57,25 +57,29 @@ def rule(data: dict[str, Any], obligation_id: str) -> dict[str, Any]:
     return next(r for r in data["obligations"] if r["id"] == obligation_id)
 
 
-def sent_alert(monkeypatch: pytest.MonkeyPatch, profile: Profile, grading: Grading) -> dict[str, Any]:
-    """What send_alert hands to the notices layer: the context and the roles addressed."""
-    calls: list[dict[str, Any]] = []
+@pytest.fixture
+def sent_alert(rec: Callable[..., IncidentRecord]) -> Callable[[pytest.MonkeyPatch, Profile, Grading], dict[str, Any]]:
+    """A function: what send_alert hands to the notices layer, the context and the roles addressed."""
+    def sent_alert(monkeypatch: pytest.MonkeyPatch, profile: Profile, grading: Grading) -> dict[str, Any]:
+        calls: list[dict[str, Any]] = []
 
-    def fake_send_notice(profile: Profile, kind: str, context: dict[str, Any], roles: list[str], **kw: Any) -> None:
-        calls.append({"kind": kind, "context": context, "roles": roles})
+        def fake_send_notice(profile: Profile, kind: str, context: dict[str, Any], roles: list[str], **kw: Any) -> None:
+            calls.append({"kind": kind, "context": context, "roles": roles})
 
-    monkeypatch.setattr(alerts, "send_notice", fake_send_notice)
-    data = grading.model_dump(mode="json")
-    record = rec(**LARGER).model_dump(mode="json")
-    alerts.send_alert(profile, "INC-20250930-0001", record, data, [], response_roles(data), None)
-    (call,) = calls
-    return call
+        monkeypatch.setattr(alerts, "send_notice", fake_send_notice)
+        data = grading.model_dump(mode="json")
+        record = rec(**LARGER).model_dump(mode="json")
+        alerts.send_alert(profile, "INC-20250930-0001", record, data, [], response_roles(data), None)
+        (call,) = calls
+        return call
+    return sent_alert
 
 
 # -- the grading rules file ---------------------------------------------------------------------
 
 
-def test_colour_name_of_grade_ii_is_read_from_the_rules(rules: Path, demo: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_colour_name_of_grade_ii_is_read_from_the_rules(rules: Path, demo: Profile, monkeypatch: pytest.MonkeyPatch,
+                                                        rec, sent_alert) -> None:
     shipped = grade(rec(**MAJOR))
     assert (shipped.warning_zh, sent_alert(monkeypatch, demo, shipped)["context"]["colour"]) == ("橙色", "橙色")
     edit(rules / "grading.yaml", lambda d: d["levels"]["II"].update(warning_zh="红色"))
@@ -84,7 +88,8 @@ def test_colour_name_of_grade_ii_is_read_from_the_rules(rules: Path, demo: Profi
     assert sent_alert(monkeypatch, demo, changed)["context"]["colour"] == "红色"
 
 
-def test_alerted_roles_of_grade_iii_are_read_from_the_rules(rules: Path, demo: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_alerted_roles_of_grade_iii_are_read_from_the_rules(rules: Path, demo: Profile, monkeypatch: pytest.MonkeyPatch,
+                                                            rec, sent_alert) -> None:
     assert response_roles(grade(rec(**LARGER)).model_dump(mode="json")) == ["division", "on_call", "information_management"]
     edit(rules / "grading.yaml", lambda d: d["levels"]["III"]["alert_roles"].append("compliance"))
     changed = grade(rec(**LARGER), load_grading_rules(rules / "grading.yaml"))
@@ -92,7 +97,7 @@ def test_alerted_roles_of_grade_iii_are_read_from_the_rules(rules: Path, demo: P
     assert sent_alert(monkeypatch, demo, changed)["roles"] == ["division", "on_call", "information_management", "compliance"]
 
 
-def test_grade_name_and_investigating_body_reach_the_document(rules: Path, demo: Profile, tmp_path: Path) -> None:
+def test_grade_name_and_investigating_body_reach_the_document(rules: Path, demo: Profile, tmp_path: Path, rec) -> None:
     def change(d: dict[str, Any]) -> None:
         d["levels"]["III"]["name"] = "较大（测试）"
         d["levels"]["III"]["investigation"]["text"] = "由信息科技部牵头组织调查（测试）。"
@@ -119,7 +124,7 @@ def test_alert_roles_must_include_those_who_act(rules: Path) -> None:
 # -- the obligations rules file -----------------------------------------------------------------
 
 
-def test_draft_of_an_obligation_is_read_from_the_rules(rules: Path) -> None:
+def test_draft_of_an_obligation_is_read_from_the_rules(rules: Path, rec) -> None:
     record = rec(**LARGER).model_dump(mode="json")
     ids = ["police_report", "subject_notification", "regulator_initial_report"]
     assert drafts.drafts_due(ids, record) == ["customer_notice", "regulator_report"]
@@ -132,7 +137,7 @@ def test_draft_of_an_obligation_is_read_from_the_rules(rules: Path) -> None:
     assert drafts.drafts_due(ids, record, load_rule_sets(rules)) == ["pfi_report", "regulator_report"]
 
 
-def test_drafts_due_follow_the_clock_of_a_copied_rule_set(rules: Path) -> None:
+def test_drafts_due_follow_the_clock_of_a_copied_rule_set(rules: Path, rec) -> None:
     edit(obligations_file(rules), lambda d: rule(d, "regulator_written_report").update(draft="summary_report"))
     sets = load_rule_sets(rules)
     record = rec(**LARGER)
@@ -172,7 +177,7 @@ def test_draft_kinds_are_the_documents() -> None:
     ],
 )
 def test_shipped_alert_roles_are_lead_implementer_issuer_on_call_and_information_management(
-    facts: dict[str, Any], roles: list[str]
+    facts: dict[str, Any], roles: list[str], rec
 ) -> None:
     """The shipped rules alert whom the code did before issue 11 (CQ-PLAN 第四篇二; CUSTINFO 8.2)."""
     g = grade(rec(**facts))
@@ -180,7 +185,7 @@ def test_shipped_alert_roles_are_lead_implementer_issuer_on_call_and_information
     assert response_roles(g.model_dump(mode="json")) == roles == before
 
 
-def test_a_grading_stored_before_issue_11_is_completed_from_its_rules() -> None:
+def test_a_grading_stored_before_issue_11_is_completed_from_its_rules(rec) -> None:
     stored = grade(rec(**MAJOR)).model_dump(mode="json")
     del stored["alert_roles"], stored["investigation"]
     back = Grading.model_validate(stored)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,6 @@ from regflows.profile import Profile
 from regflows.store import db, migrate
 from regflows.store.models import Approval as ApprovalRow
 from regflows.store.models import AuditEntry, Notice, utcnow
-from tests.local_servers import ack_link_in
-from tests.notice_profile import build_profile
 
 BASE = "http://127.0.0.1:4201"
 SUBJECT = "kit-test:2025-10"
@@ -36,7 +35,7 @@ FOUR_EYES = (Step("check", ("compliance",), distinct=True, action="kit_test.chec
              Step("sign", ("leadership_group",), distinct=True, action="kit_test.signed"))
 
 
-def _profile(http: Any) -> Profile:
+def _profile(http: Any, build_profile: Callable[..., Profile]) -> Profile:
     """k.m makes; compliance = {k.m, k.a, k.b}, leadership = {k.a, k.c}; division = {k.c, k.m}, development centre = {k.d}."""
     people = {pid: [("webhook", f"json://{http.base}/ok/{pid}")] for pid in ("k.m", "k.a", "k.b", "k.c", "k.d")}
     roles = {"compliance": {"kind": "compliance", "name": "合规部", "members": ["k.m", "k.a", "k.b"]},
@@ -63,15 +62,15 @@ def _maker() -> Act:
 
 
 @pytest.fixture
-def world(home: Path, http):  # type: ignore[no-untyped-def]
+def world(home: Path, http, build_profile):  # type: ignore[no-untyped-def]
     migrate()
-    return _profile(http), http
+    return _profile(http, build_profile), http
 
 
 def _token(http: Any, person: str, count: int = 1) -> str:
     """The link of the ``count``-th message ``person`` received (waits for it)."""
     message = http.wait_for(f"/ok/{person}", count)[count - 1].json()["message"]
-    return ack_link_in(message, BASE).rsplit("/", 1)[1]
+    return http.ack_link_in(message, BASE).rsplit("/", 1)[1]
 
 
 def _actions(prefix: str = "kit_test.") -> list[str]:

@@ -93,11 +93,14 @@ def parts(path: Path) -> dict[str, bytes]:
 # -- reproducible -------------------------------------------------------------------------------
 
 _IN_ANOTHER_PROCESS = """
-import sys
+import importlib.util, sys
 from pathlib import Path
-from tests.regflows.kit.test_documents import official, workbook  # this module, in a fresh interpreter
-official(Path(sys.argv[1]))
-workbook(Path(sys.argv[2]), ["名称", 3, "=1+1"])
+spec = importlib.util.spec_from_file_location("documents_again", sys.argv[3])  # this module, in a fresh interpreter
+this = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = this
+spec.loader.exec_module(this)
+this.official(Path(sys.argv[1]))
+this.workbook(Path(sys.argv[2]), ["名称", 3, "=1+1"])
 """
 
 
@@ -109,7 +112,7 @@ def test_identical_content_gives_identical_bytes_here_and_in_another_process(tmp
     # Another interpreter, another hash seed, another local zone: still the same bytes.
     env = {**os.environ, "PYTHONHASHSEED": "12345", "TZ": "America/New_York"}
     subprocess.run([sys.executable, "-c", _IN_ANOTHER_PROCESS,
-                    str(tmp_path / "c" / "r.docx"), str(tmp_path / "c" / "t.xlsx")],
+                    str(tmp_path / "c" / "r.docx"), str(tmp_path / "c" / "t.xlsx"), __file__],
                    check=True, env=env, cwd=REPO, timeout=120)
     assert (tmp_path / "c" / "r.docx").read_bytes() == first_docx.read_bytes()
     assert (tmp_path / "c" / "t.xlsx").read_bytes() == first_xlsx.read_bytes()

@@ -15,7 +15,6 @@ from calendars.official import DATA_DIR, CalendarError, WorkingDayCalendar, load
 from regflows.kit.reminders import BeforeDueInstant, Feed, WorkingDaysUntilDueDay, remind
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Notice, Obligation
-from tests.notice_profile import build_profile
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 ONLY_2025 = WorkingDayCalendar([load_year_file(DATA_DIR / "2025.yaml")])
@@ -66,7 +65,7 @@ def _rows() -> list[Obligation]:
 
 
 @pytest.fixture
-def world(home: Path, http):  # type: ignore[no-untyped-def]
+def world(home: Path, http, build_profile):  # type: ignore[no-untyped-def]
     migrate()
     profile = build_profile({"t.c": [("webhook", f"json://{http.base}/ok/compliance")]},
                             roles={"compliance": {"kind": "compliance", "name": "合规部", "members": ["t.c"], "deputy": "li.ming"}})

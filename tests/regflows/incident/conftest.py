@@ -1,8 +1,11 @@
-"""A minimal valid incident record for rule tests, with the facts under test changed."""
+"""Fixtures of the incident tests: a minimal valid incident record with the facts under test changed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from regflows.incident.record import IncidentRecord, validate_record
 
@@ -16,5 +19,11 @@ BASE_RECORD: dict[str, Any] = {
 }
 
 
-def rec(**changes: Any) -> IncidentRecord:
+def _rec(**changes: Any) -> IncidentRecord:
     return validate_record({**BASE_RECORD, **changes})
+
+
+@pytest.fixture
+def rec() -> Callable[..., IncidentRecord]:
+    """A function that returns a minimal valid record for rule tests: ``rec(**changes)``."""
+    return _rec
