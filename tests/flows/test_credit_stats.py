@@ -1,0 +1,84 @@
+"""The credit-stats flow against a real Prefect server: artifacts, records, notice; a failing check
+publishes nothing but the failure report. Also the pure parts of the flow (period default, chart)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from regflows.credit import signoff
+from regflows.credit.chart import history_markdown
+from regflows.credit.models import Period, previous_period
+from regflows.credit.table import read_table
+
+
+def test_default_period_is_the_previous_month() -> None:
+    assert previous_period(dt.date(2025, 10, 1)) == Period(2025, 9)
+    assert previous_period(dt.date(2026, 1, 1)) == Period(2025, 12)
+
+
+def test_chart_marks_missing_months_and_the_current_one() -> None:
+    summary = {"rows": [{"abnormal_query": 2, "unauthorized_query": 1, "illegal_provision": 0, "improper_use": 0, "report_leak": 1}]}
+    md = history_markdown(Period(2025, 9), {"2025-08": None, "2025-09": summary}, ["机构代码 ZZ9 不在配置中"])
+    assert "| **2025-09** | 2 | 1 | 0 | 0 | 1 | " + "█" * 30 + " 4 |" in md and "| 2025-08 | 无记录" in md and "| — |" in md
+    assert "ZZ9" in md
+
+
+@pytest.mark.prefect
+def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home: Path, tmp_path: Path,
+                                                         artifact_texts, row, write_csv) -> None:
+    from sqlalchemy import select
+
+    from flows.credit_stats import credit_stats
+    from regflows.store.db import session
+    from regflows.store.models import Obligation, OutboxMessage, Report
+
+    aug = write_csv(tmp_path / "aug.csv", [row("a1", "2025-08-12 10:00:00", authorization_id="", authorized_at="")])
+    state = credit_stats(period="2025-08", logs=str(aug), return_state=True)
+    assert state.is_completed()
+    sep = write_csv(tmp_path / "sep.csv", [row("s1", "2025-09-10 21:00:00"), row("s2", "2025-09-28 10:00:00")])
+    result = credit_stats(period="2025-09", logs=str(sep))
+    assert result["due"] == "2025-10-10"
+    assert [r["abnormal_query"] for r in result["rows"]] == [1, 0, 0]
+    out = home / "reports" / "credit-stats" / "2025-09"
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["rows"] == result["rows"]
+
+    table = artifact_texts(prefect_api, "credit-stats-table")
+    assert table and all("渝信示范银行总行" in t for t in table)
+    trend = artifact_texts(prefect_api, "credit-stats-trend")
+    text = next(t for t in trend if "2025年9月" in t)  # artifact versions come back in no set order
+    assert "█" in text and "| 2025-08 | 0 | 1 |" in text  # the previous month from its stored summary
+
+    assert result["signoff"] == "review"
+    draft = read_table(out / "credit-stats-2025-09.xlsx")
+    assert draft["draft"] and draft["填表人"] == "何敏"  # the demo's settings.credit_preparer
+
+    with session() as s:
+        kinds = {r.kind for r in s.execute(select(Report).where(Report.subject == "2025-09")).scalars()}
+        assert kinds == {"xlsx", "summary", "flagged"}
+        ob = s.execute(select(Obligation).where(Obligation.subject == "credit-stats:2025-09")).scalar_one()
+        assert ob.due_at == dt.datetime(2025, 10, 11, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        assert signoff.load("2025-09").preparer.person == "he.min"  # type: ignore[union-attr]
+        outbox = {(m.target.removeprefix("outbox://").split("/")[0], m.title) for m in s.execute(select(OutboxMessage)).scalars()}
+    # The review request goes to the review role (合规部) less the preparer: 孙丽, not 何敏.
+    asked = {person for person, title in outbox if title.startswith("【待复核】征信信息安全情况统计表（2025年9月）")}
+    assert asked == {"sun.li"}
+
+
+@pytest.mark.prefect
+def test_flow_with_failing_check_publishes_only_the_failure(prefect_api: str, home: Path, tmp_path: Path,
+                                                            artifact_texts, row, write_csv) -> None:
+    from flows.credit_stats import credit_stats
+
+    bad = write_csv(tmp_path / "bad.csv", [row("x", "2025-09-10 10:00:00", subject_id="110101199003071234")])
+    out = tmp_path / "out"
+    state = credit_stats(period="2025-09", logs=str(bad), out_dir=str(out), return_state=True)
+    assert state.is_failed()
+    assert not (out / "summary.json").exists() and not list(out.glob("*.xlsx"))
+    assert (out / "failing-rows-log-2025-09.csv").exists()
+    failures = artifact_texts(prefect_api, "credit-stats-quality-log")
+    text = "".join(failures)
+    assert "疑似未脱敏" in text and "110101199003071234" not in text

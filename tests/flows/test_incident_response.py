@@ -1,0 +1,182 @@
+"""End to end on a real Prefect server: declare, alert, acknowledge, remind after a restart,
+fulfil, draft the reports, close with the right approval; and the monitoring endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from docx import Document
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from notices.ack_server import serve_in_thread
+from notices.escalation import run_escalations
+from regflows.incident import alerts, closing, store
+from regflows.incident.record import IncidentRecord
+from regflows.procedures import endpoint_routes
+from regflows.profile import load_profile
+from regflows.server import start, wait_healthy
+from regflows.store import migrate
+from regflows.store.models import utcnow
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture
+def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smtp, free_port, write_profile):  # type: ignore[no-untyped-def]
+    migrate()
+    port = free_port()
+    ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
+    base = f"http://127.0.0.1:{port}"
+    profile_file = write_profile(tmp_path / "profile.yaml", http.base, smtp.port, base)
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
+    yield {"http": http, "smtp": smtp, "ack": base, "profile": load_profile(profile_file)}
+    ack.should_exit = True
+
+
+def notices_artifact(api: str, flow_run_id: str) -> list[dict]:
+    """The rows of a run's ``notices`` table artifact (its latest version)."""
+    found = httpx.post(f"{api}/artifacts/filter", timeout=30, json={
+        "artifacts": {"key": {"any_": ["notices"]}, "flow_run_id": {"any_": [flow_run_id]}},
+        "sort": "CREATED_DESC",
+    }).json()
+    assert found, f"run {flow_run_id} published no notices artifact"
+    data = found[0]["data"]
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def run_logs(api: str, flow_run_id: str, containing: str, timeout: float = 30.0) -> list[str]:
+    """The run's log messages on the server, once one contains ``containing`` (logs are sent in batches)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = httpx.post(f"{api}/logs/filter", timeout=30, json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
+        messages = [log["message"] for log in logs]
+        if any(containing in m for m in messages) or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.5)
+
+
+def record_due_in(minutes: int, **extra) -> IncidentRecord:  # type: ignore[no-untyped-def]
+    """A grade II incident (important system admin rights obtained) whose 2-hour report is due in ``minutes``."""
+    discovered = utcnow().astimezone(BEIJING).replace(microsecond=0) - dt.timedelta(minutes=120 - minutes)
+    return IncidentRecord.model_validate({
+        "title": "网银系统管理员权限被获取", "occurred_at": (discovered - dt.timedelta(minutes=30)).isoformat(),
+        "discovered_at": discovered.isoformat(), "discovered_by": "值班工程师", "system_name": "网上银行系统",
+        "location": "总行数据中心", "category": "network_attack", "important_system": True,
+        "compromise": "important_system_admin", "cause": "疑似弱口令，客户 13812345678 报告异常", **extra,
+    })
+
+
+@pytest.mark.prefect
+def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Path, drain_prefect_workers, free_port) -> None:  # type: ignore[no-untyped-def]
+    from flows.incident_response import incident_response
+    from flows.incident_watch import incident_watch
+
+    http, smtp, profile = world["http"], world["smtp"], world["profile"]
+    root = tmp_path / "prefect"
+    port = free_port()
+    server = start("127.0.0.1", port, root / "home", root / "logs")
+    wait_healthy(server, timeout=240)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api}):
+            state = incident_response(record_due_in(25), return_state=True)
+        result = state.result()
+        incident_id = result["incident_id"]
+        assert result["grade"] == "II" and result["warning"] == "orange"
+        ids = {o["id"] for o in result["obligations"]}
+        assert {"regulator_initial_report", "regulator_written_report", "special_audit"} <= ids
+        # Alerts reached the roles of a grade II response, masked, with a personal ack link.
+        alert = http.wait_for("/ok/zhao.lei")[0].json()["message"]  # emergency working group
+        assert incident_id in alert and "13812345678" not in alert
+        assert http.at("/ok/li.ming") and smtp.messages and "网银系统管理员权限被获取" in smtp.messages[0].subject
+        # The alert went through a task, and the run's notices artifact lists each delivery.
+        alert_artifact = notices_artifact(server.api, str(state.state_details.flow_run_id))
+        alert_rows = [r for r in alert_artifact if r["通知"] == f"incident:{incident_id}:alert"]
+        assert {r["收件人"] for r in alert_rows} >= {"赵磊（zhao.lei）", "李明（li.ming）"}
+        assert {r["渠道"] for r in alert_rows if r["收件人"] == "李明（li.ming）"} == {"1 webhook", "2 email"}
+        assert all(r["结果"] == "已送达" and r["尝试次数"] == 1 and r["已确认"] == "否" for r in alert_rows)
+        # The regulator report draft opens and carries the NFRA 45 elements.
+        drafts = {d["kind"]: d for d in result["drafts"]}
+        document = Document(drafts["regulator_report"]["path"])
+        text = "\n".join([p.text for p in document.paragraphs] + [c.text for t in document.tables for r in t.rows for c in r.cells])
+        assert "第四十五条" in text and "网上银行系统" in text
+        # Acknowledging stops escalation of the alert.
+        assert httpx.post(http.ack_link_in(alert, world["ack"])).status_code == 200
+        assert run_escalations(profile, now=utcnow() + dt.timedelta(hours=1)) == []
+
+        drain_prefect_workers()
+        assert any(incident_id in m for m in run_logs(server.api, str(state.state_details.flow_run_id), incident_id))
+        server.stop()  # the server goes down; the 30-minute reminder point passes while it is down
+        server = start("127.0.0.1", port, root / "home", root / "logs")
+        wait_healthy(server, timeout=240)
+        before = len(http.received)
+        with temporary_settings(updates={PREFECT_API_URL: server.api}):
+            watch_state = incident_watch(return_state=True)
+        watched = watch_state.result()
+        sent = [r for w in watched if w["incident"] == incident_id for r in w["reminders"]]
+        assert any(r.startswith("regulator_initial_report:before-30") for r in sent)
+        late = [r.json()["message"] for r in http.received[before:] if "【迟发】" in r.json()["message"]]
+        assert late and "原定于" in late[0]
+        # The run's logs reach the restarted server (Prefect's log worker is not stuck on the old one).
+        assert any("已发送提醒" in m for m in run_logs(server.api, str(watch_state.state_details.flow_run_id), "已发送提醒"))
+        reminded = notices_artifact(server.api, str(watch_state.state_details.flow_run_id))
+        assert any(r["通知"].startswith(f"incident:{incident_id}:regulator_initial_report:") and r["结果"] == "已送达" for r in reminded)
+
+        # Fulfilment stops that obligation's reminders (checked an hour later, past its due time).
+        store.fulfil(incident_id, "regulator_initial_report", evidence="已电话并书面报告监管联络人", reference="渝金监〔2025〕1号", by="zhao.lei")
+        incident = store.load_incident(incident_id)
+        rows = store.obligations_of(incident_id)
+        later = alerts.remind(profile, incident, rows, now=utcnow() + dt.timedelta(hours=1))
+        assert not any(r.startswith("regulator_initial_report:") for r in later)
+        assert any(r.startswith("regulator_written_report:") or r.startswith("police_report_cii:") for r in later) or later == []
+
+        # Closing needs the emergency working group's decision for grade II (CQ-PLAN).
+        with pytest.raises(closing.CloseRefused):
+            closing.request_close(profile, incident_id, "li.ming")
+        store.update_record(incident_id, {"response_ended_at": utcnow().isoformat()}, "zhao.lei")
+        assert closing.request_close(profile, incident_id, "li.ming") == ["emergency_working_group"]
+        assert closing.try_close(profile, incident_id) is None
+        approval = [r.json()["message"] for r in http.at("/ok/sun.li") if "【审批】" in r.json()["title"]][0]
+        assert httpx.post(http.ack_link_in(approval, world["ack"])).status_code == 200
+        assert closing.try_close(profile, incident_id) == {"emergency_working_group": "sun.li"}
+        assert store.load_incident(incident_id).state == "closed"
+    finally:
+        drain_prefect_workers()
+        server.stop()
+
+
+def test_drill_goes_only_to_participants_tagged(world) -> None:  # type: ignore[no-untyped-def]
+    http, profile = world["http"], world["profile"]
+    record = record_due_in(60, drill=True).model_dump(mode="json")
+    grading = {"grade": "II", "warning": "orange", "warning_zh": "橙色", "response_level": "II", "lead": "emergency_working_group",
+               "reasons": ["演练"]}
+    incident_id = "INC-20251001-DRILL1"
+    alerts.send_alert(profile, incident_id, record, grading, [], ["on_call", "emergency_working_group"], ["wang.fang"])
+    payload = http.wait_for("/ok/wang.fang")[0].json()
+    assert payload["title"].startswith("【演练】") and "应急演练" in payload["message"]
+    assert [r.path for r in http.received] == ["/ok/wang.fang"]
+
+
+def test_monitoring_endpoint_declares_through_the_deployment(world, prefect_api: str, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from flows.incident_response import incident_response
+
+    incident_response.to_deployment(name="incident-response").apply()
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "ingest-token-for-tests")
+    body = record_due_in(60).model_dump(mode="json")
+    url = f"{world['ack']}/incidents"
+    os.environ["PREFECT_API_URL"] = prefect_api
+    try:
+        assert httpx.post(url, json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        bad = httpx.post(url, json={**body, "discovered_at": "2025-10-01T09:00:00"}, headers={"Authorization": "Bearer ingest-token-for-tests"})
+        assert bad.status_code == 422 and "discovered_at" in bad.json()["error"]
+        ok = httpx.post(url, json=body, headers={"Authorization": "Bearer ingest-token-for-tests"}, timeout=60)
+        assert ok.status_code == 202, ok.text
+        run = httpx.get(f"{prefect_api}/flow_runs/{ok.json()['flow_run_id']}").json()
+        assert run["parameters"]["incident"]["title"] == body["title"]
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)

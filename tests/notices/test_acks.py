@@ -1,0 +1,165 @@
+"""Acknowledgement links through the real endpoint, and escalation along the chain on time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from notices.ack_server import serve_in_thread
+from notices.acks import AckRefused, acknowledge, make_token, read_token
+from notices.delivery import RetryPolicy
+from notices.escalation import mark_resolved, run_escalations
+from notices.service import send_notice
+from regflows.incident.notices import INCIDENT_ALERT
+from regflows.store import db, migrate
+from regflows.store.models import AuditEntry, Notice
+
+FAST = RetryPolicy(attempts=1, backoff_seconds=0.01, timeout_seconds=5)
+
+
+@pytest.fixture
+def ack_endpoint(home: Path, free_port):  # type: ignore[no-untyped-def]
+    migrate()
+    port = free_port()
+    server = serve_in_thread("127.0.0.1", port)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    yield base
+    server.should_exit = True
+
+
+def refusals() -> list[str]:
+    with db.session() as s:
+        rows = s.execute(select(AuditEntry).where(AuditEntry.action == "ack.refused")).scalars()
+        return [json.loads(r.payload)["reason"] for r in rows]
+
+
+@pytest.fixture
+def on_call_profile(build_profile):  # type: ignore[no-untyped-def]
+    """A function: four people at the HTTP stand-in, an on-call role escalating t.a → t.b → t.c, deputy t.d."""
+    def on_call_profile(http, base_url: str, wait_minutes: float = 0.02):  # type: ignore[no-untyped-def]
+        return build_profile(
+            {
+                "t.a": [("webhook", f"json://{http.base}/ok/a")],
+                "t.b": [("webhook", f"json://{http.base}/ok/b")],
+                "t.c": [("webhook", f"json://{http.base}/ok/c")],
+                "t.d": [("webhook", f"json://{http.base}/ok/d")],
+            },
+            roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "escalation": ["t.a", "t.b", "t.c"], "deputy": "t.d"}},
+            settings={"ack_wait_minutes": {"I": wait_minutes, "II": wait_minutes, "III": wait_minutes, "IV": wait_minutes},
+                      "renotify_every_minutes": wait_minutes},
+            base_url=base_url,
+        )
+    return on_call_profile
+
+
+ALERT = {"incident_id": "INC-20251001-0001", "title": "核心系统中断", "grade": "I", "discovered_at": "2025-10-01T09:00:00+08:00"}
+
+
+def alert(profile, notice_id: str, **options):  # type: ignore[no-untyped-def]
+    return send_notice(profile, INCIDENT_ALERT.name, ALERT, ["on_call"], notice_id=notice_id, urgent=True,
+                       requires_ack=True, grade="I", policy=FAST, **options)
+
+
+def test_link_acknowledges_once_and_refuses_forged_altered_expired_replayed(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
+    profile = on_call_profile(http, ack_endpoint)
+    alert(profile, "test:ack")
+    link = http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)
+    assert link.startswith(f"{ack_endpoint}/ack/")
+    page = httpx.get(link)
+    assert page.status_code == 200 and "确认收到" in page.text  # GET never acknowledges
+    with db.session() as s:
+        assert s.get(Notice, "test:ack").acked_at is None
+    assert httpx.post(link).status_code == 200
+    with db.session() as s:
+        notice = s.get(Notice, "test:ack")
+        assert notice.acked_by == "t.a" and notice.acked_at is not None
+    assert httpx.post(link).status_code == 409  # replayed
+    token = link.rsplit("/", 1)[1]
+    token_id, signature = token.split(".")
+    forged = f"{ack_endpoint}/ack/AAAAAAAAAAA.{signature}"
+    altered = f"{ack_endpoint}/ack/{token_id}.{signature[:-2]}xx"
+    assert httpx.post(forged).status_code == 400
+    assert httpx.post(altered).status_code == 400
+    expiring = make_token("test:ack", "t.b", validity=dt.timedelta(seconds=-1))
+    with pytest.raises(AckRefused, match="过期"):
+        acknowledge(expiring)
+    assert sorted(refusals()) == ["altered", "expired", "forged", "replayed"]
+
+
+def test_token_is_bound_to_notice_and_person(home: Path) -> None:
+    migrate()
+    with db.session() as s:
+        s.add(Notice(id="n1", kind="test", subject="t"))
+    token = make_token("n1", "t.a")
+    claim = read_token(token)
+    assert (claim.notice_id, claim.person_id) == ("n1", "t.a")
+    # Rebinding the stored link to another person (database access) breaks the signature.
+    from regflows.store.models import AckLink
+
+    with db.session() as s:
+        s.get(AckLink, token.split(".")[0]).person_id = "t.b"
+    with pytest.raises(AckRefused, match="篡改"):
+        read_token(token)
+
+
+def test_unacknowledged_notice_escalates_along_the_chain_then_raises(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
+    profile = on_call_profile(http, ack_endpoint, wait_minutes=0.02)  # 1.2 s
+    alert(profile, "test:esc")
+    assert run_escalations(profile, policy=FAST) == []  # nothing due yet
+    time.sleep(1.3)
+    [first] = run_escalations(profile, policy=FAST)
+    assert (first.kind, first.step, first.person_id) == ("escalate", 1, "t.b")
+    escalation = http.wait_for("/ok/b")[0].json()["message"]
+    assert "test:esc" in escalation
+    assert run_escalations(profile, policy=FAST) == []  # the wait starts again from the escalation
+    time.sleep(1.3)
+    [second] = run_escalations(profile, policy=FAST)
+    assert (second.step, second.person_id) == (2, "t.c")
+    time.sleep(1.3)
+    [exhausted] = run_escalations(profile, policy=FAST)
+    assert exhausted.kind == "chain_exhausted"
+    assert "test:esc" in http.wait_for("/ok/d")[0].json()["message"]  # raised to the deputy
+    time.sleep(1.3)
+    assert run_escalations(profile, policy=FAST) == []  # raised once, not every minute
+
+
+def test_acknowledging_an_escalation_link_stops_escalation(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
+    profile = on_call_profile(http, ack_endpoint, wait_minutes=0.02)
+    alert(profile, "test:stop")
+    time.sleep(1.3)
+    run_escalations(profile, policy=FAST)
+    link = http.ack_link_in(http.wait_for("/ok/b")[0].json()["message"], ack_endpoint)
+    assert httpx.post(link).status_code == 200  # t.b acknowledges the original notice
+    with db.session() as s:
+        assert s.get(Notice, "test:stop").acked_by == "t.b"
+    time.sleep(1.3)
+    assert run_escalations(profile, policy=FAST) == []
+    assert http.at("/ok/c") == []
+
+
+def test_acknowledged_but_unresolved_is_renotified(http, ack_endpoint, on_call_profile) -> None:  # type: ignore[no-untyped-def]
+    profile = on_call_profile(http, ack_endpoint, wait_minutes=0.02)
+    resolve_by = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    alert(profile, "test:renotify", resolve_by=resolve_by)
+    assert httpx.post(http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)).status_code == 200
+    assert run_escalations(profile, policy=FAST) == []
+    time.sleep(1.3)
+    [renotify] = run_escalations(profile, policy=FAST)
+    assert renotify.kind == "renotify" and renotify.person_id == "t.a"
+    assert len(http.wait_for("/ok/a", 2)) == 2
+    mark_resolved("test:renotify", by="t.a")
+    time.sleep(1.3)
+    assert run_escalations(profile, policy=FAST) == []

@@ -1,0 +1,178 @@
+"""Rows per reporting unit, events from the store, due dates, and the .xlsx read back against summary.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from regflows.credit.models import Period, UnitRow
+from regflows.credit.summary import build_rows, due_date
+from regflows.credit.table import read_table, write_table
+from regflows.profile import load_profile
+
+REPO = Path(__file__).resolve().parents[3]
+SEP = Period(2025, 9)
+
+
+@pytest.fixture
+def profile():  # type: ignore[no-untyped-def]
+    return load_profile(REPO / "profiles" / "demo.yaml")
+
+
+def cli():  # type: ignore[no-untyped-def]
+    import typer
+
+    from regflows.credit.cli import credit_app, demo_app
+
+    app = typer.Typer()
+    app.add_typer(credit_app, name="credit-stats")
+    app.add_typer(demo_app, name="demo")
+    return app
+
+
+@pytest.mark.parametrize(("access", "period", "due"), [
+    ("national_head_office", Period(2025, 9), dt.date(2025, 10, 10)),
+    ("local", Period(2025, 9), dt.date(2025, 10, 9)),  # the 6th is in the National Day holiday
+    ("national_branch", Period(2025, 9), dt.date(2025, 10, 9)),
+    ("local", Period(2025, 10), dt.date(2025, 11, 6)),
+    ("national_head_office", Period(2025, 12), dt.date(2026, 1, 12)),  # 2026-01-10 is a Saturday
+])
+def test_due_date_by_kind_rolled_forward(access: str, period: Period, due: dt.date) -> None:
+    assert due_date(period, access).last_day == due
+
+
+def test_every_unit_has_a_row_and_unknown_codes_their_own(profile) -> None:  # type: ignore[no-untyped-def]
+    rows, warnings = build_rows(profile.reporting_units, {"YX0101": {"abnormal_query": 2}, "ZZ9": {"unauthorized_query": 1}},
+                                {"YX0001": {"report_leak": 1}}, {"YX0101": "四川省", "ZZ9": "西藏自治区"})
+    assert [r.institution for r in rows] == ["YX0001", "YX0101", "YX0201", "ZZ9"]
+    assert rows[0].counts["report_leak"] == 1 and rows[1].counts["abnormal_query"] == 2
+    assert rows[2].counts == {c: 0 for c in rows[2].counts}
+    assert (rows[3].institution_name, rows[3].region, rows[3].known) == ("ZZ9", "西藏自治区", False)
+    assert len(warnings) == 1 and "ZZ9" in warnings[0]
+
+
+def test_events_counted_from_store_in_period_without_drills(home: Path) -> None:
+    from regflows.credit.events import count_events
+    from regflows.store.db import migrate, session
+    from regflows.store.models import Incident
+
+    migrate()
+    sh = dt.timezone(dt.timedelta(hours=8))
+
+    def incident(i: str, unit: str, at: dt.datetime, event: str | None, drill: bool = False) -> Incident:
+        return Incident(id=i, reporting_unit=unit, title="t", category="data", occurred_at=at, discovered_at=at,
+                        drill=drill, credit_info_event=event)
+
+    with session() as s:
+        s.add_all([
+            incident("a", "YX0001", dt.datetime(2025, 9, 1, 0, 0, tzinfo=sh), "report_leak"),
+            incident("b", "YX0001", dt.datetime(2025, 9, 30, 23, 59, tzinfo=sh), "report_leak"),
+            incident("c", "YX0101", dt.datetime(2025, 9, 5, tzinfo=sh), "illegal_provision"),
+            incident("d", "YX0101", dt.datetime(2025, 9, 5, tzinfo=sh), "improper_use", drill=True),
+            incident("e", "YX0101", dt.datetime(2025, 8, 31, 23, 30, tzinfo=sh), "improper_use"),
+            incident("f", "YX0101", dt.datetime(2025, 10, 1, 0, 0, tzinfo=sh), "improper_use"),
+            incident("g", "YX0201", dt.datetime(2025, 9, 5, tzinfo=sh), None),
+        ])
+    assert count_events(SEP) == {"YX0001": {"report_leak": 2}, "YX0101": {"illegal_provision": 1}}
+
+
+def test_xlsx_layout(tmp_path: Path) -> None:
+    rows = [UnitRow("重庆市", "YX0001", "总行"), UnitRow("西藏自治区", "ZZ9", "ZZ9", known=False)]
+    rows[1].counts["abnormal_query"] = 3
+    path = write_table(tmp_path / "t.xlsx", SEP, rows, unit_name="示范银行", preparer="李明", reviewer="王芳", signer="周强")
+    back = read_table(path)
+    assert back["title"] == "征信信息安全情况统计表（2025年9月）"
+    assert (back["unit"], back["signer"], back["复核人"], back["填表人"]) == ("示范银行", "周强", "王芳", "李明")
+    assert back["rows"][0]["abnormal_query"] == 0 and back["rows"][1]["abnormal_query"] == 3
+    assert "ZZ9" in back["rows"][1]["remark"]
+
+
+def test_xlsx_names_are_text_never_formulas_and_the_file_is_reproducible(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    rows = [UnitRow("+1", "YX0001", hostile), UnitRow("@SUM(A1)", "ZZ9", "=cmd|' /C calc'!A0", known=False)]
+    kwargs = dict(unit_name="-1+2", preparer="李明", prepared_on=dt.date(2025, 10, 5), draft=True)
+    first = write_table(tmp_path / "a" / "t.xlsx", SEP, rows, **kwargs)  # type: ignore[arg-type]
+    second = write_table(tmp_path / "b" / "t.xlsx", SEP, rows, **kwargs)  # type: ignore[arg-type]
+    assert first.read_bytes() == second.read_bytes()  # a rerun does not change the hash signed off
+    back = read_table(first)
+    assert [(r["region"], r["institution_name"]) for r in back["rows"]] == [("+1", hostile), ("@SUM(A1)", "=cmd|' /C calc'!A0")]
+    assert back["unit"] == "-1+2" and back["draft"]
+    sheet = load_workbook(first).worksheets[0]
+    assert {sheet.cell(row=r, column=c).data_type for r in (5, 6) for c in (1, 2)} == {"s"}
+    assert {sheet.cell(row=r, column=c).data_type for r in (5, 6) for c in range(3, 8)} == {"n"}
+    with zipfile.ZipFile(first) as z:
+        assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
+    undated = write_table(tmp_path / "c" / "t.xlsx", SEP, rows, unit_name="x")
+    assert undated.read_bytes() == write_table(tmp_path / "d" / "t.xlsx", SEP, rows, unit_name="x").read_bytes()
+
+
+def test_cli_run_writes_xlsx_matching_summary_json(tmp_path: Path, home: Path) -> None:
+    runner = CliRunner()
+    log = tmp_path / "log.parquet"
+    r = runner.invoke(cli(), ["demo", "query-log", "--rows", "5000", "--seed", "3", "--period", "2025-09", "--out", str(log)])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    r = runner.invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2025-09",
+                              "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["period"] == "2025-09" and summary["due"] == "2025-10-10"
+    assert [row["institution"] for row in summary["rows"]] == ["YX0001", "YX0101", "YX0201"]
+    assert set(summary["rows"][0]) == {"region", "institution", "institution_name", "abnormal_query",
+                                       "unauthorized_query", "illegal_provision", "improper_use", "report_leak"}
+    assert "完成" in r.stderr and "5/5" in r.stderr  # the progress bar over the run's steps
+    back = read_table(out / "credit-stats-2025-09.xlsx")
+    assert back["draft"] and back["填表人"] == "何敏"  # not reviewed or signed: a draft, by settings.credit_preparer
+    assert [{k: v for k, v in row.items() if k != "remark"} for row in back["rows"]] == [
+        {k: v for k, v in row.items() if k != "institution"} for row in summary["rows"]]
+    total_unauth = sum(row["unauthorized_query"] for row in summary["rows"])
+    assert total_unauth == 100 + 25 + 25  # planted: 2 % + 0.5 % + 0.5 % of 5,000
+    flagged = (out / "flagged-queries-2025-09.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert flagged[0].startswith("行号,查询编号") and len(flagged) - 1 == sum(
+        row["unauthorized_query"] + row["abnormal_query"] for row in summary["rows"])
+
+
+def test_cli_header_only_log_is_a_zero_month(tmp_path: Path, home: Path, write_csv) -> None:
+    log = write_csv(tmp_path / "log.csv", [])
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2025-09",
+                                   "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert len(summary["rows"]) == 3
+    assert all(row[c] == 0 for row in summary["rows"] for c in ("abnormal_query", "unauthorized_query", "report_leak"))
+    assert all(row["abnormal_query"] == 0 for row in read_table(out / "credit-stats-2025-09.xlsx")["rows"])
+
+
+def test_cli_empty_file_is_an_error_and_publishes_nothing(tmp_path: Path, home: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_bytes(b"")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2025-09",
+                                   "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(out)])
+    assert r.exit_code == 2
+    assert "文件为空" in r.output
+    assert not out.exists()
+
+
+def test_flagged_csv_reads_back_as_written_with_a_bom_and_plain_header(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from regflows.credit.pipeline import write_csv
+
+    frame = pd.DataFrame({"行号": [2, 3], "查询编号": pd.Series(['Q"1"', "Q,2"], dtype="str"),
+                          "说明": pd.Series(["非工作日或工作时间以外查询（PBOC-102 二（四））", "两行\n说明"], dtype="str"),
+                          "空": pd.Series([None, "x"], dtype="str")})
+    path = write_csv(frame, tmp_path / "f.csv")
+    raw = path.read_bytes()
+    assert raw.startswith("\ufeff行号,查询编号,说明,空\n".encode("utf-8"))
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert back.to_dict(orient="list") == {"行号": ["2", "3"], "查询编号": ['Q"1"', "Q,2"],
+                                           "说明": ["非工作日或工作时间以外查询（PBOC-102 二（四））", "两行\n说明"], "空": ["", "x"]}

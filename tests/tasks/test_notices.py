@@ -1,0 +1,138 @@
+"""Notices inside Prefect: the SMS rate limit, the outbox artifact, and no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prefect import flow
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from notices.delivery import RetryPolicy
+from regflows.cli import app
+from regflows.profile import DEMO_PROFILE, load_profile
+from regflows.store import db, migrate
+from regflows.store.models import AuditEntry, Delivery, DeliveryAttempt, Notice, OutboxMessage
+from tasks.notices import SMS_LIMIT, _ensure_sms_limit, send_notice_task
+
+PLANTED = "Pl4nted-S3cret-9f8e7d6c"
+
+
+@flow(name="regflows-test-notice")
+def notice_flow(profile, kind: str, context: dict, roles: list[str], notice_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return send_notice_task(profile, kind, context, roles, notice_id=notice_id, urgent=True,
+                            policy=RetryPolicy(attempts=2, backoff_seconds=0.05, timeout_seconds=5))
+
+
+def api(base: str, path: str, body: dict) -> list:
+    response = httpx.post(f"{base}{path}", json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.mark.prefect
+def test_no_secret_in_any_log_artifact_or_ledger_entry(prefect_api: str, home: Path, caplog: pytest.LogCaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch, http, build_profile) -> None:  # type: ignore[no-untyped-def]
+    migrate()
+    monkeypatch.setenv("REGFLOWS_TEST_PLANTED", PLANTED)
+    profile = build_profile(
+        {
+            "t.a": [
+                ("webhook", f"json://bot:{{env:REGFLOWS_TEST_PLANTED}}@{http.base}/ok/a"),
+                ("sms", f"json://bot:{{env:REGFLOWS_TEST_PLANTED}}@{http.base}/fail/a"),
+                ("dingtalk", f"dingtalk://{{env:REGFLOWS_TEST_PLANTED}}/?base=http://{http.base}/vendor-error"),
+            ],
+        },
+        roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}},
+    )
+    caplog.set_level(logging.DEBUG)
+    state = notice_flow(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
+                        "test:secret", return_state=True)
+    assert http.at("/ok/a")[0].headers.get("Authorization")  # the secret was really used to send
+    flow_run_id = str(state.state_details.flow_run_id)
+    # Run logs reach the server in batches, from a background worker: wait for the run's last line.
+    deadline = time.monotonic() + 30
+    while True:
+        logs = api(prefect_api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}})
+        if any("Finished in state" in log["message"] for log in logs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    artifacts = api(prefect_api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+    assert artifacts and logs
+    with db.session() as s:
+        stored = [
+            *(r.payload for r in s.execute(select(AuditEntry)).scalars()),
+            *(f"{r.target_masked} {r.last_error}" for r in s.execute(select(Delivery)).scalars()),
+            *(str(r.error) for r in s.execute(select(DeliveryAttempt)).scalars()),
+            *(f"{r.subject} {r.body} {r.sms}" for r in s.execute(select(Notice)).scalars()),
+            *(f"{r.target} {r.body}" for r in s.execute(select(OutboxMessage)).scalars()),
+        ]
+        errors = [r.error for r in s.execute(select(DeliveryAttempt)).scalars() if r.error]
+    cli_log = CliRunner().invoke(app, ["notices", "log", "--since", "1h"]).stdout
+    haystacks = {
+        "python logs": caplog.text,
+        "prefect logs": json.dumps(logs, ensure_ascii=False),
+        "artifacts": json.dumps(artifacts, ensure_ascii=False),
+        "store and ledger": "\n".join(stored),
+        "notices log": cli_log,
+    }
+    assert errors, "the failing channels must have recorded errors to search"
+    for where, text in haystacks.items():
+        assert PLANTED not in text, f"planted secret found in {where}"
+        assert PLANTED[:12] not in text, f"part of the planted secret found in {where}"
+    assert "test:secret" in cli_log
+
+
+@pytest.mark.prefect
+def test_sms_goes_through_the_global_rate_limit_and_outbox_is_an_artifact(prefect_api: str, home: Path) -> None:
+    migrate()
+    profile = load_profile(DEMO_PROFILE)
+    state = notice_flow(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["compliance"],
+                        "test:outbox", return_state=True)
+    assert state.is_completed()
+    limits = api(prefect_api, "/v2/concurrency_limits/filter", {})
+    assert "regflows-sms" in {limit["name"] for limit in limits}
+    artifacts = api(prefect_api, "/artifacts/filter", {"artifacts": {"key": {"any_": ["outbox"]}}})
+    assert any("outbox://sun.li/email" in json.dumps(a, ensure_ascii=False) for a in artifacts)
+
+
+@pytest.mark.prefect
+def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: Path, http, build_profile) -> None:  # type: ignore[no-untyped-def]
+    """The delivery pool's threads do not inherit Prefect's settings: the slot must still be taken
+    on the server this run talks to (not on a temporary server, which the tests forbid)."""
+    migrate()
+    # A fresh limit of one slot a minute: the slot the SMS takes is still held when we look.
+    httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)
+    _ensure_sms_limit.cache_clear()
+    try:
+        profile = build_profile({"t.s": [("sms", f"json://{http.base}/ok/s")]},
+                                roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.s"], "deputy": "li.ming"}},
+                                settings={"sms_per_minute": 1})
+        state = notice_flow(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
+                            "test:sms-slot", return_state=True)
+        assert state.is_completed() and http.at("/ok/s")
+        limit = httpx.get(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30).json()
+        assert limit["limit"] == 1 and limit["active_slots"] >= 1
+    finally:
+        httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)  # the next test makes its own
+        _ensure_sms_limit.cache_clear()
+
+
+def test_cli_notices_test_outbox_and_log(home: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["notices", "test", "--role", "compliance"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {(d["person"], d["channel"]) for d in lines} == {("sun.li", 1), ("sun.li", 2), ("he.min", 1)}
+    assert all(d["outcome"] == "delivered" for d in lines)
+    outbox = [json.loads(line) for line in runner.invoke(app, ["notices", "outbox"]).stdout.splitlines()]
+    assert {m["target"] for m in outbox} == {"outbox://sun.li/email", "outbox://sun.li/sms", "outbox://he.min/email"}
+    log = [json.loads(line) for line in runner.invoke(app, ["notices", "log", "--since", "10m"]).stdout.splitlines()]
+    assert len(log) == 3 and all(entry["outcome"] == "delivered" for entry in log)
+    bad = runner.invoke(app, ["notices", "log", "--since", "yesterday"])
+    assert bad.exit_code == 2 and "--since" in bad.stderr
