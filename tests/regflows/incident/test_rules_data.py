@@ -204,7 +204,7 @@ def test_no_shipped_obligation_is_waivable() -> None:
     assert [r.id for s in load_rule_sets() for r in s.obligations if r.waivable is not None] == []
 
 
-def test_waivable_is_read_from_a_copied_rule_file_and_reaches_the_obligation(rules: Path) -> None:
+def test_waivable_is_read_from_a_copied_rule_file_and_reaches_the_obligation(rules: Path, rec: Callable[..., IncidentRecord]) -> None:
     edit(obligations_file(rules), lambda d: rule(d, "subject_notification").update(waivable=WAIVABLE))
     record = rec(pfi={"types": ["身份证号"], "subjects": 10, "high_sensitivity": True}, confirmed_at="2025-09-30T10:00:00+08:00")
     assert record.subjects_at_risk
