@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow
 
 from regflows.incident import store
+from regflows.profile import load_profile, profile_path
 
 
 @flow(name="incident-fulfil")
@@ -30,7 +31,8 @@ def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, r
         file: 证据文件（可选）：服务器上可读取的文件路径，或经 regflows 端点 POST /uploads 上传后返回的路径；
             登记时核对文件存在并记录其 SHA-256 与大小
     """
-    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, reference=reference, file=file)
+    people = [p.id for p in load_profile(profile_path()).people]
+    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file)
     recorded = row.evidence["history"][-1]
     return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
             **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}

@@ -119,18 +119,21 @@ def submit(
     by: Annotated[str, typer.Option(help="报送人（人员编号）")],
     reference: Annotated[str | None, typer.Option(help="回执或文号")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执（记录其 SHA-256 与大小）")] = None,
+    profile: Annotated[Path | None, typer.Option(help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None,
 ) -> None:
     """标记该月统计表已报送（附证据）：停止提醒，写入审计账本。"""
     import json
 
     from regflows.credit.deadline import submit as mark_submitted
     from regflows.credit.models import Period
+    from regflows.profile import ProfileError, load_profile, profile_path
 
     try:
         label = Period.parse(period).label
-        row = mark_submitted(label, evidence, by, reference, file=file,
+        people = [p.id for p in load_profile(profile or profile_path()).people]
+        row = mark_submitted(label, evidence, by, reference, file=file, people=people,
                              field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
-    except (LookupError, ValueError) as exc:
+    except (LookupError, ValueError, ProfileError) as exc:
         _fail(str(exc), 2)
     recorded = row.evidence["history"][-1]
     typer.echo(json.dumps({"period": label, "submitted_at": row.fulfilled_at.isoformat(), "by": by,

@@ -16,6 +16,7 @@ is raised as a calendar warning. Marking the report submitted is the kit's one f
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,10 @@ def _signed_and_not_submitted(label: str, url: str | None) -> obligations.Precon
 
 
 def submit(label: str, evidence: str, by: str, reference: str | None = None, url: str | None = None, *,
-           file: str | Path | None = None, field_names: dict[str, str] | None = None) -> Obligation:
+           people: Collection[str], file: str | Path | None = None, field_names: dict[str, str] | None = None) -> Obligation:
     """Mark the month's report submitted, with evidence (the file checked and hashed); stops its
-    reminders; in the ledger."""
+    reminders; in the ledger. ``by`` must be one of ``people`` (the profile's person ids)."""
     return obligations.fulfil(subject(label), CODE, evidence=evidence, by=by, reference=reference, file=file, url=url,
                               precondition=_signed_and_not_submitted(label, url),
-                              not_found=f"{label} 的统计表尚未生成：请先运行 credit-stats", field_names=field_names)
+                              not_found=f"{label} 的统计表尚未生成：请先运行 credit-stats", field_names=field_names,
+                              people=people)

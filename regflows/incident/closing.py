@@ -76,7 +76,9 @@ def policy(profile: Profile, incident: Incident) -> Policy:
     def request_id(approval: Approval, step: approvals.Step, role: str, attempt: int) -> str:
         return f"incident:{approval.subject}:close:r{approval.revision}:{role}:{attempt}"
 
-    step = approvals.Step(STEP, tuple(deciding_roles(incident.grading)), distinct=False, action="incident.close_approved")
+    # distinct: the proposer never approves their own proposal (maker-checker), and one person
+    # cannot approve for two deciding roles.
+    step = approvals.Step(STEP, tuple(deciding_roles(incident.grading)), distinct=True, action="incident.close_approved")
     return Policy(KIND, (step,), request=request, request_id=request_id, refused_action="incident.close_refused",
                   refused_reason="不是有权决定结束应急响应的部门的成员（CQ-PLAN 应急结束）")
 
@@ -88,6 +90,14 @@ def request_close(profile: Profile, incident_id: str, proposed_by: str, **option
     if not incident.record.get("response_ended_at"):
         raise CloseRefused("尚未记录应急响应结束时间（response_ended_at）：请先用 regflows incident update 记录")
     roles = deciding_roles(incident.grading)
+    try:
+        proposer = profile.person(proposed_by)
+    except KeyError:
+        raise CloseRefused(f"提议人 {proposed_by} 不是机构配置中的人员") from None
+    for role in roles:  # refused before anything is recorded: nobody else could approve
+        if not [m for m in approvals.role_members(profile, role) if m != proposed_by]:
+            raise CloseRefused(f"事件 {incident_id}：有权决定结束应急响应的 {role} 中没有提议人 {proposer.name} 以外的成员；"
+                               "提议人不能审批自己的提议，请由其他人员提议或在机构配置中补充该部门成员")
     rules = policy(profile, incident)
     _take_over_legacy(profile, incident, rules)
     maker = Act(proposed_by, approvals.person_name(profile, proposed_by), utcnow().isoformat(), "proposal")

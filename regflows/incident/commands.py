@@ -67,12 +67,14 @@ def fulfil_command(
     by: Annotated[str, typer.Option(help="履行人（人员编号）")],
     reference: Annotated[str | None, typer.Option(help="文号或回执编号")] = None,
     file: Annotated[Path | None, typer.Option(help="证据文件（记录其 SHA-256 与大小）")] = None,
+    profile: ProfileOpt = None,
 ) -> None:
     """登记义务已履行（附证据）；停止该义务的提醒，写入审计账本。"""
     from regflows.incident import store
 
+    people = [p.id for p in _profile(profile).people]
     try:
-        row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, reference=reference, file=file,
+        row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file,
                            field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError) as exc:
         fail(str(exc))

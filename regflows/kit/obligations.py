@@ -23,7 +23,7 @@ a deadline.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,13 @@ def _when(at: dt.datetime | None, field: str) -> dt.datetime:
     return at
 
 
-def _person(by: str, field: str) -> str:
+def _person(by: str, field: str, people: Collection[str] | None = None) -> str:
+    """The person who answers for the record: named, and one of the profile's people when the
+    entry point passes them (every entry point does; the kit's own tests may not)."""
     if not isinstance(by, str) or not by.strip():
         raise EvidenceError(f"{field}不能为空：请填写人员编号")
+    if people is not None and by.strip() not in people:
+        raise EvidenceError(f"{field}{by.strip()} 不在机构配置的人员（people）中")
     return by.strip()
 
 
@@ -74,20 +78,29 @@ def _row(s: Session, subject: str, code: str, not_found: str | None) -> Obligati
 
 def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,
            at: dt.datetime | None = None, url: str | None = None, precondition: Precondition | None = None,
-           step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None) -> Obligation:
+           step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None,
+           people: Collection[str] | None = None) -> Obligation:
     """Record that ``subject``'s obligation ``code`` was met; returns the row (detached).
 
     The evidence is checked before the transaction (a missing file is refused with the field's
     name); ``not_found`` is the procedure's message for a missing row; ``field_names`` maps the
-    kit's field names to the entry point's (``{"file": "--file"}``).
+    kit's field names to the entry point's (``{"file": "--file"}``); ``people`` are the
+    profile's person ids, one of whom ``by`` must be. A one-off obligation is fulfilled once: a
+    second fulfilment would move the recorded time and could make a report made on time look
+    late, so it is refused (a recurring one records each report).
     """
     record = evidence_record(evidence, reference, file, field_names)
-    who = _person(by, f"履行人（{(field_names or {}).get('by', 'by')}）")
+    who = _person(by, f"履行人（{(field_names or {}).get('by', 'by')}）", people)
     when = _when(at, "履行时间（at）")
     with db.session(url) as s:
         row = _row(s, subject, code, not_found)
         if precondition is not None:
             precondition(row)
+        if row.state == "waived":
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免，不能再登记履行")
+        if row.fulfilled_at is not None and not row.every:
+            raise EvidenceError(f"义务“{row.title}”（{row.code}）已于 {row.fulfilled_at.isoformat()} 由 {row.fulfilled_by} 登记履行，"
+                                "不能重复登记（重复登记会改变履行时间）")
         history = list((row.evidence or {}).get("history", []))
         history.append({"at": when.isoformat(), "by": who, **record})
         row.evidence = {**(row.evidence or {}), "history": history}  # reassign: JSON columns track no in-place change
@@ -110,7 +123,8 @@ def _condition(allowed: Any) -> dict[str, str]:
 
 
 def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | None = None, url: str | None = None,
-          step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None) -> Obligation:
+          step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None,
+          people: Collection[str] | None = None) -> Obligation:
     """Waive an obligation with its reason, where its rule allows (``detail["waivable"]``); in the ledger.
 
     The waiver stops the reminders like a fulfilment, but is never counted as one. ``field_names``
@@ -119,7 +133,7 @@ def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | No
     names = field_names or {}
     if not isinstance(reason, str) or not reason.strip():
         raise EvidenceError(f"豁免义务必须写明理由（{names.get('reason', 'reason')}）")
-    who = _person(by, f"决定人（{names.get('by', 'by')}）")
+    who = _person(by, f"决定人（{names.get('by', 'by')}）", people)
     when = _when(at, "豁免时间（at）")
     with db.session(url) as s:
         row = _row(s, subject, code, not_found)

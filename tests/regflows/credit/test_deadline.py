@@ -66,18 +66,20 @@ def _signed(label: str) -> None:
 def test_submission_with_evidence_stops_the_reminders(month) -> None:  # type: ignore[no-untyped-def]
     profile, _http = month
     runner = CliRunner()
-    unsigned = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "t.c"])
+    unsigned = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "li.ming"])
     assert unsigned.exit_code == 2 and "尚未签发" in unsigned.stderr
     _signed("2025-09")
-    blank = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", " ", "--by", "t.c"])
+    blank = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", " ", "--by", "li.ming"])
     assert blank.exit_code == 2 and "证据" in blank.stderr
-    missing = runner.invoke(app, ["credit-stats", "submit", "2025-08", "--evidence", "x", "--by", "t.c"])
+    stranger = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "nobody.x"])
+    assert stranger.exit_code == 2 and "履行人（--by）nobody.x 不在机构配置的人员" in stranger.stderr
+    missing = runner.invoke(app, ["credit-stats", "submit", "2025-08", "--evidence", "x", "--by", "li.ming"])
     assert missing.exit_code == 2 and "尚未生成" in missing.stderr
-    ok = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--reference", "R-1", "--by", "t.c"])
+    ok = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--reference", "R-1", "--by", "li.ming"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["period"] == "2025-09"
     assert remind(profile, at(10, 9, 10)) == [] and remind(profile, at(10, 11, 1)) == []
-    again = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "x", "--by", "t.c"])
+    again = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "x", "--by", "li.ming"])
     assert again.exit_code == 2 and "已于" in again.stderr
 
 
@@ -87,11 +89,11 @@ def test_submission_records_the_receipt_file_sha256_and_refuses_a_missing_one(mo
     _signed("2025-09")
     runner = CliRunner()
     absent = tmp_path / "回执-缺失.pdf"
-    missing = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "t.c", "--file", str(absent)])
+    missing = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "li.ming", "--file", str(absent)])
     assert missing.exit_code == 2 and "证据文件（--file）不存在" in missing.stderr and "回执-缺失.pdf" in missing.stderr
     receipt = tmp_path / "回执.pdf"
     receipt.write_bytes(b"%PDF PBOC receipt 2025-09")
-    ok = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "t.c", "--file", str(receipt)])
+    ok = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "li.ming", "--file", str(receipt)])
     assert ok.exit_code == 0, ok.output
     digest = hashlib.sha256(receipt.read_bytes()).hexdigest()
     assert json.loads(ok.stdout)["file_sha256"] == digest

@@ -123,3 +123,31 @@ def test_an_incident_closing_before_the_approvals_core_is_taken_over(level_iv) -
     with db.session() as s:
         closed = s.execute(select(AuditEntry).where(AuditEntry.action == "incident.closed")).scalar_one()
     assert json.loads(closed.payload)["approved_by"] == {"division": "chen.jing", "development_centre": "liu.yang"}
+
+
+def test_the_proposer_never_approves_their_own_proposal(level_iv) -> None:  # type: ignore[no-untyped-def]
+    """Maker-checker: chen.jing, the division's only member, cannot propose and approve alone."""
+    profile, http, incident_id = level_iv
+    with pytest.raises(closing.CloseRefused, match="提议人不能审批自己的提议"):
+        closing.request_close(profile, incident_id, "chen.jing")
+    assert store.load_incident(incident_id).state == "open" and approvals.get(closing.KIND, incident_id) is None
+    with pytest.raises(closing.CloseRefused, match="不是机构配置中的人员"):
+        closing.request_close(profile, incident_id, "nobody.x")
+
+
+def test_a_proposer_in_a_deciding_role_is_not_asked_and_cannot_approve(level_iv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    profile, http, incident_id = level_iv
+    data = yaml.safe_load(Path(tmp_path / "profile.yaml").read_text(encoding="utf-8"))
+    for role in data["roles"].values():
+        if role["kind"] == "division":
+            role["members"] = ["chen.jing", "li.ming"]
+    (tmp_path / "profile.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    profile = load_profile(tmp_path / "profile.yaml")
+    closing.request_close(profile, incident_id, "chen.jing")
+    division_request = f"incident:{incident_id}:close:r1:division:1"
+    acknowledge(make_token(division_request, "chen.jing"))  # the proposer's own confirmation counts for nothing
+    acknowledge(_approval_link(http, "liu.yang"))
+    assert closing.try_close(profile, incident_id) is None
+    acknowledge(make_token(division_request, "li.ming"))
+    assert closing.try_close(profile, incident_id) == {"division": "li.ming", "development_centre": "liu.yang"}
+    assert "incident.close_refused" in _actions(incident_id)

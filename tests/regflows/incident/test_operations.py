@@ -77,6 +77,11 @@ def test_fulfil_requires_evidence_and_is_on_record(recorded) -> None:  # type: i
     status = json.loads(runner.invoke(app, ["incident", "status", recorded["id"]]).stdout)
     assert {o["id"]: o["state"] for o in status["obligations"]}[code] == "fulfilled"
     assert any(e["kind"] == "fulfilled" for e in status["timeline"])
+    # Once is once: a second fulfilment would move the recorded time (a report on time looking late).
+    again = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "补充", "--by", "li.ming"])
+    assert again.exit_code == 2 and "不能重复登记" in again.stderr
+    stranger = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "x", "--by", "nobody.x"])
+    assert stranger.exit_code == 2 and "nobody.x 不在机构配置的人员" in stranger.stderr
 
 
 def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # type: ignore[no-untyped-def]
