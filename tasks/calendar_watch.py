@@ -5,8 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from prefect import get_run_logger, task
+from prefect import get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.schedules import RRuleSchedule
+from prefect.client.schemas.sorting import FlowRunSort
 
 from calendars.coverage import CoverageReport, check_coverage
 from calendars.official import default_calendar
@@ -46,19 +57,6 @@ async def schedules_task(today: dt.date) -> list[ScheduleState]:
     Refreshing daily keeps the RDATE list inside Prefect's size cap and picks up a newly added
     year; a deployment with active schedules but no upcoming run means its schedule ran out.
     """
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowRunFilter,
-        FlowRunFilterExpectedStartTime,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.schedules import RRuleSchedule
-    from prefect.client.schemas.sorting import FlowRunSort
-
     specs = {s.name: s for s in read_prefect_yaml(config.prefect_yaml())}
     states: list[ScheduleState] = []
     now = dt.datetime.now(dt.timezone.utc)
