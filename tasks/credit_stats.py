@@ -23,7 +23,7 @@ from regflows.credit.events import count_events
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
-from regflows.credit.signoff import SignoffError, advance, open_labels, record_prepared, signoff_rows
+from regflows.credit.signoff import SignoffError, advance, open_labels, record_prepared, resolve_preparer, signoff_rows
 from regflows.profile import Profile
 from regflows.store.db import migrate
 from regflows.store.reports import latest_paths
@@ -31,6 +31,13 @@ from tasks.notices import notices_published, sms_rate_limiter
 
 PROCEDURE = "credit-stats"
 ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV next to it has them all
+
+
+@task(name="确定填表人")
+def preparer_task(profile: Profile, preparer: str | None) -> str:
+    """The 填表人 (a person of the profile), before any work: a run without one cannot be signed
+    off. Not retried: the answer depends on the profile and the parameter only."""
+    return resolve_preparer(profile, preparer)
 
 
 @task(name="读取查询日志", cache_policy=NONE)

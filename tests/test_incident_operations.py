@@ -132,7 +132,8 @@ def test_fulfil_from_the_cli_records_the_file_sha256_and_refuses_a_missing_file(
     assert event.detail["file"]["sha256"] == digest and event.detail["obligation"] == code
 
 
-def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_file(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.prefect  # the flow's one step is a task: it runs against a server
+def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_file(recorded, tmp_path: Path, prefect_api: str) -> None:  # type: ignore[no-untyped-def]
     import hashlib
 
     from flows.incident_fulfil import incident_fulfil
