@@ -83,8 +83,6 @@ def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.D
     suffix = path.suffix.lower()
     try:
         if suffix in {".parquet", ".pq"}:
-            import pyarrow.parquet as pq
-
             names = [c for c in pq.read_schema(path).names if c in columns]
             if lazy:
                 return _ParquetColumns(path, names), 1  # type: ignore[return-value]

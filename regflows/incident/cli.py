@@ -25,8 +25,7 @@ from regflows.incident.record import IncidentRecord, IncidentRecordError, load_r
 from regflows.profile import Profile, ProfileError, load_profile
 
 # The grading and clock rules are imported inside the commands that use them (lazy): their models
-# add ~30 ms (measured) to every `regflows` command's start-up, this module being loaded by all of
-# them. Imports that load the store (SQLAlchemy, ~0.9 s) stay inside commands for the same reason.
+# add ~30 ms (measured) to every `regflows` command's start-up, this module being loaded by all of them.
 
 incident_app = typer.Typer(help="安全事件：定级、监管时钟。", no_args_is_help=True, add_completion=False)
 
