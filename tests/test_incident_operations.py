@@ -132,7 +132,7 @@ def test_fulfil_from_the_cli_records_the_file_sha256_and_refuses_a_missing_file(
     assert event.detail["file"]["sha256"] == digest and event.detail["obligation"] == code
 
 
-@pytest.mark.prefect  # the flow's one step is a task: it runs against a server
+@pytest.mark.prefect  # the flow runs (its one step is a task) against the session server
 def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_file(recorded, tmp_path: Path, prefect_api: str) -> None:  # type: ignore[no-untyped-def]
     import hashlib
 
@@ -146,10 +146,10 @@ def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_f
     assert "服务器" in help_text and "POST /uploads" in help_text  # the form says what to paste
     code = _synced(recorded)[0].id
     with pytest.raises(EvidenceError, match=r"证据文件（file）不存在：.*nowhere\.pdf"):
-        incident_fulfil.fn(recorded["id"], code, "已报告", "li.ming", file=str(tmp_path / "nowhere.pdf"))
+        incident_fulfil(recorded["id"], code, "已报告", "li.ming", file=str(tmp_path / "nowhere.pdf"))
     assert not next(o for o in store.obligations_of(recorded["id"]) if o.code == code).evidence  # nothing recorded
     uploaded = store_upload(b"scanned written report", "书面报告.pdf")  # as POST /uploads stores it
-    out = incident_fulfil.fn(recorded["id"], code, "已提交书面报告", "li.ming", reference="REF-2", file=str(uploaded.path))
+    out = incident_fulfil(recorded["id"], code, "已提交书面报告", "li.ming", reference="REF-2", file=str(uploaded.path))
     digest = hashlib.sha256(b"scanned written report").hexdigest()
     assert out["file_sha256"] == digest
     evidence = _recorded_evidence(recorded["id"], code)
