@@ -1,9 +1,12 @@
 """Daily anchor of the audit ledger.
 
-The hash chain proves no entry was altered, but not that the last entries were not deleted or
-the whole chain recomputed by someone with database access. Once a day this flow verifies the
-chain, writes its head (count and hash) to the anchor file outside the database and sends it to
-the compliance role, whose copy an attacker on the database cannot reach.
+The hash chain proves no entry was altered, but not that the last entries were not deleted or the
+whole chain recomputed by someone with database access. Once a day this flow verifies the chain,
+writes its head (count and hash) to the anchor file outside the database and sends it to the
+compliance role, whose copy an attacker on the database cannot reach. Both steps are tasks
+(tasks/ledger.py, tasks/notices.py). The profile is read by a plain call, not a task: reading and
+validating one YAML file (~15 ms) is cheap and changes nothing; a bad profile fails the run with its
+message.
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ year's State Council arrangement is missing, refreshes every working-day schedul
 loudly when a deployment with a schedule has no upcoming run, because after its last calendar
 date a Prefect RRule stops without a word.
 
-A missing year is a warning raised every day, not a crash: the flow completes unless a schedule
-has actually run out.
+A missing year is a warning raised every day, not a crash: the flow completes unless a schedule has
+actually run out. The work is in tasks (tasks/calendar_watch.py, the notice through
+tasks/notices.py); the flow decides what to say. The profile is read by a plain call, not a task:
+reading and validating one YAML file (~15 ms) is cheap and changes nothing; a bad profile fails the
+run with its message.
 """
 
 from __future__ import annotations

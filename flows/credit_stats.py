@@ -7,6 +7,10 @@ records the files and the deadline, publishes a table artifact and a 12-month ch
 the review role for the review. The draft becomes the final table only after a 复核人 and a
 签发人, two people other than the 填表人, confirmed through their own signed links
 (regflows/credit/signoff.py); ``credit-stats-watch`` keeps that going.
+
+The flow only composes tasks (tasks/credit_stats.py) and turns its parameters into a period and
+paths. The profile is read by a plain call, not a task: reading and validating one YAML file (~15 ms) is
+cheap and changes nothing; a bad profile fails the run with its message.
 """
 
 from __future__ import annotations
@@ -18,8 +22,7 @@ from prefect import flow, get_run_logger
 from regflows import config
 from regflows.credit.models import Period, previous_period
 from regflows.profile import load_profile, profile_path
-from regflows.credit.signoff import resolve_preparer
-from tasks.credit_stats import (events_task, publish_task, quality_task, read_task, request_review_task,
+from tasks.credit_stats import (events_task, preparer_task, publish_task, quality_task, read_task, request_review_task,
                                 rules_task, write_task)
 
 
@@ -36,7 +39,7 @@ def credit_stats(period: str | None = None, logs: str | None = None, users: str 
     users_path = Path(users) if users else (base / "users.csv" if (base / "users.csv").exists() else None)
     out = Path(out_dir) if out_dir else config.home() / "reports" / "credit-stats" / p.label
 
-    person = resolve_preparer(profile, preparer)  # before any work: a run without a 填表人 cannot be signed off
+    person = preparer_task(profile, preparer)  # before any work: a run without a 填表人 cannot be signed off
 
     inputs = read_task(log_path, users_path)
     quality_task(inputs, p, profile, out)

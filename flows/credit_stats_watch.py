@@ -2,10 +2,12 @@
 until it is marked submitted, and raise it when the due day has passed (PBOC-102 III(2), attachment 2).
 
 The acknowledgement endpoint advances a sign-off the moment a link is used; this watch is the
-fallback that needs no endpoint: it records confirmations the endpoint could not act on and
-re-sends review or sign-off requests whose links expired. A month that cannot go on (nobody
-eligible to sign, the draft changed after review) fails the run, so it shows red in the UI.
-Both steps are tasks (tasks/credit_stats.py); what they sent is the run's ``notices`` artifact.
+fallback that needs no endpoint: it records confirmations the endpoint could not act on and re-sends
+review or sign-off requests whose links expired. A month that cannot go on (nobody eligible to sign,
+the draft changed after review) fails the run, so it shows red in the UI. Both steps are tasks
+(tasks/credit_stats.py); what they sent is the run's ``notices`` artifact. The profile is read by a
+plain call, not a task: reading and validating one YAML file (~15 ms) is cheap and changes nothing;
+a bad profile fails the run with its message.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Both go through the kit's one fulfil (regflows/kit/obligations.py): the same evi
 the file checked and its SHA-256 recorded, the ledger entry, the timeline event. A form cannot
 upload a file, so it names one the server can read, or the path that ``POST /uploads`` of the
 regflows endpoint answered with. Fulfilment stops the obligation's reminders. A recurring
-obligation (grade I progress reports every 2 hours) records each report and stays open.
+obligation (grade I progress reports every 2 hours) records each report and stays open. The
+flow is one task (tasks/incident.py: ``fulfil_task``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 from prefect import flow
 
-from regflows.incident import store
 from regflows.profile import load_profile, profile_path
+from tasks.incident import fulfil_task
 
 
 @flow(name="incident-fulfil")
@@ -31,8 +32,5 @@ def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, r
         file: 证据文件（可选）：服务器上可读取的文件路径，或经 regflows 端点 POST /uploads 上传后返回的路径；
             登记时核对文件存在并记录其 SHA-256 与大小
     """
-    people = [p.id for p in load_profile(profile_path()).people]
-    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file)
-    recorded = row.evidence["history"][-1]
-    return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
-            **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}
+    people = [p.id for p in load_profile(profile_path()).people]  # who may answer for it: the profile's people
+    return fulfil_task(incident_id, obligation, evidence, by, people, reference, file)

@@ -7,6 +7,9 @@ does not sit paused holding an execution slot. What follows over hours and days 
 before each deadline, raising missed ones, progress reminders, escalation of unacknowledged
 notices, closing with approval) is driven by the ``incident-watch`` and ``notice-watch``
 deployments from the state kept in the store, so a restart loses nothing.
+
+The flow only composes tasks (tasks/incident.py). The profile is read by a plain call, not a task: reading and validating one YAML file (~15 ms) is
+cheap and changes nothing; a bad profile fails the run with its message.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from typing import Any
 
 from prefect import flow
 
-from regflows.incident import store
 from regflows.profile import load_profile, profile_path
+from tasks.incident import waive_task
 
 
 @flow(name="incident-waive")
@@ -26,6 +26,5 @@ def incident_waive(incident_id: str, obligation: str, reason: str, by: str) -> d
         reason: 豁免理由：为何符合规则允许豁免的情形（必填，记入时间线与审计账本）
         by: 决定人（机构配置中的人员编号）
     """
-    people = [p.id for p in load_profile(profile_path()).people]
-    row = store.waive(incident_id, obligation, reason=reason, by=by, people=people)
-    return {"incident": incident_id, "obligation": row.code, "state": row.state, **row.evidence["waiver"]}
+    people = [p.id for p in load_profile(profile_path()).people]  # who may answer for it: the profile's people
+    return waive_task(incident_id, obligation, reason, by, people)

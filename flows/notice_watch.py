@@ -1,9 +1,11 @@
 """Acknowledgement watch: every minute, escalate what nobody acknowledged in time.
 
-The state of every acknowledgement-required notice is in the store, so this flow holds no
-execution slot while it waits and loses nothing across restarts: each run looks at the clock and
-takes the steps that are due (escalate to the next person of the chain, raise a chain that ran
-out, re-notify what was acknowledged but not resolved in time). A late run takes them at once.
+The state of every acknowledgement-required notice is in the store, so this flow holds no execution
+slot while it waits and loses nothing across restarts: each run looks at the clock and takes the
+steps that are due (escalate to the next person of the chain, raise a chain that ran out, re-notify
+what was acknowledged but not resolved in time). A late run takes them at once. The work is one task
+(tasks/notices.py). The profile is read by a plain call, not a task: reading and validating one YAML
+file (~15 ms) is cheap and changes nothing; a bad profile fails the run with its message.
 """
 
 from __future__ import annotations

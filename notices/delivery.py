@@ -133,6 +133,8 @@ Transport = Callable[[str, Message, float], tuple[bool, str | None]]
 
 def apprise_transport(url: str, message: Message, timeout: float) -> tuple[bool, str | None]:
     """One Apprise call through a fresh object, judged by its per-service result."""
+    # lazy: Apprise and our plugins cost ~0.3 s (measured), paid otherwise by every process that
+    # loads the notices layer without sending (`regflows credit-stats status`, `notices settle`).
     import apprise
 
     from notices.plugins import failure_reason, install_plugins

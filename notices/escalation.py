@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from calendars.zone import SHANGHAI
+from notices.routing import deputy_of, person_as_recipient, role_keys
+from notices.service import send_notice
 from regflows import ledger
 from regflows.profile import Profile
 from regflows.store import db
@@ -59,8 +61,6 @@ def next_action(notice: Notice, chain: list[str], wait: dt.timedelta, renotify_e
 
 
 def _chain(profile: Profile, notice: Notice) -> tuple[str | None, list[str]]:
-    from notices.routing import role_keys
-
     keys = role_keys(profile, list(notice.roles or [])) if notice.roles else []
     if not keys:
         return None, []
@@ -69,9 +69,6 @@ def _chain(profile: Profile, notice: Notice) -> tuple[str | None, list[str]]:
 
 def run_escalations(profile: Profile, now: dt.datetime | None = None, url: str | None = None, **send_options) -> list[Action]:  # type: ignore[no-untyped-def]
     """Find every notice that needs a step now and take it; returns what was done."""
-    from notices.routing import deputy_of, person_as_recipient
-    from notices.service import send_notice
-
     moment = now or utcnow()
     with db.session(url) as s:
         open_notices = list(

@@ -31,6 +31,8 @@ def _lookup(kind: str, name: str) -> str:
             raise SecretMissing(f"环境变量 {name} 未设置（渠道地址引用了 {{env:{name}}}）")
         return value
     try:
+        # lazy: Prefect costs ~2 s to import (measured) and reads its settings when imported;
+        # `regflows up` loads this module before it points Prefect at its server.
         from prefect.blocks.system import Secret
 
         value = Secret.load(name).get()

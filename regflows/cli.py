@@ -1,8 +1,14 @@
 """The ``regflows`` command line.
 
 Plain output, one value per line where scripts read it (``regflows calendar ...``); errors go to
-stderr with a non-zero exit. Heavy imports (Prefect, great-expectations) happen inside the
-commands that need them, so ``regflows calendar`` answers in a fraction of a second.
+stderr with a non-zero exit.
+
+Imports inside commands are the lazy ones, measured: the store and everything that writes to it
+(SQLAlchemy and Alembic, ~0.9 s), the notices engine (~1 s), ``regflows up`` and ``doctor`` (the
+server client, the store, and Prefect ~2 s later), the endpoint (Starlette, uvicorn). Every
+``regflows`` command would pay them at start-up, so ``regflows calendar`` would no longer answer
+in a fraction of a second; tests/test_boundaries.py checks that start-up loads none of them. The
+calendar, the profile and the deployment file reader are cheap and imported at the top.
 """
 
 from __future__ import annotations
@@ -15,8 +21,15 @@ from typing import Annotated, NoReturn
 
 import typer
 
+import calendars
+from calendars.notice_import import NoticeParseError, dump_year_yaml, notice_target, parse_notice
+from calendars.official import CalendarError, default_calendar, load_year_file
+from calendars.zone import SHANGHAI
+from notices.routing import RoutingError, person_as_recipient, recipients
 from regflows import config
+from regflows.deployments import read_prefect_yaml
 from regflows.procedures import PROCEDURES, endpoint_routes
+from regflows.profile import ProfileError, load_profile, profile_path
 
 app = typer.Typer(help="regflows：金融机构合规流程自动化（Prefect）。", no_args_is_help=True, add_completion=False)
 calendar_app = typer.Typer(help="官方工作日日历：查询、推算、导入国务院通知。", no_args_is_help=True)
@@ -44,8 +57,6 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _profile_file(option: Path | None) -> Path:
-    from regflows.profile import profile_path
-
     return option or profile_path()
 
 
@@ -58,7 +69,6 @@ def up(
     no_server: Annotated[bool, typer.Option("--no-server", help="不启动服务器，只连接已运行的")] = False,
 ) -> None:
     """启动 Prefect 服务器、迁移数据库、载入机构配置，注册并运行 prefect.yaml 中的全部部署（Ctrl-C 停止）。"""
-    from regflows.profile import ProfileError
     from regflows.server import ServerError
     from regflows.up import run_up
 
@@ -91,8 +101,6 @@ def doctor(
 @profile_app.command("check")
 def profile_check(file: Annotated[Path, typer.Argument(help="机构配置 YAML")]) -> None:
     """校验机构配置文件；错误指出字段与行号。"""
-    from regflows.profile import ProfileError, load_profile
-
     try:
         p = load_profile(file)
     except ProfileError as exc:
@@ -126,7 +134,6 @@ def audit_anchor(profile: ProfileOption = None) -> None:
     """把链头（条数与哈希）写入库外锚点文件，并发送合规部门。"""
     from notices.service import NoticeNotDelivered, send_notice
     from regflows import ledger
-    from regflows.profile import ProfileError, load_profile
 
     try:
         loaded = load_profile(_profile_file(profile))
@@ -153,7 +160,6 @@ def _date(text: str) -> dt.date:
 
 
 def _answer(fn, *args) -> None:  # type: ignore[no-untyped-def]
-    from calendars.official import CalendarError
 
     try:
         value = fn(*args)
@@ -170,64 +176,48 @@ def _answer(fn, *args) -> None:  # type: ignore[no-untyped-def]
 @calendar_app.command("is-working-day")
 def cal_is_working_day(date: str) -> None:
     """是否为工作日（打印 true/false）。"""
-    import calendars
-
     _answer(calendars.is_working_day, _date(date))
 
 
 @calendar_app.command("next-working-day")
 def cal_next(date: str) -> None:
     """该日之后的第一个工作日。"""
-    import calendars
-
     _answer(calendars.next_working_day, _date(date))
 
 
 @calendar_app.command("previous-working-day")
 def cal_previous(date: str) -> None:
     """该日之前的最后一个工作日。"""
-    import calendars
-
     _answer(calendars.previous_working_day, _date(date))
 
 
 @calendar_app.command("roll-forward")
 def cal_roll_forward(date: str) -> None:
     """该日若为工作日则为该日，否则顺延至下一工作日。"""
-    import calendars
-
     _answer(calendars.roll_forward, _date(date))
 
 
 @calendar_app.command("add-working-days")
 def cal_add(date: str, n: Annotated[int, typer.Argument(help="工作日数，可为负；起始日不计入")]) -> None:
     """自该日起推算 N 个工作日（起始日不计）。"""
-    import calendars
-
     _answer(calendars.add_working_days, _date(date), n)
 
 
 @calendar_app.command("nth-working-day")
 def cal_nth(year: int, month: int, n: Annotated[int, typer.Argument(help="第几个工作日，-1 为最后一个")]) -> None:
     """某月第 N 个工作日。"""
-    import calendars
-
     _answer(calendars.nth_working_day_of_month, year, month, n)
 
 
 @calendar_app.command("count-working-days")
 def cal_count(start: str, end: str) -> None:
     """两日之间（含首尾）的工作日数。"""
-    import calendars
-
     _answer(calendars.count_working_days, _date(start), _date(end))
 
 
 @calendar_app.command("years")
 def cal_years() -> None:
     """已载入的年份及其通知，每行一年。"""
-    from calendars.official import default_calendar
-
     cal = default_calendar()
     for year in cal.years:
         notices = "; ".join(f"{n.number} {n.date} {n.url}" for n in cal.arrangements[year].notices)
@@ -242,9 +232,6 @@ def cal_import_notice(
     force: Annotated[bool, typer.Option(help="以年度通知重写已有的年份文件")] = False,
 ) -> None:
     """解析通知全文，写出该年度数据文件供人工复核；无法解析的内容一律拒绝。"""
-    from calendars.notice_import import NoticeParseError, dump_year_yaml, notice_target, parse_notice
-    from calendars.official import CalendarError, load_year_file
-
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -274,10 +261,6 @@ def cal_schedules(
     limit: Annotated[int, typer.Option(help="每个排程显示的次数")] = 5,
 ) -> None:
     """prefect.yaml 中工作日排程的下几次运行日期。"""
-    from calendars.official import default_calendar
-    from calendars.zone import SHANGHAI
-    from regflows.deployments import read_prefect_yaml
-
     day = _date(start) if start else dt.datetime.now(SHANGHAI).date()
     cal = default_calendar()
     for spec in read_prefect_yaml(config.prefect_yaml()):
@@ -291,8 +274,6 @@ def cal_schedules(
 # -- notices -------------------------------------------------------------------------------
 def _since(text: str) -> dt.datetime:
     """ISO time (with offset or Asia/Shanghai), or a span back from now: 30m, 2h, 7d."""
-    from calendars.zone import SHANGHAI
-
     units = {"m": "minutes", "h": "hours", "d": "days"}
     if text[-1:] in units and text[:-1].isdigit():
         return dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{units[text[-1]]: int(text[:-1])})
@@ -309,10 +290,7 @@ def notices_test(
     role: Annotated[str | None, typer.Option(help="只测试该角色（键名或类型），默认全部人员")] = None,
 ) -> None:
     """向每个人（或该角色成员）的每个渠道发送测试通知；每次投递打印一行 JSON。"""
-    from calendars.zone import SHANGHAI
-    from notices.routing import RoutingError, person_as_recipient, recipients
     from notices.service import send_notice
-    from regflows.profile import ProfileError, load_profile
     from regflows.store import migrate
 
     try:
@@ -381,7 +359,6 @@ def notices_settle(
 def notices_escalate(profile: ProfileOption = None) -> None:
     """立即执行一次确认与升级检查（通常由 notice-watch 部署每分钟执行）。"""
     from notices.escalation import run_escalations
-    from regflows.profile import load_profile
 
     for action in run_escalations(load_profile(_profile_file(profile))):
         typer.echo(json.dumps(action.__dict__, ensure_ascii=False))

@@ -24,6 +24,11 @@ from calendars.schedules import TIMEZONE, WorkingDaySchedule
 from regflows.kit.errors import describe
 from regflows.kit.rulefiles import read_yaml
 
+# Prefect is imported inside schedules_for and to_runner_deployments (lazy): `regflows calendar
+# schedules` reads prefect.yaml through this module without Prefect (~2 s to import, measured), and
+# `regflows up` imports this module before it points Prefect at its server (Prefect reads its
+# settings when imported).
+
 
 class DeploymentFileError(ValueError):
     pass

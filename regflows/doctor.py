@@ -13,8 +13,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from regflows import config
+import apprise
+from prefect.blocks.system import Secret
+from sqlalchemy.engine import make_url
+
+from calendars.coverage import check_coverage
+from calendars.official import CalendarError, default_calendar
+from calendars.zone import SHANGHAI
+from regflows import config, ledger
+from regflows.deployments import DeploymentFileError, read_prefect_yaml, schedules_for
+from regflows.profile import PLACEHOLDER, ProfileError, load_profile
+from regflows.server import is_healthy
 from regflows.settings import Settings
+from regflows.store import schema_status
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -28,8 +39,6 @@ class Check:
 
 
 def run_checks(profile_file: Path, today: dt.date | None = None) -> list[Check]:
-    from calendars.zone import SHANGHAI
-
     day = today or dt.datetime.now(SHANGHAI).date()
     checks: list[Check] = []
     profile = _check_profile(profile_file, checks)
@@ -43,8 +52,6 @@ def run_checks(profile_file: Path, today: dt.date | None = None) -> list[Check]:
 
 
 def _check_profile(path: Path, checks: list[Check]):  # type: ignore[no-untyped-def]
-    from regflows.profile import ProfileError, load_profile
-
     try:
         profile = load_profile(path)
     except ProfileError as exc:
@@ -57,11 +64,6 @@ def _check_profile(path: Path, checks: list[Check]):  # type: ignore[no-untyped-
 
 
 def _check_store(checks: list[Check]) -> None:
-    from sqlalchemy.engine import make_url
-
-    from regflows import ledger
-    from regflows.store import schema_status
-
     url = config.database_url()
     shown = make_url(url).render_as_string(hide_password=True)
     try:
@@ -80,9 +82,6 @@ def _check_store(checks: list[Check]) -> None:
 
 
 def _check_calendar(day: dt.date, profile, checks: list[Check]) -> None:  # type: ignore[no-untyped-def]
-    from calendars.coverage import check_coverage
-    from calendars.official import CalendarError, default_calendar
-
     try:
         cal = default_calendar()
     except CalendarError as exc:
@@ -101,10 +100,6 @@ def _check_calendar(day: dt.date, profile, checks: list[Check]) -> None:  # type
 
 
 def _check_channels(profile, checks: list[Check]) -> None:  # type: ignore[no-untyped-def]
-    import apprise
-
-    from regflows.profile import PLACEHOLDER
-
     for person in profile.people:
         for i, channel in enumerate(person.channels, start=1):
             name = f"{person.name}（{person.id}）渠道 {i} {channel.kind}"
@@ -128,14 +123,10 @@ def _secret_problem(kind: str, ref: str) -> str | None:
     """Why a referenced secret cannot be resolved now, or None when it can (value never shown)."""
     if kind == "env":
         return None if os.environ.get(ref) else "环境变量未设置"
-    from regflows.server import is_healthy
-
     api = os.environ.get("PREFECT_API_URL")
     if not api or not is_healthy(api):
         return "Prefect 服务器未运行，无法读取 Secret 块"
     try:
-        from prefect.blocks.system import Secret
-
         Secret.load(ref)
     except ValueError:
         return "Prefect 中没有该 Secret 块"
@@ -143,8 +134,6 @@ def _secret_problem(kind: str, ref: str) -> str | None:
 
 
 def _check_deployments(checks: list[Check], day: dt.date) -> None:
-    from regflows.deployments import DeploymentFileError, read_prefect_yaml, schedules_for
-
     path = config.prefect_yaml()
     try:
         specs = read_prefect_yaml(path)
@@ -168,8 +157,6 @@ def _check_deployments(checks: list[Check], day: dt.date) -> None:
 
 
 def _check_prefect(checks: list[Check]) -> None:
-    from regflows.server import is_healthy
-
     api = config.prefect_api_url()
     if is_healthy(api):
         checks.append(Check("Prefect", "服务器", OK, api))

@@ -17,17 +17,29 @@ import signal
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
-from regflows import config
-from regflows.profile import DEMO_PROFILE
+from calendars.official import CalendarError
+from calendars.zone import SHANGHAI
+from notices.ack_server import bind_address, serve_in_thread
+from regflows import config, ledger
+from regflows.credit import demo
+from regflows.credit.models import previous_period
+from regflows.deployments import read_prefect_yaml, schedules_for, to_runner_deployments
+from regflows.procedures import endpoint_routes
+from regflows.profile import DEMO_PROFILE, load_profile
+from regflows.server import ServerError, api_url, is_healthy, start, wait_healthy
+from regflows.store import migrate
+
+# Prefect is imported inside serve_deployments only (lazy): it reads its settings (PREFECT_API_URL,
+# PREFECT_HOME) when imported, so configure_prefect_env must run first. None of the modules above
+# imports Prefect at their top level (tests/test_boundaries.py lists who may import it at all).
 
 console = Console(stderr=True)
 
 
 def configure_prefect_env(host: str, port: int) -> str:
     """Point this process (and the flow runs it spawns) at the server; must precede importing prefect."""
-    from regflows.server import api_url
-
     os.environ.setdefault("PREFECT_HOME", str(config.home() / "prefect"))
     api = os.environ.get("PREFECT_API_URL") or api_url(host, port)
     os.environ["PREFECT_API_URL"] = api
@@ -37,12 +49,6 @@ def configure_prefect_env(host: str, port: int) -> str:
 
 def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) -> None:
     api = configure_prefect_env(host, port)
-
-    from regflows import ledger
-    from regflows.profile import load_profile
-    from regflows.server import ServerError, is_healthy, start, wait_healthy
-    from regflows.store import migrate
-
     profile = load_profile(profile_file)
     console.print(f"[green]✓[/] 机构配置：{profile.institution.name}（{profile_file}）")
     migrate()
@@ -88,15 +94,10 @@ def _load_demo_data() -> None:
     """The demo institution's query log for last month, so the credit-stats deployment has data
     on a fresh machine (``credit-stats`` reads ``$REGFLOWS_HOME/credit/query-log-YYYY-MM.parquet``).
     Generated once, deterministic (seed 2025), never for a real institution's profile."""
-    from regflows.credit import demo
-    from regflows.credit.models import previous_period
-
     period = previous_period()
     path = config.home() / "credit" / f"query-log-{period.label}.parquet"
     if path.exists():
         return
-    from calendars.official import CalendarError
-
     try:
         with console.status(f"正在生成示范机构 {period.label} 的征信查询日志…"):
             demo.write(demo.generate(50_000, 2025, period), path)
@@ -108,9 +109,6 @@ def _load_demo_data() -> None:
 
 def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
     """Serve the acknowledgement links locally when the profile's public URL is on this machine."""
-    from notices.ack_server import bind_address, serve_in_thread
-    from regflows.procedures import endpoint_routes
-
     host, port = bind_address(public_base_url)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]![/] 确认链接地址 {public_base_url} 不在本机：请在该地址后运行 `regflows notices serve-acks`")
@@ -121,10 +119,7 @@ def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
 
 
 def serve_deployments() -> None:
-    from prefect import serve
-
-    from calendars.zone import SHANGHAI
-    from regflows.deployments import read_prefect_yaml, schedules_for, to_runner_deployments
+    from prefect import serve  # lazy: after configure_prefect_env (see the top of this module)
 
     path = config.prefect_yaml()
     specs = read_prefect_yaml(path)
@@ -139,6 +134,4 @@ def serve_deployments() -> None:
 
 
 def _masked(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

@@ -5,8 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from prefect import get_run_logger, task
+from prefect import get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.schedules import RRuleSchedule
+from prefect.client.schemas.sorting import FlowRunSort
 
 from calendars.coverage import CoverageReport, check_coverage
 from calendars.official import default_calendar
@@ -39,26 +50,14 @@ class ScheduleState:
     refreshed: bool
 
 
-@task(name="刷新工作日排程并检查下次运行")
+@task(name="刷新工作日排程并检查下次运行", retries=2, retry_delay_seconds=10)
 async def schedules_task(today: dt.date) -> list[ScheduleState]:
     """Re-derive every working-day RRule from today, then find deployments with no next run.
 
     Refreshing daily keeps the RDATE list inside Prefect's size cap and picks up a newly added
     year; a deployment with active schedules but no upcoming run means its schedule ran out.
+    Retried on an error (the server unreachable a moment): writing the same rule again changes nothing.
     """
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowRunFilter,
-        FlowRunFilterExpectedStartTime,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.schedules import RRuleSchedule
-    from prefect.client.schemas.sorting import FlowRunSort
-
     specs = {s.name: s for s in read_prefect_yaml(config.prefect_yaml())}
     states: list[ScheduleState] = []
     now = dt.datetime.now(dt.timezone.utc)
@@ -102,7 +101,7 @@ async def schedules_task(today: dt.date) -> list[ScheduleState]:
     return states
 
 
-@task(name="发布日历检查结果")
+@task(name="发布日历检查结果", retries=2, retry_delay_seconds=10)  # artifacts by key: a retry replaces them
 def publish_task(report: CoverageReport, states: list[ScheduleState]) -> None:
     rows = [
         {"部署": s.deployment, "排程": s.schedule, "下次运行（北京时间）": s.next_run or "无（排程已耗尽）", "今日已刷新": "是" if s.refreshed else "否"}

@@ -18,17 +18,26 @@ from prefect.cache_policies import NONE
 
 from calendars.zone import SHANGHAI
 from regflows.credit.chart import history_markdown
+from regflows.credit.deadline import remind as deadline_remind
+from regflows.credit.events import count_events
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
-from regflows.credit.deadline import remind as deadline_remind
 from regflows.credit.settings import thresholds
-from regflows.credit.signoff import SignoffError, advance, open_labels, signoff_rows
+from regflows.credit.signoff import SignoffError, advance, open_labels, record_prepared, resolve_preparer, signoff_rows
 from regflows.profile import Profile
+from regflows.store.db import migrate
 from regflows.store.reports import latest_paths
 from tasks.notices import notices_published, sms_rate_limiter
 
 PROCEDURE = "credit-stats"
 ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV next to it has them all
+
+
+@task(name="确定填表人")
+def preparer_task(profile: Profile, preparer: str | None) -> str:
+    """The 填表人 (a person of the profile), before any work: a run without one cannot be signed
+    off. Not retried: the answer depends on the profile and the parameter only."""
+    return resolve_preparer(profile, preparer)
 
 
 @task(name="读取查询日志", cache_policy=NONE)
@@ -57,8 +66,6 @@ def quality_task(inputs: Inputs, period: Period, profile: Profile, out_dir: Path
 
 @task(name="统计征信事件（事件库）", retries=2, retry_delay_seconds=10)
 def events_task(period: Period) -> dict[str, dict[str, int]]:
-    from regflows.credit.events import count_events
-
     return count_events(period)
 
 
@@ -76,9 +83,6 @@ def write_task(outcome: Outcome, out_dir: Path, profile: Profile, preparer: str)
     """The draft .xlsx, summary.json and flagged file; each recorded in the store and the ledger
     with its SHA-256, the report's deadline as an obligation (PBOC-102 III(2)), and a new
     review-and-sign-off revision prepared by ``preparer`` (regflows/credit/signoff.py)."""
-    from regflows.credit.signoff import record_prepared
-    from regflows.store.db import migrate
-
     files = write_outputs(outcome, out_dir, profile, preparer=profile.person(preparer).name,
                           prepared_on=dt.datetime.now(SHANGHAI).date())
     migrate()

@@ -123,6 +123,36 @@ def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], gradi
     return unreached
 
 
+@task(name="查找未结束事件", retries=2, retry_delay_seconds=5)
+def open_incidents_task() -> list[str]:
+    """The ids of the incidents not yet closed (a read: retried safely)."""
+    return [incident.id for incident in store.open_incidents()]
+
+
+@task(name="登记义务履行")
+def fulfil_task(incident_id: str, obligation: str, evidence: str, by: str, people: list[str], reference: str | None = None,
+                file: str | None = None) -> dict[str, Any]:
+    """One fulfilment through the kit's one path (the file checked and hashed, the ledger entry).
+
+    Not retried: a refusal (unknown obligation, missing file) is the person's to correct, and a
+    recurring obligation records every fulfilment, so a retry after a commit would record it twice.
+    """
+    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file)
+    recorded = row.evidence["history"][-1]
+    return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
+            **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}
+
+
+@task(name="豁免事件义务")
+def waive_task(incident_id: str, obligation: str, reason: str, by: str, people: list[str]) -> dict[str, Any]:
+    """One waiver through the kit (regflows/kit/obligations.py: only where the rule file allows it).
+
+    Not retried: a refusal (no rule allows it, no reason) is the person's to correct.
+    """
+    row = store.waive(incident_id, obligation, reason=reason, by=by, people=people)
+    return {"incident": incident_id, "obligation": row.code, "state": row.state, **row.evidence["waiver"]}
+
+
 @task(name="检查事件时限", retries=1, retry_delay_seconds=5)
 def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
     """One incident, once a minute: recompute its clock, remind, draft reports that became due, close."""

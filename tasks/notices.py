@@ -21,8 +21,11 @@ import httpx
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.context import SettingsContext
+from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_API_URL
 
 from notices.delivery import DELIVERED, NoticeOutcome
 from notices.escalation import run_escalations
@@ -37,16 +40,11 @@ OUTCOME_ZH = {"delivered": "已送达", "failed": "失败", "unknown": "未知�
 
 def ensure_sms_limit(per_minute: float) -> None:
     """Create the global rate limit for SMS once per server (a decaying limit: per_minute slots per minute)."""
-    from prefect.settings import PREFECT_API_URL
-
     _ensure_sms_limit(per_minute, str(PREFECT_API_URL.value()))
 
 
 @functools.cache
 def _ensure_sms_limit(per_minute: float, api_url: str) -> None:
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectNotFound
-
     with get_client(sync_client=True) as client:
         try:
             client.read_global_concurrency_limit_by_name(SMS_LIMIT)

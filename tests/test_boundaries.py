@@ -11,7 +11,13 @@ with importlib is an import all the same). The rules:
 - domain code (``regflows/**``) never imports ``tasks`` or ``flows``, except the composition
   roots that wire everything together (the CLI, ``regflows up``, the deployment registration,
   ``doctor``, the procedure registry);
-- ``tasks`` never import ``flows``.
+- ``tasks`` never import ``flows``;
+- domain code (``regflows/**``, ``notices``, ``calendars``) never imports Prefect: tasks are the one
+  Prefect boundary (issue 11, item 5). Allowed: the composition roots, and the three adapters of
+  :data:`PREFECT_ADAPTERS`, each for its reason.
+
+A last test keeps the CLI's lazy imports lazy: ``import regflows.cli`` loads none of the heavy
+libraries (Prefect, great-expectations, pandas, the store...), which every command would pay.
 
 Each rule is its own test, so a violation of one does not hide the others; a failure names the
 file, the line and the rule.
@@ -33,6 +39,12 @@ SHARED_REGFLOWS = ("regflows.kit", "regflows.store", "regflows.ledger", "regflow
                    "regflows.yamlsource", "regflows.server")
 SHARED = (*SHARED_REGFLOWS, "notices", "calendars")
 COMPOSITION_ROOTS = ("regflows.cli", "regflows.up", "regflows.deployments", "regflows.doctor", "regflows.procedures")
+#: Domain modules that may import Prefect besides the composition roots, and why.
+PREFECT_ADAPTERS = {
+    "regflows.incident.ingest": "POST /incidents starts the incident-response deployment",
+    "regflows.incident.commands": "`regflows incident declare` starts the incident-response deployment",
+    "notices.secrets": "a channel's {secret:NAME} is a Prefect Secret block, read when sending",
+}
 
 
 @dataclass(frozen=True)
@@ -125,10 +137,18 @@ def tasks_never_import_flows(imp: Import, procs: list[str]) -> str | None:
     return None
 
 
+def domain_never_imports_prefect(imp: Import, procs: list[str]) -> str | None:
+    if (within(imp.module, ("regflows", "notices", "calendars")) and within(imp.target, ("prefect",))
+            and not within(imp.module, (*COMPOSITION_ROOTS, *PREFECT_ADAPTERS))):
+        return "领域代码不得引用 prefect（Prefect 只经 tasks/ 与组合根进入）"
+    return None
+
+
 RULES: dict[str, Rule] = {
     "shared-layers-never-import-a-procedure": shared_never_imports_a_procedure,
     "domain-never-imports-tasks-or-flows": domain_never_imports_tasks_or_flows,
     "tasks-never-import-flows": tasks_never_import_flows,
+    "domain-never-imports-prefect": domain_never_imports_prefect,
 }
 
 
@@ -226,8 +246,8 @@ def test_procedures_are_the_packages_that_are_not_shared() -> None:
 
 def test_the_walk_sees_every_package_and_function_level_imports(project_imports: list[Import]) -> None:
     assert {imp.module.partition(".")[0] for imp in project_imports} == set(PACKAGES)
-    # A known import inside a function (regflows/up.py imports the credit demo in _load_demo_data).
-    assert any(imp.module == "regflows.up" and imp.target.startswith("regflows.credit") for imp in project_imports)
+    # A known import inside a function (regflows/procedures.py imports the ingest route in _incident_routes).
+    assert any(imp.module == "regflows.procedures" and imp.target.startswith("regflows.incident.ingest") for imp in project_imports)
 
 
 PLANTED = {  # case: (module, source, the line of the violation)
@@ -259,7 +279,29 @@ def test_a_planted_violation_is_named_with_file_line_and_rule(case: str) -> None
     ("flows.incident_watch", "from tasks.incident import watch_incident\n", "tasks-never-import-flows", 0),
     ("notices.service", "from regflows.store import db\nfrom regflows.profile import Profile\n", "shared-layers-never-import-a-procedure", 0),
     ("regflows.incident.alerts", "from regflows.credit import models\n", "shared-layers-never-import-a-procedure", 0),
+    ("regflows.credit.signoff", "def f():\n    from prefect import get_run_logger\n", "domain-never-imports-prefect", 1),
+    ("notices.service", "import prefect.artifacts\n", "domain-never-imports-prefect", 1),
+    ("calendars.schedules", "from prefect.schedules import RRule\n", "domain-never-imports-prefect", 1),
+    ("regflows.up", "from prefect import serve\n", "domain-never-imports-prefect", 0),
+    ("regflows.incident.ingest", "from prefect.deployments import arun_deployment\n", "domain-never-imports-prefect", 0),
+    ("tasks.notices", "from prefect import task\n", "domain-never-imports-prefect", 0),
 ])
 def test_each_rule_forbids_and_allows_what_it_says(module: str, source: str, rule: str, expected: int) -> None:
     found = violations(RULES[rule], list(imports_in(source, module)), ["regflows.incident", "regflows.credit"])
     assert len(found) == expected, found
+
+
+#: Libraries a `regflows` command must not load at start-up (seconds each, measured: Prefect ~2 s,
+#: great-expectations 3-11 s, the store ~0.9 s, pandas/pyarrow/python-docx/openpyxl ~1 s).
+HEAVY = ("prefect", "great_expectations", "pandas", "pyarrow", "numpy", "sqlalchemy", "alembic", "docx", "openpyxl",
+         "apprise", "starlette", "uvicorn", "httpx")
+
+
+def test_cli_start_up_loads_no_heavy_library() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = f"import json, sys, regflows.cli; print(json.dumps(sorted({{m.partition('.')[0] for m in sys.modules}} & set({list(HEAVY)!r}))))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [], "regflows 命令启动时加载了重型库（应在命令内延迟导入）"

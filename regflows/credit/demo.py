@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calendars import is_working_day
 from regflows.credit.models import Period
 
 #: Planted shares of the period's rows (flagged rows / all rows, approximately).
@@ -36,8 +37,6 @@ class DemoLog:
 
 
 def _days(period: Period, working: bool) -> np.ndarray:
-    from calendars import is_working_day
-
     d, out = period.first_day, []
     while d < period.next_first_day:
         if is_working_day(d) == working:

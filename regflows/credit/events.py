@@ -11,13 +11,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from regflows.credit.models import EVENT_KINDS, Period
+from regflows.store.db import migrate, session
+from regflows.store.models import Incident
 
 
 def count_events(period: Period, url: str | None = None) -> dict[str, dict[str, int]]:
     """institution code → {event kind: number of incidents} for the period."""
-    from regflows.store.db import migrate, session
-    from regflows.store.models import Incident
-
     migrate(url)
     out: dict[str, dict[str, int]] = {}
     with session(url) as s:

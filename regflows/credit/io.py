@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from calendars.zone import SHANGHAI
 from regflows.credit.models import (
@@ -54,8 +55,6 @@ class _ParquetColumns:
     alive together, only one column's."""
 
     def __init__(self, path: Path, columns: list[str]) -> None:
-        import pyarrow.parquet as pq
-
         self.path = path
         self.columns = columns
         self._rows = pq.read_metadata(path).num_rows
@@ -84,8 +83,6 @@ def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.D
     suffix = path.suffix.lower()
     try:
         if suffix in {".parquet", ".pq"}:
-            import pyarrow.parquet as pq
-
             names = [c for c in pq.read_schema(path).names if c in columns]
             if lazy:
                 return _ParquetColumns(path, names), 1  # type: ignore[return-value]

@@ -6,7 +6,9 @@ report itself (issue 7, check 1: "A failing check stops the run before anything 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from calendars.zone import SHANGHAI
+from regflows.credit.events import count_events
 from regflows.credit.io import Table, read_log, read_users
 from regflows.credit.models import COUNT_TITLES, Period, Thresholds, UnitRow
-from regflows.credit.quality import QualityReport
+from regflows.credit.quality import QualityReport, check_log, check_users
 from regflows.credit.rules import RuleResult, apply_rules
 from regflows.credit.settings import thresholds as profile_thresholds
 from regflows.credit.summary import build_rows, due_date, summary_json
@@ -66,8 +71,6 @@ def read_inputs(logs: Path, users: Path | None = None) -> Inputs:
 
 def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir: Path) -> list[QualityReport]:
     """Run both suites; on any failure write the failing rows next to where the report would go and raise."""
-    from regflows.credit.quality import check_log, check_users
-
     reports = [check_log(inputs.log.frame, period, thresholds, inputs.log.row_base)]
     if inputs.users is not None:
         reports.append(check_users(inputs.users.frame, thresholds, inputs.users.row_base))
@@ -109,12 +112,6 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     about 5 s to write and pyarrow 0.3 s. pyarrow quotes every text value; any CSV reader and Excel
     read that as the same values.
     """
-    import csv
-    import io
-
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
     with path.open("wb") as fh:
@@ -160,8 +157,6 @@ def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path 
     check_inputs(inputs, period, th, out_dir)
     step(STEPS[2])
     if events is None:
-        from regflows.credit.events import count_events
-
         events = count_events(period, database_url)
     step(STEPS[3])
     outcome = count(inputs, period, profile, events, th)

@@ -8,12 +8,16 @@ Rows dated before the period are history for the 30-day rule only and are never 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from calendars import is_working_day as official_is_working_day
 from regflows.credit.models import RULES, Period, Thresholds
 
 _MS_PER_DAY = 86_400_000
@@ -221,9 +225,6 @@ def _rule_columns(checks: dict[str, np.ndarray], flagged_pos: np.ndarray) -> tup
 def _format_local(local_ms: np.ndarray, instants: pd.Series) -> pd.api.extensions.ExtensionArray | np.ndarray:
     """"YYYY-MM-DD HH:MM:SS" of each query: from the Shanghai wall-clock ms (floored to the
     second) by pyarrow for years 1000-9999, else by pandas from the ``instants`` themselves."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if len(local_ms) == 0:
         return []  # type: ignore[return-value]  # the frame of no flagged queries as it has always been built
     seconds = np.floor_divide(local_ms, 1000)
@@ -243,10 +244,6 @@ def _string_codes(values: pd.Series, parts: int = 8, min_rows: int = 1_000_000) 
     time (pyarrow releases the GIL), and the parts' codes are offset to stay apart. Falls back to
     ``pd.factorize`` for anything but one pyarrow chunk without missing values.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    import pyarrow as pa
-
     data = getattr(values.array, "_pa_array", None)
     if data is None or data.num_chunks != 1 or data.null_count or not pa.types.is_large_string(data.type) \
             or len(data) < min_rows:
@@ -283,9 +280,7 @@ def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users
                 is_working_day: Callable[[dt.date], bool] | None = None) -> RuleResult:
     """Flag each query of the period once: 违规 first (8.1), then 异常 (II(4))."""
     if is_working_day is None:
-        from calendars import is_working_day as official
-
-        is_working_day = official
+        is_working_day = official_is_working_day
     warnings: list[str] = []
     local_all = _local_ms(log["queried_at"]) if len(log) else np.zeros(0, dtype=np.int64)
     start_ms = int(np.datetime64(period.first_day, "ms").astype("int64"))

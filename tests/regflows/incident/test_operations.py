@@ -133,7 +133,8 @@ def test_fulfil_from_the_cli_records_the_file_sha256_and_refuses_a_missing_file(
     assert event.detail["file"]["sha256"] == digest and event.detail["obligation"] == code
 
 
-def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_file(recorded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.prefect  # the flow runs (its one step is a task) against the session server
+def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_file(recorded, tmp_path: Path, prefect_api: str) -> None:  # type: ignore[no-untyped-def]
     import hashlib
 
     from flows.incident_fulfil import incident_fulfil
@@ -146,10 +147,10 @@ def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_f
     assert "服务器" in help_text and "POST /uploads" in help_text  # the form says what to paste
     code = _synced(recorded)[0].id
     with pytest.raises(EvidenceError, match=r"证据文件（file）不存在：.*nowhere\.pdf"):
-        incident_fulfil.fn(recorded["id"], code, "已报告", "li.ming", file=str(tmp_path / "nowhere.pdf"))
+        incident_fulfil(recorded["id"], code, "已报告", "li.ming", file=str(tmp_path / "nowhere.pdf"))
     assert not next(o for o in store.obligations_of(recorded["id"]) if o.code == code).evidence  # nothing recorded
     uploaded = store_upload(b"scanned written report", "书面报告.pdf")  # as POST /uploads stores it
-    out = incident_fulfil.fn(recorded["id"], code, "已提交书面报告", "li.ming", reference="REF-2", file=str(uploaded.path))
+    out = incident_fulfil(recorded["id"], code, "已提交书面报告", "li.ming", reference="REF-2", file=str(uploaded.path))
     digest = hashlib.sha256(b"scanned written report").hexdigest()
     assert out["file_sha256"] == digest
     evidence = _recorded_evidence(recorded["id"], code)
@@ -286,7 +287,8 @@ def test_a_waived_obligation_is_not_reminded_not_in_the_alert_and_labelled_in_th
     assert "向国家金融监督管理总局或其派出机构报告事件" in titles and "向监管提交正式书面报告" not in titles
 
 
-def test_waive_from_the_ui_form(waivable) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.prefect  # the flow runs (its one step is a task) against the session server
+def test_waive_from_the_ui_form(waivable, prefect_api: str) -> None:  # type: ignore[no-untyped-def]
     from prefect.utilities.callables import parameter_schema
 
     from flows.incident_waive import incident_waive
@@ -294,10 +296,10 @@ def test_waive_from_the_ui_form(waivable) -> None:  # type: ignore[no-untyped-de
 
     assert "理由" in parameter_schema(incident_waive.fn).properties["reason"]["description"]
     with pytest.raises(WaiverRefused, match="没有规则允许豁免"):
-        incident_waive.fn(waivable["id"], "regulator_initial_report", "不需要", "zhao.lei")
+        incident_waive(waivable["id"], "regulator_initial_report", "不需要", "zhao.lei")
     with pytest.raises(ValueError, match="不在机构配置的人员"):
-        incident_waive.fn(waivable["id"], "regulator_written_report", "不需要", "nobody")
-    out = incident_waive.fn(waivable["id"], "regulator_written_report", "经评估不需要单独书面报告", "zhao.lei")
+        incident_waive(waivable["id"], "regulator_written_report", "不需要", "nobody")
+    out = incident_waive(waivable["id"], "regulator_written_report", "经评估不需要单独书面报告", "zhao.lei")
     assert out["state"] == "waived" and out["clause"] == ALLOWED["clause"]
     row = next(o for o in store.obligations_of(waivable["id"]) if o.code == "regulator_written_report")
     assert row.evidence["waiver"]["reason"] == "经评估不需要单独书面报告" and row.fulfilled_at is None
