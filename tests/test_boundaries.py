@@ -35,8 +35,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("regflows", "notices", "calendars", "tasks", "flows")
 #: Parts of regflows every procedure may use; every other package of regflows is a procedure.
-SHARED_REGFLOWS = ("regflows.kit", "regflows.store", "regflows.ledger", "regflows.profile", "regflows.config",
-                   "regflows.yamlsource", "regflows.server")
+SHARED_REGFLOWS = ("regflows.kit", "regflows.store", "regflows.ledger", "regflows.profile", "regflows.settings",
+                   "regflows.config", "regflows.server")
 SHARED = (*SHARED_REGFLOWS, "notices", "calendars")
 COMPOSITION_ROOTS = ("regflows.cli", "regflows.up", "regflows.deployments", "regflows.doctor", "regflows.procedures")
 #: Domain modules that may import Prefect besides the composition roots, and why.
@@ -144,7 +144,22 @@ def domain_never_imports_prefect(imp: Import, procs: list[str]) -> str | None:
     return None
 
 
+#: Where people and the scheduler enter: no SQL here, only calls into the store layer (issue 11:
+#: "SQL lives in the store layer, not in tasks, flows or the CLI").
+ENTRY_POINTS = ("tasks", "flows", "regflows.cli", "regflows.up", "regflows.doctor")
+#: sqlalchemy names that are not SQL: parsing a database URL to show or check it.
+NOT_SQL = ("sqlalchemy.engine.make_url",)
+
+
+def sql_stays_in_the_store_layer(imp: Import, procs: list[str]) -> str | None:
+    entry = within(imp.module, ENTRY_POINTS) or imp.module.endswith(".cli") or imp.module.endswith(".commands")
+    if entry and within(imp.target, ("sqlalchemy",)) and imp.target not in NOT_SQL:
+        return "SQL 只在存储层（regflows/store、各流程的 store 模块）：tasks、flows 与命令行不得引用 sqlalchemy"
+    return None
+
+
 RULES: dict[str, Rule] = {
+    "sql-stays-in-the-store-layer": sql_stays_in_the_store_layer,
     "shared-layers-never-import-a-procedure": shared_never_imports_a_procedure,
     "domain-never-imports-tasks-or-flows": domain_never_imports_tasks_or_flows,
     "tasks-never-import-flows": tasks_never_import_flows,
@@ -238,6 +253,21 @@ def test_a_cycle_hidden_in_a_function_is_found() -> None:
         "<string>:1: tasks → regflows.incident（regflows.incident.store），而 regflows.incident 也依赖 tasks",
     ]
     assert layer_cycles(imports[1:], modules) == []
+
+def test_every_top_module_of_regflows_is_classified() -> None:
+    """A new regflows/<module>.py must be declared shared or a composition root: unclassified, it
+    could import a procedure unnoticed (regflows.settings once was)."""
+    top = sorted(f"regflows.{p.stem}" for p in (REPO / "regflows").glob("*.py"))
+    assert [m for m in top if not within(m, (*SHARED_REGFLOWS, *COMPOSITION_ROOTS))] == []
+    assert [m for m in SHARED_REGFLOWS + COMPOSITION_ROOTS if m not in project_modules()] == []  # no stale names
+
+
+def test_the_sql_rule_forbids_a_query_in_a_task_and_allows_url_parsing() -> None:
+    bad = imports_in("from sqlalchemy import select\n", "tasks.planted")
+    ok = imports_in("from sqlalchemy.engine import make_url\n", "regflows.doctor")
+    store = imports_in("from sqlalchemy import select\n", "regflows.store.planted")
+    assert [sql_stays_in_the_store_layer(i, []) is not None for i in (*bad, *ok, *store)] == [True, False, False]
+
 
 def test_procedures_are_the_packages_that_are_not_shared() -> None:
     assert {"regflows.incident", "regflows.credit"} <= set(procedures())
