@@ -44,7 +44,9 @@ class CoverageReport:
         return not self.warnings
 
 
-def check_coverage(calendar: WorkingDayCalendar, today: dt.date, horizon_days: int = 60, warn_from: str = "11-01") -> CoverageReport:
+def check_coverage(calendar: WorkingDayCalendar, today: dt.date, horizon_days: int, warn_from: str) -> CoverageReport:
+    """``horizon_days`` and ``warn_from`` come from the profile (``settings.calendar_horizon_days``,
+    ``settings.calendar_warn_from``): defined there once, so no default here."""
     horizon_end = today + dt.timedelta(days=horizon_days)
     missing = [y for y in range(today.year, horizon_end.year + 1) if not calendar.covers(y)]
     first = None

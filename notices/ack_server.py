@@ -32,11 +32,12 @@ from starlette.routing import BaseRoute, Route
 
 import notices.templates  # noqa: F401  (registers the generic kinds, which links of this endpoint acknowledge too)
 from notices.acks import AckRefused, acknowledge, fingerprint, read_token
+from calendars.zone import SHANGHAI
 from notices.kinds import NoticeKind, kinds
 from regflows import ledger
 from regflows.kit.uploads import ROUTES as UPLOAD_ROUTES
 from regflows.store import db
-from regflows.store.models import Notice
+from regflows.store.models import Acknowledgement, Notice
 
 log = logging.getLogger("regflows.notices")
 
@@ -86,6 +87,15 @@ def _stored(notice_id: str) -> tuple[str, str, str]:
         return notice.subject, notice.kind, notice.body or ""
 
 
+def _used(token_id: str) -> Acknowledgement | None:
+    """The confirmation this link already gave, if any (each link confirms once)."""
+    with db.session() as s:
+        used = s.query(Acknowledgement).filter_by(token_id=token_id).one_or_none()
+        if used is not None:
+            s.expunge(used)
+        return used
+
+
 async def show(request: Request) -> Response:
     token = request.path_params["token"]
     try:
@@ -95,6 +105,11 @@ async def show(request: Request) -> Response:
         return _page("链接无效", f'<p class="bad">{html.escape(str(refused))}</p>', 400)
     title, kind_name, body = _stored(claim.notice_id)
     notice_kind = kind_of(kind_name)
+    used = _used(claim.token_id)
+    if used is not None:  # no second button: the page says what was recorded, and when
+        when = used.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        return _page("已确认", f"<p>通知：{html.escape(title)}</p><p>编号：{html.escape(claim.notice_id)}</p>"
+                              f'<p class="ok">此链接已于 {when}（北京时间）确认，无需再次操作。</p>')
     # A decision is taken on what the notice said: show it (the record copy, as sent, masked).
     shown = f"<pre style=\"white-space:pre-wrap\">{html.escape(body)}</pre>" if notice_kind.shows_body else ""
     form = (

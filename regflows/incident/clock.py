@@ -318,7 +318,8 @@ class Obligation(_Strict):
         if due is None:
             return None
         if self.last_day is not None:
-            return f"{self.last_day.isoformat()}T23:59:59+08:00"
+            last_second = dt.datetime.combine(self.last_day, dt.time(23, 59, 59), tzinfo=SHANGHAI)
+            return last_second.isoformat()
         return due.astimezone(SHANGHAI).isoformat()
 
     def cli_row(self) -> dict[str, Any]:

@@ -87,6 +87,8 @@ def test_link_acknowledges_once_and_refuses_forged_altered_expired_replayed(http
         notice = s.get(Notice, "test:ack")
         assert notice.acked_by == "t.a" and notice.acked_at is not None
     assert httpx.post(link).status_code == 409  # replayed
+    used = httpx.get(link)  # opened again later: says it is done, offers no second button
+    assert used.status_code == 200 and "此链接已于" in used.text and "<form" not in used.text
     token = link.rsplit("/", 1)[1]
     token_id, signature = token.split(".")
     forged = f"{ack_endpoint}/ack/AAAAAAAAAAA.{signature}"
