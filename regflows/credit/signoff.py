@@ -46,10 +46,11 @@ from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
 from regflows.credit.table import write_table
 from regflows.kit import approvals
+from regflows.kit.reports import record_report_in
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, Decision, NoticeRequest, Policy, Request
 from regflows.profile import Profile, Settings, load_profile, profile_path
 from regflows.store import db
-from regflows.store.models import Obligation, Report, utcnow
+from regflows.store.models import Obligation, utcnow
 
 PROCEDURE = "credit-stats"
 CODE = "monthly-statistics"
@@ -237,8 +238,8 @@ def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[
     now = utcnow()
     with db.session(url) as s:
         for kind, path in files.items():
-            s.add(Report(procedure=PROCEDURE, kind=kind, subject=label, path=str(path), sha256=digests[kind]))
-            ledger.append_in(s, "report.written", subject(label), {"kind": kind, "path": str(path), "sha256": digests[kind]})
+            record_report_in(s, procedure=PROCEDURE, kind=kind, subject=label, path=path, sha256=digests[kind],
+                             action="report.written", ledger_subject=subject(label))
         row = month_obligation(s, label)
         if row is None:
             row = Obligation(procedure=PROCEDURE, subject=subject(label), code=CODE,
@@ -324,11 +325,10 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
             raise SignoffError(f"{label}：签发期间统计表已重新生成（第 {exc.current} 版），本次签发作废") from None
         if not newly:
             return _view(done)  # finalised meanwhile by the endpoint or the watch
-        s.add(Report(procedure=PROCEDURE, kind="xlsx-final", subject=label, path=str(final), sha256=digest))
-        ledger.append_in(s, "credit_stats.final", subject(label),
-                         {"revision": state.revision, "sha256": digest, "path": str(final), "preparer": state.preparer.person,
-                          "reviewer": state.reviewer.person, "signer": state.signer.person,
-                          "content_sha256": approval.content_sha256}, actor=state.signer.person)
+        record_report_in(s, procedure=PROCEDURE, kind="xlsx-final", subject=label, path=final, sha256=digest,
+                         action="credit_stats.final", ledger_subject=subject(label), actor=state.signer.person,
+                         detail={"revision": state.revision, "preparer": state.preparer.person, "reviewer": state.reviewer.person,
+                                 "signer": state.signer.person, "content_sha256": approval.content_sha256})
     last_day = last_day_of(due_at)
     period = Period.parse(label)
     context = {"state": "due_soon", "obligation": f"报送征信信息安全情况统计表（{period.year}年{period.month}月），已签发待报送",

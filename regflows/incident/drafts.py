@@ -15,19 +15,17 @@ name, warning colour and who investigates come from the grading (``rules/grading
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from calendars.zone import SHANGHAI
-from regflows import config, ledger
+from regflows import config
 from regflows.incident import documents as docs
 from regflows.incident.clock import RuleSet, rule_set_for
 from regflows.incident.grading import Grading
 from regflows.profile import ContactInfo, Profile
 from regflows.store import db
-from regflows.store.models import Report
+from regflows.kit.reports import record_report_in
 
 LATER = "待事件处置过程中补充"
 
@@ -84,10 +82,9 @@ def write_drafts(incident_id: str, kinds: list[str], ctx: docs.DocumentContext, 
             out.append({"kind": kind, "path": None, "missing": [m.label for m in missing], "pending": []})
             continue
         draft = docs.DOCUMENTS[kind](ctx, path)
-        digest = hashlib.sha256(Path(draft.path).read_bytes()).hexdigest()
         with db.session(url) as s:
-            s.add(Report(procedure="incident_response", kind=kind, subject=incident_id, path=str(draft.path), sha256=digest))
-            ledger.append_in(s, "report.drafted", incident_id, {"kind": kind, "sha256": digest, "pending": [p.label for p in draft.pending]})
+            digest = record_report_in(s, procedure="incident_response", kind=kind, subject=incident_id, path=draft.path,
+                                      action="report.drafted", detail={"pending": [p.label for p in draft.pending]})
         out.append({"kind": kind, "path": str(draft.path), "missing": [], "pending": [p.label for p in draft.pending], "sha256": digest})
     return out
 

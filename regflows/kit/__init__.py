@@ -17,6 +17,7 @@ module            what it holds
                   ledger) and ``waive`` for every procedure, the UI form and the CLI
 ``files``         atomic, owner-only file writes (reports, evidence)
 ``evidence``      the evidence record and the file check (exists, readable, SHA-256)
+``reports``       every document a procedure produces, on record with its SHA-256
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
 ``reminders``     reminder policies (minutes before a due instant; working days from
                   09:00 until a due day) and the one reminder loop procedures feed
@@ -40,6 +41,7 @@ from typing import Any
 MODULES: dict[str, tuple[str, ...]] = {
     "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"),
     "files": ("PRIVATE_FILE", "write_atomically"),
+    "reports": ("record_report_in",),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
     "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload"),
     "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "Feed", "Reminder", "ReminderPolicy", "Sent",
