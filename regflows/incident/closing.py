@@ -28,7 +28,7 @@ from regflows import ledger
 from regflows.incident import store
 from regflows.kit import approvals
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest, Policy, Request
-from regflows.profile import Profile
+from regflows.profile import Profile, load_profile, profile_path
 from regflows.store import db
 from regflows.store.models import Incident, Notice, utcnow
 
@@ -80,7 +80,8 @@ def policy(profile: Profile, incident: Incident) -> Policy:
     # cannot approve for two deciding roles.
     step = approvals.Step(STEP, tuple(deciding_roles(incident.grading)), distinct=True, action="incident.close_approved")
     return Policy(KIND, (step,), request=request, request_id=request_id, refused_action="incident.close_refused",
-                  refused_reason="不是有权决定结束应急响应的部门的成员（CQ-PLAN 应急结束）")
+                  refused_reason="不是有权决定结束应急响应的部门的成员（CQ-PLAN 应急结束）",
+                  maker_refused_reason="提议人不能审批自己的结束提议（CQ-PLAN 应急结束：提议与批准须为不同人员）")
 
 
 def request_close(profile: Profile, incident_id: str, proposed_by: str, **options: Any) -> list[str]:
@@ -94,6 +95,18 @@ def request_close(profile: Profile, incident_id: str, proposed_by: str, **option
         proposer = profile.person(proposed_by)
     except KeyError:
         raise CloseRefused(f"提议人 {proposed_by} 不是机构配置中的人员") from None
+    ending = incident.grading["ending"]
+    if ending.get("approved_by"):  # CQ-PLAN: one body proposes, another approves (level I: the working group proposes)
+        proposers = approvals.role_members(profile, ending["by"])
+        if proposed_by not in proposers:
+            body = "、".join(r.name for r in profile.roles_of_kind(ending["by"]).values()) or ending["by"]
+            raise CloseRefused(f"事件 {incident_id}（{incident.grade}级）的结束应急响应须由{body}的成员提议"
+                               f"（{ending['clause']}：{ending['text']}），{proposer.name} 不是其成员")
+    if incident.state == "closing":  # one proposal at a time: a second one would rewrite who proposed
+        current = approvals.get(KIND, incident_id)
+        if current is not None and current.maker.person != proposed_by:
+            raise CloseRefused(f"事件 {incident_id} 已由 {current.maker.name} 提议结束，正在审批中；"
+                               "同一时间只能有一个提议（原提议人可重新发送审批请求）")
     for role in roles:  # refused before anything is recorded: nobody else could approve
         if not [m for m in approvals.role_members(profile, role) if m != proposed_by]:
             raise CloseRefused(f"事件 {incident_id}：有权决定结束应急响应的 {role} 中没有提议人 {proposer.name} 以外的成员；"
@@ -154,3 +167,27 @@ def try_close(profile: Profile, incident_id: str) -> dict[str, str] | None:
         except LookupError:
             pass
     return approvers
+
+
+def incident_of_request(notice_id: str) -> str | None:
+    """``incident:INC-…:close:r1:division:1`` (or the legacy ``incident:INC-…:close:division``) → ``INC-…``."""
+    parts = notice_id.split(":")
+    return parts[1] if len(parts) >= 4 and parts[0] == "incident" and parts[2] == "close" else None
+
+
+def after_ack(notice_id: str) -> str:
+    """The acknowledgement endpoint's follow-up for an ``approval_request``: close at once when
+    this was the last approval needed, and tell the person what their click did. The
+    incident-watch deployment does the same within a minute if this fails."""
+    incident_id = incident_of_request(notice_id)
+    if incident_id is None:
+        return ""
+    approvers = try_close(load_profile(profile_path()), incident_id)
+    if approvers:
+        return f"事件 {incident_id} 的应急响应已结束（批准：{'、'.join(approvers.values())}）。"
+    state = approvals.get(KIND, incident_id)
+    if state is None or store.load_incident(incident_id).state != "closing":
+        return ""
+    approved = {d.role for d in state.decisions}
+    waiting = [role for role in deciding_roles(store.load_incident(incident_id).grading) if role not in approved]
+    return f"事件 {incident_id} 结束审批进行中，尚待：{'、'.join(waiting)}。" if waiting else ""

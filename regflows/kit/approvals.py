@@ -184,6 +184,9 @@ class Policy:
     request_id: RequestNamer
     refused_action: str = "approval.refused"
     refused_reason: str = "不是本步骤可审批的人员"
+    #: Why the maker's own confirmation does not count: said apart, since a maker who is also a
+    #: member of the role would otherwise read as "not a member" in the ledger.
+    maker_refused_reason: str = "提交人不能审批自己提交的内容（制作人与审核人须为不同人员）"
     link_validity: dt.timedelta | None = None  # None: the notices layer's default
     resend_margin: dt.timedelta = dt.timedelta(hours=1)
 
@@ -380,7 +383,9 @@ def _take_step(s: Session, profile: Profile, policy: Policy, row: ApprovalRow, a
             changed = True
             ledger.append_in(s, policy.refused_action, approval.subject,
                              {"stage": step.name, "role": role, "person": other.person_id, "revision": approval.revision,
-                              "notice": other.notice_id, "reason": policy.refused_reason}, actor=other.person_id)
+                              "notice": other.notice_id,
+                              "reason": policy.maker_refused_reason if other.person_id == approval.maker.person
+                              else policy.refused_reason}, actor=other.person_id)
         if first is not None:
             act = Act(first.person_id, person_name(profile, first.person_id), first.at.isoformat(), first.via, first.notice_id)
             approval.decisions.append(Decision(step.name, role, act, approval.content_sha256))

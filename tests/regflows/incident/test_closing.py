@@ -151,3 +151,44 @@ def test_a_proposer_in_a_deciding_role_is_not_asked_and_cannot_approve(level_iv,
     acknowledge(make_token(division_request, "li.ming"))
     assert closing.try_close(profile, incident_id) == {"division": "li.ming", "development_centre": "liu.yang"}
     assert "incident.close_refused" in _actions(incident_id)
+
+
+def test_one_proposal_at_a_time_and_the_proposer_s_own_click_is_refused_as_such(level_iv) -> None:  # type: ignore[no-untyped-def]
+    profile, http, incident_id = level_iv
+    closing.request_close(profile, incident_id, "li.ming")
+    with pytest.raises(closing.CloseRefused, match="已由 .* 提议结束，正在审批中"):
+        closing.request_close(profile, incident_id, "zhao.lei")  # would rewrite who proposed
+    assert closing.request_close(profile, incident_id, "li.ming") == ["division", "development_centre"]  # the proposer may ask again
+    acknowledge(make_token(f"incident:{incident_id}:close:r1:division:1", "li.ming"))  # the proposer's own confirmation
+    assert closing.try_close(profile, incident_id) is None
+    with db.session() as s:
+        refused = [json.loads(e.payload) for e in s.execute(select(AuditEntry).where(AuditEntry.action == "incident.close_refused")).scalars()]
+    assert [r["reason"] for r in refused] == ["提议人不能审批自己的结束提议（CQ-PLAN 应急结束：提议与批准须为不同人员）"]
+
+
+def test_where_one_body_proposes_and_another_approves_the_proposer_is_of_the_first(level_iv) -> None:  # type: ignore[no-untyped-def]
+    """Level III (CQ-PLAN 第四篇三（三）): the division decides, the working group consents."""
+    profile, http, incident_id = level_iv
+    record = {**store.load_incident(incident_id).record, "assessed_grade": "III", "assessed_reason": "影响较大"}
+    grading = grade(IncidentRecord.model_validate(record))
+    assert grading.grade == "III" and grading.ending.approved_by == "emergency_working_group"
+    store.update_record(incident_id, {"assessed_grade": "III", "assessed_reason": "影响较大"}, "zhao.lei")
+    store.set_grading(incident_id, grading.model_dump(mode="json"), "研判", "zhao.lei")
+    with pytest.raises(closing.CloseRefused, match="须由.*的成员提议"):
+        closing.request_close(profile, incident_id, "li.ming")  # on call, not of the division
+    assert closing.request_close(profile, incident_id, "chen.jing") == ["emergency_working_group"]
+
+
+def test_the_last_approval_closes_at_once_through_the_endpoint_s_follow_up(level_iv) -> None:  # type: ignore[no-untyped-def]
+    """The approval_request kind's after-confirmation hook: no waiting for the next incident-watch minute."""
+    from notices.kinds import kind
+
+    profile, http, incident_id = level_iv
+    closing.request_close(profile, incident_id, "li.ming")
+    hook = kind("approval_request").after_ack
+    assert hook is not None
+    first = acknowledge(_approval_link(http, "chen.jing"))
+    assert hook(first.notice_id) == f"事件 {incident_id} 结束审批进行中，尚待：development_centre。"
+    last = acknowledge(_approval_link(http, "liu.yang"))
+    assert hook(last.notice_id).startswith(f"事件 {incident_id} 的应急响应已结束")
+    assert store.load_incident(incident_id).state == "closed"
