@@ -43,3 +43,8 @@ def now_local() -> dt.datetime:
 def local_date(moment: dt.datetime | None = None) -> dt.date:
     """The Beijing calendar day of an instant (default: now)."""
     return (to_local(moment) if moment is not None else now_local()).date()
+
+
+def local_label(moment: dt.datetime) -> str:
+    """A moment as people read it in a message: ``2025-10-01 10:05（北京时间）``."""
+    return f"{to_local(moment):%Y-%m-%d %H:%M}（北京时间）"

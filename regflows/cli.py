@@ -377,8 +377,14 @@ def notices_serve_acks(
     uvicorn.run(create_app(endpoint_routes()), host=host, port=port, log_level="warning")
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main() -> None:
+    """The console entry: the commands, and one Chinese line instead of a traceback for a store
+    that was never migrated (any command that reads the store may meet it)."""
+    try:
+        app()
+    except config.StoreNotReady as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,11 @@ PREFECT_HOST = "127.0.0.1"
 PREFECT_PORT = 4200
 
 
+class StoreNotReady(RuntimeError):
+    """The store has no schema, or an older one: said in one line, with the command that fixes it.
+    Defined here, not in the store, so that the CLI can catch it without loading SQLAlchemy."""
+
+
 def home() -> Path:
     path = Path(os.environ.get("REGFLOWS_HOME") or REPO_ROOT / "var")
     path.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from calendars.zone import local_label
 from regflows.credit.signoff import CODE, PROCEDURE, STAGE_TITLES, is_final, stage_of, subject
 from regflows.kit import obligations
 from regflows.kit.reminders import Feed, WorkingDaysUntilDueDay
@@ -55,7 +56,7 @@ def remind(profile: Profile, now: dt.datetime | None = None, url: str | None = N
 def _signed_and_not_submitted(label: str, url: str | None) -> obligations.Precondition:
     def check(row: Obligation) -> None:
         if row.fulfilled_at is not None:
-            raise ValueError(f"{label} 的统计表已于 {row.fulfilled_at.isoformat()} 标记为已报送")
+            raise ValueError(f"{label} 的统计表已于 {local_label(row.fulfilled_at)} 标记为已报送")
         if not is_final(label, url):  # PBOC-102 附件2: only a reviewed and signed table is filed
             now = STAGE_TITLES.get(stage_of(label, url) or "", "无签核记录")
             raise ValueError(f"{label} 的统计表尚未签发（当前：{now}），不能标记为已报送：须先经复核人复核、签发人签发")

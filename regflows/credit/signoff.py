@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calendars.deadlines import end_of_day, last_day_of
-from calendars.zone import SHANGHAI
+from calendars.zone import SHANGHAI, local_label
 from notices.service import send_notice
 from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
@@ -260,7 +260,7 @@ def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[
             warnings.append(f"{label} 的统计表重新生成，summary.json 与第 {revision} 版逐字节相同：此前的复核、签发继续有效"
                             f"（当前：{_view(bound.approval).stage_title}）")
         if row.fulfilled_at is not None:
-            warnings.append(f"{label} 的统计表已于 {row.fulfilled_at.isoformat()} 标记为已报送；如数据有更正，须重新报送更正后的报表")
+            warnings.append(f"{label} 的统计表已于 {local_label(row.fulfilled_at)} 标记为已报送；如数据有更正，须重新报送更正后的报表")
         ledger.append_in(s, "credit_stats.prepared", subject(label),
                          {"revision": revision, "preparer": preparer, "files": digests,
                           **({"unchanged": True, "preparer_of_record": bound.approval.maker.person} if bound.outcome == "kept" else {})},

@@ -30,6 +30,12 @@ def _profile(path: Path | None):  # type: ignore[no-untyped-def]
         fail(str(exc))
 
 
+def _person(profile_file: Path | None, by: str, option: str = "--by") -> None:
+    """Whoever answers for a change to the record must be one of the profile's people."""
+    if by.strip() not in {p.id for p in _profile(profile_file).people}:
+        fail(f"{option} {by} 不在机构配置的人员（people）中")
+
+
 ProfileOpt = Annotated[Path | None, typer.Option("--profile", help="机构配置 YAML（默认 REGFLOWS_PROFILE 或示范配置）")]
 
 
@@ -113,9 +119,12 @@ def update_command(
     confirmed_at: Annotated[str | None, typer.Option(help="个人金融信息事件确认时间（ISO 8601，带偏移）")] = None,
     handling_ended_at: Annotated[str | None, typer.Option(help="事件处置结束时间")] = None,
     response_ended_at: Annotated[str | None, typer.Option(help="应急响应结束时间")] = None,
+    profile: ProfileOpt = None,
 ) -> None:
     """记录后续时间点；时限据此重新计算（如总结报告、调查评估报告）。"""
     from regflows.incident import store
+
+    _person(profile, by)
 
     changes = {name: parse_instant(value, f"--{name.replace('_', '-')}").isoformat()
                for name, value in (("confirmed_at", confirmed_at), ("handling_ended_at", handling_ended_at),
@@ -183,6 +192,7 @@ def regrade_command(
     from regflows.incident.recompute import clock_rows
 
     loaded = _profile(profile)
+    _person(profile, by)
     try:
         incident = store.load_incident(incident_id)
         revised = read_record(record) if record else IncidentRecord.model_validate(incident.record)

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from calendars.zone import local_label
 from regflows import ledger
 from regflows.kit.evidence import EvidenceError, evidence_record
 from regflows.store import db
@@ -99,7 +100,7 @@ def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | 
         if row.state == "waived":
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免，不能再登记履行")
         if row.fulfilled_at is not None and not row.every:
-            raise EvidenceError(f"义务“{row.title}”（{row.code}）已于 {row.fulfilled_at.isoformat()} 由 {row.fulfilled_by} 登记履行，"
+            raise EvidenceError(f"义务“{row.title}”（{row.code}）已于 {local_label(row.fulfilled_at)} 由 {row.fulfilled_by} 登记履行，"
                                 "不能重复登记（重复登记会改变履行时间）")
         history = list((row.evidence or {}).get("history", []))
         history.append({"at": when.isoformat(), "by": who, **record})
@@ -144,7 +145,7 @@ def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | No
         if row.state == "waived":
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免")
         if row.state == "fulfilled" and not row.every:
-            raise WaiverRefused(f"义务“{row.title}”（{row.code}）已于 {row.fulfilled_at.isoformat() if row.fulfilled_at else ''} 履行，无需豁免")
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}）已于 {local_label(row.fulfilled_at) if row.fulfilled_at else ''} 履行，无需豁免")
         waiver = {"at": when.isoformat(), "by": who, "reason": reason.strip(), **_condition(allowed)}
         row.evidence = {**(row.evidence or {}), "waiver": waiver}
         row.state = "waived"

@@ -90,8 +90,11 @@ def store_upload(data: bytes, name: str, home: Path | None = None) -> StoredUplo
     if not data:
         raise UploadRefused("上传的文件为空")
     digest = hashlib.sha256(data).hexdigest()
-    folder = (home or config.home()) / "uploads" / digest
+    root = (home or config.home()) / "uploads"
+    folder = root / digest
     folder.mkdir(parents=True, exist_ok=True)
+    for private in (root, folder):  # owner-only like the files: evidence names can be personal data too
+        private.chmod(0o700)
     target = folder / name
     if target.resolve().parent != folder.resolve():  # defence in depth: safe_name already refused paths
         raise UploadRefused(f"文件名（name）不能包含路径：{name!r}")

@@ -12,6 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,9 +79,21 @@ def schema_status(url: str | None = None) -> tuple[str | None, str]:
     return current, head
 
 
+#: What SQLite and PostgreSQL say about a table the migrations have not created yet.
+_MISSING_TABLE = ("no such table", "no such column", "UndefinedTable", "UndefinedColumn", "does not exist")
+
+
 @contextmanager
 def session(url: str | None = None) -> Iterator[Session]:
-    """A transaction: committed on success, rolled back on any error."""
+    """A transaction: committed on success, rolled back on any error. A store that was never
+    migrated (or is behind the code) raises :class:`regflows.config.StoreNotReady` instead of a driver traceback."""
     factory = sessionmaker(engine(url), expire_on_commit=False)
-    with factory() as s, s.begin():
-        yield s
+    try:
+        with factory() as s, s.begin():
+            yield s
+    except (OperationalError, ProgrammingError) as exc:
+        if not any(marker in str(exc.orig) or marker in type(exc.orig).__name__ for marker in _MISSING_TABLE):
+            raise
+        where = make_url(_normalise(url or config.database_url())).render_as_string(hide_password=True)
+        raise config.StoreNotReady(f"业务数据库 {where} 尚未初始化或版本落后于程序（{str(exc.orig).splitlines()[0]}）："
+                            "请先运行 regflows db upgrade（make run 会自动执行）") from exc

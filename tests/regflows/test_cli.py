@@ -130,3 +130,12 @@ def test_declare_reaches_the_server_regflows_up_starts_when_prefect_api_url_is_u
     result = runner.invoke(app, ["incident", "declare", str(tmp_path / "inc.json"), "--profile", str(DEMO_PROFILE)])
     assert result.exit_code != 0
     assert f"http://127.0.0.1:{port}/api" in result.output and "regflows up" in result.output
+
+
+def test_a_store_never_migrated_is_one_chinese_line_naming_the_fix(tmp_path: Path) -> None:
+    env = {**__import__("os").environ, "REGFLOWS_HOME": str(tmp_path), "REGFLOWS_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+    done = subprocess.run([sys.executable, "-c", "from regflows.cli import main; main()", "credit-stats", "status", "2026-10"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("错误：业务数据库") and "regflows db upgrade" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -58,6 +58,12 @@ def test_regrade_needs_a_reason_and_cannot_lower_by_assessment(recorded) -> None
     assert bad.exit_code == 2 and "assessed_grade" in bad.stderr
     blank = runner.invoke(app, ["incident", "regrade", recorded["id"], "--reason", " ", "--by", "zhao.lei"])
     assert blank.exit_code == 2 and "理由" in blank.stderr
+    # Whoever changes the record answers for it: a name not in the profile is refused, nothing recorded.
+    for command in (["regrade", recorded["id"], "--assessed-grade", "III", "--reason", "x"],
+                    ["update", recorded["id"], "--handling-ended-at", "2025-10-01T10:00:00+08:00"]):
+        stranger = runner.invoke(app, ["incident", *command, "--by", "mallory"])
+        assert stranger.exit_code == 2 and "mallory 不在机构配置的人员" in stranger.stderr
+    assert all(e.actor != "mallory" for e in store.timeline(recorded["id"]))
 
 
 def test_fulfil_requires_evidence_and_is_on_record(recorded) -> None:  # type: ignore[no-untyped-def]
@@ -97,7 +103,7 @@ def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # typ
     rows = store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in compute(record, grade(record), recorded["profile"], utcnow())], "v")
     assert "summary_report" in draft_new_reports(recorded["profile"], incident, rows)
     assert "summary_report" not in draft_new_reports(recorded["profile"], incident, rows)  # once
-    naive = runner.invoke(app, ["incident", "update", recorded["id"], "--response-ended-at", "2025-10-01T10:00", "--by", "x"])
+    naive = runner.invoke(app, ["incident", "update", recorded["id"], "--response-ended-at", "2025-10-01T10:00", "--by", "zhao.lei"])
     assert naive.exit_code == 2 and "偏移" in naive.stderr
 
 

@@ -68,6 +68,8 @@ def test_store_upload_refuses_names_with_paths(tmp_path: Path) -> None:
 def test_evidence_is_owner_only_and_the_bearer_scheme_is_case_insensitive(client: TestClient, home: Path) -> None:
     answer = client.post("/uploads", params={"name": "回执.pdf"}, content=b"%PDF-1.4", headers={"Authorization": f"bearer {TOKEN}"})
     assert answer.status_code == 201, answer.text  # RFC 7235 2.1: the scheme is case-insensitive
-    assert Path(answer.json()["path"]).stat().st_mode & 0o777 == 0o600  # evidence may hold personal data
+    stored = Path(answer.json()["path"])
+    assert stored.stat().st_mode & 0o777 == 0o600  # evidence may hold personal data
+    assert [p.stat().st_mode & 0o777 for p in (stored.parent, stored.parent.parent)] == [0o700, 0o700]  # and so may its name
     assert client.post("/uploads", params={"name": "a.pdf"}, content=b"x", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
     assert client.post("/uploads", params={"name": "a.pdf"}, content=b"x", headers={"Authorization": TOKEN}).status_code == 401
