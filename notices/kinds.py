@@ -41,7 +41,7 @@ class NoticeKind:
     misspelt key fails in the tests rather than printing a blank line at 03:00). ``templates`` is
     the folder holding ``<name>.full.j2`` and ``<name>.sms.j2``. ``sms_fields`` names the fields of
     this kind, beyond :data:`notices.templates.SMS_FIELDS`, that its SMS may show; each must be
-    of a type that cannot hold a name (``tests/test_templates.py`` checks every registered kind).
+    of a type that cannot hold a name (``tests/notices/test_templates.py`` checks every registered kind).
 
     The rest is what the acknowledgement page does with a link of this kind: ``button`` is what
     its button says; ``shows_body`` shows the notice as sent above the button (a decision is

@@ -97,7 +97,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 #: The context fields any SMS template may reference; a kind adds its own in
 #: ``NoticeKind.sms_fields``. Each is one of the constrained types above, a bool, a number or a
-#: time in every model that has it (``tests/test_templates.py`` checks both the templates and the
+#: time in every model that has it (``tests/notices/test_templates.py`` checks both the templates and the
 #: models of every registered kind).
 SMS_FIELDS: frozenset[str] = frozenset(
     {

@@ -4,7 +4,7 @@ The shared layers (notices, calendars, the store, the ledger, the profile, the k
 a procedure (issue 11, item 2). A procedure plugs in instead, and this module is where it does:
 one :class:`Procedure` per procedure, read by the composition roots: ``regflows/cli.py`` mounts
 its commands, ``regflows up`` and ``regflows notices serve-acks`` mount its endpoint routes, and
-``tests/test_procedures.py`` checks that every deployment of prefect.yaml belongs to exactly one
+``tests/regflows/test_procedures.py`` checks that every deployment of prefect.yaml belongs to exactly one
 procedure (or to :data:`CORE_DEPLOYMENTS`) and every notice kind has its templates.
 
 Notice kinds are registered on import, not by a call from here: a procedure's package imports

@@ -158,7 +158,37 @@ def sql_stays_in_the_store_layer(imp: Import, procs: list[str]) -> str | None:
     return None
 
 
+def a_procedure_never_imports_another(imp: Import, procs: list[str]) -> str | None:
+    """Procedures meet only in the shared layers (a credit count reads incidents from the store,
+    not through the incident package): a new procedure can be added or removed alone."""
+    mine = next((p for p in procs if within(imp.module, (p,))), None)
+    if mine is not None and within(imp.target, [p for p in procs if p != mine]):
+        return "流程之间不得互相引用（经共享层交换数据）"
+    return None
+
+
+#: What the calendar layer may take from regflows: reading its year files, nothing else.
+CALENDAR_MAY_USE = ("regflows.kit.errors", "regflows.kit.rulefiles")
+
+
+def calendars_stand_below_regflows(imp: Import, procs: list[str]) -> str | None:
+    if within(imp.module, ("calendars",)) and within(imp.target, ("regflows",)) and not within(imp.target, CALENDAR_MAY_USE):
+        return "日历层只可使用 regflows.kit 的规则文件读取（errors、rulefiles）"
+    return None
+
+
+def flows_act_through_tasks(imp: Import, procs: list[str]) -> str | None:
+    """A flow composes tasks: the store, the ledger, the kit and the notices engine are reached
+    only inside tasks (retries, logs, artifacts)."""
+    if within(imp.module, ("flows",)) and within(imp.target, ("regflows.store", "regflows.ledger", "regflows.kit", "notices")):
+        return "flows 只组合 tasks：存储、账本、工具包与通知只在 tasks 中使用"
+    return None
+
+
 RULES: dict[str, Rule] = {
+    "a-procedure-never-imports-another": a_procedure_never_imports_another,
+    "calendars-stand-below-regflows": calendars_stand_below_regflows,
+    "flows-act-through-tasks": flows_act_through_tasks,
     "sql-stays-in-the-store-layer": sql_stays_in_the_store_layer,
     "shared-layers-never-import-a-procedure": shared_never_imports_a_procedure,
     "domain-never-imports-tasks-or-flows": domain_never_imports_tasks_or_flows,
@@ -309,6 +339,13 @@ def test_a_planted_violation_is_named_with_file_line_and_rule(case: str) -> None
     ("flows.incident_watch", "from tasks.incident import watch_incident\n", "tasks-never-import-flows", 0),
     ("notices.service", "from regflows.store import db\nfrom regflows.profile import Profile\n", "shared-layers-never-import-a-procedure", 0),
     ("regflows.incident.alerts", "from regflows.credit import models\n", "shared-layers-never-import-a-procedure", 0),
+    ("regflows.incident.alerts", "from regflows.credit import models\n", "a-procedure-never-imports-another", 1),
+    ("regflows.credit.events", "from regflows.store.models import Incident\n", "a-procedure-never-imports-another", 0),
+    ("calendars.zone", "from regflows.store import db\n", "calendars-stand-below-regflows", 1),
+    ("calendars.official", "from regflows.kit.rulefiles import load_yaml_model\n", "calendars-stand-below-regflows", 0),
+    ("flows.credit_stats", "from regflows.store import db\n", "flows-act-through-tasks", 1),
+    ("flows.incident_fulfil", "from regflows.kit.obligations import fulfil\n", "flows-act-through-tasks", 1),
+    ("flows.incident_fulfil", "from tasks.incident import fulfil_task\n", "flows-act-through-tasks", 0),
     ("regflows.credit.signoff", "def f():\n    from prefect import get_run_logger\n", "domain-never-imports-prefect", 1),
     ("notices.service", "import prefect.artifacts\n", "domain-never-imports-prefect", 1),
     ("calendars.schedules", "from prefect.schedules import RRule\n", "domain-never-imports-prefect", 1),

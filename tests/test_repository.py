@@ -30,3 +30,16 @@ def test_the_pattern_finds_a_reference_outside() -> None:
     assert OUTSIDE.search("digested in `../shared/docs/regulations.md`")
     assert OUTSIDE.search("see /work/shared/seeds")
     assert not OUTSIDE.search("docs/regulations.md and tests/work/x")
+
+
+def test_every_test_file_a_document_names_exists() -> None:
+    """Docstrings and the README point readers at tests by path; a moved test must not leave them dangling."""
+    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    named = re.compile(r"tests/[\w/]+\.py")
+    dangling = []
+    for name in files:
+        if not name.endswith((".py", ".md", ".yaml")) or name in ("tests/test_repository.py", "tests/test_layout.py"):  # planted examples
+            continue
+        for n, line in enumerate((REPO / name).read_text(encoding="utf-8").splitlines(), 1):
+            dangling += [f"{name}:{n} {m}" for m in named.findall(line) if not (REPO / m).is_file()]
+    assert not dangling, "以下位置引用了不存在的测试文件：" + "、".join(dangling)

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -28,8 +28,8 @@ credit_app = typer.Typer(help="征信信息安全情况统计表（PBOC-102 三�
 demo_app = typer.Typer(help="演示数据：生成可复现的合成数据。", no_args_is_help=True)
 
 
-def _fail(message: str, code: int) -> None:
-    typer.echo(message, err=True)
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"错误：{message}", err=True)  # the same form as every other regflows command
     raise typer.Exit(code)
 
 

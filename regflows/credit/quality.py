@@ -8,7 +8,7 @@ table instead, with raw ID numbers masked.
 Speed (stack-notes, "great-expectations 1.24 and pandas 3"): GX computes an md5 fingerprint of
 the whole frame on every validation of a frame under ``HASH_THRESHOLD`` bytes (about 75 % of the
 time at 10 M rows). There is no public switch; :func:`_no_fingerprint` sets the private constant
-to 0 for the duration of a validation, and ``tests/test_credit_inputs.py`` fails if an upgrade
+to 0 for the duration of a validation, and ``tests/regflows/credit/test_inputs.py`` fails if an upgrade
 moves or stops using it. Strings are pyarrow-backed (see :mod:`regflows.credit.io`).
 
 great_expectations is imported inside functions only (lazy): the import takes 3-11 s (measured),

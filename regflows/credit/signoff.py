@@ -30,7 +30,6 @@ from there, and moved into the table the first time it is advanced or prepared a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
 from regflows.credit.table import write_table
 from regflows.kit import approvals
+from regflows.kit.evidence import sha256_file
 from regflows.kit.reports import record_report_in
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, Decision, NoticeRequest, Policy, Request
 from regflows.profile import Profile, Settings, load_profile, profile_path
@@ -75,7 +75,8 @@ def subject(label: str) -> str:
 
 
 def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's SHA-256, read in blocks (the kit's one hash of a file)."""
+    return sha256_file(path)[0]
 
 
 @dataclass

@@ -4,7 +4,7 @@ Registered with the notices layer when this module is imported, and the package 
 (``regflows/incident/__init__.py``): any process that loads a part of the incident procedure, a
 flow run in a worker above all, can send these kinds. Their templates are in ``templates/``
 beside this module; the field types come from :mod:`notices.templates`, whose design check
-(``tests/test_templates.py``) covers these models like the generic ones.
+(``tests/notices/test_templates.py``) covers these models like the generic ones.
 """
 
 from __future__ import annotations
