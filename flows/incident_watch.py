@@ -21,4 +21,8 @@ from tasks.incident import open_incidents_task, watch_incident
 def incident_watch() -> list[dict]:
     """每分钟：重算未结束事件的监管时限，到期前提醒、逾期上报，审批齐全后结束事件。"""
     profile = load_profile(profile_path())
-    return [watch_incident(profile, incident_id) for incident_id in open_incidents_task()]
+    results = [watch_incident(profile, incident_id) for incident_id in open_incidents_task()]
+    stuck = [r["stuck"] for r in results if r.get("stuck")]
+    if stuck:  # every incident was watched first; then the run fails, red in the UI
+        raise RuntimeError("；".join(stuck))
+    return results

@@ -71,7 +71,8 @@ def run_after_ack(notice_kind: NoticeKind, notice_id: str) -> str:
     except Exception as exc:
         log.exception("确认后的后续处理失败：%s", notice_id)
         ledger.append("ack.follow_up_failed", notice_id, {"kind": notice_kind.name, "error": f"{type(exc).__name__}: {exc}"[:500]})
-        return f"您的确认已记录，但后续处理未完成（{type(exc).__name__}: {exc}），将由定时任务重试，请联系管理员。"
+        # The details (paths, SQL) stay in the log and the ledger: whoever holds a link sees one line.
+        return "您的确认已记录，但后续处理未完成，将由定时任务重试；如长时间无进展，请联系管理员。"
 
 
 def _page(title: str, content: str, status: int = 200) -> HTMLResponse:

@@ -158,14 +158,19 @@ def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
     """One incident, once a minute: recompute its clock, remind, draft reports that became due, close."""
     incident = store.load_incident(incident_id)
     rows = clock_rows(incident_id, incident.record, incident.grading, profile, utcnow())
+    stuck = None
     with notices_published():
         sent = alerts.remind(profile, incident, rows, before_send=sms_rate_limiter(profile))
         drafted = draft_new_reports(profile, incident, rows)
-        approvers = closing.try_close(profile, incident_id)
+        try:
+            approvers = closing.try_close(profile, incident_id)
+        except closing.CloseRefused as exc:  # nobody left to approve: raised by the flow, after the other incidents
+            approvers, stuck = None, str(exc)
+            get_run_logger().error("%s", exc)
     publish_clock(incident_id, incident.record, store.obligations_of(incident_id))
     if sent:
         get_run_logger().warning("事件 %s 已发送提醒：%s", incident_id, ", ".join(sent))
-    return {"incident": incident_id, "reminders": sent, "drafted": drafted, "closed_by": approvers}
+    return {"incident": incident_id, "reminders": sent, "drafted": drafted, "closed_by": approvers, "stuck": stuck}
 
 
 def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligation]) -> list[str]:

@@ -30,12 +30,14 @@ from there, and moved into the table the first time it is advanced or prepared a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 
 from calendars.deadlines import end_of_day, last_day_of
@@ -305,10 +307,13 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
     if len(people) != 3:  # the distinct steps keep them apart; this guards the record itself
         raise SignoffError(f"{label}：填表人、复核人、签发人须为三个不同的人员，记录为 {sorted(people)}")
     summary_path = Path(state.draft["summary"])
-    if not summary_path.exists() or sha256_of(summary_path) != approval.content_sha256:
+    # Read once, hash and parse the same bytes: a rerun writing between two reads must not put
+    # unapproved figures under the three names.
+    approved = summary_path.read_bytes() if summary_path.is_file() else None
+    if approved is None or hashlib.sha256(approved).hexdigest() != approval.content_sha256:
         ledger.append("credit_stats.final_refused", subject(label), {"revision": state.revision, "reason": "summary changed"}, url=url)
         raise SignoffError(f"{label}：{summary_path} 与复核时的内容不一致（或已不存在），不能生成签发版；请重新运行 credit-stats")
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = json.loads(approved.decode("utf-8"))
     known = {u.code for u in profile.reporting_units}
     rows = [UnitRow(r["region"], r["institution"], r["institution_name"], {c: int(r[c]) for c in COUNTS}, r["institution"] in known)
             for r in summary["rows"]]
@@ -318,6 +323,18 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
     write_table(final, Period.parse(label), rows, unit_name=profile.institution.name, preparer=state.preparer.name,
                 reviewer=state.reviewer.name, signer=state.signer.name, prepared_on=prepared_on)
     digest = sha256_of(final)
+    try:
+        return _record_final(profile, label, state, approval.content_sha256, final, digest, due_at, owner_role, url, **send_options)
+    except StaleDataError:  # the endpoint and the watch finalised at the same moment: the other one recorded it
+        with db.session(url) as s:
+            current = _approval_in(s, label)
+        if current is not None and current.stage == DONE:
+            return _view(current)
+        raise
+
+
+def _record_final(profile: Profile, label: str, state: Signoff, content_sha256: str, final: Path, digest: str,
+                  due_at: dt.datetime, owner_role: str, url: str | None, **send_options: Any) -> Signoff:
     with db.session(url) as s:
         try:
             done, newly = approvals.finish_in(s, KIND, subject(label), state.revision,
@@ -329,7 +346,7 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
         record_report_in(s, procedure=PROCEDURE, kind="xlsx-final", subject=label, path=final, sha256=digest,
                          action="credit_stats.final", ledger_subject=subject(label), actor=state.signer.person,
                          detail={"revision": state.revision, "preparer": state.preparer.person, "reviewer": state.reviewer.person,
-                                 "signer": state.signer.person, "content_sha256": approval.content_sha256})
+                                 "signer": state.signer.person, "content_sha256": content_sha256})
     last_day = last_day_of(due_at)
     period = Period.parse(label)
     context = {"state": "due_soon", "obligation": f"报送征信信息安全情况统计表（{period.year}年{period.month}月），已签发待报送",

@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from notices.escalation import mark_resolved
 from regflows import ledger
 from regflows.incident import store
@@ -158,9 +160,14 @@ def try_close(profile: Profile, incident_id: str) -> dict[str, str] | None:
     if approval.stage not in (APPROVED, DONE):
         return None
     approvers = {d.role: d.act.person for d in approval.decisions if d.step == STEP}
-    with db.session() as s:
-        approvals.finish_in(s, KIND, incident_id, approval.revision)
-    store.set_state(incident_id, "closed", ",".join(approvers.values()), {"approved_by": approvers})
+    try:  # the endpoint's follow-up and the watch may race here: exactly one of them closes
+        with db.session() as s:
+            approvals.finish_in(s, KIND, incident_id, approval.revision)
+            if not store.set_state_in(s, incident_id, "closed", ",".join(approvers.values()), {"approved_by": approvers},
+                                      only_from="closing"):
+                return None  # closed meanwhile by the other
+    except StaleDataError:  # the other finished the approval first and is closing it
+        return None
     for notice_id in (f"incident:{incident_id}:alert",):
         try:
             mark_resolved(notice_id, by="regflows")

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from calendars.zone import SHANGHAI
@@ -192,6 +192,20 @@ def timeline(incident_id: str, url: str | None = None) -> list[IncidentEvent]:
         for row in rows:
             s.expunge(row)
         return rows
+
+
+def set_state_in(s: Session, incident_id: str, state: str, actor: str, detail: dict[str, Any], *, only_from: str) -> bool:
+    """Move the incident from ``only_from`` to ``state`` in the caller's transaction; False (and
+    nothing recorded) when it is no longer in ``only_from``. One conditional UPDATE, so that the
+    acknowledgement endpoint and the watch, racing to close the same incident, close it once."""
+    now = utcnow()
+    values: dict[str, Any] = {"state": state, **({"closed_at": now} if state == "closed" else {})}
+    moved = s.execute(update(Incident).where(Incident.id == incident_id, Incident.state == only_from).values(**values))
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    s.add(IncidentEvent(incident_id=incident_id, at=now, kind=state, actor=actor, detail=detail))
+    ledger.append_in(s, f"incident.{state}", incident_id, {"actor": actor, **detail})
+    return True
 
 
 def set_state(incident_id: str, state: str, actor: str, detail: dict[str, Any], url: str | None = None) -> None:

@@ -71,7 +71,7 @@ def _person(by: str, field: str, people: Collection[str] | None = None) -> str:
 
 
 def _row(s: Session, subject: str, code: str, not_found: str | None) -> Obligation:
-    row = find(s, subject, code)
+    row = find(s, subject, code, for_update=True)  # checked and changed under one lock: fulfilled once
     if row is None:
         raise ObligationNotFound(not_found or f"{subject} 没有义务 {code}")
     return row

@@ -80,7 +80,7 @@ def schema_status(url: str | None = None) -> tuple[str | None, str]:
 
 
 #: What SQLite and PostgreSQL say about a table the migrations have not created yet.
-_MISSING_TABLE = ("no such table", "no such column", "UndefinedTable", "UndefinedColumn", "does not exist")
+_MISSING_TABLE = ("no such table", "no such column", "UndefinedTable", "UndefinedColumn")  # not a missing database or role
 
 
 @contextmanager

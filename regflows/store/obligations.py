@@ -16,9 +16,12 @@ from regflows.store.models import Obligation
 CLOSED_STATES = ("fulfilled", "waived")
 
 
-def find(s: Session, subject: str, code: str) -> Obligation | None:
-    """The obligation ``code`` of ``subject`` in session ``s``, or None."""
-    return s.execute(select(Obligation).where(Obligation.subject == subject, Obligation.code == code)).scalar_one_or_none()
+def find(s: Session, subject: str, code: str, *, for_update: bool = False) -> Obligation | None:
+    """The obligation ``code`` of ``subject`` in session ``s``, or None. ``for_update`` locks the
+    row until the transaction ends (PostgreSQL; SQLite's one writer serialises anyway), so two
+    fulfilments racing from the form and the CLI are checked one after the other."""
+    query = select(Obligation).where(Obligation.subject == subject, Obligation.code == code)
+    return s.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
 
 
 def open_rows(procedure: str, url: str | None = None) -> list[Obligation]:

@@ -299,6 +299,7 @@ def test_the_ack_endpoint_reports_a_failed_follow_up_and_keeps_the_confirmation(
     monkeypatch.setenv("REGFLOWS_PROFILE", str(tmp_path / "missing.yaml"))  # the follow-up cannot load the profile
     answer = _client().post(link.removeprefix(BASE))
     assert answer.status_code == 200 and "后续处理未完成" in answer.text
+    assert "missing.yaml" not in answer.text  # the details (a server path) go to the log and the ledger, not the page
     with db.session() as s:
         assert s.get(Notice, f"{subject(LABEL)}:r1:review:1").acked_by == "t.r"
         assert s.execute(select(AuditEntry).where(AuditEntry.action == "ack.follow_up_failed")).scalars().first() is not None

@@ -192,3 +192,17 @@ def test_the_last_approval_closes_at_once_through_the_endpoint_s_follow_up(level
     last = acknowledge(_approval_link(http, "liu.yang"))
     assert hook(last.notice_id).startswith(f"事件 {incident_id} 的应急响应已结束")
     assert store.load_incident(incident_id).state == "closed"
+
+
+def test_the_endpoint_and_the_watch_racing_close_the_incident_once(level_iv, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Both saw the incident 'closing' and the approvals complete: only the first closes it."""
+    profile, http, incident_id = level_iv
+    closing.request_close(profile, incident_id, "li.ming")
+    acknowledge(_approval_link(http, "chen.jing"))
+    acknowledge(_approval_link(http, "liu.yang"))
+    stale = store.load_incident(incident_id)  # what the slower of the two read before the other closed it
+    assert closing.try_close(profile, incident_id) == {"division": "chen.jing", "development_centre": "liu.yang"}
+    monkeypatch.setattr(store, "load_incident", lambda _id, url=None: stale)
+    assert closing.try_close(profile, incident_id) is None
+    assert [e.kind for e in store.timeline(incident_id)].count("closed") == 1
+    assert _actions(incident_id).count("incident.closed") == 1
