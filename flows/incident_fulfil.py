@@ -32,5 +32,5 @@ def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, r
         file: 证据文件（可选）：服务器上可读取的文件路径，或经 regflows 端点 POST /uploads 上传后返回的路径；
             登记时核对文件存在并记录其 SHA-256 与大小
     """
-    people = [p.id for p in load_profile(profile_path()).people]  # who may answer for it: the profile's people
+    people = sorted(load_profile(profile_path()).person_ids)  # who may answer for it (a list: a task parameter)
     return fulfil_task(incident_id, obligation, evidence, by, people, reference, file)

@@ -26,5 +26,5 @@ def incident_waive(incident_id: str, obligation: str, reason: str, by: str) -> d
         reason: 豁免理由：为何符合规则允许豁免的情形（必填，记入时间线与审计账本）
         by: 决定人（机构配置中的人员编号）
     """
-    people = [p.id for p in load_profile(profile_path()).people]  # who may answer for it: the profile's people
+    people = sorted(load_profile(profile_path()).person_ids)  # who may answer for it (a list: a task parameter)
     return waive_task(incident_id, obligation, reason, by, people)

@@ -167,6 +167,11 @@ class Profile(_Strict):
             raise ValueError(f"必须为每个监管来源写明 true/false，缺少：{', '.join(missing)}")
         return value
 
+    @property
+    def person_ids(self) -> frozenset[str]:
+        """Who may answer for a record (``--by``, ``--proposed-by``): the profile's people."""
+        return frozenset(p.id for p in self.people)
+
     def person(self, person_id: str) -> Person:
         for p in self.people:
             if p.id == person_id:

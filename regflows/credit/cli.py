@@ -132,7 +132,7 @@ def submit(
 
     try:
         label = Period.parse(period).label
-        people = [p.id for p in load_profile(profile or profile_path()).people]
+        people = load_profile(profile or profile_path()).person_ids
         row = mark_submitted(label, evidence, by, reference, file=file, people=people,
                              field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError, ProfileError) as exc:

@@ -32,7 +32,7 @@ def _profile(path: Path | None):  # type: ignore[no-untyped-def]
 
 def _person(profile_file: Path | None, by: str, option: str = "--by") -> None:
     """Whoever answers for a change to the record must be one of the profile's people."""
-    if by.strip() not in {p.id for p in _profile(profile_file).people}:
+    if by.strip() not in _profile(profile_file).person_ids:
         fail(f"{option} {by} 不在机构配置的人员（people）中")
 
 
@@ -81,7 +81,7 @@ def fulfil_command(
     """登记义务已履行（附证据）；停止该义务的提醒，写入审计账本。"""
     from regflows.incident import store
 
-    people = [p.id for p in _profile(profile).people]
+    people = _profile(profile).person_ids
     try:
         row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file,
                            field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
@@ -103,7 +103,7 @@ def waive_command(
     """豁免一项义务（仅限规则允许豁免的，须写明理由）；停止该义务的提醒，写入时间线与审计账本。"""
     from regflows.incident import store
 
-    people = [p.id for p in _profile(profile).people]
+    people = _profile(profile).person_ids
     try:
         row = store.waive(incident_id, obligation, reason=reason, by=by, people=people,
                           field_names={"reason": "--reason", "by": "--by"})

@@ -129,7 +129,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
 
         # Fulfilment stops that obligation's reminders (checked an hour later, past its due time).
         store.fulfil(incident_id, "regulator_initial_report", evidence="已电话并书面报告监管联络人", reference="渝金监〔2025〕1号", by="zhao.lei",
-                    people=[p.id for p in profile.people])
+                    people=profile.person_ids)
         incident = store.load_incident(incident_id)
         rows = store.obligations_of(incident_id)
         later = alerts.remind(profile, incident, rows, now=utcnow() + dt.timedelta(hours=1))

@@ -101,7 +101,7 @@ def test_three_different_people_review_sign_and_only_then_the_table_is_final(hom
     assert advance(profile, LABEL).requests == [f"{subject(LABEL)}:r1:review:1"]  # waiting: nothing sent twice
     with pytest.raises(ValueError, match="尚未签发"):  # not final: it cannot be marked submitted
         from regflows.credit.deadline import submit
-        submit(LABEL, "经征信系统报送", "t.p", people=[p.id for p in profile.people])
+        submit(LABEL, "经征信系统报送", "t.p", people=profile.person_ids)
 
     client = _client()
     token_path = link.removeprefix(BASE)

@@ -271,7 +271,7 @@ def test_a_waived_obligation_is_not_reminded_not_in_the_alert_and_labelled_in_th
 
     incident_id, profile = waivable["id"], waivable["profile"]
     store.waive(incident_id, "regulator_written_report", reason="经评估不需要单独书面报告", by="zhao.lei",
-                people=[p.id for p in profile.people])
+                people=profile.person_ids)
     incident = store.load_incident(incident_id)
     rows = clock_rows(incident_id, incident.record, incident.grading, profile, utcnow())  # the watch's recomputation
     assert {r.code: r.state for r in rows}["regulator_written_report"] == "waived"
