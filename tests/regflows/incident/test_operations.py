@@ -90,17 +90,23 @@ def test_fulfil_requires_evidence_and_is_on_record(recorded) -> None:  # type: i
     assert stranger.exit_code == 2 and "nobody.x 不在机构配置的人员" in stranger.stderr
 
 
-def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # type: ignore[no-untyped-def]
-    from tasks.incident import draft_new_reports
-    from regflows.incident.clock import obligations as compute
-
+def _handling_ended(recorded) -> tuple:  # type: ignore[no-untyped-def]
+    """Graded III by assessment and handling ended now, through the CLI: the summary report is due."""
     runner = CliRunner()
     runner.invoke(app, ["incident", "regrade", recorded["id"], "--assessed-grade", "III", "--reason", "研判", "--by", "zhao.lei"])
     ended = utcnow().astimezone(BEIJING).replace(microsecond=0).isoformat()
     assert runner.invoke(app, ["incident", "update", recorded["id"], "--handling-ended-at", ended, "--by", "zhao.lei"]).exit_code == 0
     incident = store.load_incident(recorded["id"])
-    record = IncidentRecord.model_validate(incident.record)
-    rows = store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in compute(record, grade(record), recorded["profile"], utcnow())], "v")
+    return incident, IncidentRecord.model_validate(incident.record)
+
+
+def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # type: ignore[no-untyped-def]
+    from tasks.incident import draft_new_reports
+
+    runner = CliRunner()
+    incident, record = _handling_ended(recorded)
+    obligations = compute_obligations(record, grade(record), recorded["profile"], utcnow())
+    rows = store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in obligations], "v")
     assert "summary_report" in draft_new_reports(recorded["profile"], incident, rows)
     assert "summary_report" not in draft_new_reports(recorded["profile"], incident, rows)  # once
     naive = runner.invoke(app, ["incident", "update", recorded["id"], "--response-ended-at", "2025-10-01T10:00", "--by", "zhao.lei"])
@@ -314,12 +320,7 @@ def test_waive_from_the_ui_form(waivable, prefect_api: str) -> None:  # type: ig
 def test_a_waived_report_is_not_drafted(recorded) -> None:  # type: ignore[no-untyped-def]
     from tasks.incident import draft_new_reports
 
-    runner = CliRunner()
-    runner.invoke(app, ["incident", "regrade", recorded["id"], "--assessed-grade", "III", "--reason", "研判", "--by", "zhao.lei"])
-    ended = utcnow().astimezone(BEIJING).replace(microsecond=0).isoformat()
-    assert runner.invoke(app, ["incident", "update", recorded["id"], "--handling-ended-at", ended, "--by", "zhao.lei"]).exit_code == 0
-    incident = store.load_incident(recorded["id"])
-    record = IncidentRecord.model_validate(incident.record)
+    incident, record = _handling_ended(recorded)
     items = [{**o.model_dump(mode="json"), **({"waivable": ALLOWED} if o.id == "summary_report" else {})}
              for o in compute_obligations(record, grade(record), recorded["profile"], utcnow())]
     store.sync_obligations(recorded["id"], items, "v")
