@@ -21,9 +21,9 @@ import httpx
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
 from prefect.context import SettingsContext
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
@@ -45,13 +45,25 @@ def ensure_sms_limit(per_minute: float) -> None:
 
 @functools.cache
 def _ensure_sms_limit(per_minute: float, api_url: str) -> None:
+    """Create the limit, or bring an existing one to the profile's rate: a limit left by an earlier
+    setting (or created by another process with another profile) would otherwise hold forever."""
+    limit = max(1, int(per_minute))
+    decay = per_minute / 60.0
     with get_client(sync_client=True) as client:
         try:
-            client.read_global_concurrency_limit_by_name(SMS_LIMIT)
+            current = client.read_global_concurrency_limit_by_name(SMS_LIMIT)
         except ObjectNotFound:
-            limit = max(1, int(per_minute))
-            client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=SMS_LIMIT, limit=limit, slot_decay_per_second=per_minute / 60.0)
+            try:
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=SMS_LIMIT, limit=limit, slot_decay_per_second=decay)
+                )
+                return
+            except ObjectAlreadyExists:  # created meanwhile by another run: update it below
+                pass
+            current = client.read_global_concurrency_limit_by_name(SMS_LIMIT)
+        if current.limit != limit or abs((current.slot_decay_per_second or 0.0) - decay) > 1e-9:
+            client.update_global_concurrency_limit(
+                SMS_LIMIT, GlobalConcurrencyLimitUpdate(limit=limit, slot_decay_per_second=decay)
             )
 
 

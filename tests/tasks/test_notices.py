@@ -104,10 +104,14 @@ def test_sms_goes_through_the_global_rate_limit_and_outbox_is_an_artifact(prefec
 @pytest.mark.prefect
 def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: Path, http, build_profile) -> None:  # type: ignore[no-untyped-def]
     """The delivery pool's threads do not inherit Prefect's settings: the slot must still be taken
-    on the server this run talks to (not on a temporary server, which the tests forbid)."""
+    on the server this run talks to (not on a temporary server, which the tests forbid). A limit
+    left at another rate (an earlier setting, another run) is brought to the profile's rate."""
     migrate()
-    # A fresh limit of one slot a minute: the slot the SMS takes is still held when we look.
+    # A stale limit of 30 a minute; the profile asks for one slot a minute, so the slot the SMS
+    # takes is still held when we look.
     httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)
+    httpx.post(f"{prefect_api}/v2/concurrency_limits/", timeout=30,
+               json={"name": SMS_LIMIT, "limit": 30, "slot_decay_per_second": 0.5}).raise_for_status()
     _ensure_sms_limit.cache_clear()
     try:
         profile = build_profile({"t.s": [("sms", f"json://{http.base}/ok/s")]},
