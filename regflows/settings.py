@@ -99,6 +99,12 @@ class CreditSettings(_Strict):
         default="18:00:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段止（含）",
         json_schema_extra=_clause("PBOC-102 二（四）"),
     )
+    credit_log_time_format: str | None = Field(
+        default=None,
+        description="查询日志时间列的格式（strftime 写法，如 %Y/%m/%d %H:%M:%S）；不填则只接受 ISO 8601"
+                    "（日期与时间之间用 T 或空格）和 Excel 日期单元格；日/月顺序不明的写法一律拒收并指明行",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     credit_daily_query_limit: int = Field(
         default=250, ge=1, description="单一用户单日查询量上限，超出部分为异常",
         json_schema_extra=_clause("PBOC-102 二（四）；附件3 第13项（150-250 笔）"),

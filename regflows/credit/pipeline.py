@@ -65,8 +65,8 @@ class Outcome:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def read_inputs(logs: Path, users: Path | None = None) -> Inputs:
-    return Inputs(read_log(logs), read_users(users) if users else None)
+def read_inputs(logs: Path, users: Path | None = None, time_format: str | None = None) -> Inputs:
+    return Inputs(read_log(logs, time_format), read_users(users) if users else None)
 
 
 def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir: Path) -> list[QualityReport]:
@@ -152,7 +152,7 @@ def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path 
     step = on_step or (lambda _name: None)
     th = profile_thresholds(profile.settings)
     step(STEPS[0])
-    inputs = read_inputs(logs, users)
+    inputs = read_inputs(logs, users, profile.settings.credit_log_time_format)
     step(STEPS[1])
     check_inputs(inputs, period, th, out_dir)
     step(STEPS[2])
