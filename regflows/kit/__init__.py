@@ -52,13 +52,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),
-    "documents": ("AUTHOR", "DRAFT_MARK", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY",
+    "documents": ("AUTHOR", "DRAFT_MARK", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY", "FORMULA_STARTS",
                   "FONT_HEADING", "FONT_HEADINGS", "FONT_LATIN", "FONT_PAGE_NUMBER", "FONT_SHEET", "FONT_SUBTITLE",
                   "FONT_TABLE", "FONT_TITLE", "GBT9704", "LINE_SPACING", "NO_DATE", "PRIVATE_FILE", "RED", "RED_HEX",
                   "SIZE_BODY", "SIZE_HEADER", "SIZE_PAGE_NUMBER", "SIZE_TABLE", "SIZE_TITLE", "CellStyle",
                   "CellValue", "OfficialDocument", "PageLayout", "PageNumbers", "Pending", "SafeSheet",
-                  "SafeWorkbook", "contains_pending", "is_pending", "pending", "pending_reason", "reproducible_zip",
-                  "set_fonts", "write_atomically"),
+                  "SafeWorkbook", "contains_pending", "is_pending", "neutralise", "neutralise_column", "pending",
+                  "pending_reason", "reproducible_zip", "set_fonts", "write_atomically", "write_csv"),
 }
 
 __all__ = sorted(MODULES)
