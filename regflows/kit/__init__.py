@@ -57,7 +57,7 @@ MODULES: dict[str, tuple[str, ...]] = {
                   "FONT_TABLE", "FONT_TITLE", "GBT9704", "LINE_SPACING", "NO_DATE", "PRIVATE_FILE", "RED", "RED_HEX",
                   "SIZE_BODY", "SIZE_HEADER", "SIZE_PAGE_NUMBER", "SIZE_TABLE", "SIZE_TITLE", "CellStyle",
                   "CellValue", "OfficialDocument", "PageLayout", "PageNumbers", "Pending", "SafeSheet",
-                  "SafeWorkbook", "contains_pending", "is_pending", "neutralise", "neutralise_column", "pending",
+                  "SafeWorkbook", "contains_pending", "is_pending", "markdown_text", "neutralise", "neutralise_column", "pending",
                   "pending_reason", "reproducible_zip", "set_fonts", "write_atomically", "write_csv"),
 }
 

@@ -41,7 +41,7 @@ def test_text_that_a_spreadsheet_would_run_is_written_as_text(tmp_path: Path) ->
                           "n": [-1, 2, 3, 4, 5, 6, 7], "=head": ["ok"] * 7})
     rows = _fields(write_csv(frame, tmp_path / "f.csv"))
     assert rows[0] == ["arrow", "object", "n", "'=head"]
-    for (arrow, obj, n, _), value in zip(rows[1:], HOSTILE, strict=True):
+    for (arrow, obj, _n, _), value in zip(rows[1:], HOSTILE, strict=True):
         assert arrow == obj == "'" + value
     assert [r[2] for r in rows[1:]] == ["-1", "2", "3", "4", "5", "6", "7"]
     assert all(not field.startswith(FORMULA_STARTS) for row in rows for field in row[:2] + row[3:])
