@@ -89,11 +89,13 @@ def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.D
             frame = pd.read_parquet(path, columns=names)
             return frame, 1
         if suffix in {".xlsx", ".xlsm"}:
+            _refuse_duplicate_names(path, pd.read_excel(path, header=None, nrows=1, dtype=str, engine="openpyxl"))
             frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False, na_values=[""])
             return frame, 2
         if suffix in {".csv", ".txt"}:
             for encoding in ("utf-8-sig", "gb18030"):
                 try:
+                    _refuse_duplicate_names(path, pd.read_csv(path, header=None, nrows=1, dtype="str", encoding=encoding))
                     frame = pd.read_csv(path, dtype="str", encoding=encoding, keep_default_na=False, na_values=[""])
                     return frame, 2
                 except UnicodeDecodeError:
@@ -106,6 +108,17 @@ def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.D
     except Exception as exc:  # noqa: BLE001 - every reader error becomes one clear message
         raise CreditInputError(f"无法读取 {path}（{type(exc).__name__}: {exc}）") from exc
     raise CreditInputError(f"不支持的文件类型 {suffix or '（无扩展名）'}：请提供 .csv、.parquet 或 .xlsx")
+
+
+def _refuse_duplicate_names(path: Path, header: pd.DataFrame) -> None:
+    """pandas renames a repeated column ``x`` to ``x.1`` and the reader would use the first one:
+    two ``queried_at`` columns are a file nobody can read one way only, so it is refused."""
+    if header.empty:
+        return
+    names = [str(v).strip() for v in header.iloc[0].tolist() if not pd.isna(v)]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise CreditInputError(f"{path}：表头第 1 行列名重复：{'、'.join(repeated)}（每列只能出现一次）")
 
 
 def _require(frame: pd.DataFrame, path: Path, required: tuple[str, ...]) -> None:

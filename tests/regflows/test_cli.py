@@ -139,3 +139,4 @@ def test_a_store_never_migrated_is_one_chinese_line_naming_the_fix(tmp_path: Pat
     assert done.returncode == 2
     assert done.stderr.startswith("错误：业务数据库") and "regflows db upgrade" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "new.db").exists()  # issue 13 (10): looking does not create an empty store

@@ -224,3 +224,17 @@ def test_one_declared_time_format_per_file(tmp_path: Path, row, write_csv) -> No
     frame = read_log(log, "%d/%m/%Y %H:%M:%S").frame
     assert str(frame["queried_at"][0]) == "2025-09-10 10:00:00+08:00"
     assert frame["_bad_queried_at"].tolist() == [False, True]
+
+
+def test_a_repeated_column_name_is_refused_naming_it(tmp_path: Path, log_columns, row, write_csv) -> None:
+    """Issue 13 (10): pandas renames a second ``queried_at`` to ``queried_at.1`` and the run would
+    silently use the first; the file is refused with the repeated name."""
+    path = tmp_path / "log.csv"
+    write_csv(path, [row("q1", "2025-09-10 10:00:00")], columns=[*log_columns, "queried_at"])
+    with pytest.raises(CreditInputError, match="列名重复：queried_at"):
+        read_log(path)
+    frame = pd.DataFrame([row("q1", "2025-09-10 10:00:00")])
+    frame.columns = [*frame.columns[:-1], "user_id"]  # the last column repeats user_id
+    frame.to_excel(tmp_path / "log.xlsx", index=False)
+    with pytest.raises(CreditInputError, match="列名重复：user_id"):
+        read_log(tmp_path / "log.xlsx")
