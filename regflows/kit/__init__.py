@@ -16,6 +16,8 @@ module            what it holds
 ``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
                   ledger) and ``waive`` for every procedure, the UI form and the CLI
 ``files``         atomic, owner-only file writes (reports, evidence)
+``publish``       a run's output files published as one set, all or none; a failed
+                  run's files kept in ``failed-<timestamp>/``
 ``evidence``      the evidence record and the file check (exists, readable, SHA-256)
 ``reports``       every document a procedure produces, on record with its SHA-256
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
@@ -23,7 +25,8 @@ module            what it holds
                   09:00 until a due day) and the one reminder loop procedures feed
 ``approvals``     the maker-checker core: ordered steps, who is eligible, the first
                   eligible confirmation, bound to a content hash, on signed links
-``documents``     the official-document writer (GB/T 9704) and the safe .xlsx writer
+``documents``     the official-document writer (GB/T 9704), the safe .xlsx and CSV
+                  writers and Markdown text for artifacts
 ``errors``        one translator from validation errors to Chinese with file and line
 ``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
 ================  =====================================================================
@@ -41,6 +44,7 @@ from typing import Any
 MODULES: dict[str, tuple[str, ...]] = {
     "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"),
     "files": ("PRIVATE_FILE", "write_atomically"),
+    "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("record_report_in",),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
     "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload"),
