@@ -17,7 +17,7 @@ from regflows.incident import alerts, closing, drafts, store
 from regflows.incident.clock import rule_set_for
 from regflows.incident.grading import Grading, grade
 from regflows.incident.recompute import clock_rows
-from regflows.incident.record import IncidentRecord, check_against_profile
+from regflows.incident.record import IncidentRecord, check_against_profile, check_times
 from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
@@ -33,6 +33,7 @@ STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即�
 @task(name="登记事件")
 def record_task(record: IncidentRecord, profile: Profile, actor: str, participants: list[str] | None = None) -> dict[str, Any]:
     unit = check_against_profile(record, profile)
+    check_times(record, utcnow(), profile.settings)  # the form's path too (issue 13, 8)
     grading = grade(record)
     data = record.model_dump(mode="json")
     incident_id = store.incident_id_for(data, unit.code)
