@@ -290,15 +290,19 @@ def cal_schedules(
     start: Annotated[str | None, typer.Option(help="起始日（默认今天）")] = None,
     limit: Annotated[int, typer.Option(help="每个排程显示的次数")] = 5,
 ) -> None:
-    """prefect.yaml 中工作日排程的下几次运行日期。"""
+    """prefect.yaml 中工作日排程的下几次运行日期（日历数据不足时照常打印已知的，退出码 3）。"""
     day = _date(start) if start else dt.datetime.now(SHANGHAI).date()
     cal = default_calendar()
+    short = False
     for spec in read_prefect_yaml(config.prefect_yaml()):
         for wd in spec.working_days:
             days = wd.run_days(day, dt.date(cal.years[-1], 12, 31), cal)[:limit]
             typer.echo(f"{spec.name}\t{wd.describe()}\t" + " ".join(f"{d.isoformat()}T{wd.at}" for d in days))
             if len(days) < limit:
-                typer.echo(f"警告：{spec.name} 的排程在 {cal.years[-1]} 年末后没有日历数据", err=True)
+                short = True
+                typer.echo(f"警告：{spec.name} 的排程在 {cal.years[-1]} 年末后没有日历数据（缺 {cal.years[-1] + 1} 年国务院节假日安排）", err=True)
+    if short:
+        raise typer.Exit(ExitCode.NO_CALENDAR)
 
 
 # -- notices -------------------------------------------------------------------------------

@@ -129,6 +129,33 @@ def test_replaying_2018_without_the_2019_notice_gives_no_wrong_definite_answer(m
         assert (result.exit_code, result.stdout, result.stderr) == (ExitCode.DONE, answer + "\n", "")
 
 
+def test_import_notice_exit_codes(tmp_path: Path) -> None:
+    """A notice that imports: 0 and the year file; an amending notice without its year file: 3
+    (no calendar data for the year it needs); a notice that does not balance: 2, naming the item."""
+    def run(name: str, text: str | None = None) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / name
+        path.write_text(text if text is not None else (NOTICES / name).read_text("utf-8"), encoding="utf-8")
+        return subprocess.run([REGFLOWS, "calendar", "import-notice", str(path), "--url", "https://www.gov.cn/x",
+                               "--output-dir", str(tmp_path)], capture_output=True, text=True)
+
+    assert run("2019-2.txt").returncode == ExitCode.NO_CALENDAR
+    assert run("2019-1.txt").returncode == ExitCode.DONE
+    adjusted = run("2019-2.txt")
+    assert adjusted.returncode == ExitCode.DONE, adjusted.stderr
+    assert "国办发明电〔2019〕3号" in (tmp_path / "2019.yaml").read_text("utf-8")
+    garbled = run("2025-1.txt", (NOTICES / "2025-1.txt").read_text("utf-8").replace("1月26日（周日）、2月8日（周六）上班。", ""))
+    assert garbled.returncode == ExitCode.USAGE and "二、春节" in garbled.stderr and "不平衡" in garbled.stderr
+    assert not (tmp_path / "2025.yaml").exists()
+
+
+def test_schedules_cut_short_by_a_missing_year_exit_with_the_calendar_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("regflows.cli.default_calendar", lambda: _calendar_of(2025, 2026))
+    assert runner.invoke(app, ["calendar", "schedules", "--start", "2025-06-02"]).exit_code == ExitCode.DONE
+    short = runner.invoke(app, ["calendar", "schedules", "--start", "2026-12-28"])
+    assert short.exit_code == ExitCode.NO_CALENDAR and "2027" in short.stderr
+    assert short.stdout  # what is known is printed all the same
+
+
 def test_bad_dates_are_refused() -> None:
     for bad in ("2025-13-01", "2025/10/01", "20251001"):
         result = runner.invoke(app, ["calendar", "is-working-day", bad])
