@@ -271,9 +271,15 @@ def _parse_item(
         raise NoticeParseError(
             "条目格式应为“编号、节日：安排”", "an item must read '<no>、<holiday>：<arrangement>'", item
         )
-    name = _festival_name(m[1], item)
+    return _arrangement_of(_festival_name(m[1], item), m[2], year, number, item)
+
+
+def _arrangement_of(
+    name: str, text: str, year: int, number: str, item: str
+) -> tuple[HolidayPeriod, list[MakeupWorkday]]:
+    """The days off and make-up days ``text`` arranges for ``name``; errors name ``item``."""
     ctx = _Context(year, item)
-    sentences = [s for s in m[2].split("。") if s]
+    sentences = [s for s in text.split("。") if s]
     if not sentences:
         raise NoticeParseError("条目没有内容", "empty item", item)
     period, no_makeup = _holiday_sentence(sentences[0], name, number, ctx)
@@ -538,7 +544,7 @@ def _parse_adjustment(
         raise NoticeParseError(
             f"{year} 年已有安排中没有“{name}”", f"no {name} period in the existing arrangement", item
         )
-    period, makeups = _parse_item(f"一、{name}：{body}", year, notice.number)
+    period, makeups = _arrangement_of(name, body, year, notice.number, item)
     old_makeups = [d for d in existing.makeup_workdays if d.for_holiday == name]
     others = [p for p in existing.holidays if p.name != name]
     _check_no_overlap(period, others, item)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer

@@ -299,7 +299,8 @@ def test_the_2019_labour_day_adjustment_replaces_the_period_and_its_makeup_days(
 
 def test_an_adjustment_must_balance_too() -> None:
     text = _text("2019-2.txt").replace("4月28日（星期日）、5月5日（星期日）上班。", "5月5日（星期日）上班。")
-    assert "不平衡" in str(_refusal(text, existing=parse_notice(_text("2019-1.txt"), url=URL)))
+    error = _refusal(text, existing=parse_notice(_text("2019-1.txt"), url=URL))
+    assert "不平衡" in str(error) and error.line == "一、2019年5月1日至4日放假调休，共4天。5月5日（星期日）上班。"
 
 
 def test_a_garbled_copy_that_lost_its_makeup_days_is_refused() -> None:
