@@ -287,6 +287,22 @@ def test_calendar_missing_for_a_2027_due_day(rec) -> None:
     assert fulfilled["summary_report"].state == "fulfilled"
 
 
+def test_a_deadline_on_provisional_december_days_says_so_until_the_next_notice_is_in(rec) -> None:
+    """Issue 13, item 4: without 2026's notice, 5 working days after 2025-12-22 end on 12-29, a
+    day 2026's notice could still re-arrange: the obligation's basis says 暂定; the watch's
+    recomputation with 2026 loaded gives the definite deadline."""
+    from calendars.official import WorkingDayCalendar, default_calendar
+
+    record = rec(occurred_at="2025-12-22T09:00:00+08:00", discovered_at="2025-12-22T09:05:00+08:00",
+                 handling_ended_at="2025-12-22T18:00:00+08:00", **GRADE_FACTS["III"])
+    shipped = default_calendar()
+    without_2026 = WorkingDayCalendar(shipped.arrangements[y] for y in (2024, 2025))
+    before = clock(record, now=t("2025-12-22 19:00"), calendar=without_2026)["summary_report"]
+    assert before.last_day == dt.date(2025, 12, 29) and "暂定" in (before.basis or "")
+    after = clock(record, now=t("2025-12-22 19:00"), calendar=shipped)["summary_report"]
+    assert after.last_day == dt.date(2025, 12, 29) and "暂定" not in (after.basis or "")
+
+
 # -- states at now -----------------------------------------------------------------------------
 
 
