@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from calendars.zone import SHANGHAI
 from regflows.kit.files import _sync_folder, write_atomically
 
 __all__ = ["JOURNAL", "Stage", "failed_folder", "publishing", "recover"]
@@ -37,7 +38,7 @@ __all__ = ["JOURNAL", "Stage", "failed_folder", "publishing", "recover"]
 #: The commit record of a set being renamed into place (a hidden file of the output folder).
 JOURNAL = ".publish-journal.json"
 _STAGING = ".staging-"
-_SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Stage:
 
 def failed_folder(folder: Path, now: dt.datetime | None = None) -> Path:
     """A new ``failed-<timestamp>`` folder name under ``folder`` (Beijing time, never reused)."""
-    stamp = (now or dt.datetime.now(_SHANGHAI)).astimezone(_SHANGHAI).strftime("%Y%m%dT%H%M%S")
+    stamp = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).strftime("%Y%m%dT%H%M%S")
     candidate = folder / f"failed-{stamp}"
     n = 1
     while candidate.exists():
@@ -109,7 +110,7 @@ def publishing(folder: Path) -> Iterator[Stage]:
     included) go to ``failed-<timestamp>/`` (``stage.kept``) and the error propagates unchanged."""
     folder.mkdir(parents=True, exist_ok=True)
     recover(folder)
-    stage = Stage(folder, folder / f"{_STAGING}{os.getpid()}-{dt.datetime.now(_SHANGHAI):%Y%m%dT%H%M%S%f}")
+    stage = Stage(folder, folder / f"{_STAGING}{os.getpid()}-{dt.datetime.now(SHANGHAI):%Y%m%dT%H%M%S%f}")
     stage.path.mkdir(mode=0o700)
     try:
         yield stage
