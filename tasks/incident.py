@@ -34,13 +34,21 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
     unit = check_against_profile(record, profile)
     grading = grade(record)
     data = record.model_dump(mode="json")
+    # CQ-PLAN 第四篇三、第五篇: the end of the response is the closing's last approval, never a typed time.
+    typed_end = data.pop("response_ended_at", None)
+    data["response_ended_at"] = None
     incident_id = store.incident_id_for(data, unit.code)
     rules = rule_set_for(record.discovered_at)
     created = store.save_incident(incident_id, data, unit.code, grading.model_dump(mode="json"), rules.version, actor,
                                   participants if record.drill else None)
     logger = get_run_logger()
+    if created and typed_end:
+        store.add_event(incident_id, "response_end_ignored", actor,
+                        {"typed": typed_end, "reason": "应急响应结束时间由结束审批记录（CQ-PLAN 第四篇三），申报时填写的值不予采用"})
+        logger.warning("事件 %s：申报中的应急响应结束时间 %s 不予采用，结束时间由结束审批记录（CQ-PLAN 第四篇三）", incident_id, typed_end)
     logger.info("%s 事件 %s：%s级（%s），%s", "登记" if created else "已登记", incident_id, grading.grade, grading.warning_zh, "；".join(grading.reasons))
-    return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading.model_dump(mode="json"), "created": created}
+    return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading.model_dump(mode="json"), "created": created,
+            "record": store.load_incident(incident_id).record}
 
 
 @task(name="计算监管时限")

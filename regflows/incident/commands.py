@@ -118,13 +118,16 @@ def update_command(
     by: Annotated[str, typer.Option(help="操作人（人员编号）")],
     confirmed_at: Annotated[str | None, typer.Option(help="个人金融信息事件确认时间（ISO 8601，带偏移）")] = None,
     handling_ended_at: Annotated[str | None, typer.Option(help="事件处置结束时间")] = None,
-    response_ended_at: Annotated[str | None, typer.Option(help="应急响应结束时间")] = None,
+    response_ended_at: Annotated[str | None, typer.Option(help="不可手工填写：应急响应结束时间由结束审批记录（regflows incident close）")] = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """记录后续时间点；时限据此重新计算（如总结报告、调查评估报告）。"""
+    """记录后续时间点；时限据此重新计算（如总结报告）。"""
     from regflows.incident import store
 
     _person(profile, by)
+    if response_ended_at:  # CQ-PLAN 第四篇三、第五篇: the end is the approved decision, its 30 days start there
+        fail("应急响应结束时间不能手工填写：它是结束应急响应的最后一项批准的时间（CQ-PLAN 第四篇三），"
+             "调查评估报告的 30 日期限自此起算（CQ-PLAN 第五篇）；请用 regflows incident close ID --proposed-by P 发起结束审批")
 
     changes = {name: parse_instant(value, f"--{name.replace('_', '-')}").isoformat()
                for name, value in (("confirmed_at", confirmed_at), ("handling_ended_at", handling_ended_at),
@@ -146,7 +149,7 @@ def close_command(
     proposed_by: Annotated[str, typer.Option(help="提议人（人员编号）")],
     profile: ProfileOpt = None,
 ) -> None:
-    """申请结束应急响应：按级别向有权决定的部门发送审批链接（CQ-PLAN）。"""
+    """发起结束应急响应：按级别依次向有权决定的各方发送本人审批链接（CQ-PLAN 第四篇三）；最后一项批准即为结束时间。"""
     from regflows.incident.closing import CloseRefused, request_close
 
     try:

@@ -69,10 +69,11 @@ class ApprovalRequestContext(NoticeContext):
     incident_id: Ref
     incident_title: Line
     grade: Grade
-    action: Line  # 结束应急响应
+    action: Line  # what this party does: 提出结束应急响应的建议 / 批准结束应急响应 (CQ-PLAN 第四篇三)
     decision_role: Line  # 网络安全领导小组
     basis: Line  # the clause that gives that role the decision
-    proposed_by: Line | None = None
+    proposed_by: Line | None = None  # who started the closing
+    earlier: Line | None = None  # the parties that decided before this step, with who
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False
