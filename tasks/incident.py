@@ -87,11 +87,13 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
     create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-timeline", description="事件时间线")
 
 
-def response_roles(grading: dict[str, Any]) -> list[str]:
-    """Who is told at declaration: the grading's ``alert_roles`` (rules/grading.yaml, CQ-PLAN
-    第四篇二 and CUSTINFO 8.2: the lead, implementer and warning issuer, the on-call duty and the
-    information-management department)."""
-    return list(Grading.model_validate(grading).alert_roles)
+def response_roles(grading: dict[str, Any], profile: Profile | None = None) -> list[str]:
+    """Who is told at declaration (regflows/incident/alerts.py ``alert_roles``): with CQ-PLAN (or
+    no profile) the grading's ``alert_roles`` (rules/grading.yaml, CQ-PLAN 第四篇二 and CUSTINFO
+    8.2); without it, the rules' ``without_plan`` roles and the end approver."""
+    if profile is None:
+        return list(Grading.model_validate(grading).alert_roles)
+    return alerts.alert_roles(profile, grading)
 
 
 @task(name="起草报告")
@@ -124,7 +126,7 @@ def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], gradi
     """
     with notices_published():
         outcome = alerts.send_alert(profile, incident_id, record, grading, store.obligations_of(incident_id),
-                                    response_roles(grading), drill_participants, before_send=sms_rate_limiter(profile))
+                                    response_roles(grading, profile), drill_participants, before_send=sms_rate_limiter(profile))
     unreached = [p.recipient.person_id for p in outcome.unreached]
     if unreached:
         get_run_logger().error("事件通知未送达：%s（已上报替补）", ", ".join(unreached))

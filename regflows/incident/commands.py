@@ -159,6 +159,23 @@ def close_command(
     emit_json({"incident": incident_id, "approval_requested_from": roles})
 
 
+@incident_app.command("release-warning")
+def release_warning_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号")],
+    by: Annotated[str, typer.Option(help="决定解除预警的人员（红、橙：应急工作组成员；黄、蓝：事件发生处室成员）")],
+    consented_by: Annotated[str | None, typer.Option(help="黄色预警：同意解除的应急工作组成员")] = None,
+    note: Annotated[str | None, typer.Option(help="说明（如解除依据的研判结论）")] = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """解除预警（CQ-PLAN 第三篇五）：记录决定人与同意人，写入时间线与审计账本。"""
+    from regflows.incident.warning_release import ReleaseRefused, release_warning
+
+    try:
+        emit_json(release_warning(_profile(profile), incident_id, by.strip(), consented_by, note))
+    except (ReleaseRefused, LookupError) as exc:
+        fail(str(exc))
+
+
 @incident_app.command("status")
 def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号")]) -> None:
     """事件状态、各项义务与时间线。"""

@@ -50,6 +50,7 @@ __all__ = [
     "Grading",
     "GradingRules",
     "Investigation",
+    "WarningRelease",
     "Regrade",
     "ResponseEnding",
     "grade",
@@ -160,6 +161,22 @@ class Investigation(_Strict):
     clause: str = Field(min_length=3, title="依据")
 
 
+class WarningRelease(_Strict):
+    """Who releases the warning (CQ-PLAN 第三篇五 预警解除): ``by`` decides; ``consent`` agrees first (yellow)."""
+
+    by: RoleKind = Field(title="决定解除预警的部门")
+    consent: RoleKind | None = Field(default=None, title="同意解除的部门")
+    text: str = Field(min_length=3, title="解除规则")
+    clause: str = Field(min_length=3, title="依据")
+
+
+class WithoutPlan(_Strict):
+    """Who is alerted when the profile does not enable CQ-PLAN (its levels and roles do not apply)."""
+
+    alert_roles: list[RoleKind] = Field(min_length=1)
+    alert_clause: str = Field(min_length=3)
+
+
 class Level(_Strict):
     """What follows from one grade; every value read by alerts, tasks and documents from here."""
 
@@ -169,6 +186,10 @@ class Level(_Strict):
     warning_zh: str = Field(pattern=r"^\S+色$")  # 红色 / 橙色 / 黄色 / 蓝色: printed as “橙色预警”
     warning_issuer: RoleKind
     warning_clause: str
+    warning_cautions: str = Field(min_length=3)  # 警示事项 (CQ-PLAN 第三篇三)
+    warning_measures: str = Field(min_length=3)  # 应采取的措施 (CQ-PLAN 第三篇三、四)
+    warning_measures_clause: str = Field(min_length=3)
+    warning_release: WarningRelease
     response_level: Grade
     lead: RoleKind
     implementer: RoleKind
@@ -195,6 +216,7 @@ class GradingRules(_Strict):
     source: str
     interpretations: list[str]
     criteria: list[Criterion] = Field(min_length=1)
+    without_plan: WithoutPlan
     levels: dict[Grade, Level]
 
     @field_validator("levels")

@@ -45,6 +45,15 @@ class IncidentAlertContext(NoticeContext):
     response_level: Grade | None = None
     lead_name: Line | None = None  # who leads the response: the profile's name of the grading's lead role
     discovered_at: dt.datetime
+    # The warning's contents (CQ-PLAN 第三篇三), when the institution follows CQ-PLAN; the time
+    # limits are ``next_due``.
+    category_name: Line | None = None  # 事件类别 (CQ-PLAN 第一篇三)
+    warning_start: dt.datetime | None = None  # 起始时间
+    scope: Text | None = None  # 可能影响范围
+    cautions: Text | None = None  # 警示事项
+    measures: Text | None = None  # 应采取的措施
+    issuer_name: Line | None = None  # 发布处室
+    warning_clause: Line | None = None
     next_due: list[NextDue] = Field(default_factory=list)
     summary: Text | None = None
     ack_url: AckUrl | None = None
