@@ -148,6 +148,7 @@ class InstitutionContacts(_Strict):
     reporter: ContactInfo | None = Field(default=None, description="事件报告联系人（NFRA 45）")
     pfi_lead: ContactInfo | None = Field(default=None, description="个人金融信息保护负责人（TENPAY 4(4), 10）")
     pfi_office: ContactInfo | None = Field(default=None, description="个人金融信息保护工作机构（TENPAY 4(4), 10）")
+    public: ContactInfo | None = Field(default=None, description="对外咨询电话，印在向社会发布的警示信息中（NFRA 46）")
 
 
 class Profile(_Strict):

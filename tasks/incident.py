@@ -21,7 +21,6 @@ from regflows.incident.record import IncidentRecord, check_against_profile
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
 from regflows.store.obligations import CLOSED_STATES
-from regflows.store.reports import kinds_reported
 from tasks.notices import notices_published, sms_rate_limiter
 
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
@@ -99,8 +98,7 @@ def response_roles(grading: dict[str, Any], profile: Profile | None = None) -> l
 @task(name="起草报告")
 def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, unit_name: str,
                 obligation_ids: list[str]) -> list[dict[str, Any]]:
-    ctx = drafts.context_for(incident_id, record, grading, profile, unit_name, drafts.opening_events(record))
-    written = drafts.write_drafts(incident_id, drafts.drafts_due(obligation_ids, record), ctx)
+    written = drafts.refresh(incident_id, record, grading, profile, unit_name, dict.fromkeys(obligation_ids, 0))
     logger = get_run_logger()
     for item in written:
         if item["missing"]:
@@ -184,14 +182,11 @@ def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
 
 
 def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligation]) -> list[str]:
-    """Once handling or the response has ended, the summary and investigation reports become due:
-    draft each the first time its obligation has a due date (NFRA 48; CQ-PLAN 第五篇), unless it was waived."""
-    done = kinds_reported(incident.id)
-    owed = [r.code for r in rows if r.due_at is not None and r.state != "waived"]
-    wanted = [k for k in drafts.drafts_due(owed, incident.record) if k not in done]
-    if not wanted:
-        return []
+    """The drafts that became writable or out of date: the summary report once handling ended (NFRA 48),
+    the investigation report once the response ended (CQ-PLAN 第五篇), the next progress report after
+    each one filed (NFRA 45), and any draft again when the record or the grade changed since; only
+    for obligations still owed (neither fulfilled nor waived)."""
+    owed = {r.code: len((r.evidence or {}).get("history", [])) for r in rows if r.state not in CLOSED_STATES}
     unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)
-    ctx = drafts.context_for(incident.id, incident.record, incident.grading, profile, unit.name, drafts.opening_events(incident.record))
-    written = drafts.write_drafts(incident.id, wanted, ctx)
+    written = drafts.refresh(incident.id, incident.record, incident.grading, profile, unit.name, owed)
     return [w["kind"] for w in written if w["path"]]
