@@ -79,11 +79,13 @@ def warning_context(profile: Profile, record: dict[str, Any], grading: dict[str,
     if not profile.regime_on("CQ-PLAN"):
         return {}
     level = grading_rules().levels.get(grading["grade"])
+    issuer = grading.get("warning_issuer") or (level.warning_issuer if level is not None else None)
     context: dict[str, Any] = {
-        "colour": grading["warning_zh"], "response_level": grading["response_level"], "lead_name": lead_name(profile, grading["lead"]),
+        "colour": grading.get("warning_zh"), "response_level": grading.get("response_level"),
+        "lead_name": lead_name(profile, grading["lead"]) if grading.get("lead") else None,
         "category_name": CATEGORY_NAMES.get(record.get("category") or "", record.get("category")),
         "warning_start": record["discovered_at"], "scope": possible_scope(record)[:1000],
-        "issuer_name": role_name(profile, grading["warning_issuer"]),
+        "issuer_name": role_name(profile, issuer) if issuer else None,
     }
     if level is not None:
         context.update(cautions=level.warning_cautions, measures=level.warning_measures,
