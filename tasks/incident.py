@@ -33,9 +33,7 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
     unit = check_against_profile(record, profile)
     grading = grade(record)
     data = record.model_dump(mode="json")
-    # CQ-PLAN 第四篇三、第五篇: the end of the response is the closing's last approval, never a typed time.
-    typed_end = data.pop("response_ended_at", None)
-    data["response_ended_at"] = None
+    data, typed_end = closing.untyped_end(data)  # CQ-PLAN 第四篇三、第五篇: the end is the closing's last approval
     incident_id = store.incident_id_for(data, unit.code)
     rules = rule_set_for(record.discovered_at)
     created = store.save_incident(incident_id, data, unit.code, grading.model_dump(mode="json"), rules.version, actor,

@@ -80,6 +80,13 @@ def ending_for(profile: Profile, grading: dict[str, Any]) -> Ending:
     return Ending(tuple((tuple(roles), act) for roles, act in ending.steps), ending.text, ending.clause)
 
 
+def untyped_end(record: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A declared record without its typed end of response, and that typed value (None if none):
+    the end is the closing's last approval (CQ-PLAN 第四篇三), where 第五篇's 30 days start."""
+    typed = record.get("response_ended_at")
+    return {**record, "response_ended_at": None}, typed
+
+
 def deciding_roles(profile: Profile, grading: dict[str, Any]) -> list[str]:
     """Every party that decides, in the order they are asked."""
     return ending_for(profile, grading).roles

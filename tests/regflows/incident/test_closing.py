@@ -251,6 +251,14 @@ def test_the_end_of_the_response_is_the_last_approval_not_a_typed_time(level_iv)
     assert incident_id in [i.id for i in store.open_incidents()]  # closed, yet watched while the report is owed
 
 
+def test_a_declared_end_of_the_response_is_not_taken() -> None:
+    """CQ-PLAN 第四篇三、第五篇: a record declared with an end of response does not start the 30 days;
+    the declaration (tasks/incident.py record_task) stores it without, and the timeline says what was typed."""
+    record = {"title": "x", "response_ended_at": "2025-10-01T10:00:00+08:00"}
+    assert closing.untyped_end(record) == ({"title": "x", "response_ended_at": None}, "2025-10-01T10:00:00+08:00")
+    assert closing.untyped_end({"title": "x"}) == ({"title": "x", "response_ended_at": None}, None)
+
+
 def test_the_end_of_the_response_cannot_be_typed(level_iv) -> None:  # type: ignore[no-untyped-def]
     """CQ-PLAN 第四篇三、第五篇: the end is decided, not typed; the command says how to start the closing."""
     from typer.testing import CliRunner
