@@ -65,8 +65,9 @@ def run_command(
     users: Annotated[Path | None, typer.Option("--users", help="用户清单（可选）")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE）")] = None,
     preparer: Annotated[str | None, typer.Option("--preparer", help="填表人（人员编号，默认 settings.credit_preparer）")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="只生成该报送单位的统计表（机构代码；默认该月应报的全部统计表）")] = None,
 ) -> None:
-    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出统计表草稿（复核、签发见 credit-stats 部署）。"""
+    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出该月应报的每张统计表草稿（复核、签发见 credit-stats 部署）。"""
     from regflows.credit.pipeline import QualityFailure, run
     from regflows.credit.signoff import SignoffError, resolve_preparer
 
@@ -75,7 +76,7 @@ def run_command(
         # A CLI run may leave 填表人 blank; a named or configured one must be a person of the profile.
         name = prof.person(resolve_preparer(prof, preparer)).name if preparer or prof.settings.credit_preparer else ""
         with _progress() as on_step:
-            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step)
+            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step, unit=unit)
     except (ProfileError, SignoffError) as exc:
         _fail(str(exc), 2)
         return
@@ -87,12 +88,13 @@ def run_command(
         return
     for w in outcome.warnings:
         typer.echo(f"警告：{w}", err=True)
-    typer.echo(f"{outcome.period.label} 统计完成，报送截止 {outcome.due.isoformat()}（{outcome.due_basis}）；"
-               "统计表为草稿，须经复核人复核、签发人签发后方可报送")
-    for r in outcome.rows:
-        c = r.counts
-        typer.echo(f"  {r.region} {r.institution_name}：异常查询 {c['abnormal_query']}，违规查询 {c['unauthorized_query']}，"
-                   f"非法提供 {c['illegal_provision']}，违规使用 {c['improper_use']}，信用报告泄漏 {c['report_leak']}")
+    typer.echo(f"{outcome.period.label} 统计完成，共 {len(outcome.tables)} 张统计表；统计表为草稿，须经复核人复核、签发人签发后方可报送")
+    for t in outcome.tables:
+        typer.echo(f"{t.table.filer_name}（{t.unit}）：报送截止 {t.due.isoformat()}（{t.due_basis}），{t.files['xlsx'].name}")
+        for r in t.rows:
+            c = r.counts
+            typer.echo(f"  {r.region} {r.institution_name}：异常查询 {c['abnormal_query']}，违规查询 {c['unauthorized_query']}，"
+                       f"非法提供 {c['illegal_provision']}，违规使用 {c['improper_use']}，信用报告泄漏 {c['report_leak']}")
     for name, path in outcome.files.items():
         typer.echo(f"  {name}: {path}")
 
@@ -126,31 +128,38 @@ def submit(
     reference: Annotated[str | None, typer.Option(help="回执或文号")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执（记录其 SHA-256 与大小）")] = None,
     profile: Annotated[Path | None, typer.Option(help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="报送单位（机构代码；默认总行）")] = None,
 ) -> None:
     """标记该月统计表已报送（附证据）：停止提醒，写入审计账本。"""
     from regflows.credit.deadline import submit as mark_submitted
+    from regflows.credit.units import table_for
 
     try:
-        label = Period.parse(period).label
-        people = load_profile(profile or profile_path()).person_ids
+        prof = load_profile(profile or profile_path())
+        label = table_for(prof, unit).key(Period.parse(period))
+        people = prof.person_ids
         row = mark_submitted(label, evidence, by, reference, file=file, people=people,
                              field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError, ProfileError) as exc:
         _fail(str(exc), 2)
     recorded = row.evidence["history"][-1]
-    typer.echo(json.dumps({"period": label, "submitted_at": row.fulfilled_at.isoformat(), "by": by,
+    typer.echo(json.dumps({"period": Period.parse(period).label, "unit": row.detail.get("unit") or prof.head_office.code,
+                           "submitted_at": row.fulfilled_at.isoformat(), "by": by,
                            **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}, ensure_ascii=False))
 
 
 @credit_app.command("status")
-def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")]) -> None:
+def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")],
+           unit: Annotated[str | None, typer.Option("--unit", help="报送单位（机构代码；默认总行）")] = None,
+           profile: Annotated[Path | None, typer.Option(help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None) -> None:
     """该月统计表的填表、复核、签发与报送状态（JSON）。"""
     from regflows.credit.signoff import load
+    from regflows.credit.units import table_for
 
     try:
-        label = Period.parse(period).label
+        label = table_for(load_profile(profile or profile_path()), unit).key(Period.parse(period))
         state = load(label)
-    except (CreditInputError, LookupError) as exc:
+    except (CreditInputError, LookupError, ProfileError) as exc:
         _fail(str(exc), 2)
         return
     if state is None:

@@ -124,7 +124,7 @@ def test_three_different_people_review_sign_and_only_then_the_table_is_final(hom
     table = read_table(final)
     summary = json.loads(files["summary"].read_text(encoding="utf-8"))
     assert not table["draft"] and (table["填表人"], table["复核人"], table["signer"]) == ("测试t.p", "测试t.r", "测试t.s")
-    assert [r["abnormal_query"] for r in table["rows"]] == [r["abnormal_query"] for r in summary["rows"]] == [1, 0, 0]
+    assert [r["abnormal_query"] for r in table["rows"]] == [r["abnormal_query"] for r in summary["rows"]] == [1]  # the branches of the demo report on their own
     assert DRAFT_MARK not in final.read_bytes().decode("latin-1")
     with db.session() as s:
         reports = {r.kind: r.sha256 for r in s.execute(select(Report).where(Report.subject == LABEL)).scalars()}
