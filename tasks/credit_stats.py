@@ -23,7 +23,8 @@ from regflows.credit.events import EventRef, credit_events
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
-from regflows.credit.owed import owe_month
+from regflows.credit.late import owe_corrections
+from regflows.credit.owed import owe_last_month, owe_month
 from regflows.credit.signoff import SignoffError, advance, open_labels, preparers, record_prepared, signoff_rows
 from regflows.credit.units import tables, table_for
 from regflows.profile import Profile
@@ -179,3 +180,16 @@ def deadline_reminders_task(profile: Profile) -> list[str]:
     if sent:
         get_run_logger().warning("已发送统计表报送提醒：%s", ", ".join(sent))
     return sent
+
+
+@task(name="登记应报统计表与更正", retries=1, retry_delay_seconds=5)
+def owed_task(profile: Profile) -> list[str]:
+    """From the 1st, last month's tables are owed (PBOC-102 三（二）), whether or not a run
+    produced them; under ``correct_filed_month`` a filed table owes a correction for each event
+    found after it was filed. Each new obligation is in the ledger and then reminded and raised
+    by :func:`deadline_reminders_task`."""
+    migrate()
+    created = owe_last_month(profile) + owe_corrections(profile)
+    if created:
+        get_run_logger().warning("新登记的报送义务：%s", ", ".join(created))
+    return created

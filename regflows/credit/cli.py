@@ -129,8 +129,9 @@ def submit(
     file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执（记录其 SHA-256 与大小）")] = None,
     profile: Annotated[Path | None, typer.Option(help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="报送单位（机构代码；默认总行）")] = None,
+    correction: Annotated[bool, typer.Option("--correction", help="报送的是更正后的统计表（补报报送后才发现的事件）")] = False,
 ) -> None:
-    """标记该月统计表已报送（附证据）：停止提醒，写入审计账本。"""
+    """标记该月统计表已报送（附证据）：停止提醒，写入审计账本；已签发的统计表须计入其应计的全部事件。"""
     from regflows.credit.deadline import submit as mark_submitted
     from regflows.credit.units import table_for
 
@@ -138,13 +139,13 @@ def submit(
         prof = load_profile(profile or profile_path())
         label = table_for(prof, unit).key(Period.parse(period))
         people = prof.person_ids
-        row = mark_submitted(label, evidence, by, reference, file=file, people=people,
+        row = mark_submitted(label, evidence, by, reference, file=file, people=people, profile=prof, correction=correction,
                              field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError, ProfileError) as exc:
         _fail(str(exc), 2)
     recorded = row.evidence["history"][-1]
-    typer.echo(json.dumps({"period": Period.parse(period).label, "unit": row.detail.get("unit") or prof.head_office.code,
-                           "submitted_at": row.fulfilled_at.isoformat(), "by": by,
+    typer.echo(json.dumps({"period": Period.parse(period).label, "unit": unit or prof.head_office.code,
+                           **({"correction": True} if correction else {}), "submitted_at": row.fulfilled_at.isoformat(), "by": by,
                            **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}, ensure_ascii=False))
 
 
@@ -157,7 +158,9 @@ def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")],
     from regflows.credit.units import table_for
 
     try:
-        label = table_for(load_profile(profile or profile_path()), unit).key(Period.parse(period))
+        prof = load_profile(profile or profile_path())
+        table = table_for(prof, unit)
+        label = table.key(Period.parse(period))
         state = load(label)
     except (CreditInputError, LookupError, ProfileError) as exc:
         _fail(str(exc), 2)
@@ -165,4 +168,5 @@ def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")],
     if state is None:
         _fail(f"{label} 没有签核记录", 2)
         return
-    typer.echo(json.dumps({**state.to_dict(), "stage_title": state.stage_title}, ensure_ascii=False, indent=2))
+    typer.echo(json.dumps({**state.to_dict(), "unit": table.unit.code, "stage_title": state.stage_title},
+                          ensure_ascii=False, indent=2))

@@ -131,7 +131,7 @@ def test_three_different_people_review_sign_and_only_then_the_table_is_final(hom
     from regflows.credit.signoff import sha256_of
     assert reports["xlsx-final"] == sha256_of(final) and reports["xlsx"] == sha256_of(files["xlsx"])
     actions = _ledger_actions(LABEL)
-    assert actions.count("report.written") == 3
+    assert actions.count("report.written") == 4  # the table, its figures, the flagged queries, summary.json
     assert [a for a in actions if a.startswith("credit_stats.")] == [
         "credit_stats.prepared", "credit_stats.reviewed", "credit_stats.signed", "credit_stats.final"]
     assert ledger.verify().ok
