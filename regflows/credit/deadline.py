@@ -79,15 +79,14 @@ def _signed_and_not_submitted(label: str, url: str | None, profile: Profile | No
 
 def missing_events(profile: Profile, key: str, url: str | None = None) -> list[str]:
     """Incidents the table counts now (regflows/credit/events.py) that its signed figures do not."""
-    state = load(key, url)
-    if state is None:
-        return []
-    content = json.loads(Path(state.draft["summary"]).read_text(encoding="utf-8"))
-    counted = {str(e["incident"]) for e in content.get("events", [])}
     period = period_of(key)
     owed = {e.incident_id for e in credit_events(period, profile, url) if covering(profile, e.unit).key(period) == key}
     for row in open_corrections(key, url):  # correct_filed_month: the late ones of this table too
         owed.add(str(row.detail["incident"]))
+    state = load(key, url) if owed else None
+    figures = Path(state.draft["summary"]) if state is not None else None
+    content = json.loads(figures.read_text(encoding="utf-8")) if figures is not None and figures.is_file() else {}
+    counted = {str(e["incident"]) for e in content.get("events", [])}
     return sorted(owed - counted)
 
 
