@@ -281,7 +281,7 @@ def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[
     byte-identical. Returns it and warnings."""
     preparer_name = profile.person(resolve_preparer(profile, preparer)).name
     warnings: list[str] = []
-    label = table_for(profile, unit).key(period)  # the month for the head office's table, month@unit for a unit's
+    label = table_for(profile, unit).key(period)  # the month for the head office's table, month-unit for a unit's
     digests = {kind: sha256_of(path) for kind, path in files.items()}
     now = utcnow()
     with db.session(url) as s:

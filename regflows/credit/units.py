@@ -14,7 +14,7 @@ setting). The head office's table covers every other unit, and any institution c
 that the profile does not know (named as such in the table).
 
 The key of a table in the store: the month (``2025-10``) for the head office's, as before units
-existed, so months recorded then keep their records; ``2025-10@YX0101`` for a unit's own.
+existed, so months recorded then keep their records; ``2025-10-YX0101`` for a unit's own (a notice's subject allows no other separator than ``.-_:``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ NATIONAL_LIST = Path(__file__).resolve().parent / "data" / "national_access_inst
 #: 三（二）: national head offices by the 10th; local institutions and branches by the 6th.
 HEAD_OFFICE_DUE_DAY = DUE_DAY
 BRANCH_DUE_DAY = 6
-SEPARATOR = "@"
+SEPARATOR = "-"  # as in the file names credit-stats-YYYY-MM-<unit>
+LABEL_LENGTH = len("YYYY-MM")
 
 
 class _Entry(BaseModel):
@@ -144,8 +145,9 @@ def covering(profile: Profile, unit_code: str) -> ReportingTable:
 
 
 def split_key(key: str) -> tuple[str, str | None]:
-    """``2025-10@YX0101`` → (``2025-10``, ``YX0101``); ``2025-10`` → (``2025-10``, None)."""
-    label, _, unit = key.partition(SEPARATOR)
+    """``2025-10-YX0101`` → (``2025-10``, ``YX0101``); ``2025-10`` → (``2025-10``, None). The month
+    is always seven characters, so a unit code with hyphens splits the same."""
+    label, unit = key[:LABEL_LENGTH], key[LABEL_LENGTH + len(SEPARATOR):]
     return label, unit or None
 
 

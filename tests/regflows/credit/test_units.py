@@ -55,8 +55,8 @@ def test_demo_bank_is_local_and_its_out_of_province_branches_file_their_own_tabl
     profile = load_profile(DEMO_PROFILE)
     assert profile.institution.credit_access == "local" and access_warnings(profile) == []
     got = [(t.unit.code, t.covers, t.due_day, t.key(OCT)) for t in tables(profile)]
-    assert got == [("YX0001", ("YX0001",), 6, "2025-10"), ("YX0101", ("YX0101",), 6, "2025-10@YX0101"),
-                   ("YX0201", ("YX0201",), 6, "2025-10@YX0201")]
+    assert got == [("YX0001", ("YX0001",), 6, "2025-10"), ("YX0101", ("YX0101",), 6, "2025-10-YX0101"),
+                   ("YX0201", ("YX0201",), 6, "2025-10-YX0201")]
 
 
 def test_national_head_office_by_the_10th_its_branches_by_the_6th_on_their_own(tmp_path: Path) -> None:
@@ -151,17 +151,17 @@ def test_each_table_has_its_own_obligation_sign_off_roles_status_and_submit(home
     with db.session() as s:
         rows = {r.subject: (r.due_at, r.title) for r in s.execute(select(Obligation)).scalars()}
     bj = dt.timezone(dt.timedelta(hours=8))
-    assert set(rows) == {"credit-stats:2025-10", "credit-stats:2025-10@YX0101", "credit-stats:2025-10@YX0201"}
+    assert set(rows) == {"credit-stats:2025-10", "credit-stats:2025-10-YX0101", "credit-stats:2025-10-YX0201"}
     assert all(due == dt.datetime(2025, 11, 7, tzinfo=bj) for due, _ in rows.values())
-    assert "渝信示范银行成都分行" in rows["credit-stats:2025-10@YX0101"][1]
-    assert [s.roles for s in policy(profile, None, "2025-10@YX0101").steps] == [("retail_division",), ("leadership_group",)]
-    assert [s.roles for s in policy(profile, None, "2025-10@YX0201").steps] == [("compliance",), ("leadership_group",)]
+    assert "渝信示范银行成都分行" in rows["credit-stats:2025-10-YX0101"][1]
+    assert [s.roles for s in policy(profile, None, "2025-10-YX0101").steps] == [("retail_division",), ("leadership_group",)]
+    assert [s.roles for s in policy(profile, None, "2025-10-YX0201").steps] == [("compliance",), ("leadership_group",)]
     runner = CliRunner()
     st = runner.invoke(app, ["credit-stats", "status", "2025-10", "--unit", "YX0101", "--profile", str(path)])
     assert st.exit_code == 0, st.output
-    assert json.loads(st.stdout)["label"] == "2025-10@YX0101" and json.loads(st.stdout)["unit"] == "YX0101"
+    assert json.loads(st.stdout)["label"] == "2025-10-YX0101" and json.loads(st.stdout)["unit"] == "YX0101"
     head = json.loads(runner.invoke(app, ["credit-stats", "status", "2025-10", "--profile", str(path)]).stdout)
     assert (head["label"], head["unit"]) == ("2025-10", "YX0001")
     sub = runner.invoke(app, ["credit-stats", "submit", "2025-10", "--unit", "YX0101", "--evidence", "报人民银行成都分行",
                               "--by", "he.min", "--profile", str(path)])
-    assert sub.exit_code == 2 and "2025-10@YX0101 的统计表尚未签发" in sub.stderr
+    assert sub.exit_code == 2 and "2025-10-YX0101 的统计表尚未签发" in sub.stderr

@@ -1,0 +1,43 @@
+"""The month's reports are owed from the 1st, whatever happens to the run (issue 12, point 13).
+
+PBOC-102 三（二）: 「按月定期向人民银行报送…未发生征信信息安全风险事件的，应采取零报告制度」: a missing
+log, a failed quality check or a crashed run does not make the report any less owed; it is
+reminded and raised by credit-stats-watch like any other overdue report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+
+from regflows.credit.deadline import remind
+from regflows.credit.owed import owe_last_month
+from regflows.store import db, migrate
+from regflows.store.models import AuditEntry, Notice, Obligation
+
+BJ = dt.timezone(dt.timedelta(hours=8))
+
+
+def test_without_any_run_each_table_is_owed_from_the_1st_and_raised_when_missed(home: Path, http, build_profile) -> None:
+    """三（二）（零报告制度）: the obligations exist from the 1st with no run at all; overdue is raised."""
+    migrate()
+    profile = build_profile({"t.c": [("webhook", f"json://{http.base}/ok/compliance")]},
+                            roles={"compliance": {"kind": "compliance", "name": "合规部", "members": ["t.c"], "deputy": "li.ming"}})
+    assert owe_last_month(profile, dt.datetime(2025, 9, 30, 23, 0, tzinfo=BJ)) == ["2025-08", "2025-08-YX0101", "2025-08-YX0201"]
+    created = owe_last_month(profile, dt.datetime(2025, 10, 1, 0, 30, tzinfo=BJ))
+    assert created == ["2025-09", "2025-09-YX0101", "2025-09-YX0201"]
+    assert owe_last_month(profile, dt.datetime(2025, 10, 1, 1, 30, tzinfo=BJ)) == []  # once
+    with db.session() as s:
+        rows = {r.subject: r for r in s.execute(select(Obligation).where(Obligation.subject.like("credit-stats:2025-09%"))).scalars()}
+        owed = [e.subject for e in s.execute(select(AuditEntry).where(AuditEntry.action == "credit_stats.owed")).scalars()]
+    assert set(rows) == {"credit-stats:2025-09", "credit-stats:2025-09-YX0101", "credit-stats:2025-09-YX0201"}
+    assert all(r.due_at == dt.datetime(2025, 10, 10, tzinfo=BJ) for r in rows.values())  # the 6th in the holiday: the 9th
+    assert "credit-stats:2025-09-YX0101" in owed
+    sent = remind(profile, dt.datetime(2025, 10, 10, 0, 5, tzinfo=BJ))
+    assert {k for k in sent if k.startswith("overdue@")} == {"overdue@2025-10-09", "overdue@2025-09-08"}  # August's too
+    with db.session() as s:
+        alarms = [n.id for n in s.execute(select(Notice).where(Notice.id.like("credit-stats:2025-09%overdue@2025-10-09"))).scalars()]
+    assert sorted(alarms) == ["credit-stats:2025-09:overdue@2025-10-09", "credit-stats:2025-09-YX0101:overdue@2025-10-09",
+                              "credit-stats:2025-09-YX0201:overdue@2025-10-09"]
