@@ -40,6 +40,7 @@ ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV ne
 def owe_task(profile: Profile, period: Period) -> list[str]:
     """Each table the month owes is an obligation from the 1st, before anything can fail
     (PBOC-102 三（二）, zero-report rule): a run that stops later leaves it reminded and raised."""
+    migrate()
     return owe_month(profile, period)
 
 
