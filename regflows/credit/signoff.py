@@ -434,7 +434,8 @@ def signoff_rows(limit: int = 13, url: str | None = None) -> list[dict[str, str]
         for r, approval in _month_approvals(s, limit):
             state = _view(approval) if approval else None
             due = last_day_of(r.due_at).isoformat() if r.due_at else ""
-            out.append({"月份": r.subject.split(":", 1)[1], "版本": str(state.revision) if state else "",
+            label, unit = split_key(r.subject.split(":", 1)[1])
+            out.append({"月份": label, "报送单位": unit or "总行", "版本": str(state.revision) if state else "",
                         "状态": "已报送" if r.fulfilled_at else (state.stage_title if state else "无签核记录"),
                         "填表人": state.preparer.name if state else "",
                         "复核人": state.reviewer.name if state and state.reviewer else "",
