@@ -95,8 +95,8 @@ def run_command(
             c = r.counts
             typer.echo(f"  {r.region} {r.institution_name}：异常查询 {c['abnormal_query']}，违规查询 {c['unauthorized_query']}，"
                        f"非法提供 {c['illegal_provision']}，违规使用 {c['improper_use']}，信用报告泄漏 {c['report_leak']}")
-    for name, path in outcome.files.items():
-        typer.echo(f"  {name}: {path}")
+    for name in ("flagged", "overview"):
+        typer.echo(f"  {name}: {outcome.files[name]}")
 
 
 @demo_app.command("query-log")

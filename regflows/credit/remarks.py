@@ -36,7 +36,9 @@ def query_remarks(flagged: pd.DataFrame) -> dict[str, list[str]]:
             parts = table.loc[(code, count)].sort_values(ascending=False)
             total = int(parts.sum())
             rules = "，".join(f"{RULE_SHORT.get(str(r), RULES.get(str(r), ('', str(r)))[1])} {int(n)}" for r, n in parts.items())
-            out.setdefault(code, []).append(f"{COUNT_TITLES[count]} {total} 笔：{rules}（明细见疑似问题查询清单）")
+            out.setdefault(code, []).append(f"{COUNT_TITLES[count]} {total} 笔：{rules}")
+    for parts in out.values():  # 注2's 另附详细报告: the flagged-queries file lists every query
+        parts[-1] += "（明细见疑似问题查询清单）"
     return out
 
 
