@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from calendars.deadlines import end_of_day
 from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.credit.models import Period, previous_period
@@ -22,25 +23,44 @@ from regflows.profile import Profile
 from regflows.store import db
 
 
-def owe_month(profile: Profile, period: Period, url: str | None = None) -> list[str]:
-    """Write the obligation of each table ``period`` owes that is not yet written; returns their keys."""
+#: Why a due day moved or a table became owed after the fact: our reading was corrected, not the law.
+CORRECTED = "征信统计表报送主体与时限按 PBOC-102 三（二）、附件1、附件3 第二十一条 更正（issue 12）"
+
+
+def owe_month(profile: Profile, period: Period, url: str | None = None, now: dt.datetime | None = None) -> list[str]:
+    """Write the obligation of each table ``period`` owes that is not yet written; returns their keys.
+
+    An open obligation whose due day the profile's reading now puts elsewhere (a bank once read as
+    national, now local: the 6th, not the 10th) is moved, in the ledger with the reason; one
+    written already past its due time is raised at once by the reminder loop (its overdue key is
+    new), its ledger entry saying it is owed late because the reading was corrected.
+    """
     if profile.institution.credit_access == "none":
         return []
+    at = now or dt.datetime.now(dt.timezone.utc)
     created: list[str] = []
     with db.session(url) as s:
         for t in tables(profile):
             key = t.key(period)
-            if month_obligation(s, key) is not None:
-                continue
             due, _basis = due_on(period, t.due_day, profile.settings.deadline_roll_forward)
+            existing = month_obligation(s, key)
+            if existing is not None:
+                if existing.fulfilled_at is None and existing.due_at != end_of_day(due):
+                    ledger.append_in(s, "credit_stats.due_corrected", subject(key), {
+                        "from": existing.due_at.isoformat() if existing.due_at else None, "to": end_of_day(due).isoformat(),
+                        "reason": CORRECTED})
+                    existing.due_at = end_of_day(due)
+                continue
             row = ensure_obligation_in(s, profile, key, due)
-            ledger.append_in(s, "credit_stats.owed", subject(key), {"unit": t.unit.code, "due": due.isoformat(),
-                                                                     "title": row.title})
+            late = end_of_day(due) <= at
+            ledger.append_in(s, "credit_stats.owed", subject(key), {
+                "unit": t.unit.code, "due": due.isoformat(), "title": row.title,
+                **({"overdue_when_owed": True, "reason": CORRECTED} if late else {})})
             created.append(key)
     return created
 
 
 def owe_last_month(profile: Profile, now: dt.datetime | None = None, url: str | None = None) -> list[str]:
     """From the 1st of a month, the previous month's tables are owed."""
-    today = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
-    return owe_month(profile, previous_period(today), url)
+    at = now or dt.datetime.now(SHANGHAI)
+    return owe_month(profile, previous_period(at.astimezone(SHANGHAI).date()), url, at)
