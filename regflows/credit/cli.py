@@ -70,13 +70,18 @@ def run_command(
     """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出该月应报的每张统计表草稿（复核、签发见 credit-stats 部署）。"""
     from regflows.credit.pipeline import QualityFailure, run
     from regflows.credit.signoff import SignoffError, resolve_preparer
+    from regflows.credit.units import table_for, tables
 
     try:
         prof = load_profile(profile or profile_path())
         # A CLI run may leave 填表人 blank; a named or configured one must be a person of the profile.
         name = prof.person(resolve_preparer(prof, preparer)).name if preparer or prof.settings.credit_preparer else ""
+        chosen = [table_for(prof, unit)] if unit is not None else tables(prof)  # an unknown unit: refused before reading
+        own = {t.unit.code: prof.person(t.unit.credit_preparer).name for t in chosen
+               if not t.head_office and t.unit.credit_preparer}  # a unit's own 填表人
         with _progress() as on_step:
-            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step, unit=unit)
+            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step, unit=unit,
+                          preparers=own)
     except (ProfileError, SignoffError) as exc:
         _fail(str(exc), 2)
         return

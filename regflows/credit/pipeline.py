@@ -151,9 +151,10 @@ STEPS = ("读取查询日志", "数据质量检查", "统计事件", "适用规�
 
 def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path | None = None,
         events: dict[str, dict[str, int]] | list[EventRef] | None = None, database_url: str | None = None,
-        preparer: str = "", on_step: Callable[[str], None] | None = None, unit: str | None = None) -> Outcome:
+        preparer: str = "", on_step: Callable[[str], None] | None = None, unit: str | None = None,
+        preparers: dict[str, str] | None = None) -> Outcome:
     """Read, check, count and write the draft; ``events`` defaults to the store's incidents of the
-    period; ``preparer`` is the 填表人's name; ``on_step`` hears each of :data:`STEPS` as it starts."""
+    period; ``preparer`` is the 填表人's name (``preparers``: by unit code, where a unit has its own); ``on_step`` hears each of :data:`STEPS` as it starts."""
     step = on_step or (lambda _name: None)
     th = profile_thresholds(profile.settings)
     step(STEPS[0])
@@ -166,5 +167,6 @@ def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path 
     step(STEPS[3])
     outcome = count(inputs, period, profile, events, th, unit)
     step(STEPS[4])
-    write_outputs(outcome, out_dir, profile, preparer=preparer, prepared_on=dt.datetime.now(SHANGHAI).date())
+    write_outputs(outcome, out_dir, profile, preparer=preparer, prepared_on=dt.datetime.now(SHANGHAI).date(),
+                  preparers=preparers)
     return outcome
