@@ -127,3 +127,38 @@ def test_a_signed_table_that_leaves_out_an_event_it_owes_cannot_be_filed(home: P
         s.add(_incident("new", "YX0001", dt.datetime(2025, 9, 29, tzinfo=BJ), dt.datetime(2025, 10, 2, tzinfo=BJ), "report_leak"))
     assert missing_events(profile, "2025-09") == ["new"]
     assert missing_events(profile, "2025-09-YX0101") == []  # another unit's table
+
+
+def test_a_correction_is_filed_once_the_signed_rerun_counts_the_late_event(late: None, tmp_path: Path) -> None:
+    """三（二）, ``correct_filed_month``: ``submit --correction`` meets the correction only when the
+    signed table of the month counts the late event; otherwise it is refused, naming it."""
+    import json
+
+    from regflows.credit.deadline import submit
+    from regflows.credit.late import owe_corrections
+    from regflows.credit.signoff import Signoff, Step
+
+    profile = _profile("correct_filed_month")
+    owe_corrections(profile)
+    figures = tmp_path / "credit-stats-2025-09-YX0001.json"
+
+    def signed(events: list[str]) -> None:
+        figures.write_text(json.dumps({"events": [{"incident": e} for e in events]}), encoding="utf-8")
+        step = Step("he.min", "何敏", "2025-10-20T02:00:00+00:00", "link")
+        state = Signoff("2025-09", 2, "final", step, {"xlsx": "x.xlsx", "xlsx_sha256": "0" * 64, "summary": str(figures),
+                                                       "summary_sha256": "0" * 64},
+                        reviewer=step, signer=step, final={"xlsx": "x-final.xlsx", "xlsx_sha256": "1" * 64})
+        with db.session() as s:
+            row = s.execute(select(Obligation).where(Obligation.subject == "credit-stats:2025-09",
+                                                     Obligation.code == "monthly-statistics")).scalar_one()
+            row.detail = {"signoff": state.to_dict()}
+
+    people = {p.id for p in profile.people}
+    signed(["early"])  # the table as first filed
+    with pytest.raises(ValueError, match="事件 late 应计入本统计表"):
+        submit("2025-09", "更正报送", "he.min", people=people, profile=profile, correction=True)
+    signed(["early", "late"])  # rerun, reviewed and signed
+    row = submit("2025-09", "更正报送", "he.min", people=people, profile=profile, correction=True)
+    assert row.code == "monthly-statistics-correction:late" and row.fulfilled_at is not None
+    with pytest.raises(LookupError, match="没有待更正报送"):
+        submit("2025-09", "再次", "he.min", people=people, profile=profile, correction=True)
