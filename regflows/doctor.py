@@ -22,6 +22,7 @@ from calendars.official import CalendarError, default_calendar
 from calendars.zone import SHANGHAI
 from regflows import config, ledger
 from regflows.deployments import DeploymentFileError, read_prefect_yaml, schedules_for
+from regflows.procedures import PROCEDURES
 from regflows.profile import PLACEHOLDER, ProfileError, load_profile
 from regflows.server import is_healthy
 from regflows.settings import Settings
@@ -60,6 +61,9 @@ def _check_profile(path: Path, checks: list[Check]):  # type: ignore[no-untyped-
         return None
     on = [tag for tag, enabled in profile.regimes.items() if enabled]
     checks.append(Check("配置", "机构配置", OK, f"{path}：{profile.institution.name}，适用 {', '.join(on)}"))
+    for procedure in PROCEDURES:  # each procedure's own reading of the profile (e.g. PBOC-102 附件1)
+        for warning in procedure.profile_warnings(profile):
+            checks.append(Check("配置", procedure.title, WARN, warning))
     return profile
 
 

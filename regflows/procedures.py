@@ -34,6 +34,7 @@ from regflows.credit.cli import credit_app, demo_app
 from regflows.incident import commands as _incident_commands  # noqa: F401  (adds declare/fulfil/... to incident_app)
 from regflows.incident import notices as incident_notices
 from regflows.incident.cli import incident_app
+from regflows.profile import Profile
 
 if TYPE_CHECKING:  # the routes' type only; starlette is loaded with the routes themselves
     from starlette.routing import BaseRoute
@@ -44,6 +45,10 @@ CORE_DEPLOYMENTS: tuple[str, ...] = ("calendar-watch", "audit-anchor", "audit-ve
 
 def _no_routes() -> Sequence[BaseRoute]:
     return ()
+
+
+def _no_checks(profile: Profile) -> list[str]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class Procedure:
     commands: tuple[tuple[str, typer.Typer], ...]
     deployments: tuple[str, ...]
     routes: Callable[[], Sequence[BaseRoute]] = _no_routes
+    #: ``regflows doctor``'s warnings about the profile from this procedure's rules (Chinese lines).
+    profile_warnings: Callable[[Profile], list[str]] = _no_checks
 
 
 def _incident_routes() -> Sequence[BaseRoute]:
@@ -70,6 +77,13 @@ def _incident_routes() -> Sequence[BaseRoute]:
     from regflows.incident.ingest import ROUTES
 
     return ROUTES
+
+
+def _credit_access_warnings(profile: Profile) -> list[str]:
+    # PBOC-102 附件1 (the 21 national access institutions) against institution.credit_access.
+    from regflows.credit.units import access_warnings
+
+    return access_warnings(profile)
 
 
 PROCEDURES: tuple[Procedure, ...] = (
@@ -87,6 +101,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         kinds=credit_notices.KINDS,
         commands=(("credit-stats", credit_app), ("demo", demo_app)),
         deployments=("credit-stats", "credit-stats-watch"),
+        profile_warnings=_credit_access_warnings,
     ),
 )
 

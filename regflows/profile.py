@@ -91,6 +91,16 @@ class ReportingUnit(_Strict):
     name: str = Field(min_length=2)
     region: str = Field(min_length=2)
     head_office: bool = False
+    # PBOC-102 三（二）: branches of a national access institution report to the PBoC branch where
+    # they are (by the 6th); 附件3 第二十一条 puts a local institution's out-of-province branches
+    # under the PBoC branch of their place too. None: yes for a national institution's branches,
+    # no for a local institution's (its head office's table covers them).
+    reports_to_local_branch: bool | None = Field(
+        default=None, description="是否单独编制统计表并报所在地人民银行分支机构（PBOC-102 三（二）；附件3 第二十一条）")
+    # 填表人/复核人/签发人 of this unit's own table (PBOC-102 附件2); unset: the institution's settings.
+    credit_preparer: str | None = Field(default=None, description="本单位统计表填表人（人员编号）；留空用 settings.credit_preparer")
+    credit_review_role: str | None = Field(default=None, description="本单位复核人所在角色；留空用 settings.credit_review_role")
+    credit_signoff_role: str | None = Field(default=None, description="本单位签发人所在角色；留空用 settings.credit_signoff_role")
 
 
 class Channel(_Strict):
@@ -261,6 +271,13 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         wanted = getattr(settings, field)
         if profile.institution.credit_access != "none" and wanted not in profile.roles and wanted not in kinds:
             problems.append((("settings", field), f"没有角色 {wanted}（填角色键或 kind）"))
+    for i, unit in enumerate(profile.reporting_units):
+        if unit.credit_preparer is not None and unit.credit_preparer not in known:
+            problems.append((("reporting_units", i, "credit_preparer"), f"未定义的人员 {unit.credit_preparer}"))
+        for field in ("credit_review_role", "credit_signoff_role"):
+            wanted = getattr(unit, field)
+            if wanted is not None and wanted not in profile.roles and wanted not in kinds:
+                problems.append((("reporting_units", i, field), f"没有角色 {wanted}（填角色键或 kind）"))
     return problems
 
 

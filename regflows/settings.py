@@ -166,6 +166,15 @@ class CreditSettings(_Strict):
         default="leadership_group", description="签发人所在角色（角色键或 kind）；填表人、复核人本人不能签发",
         json_schema_extra=_clause("PBOC-102 附件2（签发人）"),
     )
+    # PBOC-102 三（二） asks for every month's events and never says where an event belongs that is
+    # discovered after its month's table was filed: in the month of discovery (marked as found
+    # late, with the month it occurred in) or as a correction of the filed month. Never lost either way.
+    credit_late_events: Literal["discovery_month", "correct_filed_month"] = Field(
+        default="discovery_month",
+        description="报表报送后才发现的上月事件：discovery_month 计入发现当月的统计表（备注注明发生月份）；"
+        "correct_filed_month 计入发生月份，须更正报送该月报表",
+        json_schema_extra=_clause("PBOC-102 三（二）（按月报送、零报告；迟发现事件的归属未作规定）"),
+    )
     credit_signoff_link_days: int = Field(
         default=14, ge=1, le=60, description="复核、签发链接的有效天数；过期未处理时重新发送",
         json_schema_extra=_clause(NO_CLAUSE),

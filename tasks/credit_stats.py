@@ -19,11 +19,14 @@ from prefect.cache_policies import NONE
 from calendars.zone import SHANGHAI
 from regflows.credit.chart import history_markdown
 from regflows.credit.deadline import remind as deadline_remind
-from regflows.credit.events import count_events
+from regflows.credit.events import EventRef, credit_events
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
-from regflows.credit.signoff import SignoffError, advance, open_labels, record_prepared, resolve_preparer, signoff_rows
+from regflows.credit.late import owe_corrections
+from regflows.credit.owed import owe_last_month, owe_month
+from regflows.credit.signoff import SignoffError, advance, open_labels, preparers, record_prepared, signoff_rows
+from regflows.credit.units import tables, table_for
 from regflows.profile import Profile
 from regflows.store.db import migrate
 from regflows.store.reports import latest_paths
@@ -33,11 +36,20 @@ PROCEDURE = "credit-stats"
 ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV next to it has them all
 
 
+@task(name="登记本月应报统计表", retries=2, retry_delay_seconds=10)
+def owe_task(profile: Profile, period: Period) -> list[str]:
+    """Each table the month owes is an obligation from the 1st, before anything can fail
+    (PBOC-102 三（二）, zero-report rule): a run that stops later leaves it reminded and raised."""
+    migrate()
+    return owe_month(profile, period)
+
+
 @task(name="确定填表人")
-def preparer_task(profile: Profile, preparer: str | None) -> str:
-    """The 填表人 (a person of the profile), before any work: a run without one cannot be signed
-    off. Not retried: the answer depends on the profile and the parameter only."""
-    return resolve_preparer(profile, preparer)
+def preparer_task(profile: Profile, preparer: str | None, unit: str | None = None) -> dict[str, str]:
+    """The 填表人 of each table (unit code → person of the profile), before any work: a run
+    without one cannot be signed off. Not retried: the answer depends on the profile and the
+    parameters only."""
+    return preparers(profile, [table_for(profile, unit)] if unit else tables(profile), preparer)
 
 
 @task(name="读取查询日志", cache_policy=NONE)
@@ -65,13 +77,13 @@ def quality_task(inputs: Inputs, period: Period, profile: Profile, out_dir: Path
 
 
 @task(name="统计征信事件（事件库）", retries=2, retry_delay_seconds=10)
-def events_task(period: Period) -> dict[str, dict[str, int]]:
-    return count_events(period)
+def events_task(period: Period, profile: Profile) -> list[EventRef]:
+    return credit_events(period, profile)
 
 
 @task(name="适用规则并汇总", cache_policy=NONE)
-def rules_task(inputs: Inputs, period: Period, profile: Profile, events: dict[str, dict[str, int]]) -> Outcome:
-    outcome = count(inputs, period, profile, events)
+def rules_task(inputs: Inputs, period: Period, profile: Profile, events: list[EventRef], unit: str | None = None) -> Outcome:
+    outcome = count(inputs, period, profile, events, unit=unit)
     logger = get_run_logger()
     for w in outcome.warnings:
         logger.warning("%s", w)
@@ -79,33 +91,42 @@ def rules_task(inputs: Inputs, period: Period, profile: Profile, events: dict[st
 
 
 @task(name="写出统计表（草稿）并登记", cache_policy=NONE)
-def write_task(outcome: Outcome, out_dir: Path, profile: Profile, preparer: str) -> dict[str, str]:
-    """The draft .xlsx, summary.json and flagged file; each recorded in the store and the ledger
-    with its SHA-256, the report's deadline as an obligation (PBOC-102 III(2)), and a new
-    review-and-sign-off revision prepared by ``preparer`` (regflows/credit/signoff.py)."""
-    files = write_outputs(outcome, out_dir, profile, preparer=profile.person(preparer).name,
-                          prepared_on=dt.datetime.now(SHANGHAI).date())
+def write_task(outcome: Outcome, out_dir: Path, profile: Profile, people: dict[str, str]) -> dict[str, str]:
+    """Each table's draft .xlsx and figures, summary.json and the flagged file; each recorded in
+    the store and the ledger with its SHA-256, each table's deadline as an obligation (PBOC-102
+    三（二）), and a new review-and-sign-off revision of each table prepared by its 填表人
+    (``people``: unit code → person id; regflows/credit/signoff.py)."""
+    names = {unit: profile.person(person).name for unit, person in people.items()}
+    files = write_outputs(outcome, out_dir, profile, prepared_on=dt.datetime.now(SHANGHAI).date(), preparers=names)
     migrate()
-    _state, warnings = record_prepared(profile, outcome.period, outcome.due, files, preparer)
     logger = get_run_logger()
-    for w in warnings:
-        logger.warning("%s", w)
+    extra = {"flagged": files["flagged"], "overview": files["overview"]}
+    for i, t in enumerate(outcome.tables):
+        table_files = {**t.files, **(extra if i == 0 else {})}
+        _state, warnings = record_prepared(profile, outcome.period, t.due, table_files, people[t.unit], unit=t.unit)
+        for w in warnings:
+            logger.warning("%s", w)
     return {k: str(v) for k, v in files.items()}
 
 
 @task(name="请复核人复核", retries=1, retry_delay_seconds=30)
-def request_review_task(profile: Profile, period: Period) -> str:
-    """Send the review request (signed personal links); returns the stage the report is in."""
+def request_review_task(profile: Profile, keys: list[str]) -> dict[str, str]:
+    """Send each table's review request (signed personal links); returns the stage each is in."""
+    stages: dict[str, str] = {}
     with notices_published():
-        state = advance(profile, period.label, before_send=sms_rate_limiter(profile))
-    get_run_logger().info("统计表 %s：%s（第 %d 版，填表人 %s）", period.label, state.stage_title, state.revision, state.preparer.name)
-    return state.stage
+        for key in keys:
+            state = advance(profile, key, before_send=sms_rate_limiter(profile))
+            get_run_logger().info("统计表 %s：%s（第 %d 版，填表人 %s）", key, state.stage_title, state.revision, state.preparer.name)
+            stages[key] = state.stage
+    return stages
 
 
 def stored_summaries(periods: list[Period]) -> dict[str, dict[str, Any] | None]:
     """The latest recorded summary.json of each period (None when none was recorded or it is gone)."""
     out: dict[str, dict[str, Any] | None] = {p.label: None for p in periods}
-    for label, recorded in latest_paths(PROCEDURE, "summary", list(out)).items():
+    # summary.json is recorded as "overview" (every table's rows); months from before units as "summary"
+    found = {**latest_paths(PROCEDURE, "summary", list(out)), **latest_paths(PROCEDURE, "overview", list(out))}
+    for label, recorded in found.items():
         path = Path(recorded)
         if path.exists():
             out[label] = json.loads(path.read_text(encoding="utf-8"))
@@ -114,11 +135,12 @@ def stored_summaries(periods: list[Period]) -> dict[str, dict[str, Any] | None]:
 
 @task(name="发布统计表与趋势图", cache_policy=NONE)
 def publish_task(outcome: Outcome) -> None:
-    rows = [{"地区": r.region, "机构代码": r.institution, "机构名称": r.institution_name,
-             **{COUNT_TITLES[c]: r.counts[c] for c in COUNTS}, "备注": "" if r.known else "代码未在机构配置中"}
-            for r in outcome.rows]
+    rows = [{"报送单位": t.table.filer_name, "报送截止": t.due.isoformat(), "地区": r.region, "机构代码": r.institution,
+             "机构名称": r.institution_name, **{COUNT_TITLES[c]: r.counts[c] for c in COUNTS}, "备注": r.remark}
+            for t in outcome.tables for r in t.rows]
+    dues = "；".join(f"{t.table.filer_name} {t.due.isoformat()}" for t in outcome.tables)
     create_table_artifact(rows, key="credit-stats-table",
-                          description=f"征信信息安全情况统计表 {outcome.period.label}，报送截止 {outcome.due.isoformat()}")
+                          description=f"征信信息安全情况统计表 {outcome.period.label}，报送截止：{dues}")
     periods = []
     p = outcome.period
     for _ in range(12):
@@ -159,3 +181,16 @@ def deadline_reminders_task(profile: Profile) -> list[str]:
     if sent:
         get_run_logger().warning("已发送统计表报送提醒：%s", ", ".join(sent))
     return sent
+
+
+@task(name="登记应报统计表与更正", retries=1, retry_delay_seconds=5)
+def owed_task(profile: Profile) -> list[str]:
+    """From the 1st, last month's tables are owed (PBOC-102 三（二）), whether or not a run
+    produced them; under ``correct_filed_month`` a filed table owes a correction for each event
+    found after it was filed. Each new obligation is in the ledger and then reminded and raised
+    by :func:`deadline_reminders_task`."""
+    migrate()
+    created = owe_last_month(profile) + owe_corrections(profile)
+    if created:
+        get_run_logger().warning("新登记的报送义务：%s", ", ".join(created))
+    return created

@@ -65,17 +65,23 @@ def run_command(
     users: Annotated[Path | None, typer.Option("--users", help="用户清单（可选）")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE）")] = None,
     preparer: Annotated[str | None, typer.Option("--preparer", help="填表人（人员编号，默认 settings.credit_preparer）")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="只生成该报送单位的统计表（机构代码；默认该月应报的全部统计表）")] = None,
 ) -> None:
-    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出统计表草稿（复核、签发见 credit-stats 部署）。"""
+    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出该月应报的每张统计表草稿（复核、签发见 credit-stats 部署）。"""
     from regflows.credit.pipeline import QualityFailure, run
     from regflows.credit.signoff import SignoffError, resolve_preparer
+    from regflows.credit.units import table_for, tables
 
     try:
         prof = load_profile(profile or profile_path())
         # A CLI run may leave 填表人 blank; a named or configured one must be a person of the profile.
         name = prof.person(resolve_preparer(prof, preparer)).name if preparer or prof.settings.credit_preparer else ""
+        chosen = [table_for(prof, unit)] if unit is not None else tables(prof)  # an unknown unit: refused before reading
+        own = {t.unit.code: prof.person(t.unit.credit_preparer).name for t in chosen
+               if not t.head_office and t.unit.credit_preparer}  # a unit's own 填表人
         with _progress() as on_step:
-            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step)
+            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step, unit=unit,
+                          preparers=own)
     except (ProfileError, SignoffError) as exc:
         _fail(str(exc), 2)
         return
@@ -87,14 +93,15 @@ def run_command(
         return
     for w in outcome.warnings:
         typer.echo(f"警告：{w}", err=True)
-    typer.echo(f"{outcome.period.label} 统计完成，报送截止 {outcome.due.isoformat()}（{outcome.due_basis}）；"
-               "统计表为草稿，须经复核人复核、签发人签发后方可报送")
-    for r in outcome.rows:
-        c = r.counts
-        typer.echo(f"  {r.region} {r.institution_name}：异常查询 {c['abnormal_query']}，违规查询 {c['unauthorized_query']}，"
-                   f"非法提供 {c['illegal_provision']}，违规使用 {c['improper_use']}，信用报告泄漏 {c['report_leak']}")
-    for name, path in outcome.files.items():
-        typer.echo(f"  {name}: {path}")
+    typer.echo(f"{outcome.period.label} 统计完成，共 {len(outcome.tables)} 张统计表；统计表为草稿，须经复核人复核、签发人签发后方可报送")
+    for t in outcome.tables:
+        typer.echo(f"{t.table.filer_name}（{t.unit}）：报送截止 {t.due.isoformat()}（{t.due_basis}），{t.files['xlsx'].name}")
+        for r in t.rows:
+            c = r.counts
+            typer.echo(f"  {r.region} {r.institution_name}：异常查询 {c['abnormal_query']}，违规查询 {c['unauthorized_query']}，"
+                       f"非法提供 {c['illegal_provision']}，违规使用 {c['improper_use']}，信用报告泄漏 {c['report_leak']}")
+    for name in ("flagged", "overview"):
+        typer.echo(f"  {name}: {outcome.files[name]}")
 
 
 @demo_app.command("query-log")
@@ -126,34 +133,45 @@ def submit(
     reference: Annotated[str | None, typer.Option(help="回执或文号")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执（记录其 SHA-256 与大小）")] = None,
     profile: Annotated[Path | None, typer.Option(help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="报送单位（机构代码；默认总行）")] = None,
+    correction: Annotated[bool, typer.Option("--correction", help="报送的是更正后的统计表（补报报送后才发现的事件）")] = False,
 ) -> None:
-    """标记该月统计表已报送（附证据）：停止提醒，写入审计账本。"""
+    """标记该月统计表已报送（附证据）：停止提醒，写入审计账本；已签发的统计表须计入其应计的全部事件。"""
     from regflows.credit.deadline import submit as mark_submitted
+    from regflows.credit.units import table_for
 
     try:
-        label = Period.parse(period).label
-        people = load_profile(profile or profile_path()).person_ids
-        row = mark_submitted(label, evidence, by, reference, file=file, people=people,
+        prof = load_profile(profile or profile_path())
+        label = table_for(prof, unit).key(Period.parse(period))
+        people = prof.person_ids
+        row = mark_submitted(label, evidence, by, reference, file=file, people=people, profile=prof, correction=correction,
                              field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError, ProfileError) as exc:
         _fail(str(exc), 2)
     recorded = row.evidence["history"][-1]
-    typer.echo(json.dumps({"period": label, "submitted_at": row.fulfilled_at.isoformat(), "by": by,
+    typer.echo(json.dumps({"period": Period.parse(period).label, "unit": unit or prof.head_office.code,
+                           **({"correction": True} if correction else {}), "submitted_at": row.fulfilled_at.isoformat(), "by": by,
                            **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}, ensure_ascii=False))
 
 
 @credit_app.command("status")
-def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")]) -> None:
+def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")],
+           unit: Annotated[str | None, typer.Option("--unit", help="报送单位（机构代码；默认总行）")] = None,
+           profile: Annotated[Path | None, typer.Option(help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None) -> None:
     """该月统计表的填表、复核、签发与报送状态（JSON）。"""
     from regflows.credit.signoff import load
+    from regflows.credit.units import table_for
 
     try:
-        label = Period.parse(period).label
+        prof = load_profile(profile or profile_path())
+        table = table_for(prof, unit)
+        label = table.key(Period.parse(period))
         state = load(label)
-    except (CreditInputError, LookupError) as exc:
+    except (CreditInputError, LookupError, ProfileError) as exc:
         _fail(str(exc), 2)
         return
     if state is None:
         _fail(f"{label} 没有签核记录", 2)
         return
-    typer.echo(json.dumps({**state.to_dict(), "stage_title": state.stage_title}, ensure_ascii=False, indent=2))
+    typer.echo(json.dumps({**state.to_dict(), "unit": table.unit.code, "stage_title": state.stage_title},
+                          ensure_ascii=False, indent=2))

@@ -143,7 +143,8 @@ class UnitRow:
     institution_name: str
     counts: dict[str, int] = field(default_factory=lambda: {c: 0 for c in COUNTS})
     known: bool = True
+    remark: str = ""  # 备注 (PBOC-102 附件2 注2): what lies behind the non-zero counts
 
     def as_summary(self) -> dict[str, object]:
         return {"region": self.region, "institution": self.institution, "institution_name": self.institution_name,
-                **{c: int(self.counts[c]) for c in COUNTS}}
+                **{c: int(self.counts[c]) for c in COUNTS}, "remark": self.remark}

@@ -15,14 +15,14 @@ from typing import Any
 
 
 from calendars.zone import SHANGHAI
-from regflows.credit.events import count_events
+from regflows.credit.events import EventRef, counts_of, credit_events
 from regflows.credit.io import Table, read_log, read_users
 from regflows.credit.models import COUNT_TITLES, Period, Thresholds, UnitRow
 from regflows.credit.quality import QualityReport, check_log, check_users
 from regflows.credit.rules import RuleResult, apply_rules
 from regflows.credit.settings import thresholds as profile_thresholds
-from regflows.credit.summary import build_rows, due_date, summary_json
-from regflows.credit.table import write_table
+from regflows.credit.sheets import TableOutcome, annotate, assemble, overview, write_tables
+from regflows.credit.summary import build_rows
 from regflows.kit.documents import write_csv
 
 FLAGGED_HEADERS = {
@@ -59,6 +59,8 @@ class Outcome:
     warnings: list[str]
     summary: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
+    #: One table per unit that reports on its own and the head office's (regflows/credit/sheets.py).
+    tables: list[TableOutcome] = field(default_factory=list)
 
 
 def read_inputs(logs: Path, users: Path | None = None, time_format: str | None = None) -> Inputs:
@@ -85,38 +87,41 @@ def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir
     return reports
 
 
-def count(inputs: Inputs, period: Period, profile: Any, events: dict[str, dict[str, int]],
-          thresholds: Thresholds | None = None) -> Outcome:
-    """Apply the rules and gather the rows of the table (no files written)."""
+def count(inputs: Inputs, period: Period, profile: Any, events: dict[str, dict[str, int]] | list[EventRef],
+          thresholds: Thresholds | None = None, unit: str | None = None) -> Outcome:
+    """Apply the rules and gather the rows of the tables the month owes (or ``unit``'s), no files
+    written. ``events`` are the incidents (:func:`regflows.credit.events.credit_events`), or bare
+    counts per unit (no 备注 then)."""
     th = thresholds or profile_thresholds(profile.settings)
     users = inputs.users.frame if inputs.users is not None else None
     result = apply_rules(inputs.log.frame, period, th, users)
     result.flagged["row"] = result.flagged["row"] + inputs.log.row_base  # the line a person sees
     query_counts = result.counts
-    rows, warnings = build_rows(profile.reporting_units, query_counts, events, result.regions)
-    roll = profile.settings.deadline_roll_forward
-    deadline = due_date(period, profile.institution.credit_access, roll)
-    assert deadline.last_day is not None
-    return Outcome(period=period, due=deadline.last_day, due_basis=deadline.basis, rows=rows, rules=result,
-                   warnings=result.warnings + warnings, summary=summary_json(period, deadline.last_day, rows))
+    refs = events if isinstance(events, list) else []
+    event_counts = counts_of(refs) if isinstance(events, list) else events
+    rows, warnings = build_rows(profile.reporting_units, query_counts, event_counts, result.regions)
+    annotate(rows, result.flagged, refs)
+    tables = assemble(period, profile, rows, refs, unit)
+    first = tables[0]
+    return Outcome(period=period, due=first.due, due_basis=first.due_basis, rows=[r for t in tables for r in t.rows],
+                   rules=result, warnings=result.warnings + warnings, summary=overview(period, tables), tables=tables)
 
 
-def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: str = "", reviewer: str = "",
-                  signer: str = "", prepared_on: dt.date | None = None) -> dict[str, Path]:
-    """The .xlsx (attachment 2, a draft until reviewed and signed: regflows/credit/signoff.py),
-    summary.json and the flagged-queries file."""
+def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: str = "",
+                  prepared_on: dt.date | None = None, preparers: dict[str, str] | None = None) -> dict[str, Path]:
+    """Each table's .xlsx (attachment 2, a draft until reviewed and signed: regflows/credit/signoff.py)
+    and figures, summary.json and the flagged-queries file; ``files`` are the first table's
+    (``xlsx``, ``summary``: its figures) with ``flagged`` and ``overview`` (summary.json)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     label = outcome.period.label
-    xlsx = write_table(out_dir / f"credit-stats-{label}.xlsx", outcome.period, outcome.rows,
-                       unit_name=profile.institution.name, preparer=preparer, reviewer=reviewer, signer=signer,
-                       prepared_on=prepared_on, draft=not (reviewer and signer))
+    write_tables(outcome.tables, outcome.period, out_dir, preparer=preparer, prepared_on=prepared_on, preparers=preparers)
     flagged = out_dir / f"flagged-queries-{label}.csv"
     frame = outcome.rules.flagged.copy()
     frame["count"] = frame["count"].map(COUNT_TITLES)
     write_csv(frame.rename(columns=FLAGGED_HEADERS), flagged)
     summary = out_dir / "summary.json"
     summary.write_text(json.dumps(outcome.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    outcome.files = {"xlsx": xlsx, "summary": summary, "flagged": flagged}
+    outcome.files = {**outcome.tables[0].files, "flagged": flagged, "overview": summary}
     return outcome.files
 
 
@@ -125,10 +130,11 @@ STEPS = ("读取查询日志", "数据质量检查", "统计事件", "适用规�
 
 
 def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path | None = None,
-        events: dict[str, dict[str, int]] | None = None, database_url: str | None = None, preparer: str = "",
-        on_step: Callable[[str], None] | None = None) -> Outcome:
+        events: dict[str, dict[str, int]] | list[EventRef] | None = None, database_url: str | None = None,
+        preparer: str = "", on_step: Callable[[str], None] | None = None, unit: str | None = None,
+        preparers: dict[str, str] | None = None) -> Outcome:
     """Read, check, count and write the draft; ``events`` defaults to the store's incidents of the
-    period; ``preparer`` is the 填表人's name; ``on_step`` hears each of :data:`STEPS` as it starts."""
+    period; ``preparer`` is the 填表人's name (``preparers``: by unit code, where a unit has its own); ``on_step`` hears each of :data:`STEPS` as it starts."""
     step = on_step or (lambda _name: None)
     th = profile_thresholds(profile.settings)
     step(STEPS[0])
@@ -137,9 +143,10 @@ def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path 
     check_inputs(inputs, period, th, out_dir)
     step(STEPS[2])
     if events is None:
-        events = count_events(period, database_url)
+        events = credit_events(period, profile, database_url)
     step(STEPS[3])
-    outcome = count(inputs, period, profile, events, th)
+    outcome = count(inputs, period, profile, events, th, unit)
     step(STEPS[4])
-    write_outputs(outcome, out_dir, profile, preparer=preparer, prepared_on=dt.datetime.now(SHANGHAI).date())
+    write_outputs(outcome, out_dir, profile, preparer=preparer, prepared_on=dt.datetime.now(SHANGHAI).date(),
+                  preparers=preparers)
     return outcome

@@ -44,8 +44,9 @@ from calendars.deadlines import end_of_day, last_day_of
 from calendars.zone import SHANGHAI, local_label
 from notices.service import send_notice
 from regflows import ledger
-from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
+from regflows.credit.models import COUNT_TITLES, COUNTS, CreditInputError, Period, UnitRow
 from regflows.credit.table import write_table
+from regflows.credit.units import ReportingTable, period_of, split_key, table_for, table_of_key
 from regflows.kit import approvals
 from regflows.kit.evidence import sha256_file
 from regflows.kit.reports import record_report_in
@@ -197,21 +198,47 @@ def resolve_preparer(profile: Profile, preparer: str | None) -> str:
     return person
 
 
+def table_of(profile: Profile, key: str) -> ReportingTable | None:
+    """The table a key names under the profile as it is now (None: a unit that no longer reports on its own)."""
+    try:
+        return table_of_key(profile, key)
+    except CreditInputError:
+        return None
+
+
+def report_title(profile: Profile, key: str) -> str:
+    """征信信息安全情况统计表（2025年10月）, with the filing unit's name for a unit's own table."""
+    period = period_of(key)
+    unit = split_key(key)[1]
+    table = table_of(profile, key) if unit else None
+    who = f"{table.filer_name if table else unit}，" if unit else ""
+    return f"征信信息安全情况统计表（{who}{period.year}年{period.month}月）"
+
+
+def preparers(profile: Profile, tables: list[ReportingTable], preparer: str | None) -> dict[str, str]:
+    """填表人 of each table (unit code → person id): a unit's own ``credit_preparer``, else the
+    given person, else ``settings.credit_preparer``; each a person of the profile."""
+    out: dict[str, str] = {}
+    for t in tables:
+        own = t.unit.credit_preparer if not t.head_office else None
+        out[t.unit.code] = resolve_preparer(profile, own or preparer)
+    return out
+
+
 def _context(profile: Profile, state: Signoff, due_at: dt.datetime) -> dict[str, Any]:
     summary = json.loads(Path(state.draft["summary"]).read_text(encoding="utf-8"))
     figures = [f"{r['region']} {r['institution_name']}：" + "，".join(f"{COUNT_TITLES[c]} {r[c]}" for c in COUNTS)
                for r in summary["rows"]]
-    period = Period.parse(state.label)
     last_day = last_day_of(due_at)
-    return {"state": state.stage, "subject_ref": subject(state.label),
-            "report_title": f"征信信息安全情况统计表（{period.year}年{period.month}月）",
+    return {"state": state.stage, "subject_ref": subject(state.label), "report_title": report_title(profile, state.label),
             "prepared_by": state.preparer.name, "reviewed_by": state.reviewer.name if state.reviewer else None,
             "figures": figures, "file_name": Path(state.draft["xlsx"]).name, "file_sha256": state.draft["xlsx_sha256"],
             "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "institution": profile.institution.name}
 
 
-def policy(profile: Profile, due_at: dt.datetime | None) -> Policy:
-    """The two steps of attachment 2, each asked through ``signoff_request`` notices to the eligible people."""
+def policy(profile: Profile, due_at: dt.datetime | None, key: str | None = None) -> Policy:
+    """The two steps of attachment 2, each asked through ``signoff_request`` notices to the eligible
+    people; the roles are the table's (a unit's own, defaulting to the institution's)."""
 
     def request(approval: Approval, step: approvals.Step, role: str) -> NoticeRequest:
         assert due_at is not None
@@ -221,40 +248,51 @@ def policy(profile: Profile, due_at: dt.datetime | None) -> Policy:
         return f"{approval.subject}:r{approval.revision}:{step.name}:{attempt}"
 
     settings = profile.settings
-    return Policy(KIND, (approvals.Step("review", (settings.credit_review_role,), distinct=True, action="credit_stats.reviewed"),
-                         approvals.Step("signoff", (settings.credit_signoff_role,), distinct=True, action="credit_stats.signed")),
+    table = table_of(profile, key) if key else None
+    review = table.review_role if table else settings.credit_review_role
+    sign = table.signoff_role if table else settings.credit_signoff_role
+    return Policy(KIND, (approvals.Step("review", (review,), distinct=True, action="credit_stats.reviewed"),
+                         approvals.Step("signoff", (sign,), distinct=True, action="credit_stats.signed")),
                   request=request, request_id=request_id, refused_action="credit_stats.signoff_refused",
                   refused_reason=REFUSED_REASON, link_validity=dt.timedelta(days=settings.credit_signoff_link_days),
                   resend_margin=RESEND_MARGIN)
 
 
+def ensure_obligation_in(s: Session, profile: Profile, key: str, due: dt.date) -> Obligation:
+    """The table's obligation row, created when missing (PBOC-102 三（二）: owed every month, zero
+    report included, whether or not a run ever produced the table)."""
+    row = month_obligation(s, key)
+    if row is None:
+        table = table_of(profile, key)
+        owner = table.review_role if table and not table.head_office else "compliance"
+        row = Obligation(procedure=PROCEDURE, subject=subject(key), code=CODE, title=f"报送{report_title(profile, key)}",
+                         clause=CLAUSE, owner_role=owner, regime="PBOC-102", due_at=end_of_day(due), evidence={},
+                         reminders_sent=[], detail={"unit": table.unit.code if table else split_key(key)[1]})
+        s.add(row)
+        s.flush()
+    return row
+
+
 def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[str, Path], preparer: str,
-                    url: str | None = None) -> tuple[Signoff, list[str]]:
+                    url: str | None = None, *, unit: str | None = None) -> tuple[Signoff, list[str]]:
     """Record the draft's files (store and ledger, with SHA-256), the month's deadline as an
     obligation, and the sign-off bound to summary.json prepared by ``preparer``: a new revision
     when the figures changed, the same one (its review and sign-off kept) when summary.json is
     byte-identical. Returns it and warnings."""
     preparer_name = profile.person(resolve_preparer(profile, preparer)).name
     warnings: list[str] = []
-    label = period.label
+    label = table_for(profile, unit).key(period)  # the month for the head office's table, month-unit for a unit's
     digests = {kind: sha256_of(path) for kind, path in files.items()}
     now = utcnow()
     with db.session(url) as s:
         for kind, path in files.items():
             record_report_in(s, procedure=PROCEDURE, kind=kind, subject=label, path=path, sha256=digests[kind],
                              action="report.written", ledger_subject=subject(label))
-        row = month_obligation(s, label)
-        if row is None:
-            row = Obligation(procedure=PROCEDURE, subject=subject(label), code=CODE,
-                             title=f"报送征信信息安全情况统计表（{period.year}年{period.month}月）", clause=CLAUSE,
-                             owner_role="compliance", regime="PBOC-102", due_at=end_of_day(due), evidence={},
-                             reminders_sent=[], detail={})
-            s.add(row)
-            s.flush()
+        row = ensure_obligation_in(s, profile, label, due)
         _approval_in(s, label, adopt_with=profile)  # a month signed off before the approval table: move it there first
         draft = {"xlsx": str(files["xlsx"]), "xlsx_sha256": digests["xlsx"], "summary": str(files["summary"]),
                  "summary_sha256": digests["summary"]}
-        bound = approvals.bind_in(s, policy(profile, row.due_at), subject(label), digests["summary"],
+        bound = approvals.bind_in(s, policy(profile, row.due_at, label), subject(label), digests["summary"],
                                   Act(preparer, preparer_name, now.isoformat(), "run"), {"label": label, "draft": draft})
         revision = bound.approval.revision
         if bound.outcome == "voided":
@@ -284,7 +322,7 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
             raise SignoffError(f"{label} 没有待复核的统计表记录")
         due_at, owner = row.due_at, row.owner_role
     try:
-        approval = approvals.advance(profile, policy(profile, due_at), subject(label), now=now, url=url, **send_options)
+        approval = approvals.advance(profile, policy(profile, due_at, label), subject(label), now=now, url=url, **send_options)
     except approvals.NobodyEligible as exc:
         raise SignoffError(f"{label}：角色 {exc.role} 中没有填表人、复核人以外的人员，无法{STAGE_TITLES[exc.step][1:]}"
                            "（PBOC-102 附件2 要求填表人、复核人、签发人为不同人员）") from None
@@ -315,12 +353,12 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
         raise SignoffError(f"{label}：{summary_path} 与复核时的内容不一致（或已不存在），不能生成签发版；请重新运行 credit-stats")
     summary = json.loads(approved.decode("utf-8"))
     known = {u.code for u in profile.reporting_units}
-    rows = [UnitRow(r["region"], r["institution"], r["institution_name"], {c: int(r[c]) for c in COUNTS}, r["institution"] in known)
-            for r in summary["rows"]]
+    rows = [UnitRow(r["region"], r["institution"], r["institution_name"], {c: int(r[c]) for c in COUNTS}, r["institution"] in known,
+                    str(r.get("remark", ""))) for r in summary["rows"]]
     draft = Path(state.draft["xlsx"])
     final = draft.with_name(f"{draft.stem}-final.xlsx")
     prepared_on = dt.datetime.fromisoformat(state.preparer.at).astimezone(SHANGHAI).date()
-    write_table(final, Period.parse(label), rows, unit_name=profile.institution.name, preparer=state.preparer.name,
+    write_table(final, period_of(label), rows, unit_name=str(summary.get("filer") or profile.institution.name), preparer=state.preparer.name,
                 reviewer=state.reviewer.name, signer=state.signer.name, prepared_on=prepared_on)
     digest = sha256_of(final)
     try:
@@ -348,8 +386,7 @@ def _record_final(profile: Profile, label: str, state: Signoff, content_sha256: 
                          detail={"revision": state.revision, "preparer": state.preparer.person, "reviewer": state.reviewer.person,
                                  "signer": state.signer.person, "content_sha256": content_sha256})
     last_day = last_day_of(due_at)
-    period = Period.parse(label)
-    context = {"state": "due_soon", "obligation": f"报送征信信息安全情况统计表（{period.year}年{period.month}月），已签发待报送",
+    context = {"state": "due_soon", "obligation": f"报送{report_title(profile, label)}，已签发待报送",
                "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "subject_ref": subject(label),
                "subject_title": f"签发版 {final.name}", "institution": profile.institution.name}
     send_notice(profile, "deadline_reminder", context, [owner_role], notice_id=f"{subject(label)}:r{state.revision}:final",
@@ -397,7 +434,8 @@ def signoff_rows(limit: int = 13, url: str | None = None) -> list[dict[str, str]
         for r, approval in _month_approvals(s, limit):
             state = _view(approval) if approval else None
             due = last_day_of(r.due_at).isoformat() if r.due_at else ""
-            out.append({"月份": r.subject.split(":", 1)[1], "版本": str(state.revision) if state else "",
+            label, unit = split_key(r.subject.split(":", 1)[1])
+            out.append({"月份": label, "报送单位": unit or "总行", "版本": str(state.revision) if state else "",
                         "状态": "已报送" if r.fulfilled_at else (state.stage_title if state else "无签核记录"),
                         "填表人": state.preparer.name if state else "",
                         "复核人": state.reviewer.name if state and state.reviewer else "",

@@ -7,7 +7,6 @@ that is not a working day rolls forward (民法典 第二百零三条, profile `
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,11 +43,6 @@ def build_rows(units: Iterable[Any], query_counts: dict[str, dict[str, int]],
             for kind, n in counts.items():
                 by_code[code].counts[kind] += int(n)
     return rows, warnings
-
-
-def summary_json(period: Period, due: dt.date, rows: list[UnitRow]) -> dict[str, Any]:
-    """The CLI contract's summary.json (issue 7, "CLI contract")."""
-    return {"period": period.label, "due": due.isoformat(), "rows": [r.as_summary() for r in rows]}
 
 
 def totals(rows: list[UnitRow]) -> dict[str, int]:

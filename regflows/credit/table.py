@@ -1,8 +1,9 @@
 """The 征信信息安全情况统计表 as .xlsx, in the layout of PBOC-102 attachment 2, and its reader.
 
-Layout: the title with year and month, 填表单位 and 签发人, two header rows (地区, 机构名称, the
-five counts under 征信信息安全情况（笔）, 备注), one row per institution with zeros written as 0
-(the zero-report rule), then 复核人, 填表人 and the date. The reader exists so that tests and the
+Layout (PBOC-102 附件2): the title, the year and month, 填表单位 and 签发人 above; two header rows
+(the corner 征信信息安全／机构 over 地区 and 机构名称, the five counts under 「风险事件类型」, 备注);
+one row per institution with zeros written as 0 (the zero-report rule) and its 备注 (注2); then
+复核人, 填表人 and the date below. The reader exists so that tests and the
 flow can check the file as filed against summary.json.
 
 A table that has not been reviewed and signed is a draft: its printed page header says so
@@ -23,13 +24,21 @@ from regflows.credit.models import COUNT_TITLES, COUNTS, Period, UnitRow
 from regflows.kit.documents import RED_HEX, CellStyle, CellValue, SafeWorkbook
 
 TITLE = "征信信息安全情况统计表"
-HEADER_ROW = 3
-FIRST_DATA_ROW = 5
-COLUMNS = ["地区", "机构名称", *[COUNT_TITLES[c] for c in COUNTS], "备注"]
+#: Attachment 2's rows: title, month, 填表单位/签发人, the column group 「风险事件类型」 over the five
+#: counts (the corner reads 征信信息安全／机构), the column titles, then one row per institution.
+MONTH_ROW = 2
+PEOPLE_ROW = 3
+GROUP_ROW = 4
+HEADER_ROW = 5
+FIRST_DATA_ROW = 6
+GROUP_TITLE = "风险事件类型"
+CORNER = "征信信息安全\n机构"
+COLUMNS = ["地区", "机构名称", *[f"{COUNT_TITLES[c]}(笔)" for c in COUNTS], "备注"]
 DRAFT_MARK = "草稿：未经复核、签发，不得报送"
-WIDTHS = [12, 30, 10, 10, 10, 10, 12, 24]
+WIDTHS = [12, 30, 12, 12, 12, 12, 14, 48]
 
 _TITLE = CellStyle(size=16, bold=True, horizontal="center", vertical="center", wrap=True)
+_MONTH = CellStyle(horizontal="center", vertical="center")
 _HEAD = CellStyle(bold=True, horizontal="center", vertical="center", wrap=True, border=True)
 _COUNT = CellStyle(horizontal="center", vertical="center", wrap=True, border=True)
 _NAME = CellStyle(vertical="center", wrap=True, border=True)
@@ -42,38 +51,38 @@ def write_table(path: Path, period: Period, rows: list[UnitRow], *, unit_name: s
     Names, regions and remarks are written as text whatever they start with (the kit's safe
     writer: a name such as ``=HYPERLINK(…)`` is never a formula). The file is stamped with the
     preparation date, so the same figures, people and date give the same bytes: a rerun does
-    not change the hash the sign-off is bound to.
+    not change the hash the sign-off is bound to. Each row's 备注 (附件2 注2) is ``row.remark``.
     """
     stamp = dt.datetime.combine(prepared_on, dt.time(), SHANGHAI) if prepared_on else None
     book = SafeWorkbook(stamp=stamp)
     ws = book.sheet(f"{period.year}年{period.month}月")
 
     ws.merge(1, 1, 1, 8)
-    ws.write(1, 1, f"{TITLE}（{period.year}年{period.month}月）", _TITLE)
-    ws.merge(2, 1, 2, 5)
-    ws.write(2, 1, f"填表单位：{unit_name}")
-    ws.merge(2, 6, 2, 8)
-    ws.write(2, 6, f"签发人：{signer}")
+    ws.write(1, 1, TITLE, _TITLE)
+    ws.merge(MONTH_ROW, 1, MONTH_ROW, 8)
+    ws.write(MONTH_ROW, 1, f"{period.year}年{period.month}月", _MONTH)
+    ws.merge(PEOPLE_ROW, 1, PEOPLE_ROW, 5)
+    ws.write(PEOPLE_ROW, 1, f"填表单位：{unit_name}")
+    ws.merge(PEOPLE_ROW, 6, PEOPLE_ROW, 8)
+    ws.write(PEOPLE_ROW, 6, f"签发人：{signer}")
 
-    for col in (1, 2, 8):
-        ws.merge(3, col, 4, col)
-    ws.merge(3, 3, 3, 7)
-    ws.write(3, 1, "地区", _HEAD)
-    ws.write(3, 2, "机构名称", _HEAD)
-    ws.write(3, 3, "征信信息安全情况（笔）", _HEAD)
-    ws.write(3, 8, "备注", _HEAD)
-    for i, c in enumerate(COUNTS):
-        ws.write(4, 3 + i, COUNT_TITLES[c], _HEAD)
-    for r in (3, 4):  # the merged cells' borders too
+    ws.merge(GROUP_ROW, 1, GROUP_ROW, 2)
+    ws.write(GROUP_ROW, 1, CORNER, _HEAD)
+    ws.merge(GROUP_ROW, 3, GROUP_ROW, 7)
+    ws.write(GROUP_ROW, 3, GROUP_TITLE, _HEAD)
+    ws.merge(GROUP_ROW, 8, HEADER_ROW, 8)
+    ws.write(GROUP_ROW, 8, "备注", _HEAD)
+    for col, title in enumerate(COLUMNS[:-1], start=1):
+        ws.write(HEADER_ROW, col, title, _HEAD)
+    for r in (GROUP_ROW, HEADER_ROW):  # the merged cells' borders too
         for col in range(1, 9):
             ws.style(r, col, _HEAD)
 
     r = FIRST_DATA_ROW
     for row in rows:
-        values: list[CellValue] = [row.region, row.institution_name, *[int(row.counts[c]) for c in COUNTS],
-                                   "" if row.known else f"机构代码 {row.institution} 未在机构配置中"]
+        values: list[CellValue] = [row.region, row.institution_name, *[int(row.counts[c]) for c in COUNTS], row.remark]
         for col, value in enumerate(values, start=1):
-            ws.write(r, col, value, _COUNT if col > 2 else _NAME)
+            ws.write(r, col, value, _COUNT if 2 < col < 8 else _NAME)
         r += 1
     r += 1
     ws.write(r, 1, f"复核人：{reviewer}")
@@ -87,12 +96,12 @@ def write_table(path: Path, period: Period, rows: list[UnitRow], *, unit_name: s
 
 
 def read_table(path: Path) -> dict[str, Any]:
-    """The title, people and rows of a written table (for checks against summary.json)."""
+    """The title, people, column group and rows of a written table (for checks against the summary)."""
     book = load_workbook(path)
     ws = book.worksheets[0]
     draft = (ws.oddHeader.center.text or "") == DRAFT_MARK
     cells = [list(r) for r in ws.iter_rows(values_only=True)]
-    header = [*cells[HEADER_ROW - 1][:2], *cells[HEADER_ROW][2:7], cells[HEADER_ROW - 1][7]]
+    header = [*cells[HEADER_ROW - 1][:7], cells[GROUP_ROW - 1][7]]
     if header != COLUMNS:
         raise ValueError(f"{path}：表头不符合附件2格式：{header}")
     rows: list[dict[str, Any]] = []
@@ -106,5 +115,6 @@ def read_table(path: Path) -> dict[str, Any]:
             continue
         rows.append({"region": values[0], "institution_name": values[1],
                      **{c: values[2 + i] for i, c in enumerate(COUNTS)}, "remark": values[7] or ""})
-    return {"title": cells[0][0], "unit": str(cells[1][0]).split("：", 1)[1],
-            "signer": str(cells[1][5]).split("：", 1)[1], "rows": rows, "draft": draft, **footer}
+    return {"title": cells[0][0], "month": cells[MONTH_ROW - 1][0], "unit": str(cells[PEOPLE_ROW - 1][0]).split("：", 1)[1],
+            "signer": str(cells[PEOPLE_ROW - 1][5]).split("：", 1)[1], "group": cells[GROUP_ROW - 1][2],
+            "corner": cells[GROUP_ROW - 1][0], "rows": rows, "draft": draft, **footer}

@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from notices.masking import mask_pii
@@ -299,6 +299,12 @@ class IncidentRecord(_Strict):
         description="illegal_provision 非法提供；improper_use 违规使用；report_leak 信用报告泄漏：须立即上报，"
         "并计入当月征信信息安全情况统计表（PBOC-102 三（二）、附件2）。",
     )
+    credit_info_events: list[CreditInfoEvent] = Field(
+        default_factory=list,
+        title="征信信息安全事件（多类）",
+        description="一起事件同时属于多类征信信息安全事件时全部列出（如既非法提供又致信用报告泄漏）：统计表每一类各计 1 笔"
+        "（PBOC-102 附件2）；credit_info_event 留空时取第一类。",
+    )
     drill: bool = Field(
         default=False,
         title="演练",
@@ -363,6 +369,15 @@ class IncidentRecord(_Strict):
         if value == "cii_admin" and info.data.get("cii") is False:
             raise ValueError("compromise 为 cii_admin（关基被入侵并获取管理权限）时 cii 必须为 true")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credit_kinds_together(cls, data: Any) -> Any:
+        """Several kinds of credit event (PBOC-102 附件2, one column each): ``credit_info_event`` is
+        the first of them when unset, so the clock's immediate report still applies."""
+        if isinstance(data, dict) and data.get("credit_info_events") and not data.get("credit_info_event"):
+            return {**data, "credit_info_event": list(data["credit_info_events"])[0]}
+        return data
 
     @field_validator("assessed_reason")
     @classmethod

@@ -41,7 +41,9 @@ def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home:
     assert state.is_completed()
     sep = write_csv(tmp_path / "sep.csv", [row("s1", "2025-09-10 21:00:00"), row("s2", "2025-09-28 10:00:00")])
     result = credit_stats(period="2025-09", logs=str(sep))
-    assert result["due"] == "2025-10-10"
+    assert result["due"] == "2025-10-09"  # a local institution: the 6th, in the National Day holiday, rolled
+    assert [t["unit"] for t in result["tables"]] == ["YX0001", "YX0101", "YX0201"]
+    assert set(result["signoffs"]) == {"2025-09", "2025-09-YX0101", "2025-09-YX0201"}
     assert [r["abnormal_query"] for r in result["rows"]] == [1, 0, 0]
     out = home / "reports" / "credit-stats" / "2025-09"
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["rows"] == result["rows"]
@@ -53,14 +55,16 @@ def test_flow_publishes_table_chart_records_and_notifies(prefect_api: str, home:
     assert "█" in text and "| 2025-08 | 0 | 1 |" in text  # the previous month from its stored summary
 
     assert result["signoff"] == "review"
-    draft = read_table(out / "credit-stats-2025-09.xlsx")
+    draft = read_table(out / "credit-stats-2025-09-YX0001.xlsx")
     assert draft["draft"] and draft["填表人"] == "何敏"  # the demo's settings.credit_preparer
 
     with session() as s:
         kinds = {r.kind for r in s.execute(select(Report).where(Report.subject == "2025-09")).scalars()}
-        assert kinds == {"xlsx", "summary", "flagged"}
+        assert kinds == {"xlsx", "summary", "flagged", "overview"}
         ob = s.execute(select(Obligation).where(Obligation.subject == "credit-stats:2025-09")).scalar_one()
-        assert ob.due_at == dt.datetime(2025, 10, 11, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        assert ob.due_at == dt.datetime(2025, 10, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        units = s.execute(select(Obligation).where(Obligation.subject.like("credit-stats:2025-09-%"))).scalars().all()
+        assert {o.subject for o in units} == {"credit-stats:2025-09-YX0101", "credit-stats:2025-09-YX0201"}
         assert signoff.load("2025-09").preparer.person == "he.min"  # type: ignore[union-attr]
         outbox = {(m.target.removeprefix("outbox://").split("/")[0], m.title) for m in s.execute(select(OutboxMessage)).scalars()}
     # The review request goes to the review role (合规部) less the preparer: 孙丽, not 何敏.
@@ -77,6 +81,15 @@ def test_flow_with_failing_check_publishes_only_the_failure(prefect_api: str, ho
     out = tmp_path / "out"
     state = credit_stats(period="2025-09", logs=str(bad), out_dir=str(out), return_state=True)
     assert state.is_failed()
+    # PBOC-102 三（二）（零报告制度; issue 12, point 13): the month's reports are owed all the same.
+    from sqlalchemy import select
+
+    from regflows.store.db import session
+    from regflows.store.models import Obligation
+
+    with session() as s:
+        owed = {o.subject for o in s.execute(select(Obligation).where(Obligation.procedure == "credit-stats")).scalars()}
+    assert owed == {"credit-stats:2025-09", "credit-stats:2025-09-YX0101", "credit-stats:2025-09-YX0201"}
     assert not (out / "summary.json").exists() and not list(out.glob("*.xlsx"))
     assert (out / "failing-rows-log-2025-09.csv").exists()
     failures = artifact_texts(prefect_api, "credit-stats-quality-log")

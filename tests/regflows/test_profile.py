@@ -23,7 +23,8 @@ def line_of(text: str, needle: str) -> int:
 
 def test_demo_profile_is_valid() -> None:
     profile = load_profile(DEMO_PROFILE)
-    assert profile.institution.credit_access == "national_head_office"
+    # A Chongqing bank is not on PBOC-102 附件1's list of 21: a local access institution (附件3 第二十一条).
+    assert profile.institution.credit_access == "local"
     assert profile.head_office.code == "YX0001"
     assert profile.roles["on_call"].chain() == ["li.ming", "wang.fang", "zhao.lei"]
     assert all(profile.regime_on(t) for t in ("NFRA", "PBOC-102")) and not profile.regime_on("TENPAY")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from regflows.credit.models import Period, UnitRow
 from regflows.credit.summary import build_rows, due_date
 from regflows.credit.table import read_table, write_table
+from openpyxl import load_workbook
 from regflows.profile import load_profile
 
 REPO = Path(__file__).resolve().parents[3]
@@ -82,14 +83,22 @@ def test_events_counted_from_store_in_period_without_drills(home: Path) -> None:
 
 
 def test_xlsx_layout(tmp_path: Path) -> None:
-    rows = [UnitRow("重庆市", "YX0001", "总行"), UnitRow("西藏自治区", "ZZ9", "ZZ9", known=False)]
+    """PBOC-102 附件2: title, then the month, 填表单位 and 签发人 above; the five counts under the
+    column group 「风险事件类型」 (the corner 征信信息安全／机构), 备注 last; 复核人 and 填表人 below."""
+    rows = [UnitRow("重庆市", "YX0001", "总行"), UnitRow("西藏自治区", "ZZ9", "ZZ9", known=False, remark="机构代码 ZZ9 未在机构配置中")]
     rows[1].counts["abnormal_query"] = 3
     path = write_table(tmp_path / "t.xlsx", SEP, rows, unit_name="示范银行", preparer="李明", reviewer="王芳", signer="周强")
     back = read_table(path)
-    assert back["title"] == "征信信息安全情况统计表（2025年9月）"
+    assert (back["title"], back["month"]) == ("征信信息安全情况统计表", "2025年9月")
+    assert back["group"] == "风险事件类型" and back["corner"] == "征信信息安全\n机构"
     assert (back["unit"], back["signer"], back["复核人"], back["填表人"]) == ("示范银行", "周强", "王芳", "李明")
     assert back["rows"][0]["abnormal_query"] == 0 and back["rows"][1]["abnormal_query"] == 3
     assert "ZZ9" in back["rows"][1]["remark"]
+    sheet = load_workbook(path).worksheets[0]
+    above = [str(sheet.cell(row=r, column=c).value or "") for r in range(1, 5) for c in range(1, 9)]
+    assert any(v.startswith("填表单位：") for v in above) and any(v.startswith("签发人：") for v in above)
+    assert [sheet.cell(row=5, column=c).value for c in range(3, 8)] == [
+        "异常查询(笔)", "违规查询(笔)", "非法提供(笔)", "违规使用(笔)", "信用报告泄漏(笔)"]
 
 
 def test_xlsx_names_are_text_never_formulas_and_the_file_is_reproducible(tmp_path: Path) -> None:
@@ -105,8 +114,8 @@ def test_xlsx_names_are_text_never_formulas_and_the_file_is_reproducible(tmp_pat
     assert [(r["region"], r["institution_name"]) for r in back["rows"]] == [("+1", hostile), ("@SUM(A1)", "=cmd|' /C calc'!A0")]
     assert back["unit"] == "-1+2" and back["draft"]
     sheet = load_workbook(first).worksheets[0]
-    assert {sheet.cell(row=r, column=c).data_type for r in (5, 6) for c in (1, 2)} == {"s"}
-    assert {sheet.cell(row=r, column=c).data_type for r in (5, 6) for c in range(3, 8)} == {"n"}
+    assert {sheet.cell(row=r, column=c).data_type for r in (6, 7) for c in (1, 2)} == {"s"}
+    assert {sheet.cell(row=r, column=c).data_type for r in (6, 7) for c in range(3, 8)} == {"n"}
     with zipfile.ZipFile(first) as z:
         assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
     undated = write_table(tmp_path / "c" / "t.xlsx", SEP, rows, unit_name="x")
@@ -123,15 +132,19 @@ def test_cli_run_writes_xlsx_matching_summary_json(tmp_path: Path, home: Path) -
                               "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(out)])
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["period"] == "2025-09" and summary["due"] == "2025-10-10"
+    assert summary["period"] == "2025-09" and summary["due"] == "2025-10-09"  # a local institution: the 6th, rolled
     assert [row["institution"] for row in summary["rows"]] == ["YX0001", "YX0101", "YX0201"]
     assert set(summary["rows"][0]) == {"region", "institution", "institution_name", "abnormal_query",
-                                       "unauthorized_query", "illegal_provision", "improper_use", "report_leak"}
+                                       "unauthorized_query", "illegal_provision", "improper_use", "report_leak", "remark"}
     assert "完成" in r.stderr and "5/5" in r.stderr  # the progress bar over the run's steps
-    back = read_table(out / "credit-stats-2025-09.xlsx")
-    assert back["draft"] and back["填表人"] == "何敏"  # not reviewed or signed: a draft, by settings.credit_preparer
-    assert [{k: v for k, v in row.items() if k != "remark"} for row in back["rows"]] == [
-        {k: v for k, v in row.items() if k != "institution"} for row in summary["rows"]]
+    files = [t["file"] for t in summary["tables"]]
+    assert files == ["credit-stats-2025-09-YX0001.xlsx", "credit-stats-2025-09-YX0101.xlsx", "credit-stats-2025-09-YX0201.xlsx"]
+    back_rows = []
+    for name in files:
+        back = read_table(out / name)
+        assert back["draft"] and back["填表人"] == "何敏"  # not reviewed or signed: a draft, by settings.credit_preparer
+        back_rows += back["rows"]
+    assert back_rows == [{k: v for k, v in row.items() if k != "institution"} for row in summary["rows"]]
     total_unauth = sum(row["unauthorized_query"] for row in summary["rows"])
     assert total_unauth == 100 + 25 + 25  # planted: 2 % + 0.5 % + 0.5 % of 5,000
     flagged = (out / "flagged-queries-2025-09.csv").read_text(encoding="utf-8-sig").splitlines()
@@ -148,7 +161,8 @@ def test_cli_header_only_log_is_a_zero_month(tmp_path: Path, home: Path, write_c
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert len(summary["rows"]) == 3
     assert all(row[c] == 0 for row in summary["rows"] for c in ("abnormal_query", "unauthorized_query", "report_leak"))
-    assert all(row["abnormal_query"] == 0 for row in read_table(out / "credit-stats-2025-09.xlsx")["rows"])
+    assert all(row["abnormal_query"] == 0 and row["remark"] == ""
+               for row in read_table(out / "credit-stats-2025-09-YX0001.xlsx")["rows"])
 
 
 def test_cli_empty_file_is_an_error_and_publishes_nothing(tmp_path: Path, home: Path) -> None:
