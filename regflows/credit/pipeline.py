@@ -24,6 +24,7 @@ from regflows.credit.settings import thresholds as profile_thresholds
 from regflows.credit.sheets import TableOutcome, annotate, assemble, overview, write_tables
 from regflows.credit.summary import build_rows
 from regflows.kit.documents import write_csv
+from regflows.kit.publish import failed_folder, publishing, recover
 
 FLAGGED_HEADERS = {
     "row": "行号", "query_id": "查询编号", "queried_at": "查询时间", "institution": "机构代码", "user_id": "用户",
@@ -68,18 +69,21 @@ def read_inputs(logs: Path, users: Path | None = None, time_format: str | None =
 
 
 def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir: Path) -> list[QualityReport]:
-    """Run both suites; on any failure write the failing rows next to where the report would go and raise."""
+    """Run both suites; on any failure write the failing rows into ``out_dir/failed-<timestamp>/``
+    (beside the last good set, never over it) and raise."""
     reports = [check_log(inputs.log.frame, period, thresholds, inputs.log.row_base)]
     if inputs.users is not None:
         reports.append(check_users(inputs.users.frame, thresholds, inputs.users.row_base))
     failed = [r for r in reports if not r.success]
     if failed:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        # the failed run's own folder: the last good set in out_dir is left as it was (issue 13, 2)
+        recover(out_dir)
+        kept = failed_folder(out_dir)
         files: list[Path] = []
         for r in failed:
             stem = "log" if r.input_name == "查询日志" else "users"
-            detail = out_dir / f"quality-failures-{stem}-{period.label}.csv"
-            rows = out_dir / f"failing-rows-{stem}-{period.label}.csv"
+            detail = kept / f"quality-failures-{stem}-{period.label}.csv"
+            rows = kept / f"failing-rows-{stem}-{period.label}.csv"
             write_csv(r.failures, detail)
             write_csv(r.failing_rows, rows)
             files += [detail, rows]
@@ -112,16 +116,21 @@ def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: st
     """Each table's .xlsx (attachment 2, a draft until reviewed and signed: regflows/credit/signoff.py)
     and figures, summary.json and the flagged-queries file; ``files`` are the first table's
     (``xlsx``, ``summary``: its figures) with ``flagged`` and ``overview`` (summary.json)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     label = outcome.period.label
-    write_tables(outcome.tables, outcome.period, out_dir, preparer=preparer, prepared_on=prepared_on, preparers=preparers)
-    flagged = out_dir / f"flagged-queries-{label}.csv"
-    frame = outcome.rules.flagged.copy()
-    frame["count"] = frame["count"].map(COUNT_TITLES)
-    write_csv(frame.rename(columns=FLAGGED_HEADERS), flagged)
-    summary = out_dir / "summary.json"
-    summary.write_text(json.dumps(outcome.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    outcome.files = {**outcome.tables[0].files, "flagged": flagged, "overview": summary}
+    # One set or none (issue 13, 2): written into a staging folder, published together; a write
+    # that fails or is killed leaves the last good set and keeps its files in failed-<timestamp>/.
+    with publishing(out_dir) as stage:
+        write_tables(outcome.tables, outcome.period, stage.path, preparer=preparer, prepared_on=prepared_on,
+                     preparers=preparers)
+        flagged = stage.path / f"flagged-queries-{label}.csv"
+        frame = outcome.rules.flagged.copy()
+        frame["count"] = frame["count"].map(COUNT_TITLES)
+        write_csv(frame.rename(columns=FLAGGED_HEADERS), flagged)
+        summary = stage.path / "summary.json"
+        summary.write_text(json.dumps(outcome.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    for table in outcome.tables:
+        table.files = {key: stage.final(path) for key, path in table.files.items()}
+    outcome.files = {**outcome.tables[0].files, "flagged": stage.final(flagged), "overview": stage.final(summary)}
     return outcome.files
 
 

@@ -91,7 +91,7 @@ def test_flow_with_failing_check_publishes_only_the_failure(prefect_api: str, ho
         owed = {o.subject for o in s.execute(select(Obligation).where(Obligation.procedure == "credit-stats")).scalars()}
     assert owed == {"credit-stats:2025-09", "credit-stats:2025-09-YX0101", "credit-stats:2025-09-YX0201"}
     assert not (out / "summary.json").exists() and not list(out.glob("*.xlsx"))
-    assert (out / "failing-rows-log-2025-09.csv").exists()
+    assert len(list(out.glob("failed-*/failing-rows-log-2025-09.csv"))) == 1  # the failed run's own folder
     failures = artifact_texts(prefect_api, "credit-stats-quality-log")
     text = "".join(failures)
     assert "疑似未脱敏" in text and "110101199003071234" not in text

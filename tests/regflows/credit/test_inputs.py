@@ -238,3 +238,19 @@ def test_a_repeated_column_name_is_refused_naming_it(tmp_path: Path, log_columns
     frame.to_excel(tmp_path / "log.xlsx", index=False)
     with pytest.raises(CreditInputError, match="列名重复：user_id"):
         read_log(tmp_path / "log.xlsx")
+
+
+def test_a_failed_rerun_leaves_the_last_good_set_and_keeps_its_failures_apart(tmp_path: Path, row, write_csv) -> None:
+    """Issue 13 (2): a rerun that fails its checks publishes nothing: the earlier tables,
+    summary.json and flagged list stay as they were, and its failure files are in failed-<timestamp>/."""
+    profile = load_profile(REPO / "profiles" / "demo.yaml")
+    out = tmp_path / "out"
+    good = write_csv(tmp_path / "good.csv", [row("q1", "2025-09-10 22:00:00")])
+    run(good, SEP, profile, out, events={})
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert "summary.json" in before and any(n.endswith(".xlsx") for n in before)
+    bad = write_csv(tmp_path / "bad.csv", [row("q1", "2025-09-10 10:00:00"), row("q1", "2025-09-11 10:00:00")])
+    with pytest.raises(QualityFailure) as info:
+        run(bad, SEP, profile, out, events={})
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert all(f.parent.name.startswith("failed-") and f.parent.parent == out and f.exists() for f in info.value.files)
