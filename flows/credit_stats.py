@@ -43,7 +43,7 @@ def credit_stats(period: str | None = None, logs: str | None = None, users: str 
     owe_task(profile, p)  # the month's reports are owed whatever happens below (PBOC-102 三（二）)
     people = preparer_task(profile, preparer, unit)  # before any work: a run without a 填表人 cannot be signed off
 
-    inputs = read_task(log_path, users_path)
+    inputs = read_task(log_path, users_path, profile.settings.credit_log_time_format)
     quality_task(inputs, p, profile, out)
     events = events_task(p, profile)
     outcome = rules_task(inputs, p, profile, events, unit)

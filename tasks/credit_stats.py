@@ -25,7 +25,7 @@ from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inpu
 from regflows.credit.settings import thresholds
 from regflows.credit.late import owe_corrections
 from regflows.credit.owed import owe_last_month, owe_month
-from regflows.credit.signoff import SignoffError, advance, open_labels, preparers, record_prepared, signoff_rows
+from regflows.credit.signoff import SignoffError, advance, open_labels, preparers, record_run, signoff_rows
 from regflows.credit.units import tables, table_for
 from regflows.profile import Profile
 from regflows.store.db import migrate
@@ -53,8 +53,8 @@ def preparer_task(profile: Profile, preparer: str | None, unit: str | None = Non
 
 
 @task(name="读取查询日志", cache_policy=NONE)
-def read_task(logs: Path, users: Path | None) -> Inputs:
-    inputs = read_inputs(logs, users)
+def read_task(logs: Path, users: Path | None, time_format: str | None = None) -> Inputs:
+    inputs = read_inputs(logs, users, time_format)
     get_run_logger().info("查询日志 %s：%d 行", logs, len(inputs.log.frame))
     return inputs
 
@@ -100,12 +100,8 @@ def write_task(outcome: Outcome, out_dir: Path, profile: Profile, people: dict[s
     files = write_outputs(outcome, out_dir, profile, prepared_on=dt.datetime.now(SHANGHAI).date(), preparers=names)
     migrate()
     logger = get_run_logger()
-    extra = {"flagged": files["flagged"], "overview": files["overview"]}
-    for i, t in enumerate(outcome.tables):
-        table_files = {**t.files, **(extra if i == 0 else {})}
-        _state, warnings = record_prepared(profile, outcome.period, t.due, table_files, people[t.unit], unit=t.unit)
-        for w in warnings:
-            logger.warning("%s", w)
+    for w in record_run(profile, outcome, people):
+        logger.warning("%s", w)
     return {k: str(v) for k, v in files.items()}
 
 

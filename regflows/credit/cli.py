@@ -21,6 +21,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from regflows.credit.models import CreditInputError, Period
+from regflows.exit_codes import ExitCode
 from regflows.profile import ProfileError, load_profile, profile_path
 
 credit_app = typer.Typer(help="征信信息安全情况统计表（PBOC-102 三（二）、附件2）：按月统计并生成报表。",
@@ -67,30 +68,40 @@ def run_command(
     preparer: Annotated[str | None, typer.Option("--preparer", help="填表人（人员编号，默认 settings.credit_preparer）")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="只生成该报送单位的统计表（机构代码；默认该月应报的全部统计表）")] = None,
 ) -> None:
-    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出该月应报的每张统计表草稿（复核、签发见 credit-stats 部署）。"""
+    """读取查询日志，检查数据质量，统计异常查询、违规查询与事件，写出该月应报的每张统计表草稿，登记到业务库与审计账本（复核、签发见 credit-stats 部署）。"""
+    from regflows.credit.owed import owe_month
     from regflows.credit.pipeline import QualityFailure, run
-    from regflows.credit.signoff import SignoffError, resolve_preparer
+    from regflows.credit.signoff import SignoffError, preparers, record_run
     from regflows.credit.units import table_for, tables
+    from regflows.store import migrate
 
+    if out.exists() and not out.is_dir():  # checked first: not after a whole run (issue 13, 10)
+        _fail(f"--out {out} 是一个文件，不是目录：请给出输出目录", ExitCode.USAGE)
     try:
         prof = load_profile(profile or profile_path())
-        # A CLI run may leave 填表人 blank; a named or configured one must be a person of the profile.
-        name = prof.person(resolve_preparer(prof, preparer)).name if preparer or prof.settings.credit_preparer else ""
         chosen = [table_for(prof, unit)] if unit is not None else tables(prof)  # an unknown unit: refused before reading
-        own = {t.unit.code: prof.person(t.unit.credit_preparer).name for t in chosen
-               if not t.head_office and t.unit.credit_preparer}  # a unit's own 填表人
+        # 填表人 of each table, as the flow finds them: a run nobody prepared cannot be signed off
+        people = preparers(prof, chosen, preparer)
+        names = {code: prof.person(person).name for code, person in people.items()}
+        base = names.get(prof.head_office.code, "")
+        parsed = Period.parse(period)
+        migrate()
+        owe_month(prof, parsed)  # owed whatever happens below, as in the flow (PBOC-102 三（二）)
         with _progress() as on_step:
-            outcome = run(logs, Period.parse(period), prof, out, users=users, preparer=name, on_step=on_step, unit=unit,
-                          preparers=own)
+            outcome = run(logs, parsed, prof, out, users=users, preparer=base, on_step=on_step, unit=unit,
+                          preparers=names)
+        # recorded like a flow run: each file with its SHA-256, the draft revision to review and sign
+        warnings = record_run(prof, outcome, people)
     except (ProfileError, SignoffError) as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), ExitCode.USAGE)
         return
     except CreditInputError as exc:
-        _fail(f"输入错误：{exc}", 2)
+        _fail(f"输入错误：{exc}", ExitCode.USAGE)
         return
     except QualityFailure as exc:
-        _fail(f"数据质量检查未通过，未生成报表：\n{exc}", 1)
+        _fail(f"数据质量检查未通过，未生成报表：\n{exc}", ExitCode.CHECK_FAILED)
         return
+    outcome.warnings += warnings
     for w in outcome.warnings:
         typer.echo(f"警告：{w}", err=True)
     typer.echo(f"{outcome.period.label} 统计完成，共 {len(outcome.tables)} 张统计表；统计表为草稿，须经复核人复核、签发人签发后方可报送")

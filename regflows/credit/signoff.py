@@ -309,6 +309,19 @@ def record_prepared(profile: Profile, period: Period, due: dt.date, files: dict[
     return _view(bound.approval), warnings
 
 
+def record_run(profile: Profile, outcome: Any, people: dict[str, str], url: str | None = None) -> list[str]:
+    """Record every table of a finished run (:func:`record_prepared`), the flow's and the CLI's
+    alike: the run's flagged list and summary.json go with the first table. ``people``: unit
+    code → 填表人 (:func:`preparers`). Returns the warnings."""
+    extra = {"flagged": outcome.files["flagged"], "overview": outcome.files["overview"]}
+    warnings: list[str] = []
+    for i, t in enumerate(outcome.tables):
+        table_files = {**t.files, **(extra if i == 0 else {})}
+        _state, more = record_prepared(profile, outcome.period, t.due, table_files, people[t.unit], url, unit=t.unit)
+        warnings += more
+    return warnings
+
+
 def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: str | None = None, **send_options: Any) -> Signoff:
     """Take every step that can be taken now; idempotent, so the endpoint and the watch may both call it.
 

@@ -152,6 +152,43 @@ def test_cli_run_writes_xlsx_matching_summary_json(tmp_path: Path, home: Path) -
         row["unauthorized_query"] + row["abnormal_query"] for row in summary["rows"])
 
 
+def test_cli_run_is_recorded_like_a_flow_run(tmp_path: Path, home: Path, row, write_csv) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13 (10): the README says every report file is recorded; a CLI run recorded nothing.
+    Now each file is in the store and the ledger with its SHA-256, and each table is a draft
+    revision waiting for review, as after the flow."""
+    from regflows.credit.signoff import signoff_rows
+    from regflows.kit.evidence import sha256_file
+    from regflows.store import db
+    from regflows.store.models import AuditEntry, Report
+    from sqlalchemy import select
+
+    log = write_csv(tmp_path / "log.csv", [row("q1", "2025-09-10 22:00:00")])
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2025-09",
+                                   "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    with db.session() as s:
+        recorded = {Path(f.path).name: f.sha256 for f in s.execute(select(Report)).scalars()}
+        actions = [e.action for e in s.execute(select(AuditEntry)).scalars()]
+    for name in ("credit-stats-2025-09-YX0001.xlsx", "credit-stats-2025-09-YX0101.xlsx", "summary.json",
+                 "flagged-queries-2025-09.csv"):
+        assert recorded[name] == sha256_file(out / name)[0]
+    assert actions.count("credit_stats.prepared") == 3
+    states = {(r["月份"], r["报送单位"]): (r["版本"], r["填表人"], r["状态"]) for r in signoff_rows()}
+    assert states[("2025-09", "总行")][:2] == ("1", "何敏") and len(states) == 3
+
+
+def test_cli_out_pointing_at_a_file_is_refused_before_the_run(tmp_path: Path, home: Path, row, write_csv) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13 (10): --out naming a file failed only after the whole run."""
+    log = write_csv(tmp_path / "log.csv", [row("q1", "2025-09-10 22:00:00")])
+    target = tmp_path / "a-file.txt"
+    target.write_text("x", encoding="utf-8")
+    r = CliRunner().invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2025-09",
+                                   "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(target)])
+    assert r.exit_code == 2 and "是一个文件" in r.output and "统计完成" not in r.output
+    assert target.read_text(encoding="utf-8") == "x"
+
+
 def test_cli_header_only_log_is_a_zero_month(tmp_path: Path, home: Path, write_csv) -> None:
     log = write_csv(tmp_path / "log.csv", [])
     out = tmp_path / "out"
