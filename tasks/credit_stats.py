@@ -87,6 +87,9 @@ def rules_task(inputs: Inputs, period: Period, profile: Profile, events: list[Ev
     logger = get_run_logger()
     for w in outcome.warnings:
         logger.warning("%s", w)
+    for t in outcome.tables:
+        if t.calendar_missing:  # written all the same; the obligation is undated and raised (issue 13, 10)
+            logger.error("%s（%s）的报送截止日无法确定：%s", t.table.filer_name, t.unit, t.due_basis)
     return outcome
 
 

@@ -113,6 +113,12 @@ def run_command(
                        f"非法提供 {c['illegal_provision']}，违规使用 {c['improper_use']}，信用报告泄漏 {c['report_leak']}")
     for name in ("flagged", "overview"):
         typer.echo(f"  {name}: {outcome.files[name]}")
+    undated = [t for t in outcome.tables if t.calendar_missing]
+    if undated:  # published (the counts do not depend on the date); the deadline is not known yet
+        for t in undated:
+            typer.echo(f"错误：{t.table.filer_name}（{t.unit}）的报送截止日无法确定：{t.due_basis}。"
+                       "已登记为待定期限并提醒；请导入该年度国务院节假日安排通知（regflows calendar import-notice）", err=True)
+        raise typer.Exit(ExitCode.NO_CALENDAR)
 
 
 @demo_app.command("query-log")

@@ -14,17 +14,37 @@ import datetime as dt
 
 from calendars.deadlines import end_of_day
 from calendars.zone import SHANGHAI
+from sqlalchemy.orm import Session
 from regflows import ledger
 from regflows.credit.models import Period, previous_period
-from regflows.credit.sheets import due_on
+from regflows.credit.sheets import due_of
 from regflows.credit.signoff import ensure_obligation_in, month_obligation, subject
 from regflows.credit.units import tables
+from regflows.kit.reminders import UNDATED
 from regflows.profile import Profile
 from regflows.store import db
+from regflows.store.models import Obligation
 
 
 #: Why a due day moved or a table became owed after the fact: our reading was corrected, not the law.
 CORRECTED = "征信统计表报送主体与时限按 PBOC-102 三（二）、附件1、附件3 第二十一条 更正（issue 12）"
+
+
+#: Why an undated month got its due day: the holiday arrangement of its year was imported.
+CALENDAR_LOADED = "该年度节假日安排已载入，报送期限按工作日日历重算"
+
+
+def _mark_undated(s: Session, row: Obligation, key: str, calendar_missing: bool) -> None:
+    """An open month whose due day falls in a year with no calendar data is ``calendar_missing``
+    (the kit's reminder loop raises it as a calendar warning, then daily until the notice is in);
+    once the year is loaded it is pending again, with its rolled-forward day."""
+    if row.fulfilled_at is not None:
+        return
+    if calendar_missing and row.state != UNDATED:
+        row.state = UNDATED
+        ledger.append_in(s, "credit_stats.calendar_missing", subject(key), {"nominal_due": row.due_at.isoformat() if row.due_at else None})
+    elif not calendar_missing and row.state == UNDATED:
+        row.state = "pending"  # as every credit month row that is not fulfilled
 
 
 def owe_month(profile: Profile, period: Period, url: str | None = None, now: dt.datetime | None = None) -> list[str]:
@@ -42,20 +62,23 @@ def owe_month(profile: Profile, period: Period, url: str | None = None, now: dt.
     with db.session(url) as s:
         for t in tables(profile):
             key = t.key(period)
-            due, _basis = due_on(period, t.due_day, profile.settings.deadline_roll_forward)
+            owed = due_of(period, t.due_day, profile.settings.deadline_roll_forward)
+            due = owed.day
             existing = month_obligation(s, key)
             if existing is not None:
                 if existing.fulfilled_at is None and existing.due_at != end_of_day(due):
                     ledger.append_in(s, "credit_stats.due_corrected", subject(key), {
                         "from": existing.due_at.isoformat() if existing.due_at else None, "to": end_of_day(due).isoformat(),
-                        "reason": CORRECTED})
+                        "reason": CALENDAR_LOADED if existing.state == UNDATED else CORRECTED})
                     existing.due_at = end_of_day(due)
+                _mark_undated(s, existing, key, owed.calendar_missing)
                 continue
             row = ensure_obligation_in(s, profile, key, due)
             late = end_of_day(due) <= at
             ledger.append_in(s, "credit_stats.owed", subject(key), {
                 "unit": t.unit.code, "due": due.isoformat(), "title": row.title,
                 **({"overdue_when_owed": True, "reason": CORRECTED} if late else {})})
+            _mark_undated(s, row, key, owed.calendar_missing)
             created.append(key)
     return created
 

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from calendars.deadlines import by_day_of_month
+from calendars.official import YearNotCovered
 from regflows.credit.events import EventRef
 from regflows.credit.models import Period, UnitRow
 from regflows.credit.remarks import event_remarks, query_remarks
@@ -40,6 +41,8 @@ class TableOutcome:
     rows: list[UnitRow]
     events: list[EventRef]
     files: dict[str, Path] = field(default_factory=dict)  # xlsx, summary (the bound figures)
+    #: the due day is nominal: its year has no calendar data yet (:class:`DueDay`)
+    calendar_missing: bool = False
 
     @property
     def unit(self) -> str:
@@ -49,6 +52,28 @@ class TableOutcome:
         """The figures the table is written from (and its sign-off bound to)."""
         return {"period": period.label, "unit": self.unit, "filer": self.table.filer_name, "due": self.due.isoformat(),
                 "rows": [r.as_summary() for r in self.rows], "events": [e.as_dict() for e in self.events]}
+
+
+@dataclass(frozen=True)
+class DueDay:
+    """A table's due day; ``calendar_missing``: the year's holiday arrangement is not loaded, so
+    ``day`` is the nominal day, not yet rolled forward (recomputed once the notice is imported)."""
+
+    day: dt.date
+    basis: str
+    calendar_missing: bool = False
+
+
+def due_of(period: Period, day: int, roll_forward: bool = True) -> DueDay:
+    """:func:`due_on`, or, when the due day falls in a year with no calendar data, the nominal day
+    marked ``calendar_missing`` (issue 13, 10): the table's counts do not depend on the date, so
+    it is still written; the obligation is recorded as undated and raised."""
+    try:
+        return DueDay(*due_on(period, day, roll_forward))
+    except YearNotCovered as exc:
+        nxt = period.next_first_day
+        nominal = dt.date(nxt.year, nxt.month, day)
+        return DueDay(nominal, f"{nxt.year} 年节假日安排未载入，暂按名义日 {nominal} 计，可能顺延；载入后重算（{exc.year} 年无日历数据）", True)
 
 
 def due_on(period: Period, day: int, roll_forward: bool = True) -> tuple[dt.date, str]:
@@ -77,9 +102,9 @@ def assemble(period: Period, profile: Profile, rows: list[UnitRow], events: Sequ
         def mine(code: str, t: ReportingTable = t) -> bool:
             return code in t.covers or (t.head_office and code not in own)
 
-        due, basis = due_on(period, t.due_day, profile.settings.deadline_roll_forward)
-        out.append(TableOutcome(t, t.key(period), due, basis, [r for r in rows if mine(r.institution)],
-                                [e for e in events if mine(e.unit)]))
+        due = due_of(period, t.due_day, profile.settings.deadline_roll_forward)
+        out.append(TableOutcome(t, t.key(period), due.day, due.basis, [r for r in rows if mine(r.institution)],
+                                [e for e in events if mine(e.unit)], calendar_missing=due.calendar_missing))
     return out
 
 
@@ -101,4 +126,5 @@ def overview(period: Period, outcomes: Sequence[TableOutcome]) -> dict[str, Any]
     first = outcomes[0]
     return {"period": period.label, "due": first.due.isoformat(),
             "rows": [r.as_summary() for t in outcomes for r in t.rows],
-            "tables": [{"unit": t.unit, "due": t.due.isoformat(), "file": f"{t.table.file_stem(period)}.xlsx"} for t in outcomes]}
+            "tables": [{"unit": t.unit, "due": t.due.isoformat(), "file": f"{t.table.file_stem(period)}.xlsx",
+                        **({"calendar_missing": True} if t.calendar_missing else {})} for t in outcomes]}

@@ -211,3 +211,35 @@ def test_cli_empty_file_is_an_error_and_publishes_nothing(tmp_path: Path, home: 
     assert r.exit_code == 2
     assert "文件为空" in r.output
     assert not out.exists()
+
+
+def test_a_due_day_in_a_year_without_calendar_data_publishes_and_raises(tmp_path: Path, home: Path, row, write_csv,  # type: ignore[no-untyped-def]
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 (10): December 2026's tables are due in January 2027, a year the calendar does not
+    hold yet. The tables are written (their counts do not depend on the date), the obligations are
+    recorded as calendar_missing (the reminder loop raises them), the CLI exits with the calendar
+    code; once the year is loaded the next owe_month gives them their day again."""
+    from sqlalchemy import select
+
+    from regflows.credit import owed
+    from regflows.credit.sheets import DueDay
+    from regflows.store import db
+    from regflows.store.models import Obligation
+
+    log = write_csv(tmp_path / "log.csv", [row("q1", "2026-12-10 22:00:00", authorized_at="2026-12-01")])
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2026-12",
+                                   "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(out)])
+    assert r.exit_code == 3, r.output
+    assert "2027" in r.stderr and "Traceback" not in r.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert all(t["calendar_missing"] for t in summary["tables"]) and (out / summary["tables"][0]["file"]).exists()
+    with db.session() as s:
+        rows = list(s.execute(select(Obligation).where(Obligation.procedure == "credit-stats")).scalars())
+        assert rows and {o.state for o in rows} == {"calendar_missing"}
+    # the 2027 notice imported: the months are dated again
+    monkeypatch.setattr(owed, "due_of", lambda period, day, roll=True: DueDay(dt.date(2027, 1, 6), "2027 年 1 月 6 日前"))
+    owed.owe_month(load_profile(REPO / "profiles" / "demo.yaml"), Period(2026, 12))
+    with db.session() as s:
+        rows = list(s.execute(select(Obligation).where(Obligation.procedure == "credit-stats")).scalars())
+        assert {o.state for o in rows} == {"pending"}
