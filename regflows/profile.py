@@ -261,6 +261,9 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         wanted = getattr(settings, field)
         if profile.institution.credit_access != "none" and wanted not in profile.roles and wanted not in kinds:
             problems.append((("settings", field), f"没有角色 {wanted}（填角色键或 kind）"))
+    wanted = settings.extension_approval_role
+    if profile.regime_on("TENPAY") and wanted not in profile.roles and wanted not in kinds:
+        problems.append((("settings", "extension_approval_role"), f"没有角色 {wanted}（填角色键或 kind；TENPAY 第十三条 公司管理层）"))
     return problems
 
 

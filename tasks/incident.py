@@ -13,7 +13,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
-from regflows.incident import alerts, closing, drafts, store
+from regflows.incident import alerts, closing, drafts, extensions, store
 from regflows.incident.clock import rule_set_for
 from regflows.incident.grading import Grading, grade
 from regflows.incident.recompute import clock_rows
@@ -155,8 +155,12 @@ def waive_task(incident_id: str, obligation: str, reason: str, by: str, people: 
 
 @task(name="检查事件时限", retries=1, retry_delay_seconds=5)
 def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
-    """One incident, once a minute: recompute its clock, remind, draft reports that became due, close."""
+    """One incident, once a minute: take waiting extension approvals (TENPAY 13), recompute its clock,
+    remind, draft reports that became due, close."""
     incident = store.load_incident(incident_id)
+    with notices_published():  # a request whose links expired is sent again
+        for code in extensions.advance(profile, incident_id):
+            get_run_logger().warning("事件 %s 的义务 %s 已经管理层书面批准另定期限", incident_id, code)
     rows = clock_rows(incident_id, incident.record, incident.grading, profile, utcnow())
     stuck = None
     with notices_published():
