@@ -38,7 +38,9 @@ class IncidentFeed(Feed):
         return f"incident:{self.incident.id}:{row.code}:{'calendar' if key == UNDATED else key}"
 
     def context(self, row: Obligation) -> dict[str, Any]:
-        return {"subject_title": self.incident.title, "basis": (row.detail or {}).get("basis"), "drill": self.incident.drill}
+        corrected = (row.detail or {}).get("rules_corrected")
+        why = {"late_reason": f"义务规则解读已更正（第 {corrected['revision']} 次修订）后新增或重算本义务"} if corrected else {}
+        return {"subject_title": self.incident.title, "basis": (row.detail or {}).get("basis"), "drill": self.incident.drill, **why}
 
     def notice_options(self, row: Obligation, kind: str) -> dict[str, Any]:
         grade = {"grade": self.incident.grade} if kind == "deadline_reminder" else {}

@@ -147,7 +147,7 @@ def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_
                     row.detail[allowance] = item[allowance]
             if (row.fulfilled_at is None or item.get("every")) and row.state != "waived":
                 row.state = item["state"]
-        _record_corrections(s, incident_id, obligations, before, rules_version)
+        _record_corrections(s, incident_id, obligations, before, rules_version, rows)
         s.flush()
         for row in rows.values():
             s.expunge(row)
@@ -155,7 +155,8 @@ def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_
 
 
 def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]],
-                        before: dict[str, tuple[int, str | None, str | None]], rules_version: str) -> None:
+                        before: dict[str, tuple[int, str | None, str | None]], rules_version: str,
+                        rows: dict[str, Obligation]) -> None:
     """Timeline and ledger entries for what a correction of the rules (same version, higher revision) added or moved."""
     revision = max((int(item.get("rules_revision") or 1) for item in items), default=1)
     corrected_since = [r for r, _, version in before.values() if version == rules_version and r < revision]
@@ -173,6 +174,8 @@ def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]
         detail = {"obligation": item["id"], "rules_version": rules_version, "from_revision": min(corrected_since),
                   "to_revision": revision, "due": item.get("due"), "state": item.get("state"), "clause": item.get("clause"),
                   "note": CORRECTED.format(version=rules_version, revision=revision, what=what)}
+        row = rows[item["id"]]  # marked for this tick's reminders only: a late one says why it is late
+        row.detail = {**(row.detail or {}), "rules_corrected": {"revision": revision, "at": utcnow().isoformat()}}
         s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind="rules_corrected", actor="regflows", detail=detail))
         ledger.append_in(s, "obligation.rules_corrected", incident_id, detail, actor="regflows")
 
