@@ -358,6 +358,7 @@ class Obligation(_Strict):
     basis: str | None = Field(default=None, title="期限计算依据")
     note: str | None = Field(default=None, title="说明")
     fulfilled_at: dt.datetime | None = Field(default=None, title="履行时间")
+    untimed: bool = Field(default=False, title="无固定期限（及时），履行前定期提醒")
     waivable: Waivable | None = Field(default=None, title="可豁免（条款与情形）")
     extendable: Extendable | None = Field(default=None, title="可另定期限（条款与条件）")
     addressee: str | None = Field(default=None, title="报告/告知对象")
@@ -520,7 +521,7 @@ def obligations(
             state = _state(due, now, window)
         computed[rule.id] = Obligation(
             **base, due=due, last_day=last_day, due_label=label, state=state, basis=basis, note=note,
-            fulfilled_at=done.get(rule.id),
+            fulfilled_at=done.get(rule.id), untimed=isinstance(case.due, NoFixedDay) and due is None,
         )
     return list(computed.values())
 

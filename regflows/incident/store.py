@@ -140,7 +140,7 @@ def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_
                 rows[item["id"]] = row
             row.title, row.clause, row.owner_role = item["title"], item["clause"], item["owner"]
             row.regime, row.every, row.due_at, row.rules_version = item.get("regime"), item.get("every"), due, rules_version
-            row.detail = {k: item.get(k) for k in ("due_label", "basis", "note", "last_day", "addressee")}
+            row.detail = {k: item.get(k) for k in ("due_label", "basis", "note", "last_day", "addressee", "untimed")}
             row.detail["rules_revision"] = int(item.get("rules_revision") or 1)
             for allowance in ("waivable", "extendable"):  # what the rule allows (regflows.kit.obligations.waive; extensions)
                 if item.get(allowance):

@@ -218,3 +218,43 @@ def test_a_correction_raises_a_newly_owed_overdue_obligation_at_the_next_tick_wi
                for m in late)
     assert not any(r.startswith("subject_notification:") for r in tick())  # the next tick records and sends nothing more
     assert len([a for a in _actions(incident_id) if a["action"] == "obligation.rules_corrected"]) == 1
+
+
+# -- 及时: no fixed hour, reminded until met ------------------------------------------------------
+
+
+def test_untimed_obligations_are_reminded_until_fulfilled(home: Path, http, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """CQ-PLAN 第三篇四、第四篇二 「及时通报…市委网信办、市网安总队」 and NFRA 第四十六条 「及时向社会发布与公众
+    有关的警示信息」: no fixed hour, so never overdue, but reminded every ``untimed_reminder_hours``
+    from discovery until fulfilled."""
+    migrate()
+    path = _payment_profile(http, tmp_path)
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(path))
+    profile = load_profile(path)
+    discovered = utcnow().astimezone(BEIJING).replace(microsecond=0) - dt.timedelta(hours=5)
+    record = IncidentRecord.model_validate({
+        "title": "网银大面积中断", "occurred_at": (discovered - dt.timedelta(minutes=10)).isoformat(),
+        "discovered_at": discovered.isoformat(), "discovered_by": "监控中心", "system_name": "网银", "category": "other",
+        "data_incident": "major",
+    })
+    grading = grade(record).model_dump(mode="json")
+    data = record.model_dump(mode="json")
+    incident_id = store.incident_id_for(data, "YX0001")
+    store.save_incident(incident_id, data, "YX0001", grading, "nfra-draft-2024", "test")
+    rows = _recompute(incident_id, profile)
+    report = rows["cyberspace_office_report"]
+    assert (report.due_at, report.state, report.detail["untimed"]) == (None, "pending", True)
+    sent = alerts.remind(profile, store.load_incident(incident_id), list(rows.values()))
+    assert any(r.startswith("cyberspace_office_report:every@") for r in sent)  # 4 h after discovery, once
+    assert any(r.startswith("public_warning:every@") for r in sent)  # grade II: public concern unless recorded otherwise
+    assert not any(r.startswith("cyberspace_office_report:overdue") for r in sent)
+    message = next(m.json() for m in http.received if "市委网信办" in m.json()["message"] and "待及时办理" in m.json()["title"])
+    assert "无固定期限（及时）" in message["message"]
+    assert not [r for r in alerts.remind(profile, store.load_incident(incident_id), list(_recompute(incident_id, profile).values()))
+                if r.startswith("cyberspace_office_report:")]  # not twice in the same interval
+    store.fulfil(incident_id, "cyberspace_office_report", evidence="已电话通报市委网信办值班室", by="zhao.lei", people=profile.person_ids)
+    later = alerts.remind(profile, store.load_incident(incident_id), list(_recompute(incident_id, profile).values()),
+                          now=utcnow() + dt.timedelta(hours=8))
+    assert not any(r.startswith("cyberspace_office_report:") for r in later)
+    assert any(r.startswith("public_warning:every@") for r in later)  # still owed: reminded again
