@@ -228,3 +228,21 @@ def test_cli_clock_lists_the_new_obligations_with_iso_due_times(tmp_path: Path) 
     assert rows["cii_special_audit"]["due"] == "2025-09-30T13:00:00+08:00"
     assert rows["cii_protection_report"]["addressee"] == "保护工作部门、公安机关"
     assert rows["public_warning"]["due"] is None and rows["public_warning"]["state"] == "pending"
+
+
+def test_cii_regulator_draft_is_addressed_to_nfra_itself(demo: Profile, rec, tmp_path: Path) -> None:
+    """NFRA 第六十一条 「第一时间向国家金融监督管理总局、公安部门报告」: the CII draft's addressee is
+    国家金融监督管理总局 itself; a non-CII one keeps NFRA 45's 「或者其派出机构」."""
+    from regflows.incident.documents import DOCUMENTS
+    from regflows.incident.drafts import context_for, opening_events
+
+    def addressee(record: IncidentRecord) -> str:
+        data = record.model_dump(mode="json")
+        ctx = context_for("INC-20250930-ABCDEF", data, grade(record).model_dump(mode="json"), demo, "总行", opening_events(data))
+        path = DOCUMENTS["regulator_report"](ctx, tmp_path / f"{record.cii}.docx").path
+        import docx
+
+        return next(p.text for p in docx.Document(str(path)).paragraphs if p.text.endswith("："))
+
+    assert addressee(rec(cii=True, **GRADE_III)) == "国家金融监督管理总局："
+    assert addressee(rec(**GRADE_III)) == "国家金融监督管理总局或其派出机构："
