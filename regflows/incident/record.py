@@ -254,8 +254,9 @@ class IncidentRecord(_Strict):
     subjects_may_be_harmed: bool | None = Field(
         default=None,
         title="是否可能损害信息主体权益",
-        description="个人金融信息主体的合法权益是否可能受到侵害（TENPAY 第四条（四）、第十条），据此须告知受影响的主体。"
-        "留空时按“是否涉及高敏感信息”判断；填 false 表示已采取措施能够有效避免危害（TENPAY 第五条），须在原因分析中说明。",
+        description="个人金融信息主体的合法权益是否可能受到侵害（TENPAY 第四条（四）、第十条）；留空时按“是否涉及高敏感信息”判断。"
+        "本字段不免除通知：通知个人金融信息主体对每一起个人金融信息泄露、篡改、丢失都列出（TENPAY 第五条），"
+        "采取措施能够有效避免危害而不通知的，须由人员以豁免记录理由（regflows incident waive）。",
     )
     cause: str | None = Field(
         default=None,
