@@ -167,7 +167,7 @@ def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]
         due = _utc(dt.datetime.fromisoformat(item["due"])) if item.get("due") else None
         if earlier is None:
             what = "新增；期限 " + (item.get("due_label") or "未起算") + ("，已逾期" if item.get("state") == "overdue" else "")
-        elif earlier[1] != due and earlier[0] < revision:
+        elif earlier[1] != due and earlier[0] < revision and rows[item["id"]].state not in ("fulfilled", "waived"):
             what = "重新计算期限为 " + (item.get("due_label") or "未起算") + ("，已逾期" if item.get("state") == "overdue" else "")
         else:
             continue
