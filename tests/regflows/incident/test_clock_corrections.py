@@ -219,7 +219,7 @@ def test_cli_clock_lists_the_new_obligations_with_iso_due_times(tmp_path: Path) 
               "data_incident": "especially_major", "pfi": PFI, "recovered_at": "2025-09-30T12:00:00+08:00"}
     path = tmp_path / "r.json"
     path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-    result = CliRunner().invoke(incident_app, ["clock", str(path), "--now", "2025-09-30T10:00:00+08:00"])
+    result = CliRunner().invoke(incident_app, ["clock", str(path), "--now", "2025-09-30T12:30:00+08:00"])
     assert result.exit_code == 0, result.output
     rows = {o["id"]: o for o in json.loads(result.stdout)["obligations"]}
     assert {"inform_users", "public_warning", "cyberspace_office_report", "cii_special_audit", "cii_protection_report",
