@@ -27,7 +27,7 @@ def incident_response(incident: IncidentRecord, drill_participants: list[str] | 
     profile = load_profile(profile_path())
     recorded = record_task(incident, profile, declared_by, drill_participants)
     incident_id, grading = recorded["incident_id"], recorded["grading"]
-    record = incident.model_dump(mode="json")
+    record = recorded["record"]  # as stored: a typed end of response is not taken (CQ-PLAN 第四篇三)
     obligations = clock_task(incident_id, record, grading, profile)
     unreached = alert_task(profile, incident_id, record, grading, drill_participants)
     drafts = drafts_task(incident_id, record, grading, profile, recorded["unit_name"], [o["id"] for o in obligations])

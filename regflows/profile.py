@@ -39,6 +39,7 @@ RoleKind = Literal[
     "information_management",  # 信息管理部门 (CUSTINFO 8.2: receives the 2-hour internal report)
     "division",  # 业务处室 / 主管处室 (CQ-PLAN: issues yellow/blue warnings, leads III/IV)
     "development_centre",  # 开发中心 (CQ-PLAN: ends a IV response with the division)
+    "service_provider",  # 专业服务机构 (CQ-PLAN 第二篇二、第四篇三（四）: ends a IV response with the division and the centre)
     "emergency_working_group",  # 应急工作组 (CQ-PLAN: orange/red warnings, leads II)
     "leadership_group",  # 网络安全领导小组 (CQ-PLAN: leads I, approves ending it)
     "compliance",  # 合规部门 (receives ledger anchors, calendar warnings)
@@ -157,6 +158,7 @@ class InstitutionContacts(_Strict):
     reporter: ContactInfo | None = Field(default=None, description="事件报告联系人（NFRA 45）")
     pfi_lead: ContactInfo | None = Field(default=None, description="个人金融信息保护负责人（TENPAY 4(4), 10）")
     pfi_office: ContactInfo | None = Field(default=None, description="个人金融信息保护工作机构（TENPAY 4(4), 10）")
+    public: ContactInfo | None = Field(default=None, description="对外咨询电话，印在向社会发布的警示信息中（NFRA 46）")
 
 
 class Profile(_Strict):
@@ -245,6 +247,14 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
     for kind in REQUIRED_ROLE_KINDS:
         if kind not in present:
             problems.append((("roles",), f"缺少 kind: {kind} 的部门或角色"))
+    if profile.regime_on("CQ-PLAN") and "service_provider" not in present:
+        # CQ-PLAN 第四篇三（四）: a IV response ends by the division together with the development
+        # centre and the professional service provider: each decides through its own member's link.
+        problems.append((("roles",), "启用 CQ-PLAN 时须有 kind: service_provider 的专业服务机构（CQ-PLAN 第四篇三（四）：IV级响应结束由事件发生处室会同发展中心与专业服务机构决定）"))
+    for field in ("incident_end_approval_role",):
+        wanted = getattr(profile.settings, field)
+        if not profile.regime_on("CQ-PLAN") and wanted not in profile.roles and wanted not in present:
+            problems.append((("settings", field), f"没有角色 {wanted}（填角色键或 kind）"))
     codes = [u.code for u in profile.reporting_units]
     for i, code in enumerate(codes):
         if codes.index(code) != i:

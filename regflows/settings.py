@@ -87,6 +87,11 @@ class IncidentSettings(_Strict):
         description="本机构记录的起始日期：早于该日的事件时间视为笔误，拒收并指明字段",
         json_schema_extra=_clause(NO_CLAUSE),
     )
+    incident_end_approval_role: str = Field(
+        default="leadership_group",
+        description="未启用 CQ-PLAN 时，批准结束应急响应的角色（角色键或 kind）；启用 CQ-PLAN 时按其各级规定",
+        json_schema_extra=_clause("CQ-PLAN 第四篇三（仅在启用时适用）；NFRA 第四十六条（应急预案由机构自定）"),
+    )
     reminder_minutes_before: list[int] = Field(
         default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报",
         json_schema_extra=_clause(NO_CLAUSE),

@@ -22,7 +22,6 @@ from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
 from regflows.store.obligations import CLOSED_STATES
-from regflows.store.reports import kinds_reported
 from tasks.notices import notices_published, sms_rate_limiter
 
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
@@ -36,13 +35,19 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
     check_times(record, utcnow(), profile.settings)  # the form's path too (issue 13, 8)
     grading = grade(record)
     data = record.model_dump(mode="json")
+    data, typed_end = closing.untyped_end(data)  # CQ-PLAN 第四篇三、第五篇: the end is the closing's last approval
     incident_id = store.incident_id_for(data, unit.code)
     rules = rule_set_for(record.discovered_at)
     created = store.save_incident(incident_id, data, unit.code, grading.model_dump(mode="json"), rules.version, actor,
                                   participants if record.drill else None)
     logger = get_run_logger()
+    if created and typed_end:
+        store.add_event(incident_id, "response_end_ignored", actor,
+                        {"typed": typed_end, "reason": "应急响应结束时间由结束审批记录（CQ-PLAN 第四篇三），申报时填写的值不予采用"})
+        logger.warning("事件 %s：申报中的应急响应结束时间 %s 不予采用，结束时间由结束审批记录（CQ-PLAN 第四篇三）", incident_id, typed_end)
     logger.info("%s 事件 %s：%s级（%s），%s", "登记" if created else "已登记", incident_id, grading.grade, grading.warning_zh, "；".join(grading.reasons))
-    return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading.model_dump(mode="json"), "created": created}
+    return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading.model_dump(mode="json"), "created": created,
+            "record": store.load_incident(incident_id).record}
 
 
 @task(name="计算监管时限")
@@ -87,18 +92,19 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
     create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-timeline", description="事件时间线")
 
 
-def response_roles(grading: dict[str, Any]) -> list[str]:
-    """Who is told at declaration: the grading's ``alert_roles`` (rules/grading.yaml, CQ-PLAN
-    第四篇二 and CUSTINFO 8.2: the lead, implementer and warning issuer, the on-call duty and the
-    information-management department)."""
-    return list(Grading.model_validate(grading).alert_roles)
+def response_roles(grading: dict[str, Any], profile: Profile | None = None) -> list[str]:
+    """Who is told at declaration (regflows/incident/alerts.py ``alert_roles``): with CQ-PLAN (or
+    no profile) the grading's ``alert_roles`` (rules/grading.yaml, CQ-PLAN 第四篇二 and CUSTINFO
+    8.2); without it, the rules' ``without_plan`` roles and the end approver."""
+    if profile is None:
+        return list(Grading.model_validate(grading).alert_roles)
+    return alerts.alert_roles(profile, grading)
 
 
 @task(name="起草报告")
 def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, unit_name: str,
                 obligation_ids: list[str]) -> list[dict[str, Any]]:
-    ctx = drafts.context_for(incident_id, record, grading, profile, unit_name, drafts.opening_events(record))
-    written = drafts.write_drafts(incident_id, drafts.drafts_due(obligation_ids, record), ctx)
+    written = drafts.refresh(incident_id, record, grading, profile, unit_name, dict.fromkeys(obligation_ids, 0))
     logger = get_run_logger()
     for item in written:
         if item["missing"]:
@@ -124,7 +130,7 @@ def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], gradi
     """
     with notices_published():
         outcome = alerts.send_alert(profile, incident_id, record, grading, store.obligations_of(incident_id),
-                                    response_roles(grading), drill_participants, before_send=sms_rate_limiter(profile))
+                                    response_roles(grading, profile), drill_participants, before_send=sms_rate_limiter(profile))
     unreached = [p.recipient.person_id for p in outcome.unreached]
     if unreached:
         get_run_logger().error("事件通知未送达：%s（已上报替补）", ", ".join(unreached))
@@ -186,14 +192,11 @@ def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
 
 
 def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligation]) -> list[str]:
-    """Once handling or the response has ended, the summary and investigation reports become due:
-    draft each the first time its obligation has a due date (NFRA 48; CQ-PLAN 第五篇), unless it was waived."""
-    done = kinds_reported(incident.id)
-    owed = [r.code for r in rows if r.due_at is not None and r.state != "waived"]
-    wanted = [k for k in drafts.drafts_due(owed, incident.record) if k not in done]
-    if not wanted:
-        return []
+    """The drafts that became writable or out of date: the summary report once handling ended (NFRA 48),
+    the investigation report once the response ended (CQ-PLAN 第五篇), the next progress report after
+    each one filed (NFRA 45), and any draft again when the record or the grade changed since; only
+    for obligations still owed (neither fulfilled nor waived)."""
+    owed = {r.code: len((r.evidence or {}).get("history", [])) for r in rows if r.state not in CLOSED_STATES}
     unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)
-    ctx = drafts.context_for(incident.id, incident.record, incident.grading, profile, unit.name, drafts.opening_events(incident.record))
-    written = drafts.write_drafts(incident.id, wanted, ctx)
+    written = drafts.refresh(incident.id, incident.record, incident.grading, profile, unit.name, owed)
     return [w["kind"] for w in written if w["path"]]

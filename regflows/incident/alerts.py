@@ -14,6 +14,8 @@ from typing import Any
 from notices.routing import Recipient, person_as_recipient
 from notices.service import send_notice
 from regflows.incident import store
+from regflows.incident.grading import Grading, grading_rules
+from regflows.incident.record import CATEGORY_NAMES
 from regflows.incident.reminders import IncidentFeed
 from regflows.kit import reminders
 from regflows.profile import Profile
@@ -40,16 +42,68 @@ def lead_name(profile: Profile, lead_role_kind: str) -> str | None:
     return "、".join(role.name for role in profile.roles_of_kind(lead_role_kind).values()) or None
 
 
+def alert_roles(profile: Profile, grading: dict[str, Any]) -> list[str]:
+    """Who is told at declaration. With CQ-PLAN: the grading's ``alert_roles`` (the lead,
+    implementer and warning issuer of the level, the on-call duty, the information-management
+    department: CQ-PLAN 第三篇三、第四篇二; CUSTINFO 8.2). Without it, CQ-PLAN's bodies have no part:
+    ``without_plan.alert_roles`` of rules/grading.yaml and whoever approves the end
+    (``settings.incident_end_approval_role``)."""
+    if profile.regime_on("CQ-PLAN"):
+        return list(Grading.model_validate(grading).alert_roles)
+    return list(dict.fromkeys([*grading_rules().without_plan.alert_roles, profile.settings.incident_end_approval_role]))
+
+
+def role_name(profile: Profile, role: str) -> str:
+    return "、".join(r.name for r in profile.roles_of_kind(role).values()) or (profile.roles[role].name if role in profile.roles else role)
+
+
+def possible_scope(record: dict[str, Any]) -> str:
+    """可能影响范围 (CQ-PLAN 第三篇三) as far as the record tells it: the system, other systems, an
+    outage's provinces and hours, the number of PFI subjects."""
+    parts = [f"系统：{record['system_name']}"]
+    if record.get("other_systems_affected"):
+        parts.append(f"对其他系统的影响：{record['other_systems_affected']}")
+    if record.get("outage"):
+        outage = record["outage"]
+        parts.append(f"{outage['provinces']} 个省级行政区业务无法正常开展，已 {outage['hours']:g} 小时")
+    if record.get("pfi"):
+        parts.append(f"涉及个人金融信息主体 {record['pfi']['subjects']} 人（{'、'.join(record['pfi']['types'])}）")
+    return "；".join(parts)
+
+
+def warning_context(profile: Profile, record: dict[str, Any], grading: dict[str, Any]) -> dict[str, Any]:
+    """The warning's contents (CQ-PLAN 第三篇三: 预警信息包括事件的类别、预警级别、起始时间、可能影响范围、
+    警示事项、应采取的措施和时限要求、发布处室): empty when the profile does not enable CQ-PLAN.
+    The level's colour, cautions, measures and issuer are the grading rules'; the time limits are
+    the alert's own next deadlines."""
+    if not profile.regime_on("CQ-PLAN"):
+        return {}
+    level = grading_rules().levels.get(grading["grade"])
+    issuer = grading.get("warning_issuer") or (level.warning_issuer if level is not None else None)
+    context: dict[str, Any] = {
+        "colour": grading.get("warning_zh"), "response_level": grading.get("response_level"),
+        "lead_name": lead_name(profile, grading["lead"]) if grading.get("lead") else None,
+        "category_name": CATEGORY_NAMES.get(record.get("category") or "", record.get("category")),
+        "warning_start": record["discovered_at"], "scope": possible_scope(record)[:1000],
+        "issuer_name": role_name(profile, issuer) if issuer else None,
+    }
+    if level is not None:
+        context.update(cautions=level.warning_cautions, measures=level.warning_measures,
+                       warning_clause=f"{level.warning_clause}；{level.warning_measures_clause}")
+    return context
+
+
 def send_alert(profile: Profile, incident_id: str, record: dict[str, Any], grading: dict[str, Any], rows: list[Obligation],
                roles: list[str], drill_people: list[str] | None, **options: Any) -> Any:
-    """The alert at declaration; the warning colour and who leads come from the grading rules and
-    the profile (``warning_zh``, ``lead``), never from a table in code."""
+    """The alert at declaration; with CQ-PLAN it is the warning (its contents: :func:`warning_context`),
+    the colour, response level and who leads read from the grading rules and the profile, never
+    from a table in code."""
     upcoming = [r for r in rows if r.due_at and r.state not in CLOSED_STATES][:5]  # fulfilled or waived: nothing due
     context = {
-        "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "colour": grading["warning_zh"],
-        "response_level": grading["response_level"], "lead_name": lead_name(profile, grading["lead"]), "discovered_at": record["discovered_at"],
+        "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "discovered_at": record["discovered_at"],
         "next_due": [{"title": r.title, "due_label": r.detail["due_label"], "clause": r.clause} for r in upcoming if (r.detail or {}).get("due_label")],
         "summary": "；".join(grading.get("reasons", []))[:1000] or None, "institution": profile.institution.name, "drill": bool(record.get("drill")),
+        **warning_context(profile, record, grading),
     }
     drill = bool(record.get("drill"))
     return send_notice(profile, "incident_alert", context, [] if drill else roles,

@@ -85,7 +85,8 @@ ObligationState = Literal["pending", "open", "due_soon", "overdue", "fulfilled",
 Anchor = Literal["occurred_at", "discovered_at", "confirmed_at", "recovered_at", "response_ended_at", "handling_ended_at"]
 #: The documents an obligation's ``draft`` may name: the keys of ``regflows.incident.documents.DOCUMENTS``
 #: (a test keeps the two equal; the clock does not import python-docx to validate a rule file).
-DraftKind = Literal["regulator_report", "pfi_report", "customer_notice", "summary_report", "investigation_report"]
+DraftKind = Literal["regulator_initial_report", "regulator_report", "progress_report", "pfi_report", "customer_notice",
+                    "public_warning", "summary_report", "investigation_report"]
 
 #: The obligation ids of issues 6 and 12, in the order the shipped rules list them.
 OBLIGATION_IDS: tuple[str, ...] = (

@@ -1,26 +1,32 @@
-"""Closing an incident with the approval CQ-PLAN requires for its response level.
+"""Closing an incident: each level's decision as CQ-PLAN says, every party through its own link.
 
-CQ-PLAN (应急结束): I — the working group proposes, the leadership group approves; II — the
-working group decides; III — the division decides with the working group's consent; IV — the
-division decides with the development centre. The grading rules carry this as ``ending``
-(``by``, ``approved_by``, ``together_with``); :func:`deciding_roles` reads who must approve
-(``approved_by``, else ``by``, and ``together_with``): the proposal itself (``incident close
---proposed-by``) stands for ``by`` where another role approves.
+CQ-PLAN 第四篇三（应急结束）: I — the working group proposes, then the leadership group approves;
+II — the working group decides; III — the division decides, then the working group consents;
+IV — the division decides together with the development centre and the professional service
+provider. The grading rules carry this as ``ending`` (rules/grading.yaml); :func:`ending_for`
+turns it into ordered steps, each party of a step deciding through one of its own members'
+signed links, so every party is on record with who and when. Where the profile does not enable
+CQ-PLAN, one step: the role named by ``settings.incident_end_approval_role`` approves.
 
-The Prefect UI cannot tell who clicked, so this is the shared maker-checker core
-(``regflows.kit.approvals``): the proposer is the maker; one step, in which each deciding role
-approves through one of its own members' signed links (a joint step for level IV), sent as
-``approval_request`` notices to the role, so the role's escalation chain applies. A confirmation
-by someone outside the role (an escalation can reach people outside it) is refused and recorded
-once, instead of blocking the closing. The approval is bound to the SHA-256 of what is being
-closed (the incident, its grade, the recorded end of the response and the deciding roles): a
-re-grade or a corrected end time voids earlier approvals and asks again. ``incident-watch``
-calls :func:`try_close` every minute; the incident closes when every deciding role approved.
+``incident close --proposed-by P`` starts the closing (the maker of the kit's maker-checker
+core, ``regflows.kit.approvals``); P never approves any step, nor does one person decide for two
+parties. A confirmation by someone outside the party (an escalation can reach people outside it)
+is refused and recorded once, instead of blocking the closing. The approval is bound to the
+SHA-256 of what is being closed (the incident, its grade, the deciding steps): a re-grade voids
+earlier approvals and asks again. ``incident-watch`` calls :func:`try_close` every minute, the
+acknowledgement endpoint after each click; the incident closes when the last step is approved.
+
+The end of the response is the moment of that last approval (CQ-PLAN 第四篇三: the response ends
+when the deciding body decides or approves), written to the record as ``response_ended_at`` in
+the same transaction as the closing; the 30-day investigation clock (CQ-PLAN 第五篇) starts
+there, never at a time typed before the approval.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,27 +34,66 @@ from sqlalchemy.orm.exc import StaleDataError
 from notices.escalation import mark_resolved
 from regflows import ledger
 from regflows.incident import store
+from regflows.incident.grading import Grading, grading_rules
 from regflows.kit import approvals
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest, Policy, Request
 from regflows.profile import Profile, load_profile, profile_path
 from regflows.store import db
-from regflows.store.models import Incident, Notice, utcnow
+from regflows.store.models import Incident, IncidentEvent, Notice, utcnow
 
 #: The approval kind of an incident's closing in the store's ``approval`` table.
 KIND = "incident-close"
+#: The first step's name (the one step before issue 12: kept, so earlier ledger entries read alike).
 STEP = "close"
+#: The second step's name, where another body approves or consents (CQ-PLAN I, III).
+APPROVE_STEP = "approve"
 
 
 class CloseRefused(ValueError):
     pass
 
 
-def deciding_roles(grading: dict[str, Any]) -> list[str]:
-    ending = grading["ending"]
-    roles = [ending.get("approved_by") or ending["by"]]
-    if ending.get("together_with"):
-        roles.append(ending["together_with"])
-    return list(dict.fromkeys(roles))
+@dataclass(frozen=True)
+class Ending:
+    """Who ends the response, in order: ((roles deciding jointly, what they do), ...)."""
+
+    steps: tuple[tuple[tuple[str, ...], str], ...]
+    text: str
+    clause: str
+
+    @property
+    def roles(self) -> list[str]:
+        return list(dict.fromkeys(r for roles, _ in self.steps for r in roles))
+
+
+def ending_for(profile: Profile, grading: dict[str, Any]) -> Ending:
+    """CQ-PLAN's decision for the grade when the profile enables CQ-PLAN (the shipped rules of the
+    grade: a corrected reading applies to incidents already open), else the profile's approver."""
+    if not profile.regime_on("CQ-PLAN"):
+        role = profile.settings.incident_end_approval_role
+        name = "、".join(r.name for r in profile.roles_of_kind(role).values()) or (profile.roles[role].name if role in profile.roles else role)
+        return Ending((((role,), "批准结束应急响应"),), f"本机构未采用 CQ-PLAN，由{name}批准结束应急响应",
+                      "机构配置 settings.incident_end_approval_role")
+    rules = grading_rules()
+    grade = grading["grade"]
+    ending = rules.levels[grade].ending if grade in rules.levels else Grading.model_validate(grading).ending
+    return Ending(tuple((tuple(roles), act) for roles, act in ending.steps), ending.text, ending.clause)
+
+
+def untyped_end(record: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A declared record without its typed end of response, and that typed value (None if none):
+    the end is the closing's last approval (CQ-PLAN 第四篇三), where 第五篇's 30 days start."""
+    typed = record.get("response_ended_at")
+    return {**record, "response_ended_at": None}, typed
+
+
+def deciding_roles(profile: Profile, grading: dict[str, Any]) -> list[str]:
+    """Every party that decides, in the order they are asked."""
+    return ending_for(profile, grading).roles
+
+
+def _step_names(ending: Ending) -> list[str]:
+    return [STEP, APPROVE_STEP][: len(ending.steps)]
 
 
 def legacy_notice_id(incident_id: str, role_kind: str) -> str:
@@ -56,21 +101,29 @@ def legacy_notice_id(incident_id: str, role_kind: str) -> str:
     return f"incident:{incident_id}:close:{role_kind}"
 
 
-def content_sha256(incident: Incident) -> str:
-    """What the deciding roles approve: ending this incident, at this grade, with the response
-    ended at the recorded time, decided by these roles."""
-    content = {"incident": incident.id, "grade": incident.grade, "response_ended_at": incident.record.get("response_ended_at"),
-               "deciding_roles": deciding_roles(incident.grading)}
+def content_sha256(profile: Profile, incident: Incident) -> str:
+    """What the deciding parties approve: ending this incident's response, at this grade, by these
+    steps. The end time is not in it: it is the moment of the last approval."""
+    ending = ending_for(profile, incident.grading)
+    content = {"incident": incident.id, "grade": incident.grade,
+               "steps": [{"roles": list(roles), "act": act} for roles, act in ending.steps]}
     return hashlib.sha256(ledger.canonical_json(content).encode("utf-8")).hexdigest()
 
 
+def _role_name(profile: Profile, role: str) -> str:
+    return "、".join(r.name for r in profile.roles_of_kind(role).values()) or (profile.roles[role].name if role in profile.roles else role)
+
+
 def policy(profile: Profile, incident: Incident) -> Policy:
-    ending = incident.grading["ending"]
+    ending = ending_for(profile, incident.grading)
+    names = _step_names(ending)
+    acts = {name: act for name, (_, act) in zip(names, ending.steps)}
 
     def request(approval: Approval, step: approvals.Step, role: str) -> NoticeRequest:
-        context = {"incident_id": incident.id, "incident_title": incident.title, "grade": incident.grade, "action": "结束应急响应",
-                   "decision_role": "、".join(r.name for r in profile.roles_of_kind(role).values()) or role,
-                   "basis": f"{ending['clause']}：{ending['text']}"[:300], "proposed_by": approval.maker.person,
+        earlier = "；".join(f"{_role_name(profile, d.role)}（{d.act.name}）已{acts.get(d.step, '决定')}" for d in approval.decisions)
+        context = {"incident_id": incident.id, "incident_title": incident.title, "grade": incident.grade, "action": acts[step.name],
+                   "decision_role": _role_name(profile, role), "basis": f"{ending.clause}：{ending.text}"[:300],
+                   "proposed_by": approval.maker.name, "earlier": earlier[:300] or None,
                    "institution": profile.institution.name, "drill": incident.drill}
         return NoticeRequest("approval_request", context, address="role",
                              options={"urgent": True, "grade": incident.grade, "drill": incident.drill})
@@ -78,32 +131,26 @@ def policy(profile: Profile, incident: Incident) -> Policy:
     def request_id(approval: Approval, step: approvals.Step, role: str, attempt: int) -> str:
         return f"incident:{approval.subject}:close:r{approval.revision}:{role}:{attempt}"
 
-    # distinct: the proposer never approves their own proposal (maker-checker), and one person
-    # cannot approve for two deciding roles.
-    step = approvals.Step(STEP, tuple(deciding_roles(incident.grading)), distinct=True, action="incident.close_approved")
-    return Policy(KIND, (step,), request=request, request_id=request_id, refused_action="incident.close_refused",
-                  refused_reason="不是有权决定结束应急响应的部门的成员（CQ-PLAN 应急结束）",
+    # distinct: whoever started the closing never decides a step (maker-checker), and one person
+    # cannot decide for two parties (CQ-PLAN names different bodies).
+    steps = tuple(approvals.Step(name, roles, distinct=True, action="incident.close_approved")
+                  for name, (roles, _) in zip(names, ending.steps))
+    return Policy(KIND, steps, request=request, request_id=request_id, refused_action="incident.close_refused",
+                  refused_reason="不是有权决定结束应急响应的部门的成员（CQ-PLAN 第四篇三）",
                   maker_refused_reason="提议人不能审批自己的结束提议（CQ-PLAN 应急结束：提议与批准须为不同人员）")
 
 
 def request_close(profile: Profile, incident_id: str, proposed_by: str, **options: Any) -> list[str]:
+    """Start the closing: the first step's parties get their signed links; returns every deciding party."""
     incident = store.load_incident(incident_id)
     if incident.state == "closed":
         raise CloseRefused(f"事件 {incident_id} 已结束")
-    if not incident.record.get("response_ended_at"):
-        raise CloseRefused("尚未记录应急响应结束时间（response_ended_at）：请先用 regflows incident update 记录")
-    roles = deciding_roles(incident.grading)
+    ending = ending_for(profile, incident.grading)
+    roles = ending.roles
     try:
         proposer = profile.person(proposed_by)
     except KeyError:
         raise CloseRefused(f"提议人 {proposed_by} 不是机构配置中的人员") from None
-    ending = incident.grading["ending"]
-    if ending.get("approved_by"):  # CQ-PLAN: one body proposes, another approves (level I: the working group proposes)
-        proposers = approvals.role_members(profile, ending["by"])
-        if proposed_by not in proposers:
-            body = "、".join(r.name for r in profile.roles_of_kind(ending["by"]).values()) or ending["by"]
-            raise CloseRefused(f"事件 {incident_id}（{incident.grade}级）的结束应急响应须由{body}的成员提议"
-                               f"（{ending['clause']}：{ending['text']}），{proposer.name} 不是其成员")
     if incident.state == "closing":  # one proposal at a time: a second one would rewrite who proposed
         current = approvals.get(KIND, incident_id)
         if current is not None and current.maker.person != proposed_by:
@@ -116,8 +163,8 @@ def request_close(profile: Profile, incident_id: str, proposed_by: str, **option
     rules = policy(profile, incident)
     _take_over_legacy(profile, incident, rules)
     maker = Act(proposed_by, approvals.person_name(profile, proposed_by), utcnow().isoformat(), "proposal")
-    approvals.bind(rules, incident_id, content_sha256(incident), maker)
-    store.set_state(incident_id, "closing", proposed_by, {"deciding_roles": roles})
+    approvals.bind(rules, incident_id, content_sha256(profile, incident), maker)
+    store.set_state(incident_id, "closing", proposed_by, {"deciding_roles": roles, "basis": f"{ending.clause}：{ending.text}"})
     approvals.advance(profile, rules, incident_id, **options)
     return roles
 
@@ -135,7 +182,7 @@ def _take_over_legacy(profile: Profile, incident: Incident, rules: Policy) -> No
         at = proposals[-1].at.isoformat() if proposals else utcnow().isoformat()
         requests = [Request(STEP, role, legacy_notice_id(incident.id, role)) for role in rules.steps[0].roles
                     if s.get(Notice, legacy_notice_id(incident.id, role)) is not None]
-        approvals.put_in(s, Approval(incident.id, KIND, 1, content_sha256(incident), STEP, Act(proposer, approvals.person_name(profile, proposer), at, "proposal"),
+        approvals.put_in(s, Approval(incident.id, KIND, 1, content_sha256(profile, incident), STEP, Act(proposer, approvals.person_name(profile, proposer), at, "proposal"),
                                      requests=requests))
 
 
@@ -147,25 +194,33 @@ def try_close(profile: Profile, incident_id: str) -> dict[str, str] | None:
     rules = policy(profile, incident)
     _take_over_legacy(profile, incident, rules)
     current = approvals.get(KIND, incident_id)
-    digest = content_sha256(incident)
+    digest = content_sha256(profile, incident)
     if current is not None and current.stage != DONE and current.content_sha256 != digest:
         bound = approvals.bind(rules, incident_id, digest, current.maker)
         store.add_event(incident_id, "closing_voided", "regflows",
-                        {"revision": bound.approval.revision, "deciding_roles": list(rules.steps[0].roles),
-                         "reason": "级别、应急响应结束时间或决定部门已变更，此前的审批作废，重新请求审批"})
+                        {"revision": bound.approval.revision, "deciding_roles": ending_for(profile, incident.grading).roles,
+                         "reason": "级别或决定部门已变更，此前的审批作废，重新请求审批"})
     try:
         approval = approvals.advance(profile, rules, incident_id)
     except approvals.NobodyEligible as exc:
         raise CloseRefused(f"事件 {incident_id}：角色 {exc.role} 中没有可审批结束应急响应的人员") from None
     if approval.stage not in (APPROVED, DONE):
         return None
-    approvers = {d.role: d.act.person for d in approval.decisions if d.step == STEP}
+    approvers = {d.role: d.act.person for d in approval.decisions}
+    # CQ-PLAN 第四篇三: the response ends when the last deciding party approved; 第五篇's 30 days start there.
+    ended = max(dt.datetime.fromisoformat(d.act.at) for d in approval.decisions).astimezone(dt.timezone.utc)
     try:  # the endpoint's follow-up and the watch may race here: exactly one of them closes
         with db.session() as s:
             approvals.finish_in(s, KIND, incident_id, approval.revision)
-            if not store.set_state_in(s, incident_id, "closed", ",".join(approvers.values()), {"approved_by": approvers},
-                                      only_from="closing"):
+            detail = {"approved_by": approvers, "response_ended_at": ended.isoformat()}
+            if not store.set_state_in(s, incident_id, "closed", ",".join(approvers.values()), detail, only_from="closing"):
                 return None  # closed meanwhile by the other
+            row = s.get(Incident, incident_id)
+            typed = row.record.get("response_ended_at")
+            row.record = {**row.record, "response_ended_at": ended.isoformat()}
+            s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind="updated", actor="regflows",
+                                detail={"response_ended_at": ended.isoformat(), "basis": "结束应急响应的最后一项批准时间（CQ-PLAN 第四篇三、第五篇）",
+                                        **({"replaced": typed} if typed and typed != ended.isoformat() else {})}))
     except StaleDataError:  # the other finished the approval first and is closing it
         return None
     for notice_id in (f"incident:{incident_id}:alert",):
@@ -189,12 +244,13 @@ def after_ack(notice_id: str) -> str:
     incident_id = incident_of_request(notice_id)
     if incident_id is None:
         return ""
-    approvers = try_close(load_profile(profile_path()), incident_id)
+    profile = load_profile(profile_path())
+    approvers = try_close(profile, incident_id)
     if approvers:
         return f"事件 {incident_id} 的应急响应已结束（批准：{'、'.join(approvers.values())}）。"
     state = approvals.get(KIND, incident_id)
     if state is None or store.load_incident(incident_id).state != "closing":
         return ""
     approved = {d.role for d in state.decisions}
-    waiting = [role for role in deciding_roles(store.load_incident(incident_id).grading) if role not in approved]
+    waiting = [role for role in deciding_roles(profile, store.load_incident(incident_id).grading) if role not in approved]
     return f"事件 {incident_id} 结束审批进行中，尚待：{'、'.join(waiting)}。" if waiting else ""

@@ -180,13 +180,16 @@ def update_command(
     confirmed_at: Annotated[str | None, typer.Option(help="个人金融信息事件确认时间（ISO 8601，带偏移）")] = None,
     recovered_at: Annotated[str | None, typer.Option(help="事件恢复时间（关基专项审计自此“立即”，NFRA 第六十一条）")] = None,
     handling_ended_at: Annotated[str | None, typer.Option(help="事件处置结束时间")] = None,
-    response_ended_at: Annotated[str | None, typer.Option(help="应急响应结束时间")] = None,
+    response_ended_at: Annotated[str | None, typer.Option(help="不可手工填写：应急响应结束时间由结束审批记录（regflows incident close）")] = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """记录后续时间点；时限据此重新计算（如总结报告、调查评估报告）。"""
+    """记录后续时间点；时限据此重新计算（如总结报告）。"""
     from regflows.incident import store
 
     _person(profile, by)
+    if response_ended_at:  # CQ-PLAN 第四篇三、第五篇: the end is the approved decision, its 30 days start there
+        fail("应急响应结束时间不能手工填写：它是结束应急响应的最后一项批准的时间（CQ-PLAN 第四篇三），"
+             "调查评估报告的 30 日期限自此起算（CQ-PLAN 第五篇）；请用 regflows incident close ID --proposed-by P 发起结束审批")
 
     changes = {name: parse_instant(value, f"--{name.replace('_', '-')}").isoformat()
                for name, value in (("confirmed_at", confirmed_at), ("recovered_at", recovered_at), ("handling_ended_at", handling_ended_at),
@@ -208,7 +211,7 @@ def close_command(
     proposed_by: Annotated[str, typer.Option(help="提议人（人员编号）")],
     profile: ProfileOpt = None,
 ) -> None:
-    """申请结束应急响应：按级别向有权决定的部门发送审批链接（CQ-PLAN）。"""
+    """发起结束应急响应：按级别依次向有权决定的各方发送本人审批链接（CQ-PLAN 第四篇三）；最后一项批准即为结束时间。"""
     from regflows.incident.closing import CloseRefused, request_close
 
     try:
@@ -216,6 +219,23 @@ def close_command(
     except (CloseRefused, LookupError) as exc:
         fail(str(exc))
     emit_json({"incident": incident_id, "approval_requested_from": roles})
+
+
+@incident_app.command("release-warning")
+def release_warning_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号")],
+    by: Annotated[str, typer.Option(help="决定解除预警的人员（红、橙：应急工作组成员；黄、蓝：事件发生处室成员）")],
+    consented_by: Annotated[str | None, typer.Option(help="黄色预警：同意解除的应急工作组成员")] = None,
+    note: Annotated[str | None, typer.Option(help="说明（如解除依据的研判结论）")] = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """解除预警（CQ-PLAN 第三篇五）：记录决定人与同意人，写入时间线与审计账本。"""
+    from regflows.incident.warning_release import ReleaseRefused, release_warning
+
+    try:
+        emit_json(release_warning(_profile(profile), incident_id, by.strip(), consented_by, note))
+    except (ReleaseRefused, LookupError) as exc:
+        fail(str(exc))
 
 
 @incident_app.command("status")

@@ -6,7 +6,10 @@ is complete, marked 草稿 — 待审核 and ready for review, never a file that
 
 | function | document | contents required by |
 |---|---|---|
-| :func:`regulator_report` | 网络安全事件报告 | NFRA 45 (时间、地点、网络和系统名称、事件过程、处置进展、事件影响) |
+| :func:`regulator_initial_report` | 网络安全事件首次报告 | NFRA 45 (the 2-hour report; same contents as below) |
+| :func:`regulator_report` | 网络安全事件报告 | NFRA 45 (时间、地点、网络和系统名称、事件过程、处置进展、事件影响): the 24-hour formal written report |
+| :func:`progress_report` | 网络安全事件处置进展报告 | NFRA 45 (grade I: 每 2 小时报告处置进展，直至处置结束) |
+| :func:`public_warning` | 网络安全事件警示信息 | NFRA 46 (及时向社会发布与公众有关的警示信息); TENPAY 10 (a public warning where subjects cannot each be told) |
 | :func:`pfi_report` | 个人金融信息安全事件报告 | TENPAY 4(3), 9 (信息种类、原因、可能造成的危害、补救措施、个人可采取的措施、联系方式) |
 | :func:`customer_notice` | 致客户的告知书 | TENPAY 4(4), 10 (the five elements) |
 | :func:`summary_report` | 网络安全事件总结报告 | NFRA 48 (成因、影响程度、处置过程、问题缺陷、整改完善) |
@@ -84,6 +87,9 @@ __all__ = [
     "TimelineEntry",
     "customer_notice",
     "format_beijing",
+    "progress_report",
+    "public_warning",
+    "regulator_initial_report",
     "investigation_report",
     "is_pending",
     "missing_elements",
@@ -144,6 +150,8 @@ class Contacts(BaseModel):
     pfi_lead: Contact | None = None
     #: 个人金融信息保护工作机构 (TENPAY 4(4), 10).
     pfi_office: Contact | None = None
+    #: Where the public can ask (a published hotline), printed in the public warning (NFRA 46).
+    public: Contact | None = None
 
 
 class PfiFacts(BaseModel):
@@ -188,6 +196,7 @@ class DocumentContext(BaseModel):
     warning_zh: NonBlank  # 黄色 (CQ-PLAN 第三篇一)
     investigated_by: NonBlank  # who investigates, printed in the investigation report (CQ-PLAN 第五篇)
     category: NonBlank | None = None  # CQ-PLAN category: a key of CATEGORY_NAMES or its Chinese name
+    cq_plan: bool = True  # the institution follows CQ-PLAN: warning colour and response level are printed
     drill: bool = False
 
     # Times (NFRA 45 时间; TENPAY 4(1), 13; NFRA 48; CQ-PLAN 第五篇)
@@ -220,6 +229,9 @@ class DocumentContext(BaseModel):
     handling_opinion: Text = None  # 处理意见 (CQ-PLAN 第五篇)
     improvements: Text = None  # 改进/整改措施 (NFRA 48; CQ-PLAN 第五篇)
     lessons: Text = None  # 问题缺陷和经验教训 (NFRA 48)
+    public_summary: Text = None  # 与公众有关的事件情况, in plain language (NFRA 46)
+    public_impact: Text = None  # 可能影响的范围和人群 (NFRA 46; CQ-PLAN 第三篇三 可能影响范围)
+    public_advice: Text = None  # 公众应注意的事项和防范措施 (NFRA 46; CQ-PLAN 第三篇三 警示事项)
     contacts: Contacts = Contacts()
 
     # Addressees and the date on the documents
@@ -259,14 +271,14 @@ class DocumentContext(BaseModel):
         return f"{self.grade}级（{self.grade_name}）"
 
     @property
-    def warning_label(self) -> str:
-        """``黄色预警`` (CQ-PLAN)."""
-        return f"{self.warning_zh}预警"
+    def warning_label(self) -> str | None:
+        """``黄色预警`` (CQ-PLAN); none where the institution does not follow CQ-PLAN."""
+        return f"{self.warning_zh}预警" if self.cq_plan else None
 
     @property
-    def response_label(self) -> str:
-        """``III级响应``: the response level follows the grade (CQ-PLAN)."""
-        return f"{self.grade}级响应"
+    def response_label(self) -> str | None:
+        """``III级响应``: the response level follows the grade (CQ-PLAN); none without CQ-PLAN."""
+        return f"{self.grade}级响应" if self.cq_plan else None
 
     @property
     def unit(self) -> str:
@@ -332,6 +344,7 @@ NFRA45 = "NFRA 45"
 _RECORD = "TENPAY 4(1)"
 _PFI = "TENPAY 4(3)"
 _NOTICE = "TENPAY 4(4), 10"
+NFRA46 = "NFRA 46"
 NFRA48 = "NFRA 48"
 CQ5 = "CQ-PLAN 第五篇"
 
@@ -339,6 +352,32 @@ CQ5 = "CQ-PLAN 第五篇"
 #: printed when given and left out otherwise; ``待补充`` in any of them is reported.
 ELEMENTS: dict[str, tuple[Element, ...]] = {
     "regulator_report": (
+        Element("occurred_at", "发生时间", NFRA45),
+        Element("discovered_at", "发现时间", NFRA45),
+        Element("location", "地点", NFRA45),
+        Element("network_name", "网络名称", NFRA45, required=False),
+        Element("system_name", "网络和系统名称", NFRA45),
+        Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
+        Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
+        Element("timeline", "事件过程", NFRA45),
+        Element("handling_progress", "处置进展", NFRA45),
+        Element("impact", "事件影响", NFRA45),
+        Element("contacts.reporter", "联系人", NFRA45),
+    ),
+    "regulator_initial_report": (
+        Element("occurred_at", "发生时间", NFRA45),
+        Element("discovered_at", "发现时间", NFRA45),
+        Element("location", "地点", NFRA45),
+        Element("network_name", "网络名称", NFRA45, required=False),
+        Element("system_name", "网络和系统名称", NFRA45),
+        Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
+        Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
+        Element("timeline", "事件过程", NFRA45),
+        Element("handling_progress", "处置进展", NFRA45),
+        Element("impact", "事件影响", NFRA45),
+        Element("contacts.reporter", "联系人", NFRA45),
+    ),
+    "progress_report": (
         Element("occurred_at", "发生时间", NFRA45),
         Element("discovered_at", "发现时间", NFRA45),
         Element("location", "地点", NFRA45),
@@ -391,6 +430,13 @@ ELEMENTS: dict[str, tuple[Element, ...]] = {
         Element("improvements", "整改完善措施", NFRA48),
         Element("contacts.reporter", "联系人", NFRA48),
     ),
+    "public_warning": (
+        Element("public_summary", "事件情况", NFRA46),
+        Element("public_impact", "可能影响的范围", NFRA46),
+        Element("public_advice", "公众应注意的事项和防范建议", NFRA46),
+        Element("measures_taken", "本机构已采取的措施", NFRA46),
+        Element("contacts.public", "咨询电话", NFRA46),
+    ),
     "investigation_report": (
         Element("occurred_at", "发生时间", CQ5),
         Element("discovered_at", "发现时间", CQ5),
@@ -406,7 +452,10 @@ ELEMENTS: dict[str, tuple[Element, ...]] = {
 }
 
 DOCUMENT_TITLES: dict[str, str] = {
+    "regulator_initial_report": "网络安全事件首次报告",
     "regulator_report": "网络安全事件报告",
+    "progress_report": "网络安全事件处置进展报告",
+    "public_warning": "网络安全事件警示信息",
     "pfi_report": "个人金融信息安全事件报告",
     "customer_notice": "致客户的告知书",
     "summary_report": "网络安全事件总结报告",
@@ -627,21 +676,43 @@ def _basic_facts(w: _Writer, extra: Sequence[tuple[str, str]] = ()) -> None:
 def regulator_report(
     ctx: DocumentContext, path: str | os.PathLike[str], *, stage: ReportStage = "written", sequence: int | None = None
 ) -> DraftDocument:
-    """网络安全事件报告 to NFRA or its local office.
+    """网络安全事件报告 to NFRA or its local office: by default the 24-hour formal written report.
 
     Contents (NFRA 45): 时间、地点、网络和系统名称、事件过程、处置进展、事件影响, "至少";
     plus the grade (NFRA 45 obliges reports for 较大（三级）及以上, so the regulator must see it),
     the warning colour and category (CQ-PLAN), the reporting institution, a contact person and
     the date. ``stage`` names which NFRA 45 report this is: the 2-hour first report, the 24-hour
     formal written report, or a grade-I progress report (every 2 hours; ``sequence`` = its number).
+    The first report and the progress report are documents of their own
+    (:func:`regulator_initial_report`, :func:`progress_report`): each obligation its own draft.
     """
-    pending_ = _check("regulator_report", ctx)
+    kind = {"initial": "regulator_initial_report", "progress": "progress_report"}.get(stage, "regulator_report")
+    return _regulator(ctx, path, kind, stage, sequence)
+
+
+def regulator_initial_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
+    """网络安全事件首次报告: the 2-hour report of NFRA 45 (发生较大（三级）及以上的网络安全事件，金融机构应当于
+    2小时内向国家金融监督管理总局或者其派出机构报告), drafted at declaration: what is known by then, the
+    rest 待补充. Distinct from the 24-hour formal written report (:func:`regulator_report`)."""
+    return _regulator(ctx, path, "regulator_initial_report", "initial", None)
+
+
+def progress_report(ctx: DocumentContext, path: str | os.PathLike[str], *, sequence: int | None = None) -> DraftDocument:
+    """网络安全事件处置进展报告: grade I, NFRA 45 (每 2 小时报告处置进展，直至处置结束); ``sequence`` is
+    the number of this progress report (the one after the last filed)."""
+    return _regulator(ctx, path, "progress_report", "progress", sequence)
+
+
+def _regulator(ctx: DocumentContext, path: str | os.PathLike[str], kind: str, stage: ReportStage,
+               sequence: int | None) -> DraftDocument:
+    pending_ = _check(kind, ctx)
     subtitle = _STAGES[stage]
     if stage == "progress" and sequence:
         subtitle = f"（处置进展报告 第{sequence}次）"
-    w = _Writer(ctx, "regulator_report", subtitle)
+    w = _Writer(ctx, kind, subtitle)
     w.para(f"{mask_pii(ctx.regulator)}：", indent=False)
-    w.para(f"依据{NFRA_TITLE}第四十五条，现将{mask_pii(ctx.unit)}发生的网络安全事件报告如下。")
+    w.para(f"依据{NFRA_TITLE}第四十五条，现将{mask_pii(ctx.unit)}发生的网络安全事件"
+           f"{'处置进展' if stage == 'progress' else ''}报告如下。")
     w.heading("一、基本情况")
     _basic_facts(w, [("事件分级", "grade_label"), ("预警级别", "warning_label"), ("事件类别", "category_name")])
     w.heading("二、时间")
@@ -750,12 +821,44 @@ def customer_notice(ctx: DocumentContext, path: str | os.PathLike[str]) -> Draft
     return w.save(path, pending_)
 
 
+def public_warning(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
+    """网络安全事件警示信息 to the public (NFRA 46: 及时向社会发布与公众有关的警示信息; TENPAY 10: where
+    the subjects cannot each be told, a public warning).
+
+    NFRA 46 lists no contents; this follows what CQ-PLAN 第三篇三 asks of any warning, as far as
+    the public is concerned: what happened, the possible scope, what to watch for and do, what
+    the institution is doing, who issues it and where to ask. Like the customer notice it prints
+    none of the internal record (no system names, no counts, no cause analysis) and no data of
+    any customer; free text is masked all the same.
+    """
+    pending_ = _check("public_warning", ctx)
+    w = _Writer(ctx, "public_warning", "关于网络安全事件的警示")
+    w.para("社会公众：", indent=False)
+    when = f"于{_date(ctx.discovered_at)}" if isinstance(ctx.discovered_at, dt.datetime) else ""
+    w.para(f"{mask_pii(ctx.institution_name)}{when}发现一起与公众有关的网络安全事件，现将有关情况和警示事项公告如下。")
+    w.heading("一、事件情况")
+    w.value("public_summary")
+    w.heading("二、可能影响的范围")
+    w.value("public_impact")
+    w.heading("三、请注意的事项和防范建议")
+    w.value("public_advice")
+    w.para("请注意：本机构工作人员不会以任何理由索要您的密码或短信验证码；请通过本机构官方渠道核实信息，谨防假冒诈骗。")
+    w.heading("四、本机构已采取的措施")
+    w.value("measures_taken")
+    w.heading("五、咨询电话")
+    assert ctx.contacts.public is not None  # checked above
+    w.contacts([("咨询电话", ctx.contacts.public)])
+    w.signature(ctx.institution_name)
+    return w.save(path, pending_)
+
+
 def summary_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> DraftDocument:
     """网络安全事件总结报告 (事件处置总结报告) to NFRA or its local office.
 
     NFRA 48: after handling, 总结分析事件成因、影响程度和处置过程，识别网络安全防护体系以及应急预案
-    存在的问题缺陷，并整改完善; for 较大（三级）及以上 it is due within five working days after the
-    response ends, so the end of handling is a required element.
+    存在的问题缺陷，并整改完善; for 较大（三级）及以上 it is due within five working days after
+    emergency handling ends (应急处置结束后五个工作日内: the end of handling, not of the response),
+    so the end of handling is a required element and the report dates from it.
     """
     pending_ = _check("summary_report", ctx)
     w = _Writer(ctx, "summary_report")
@@ -824,8 +927,11 @@ def investigation_report(ctx: DocumentContext, path: str | os.PathLike[str]) -> 
 
 
 #: Every document by kind, for the flow: ``DOCUMENTS[kind](ctx, path)``.
-DOCUMENTS: dict[str, Callable[[DocumentContext, str | os.PathLike[str]], DraftDocument]] = {
+DOCUMENTS: dict[str, Callable[..., DraftDocument]] = {
+    "regulator_initial_report": regulator_initial_report,
     "regulator_report": regulator_report,
+    "progress_report": progress_report,
+    "public_warning": public_warning,
     "pfi_report": pfi_report,
     "customer_notice": customer_notice,
     "summary_report": summary_report,

@@ -50,6 +50,7 @@ __all__ = [
     "Grading",
     "GradingRules",
     "Investigation",
+    "WarningRelease",
     "Regrade",
     "ResponseEnding",
     "grade",
@@ -117,21 +118,39 @@ class Criterion(_Strict):
 
 
 class ResponseEnding(_Strict):
-    """Who may end the response (CQ-PLAN 第四篇三).
+    """Who ends the response, in which order (CQ-PLAN 第四篇三).
 
-    ``by`` decides (level I: proposes); ``approved_by`` must approve or consent; ``together_with``
-    decides jointly with ``by``. :attr:`approvals_required` is the order the closing step asks.
+    ``by`` decides (level I: proposes, ``by_act``) together with every role of ``together_with``
+    (level IV: the development centre and the professional service provider); then
+    ``approved_by`` approves or consents (``approved_act``). :attr:`steps` is that order: each
+    party decides through its own member's signed link (regflows/incident/closing.py).
     """
 
     by: RoleKind = Field(title="决定（或提议）结束的部门")
+    by_act: str = Field(default="决定结束", min_length=2, title="该部门的决定")
     approved_by: RoleKind | None = Field(default=None, title="批准或同意结束的部门")
-    together_with: RoleKind | None = Field(default=None, title="会同决定的部门")
+    approved_act: str = Field(default="同意结束", min_length=2, title="批准或同意")
+    together_with: list[RoleKind] = Field(default_factory=list, title="会同决定的部门")
     text: str = Field(title="结束规则")
     clause: str = Field(title="依据")
 
+    @field_validator("together_with", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """A grading stored before issue 12 names one role (or null) here."""
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    @property
+    def steps(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        """The decisions in order: (roles deciding jointly, what they do)."""
+        first = ((self.by, *self.together_with), self.by_act)
+        return (first, ((self.approved_by,), self.approved_act)) if self.approved_by else (first,)
+
     @property
     def approvals_required(self) -> tuple[str, ...]:
-        return tuple(r for r in (self.by, self.approved_by, self.together_with) if r is not None)
+        return tuple(dict.fromkeys(r for roles, _ in self.steps for r in roles))
 
 
 class Investigation(_Strict):
@@ -140,6 +159,22 @@ class Investigation(_Strict):
     by: RoleKind = Field(title="组织调查的部门")
     text: str = Field(min_length=3, title="调查组织")  # printed in the investigation report
     clause: str = Field(min_length=3, title="依据")
+
+
+class WarningRelease(_Strict):
+    """Who releases the warning (CQ-PLAN 第三篇五 预警解除): ``by`` decides; ``consent`` agrees first (yellow)."""
+
+    by: RoleKind = Field(title="决定解除预警的部门")
+    consent: RoleKind | None = Field(default=None, title="同意解除的部门")
+    text: str = Field(min_length=3, title="解除规则")
+    clause: str = Field(min_length=3, title="依据")
+
+
+class WithoutPlan(_Strict):
+    """Who is alerted when the profile does not enable CQ-PLAN (its levels and roles do not apply)."""
+
+    alert_roles: list[RoleKind] = Field(min_length=1)
+    alert_clause: str = Field(min_length=3)
 
 
 class Level(_Strict):
@@ -151,6 +186,10 @@ class Level(_Strict):
     warning_zh: str = Field(pattern=r"^\S+色$")  # 红色 / 橙色 / 黄色 / 蓝色: printed as “橙色预警”
     warning_issuer: RoleKind
     warning_clause: str
+    warning_cautions: str = Field(min_length=3)  # 警示事项 (CQ-PLAN 第三篇三)
+    warning_measures: str = Field(min_length=3)  # 应采取的措施 (CQ-PLAN 第三篇三、四)
+    warning_measures_clause: str = Field(min_length=3)
+    warning_release: WarningRelease
     response_level: Grade
     lead: RoleKind
     implementer: RoleKind
@@ -177,6 +216,7 @@ class GradingRules(_Strict):
     source: str
     interpretations: list[str]
     criteria: list[Criterion] = Field(min_length=1)
+    without_plan: WithoutPlan
     levels: dict[Grade, Level]
 
     @field_validator("levels")

@@ -45,6 +45,15 @@ class IncidentAlertContext(NoticeContext):
     response_level: Grade | None = None
     lead_name: Line | None = None  # who leads the response: the profile's name of the grading's lead role
     discovered_at: dt.datetime
+    # The warning's contents (CQ-PLAN 第三篇三), when the institution follows CQ-PLAN; the time
+    # limits are ``next_due``.
+    category_name: Line | None = None  # 事件类别 (CQ-PLAN 第一篇三)
+    warning_start: dt.datetime | None = None  # 起始时间
+    scope: Text | None = None  # 可能影响范围
+    cautions: Text | None = None  # 警示事项
+    measures: Text | None = None  # 应采取的措施
+    issuer_name: Line | None = None  # 发布处室
+    warning_clause: Line | None = None
     next_due: list[NextDue] = Field(default_factory=list)
     summary: Text | None = None
     ack_url: AckUrl | None = None
@@ -69,10 +78,11 @@ class ApprovalRequestContext(NoticeContext):
     incident_id: Ref
     incident_title: Line
     grade: Grade
-    action: Line  # 结束应急响应
+    action: Line  # what this party does: 提出结束应急响应的建议 / 批准结束应急响应 (CQ-PLAN 第四篇三)
     decision_role: Line  # 网络安全领导小组
     basis: Line  # the clause that gives that role the decision
-    proposed_by: Line | None = None
+    proposed_by: Line | None = None  # who started the closing
+    earlier: Line | None = None  # the parties that decided before this step, with who
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False

@@ -191,8 +191,8 @@ class IncidentRecord(_Strict):
     response_ended_at: dt.datetime | None = Field(
         default=None,
         title="应急响应结束时间",
-        description="应急响应经批准结束的时间（CQ-PLAN 第四篇三）；调查评估报告 30 日期限自此起算（CQ-PLAN 第五篇）。"
-        "未结束时留空。" + _TIME_HELP,
+        description="应急响应经批准结束的时间（CQ-PLAN 第四篇三）：由结束审批的最后一项批准自动记录，申报时请留空"
+        "（填写的值不予采用）；调查评估报告 30 日期限自此起算（CQ-PLAN 第五篇）。" + _TIME_HELP,
     )
     handling_ended_at: dt.datetime | None = Field(
         default=None,

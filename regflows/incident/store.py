@@ -22,6 +22,7 @@ from regflows import ledger
 from regflows.kit import obligations as kit_obligations
 from regflows.store import db
 from regflows.store.models import Incident, IncidentEvent, Obligation, utcnow
+from regflows.store.obligations import CLOSED_STATES
 
 PROCEDURE = "incident_response"
 
@@ -251,8 +252,11 @@ def reopened_map(incident_id: str, url: str | None = None) -> dict[str, dt.datet
 
 
 def open_incidents(url: str | None = None) -> list[Incident]:
+    """Incidents the watch still looks at: not closed, or closed with an obligation still owed
+    (the investigation report's 30 days start at the closing itself: CQ-PLAN 第五篇)."""
+    owed = select(Obligation.subject).where(Obligation.procedure == PROCEDURE, Obligation.state.not_in(CLOSED_STATES))
     with db.session(url) as s:
-        rows = list(s.execute(select(Incident).where(Incident.state != "closed")).scalars())
+        rows = list(s.execute(select(Incident).where((Incident.state != "closed") | Incident.id.in_(owed))).scalars())
         for row in rows:
             s.expunge(row)
         return rows

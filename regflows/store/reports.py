@@ -16,6 +16,15 @@ def kinds_reported(subject: str, url: str | None = None) -> set[str]:
         return set(s.execute(select(Report.kind).where(Report.subject == subject)).scalars())
 
 
+def counts_reported(subject: str, url: str | None = None) -> dict[str, int]:
+    """How many documents of each kind are recorded for a subject (revisions included)."""
+    with db.session(url) as s:
+        out: dict[str, int] = {}
+        for kind in s.execute(select(Report.kind).where(Report.subject == subject)).scalars():
+            out[kind] = out.get(kind, 0) + 1
+        return out
+
+
 def latest_paths(procedure: str, kind: str, subjects: Iterable[str], url: str | None = None) -> dict[str, str]:
     """Each subject's most recently recorded file of one kind (subjects with none are absent)."""
     wanted = list(subjects)

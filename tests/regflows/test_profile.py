@@ -113,3 +113,21 @@ def test_channel_kind_must_match_its_url(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as err:
         load_profile(write(tmp_path, text))
     assert "kind: sms" in str(err.value) and f" 第 {line_of(text, 'kind: sms')} 行 " in str(err.value)
+
+
+def test_cq_plan_needs_the_professional_service_provider(tmp_path: Path) -> None:
+    """CQ-PLAN 第四篇三（四）: IV级响应结束由事件发生处室会同发展中心与专业服务机构决定: an institution
+    that adopts CQ-PLAN names the provider's people, each decides through its own link."""
+    text = DEMO_TEXT.replace("    kind: service_provider", "    kind: development_centre")
+    with pytest.raises(ProfileError, match="service_provider"):
+        load_profile(write(tmp_path, text))
+    off = text.replace("  CQ-PLAN: true", "  CQ-PLAN: false")
+    assert not load_profile(write(tmp_path, off)).regime_on("CQ-PLAN")
+
+
+def test_without_cq_plan_the_end_approver_must_be_a_role(tmp_path: Path) -> None:
+    """Without CQ-PLAN, settings.incident_end_approval_role approves the end of a response: it must exist."""
+    text = DEMO_TEXT.replace("  CQ-PLAN: true", "  CQ-PLAN: false").replace(
+        "  credit_preparer: he.min", "  credit_preparer: he.min\n  incident_end_approval_role: board")
+    with pytest.raises(ProfileError, match="incident_end_approval_role.*没有角色 board"):
+        load_profile(write(tmp_path, text))

@@ -87,3 +87,38 @@ def test_ingest_refuses_without_a_token_a_wrong_token_and_a_bad_record(ingest: T
     late = ingest.post("/incidents", json=future, headers={"Authorization": "Bearer t0ken"})
     assert late.status_code == 422 and "discovered_at" in late.json()["error"] and "晚于当前时间" in late.json()["error"]
     assert _ledger("incident.ingested") == []  # nothing recorded before the record validates
+
+
+def test_the_alert_carries_the_warning_s_contents(home: Path, http: Any) -> None:
+    """CQ-PLAN 第三篇三: 预警信息包括事件的类别、预警级别、起始时间、可能影响范围、警示事项、应采取的措施和时限要求、
+    发布处室; yellow is issued by the division (第三篇三), its measures are 第三篇四（三）'s."""
+    migrate()
+    record = load_record(FIXTURES / "grade-iii-pfi-leak.json")
+    profile = _profile(http, {})
+    grading = grade(record).model_dump(mode="json")
+    alerts.send_alert(profile, "INC-20250930-0001", record.model_dump(mode="json"), grading, [], ["division"], None, policy=FAST)
+    text = http.wait_for("/ok/chen.jing")[0].json()["message"]
+    block = text[text.index("预警信息"):]
+    for line in ("事件类别：网络攻击事件", "预警级别：黄色预警", "起始时间：", "可能影响范围：系统：", "涉及个人金融信息主体",
+                 "警示事项：发生或可能发生较大网络安全事件", "应采取的措施：各处室组织预警响应", "时限要求：", "发布处室：零售业务处",
+                 "CQ-PLAN 第三篇四（三）"):
+        assert line in block, line
+
+
+def test_without_cq_plan_the_alert_has_no_colour_and_goes_to_the_profile_s_roles(home: Path, http: Any) -> None:
+    """Levels, colours and CQ-PLAN's bodies apply only where the profile enables CQ-PLAN (docs/regulations.md:
+    the regimes are the profile's); otherwise the on-call duty, the information-management department
+    (CUSTINFO 8.2) and whoever approves the end (settings.incident_end_approval_role) are alerted."""
+    migrate()
+    record = load_record(FIXTURES / "grade-iii-pfi-leak.json")
+    data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
+    for person in data["people"]:
+        person["channels"] = [{"kind": "webhook", "url": f"json://{http.base}/ok/{person['id']}"}]
+    data["regimes"]["CQ-PLAN"] = False
+    profile = Profile.model_validate(data)
+    grading = grade(record).model_dump(mode="json")
+    roles = alerts.alert_roles(profile, grading)
+    assert roles == ["on_call", "information_management", "leadership_group"] and "division" not in roles
+    alerts.send_alert(profile, "INC-20250930-0001", record.model_dump(mode="json"), grading, [], roles, None, policy=FAST)
+    message = http.wait_for("/ok/zhou.qiang")[0].json()
+    assert message["title"].startswith("【III级网络安全事件】") and "预警" not in message["message"]

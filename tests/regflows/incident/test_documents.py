@@ -38,6 +38,7 @@ from regflows.incident.documents import (
     pending,
     pending_elements,
     pfi_report,
+    public_warning,
     regulator_report,
     summary_report,
 )
@@ -52,6 +53,8 @@ OFFICE_PHONE = "023-67891234"
 REPORTER = Contact(name="李明", title="信息科技部值班工程师", phone="023-61234567", email="li.ming@example.cn")
 LEAD = Contact(name="孙丽", title="合规部总经理", phone=STAFF_PHONE, email="sun.li@example.cn")
 OFFICE = Contact(name="个人金融信息保护工作组", phone=OFFICE_PHONE, email="pfi@example.cn")
+HOTLINE_PHONE = "95555-1"
+HOTLINE = Contact(name="客户服务热线", phone=HOTLINE_PHONE)
 
 
 def context(**overrides: Any) -> DocumentContext:
@@ -91,7 +94,10 @@ def context(**overrides: Any) -> DocumentContext:
         "handling_opinion": "对相关责任人予以通报批评。",
         "improvements": "全部对外接口上线前增加越权测试。",
         "lessons": "接口安全测试覆盖不足，监测告警阈值偏高。",
-        "contacts": Contacts(reporter=REPORTER, pfi_lead=LEAD, pfi_office=OFFICE),
+        "public_summary": "近期有不法分子冒充我行发送含钓鱼链接的短信。",
+        "public_impact": "使用我行手机银行的客户。",
+        "public_advice": "请勿点击短信中的陌生链接，不要向任何人透露验证码。",
+        "contacts": Contacts(reporter=REPORTER, pfi_lead=LEAD, pfi_office=OFFICE, public=HOTLINE),
         "prepared_at": dt.datetime(2025, 10, 2, 20, 0, tzinfo=CST),
     }
     data.update(overrides)
@@ -115,6 +121,9 @@ def raw_xml(path: str | os.PathLike[str]) -> str:
 
 HEADINGS: dict[str, list[str]] = {
     "regulator_report": ["一、基本情况", "二、时间", "三、地点", "四、网络和系统名称", "五、事件过程", "六、处置进展", "七、事件影响", "八、联系人"],
+    "regulator_initial_report": ["一、基本情况", "二、时间", "三、地点", "四、网络和系统名称", "五、事件过程", "六、处置进展", "七、事件影响", "八、联系人"],
+    "progress_report": ["一、基本情况", "二、时间", "三、地点", "四、网络和系统名称", "五、事件过程", "六、处置进展", "七、事件影响", "八、联系人"],
+    "public_warning": ["一、事件情况", "二、可能影响的范围", "三、请注意的事项和防范建议", "四、本机构已采取的措施", "五、咨询电话"],
     "pfi_report": [
         "一、基本情况", "二、涉及的个人金融信息种类", "三、事件原因", "四、可能造成的危害",
         "五、已采取的补救措施", "六、个人可以采取的减轻危害的措施", "七、联系方式",
@@ -139,6 +148,11 @@ VALUES: dict[str, list[str]] = {
         "漏洞接口已下线", "约1234名客户信息可能泄露", "李明", "023-61234567", "li.ming@example.cn",
         "报送单位：渝信示范银行成都分行（盖章）", "2025年10月2日",
     ],
+    "regulator_initial_report": ["网络安全事件首次报告", "（首报：2小时内报告）", "依据《银行业保险业网络安全管理办法》第四十五条",
+                                 "III级（较大）", "手机银行系统", "漏洞接口已下线", "约1234名客户信息可能泄露", "023-61234567"],
+    "progress_report": ["网络安全事件处置进展报告", "（处置进展报告）", "处置进展报告如下", "漏洞接口已下线", "023-61234567"],
+    "public_warning": ["网络安全事件警示信息", "社会公众", "冒充我行发送含钓鱼链接的短信", "使用我行手机银行的客户",
+                       "请勿点击短信中的陌生链接", "已关闭存在漏洞的功能", "客户服务热线", HOTLINE_PHONE, "渝信示范银行股份有限公司"],
     "pfi_report": [
         "个人金融信息安全事件报告", "中国人民银行住所地分支机构", "姓名、身份证号、手机号码", "1234 人",
         "是否涉及高敏感信息", "攻击者利用接口越权漏洞", "可能被用于冒充本行实施电信诈骗", "已关闭存在漏洞的功能",
@@ -249,14 +263,17 @@ def test_personal_numbers_in_free_text_are_masked_staff_contacts_are_not(kind: s
     text = texts(path)
     assert any(mask_pii(raw) in text for raw in (ID_NUMBER, CARD, MOBILE))  # masked, not dropped
     # Staff contacts stay callable (TENPAY 4(3), 4(4), 10).
-    staff = {"regulator_report": "023-61234567", "summary_report": "023-61234567", "investigation_report": None}
+    staff = {"regulator_report": "023-61234567", "regulator_initial_report": "023-61234567", "progress_report": "023-61234567",
+             "summary_report": "023-61234567", "investigation_report": None, "public_warning": HOTLINE_PHONE}
     expected = staff.get(kind, STAFF_PHONE)
     if expected:
         assert expected in text
 
 
-def test_customer_notice_prints_none_of_the_internal_record(tmp_path: Path) -> None:
-    text = texts(customer_notice(context(), tmp_path / "n.docx"))
+@pytest.mark.parametrize("kind", ["customer_notice", "public_warning"])
+def test_customer_notice_and_public_warning_print_none_of_the_internal_record(kind: str, tmp_path: Path) -> None:
+    """TENPAY 10 / NFRA 46: what customers and the public read says what concerns them, not the internal record."""
+    text = texts(DOCUMENTS[kind](context(), tmp_path / "n.docx"))
     for internal in ("手机银行系统", "1234 人", "攻击者利用接口越权漏洞", "成都同城数据中心", "开发中心", "INC-20251001-0001", "李明"):
         assert internal not in text, internal
 
@@ -276,6 +293,10 @@ def test_customer_notice_prints_none_of_the_internal_record(tmp_path: Path) -> N
         ("customer_notice", "remedies", "为您提供的补救措施", "TENPAY 4(4), 10"),
         ("customer_notice", "customer_summary", "事件的内容和影响", "TENPAY 4(4), 10"),
         ("summary_report", "lessons", "存在的问题缺陷和经验教训", "NFRA 48"),
+        ("regulator_initial_report", "impact", "事件影响", "NFRA 45"),
+        ("progress_report", "handling_progress", "处置进展", "NFRA 45"),
+        ("public_warning", "public_summary", "事件情况", "NFRA 46"),
+        ("public_warning", "public_advice", "公众应注意的事项和防范建议", "NFRA 46"),
         ("summary_report", "handling_ended_at", "处置结束时间", "NFRA 48"),
         ("investigation_report", "responsibility", "责任认定", "CQ-PLAN 第五篇"),
         ("investigation_report", "nature", "事件性质", "CQ-PLAN 第五篇"),
@@ -297,6 +318,24 @@ def test_a_missing_element_raises_naming_it(
     assert field in message and label in message and clause in message
     assert not target.exists()  # nothing half-written
     assert [e.field for e in missing_elements(kind, ctx)] == [field]
+
+
+def test_a_public_warning_without_a_hotline_is_not_drafted(tmp_path: Path) -> None:
+    """NFRA 46: a warning to the public says where to ask; without the profile's public contact it is not written."""
+    ctx = context(contacts=Contacts(reporter=REPORTER, pfi_lead=LEAD, pfi_office=OFFICE))
+    with pytest.raises(MissingElementError, match="contacts.public"):
+        public_warning(ctx, tmp_path / "w.docx")
+
+
+def test_customer_notice_carries_the_five_elements_of_tenpay_10(tmp_path: Path) -> None:
+    """TENPAY 第十条 (and 4(4)): 告知内容应包括但不限于：安全事件的内容和影响；已采取或将要采取的处置措施；个人金融信息
+    主体自主防范和降低风险的建议；针对个人金融信息主体提供的补救措施；个人金融信息保护负责人和个人金融信息保护工作机构的联系方式."""
+    required = {e.field for e in ELEMENTS["customer_notice"] if e.required and e.clause == "TENPAY 4(4), 10"}
+    assert {"customer_summary", "measures_taken", "individual_measures", "remedies", "contacts.pfi_lead", "contacts.pfi_office"} <= required
+    text = texts(customer_notice(context(), tmp_path / "n.docx"))
+    order = [text.index(v) for v in ("我行手机银行一个查询功能存在漏洞", "已关闭存在漏洞的功能", "请警惕自称本行工作人员的来电",
+                                     "由我行先行赔付", "个人金融信息保护负责人", "个人金融信息保护工作机构")]
+    assert order == sorted(order)
 
 
 def test_every_missing_element_is_named_at_once(tmp_path: Path) -> None:

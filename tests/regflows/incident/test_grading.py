@@ -143,7 +143,7 @@ def test_assessed_grade_never_lowers(rec) -> None:
          "emergency_working_group", ("emergency_working_group",)),
         (dict(data_incident="larger"), "yellow", "黄色", "division", "division", "division",
          ("division", "emergency_working_group")),
-        (dict(), "blue", "蓝色", "division", "division", "division", ("division", "development_centre")),
+        (dict(), "blue", "蓝色", "division", "division", "division", ("division", "development_centre", "service_provider")),
     ],
 )
 def test_cq_plan_levels(record: dict[str, Any], warning: str, zh: str, issuer: str, lead: str, implementer: str,
@@ -158,9 +158,13 @@ def test_cq_plan_levels(record: dict[str, Any], warning: str, zh: str, issuer: s
 def test_ending_roles_per_level(rec) -> None:
     i, ii, iii, iv = (grade(rec(data_incident=d)) for d in ("especially_major", "major", "larger", "general"))
     assert (i.ending.by, i.ending.approved_by) == ("emergency_working_group", "leadership_group")  # proposes / approves
-    assert (ii.ending.by, ii.ending.approved_by, ii.ending.together_with) == ("emergency_working_group", None, None)
+    assert (ii.ending.by, ii.ending.approved_by, ii.ending.together_with) == ("emergency_working_group", None, [])
     assert (iii.ending.by, iii.ending.approved_by) == ("division", "emergency_working_group")  # decides / consents
-    assert (iv.ending.by, iv.ending.together_with) == ("division", "development_centre")
+    # CQ-PLAN 第四篇三（四）: 由事件发生处室会同发展中心与专业服务机构决定
+    assert (iv.ending.by, iv.ending.together_with) == ("division", ["development_centre", "service_provider"])
+    assert [roles for roles, _ in i.ending.steps] == [("emergency_working_group",), ("leadership_group",)]
+    assert [roles for roles, _ in iii.ending.steps] == [("division",), ("emergency_working_group",)]
+    assert [roles for roles, _ in iv.ending.steps] == [("division", "development_centre", "service_provider")]
 
 
 def test_regrade_records_reason_and_history(rec) -> None:

@@ -109,7 +109,7 @@ def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # typ
     rows = store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in obligations], "v")
     assert "summary_report" in draft_new_reports(recorded["profile"], incident, rows)
     assert "summary_report" not in draft_new_reports(recorded["profile"], incident, rows)  # once
-    naive = runner.invoke(app, ["incident", "update", recorded["id"], "--response-ended-at", "2025-10-01T10:00", "--by", "zhao.lei"])
+    naive = runner.invoke(app, ["incident", "update", recorded["id"], "--handling-ended-at", "2025-10-01T10:00", "--by", "zhao.lei"])
     assert naive.exit_code == 2 and "偏移" in naive.stderr
 
 

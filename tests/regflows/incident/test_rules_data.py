@@ -127,18 +127,18 @@ def test_alert_roles_must_include_those_who_act(rules: Path) -> None:
 def test_draft_of_an_obligation_is_read_from_the_rules(rules: Path, rec) -> None:
     record = rec(**LARGER).model_dump(mode="json")
     ids = ["police_report", "subject_notification", "regulator_initial_report"]
-    assert drafts.drafts_due(ids, record) == ["customer_notice", "regulator_report"]
+    assert drafts.drafts_due(ids, record) == ["customer_notice", "regulator_initial_report"]
 
     def change(d: dict[str, Any]) -> None:
         rule(d, "subject_notification")["draft"] = None
         rule(d, "police_report")["draft"] = "pfi_report"
 
     edit(obligations_file(rules), change)
-    assert drafts.drafts_due(ids, record, load_rule_sets(rules)) == ["pfi_report", "regulator_report"]
+    assert drafts.drafts_due(ids, record, load_rule_sets(rules)) == ["pfi_report", "regulator_initial_report"]
 
 
 def test_drafts_due_follow_the_clock_of_a_copied_rule_set(rules: Path, rec) -> None:
-    edit(obligations_file(rules), lambda d: rule(d, "regulator_written_report").update(draft="summary_report"))
+    edit(obligations_file(rules), lambda d: rule(d, "regulator_written_report").update(draft="pfi_report"))
     sets = load_rule_sets(rules)
     record = rec(**LARGER)
     now = dt.datetime(2025, 9, 30, 10, tzinfo=BJ)
@@ -146,8 +146,8 @@ def test_drafts_due_follow_the_clock_of_a_copied_rule_set(rules: Path, rec) -> N
     shipped = [o.id for o in obligations(record, grade(record), None, now) if o.due is not None]
     copied = [o.id for o in obligations(record, grade(record), None, now, rule_sets=sets) if o.due is not None]
     assert shipped == copied == ["regulator_initial_report", "regulator_written_report"]
-    assert drafts.drafts_due(shipped, record.model_dump(mode="json")) == ["regulator_report"]
-    assert drafts.drafts_due(copied, record.model_dump(mode="json"), sets) == ["regulator_report", "summary_report"]
+    assert drafts.drafts_due(shipped, record.model_dump(mode="json")) == ["regulator_initial_report", "regulator_report"]
+    assert drafts.drafts_due(copied, record.model_dump(mode="json"), sets) == ["regulator_initial_report", "pfi_report"]
 
 
 def test_unknown_draft_or_setting_in_a_rule_file_is_refused(rules: Path) -> None:
