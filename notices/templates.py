@@ -83,8 +83,10 @@ ACK_LINK_PLACEHOLDER = "（每位收件人的专属确认链接）"
 
 #: A notice, incident or report identifier: ``INC-20251001-0001``, ``incident:INC-1:alert:esc:2``.
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,119}$")]
-#: A deadline as ``calendars.deadlines.Deadline.label`` writes it: ``2025-10-09 24:00``.
-DueLabel = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-4]):[0-5][0-9]$")]
+#: An obligation with no fixed hour (及时: NFRA 46, CQ-PLAN 第三篇四), reminded until it is met.
+UNTIMED = "无固定期限（及时）"
+#: A deadline as ``calendars.deadlines.Deadline.label`` writes it: ``2025-10-09 24:00``; or :data:`UNTIMED`.
+DueLabel = Annotated[str, StringConstraints(pattern=r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-4]):[0-5][0-9]|无固定期限（及时）)$")]
 #: An http(s) link in printable ASCII, or the record copy's placeholder.
 AckUrl = Annotated[
     str, StringConstraints(max_length=2048, pattern=r"^(?:https?://[!-~]+|（每位收件人的专属确认链接）)$")
@@ -142,7 +144,8 @@ class ChannelTestContext(NoticeContext):
     channel: Line | None = None  # e.g. "email"; the masked target belongs in logs, not here
 
 
-DeadlineState = Literal["due_soon", "due", "overdue"]
+#: ``open``: an obligation with no fixed hour, still to be met (及时).
+DeadlineState = Literal["due_soon", "due", "overdue", "open"]
 
 
 class DeadlineReminderContext(NoticeContext):
@@ -156,6 +159,7 @@ class DeadlineReminderContext(NoticeContext):
     subject_title: Line | None = None
     basis: Line | None = None  # how the deadline was counted (Deadline.basis)
     late_from: dt.datetime | None = None  # when this reminder was due, if it is sent late
+    late_reason: Line | None = None  # why it is late, when not an outage (规则解读更正)
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False
@@ -315,7 +319,7 @@ def _fmt_time(value: dt.datetime | dt.date | str | None, seconds: bool = False) 
     return str(value)
 
 
-_STATE_LABELS = {"due_soon": "即将到期", "due": "已到期", "overdue": "已逾期"}
+_STATE_LABELS = {"due_soon": "即将到期", "due": "已到期", "overdue": "已逾期", "open": "待及时办理"}
 _DELIVERY_STATES = {"delivered": "已送达", "failed": "失败", "unknown": "结果未知", "sending": "发送中", "in_flight": "发送中"}
 _CHANNEL_LABELS = {
     "email": "邮件", "sms": "短信", "wecom": "企业微信", "dingtalk": "钉钉", "feishu": "飞书", "lark": "Lark",

@@ -84,6 +84,16 @@ class Institution(_Strict):
     kinds: list[InstitutionKind] = Field(min_length=1, description="机构类型，可多选")
     credit_access: CreditAccess = Field(description="征信接入机构类别")
     cii_operator: bool = Field(description="是否关键信息基础设施运营者 (NFRA 61)")
+    domicile: str | None = Field(
+        default=None, min_length=2,
+        description="公司主体所在地（住所地），如 重庆市渝中区：个人金融信息安全事件向住所地人民银行分支机构、"
+        "向公司主体所在地县级（含）以上公安机关报告 (TENPAY 5, 9)；留空时取 region",
+    )
+
+    @property
+    def seat(self) -> str:
+        """Where the company is domiciled (TENPAY 5 住所地, 9 公司主体所在地): ``domicile``, else ``region``."""
+        return self.domicile or self.region
 
 
 class ReportingUnit(_Strict):
@@ -278,6 +288,9 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
             wanted = getattr(unit, field)
             if wanted is not None and wanted not in profile.roles and wanted not in kinds:
                 problems.append((("reporting_units", i, field), f"没有角色 {wanted}（填角色键或 kind）"))
+    wanted = settings.extension_approval_role
+    if profile.regime_on("TENPAY") and wanted not in profile.roles and wanted not in kinds:
+        problems.append((("settings", "extension_approval_role"), f"没有角色 {wanted}（填角色键或 kind；TENPAY 第十三条 公司管理层）"))
     return problems
 
 

@@ -96,6 +96,15 @@ class IncidentSettings(_Strict):
         default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报",
         json_schema_extra=_clause(NO_CLAUSE),
     )
+    untimed_reminder_hours: float = Field(
+        default=4, gt=0, description="没有固定时长（“及时”）的义务，自发现起每隔多少小时提醒一次，直至登记履行",
+        json_schema_extra=_clause("NFRA 第四十五、四十六、四十九条；CQ-PLAN 第三篇四、第四篇二（“及时”，未给出时长）"),
+    )
+    extension_approval_role: str = Field(
+        default="leadership_group",
+        description="公司管理层：其成员可书面批准另定个人金融信息安全事件第七至九条措施的期限（角色键或 kind）",
+        json_schema_extra=_clause("TENPAY 第十三条（除非有公司管理层另行书面批准）"),
+    )
 
 
 class CreditSettings(_Strict):

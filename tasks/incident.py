@@ -13,7 +13,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
-from regflows.incident import alerts, closing, drafts, store
+from regflows.incident import alerts, closing, drafts, extensions, store
 from regflows.incident.clock import rule_set_for
 from regflows.incident.grading import Grading, grade
 from regflows.incident.recompute import clock_rows
@@ -63,13 +63,19 @@ def obligation_row(row: Obligation) -> dict[str, Any]:
             "due_label": (row.detail or {}).get("due_label"), "every": row.every}
 
 
+def _due_label(row: Obligation) -> str:
+    """The deadline as the duty officer reads it; 及时 (no fixed hour) is said as such, not as "not started"."""
+    detail = row.detail or {}
+    return detail.get("due_label") or ("无固定期限（及时）" if detail.get("untimed") else "未起算")
+
+
 def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligation]) -> None:
     """The duty officer's view: every obligation as a line of a timeline, now marked."""
     now = utcnow()
     table = []
     for row in rows:
         remaining = time_left_zh(row.due_at, now) if row.due_at and row.state not in CLOSED_STATES else ""
-        table.append({"状态": STATE_LABEL.get(row.state, row.state), "义务": row.title, "时限": (row.detail or {}).get("due_label") or "未起算",
+        table.append({"状态": STATE_LABEL.get(row.state, row.state), "义务": row.title, "时限": _due_label(row),
                       "剩余": remaining, "依据": row.clause, "责任部门": row.owner_role, "编号": row.code})
     key = f"incident-{incident_id.lower()}-clock"
     create_table_artifact(table, key=key, description=f"事件 {incident_id} 的监管时限（北京时间 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 计算）")
@@ -79,7 +85,7 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
         if row.due_at and row.due_at > now and not shown_now:
             lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
             shown_now = True
-        label = (row.detail or {}).get("due_label") or "未起算"
+        label = _due_label(row)
         lines.append(f"- {STATE_LABEL.get(row.state, row.state)} `{label}` {row.title}（{row.clause}，{row.owner_role}）")
     if not shown_now:
         lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
@@ -163,8 +169,12 @@ def waive_task(incident_id: str, obligation: str, reason: str, by: str, people: 
 
 @task(name="检查事件时限", retries=1, retry_delay_seconds=5)
 def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
-    """One incident, once a minute: recompute its clock, remind, draft reports that became due, close."""
+    """One incident, once a minute: take waiting extension approvals (TENPAY 13), recompute its clock,
+    remind, draft reports that became due, close."""
     incident = store.load_incident(incident_id)
+    with notices_published():  # a request whose links expired is sent again
+        for code in extensions.advance(profile, incident_id):
+            get_run_logger().warning("事件 %s 的义务 %s 已经管理层书面批准另定期限", incident_id, code)
     rows = clock_rows(incident_id, incident.record, incident.grading, profile, utcnow())
     stuck = None
     with notices_published():

@@ -41,11 +41,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from calendars.deadlines import Deadline, end_of_day, within_days, within_hours, within_working_days
 from calendars.official import WorkingDayCalendar, YearNotCovered
@@ -64,6 +65,8 @@ __all__ = [
     "OBLIGATION_IDS",
     "ClockError",
     "DraftKind",
+    "Extendable",
+    "Extension",
     "Obligation",
     "ObligationState",
     "RuleSet",
@@ -79,26 +82,31 @@ __all__ = [
 
 RULES_DIR = Path(__file__).parent / "rules"
 ObligationState = Literal["pending", "open", "due_soon", "overdue", "fulfilled", "calendar_missing"]
-Anchor = Literal["occurred_at", "discovered_at", "confirmed_at", "response_ended_at", "handling_ended_at"]
+Anchor = Literal["occurred_at", "discovered_at", "confirmed_at", "recovered_at", "response_ended_at", "handling_ended_at"]
 #: The documents an obligation's ``draft`` may name: the keys of ``regflows.incident.documents.DOCUMENTS``
 #: (a test keeps the two equal; the clock does not import python-docx to validate a rule file).
 DraftKind = Literal["regulator_initial_report", "regulator_report", "progress_report", "pfi_report", "customer_notice",
                     "public_warning", "summary_report", "investigation_report"]
 
-#: The obligation ids of issue 6, in the order the shipped rules list them.
+#: The obligation ids of issues 6 and 12, in the order the shipped rules list them.
 OBLIGATION_IDS: tuple[str, ...] = (
     "regulator_initial_report",
     "police_report_cii",
     "regulator_written_report",
     "progress_report",
+    "inform_users",
+    "public_warning",
     "internal_written_report",
     "police_report",
     "pboc_pfi_report",
     "subject_notification",
     "pfi_response_steps",
+    "cii_protection_report",
+    "cyberspace_office_report",
     "credit_event_report",
     "summary_report",
     "investigation_report",
+    "cii_special_audit",
     "special_audit",
 )
 
@@ -129,6 +137,9 @@ class When(_Strict):
     cii: bool | None = None
     pfi: bool | None = None
     subjects_at_risk: bool | None = None
+    customer_info: bool | None = None  # PFI or corporate customers' data leaked/tampered (CUSTINFO 8.2)
+    computer_system: bool | None = None  # in a computer information system (TENPAY 9)
+    public_concern: bool | None = None  # concerns the public; unset on the record: grades I and II (NFRA 46)
     credit_info_event: bool | None = None
 
     def holds(self, record: IncidentRecord, grading: Grading) -> bool:
@@ -137,6 +148,9 @@ class When(_Strict):
             (self.cii, record.cii == self.cii),
             (self.pfi, record.pfi_involved == self.pfi),
             (self.subjects_at_risk, record.subjects_at_risk == self.subjects_at_risk),
+            (self.customer_info, record.customer_info_involved == self.customer_info),
+            (self.computer_system, record.computer_system == self.computer_system),
+            (self.public_concern, record.concerns_public(grading.grade) == self.public_concern),
             (self.credit_info_event, (record.credit_info_event is not None) == self.credit_info_event),
         )
         return all(ok for condition, ok in checks if condition is not None)
@@ -185,11 +199,30 @@ DueSpec = Annotated[
 ]
 
 
+#: The placeholders an ``addressee`` may hold: ``{seat}``, where the company is domiciled
+#: (TENPAY 5 住所地, 9 公司主体所在地: the profile's ``institution.domicile``, else its region).
+ADDRESSEE_FIELDS = frozenset({"seat"})
+#: ``{seat}`` without a profile.
+NO_SEAT = "公司主体所在地"
+
+
 class Case(_Strict):
     when: When
     due: DueSpec
     clause: str = Field(min_length=3)
     owner: str | None = None  # overrides the rule's owner
+    title: str | None = None  # overrides the rule's title (NFRA 61: the CII report goes to NFRA itself)
+    addressee: str | None = None  # to whom the report or notice goes; {seat}: the company's domicile
+
+    @field_validator("addressee")
+    @classmethod
+    def _known_placeholders(cls, value: str | None) -> str | None:
+        if value is not None:
+            used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+            unknown = used - ADDRESSEE_FIELDS
+            if unknown:
+                raise ValueError(f"addressee 中的占位符 {', '.join(sorted(unknown))} 未知（可用：{{seat}}）")
+        return value
 
 
 class Waivable(_Strict):
@@ -205,6 +238,13 @@ class Waivable(_Strict):
     when: str = Field(min_length=2, title="可豁免的情形")
 
 
+class Extendable(_Strict):
+    """Where a text lets a written approval move a due time (TENPAY 13: 除非有公司管理层另行书面批准)."""
+
+    clause: str = Field(min_length=3, title="允许另定期限的条款")
+    when: str = Field(min_length=2, title="另定期限的条件")
+
+
 class Rule(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -212,12 +252,24 @@ class Rule(_Strict):
     owner: str  # a RoleKind or "response"
     draft: DraftKind | None = None  # the document drafted for it (regflows.incident.drafts)
     waivable: Waivable | None = None  # absent: the obligation can only be fulfilled
+    extendable: Extendable | None = None  # absent: no approval moves its due time
     cases: list[Case] = Field(min_length=1)
+
+
+class Correction(_Strict):
+    """A correction of our reading of the texts, made in place (not a change of law)."""
+
+    revision: int = Field(ge=2)
+    date: dt.date
+    reason: str = Field(min_length=3)
 
 
 class RuleSet(_Strict):
     version: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
     effective_from: dt.date
+    #: Raised by one for each correction of reading made in place (see the rule file's header).
+    revision: int = Field(default=1, ge=1)
+    corrections: list[Correction] = Field(default_factory=list)
     source: str
     interpretations: list[str] = Field(default_factory=list)
     obligations: list[Rule] = Field(min_length=1)
@@ -243,7 +295,14 @@ class RuleSet(_Strict):
                 if isinstance(case.due, ImmediatelyDue) and case.due.setting not in IncidentSettings.model_fields:
                     raise ValueError(f"{rule.id}: 未知设置 {case.due.setting}（事件设置：{', '.join(IncidentSettings.model_fields)}）")
             seen.append(rule.id)
+        revisions = [c.revision for c in self.corrections]
+        if revisions != list(range(2, self.revision + 1)):
+            raise ValueError(f"revision {self.revision} 须与 corrections 一致：每次更正一条，修订号依次为 2…{self.revision}"
+                             f"（实为 {revisions or '无'}）")
         return self
+
+    def extendable(self, obligation_id: str) -> Extendable | None:
+        return next((r.extendable for r in self.obligations if r.id == obligation_id), None)
 
 
 def load_rule_set(path: Path) -> RuleSet:
@@ -300,8 +359,12 @@ class Obligation(_Strict):
     basis: str | None = Field(default=None, title="期限计算依据")
     note: str | None = Field(default=None, title="说明")
     fulfilled_at: dt.datetime | None = Field(default=None, title="履行时间")
+    untimed: bool = Field(default=False, title="无固定期限（及时），履行前定期提醒")
     waivable: Waivable | None = Field(default=None, title="可豁免（条款与情形）")
+    extendable: Extendable | None = Field(default=None, title="可另定期限（条款与条件）")
+    addressee: str | None = Field(default=None, title="报告/告知对象")
     rules_version: str = Field(title="规则版本")
+    rules_revision: int = Field(default=1, title="规则修订号")
 
     @model_validator(mode="before")
     @classmethod
@@ -337,7 +400,16 @@ class Obligation(_Strict):
             "due_label": data["due_label"],
             "every": data["every"],
             "note": data["note"],
+            "addressee": data["addressee"],
         }
+
+
+class Extension(_Strict):
+    """A due time moved by a written approval where the rule allows it (``extendable``: TENPAY 13)."""
+
+    until: dt.datetime
+    approved_by: str  # the approver's name
+    approved_at: dt.datetime
 
 
 def to_raise(items: Iterable[Obligation]) -> list[Obligation]:
@@ -377,6 +449,8 @@ def obligations(
     now: dt.datetime,
     *,
     fulfilled: Mapping[str, dt.datetime] | None = None,
+    reopened: Mapping[str, dt.datetime] | None = None,
+    extended: Mapping[str, Extension] | None = None,
     due_soon_minutes: float | None = None,
     rule_sets: Sequence[RuleSet] | None = None,
     calendar: WorkingDayCalendar | None = None,
@@ -386,7 +460,10 @@ def obligations(
     ``profile`` None means every regime of the digest applies and every setting has its default;
     with a profile, the record is first checked against it (reporting unit, CII) and only the
     obligations of enabled regimes are listed. ``fulfilled`` maps obligation ids to when they
-    were fulfilled (for ``progress_report``: the latest progress report). ``due_soon_minutes``
+    were fulfilled (for ``progress_report``: the latest progress report). ``reopened`` maps the
+    ids of waived obligations reopened since (TENPAY 5: the PBoC branch asks for the notification)
+    to when: each is then due "immediately" from that instant. ``extended`` maps ids to a due time
+    a written approval set (only where the rule is ``extendable``: TENPAY 13). ``due_soon_minutes``
     overrides the profile setting. ``rule_sets``/``calendar`` replace the shipped ones (tests).
     """
     now = _aware(now, "now")
@@ -396,7 +473,7 @@ def obligations(
     if profile is not None:
         check_against_profile(record, profile)
     rules = rule_set_for(record.discovered_at, rule_sets)
-    unknown = sorted(set(done) - {r.id for r in rules.obligations})
+    unknown = sorted((set(done) | set(reopened or {}) | set(extended or {})) - {r.id for r in rules.obligations})
     if unknown:
         raise ClockError(f"未知的义务编号：{', '.join(unknown)}（规则 {rules.version}）")
     minutes = due_soon_minutes if due_soon_minutes is not None else setting(profile, "due_soon_minutes")
@@ -410,19 +487,33 @@ def obligations(
         if case is None:
             continue
         owner = case.owner or rule.owner
+        seat = profile.institution.seat if profile is not None else NO_SEAT
         base: dict[str, Any] = {
             "id": rule.id,
-            "title": rule.title,
+            "title": case.title or rule.title,
             "regime": rule.regime,
             "clause": case.clause,
             "owner": grading.implementer if owner == "response" else owner,
             "waivable": rule.waivable,
+            "extendable": rule.extendable,
+            "addressee": case.addressee.format(seat=seat) if case.addressee else None,
             "rules_version": rules.version,
+            "rules_revision": rules.revision,
         }
         if isinstance(case.due, EveryDue):
             computed[rule.id] = _recurring(base, case.due, record, computed, done, now, window)
             continue
         due, last_day, label, basis, note, missing = _due(case.due, record, profile, calendar)
+        if rule.id in (reopened or {}):
+            due, last_day, label, basis, note, missing = _reopened((reopened or {})[rule.id], profile)
+        if rule.id in (extended or {}):
+            if rule.extendable is None:
+                raise ClockError(f"义务 {rule.id} 的规则不允许另定期限（规则 {rules.version}）")
+            ext = (extended or {})[rule.id]
+            until = _aware(ext.until, f"extended[{rule.id}]").astimezone(SHANGHAI)
+            due, last_day, label, missing = until, None, until.strftime("%Y-%m-%d %H:%M"), False
+            basis = (f"{rule.extendable.clause}（{rule.extendable.when}）：经 {ext.approved_by} 于 "
+                     f"{ext.approved_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 书面批准，期限另定为 {label}")
         if rule.id in done:
             state: ObligationState = "fulfilled"
         elif missing:
@@ -431,7 +522,7 @@ def obligations(
             state = _state(due, now, window)
         computed[rule.id] = Obligation(
             **base, due=due, last_day=last_day, due_label=label, state=state, basis=basis, note=note,
-            fulfilled_at=done.get(rule.id),
+            fulfilled_at=done.get(rule.id), untimed=isinstance(case.due, NoFixedDay) and due is None,
         )
     return list(computed.values())
 
@@ -465,6 +556,15 @@ def _due(
     except YearNotCovered as exc:
         return None, None, None, None, str(exc), True
     return _shanghai(d), d.last_day, d.label(), basis, None, False
+
+
+def _reopened(at: dt.datetime, profile: "Profile | None") -> tuple[
+        dt.datetime, None, str, str, str, bool]:
+    """A waived obligation reopened (TENPAY 5: the PBoC branch asks): due "immediately" from then."""
+    minutes = float(setting(profile, "immediate_report_minutes"))
+    due = (_aware(at, "reopened").astimezone(SHANGHAI) + dt.timedelta(minutes=minutes))
+    basis = f"豁免后重新打开：自 {at.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 起“立即”（{minutes:g} 分钟，设置 immediate_report_minutes）"
+    return due, None, due.strftime("%Y-%m-%d %H:%M"), basis, "已重新打开（人民银行分支机构等要求通知）", False
 
 
 def _shanghai(d: Deadline) -> dt.datetime:

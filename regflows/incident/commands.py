@@ -1,4 +1,4 @@
-"""``regflows incident declare | fulfil | waive | update | close | status``: the operator's side of a case.
+"""``regflows incident declare | fulfil | waive | reopen | extend | update | close | status``: the operator's side of a case.
 
 ``declare`` starts the ``incident-response`` deployment on the Prefect server (so the run shows
 in the UI like a form-triggered one); the others act on the store directly and are written to
@@ -74,16 +74,27 @@ def declare_command(
 def fulfil_command(
     incident_id: Annotated[str, typer.Argument(help="事件编号，如 INC-20251001-0A1B2C")],
     obligation: Annotated[str, typer.Argument(help="义务编号，如 regulator_initial_report")],
-    evidence: Annotated[str, typer.Option(help="证据：发送了什么、发给谁")],
     by: Annotated[str, typer.Option(help="履行人（人员编号）")],
+    evidence: Annotated[str | None, typer.Option(help="证据：发送了什么、发给谁")] = None,
     reference: Annotated[str | None, typer.Option(help="文号或回执编号")] = None,
     file: Annotated[Path | None, typer.Option(help="证据文件（记录其 SHA-256 与大小）")] = None,
+    waive: Annotated[bool, typer.Option("--waive", help="不履行而豁免（仅限规则允许豁免的义务，须同时写 --reason），同 waive 命令")] = False,
+    reason: Annotated[str | None, typer.Option(help="豁免理由（与 --waive 一起使用）")] = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """登记义务已履行（附证据）；停止该义务的提醒，写入审计账本。"""
+    """登记义务已履行（附证据），或以 --waive --reason 豁免；停止该义务的提醒，写入审计账本。"""
     from regflows.incident import store
 
     people = _profile(profile).person_ids
+    if waive:
+        if evidence or reference or file:
+            fail("--waive 与 --evidence/--reference/--file 不能同时使用：豁免不是履行")
+        _waive(incident_id, obligation, reason or "", by, people)
+        return
+    if reason:
+        fail("--reason 只与 --waive 一起使用；履行请写 --evidence")
+    if evidence is None:
+        fail("缺少 --evidence（证据：发送了什么、发给谁）；不履行而豁免时写 --waive --reason …")
     try:
         row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file,
                            field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
@@ -103,9 +114,13 @@ def waive_command(
     profile: ProfileOpt = None,
 ) -> None:
     """豁免一项义务（仅限规则允许豁免的，须写明理由）；停止该义务的提醒，写入时间线与审计账本。"""
+
+    _waive(incident_id, obligation, reason, by, _profile(profile).person_ids)
+
+
+def _waive(incident_id: str, obligation: str, reason: str, by: str, people: frozenset[str]) -> None:
     from regflows.incident import store
 
-    people = _profile(profile).person_ids
     try:
         row = store.waive(incident_id, obligation, reason=reason, by=by, people=people,
                           field_names={"reason": "--reason", "by": "--by"})
@@ -114,11 +129,56 @@ def waive_command(
     emit_json({"incident": incident_id, "obligation": row.code, "state": row.state, **row.evidence["waiver"]})
 
 
+@incident_app.command("reopen")
+def reopen_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号")],
+    obligation: Annotated[str, typer.Argument(help="已豁免的义务编号，如 subject_notification")],
+    reason: Annotated[str, typer.Option(help="重新打开的理由，如 人民银行分支机构认为可能造成危害，要求通知个人（必填）")],
+    by: Annotated[str, typer.Option(help="登记人（人员编号）")],
+    profile: ProfileOpt = None,
+) -> None:
+    """重新打开已豁免的义务（TENPAY 第五条：人民银行分支机构要求通知个人时）；自此“立即”到期，写入时间线与审计账本。"""
+    from regflows.incident import store
+
+    people = _profile(profile).person_ids
+    try:
+        row = store.reopen(incident_id, obligation, reason=reason, by=by, people=people,
+                           field_names={"reason": "--reason", "by": "--by"})
+    except (LookupError, ValueError) as exc:
+        fail(str(exc))
+    reopened = {k: v for k, v in row.evidence["reopened"].items() if k != "waiver"}
+    emit_json({"incident": incident_id, "obligation": row.code, "state": row.state, **reopened})
+
+
+@incident_app.command("extend")
+def extend_command(
+    incident_id: Annotated[str, typer.Argument(help="事件编号")],
+    obligation: Annotated[str, typer.Argument(help="义务编号（仅限规则文件中写明 extendable 的义务，如 pfi_response_steps）")],
+    until: Annotated[str, typer.Option(help="申请另定的期限（ISO 8601，带偏移）")],
+    reason: Annotated[str, typer.Option(help="理由（必填，随审批请求发给管理层）")],
+    by: Annotated[str, typer.Option(help="申请人（人员编号）；不能批准自己的申请")],
+    profile: ProfileOpt = None,
+) -> None:
+    """申请公司管理层书面批准另定期限（TENPAY 第十三条）：向管理层成员发送个人审批链接；批准后按新期限计算。"""
+    from regflows.incident.extensions import ExtensionRefused, request_extension
+
+    loaded = _profile(profile)
+    at = parse_instant(until, "--until")
+    try:
+        approval = request_extension(loaded, incident_id, obligation, at, reason, by)
+    except (ExtensionRefused, LookupError) as exc:
+        fail(str(exc))
+    emit_json({"incident": incident_id, "obligation": obligation, "until": at.isoformat(), "requested_by": by,
+               "approval_role": loaded.settings.extension_approval_role, "stage": approval.stage,
+               "revision": approval.revision})
+
+
 @incident_app.command("update")
 def update_command(
     incident_id: Annotated[str, typer.Argument(help="事件编号")],
     by: Annotated[str, typer.Option(help="操作人（人员编号）")],
     confirmed_at: Annotated[str | None, typer.Option(help="个人金融信息事件确认时间（ISO 8601，带偏移）")] = None,
+    recovered_at: Annotated[str | None, typer.Option(help="事件恢复时间（关基专项审计自此“立即”，NFRA 第六十一条）")] = None,
     handling_ended_at: Annotated[str | None, typer.Option(help="事件处置结束时间")] = None,
     response_ended_at: Annotated[str | None, typer.Option(help="不可手工填写：应急响应结束时间由结束审批记录（regflows incident close）")] = None,
     profile: ProfileOpt = None,
@@ -132,7 +192,7 @@ def update_command(
              "调查评估报告的 30 日期限自此起算（CQ-PLAN 第五篇）；请用 regflows incident close ID --proposed-by P 发起结束审批")
 
     changes = {name: parse_instant(value, f"--{name.replace('_', '-')}").isoformat()
-               for name, value in (("confirmed_at", confirmed_at), ("handling_ended_at", handling_ended_at),
+               for name, value in (("confirmed_at", confirmed_at), ("recovered_at", recovered_at), ("handling_ended_at", handling_ended_at),
                                    ("response_ended_at", response_ended_at)) if value}
     if not changes:
         fail("没有要记录的时间点")
@@ -192,7 +252,9 @@ def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号
         "obligations": [{"id": o.code, "due": o.due_at.isoformat() if o.due_at else None, "state": o.state,
                          "source": o.clause, "fulfilled_by": o.fulfilled_by,
                          **({"waivable": o.detail["waivable"]} if (o.detail or {}).get("waivable") else {}),
-                         **({"waiver": o.evidence["waiver"]} if (o.evidence or {}).get("waiver") else {})}
+                         **({"waiver": o.evidence["waiver"]} if (o.evidence or {}).get("waiver") else {}),
+                         **({"reopened": o.evidence["reopened"]} if (o.evidence or {}).get("reopened") else {}),
+                         **({"addressee": o.detail["addressee"]} if (o.detail or {}).get("addressee") else {})}
                         for o in store.obligations_of(incident_id)],
         "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}
                      for e in store.timeline(incident_id)],

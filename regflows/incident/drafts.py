@@ -84,6 +84,8 @@ def context_for(incident_id: str, record: dict[str, Any], grading: dict[str, Any
         "contacts": docs.Contacts(reporter=_contact(profile.contacts.reporter), pfi_lead=_contact(profile.contacts.pfi_lead),
                                   pfi_office=_contact(profile.contacts.pfi_office), public=_contact(profile.contacts.public)),
     }
+    if record.get("cii") and graded.grade in ("I", "II", "III"):  # NFRA 61: to NFRA itself, not "or its local office"
+        values["regulator"] = "国家金融监督管理总局"
     values["cq_plan"] = profile.regime_on("CQ-PLAN")  # no warning colour nor response level without the plan
     for later in ("handling_progress", "impact", "possible_harm", "customer_summary", "measures_taken", "individual_measures",
                   "remedies", "nature", "responsibility", "handling_opinion", "improvements", "lessons",

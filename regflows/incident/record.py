@@ -98,7 +98,9 @@ DefacementLevel = Literal["with_impact", "wide_spread", "large_scale_spread"]
 #: PBOC-102 附件2 columns counted as events (异常查询/违规查询 are monitoring leads, not events).
 CreditInfoEvent = Literal["illegal_provision", "improper_use", "report_leak"]
 
-TIME_FIELDS: tuple[str, ...] = ("occurred_at", "discovered_at", "confirmed_at", "response_ended_at", "handling_ended_at")
+TIME_FIELDS: tuple[str, ...] = (
+    "occurred_at", "discovered_at", "confirmed_at", "recovered_at", "response_ended_at", "handling_ended_at",
+)
 _TEXT_FIELDS: tuple[str, ...] = (
     "title", "discovered_by", "location", "system_name", "other_systems_affected", "cause", "assessed_reason",
 )
@@ -180,6 +182,12 @@ class IncidentRecord(_Strict):
         description="确认发生或可能发生个人金融信息安全事件的时间（TENPAY 第七条）；第七至九条措施须在此后 24 小时内完成"
         "（TENPAY 第十三条）。未确认时留空。" + _TIME_HELP,
     )
+    recovered_at: dt.datetime | None = Field(
+        default=None,
+        title="事件恢复时间",
+        description="受影响的系统和业务恢复的时间（NFRA 第四十七条）；关基事件恢复后立即开展专项审计（NFRA 第六十一条），"
+        "该期限自此起算。未恢复时留空。" + _TIME_HELP,
+    )
     response_ended_at: dt.datetime | None = Field(
         default=None,
         title="应急响应结束时间",
@@ -222,6 +230,24 @@ class IncidentRecord(_Strict):
     police_contacted: bool = Field(
         default=False, title="是否已联系执法机关", description="是否已联系公安机关等执法机关（TENPAY 第四条（一））。"
     )
+    computer_system: bool = Field(
+        default=True,
+        title="是否发生在计算机信息系统中",
+        description="事件是否发生在计算机信息系统中；是则须 24 小时内向公司主体所在地县级（含）以上公安机关报告"
+        "（TENPAY 第九条“对计算机信息系统中发生的事件”）。纸质材料遗失等不涉及计算机信息系统的事件填 false。",
+    )
+    corporate_customer_data: bool = Field(
+        default=False,
+        title="是否涉及企业客户信息泄露、篡改",
+        description="事件是否造成企业（法人）客户信息泄露、篡改等；与个人金融信息一样，须 2 小时内向信息管理部门提交书面报告"
+        "（CUSTINFO 8.2：客户信息泄露、篡改等事件）。",
+    )
+    public_concern: bool | None = Field(
+        default=None,
+        title="是否涉及公众（须向社会发布警示信息）",
+        description="事件是否与公众有关、须及时向社会发布警示信息（NFRA 第四十六条）。留空时按级别判断："
+        "特别重大（I级）、重大（II级）为是，较大及以下为否。",
+    )
     pfi: PfiInvolvement | None = Field(
         default=None,
         title="涉及的个人金融信息",
@@ -230,8 +256,9 @@ class IncidentRecord(_Strict):
     subjects_may_be_harmed: bool | None = Field(
         default=None,
         title="是否可能损害信息主体权益",
-        description="个人金融信息主体的合法权益是否可能受到侵害（TENPAY 第四条（四）、第十条），据此须告知受影响的主体。"
-        "留空时按“是否涉及高敏感信息”判断；填 false 表示已采取措施能够有效避免危害（TENPAY 第五条），须在原因分析中说明。",
+        description="个人金融信息主体的合法权益是否可能受到侵害（TENPAY 第四条（四）、第十条）；留空时按“是否涉及高敏感信息”判断。"
+        "本字段不免除通知：通知个人金融信息主体对每一起个人金融信息泄露、篡改、丢失都列出（TENPAY 第五条），"
+        "采取措施能够有效避免危害而不通知的，须由人员以豁免记录理由（regflows incident waive）。",
     )
     cause: str | None = Field(
         default=None,
@@ -396,6 +423,17 @@ class IncidentRecord(_Strict):
     @property
     def pfi_involved(self) -> bool:
         return self.pfi is not None
+
+    @property
+    def customer_info_involved(self) -> bool:
+        """Customer information leaked or tampered with (CUSTINFO 8.2): PFI, or corporate customers' data."""
+        return self.pfi is not None or self.corporate_customer_data
+
+    def concerns_public(self, grade: Grade) -> bool:
+        """Whether a public warning is owed (NFRA 第四十六条): as recorded, else yes for grades I and II."""
+        if self.public_concern is not None:
+            return self.public_concern
+        return grade in ("I", "II")
 
     @property
     def subjects_at_risk(self) -> bool:

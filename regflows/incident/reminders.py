@@ -10,12 +10,13 @@ no calendar data is raised to compliance and the owner once.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from notices.routing import Recipient
 from regflows.incident import store
-from regflows.kit.reminders import UNDATED, BeforeDueInstant, Feed, Reminder
+from regflows.kit.reminders import UNDATED, BeforeDueInstant, EveryUntilMet, Feed, Reminder, ReminderPolicy
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation
 
@@ -26,7 +27,17 @@ class IncidentFeed(Feed):
     def __init__(self, profile: Profile, incident: Incident, rows: Sequence[Obligation], people: list[Recipient] | None) -> None:
         super().__init__(rows, BeforeDueInstant(tuple(profile.settings.reminder_minutes_before)))
         self.incident = incident
+        self.profile = profile
         self.people = people  # a drill's participants (None: not a drill)
+
+    def policy_for(self, row: Obligation) -> ReminderPolicy:
+        """An obligation with no fixed hour (及时) is reminded every ``untimed_reminder_hours`` from
+        discovery until met (NFRA 46, CQ-PLAN 第三篇四); the others before their due instant."""
+        if row.due_at is None and (row.detail or {}).get("untimed"):
+            start = self.incident.discovered_at
+            start = start if start.tzinfo else start.replace(tzinfo=dt.timezone.utc)
+            return EveryUntilMet(start, dt.timedelta(hours=float(self.profile.settings.untimed_reminder_hours)))
+        return self.policy
 
     def roles(self, row: Obligation) -> list[str]:
         return [] if self.incident.drill else [row.owner_role, "on_call"]
@@ -38,7 +49,9 @@ class IncidentFeed(Feed):
         return f"incident:{self.incident.id}:{row.code}:{'calendar' if key == UNDATED else key}"
 
     def context(self, row: Obligation) -> dict[str, Any]:
-        return {"subject_title": self.incident.title, "basis": (row.detail or {}).get("basis"), "drill": self.incident.drill}
+        corrected = (row.detail or {}).get("rules_corrected")
+        why = {"late_reason": f"义务规则解读已更正（第 {corrected['revision']} 次修订）后新增或重算本义务"} if corrected else {}
+        return {"subject_title": self.incident.title, "basis": (row.detail or {}).get("basis"), "drill": self.incident.drill, **why}
 
     def notice_options(self, row: Obligation, kind: str) -> dict[str, Any]:
         grade = {"grade": self.incident.grade} if kind == "deadline_reminder" else {}

@@ -109,10 +109,29 @@ def fulfilled_map(incident_id: str, url: str | None = None) -> dict[str, dt.date
         return {row.code: row.fulfilled_at for row in rows if row.fulfilled_at is not None}
 
 
+#: What the ledger and the timeline say of an obligation a correction of the rules added or moved.
+CORRECTED = "义务规则解读已更正（更正的是对同一条文的理解，不是法规变化）：本义务按更正后的规则（{version} 第 {revision} 次修订）{what}"
+
+
+def _utc(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+
+
 def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_version: str, url: str | None = None) -> list[Obligation]:
-    """Upsert the clock's obligations; keeps fulfilment and reminders; returns the rows."""
+    """Upsert the clock's obligations; keeps fulfilment and reminders; returns the rows.
+
+    Each row remembers the revision of the rules it was computed with (``detail["rules_revision"]``;
+    1 when not written). When the rule set was corrected in place since (a correction of reading,
+    not a change of law: the rule file's ``revision``), every obligation the correction adds or
+    whose due time it moves gets, in this same transaction, a timeline event ``rules_corrected``
+    and a ledger entry ``obligation.rules_corrected`` saying so; the reminder loop then raises one
+    already overdue at once, marked late.
+    """
     with db.session(url) as s:
         rows = {r.code: r for r in s.execute(select(Obligation).where(Obligation.subject == incident_id)).scalars()}
+        before = {code: (int((r.detail or {}).get("rules_revision") or 1), _utc(r.due_at), r.rules_version) for code, r in rows.items()}
         for item in obligations:
             due = dt.datetime.fromisoformat(item["due"]) if item.get("due") else None
             row = rows.get(item["id"])
@@ -122,15 +141,44 @@ def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_
                 rows[item["id"]] = row
             row.title, row.clause, row.owner_role = item["title"], item["clause"], item["owner"]
             row.regime, row.every, row.due_at, row.rules_version = item.get("regime"), item.get("every"), due, rules_version
-            row.detail = {k: item.get(k) for k in ("due_label", "basis", "note", "last_day")}
-            if item.get("waivable"):  # the clause of a rule that allows waiving it (regflows.kit.obligations.waive)
-                row.detail["waivable"] = item["waivable"]
+            row.detail = {k: item.get(k) for k in ("due_label", "basis", "note", "last_day", "addressee", "untimed")}
+            row.detail["rules_revision"] = int(item.get("rules_revision") or 1)
+            for allowance in ("waivable", "extendable"):  # what the rule allows (regflows.kit.obligations.waive; extensions)
+                if item.get(allowance):
+                    row.detail[allowance] = item[allowance]
             if (row.fulfilled_at is None or item.get("every")) and row.state != "waived":
                 row.state = item["state"]
+        _record_corrections(s, incident_id, obligations, before, rules_version, rows)
         s.flush()
         for row in rows.values():
             s.expunge(row)
         return sorted(rows.values(), key=lambda r: (r.due_at is None, r.due_at or utcnow(), r.code))
+
+
+def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]],
+                        before: dict[str, tuple[int, str | None, str | None]], rules_version: str,
+                        rows: dict[str, Obligation]) -> None:
+    """Timeline and ledger entries for what a correction of the rules (same version, higher revision) added or moved."""
+    revision = max((int(item.get("rules_revision") or 1) for item in items), default=1)
+    corrected_since = [r for r, _, version in before.values() if version == rules_version and r < revision]
+    if not corrected_since:
+        return  # first computation, or nothing was counted by an older reading of this version
+    for item in items:
+        earlier = before.get(item["id"])
+        due = _utc(dt.datetime.fromisoformat(item["due"])) if item.get("due") else None
+        if earlier is None:
+            what = "新增；期限 " + (item.get("due_label") or "未起算") + ("，已逾期" if item.get("state") == "overdue" else "")
+        elif earlier[1] != due and earlier[0] < revision and rows[item["id"]].state not in ("fulfilled", "waived"):
+            what = "重新计算期限为 " + (item.get("due_label") or "未起算") + ("，已逾期" if item.get("state") == "overdue" else "")
+        else:
+            continue
+        detail = {"obligation": item["id"], "rules_version": rules_version, "from_revision": min(corrected_since),
+                  "to_revision": revision, "due": item.get("due"), "state": item.get("state"), "clause": item.get("clause"),
+                  "note": CORRECTED.format(version=rules_version, revision=revision, what=what)}
+        row = rows[item["id"]]  # marked for this tick's reminders only: a late one says why it is late
+        row.detail = {**(row.detail or {}), "rules_corrected": {"revision": revision, "at": utcnow().isoformat()}}
+        s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind="rules_corrected", actor="regflows", detail=detail))
+        ledger.append_in(s, "obligation.rules_corrected", incident_id, detail, actor="regflows")
 
 
 def obligations_of(incident_id: str, url: str | None = None) -> list[Obligation]:
@@ -177,6 +225,30 @@ def waive(incident_id: str, code: str, *, reason: str, by: str, people: Collecti
                                      not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names, people=people)
     except kit_obligations.ObligationNotFound as exc:
         raise IncidentNotFound(str(exc)) from None
+
+
+def reopen(incident_id: str, code: str, *, reason: str, by: str, people: Collection[str], at: dt.datetime | None = None,
+           url: str | None = None, field_names: dict[str, str] | None = None) -> Obligation:
+    """Reopen a waived obligation (TENPAY 第五条: the PBoC branch asks for the subjects' notification)
+    through the kit (ledger ``obligation.reopened``), with the timeline event "reopened"; the clock
+    then counts it "immediately" from the reopening."""
+    def on_timeline(s: Session, row: Obligation, reopened: dict[str, Any]) -> None:
+        s.add(IncidentEvent(incident_id=incident_id, at=dt.datetime.fromisoformat(reopened["at"]), kind="reopened",
+                            actor=reopened["by"], detail={"obligation": code, **reopened}))
+
+    try:
+        return kit_obligations.reopen(incident_id, code, reason, by, at=at, url=url, step=on_timeline,
+                                      not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names, people=people)
+    except kit_obligations.ObligationNotFound as exc:
+        raise IncidentNotFound(str(exc)) from None
+
+
+def reopened_map(incident_id: str, url: str | None = None) -> dict[str, dt.datetime]:
+    """When each reopened obligation was reopened (the clock counts it from then)."""
+    with db.session(url) as s:
+        rows = s.execute(select(Obligation).where(Obligation.subject == incident_id)).scalars()
+        return {row.code: dt.datetime.fromisoformat(row.evidence["reopened"]["at"]) for row in rows
+                if (row.evidence or {}).get("reopened")}
 
 
 def open_incidents(url: str | None = None) -> list[Incident]:

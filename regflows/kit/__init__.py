@@ -14,7 +14,7 @@ the kit does not load the others (the document writers load python-docx and open
 module            what it holds
 ================  =====================================================================
 ``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
-                  ledger) and ``waive`` for every procedure, the UI form and the CLI
+                  ledger), ``waive`` and ``reopen`` for every procedure, the UI form and the CLI
 ``files``         atomic, owner-only file writes (reports, evidence)
 ``publish``       a run's output files published as one set, all or none; a failed
                   run's files kept in ``failed-<timestamp>/``
@@ -22,7 +22,8 @@ module            what it holds
 ``reports``       every document a procedure produces, on record with its SHA-256
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
 ``reminders``     reminder policies (minutes before a due instant; working days from
-                  09:00 until a due day) and the one reminder loop procedures feed
+                  09:00 until a due day; every interval until met, for no fixed hour)
+                  and the one reminder loop procedures feed
 ``approvals``     the maker-checker core: ordered steps, who is eligible, the first
                   eligible confirmation, bound to a content hash, on signed links
 ``documents``     the official-document writer (GB/T 9704), the safe .xlsx and CSV
@@ -42,13 +43,13 @@ from typing import Any
 
 #: The kit's public modules and the names each offers (each module's own ``__all__``).
 MODULES: dict[str, tuple[str, ...]] = {
-    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"),
+    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "reopen", "waive"),
     "files": ("PRIVATE_FILE", "write_atomically"),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("record_report_in",),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
     "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload"),
-    "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "Feed", "Reminder", "ReminderPolicy", "Sent",
+    "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "EveryUntilMet", "Feed", "Reminder", "ReminderPolicy", "Sent",
                   "WorkingDaysUntilDueDay", "is_open", "remind"),
     "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",
                   "Request", "Step", "Voided", "advance", "bind", "bind_in", "eligible", "finish_in", "get", "get_in",

@@ -14,6 +14,10 @@ is its own through two hooks instead of a copy of this function:
 A recurring obligation (``every``: progress reports) records each fulfilment and stays open: its
 next due time is computed from the last one.
 
+A waived obligation can be reopened (:func:`reopen`: an authority asks for what was skipped, e.g.
+TENPAY 第五条, the PBoC branch asks for the subjects' notification): the waiver is kept in the
+row's history, the obligation is owed again and cannot be waived a second time.
+
 A waiver is recorded only where the obligation row says a rule allows it: ``detail["waivable"]``
 holds the clause, or ``{"clause": …, "when": …}`` (the clause and the condition in which it
 allows skipping the obligation), set by the procedure from its rule file. Nothing else can waive
@@ -36,7 +40,7 @@ from regflows.store import db
 from regflows.store.models import Obligation, utcnow
 from regflows.store.obligations import find
 
-__all__ = ["EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"]
+__all__ = ["EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "reopen", "waive"]
 
 #: Raises (ValueError, with a Chinese message) to refuse; runs inside the transaction, on the row.
 Precondition = Callable[[Obligation], None]
@@ -144,6 +148,9 @@ def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | No
             raise WaiverRefused(f"义务“{row.title}”（{row.code}，{row.clause}）没有规则允许豁免{version}：须按期履行")
         if row.state == "waived":
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免")
+        if (row.evidence or {}).get("reopened"):
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}）豁免后已应要求重新打开（{row.evidence['reopened']['reason']}），"
+                                "不能再次豁免：须履行")
         if row.state == "fulfilled" and not row.every:
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已于 {local_label(row.fulfilled_at) if row.fulfilled_at else ''} 履行，无需豁免")
         waiver = {"at": when.isoformat(), "by": who, "reason": reason.strip(), **_condition(allowed)}
@@ -152,6 +159,36 @@ def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | No
         if step is not None:
             step(s, row, waiver)
         ledger.append_in(s, "obligation.waived", row.subject, {"obligation": row.code, **waiver}, actor=who)
+        s.flush()
+        s.expunge(row)
+        return row
+
+
+def reopen(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | None = None, url: str | None = None,
+           step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None,
+           people: Collection[str] | None = None) -> Obligation:
+    """Reopen a waived obligation (an authority asks for it after all), with the reason; in the ledger.
+
+    The row is owed again from ``at`` (the procedure's clock says by when); the waiver stays on
+    the row (``evidence["reopened"]["waiver"]``) and in the ledger. Only a waived row can be reopened.
+    """
+    names = field_names or {}
+    if not isinstance(reason, str) or not reason.strip():
+        raise EvidenceError(f"重新打开义务必须写明理由（{names.get('reason', 'reason')}），如 人民银行分支机构要求通知")
+    who = _person(by, f"登记人（{names.get('by', 'by')}）", people)
+    when = _when(at, "重新打开时间（at）")
+    with db.session(url) as s:
+        row = _row(s, subject, code, not_found)
+        waiver = (row.evidence or {}).get("waiver")
+        if row.state != "waived" or not waiver:
+            raise WaiverRefused(f"义务“{row.title}”（{row.code}）未豁免，无需重新打开")
+        reopened = {"at": when.isoformat(), "by": who, "reason": reason.strip(), "waiver": waiver}
+        evidence = {k: v for k, v in (row.evidence or {}).items() if k != "waiver"}
+        row.evidence = {**evidence, "reopened": reopened}
+        row.state = "open"  # the procedure's clock computes its new due time (reminder keys carry it)
+        if step is not None:
+            step(s, row, reopened)
+        ledger.append_in(s, "obligation.reopened", row.subject, {"obligation": row.code, **reopened}, actor=who)
         s.flush()
         s.expunge(row)
         return row

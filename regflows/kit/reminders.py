@@ -35,6 +35,7 @@ from calendars.official import CalendarError, WorkingDayCalendar, default_calend
 from calendars.zone import SHANGHAI
 from notices.routing import Recipient
 from notices.service import send_notice
+from notices.templates import UNTIMED
 from regflows import ledger
 from regflows.profile import Profile
 from regflows.store.models import Obligation, utcnow
@@ -44,6 +45,7 @@ __all__ = [
     "LATE_AFTER",
     "UNDATED",
     "BeforeDueInstant",
+    "EveryUntilMet",
     "Feed",
     "Reminder",
     "ReminderPolicy",
@@ -64,7 +66,7 @@ class Reminder:
     """The one reminder to send now for one obligation."""
 
     key: str  # recorded in reminders_sent, so it is sent once
-    state: str  # due_soon | due | overdue  (the deadline_reminder template's states)
+    state: str  # due_soon | due | overdue | open  (the deadline_reminder template's states)
     point: dt.datetime  # when it should have gone out
     late: bool = False  # sent after an outage: the notice says when it was due
     passed: tuple[str, ...] = ()  # earlier points skipped in favour of this one
@@ -121,6 +123,26 @@ class BeforeDueInstant:
 
 
 @dataclass(frozen=True)
+class EveryUntilMet:
+    """An obligation with no fixed hour (及时: NFRA 46, CQ-PLAN 第三篇四): reminded every ``every``
+    from ``start`` until it is met, never raised as overdue (there is no due time to miss)."""
+
+    start: dt.datetime
+    every: dt.timedelta
+
+    def reminder(self, due: dt.datetime | None, sent: Iterable[str], now: dt.datetime) -> Reminder | None:
+        """The latest interval point passed and not yet sent; only the latest after an outage."""
+        if due is not None or now < self.start + self.every:
+            return None
+        point = self.start + self.every * int((now - self.start) / self.every)
+        key = f"every@{_stamp(point)}"
+        return None if key in set(sent) else Reminder(key, "open", point)
+
+    def due_label(self, due: dt.datetime) -> str:
+        return UNTIMED
+
+
+@dataclass(frozen=True)
 class WorkingDaysUntilDueDay:
     """One reminder each working day from ``from_time`` until the due day; overdue after its 24:00."""
 
@@ -163,6 +185,10 @@ class Feed:
         self.rows = list(rows)
         self.policy = policy
 
+    def policy_for(self, row: Obligation) -> ReminderPolicy:
+        """The row's policy: the feed's, unless a row needs another (one with no fixed hour)."""
+        return self.policy
+
     def roles(self, row: Obligation) -> list[str]:
         """Who is reminded (role keys or kinds)."""
         return [row.owner_role]
@@ -178,8 +204,11 @@ class Feed:
         label = (row.detail or {}).get("due_label")
         if label:
             return str(label)
+        policy = self.policy_for(row)
+        if isinstance(policy, EveryUntilMet):
+            return UNTIMED
         assert row.due_at is not None  # a reminder exists only for a row with a due instant
-        return self.policy.due_label(row.due_at)
+        return policy.due_label(row.due_at)
 
     def context(self, row: Obligation) -> dict[str, Any]:
         """Extra context of the row's deadline_reminder (subject_title, basis, drill)."""
@@ -250,7 +279,7 @@ def _remind_row(profile: Profile, feed: Feed, row: Obligation, now: dt.datetime,
     if row.state == "calendar_missing" and UNDATED not in done:
         return _warn(profile, feed, row, UNDATED, [feed.undated_warning(row)], True, url, send_options)
     try:
-        reminder = feed.policy.reminder(row.due_at, done, now)
+        reminder = feed.policy_for(row).reminder(row.due_at, done, now)
     except CalendarError as exc:  # a missing calendar year is raised, not skipped
         key = f"calendar-missing@{now.astimezone(SHANGHAI).date().isoformat()}"
         return None if key in done else _warn(profile, feed, row, key, [str(exc)], False, url, send_options)

@@ -92,10 +92,10 @@ def test_settings_defaults_and_profile_values(demo: Profile) -> None:
 @pytest.mark.parametrize(
     ("g", "expected"),
     [
-        ("I", ["regulator_initial_report", "regulator_written_report", "progress_report", "summary_report",
-               "investigation_report", "special_audit"]),
-        ("II", ["regulator_initial_report", "regulator_written_report", "summary_report", "investigation_report",
-                "special_audit"]),
+        ("I", ["regulator_initial_report", "regulator_written_report", "progress_report", "inform_users", "public_warning",
+               "cyberspace_office_report", "summary_report", "investigation_report", "special_audit"]),
+        ("II", ["regulator_initial_report", "regulator_written_report", "public_warning", "cyberspace_office_report",
+                "summary_report", "investigation_report", "special_audit"]),
         ("III", ["regulator_initial_report", "regulator_written_report", "summary_report", "investigation_report"]),
         ("IV", ["investigation_report"]),
     ],
@@ -124,8 +124,8 @@ def test_cii_grades_i_to_iii_one_hour(g: str, rec) -> None:
     assert got["regulator_initial_report"].due == t("2025-09-30 10:10")
     assert "第六十一条" in got["regulator_initial_report"].clause
     assert got["police_report_cii"].due == t("2025-09-30 10:10") and got["police_report_cii"].clause == "NFRA 第六十一条"
-    audit = got["special_audit"]
-    assert (audit.due, audit.state) == (None, "pending") and "第六十一条" in audit.clause and "无固定期限" in (audit.note or "")
+    audit = got["cii_special_audit"]  # NFRA 61: 恢复后立即, counted from recovered_at (issue 12)
+    assert (audit.due, audit.state) == (None, "pending") and "第六十一条" in audit.clause and "recovered_at" in (audit.note or "")
 
 
 def test_cii_grade_iv_has_no_cii_reports(rec) -> None:
@@ -145,18 +145,19 @@ def test_pfi_obligations(rec) -> None:
     assert got["pboc_pfi_report"].due == t("2025-09-30 10:10")  # "immediately" = 60 minutes by default
     steps = got["pfi_response_steps"]
     assert (steps.due, steps.state) == (None, "pending") and "confirmed_at" in (steps.note or "")
-    notify = got["subject_notification"]
-    assert notify.state == "pending"
+    notify = got["subject_notification"]  # TENPAY 5: immediately, like the PBoC report (issue 12)
+    assert (notify.due, notify.state) == (t("2025-09-30 10:10"), "due_soon")
     confirmed = clock(rec(pfi=PFI, confirmed_at="2025-09-30T14:00:00+08:00"))
     assert confirmed["pfi_response_steps"].due == t("2025-10-01 14:00")
-    assert confirmed["subject_notification"].due == t("2025-10-01 14:00")
+    assert confirmed["subject_notification"].due == t("2025-09-30 10:10")
 
 
-def test_subject_notification_only_when_subjects_at_risk(rec) -> None:
+def test_subject_notification_for_every_pfi_incident(rec) -> None:
+    """TENPAY 第五条 「立即…并通知个人金融信息主体」: notifying is the rule for every PFI leak, tamper or
+    loss, whatever the sensitivity; skipping it is a recorded waiver, not a record field (issue 12)."""
     low = {**PFI, "high_sensitivity": False}
-    assert "subject_notification" not in clock(rec(pfi=low))
-    assert "subject_notification" in clock(rec(pfi=low, subjects_may_be_harmed=True))
-    assert "subject_notification" not in clock(rec(pfi=PFI, subjects_may_be_harmed=False))
+    assert "subject_notification" in clock(rec(pfi=low))
+    assert "subject_notification" in clock(rec(pfi=PFI, subjects_may_be_harmed=False))
     assert "subject_notification" not in clock(rec())
 
 
@@ -186,7 +187,7 @@ def test_immediately_minutes_from_profile_setting(demo: Profile, rec) -> None:
 def test_regimes_switched_off_in_profile(demo: Profile, rec) -> None:
     record = rec(pfi=PFI, credit_info_event="report_leak", **GRADE_FACTS["I"])
     everything = clock(record)
-    assert set(everything) == set(OBLIGATION_IDS) - {"police_report_cii"}
+    assert set(everything) == set(OBLIGATION_IDS) - {"police_report_cii", "cii_protection_report", "cii_special_audit"}
     got = clock(record, demo)  # the demo bank: TENPAY off
     for oid in ("police_report", "pboc_pfi_report", "subject_notification", "pfi_response_steps"):
         assert oid not in got

@@ -199,21 +199,23 @@ def test_a_grading_stored_before_issue_11_is_completed_from_its_rules(rec) -> No
 WAIVABLE = {"clause": "TEST 第五条（仅测试用）", "when": "经评估不需要通知的情形"}
 
 
-def test_no_shipped_obligation_is_waivable() -> None:
-    """Which obligations may be skipped is a regulatory reading (issue 12), not a default."""
-    assert [r.id for s in load_rule_sets() for r in s.obligations if r.waivable is not None] == []
+def test_only_subject_notification_is_waivable() -> None:
+    """Which obligations may be skipped is a regulatory reading, not a default: TENPAY 第五条 alone
+    allows skipping one (「公司采取措施能够有效避免…造成危害的，可以不通知个人」, issue 12)."""
+    waivable = {r.id: r.waivable for s in load_rule_sets() for r in s.obligations if r.waivable is not None}
+    assert list(waivable) == ["subject_notification"] and waivable["subject_notification"].clause == "TENPAY 第五条"
 
 
 def test_waivable_is_read_from_a_copied_rule_file_and_reaches_the_obligation(rules: Path, rec: Callable[..., IncidentRecord]) -> None:
-    edit(obligations_file(rules), lambda d: rule(d, "subject_notification").update(waivable=WAIVABLE))
+    edit(obligations_file(rules), lambda d: rule(d, "pboc_pfi_report").update(waivable=WAIVABLE))
     record = rec(pfi={"types": ["身份证号"], "subjects": 10, "high_sensitivity": True}, confirmed_at="2025-09-30T10:00:00+08:00")
     assert record.subjects_at_risk
     now = dt.datetime(2025, 9, 30, 11, tzinfo=BJ)
     listed = {o.id: o for o in obligations(record, grade(record), None, now, rule_sets=load_rule_sets(rules))}
-    assert listed["subject_notification"].model_dump(mode="json")["waivable"] == WAIVABLE  # as the store receives it
-    assert [i for i, o in listed.items() if o.waivable is not None] == ["subject_notification"]
+    assert listed["pboc_pfi_report"].model_dump(mode="json")["waivable"] == WAIVABLE  # as the store receives it
+    assert [i for i, o in listed.items() if o.waivable is not None] == ["pboc_pfi_report", "subject_notification"]
     shipped = {o.id: o for o in obligations(record, grade(record), None, now)}
-    assert shipped["subject_notification"].waivable is None
+    assert shipped["pboc_pfi_report"].waivable is None
 
 
 def test_a_waivable_without_its_condition_is_refused_naming_the_field(rules: Path) -> None:

@@ -49,3 +49,21 @@ def test_unknown_due_has_no_reminder_and_recurring_due_gets_fresh_keys() -> None
     later_due = DUE + dt.timedelta(hours=2)
     nxt = POLICY.reminder(later_due, [first.key, *first.passed], later_due)
     assert nxt is not None and nxt.key != first.key
+
+
+def test_every_until_met_reminds_each_interval_once_and_only_the_latest_after_an_outage() -> None:
+    """An obligation with no fixed hour (及时: NFRA 46, CQ-PLAN 第三篇四) is reminded every interval from
+    its start, never raised as overdue; after an outage only the latest interval point goes out."""
+    import datetime as _dt
+
+    from regflows.kit.reminders import EveryUntilMet
+
+    start = _dt.datetime(2025, 9, 30, 9, tzinfo=_dt.timezone.utc)
+    policy = EveryUntilMet(start, _dt.timedelta(hours=4))
+    assert policy.reminder(None, [], start + _dt.timedelta(hours=3)) is None
+    first = policy.reminder(None, [], start + _dt.timedelta(hours=4, minutes=1))
+    assert first is not None and (first.state, first.overdue, first.point) == ("open", False, start + _dt.timedelta(hours=4))
+    assert policy.reminder(None, [first.key], start + _dt.timedelta(hours=5)) is None
+    late = policy.reminder(None, [first.key], start + _dt.timedelta(hours=13))
+    assert late is not None and late.point == start + _dt.timedelta(hours=12)
+    assert policy.reminder(start, [], start + _dt.timedelta(hours=13)) is None  # a row with a due time is not this policy's
