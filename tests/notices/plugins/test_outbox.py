@@ -98,6 +98,8 @@ def test_a_store_that_cannot_be_created_fails_the_service(home: Path, tmp_path: 
 def test_a_store_without_migrations_fails_the_service_without_leaking_the_message(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "regflows.db").touch()  # a database file without the schema (a missing one: "db upgrade")
     monkeypatch.setenv("REGFLOWS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty' / 'regflows.db'}")
 
     sender = apprise.Apprise()
