@@ -135,7 +135,7 @@ def demo_query_log(
         demo = generate(rows, seed, Period.parse(period))
         write(demo, out)
     except (CreditInputError, ValueError) as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), ExitCode.USAGE)
         return
     typer.echo(f"{out}：{len(demo.frame)} 行（含统计期前的历史查询）")
     for rule, n in demo.expected.items():
@@ -156,6 +156,7 @@ def submit(
     """标记该月统计表已报送（附证据）：停止提醒，写入审计账本；已签发的统计表须计入其应计的全部事件。"""
     from regflows.credit.deadline import submit as mark_submitted
     from regflows.credit.units import table_for
+    from regflows.kit.obligations import Refused
 
     try:
         prof = load_profile(profile or profile_path())
@@ -163,8 +164,10 @@ def submit(
         people = prof.person_ids
         row = mark_submitted(label, evidence, by, reference, file=file, people=people, profile=prof, correction=correction,
                              field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
+    except Refused as exc:  # not signed, already submitted, an event left out: a rule says no
+        _fail(str(exc), ExitCode.REFUSED)
     except (LookupError, ValueError, ProfileError) as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), ExitCode.USAGE)
     recorded = row.evidence["history"][-1]
     typer.echo(json.dumps({"period": Period.parse(period).label, "unit": unit or prof.head_office.code,
                            **({"correction": True} if correction else {}), "submitted_at": row.fulfilled_at.isoformat(), "by": by,
@@ -185,10 +188,10 @@ def status(period: Annotated[str, typer.Argument(help="统计月份 YYYY-MM")],
         label = table.key(Period.parse(period))
         state = load(label)
     except (CreditInputError, LookupError, ProfileError) as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), ExitCode.USAGE)
         return
     if state is None:
-        _fail(f"{label} 没有签核记录", 2)
+        _fail(f"{label} 没有签核记录", ExitCode.USAGE)
         return
     typer.echo(json.dumps({**state.to_dict(), "unit": table.unit.code, "stage_title": state.stage_title},
                           ensure_ascii=False, indent=2))

@@ -21,6 +21,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from calendars.zone import now_local
+from regflows.exit_codes import ExitCode
 from regflows.incident.record import IncidentRecord, IncidentRecordError, check_times, load_record
 from regflows.profile import Profile, ProfileError, load_profile
 
@@ -129,4 +130,4 @@ def clock_command(
     if missing:
         for o in missing:
             typer.echo(f"错误：{o.id} 的期限无法计算：{o.note}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NO_CALENDAR)

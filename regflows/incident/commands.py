@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from calendars.zone import now_local
+from regflows.exit_codes import ExitCode
 from regflows.incident.cli import RecordFile, emit_json, fail, incident_app, parse_instant, read_record
 from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, check_times, validate_record
 from regflows.profile import ProfileError, load_profile, profile_path
@@ -22,6 +23,18 @@ from regflows.profile import ProfileError, load_profile, profile_path
 # Imported inside the commands (lazy), measured: the incident store, closing, alerts and recompute
 # load SQLAlchemy and Alembic (~0.9 s), the grading rules ~30 ms, Prefect ~2 s; this module is
 # loaded by every `regflows` command (regflows/procedures.py mounts it).
+
+
+def _exit_code(exc: BaseException) -> ExitCode:
+    """A refusal by a rule (a waiver the rules do not allow, a closing or extension or release the
+    approvals or the state refuse) exits 5; anything else the user typed wrong exits 2."""
+    from regflows.incident.closing import CloseRefused
+    from regflows.incident.extensions import ExtensionRefused
+    from regflows.incident.warning_release import ReleaseRefused
+    from regflows.kit.obligations import Refused
+
+    refused = (CloseRefused, ExtensionRefused, ReleaseRefused, Refused)
+    return ExitCode.REFUSED if isinstance(exc, refused) else ExitCode.USAGE
 
 
 def _profile(path: Path | None):  # type: ignore[no-untyped-def]
@@ -99,7 +112,7 @@ def fulfil_command(
         row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file,
                            field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
     except (LookupError, ValueError) as exc:
-        fail(str(exc))
+        fail(str(exc), _exit_code(exc))
     recorded = row.evidence["history"][-1]
     emit_json({"incident": incident_id, "obligation": row.code, "fulfilled_at": row.fulfilled_at.isoformat(), "by": by,
                **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})})
@@ -125,7 +138,7 @@ def _waive(incident_id: str, obligation: str, reason: str, by: str, people: froz
         row = store.waive(incident_id, obligation, reason=reason, by=by, people=people,
                           field_names={"reason": "--reason", "by": "--by"})
     except (LookupError, ValueError) as exc:
-        fail(str(exc))
+        fail(str(exc), _exit_code(exc))
     emit_json({"incident": incident_id, "obligation": row.code, "state": row.state, **row.evidence["waiver"]})
 
 
@@ -145,7 +158,7 @@ def reopen_command(
         row = store.reopen(incident_id, obligation, reason=reason, by=by, people=people,
                            field_names={"reason": "--reason", "by": "--by"})
     except (LookupError, ValueError) as exc:
-        fail(str(exc))
+        fail(str(exc), _exit_code(exc))
     reopened = {k: v for k, v in row.evidence["reopened"].items() if k != "waiver"}
     emit_json({"incident": incident_id, "obligation": row.code, "state": row.state, **reopened})
 
@@ -167,7 +180,7 @@ def extend_command(
     try:
         approval = request_extension(loaded, incident_id, obligation, at, reason, by)
     except (ExtensionRefused, LookupError) as exc:
-        fail(str(exc))
+        fail(str(exc), _exit_code(exc))
     emit_json({"incident": incident_id, "obligation": obligation, "until": at.isoformat(), "requested_by": by,
                "approval_role": loaded.settings.extension_approval_role, "stage": approval.stage,
                "revision": approval.revision})
@@ -217,7 +230,7 @@ def close_command(
     try:
         roles = request_close(_profile(profile), incident_id, proposed_by)
     except (CloseRefused, LookupError) as exc:
-        fail(str(exc))
+        fail(str(exc), _exit_code(exc))
     emit_json({"incident": incident_id, "approval_requested_from": roles})
 
 
@@ -235,7 +248,7 @@ def release_warning_command(
     try:
         emit_json(release_warning(_profile(profile), incident_id, by.strip(), consented_by, note))
     except (ReleaseRefused, LookupError) as exc:
-        fail(str(exc))
+        fail(str(exc), _exit_code(exc))
 
 
 @incident_app.command("status")

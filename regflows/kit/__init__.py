@@ -43,7 +43,7 @@ from typing import Any
 
 #: The kit's public modules and the names each offers (each module's own ``__all__``).
 MODULES: dict[str, tuple[str, ...]] = {
-    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "reopen", "waive"),
+    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil", "reopen", "waive"),
     "files": ("PRIVATE_FILE", "write_atomically"),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("record_report_in",),

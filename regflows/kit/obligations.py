@@ -40,7 +40,7 @@ from regflows.store import db
 from regflows.store.models import Obligation, utcnow
 from regflows.store.obligations import find
 
-__all__ = ["EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "reopen", "waive"]
+__all__ = ["EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil", "reopen", "waive"]
 
 #: Raises (ValueError, with a Chinese message) to refuse; runs inside the transaction, on the row.
 Precondition = Callable[[Obligation], None]
@@ -52,7 +52,12 @@ class ObligationNotFound(LookupError):
     """No such obligation for that subject."""
 
 
-class WaiverRefused(ValueError):
+class Refused(ValueError):
+    """The obligation's state or the procedure's precondition refuses the change (not bad input):
+    the command lines exit with "refused by a rule" (regflows/exit_codes.py, 5)."""
+
+
+class WaiverRefused(Refused):
     """No rule allows waiving this obligation, or it is already met or waived."""
 
 
@@ -100,11 +105,16 @@ def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | 
     with db.session(url) as s:
         row = _row(s, subject, code, not_found)
         if precondition is not None:
-            precondition(row)
+            try:
+                precondition(row)
+            except EvidenceError:
+                raise
+            except ValueError as exc:  # the procedure's rule says no (e.g. a table not yet signed)
+                raise Refused(str(exc)) from exc
         if row.state == "waived":
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免，不能再登记履行")
         if row.fulfilled_at is not None and not row.every:
-            raise EvidenceError(f"义务“{row.title}”（{row.code}）已于 {local_label(row.fulfilled_at)} 由 {row.fulfilled_by} 登记履行，"
+            raise Refused(f"义务“{row.title}”（{row.code}）已于 {local_label(row.fulfilled_at)} 由 {row.fulfilled_by} 登记履行，"
                                 "不能重复登记（重复登记会改变履行时间）")
         history = list((row.evidence or {}).get("history", []))
         history.append({"at": when.isoformat(), "by": who, **record})

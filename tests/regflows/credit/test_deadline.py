@@ -67,7 +67,7 @@ def test_submission_with_evidence_stops_the_reminders(month) -> None:  # type: i
     profile, _http = month
     runner = CliRunner()
     unsigned = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "经征信系统报送", "--by", "li.ming"])
-    assert unsigned.exit_code == 2 and "尚未签发" in unsigned.stderr
+    assert unsigned.exit_code == 5 and "尚未签发" in unsigned.stderr
     _signed("2025-09")
     blank = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", " ", "--by", "li.ming"])
     assert blank.exit_code == 2 and "证据" in blank.stderr
@@ -80,7 +80,7 @@ def test_submission_with_evidence_stops_the_reminders(month) -> None:  # type: i
     assert json.loads(ok.stdout)["period"] == "2025-09"
     assert remind(profile, at(10, 9, 10)) == [] and remind(profile, at(10, 11, 1)) == []
     again = runner.invoke(app, ["credit-stats", "submit", "2025-09", "--evidence", "x", "--by", "li.ming"])
-    assert again.exit_code == 2 and "已于" in again.stderr
+    assert again.exit_code == 5 and "已于" in again.stderr
 
 
 def test_submission_records_the_receipt_file_sha256_and_refuses_a_missing_one(month, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

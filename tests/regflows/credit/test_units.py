@@ -164,4 +164,4 @@ def test_each_table_has_its_own_obligation_sign_off_roles_status_and_submit(home
     assert (head["label"], head["unit"]) == ("2025-10", "YX0001")
     sub = runner.invoke(app, ["credit-stats", "submit", "2025-10", "--unit", "YX0101", "--evidence", "报人民银行成都分行",
                               "--by", "he.min", "--profile", str(path)])
-    assert sub.exit_code == 2 and "2025-10-YX0101 的统计表尚未签发" in sub.stderr
+    assert sub.exit_code == 5 and "2025-10-YX0101 的统计表尚未签发" in sub.stderr

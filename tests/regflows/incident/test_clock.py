@@ -500,9 +500,10 @@ def test_cli_clock_day_counted_due_printed_at_23_59_59() -> None:
     assert rows == [{**rows[0], "id": "investigation_report", "due": "2025-11-10T23:59:59+08:00", "state": "open"}]
 
 
-def test_cli_clock_calendar_missing_exits_1_after_printing() -> None:
+def test_cli_clock_calendar_missing_exits_3_after_printing() -> None:
+    """Issue 13, exit codes: 3 is "no calendar data for a year needed"."""
     result = run_clock(str(FIXTURES / "summary-into-2027.json"), "--now", "2026-12-28T19:00:00+08:00")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     rows = {o["id"]: o for o in json.loads(result.stdout)["obligations"]}
     assert rows["summary_report"]["state"] == "calendar_missing" and rows["summary_report"]["due"] is None
     assert "summary_report" in result.stderr and "2027" in result.stderr

@@ -85,7 +85,7 @@ def test_fulfil_requires_evidence_and_is_on_record(recorded) -> None:  # type: i
     assert any(e["kind"] == "fulfilled" for e in status["timeline"])
     # Once is once: a second fulfilment would move the recorded time (a report on time looking late).
     again = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "补充", "--by", "li.ming"])
-    assert again.exit_code == 2 and "不能重复登记" in again.stderr
+    assert again.exit_code == 5 and "不能重复登记" in again.stderr
     stranger = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "x", "--by", "nobody.x"])
     assert stranger.exit_code == 2 and "nobody.x 不在机构配置的人员" in stranger.stderr
 
@@ -239,7 +239,7 @@ def test_waive_from_the_cli_refuses_in_chinese_then_records_the_waiver(waivable)
         return runner.invoke(app, ["incident", "waive", incident_id, code, "--reason", reason, "--by", by])
 
     refused = waive("regulator_initial_report", "已在书面报告中一并报告", "zhao.lei")
-    assert refused.exit_code == 2
+    assert refused.exit_code == 5  # refused by a rule (exit codes, issue 13)
     assert "没有规则允许豁免" in refused.stderr and "regulator_initial_report" in refused.stderr and "nfra-draft-2024" in refused.stderr
     blank = waive("regulator_written_report", " ", "zhao.lei")
     assert blank.exit_code == 2 and "豁免义务必须写明理由（--reason）" in blank.stderr
@@ -255,7 +255,7 @@ def test_waive_from_the_cli_refuses_in_chinese_then_records_the_waiver(waivable)
     assert (out["state"], out["reason"], out["by"], out["clause"], out["when"]) == (
         "waived", "经评估不需要单独书面报告", "zhao.lei", ALLOWED["clause"], ALLOWED["when"])
     again = waive("regulator_written_report", "再次", "zhao.lei")
-    assert again.exit_code == 2 and "已豁免" in again.stderr
+    assert again.exit_code == 5 and "已豁免" in again.stderr
 
     status = json.loads(runner.invoke(app, ["incident", "status", incident_id]).stdout)
     shown = {o["id"]: o for o in status["obligations"]}
