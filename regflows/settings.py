@@ -116,7 +116,7 @@ class CreditSettings(_Strict):
         json_schema_extra=_clause("PBOC-102 二（四）；附件3 13.3（合理设定监测阈值；天数为本机构取值）"),
     )
     credit_blocked_user_statuses: list[Literal["locked", "suspended"]] = Field(
-        default_factory=lambda: ["locked", "suspended"],
+        default_factory=lambda: list[Literal["locked", "suspended"]](["locked", "suspended"]),
         description="查询时处于这些状态（锁定、停用）的用户，其查询计为异常查询",
         json_schema_extra=_clause("PBOC-102 二（一）（及时停用用户）；附件3 5.4（用户停用、锁定）"),
     )

@@ -285,7 +285,7 @@ def test_every_threshold_is_written_down_with_its_clause() -> None:
     statuses are interpretations: each is a setting citing its clause and a row of the README's
     Interpretations table naming that clause."""
     fields = CreditSettings.model_fields
-    clause = {name: (fields[name].json_schema_extra or {})["clause"] for name in fields}  # type: ignore[index]
+    clause = {name: str((fields[name].json_schema_extra or {})["clause"]) for name in fields}  # type: ignore[index]
     assert "13.3" in clause["credit_work_start"] and "13.3" in clause["credit_work_end"]
     assert "5.1" in clause["credit_daily_query_limit"] and "日均" in clause["credit_daily_query_limit"]
     assert "13.3" in clause["credit_repeat_subject_limit"]
