@@ -147,6 +147,22 @@ class CreditSettings(_Strict):
         description="企业征信查询原因代码集合（二代 EA01BD02；同一代码含义与个人不同）；集合外的代码计为异常查询线索",
         json_schema_extra=_clause("PBOC-102 附件3 8.3（查询用途须登记）、9.1（约定用途）"),
     )
+    # The daily check (日核查, PBOC-102 二（四）): the day's query log, where 违规查询 are raised at once
+    # (三（二）: 发生征信信息安全风险事件的，应立即上报) and 异常查询 leads go as one daily digest.
+    credit_daily_log_pattern: str = Field(
+        default="credit/daily/query-log-{date}.csv",
+        description="每日查询日志的路径模式：{date} 为该日（YYYY-MM-DD，也可写 {date:%Y%m%d}）；相对路径以 REGFLOWS_HOME 为起点",
+        json_schema_extra=_clause("PBOC-102 二（四）（查询操作日核查）"),
+    )
+    credit_daily_alert_role: str = Field(
+        default="compliance", description="日核查发现的违规查询（立即上报、须确认）和异常查询线索日报的接收角色",
+        json_schema_extra=_clause("PBOC-102 二（四）（异常查询监控、处置与报告）；三（二）（风险事件应立即上报）"),
+    )
+    credit_daily_check_from: str | None = Field(
+        default=None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="尚无核查记录时从哪一天起核查（YYYY-MM-DD）；留空为前一日",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     # 填表人、复核人、签发人 of the monthly table: three different people of this profile; the run
     # records the preparer, the other two approve through personal signed links.
     credit_preparer: str | None = Field(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from calendars.zone import SHANGHAI
 
@@ -110,6 +110,23 @@ class Period:
 
     def previous(self) -> "Period":
         return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+
+class Span(Protocol):
+    """What the rules and the log suite need of a stretch of days: a month (:class:`Period`) for the
+    monthly table, one day (:class:`regflows.credit.daily.Day`) for the daily check (日核查)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def first_day(self) -> dt.date: ...
+
+    @property
+    def next_first_day(self) -> dt.date: ...
+
+    @property
+    def end(self) -> dt.datetime: ...
 
 
 def previous_period(today: dt.date | None = None) -> Period:

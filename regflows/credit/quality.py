@@ -32,7 +32,7 @@ from regflows.credit.models import (
     RAW_ID_PATTERN,
     SUBJECT_TYPES,
     USER_STATUSES,
-    Period,
+    Span,
     Thresholds,
 )
 
@@ -178,7 +178,7 @@ def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> Qual
                          failing_rows=failing)
 
 
-def check_log(frame: pd.DataFrame, period: Period, thresholds: Thresholds, line_base: int = 2) -> QualityReport:
+def check_log(frame: pd.DataFrame, period: Span, thresholds: Thresholds, line_base: int = 2) -> QualityReport:
     """The query-log suite (issue 7, check 1): required values, unique ids, value sets, parseable
     dates, no query after the period's end, no raw 18-digit ID numbers in ``subject_id``.
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from calendars import is_working_day as official_is_working_day
-from regflows.credit.models import RULES, Period, Thresholds
+from regflows.credit.models import RULES, Span, Thresholds
 
 _MS_PER_DAY = 86_400_000
 _YEAR_1000_S = int(np.datetime64("1000-01-01", "s").astype("int64"))
@@ -308,7 +308,7 @@ def _string_codes(values: pd.Series, parts: int = 8, min_rows: int = 1_000_000) 
     return codes, distinct
 
 
-def apply_rules(log: pd.DataFrame, period: Period, thresholds: Thresholds, users: pd.DataFrame | None = None,
+def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: pd.DataFrame | None = None,
                 is_working_day: Callable[[dt.date], bool] | None = None) -> RuleResult:
     """Flag each query of the period once: 违规 first (8.1), then 异常 (II(4))."""
     if is_working_day is None:
