@@ -60,3 +60,55 @@ def test_the_log_path_follows_the_setting_pattern(tmp_path: Path) -> None:
     assert log_path("credit/daily/query-log-{date}.csv", day, tmp_path) == tmp_path / "credit/daily/query-log-2025-10-03.csv"
     assert log_path("/data/q{date:%Y%m%d}.parquet", day, tmp_path) == Path("/data/q20251003.parquet")
     assert Day(day).end.isoformat() == "2025-10-04T00:00:00+08:00"
+
+
+# -- the check with its records and notices (store: SQLite in a private REGFLOWS_HOME) ----------------
+
+def _demo_profile():  # type: ignore[no-untyped-def]
+    from regflows.profile import load_profile
+
+    return load_profile(Path(__file__).resolve().parents[3] / "profiles" / "demo.yaml")
+
+
+def test_a_run_raises_each_violation_digests_the_leads_and_remembers_the_days(home: Path, row, write_csv) -> None:
+    """PBOC-102 二（四） (日核查) and 三（二） (立即上报): each 违规查询 of a day goes at once to the
+    compliance role, urgent, with an acknowledgement link; the 异常查询 go as one digest; each
+    checked day is on record, so the next run checks neither it again nor skips a day; a missing
+    day's log is in the ledger and raised in a digest that must be acknowledged."""
+    from sqlalchemy import select
+
+    from regflows.credit.daily_check import check_one, plan, send_digest
+    from regflows.store import db, migrate
+    from regflows.store.models import AckLink, AuditEntry, Notice
+
+    migrate()
+    profile = _demo_profile()
+    folder = home / "credit" / "daily"
+    folder.mkdir(parents=True)
+    # Friday 10-10 checked on Saturday? No: the check runs on working days; Monday 10-13 checks 10-10..10-12.
+    write_csv(folder / "query-log-2025-10-10.csv", [
+        row("ok", "2025-10-10 10:00:00", subject_id="h:s"),
+        row("unauth", "2025-10-10 10:30:00", authorization_id="", authorized_at=""),
+        row("night", "2025-10-10 21:00:00"),
+    ])
+    write_csv(folder / "query-log-2025-10-12.csv", [row("sunday", "2025-10-12 10:00:00", subject_id="h:s2")])  # a Sunday
+    # 10-11 (a make-up working Saturday) has no log
+    days = plan(profile, dt.date(2025, 10, 13))
+    assert days == [dt.date(2025, 10, 12)]  # nothing on record yet: yesterday only
+    outcomes = [check_one(profile, d, home, home / "reports", url=None)
+                for d in (dt.date(2025, 10, 10), dt.date(2025, 10, 11), dt.date(2025, 10, 12))]
+    assert [o.state for o in outcomes] == ["checked", "missing", "checked"]
+    assert (outcomes[0].unauthorized, outcomes[0].abnormal, outcomes[2].abnormal) == (1, 1, 1)
+    digest = send_digest(profile, outcomes)
+    with db.session() as s:
+        violation = s.get(Notice, outcomes[0].raised[0])
+        assert violation.kind == "credit_violation" and violation.urgent and violation.requires_ack
+        assert "unauth" in violation.body and "8.1" in violation.body and violation.roles == ["compliance"]
+        assert s.execute(select(AckLink).where(AckLink.notice_id == outcomes[0].raised[0])).scalars().first() is not None
+        note = s.get(Notice, digest)
+        assert note.kind == "credit_daily_digest" and note.requires_ack and "2025-10-11 的查询日志不存在" in note.body
+        assert "非工作日或工作时间以外查询" in note.body
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).where(AuditEntry.subject == "credit-daily:2025-10-11"))]
+        assert actions == ["credit.daily.log_missing"]
+    # Remembered: only the missing day (and the days since) is checked again.
+    assert plan(profile, dt.date(2025, 10, 14)) == [dt.date(2025, 10, 11), dt.date(2025, 10, 13)]
