@@ -28,6 +28,11 @@ from regflows.credit.models import LOG_COLUMNS, LOG_OPTIONAL_COLUMNS, Thresholds
 from regflows.credit.rules import RuleResult, apply_rules
 
 
+class DailyCheckIncomplete(RuntimeError):
+    """Some day could not be checked (its log missing or failing its checks): the run fails, so it
+    shows red, after the days that could be checked were checked and the digest was sent."""
+
+
 @dataclass(frozen=True)
 class Day:
     """One calendar day (Asia/Shanghai) as the span the rules and the log suite take."""
