@@ -112,3 +112,22 @@ def test_a_run_raises_each_violation_digests_the_leads_and_remembers_the_days(ho
         assert actions == ["credit.daily.log_missing"]
     # Remembered: only the missing day (and the days since) is checked again.
     assert plan(profile, dt.date(2025, 10, 14)) == [dt.date(2025, 10, 11), dt.date(2025, 10, 13)]
+
+
+def test_the_deployment_runs_every_working_day_at_0800() -> None:
+    """PBOC-102 二（四） 日核查: prefect.yaml schedules ``credit-daily-check`` on the working-day
+    calendar (make-up Saturday 2025-09-28 in, the National Day holidays out), at 08:00, one run at
+    a time; the credit procedure owns it."""
+    from calendars.official import default_calendar
+    from regflows.deployments import read_prefect_yaml
+    from regflows.procedures import PROCEDURES
+
+    specs = {s.name: s for s in read_prefect_yaml(Path(__file__).resolve().parents[3] / "prefect.yaml")}
+    spec = specs["credit-daily-check"]
+    assert spec.entrypoint == "flows/credit_daily_check.py:credit_daily_check" and spec.concurrency is not None
+    assert [(w.every, w.n, w.at) for w in spec.working_days] == [("day", 1, "08:00")]
+    rule, _last = spec.working_days[0].rrule(dt.date(2025, 9, 26), default_calendar())
+    runs = rule.split("RDATE:")[1].split(",")[:6]
+    assert runs == ["20250926T080000", "20250928T080000", "20250929T080000", "20250930T080000", "20251009T080000",
+                    "20251010T080000"]
+    assert "credit-daily-check" in next(p for p in PROCEDURES if p.name == "credit-stats").deployments
