@@ -8,6 +8,7 @@ exactly one rule, so :class:`DemoLog.expected` is the exact count the rules must
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,3 +169,20 @@ def write(demo: DemoLog, path: Path) -> Path:
     else:
         raise ValueError(f"不支持的文件类型 {suffix}：请用 .parquet、.csv 或 .xlsx")
     return path
+
+
+def write_daily(demo: DemoLog, period: Period, path_of: Callable[[dt.date], Path], before: dt.date) -> list[Path]:
+    """The demo month's queries as one log per day (the daily check's input, PBOC-102 二（四）
+    日核查), for the days of ``period`` before ``before`` whose file does not exist yet; rows
+    dated outside the period (its history) are left out. Split from the monthly log, so the
+    month's table and its days agree."""
+    days = demo.frame["queried_at"].dt.date
+    written = []
+    for day, part in demo.frame.groupby(days, sort=True):
+        if not (period.first_day <= day < min(period.next_first_day, before)):
+            continue
+        path = path_of(day)
+        if path.exists():
+            continue
+        written.append(write(DemoLog(part.reset_index(drop=True)), path))
+    return written

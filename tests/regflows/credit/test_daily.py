@@ -131,3 +131,19 @@ def test_the_deployment_runs_every_working_day_at_0800() -> None:
     assert runs == ["20250926T080000", "20250928T080000", "20250929T080000", "20250930T080000", "20251009T080000",
                     "20251010T080000"]
     assert "credit-daily-check" in next(p for p in PROCEDURES if p.name == "credit-stats").deployments
+
+
+def test_the_demo_writes_its_days_from_its_month(tmp_path: Path) -> None:
+    """The demo's daily logs (二（四） 日核查 input) are its month's queries split by day: no history
+    rows, nothing from today on, an existing file kept."""
+    from regflows.credit.demo import write_daily
+    from regflows.credit.io import read_log
+
+    month = generate(2000, seed=3, period=OCT)
+    path_of = lambda d: log_path("daily/q-{date}.csv", d, tmp_path)  # noqa: E731
+    written = write_daily(month, OCT, path_of, before=dt.date(2025, 10, 20))
+    names = sorted(p.name for p in written)
+    assert names[0] >= "q-2025-10-01.csv" and names[-1] <= "q-2025-10-19.csv"
+    in_period = month.frame[(month.frame["queried_at"] >= "2025-10-01") & (month.frame["queried_at"] < "2025-10-20")]
+    assert sum(len(read_log(p).frame) for p in written) == len(in_period)
+    assert write_daily(month, OCT, path_of, before=dt.date(2025, 10, 20)) == []
