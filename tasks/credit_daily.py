@@ -13,7 +13,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
-from regflows.credit.daily_check import DayOutcome, check_one, plan, send_digest
+from regflows.credit.daily_check import DayOutcome, check_one, month_agreement, plan, record_disagreement, send_digest
+from regflows.credit.models import Period
 from regflows.profile import Profile
 from regflows.store.db import migrate
 from tasks.notices import notices_published, sms_rate_limiter
@@ -52,3 +53,17 @@ def digest_task(profile: Profile, outcomes: list[DayOutcome]) -> str | None:
                                for o in outcomes], key="credit-daily-check", description="征信查询日核查")
     with notices_published():
         return send_digest(profile, outcomes, before_send=sms_rate_limiter(profile))
+
+
+@task(name="核对月报与日核查", cache_policy=NONE, retries=1, retry_delay_seconds=10)
+def month_agreement_task(period: Period, counts: dict[str, dict[str, int]]) -> list[str]:
+    """Where the month's table and the sum of its daily checks disagree (each a warning in the
+    run's log and the ledger); nothing when no day of the month was checked daily."""
+    migrate()
+    found = month_agreement(period, counts)
+    logger = get_run_logger()
+    for line in found:
+        logger.warning("%s", line)
+    if found:
+        record_disagreement(period, found)
+    return found

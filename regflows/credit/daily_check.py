@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from notices.service import send_notice
 from regflows import ledger
 from regflows.credit.daily import Day, DayFindings, check_day, days_to_check, history_days, log_path
 from regflows.credit.io import read_log, read_users
-from regflows.credit.models import COUNT_TITLES, RULES, CreditInputError
+from regflows.credit.models import COUNT_TITLES, RULES, CreditInputError, Period
 from regflows.credit.pipeline import FLAGGED_HEADERS, write_csv
 from regflows.credit.quality import check_log, mask_value
 from regflows.credit.settings import thresholds
@@ -38,7 +39,7 @@ from regflows.kit.evidence import sha256_file
 from regflows.kit.reports import record_report_in
 from regflows.profile import Profile
 from regflows.store import db
-from regflows.store.models import Report
+from regflows.store.models import AuditEntry, Report
 
 PROCEDURE = "credit-daily-check"
 KIND = "daily-findings"
@@ -212,3 +213,44 @@ def send_digest(profile: Profile, outcomes: list[DayOutcome], url: str | None = 
     send_notice(profile, "credit_daily_digest", context, [profile.settings.credit_daily_alert_role], notice_id=notice_id,
                 urgent=problem, requires_ack=problem, related=subject(days[-1]), before_send=before_send, url=url)
     return notice_id
+
+
+def recorded_counts(period: Period, url: str | None = None) -> tuple[dict[str, dict[str, int]], list[dt.date]]:
+    """The month's daily checks on record: their counts added up per institution, and the days
+    of the month with no check on record (from the ledger entries ``credit.daily.checked``)."""
+    days = [period.first_day + dt.timedelta(days=n) for n in range((period.next_first_day - period.first_day).days)]
+    total: dict[str, dict[str, int]] = {}
+    seen: set[str] = set()
+    with db.session(url) as s:
+        rows = s.execute(select(AuditEntry.subject, AuditEntry.payload).where(
+            AuditEntry.action == "credit.daily.checked", AuditEntry.subject.in_([subject(d) for d in days]))).all()
+    for sub, payload in rows:
+        seen.add(sub)
+        for inst, counts in (json.loads(payload).get("counts") or {}).items():
+            for name, n in counts.items():
+                total.setdefault(inst, {})[name] = total.setdefault(inst, {}).get(name, 0) + int(n)
+    return total, [d for d in days if subject(d) not in seen]
+
+
+def month_agreement(period: Period, month: dict[str, dict[str, int]], url: str | None = None) -> list[str]:
+    """Where the month's table (``month``: counts per institution) and its daily checks disagree,
+    in Chinese; empty when they agree or when no day of the month was checked (no daily check in
+    use). PBOC-102 二（四） and 三（二）: the days and the month report the same queries."""
+    daily, unchecked = recorded_counts(period, url)
+    if len(unchecked) == (period.next_first_day - period.first_day).days:
+        return []
+    out = []
+    if unchecked:
+        shown = "、".join(d.isoformat() for d in unchecked[:5]) + ("等" if len(unchecked) > 5 else "")
+        out.append(f"{period.label} 有 {len(unchecked)} 天没有日核查记录（{shown}）：月报与日核查无法逐日核对")
+    for inst in sorted(set(month) | set(daily)):
+        for name in ("unauthorized_query", "abnormal_query"):
+            m, d = month.get(inst, {}).get(name, 0), daily.get(inst, {}).get(name, 0)
+            if m != d:
+                out.append(f"机构 {inst} {COUNT_TITLES[name]}：月报 {m} 笔，日核查合计 {d} 笔，不一致（请核对当月查询日志与每日日志）")
+    return out
+
+
+def record_disagreement(period: Period, lines: list[str], url: str | None = None) -> None:
+    """A disagreement between the month and its days, in the ledger (never silent)."""
+    ledger.append("credit.daily.month_disagrees", f"credit-stats:{period.label}", {"lines": lines}, url=url)

@@ -173,16 +173,19 @@ def write(demo: DemoLog, path: Path) -> Path:
 
 def write_daily(demo: DemoLog, period: Period, path_of: Callable[[dt.date], Path], before: dt.date) -> list[Path]:
     """The demo month's queries as one log per day (the daily check's input, PBOC-102 二（四）
-    日核查), for the days of ``period`` before ``before`` whose file does not exist yet; rows
-    dated outside the period (its history) are left out. Split from the monthly log, so the
-    month's table and its days agree."""
+    日核查), for the days before ``before`` (and before the end of ``period``) whose file does not
+    exist yet. The history rows before the month get their days' files too: the daily 30-day rule
+    then sees what the monthly run sees. Split from the monthly log, so the month's table and its
+    days agree."""
     days = demo.frame["queried_at"].dt.date
+    parts = {day: part.reset_index(drop=True) for day, part in demo.frame.groupby(days, sort=True)}
+    day = period.first_day
+    while day < min(period.next_first_day, before):  # a day without queries has a log too: its header only
+        parts.setdefault(day, demo.frame.iloc[0:0])
+        day += dt.timedelta(days=1)
     written = []
-    for day, part in demo.frame.groupby(days, sort=True):
-        if not (period.first_day <= day < min(period.next_first_day, before)):
-            continue
+    for day, part in sorted(parts.items()):
         path = path_of(day)
-        if path.exists():
-            continue
-        written.append(write(DemoLog(part.reset_index(drop=True)), path))
+        if day < min(period.next_first_day, before) and not path.exists():
+            written.append(write(DemoLog(part), path))
     return written

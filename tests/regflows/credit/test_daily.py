@@ -134,8 +134,8 @@ def test_the_deployment_runs_every_working_day_at_0800() -> None:
 
 
 def test_the_demo_writes_its_days_from_its_month(tmp_path: Path) -> None:
-    """The demo's daily logs (二（四） 日核查 input) are its month's queries split by day: no history
-    rows, nothing from today on, an existing file kept."""
+    """The demo's daily logs (二（四） 日核查 input) are its month's queries split by day, the
+    history rows before the month included; nothing from ``before`` on; an existing file kept."""
     from regflows.credit.demo import write_daily
     from regflows.credit.io import read_log
 
@@ -143,7 +143,36 @@ def test_the_demo_writes_its_days_from_its_month(tmp_path: Path) -> None:
     path_of = lambda d: log_path("daily/q-{date}.csv", d, tmp_path)  # noqa: E731
     written = write_daily(month, OCT, path_of, before=dt.date(2025, 10, 20))
     names = sorted(p.name for p in written)
-    assert names[0] >= "q-2025-10-01.csv" and names[-1] <= "q-2025-10-19.csv"
-    in_period = month.frame[(month.frame["queried_at"] >= "2025-10-01") & (month.frame["queried_at"] < "2025-10-20")]
-    assert sum(len(read_log(p).frame) for p in written) == len(in_period)
+    assert names[0] < "q-2025-10-01.csv" and names[-1] == "q-2025-10-19.csv"  # history days of September too
+    assert {f"q-2025-10-{d:02d}.csv" for d in range(1, 20)} <= set(names)  # holidays too, a header only
+    wanted = month.frame[month.frame["queried_at"] < "2025-10-20"]
+    assert sum(len(read_log(p).frame) for p in written) == len(wanted)
     assert write_daily(month, OCT, path_of, before=dt.date(2025, 10, 20)) == []
+
+
+def test_the_monthly_run_finds_where_it_disagrees_with_the_days(home: Path) -> None:
+    """二（四） (日核查) and 三（二） (the monthly table): the month's counts are checked against the
+    daily checks on record; on the demo month they agree; a month whose figures differ from its
+    days is named per institution and column; days without a check are named."""
+    from regflows.credit.daily_check import check_one, month_agreement
+    from regflows.credit.demo import write_daily
+    from regflows.credit.io import read_log
+    from regflows.store import migrate
+
+    migrate()
+    profile = _demo_profile()
+    pattern = profile.settings.credit_daily_log_pattern
+    month = generate(600, seed=5, period=OCT)
+    write_daily(month, OCT, lambda d: log_path(pattern, d, home), before=OCT.next_first_day)
+    assert month_agreement(OCT, {}) == []  # no daily check in use: nothing to compare
+    for n in range(1, 31):  # 10-01 left unchecked
+        assert check_one(profile, OCT.first_day + dt.timedelta(days=n), home, home / "reports").state == "checked"
+    monthly_log = home / "month.parquet"
+    month.frame.to_parquet(monthly_log, index=False)
+    counts = apply_rules(read_log(monthly_log).frame, OCT, thresholds()).counts
+    assert month_agreement(OCT, counts) == ["2025-10 有 1 天没有日核查记录（2025-10-01）：月报与日核查无法逐日核对"]
+    assert check_one(profile, OCT.first_day, home, home / "reports").state == "checked"  # the National Day holiday
+    assert month_agreement(OCT, counts) == []
+    changed = {inst: {**c, "unauthorized_query": c.get("unauthorized_query", 0) + 1} for inst, c in counts.items()}
+    inst = sorted(counts)[0]
+    assert any(line.startswith(f"机构 {inst} 违规查询：月报") for line in month_agreement(OCT, changed))
