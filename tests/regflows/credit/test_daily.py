@@ -176,3 +176,16 @@ def test_the_monthly_run_finds_where_it_disagrees_with_the_days(home: Path) -> N
     changed = {inst: {**c, "unauthorized_query": c.get("unauthorized_query", 0) + 1} for inst, c in counts.items()}
     inst = sorted(counts)[0]
     assert any(line.startswith(f"机构 {inst} 违规查询：月报") for line in month_agreement(OCT, changed))
+
+
+def test_a_digest_of_missing_days_only_claims_no_lead() -> None:
+    """二（四）: a run that could check no day (every log missing) raises the days and does not say
+    that nothing was found."""
+    from notices.templates import render
+    from regflows.credit.daily_check import DayOutcome, digest_context
+
+    missing = DayOutcome(dt.date(2025, 10, 11), "missing", "x.csv", "2025-10-11 的查询日志不存在：x.csv")
+    context = digest_context(_demo_profile(), [missing])
+    assert context["state"] == "problem" and context["count"] == 0
+    body = render("credit_daily_digest", context).body
+    assert "2025-10-11 的查询日志不存在" in body and "未发现异常查询线索" not in body
