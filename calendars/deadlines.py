@@ -7,6 +7,10 @@
   not a make-up working day) moves to the next working day (民法典 第二百零三条). This is the
   profile setting ``deadline_roll_forward`` (on by default); "by day D of the month" rolls
   forward the same way.
+- A deadline whose last day rests on the last days of December while the next year's notice is
+  not loaded is *provisional* (``Deadline.provisional_days``, and said in its ``basis``): that
+  notice may re-arrange those days (the 2019 notice made 2018-12-29 a working day). Whoever
+  stores it recomputes it once the notice is imported.
 - Every day-counted deadline ends at 24:00 of its last day, which this module represents as the
   instant 00:00 of the following day, Asia/Shanghai (a report filed at 23:59:59 is on time).
 
@@ -16,6 +20,7 @@ How much time is left (or how late an obligation is) is said in one Chinese word
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -34,6 +39,14 @@ class Deadline:
     last_day: dt.date | None  # None for hour deadlines
     basis: str  # Chinese, for people: how the deadline was counted
     moved_from: dt.date | None = None  # the nominal last day when it was rolled forward
+    #: The provisional late-December days the last day rests on (next year's notice not loaded):
+    #: the deadline may move when that notice is imported, and is recomputed then (the incident
+    #: clock recomputes every watch run; the calendar watch names open ones). Empty: definite.
+    provisional_days: tuple[dt.date, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_days)
 
     def label(self) -> str:
         """The deadline as a person writes it: ``2025-10-09 24:00`` or ``2025-10-01 11:00``."""
@@ -62,6 +75,18 @@ def last_day_of(due_at: dt.datetime) -> dt.date:
     return (due_at - dt.timedelta(microseconds=1)).astimezone(SHANGHAI).date()
 
 
+def _provisional(cal: WorkingDayCalendar, d: Deadline, first: dt.date) -> Deadline:
+    """Mark ``d`` provisional when a day from ``first`` to its last day is provisional: each of
+    those days was judged working or not, and a notice still to come may judge it otherwise."""
+    assert d.last_day is not None
+    days = tuple(cal.provisional_days(first, d.last_day))
+    if not days:
+        return d
+    nxt = "、".join(str(y + 1) for y in sorted({day.year for day in days}))
+    note = f"；暂定：依据的 {days[0]}..{days[-1]} 为年末日期，{nxt} 年节假日安排尚未载入，载入后重算"
+    return dataclasses.replace(d, basis=d.basis + note, provisional_days=days)
+
+
 def within_hours(event: dt.datetime, hours: float) -> Deadline:
     """An exact wall-clock instant: never moved for holidays (digest section 7)."""
     if hours <= 0:
@@ -79,7 +104,8 @@ def within_working_days(
     cal = calendar or default_calendar()
     day = to_shanghai_date(_aware(event) if isinstance(event, dt.datetime) else event)
     last = cal.add_working_days(day, n)
-    return Deadline(end_of_day(last), last, f"{day} 次日起算 {n} 个工作日，截至该日 24:00")
+    deadline = Deadline(end_of_day(last), last, f"{day} 次日起算 {n} 个工作日，截至该日 24:00")
+    return _provisional(cal, deadline, day + dt.timedelta(days=1))
 
 
 def within_days(
@@ -102,11 +128,14 @@ def within_days(
     basis = f"{day} 次日起算 {n} 日"
     if roll_forward and not cal.is_working_day(nominal):
         last = cal.roll_forward(nominal)
-        return Deadline(
+        moved = Deadline(
             end_of_day(last), last, basis + f"，期末 {nominal} 为休息日，顺延至 {last} 24:00", nominal
         )
+        return _provisional(cal, moved, nominal)
     cal.require(nominal.year)
-    return Deadline(end_of_day(nominal), nominal, basis + f"，截至 {nominal} 24:00")
+    deadline = Deadline(end_of_day(nominal), nominal, basis + f"，截至 {nominal} 24:00")
+    # Counted in calendar days, the last day depends on the calendar only through the roll-forward.
+    return _provisional(cal, deadline, nominal) if roll_forward else deadline
 
 
 def by_day_of_month(
@@ -126,9 +155,11 @@ def by_day_of_month(
     basis = f"{year} 年 {month} 月 {day} 日前"
     if roll_forward and not cal.is_working_day(nominal):
         last = cal.roll_forward(nominal)
-        return Deadline(end_of_day(last), last, basis + f"，该日为休息日，顺延至 {last} 24:00", nominal)
+        moved = Deadline(end_of_day(last), last, basis + f"，该日为休息日，顺延至 {last} 24:00", nominal)
+        return _provisional(cal, moved, nominal)
     cal.require(year)
-    return Deadline(end_of_day(nominal), nominal, basis + f"，截至 {nominal} 24:00")
+    deadline = Deadline(end_of_day(nominal), nominal, basis + f"，截至 {nominal} 24:00")
+    return _provisional(cal, deadline, nominal) if roll_forward else deadline
 
 
 def time_left_zh(due: dt.datetime, now: dt.datetime) -> str:

@@ -12,7 +12,14 @@ Two kinds of notice are understood:
 * an amending notice that extends a holiday, such as ``国务院办公厅关于延长2020年春节假期的通知``
   ("延长2020年春节假期至2月2日…2月3日…起正常上班"), applied on top of the year's existing
   arrangement: the added days become a holiday period of their own citing the amending notice,
-  and make-up working days inside them are cancelled.
+  and make-up working days inside them are cancelled;
+* an amending notice that re-arranges a holiday, such as ``国务院办公厅关于调整2019年劳动节假期安排
+  的通知`` (国办发明电〔2019〕3号), which replaces the festival's period and make-up days.
+
+Every holiday item must balance (:func:`_check_balance`): the make-up working days it names pay
+for exactly the weekdays off beyond the statutory days (calendars/rules/statutory-days.yaml).
+The older wording "1月1日放假，1月2日（星期一）补休" (2016, 2017) is read as a period that ends
+with the weekday in lieu.
 
 :func:`notice_target` reads only the title, so a caller can load the year file an amending
 notice needs (``existing=``) before parsing. :func:`dump_year_yaml` writes the canonical text of
@@ -30,6 +37,7 @@ import yaml
 from pydantic import ValidationError
 
 from calendars.model import HolidayPeriod, MakeupWorkday, Notice, YearArrangement
+from calendars.statutory import statutory_days
 
 __all__ = [
     "NoticeParseError",
@@ -77,6 +85,7 @@ _RANGE_SEP = r"(?:至|—|－|-|~|～)"
 _HOLIDAY_SENTENCE = re.compile(
     rf"^(?P<start>{_DATE})(?:{_RANGE_SEP}(?P<end>{_DATE}))?"
     r"放假(?P<tiaoxiu>调休)?(?:(?P<n1>\d+)天)?(?:，共(?P<n2>\d+)天)?"
+    rf"(?:，(?P<buxiu>{_DATE})补休)?"
     r"(?:，(?P<tail>与周末连休|不调休))?$"
 )
 _MAKEUP_SENTENCE = re.compile(rf"^(?P<dates>{_DATE}(?:、{_DATE})*)上班$")
@@ -262,9 +271,15 @@ def _parse_item(
         raise NoticeParseError(
             "条目格式应为“编号、节日：安排”", "an item must read '<no>、<holiday>：<arrangement>'", item
         )
-    name = _festival_name(m[1], item)
+    return _arrangement_of(_festival_name(m[1], item), m[2], year, number, item)
+
+
+def _arrangement_of(
+    name: str, text: str, year: int, number: str, item: str
+) -> tuple[HolidayPeriod, list[MakeupWorkday]]:
+    """The days off and make-up days ``text`` arranges for ``name``; errors name ``item``."""
     ctx = _Context(year, item)
-    sentences = [s for s in m[2].split("。") if s]
+    sentences = [s for s in text.split("。") if s]
     if not sentences:
         raise NoticeParseError("条目没有内容", "empty item", item)
     period, no_makeup = _holiday_sentence(sentences[0], name, number, ctx)
@@ -277,6 +292,7 @@ def _parse_item(
         raise NoticeParseError(
             "条目写明“不调休”却列出了上班日", "says 不调休 but lists make-up working days", item
         )
+    _check_balance(period, makeups, year, item)
     return period, makeups
 
 
@@ -297,6 +313,8 @@ def _holiday_sentence(
         raise NoticeParseError(
             f"结束日 {end} 早于开始日 {start}", f"end {end} is before start {start}", ctx.line
         )
+    if m["buxiu"]:
+        end = _buxiu(m["buxiu"], end, ctx)
     span = (end - start).days + 1
     stated = {int(n) for n in (m["n1"], m["n2"]) if n}
     if stated - {span}:
@@ -308,6 +326,63 @@ def _holiday_sentence(
         )
     period = HolidayPeriod(name=name, start=start, end=end, days=span, notice=number)
     return period, m["tail"] == "不调休"
+
+
+def _buxiu(token: str, end: dt.date, ctx: _Context) -> dt.date:
+    """"1月1日放假，1月2日（星期一）补休" (the 2016 and 2017 notices): a statutory day on a weekend
+    is made up by the weekday after it, which is a day off of the same period. It must be a
+    weekday and follow the days off with nothing but a weekend between."""
+    day = _resolve(token, ctx, year=end.year, month=end.month)
+    between = [end + dt.timedelta(days=i) for i in range(1, (day - end).days)]
+    if day <= end or day.weekday() >= 5 or any(d.weekday() < 5 for d in between):
+        raise NoticeParseError(
+            f"补休日 {day} 应为紧随 {end} 之后的工作日（周一至周五）",
+            f"the day off in lieu {day} must be the weekday right after {end}",
+            ctx.line,
+        )
+    return day
+
+
+def _check_balance(
+    period: HolidayPeriod, makeups: list[MakeupWorkday], year: int, line: str
+) -> None:
+    """The make-up working days an item names must pay for exactly its extra weekdays off.
+
+    For each holiday period: make-up days = days off in the period - the statutory days of its
+    festival(s) by the law in force in the notice's year (calendars/rules/statutory-days.yaml,
+    《全国年节及纪念日放假办法》第二条) - the weekend days in the period (a 补休 weekday is a day off
+    like the others). A notice that does not balance was mis-typed or garbled (a dropped
+    "…上班。" loses make-up days silently otherwise) and is refused. Extension notices (2020's
+    Spring Festival) add days off without make-up days and are not checked.
+    """
+    law = statutory_days().version_for(year)
+    if law is None:
+        raise NoticeParseError(
+            f"没有 {year} 年适用的法定假日天数（calendars/rules/statutory-days.yaml）",
+            f"no statutory holiday days in force for {year}",
+            line,
+        )
+    statutory = 0
+    for festival in period.name.split("、"):
+        if festival not in law.days:
+            raise NoticeParseError(
+                f"{law.clause} 没有“{festival}”的法定假日天数", f"no statutory days for {festival}", line
+            )
+        statutory += law.days[festival]
+    days = [period.start + dt.timedelta(days=i) for i in range(period.days)]
+    weekend = sum(d.weekday() >= 5 for d in days)
+    expected = period.days - statutory - weekend
+    if len(makeups) != expected:
+        named = "、".join(d.date.isoformat() for d in makeups) or "无"
+        raise NoticeParseError(
+            f"“{period.name}”的调休不平衡：{period.start}..{period.end} 放假 {period.days} 天，"
+            f"其中法定假日 {statutory} 天（{law.clause}）、周末 {weekend} 天，"
+            f"应有 {expected} 个调休上班日，通知列出 {len(makeups)} 个（{named}）。"
+            "请核对通知原文是否完整（如缺少“…上班。”）",
+            f"the item does not balance: {period.days} days off - {statutory} statutory - {weekend} weekend "
+            f"= {expected} make-up working days expected, {len(makeups)} named",
+            line,
+        )
 
 
 def _makeup_sentence(
@@ -358,23 +433,12 @@ def _parse_yearly(
 def _parse_extension(
     title: str, year: int, notice: Notice, items: list[str], existing: YearArrangement | None
 ) -> YearArrangement:
-    """Apply "延长YYYY年X假期至M月D日…，M月D日…起正常上班" to the year's existing arrangement."""
-    if existing is None:
-        raise NoticeParseError(
-            "这是修改性通知，需同时提供该年已有的安排（existing）",
-            "an amending notice needs the year's existing arrangement (existing=...)",
-            title,
-        )
-    if existing.year != year:
-        raise NoticeParseError(
-            f"通知针对 {year} 年，existing 却是 {existing.year} 年",
-            f"notice is for {year}, existing arrangement is for {existing.year}",
-            title,
-        )
-    if any(n.number == notice.number for n in existing.notices):
-        raise NoticeParseError(
-            f"{notice.number} 已载入该年安排", f"{notice.number} is already applied", title
-        )
+    """Apply "延长YYYY年X假期至M月D日…，M月D日…起正常上班" to the year's existing arrangement.
+
+    An extension adds days off without make-up days (it is not a re-arrangement under the law's
+    statutory days), so it is exempt from the balance check of :func:`_check_balance`.
+    """
+    existing = _check_amendable(title, year, notice, existing)
     calendar_items = [i for i in items if _ANY_DATE.search(i)]  # the others are prose (开学, 补休…)
     if len(calendar_items) != 1:
         raise NoticeParseError(
@@ -424,6 +488,78 @@ def _parse_extension(
         [*existing.holidays, added],
         kept,
         list(existing.notes),
+        item,
+    )
+
+
+def _check_amendable(title: str, year: int, notice: Notice, existing: YearArrangement | None) -> YearArrangement:
+    """An amending notice applies to the year's existing arrangement, once."""
+    if existing is None:
+        raise NoticeParseError(
+            "这是修改性通知，需同时提供该年已有的安排（existing）",
+            "an amending notice needs the year's existing arrangement (existing=...)",
+            title,
+        )
+    if existing.year != year:
+        raise NoticeParseError(
+            f"通知针对 {year} 年，existing 却是 {existing.year} 年",
+            f"notice is for {year}, existing arrangement is for {existing.year}",
+            title,
+        )
+    if any(n.number == notice.number for n in existing.notices):
+        raise NoticeParseError(
+            f"{notice.number} 已载入该年安排", f"{notice.number} is already applied", title
+        )
+    return existing
+
+
+def _parse_adjustment(
+    title: str, year: int, notice: Notice, items: list[str], existing: YearArrangement | None
+) -> YearArrangement:
+    """Apply "调整YYYY年X假期安排" (国办发明电〔2019〕3号, Labour Day 2019) to the year's arrangement.
+
+    The notice re-arranges one festival named in its title: its one dated item reads like an item
+    of a yearly notice without the festival name ("2019年5月1日至4日放假调休，共4天。4月28日
+    （星期日）、5月5日（星期日）上班。"). The festival's earlier period and make-up days are
+    replaced by the new ones, which cite the adjusting notice and must balance like any yearly
+    item; a note records what was replaced.
+    """
+    existing = _check_amendable(title, year, notice, existing)
+    m = _ADJUSTMENT_TITLE.fullmatch(title)
+    assert m is not None  # _kind matched it
+    if int(m[1]) != year:
+        raise NoticeParseError(f"标题年份与 {year} 不符", "title year differs", title)
+    name = _festival_name(m[2], title)
+    dated = [i for i in items if _ANY_DATE.search(i)]  # the others are prose (落实, 值班…)
+    if len(dated) != 1:
+        raise NoticeParseError(
+            f"应有且只有一条带日期的调整条目，找到 {len(dated)} 条",
+            f"expected exactly one dated adjustment item, found {len(dated)}",
+            title,
+        )
+    item = dated[0]
+    body = re.sub(rf"^[{_CN_NUMERALS}]+、", "", item)
+    old_periods = [p for p in existing.holidays if p.name == name]
+    if not old_periods:
+        raise NoticeParseError(
+            f"{year} 年已有安排中没有“{name}”", f"no {name} period in the existing arrangement", item
+        )
+    period, makeups = _arrangement_of(name, body, year, notice.number, item)
+    old_makeups = [d for d in existing.makeup_workdays if d.for_holiday == name]
+    others = [p for p in existing.holidays if p.name != name]
+    _check_no_overlap(period, others, item)
+    was = "、".join(f"{p.start}..{p.end}" for p in old_periods)
+    was_makeup = "、".join(d.date.isoformat() for d in old_makeups) or "无"
+    note = (
+        f"{notice.number}（{notice.date}）调整{name}：原安排 {was}（调休上班日：{was_makeup}）"
+        f"改为 {period.start}..{period.end}（调休上班日：{'、'.join(d.date.isoformat() for d in makeups) or '无'}）。"
+    )
+    return _arrangement(
+        year,
+        [*existing.notices, notice],
+        [*others, period],
+        [*(d for d in existing.makeup_workdays if d.for_holiday != name), *makeups],
+        [*existing.notes, note],
         item,
     )
 
@@ -499,8 +635,11 @@ def parse_notice(
     notice = Notice(number=number, title=title, date=signed, url=url)
     items, others = _items(lines[used:])
     _refuse_stray_arrangements(others)
-    if _amends(title):
+    kind = _kind(title)
+    if kind == "extension":
         return _parse_extension(title, year, notice, items, existing)
+    if kind == "adjustment":
+        return _parse_adjustment(title, year, notice, items, existing)
     if existing is not None:
         raise NoticeParseError(
             "年度通知开启新的一年，不应提供 existing",
@@ -524,17 +663,27 @@ def notice_target(text: str) -> NoticeTarget:
     return NoticeTarget(year=year, amends=_amends(title))
 
 
-def _amends(title: str) -> bool:
-    """True for an amending notice, False for a yearly one; any other kind is refused."""
+_ADJUSTMENT_TITLE = re.compile(r"国务院办公厅关于调整(\d{4})年(\S+?)假期安排的通知")
+
+
+def _kind(title: str) -> str:
+    """``yearly``, ``extension`` or ``adjustment`` (both amend a year); any other kind is refused."""
     if re.fullmatch(r"国务院办公厅关于\d{4}年部分节假日(?:休息)?安排的通知", title):
-        return False
+        return "yearly"
     if re.fullmatch(r"国务院办公厅关于延长\d{4}年\S+假期的通知", title):
-        return True
+        return "extension"
+    if _ADJUSTMENT_TITLE.fullmatch(title):
+        return "adjustment"
     raise NoticeParseError(
-        "不支持的通知类型（只支持年度节假日安排通知和延长假期通知）",
-        "unsupported kind of notice (yearly arrangement or holiday extension only)",
+        "不支持的通知类型（只支持年度节假日安排通知、延长假期通知和调整假期安排通知）",
+        "unsupported kind of notice (yearly arrangement, holiday extension or adjustment only)",
         title,
     )
+
+
+def _amends(title: str) -> bool:
+    """True for an amending notice (extension, adjustment), False for a yearly one."""
+    return _kind(title) != "yearly"
 
 
 class _NoAliasDumper(yaml.SafeDumper):

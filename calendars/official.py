@@ -156,6 +156,22 @@ class WorkingDayCalendar:
         last = dt.date(d.year, 12, 31)
         return (last - d).days < PROVISIONAL_DECEMBER_DAYS and not self.covers(d.year + 1)
 
+    def provisional_days(self, a: dt.date | dt.datetime, b: dt.date | dt.datetime) -> list[dt.date]:
+        """The provisional days between a and b, both included, in either order.
+
+        An answer that rests on any of them may change when the next year's notice is loaded:
+        the caller says so (the CLI exits with the provisional code, a deadline is marked).
+        """
+        lo, hi = sorted((to_shanghai_date(a), to_shanghai_date(b)))
+        days: list[dt.date] = []
+        for year in range(lo.year, hi.year + 1):
+            if self.covers(year + 1):
+                continue
+            first = max(lo, dt.date(year, 12, 31) - dt.timedelta(days=PROVISIONAL_DECEMBER_DAYS - 1))
+            last = min(hi, dt.date(year, 12, 31))
+            days += [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+        return days
+
     # -- arithmetic -----------------------------------------------------------------------
     def next_working_day(self, value: dt.date | dt.datetime) -> dt.date:
         """The first working day strictly after the day."""

@@ -2,7 +2,9 @@
 
 Daily (prefect.yaml: ``calendar-watch``). It checks that the official calendar covers today and
 the profile's horizon (60 days by default), warns the compliance role (through the notices layer) from 1 November that next
-year's State Council arrangement is missing, refreshes every working-day schedule, and fails
+year's State Council arrangement is missing, names every open deadline whose last day is
+provisional (late December without next year's notice: it is recomputed once the notice is
+imported), refreshes every working-day schedule, and fails
 loudly when a deployment with a schedule has no upcoming run, because after its last calendar
 date a Prefect RRule stops without a word.
 
@@ -20,7 +22,7 @@ import datetime as dt
 from prefect import flow
 
 from regflows.profile import load_profile, profile_path
-from tasks.calendar_watch import coverage_task, publish_task, schedules_task, shanghai_today
+from tasks.calendar_watch import coverage_task, open_deadlines_task, publish_task, schedules_task, shanghai_today
 from tasks.notices import send_notice_task
 
 
@@ -33,7 +35,8 @@ async def calendar_watch(today: dt.date | None = None) -> dict:
     """检查工作日日历覆盖、刷新工作日排程，并在排程耗尽时报警。"""
     profile = load_profile(profile_path())
     day = today or shanghai_today()
-    report = coverage_task(day, profile.settings.calendar_horizon_days, profile.settings.calendar_warn_from)
+    deadlines = open_deadlines_task()
+    report = coverage_task(day, profile.settings.calendar_horizon_days, profile.settings.calendar_warn_from, deadlines)
     states = await schedules_task(day)
     publish_task(report, states)
     ran_out = [s.deployment for s in states if s.next_run is None]

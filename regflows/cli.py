@@ -16,18 +16,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
-import calendars
+from calendars import answers
 from calendars.notice_import import NoticeParseError, dump_year_yaml, notice_target, parse_notice
-from calendars.official import CalendarError, default_calendar, load_year_file
+from calendars.official import PROVISIONAL_DECEMBER_DAYS, CalendarError, YearNotCovered, default_calendar, load_year_file
 from calendars.zone import SHANGHAI
 from notices.routing import RoutingError, person_as_recipient, recipients
 from regflows import config
 from regflows.deployments import read_prefect_yaml
+from regflows.exit_codes import ExitCode
 from regflows.procedures import PROCEDURES, endpoint_routes
 from regflows.profile import ProfileError, load_profile, profile_path
 
@@ -159,60 +161,88 @@ def _date(text: str) -> dt.date:
         fail(f"日期格式应为 YYYY-MM-DD：{text!r}")
 
 
-def _answer(fn, *args) -> None:  # type: ignore[no-untyped-def]
+def _answer(fn: Callable[..., answers.Answer], *args: object) -> None:
+    """Print one calendar answer; exit with the table's code (regflows/exit_codes.py).
 
+    No data for a year: 3. Bad input: 2. An answer resting on provisional late-December days
+    (next year's notice not loaded): the value is printed all the same, stderr says which days
+    are provisional and why, exit 4, so a script cannot take it for a definite answer.
+    """
     try:
-        value = fn(*args)
+        answer = fn(default_calendar(), *args)
+    except YearNotCovered as exc:
+        fail(str(exc), ExitCode.NO_CALENDAR)
     except CalendarError as exc:
-        fail(str(exc))
+        fail(str(exc), ExitCode.USAGE)
+    value = answer.value
     if isinstance(value, bool):
         typer.echo("true" if value else "false")
     elif isinstance(value, dt.date):
         typer.echo(value.isoformat())
     else:
         typer.echo(value)
+    if answer.provisional:
+        typer.echo(_provisional_zh(answer.provisional_days), err=True)
+        raise typer.Exit(ExitCode.PROVISIONAL)
+
+
+def _provisional_zh(days: tuple[dt.date, ...]) -> str:
+    years = sorted({d.year for d in days})
+    span = "、".join(d.isoformat() for d in days) if len(days) <= 3 else f"{days[0]}..{days[-1]}"
+    nxt = "、".join(str(y + 1) for y in years)
+    return (
+        f"暂定：该结果取决于 {span}（年末最后 {PROVISIONAL_DECEMBER_DAYS} 天），而 {nxt} 年国务院节假日安排尚未载入；"
+        f"该通知可能调整这些日期（如 2019 年通知把 2018-12-29 定为上班日、2018-12-31 定为假日）。"
+        f"载入 {nxt} 年通知（regflows calendar import-notice）后请重新查询。"
+    )
+
+
+#: Commands whose last argument is a count that may be negative: click would read ``-1`` as an
+#: option; with unknown options ignored it reaches the argument as typed (``add-working-days
+#: 2025-10-09 -1``), and a real unknown option is still refused as "not a valid integer".
+_NEGATIVE_NUMBERS = {"ignore_unknown_options": True}
 
 
 @calendar_app.command("is-working-day")
 def cal_is_working_day(date: str) -> None:
     """是否为工作日（打印 true/false）。"""
-    _answer(calendars.is_working_day, _date(date))
+    _answer(answers.is_working_day, _date(date))
 
 
 @calendar_app.command("next-working-day")
 def cal_next(date: str) -> None:
     """该日之后的第一个工作日。"""
-    _answer(calendars.next_working_day, _date(date))
+    _answer(answers.next_working_day, _date(date))
 
 
 @calendar_app.command("previous-working-day")
 def cal_previous(date: str) -> None:
     """该日之前的最后一个工作日。"""
-    _answer(calendars.previous_working_day, _date(date))
+    _answer(answers.previous_working_day, _date(date))
 
 
 @calendar_app.command("roll-forward")
 def cal_roll_forward(date: str) -> None:
     """该日若为工作日则为该日，否则顺延至下一工作日。"""
-    _answer(calendars.roll_forward, _date(date))
+    _answer(answers.roll_forward, _date(date))
 
 
-@calendar_app.command("add-working-days")
-def cal_add(date: str, n: Annotated[int, typer.Argument(help="工作日数，可为负；起始日不计入")]) -> None:
+@calendar_app.command("add-working-days", context_settings=_NEGATIVE_NUMBERS)
+def cal_add(date: str, n: Annotated[int, typer.Argument(help="工作日数，可为负（直接写 -1）；起始日不计入")]) -> None:
     """自该日起推算 N 个工作日（起始日不计）。"""
-    _answer(calendars.add_working_days, _date(date), n)
+    _answer(answers.add_working_days, _date(date), n)
 
 
-@calendar_app.command("nth-working-day")
-def cal_nth(year: int, month: int, n: Annotated[int, typer.Argument(help="第几个工作日，-1 为最后一个")]) -> None:
+@calendar_app.command("nth-working-day", context_settings=_NEGATIVE_NUMBERS)
+def cal_nth(year: int, month: int, n: Annotated[int, typer.Argument(help="第几个工作日，-1 为最后一个（直接写 -1）")]) -> None:
     """某月第 N 个工作日。"""
-    _answer(calendars.nth_working_day_of_month, year, month, n)
+    _answer(answers.nth_working_day_of_month, year, month, n)
 
 
 @calendar_app.command("count-working-days")
 def cal_count(start: str, end: str) -> None:
     """两日之间（含首尾）的工作日数。"""
-    _answer(calendars.count_working_days, _date(start), _date(end))
+    _answer(answers.count_working_days, _date(start), _date(end))
 
 
 @calendar_app.command("years")
@@ -235,21 +265,21 @@ def cal_import_notice(
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        fail(f"无法读取 {file}：{exc}")
+        fail(f"无法读取 {file}：{exc}", ExitCode.USAGE)
     try:
         what = notice_target(text)
         target = output_dir / f"{what.year}.yaml"
         if what.amends:
-            # An amending notice (e.g. the 2020 Spring Festival extension) needs the year's file.
+            # An amending notice (the 2020 extension, the 2019 Labour Day adjustment) needs the year's file.
             if not target.exists():
-                fail(f"这是修订 {what.year} 年安排的通知，但 {target} 不存在：请先导入该年度的安排通知")
+                fail(f"这是修订 {what.year} 年安排的通知，但 {target} 不存在：请先导入该年度的安排通知", ExitCode.NO_CALENDAR)
             result = parse_notice(text, url=url, existing=load_year_file(target))
         else:
             if target.exists() and not force:
-                fail(f"{target} 已存在；确认要以该通知重写时加 --force")
+                fail(f"{target} 已存在；确认要以该通知重写时加 --force", ExitCode.USAGE)
             result = parse_notice(text, url=url)
     except (NoticeParseError, CalendarError) as exc:
-        fail(str(exc))
+        fail(str(exc), ExitCode.USAGE)
     target.write_text(dump_year_yaml(result), encoding="utf-8")
     typer.echo(str(target))
     typer.echo("请人工核对后提交；`regflows calendar years` 查看已载入年份。", err=True)
@@ -260,15 +290,19 @@ def cal_schedules(
     start: Annotated[str | None, typer.Option(help="起始日（默认今天）")] = None,
     limit: Annotated[int, typer.Option(help="每个排程显示的次数")] = 5,
 ) -> None:
-    """prefect.yaml 中工作日排程的下几次运行日期。"""
+    """prefect.yaml 中工作日排程的下几次运行日期（日历数据不足时照常打印已知的，退出码 3）。"""
     day = _date(start) if start else dt.datetime.now(SHANGHAI).date()
     cal = default_calendar()
+    short = False
     for spec in read_prefect_yaml(config.prefect_yaml()):
         for wd in spec.working_days:
             days = wd.run_days(day, dt.date(cal.years[-1], 12, 31), cal)[:limit]
             typer.echo(f"{spec.name}\t{wd.describe()}\t" + " ".join(f"{d.isoformat()}T{wd.at}" for d in days))
             if len(days) < limit:
-                typer.echo(f"警告：{spec.name} 的排程在 {cal.years[-1]} 年末后没有日历数据", err=True)
+                short = True
+                typer.echo(f"警告：{spec.name} 的排程在 {cal.years[-1]} 年末后没有日历数据（缺 {cal.years[-1] + 1} 年国务院节假日安排）", err=True)
+    if short:
+        raise typer.Exit(ExitCode.NO_CALENDAR)
 
 
 # -- notices -------------------------------------------------------------------------------

@@ -27,9 +27,13 @@ class StoreNotReady(RuntimeError):
     Defined here, not in the store, so that the CLI can catch it without loading SQLAlchemy."""
 
 
+#: Folders regflows creates for its store, keys and anchors: the owner's only (issue 13, 10).
+PRIVATE_DIR = 0o700
+
+
 def home() -> Path:
     path = Path(os.environ.get("REGFLOWS_HOME") or REPO_ROOT / "var")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     return path
 
 
@@ -39,7 +43,7 @@ def database_url() -> str:
 
 def anchor_dir() -> Path:
     path = Path(os.environ.get("REGFLOWS_ANCHOR_DIR") or home() / "anchors")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     return path
 
 

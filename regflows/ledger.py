@@ -10,6 +10,8 @@ database and sent to the compliance role; :func:`verify` checks the chain agains
 
 from __future__ import annotations
 
+import os
+
 import datetime as dt
 import hashlib
 import json
@@ -122,7 +124,8 @@ def write_anchor(url: str | None = None, directory: Path | None = None) -> Ancho
         raise LedgerBroken(result)
     anchor = Anchor(result.count, result.head_hash, utcnow().isoformat())
     path = anchor_path(directory)
-    with path.open("a", encoding="utf-8") as fh:
+    # created owner-only (0600), as ack.key is: the anchors are evidence of the ledger's state
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as fh:
         fh.write(anchor.line() + "\n")
     return anchor
 

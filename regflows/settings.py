@@ -77,6 +77,16 @@ class IncidentSettings(_Strict):
     due_soon_minutes: float = Field(
         default=30, gt=0, description="到期前多少分钟视为“即将到期”", json_schema_extra=_clause(NO_CLAUSE)
     )
+    declaration_clock_skew_seconds: int = Field(
+        default=300, ge=0, le=3600,
+        description="事件登记时，各时间最多可晚于当前时间多少秒（服务器时钟误差）；更晚的时间是笔误，拒收并指明字段",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+    records_begin: str = Field(
+        default="2000-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="本机构记录的起始日期：早于该日的事件时间视为笔误，拒收并指明字段",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     reminder_minutes_before: list[int] = Field(
         default_factory=lambda: [30, 10], description="义务到期前多少分钟提醒；到期时未履行即上报",
         json_schema_extra=_clause(NO_CLAUSE),
@@ -100,6 +110,12 @@ class CreditSettings(_Strict):
     credit_work_end: str = Field(
         default="18:00:00", pattern=r"^\d{2}:\d{2}:\d{2}$", description="工作日查询时段止（含）；此后查询为异常",
         json_schema_extra=_clause("PBOC-102 二（四）；附件3 13.3（合理设定监测阈值；时段为本机构取值）"),
+    )
+    credit_log_time_format: str | None = Field(
+        default=None,
+        description="查询日志时间列的格式（strftime 写法，如 %Y/%m/%d %H:%M:%S）；不填则只接受 ISO 8601"
+                    "（日期与时间之间用 T 或空格）和 Excel 日期单元格；日/月顺序不明的写法一律拒收并指明行",
+        json_schema_extra=_clause(NO_CLAUSE),
     )
     credit_daily_query_limit: int = Field(
         default=250, ge=1, description="单一用户单日查询量上限，超出部分为异常",

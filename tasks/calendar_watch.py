@@ -1,4 +1,5 @@
-"""Tasks of the calendar watch: coverage, schedule refresh, deployments whose next run is missing."""
+"""Tasks of the calendar watch: coverage, provisional deadlines, schedule refresh, deployments
+whose next run is missing."""
 
 from __future__ import annotations
 
@@ -19,21 +20,39 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.schedules import RRuleSchedule
 from prefect.client.schemas.sorting import FlowRunSort
 
-from calendars.coverage import CoverageReport, check_coverage
+from calendars.coverage import CoverageReport, OpenDeadline, check_coverage, day_counted_last_day
 from calendars.official import default_calendar
 from calendars.zone import SHANGHAI
 from calendars.schedules import TIMEZONE
 from regflows import config
 from regflows.deployments import read_prefect_yaml
+from regflows.store.obligations import all_open_rows
 
 
 def shanghai_today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
+@task(name="读取未完成的按日计算期限", retries=2, retry_delay_seconds=10)
+def open_deadlines_task() -> list[OpenDeadline]:
+    """Every open obligation whose deadline is counted in days (the only ones a holiday notice can
+    move), with its last day, for the coverage check to name the provisional ones."""
+    out = []
+    for row in all_open_rows():
+        if row.every is not None:
+            continue  # a recurring obligation counts hours
+        detail = row.detail or {}
+        if "last_day" in detail and detail["last_day"] is None:
+            continue  # the procedure says so: an "N hours" deadline, never moved by a holiday
+        last_day = day_counted_last_day(row.due_at, detail.get("last_day"))
+        if last_day is not None:
+            out.append(OpenDeadline(f"{row.procedure} {row.subject}「{row.title}」", last_day))
+    return out
+
+
 @task(name="检查日历覆盖")
-def coverage_task(today: dt.date, horizon_days: int, warn_from: str) -> CoverageReport:
-    report = check_coverage(default_calendar(), today, horizon_days, warn_from)
+def coverage_task(today: dt.date, horizon_days: int, warn_from: str, deadlines: list[OpenDeadline] | None = None) -> CoverageReport:
+    report = check_coverage(default_calendar(), today, horizon_days, warn_from, deadlines or [])
     logger = get_run_logger()
     for warning in report.warnings:
         logger.warning(warning)

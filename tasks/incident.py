@@ -17,7 +17,8 @@ from regflows.incident import alerts, closing, drafts, store
 from regflows.incident.clock import rule_set_for
 from regflows.incident.grading import Grading, grade
 from regflows.incident.recompute import clock_rows
-from regflows.incident.record import IncidentRecord, check_against_profile
+from regflows.incident.record import IncidentRecord, check_against_profile, check_times
+from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
 from regflows.store.obligations import CLOSED_STATES
@@ -32,6 +33,7 @@ STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即�
 @task(name="登记事件")
 def record_task(record: IncidentRecord, profile: Profile, actor: str, participants: list[str] | None = None) -> dict[str, Any]:
     unit = check_against_profile(record, profile)
+    check_times(record, utcnow(), profile.settings)  # the form's path too (issue 13, 8)
     grading = grade(record)
     data = record.model_dump(mode="json")
     incident_id = store.incident_id_for(data, unit.code)
@@ -66,7 +68,7 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
                       "剩余": remaining, "依据": row.clause, "责任部门": row.owner_role, "编号": row.code})
     key = f"incident-{incident_id.lower()}-clock"
     create_table_artifact(table, key=key, description=f"事件 {incident_id} 的监管时限（北京时间 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 计算）")
-    lines = [f"# {'【演练】' if record.get('drill') else ''}{incident_id} {record['title']}", "", f"**现在：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}**", ""]
+    lines = [f"# {'【演练】' if record.get('drill') else ''}{incident_id} {markdown_text(record['title'])}", "", f"**现在：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}**", ""]
     shown_now = False
     for row in rows:
         if row.due_at and row.due_at > now and not shown_now:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from regflows.credit.models import COUNT_TITLES, COUNTS, Period
+from regflows.kit.documents import markdown_text
 
 def monthly_totals(summary: dict[str, Any] | None) -> dict[str, int] | None:
     if summary is None:
@@ -38,5 +39,5 @@ def history_markdown(period: Period, summaries: dict[str, dict[str, Any] | None]
         mark = f"**{label}**" if label == period.label else label
         lines.append(f"| {mark} | " + " | ".join(cells) + f" | {bar(total, peak)} |")
     if warnings:
-        lines += ["", "## 警告", *[f"- {w}" for w in warnings]]
+        lines += ["", "## 警告", *[f"- {markdown_text(w)}" for w in warnings]]
     return "\n".join(lines) + "\n"

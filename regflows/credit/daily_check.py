@@ -32,9 +32,10 @@ from regflows import ledger
 from regflows.credit.daily import Day, DayFindings, check_day, days_to_check, history_days, log_path
 from regflows.credit.io import read_log, read_users
 from regflows.credit.models import COUNT_TITLES, RULES, CreditInputError, Period
-from regflows.credit.pipeline import FLAGGED_HEADERS, write_csv
+from regflows.credit.pipeline import FLAGGED_HEADERS
 from regflows.credit.quality import check_log, mask_value
 from regflows.credit.settings import thresholds
+from regflows.kit.documents import write_csv
 from regflows.kit.evidence import sha256_file
 from regflows.kit.reports import record_report_in
 from regflows.profile import Profile
@@ -82,12 +83,12 @@ class DayOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def _read_history(path: Path) -> pd.DataFrame | None:
+def _read_history(path: Path, time_format: str | None) -> pd.DataFrame | None:
     """An earlier day's log for the 30-day rule, or None when it is missing or unreadable (said in the warnings)."""
     if not path.exists():
         return None
     try:
-        return read_log(path).frame
+        return read_log(path, time_format).frame
     except CreditInputError:
         return None
 
@@ -141,7 +142,7 @@ def check_one(profile: Profile, day: dt.date, home: Path, out_dir: Path, *, user
         ledger.append("credit.daily.log_missing", subject(day), {"path": str(path)}, url=url)
         return DayOutcome(day, "missing", str(path), message)
     try:
-        table = read_log(path)
+        table = read_log(path, profile.settings.credit_log_time_format)
         report = check_log(table.frame, Day(day), th, table.row_base)
         user_frame = read_users(users).frame if users is not None and users.exists() else None
     except CreditInputError as exc:
@@ -151,11 +152,12 @@ def check_one(profile: Profile, day: dt.date, home: Path, out_dir: Path, *, user
         folder = out_dir / f"{day.year:04d}-{day.month:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         detail = folder / f"quality-failures-{day.isoformat()}.csv"
-        report.failures.to_csv(detail, index=False, encoding="utf-8-sig")
+        write_csv(report.failures, detail)
         ledger.append("credit.daily.check_failed", subject(day), {"path": str(path), "error": report.message(),
                                                                   "detail": str(detail)}, url=url)
         return DayOutcome(day, "failed", str(path), f"{day.isoformat()}：{report.message()}；问题明细：{detail}")
-    history = {d: _read_history(log_path(pattern, d, home)) for d in history_days(day, th)}
+    history = {d: _read_history(log_path(pattern, d, home), profile.settings.credit_log_time_format)
+               for d in history_days(day, th)}
     findings = check_day(day, table.frame, history, th, user_frame)
     findings.rules.flagged["row"] = findings.rules.flagged["row"] + table.row_base  # the line a person sees
     raised = raise_violations(profile, findings, url, before_send)

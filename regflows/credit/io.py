@@ -89,11 +89,13 @@ def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.D
             frame = pd.read_parquet(path, columns=names)
             return frame, 1
         if suffix in {".xlsx", ".xlsm"}:
+            _refuse_duplicate_names(path, pd.read_excel(path, header=None, nrows=1, dtype=str, engine="openpyxl"))
             frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False, na_values=[""])
             return frame, 2
         if suffix in {".csv", ".txt"}:
             for encoding in ("utf-8-sig", "gb18030"):
                 try:
+                    _refuse_duplicate_names(path, pd.read_csv(path, header=None, nrows=1, dtype="str", encoding=encoding))
                     frame = pd.read_csv(path, dtype="str", encoding=encoding, keep_default_na=False, na_values=[""])
                     return frame, 2
                 except UnicodeDecodeError:
@@ -106,6 +108,17 @@ def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.D
     except Exception as exc:  # noqa: BLE001 - every reader error becomes one clear message
         raise CreditInputError(f"无法读取 {path}（{type(exc).__name__}: {exc}）") from exc
     raise CreditInputError(f"不支持的文件类型 {suffix or '（无扩展名）'}：请提供 .csv、.parquet 或 .xlsx")
+
+
+def _refuse_duplicate_names(path: Path, header: pd.DataFrame) -> None:
+    """pandas renames a repeated column ``x`` to ``x.1`` and the reader would use the first one:
+    two ``queried_at`` columns are a file nobody can read one way only, so it is refused."""
+    if header.empty:
+        return
+    names = [str(v).strip() for v in header.iloc[0].tolist() if not pd.isna(v)]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise CreditInputError(f"{path}：表头第 1 行列名重复：{'、'.join(repeated)}（每列只能出现一次）")
 
 
 def _require(frame: pd.DataFrame, path: Path, required: tuple[str, ...]) -> None:
@@ -171,34 +184,43 @@ def _strings(series: pd.Series) -> pd.Series:
     return s
 
 
-def parse_instants(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(aware Asia/Shanghai instants, bad flag): naive values are Shanghai wall-clock times."""
+def parse_instants(series: pd.Series, time_format: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """(aware Asia/Shanghai instants, bad flag): naive values are Shanghai wall-clock times.
+
+    Text is read as ISO 8601 only (``T`` or a space between date and time), or in the one
+    ``time_format`` the file declares (a setting). Never a guess: pandas' "mixed" parsing reads
+    ``05/10/2025`` as 10 May, ``13/10/2025`` day-first and ``Oct 15`` as year 1, silently moving
+    rows between months; such values are bad and the quality check names their rows. Sub-second
+    digits (microseconds, nanoseconds from database exports) are kept to the millisecond.
+    """
+    target = "datetime64[ms, Asia/Shanghai]"
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         tz = getattr(series.dtype, "tz", None)
         out = series.dt.tz_convert(SHANGHAI) if tz is not None else series.dt.tz_localize(SHANGHAI)
-        return out.astype("datetime64[ms, Asia/Shanghai]"), pd.Series(False, index=series.index)
+        return out.dt.floor("ms").astype(target), pd.Series(False, index=series.index)
     text = _strings(series)
     present = text.notna()
-    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ms, Asia/Shanghai]")
+    out = pd.Series(pd.NaT, index=series.index, dtype=target)
     if present.any():
-        aware = present & text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+        if time_format:
+            aware = present & bool("%z" in time_format or "%Z" in time_format)
+        else:
+            aware = present & text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
         naive = present & ~aware
+        fmt = time_format or "ISO8601"
         if naive.any():
-            parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            retry = parsed.isna()
-            if retry.any():
-                parsed[retry] = pd.to_datetime(text[naive][retry], format="mixed", errors="coerce")
-            out[naive] = parsed.dt.tz_localize(SHANGHAI)
+            parsed = pd.to_datetime(text[naive], format=fmt, errors="coerce")
+            out[naive] = parsed.dt.tz_localize(SHANGHAI).dt.floor("ms").astype(target)
         if aware.any():
-            parsed = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
-            out[aware] = parsed.dt.tz_convert(SHANGHAI)
+            parsed = pd.to_datetime(text[aware], format=fmt, utc=True, errors="coerce")
+            out[aware] = parsed.dt.tz_convert(SHANGHAI).dt.floor("ms").astype(target)
     bad = present & out.isna()
     return out, bad.astype(bool)
 
 
-def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_dates(series: pd.Series, time_format: str | None = None) -> tuple[pd.Series, pd.Series]:
     """(the Asia/Shanghai calendar day as naive midnight datetime64, bad flag)."""
-    instants, bad = parse_instants(series)
+    instants, bad = parse_instants(series, time_format)
     return instants.dt.tz_localize(None).dt.normalize().astype("datetime64[ms]"), bad
 
 
@@ -209,8 +231,9 @@ def _keep_bad_text(out: pd.DataFrame, col: str, raw: pd.Series) -> None:
         out[f"_raw_{col}"] = raw.astype("str").where(bad, None)
 
 
-def read_log(path: str | Path) -> Table:
-    """The query log: a header with at least the contract's columns; zero rows is a valid month."""
+def read_log(path: str | Path, time_format: str | None = None) -> Table:
+    """The query log: a header with at least the contract's columns; zero rows is a valid month.
+    ``time_format``: the file's declared time format (setting ``credit_log_time_format``)."""
     path = Path(path)
     frame, base = _raw(path, LOG_COLUMNS + LOG_OPTIONAL_COLUMNS, lazy=True)
     _require(frame, path, LOG_COLUMNS)
@@ -221,12 +244,12 @@ def read_log(path: str | Path) -> Table:
     for col in LOG_STRING_COLUMNS:
         out[col] = _strings(frame.pop(col)) if col in frame.columns else pd.Series(None, index=out.index, dtype="str")
     raw = frame.pop("queried_at")
-    out["queried_at"], out["_bad_queried_at"] = parse_instants(raw)
+    out["queried_at"], out["_bad_queried_at"] = parse_instants(raw, time_format)
     _keep_bad_text(out, "queried_at", raw)
     for col in LOG_DATE_COLUMNS:
         if col in frame.columns:
             raw = frame.pop(col)
-            out[col], out[f"_bad_{col}"] = parse_dates(raw)
+            out[col], out[f"_bad_{col}"] = parse_dates(raw, time_format)
             _keep_bad_text(out, col, raw)
         else:
             out[col] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ms]")

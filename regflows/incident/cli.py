@@ -21,7 +21,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from calendars.zone import now_local
-from regflows.incident.record import IncidentRecord, IncidentRecordError, load_record
+from regflows.incident.record import IncidentRecord, IncidentRecordError, check_times, load_record
 from regflows.profile import Profile, ProfileError, load_profile
 
 # The grading and clock rules are imported inside the commands that use them (lazy): their models
@@ -73,11 +73,19 @@ def parse_instant(text: str | None, option: str) -> dt.datetime:
 
 
 @incident_app.command("grade")
-def grade_command(file: RecordFile) -> None:
+def grade_command(
+    file: RecordFile,
+    now: Annotated[str | None, typer.Option("--now", help="按该时刻判断时间是否合理（ISO 8601 带偏移），默认当前时间")] = None,
+) -> None:
     """按 NFRA 附件分级标准定级，打印级别、预警颜色、响应级别与理由（JSON）。"""
     from regflows.incident.grading import grade
 
-    grading = grade(read_record(file))
+    record = read_record(file)
+    try:
+        check_times(record, parse_instant(now, "--now"))
+    except IncidentRecordError as exc:
+        fail(str(exc))
+    grading = grade(record)
     emit_json(
         {
             **grading.summary(),
@@ -105,6 +113,10 @@ def clock_command(
     record = read_record(file)
     prof = read_profile(profile)
     at = parse_instant(now, "--now")
+    try:
+        check_times(record, at, prof.settings if prof is not None else None)
+    except IncidentRecordError as exc:
+        fail(str(exc))
     grading = grade(record)
     try:
         items = obligations(record, grading, prof, at)

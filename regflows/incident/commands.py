@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
+from calendars.zone import now_local
 from regflows.incident.cli import RecordFile, emit_json, fail, incident_app, parse_instant, read_record
-from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, validate_record
+from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, check_times, validate_record
 from regflows.profile import ProfileError, load_profile, profile_path
 
 # Imported inside the commands (lazy), measured: the incident store, closing, alerts and recompute
@@ -50,6 +51,7 @@ def declare_command(
     loaded = _profile(profile)
     try:
         check_against_profile(record, loaded)
+        check_times(record, now_local(), loaded.settings)
     except ValueError as exc:
         fail(str(exc))
     from prefect.deployments import run_deployment

@@ -22,7 +22,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from regflows import ledger
-from regflows.incident.record import IncidentRecordError, validate_record
+from regflows.incident.record import IncidentRecordError, check_times, validate_record
+from regflows.profile import load_profile, profile_path
+from calendars.zone import now_local
 from regflows.kit.uploads import bearer_matches
 
 #: The deployment a declaration starts (prefect.yaml).
@@ -40,6 +42,7 @@ async def ingest_incident(request: Request) -> JSONResponse:
     body = await request.body()
     try:
         record = validate_record(body, source="POST /incidents")
+        check_times(record, now_local(), load_profile(profile_path()).settings)
     except IncidentRecordError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
     # The endpoint serves the server named in the environment now (set by `regflows up`), not

@@ -44,6 +44,7 @@ from pydantic_core import ErrorDetails
 from notices.masking import mask_pii
 from regflows.kit.errors import RuleFileError, describe, place
 from regflows.kit.rulefiles import parse_json, read_text
+from regflows.settings import IncidentSettings
 
 if TYPE_CHECKING:  # the profile module is light, but the record must not need it to validate
     from regflows.profile import Profile, ReportingUnit
@@ -62,6 +63,7 @@ __all__ = [
     "PfiInvolvement",
     "TIME_FIELDS",
     "check_against_profile",
+    "check_times",
     "load_record",
     "resolve_institution",
     "validate_record",
@@ -480,6 +482,32 @@ def resolve_institution(record: IncidentRecord, profile: "Profile") -> "Reportin
             return unit
     known = "、".join(f"{u.code}（{u.name}）" for u in profile.reporting_units)
     raise IncidentRecordError([f"institution（报告单位代码）: 未知的机构代码 {record.institution}，机构配置中有：{known}"])
+
+
+def check_times(record: IncidentRecord, now: dt.datetime, settings: Any = None) -> None:
+    """Refuse times no declaration can truly have (issue 13, 8): later than ``now`` plus the clock
+    skew (a typo of the year or of AM/PM, or a picker in the wrong zone: it would start a
+    regulatory clock in the future) or earlier than the institution's records begin (year 1
+    cannot be computed on the calendar). ``now`` is the wall clock, or ``--now`` on the CLI.
+    ``settings``: the profile's settings (any object with the two fields), default the defaults.
+    """
+    s = settings if settings is not None else IncidentSettings()
+    latest = now + dt.timedelta(seconds=int(s.declaration_clock_skew_seconds))
+    begin = dt.date.fromisoformat(str(s.records_begin))
+    problems = []
+    for name in TIME_FIELDS:
+        value = getattr(record, name, None)
+        if value is None:
+            continue
+        title = FIELD_TITLES.get(name, "")
+        if value > latest:
+            problems.append(f"{name}（{title}）{value.isoformat()} 晚于当前时间 {now.isoformat(timespec='seconds')}："
+                            "不能登记尚未发生的时间，请核对年份、上下午与时区（北京时间写成 +08:00）")
+        elif value.date() < begin:
+            problems.append(f"{name}（{title}）{value.isoformat()} 早于本机构记录起始日 {begin.isoformat()}"
+                            "（机构配置 settings.records_begin）：请核对年份")
+    if problems:
+        raise IncidentRecordError(problems)
 
 
 def check_against_profile(record: IncidentRecord, profile: "Profile") -> "ReportingUnit":

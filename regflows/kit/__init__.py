@@ -16,6 +16,8 @@ module            what it holds
 ``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
                   ledger) and ``waive`` for every procedure, the UI form and the CLI
 ``files``         atomic, owner-only file writes (reports, evidence)
+``publish``       a run's output files published as one set, all or none; a failed
+                  run's files kept in ``failed-<timestamp>/``
 ``evidence``      the evidence record and the file check (exists, readable, SHA-256)
 ``reports``       every document a procedure produces, on record with its SHA-256
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
@@ -23,7 +25,8 @@ module            what it holds
                   09:00 until a due day) and the one reminder loop procedures feed
 ``approvals``     the maker-checker core: ordered steps, who is eligible, the first
                   eligible confirmation, bound to a content hash, on signed links
-``documents``     the official-document writer (GB/T 9704) and the safe .xlsx writer
+``documents``     the official-document writer (GB/T 9704), the safe .xlsx and CSV
+                  writers and Markdown text for artifacts
 ``errors``        one translator from validation errors to Chinese with file and line
 ``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
 ================  =====================================================================
@@ -41,6 +44,7 @@ from typing import Any
 MODULES: dict[str, tuple[str, ...]] = {
     "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Step", "WaiverRefused", "fulfil", "waive"),
     "files": ("PRIVATE_FILE", "write_atomically"),
+    "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("record_report_in",),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
     "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload"),
@@ -52,13 +56,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),
-    "documents": ("AUTHOR", "DRAFT_MARK", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY",
+    "documents": ("AUTHOR", "DRAFT_MARK", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY", "FORMULA_STARTS",
                   "FONT_HEADING", "FONT_HEADINGS", "FONT_LATIN", "FONT_PAGE_NUMBER", "FONT_SHEET", "FONT_SUBTITLE",
                   "FONT_TABLE", "FONT_TITLE", "GBT9704", "LINE_SPACING", "NO_DATE", "PRIVATE_FILE", "RED", "RED_HEX",
                   "SIZE_BODY", "SIZE_HEADER", "SIZE_PAGE_NUMBER", "SIZE_TABLE", "SIZE_TITLE", "CellStyle",
                   "CellValue", "OfficialDocument", "PageLayout", "PageNumbers", "Pending", "SafeSheet",
-                  "SafeWorkbook", "contains_pending", "is_pending", "pending", "pending_reason", "reproducible_zip",
-                  "set_fonts", "write_atomically"),
+                  "SafeWorkbook", "contains_pending", "is_pending", "markdown_text", "neutralise", "neutralise_column", "pending",
+                  "pending_reason", "reproducible_zip", "set_fonts", "write_atomically", "write_csv"),
 }
 
 __all__ = sorted(MODULES)

@@ -92,7 +92,7 @@ def read_text(path: Source, what: str = "文件") -> str:
     """A UTF-8 file's text; a missing or unreadable file is a :class:`RuleFileError`."""
     where = place(path)
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")  # a BOM (Windows Notepad) is read, as in the CSVs
     except FileNotFoundError as exc:
         raise RuleFileError([f"{where}：文件不存在"], path, what) from exc
     except UnicodeDecodeError as exc:

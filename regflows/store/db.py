@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +37,7 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(mode=config.PRIVATE_DIR, parents=True, exist_ok=True)
         eng = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(eng, "connect")
@@ -61,9 +63,31 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite store (None for other databases and in-memory ones)."""
+    parsed = make_url(_normalise(url))
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _require_store(url: str) -> None:
+    """A SQLite store that does not exist is not created by reading it: SQLite would make an empty
+    file, and the next command would find a store that is "there" but has no schema."""
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        raise config.StoreNotReady(f"业务数据库 {path} 不存在：请先运行 regflows db upgrade（make run 会自动执行）")
+
+
 def migrate(url: str | None = None) -> None:
-    """Bring the store to the newest schema (idempotent)."""
+    """Bring the store to the newest schema (idempotent). Only this creates a SQLite store's file,
+    owner-only (0600; SQLite gives its -wal and -shm files the same mode)."""
     url = url or config.database_url()
+    path = _sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(mode=config.PRIVATE_DIR, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        path.chmod(0o600)  # a store created world-readable by an earlier version is closed too
     with engine(url).begin() as connection:
         cfg = alembic_config(url)
         cfg.attributes["connection"] = connection
@@ -73,6 +97,7 @@ def migrate(url: str | None = None) -> None:
 def schema_status(url: str | None = None) -> tuple[str | None, str]:
     """(current revision, head revision) of the store."""
     url = url or config.database_url()
+    _require_store(url)
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head() or ""
     with engine(url).connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
@@ -87,6 +112,7 @@ _MISSING_TABLE = ("no such table", "no such column", "UndefinedTable", "Undefine
 def session(url: str | None = None) -> Iterator[Session]:
     """A transaction: committed on success, rolled back on any error. A store that was never
     migrated (or is behind the code) raises :class:`regflows.config.StoreNotReady` instead of a driver traceback."""
+    _require_store(url or config.database_url())
     factory = sessionmaker(engine(url), expire_on_commit=False)
     try:
         with factory() as s, s.begin():

@@ -34,6 +34,17 @@ def open_rows(procedure: str, url: str | None = None) -> list[Obligation]:
         return rows
 
 
+def all_open_rows(url: str | None = None) -> list[Obligation]:
+    """Every procedure's obligations not yet fulfilled nor waived (the calendar watch names the
+    ones whose deadline is provisional), detached from the session."""
+    with db.session(url) as s:
+        rows = list(s.execute(select(Obligation).where(Obligation.fulfilled_at.is_(None), Obligation.state != "waived")
+                              .order_by(Obligation.procedure, Obligation.subject, Obligation.code)).scalars())
+        for row in rows:
+            s.expunge(row)
+        return rows
+
+
 def mark_reminded(obligation_id: int, keys: list[str], url: str | None = None) -> None:
     """Add reminder keys to an obligation's ``reminders_sent`` (a set, kept sorted)."""
     with db.session(url) as s:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,8 @@ from calendars.deadlines import (
     within_hours,
     within_working_days,
 )
-from calendars.official import CalendarError, YearNotCovered
+from calendars.notice_import import parse_notice
+from calendars.official import CalendarError, WorkingDayCalendar, YearNotCovered
 from calendars.zone import SHANGHAI
 
 D = dt.date
@@ -116,3 +118,36 @@ def test_time_left_is_the_same_from_any_zone() -> None:
     assert time_left_zh(due, utc_now) == "剩 1 小时 0 分"
     with pytest.raises(CalendarError, match="naive"):
         time_left_zh(due, dt.datetime(2025, 10, 1, 11, 0))
+
+
+# -- provisional deadlines (issue 13, item 4) ---------------------------------------------------
+
+NOTICES = Path(__file__).parent / "fixtures" / "notices"
+
+
+def _replay(*names: str) -> WorkingDayCalendar:
+    return WorkingDayCalendar(parse_notice((NOTICES / n).read_text("utf-8"), url="https://www.gov.cn/") for n in names)
+
+
+def test_a_deadline_on_provisional_december_days_is_marked_and_moves_once_the_notice_is_in() -> None:
+    """2018 without the 2019 notice: 3 working days after 2018-12-26 look like the 31st; the 2019
+    notice made Saturday the 29th a working day, so the recomputed deadline is the 29th."""
+    before = within_working_days(D(2018, 12, 26), 3, _replay("2018-1.txt"))
+    assert before.last_day == D(2018, 12, 31) and before.provisional
+    assert before.provisional_days == (D(2018, 12, 27), D(2018, 12, 28), D(2018, 12, 29), D(2018, 12, 30), D(2018, 12, 31))
+    assert "暂定" in before.basis and "2019" in before.basis
+    after = within_working_days(D(2018, 12, 26), 3, _replay("2018-1.txt", "2019-1.txt"))
+    assert (after.last_day, after.provisional, "暂定" in after.basis) == (D(2018, 12, 29), False, False)
+
+
+def test_a_rolled_calendar_day_deadline_is_provisional_too() -> None:
+    only_2018 = _replay("2018-1.txt")
+    rolled = within_days(D(2018, 12, 19), 10, calendar=only_2018)  # nominal 12-29, a Saturday
+    assert rolled.last_day == D(2018, 12, 31) and rolled.provisional
+    definite = within_days(D(2018, 12, 19), 10, calendar=_replay("2018-1.txt", "2019-1.txt"))
+    assert (definite.last_day, definite.provisional) == (D(2018, 12, 29), False)
+    not_rolled = within_days(D(2018, 12, 19), 10, roll_forward=False, calendar=only_2018)
+    assert (not_rolled.last_day, not_rolled.provisional) == (D(2018, 12, 29), False)  # no calendar in it
+    assert by_day_of_month(2018, 12, 29, calendar=only_2018).provisional
+    assert not by_day_of_month(2018, 12, 10, calendar=only_2018).provisional
+    assert not within_working_days(D(2018, 12, 3), 5, only_2018).provisional

@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from calendars.model import YearArrangement
+from calendars.official import WorkingDayCalendar
+from calendars.statutory import statutory_days
 from calendars.notice_import import (
     NoticeParseError,
     NoticeTarget,
@@ -41,6 +43,15 @@ NOTICES: dict[int, list[tuple[str, str]]] = {
     2026: [("2026-1.txt", "https://www.gov.cn/zhengce/zhengceku/202511/content_7047091.htm")],
 }
 URL = "https://www.gov.cn/example"
+#: Notices of years before the shipped data (no year file): typed as published, imported, and
+#: checked day by day against an independent package. 2016 and 2017 use the older wording
+#: "…放假，…（星期一）补休"; 2019 has the Labour Day adjustment 国办发明电〔2019〕3号.
+OLDER_NOTICES: dict[int, list[str]] = {
+    2016: ["2016-1.txt"],
+    2017: ["2017-1.txt"],
+    2018: ["2018-1.txt"],
+    2019: ["2019-1.txt", "2019-2.txt"],
+}
 
 
 def _text(name: str) -> str:
@@ -73,6 +84,7 @@ def _refusal(text: str, **kwargs: object) -> NoticeParseError:
 
 def test_every_fixture_is_used() -> None:
     used = {name for notices in NOTICES.values() for name, _ in notices}
+    used |= {name for names in OLDER_NOTICES.values() for name in names}
     assert used == {p.name for p in NOTICES_DIR.glob("*.txt")}
 
 
@@ -228,9 +240,95 @@ def test_refuses_extension_whose_resume_day_does_not_follow() -> None:
 
 def test_refuses_unsupported_kind_of_notice() -> None:
     text = _text("2021-1.txt").replace(
-        "国务院办公厅关于2021年部分节假日安排的通知", "国务院办公厅关于调整2021年劳动节假期安排的通知", 1
+        "国务院办公厅关于2021年部分节假日安排的通知", "国务院办公厅关于做好2021年劳动节假期疫情防控工作的通知", 1
     )
     assert "不支持" in str(_refusal(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Every notice since 2016 (issue 13, item 9), and the balance of every item
+# ---------------------------------------------------------------------------------------------
+
+
+def _import_older(year: int) -> YearArrangement:
+    arrangement: YearArrangement | None = None
+    for name in OLDER_NOTICES[year]:
+        arrangement = parse_notice(_text(name), url=URL, existing=arrangement)
+    assert arrangement is not None
+    return arrangement
+
+
+@pytest.mark.parametrize("year", sorted(OLDER_NOTICES))
+def test_older_notices_import_and_agree_with_an_independent_package(year: int) -> None:
+    chinese_calendar = pytest.importorskip("chinese_calendar")
+    calendar = WorkingDayCalendar([*(_import_older(y) for y in OLDER_NOTICES), _file(2020)])
+    day, wrong = dt.date(year, 1, 1), []
+    while day.year == year:
+        if calendar.is_working_day(day) != chinese_calendar.is_workday(day) or calendar.is_provisional(day):
+            wrong.append(day)
+        day += dt.timedelta(days=1)
+    assert wrong == []
+
+
+def test_the_older_buxiu_wording_is_a_day_off_of_the_period() -> None:
+    """2017: 「元旦：1月1日放假，1月2日（星期一）补休。」: 1 January was a Sunday."""
+    new_year = _import_older(2017).holidays[0]
+    assert (new_year.name, new_year.start, new_year.end, new_year.days) == ("元旦", dt.date(2017, 1, 1), dt.date(2017, 1, 2), 2)
+    labour = next(p for p in _import_older(2016).holidays if p.name == "劳动节")
+    assert (labour.start, labour.end) == (dt.date(2016, 5, 1), dt.date(2016, 5, 2))
+
+
+def test_a_buxiu_day_must_be_the_weekday_after_the_days_off() -> None:
+    text = _text("2017-1.txt").replace("1月2日（星期一）补休", "1月3日（星期二）补休")
+    assert "补休" in str(_refusal(text))
+
+
+def test_the_2019_labour_day_adjustment_replaces_the_period_and_its_makeup_days() -> None:
+    before = parse_notice(_text("2019-1.txt"), url=URL)
+    assert notice_target(_text("2019-2.txt")) == NoticeTarget(year=2019, amends=True)
+    after = parse_notice(_text("2019-2.txt"), url=URL, existing=before)
+    labour = [(p.start, p.end, p.notice) for p in after.holidays if p.name == "劳动节"]
+    assert labour == [(dt.date(2019, 5, 1), dt.date(2019, 5, 4), "国办发明电〔2019〕3号")]
+    makeup = {(d.date, d.notice) for d in after.makeup_workdays if d.for_holiday == "劳动节"}
+    assert makeup == {(dt.date(2019, 4, 28), "国办发明电〔2019〕3号"), (dt.date(2019, 5, 5), "国办发明电〔2019〕3号")}
+    assert [n.number for n in after.notices] == ["国办发明电〔2018〕15号", "国办发明电〔2019〕3号"]
+    assert any("2019-05-01..2019-05-01" in note for note in after.notes)  # what was replaced
+    assert "existing" in str(_refusal(_text("2019-2.txt")))
+    assert "已载入" in str(_refusal(_text("2019-2.txt"), existing=after))
+
+
+def test_an_adjustment_must_balance_too() -> None:
+    text = _text("2019-2.txt").replace("4月28日（星期日）、5月5日（星期日）上班。", "5月5日（星期日）上班。")
+    error = _refusal(text, existing=parse_notice(_text("2019-1.txt"), url=URL))
+    assert "不平衡" in str(error) and error.line == "一、2019年5月1日至4日放假调休，共4天。5月5日（星期日）上班。"
+
+
+def test_a_garbled_copy_that_lost_its_makeup_days_is_refused() -> None:
+    """A copy that dropped 「…上班。」 would otherwise lose two make-up working days silently."""
+    text = _text("2025-1.txt").replace("1月26日（周日）、2月8日（周六）上班。", "")
+    error = _refusal(text)
+    assert error.line is not None and error.line.startswith("二、春节")
+    assert "应有 2 个调休上班日，通知列出 0 个" in str(error) and "does not balance" in str(error)
+    one_lost = _text("2024-1.txt").replace("4月28日（星期日）、5月11日（星期六）上班。", "4月28日（星期日）上班。")
+    assert "应有 2 个调休上班日，通知列出 1 个（2024-04-28）" in str(_refusal(one_lost))
+
+
+def test_the_balance_follows_the_law_in_force_in_the_notice_s_year() -> None:
+    """From 2025 the Spring Festival has 4 statutory days and Labour Day 2 (国务院令第798号).
+    2024's and 2025's Spring Festivals are both 8 days off with 2 make-up days: 2024's has 3
+    weekend days, 2025's 2, so each balances only under its own year's law."""
+    law = statutory_days()
+    assert [law.version_for(y).days["春节"] for y in (2016, 2024, 2025, 2026)] == [3, 3, 4, 4]  # type: ignore[union-attr]
+    assert [law.version_for(y).days["劳动节"] for y in (2024, 2025)] == [1, 2]  # type: ignore[union-attr]
+    assert law.version_for(2013) is None  # before the 2013 revision: no table, no import
+    for name in ("2024-1.txt", "2025-1.txt"):
+        spring = next(p for p in parse_notice(_text(name), url=URL).holidays if p.name == "春节")
+        assert spring.days == 8
+
+
+def test_a_makeup_day_too_many_is_refused() -> None:
+    text = _text("2026-1.txt").replace("5月9日（周六）上班。", "5月9日（周六）、5月10日（周日）上班。")
+    assert "应有 1 个调休上班日，通知列出 2 个" in str(_refusal(text))
 
 
 def test_notice_target_tells_which_file_and_whether_existing_is_needed() -> None:

@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from calendars.notice_import import parse_notice
+from calendars.official import DATA_DIR, WorkingDayCalendar, load_year_file
 from regflows.cli import app
+from regflows.exit_codes import ExitCode
 from regflows.profile import DEMO_PROFILE
 
 REGFLOWS = str(Path(sys.executable).parent / "regflows")
 runner = CliRunner()
+NOTICES = Path(__file__).resolve().parents[1] / "calendars" / "fixtures" / "notices"
 
 
 @pytest.mark.parametrize(
@@ -25,8 +29,10 @@ runner = CliRunner()
         (["previous-working-day", "2025-10-09"], "2025-09-30"),
         (["roll-forward", "2025-10-01"], "2025-10-09"),
         (["add-working-days", "2025-10-09", "--", "-1"], "2025-09-30"),
+        (["add-working-days", "2025-10-09", "-1"], "2025-09-30"),
         (["nth-working-day", "2025", "10", "1"], "2025-10-09"),
         (["nth-working-day", "2025", "10", "--", "-1"], "2025-10-31"),
+        (["nth-working-day", "2025", "9", "-1"], "2025-09-30"),
         (["count-working-days", "2025-01-01", "2025-12-31"], "248"),
     ],
 )
@@ -48,6 +54,106 @@ def test_missing_year_exits_non_zero_naming_the_year() -> None:
     done = subprocess.run([REGFLOWS, "calendar", "is-working-day", "2027-01-04"], capture_output=True, text=True)
     assert done.returncode != 0 and done.stdout == ""
     assert "2027" in done.stderr and "import-notice" in done.stderr
+
+
+def test_negative_counts_work_as_typed_in_a_real_process() -> None:
+    """Click reads ``-1`` as an option unless told otherwise; a user types it as a number."""
+    for args, expected in ((["add-working-days", "2025-10-09", "-1"], "2025-09-30\n"),
+                           (["nth-working-day", "2025", "9", "-1"], "2025-09-30\n"),
+                           (["add-working-days", "2025-10-09", "-3"], "2025-09-28\n")):
+        done = subprocess.run([REGFLOWS, "calendar", *args], capture_output=True, text=True)
+        assert (done.returncode, done.stdout) == (0, expected), done.stderr
+    unknown = runner.invoke(app, ["calendar", "add-working-days", "2025-10-09", "--bogus"])
+    assert unknown.exit_code == ExitCode.USAGE
+
+
+def _calendar_of(*years: int) -> WorkingDayCalendar:
+    """The shipped year files of ``years``, or a year imported from its notice in the test data."""
+    arrangements = []
+    for year in years:
+        path = DATA_DIR / f"{year}.yaml"
+        if path.exists():
+            arrangements.append(load_year_file(path))
+        else:
+            arrangements.append(parse_notice((NOTICES / f"{year}-1.txt").read_text("utf-8"), url="https://www.gov.cn/"))
+    return WorkingDayCalendar(arrangements)
+
+
+def test_a_missing_year_exits_with_the_calendar_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("regflows.cli.default_calendar", lambda: _calendar_of(2025, 2026))
+    result = runner.invoke(app, ["calendar", "is-working-day", "2027-01-04"])
+    assert result.exit_code == ExitCode.NO_CALENDAR and result.stdout == ""
+    assert "2027" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "printed", "named"),
+    [
+        (["roll-forward", "2026-12-26"], "2026-12-28", "2026-12-26、2026-12-27、2026-12-28"),
+        (["is-working-day", "2026-12-31"], "true", "2026-12-31"),
+        (["previous-working-day", "2026-12-31"], "2026-12-30", "2026-12-30"),
+        (["count-working-days", "2026-12-01", "2026-12-31"], "23", "2026-12-25..2026-12-31"),
+        (["nth-working-day", "2026", "12", "-1"], "2026-12-31", "2026-12-31"),
+    ],
+)
+def test_provisional_december_answers_are_printed_said_and_exit_4(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], printed: str, named: str
+) -> None:
+    """Without 2027's notice the last days of 2026 may still change: the answer is printed, stderr
+    says it is provisional (暂定) naming the days, and the exit code is the provisional one."""
+    monkeypatch.setattr("regflows.cli.default_calendar", lambda: _calendar_of(2025, 2026))
+    result = runner.invoke(app, ["calendar", *args])
+    assert result.exit_code == ExitCode.PROVISIONAL, result.output
+    assert result.stdout == printed + "\n"
+    assert "暂定" in result.stderr and named in result.stderr and "2027" in result.stderr
+
+
+def test_answers_that_do_not_rest_on_provisional_days_stay_definite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("regflows.cli.default_calendar", lambda: _calendar_of(2025, 2026))
+    for args in (["is-working-day", "2026-12-24"], ["add-working-days", "2026-12-21", "3"], ["nth-working-day", "2026", "12", "1"]):
+        result = runner.invoke(app, ["calendar", *args])
+        assert result.exit_code == ExitCode.DONE and result.stderr == "", args
+
+
+def test_replaying_2018_without_the_2019_notice_gives_no_wrong_definite_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 2019 notice made 2018-12-29 (Saturday) a working day and 2018-12-31 (Monday) a
+    holiday: a calendar of 2018 alone answers both wrongly, so it must say they are provisional."""
+    monkeypatch.setattr("regflows.cli.default_calendar", lambda: _calendar_of(2018))
+    for day, provisional_answer in (("2018-12-29", "false"), ("2018-12-31", "true")):
+        result = runner.invoke(app, ["calendar", "is-working-day", day])
+        assert (result.exit_code, result.stdout) == (ExitCode.PROVISIONAL, provisional_answer + "\n")
+        assert "暂定" in result.stderr and day in result.stderr
+    monkeypatch.setattr("regflows.cli.default_calendar", lambda: _calendar_of(2018, 2019))
+    for day, answer in (("2018-12-29", "true"), ("2018-12-31", "false")):
+        result = runner.invoke(app, ["calendar", "is-working-day", day])
+        assert (result.exit_code, result.stdout, result.stderr) == (ExitCode.DONE, answer + "\n", "")
+
+
+def test_import_notice_exit_codes(tmp_path: Path) -> None:
+    """A notice that imports: 0 and the year file; an amending notice without its year file: 3
+    (no calendar data for the year it needs); a notice that does not balance: 2, naming the item."""
+    def run(name: str, text: str | None = None) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / name
+        path.write_text(text if text is not None else (NOTICES / name).read_text("utf-8"), encoding="utf-8")
+        return subprocess.run([REGFLOWS, "calendar", "import-notice", str(path), "--url", "https://www.gov.cn/x",
+                               "--output-dir", str(tmp_path)], capture_output=True, text=True)
+
+    assert run("2019-2.txt").returncode == ExitCode.NO_CALENDAR
+    assert run("2019-1.txt").returncode == ExitCode.DONE
+    adjusted = run("2019-2.txt")
+    assert adjusted.returncode == ExitCode.DONE, adjusted.stderr
+    assert "国办发明电〔2019〕3号" in (tmp_path / "2019.yaml").read_text("utf-8")
+    garbled = run("2025-1.txt", (NOTICES / "2025-1.txt").read_text("utf-8").replace("1月26日（周日）、2月8日（周六）上班。", ""))
+    assert garbled.returncode == ExitCode.USAGE and "二、春节" in garbled.stderr and "不平衡" in garbled.stderr
+    assert not (tmp_path / "2025.yaml").exists()
+
+
+def test_schedules_cut_short_by_a_missing_year_exit_with_the_calendar_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("regflows.cli.default_calendar", lambda: _calendar_of(2025, 2026))
+    assert runner.invoke(app, ["calendar", "schedules", "--start", "2025-06-02"]).exit_code == ExitCode.DONE
+    short = runner.invoke(app, ["calendar", "schedules", "--start", "2026-12-28"])
+    assert short.exit_code == ExitCode.NO_CALENDAR and "2027" in short.stderr
+    assert short.stdout  # what is known is printed all the same
 
 
 def test_bad_dates_are_refused() -> None:
@@ -139,3 +245,4 @@ def test_a_store_never_migrated_is_one_chinese_line_naming_the_fix(tmp_path: Pat
     assert done.returncode == 2
     assert done.stderr.startswith("错误：业务数据库") and "regflows db upgrade" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "new.db").exists()  # issue 13 (10): looking does not create an empty store

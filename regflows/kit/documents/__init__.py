@@ -7,6 +7,8 @@ the ``__all__`` below, and the modules behind it are:
   Asian fonts on every run, draft and drill marks, tables, page numbers;
 - :mod:`.workbook` — :class:`SafeWorkbook`, an .xlsx writer that writes text from data as text
   (never a formula) and numbers as numbers, in a CJK font;
+- :mod:`.csvfile` — :func:`write_csv`, a CSV whose text a spreadsheet never runs as a formula;
+- :mod:`.markdown` — :func:`markdown_text`, text from data shown as typed inside a Markdown artifact;
 - :mod:`.markers` — the draft mark, the drill tag and the ``待补充（原因）`` pending marker;
 - :mod:`.files` — reproducible zip packages and atomic writes, shared by both writers.
 
@@ -21,7 +23,9 @@ each requires and the clause that requires it, their texts and masking rules. Th
 never imports a procedure.
 """
 
+from regflows.kit.documents.csvfile import FORMULA_STARTS, neutralise, neutralise_column, write_csv
 from regflows.kit.documents.files import NO_DATE, reproducible_zip
+from regflows.kit.documents.markdown import markdown_text
 from regflows.kit.files import PRIVATE_FILE, write_atomically
 from regflows.kit.documents.markers import (
     DRAFT_MARK,
@@ -66,6 +70,7 @@ __all__ = [
     "DRILL_TAG",
     "FIRST_LINE_INDENT",
     "FONT_BODY",
+    "FORMULA_STARTS",
     "FONT_HEADING",
     "FONT_HEADINGS",
     "FONT_LATIN",
@@ -95,9 +100,13 @@ __all__ = [
     "SafeWorkbook",
     "contains_pending",
     "is_pending",
+    "markdown_text",
+    "neutralise",
+    "neutralise_column",
     "pending",
     "pending_reason",
     "reproducible_zip",
     "set_fonts",
     "write_atomically",
+    "write_csv",
 ]

@@ -191,3 +191,56 @@ def test_parquet_log_strings_are_trimmed_blanked_and_in_one_chunk(tmp_path: Path
     assert all(frame[c].array._pa_array.num_chunks == 1 for c in ("query_id", "subject_id", "region", "user_id"))
     clean = read_log(write_csv(tmp_path / "clean.csv", [row("a", "2025-09-10 10:00:00")])).frame
     assert clean.loc[0, "subject_id"] == "h:a"
+
+
+def test_day_month_orders_and_free_text_dates_are_refused_with_their_rows(tmp_path: Path, quality_failure, row) -> None:
+    """Issue 13 (3): a guess moves rows between months silently. ``05/10/2025`` must not become
+    10 May, ``13/10/2025`` must not be read day-first, ``Oct 15`` must not become year 1: each is a
+    failing row, named, and nothing is published."""
+    failure = quality_failure(tmp_path, [
+        row("ok", "2025-09-10 10:00:00"),
+        row("dm", "05/09/2025 12:00:00"),
+        row("dfirst", "13/09/2025"),
+        row("words", "Sep 15"),
+    ])
+    problems = _problems(failure)
+    assert {(3, "queried_at", "日期时间无法解析"), (4, "queried_at", "日期时间无法解析"),
+            (5, "queried_at", "日期时间无法解析")} <= problems
+    assert not any(line == 2 for line, _, _ in problems)
+
+
+def test_sub_second_timestamps_are_read(tmp_path: Path, row, write_csv) -> None:
+    """Issue 13 (3): database exports carry microseconds or nanoseconds; they are read (to the
+    millisecond), with or without an offset, not a crash."""
+    log = write_csv(tmp_path / "log.csv", [
+        row("ns", "2025-09-10 10:00:00.123456789"),
+        row("us", "2025-09-10T02:00:00.123456Z"),
+        row("ns-off", "2025-09-10 10:00:00.999999999+08:00"),
+    ])
+    frame = read_log(log).frame
+    assert not frame["_bad_queried_at"].any()
+    assert [str(t) for t in frame["queried_at"]] == [
+        "2025-09-10 10:00:00.123000+08:00", "2025-09-10 10:00:00.123000+08:00", "2025-09-10 10:00:00.999000+08:00"]
+
+
+def test_one_declared_time_format_per_file(tmp_path: Path, row, write_csv) -> None:
+    """Issue 13 (3): a file in another layout is read when its one format is declared (setting
+    ``credit_log_time_format``); values in any other layout are still bad."""
+    log = write_csv(tmp_path / "log.csv", [row("a", "10/09/2025 10:00:00"), row("b", "2025-09-10 10:00:00")])
+    frame = read_log(log, "%d/%m/%Y %H:%M:%S").frame
+    assert str(frame["queried_at"][0]) == "2025-09-10 10:00:00+08:00"
+    assert frame["_bad_queried_at"].tolist() == [False, True]
+
+
+def test_a_repeated_column_name_is_refused_naming_it(tmp_path: Path, log_columns, row, write_csv) -> None:
+    """Issue 13 (10): pandas renames a second ``queried_at`` to ``queried_at.1`` and the run would
+    silently use the first; the file is refused with the repeated name."""
+    path = tmp_path / "log.csv"
+    write_csv(path, [row("q1", "2025-09-10 10:00:00")], columns=[*log_columns, "queried_at"])
+    with pytest.raises(CreditInputError, match="列名重复：queried_at"):
+        read_log(path)
+    frame = pd.DataFrame([row("q1", "2025-09-10 10:00:00")])
+    frame.columns = [*frame.columns[:-1], "user_id"]  # the last column repeats user_id
+    frame.to_excel(tmp_path / "log.xlsx", index=False)
+    with pytest.raises(CreditInputError, match="列名重复：user_id"):
+        read_log(tmp_path / "log.xlsx")

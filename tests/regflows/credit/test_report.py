@@ -160,19 +160,3 @@ def test_cli_empty_file_is_an_error_and_publishes_nothing(tmp_path: Path, home: 
     assert r.exit_code == 2
     assert "文件为空" in r.output
     assert not out.exists()
-
-
-def test_flagged_csv_reads_back_as_written_with_a_bom_and_plain_header(tmp_path: Path) -> None:
-    import pandas as pd
-
-    from regflows.credit.pipeline import write_csv
-
-    frame = pd.DataFrame({"行号": [2, 3], "查询编号": pd.Series(['Q"1"', "Q,2"], dtype="str"),
-                          "说明": pd.Series(["非工作日或工作时间以外查询（PBOC-102 二（四））", "两行\n说明"], dtype="str"),
-                          "空": pd.Series([None, "x"], dtype="str")})
-    path = write_csv(frame, tmp_path / "f.csv")
-    raw = path.read_bytes()
-    assert raw.startswith("\ufeff行号,查询编号,说明,空\n".encode("utf-8"))
-    back = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    assert back.to_dict(orient="list") == {"行号": ["2", "3"], "查询编号": ['Q"1"', "Q,2"],
-                                           "说明": ["非工作日或工作时间以外查询（PBOC-102 二（四））", "两行\n说明"], "空": ["", "x"]}

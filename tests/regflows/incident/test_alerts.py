@@ -82,4 +82,8 @@ def test_ingest_refuses_without_a_token_a_wrong_token_and_a_bad_record(ingest: T
     naive = (FIXTURES / "naive-time.json").read_bytes()
     bad = ingest.post("/incidents", content=naive, headers={"Authorization": "Bearer t0ken"})
     assert bad.status_code == 422 and "POST /incidents" in bad.json()["error"]
+    # issue 13 (8): a discovery in 2030 would start a clock in the future
+    future = json.loads(body) | {"discovered_at": "2030-09-30T10:00:00+08:00", "confirmed_at": "2030-09-30T11:00:00+08:00"}
+    late = ingest.post("/incidents", json=future, headers={"Authorization": "Bearer t0ken"})
+    assert late.status_code == 422 and "discovered_at" in late.json()["error"] and "晚于当前时间" in late.json()["error"]
     assert _ledger("incident.ingested") == []  # nothing recorded before the record validates

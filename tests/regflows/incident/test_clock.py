@@ -287,6 +287,22 @@ def test_calendar_missing_for_a_2027_due_day(rec) -> None:
     assert fulfilled["summary_report"].state == "fulfilled"
 
 
+def test_a_deadline_on_provisional_december_days_says_so_until_the_next_notice_is_in(rec) -> None:
+    """Issue 13, item 4: without 2026's notice, 5 working days after 2025-12-22 end on 12-29, a
+    day 2026's notice could still re-arrange: the obligation's basis says 暂定; the watch's
+    recomputation with 2026 loaded gives the definite deadline."""
+    from calendars.official import WorkingDayCalendar, default_calendar
+
+    record = rec(occurred_at="2025-12-22T09:00:00+08:00", discovered_at="2025-12-22T09:05:00+08:00",
+                 handling_ended_at="2025-12-22T18:00:00+08:00", **GRADE_FACTS["III"])
+    shipped = default_calendar()
+    without_2026 = WorkingDayCalendar(shipped.arrangements[y] for y in (2024, 2025))
+    before = clock(record, now=t("2025-12-22 19:00"), calendar=without_2026)["summary_report"]
+    assert before.last_day == dt.date(2025, 12, 29) and "暂定" in (before.basis or "")
+    after = clock(record, now=t("2025-12-22 19:00"), calendar=shipped)["summary_report"]
+    assert after.last_day == dt.date(2025, 12, 29) and "暂定" not in (after.basis or "")
+
+
 # -- states at now -----------------------------------------------------------------------------
 
 
@@ -427,7 +443,8 @@ def run_clock(*args: str) -> Any:
 
 
 def test_cli_clock_all_regimes_without_profile() -> None:
-    result = run_clock(str(FIXTURES / "grade-iii-pfi-leak.json"), "--now", "2025-09-30T11:00:00+08:00")
+    # --now after every time of the record (confirmed 14:00): the clock judges the record at --now
+    result = run_clock(str(FIXTURES / "grade-iii-pfi-leak.json"), "--now", "2025-09-30T14:30:00+08:00")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     rows = {o["id"]: o for o in out["obligations"]}
@@ -439,17 +456,41 @@ def test_cli_clock_all_regimes_without_profile() -> None:
     first = out["obligations"][0]
     assert list(first)[:4] == ["id", "due", "source", "state"]
     assert rows["regulator_initial_report"] == {**rows["regulator_initial_report"], "due": "2025-09-30T12:00:00+08:00",
-                                                "source": "NFRA 第四十五条", "state": "open"}
+                                                "source": "NFRA 第四十五条", "state": "overdue"}
     assert rows["pboc_pfi_report"]["state"] == "overdue"  # discovered 10:00, "immediately" = 11:00
     assert rows["regulator_written_report"]["due"] == "2025-09-30T22:00:00+08:00"
     assert rows["summary_report"]["due"] is None and rows["summary_report"]["state"] == "pending"
 
 
 def test_cli_clock_with_profile_leaves_out_disabled_regimes() -> None:
-    result = run_clock(str(FIXTURES / "grade-iii-pfi-leak.json"), "--profile", str(DEMO), "--now", "2025-09-30T11:00:00+08:00")
+    result = run_clock(str(FIXTURES / "grade-iii-pfi-leak.json"), "--profile", str(DEMO), "--now", "2025-09-30T14:30:00+08:00")
     assert result.exit_code == 0, result.output
     ids = [o["id"] for o in json.loads(result.stdout)["obligations"]]
     assert "police_report" not in ids and "internal_written_report" in ids  # demo: TENPAY off, CUSTINFO on
+
+
+@pytest.mark.parametrize("command", ["clock", "grade"])
+@pytest.mark.parametrize(("field", "value", "problem"), [
+    ("discovered_at", "2030-09-30T10:00:00+08:00", "晚于当前时间"),  # a typed year: a clock in the future
+    ("confirmed_at", "2025-09-30T14:06:00+08:00", "晚于当前时间"),  # beyond the 300 s skew of --now
+    ("occurred_at", "0001-09-29T22:00:00+08:00", "早于本机构记录起始日"),  # year 1 cannot be computed
+])
+def test_cli_refuses_times_no_declaration_can_have(tmp_path: Path, command: str, field: str, value: str, problem: str) -> None:
+    """Issue 13 (8): a time later than --now (default the wall clock) plus the skew, or before the
+    institution's records begin, is refused naming the field; no clock is started."""
+    record = json.loads((FIXTURES / "grade-iii-pfi-leak.json").read_text(encoding="utf-8"))
+    if field == "discovered_at":
+        del record["confirmed_at"]  # else the order check (confirmed before discovered) speaks first
+    record[field] = value
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(incident_app, [command, str(path), "--now", "2025-09-30T14:00:00+08:00"])
+    assert result.exit_code == 2, result.output
+    assert field in result.output and problem in result.output and "Traceback" not in result.output
+    within_skew = record | {field: "2025-09-30T14:04:00+08:00"} if field == "confirmed_at" else None
+    if within_skew:
+        path.write_text(json.dumps(within_skew, ensure_ascii=False), encoding="utf-8")
+        assert runner.invoke(incident_app, [command, str(path), "--now", "2025-09-30T14:00:00+08:00"]).exit_code == 0
 
 
 def test_cli_clock_day_counted_due_printed_at_23_59_59() -> None:

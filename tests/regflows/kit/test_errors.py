@@ -217,3 +217,15 @@ def test_locations_and_places() -> None:
     assert line_for({(): 1, ("a",): 2, ("a", "1"): 5}, ("a", 1, "missing")) == 5  # a YAML `1:` key
     assert place(Path("a.yaml"), 3) == "文件 a.yaml 第 3 行" and place("POST /x", 3) == "POST /x 第 3 行"
     assert place(None, 3) == "第 3 行" and place(None) == ""
+
+
+def test_a_json_or_yaml_file_with_a_bom_is_read(tmp_path: Path) -> None:
+    """Issue 13 (10): Windows Notepad saves UTF-8 with a BOM; the CSVs were read with one, the
+    JSON incident records were refused."""
+    from regflows.incident.record import load_record
+
+    record = ('{"title": "核心系统中断", "occurred_at": "2025-09-30T09:00:00+08:00", "discovered_at": "2025-09-30T09:10:00+08:00",'
+              ' "discovered_by": "监控中心", "system_name": "核心业务系统", "category": "other"}')
+    path = tmp_path / "inc.json"
+    path.write_bytes("\ufeff".encode() + record.encode())
+    assert load_record(path).title == "核心系统中断"

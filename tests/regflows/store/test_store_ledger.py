@@ -170,3 +170,23 @@ def test_migrations_match_the_models(store_url: str) -> None:
     with db.engine(store_url).connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_store_and_anchors_are_owner_only_and_reading_creates_no_store(tmp_path: Path) -> None:
+    """Issue 13 (10): regflows.db and the anchors file are created 0600 in 0700 folders, as ack.key
+    is; a command that only reads a store that does not exist says so and creates nothing."""
+    import stat
+
+    from regflows.config import StoreNotReady
+
+    url = f"sqlite:///{tmp_path / 'new' / 'regflows.db'}"
+    with pytest.raises(StoreNotReady, match="db upgrade"):
+        ledger.verify(url, tmp_path / "anchors")
+    assert not (tmp_path / "new" / "regflows.db").exists()
+    migrate(url)
+    assert stat.S_IMODE((tmp_path / "new" / "regflows.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    ledger.write_anchor(url, anchors)
+    assert stat.S_IMODE(ledger.anchor_path(anchors).stat().st_mode) == 0o600
