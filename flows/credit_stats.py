@@ -22,6 +22,7 @@ from prefect import flow, get_run_logger
 from regflows import config
 from regflows.credit.models import Period, previous_period
 from regflows.profile import load_profile, profile_path
+from tasks.credit_daily import month_agreement_task
 from tasks.credit_stats import (events_task, owe_task, preparer_task, publish_task, quality_task, read_task,
                                 request_review_task, rules_task, write_task)
 
@@ -47,10 +48,11 @@ def credit_stats(period: str | None = None, logs: str | None = None, users: str 
     quality_task(inputs, p, profile, out)
     events = events_task(p, profile)
     outcome = rules_task(inputs, p, profile, events, unit)
+    disagreements = month_agreement_task(p, outcome.rules.counts)  # the month agrees with its daily checks (二（四）)
     files = write_task(outcome, out, profile, people)
     publish_task(outcome)
     keys = [t.key for t in outcome.tables]
     stages = request_review_task(profile, keys) if notify else {k: "review" for k in keys}
     if not notify:
         get_run_logger().info("未发送复核请求（notify=false）：可由 credit-stats-watch 补发")
-    return {**outcome.summary, "files": files, "warnings": outcome.warnings, "signoff": stages[keys[0]], "signoffs": stages}
+    return {**outcome.summary, "files": files, "warnings": outcome.warnings + disagreements, "signoff": stages[keys[0]], "signoffs": stages}

@@ -100,7 +100,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         title="征信信息安全情况统计（按月）",
         kinds=credit_notices.KINDS,
         commands=(("credit-stats", credit_app), ("demo", demo_app)),
-        deployments=("credit-stats", "credit-stats-watch"),
+        deployments=("credit-stats", "credit-stats-watch", "credit-daily-check"),
         profile_warnings=_credit_access_warnings,
     ),
 )

@@ -24,7 +24,7 @@ from calendars.zone import SHANGHAI
 from notices.ack_server import bind_address, serve_in_thread
 from regflows import config, ledger
 from regflows.credit import demo
-from regflows.credit.models import previous_period
+from regflows.credit.models import Period, previous_period
 from regflows.deployments import read_prefect_yaml, schedules_for, to_runner_deployments
 from regflows.procedures import endpoint_routes
 from regflows.profile import DEMO_PROFILE, load_profile
@@ -61,6 +61,7 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
 
     if profile_file.resolve() == DEMO_PROFILE.resolve():
         _load_demo_data()
+        _load_demo_daily_logs(profile.settings.credit_daily_log_pattern)
     acks = _start_ack_endpoint(str(profile.public_base_url))
 
     server = None
@@ -105,6 +106,27 @@ def _load_demo_data() -> None:
         console.print(f"[bold red]⚠ 未生成示范数据：{exc}[/]")
         return
     console.print(f"[green]✓[/] 示范数据：{path}")
+
+
+def _load_demo_daily_logs(pattern: str) -> None:
+    """The demo's daily logs (``settings.credit_daily_log_pattern``) of last month and of this
+    month up to yesterday, so the credit-daily-check deployment finds its days (PBOC-102 二（四）
+    日核查). Last month's days are split from last month's log, so the month agrees with its days."""
+    from regflows.credit.daily import log_path
+
+    today = dt.datetime.now(SHANGHAI).date()
+    this_month = Period(today.year, today.month)
+    last_month = this_month.previous()
+    written = 0
+    try:
+        for period, seed in ((last_month, 2025), (this_month, 2026)):
+            month = demo.generate(50_000, seed, period)
+            written += len(demo.write_daily(month, period, lambda d: log_path(pattern, d, config.home()), today))
+    except CalendarError as exc:
+        console.print(f"[bold red]⚠ 未生成示范每日日志：{exc}[/]")
+        return
+    if written:
+        console.print(f"[green]✓[/] 示范每日查询日志 {written} 个：{config.home() / 'credit' / 'daily'}")
 
 
 def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]

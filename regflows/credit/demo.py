@@ -8,6 +8,7 @@ exactly one rule, so :class:`DemoLog.expected` is the exact count the rules must
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,3 +169,23 @@ def write(demo: DemoLog, path: Path) -> Path:
     else:
         raise ValueError(f"不支持的文件类型 {suffix}：请用 .parquet、.csv 或 .xlsx")
     return path
+
+
+def write_daily(demo: DemoLog, period: Period, path_of: Callable[[dt.date], Path], before: dt.date) -> list[Path]:
+    """The demo month's queries as one log per day (the daily check's input, PBOC-102 二（四）
+    日核查), for the days before ``before`` (and before the end of ``period``) whose file does not
+    exist yet. The history rows before the month get their days' files too: the daily 30-day rule
+    then sees what the monthly run sees. Split from the monthly log, so the month's table and its
+    days agree."""
+    days = demo.frame["queried_at"].dt.date
+    parts = {day: part.reset_index(drop=True) for day, part in demo.frame.groupby(days, sort=True)}
+    day = period.first_day
+    while day < min(period.next_first_day, before):  # a day without queries has a log too: its header only
+        parts.setdefault(day, demo.frame.iloc[0:0])
+        day += dt.timedelta(days=1)
+    written = []
+    for day, part in sorted(parts.items()):
+        path = path_of(day)
+        if day < min(period.next_first_day, before) and not path.exists():
+            written.append(write(DemoLog(part), path))
+    return written

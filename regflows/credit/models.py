@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from calendars.zone import SHANGHAI
 
@@ -57,6 +57,10 @@ RULES: dict[str, tuple[str, str]] = {
     "off_hours": ("abnormal_query", "非工作日或工作时间以外查询（PBOC-102 二（四））"),
     "daily_volume": ("abnormal_query", "同一用户单日查询量超过阈值（PBOC-102 二（四））"),
     "repeat_subject": ("abnormal_query", "同一机构30日内多次查询同一主体（PBOC-102 二（四））"),
+    # An unlisted 查询原因 code: the purpose of the query is not one agreed for that subject type,
+    # a lead to verify in the quarterly self-inspection (PBOC-102 三（三）), not bad data
+    # (附件3 9.1: 不得用于约定外用途; interpretation in the README).
+    "reason_not_agreed": ("abnormal_query", "查询原因不在约定用途的代码集合内，待季度自查核实（PBOC-102 附件3 9.1）"),
 }
 
 DUE_DAY: dict[str, int] = {"national_head_office": 10, "national_branch": 6, "local": 6}
@@ -108,6 +112,23 @@ class Period:
         return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
 
+class Span(Protocol):
+    """What the rules and the log suite need of a stretch of days: a month (:class:`Period`) for the
+    monthly table, one day (:class:`regflows.credit.daily.Day`) for the daily check (日核查)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def first_day(self) -> dt.date: ...
+
+    @property
+    def next_first_day(self) -> dt.date: ...
+
+    @property
+    def end(self) -> dt.datetime: ...
+
+
 def previous_period(today: dt.date | None = None) -> Period:
     """The month before today (Asia/Shanghai): what a run on the 1st reports."""
     day = today or dt.datetime.now(SHANGHAI).date()
@@ -132,6 +153,8 @@ class Thresholds:
     repeat_window_days: int
     reason_codes: tuple[str, ...]
     enterprise_reason_codes: tuple[str, ...]
+    blocked_statuses: tuple[str, ...]
+    non_formal_abnormal: bool
 
 
 @dataclass

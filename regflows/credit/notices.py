@@ -1,4 +1,5 @@
-"""The credit-statistics procedure's notice kind: the request to review or sign the monthly table.
+"""The credit-statistics procedure's notice kinds: the request to review or sign the monthly
+table, and the daily check's two notices (a 违规查询 raised at once, the daily digest of leads).
 
 Registered with the notices layer when this module is imported, and the package imports it
 (``regflows/credit/__init__.py``), so every process that loads a part of the procedure can send
@@ -11,6 +12,7 @@ shows the request as sent before the button, and the sign-off moves on at once a
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -57,4 +59,47 @@ SIGNOFF_REQUEST = register_kind(NoticeKind(
     stops_escalation=False, after_ack=after_ack,
 ))
 
-KINDS: tuple[NoticeKind, ...] = (SIGNOFF_REQUEST,)
+
+
+class CreditViolationContext(NoticeContext):
+    """One 违规查询 found by the daily check, raised at once (PBOC-102 三（二）: 发生征信信息安全风险事件的，
+    应立即上报; 附件3 8.1). The acknowledgement records who took it up; it escalates like every
+    unacknowledged notice."""
+
+    subject_ref: Ref  # credit-daily:2025-10-03
+    day: dt.date
+    query_id: Line
+    queried_at: Line
+    unit: Line  # the institution code of the query
+    user_id: Line
+    rule_text: Line
+    rules: Line
+    clause: Line
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+
+
+class CreditDailyDigestContext(NoticeContext):
+    """The daily check's digest: the days checked, the 异常查询 leads by rule (PBOC-102 二（四）: 异常查询
+    监控、处置与报告), where the full lists are, and every day that could not be checked (its log
+    missing or failing its checks), which must be acknowledged."""
+
+    state: Literal["ok", "problem"]
+    subject_ref: Ref  # credit-daily:2025-10-12 (the last day checked)
+    days: list[Line] = Field(default_factory=list)  # one line per day: queries, 违规, 异常
+    leads: list[Line] = Field(default_factory=list)  # one line per rule: how many leads
+    examples: list[Line] = Field(default_factory=list)  # the first leads, one line each
+    more: int = Field(default=0, ge=0)  # leads not shown
+    files: list[Line] = Field(default_factory=list)
+    problems: list[Line] = Field(default_factory=list)  # days not checked, with why
+    warnings: list[Line] = Field(default_factory=list)
+    count: int = Field(default=0, ge=0)  # leads in all
+    ack_url: AckUrl | None = None
+    institution: Line | None = None
+
+
+CREDIT_VIOLATION = register_kind(NoticeKind("credit_violation", CreditViolationContext, TEMPLATES, button="确认已知悉并着手核实"))
+CREDIT_DAILY_DIGEST = register_kind(NoticeKind("credit_daily_digest", CreditDailyDigestContext, TEMPLATES,
+                                               button="确认已知悉（缺失日志将补查）"))
+
+KINDS: tuple[NoticeKind, ...] = (SIGNOFF_REQUEST, CREDIT_VIOLATION, CREDIT_DAILY_DIGEST)

@@ -32,7 +32,7 @@ from regflows.credit.models import (
     RAW_ID_PATTERN,
     SUBJECT_TYPES,
     USER_STATUSES,
-    Period,
+    Span,
     Thresholds,
 )
 
@@ -49,7 +49,6 @@ _FLAG_TEXT: dict[str, tuple[str, str]] = {
     "_bad_authorization_expires": ("authorization_expires", "日期无法解析"),
     "_after_period_end": ("queried_at", "查询时间晚于统计期末"),
     "_bad_status_since": ("status_since", "日期无法解析"),
-    "_bad_reason_code": ("reason_code", "查询原因代码不在该主体类型（个人/企业）的代码集合内"),
 }
 _RAW_ID = re.compile(RAW_ID_PATTERN)
 
@@ -105,8 +104,7 @@ def _expectations(kind: str, thresholds: Thresholds) -> list[Any]:
             E.ExpectColumnValuesToBeInSet(column="subject_type", value_set=list(SUBJECT_TYPES)),
             E.ExpectColumnValuesToNotMatchRegex(column="subject_id", regex=RAW_ID_PATTERN),
             *[E.ExpectColumnValuesToBeInSet(column=c, value_set=[False])
-              for c in ("_bad_queried_at", "_bad_authorized_at", "_bad_authorization_expires", "_after_period_end",
-                        "_bad_reason_code")],
+              for c in ("_bad_queried_at", "_bad_authorized_at", "_bad_authorization_expires", "_after_period_end")],
         ]
     return [
         E.ExpectColumnValuesToNotBeNull(column="user_id"),
@@ -180,30 +178,17 @@ def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> Qual
                          failing_rows=failing)
 
 
-def bad_reason_codes(frame: pd.DataFrame, thresholds: Thresholds) -> pd.Series:
-    """A 查询原因代码 outside its subject type's set: personal and enterprise reports number their
-    reasons differently (01 is 贷后管理 for a person, 贷前审查 for an enterprise; models.py), so
-    one flat set would pass wrong codes. A subject type outside both is reported by its own check,
-    its code against both sets; an empty code is reported once, as empty."""
-    codes, kinds = frame["reason_code"], frame["subject_type"]
-    person, enterprise = list(thresholds.reason_codes), list(thresholds.enterprise_reason_codes)
-    bad = (
-        ((kinds == "person") & ~codes.isin(person))
-        | ((kinds == "enterprise") & ~codes.isin(enterprise))
-        | (~kinds.isin(list(SUBJECT_TYPES)) & ~codes.isin(person + enterprise))
-    )
-    return (bad & codes.notna()).fillna(False).astype(bool)
-
-
-def check_log(frame: pd.DataFrame, period: Period, thresholds: Thresholds, line_base: int = 2) -> QualityReport:
+def check_log(frame: pd.DataFrame, period: Span, thresholds: Thresholds, line_base: int = 2) -> QualityReport:
     """The query-log suite (issue 7, check 1): required values, unique ids, value sets, parseable
-    dates, no query after the period's end, no raw 18-digit ID numbers in ``subject_id``."""
+    dates, no query after the period's end, no raw 18-digit ID numbers in ``subject_id``.
+
+    An unlisted 查询原因 code is not checked here: it is a finding (rule ``reason_not_agreed``,
+    PBOC-102 附件3 9.1, :mod:`regflows.credit.rules`), not bad data, and must not stop the table."""
     frame["_after_period_end"] = (frame["queried_at"] >= period.end).fillna(False).astype(bool)
-    frame["_bad_reason_code"] = bad_reason_codes(frame, thresholds)
     try:
         return _report("查询日志", frame, _validate(frame, "log", thresholds), line_base)
     finally:
-        del frame["_after_period_end"], frame["_bad_reason_code"]
+        del frame["_after_period_end"]
 
 
 def check_users(frame: pd.DataFrame, thresholds: Thresholds, line_base: int = 2) -> QualityReport:

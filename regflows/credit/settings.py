@@ -26,4 +26,6 @@ def thresholds(settings: CreditSettings | None = None) -> Thresholds:
         repeat_window_days=s.credit_repeat_window_days,
         reason_codes=tuple(s.credit_reason_codes),
         enterprise_reason_codes=tuple(s.credit_enterprise_reason_codes),
+        blocked_statuses=tuple(s.credit_blocked_user_statuses),
+        non_formal_abnormal=s.credit_non_formal_user_abnormal,
     )

@@ -119,6 +119,29 @@ VALID: dict[str, dict[str, Any]] = {
         "due_label": "2025-11-10 24:00",
         "ack_url": ACK,
     },
+    "credit_violation": {
+        "subject_ref": "credit-daily:2025-10-10",
+        "day": "2025-10-10",
+        "query_id": "Q-20251010-000123",
+        "queried_at": "2025-10-10 10:30:00",
+        "unit": "YX0001",
+        "user_id": "U000017",
+        "rule_text": "未取得授权（PBOC-102 附件3 8.1）",
+        "rules": "未取得授权（PBOC-102 附件3 8.1）",
+        "clause": "PBOC-102 二（四）（日核查）、三（二）（风险事件立即上报）；附件3 8.1",
+        "ack_url": ACK,
+    },
+    "credit_daily_digest": {
+        "state": "problem",
+        "subject_ref": "credit-daily:2025-10-12",
+        "days": ["2025-10-10：查询 3 笔，违规查询 1 笔（已逐笔通知），异常查询线索 1 笔"],
+        "leads": ["非工作日或工作时间以外查询（PBOC-102 二（四））：1 笔"],
+        "examples": ["2025-10-10 21:00:00 YX0001 用户 U000017 查询 Q-1：非工作日或工作时间以外查询（PBOC-102 二（四））"],
+        "files": ["var/reports/credit-daily/2025-10/daily-findings-2025-10-10.csv"],
+        "problems": ["2025-10-11 的查询日志不存在：var/credit/daily/query-log-2025-10-11.csv"],
+        "count": 1,
+        "ack_url": ACK,
+    },
 }
 
 DRILL_KINDS = ["incident_alert", "deadline_reminder", "escalation", "delivery_failure", "renotify", "approval_request"]
@@ -436,6 +459,9 @@ LONGEST_SMS: dict[str, dict[str, Any]] = {
     "ledger_anchor": {"count": 999_999_999},
     "approval_request": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "drill": True, "ack_url": "https://" + "a" * 56},
     "signoff_request": {"state": "review", "subject_ref": "credit-stats:2025-10", "ack_url": "https://" + "a" * 56},
+    "credit_violation": {"subject_ref": "credit-daily:2025-10-10", "ack_url": "https://" + "a" * 56},
+    "credit_daily_digest": {"state": "problem", "subject_ref": "credit-daily:2025-10-12", "count": 99_999,
+                            "ack_url": "https://" + "a" * 56},
 }
 
 

@@ -26,7 +26,8 @@ from regflows.deployments import ConcurrencyLimit, DeploymentFileError, read_pre
 REPO = Path(__file__).resolve().parents[2]
 REGFLOWS = str(Path(sys.executable).parent / "regflows")
 #: The deployments that run by themselves and must never overlap themselves (issue 11, item 5).
-ONE_AT_A_TIME = {"notice-watch", "incident-watch", "credit-stats-watch", "calendar-watch", "audit-anchor", "audit-verify"}
+ONE_AT_A_TIME = {"notice-watch", "incident-watch", "credit-stats-watch", "calendar-watch", "audit-anchor", "audit-verify",
+                 "credit-daily-check"}
 
 
 def test_the_watches_are_one_at_a_time_in_prefect_yaml() -> None:
@@ -117,6 +118,12 @@ def test_up_serves_every_deployment_and_stopping_keeps_the_runs(prefect_server: 
             assert cal.is_working_day(local.date()), f"audit-verify scheduled on non-working day {local}"
         slugs = [s["slug"] for s in deployments["audit-verify"]["schedules"]]
         assert slugs == ["working-days-day-1-0900"]
+        # PBOC-102 二（四） 日核查: the daily credit check every working day at 08:00
+        daily_runs = scheduled_runs(prefect_server, deployments["credit-daily-check"]["id"])
+        assert daily_runs
+        for run in daily_runs:
+            local = dt.datetime.fromisoformat(run["expected_start_time"]).astimezone(SHANGHAI)
+            assert (local.hour, local.minute) == (8, 0) and cal.is_working_day(local.date()), local
         # The served watches carry their limit: the server cancels a run that would overlap.
         for name in names:
             served = deployments[name]

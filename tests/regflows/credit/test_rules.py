@@ -236,3 +236,71 @@ def test_subject_codes_by_parts_group_exactly_like_factorize() -> None:
     # missing values keep pd.factorize's codes (-1) exactly
     with_missing = pd.Series(["h1", None, "h1"], dtype="str")
     assert _string_codes(with_missing, min_rows=0)[0].tolist() == [0, -1, 0]
+
+
+# -- 异常查询 lead: a 查询原因 outside the agreed purposes (issue 12, point 15) ---------------------
+def test_an_unlisted_reason_code_is_a_lead_per_subject_type(tmp_path: Path, flags, row) -> None:
+    """PBOC-102 附件3 9.1 (不得用于约定外用途): a code outside its subject type's set is flagged
+    ``reason_not_agreed`` (异常查询), each type against its own set (01 is 贷后管理 for a person,
+    贷前审查 for an enterprise); 违规 still comes first."""
+    got = flags(tmp_path, [
+        row("p-ok", "2025-09-10 10:00:00", reason_code="01"),
+        row("p-enterprise-code", "2025-09-10 10:00:00", reason_code="17"),  # 额度审批 of an enterprise report
+        row("e-ok", "2025-09-10 10:00:00", subject_type="enterprise", reason_code="17"),
+        row("e-person-code", "2025-09-10 10:00:00", subject_type="enterprise", reason_code="08"),  # 担保资格审查 (person)
+        row("unauthorized", "2025-09-10 10:00:00", reason_code="99", authorization_id="", authorized_at=""),
+    ])
+    assert got == {"p-ok": "", "p-enterprise-code": "reason_not_agreed", "e-ok": "",
+                   "e-person-code": "reason_not_agreed", "unauthorized": "no_authorization"}
+
+
+def test_objection_check_code_05_is_allowed_by_default(tmp_path: Path, flags, row) -> None:
+    """PBOC-102 附件3 10.1: handling objections (异议核查与处理) is a duty, so 05 异议核查 is an agreed
+    purpose of a personal report by default; a profile that leaves it out flags it."""
+    assert "05" in thresholds().reason_codes
+    assert flags(tmp_path, [row("objection", "2025-09-10 10:00:00", reason_code="05")]) == {"objection": ""}
+    th = thresholds(CreditSettings(credit_reason_codes=["01", "02"]))
+    assert flags(tmp_path, [row("objection", "2025-09-10 10:00:00", reason_code="05")], th=th) == {
+        "objection": "reason_not_agreed"}
+
+
+# -- thresholds written down (issue 12, point 16) ---------------------------------------------------
+def test_user_status_counting_is_a_setting(tmp_path: Path, flags, row) -> None:
+    """PBOC-102 附件3 5.4 (locked, stopped users) and 5.7 (no users for non-formal employees): which
+    statuses count and whether a non-formal employee's query counts as 异常 are settings."""
+    users = [
+        {"user_id": "u-locked", "status": "locked", "formal_employee": "true", "status_since": ""},
+        {"user_id": "u-susp", "status": "suspended", "formal_employee": "true", "status_since": ""},
+        {"user_id": "u-temp", "status": "active", "formal_employee": "false", "status_since": ""},
+    ]
+    rows = [row("locked", "2025-09-10 10:00:00", user_id="u-locked"), row("susp", "2025-09-10 10:00:00", user_id="u-susp"),
+            row("temp", "2025-09-10 10:00:00", user_id="u-temp")]
+    th = thresholds(CreditSettings(credit_blocked_user_statuses=["locked"], credit_non_formal_user_abnormal=False))
+    assert flags(tmp_path, rows, users=users, th=th) == {"locked": "user_status", "susp": "", "temp": ""}
+
+
+def test_every_threshold_is_written_down_with_its_clause() -> None:
+    """Issue 12, point 16: working hours, the daily cap (附件3 5.1's 150-250 is a daily *average* for
+    sizing centralised users, not a cap), the 30-day repeat limit, 违规 before 异常 and the user
+    statuses are interpretations: each is a setting citing its clause and a row of the README's
+    Interpretations table naming that clause."""
+    fields = CreditSettings.model_fields
+    clause = {name: str((fields[name].json_schema_extra or {})["clause"]) for name in fields}  # type: ignore[index]
+    assert "13.3" in clause["credit_work_start"] and "13.3" in clause["credit_work_end"]
+    assert "5.1" in clause["credit_daily_query_limit"] and "日均" in clause["credit_daily_query_limit"]
+    assert "13.3" in clause["credit_repeat_subject_limit"]
+    assert "5.4" in clause["credit_blocked_user_statuses"] and "5.7" in clause["credit_non_formal_user_abnormal"]
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Interpretations"):]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    expected = {
+        "working hours of the credit query log": ("08:30", "18:00", "13.3", "credit_work_start"),
+        "a user's daily query cap": ("250", "5.1", "日均", "credit_daily_query_limit"),
+        "queries of one subject within 30 days": ("3", "13.3", "credit_repeat_subject_limit"),
+        "a query both 违规 and 异常": ("8.1", "违规"),
+        "locked, suspended or non-formal users": ("5.4", "5.7", "credit_blocked_user_statuses"),
+        "a 查询原因 code outside the agreed set": ("9.1", "10.1", "reason_not_agreed"),
+    }
+    for question, words in expected.items():
+        assert question in rows, question
+        assert all(w in rows[question] for w in words), (question, words)
