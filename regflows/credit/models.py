@@ -22,6 +22,11 @@ LOG_REQUIRED_VALUES: tuple[str, ...] = (
     "query_id", "queried_at", "user_id", "institution", "subject_id", "subject_type", "reason_code",
 )
 LOG_DATE_COLUMNS: tuple[str, ...] = ("authorized_at", "authorization_expires")
+#: The longest text a log or users field may hold (ids, codes, region names are far shorter): a
+#: longer value is a data-quality failure naming its row, never carried into summary.json or cut
+#: silently by Excel's cell limit (issue 13, 10).
+MAX_TEXT_LENGTH = 200
+
 LOG_STRING_COLUMNS: tuple[str, ...] = (
     "query_id", "user_id", "institution", "region", "subject_id", "subject_type", "reason_code",
     "authorization_id", "loan_application_id",

@@ -29,6 +29,8 @@ import pandas as pd
 
 from regflows.credit.models import (
     LOG_REQUIRED_VALUES,
+    LOG_STRING_COLUMNS,
+    MAX_TEXT_LENGTH,
     RAW_ID_PATTERN,
     SUBJECT_TYPES,
     USER_STATUSES,
@@ -42,7 +44,17 @@ _CHECK_TEXT: dict[str, str] = {
     "expect_column_values_to_be_unique": "编号重复",
     "expect_column_values_to_be_in_set": "取值不在允许范围内",
     "expect_column_values_to_not_match_regex": "疑似未脱敏的18位身份证号（应为脱敏或哈希值）",
+    "expect_column_value_lengths_to_be_between": f"文本过长（超过 {MAX_TEXT_LENGTH} 个字符）",
 }
+#: How much of a failing value the reports show (a 50 MB field is named, not copied).
+_SHOWN = 80
+
+
+def _clip(value: Any) -> Any:
+    text = value if isinstance(value, str) else None
+    if text is None or len(text) <= _SHOWN:
+        return value
+    return f"{text[:_SHOWN]}…（共 {len(text)} 个字符）"
 _FLAG_TEXT: dict[str, tuple[str, str]] = {
     "_bad_queried_at": ("queried_at", "日期时间无法解析"),
     "_bad_authorized_at": ("authorized_at", "日期无法解析"),
@@ -105,10 +117,12 @@ def _expectations(kind: str, thresholds: Thresholds) -> list[Any]:
             E.ExpectColumnValuesToNotMatchRegex(column="subject_id", regex=RAW_ID_PATTERN),
             *[E.ExpectColumnValuesToBeInSet(column=c, value_set=[False])
               for c in ("_bad_queried_at", "_bad_authorized_at", "_bad_authorization_expires", "_after_period_end")],
+            *[E.ExpectColumnValueLengthsToBeBetween(column=c, max_value=MAX_TEXT_LENGTH) for c in LOG_STRING_COLUMNS],
         ]
     return [
         E.ExpectColumnValuesToNotBeNull(column="user_id"),
         E.ExpectColumnValuesToBeUnique(column="user_id"),
+        E.ExpectColumnValueLengthsToBeBetween(column="user_id", max_value=MAX_TEXT_LENGTH),
         E.ExpectColumnValuesToNotBeNull(column="status"),
         E.ExpectColumnValuesToBeInSet(column="status", value_set=list(USER_STATUSES)),
         E.ExpectColumnValuesToNotBeNull(column="formal_employee"),
@@ -161,7 +175,7 @@ def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> Qual
                 value = frame.at[idx, raw_col]
             else:
                 value = frame.at[idx, field_name] if field_name in frame.columns else ""
-            problems.append({"行号": int(idx) + line_base, "字段": field_name, "问题": text, "值": mask_value(value),
+            problems.append({"行号": int(idx) + line_base, "字段": field_name, "问题": text, "值": _clip(mask_value(value)),
                              "_index": idx})
     failures = pd.DataFrame(problems, columns=["行号", "字段", "问题", "值", "_index"])
     rows_idx = sorted({p["_index"] for p in problems if "_index" in p})
@@ -172,6 +186,9 @@ def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> Qual
     for col in [c for c in failing.columns if f"_raw_{c}" in frame.columns]:
         raw = frame.loc[rows_idx, f"_raw_{col}"]
         failing[col] = [r if pd.notna(r) else ("" if pd.isna(v) else str(v)) for r, v in zip(raw, failing[col])]
+    for col in failing.columns:
+        if failing[col].dtype == object or pd.api.types.is_string_dtype(failing[col].dtype):
+            failing[col] = failing[col].map(_clip)
     failing.insert(0, "行号", [int(i) + line_base for i in rows_idx])
     return QualityReport(name, success=all(r.success for r in result.results) and not problems, checks=len(result.results),
                          failures=failures.drop(columns="_index").sort_values(["行号", "字段"], kind="stable"),

@@ -260,3 +260,15 @@ def test_a_failed_rerun_leaves_the_last_good_set_and_keeps_its_failures_apart(tm
         run(bad, SEP, profile, out, events={})
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert all(f.parent.name.startswith("failed-") and f.parent.parent == out and f.exists() for f in info.value.files)
+
+
+def test_an_overlong_text_field_is_a_failing_row_shown_clipped(tmp_path: Path, quality_failure, row) -> None:
+    """Issue 13 (10): a 5 MB institution code landed in summary.json and was cut silently in the
+    .xlsx. Text fields are bounded: the row is named, the value shown clipped, nothing published."""
+    huge = "X" * 5_000_000
+    failure = quality_failure(tmp_path, [row("ok", "2025-09-10 10:00:00"), row("big", "2025-09-10 11:00:00", institution=huge)])
+    problems = _problems(failure)
+    assert (3, "institution", "文本过长（超过 200 个字符）") in problems
+    shown = [r["值"] for rep in failure.reports for _, r in rep.failures.iterrows() if r["字段"] == "institution"]
+    assert shown and all(len(v) < 200 and "共 5000000 个字符" in v for v in shown)
+    assert all(f.stat().st_size < 100_000 for f in failure.files)
