@@ -13,15 +13,14 @@ block). A literal password or token in a URL is refused.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from regflows.kit.errors import RuleFileError, place
+from regflows.channel_secrets import PLACEHOLDER, clear_secret_problem
+from regflows.kit.errors import MessageHook, RuleFileError, place
 from regflows.kit.rulefiles import read_yaml
 from regflows.settings import Settings
 
@@ -54,8 +53,6 @@ REQUIRED_ROLE_KINDS: tuple[str, ...] = (
     "on_call",
 )
 
-PLACEHOLDER = re.compile(r"\{(env|secret):([A-Za-z_][A-Za-z0-9_\-]*)\}")
-SECRET_QUERY_KEYS = {"token", "secret", "key", "password", "pass", "pwd", "apikey", "api_key", "access_token", "sign"}
 #: The Apprise URL schemes each channel kind may use; a kind that disagrees with its URL is a typo
 #: that would route an urgent notice to the wrong kind of channel (SMS rules differ from email's).
 SCHEMES_BY_KIND: dict[str, set[str]] = {
@@ -189,25 +186,6 @@ class Profile(_Strict):
         return next((u for u in self.reporting_units if u.head_office), self.reporting_units[0])
 
 
-def clear_secret_problem(url: str) -> str | None:
-    """Why a channel URL would leak a secret, or None when every secret is a placeholder."""
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        return f"URL 无法解析：{exc}"
-    if not parts.scheme:
-        return "URL 缺少协议前缀（如 mailto://、json://）"
-    if parts.password and not PLACEHOLDER.fullmatch(parts.password):
-        return "URL 中含明文密码：请改为 {env:变量名} 或 {secret:Secret块名}"
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.lower() in SECRET_QUERY_KEYS and value and not PLACEHOLDER.fullmatch(value):
-            return f"URL 参数 {key} 为明文密钥：请改为 {{env:变量名}} 或 {{secret:Secret块名}}"
-    kind = parts.scheme.rstrip("s")
-    if kind in {"dingtalk", "wecombot", "feishu", "lark", "gotify"} and not PLACEHOLDER.search(url):
-        return f"{parts.scheme}:// 的地址本身就是密钥：请用 {{env:变量名}} 或 {{secret:Secret块名}} 引用"
-    return None
-
-
 class ProfileError(RuleFileError):
     """A profile that cannot be used; ``problems`` lists ``文件 … 第 N 行 field：message`` lines."""
 
@@ -261,6 +239,26 @@ def _regime_message(error: ErrorDetails) -> str | None:
     return None
 
 
+def _messages(data: object) -> MessageHook:
+    """The profile's own wording: unknown regimes (:func:`_regime_message`), and a channel URL
+    refused for a literal secret named by person and channel in Chinese (never the URL itself:
+    it holds the secret)."""
+    def hook(error: ErrorDetails) -> str | None:
+        loc = error["loc"]
+        if len(loc) >= 5 and loc[0] == "people" and loc[2] == "channels" and loc[4] == "url" and error["type"] == "value_error":
+            person: dict[str, object] = {}
+            try:
+                found = data["people"][loc[1]]  # type: ignore[index]
+                person = found if isinstance(found, dict) else {}
+            except (KeyError, IndexError, TypeError):
+                pass
+            who = f"人员 {person.get('id', '?')}（{person.get('name', '?')}）" if person else "人员"
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            return f"{who}的第 {int(loc[3]) + 1} 个联系渠道：{reason}"
+        return _regime_message(error)
+    return hook
+
+
 def load_profile(path: str | Path) -> Profile:
     """Read, validate and cross-check a profile; every problem names its field and line."""
     source_path = Path(path)
@@ -268,7 +266,7 @@ def load_profile(path: str | Path) -> Profile:
         document = read_yaml(source_path, "机构配置")
         if not isinstance(document.data, dict):
             raise RuleFileError([f"{place(source_path, 1)}：顶层必须是键值映射"], source_path)
-        profile = document.validate(Profile, messages=_regime_message)
+        profile = document.validate(Profile, messages=_messages(document.data))
     except RuleFileError as exc:
         raise ProfileError(source_path, exc.problems) from exc
     cross = _cross_references(profile)
