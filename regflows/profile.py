@@ -194,13 +194,24 @@ class ProfileError(RuleFileError):
         super().__init__(problems, path, "机构配置")
 
 
+def _repeats(values: list[str]) -> list[int]:
+    """The positions of values already seen earlier in the list, in one pass (a set, not
+    ``list.index`` per item: that made a 60,000-person profile take 94 s; bench/profile_check.py)."""
+    seen: set[str] = set()
+    repeats: list[int] = []
+    for i, value in enumerate(values):
+        if value in seen:
+            repeats.append(i)
+        seen.add(value)
+    return repeats
+
+
 def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str]]:
     """Checks that span several fields: references to people, required roles, unique ids."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     ids = [p.id for p in profile.people]
-    for i, pid in enumerate(ids):
-        if ids.index(pid) != i:
-            problems.append((("people", i, "id"), f"人员编号 {pid} 重复"))
+    for i in _repeats(ids):
+        problems.append((("people", i, "id"), f"人员编号 {ids[i]} 重复"))
     known = set(ids)
     for key, role in profile.roles.items():
         for field in ("members", "escalation"):
@@ -214,9 +225,8 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         if kind not in present:
             problems.append((("roles",), f"缺少 kind: {kind} 的部门或角色"))
     codes = [u.code for u in profile.reporting_units]
-    for i, code in enumerate(codes):
-        if codes.index(code) != i:
-            problems.append((("reporting_units", i, "code"), f"机构代码 {code} 重复"))
+    for i in _repeats(codes):
+        problems.append((("reporting_units", i, "code"), f"机构代码 {codes[i]} 重复"))
     if sum(u.head_office for u in profile.reporting_units) > 1:
         problems.append((("reporting_units",), "只能有一个 head_office: true"))
     if profile.institution.credit_access != "none" and not profile.regime_on("PBOC-102"):

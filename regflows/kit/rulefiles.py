@@ -9,7 +9,13 @@ list item to its line, and :func:`regflows.kit.errors.describe` uses that map.
 YAML specifics, because a silent surprise in a rule file is a wrong deadline:
 
 - a syntax error names the line (and where the broken construct began), in Chinese;
-- a key written twice in one mapping is an error (``safe_load`` silently keeps the last one).
+- a key written twice in one mapping is an error (``safe_load`` silently keeps the last one);
+- anchors (``&name``) and aliases (``*name``, ``<<: *name``) are refused, naming the line: an
+  alias makes one edit change several rules unseen, and nested aliases (an "alias bomb") grow a
+  few lines into gigabytes once validated. They are refused while the file is composed, before
+  anything is expanded. The one exception is ``prefect.yaml`` (``aliases=True``), Prefect's own
+  format, where anchors are its documented way to share a definition; it is code, reviewed with
+  the code, not data an institution edits.
 """
 
 from __future__ import annotations
@@ -101,8 +107,8 @@ def read_text(path: Source, what: str = "文件") -> str:
         raise RuleFileError([f"{where}：无法读取（{exc}）"], path, what) from exc
 
 
-def read_yaml(path: Source, what: str = "文件") -> Document:
-    return parse_yaml(read_text(path, what), path, what)
+def read_yaml(path: Source, what: str = "文件", *, aliases: bool = False) -> Document:
+    return parse_yaml(read_text(path, what), path, what, aliases=aliases)
 
 
 def read_json(path: Source, what: str = "文件") -> Document:
@@ -171,14 +177,39 @@ def _yaml_problem(problem: str) -> str:
     return problem
 
 
-def parse_yaml(text: str, source: Source, what: str = "文件") -> Document:
+class _AliasFound(Exception):
+    """An anchor or alias met while composing; carries where, for the message."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
+    """PyYAML's safe loader that stops at the first anchor or alias, before resolving it."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _AliasFound(event.start_mark.line + 1, f"不允许使用 YAML 别名（*{event.anchor}）：请把内容直接写出")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise _AliasFound(event.start_mark.line + 1, f"不允许使用 YAML 锚点（&{anchor}）：请把内容直接写出，不要用锚点与别名")
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, source: Source, what: str = "文件", *, aliases: bool = False) -> Document:
     """YAML text with the line of every key and list item. Parsed once: the node tree gives the
-    lines, the same loader constructs the data from it."""
-    loader = yaml.SafeLoader(text)
+    lines, the same loader constructs the data from it. Anchors and aliases are refused unless
+    ``aliases`` (the module docstring says why and where)."""
+    loader = yaml.SafeLoader(text) if aliases else _NoAliasLoader(text)
     root: yaml.Node | None = None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+    except _AliasFound as exc:
+        raise RuleFileError([f"{place(source, exc.line)}：{exc.message}"], source, what) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         began = exc.context_mark if exc.problem_mark is not None else None
