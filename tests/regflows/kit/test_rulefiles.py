@@ -11,7 +11,7 @@ from calendars.official import CalendarError, load_year_file
 from regflows.deployments import read_prefect_yaml
 from regflows.incident.grading import load_grading_rules
 from regflows.kit.errors import RuleFileError
-from regflows.kit.rulefiles import parse_yaml
+from regflows.kit.rulefiles import parse_json, parse_yaml
 from regflows.profile import DEMO_PROFILE, ProfileError, load_profile
 
 REPO = Path(__file__).resolve().parents[3]
@@ -62,3 +62,23 @@ def test_prefect_yaml_keeps_its_anchors() -> None:
     """Prefect's own deployment format, the one exception (regflows/kit/rulefiles.py)."""
     assert "&one_at_a_time" in (REPO / "prefect.yaml").read_text(encoding="utf-8")
     assert read_prefect_yaml(REPO / "prefect.yaml")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (b'{"a": "\xff"}', "不是有效的 UTF-8 文本（第 8 字节起）"),
+    ("{\n\"a\":\n" + "[" * 65 + "]" * 65 + "}", "第 3 行：JSON 嵌套过深（超过 64 层）"),
+    ('{"a": 1,\n "b": ' + "1" * 5000 + "}", "第 2 行：JSON 数字过长（5000 个字符"),
+    ('{"a": -Infinity}', "NaN/Infinity 不是 JSON"),
+    ('{"a": 1e400}', "不是有限的数"),
+])
+def test_malformed_json_is_refused_by_name_never_a_crash(text: str | bytes, words: str) -> None:
+    """Issue 13, item 6: what an HTTP body or a CLI file may hold; refused in Chinese, never a
+    UnicodeDecodeError, RecursionError or the int-digits ValueError."""
+    with pytest.raises(RuleFileError) as err:
+        parse_json(text, "POST /incidents", "事件记录")
+    assert words in str(err.value)
+
+
+def test_json_within_bounds_reads_with_brackets_and_digits_inside_strings() -> None:
+    text = '{"a": "' + "[" * 100 + "9" * 200 + '", "b": [[1.5e3]]}'
+    assert parse_json(text, "x").data == {"a": "[" * 100 + "9" * 200, "b": [[1500.0]]}
