@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from regflows import ledger
+from regflows import config, ledger
 
 __all__ = [
     "DEFAULT_PER_MINUTE",
@@ -79,7 +79,10 @@ class RefusalLog:
                  append: Callable[..., Any] | None = None) -> None:
         self.limit = limit if limit is not None else per_minute()
         self.clock = clock
-        self._append = append or ledger.append
+        # The store the endpoint was started with, captured now: a summary written at shutdown
+        # goes there even if the environment has changed since (a test's home torn down first).
+        url = config.database_url()
+        self._append = append or (lambda action, subject, payload: ledger.append(action, subject, payload, url=url))
         self._lock = threading.Lock()
         self._minutes: dict[int, dict[str, _Window]] = {}
 

@@ -48,8 +48,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def counts(clock: Clock) -> RefusalLog:
-    return RefusalLog(limit=20, clock=clock)
+def counts(home: Path, clock: Clock) -> RefusalLog:
+    return RefusalLog(limit=20, clock=clock)  # after `home`: it writes to the store of its creation
 
 
 @pytest.fixture
