@@ -3,7 +3,9 @@ procedures mount beside it.
 
 GET shows the notice and a button; only POST acknowledges, so that link previews and mail
 scanners, which fetch links on their own, never acknowledge on a person's behalf. Every refusal
-(forged, altered, expired, replayed) is recorded in the audit ledger by :func:`acknowledge`.
+(forged, altered, expired, replayed) is counted per client and minute and summarised into the
+audit ledger (:mod:`regflows.kit.refusals`); :mod:`notices.guard` wraps every route with the
+rate limit, body size limit, origin rule and security headers.
 
 What the page says is the notice kind's registration (:mod:`notices.kinds`): the button, whether
 the notice is shown above it (a decision is taken on what it said), whether confirming stops
@@ -15,10 +17,12 @@ serve-acks``), from regflows/procedures.py.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +30,7 @@ import uvicorn
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -33,8 +38,10 @@ from starlette.routing import BaseRoute, Route
 import notices.templates  # noqa: F401  (registers the generic kinds, which links of this endpoint acknowledge too)
 from notices.acks import AckRefused, acknowledge, fingerprint, read_token
 from calendars.zone import SHANGHAI
+from notices.guard import EndpointGuard
 from notices.kinds import NoticeKind, kinds
 from regflows import ledger
+from regflows.kit.refusals import RefusalLog, note_refusal
 from regflows.kit.uploads import ROUTES as UPLOAD_ROUTES
 from regflows.store import db
 from regflows.store.models import Acknowledgement, Notice
@@ -102,7 +109,7 @@ async def show(request: Request) -> Response:
     try:
         claim = read_token(token)
     except AckRefused as refused:
-        ledger.append("ack.refused", "ack", {"reason": refused.reason, "token": fingerprint(token), "via": "link-view"})
+        note_refusal(request, "ack.refused", f"{refused.reason} (link-view)", fingerprint(token))
         return _page("链接无效", f'<p class="bad">{html.escape(str(refused))}</p>', 400)
     title, kind_name, body = _stored(claim.notice_id)
     notice_kind = kind_of(kind_name)
@@ -123,7 +130,8 @@ async def show(request: Request) -> Response:
 async def confirm(request: Request) -> Response:
     token = request.path_params["token"]
     try:
-        claim = acknowledge(token, via="link")
+        claim = acknowledge(token, via="link",
+                            on_refused=lambda r: note_refusal(request, "ack.refused", r.reason, fingerprint(token)))
     except AckRefused as refused:
         status = 409 if refused.reason == "replayed" else 400
         return _page("未能确认", f'<p class="bad">{html.escape(str(refused))}</p>', status)
@@ -148,9 +156,42 @@ CORE_ROUTES: tuple[BaseRoute, ...] = (
 )
 
 
-def create_app(routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The endpoint: :data:`CORE_ROUTES` and the procedures' ``routes`` (regflows/procedures.py)."""
-    return Starlette(routes=[*CORE_ROUTES, *routes])
+#: How often the refusal counts of ended minutes are written to the ledger (and at shutdown).
+FLUSH_EVERY_SECONDS = 10.0
+
+
+async def _flush(refusals: RefusalLog, force: bool = False) -> None:
+    try:
+        await run_in_threadpool(refusals.flush, force)
+    except Exception:  # the counts stay in memory for the next try; the failure is in the log
+        log.exception("拒绝请求的汇总未能写入审计账本，将重试")
+
+
+def create_app(routes: Sequence[BaseRoute] = (), public_base_url: str | None = None,
+               refusals: RefusalLog | None = None) -> Starlette:
+    """The endpoint: :data:`CORE_ROUTES` and the procedures' ``routes`` (regflows/procedures.py),
+    behind :class:`notices.guard.EndpointGuard`. ``public_base_url`` (the profile's) is the
+    origin a browser's POST must come from."""
+    counts = refusals or RefusalLog()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def every_few_seconds() -> None:
+            while True:
+                await asyncio.sleep(FLUSH_EVERY_SECONDS)
+                await _flush(counts)
+
+        task = asyncio.create_task(every_few_seconds())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await _flush(counts, force=True)
+
+    app = Starlette(routes=[*CORE_ROUTES, *routes], lifespan=lifespan,
+                    middleware=[Middleware(EndpointGuard, refusals=counts, public_base_url=public_base_url)])
+    app.state.refusals = counts
+    return app
 
 
 def bind_address(public_base_url: str) -> tuple[str, int]:
@@ -158,9 +199,9 @@ def bind_address(public_base_url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def serve_in_thread(host: str, port: int, routes: Sequence[BaseRoute] = ()) -> uvicorn.Server:
+def serve_in_thread(host: str, port: int, routes: Sequence[BaseRoute] = (), public_base_url: str | None = None) -> uvicorn.Server:
     """Run the endpoint beside `regflows up`; returns the uvicorn server (set should_exit to stop)."""
-    server = uvicorn.Server(uvicorn.Config(create_app(routes), host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(routes, public_base_url), host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="ack-endpoint", daemon=True)
     thread.start()
     return server

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,8 +111,13 @@ def fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def acknowledge(token: str, via: str = "link", now: dt.datetime | None = None, url: str | None = None) -> AckClaim:
-    """Accept a link once: record the acknowledgement, stop escalation; refuse and record otherwise."""
+def acknowledge(token: str, via: str = "link", now: dt.datetime | None = None, url: str | None = None,
+                on_refused: Callable[[AckRefused], None] | None = None) -> AckClaim:
+    """Accept a link once: record the acknowledgement, stop escalation; refuse and record otherwise.
+
+    A refusal is one ledger entry, unless ``on_refused`` takes it: the endpoint counts refusals
+    per client and minute and summarises them (:mod:`regflows.kit.refusals`), so that anyone
+    sending random links cannot flood the ledger."""
     try:
         claim = read_token(token, now, url)
         with db.session(url) as s:
@@ -129,5 +135,8 @@ def acknowledge(token: str, via: str = "link", now: dt.datetime | None = None, u
             ledger.append_in(s, "ack.accepted", claim.notice_id, {"person": claim.person_id, "via": via, "token_id": claim.token_id})
         return claim
     except AckRefused as refused:
-        ledger.append("ack.refused", "ack", {"reason": refused.reason, "token": fingerprint(token), "via": via}, url=url)
+        if on_refused is not None:
+            on_refused(refused)
+        else:
+            ledger.append("ack.refused", "ack", {"reason": refused.reason, "token": fingerprint(token), "via": via}, url=url)
         raise

@@ -402,13 +402,18 @@ def notices_escalate(profile: ProfileOption = None) -> None:
 def notices_serve_acks(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口（与机构配置 public_base_url 一致）")] = 4201,
+    profile: ProfileOption = None,
 ) -> None:
     """只运行确认链接端点（regflows up 已包含）。"""
     import uvicorn
 
     from notices.ack_server import create_app
 
-    uvicorn.run(create_app(endpoint_routes()), host=host, port=port, log_level="warning")
+    try:
+        public = str(load_profile(_profile_file(profile)).public_base_url)  # a browser's POST must come from there
+    except ProfileError as exc:
+        fail(str(exc))
+    uvicorn.run(create_app(endpoint_routes(), public), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -89,7 +89,9 @@ class ScheduleChoice:
 
 
 def read_prefect_yaml(path: Path) -> list[DeploymentSpec]:
-    source = read_yaml(path, "部署文件")
+    # Prefect's own format shares definitions with anchors (regflows/kit/rulefiles.py says why
+    # this file alone may use them).
+    source = read_yaml(path, "部署文件", aliases=True)
     data = source.data or {}
     wd_all = ((data.get("definitions") or {}).get("working_day_schedules")) or {}
     specs: list[DeploymentSpec] = []

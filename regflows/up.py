@@ -135,7 +135,7 @@ def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]![/] 确认链接地址 {public_base_url} 不在本机：请在该地址后运行 `regflows notices serve-acks`")
         return None
-    server = serve_in_thread(host, port, endpoint_routes())
+    server = serve_in_thread(host, port, endpoint_routes(), public_base_url)
     console.print(f"[green]✓[/] 确认链接端点：{public_base_url.rstrip('/')}/ack/…")
     return server
 

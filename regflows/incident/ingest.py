@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from regflows import ledger
-from regflows.incident.record import IncidentRecordError, check_times, validate_record
-from regflows.profile import load_profile, profile_path
 from calendars.zone import now_local
+from regflows.incident.record import IncidentRecordError, check_times, validate_record
+from regflows.kit.refusals import note_refusal
+from regflows.profile import load_profile, profile_path
 from regflows.kit.uploads import bearer_matches
 
 #: The deployment a declaration starts (prefect.yaml).
@@ -37,7 +38,7 @@ async def ingest_incident(request: Request) -> JSONResponse:
         return JSONResponse({"error": "未配置 REGFLOWS_INGEST_TOKEN，不接收事件"}, status_code=503)
     given = request.headers.get("authorization", "")
     if not bearer_matches(given, expected):
-        ledger.append("incident.ingest_refused", "ingest", {"reason": "bad token", "client": request.client.host if request.client else None})
+        note_refusal(request, "incident.ingest_refused", "bad token")  # counted per client and minute, summarised in the ledger
         return JSONResponse({"error": "认证失败"}, status_code=401)
     body = await request.body()
     try:

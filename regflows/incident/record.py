@@ -493,9 +493,8 @@ def validate_record(data: Mapping[str, Any] | str | bytes, source: str | os.Path
     """
     where: Mapping[tuple[str | int, ...], int] | None = None
     if isinstance(data, (str, bytes)):
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
         try:
-            document = parse_json(text, source, "事件记录")
+            document = parse_json(data, source, "事件记录")  # bytes too: invalid UTF-8 is refused, named
         except RuleFileError as exc:
             raise IncidentRecordError(exc.problems, source) from exc
         parsed, where = document.data, document.lines

@@ -21,6 +21,8 @@ module            what it holds
 ``evidence``      the evidence record and the file check (exists, readable, SHA-256)
 ``reports``       every document a procedure produces, on record with its SHA-256
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
+``refusals``      refusals of unauthenticated requests: counted and rate-limited per client
+                  per minute, one ledger summary per minute
 ``reminders``     reminder policies (minutes before a due instant; working days from
                   09:00 until a due day; every interval until met, for no fixed hour)
                   and the one reminder loop procedures feed
@@ -54,6 +56,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",
                   "Request", "Step", "Voided", "advance", "bind", "bind_in", "eligible", "finish_in", "get", "get_in",
                   "open_subjects", "person_name", "put_in", "role_members"),
+    "refusals": ("DEFAULT_PER_MINUTE", "LEDGER_ACTION", "MAX_CLIENTS", "RefusalLog", "note_refusal", "per_minute"),
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),

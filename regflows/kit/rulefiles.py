@@ -9,7 +9,13 @@ list item to its line, and :func:`regflows.kit.errors.describe` uses that map.
 YAML specifics, because a silent surprise in a rule file is a wrong deadline:
 
 - a syntax error names the line (and where the broken construct began), in Chinese;
-- a key written twice in one mapping is an error (``safe_load`` silently keeps the last one).
+- a key written twice in one mapping is an error (``safe_load`` silently keeps the last one);
+- anchors (``&name``) and aliases (``*name``, ``<<: *name``) are refused, naming the line: an
+  alias makes one edit change several rules unseen, and nested aliases (an "alias bomb") grow a
+  few lines into gigabytes once validated. They are refused while the file is composed, before
+  anything is expanded. The one exception is ``prefect.yaml`` (``aliases=True``), Prefect's own
+  format, where anchors are its documented way to share a definition; it is code, reviewed with
+  the code, not data an institution edits.
 """
 
 from __future__ import annotations
@@ -101,8 +107,8 @@ def read_text(path: Source, what: str = "文件") -> str:
         raise RuleFileError([f"{where}：无法读取（{exc}）"], path, what) from exc
 
 
-def read_yaml(path: Source, what: str = "文件") -> Document:
-    return parse_yaml(read_text(path, what), path, what)
+def read_yaml(path: Source, what: str = "文件", *, aliases: bool = False) -> Document:
+    return parse_yaml(read_text(path, what), path, what, aliases=aliases)
 
 
 def read_json(path: Source, what: str = "文件") -> Document:
@@ -171,14 +177,39 @@ def _yaml_problem(problem: str) -> str:
     return problem
 
 
-def parse_yaml(text: str, source: Source, what: str = "文件") -> Document:
+class _AliasFound(Exception):
+    """An anchor or alias met while composing; carries where, for the message."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
+    """PyYAML's safe loader that stops at the first anchor or alias, before resolving it."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _AliasFound(event.start_mark.line + 1, f"不允许使用 YAML 别名（*{event.anchor}）：请把内容直接写出")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise _AliasFound(event.start_mark.line + 1, f"不允许使用 YAML 锚点（&{anchor}）：请把内容直接写出，不要用锚点与别名")
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, source: Source, what: str = "文件", *, aliases: bool = False) -> Document:
     """YAML text with the line of every key and list item. Parsed once: the node tree gives the
-    lines, the same loader constructs the data from it."""
-    loader = yaml.SafeLoader(text)
+    lines, the same loader constructs the data from it. Anchors and aliases are refused unless
+    ``aliases`` (the module docstring says why and where)."""
+    loader = yaml.SafeLoader(text) if aliases else _NoAliasLoader(text)
     root: yaml.Node | None = None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+    except _AliasFound as exc:
+        raise RuleFileError([f"{place(source, exc.line)}：{exc.message}"], source, what) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         began = exc.context_mark if exc.problem_mark is not None else None
@@ -261,13 +292,79 @@ _JSON_PROBLEMS: tuple[tuple[str, str], ...] = (
 )
 
 
-def parse_json(text: str, source: Source, what: str = "文件") -> Document:
-    """JSON text with the line of every key and array element."""
+#: Bounds on JSON read from people and monitoring systems: an incident record nests three or
+#: four levels and has no number longer than a timestamp. Past these, Python's json module
+#: overflows its recursion limit (a 500 on the endpoint) or refuses an integer of more than 4,300
+#: digits with a bare ValueError; both are refused here first, naming the line.
+MAX_JSON_DEPTH = 64
+MAX_NUMBER_CHARS = 100
+#: A JSON string (its quotes and escapes); blanked before scanning for depth and numbers, so that
+#: brackets and digits inside strings do not count. Strings hold no raw newline: lines are kept.
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_JSON_NUMBER = re.compile(r"-?[0-9][0-9.eE+\-]*")
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotFinite(text)
+    return value
+
+
+def _not_a_number(name: str) -> float:
+    raise _NotFinite(name)
+
+
+def _json_bounds(text: str, source: Source) -> str | None:
+    """Nesting deeper than :data:`MAX_JSON_DEPTH` or a number longer than :data:`MAX_NUMBER_CHARS`,
+    named with its line; None when within bounds."""
+    blank = _JSON_STRING.sub('""', text)
+    depth = 0
+    line = 1
+    for char in blank:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return f"{place(source, line)}：JSON 嵌套过深（超过 {MAX_JSON_DEPTH} 层）"
+        elif char in "]}":
+            depth -= 1
+    for match in _JSON_NUMBER.finditer(blank):
+        if len(match.group()) > MAX_NUMBER_CHARS:
+            at = blank.count("\n", 0, match.start()) + 1
+            return f"{place(source, at)}：JSON 数字过长（{len(match.group())} 个字符，最多 {MAX_NUMBER_CHARS} 个）"
+    return None
+
+
+def parse_json(text: str | bytes, source: Source, what: str = "文件") -> Document:
+    """JSON text (or UTF-8 bytes, e.g. an HTTP body) with the line of every key and array element.
+
+    Malformed input is a :class:`RuleFileError` naming the problem, never another exception:
+    bytes that are not UTF-8, nesting deeper than :data:`MAX_JSON_DEPTH`, numbers longer than
+    :data:`MAX_NUMBER_CHARS`, ``NaN``/``Infinity`` and numbers too large for a float."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RuleFileError([f"{place(source)}：不是有效的 UTF-8 文本（第 {exc.start + 1} 字节起）"], source, what) from None
+    bound = _json_bounds(text, source)
+    if bound:
+        raise RuleFileError([bound], source, what)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=_finite, parse_constant=_not_a_number)
     except json.JSONDecodeError as exc:
         problem = next((f"{zh}（{exc.msg}）" for en, zh in _JSON_PROBLEMS if exc.msg.startswith(en)), exc.msg)
         raise RuleFileError([f"{place(source, exc.lineno)}：JSON 语法错误（第 {exc.colno} 列）：{problem}"], source, what) from exc
+    except _NotFinite as exc:
+        raise RuleFileError([f"{place(source)}：JSON 数字 {str(exc)[:20]} 无效（不是有限的数，NaN/Infinity 不是 JSON）"], source,
+                            what) from None
+    except (ValueError, RecursionError) as exc:  # a bound not foreseen above: still a refusal, never a crash
+        raise RuleFileError([f"{place(source)}：JSON 无法读取（{type(exc).__name__}）"], source, what) from None
     return Document(source, data, json_lines(text))
 
 
@@ -322,6 +419,6 @@ def json_lines(text: str) -> dict[Loc, int]:
 
     try:
         value(0, ())
-    except (ValueError, IndexError):  # never expected after json.loads succeeded; lines are a courtesy
+    except (ValueError, IndexError, RecursionError):  # never expected after json.loads succeeded; lines are a courtesy
         pass
     return lines

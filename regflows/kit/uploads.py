@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from regflows import config, ledger
 from regflows.kit.files import write_atomically
+from regflows.kit.refusals import note_refusal
 
 __all__ = [
     "bearer_matches",
@@ -123,7 +124,7 @@ async def upload(request: Request) -> JSONResponse:
     given = request.headers.get("authorization", "")
     client = request.client.host if request.client else None
     if not bearer_matches(given, expected):
-        await run_in_threadpool(ledger.append, "upload.refused", "uploads", {"reason": "bad token", "client": client})
+        note_refusal(request, "upload.refused", "bad token")  # counted and summarised, not one ledger entry each
         return _refuse("认证失败", 401)
     try:
         name = safe_name(request.query_params.get("name", ""))

@@ -36,14 +36,33 @@ def ack_endpoint(home: Path, free_port):  # type: ignore[no-untyped-def]
                 break
         except httpx.HTTPError:
             time.sleep(0.05)
+    ENDPOINT_COUNTS.append(server.config.app.state.refusals)
     yield base
+    ENDPOINT_COUNTS.clear()
     server.should_exit = True
 
 
+#: The refusal counts of the endpoint the running test serves (written to the ledger once a minute).
+ENDPOINT_COUNTS: list = []
+
+
 def refusals() -> list[str]:
+    """Every refusal in the ledger: one entry each outside the endpoint (``acknowledge`` called
+    directly), counted in the endpoint's per-minute summaries for links opened there."""
+    for counts in ENDPOINT_COUNTS:
+        counts.flush(force=True)
+    reasons: list[str] = []
     with db.session() as s:
-        rows = s.execute(select(AuditEntry).where(AuditEntry.action == "ack.refused")).scalars()
-        return [json.loads(r.payload)["reason"] for r in rows]
+        for row in s.execute(select(AuditEntry).where(AuditEntry.action.in_(["ack.refused", "endpoint.refusals"]))).scalars():
+            payload = json.loads(row.payload)
+            if row.action == "ack.refused":
+                reasons.append(payload["reason"])
+                continue
+            for client in payload["clients"].values():
+                for key, count in client["refusals"].items():
+                    action, _, reason = key.partition(":")
+                    reasons += [reason] * count if action == "ack.refused" else []
+    return reasons
 
 
 @pytest.fixture

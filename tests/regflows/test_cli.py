@@ -246,3 +246,15 @@ def test_a_store_never_migrated_is_one_chinese_line_naming_the_fix(tmp_path: Pat
     assert done.stderr.startswith("错误：业务数据库") and "regflows db upgrade" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "new.db").exists()  # issue 13 (10): looking does not create an empty store
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("[" * 100_000 + "]" * 100_000, "JSON 嵌套过深"),
+    ('{"title": ' + "9" * 5000 + "}", "JSON 数字过长"),
+])
+def test_a_malformed_json_file_is_a_clear_error_not_a_traceback(tmp_path: Path, content: str, words: str) -> None:
+    """Issue 13, item 6: the CLI reads JSON as the endpoint does (regflows/kit/rulefiles.py)."""
+    path = tmp_path / "record.json"
+    path.write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["incident", "grade", str(path)])
+    assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
