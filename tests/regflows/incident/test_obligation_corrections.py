@@ -103,7 +103,7 @@ def test_subject_notification_waived_with_fulfil_waive_then_reopened_due_at_once
     assert notify.state in ("open", "due_soon")
     assert abs(notify.due_at.replace(tzinfo=notify.due_at.tzinfo or dt.timezone.utc) - (asked + dt.timedelta(minutes=60))) < dt.timedelta(seconds=1)
     again = runner.invoke(app, ["incident", "waive", incident_id, "subject_notification", "--reason", "再次", "--by", "zhao.lei"])
-    assert again.exit_code == 2 and "重新打开" in again.stderr
+    assert again.exit_code == 5 and "重新打开" in again.stderr
     actions = [a["action"] for a in _actions(incident_id)]
     assert actions.index("obligation.waived") < actions.index("obligation.reopened")
     assert [e.kind for e in store.timeline(incident_id)][-2:] == ["waived", "reopened"]
@@ -128,7 +128,7 @@ def test_management_extends_pfi_response_steps_through_a_signed_approval(pfi_inc
     until = (utcnow() + dt.timedelta(days=3)).astimezone(BEIJING).replace(microsecond=0)
     refused = runner.invoke(app, ["incident", "extend", incident_id, "pboc_pfi_report", "--until", until.isoformat(),
                                   "--reason", "x", "--by", "zhao.lei"])
-    assert refused.exit_code == 2 and "没有规则允许另定期限" in refused.stderr
+    assert refused.exit_code == 5 and "没有规则允许另定期限" in refused.stderr
     asked = runner.invoke(app, ["incident", "extend", incident_id, "pfi_response_steps", "--until", until.isoformat(),
                                 "--reason", "涉及第三方服务商，溯源需延长", "--by", "zhao.lei"])
     assert asked.exit_code == 0, asked.output

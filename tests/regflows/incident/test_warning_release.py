@@ -53,7 +53,7 @@ def test_blue_is_released_by_the_division_and_recorded(incident) -> None:  # typ
     """CQ-PLAN 第三篇五（四）: 蓝色预警解除 — 事件发生处室根据实际情况决定解除预警."""
     incident_id = incident("IV")
     refused = _release(incident_id, "--by", "zhao.lei")
-    assert refused.exit_code == 2 and "零售业务处" in refused.stderr and "CQ-PLAN 第三篇五（四）" in refused.stderr
+    assert refused.exit_code == 5 and "零售业务处" in refused.stderr and "CQ-PLAN 第三篇五（四）" in refused.stderr
     done = _release(incident_id, "--by", "chen.jing", "--note", "隐患已消除")
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["decided_by"] == "chen.jing"
@@ -70,7 +70,7 @@ def test_yellow_needs_the_working_group_s_consent(incident) -> None:  # type: ig
     """CQ-PLAN 第三篇五（三）: 黄色预警解除 — 事件发生处室决定，报应急工作组同意后发布预警解除信息."""
     incident_id = incident("III")
     alone = _release(incident_id, "--by", "chen.jing")
-    assert alone.exit_code == 2 and "--consented-by" in alone.stderr
+    assert alone.exit_code == 5 and "--consented-by" in alone.stderr
     outsider = _release(incident_id, "--by", "chen.jing", "--consented-by", "li.ming")
     assert outsider.exit_code == 2 and "网络安全应急工作组" in outsider.stderr
     ok = _release(incident_id, "--by", "chen.jing", "--consented-by", "sun.li")
@@ -81,7 +81,7 @@ def test_yellow_needs_the_working_group_s_consent(incident) -> None:  # type: ig
 def test_red_is_released_by_the_working_group(incident) -> None:  # type: ignore[no-untyped-def]
     """CQ-PLAN 第三篇五（一）: 红色预警解除 — 应急工作组根据实际情况决定解除预警."""
     incident_id = incident("I")
-    assert _release(incident_id, "--by", "chen.jing").exit_code == 2
+    assert _release(incident_id, "--by", "chen.jing").exit_code == 5
     assert _release(incident_id, "--by", "zhao.lei").exit_code == 0
 
 
@@ -91,4 +91,4 @@ def test_without_cq_plan_there_is_no_warning_to_release(incident, tmp_path: Path
     data["regimes"]["CQ-PLAN"] = False
     (tmp_path / "profile.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     refused = _release(incident_id, "--by", "chen.jing")
-    assert refused.exit_code == 2 and "未启用 CQ-PLAN" in refused.stderr
+    assert refused.exit_code == 5 and "未启用 CQ-PLAN" in refused.stderr
