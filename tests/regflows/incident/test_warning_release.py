@@ -63,7 +63,7 @@ def test_blue_is_released_by_the_division_and_recorded(incident) -> None:  # typ
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "incident.warning_released")).scalar_one()
     assert json.loads(entry.payload)["basis"].startswith("CQ-PLAN 第三篇五（四）")
     again = _release(incident_id, "--by", "chen.jing")
-    assert again.exit_code == 2 and "已解除" in again.stderr
+    assert again.exit_code == 5 and "已解除" in again.stderr
 
 
 def test_yellow_needs_the_working_group_s_consent(incident) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +72,7 @@ def test_yellow_needs_the_working_group_s_consent(incident) -> None:  # type: ig
     alone = _release(incident_id, "--by", "chen.jing")
     assert alone.exit_code == 5 and "--consented-by" in alone.stderr
     outsider = _release(incident_id, "--by", "chen.jing", "--consented-by", "li.ming")
-    assert outsider.exit_code == 2 and "网络安全应急工作组" in outsider.stderr
+    assert outsider.exit_code == 5 and "网络安全应急工作组" in outsider.stderr
     ok = _release(incident_id, "--by", "chen.jing", "--consented-by", "sun.li")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["consented_by"] == "sun.li"
