@@ -36,9 +36,9 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, StringConstraints, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from notices.masking import mask_pii
@@ -116,13 +116,15 @@ class _Strict(BaseModel):
 class PfiInvolvement(_Strict):
     """The personal financial information involved (TENPAY 第四条（一）: 涉及的个人金融信息及人数)."""
 
-    types: list[str] = Field(
+    types: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         min_length=1,
+        max_length=50,  # bounded like every list and text field (issue 13, 8)
         title="涉及的个人金融信息种类",
         description="如 身份证号、银行卡号、手机号、账户交易记录（TENPAY 第四条（一）、（三））。",
     )
     subjects: int = Field(
         ge=0,
+        le=2_000_000_000,  # more people than China has is a typo
         title="涉及的信息主体人数",
         description="受影响的个人金融信息主体数量；尚未查清时填目前已知的人数（TENPAY 第四条（一））。",
     )
@@ -328,6 +330,7 @@ class IncidentRecord(_Strict):
     )
     credit_info_events: list[CreditInfoEvent] = Field(
         default_factory=list,
+        max_length=5,  # attachment 2 has five kinds
         title="征信信息安全事件（多类）",
         description="一起事件同时属于多类征信信息安全事件时全部列出（如既非法提供又致信用报告泄漏）：统计表每一类各计 1 笔"
         "（PBOC-102 附件2）；credit_info_event 留空时取第一类。",

@@ -199,3 +199,18 @@ def test_missing_required_fields_listed() -> None:
     for field in ("occurred_at", "discovered_at", "discovered_by", "system_name", "category"):
         assert f"{field}" in text
     assert "缺少必填项" in text
+
+
+def test_list_and_number_fields_are_bounded() -> None:
+    """Issue 13 (8): list and text fields have bounds; an absurd count is a typo, named."""
+    import pytest
+
+    from regflows.incident.record import IncidentRecordError, validate_record
+
+    base = {"title": "客户信息泄露", "occurred_at": "2025-09-29T22:00:00+08:00", "discovered_at": "2025-09-30T10:00:00+08:00",
+            "discovered_by": "李明", "system_name": "客户关系管理系统", "category": "network_attack"}
+    for pfi, field in [({"types": ["手机号"] * 51, "subjects": 1, "high_sensitivity": False}, "pfi.types"),
+                       ({"types": ["x" * 101], "subjects": 1, "high_sensitivity": False}, "pfi.types"),
+                       ({"types": ["手机号"], "subjects": 10**12, "high_sensitivity": False}, "pfi.subjects")]:
+        with pytest.raises(IncidentRecordError, match=field.replace(".", r"\.")):
+            validate_record(base | {"pfi": pfi})
