@@ -348,48 +348,29 @@ NFRA46 = "NFRA 46"
 NFRA48 = "NFRA 48"
 CQ5 = "CQ-PLAN 第五篇"
 
+#: What NFRA 第四十五条 asks of every report to the regulator (time, place, network and system,
+#: the event's course, handling progress, impact): the 2-hour initial report, the 24-hour
+#: written report and each grade-I progress report carry the same elements.
+_NFRA45_REPORT: tuple[Element, ...] = (
+    Element("occurred_at", "发生时间", NFRA45),
+    Element("discovered_at", "发现时间", NFRA45),
+    Element("location", "地点", NFRA45),
+    Element("network_name", "网络名称", NFRA45, required=False),
+    Element("system_name", "网络和系统名称", NFRA45),
+    Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
+    Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
+    Element("timeline", "事件过程", NFRA45),
+    Element("handling_progress", "处置进展", NFRA45),
+    Element("impact", "事件影响", NFRA45),
+    Element("contacts.reporter", "联系人", NFRA45),
+)
+
 #: The elements of each document, in the order they are printed. ``required=False`` elements are
 #: printed when given and left out otherwise; ``待补充`` in any of them is reported.
 ELEMENTS: dict[str, tuple[Element, ...]] = {
-    "regulator_report": (
-        Element("occurred_at", "发生时间", NFRA45),
-        Element("discovered_at", "发现时间", NFRA45),
-        Element("location", "地点", NFRA45),
-        Element("network_name", "网络名称", NFRA45, required=False),
-        Element("system_name", "网络和系统名称", NFRA45),
-        Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
-        Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
-        Element("timeline", "事件过程", NFRA45),
-        Element("handling_progress", "处置进展", NFRA45),
-        Element("impact", "事件影响", NFRA45),
-        Element("contacts.reporter", "联系人", NFRA45),
-    ),
-    "regulator_initial_report": (
-        Element("occurred_at", "发生时间", NFRA45),
-        Element("discovered_at", "发现时间", NFRA45),
-        Element("location", "地点", NFRA45),
-        Element("network_name", "网络名称", NFRA45, required=False),
-        Element("system_name", "网络和系统名称", NFRA45),
-        Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
-        Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
-        Element("timeline", "事件过程", NFRA45),
-        Element("handling_progress", "处置进展", NFRA45),
-        Element("impact", "事件影响", NFRA45),
-        Element("contacts.reporter", "联系人", NFRA45),
-    ),
-    "progress_report": (
-        Element("occurred_at", "发生时间", NFRA45),
-        Element("discovered_at", "发现时间", NFRA45),
-        Element("location", "地点", NFRA45),
-        Element("network_name", "网络名称", NFRA45, required=False),
-        Element("system_name", "网络和系统名称", NFRA45),
-        Element("other_systems_affected", "对其他系统的影响", _RECORD, required=False),
-        Element("police_contacted", "是否已联系执法机关", _RECORD, required=False),
-        Element("timeline", "事件过程", NFRA45),
-        Element("handling_progress", "处置进展", NFRA45),
-        Element("impact", "事件影响", NFRA45),
-        Element("contacts.reporter", "联系人", NFRA45),
-    ),
+    "regulator_report": _NFRA45_REPORT,
+    "regulator_initial_report": _NFRA45_REPORT,
+    "progress_report": _NFRA45_REPORT,
     "pfi_report": (
         Element("occurred_at", "发生时间", _RECORD),
         Element("discovered_at", "发现时间", _RECORD),
