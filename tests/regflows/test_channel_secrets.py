@@ -58,7 +58,8 @@ def test_the_profile_names_person_and_channel_never_the_secret(tmp_path: Path) -
         load_profile(path)
     message = str(err.value)
     line = next(i for i, row in enumerate(text.splitlines(), start=1) if "tk_Secret9" in row)
-    assert f"第 {line} 行" in message and "people[5].channels[1].url" in message
+    index = [p["id"] for p in load_profile(DEMO_PROFILE).model_dump()["people"]].index("sun.li")
+    assert f"第 {line} 行" in message and f"people[{index}].channels[1].url" in message
     assert "人员 sun.li（" in message and "第 2 个联系渠道" in message and "token（令牌）为明文" in message
     assert "Secret9" not in message
 
