@@ -13,6 +13,7 @@ engine: ~1.3 s), rich's progress bar (~65 ms).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from calendars import zone
 from regflows.credit.models import CreditInputError, Period
 from regflows.exit_codes import ExitCode
 from regflows.profile import ProfileError, load_profile, profile_path
@@ -77,6 +79,15 @@ def run_command(
 
     if out.exists() and not out.is_dir():  # checked first: not after a whole run (issue 13, 10)
         _fail(f"--out {out} 是一个文件，不是目录：请给出输出目录", ExitCode.USAGE)
+    existing = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):  # said before the run, nothing created
+        _fail(f"--out {out} 无法作为输出目录（{existing} 不是可写入的目录）", ExitCode.USAGE)
+    try:
+        month = Period.parse(period)
+    except CreditInputError as exc:
+        _fail(f"输入错误：{exc}", ExitCode.USAGE)
+    if month.end > zone.now_local():  # a month not yet over has no table to file (PBOC-102 三（二）: 上月情况)
+        _fail(f"--period {month.label} 尚未结束：统计表报送的是上月情况，请在该月结束后运行", ExitCode.USAGE)
     try:
         prof = load_profile(profile or profile_path())
         chosen = [table_for(prof, unit)] if unit is not None else tables(prof)  # an unknown unit: refused before reading

@@ -24,6 +24,7 @@ from regflows.credit.settings import thresholds as profile_thresholds
 from regflows.credit.sheets import TableOutcome, annotate, assemble, overview, write_tables
 from regflows.credit.summary import build_rows
 from regflows.kit.documents import write_csv
+from regflows.kit.files import write_atomically
 from regflows.kit.publish import failed_folder, publishing, recover
 
 FLAGGED_HEADERS = {
@@ -127,7 +128,9 @@ def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: st
         frame["count"] = frame["count"].map(COUNT_TITLES)
         write_csv(frame.rename(columns=FLAGGED_HEADERS), flagged)
         summary = stage.path / "summary.json"
-        summary.write_text(json.dumps(outcome.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_atomically(summary, (json.dumps(outcome.summary, ensure_ascii=False, indent=2) + "\n").encode())
+    for kept in stage.recovered:  # never silent: an earlier run was cut off while writing
+        outcome.warnings.append(f"此前一次运行在写出文件时中断，其未发布的文件已保存在 {kept}")
     for table in outcome.tables:
         table.files = {key: stage.final(path) for key, path in table.files.items()}
     outcome.files = {**outcome.tables[0].files, "flagged": stage.final(flagged), "overview": stage.final(summary)}

@@ -26,6 +26,7 @@ from regflows.credit.events import EventRef
 from regflows.credit.models import Period, UnitRow
 from regflows.credit.remarks import event_remarks, query_remarks
 from regflows.credit.table import write_table
+from regflows.kit.files import write_atomically
 from regflows.credit.units import ReportingTable, table_for, tables
 from regflows.profile import Profile
 
@@ -117,7 +118,7 @@ def write_tables(outcomes: Sequence[TableOutcome], period: Period, out_dir: Path
         xlsx = write_table(out_dir / f"{stem}.xlsx", period, t.rows, unit_name=t.table.filer_name, preparer=name,
                            prepared_on=prepared_on, draft=True)
         content = out_dir / f"{stem}.json"
-        content.write_text(json.dumps(t.content(period), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_atomically(content, (json.dumps(t.content(period), ensure_ascii=False, indent=2) + "\n").encode())  # 0600 like the .xlsx
         t.files = {"xlsx": xlsx, "summary": content}
 
 

@@ -178,6 +178,18 @@ def test_cli_run_is_recorded_like_a_flow_run(tmp_path: Path, home: Path, row, wr
     assert states[("2025-09", "总行")][:2] == ("1", "何敏") and len(states) == 3
 
 
+def test_cli_refuses_a_month_not_yet_over_and_an_out_folder_under_a_file(tmp_path: Path, home: Path, row, write_csv) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 13: a month that has not ended has no table to file (三（二）: 上月情况), and an
+    --out below a file failed with a traceback after the whole run."""
+    log = write_csv(tmp_path / "log.csv", [row("q1", "2025-09-10 22:00:00")])
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    base = ["credit-stats", "run", "--logs", str(log), "--profile", str(REPO / "profiles" / "demo.yaml")]
+    r = CliRunner().invoke(cli(), [*base, "--period", "2999-01", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "尚未结束" in r.output
+    r = CliRunner().invoke(cli(), [*base, "--period", "2025-09", "--out", str(tmp_path / "afile" / "sub")])
+    assert r.exit_code == 2 and "无法作为输出目录" in r.output and "Traceback" not in r.output
+
+
 def test_cli_out_pointing_at_a_file_is_refused_before_the_run(tmp_path: Path, home: Path, row, write_csv) -> None:  # type: ignore[no-untyped-def]
     """Issue 13 (10): --out naming a file failed only after the whole run."""
     log = write_csv(tmp_path / "log.csv", [row("q1", "2025-09-10 22:00:00")])
@@ -226,8 +238,11 @@ def test_a_due_day_in_a_year_without_calendar_data_publishes_and_raises(tmp_path
     from regflows.store import db
     from regflows.store.models import Obligation
 
+    from calendars import zone
+
     log = write_csv(tmp_path / "log.csv", [row("q1", "2026-12-10 22:00:00", authorized_at="2026-12-01")])
     out = tmp_path / "out"
+    monkeypatch.setattr(zone, "now_local", lambda: dt.datetime(2027, 1, 4, 9, 0, tzinfo=zone.SHANGHAI))  # December is over
     r = CliRunner().invoke(cli(), ["credit-stats", "run", "--logs", str(log), "--period", "2026-12",
                                    "--profile", str(REPO / "profiles" / "demo.yaml"), "--out", str(out)])
     assert r.exit_code == 3, r.output

@@ -92,3 +92,37 @@ with publishing(pathlib.Path({str(tmp_path)!r})) as stage:
     assert len(kept) == 1 and (kept[0] / "table.xlsx").read_bytes() == b""
     assert "中断" in (kept[0] / "未完成的运行.txt").read_text(encoding="utf-8")
     assert _visible(tmp_path) == {"table.xlsx": b"old table", "summary.json": b'{"run": 1}'}
+
+
+def test_two_runs_on_one_folder_do_not_break_each_other(tmp_path: Path) -> None:
+    """Review of issue 13 (2): a second run's recovery took the first run's live staging folder for
+    a crashed one. A live run's folder is left alone; both publish whole sets, one after the other."""
+    started, release = tmp_path.parent / "a-started", tmp_path.parent / "a-release"
+    code = f"""
+import pathlib, time
+from regflows.kit.publish import publishing
+with publishing(pathlib.Path({str(tmp_path)!r})) as stage:
+    (stage.path / "table.xlsx").write_bytes(b"A table")
+    pathlib.Path({str(started)!r}).write_text("x")
+    while not pathlib.Path({str(release)!r}).exists():
+        time.sleep(0.05)
+    (stage.path / "summary.json").write_text("A")
+"""
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    try:
+        for _ in range(600):
+            if started.exists():
+                break
+            time.sleep(0.05)
+        assert started.exists(), "run A never started writing"
+        with publishing(tmp_path) as stage:  # run B, while A still writes
+            (stage.path / "table.xlsx").write_bytes(b"B table")
+            (stage.path / "summary.json").write_text("B", encoding="utf-8")
+        assert stage.recovered == [] and _visible(tmp_path) == {"table.xlsx": b"B table", "summary.json": b"B"}
+        release.write_text("go")
+        assert child.wait(60) == 0
+    finally:
+        release.write_text("go")
+        child.kill()
+    assert _visible(tmp_path) == {"table.xlsx": b"A table", "summary.json": b"A"}  # A's whole set, published last
+    assert not list(tmp_path.glob("failed-*")) and not list(tmp_path.glob(".staging-*"))
