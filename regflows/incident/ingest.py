@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 
 from prefect.deployments import arun_deployment
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from regflows import ledger
+from regflows import config, ledger
 from calendars.zone import now_local
 from regflows.incident.record import IncidentRecordError, check_times, validate_record
 from regflows.kit.refusals import note_refusal
@@ -46,11 +46,12 @@ async def ingest_incident(request: Request) -> JSONResponse:
         check_times(record, now_local(), load_profile(profile_path()).settings)
     except IncidentRecordError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
-    # The endpoint serves the server named in the environment now (set by `regflows up`), not
-    # whatever Prefect's settings were when this thread started.
-    api = os.environ.get("PREFECT_API_URL")
+    # The endpoint serves the server regflows uses (PREFECT_API_URL as set now, else the one
+    # `regflows up` starts), never a temporary one Prefect would start in this process and leave
+    # running, nor whatever Prefect's settings were when this thread started.
+    api = config.prefect_api_url()
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api} if api else {}):
+        with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}):
             run = await arun_deployment(DEPLOYMENT, parameters={"incident": record.model_dump(mode="json"), "declared_by": "monitoring"},
                                         timeout=0)
     except Exception as exc:  # noqa: BLE001  (no server or no deployment: the sender must retry, and we say why)

@@ -123,3 +123,32 @@ def test_without_cq_plan_the_alert_has_no_colour_and_goes_to_the_profile_s_roles
     alerts.send_alert(profile, "INC-20250930-0001", record.model_dump(mode="json"), grading, [], roles, None, policy=FAST)
     message = http.wait_for("/ok/zhou.qiang")[0].json()
     assert message["title"].startswith("【III级网络安全事件】") and "预警" not in message["message"]
+
+
+def test_ingest_without_a_server_answers_503_and_starts_no_temporary_server(
+        ingest: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review of issue 13: with no PREFECT_API_URL and no server, POST /incidents started an
+    ephemeral Prefect server that outlived the endpoint. It asks regflows' own address and says 503."""
+    import socket
+
+    import prefect.server.api.server as prefect_server
+
+    from regflows import config
+
+    started: list[object] = []
+    monkeypatch.setattr(prefect_server.SubprocessASGIServer, "__init__", lambda self, *a, **k: started.append(self))
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(config, "PREFECT_PORT", port)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "t0ken")
+    record = json.loads((FIXTURES / "grade-iii-pfi-leak.json").read_bytes())
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
+
+    # as in a process where Prefect may start a temporary server (the tests otherwise forbid it)
+    with temporary_settings(updates={PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: True}, set_defaults={PREFECT_API_URL: None},
+                            restore_defaults={PREFECT_API_URL}):
+        answer = ingest.post("/incidents", json=record, headers={"Authorization": "Bearer t0ken"})
+    assert answer.status_code == 503 and "incident-response" in answer.json()["error"]
+    assert started == []
