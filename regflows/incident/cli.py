@@ -109,9 +109,15 @@ def clock_command(
 ) -> None:
     """列出事件的各项报告义务：期限、依据条款与在 --now 时刻的状态（JSON）。"""
     from regflows.incident.clock import ClockError, obligations, to_raise
+    from regflows.incident.closing import untyped_end
     from regflows.incident.grading import grade
 
     record = read_record(file)
+    if record.response_ended_at is not None:  # as declare stores it: the end is the closing's last approval
+        data, typed = untyped_end(record.model_dump(mode="json"))
+        record = IncidentRecord.model_validate(data)
+        typer.echo(f"注意：记录中的应急响应结束时间 {typed} 不予采用：它是结束应急响应的最后一项批准的时间"
+                   "（CQ-PLAN 第四篇三），第五篇的 30 日自该时起算", err=True)
     prof = read_profile(profile)
     at = parse_instant(now, "--now")
     try:
@@ -131,3 +137,8 @@ def clock_command(
         for o in missing:
             typer.echo(f"错误：{o.id} 的期限无法计算：{o.note}", err=True)
         raise typer.Exit(ExitCode.NO_CALENDAR)
+    provisional = [o for o in items if o.provisional and o.state != "fulfilled"]
+    if provisional:  # printed as computed; stderr says which may still move (exit codes: 4)
+        for o in provisional:
+            typer.echo(f"{o.id} 的期限 {o.due_label}：{o.note}", err=True)
+        raise typer.Exit(ExitCode.PROVISIONAL)

@@ -357,6 +357,7 @@ class Obligation(_Strict):
     every: str | None = Field(default=None, title="重复间隔")  # ISO 8601 duration, "PT2H"
     state: ObligationState = Field(title="状态")
     basis: str | None = Field(default=None, title="期限计算依据")
+    provisional: bool = Field(default=False, title="期限暂定（年末日期待下一年度节假日安排确认）")
     note: str | None = Field(default=None, title="说明")
     fulfilled_at: dt.datetime | None = Field(default=None, title="履行时间")
     untimed: bool = Field(default=False, title="无固定期限（及时），履行前定期提醒")
@@ -401,6 +402,7 @@ class Obligation(_Strict):
             "every": data["every"],
             "note": data["note"],
             "addressee": data["addressee"],
+            **({"provisional": True} if data["provisional"] else {}),
         }
 
 
@@ -523,8 +525,13 @@ def obligations(
         computed[rule.id] = Obligation(
             **base, due=due, last_day=last_day, due_label=label, state=state, basis=basis, note=note,
             fulfilled_at=done.get(rule.id), untimed=isinstance(case.due, NoFixedDay) and due is None,
+            provisional=bool(note) and str(note).startswith(PROVISIONAL),
         )
     return list(computed.values())
+
+
+#: How a provisional deadline's note begins (issue 13, 4).
+PROVISIONAL = "暂定"
 
 
 def _due(
@@ -555,7 +562,11 @@ def _due(
             basis = f"{start}次日起 {spec.n} 日" + ("（末日为休息日顺延）" if roll else "（不顺延）") + "：" + d.basis
     except YearNotCovered as exc:
         return None, None, None, None, str(exc), True
-    return _shanghai(d), d.last_day, d.label(), basis, None, False
+    note = None
+    if d.provisional:  # rests on late-December days of a year whose successor's notice is not in
+        days = "、".join(day.isoformat() for day in d.provisional_days)
+        note = f"{PROVISIONAL}：依据的 {days} 可能被下一年度节假日安排调整，载入后重算"
+    return _shanghai(d), d.last_day, d.label(), basis, note, False
 
 
 def _reopened(at: dt.datetime, profile: "Profile | None") -> tuple[

@@ -494,10 +494,23 @@ def test_cli_refuses_times_no_declaration_can_have(tmp_path: Path, command: str,
         assert runner.invoke(incident_app, [command, str(path), "--now", "2025-09-30T14:00:00+08:00"]).exit_code == 0
 
 
-def test_cli_clock_day_counted_due_printed_at_23_59_59() -> None:
+def test_cli_clock_day_counted_due_printed_at_23_59_59(tmp_path: Path) -> None:
+    record = json.loads((FIXTURES / "grade-iii-pfi-leak.json").read_text(encoding="utf-8"))
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record | {"handling_ended_at": "2025-10-10T17:00:00+08:00"}, ensure_ascii=False), encoding="utf-8")
+    result = run_clock(str(path), "--now", "2025-10-10T18:00:00+08:00")
+    rows = {o["id"]: o for o in json.loads(result.stdout)["obligations"]}
+    # 5 working days from the day after handling ended (NFRA 48): Oct 11 (a make-up working day) .. Oct 17
+    assert rows["summary_report"]["due"].endswith("T23:59:59+08:00") and rows["summary_report"]["state"] == "open"
+
+
+def test_cli_clock_does_not_take_a_typed_end_of_response() -> None:
+    """Issue 12 (9), from the outside review: the preview agrees with what declare stores: the end
+    of the response is the closing's last approval, so a typed one starts no 30-day clock."""
     result = run_clock(str(FIXTURES / "grade-iv-minor.json"), "--now", "2025-10-10T18:00:00+08:00")
     rows = json.loads(result.stdout)["obligations"]
-    assert rows == [{**rows[0], "id": "investigation_report", "due": "2025-11-10T23:59:59+08:00", "state": "open"}]
+    assert [(r["id"], r["due"], r["state"]) for r in rows] == [("investigation_report", None, "pending")]
+    assert "不予采用" in result.stderr
 
 
 def test_cli_clock_calendar_missing_exits_3_after_printing() -> None:
@@ -535,3 +548,20 @@ def test_cli_clock_cii_refused_by_profile(tmp_path: Path) -> None:
 def test_cli_help_lists_commands() -> None:
     result = runner.invoke(incident_app, ["--help"])
     assert result.exit_code == 0 and "grade" in result.stdout and "clock" in result.stdout
+
+
+def test_cli_clock_marks_a_provisional_deadline_and_exits_4(tmp_path: Path) -> None:
+    """Issue 13 (4), from the outside review: a deadline resting on late-December days of a year
+    whose successor's notice is not loaded is printed, marked provisional, and exits 4."""
+    record = {"title": "核心系统中断", "occurred_at": "2026-12-20T09:00:00+08:00", "discovered_at": "2026-12-20T09:10:00+08:00",
+              "discovered_by": "监控中心", "system_name": "核心业务系统", "category": "equipment_failure",
+              "important_system": True, "outage": {"provinces": 1, "hours": 1, "business_hours": True},
+              "handling_ended_at": "2026-12-22T10:00:00+08:00"}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    result = run_clock(str(path), "--now", "2026-12-22T12:00:00+08:00")
+    assert result.exit_code == 4
+    rows = {o["id"]: o for o in json.loads(result.stdout)["obligations"]}
+    assert rows["summary_report"]["provisional"] is True and rows["summary_report"]["due"] == "2026-12-29T23:59:59+08:00"
+    assert "provisional" not in rows["regulator_initial_report"]
+    assert "summary_report" in result.stderr and "载入后重算" in result.stderr
