@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from calendars.zone import now_local
+from calendars.zone import now_local, to_local
 from regflows.exit_codes import ExitCode
 from regflows.incident.cli import RecordFile, emit_json, fail, incident_app, parse_instant, read_record
 from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, check_times, validate_record
@@ -114,7 +114,7 @@ def fulfil_command(
     except (LookupError, ValueError) as exc:
         fail(str(exc), _exit_code(exc))
     recorded = row.evidence["history"][-1]
-    emit_json({"incident": incident_id, "obligation": row.code, "fulfilled_at": row.fulfilled_at.isoformat(), "by": by,
+    emit_json({"incident": incident_id, "obligation": row.code, "fulfilled_at": to_local(row.fulfilled_at).isoformat() if row.fulfilled_at else None, "by": by,
                **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})})
 
 
@@ -262,14 +262,14 @@ def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号
         fail(str(exc))
     emit_json({
         "incident": incident.id, "title": incident.title, "grade": incident.grade, "state": incident.state, "drill": incident.drill,
-        "obligations": [{"id": o.code, "due": o.due_at.isoformat() if o.due_at else None, "state": o.state,
+        "obligations": [{"id": o.code, "due": to_local(o.due_at).isoformat() if o.due_at else None, "state": o.state,
                          "source": o.clause, "fulfilled_by": o.fulfilled_by,
                          **({"waivable": o.detail["waivable"]} if (o.detail or {}).get("waivable") else {}),
                          **({"waiver": o.evidence["waiver"]} if (o.evidence or {}).get("waiver") else {}),
                          **({"reopened": o.evidence["reopened"]} if (o.evidence or {}).get("reopened") else {}),
                          **({"addressee": o.detail["addressee"]} if (o.detail or {}).get("addressee") else {})}
                         for o in store.obligations_of(incident_id)],
-        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}
+        "timeline": [{"at": to_local(e.at).isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}
                      for e in store.timeline(incident_id)],
     })
 
@@ -306,4 +306,4 @@ def regrade_command(
     rows = clock_rows(incident_id, incident.record, incident.grading, loaded, dt.datetime.now(dt.timezone.utc))
     raised = alerts.remind(loaded, incident, rows)  # an obligation already overdue under the new grade is raised now
     emit_json({"incident": incident_id, "grade": new.grade, "warning": new.warning, "raised": raised,
-               "obligations": [{"id": r.code, "state": r.state, "due": r.due_at.isoformat() if r.due_at else None} for r in rows]})
+               "obligations": [{"id": r.code, "state": r.state, "due": to_local(r.due_at).isoformat() if r.due_at else None} for r in rows]})

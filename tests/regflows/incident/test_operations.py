@@ -83,6 +83,9 @@ def test_fulfil_requires_evidence_and_is_on_record(recorded) -> None:  # type: i
     status = json.loads(runner.invoke(app, ["incident", "status", recorded["id"]]).stdout)
     assert {o["id"]: o["state"] for o in status["obligations"]}[code] == "fulfilled"
     assert any(e["kind"] == "fulfilled" for e in status["timeline"])
+    # Beijing time as clock prints it (the outside review found UTC here)
+    assert all(o["due"] is None or o["due"].endswith("+08:00") for o in status["obligations"])
+    assert all(e["at"].endswith("+08:00") for e in status["timeline"])
     # Once is once: a second fulfilment would move the recorded time (a report on time looking late).
     again = runner.invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence", "补充", "--by", "li.ming"])
     assert again.exit_code == 5 and "不能重复登记" in again.stderr
