@@ -33,6 +33,12 @@ from regflows.credit.models import (
 )
 
 _OFFSET = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
+#: ISO 8601 as the contract reads it: YYYY-MM-DD, then (for instants) T or a space and hh:mm[:ss[.fraction]],
+#: then an optional offset. pandas' "ISO8601" also takes 2025-9-5 and 20250915 100000; those are refused.
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+_ISO_TIME = r"[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})?"
+_ISO_INSTANT = _ISO_DATE + _ISO_TIME
+_ISO_DATE_OR_INSTANT = _ISO_DATE + f"(?:{_ISO_TIME})?"
 _TRUE = {"true", "1", "yes", "y", "是", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "f"}
 
@@ -184,7 +190,7 @@ def _strings(series: pd.Series) -> pd.Series:
     return s
 
 
-def parse_instants(series: pd.Series, time_format: str | None = None) -> tuple[pd.Series, pd.Series]:
+def parse_instants(series: pd.Series, time_format: str | None = None, *, require_time: bool = False) -> tuple[pd.Series, pd.Series]:
     """(aware Asia/Shanghai instants, bad flag): naive values are Shanghai wall-clock times.
 
     Text is read as ISO 8601 only (``T`` or a space between date and time), or in the one
@@ -192,6 +198,7 @@ def parse_instants(series: pd.Series, time_format: str | None = None) -> tuple[p
     ``05/10/2025`` as 10 May, ``13/10/2025`` day-first and ``Oct 15`` as year 1, silently moving
     rows between months; such values are bad and the quality check names their rows. Sub-second
     digits (microseconds, nanoseconds from database exports) are kept to the millisecond.
+    ``require_time``: a bare date is bad too (a query time of 00:00 would count as off-hours).
     """
     target = "datetime64[ms, Asia/Shanghai]"
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -207,6 +214,10 @@ def parse_instants(series: pd.Series, time_format: str | None = None) -> tuple[p
         else:
             aware = present & text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
         naive = present & ~aware
+        if not time_format:  # the contract's shape only; anything else stays NaT and is reported
+            shape = _ISO_INSTANT if require_time else _ISO_DATE_OR_INSTANT
+            fits = text.str.fullmatch(shape).fillna(False).astype(bool)
+            aware, naive = aware & fits, naive & fits
         fmt = time_format or "ISO8601"
         if naive.any():
             parsed = pd.to_datetime(text[naive], format=fmt, errors="coerce")
@@ -244,7 +255,7 @@ def read_log(path: str | Path, time_format: str | None = None) -> Table:
     for col in LOG_STRING_COLUMNS:
         out[col] = _strings(frame.pop(col)) if col in frame.columns else pd.Series(None, index=out.index, dtype="str")
     raw = frame.pop("queried_at")
-    out["queried_at"], out["_bad_queried_at"] = parse_instants(raw, time_format)
+    out["queried_at"], out["_bad_queried_at"] = parse_instants(raw, time_format, require_time=True)
     _keep_bad_text(out, "queried_at", raw)
     for col in LOG_DATE_COLUMNS:
         if col in frame.columns:
