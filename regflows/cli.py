@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -153,12 +154,12 @@ def audit_anchor(profile: ProfileOption = None) -> None:
 
 # -- calendar ------------------------------------------------------------------------------
 def _date(text: str) -> dt.date:
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(text)
-    except ValueError:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         fail(f"日期格式应为 YYYY-MM-DD：{text!r}")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:  # the right shape, a day that does not exist (2026-02-30)
+        fail(f"没有这一天：{text}")
 
 
 def _answer(fn: Callable[..., answers.Answer], *args: object) -> None:

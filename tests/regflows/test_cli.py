@@ -258,3 +258,10 @@ def test_a_malformed_json_file_is_a_clear_error_not_a_traceback(tmp_path: Path, 
     path.write_text(content, encoding="utf-8")
     result = runner.invoke(app, ["incident", "grade", str(path)])
     assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("text", "words"), [("2026-02-30", "没有这一天：2026-02-30"), ("2026-2-3", "日期格式应为 YYYY-MM-DD")])
+def test_a_date_that_does_not_exist_is_not_called_a_format_error(text: str, words: str) -> None:
+    """From the outside review: 2026-02-30 has the right shape; the day does not exist."""
+    result = CliRunner().invoke(app, ["calendar", "is-working-day", text])
+    assert result.exit_code == ExitCode.USAGE and words in result.output
