@@ -112,12 +112,12 @@ def test_police_report_only_for_computer_systems_to_the_police_of_the_domicile(d
     got = clock(rec(pfi=PFI, location="成都分行营业部"), payment(demo))
     police = got["police_report"]
     assert police.due == t("2025-10-01 09:10") and "公司主体所在地" in police.title and "事发地" not in police.title
-    assert police.addressee == "重庆市渝中区县级（含）以上人民政府公安机关"
+    assert police.addressee == "重庆市渝中区的县级（含）以上人民政府公安机关"
     assert got["pboc_pfi_report"].addressee == "重庆市渝中区的中国人民银行分支机构"  # TENPAY 5: 住所地
     assert "police_report" not in clock(rec(pfi=PFI, computer_system=False), payment(demo))
     no_domicile = demo.model_copy(update={"institution": demo.institution.model_copy(update={"domicile": None})})
-    assert clock(rec(pfi=PFI), payment(no_domicile))["police_report"].addressee == "重庆市县级（含）以上人民政府公安机关"
-    assert clock(rec(pfi=PFI))["police_report"].addressee == "公司主体所在地县级（含）以上人民政府公安机关"
+    assert clock(rec(pfi=PFI), payment(no_domicile))["police_report"].addressee == "重庆市的县级（含）以上人民政府公安机关"
+    assert clock(rec(pfi=PFI))["police_report"].addressee == "公司主体所在地的县级（含）以上人民政府公安机关"
 
 
 # -- 4. CUSTINFO 8.2: corporate customers' data too ----------------------------------------------
