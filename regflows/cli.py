@@ -159,7 +159,7 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:  # the right shape, a day that does not exist (2026-02-30)
-        fail(f"没有这一天：{text}")
+        fail(f"没有这一天：{text}（日期写作 YYYY-MM-DD，月份 01-12，日为该月实有的日）")
 
 
 def _answer(fn: Callable[..., answers.Answer], *args: object) -> None:
