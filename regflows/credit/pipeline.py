@@ -63,6 +63,9 @@ class Outcome:
     files: dict[str, Path] = field(default_factory=dict)
     #: One table per unit that reports on its own and the head office's (regflows/credit/sheets.py).
     tables: list[TableOutcome] = field(default_factory=list)
+    #: A run for one unit's table (``--unit``): its files are named for the unit, so that they
+    #: never replace the whole month's summary.json and flagged list in the same folder.
+    unit: str | None = None
 
 
 def read_inputs(logs: Path, users: Path | None = None, time_format: str | None = None) -> Inputs:
@@ -109,13 +112,15 @@ def count(inputs: Inputs, period: Period, profile: Any, events: dict[str, dict[s
     tables = assemble(period, profile, rows, refs, unit)
     first = tables[0]
     return Outcome(period=period, due=first.due, due_basis=first.due_basis, rows=[r for t in tables for r in t.rows],
-                   rules=result, warnings=result.warnings + warnings, summary=overview(period, tables), tables=tables)
+                   rules=result, warnings=result.warnings + warnings, summary=overview(period, tables), tables=tables,
+                   unit=unit)
 
 
 def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: str = "",
                   prepared_on: dt.date | None = None, preparers: dict[str, str] | None = None) -> dict[str, Path]:
     """Each table's .xlsx (attachment 2, a draft until reviewed and signed: regflows/credit/signoff.py)
-    and figures, summary.json and the flagged-queries file; ``files`` are the first table's
+    and figures, summary.json and the flagged-queries file (``summary-<unit>.json`` and
+    ``flagged-queries-YYYY-MM-<unit>.csv`` for a one-unit run); ``files`` are the first table's
     (``xlsx``, ``summary``: its figures) with ``flagged`` and ``overview`` (summary.json)."""
     label = outcome.period.label
     # One set or none (issue 13, 2): written into a staging folder, published together; a write
@@ -123,11 +128,15 @@ def write_outputs(outcome: Outcome, out_dir: Path, profile: Any, *, preparer: st
     with publishing(out_dir) as stage:
         write_tables(outcome.tables, outcome.period, stage.path, preparer=preparer, prepared_on=prepared_on,
                      preparers=preparers)
-        flagged = stage.path / f"flagged-queries-{label}.csv"
+        suffix = f"-{outcome.unit}" if outcome.unit else ""
+        flagged = stage.path / f"flagged-queries-{label}{suffix}.csv"
         frame = outcome.rules.flagged.copy()
+        if outcome.unit:  # only the queries behind this run's table
+            mine = {r.institution for r in outcome.rows}
+            frame = frame[frame["institution"].isin(mine)]
         frame["count"] = frame["count"].map(COUNT_TITLES)
         write_csv(frame.rename(columns=FLAGGED_HEADERS), flagged)
-        summary = stage.path / "summary.json"
+        summary = stage.path / f"summary{suffix}.json"
         write_atomically(summary, (json.dumps(outcome.summary, ensure_ascii=False, indent=2) + "\n").encode())
     for kept in stage.recovered:  # never silent: an earlier run was cut off while writing
         outcome.warnings.append(f"此前一次运行在写出文件时中断，其未发布的文件已保存在 {kept}")

@@ -101,7 +101,8 @@ def test_run_writes_every_table_the_month_owes_or_one_unit(tmp_path: Path, home:
     """三（二）: one attachment-2 table per reporting unit that reports on its own, plus the head
     office's; ``summary.json`` lists them (file names relative to the output folder)."""
     log = write_csv(tmp_path / "log.csv", [row("q1", "2025-10-09 21:00:00", institution="YX0101", region="四川省",
-                                               authorized_at="2025-10-01")])
+                                               authorized_at="2025-10-01"),
+                                           row("q2", "2025-10-09 22:00:00", authorized_at="2025-10-01")])  # the head office's
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["credit-stats", "run", "--logs", str(log), "--period", "2025-10", "--out", str(out)])
     assert r.exit_code == 0, r.output
@@ -118,9 +119,19 @@ def test_run_writes_every_table_the_month_owes_or_one_unit(tmp_path: Path, home:
     r = CliRunner().invoke(app, ["credit-stats", "run", "--logs", str(log), "--period", "2025-10", "--out", str(one),
                                  "--unit", "YX0201"])
     assert r.exit_code == 0, r.output
-    assert json.loads((one / "summary.json").read_text(encoding="utf-8"))["tables"] == [
+    assert json.loads((one / "summary-YX0201.json").read_text(encoding="utf-8"))["tables"] == [
         {"unit": "YX0201", "due": "2025-11-06", "file": "credit-stats-2025-10-YX0201.xlsx"}]
     assert sorted(p.name for p in one.glob("*.xlsx")) == ["credit-stats-2025-10-YX0201.xlsx"]
+    # into the folder of the whole month (from the outside review): the month's summary.json and
+    # flagged list stay; the unit's own are beside them, with only its queries
+    whole = (out / "summary.json").read_bytes()
+    r = CliRunner().invoke(app, ["credit-stats", "run", "--logs", str(log), "--period", "2025-10", "--out", str(out),
+                                 "--unit", "YX0101"])
+    assert r.exit_code == 0, r.output
+    assert (out / "summary.json").read_bytes() == whole
+    everything = (out / "flagged-queries-2025-10.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    flagged = (out / "flagged-queries-2025-10-YX0101.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert len(flagged) == 1 and "YX0101" in flagged[0] and len(everything) > len(flagged)
     bad = CliRunner().invoke(app, ["credit-stats", "run", "--logs", str(log), "--period", "2025-10", "--out", str(one),
                                    "--unit", "ZZ9"])
     assert bad.exit_code == 2 and "ZZ9 不单独报送" in bad.stderr
