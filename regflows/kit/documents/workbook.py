@@ -126,6 +126,26 @@ class SafeSheet:
         if colour:
             header.center.color = colour
 
+    def print_layout(self, *, last_row: int, last_column: int, landscape: bool = True,
+                     repeat_rows: tuple[int, int] | None = None) -> None:
+        """How the sheet prints: A4 (landscape for a wide table), every column on one page width
+        (as many pages down as the rows need), the area from A1 to (``last_row``,
+        ``last_column``) so the lines below the table print with it, and ``repeat_rows`` (first,
+        last) at the top of every page, so a second page still has its header.
+
+        Why: a regulator's table printed over two portrait pages cut the title and the header
+        apart from the figures (issue 14, 6)."""
+        ws = self._ws
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if landscape else ws.ORIENTATION_PORTRAIT
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0  # as many pages down as needed
+        ws.print_options.horizontalCentered = True
+        ws.print_area = f"A1:{get_column_letter(last_column)}{last_row}"
+        if repeat_rows is not None:
+            ws.print_title_rows = f"{repeat_rows[0]}:{repeat_rows[1]}"
+
     def page_footer(self, text: str) -> None:
         """The centre of the printed page footer; ``&P`` and ``&N`` are Excel's page number and count."""
         footer = self._ws.oddFooter

@@ -101,6 +101,21 @@ def test_xlsx_layout(tmp_path: Path) -> None:
         "异常查询(笔)", "违规查询(笔)", "非法提供(笔)", "违规使用(笔)", "信用报告泄漏(笔)"]
 
 
+def test_xlsx_prints_on_a4_landscape_one_page_wide_with_its_header_repeated(tmp_path: Path) -> None:
+    """Issue 14 (6): the table printed over two portrait pages, cutting the title and the header
+    from the figures. A4 landscape, fit to one page wide, rows 1-5 (title to column header)
+    repeated on every page, and the print area reaching the 复核人/填表人 line below the table."""
+    rows = [UnitRow("重庆市", f"YX{i:04d}", f"支行{i}") for i in range(60)]
+    path = write_table(tmp_path / "t.xlsx", SEP, rows, unit_name="示范银行", preparer="李明")
+    sheet = load_workbook(path).worksheets[0]
+    setup = sheet.page_setup
+    assert (setup.orientation, setup.paperSize, int(setup.fitToWidth), int(setup.fitToHeight)) == ("landscape", 9, 1, 0)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.print_title_rows == "$1:$5"
+    footer_row = next(c.row for c in sheet["A"] if str(c.value or "").startswith("复核人："))
+    assert str(sheet.print_area).endswith(f"!$A$1:$H${footer_row}")
+
+
 def test_xlsx_names_are_text_never_formulas_and_the_file_is_reproducible(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
