@@ -111,7 +111,7 @@ def _check_channels(profile, checks: list[Check]) -> None:  # type: ignore[no-un
             if missing:
                 checks.append(Check("通知渠道", name, FAIL, f"引用的密钥不可用：{', '.join(missing)}"))
                 continue
-            if channel.kind == "outbox":
+            if channel.url.startswith("outbox://") or channel.kind == "outbox":  # the local outbox, whatever kind it stands in for
                 ok = channel.url.startswith("outbox://") and len(channel.url) > len("outbox://")
                 checks.append(Check("通知渠道", name, OK if ok else FAIL, "本地 outbox" if ok else "outbox 地址应为 outbox://名称"))
                 continue

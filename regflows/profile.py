@@ -69,6 +69,11 @@ SCHEMES_BY_KIND: dict[str, set[str]] = {
     "webhook": {"json", "jsons", "form", "forms", "xml", "xmls"},
     "outbox": {"outbox"},
 }
+#: The local outbox stands in for any kind of channel (the demo: ``{kind: sms, url:
+#: "outbox://li.ming/sms"}``): the notice is then rendered, rate-limited and routed as that kind
+#: (an SMS gets the SMS form), only delivered into the store instead of to a provider.
+for _schemes in SCHEMES_BY_KIND.values():
+    _schemes.add("outbox")
 
 
 class _Strict(BaseModel):

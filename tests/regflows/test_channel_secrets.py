@@ -51,7 +51,7 @@ def test_references_pass(case: str) -> None:
 
 def test_the_profile_names_person_and_channel_never_the_secret(tmp_path: Path) -> None:
     text = DEMO_PROFILE.read_text(encoding="utf-8").replace(
-        '{kind: outbox, url: "outbox://sun.li/sms"}', '{kind: ntfy, url: "ntfys://tk_Secret9@ntfy.example.cn/alerts"}')
+        '{kind: sms, url: "outbox://sun.li/sms"}', '{kind: ntfy, url: "ntfys://tk_Secret9@ntfy.example.cn/alerts"}')
     path = tmp_path / "profile.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ProfileError) as err:
@@ -66,7 +66,7 @@ def test_the_profile_names_person_and_channel_never_the_secret(tmp_path: Path) -
 
 def test_a_profile_with_referenced_ntfy_token_loads(tmp_path: Path) -> None:
     text = DEMO_PROFILE.read_text(encoding="utf-8").replace(
-        '{kind: outbox, url: "outbox://sun.li/sms"}', '{kind: ntfy, url: "ntfys://{env:NTFY_TOKEN}@ntfy.example.cn/alerts"}')
+        '{kind: sms, url: "outbox://sun.li/sms"}', '{kind: ntfy, url: "ntfys://{env:NTFY_TOKEN}@ntfy.example.cn/alerts"}')
     path = tmp_path / "profile.yaml"
     path.write_text(text, encoding="utf-8")
     assert load_profile(path).person("sun.li").channels[1].kind == "ntfy"

@@ -183,7 +183,7 @@ def test_doctor_reports_every_check_on_the_demo(home: Path) -> None:
 
 def test_doctor_names_what_is_wrong(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = DEMO_PROFILE.read_text(encoding="utf-8").replace(
-        '{kind: outbox, url: "outbox://sun.li/sms"}',
+        '{kind: sms, url: "outbox://sun.li/sms"}',
         '{kind: email, url: "mailtos://ops:{env:REGFLOWS_TEST_SMTP_PW}@smtp.example.cn?to=a@example.cn"}',
     )
     profile = tmp_path / "p.yaml"

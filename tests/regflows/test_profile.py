@@ -48,7 +48,7 @@ def test_missing_regime_is_refused(tmp_path: Path) -> None:
 def test_person_without_any_contact_is_refused(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace(
         """    channels:
-      - {kind: outbox, url: "outbox://liu.yang/email"}""",
+      - {kind: email, url: "outbox://liu.yang/email"}""",
         "    channels: []",
     )
     with pytest.raises(ProfileError) as err:
@@ -94,7 +94,7 @@ def test_typo_in_field_name_is_refused(tmp_path: Path) -> None:
 
 def test_secrets_in_clear_are_refused(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace(
-        '{kind: outbox, url: "outbox://sun.li/sms"}', '{kind: email, url: "mailtos://ops:Hunter2@smtp.example.cn?to=a@example.cn"}'
+        '{kind: sms, url: "outbox://sun.li/sms"}', '{kind: email, url: "mailtos://ops:Hunter2@smtp.example.cn?to=a@example.cn"}'
     )
     with pytest.raises(ProfileError, match="明文密码"):
         load_profile(write(tmp_path, text))
@@ -110,10 +110,10 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_channel_kind_must_match_its_url(tmp_path: Path) -> None:
-    text = DEMO_TEXT.replace('{kind: outbox, url: "outbox://sun.li/sms"}', '{kind: sms, url: "mailto://127.0.0.1?to=a@example.cn"}')
+    text = DEMO_TEXT.replace('{kind: sms, url: "outbox://sun.li/sms"}', '{kind: sms, url: "mailto://127.0.0.1?to=a@example.cn"}')
     with pytest.raises(ProfileError) as err:
         load_profile(write(tmp_path, text))
-    assert "kind: sms" in str(err.value) and f" 第 {line_of(text, 'kind: sms')} 行 " in str(err.value)
+    assert "kind: sms" in str(err.value) and f" 第 {line_of(text, 'mailto://127.0.0.1')} 行 " in str(err.value)
 
 
 def test_cq_plan_needs_the_professional_service_provider(tmp_path: Path) -> None:

@@ -128,3 +128,23 @@ def test_a_database_password_is_masked_in_the_reason(home: Path, monkeypatch: py
 def test_an_outbox_url_needs_a_person() -> None:
     assert apprise.Apprise.instantiate("outbox://") is None
     assert isinstance(apprise.Apprise.instantiate("outbox://li.ming"), NotifyOutbox)
+
+
+def test_the_demo_s_sms_outbox_gets_the_sms_form(home: Path) -> None:
+    """Issue 14 (7): the demo's SMS outboxes received the full body. An outbox stands in for its
+    channel's kind, so what lands in ``outbox://…/sms`` is the SMS form (no personal data, short)."""
+    from notices.routing import person_as_recipient
+    from notices.service import send_notice
+    from notices.templates import render
+    from regflows.profile import DEMO_PROFILE, load_profile
+    from regflows.store import migrate
+
+    migrate()
+    profile = load_profile(DEMO_PROFILE)
+    context = {"institution": profile.institution.name, "sent_at": "2025-10-01T09:00:00+08:00"}
+    send_notice(profile, "test", context, to=[person_as_recipient(profile, "sun.li", "compliance")], urgent=True,
+                raise_to_deputy=False)
+    by_target = {r.target: r for r in rows()}
+    sms, email = by_target["outbox://sun.li/sms"], by_target["outbox://sun.li/email"]
+    assert sms.body.strip() == render("test", context, "sms").body.strip() and len(sms.body) <= 140
+    assert email.body.strip() == render("test", context, "full").body.strip() and email.body != sms.body
