@@ -109,9 +109,15 @@ def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: P
     migrate()
     # A stale limit of 30 a minute; the profile asks for one slot a minute, so the slot the SMS
     # takes is still held when we look.
-    httpx.delete(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30)
-    httpx.post(f"{prefect_api}/v2/concurrency_limits/", timeout=30,
-               json={"name": SMS_LIMIT, "limit": 30, "slot_decay_per_second": 0.5}).raise_for_status()
+    # (created, or set on whatever limit another run of the session already made: the same name is
+    # shared by every run on the server, which is why the code must update it)
+    stale = {"limit": 30, "slot_decay_per_second": 0.5, "active_slots": 0}  # no slot of earlier tests held
+    created = httpx.post(f"{prefect_api}/v2/concurrency_limits/", timeout=30, json={"name": SMS_LIMIT, **stale})
+    if created.status_code == httpx.codes.CONFLICT:
+        httpx.patch(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30, json=stale).raise_for_status()
+    else:
+        created.raise_for_status()
+    assert httpx.get(f"{prefect_api}/v2/concurrency_limits/{SMS_LIMIT}", timeout=30).json()["limit"] == 30
     _ensure_sms_limit.cache_clear()
     try:
         profile = build_profile({"t.s": [("sms", f"json://{http.base}/ok/s")]},
