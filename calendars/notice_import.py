@@ -430,6 +430,18 @@ def _parse_yearly(
 # --------------------------------------------------------------------------------------------
 
 
+def _the_dated_item(items: list[str], what_zh: str, what_en: str, title: str) -> str:
+    """The one item of an amending notice that carries dates (an extension or an adjustment
+    names exactly one period; its other items are prose)."""
+    dated = [i for i in items if _ANY_DATE.search(i)]
+    if len(dated) != 1:
+        raise NoticeParseError(
+            f"应有且只有一条带日期的{what_zh}条目，找到 {len(dated)} 条",
+            f"expected exactly one dated {what_en} item, found {len(dated)}",
+            title,
+        )
+    return dated[0]
+
 def _parse_extension(
     title: str, year: int, notice: Notice, items: list[str], existing: YearArrangement | None
 ) -> YearArrangement:
@@ -439,14 +451,7 @@ def _parse_extension(
     statutory days), so it is exempt from the balance check of :func:`_check_balance`.
     """
     existing = _check_amendable(title, year, notice, existing)
-    calendar_items = [i for i in items if _ANY_DATE.search(i)]  # the others are prose (开学, 补休…)
-    if len(calendar_items) != 1:
-        raise NoticeParseError(
-            f"应有且只有一条带日期的延长条目，找到 {len(calendar_items)} 条",
-            f"expected exactly one dated extension item, found {len(calendar_items)}",
-            title,
-        )
-    item = calendar_items[0]
+    item = _the_dated_item(items, "延长", "extension", title)  # the others are prose (开学, 补休…)
     body = re.sub(rf"^[{_CN_NUMERALS}]+、", "", item).rstrip("。")
     m = _EXTENSION_ITEM.fullmatch(body)
     if m is None:
@@ -530,14 +535,7 @@ def _parse_adjustment(
     if int(m[1]) != year:
         raise NoticeParseError(f"标题年份与 {year} 不符", "title year differs", title)
     name = _festival_name(m[2], title)
-    dated = [i for i in items if _ANY_DATE.search(i)]  # the others are prose (落实, 值班…)
-    if len(dated) != 1:
-        raise NoticeParseError(
-            f"应有且只有一条带日期的调整条目，找到 {len(dated)} 条",
-            f"expected exactly one dated adjustment item, found {len(dated)}",
-            title,
-        )
-    item = dated[0]
+    item = _the_dated_item(items, "调整", "adjustment", title)  # the others are prose (落实, 值班…)
     body = re.sub(rf"^[{_CN_NUMERALS}]+、", "", item)
     old_periods = [p for p in existing.holidays if p.name == name]
     if not old_periods:
