@@ -63,6 +63,17 @@ def test_a_commit_interrupted_after_the_journal_is_finished_by_the_next_run(tmp_
     assert not (tmp_path / JOURNAL).exists() and not stage.exists()
 
 
+def _writer_started(code: str, started: Path) -> subprocess.Popen[bytes]:
+    """A child process running ``code`` (a publishing block), once it has written ``started``."""
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    for _ in range(600):
+        if started.exists():
+            return child
+        time.sleep(0.05)
+    child.kill()
+    raise AssertionError("the child never started writing")
+
+
 def test_a_run_killed_while_writing_publishes_nothing(tmp_path: Path) -> None:
     """A real SIGKILL in the middle of the write step: the last good set stays; the next run keeps
     the killed run's partial files in failed-<timestamp>/ (never deleted) and publishes its own."""
@@ -77,13 +88,8 @@ with publishing(pathlib.Path({str(tmp_path)!r})) as stage:
     time.sleep(60)
     (stage.path / "summary.json").write_text("never")
 """
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    child = _writer_started(code, started)
     try:
-        for _ in range(600):
-            if started.exists():
-                break
-            time.sleep(0.05)
-        assert started.exists(), "the child never started writing"
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(30)
@@ -108,13 +114,8 @@ with publishing(pathlib.Path({str(tmp_path)!r})) as stage:
         time.sleep(0.05)
     (stage.path / "summary.json").write_text("A")
 """
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    child = _writer_started(code, started)
     try:
-        for _ in range(600):
-            if started.exists():
-                break
-            time.sleep(0.05)
-        assert started.exists(), "run A never started writing"
         with publishing(tmp_path) as stage:  # run B, while A still writes
             (stage.path / "table.xlsx").write_bytes(b"B table")
             (stage.path / "summary.json").write_text("B", encoding="utf-8")
