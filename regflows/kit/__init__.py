@@ -32,6 +32,8 @@ module            what it holds
                   writers and Markdown text for artifacts
 ``errors``        one translator from validation errors to Chinese with file and line
 ``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
+``forms``         what people type into a deployment's form: Beijing wall-clock times,
+                  empty for "not given", choices by their Chinese names
 ================  =====================================================================
 
 Beijing time is ``calendars.zone`` and deadline arithmetic ``calendars.deadlines``: the
@@ -58,6 +60,7 @@ MODULES: dict[str, tuple[str, ...]] = {
                   "open_subjects", "person_name", "put_in", "role_members"),
     "refusals": ("DEFAULT_PER_MINUTE", "LEDGER_ACTION", "MAX_CLIENTS", "RefusalLog", "note_refusal", "per_minute"),
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
+    "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),
     "documents": ("AUTHOR", "DRAFT_MARK", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY", "FORMULA_STARTS",
