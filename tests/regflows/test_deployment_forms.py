@@ -84,3 +84,29 @@ def test_declared_by_is_chosen_from_the_profiles_people_by_name(schemas) -> None
     participants = schemas["incident-response"]["properties"]["drill_participants"]
     assert set(participants["items"]["enum"]) == {f"{p.name}（{p.id}）" for p in people}
     assert set(schemas["incident-fulfil"]["properties"]["by"]["enum"]) == {f"{p.name}（{p.id}）" for p in people}
+
+
+@pytest.mark.prefect
+def test_what_the_cli_and_post_incidents_send_fits_the_registered_form(prefect_api: str) -> None:
+    """The server enforces the registered schema: the strict record in the form's shape, a system
+    declarer and people by label are accepted; a declarer outside the choices is not."""
+    from prefect.deployments import run_deployment
+
+    from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
+    from regflows.incident.record import validate_record
+
+    profile = load_profile(DEMO_PROFILE)
+    specs = [s for s in read_prefect_yaml(ROOT / "prefect.yaml") if s.name == "incident-response"]
+    [deployment], _ = to_runner_deployments(specs, ROOT, dt.date(2026, 11, 26), profile)
+    deployment.apply()
+    record = validate_record({"title": "网银系统中断", "occurred_at": "2025-10-01T09:00:00+08:00",
+                              "discovered_at": "2025-10-01T01:10:00Z", "discovered_by": "监控", "system_name": "网上银行系统",
+                              "category": "equipment_failure", "outage": {"provinces": 1, "hours": 2, "business_hours": True}})
+    first = profile.people[0]
+    parameters = {"incident": form_from_record(record).model_dump(mode="json"), "declared_by": SYSTEM_DECLARERS["monitoring"],
+                  "drill_participants": [profile.people_choices()[first.id]]}
+    run = run_deployment("incident-response/incident-response", parameters=parameters, timeout=0)
+    assert run.parameters["incident"]["discovered_at"] == "2025-10-01T01:10:00Z"
+    assert run.parameters["incident"]["category"] == "设备设施故障"
+    with pytest.raises(Exception, match="declared_by|enum|not one of|Validation"):
+        run_deployment("incident-response/incident-response", parameters={**parameters, "declared_by": "nobody"}, timeout=0)
