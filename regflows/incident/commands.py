@@ -73,7 +73,10 @@ def declare_command(
     from regflows.incident.update import DuplicateDeclaration, existing_incident
 
     api = config.prefect_api_url()
-    existing = existing_incident(record, unit.code)  # before anything is started, written or sent (issue 14, 2)
+    try:  # before anything is started, written or sent (issue 14, 2)
+        existing = existing_incident(record, unit.code)
+    except config.StoreNotReady:  # no store on this machine: the run's own check refuses it (tasks/incident.py record_task)
+        existing = None
     if existing:
         from regflows.incident.form_link import update_form_link
 
