@@ -15,6 +15,7 @@ cheap and changes nothing; a bad profile fails the run with its message.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.states import Failed
 
 from regflows.incident.record import IncidentRecord
 from regflows.profile import load_profile, profile_path
@@ -26,6 +27,8 @@ def incident_response(incident: IncidentRecord, drill_participants: list[str] | 
     """登记网络安全事件、定级、启动监管时限、通知相关角色并起草报告。"""
     profile = load_profile(profile_path())
     recorded = record_task(incident, profile, declared_by, drill_participants)
+    if "refused" in recorded:  # already on record (issue 14, 2): nothing written or sent; the id and the update form said
+        return Failed(message=recorded["refused"])  # type: ignore[return-value]
     incident_id, grading = recorded["incident_id"], recorded["grading"]
     record = recorded["record"]  # as stored: a typed end of response is not taken (CQ-PLAN 第四篇三)
     obligations = clock_task(incident_id, record, grading, profile)
