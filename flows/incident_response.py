@@ -47,6 +47,8 @@ def incident_response(incident: Incident, declared_by: Declarer, drill_participa
         return Failed(message="事件申报未登记：" + "；".join(read["problems"]))  # type: ignore[return-value]
     record, declared_by, participants = read["record"], read["declared_by"], read["participants"] or None
     recorded = record_task(record, profile, declared_by, participants)
+    if "refused" in recorded:  # already on record (issue 14, 2): nothing written or sent; the id and the update form said
+        return Failed(message=recorded["refused"])  # type: ignore[return-value]
     incident_id, grading = recorded["incident_id"], recorded["grading"]
     record = recorded["record"]  # as stored: a typed end of response is not taken (CQ-PLAN 第四篇三)
     obligations = clock_task(incident_id, record, grading, profile)

@@ -92,7 +92,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         title="网络安全事件应急响应",
         kinds=incident_notices.KINDS,
         commands=(("incident", incident_app),),
-        deployments=("incident-response", "incident-watch", "incident-fulfil", "incident-waive"),
+        deployments=("incident-response", "incident-watch", "incident-fulfil", "incident-waive", "incident-update"),
         routes=_incident_routes,
     ),
     Procedure(

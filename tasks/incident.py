@@ -10,16 +10,19 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.settings import PREFECT_API_URL
 
 from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
 from regflows.incident import alerts, closing, drafts, extensions, store
 from regflows.incident.clock import rule_set_for
+from regflows.incident.form_link import update_form_link
 from regflows.incident.grading import Grading, grade
 from regflows.incident.recompute import clock_rows
 from notices.masking import mask_pii
 from regflows.incident.form import SYSTEM_DECLARERS, IncidentForm
 from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, check_times
+from regflows.incident.update import DuplicateDeclaration, IncidentFacts, UpdateOutcome, update_incident
 from regflows.kit.forms import FormError, choice_code
 from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
@@ -73,6 +76,10 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
     data = record.model_dump(mode="json")
     data, typed_end = closing.untyped_end(data)  # CQ-PLAN 第四篇三、第五篇: the end is the closing's last approval
     incident_id = store.incident_id_for(data, unit.code)
+    if store.exists(incident_id):  # a second declaration of it (issue 14, 2): refused before anything is written or sent
+        refusal = DuplicateDeclaration(incident_id, update_form_link(incident_id, str(PREFECT_API_URL.value())))
+        get_run_logger().error("%s", refusal)
+        return {"refused": str(refusal), "incident_id": incident_id, "update_form": refusal.link}
     rules = rule_set_for(record.discovered_at)
     created = store.save_incident(incident_id, data, unit.code, grading.model_dump(mode="json"), rules.version, actor,
                                   participants if record.drill else None)
@@ -171,6 +178,58 @@ def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], gradi
     if unreached:
         get_run_logger().error("事件通知未送达：%s（已上报替补）", ", ".join(unreached))
     return unreached
+
+
+@task(name="更正事件")
+def update_task(profile: Profile, incident_id: str, facts: IncidentFacts, reason: str, by: str) -> dict[str, Any]:
+    """One correction of the facts (regflows/incident/update.py): re-grade, store, recompute, alert
+    the new level's roles, raise what is overdue; logged and published as old vs new.
+
+    Not retried: a refusal is the person's to correct, and the alert is numbered per correction.
+    A value that cannot be used returns ``{"refused": message}`` (nothing written): the flow fails
+    with that Chinese message, without a traceback.
+    """
+    logger = get_run_logger()
+    try:
+        changes = facts.changes(store.load_incident(incident_id).record)
+        with notices_published():
+            outcome = update_incident(profile, incident_id, changes, reason=reason, by=by, before_send=sms_rate_limiter(profile))
+    except (LookupError, ValueError) as exc:  # FormError, IncidentRecordError and UpdateRefused are ValueErrors
+        logger.error("事件 %s 未更正：%s", incident_id, exc)
+        return {"refused": f"事件 {incident_id} 未更正：{exc}"}
+    logger.info("事件 %s 已更正：%s级 → %s级；新增义务 %s；不再适用 %s；期限变化 %s；%s", incident_id, outcome.grade_before,
+                outcome.grade_after, "、".join(outcome.added) or "无", "、".join(outcome.removed) or "无",
+                "、".join(outcome.moved) or "无", "已通知新级别的相关部门" if outcome.alerted else "级别与应履行义务未变，未另行通知")
+    if outcome.raised:
+        logger.warning("事件 %s 更正后立即上报/提醒：%s", incident_id, ", ".join(outcome.raised))
+    if outcome.unreached:
+        logger.error("更正通知未送达：%s（已上报替补）", ", ".join(outcome.unreached))
+    publish_update(outcome, reason, by)
+    publish_clock(incident_id, store.load_incident(incident_id).record, outcome.rows)
+    return outcome.summary()
+
+
+def publish_update(outcome: UpdateOutcome, reason: str, by: str) -> None:
+    """Old vs new, for whoever opens the run: grade, the facts changed, every obligation before and after."""
+    from regflows.incident.record import FIELD_TITLES
+
+    def shown(value: Any) -> str:
+        return "（空）" if value is None else ("是" if value is True else "否" if value is False else markdown_text(str(value)))
+
+    before = {o["id"]: o for o in outcome.obligations_before}
+    after = {o["id"]: o for o in outcome.obligations_after}
+    lines = [f"# 事件 {outcome.incident_id} 的更正", "", f"- 级别：{outcome.grade_before}级 → **{outcome.grade_after}级**",
+             f"- 理由：{markdown_text(reason)}（{markdown_text(by)}）",
+             f"- 通知：{'已通知新级别的相关部门（【更正】）' if outcome.alerted else '级别与应履行义务未变，未另行通知'}", "",
+             "| 事实 | 原值 | 新值 |", "|---|---|---|"]
+    lines += [f"| {FIELD_TITLES.get(k, k)} | {shown(v['from'])} | {shown(v['to'])} |" for k, v in outcome.changes.items()]
+    lines += ["", "| 义务 | 原状态 | 原时限 | 新状态 | 新时限 |", "|---|---|---|---|---|"]
+    for code in dict.fromkeys([*after, *before]):
+        old, new = before.get(code), after.get(code)
+        title = markdown_text((new or old or {}).get("title") or code)
+        lines.append(f"| {title} | {STATE_LABEL.get(old['state'], old['state']) if old else '（无）'} | {(old or {}).get('due_label') or ''} "
+                     f"| {STATE_LABEL.get(new['state'], new['state']) if new else '（不再适用）'} | {(new or {}).get('due_label') or ''} |")
+    create_markdown_artifact("\n".join(lines), key=f"incident-{outcome.incident_id.lower()}-update", description="事件更正：原级别与义务对比")
 
 
 @task(name="查找未结束事件", retries=2, retry_delay_seconds=5)

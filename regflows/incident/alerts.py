@@ -94,21 +94,27 @@ def warning_context(profile: Profile, record: dict[str, Any], grading: dict[str,
 
 
 def send_alert(profile: Profile, incident_id: str, record: dict[str, Any], grading: dict[str, Any], rows: list[Obligation],
-               roles: list[str], drill_people: list[str] | None, **options: Any) -> Any:
+               roles: list[str], drill_people: list[str] | None, *, correction: str | None = None, revision: int = 0,
+               **options: Any) -> Any:
     """The alert at declaration; with CQ-PLAN it is the warning (its contents: :func:`warning_context`),
     the colour, response level and who leads read from the grading rules and the profile, never
-    from a table in code."""
+    from a table in code.
+
+    After a correction of the facts (regflows/incident/update.py) the same alert goes again to the
+    new level's roles, headed 【更正】 with what changed (``correction``) and numbered by
+    ``revision``: its own notice id, so its deliveries are not taken for the first alert's."""
     upcoming = [r for r in rows if r.due_at and r.state not in CLOSED_STATES][:5]  # fulfilled or waived: nothing due
     context = {
         "incident_id": incident_id, "title": record["title"], "grade": grading["grade"], "discovered_at": record["discovered_at"],
         "next_due": [{"title": r.title, "due_label": r.detail["due_label"], "clause": r.clause} for r in upcoming if (r.detail or {}).get("due_label")],
         "summary": "；".join(grading.get("reasons", []))[:1000] or None, "institution": profile.institution.name, "drill": bool(record.get("drill")),
         **warning_context(profile, record, grading),
+        **({"correction": correction[:1000], "corrected": True} if correction else {}),
     }
     drill = bool(record.get("drill"))
     return send_notice(profile, "incident_alert", context, [] if drill else roles,
                        to=participants(profile, None, drill_people) if drill else None,
-                       notice_id=f"incident:{incident_id}:alert", urgent=True, requires_ack=True, grade=grading["grade"],
+                       notice_id=f"incident:{incident_id}:alert" + (f":u{revision}" if revision else ""), urgent=True, requires_ack=True, grade=grading["grade"],
                        related=incident_id, drill=drill, **options)
 
 

@@ -7,7 +7,6 @@ the audit ledger, and the next ``incident-watch`` run picks the change up.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,7 @@ import typer
 from calendars.zone import now_local, to_local
 from regflows.exit_codes import ExitCode
 from regflows.incident.cli import RecordFile, emit_json, fail, incident_app, parse_instant, read_record
-from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, check_times, validate_record
+from regflows.incident.record import IncidentRecordError, check_against_profile, check_times
 from regflows.profile import ProfileError, load_profile, profile_path
 
 # Imported inside the commands (lazy), measured: the incident store, closing, alerts and recompute
@@ -63,7 +62,7 @@ def declare_command(
     record = read_record(file)
     loaded = _profile(profile)
     try:
-        check_against_profile(record, loaded)
+        unit = check_against_profile(record, loaded)
         check_times(record, now_local(), loaded.settings)
     except ValueError as exc:
         fail(str(exc))
@@ -72,6 +71,7 @@ def declare_command(
 
     from regflows import config
     from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
+    from regflows.incident.update import DuplicateDeclaration, existing_incident
 
     labels = loaded.people_choices()
     unknown = [p for p in participant or [] if p not in labels]
@@ -79,6 +79,16 @@ def declare_command(
         fail(f"--participant {'、'.join(unknown)} 不在机构配置的人员（people）中")
 
     api = config.prefect_api_url()
+    try:  # before anything is started, written or sent (issue 14, 2)
+        existing = existing_incident(record, unit.code)
+    except config.StoreNotReady:  # no store on this machine: the run's own check refuses it (tasks/incident.py record_task)
+        existing = None
+    if existing:
+        from regflows.incident.form_link import update_form_link
+
+        refusal = DuplicateDeclaration(existing, update_form_link(existing, api))
+        typer.echo(json.dumps({"refused": "duplicate", "incident": existing, "update_form": refusal.link}, ensure_ascii=False))
+        fail(str(refusal), ExitCode.REFUSED)
     try:
         with temporary_settings(updates={PREFECT_API_URL: api}):
             run = run_deployment("incident-response/incident-response", timeout=0,
@@ -201,28 +211,46 @@ def update_command(
     recovered_at: Annotated[str | None, typer.Option(help="事件恢复时间（关基专项审计自此“立即”，NFRA 第六十一条）")] = None,
     handling_ended_at: Annotated[str | None, typer.Option(help="事件处置结束时间")] = None,
     response_ended_at: Annotated[str | None, typer.Option(help="不可手工填写：应急响应结束时间由结束审批记录（regflows incident close）")] = None,
+    important_system: Annotated[bool | None, typer.Option("--important-system/--not-important-system",
+                                                          help="更正：是否重要信息系统（NFRA 附件 停机条款）")] = None,
+    record: Annotated[Path | None, typer.Option(help="更正后的完整事件记录 JSON（多项事实有误时）")] = None,
+    reason: Annotated[str, typer.Option(help="更正理由（记入时间线与审计账本）")] = "记录后续时间点",
     profile: ProfileOpt = None,
 ) -> None:
-    """记录后续时间点；时限据此重新计算（如总结报告）。"""
-    from regflows.incident import store
-
+    """更正事件事实或记录后续时间点：重新定级、重算时限；级别或应履行义务变化时通知新级别的相关部门，已逾期的立即上报。"""
     _person(profile, by)
     if response_ended_at:  # CQ-PLAN 第四篇三、第五篇: the end is the approved decision, its 30 days start there
         fail("应急响应结束时间不能手工填写：它是结束应急响应的最后一项批准的时间（CQ-PLAN 第四篇三），"
              "调查评估报告的 30 日期限自此起算（CQ-PLAN 第五篇）；请用 regflows incident close ID --proposed-by P 发起结束审批")
 
-    changes = {name: parse_instant(value, f"--{name.replace('_', '-')}").isoformat()
-               for name, value in (("confirmed_at", confirmed_at), ("recovered_at", recovered_at), ("handling_ended_at", handling_ended_at),
-                                   ("response_ended_at", response_ended_at)) if value}
+    changes: dict[str, object] = read_record(record).model_dump(mode="json") if record else {}
+    changes.update({name: parse_instant(value, f"--{name.replace('_', '-')}").isoformat()
+                    for name, value in (("confirmed_at", confirmed_at), ("recovered_at", recovered_at),
+                                        ("handling_ended_at", handling_ended_at)) if value})
+    if important_system is not None:
+        changes["important_system"] = important_system
     if not changes:
-        fail("没有要记录的时间点")
+        fail("没有要记录的时间点或要更正的事实")
+    outcome = _update(profile, incident_id, changes, reason, by, force_regrade=False)
+    emit_json({"incident": incident_id, "updated": {k: v["to"] for k, v in outcome["changes"].items()}, **outcome})
+
+
+def _update(profile: Path | None, incident_id: str, changes: dict[str, object], reason: str, by: str, *,
+            force_regrade: bool) -> dict:  # type: ignore[type-arg]
+    """The one correction path (regflows/incident/update.py); a refusal exits with its code."""
+    from regflows.incident.update import UpdateRefused, update_incident
+
+    loaded = _profile(profile)
     try:
-        current = store.load_incident(incident_id)
-        validate_record({**current.record, **changes}, source=incident_id)
-        store.update_record(incident_id, changes, by)
-    except (LookupError, IncidentRecordError) as exc:
+        outcome = update_incident(loaded, incident_id, dict(changes), reason=reason, by=by.strip(), force_regrade=force_regrade)
+    except UpdateRefused as exc:
+        fail(str(exc), ExitCode.REFUSED)
+    except (LookupError, IncidentRecordError, ValueError) as exc:
         fail(str(exc))
-    emit_json({"incident": incident_id, "updated": changes})
+    summary = outcome.summary()
+    summary["obligations"] = [{"id": r.code, "state": r.state, "due": to_local(r.due_at).isoformat() if r.due_at else None}
+                              for r in outcome.rows]
+    return summary
 
 
 @incident_app.command("close")
@@ -290,27 +318,9 @@ def regrade_command(
     record: Annotated[Path | None, typer.Option(help="更正后的完整事件记录 JSON（事实有误时）")] = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """重新定级：记录理由；时限仍自发现时起算，已逾期的义务立即上报。"""
-    from regflows.incident import alerts, store
-    from regflows.incident.grading import Grading, regrade
-    from regflows.incident.recompute import clock_rows
-
-    loaded = _profile(profile)
+    """重新定级：记录理由；时限仍自发现时起算，级别或义务变化时通知新级别的相关部门，已逾期的义务立即上报。"""
     _person(profile, by)
-    try:
-        incident = store.load_incident(incident_id)
-        revised = read_record(record) if record else IncidentRecord.model_validate(incident.record)
-        if assessed_grade:
-            revised = validate_record({**revised.model_dump(mode="json"), "assessed_grade": assessed_grade, "assessed_reason": reason},
-                                      source=incident_id)
-        new = regrade(revised, Grading.model_validate(incident.grading), reason=reason, at=dt.datetime.now(dt.timezone.utc), by=by)
-    except (LookupError, IncidentRecordError, ValueError) as exc:
-        fail(str(exc))
-    if record or assessed_grade:
-        store.update_record(incident_id, revised.model_dump(mode="json"), by)
-    store.set_grading(incident_id, new.model_dump(mode="json"), reason, by)
-    incident = store.load_incident(incident_id)
-    rows = clock_rows(incident_id, incident.record, incident.grading, loaded, dt.datetime.now(dt.timezone.utc))
-    raised = alerts.remind(loaded, incident, rows)  # an obligation already overdue under the new grade is raised now
-    emit_json({"incident": incident_id, "grade": new.grade, "warning": new.warning, "raised": raised,
-               "obligations": [{"id": r.code, "state": r.state, "due": to_local(r.due_at).isoformat() if r.due_at else None} for r in rows]})
+    changes: dict[str, object] = read_record(record).model_dump(mode="json") if record else {}
+    if assessed_grade:
+        changes.update(assessed_grade=assessed_grade, assessed_reason=reason)
+    emit_json(_update(profile, incident_id, changes, reason, by, force_regrade=True))

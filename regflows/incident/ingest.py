@@ -7,7 +7,9 @@ The route is the incident procedure's: it is mounted by the composition point
 (regflows/procedures.py), never named by the notices layer.
 
 Bearer token ``REGFLOWS_INGEST_TOKEN``; the body is the incident record as JSON; the answer is
-202 with the flow run id, or 4xx/503 naming what is wrong. Nothing is recorded until the record
+202 with the flow run id, 409 with ``incident_id`` and ``update_form`` (the correction form's link)
+when the incident is already on record (same unit, discovery time and title: issue 14, 2), or
+4xx/503 naming what is wrong. Nothing is recorded until the record
 validates; every refusal and every start is in the audit ledger.
 """
 
@@ -24,7 +26,9 @@ from starlette.routing import Route
 from regflows import config, ledger
 from calendars.zone import now_local
 from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
-from regflows.incident.record import IncidentRecordError, check_times, validate_record
+from regflows.incident.form_link import aupdate_form_link
+from regflows.incident.record import IncidentRecordError, check_against_profile, check_times, validate_record
+from regflows.incident.update import DuplicateDeclaration, existing_incident
 from regflows.kit.refusals import note_refusal
 from regflows.profile import load_profile, profile_path
 from regflows.kit.uploads import bearer_matches
@@ -44,13 +48,19 @@ async def ingest_incident(request: Request) -> JSONResponse:
     body = await request.body()
     try:
         record = validate_record(body, source="POST /incidents")
-        check_times(record, now_local(), load_profile(profile_path()).settings)
+        profile = load_profile(profile_path())
+        unit = check_against_profile(record, profile)
+        check_times(record, now_local(), profile.settings)
     except IncidentRecordError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
     # The endpoint serves the server regflows uses (PREFECT_API_URL as set now, else the one
     # `regflows up` starts), never a temporary one Prefect would start in this process and leave
     # running, nor whatever Prefect's settings were when this thread started.
     api = config.prefect_api_url()
+    existing = existing_incident(record, unit.code)  # already on record (issue 14, 2): refused before anything starts
+    if existing:
+        refusal = DuplicateDeclaration(existing, await aupdate_form_link(existing, api))
+        return JSONResponse({"error": str(refusal), "incident_id": existing, "update_form": refusal.link}, status_code=409)
     try:
         with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}):
             # The record in the form's shape (times with their offsets, choices by name): one parameter for all entry points.

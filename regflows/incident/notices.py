@@ -59,6 +59,9 @@ class IncidentAlertContext(NoticeContext):
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False
+    # A correction of the facts (regflows/incident/update.py): what changed, and the SMS's 【更正】.
+    correction: Text | None = None
+    corrected: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -90,7 +93,8 @@ class ApprovalRequestContext(NoticeContext):
 
 INCIDENT_ALERT = register_kind(NoticeKind(
     "incident_alert", IncidentAlertContext, TEMPLATES,
-    sms_fields=frozenset({"incident_id", "grade", "colour", "response_level", "discovered_at", "next_due_label", "next_due_count"}),
+    sms_fields=frozenset({"incident_id", "grade", "colour", "response_level", "discovered_at", "next_due_label", "next_due_count",
+                        "corrected"}),
 ))
 #: A decision: the page shows what is decided before the button, and the button says so.
 def after_approval(notice_id: str) -> str:

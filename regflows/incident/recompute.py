@@ -21,10 +21,17 @@ from regflows.profile import Profile
 from regflows.store.models import Obligation
 
 
-def clock_rows(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, now: dt.datetime) -> list[Obligation]:
-    """Recompute the obligations at ``now`` from the record and what was fulfilled; store them."""
+def computed(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, now: dt.datetime) -> list[dict[str, Any]]:
+    """The obligations at ``now`` as the clock counts them (nothing stored): what a correction of
+    the facts would change is known before it is recorded (regflows/incident/update.py)."""
     rec = IncidentRecord.model_validate(record)
     result = compute_obligations(rec, Grading.model_validate(grading), profile, now, fulfilled=store.fulfilled_map(incident_id),
                                  reopened=store.reopened_map(incident_id), extended=extended_map(incident_id))
-    rules_version = result[0].rules_version if result else ""
-    return store.sync_obligations(incident_id, [o.model_dump(mode="json") for o in result], rules_version)
+    return [o.model_dump(mode="json") for o in result]
+
+
+def clock_rows(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, now: dt.datetime) -> list[Obligation]:
+    """Recompute the obligations at ``now`` from the record and what was fulfilled; store them."""
+    result = computed(incident_id, record, grading, profile, now)
+    rules_version = result[0]["rules_version"] if result else ""
+    return store.sync_obligations(incident_id, result, rules_version)

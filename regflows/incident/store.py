@@ -93,6 +93,41 @@ def update_record(incident_id: str, changes: dict[str, Any], actor: str, url: st
         return record
 
 
+def exists(incident_id: str, url: str | None = None) -> bool:
+    """Whether an incident of this id is on record (a second declaration of it is refused)."""
+    with db.session(url) as s:
+        return s.get(Incident, incident_id) is not None
+
+
+def revise(incident_id: str, record: dict[str, Any], grading: dict[str, Any], detail: dict[str, Any], actor: str, *,
+           regraded: bool, url: str | None = None) -> int:
+    """A correction of the facts (regflows/incident/update.py) in one transaction: the record and
+    the columns read from it, the grading, the timeline event "updated" (and "regraded" when
+    ``regraded``) and their ledger entries. Returns how many corrections the incident has had,
+    this one included (it numbers the correction's alert)."""
+    with db.session(url) as s:
+        incident = s.get(Incident, incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"事件 {incident_id} 不存在")
+        before = incident.grade
+        incident.record = record
+        incident.title, incident.category = record["title"], record["category"]
+        incident.occurred_at = dt.datetime.fromisoformat(str(record["occurred_at"]))
+        incident.discovered_at = dt.datetime.fromisoformat(str(record["discovered_at"]))
+        incident.credit_info_event = record.get("credit_info_event")
+        incident.grade, incident.grading = grading["grade"], grading
+        now = utcnow()
+        s.add(IncidentEvent(incident_id=incident_id, at=now, kind="updated", actor=actor, detail=detail))
+        ledger.append_in(s, "incident.updated", incident_id, {"actor": actor, **detail}, actor=actor)
+        if regraded:
+            change = {"from": before, "to": grading["grade"], "reason": detail.get("reason")}
+            s.add(IncidentEvent(incident_id=incident_id, at=now, kind="regraded", actor=actor, detail=change))
+            ledger.append_in(s, "incident.regraded", incident_id, {"actor": actor, **change}, actor=actor)
+        s.flush()
+        count = s.execute(select(IncidentEvent.id).where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "updated"))
+        return len(count.all())
+
+
 def set_grading(incident_id: str, grading: dict[str, Any], reason: str, actor: str, url: str | None = None) -> None:
     with db.session(url) as s:
         incident = s.get(Incident, incident_id)

@@ -1,0 +1,129 @@
+"""Correcting an incident (regflows/incident/update.py; issue 14, 2): the form's facts, the one
+correction path behind the CLI's ``update`` and ``regrade``, and the link a refused second
+declaration gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from regflows.cli import app
+from regflows.incident import store
+from regflows.incident.grading import grade
+from regflows.incident.recompute import clock_rows
+from regflows.incident.record import IncidentRecord
+from regflows.incident.update import IncidentFacts, UpdateRefused, update_form_url, update_incident
+from regflows.kit.forms import FormError
+from regflows.profile import load_profile
+from regflows.store import db, migrate
+from regflows.store.models import AuditEntry, utcnow
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def test_the_form_link_is_the_deployments_run_page_with_the_id_filled_in() -> None:
+    """Prefect 3.9's UI: route ``deployment/:deploymentId/run``; its page reads the ``parameters``
+    query as JSON.parse(decodeURIComponent(value)) after the router decoded the query once."""
+    url = update_form_url("http://127.0.0.1:4200/", "0b7c-42", "INC-20261126-0A1B2C")
+    page, _, query = url.partition("?parameters=")
+    assert page == "http://127.0.0.1:4200/deployments/deployment/0b7c-42/run"
+    assert json.loads(unquote(unquote(query))) == {"incident_id": "INC-20261126-0A1B2C"}
+    assert update_form_url("http://127.0.0.1:4200", None, "INC-1") == "http://127.0.0.1:4200/deployments"
+
+
+def test_the_forms_facts_unchanged_by_default_beijing_times_chinese_choices() -> None:
+    assert IncidentFacts().changes({}) == {}
+    facts = IncidentFacts(important_system="是", cii="否", handling_ended_at="2026-11-26 19:50", category="设备设施故障",
+                          compromise="无", data_incident="较大", outage_hours="0.5")
+    changes = facts.changes({"outage": {"provinces": 1, "hours": 0.2, "business_hours": True}})
+    assert changes == {"important_system": True, "cii": False, "handling_ended_at": "2026-11-26T19:50:00+08:00",
+                       "category": "equipment_failure", "compromise": None, "data_incident": "larger",
+                       "outage": {"provinces": 1, "hours": 0.5, "business_hours": True}}
+    with pytest.raises(FormError, match="「处置结束时间（北京时间）」"):
+        IncidentFacts(handling_ended_at="昨天晚上").changes({})
+    with pytest.raises(FormError, match="尚无服务中断.*「服务中断：受影响的省级行政区数量」"):
+        IncidentFacts(outage_hours="1").changes({})
+
+
+@pytest.fixture
+def level_iv(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, write_profile):  # type: ignore[no-untyped-def]
+    """A grade IV incident discovered 3 hours ago: a one-province, one-hour outage in business
+    hours of a system not recorded as important (NFRA 附件: the outage does not count)."""
+    migrate()
+    profile_file = write_profile(tmp_path / "profile.yaml", http.base, 9, "http://127.0.0.1:4201")
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
+    discovered = utcnow().astimezone(BEIJING).replace(microsecond=0) - dt.timedelta(hours=3)
+    record = IncidentRecord.model_validate({
+        "title": "核心系统中断", "occurred_at": (discovered - dt.timedelta(minutes=10)).isoformat(),
+        "discovered_at": discovered.isoformat(), "discovered_by": "值班工程师", "system_name": "核心系统",
+        "category": "equipment_failure", "outage": {"provinces": 1, "hours": 1, "business_hours": True},
+    })
+    grading = grade(record)
+    data = record.model_dump(mode="json")
+    incident_id = store.incident_id_for(data, "YX0001")
+    store.save_incident(incident_id, data, "YX0001", grading.model_dump(mode="json"), grading.rules_version, "test")
+    profile = load_profile(profile_file)
+    clock_rows(incident_id, data, grading.model_dump(mode="json"), profile, utcnow())  # as the declaration stores them
+    return {"id": incident_id, "http": http, "profile": profile, "record": record}
+
+
+def _actions(incident_id: str) -> list[str]:
+    with db.session() as s:
+        return [e.action for e in s.execute(select(AuditEntry).where(AuditEntry.subject == incident_id)).scalars()]
+
+
+def test_refusals_write_nothing(level_iv) -> None:  # type: ignore[no-untyped-def]
+    incident_id, profile = level_iv["id"], level_iv["profile"]
+    before = (len(store.timeline(incident_id)), _actions(incident_id))
+    with pytest.raises(ValueError, match="不在机构配置的人员"):
+        update_incident(profile, incident_id, {"important_system": True}, reason="核实", by="mallory")
+    with pytest.raises(ValueError, match="理由"):
+        update_incident(profile, incident_id, {"important_system": True}, reason=" ", by="zhao.lei")
+    with pytest.raises(ValueError, match="没有要更正的事实"):
+        update_incident(profile, incident_id, {"important_system": False}, reason="核实", by="zhao.lei")
+    with pytest.raises(UpdateRefused, match="不能手工填写"):
+        update_incident(profile, incident_id, {"response_ended_at": "2026-01-01T10:00:00+08:00"}, reason="x", by="zhao.lei")
+    with pytest.raises(ValueError, match="outage.hours"):  # the revised record is as strict as a declaration
+        update_incident(profile, incident_id, {"outage": {"provinces": 1, "hours": -1, "business_hours": True}}, reason="x",
+                        by="zhao.lei")
+    future = (utcnow() + dt.timedelta(days=1)).isoformat()
+    with pytest.raises(ValueError, match="晚于当前时间"):
+        update_incident(profile, incident_id, {"handling_ended_at": future}, reason="x", by="zhao.lei")
+    assert (len(store.timeline(incident_id)), _actions(incident_id)) == before
+    assert not level_iv["http"].received
+
+
+def test_cli_update_turns_on_the_important_system_switch_regrades_and_alerts(level_iv) -> None:  # type: ignore[no-untyped-def]
+    incident_id, http = level_iv["id"], level_iv["http"]
+    result = CliRunner().invoke(app, ["incident", "update", incident_id, "--important-system", "--reason", "核实为重要信息系统",
+                                      "--by", "zhao.lei"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["grade_before"], out["grade"], out["updated"]) == ("IV", "III", {"important_system": True})
+    assert "regulator_initial_report" in out["obligations_added"] and out["alerted"]
+    assert any(r.startswith("regulator_initial_report:overdue@") for r in out["raised"])  # due 2 h after discovery: 1 h ago
+    stored = store.load_incident(incident_id)
+    assert stored.grade == "III" and stored.record["important_system"] is True
+    assert stored.grading["history"][-1]["by"] == "zhao.lei"
+    corrected = [m.json() for m in http.wait_for("/ok/chen.jing") if m.json()["title"].startswith("【更正】")]
+    assert corrected and "III级" in corrected[0]["title"] and "IV级 → III级" in corrected[0]["message"]
+    kinds = [e.kind for e in store.timeline(incident_id)]
+    assert "updated" in kinds and "regraded" in kinds
+    assert {"incident.updated", "incident.regraded"} <= set(_actions(incident_id))
+
+
+def test_cli_update_of_a_time_point_alone_keeps_the_grade_and_tells_nobody(level_iv) -> None:  # type: ignore[no-untyped-def]
+    incident_id, http = level_iv["id"], level_iv["http"]
+    recovered = utcnow().astimezone(BEIJING).replace(microsecond=0).isoformat()
+    result = CliRunner().invoke(app, ["incident", "update", incident_id, "--recovered-at", recovered, "--by", "zhao.lei"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["grade"] == "IV" and not out["alerted"] and out["updated"] == {"recovered_at": recovered}
+    assert "regraded" not in [e.kind for e in store.timeline(incident_id)]
+    assert not [m for m in http.received if m.json()["title"].startswith("【更正】")]
