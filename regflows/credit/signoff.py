@@ -337,7 +337,7 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
     try:
         approval = approvals.advance(profile, policy(profile, due_at, label), subject(label), now=now, url=url, **send_options)
     except approvals.NobodyEligible as exc:
-        raise SignoffError(f"{label}：角色 {exc.role} 中没有填表人、复核人以外的人员，无法{STAGE_TITLES[exc.step][1:]}"
+        raise SignoffError(f"{label}：{profile.role_label(exc.role)}中没有填表人、复核人以外的人员，无法{STAGE_TITLES[exc.step][1:]}"
                            "（PBOC-102 附件2 要求填表人、复核人、签发人为不同人员）") from None
     if approval.stage == APPROVED:  # signed: write the final table (again, if finalising failed before)
         assert due_at is not None

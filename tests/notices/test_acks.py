@@ -178,7 +178,7 @@ def test_unacknowledged_notice_escalates_along_the_chain_then_raises(http, ack_e
     [first] = run_escalations(profile, policy=FAST)
     assert (first.kind, first.step, first.person_id) == ("escalate", 1, "t.b")
     escalation = http.wait_for("/ok/b")[0].json()["message"]
-    assert "test:esc" in escalation
+    assert "test:esc" in escalation and "此前已通知：测试甲" in escalation  # names, not ids (issue 14, 7)
     assert run_escalations(profile, policy=FAST) == []  # the wait starts again from the escalation
     time.sleep(1.3)
     [second] = run_escalations(profile, policy=FAST)
