@@ -205,6 +205,14 @@ class Profile(_Strict):
     def roles_of_kind(self, kind: str) -> dict[str, Role]:
         return {key: role for key, role in self.roles.items() if role.kind == kind}
 
+    def role_label(self, role: str) -> str:
+        """A role key (``compliance``) or kind (``division``) as people read it: the role's name,
+        or the names of every role of the kind (零售业务处); the code itself only when the profile
+        has neither. Chinese texts never show the code (issue 14, 7)."""
+        if role in self.roles:
+            return self.roles[role].name
+        return "、".join(r.name for r in self.roles_of_kind(role).values()) or role
+
     def regime_on(self, tag: str) -> bool:
         return bool(self.regimes.get(tag, False))  # type: ignore[call-overload]
 

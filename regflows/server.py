@@ -1,7 +1,7 @@
 """Start, wait for and stop a local Prefect server (embedded SQLite unless configured otherwise).
 
 The server runs as a child process in its own process group, so that stopping regflows stops
-it too, with a kill after a timeout (a Prefect process can outlive SIGTERM: stack-notes.md).
+it too, with a kill after a timeout (a Prefect process can outlive SIGTERM: seen with Prefect 3).
 PostgreSQL is used when ``PREFECT_SERVER_DATABASE_CONNECTION_URL`` says so.
 """
 

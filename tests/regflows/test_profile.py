@@ -30,6 +30,14 @@ def test_demo_profile_is_valid() -> None:
     assert all(profile.regime_on(t) for t in ("NFRA", "PBOC-102")) and not profile.regime_on("TENPAY")
 
 
+def test_role_label_names_a_role_key_or_kind_as_the_profile_does() -> None:
+    """Issue 14 (7): Chinese texts showed role codes such as ``division``."""
+    profile = load_profile(DEMO_PROFILE)
+    assert profile.role_label("compliance") == "合规部"  # a key
+    assert profile.role_label("division") == "零售业务处"  # a kind: its roles' names
+    assert profile.role_label("nobody") == "nobody"  # unknown: the code, rather than nothing
+
+
 def test_unknown_regime_is_named_with_its_line(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace("  TENPAY: false", "  TENPAY: false\n  SAFE-2024: true")
     with pytest.raises(ProfileError) as err:
