@@ -10,6 +10,9 @@ Asia/Shanghai.
 Screenshots go to ``build/screenshots/`` (ignored). ``make screenshots`` sets
 ``REGFLOWS_TOUR_DIR``: the screenshots named in ``TOUR`` are then also copied there (docs/tour/,
 committed, embedded by docs/tour.md). Adding a screen to the tour is one line in ``TOUR``.
+
+Fixtures: ``regflows_up`` (ui, api, ack_base, home, log), ``browser``, ``page``, ``screenshot``,
+``run_deployment`` (start a deployment's run through the API and wait for its end).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -109,9 +113,7 @@ def regflows_up(free_port_session: Callable[[], int]) -> Iterator[RegflowsUp]:
     ack_base = f"http://127.0.0.1:{ack_port}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PREFECT_") and k not in ("REGFLOWS_DATABASE_URL", "REGFLOWS_ANCHOR_DIR", "REGFLOWS_PROFILE")}
-    env.update(REGFLOWS_HOME=str(home), REGFLOWS_PUBLIC_BASE_URL=ack_base, PYTHONUNBUFFERED="1",
-               # Scheduled runs appear within seconds; nothing in these tests waits for a schedule.
-               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="3")
+    env.update(REGFLOWS_HOME=str(home), REGFLOWS_PUBLIC_BASE_URL=ack_base, PYTHONUNBUFFERED="1")
     log = root / "regflows-up.log"
     cmd = [str(Path(sys.executable).parent / "regflows"), "up", "--host", "127.0.0.1", "--port", str(prefect_port)]
     with log.open("wb") as handle:
@@ -164,6 +166,35 @@ def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
         yield page
     finally:
         context.close()
+
+
+#: Terminal state types of a flow run.
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def _run_deployment(up: RegflowsUp, name: str, parameters: dict[str, Any] | None = None, timeout: float = 300) -> dict[str, Any]:
+    """Start a run of deployment ``name`` through the API (what the UI's form submits) and return
+    the flow run once it is final (polled: the run is served by the `regflows up` process)."""
+    r = httpx.get(f"{up.api}/deployments/name/{name}/{name}", timeout=30)
+    r.raise_for_status()
+    r = httpx.post(f"{up.api}/deployments/{r.json()['id']}/create_flow_run", json={"parameters": parameters or {}}, timeout=30)
+    r.raise_for_status()
+    run_id = r.json()["id"]
+    deadline = time.monotonic() + timeout
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{up.api}/flow_runs/{run_id}", timeout=30).json()
+        if run["state_type"] in FINAL:
+            return run
+        time.sleep(1)
+    raise AssertionError(f"{name} 运行 {run_id} 在 {timeout:.0f} 秒内未结束：{run.get('state_type')}")
+
+
+@pytest.fixture
+def run_deployment(regflows_up: RegflowsUp) -> Callable[..., dict[str, Any]]:
+    """A function that runs a deployment of the session's `regflows up` and waits for the end:
+    ``run_deployment(name, parameters=None, timeout=300)`` → the flow run (API JSON)."""
+    return lambda name, parameters=None, timeout=300: _run_deployment(regflows_up, name, parameters, timeout)
 
 
 def _screenshot(page, name: str, full_page: bool = False) -> Path:  # type: ignore[no-untyped-def]

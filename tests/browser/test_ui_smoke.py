@@ -5,33 +5,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
-from typing import Any
-
-import httpx
 
 from regflows.credit.models import previous_period
 
 CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
-#: Terminal state types of a flow run.
-FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def deployment_id(api: str, name: str) -> str:
-    r = httpx.get(f"{api}/deployments/name/{name}/{name}", timeout=30)
-    r.raise_for_status()
-    return str(r.json()["id"])
-
-
-def wait_final(api: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
-    """The flow run once it has reached a terminal state (polled; the run is in another process)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()
-        if run["state_type"] in FINAL:
-            return dict(run)
-        time.sleep(1)
-    raise AssertionError(f"flow run {run_id} not finished after {timeout:.0f} s: {run['state_type']}")
 
 
 def test_a_cjk_font_is_installed() -> None:
@@ -70,13 +47,9 @@ def test_the_incident_form_opens_from_the_deployments_in_chinese(regflows_up, pa
     assert drawn_differently, "中文字符渲染为相同的方框：缺少中文字体"
 
 
-def test_a_credit_stats_run_shows_its_artifacts(regflows_up, page, screenshot) -> None:  # type: ignore[no-untyped-def]
-    api = regflows_up.api
+def test_a_credit_stats_run_shows_its_artifacts(regflows_up, page, screenshot, run_deployment) -> None:  # type: ignore[no-untyped-def]
     period = previous_period().label  # the month `regflows up` generated the demo query log for
-    r = httpx.post(f"{api}/deployments/{deployment_id(api, 'credit-stats')}/create_flow_run",
-                   json={"parameters": {"period": period}}, timeout=30)
-    r.raise_for_status()
-    run = wait_final(api, r.json()["id"])
+    run = run_deployment("credit-stats", {"period": period})
     assert run["state_type"] == "COMPLETED", run["state"]
 
     page.goto(f"{regflows_up.ui}/runs/flow-run/{run['id']}")
