@@ -88,6 +88,9 @@ def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: di
     log = log_dir / "prefect-server.log"
     env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
+    # The UI asks /ui-settings where its API is; Prefect answers from its own host/port settings
+    # (4200), not from `--port`: on another port the UI would call a server that is not there.
+    env.setdefault("PREFECT_UI_API_URL", api_url(host, port))
     env.update(extra_env or {})
     # All services stay on: the scheduler is what turns schedules into the upcoming runs.
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]

@@ -140,3 +140,13 @@ def test_without_cq_plan_the_end_approver_must_be_a_role(tmp_path: Path) -> None
         "  credit_preparer: he.min", "  credit_preparer: he.min\n  incident_end_approval_role: board")
     with pytest.raises(ProfileError, match="incident_end_approval_role.*没有角色 board"):
         load_profile(write(tmp_path, text))
+
+
+def test_public_base_url_can_be_overridden_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo on another port (the browser tests' own `regflows up`): same profile, other links."""
+    assert str(load_profile(DEMO_PROFILE).public_base_url) == "http://127.0.0.1:4201/"
+    monkeypatch.setenv("REGFLOWS_PUBLIC_BASE_URL", "http://127.0.0.1:45123")
+    assert str(load_profile(DEMO_PROFILE).public_base_url) == "http://127.0.0.1:45123/"
+    monkeypatch.setenv("REGFLOWS_PUBLIC_BASE_URL", "not a url")
+    with pytest.raises(ProfileError, match="REGFLOWS_PUBLIC_BASE_URL"):
+        load_profile(DEMO_PROFILE)
