@@ -2,7 +2,7 @@
 
 Prefect's schedules know cron, intervals and RFC 5545 rules, none of which knows the State
 Council's holidays and make-up days. A BYSETPOS rule with EXDATEs would *drop* a holiday run
-instead of moving it (stack-notes.md), so regflows computes the real run dates from the official
+instead of moving it (tried on Prefect 3), so regflows computes the real run dates from the official
 calendar and hands Prefect an RRule set made of an explicit RDATE list, in floating local time
 with ``timezone="Asia/Shanghai"``. Prefect's scheduler then creates real runs on the right days
 and the UI shows them.
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from calendars.official import CalendarError, WorkingDayCalendar, YearNotCovered, default_calendar
 
-#: Prefect refuses an RRule longer than this many characters (stack-notes.md).
+#: Prefect refuses an RRule longer than this many characters (its schedule validator, Prefect 3).
 PREFECT_RRULE_MAX_CHARS = 6500
 TIMEZONE = "Asia/Shanghai"
 

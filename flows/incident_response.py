@@ -23,7 +23,7 @@ from pydantic import Field
 
 from regflows.incident.form import SYSTEM_DECLARERS, IncidentForm
 from regflows.profile import load_profile, profile_path
-from tasks.incident import alert_task, clock_task, drafts_task, form_task, record_task
+from tasks.incident import STATE_LABEL, alert_task, clock_task, drafts_task, form_task, record_task
 from tasks.parameters import MASKING_HOOKS
 
 Declarer = Annotated[str, Field(
@@ -57,6 +57,6 @@ def incident_response(incident: Incident, declared_by: Declarer, drill_participa
     logger = get_run_logger()
     for item in obligations:
         if item["state"] in ("overdue", "calendar_missing"):
-            logger.error("义务 %s（%s）状态 %s：立即处理", item["id"], item["clause"], item["state"])
+            logger.error("义务“%s”（%s）%s：立即处理", item["title"], item["clause"], STATE_LABEL.get(item["state"], item["state"]))
     return {"incident_id": incident_id, "grade": grading["grade"], "warning": grading["warning"], "obligations": obligations,
             "drafts": drafts, "unreached": unreached}

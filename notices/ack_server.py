@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import html
 import logging
 import threading
@@ -37,13 +38,15 @@ from starlette.routing import BaseRoute, Route
 
 import notices.templates  # noqa: F401  (registers the generic kinds, which links of this endpoint acknowledge too)
 from notices.acks import AckRefused, acknowledge, fingerprint, read_token
-from calendars.zone import SHANGHAI
+from calendars.zone import local_label
 from notices.guard import EndpointGuard
 from notices.kinds import NoticeKind, kinds
+from notices.templates import ACK_LINK_PLACEHOLDER
 from regflows import ledger
 from regflows.kit.refusals import RefusalLog, note_refusal
 from regflows.kit.uploads import ROUTES as UPLOAD_ROUTES
 from regflows.store import db
+from regflows.profile import load_profile, profile_path
 from regflows.store.models import Acknowledgement, Notice
 
 log = logging.getLogger("regflows.notices")
@@ -53,6 +56,10 @@ PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <style>body{{font-family:sans-serif;max-width:36em;margin:2em auto;padding:0 1em;line-height:1.6}}
 button{{font-size:1.2em;padding:.6em 2em}} .bad{{color:#b00}} .ok{{color:#070}}</style></head>
 <body><h1>{title}</h1>{content}</body></html>"""
+#: What the page shows of a notice: the record copy as sent, masked; the line that held the
+#: recipients' own links is left out (the record copy has a placeholder there, not a link).
+NOTICE = '<pre style="white-space:pre-wrap">{body}</pre>'
+SMALL = '<p style="color:#666;font-size:.85em">{text}</p>'
 
 #: How a notice of a kind this process has not registered is shown: as a plain receipt (the
 #: defaults of a kind). Never a decision: without the registration the page cannot know it is one.
@@ -104,6 +111,59 @@ def _used(token_id: str) -> Acknowledgement | None:
         return used
 
 
+def _acked_by_anyone(notice_id: str) -> tuple[str, dt.datetime] | None:
+    """Who confirmed the notice first, and when (through any link, or the CLI)."""
+    with db.session() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None or notice.acked_at is None or not notice.acked_by:
+            return None
+        return notice.acked_by, notice.acked_at
+
+
+_PROFILE_CACHE: dict[tuple[str, int], dict[str, str]] = {}
+
+
+def person_name(person_id: str) -> str:
+    """The person's name in the profile in use (a page is read by people, who know names, not
+    ids); the id itself when the profile cannot be read or does not know the person. The names
+    are read once per version of the profile file: a large profile takes seconds to load."""
+    path = profile_path()
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+        if key not in _PROFILE_CACHE:
+            _PROFILE_CACHE.clear()
+            _PROFILE_CACHE[key] = {p.id: p.name for p in load_profile(path).people}
+        return _PROFILE_CACHE[key].get(person_id, person_id)
+    except Exception:  # the page still answers; the id is what the ledger holds
+        log.warning("确认页面未能从机构配置读取人员姓名：%s", person_id, exc_info=True)
+        return person_id
+
+
+def _when(at: dt.datetime) -> str:
+    return local_label(at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc))  # the store's times are UTC
+
+
+def _notice_shown(title: str, body: str, notice_id: str) -> str:
+    """What the notice is about, as sent: its title and its text (deadlines included), never only
+    an internal id (issue 14, 7); the id stays, small, for whoever asks for help."""
+    lines = [line for line in body.splitlines() if ACK_LINK_PLACEHOLDER not in line]
+    text = "\n".join(lines).strip()
+    shown = NOTICE.format(body=html.escape(text)) if text else ""
+    return f"<p>通知：{html.escape(title)}</p>{shown}"
+
+
+def _id_line(notice_id: str) -> str:
+    return SMALL.format(text=f"通知编号：{html.escape(notice_id)}")
+
+
+def _already(title: str, body: str, notice_id: str, used: Acknowledgement, status: int = 200) -> HTMLResponse:
+    """A link used before: who confirmed and when, and no second button (reopened from the
+    history, or pressed again: not an error the person has to decode)."""
+    said = (f'<p class="ok">此链接已由 {html.escape(person_name(used.person_id))} 于 {_when(used.at)} 确认，'
+            "无需再次操作。</p>")
+    return _page("已确认", said + _notice_shown(title, body, notice_id) + _id_line(notice_id), status)
+
+
 async def show(request: Request) -> Response:
     token = request.path_params["token"]
     try:
@@ -114,15 +174,17 @@ async def show(request: Request) -> Response:
     title, kind_name, body = _stored(claim.notice_id)
     notice_kind = kind_of(kind_name)
     used = _used(claim.token_id)
-    if used is not None:  # no second button: the page says what was recorded, and when
-        when = used.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-        return _page("已确认", f"<p>通知：{html.escape(title)}</p><p>编号：{html.escape(claim.notice_id)}</p>"
-                              f'<p class="ok">此链接已于 {when}（北京时间）确认，无需再次操作。</p>')
-    # A decision is taken on what the notice said: show it (the record copy, as sent, masked).
-    shown = f"<pre style=\"white-space:pre-wrap\">{html.escape(body)}</pre>" if notice_kind.shows_body else ""
+    if used is not None:  # no second button: the page says what was recorded, by whom and when
+        return _already(title, body, claim.notice_id, used)
+    # What the notice is about and its deadlines: the record copy, as sent, masked (a decision is
+    # taken on what it said; a receipt confirms what was received).
+    earlier = _acked_by_anyone(claim.notice_id) if notice_kind.stops_escalation else None
+    note = (f"<p>该通知已由 {html.escape(person_name(earlier[0]))} 于 {_when(earlier[1])} 确认；"
+            "您仍可确认本人已收到。</p>") if earlier else ""
     form = (
-        f"<p>通知：{html.escape(title)}</p><p>编号：{html.escape(claim.notice_id)}</p>{shown}"
+        f"{_notice_shown(title, body, claim.notice_id)}{note}"
         f'<form method="post"><button type="submit">{html.escape(notice_kind.button)}</button></form>'
+        f"{_id_line(claim.notice_id)}"
     )
     return _page(title if notice_kind.shows_body else "确认收到通知", form)
 
@@ -133,13 +195,21 @@ async def confirm(request: Request) -> Response:
         claim = acknowledge(token, via="link",
                             on_refused=lambda r: note_refusal(request, "ack.refused", r.reason, fingerprint(token)))
     except AckRefused as refused:
-        status = 409 if refused.reason == "replayed" else 400
-        return _page("未能确认", f'<p class="bad">{html.escape(str(refused))}</p>', status)
-    notice_kind = kind_of(_stored(claim.notice_id)[1])
+        if refused.reason == "replayed":  # pressed again (a page from the history): say what was recorded
+            used = _used(token.partition(".")[0])
+            if used is not None:
+                title, _, body = _stored(used.notice_id)
+                return _already(title, body, used.notice_id, used, 409)
+        return _page("未能确认", f'<p class="bad">{html.escape(str(refused))}</p>', 409 if refused.reason == "replayed" else 400)
+    title, kind_name, _ = _stored(claim.notice_id)
+    notice_kind = kind_of(kind_name)
     follow_up = await run_in_threadpool(run_after_ack, notice_kind, claim.notice_id)
     extra = f"<p>{html.escape(follow_up)}</p>" if follow_up else ""
     done = "，升级提醒停止" if notice_kind.stops_escalation else ""
-    return _page("已确认", f'<p class="ok">已记录您对通知 {html.escape(claim.notice_id)} 的确认{done}。</p>{extra}')
+    used = _used(claim.token_id)
+    when = f" {_when(used.at)}" if used is not None else ""
+    return _page("已确认", f'<p class="ok">已记录 {html.escape(person_name(claim.person_id))}{when} 对通知「{html.escape(title)}」'
+                          f"的确认{done}。</p>{extra}{_id_line(claim.notice_id)}")
 
 
 async def health(request: Request) -> Response:

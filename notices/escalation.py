@@ -94,7 +94,7 @@ def run_escalations(profile: Profile, now: dt.datetime | None = None, url: str |
         base = {"notice_ref": notice.id, "notice_title": notice.subject, "drill": notice.drill}
         if action.kind == "escalate":
             person = person_as_recipient(profile, action.person_id, role_key)  # type: ignore[arg-type]
-            context = {**base, "step": action.step, "minutes_waited": waited, "notified_before": chain[: action.step]}
+            context = {**base, "step": action.step, "minutes_waited": waited, "notified_before": _names(profile, chain[: action.step])}
             send_notice(profile, "escalation", context, to=[person], notice_id=f"{notice.id}:esc:{action.step}", urgent=True,
                         requires_ack=True, ack_for=notice.id, grade=notice.grade, related=notice.id, drill=notice.drill,
                         url=url, **send_options)
@@ -104,7 +104,7 @@ def run_escalations(profile: Profile, now: dt.datetime | None = None, url: str |
             deputy = deputy_of(profile, role_key)
             log.error("通知 %s 升级链已用尽仍无人确认", notice.id)
             if deputy is not None:
-                context = {**base, "step": action.step, "minutes_waited": waited, "notified_before": chain, "chain_exhausted": True}
+                context = {**base, "step": action.step, "minutes_waited": waited, "notified_before": _names(profile, chain), "chain_exhausted": True}
                 send_notice(profile, "escalation", context, to=[deputy], notice_id=f"{notice.id}:exhausted", urgent=True,
                             requires_ack=True, ack_for=notice.id, grade=notice.grade, related=notice.id, drill=notice.drill,
                             url=url, **send_options)
@@ -113,7 +113,7 @@ def run_escalations(profile: Profile, now: dt.datetime | None = None, url: str |
         else:
             people = [person_as_recipient(profile, action.person_id, role_key)] if action.person_id else []
             due_label = notice.resolve_by.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if notice.resolve_by else None
-            context = {**base, "acked_by": action.person_id or "", "due_label": due_label}
+            context = {**base, "acked_by": _names(profile, [action.person_id])[0] if action.person_id else "", "due_label": due_label}
             send_notice(profile, "renotify", context, list(notice.roles or []), to=people,
                         notice_id=f"{notice.id}:renotify:{moment.strftime('%Y%m%dT%H%M')}", urgent=True, related=notice.id,
                         drill=notice.drill, url=url, **send_options)
@@ -121,6 +121,12 @@ def run_escalations(profile: Profile, now: dt.datetime | None = None, url: str |
             ledger.append("notice.renotified", notice.id, {"acked_by": action.person_id}, url=url)
         taken.append(action)
     return taken
+
+
+def _names(profile: Profile, person_ids: list[str]) -> list[str]:
+    """People as a notice names them: by the profile's name, not the id (issue 14, 7)."""
+    names = {p.id: p.name for p in profile.people}
+    return [names.get(i, i) for i in person_ids]
 
 
 def _update(notice_id: str, url: str | None, **values) -> None:  # type: ignore[no-untyped-def]

@@ -62,6 +62,7 @@ __all__ = [
     "Rendered",
     "TemplateContextError",
     "Text",
+    "ref_label",
     "render",
     "sms_length",
     "sms_variables",
@@ -81,8 +82,13 @@ ACK_LINK_PLACEHOLDER = "（每位收件人的专属确认链接）"
 # admits no Chinese text and no spaces cannot carry a person's name or a free-text description.
 # --------------------------------------------------------------------------------------------
 
-#: A notice, incident or report identifier: ``INC-20251001-0001``, ``incident:INC-1:alert:esc:2``.
-Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,119}$")]
+#: A notice, incident or report identifier: ``INC-20251001-0001``, ``incident:INC-1:alert:esc:2``,
+#: or a reminder's notice (regflows/kit/reminders.py keys): ``credit-stats:2025-10:overdue@2025-11-10``,
+#: an ``@`` only before a date or a UTC stamp, so that no e-mail address passes (an escalation of
+#: an overdue reminder was refused for its ``@``).
+Ref = Annotated[str, StringConstraints(pattern=(
+    r"^(?:[A-Za-z0-9][A-Za-z0-9._:\-]{0,119}"
+    r"|[A-Za-z0-9][A-Za-z0-9._:\-]{0,79}@(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}T[0-9]{6}Z)(?::[A-Za-z0-9._:\-]{1,30})?)$"))]
 #: An obligation with no fixed hour (及时: NFRA 46, CQ-PLAN 第三篇四), reminded until it is met.
 UNTIMED = "无固定期限（及时）"
 #: A deadline as ``calendars.deadlines.Deadline.label`` writes it: ``2025-10-09 24:00``; or :data:`UNTIMED`.
@@ -160,6 +166,7 @@ class DeadlineReminderContext(NoticeContext):
     basis: Line | None = None  # how the deadline was counted (Deadline.basis)
     late_from: dt.datetime | None = None  # when this reminder was due, if it is sent late
     late_reason: Line | None = None  # why it is late, when not an outage (规则解读更正)
+    overdue_for: Line | None = None  # how long past the deadline (calendars.deadlines.time_left_zh: 逾期 2 天 3 小时)
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False
@@ -334,6 +341,40 @@ _CHANNEL_LABELS = {
 _DRILL_TAG = re.compile(r"^(?:\s*【演练】)+\s*")
 
 
+def _instant(stamp: str) -> str:
+    """``20251001T030000Z`` (a reminder key's due instant, UTC) in Beijing time."""
+    return _fmt_time(dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc))
+
+
+#: The parts of a notice id that are codes (regflows/kit/reminders.py keys, escalation steps),
+#: each with the Chinese phrase a person reads instead.
+_REF_PARTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"overdue@([0-9]{8}T[0-9]{6}Z)"), lambda m: f"逾期提醒（时限 {_instant(m[1])}）"),
+    (re.compile(r"overdue@([0-9]{4}-[0-9]{2}-[0-9]{2})"), lambda m: f"逾期提醒（时限 {m[1]} 24:00）"),
+    (re.compile(r"before-([0-9]+)@([0-9]{8}T[0-9]{6}Z)"), lambda m: f"到期前{m[1]}分钟提醒（时限 {_instant(m[2])}）"),
+    (re.compile(r"working-day@([0-9]{4}-[0-9]{2}-[0-9]{2})"), lambda m: f"{m[1]} 工作日提醒"),
+    (re.compile(r"every@([0-9]{8}T[0-9]{6}Z)"), lambda m: f"定期提醒（{_instant(m[1])}）"),
+    (re.compile(r"calendar-missing@([0-9]{4}-[0-9]{2}-[0-9]{2})"), lambda m: f"{m[1]} 日历数据缺失提醒"),
+    (re.compile(r"calendar_missing"), lambda m: "日历数据缺失提醒"),
+]
+_ESCALATION = re.compile(r":esc:([0-9]+)$")
+
+
+def ref_label(ref: str) -> str:
+    """A notice id as people read it: the reminder keys and escalation steps in it said in Chinese
+    (``credit-stats:2025-10:overdue@2025-11-10`` → ``credit-stats:2025-10 逾期提醒（时限 2025-11-10
+    24:00）``), the subject reference kept. Chinese texts showed the codes (issue 14, 7)."""
+    step = _ESCALATION.search(ref)
+    tail = f" 第{step[1]}级升级" if step else ""
+    parts = ref[:step.start()].split(":") if step else ref.split(":")
+    for index, part in enumerate(parts):
+        for pattern, phrase in _REF_PARTS:
+            found = pattern.fullmatch(part)
+            if found:
+                return " ".join([":".join(parts[:index]), phrase(found), *parts[index + 1:]]).strip() + tail
+    return ":".join(parts) + tail
+
+
 class KindLoader(jinja2.BaseLoader):
     """Finds ``<kind>.<form>.j2`` in the folder its kind registered, so that each owner keeps its
     templates beside its context models. Asked at every load: a kind registered later is found."""
@@ -364,6 +405,7 @@ def _environment() -> jinja2.Environment:
         short_label=lambda label: label[5:] if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5}", label) else label,
         # A notice title quoted inside another notice already carries its own 【演练】.
         strip_drill=lambda s: _DRILL_TAG.sub("", s),
+        ref_label=ref_label,
     )
     return env
 

@@ -34,6 +34,40 @@ from regflows.exit_codes import ExitCode
 from regflows.procedures import PROCEDURES, endpoint_routes
 from regflows.profile import ProfileError, load_profile, profile_path
 
+def _fold_long_help() -> None:
+    """Help lines too long for the terminal fold onto the next line instead of ending in "…".
+
+    Rich wraps at spaces, and a Chinese sentence has none: Typer's help tables cut it with an
+    ellipsis (issue 14, 7). Typer builds every help text through ``rich_utils._make_rich_text``;
+    its texts are made to fold (wrap at any character). Applied when help is first formatted, so
+    a command that prints no help does not load rich (tests/test_boundaries.py: start-up cost)."""
+    from rich.text import Text
+    from typer import rich_utils
+
+    if getattr(rich_utils, "_regflows_folds", False):
+        return
+    make = rich_utils._make_rich_text
+
+    def folding(**kwargs):  # type: ignore[no-untyped-def]
+        made = make(**kwargs)
+        if isinstance(made, Text):
+            made.overflow = "fold"
+        return made
+
+    rich_utils._make_rich_text = folding
+    rich_utils._regflows_folds = True  # type: ignore[attr-defined]
+
+
+def _folding(format_help):  # type: ignore[no-untyped-def]
+    def format_help_folded(self, ctx, formatter):  # type: ignore[no-untyped-def]
+        _fold_long_help()
+        return format_help(self, ctx, formatter)
+    return format_help_folded
+
+
+for _cls in (typer.core.TyperGroup, typer.core.TyperCommand):
+    _cls.format_help = _folding(_cls.format_help)  # type: ignore[method-assign]
+
 app = typer.Typer(help="regflows：金融机构合规流程自动化（Prefect）。", no_args_is_help=True, add_completion=False)
 calendar_app = typer.Typer(help="官方工作日日历：查询、推算、导入国务院通知。", no_args_is_help=True)
 audit_app = typer.Typer(help="审计账本：校验哈希链、锚定链头。", no_args_is_help=True)

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from regflows.channel_secrets import PLACEHOLDER, clear_secret_problem
@@ -210,6 +210,14 @@ class Profile(_Strict):
     def roles_of_kind(self, kind: str) -> dict[str, Role]:
         return {key: role for key, role in self.roles.items() if role.kind == kind}
 
+    def role_label(self, role: str) -> str:
+        """A role key (``compliance``) or kind (``division``) as people read it: the role's name,
+        or the names of every role of the kind (零售业务处); the code itself only when the profile
+        has neither. Chinese texts never show the code (issue 14, 7)."""
+        if role in self.roles:
+            return self.roles[role].name
+        return "、".join(r.name for r in self.roles_of_kind(role).values()) or role
+
     def regime_on(self, tag: str) -> bool:
         return bool(self.regimes.get(tag, False))  # type: ignore[call-overload]
 
@@ -332,7 +340,22 @@ def load_profile(path: str | Path) -> Profile:
     cross = _cross_references(profile)
     if cross:
         raise ProfileError(source_path, [document.problem(loc, msg) for loc, msg in cross])
-    return profile
+    return _with_public_base_url_override(profile, source_path)
+
+
+def _with_public_base_url_override(profile: Profile, source_path: Path) -> Profile:
+    """``REGFLOWS_PUBLIC_BASE_URL`` replaces the profile's ``public_base_url``: the same profile
+    (the demo's, with its demo data) served on another port or behind another address, e.g. a
+    second ``regflows up`` beside ``make run`` (the browser tests). Read here, where every process
+    reads its profile, so the endpoint and the links in notices agree."""
+    override = os.environ.get("REGFLOWS_PUBLIC_BASE_URL")
+    if not override:
+        return profile
+    try:
+        url = TypeAdapter(HttpUrl).validate_python(override)
+    except ValidationError:
+        raise ProfileError(source_path, [f"环境变量 REGFLOWS_PUBLIC_BASE_URL：{override!r} 不是有效的 http(s) 地址"]) from None
+    return profile.model_copy(update={"public_base_url": url})
 
 
 DEMO_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "demo.yaml"

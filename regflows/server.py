@@ -1,7 +1,7 @@
 """Start, wait for and stop a local Prefect server (embedded SQLite unless configured otherwise).
 
 The server runs as a child process in its own process group, so that stopping regflows stops
-it too, with a kill after a timeout (a Prefect process can outlive SIGTERM: stack-notes.md).
+it too, with a kill after a timeout (a Prefect process can outlive SIGTERM: seen with Prefect 3).
 PostgreSQL is used when ``PREFECT_SERVER_DATABASE_CONNECTION_URL`` says so.
 """
 
@@ -88,6 +88,9 @@ def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: di
     log = log_dir / "prefect-server.log"
     env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
+    # The UI asks /ui-settings where its API is; Prefect answers from its own host/port settings
+    # (4200), not from `--port`: on another port the UI would call a server that is not there.
+    env.setdefault("PREFECT_UI_API_URL", api_url(host, port))
     env.update(extra_env or {})
     # All services stay on: the scheduler is what turns schedules into the upcoming runs.
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import os
 import signal
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+
+import toml  # type: ignore[import-untyped]  # Prefect's own dependency, the writer it uses for this file
 
 from rich.console import Console
 from sqlalchemy.engine import make_url
@@ -47,7 +52,64 @@ def configure_prefect_env(host: str, port: int) -> str:
     return api
 
 
+#: The Prefect profile `regflows up` keeps pointing at its server, for `prefect` commands run elsewhere.
+PREFECT_PROFILE_NAME = "regflows"
+
+
+def user_prefect_profiles(environ: Mapping[str, str] = os.environ) -> Path:
+    """The profiles file a `prefect` command run by the user reads: PREFECT_PROFILES_PATH, else
+    $PREFECT_HOME/profiles.toml, else ~/.prefect/profiles.toml (Prefect's own defaults). Read
+    before :func:`configure_prefect_env`, which gives this process a PREFECT_HOME of its own."""
+    if environ.get("PREFECT_PROFILES_PATH"):
+        return Path(environ["PREFECT_PROFILES_PATH"]).expanduser()
+    home = Path(environ["PREFECT_HOME"]).expanduser() if environ.get("PREFECT_HOME") else Path.home() / ".prefect"
+    return home / "profiles.toml"
+
+
+def write_prefect_profile(path: Path, api: str) -> bool:
+    """Add (or correct) the ``regflows`` profile with ``PREFECT_API_URL = api`` in the user's
+    profiles file; the other profiles and which one is active are left as they are. Returns
+    whether the file changed.
+
+    Why not activate it: a user's `prefect` commands may serve another server on purpose, and a
+    tool that silently moves them is worse than one line saying how to use this one (README)."""
+    data: dict = tomllib.loads((path if path.is_file() else _prefect_default_profiles()).read_text(encoding="utf-8"))
+    profiles = data.setdefault("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ValueError(f"{path}：profiles 不是表，未写入 Prefect 配置 {PREFECT_PROFILE_NAME}")
+    current = profiles.get(PREFECT_PROFILE_NAME) or {}
+    if current.get("PREFECT_API_URL") == api:
+        return False
+    profiles[PREFECT_PROFILE_NAME] = {**current, "PREFECT_API_URL": api}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(toml.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+    return True
+
+
+def _prefect_default_profiles() -> Path:
+    """Prefect's template of a profiles file (its profiles and the active one, ``ephemeral``): a
+    user file is the whole list once it exists, so a new one starts as Prefect would write it
+    (`prefect profile create` does the same). Found without importing Prefect (see above)."""
+    spec = importlib.util.find_spec("prefect")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "settings" / "profiles.toml"
+
+
+def _announce_prefect_profile(path: Path, api: str) -> None:
+    try:
+        changed = write_prefect_profile(path, api)
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:  # regflows runs on; the user is told
+        console.print(f"[yellow]![/] 未能写入 Prefect 配置 {PREFECT_PROFILE_NAME}（{path}）：{exc}")
+        return
+    console.print(f"[green]✓[/] Prefect 配置 {PREFECT_PROFILE_NAME}（{path}）{'已写入' if changed else '已存在'}，指向 {api}：")
+    console.print(f"    其他终端中的 prefect 命令请用 `prefect profile use {PREFECT_PROFILE_NAME}`，"
+                  f"或单次 `PREFECT_PROFILE={PREFECT_PROFILE_NAME} prefect …`")
+
+
 def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) -> None:
+    user_profiles = user_prefect_profiles()
     api = configure_prefect_env(host, port)
     profile = load_profile(profile_file)
     console.print(f"[green]✓[/] 机构配置：{profile.institution.name}（{profile_file}）")
@@ -75,6 +137,7 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
         with console.status(f"正在启动 Prefect 服务器（{api}，首次启动约需半分钟）…"):
             wait_healthy(server)
         console.print(f"[green]✓[/] Prefect 服务器已就绪：http://{host}:{port}")
+    _announce_prefect_profile(user_profiles, api)
 
     def _terminate(signum, frame):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt

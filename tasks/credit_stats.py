@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from calendars.zone import SHANGHAI
+from notices.templates import ref_label
 from regflows.credit.chart import history_markdown
 from regflows.credit.deadline import remind as deadline_remind
 from regflows.credit.events import EventRef, credit_events
@@ -178,7 +179,7 @@ def deadline_reminders_task(profile: Profile) -> list[str]:
     with notices_published():
         sent = deadline_remind(profile, before_send=sms_rate_limiter(profile))
     if sent:
-        get_run_logger().warning("已发送统计表报送提醒：%s", ", ".join(sent))
+        get_run_logger().warning("已发送统计表报送提醒：%s", "；".join(ref_label(s) for s in sent))
     return sent
 
 

@@ -16,6 +16,7 @@ from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
 from regflows.incident import alerts, closing, drafts, extensions, store
 from regflows.incident.clock import rule_set_for
+from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.form_link import update_form_link
 from regflows.incident.grading import Grading, grade
 from regflows.incident.recompute import clock_rows
@@ -28,6 +29,7 @@ from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
 from regflows.store.obligations import CLOSED_STATES
+from notices.templates import ref_label
 from tasks.notices import notices_published, sms_rate_limiter
 
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
@@ -96,7 +98,7 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
 @task(name="计算监管时限")
 def clock_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
     rows = clock_rows(incident_id, record, grading, profile, utcnow())
-    publish_clock(incident_id, record, rows)
+    publish_clock(incident_id, record, rows, profile)
     return [obligation_row(r) for r in rows]
 
 
@@ -112,14 +114,19 @@ def _due_label(row: Obligation) -> str:
     return detail.get("due_label") or ("无固定期限（及时）" if detail.get("untimed") else "未起算")
 
 
-def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligation]) -> None:
-    """The duty officer's view: every obligation as a line of a timeline, now marked."""
+def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligation], profile: Profile | None = None) -> None:
+    """The duty officer's view: every obligation as a line of a timeline, now marked. Who owns
+    each is named as the profile names the role (零售业务处), never by its code (``division``)."""
     now = utcnow()
+
+    def owner(row: Obligation) -> str:
+        return profile.role_label(row.owner_role) if profile else row.owner_role
+
     table = []
     for row in rows:
         remaining = time_left_zh(row.due_at, now) if row.due_at and row.state not in CLOSED_STATES else ""
         table.append({"状态": STATE_LABEL.get(row.state, row.state), "义务": row.title, "时限": _due_label(row),
-                      "剩余": remaining, "依据": row.clause, "责任部门": row.owner_role, "编号": row.code})
+                      "剩余": remaining, "依据": row.clause, "责任部门": owner(row), "编号": row.code})
     key = f"incident-{incident_id.lower()}-clock"
     create_table_artifact(table, key=key, description=f"事件 {incident_id} 的监管时限（北京时间 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 计算）")
     lines = [f"# {'【演练】' if record.get('drill') else ''}{incident_id} {markdown_text(record['title'])}", "", f"**现在：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}**", ""]
@@ -129,7 +136,7 @@ def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligatio
             lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
             shown_now = True
         label = _due_label(row)
-        lines.append(f"- {STATE_LABEL.get(row.state, row.state)} `{label}` {row.title}（{row.clause}，{row.owner_role}）")
+        lines.append(f"- {STATE_LABEL.get(row.state, row.state)} `{label}` {row.title}（{row.clause}，{owner(row)}）")
     if not shown_now:
         lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
     create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-timeline", description="事件时间线")
@@ -151,12 +158,12 @@ def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any
     logger = get_run_logger()
     for item in written:
         if item["missing"]:
-            logger.error("草稿 %s 无法生成，缺少：%s", item["kind"], "、".join(item["missing"]))
+            logger.error("草稿《%s》无法生成，缺少：%s", DOCUMENT_TITLES.get(item["kind"], item["kind"]), "、".join(item["missing"]))
         elif item["pending"]:
-            logger.warning("草稿 %s 待补充：%s", item["kind"], "、".join(item["pending"]))
+            logger.warning("草稿《%s》待补充：%s", DOCUMENT_TITLES.get(item["kind"], item["kind"]), "、".join(item["pending"]))
     if written:
         create_table_artifact(
-            [{"文书": i["kind"], "文件": i["path"] or "未生成", "待补充": "、".join(i["pending"]), "缺少": "、".join(i["missing"])} for i in written],
+            [{"文书": DOCUMENT_TITLES.get(i["kind"], i["kind"]), "文件": i["path"] or "未生成", "待补充": "、".join(i["pending"]), "缺少": "、".join(i["missing"])} for i in written],
             key=f"incident-{incident_id.lower()}-drafts", description="事件报告草稿（待审核）",
         )
     return written
@@ -176,7 +183,7 @@ def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], gradi
                                     response_roles(grading, profile), drill_participants, before_send=sms_rate_limiter(profile))
     unreached = [p.recipient.person_id for p in outcome.unreached]
     if unreached:
-        get_run_logger().error("事件通知未送达：%s（已上报替补）", ", ".join(unreached))
+        get_run_logger().error("事件通知未送达：%s（已上报替补）", "、".join(p.recipient.name for p in outcome.unreached))
     return unreached
 
 
@@ -280,9 +287,9 @@ def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
         except closing.CloseRefused as exc:  # nobody left to approve: raised by the flow, after the other incidents
             approvers, stuck = None, str(exc)
             get_run_logger().error("%s", exc)
-    publish_clock(incident_id, incident.record, store.obligations_of(incident_id))
+    publish_clock(incident_id, incident.record, store.obligations_of(incident_id), profile)
     if sent:
-        get_run_logger().warning("事件 %s 已发送提醒：%s", incident_id, ", ".join(sent))
+        get_run_logger().warning("事件 %s 已发送提醒：%s", incident_id, "；".join(ref_label(s) for s in sent))
     return {"incident": incident_id, "reminders": sent, "drafted": drafted, "closed_by": approvers, "stuck": stuck}
 
 

@@ -30,6 +30,7 @@ from prefect.settings import PREFECT_API_URL
 from notices.delivery import DELIVERED, NoticeOutcome
 from notices.escalation import run_escalations
 from notices.service import collecting, send_notice
+from notices.templates import ref_label
 from regflows.profile import Profile
 from regflows.store.notices import AckState, ack_states, latest_outbox
 
@@ -181,11 +182,16 @@ def publish_outbox(limit: int = 50) -> None:
         create_table_artifact(table, key="outbox", description=f"本地 outbox 最新 {len(table)} 条通知（示范配置的默认渠道）")
 
 
+#: What an escalation step did, as the run's log says it (notices/escalation.py ``Action.kind``).
+ESCALATION_ACTIONS = {"escalate": "无人确认，已升级通知", "chain_exhausted": "升级链已用尽，已通知替补", "renotify": "已确认未办结，再次提醒"}
+
+
 @task(name="确认与升级检查", retries=1, retry_delay_seconds=5)
 def escalation_task(profile: Profile) -> list[dict[str, Any]]:
     with notices_published():
         actions = run_escalations(profile, before_send=sms_rate_limiter(profile))
     logger = get_run_logger()
     for action in actions:
-        logger.warning("通知 %s：%s %s", action.notice_id, action.kind, action.person_id or "")
+        who = profile.person(action.person_id).name if action.person_id in profile.person_ids else (action.person_id or "")
+        logger.warning("通知 %s：%s %s", ref_label(action.notice_id), ESCALATION_ACTIONS.get(action.kind, action.kind), who)
     return [action.__dict__ for action in actions]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-#: Folders of tests/ that hold data or tooling output, not tests of a package.
-NOT_MIRRORS = {"fixtures", "__pycache__", ".pytest_cache"}
+#: Folders of tests/ that hold data or tooling output, not tests of a package; and browser/: the
+#: whole application through the Prefect UI and the endpoint's pages, not one package.
+NOT_MIRRORS = {"fixtures", "__pycache__", ".pytest_cache", "browser"}
 #: A script in a string (run in a child process) that imports from tests/.
 SCRIPT_IMPORT = re.compile(r"^\s*(?:from|import)\s+(tests|conftest|test_\w+)\b", re.MULTILINE)
 

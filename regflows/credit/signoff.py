@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 
-from calendars.deadlines import end_of_day, last_day_of
+from calendars.deadlines import end_of_day, last_day_of, time_left_zh
 from calendars.zone import SHANGHAI, local_label
 from notices.service import send_notice
 from regflows import ledger
@@ -337,16 +337,16 @@ def advance(profile: Profile, label: str, now: dt.datetime | None = None, url: s
     try:
         approval = approvals.advance(profile, policy(profile, due_at, label), subject(label), now=now, url=url, **send_options)
     except approvals.NobodyEligible as exc:
-        raise SignoffError(f"{label}：角色 {exc.role} 中没有填表人、复核人以外的人员，无法{STAGE_TITLES[exc.step][1:]}"
+        raise SignoffError(f"{label}：{profile.role_label(exc.role)}中没有填表人、复核人以外的人员，无法{STAGE_TITLES[exc.step][1:]}"
                            "（PBOC-102 附件2 要求填表人、复核人、签发人为不同人员）") from None
     if approval.stage == APPROVED:  # signed: write the final table (again, if finalising failed before)
         assert due_at is not None
-        return finalize(profile, label, due_at, owner, url=url, **send_options)
+        return finalize(profile, label, due_at, owner, url=url, now=now, **send_options)
     return _view(approval)
 
 
 def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str, url: str | None = None,
-             **send_options: Any) -> Signoff:
+             now: dt.datetime | None = None, **send_options: Any) -> Signoff:
     """Write the final table with the three names, record it, and tell the owner it may be filed."""
     with db.session(url) as s:
         approval = _approval_in(s, label, adopt_with=profile)
@@ -375,7 +375,8 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
                 reviewer=state.reviewer.name, signer=state.signer.name, prepared_on=prepared_on)
     digest = sha256_of(final)
     try:
-        return _record_final(profile, label, state, approval.content_sha256, final, digest, due_at, owner_role, url, **send_options)
+        return _record_final(profile, label, state, approval.content_sha256, final, digest, due_at, owner_role, url,
+                             now or utcnow(), **send_options)
     except StaleDataError:  # the endpoint and the watch finalised at the same moment: the other one recorded it
         with db.session(url) as s:
             current = _approval_in(s, label)
@@ -385,7 +386,7 @@ def finalize(profile: Profile, label: str, due_at: dt.datetime, owner_role: str,
 
 
 def _record_final(profile: Profile, label: str, state: Signoff, content_sha256: str, final: Path, digest: str,
-                  due_at: dt.datetime, owner_role: str, url: str | None, **send_options: Any) -> Signoff:
+                  due_at: dt.datetime, owner_role: str, url: str | None, now: dt.datetime, **send_options: Any) -> Signoff:
     with db.session(url) as s:
         try:
             done, newly = approvals.finish_in(s, KIND, subject(label), state.revision,
@@ -399,12 +400,20 @@ def _record_final(profile: Profile, label: str, state: Signoff, content_sha256: 
                          detail={"revision": state.revision, "preparer": state.preparer.person, "reviewer": state.reviewer.person,
                                  "signer": state.signer.person, "content_sha256": content_sha256})
     last_day = last_day_of(due_at)
-    context = {"state": "due_soon", "obligation": f"报送{report_title(profile, label)}，已签发待报送",
+    context = {**_deadline_state(due_at, now), "obligation": f"报送{report_title(profile, label)}，已签发待报送",
                "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "subject_ref": subject(label),
                "subject_title": f"签发版 {final.name}", "institution": profile.institution.name}
     send_notice(profile, "deadline_reminder", context, [owner_role], notice_id=f"{subject(label)}:r{state.revision}:final",
                 related=subject(label), url=url, **send_options)
     return _view(done)
+
+
+def _deadline_state(due_at: dt.datetime, now: dt.datetime) -> dict[str, str]:
+    """The "may be filed" notice's state as of ``now``: a month signed after its due day is
+    overdue, by how long (issue 14, 7: a month months overdue was told 「即将到期」)."""
+    if now >= due_at:
+        return {"state": "overdue", **({"overdue_for": time_left_zh(due_at, now)} if now > due_at else {})}
+    return {"state": "due" if now.astimezone(SHANGHAI).date() == last_day_of(due_at) else "due_soon"}
 
 
 def _month_approvals(s: Session, limit: int | None = None) -> list[tuple[Obligation, Approval | None]]:

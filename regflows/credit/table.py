@@ -90,6 +90,9 @@ def write_table(path: Path, period: Period, rows: list[UnitRow], *, unit_name: s
     ws.write(r, 7, f"填表日期：{(prepared_on.isoformat() if prepared_on else '')}")
     ws.column_widths(WIDTHS)
     ws.row_height(1, 30)
+    # the corner holds two lines (征信信息安全 over 机构): a one-line row let them spill over the
+    # 填表单位 line above and the column titles below in print
+    ws.row_height(GROUP_ROW, 32)
     # A4 landscape, one page wide, the title to the column header repeated on every page, the
     # lines below the table (复核人, 填表人, 填表日期) printed with it (issue 14, 6)
     ws.print_layout(last_row=r, last_column=len(COLUMNS), repeat_rows=(1, HEADER_ROW))

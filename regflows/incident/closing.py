@@ -158,7 +158,7 @@ def request_close(profile: Profile, incident_id: str, proposed_by: str, **option
                                "同一时间只能有一个提议（原提议人可重新发送审批请求）")
     for role in roles:  # refused before anything is recorded: nobody else could approve
         if not [m for m in approvals.role_members(profile, role) if m != proposed_by]:
-            raise CloseRefused(f"事件 {incident_id}：有权决定结束应急响应的 {role} 中没有提议人 {proposer.name} 以外的成员；"
+            raise CloseRefused(f"事件 {incident_id}：有权决定结束应急响应的{profile.role_label(role)}中没有提议人 {proposer.name} 以外的成员；"
                                "提议人不能审批自己的提议，请由其他人员提议或在机构配置中补充该部门成员")
     rules = policy(profile, incident)
     _take_over_legacy(profile, incident, rules)
@@ -203,7 +203,7 @@ def try_close(profile: Profile, incident_id: str) -> dict[str, str] | None:
     try:
         approval = approvals.advance(profile, rules, incident_id)
     except approvals.NobodyEligible as exc:
-        raise CloseRefused(f"事件 {incident_id}：角色 {exc.role} 中没有可审批结束应急响应的人员") from None
+        raise CloseRefused(f"事件 {incident_id}：{profile.role_label(exc.role)}中没有可审批结束应急响应的人员") from None
     if approval.stage not in (APPROVED, DONE):
         return None
     approvers = {d.role: d.act.person for d in approval.decisions}

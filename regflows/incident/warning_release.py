@@ -25,7 +25,7 @@ class ReleaseRefused(ValueError):
 
 
 def _body(profile: Profile, role: str) -> str:
-    return "、".join(r.name for r in profile.roles_of_kind(role).values()) or role
+    return profile.role_label(role)
 
 
 def release_warning(profile: Profile, incident_id: str, by: str, consented_by: str | None = None,

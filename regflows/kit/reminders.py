@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from calendars.deadlines import last_day_of
+from calendars.deadlines import last_day_of, time_left_zh
 from calendars.official import CalendarError, WorkingDayCalendar, default_calendar
 from calendars.zone import SHANGHAI
 from notices.routing import Recipient
@@ -289,6 +289,8 @@ def _remind_row(profile: Profile, feed: Feed, row: Obligation, now: dt.datetime,
         "state": reminder.state, "obligation": row.title, "clause": row.clause, "due_label": feed.due_label(row),
         "subject_ref": row.subject, "institution": profile.institution.name,
         **({"late_from": reminder.point} if reminder.late else {}), **feed.context(row),
+        # how long past it: "overdue" alone does not say whether by minutes or by weeks
+        **({"overdue_for": time_left_zh(row.due_at, now)} if reminder.overdue and row.due_at and now > row.due_at else {}),
     }
     send_notice(profile, "deadline_reminder", context, feed.roles(row), to=feed.recipients(row),
                 notice_id=feed.notice_id(row, reminder.key), urgent=True, requires_ack=reminder.overdue, url=url,

@@ -28,7 +28,7 @@ from calendars.official import WorkingDayCalendar, load_calendar
 DATA_DIR = Path(__file__).resolve().parents[2] / "calendars" / "data"
 YEARS = range(2020, 2027)
 
-#: Working days per year as published with the notices (stack-notes, "Chinese working-day data")
+#: Working days per year as published with the notices (counted from the State Council notices in tests/calendars/fixtures/notices/)
 #: for 2024-2026; 2020-2023 are the counts of the files, which both packages confirm day by day.
 WORKING_DAYS_PER_YEAR = {2020: 249, 2021: 250, 2022: 249, 2023: 249, 2024: 251, 2025: 248, 2026: 248}
 

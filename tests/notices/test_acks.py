@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import select
 
 from notices.ack_server import serve_in_thread
@@ -107,7 +108,7 @@ def test_link_acknowledges_once_and_refuses_forged_altered_expired_replayed(http
         assert notice.acked_by == "t.a" and notice.acked_at is not None
     assert httpx.post(link).status_code == 409  # replayed
     used = httpx.get(link)  # opened again later: says it is done, offers no second button
-    assert used.status_code == 200 and "此链接已于" in used.text and "<form" not in used.text
+    assert used.status_code == 200 and "此链接已由" in used.text and "<form" not in used.text
     token = link.rsplit("/", 1)[1]
     token_id, signature = token.split(".")
     forged = f"{ack_endpoint}/ack/AAAAAAAAAAA.{signature}"
@@ -118,6 +119,39 @@ def test_link_acknowledges_once_and_refuses_forged_altered_expired_replayed(http
     with pytest.raises(AckRefused, match="过期"):
         acknowledge(expiring)
     assert sorted(refusals()) == ["altered", "expired", "forged", "replayed"]
+
+
+def test_the_page_shows_the_notice_and_its_deadlines_and_a_used_link_says_who_confirmed_when(  # type: ignore[no-untyped-def]
+        http, ack_endpoint, on_call_profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 (7): the page showed an internal id rather than the deadlines; reopened after use
+    (from the browser's history) it showed the button again, and pressing it a red 「重放」 error.
+    It shows the notice's text with its deadlines, and once used says by whom (the name in the
+    profile) and when (Beijing time), with no button, also when the old page's button is pressed."""
+    profile = on_call_profile(http, ack_endpoint)
+    path = tmp_path / "profile.yaml"  # the endpoint reads names from the profile in use, as under `regflows up`
+    path.write_text(yaml.safe_dump(profile.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(path))
+    context = {**ALERT, "next_due": [{"title": "向国家金融监督管理总局首次报告", "due_label": "2025-10-01 11:00", "clause": "NFRA 45"}]}
+    send_notice(profile, INCIDENT_ALERT.name, context, ["on_call"], notice_id="test:page", urgent=True,
+                requires_ack=True, grade="I", policy=FAST)
+    link = http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)
+    page = httpx.get(link).text
+    assert "核心系统中断" in page and "向国家金融监督管理总局首次报告：截止 2025-10-01 11:00（NFRA 45）" in page
+    assert "每位收件人的专属确认链接" not in page and "<form" in page
+    confirmed = httpx.post(link)
+    assert confirmed.status_code == 200 and "已记录 测试甲" in confirmed.text and "（北京时间）" in confirmed.text
+    with db.session() as s:
+        acked_at = s.get(Notice, "test:page").acked_at
+    when = acked_at.replace(tzinfo=acked_at.tzinfo or dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    said = f"此链接已由 测试甲 于 {when:%Y-%m-%d %H:%M}（北京时间） 确认，无需再次操作。"
+    reopened = httpx.get(link)
+    assert reopened.status_code == 200 and said in reopened.text and "<form" not in reopened.text
+    assert "向国家金融监督管理总局首次报告" in reopened.text  # still says what it was about
+    pressed_again = httpx.post(link)  # the old page's button, from the history
+    assert pressed_again.status_code == 409 and said in pressed_again.text
+    assert "重放" not in pressed_again.text and 'class="bad"' not in pressed_again.text
+    other = http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)
+    assert other == link
 
 
 def test_token_is_bound_to_notice_and_person(home: Path) -> None:
@@ -144,7 +178,7 @@ def test_unacknowledged_notice_escalates_along_the_chain_then_raises(http, ack_e
     [first] = run_escalations(profile, policy=FAST)
     assert (first.kind, first.step, first.person_id) == ("escalate", 1, "t.b")
     escalation = http.wait_for("/ok/b")[0].json()["message"]
-    assert "test:esc" in escalation
+    assert "test:esc" in escalation and "此前已通知：测试甲" in escalation  # names, not ids (issue 14, 7)
     assert run_escalations(profile, policy=FAST) == []  # the wait starts again from the escalation
     time.sleep(1.3)
     [second] = run_escalations(profile, policy=FAST)

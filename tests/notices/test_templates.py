@@ -23,6 +23,7 @@ from notices.templates import (
     TEMPLATE_DIR,
     Rendered,
     TemplateContextError,
+    ref_label,
     render,
     sms_length,
     sms_variables,
@@ -218,6 +219,30 @@ def test_escalation_does_not_repeat_the_drill_tag_of_the_quoted_title() -> None:
     assert full.body.count("演练") == 1
     exhausted = render("escalation", {**context, "chain_exhausted": True})
     assert "升级链已用尽" in exhausted.title and "替补" in exhausted.body
+
+
+@pytest.mark.parametrize(("ref", "said"), [
+    ("credit-stats:2025-10:overdue@2025-11-10", "credit-stats:2025-10 逾期提醒（时限 2025-11-10 24:00）"),
+    ("incident:INC-1:regulator_initial_report:overdue@20251001T030000Z", "incident:INC-1:regulator_initial_report 逾期提醒（时限 2025-10-01 11:00）"),
+    ("incident:INC-1:regulator_initial_report:before-30@20251001T030000Z", "incident:INC-1:regulator_initial_report 到期前30分钟提醒（时限 2025-10-01 11:00）"),
+    ("credit-stats:2025-10:working-day@2025-11-05", "credit-stats:2025-10 2025-11-05 工作日提醒"),
+    ("credit-stats:2025-10:overdue@2025-11-10:esc:2", "credit-stats:2025-10 逾期提醒（时限 2025-11-10 24:00） 第2级升级"),
+    ("overdue@2025-11-10", "逾期提醒（时限 2025-11-10 24:00）"),
+    ("incident:INC-20251001-0001:alert", "incident:INC-20251001-0001:alert"),
+])
+def test_reminder_keys_in_a_notice_ref_are_said_in_chinese(ref: str, said: str) -> None:
+    """Issue 14 (7): Chinese texts showed reminder keys such as ``overdue@2026-11-10``."""
+    assert ref_label(ref) == said
+
+
+def test_an_escalation_of_a_reminder_names_it_in_chinese_in_both_forms() -> None:
+    context = {**VALID["escalation"], "notice_ref": "credit-stats:2025-10:overdue@2025-11-10"}
+    full, sms = render("escalation", context), render("escalation", context, "sms")
+    assert "overdue@" not in full.title + full.body + sms.body
+    assert "逾期提醒（时限 2025-11-10 24:00）" in full.body and "逾期提醒" in sms.body
+    for kind in ("renotify", "delivery_failure"):
+        both = [render(kind, {**VALID[kind], "notice_ref": "credit-stats:2025-10:overdue@2025-11-10"}, form) for form in ("full", "sms")]
+        assert all("overdue@" not in r.body and "逾期提醒" in r.body for r in both), kind
 
 
 # ---------------------------------------------------------------------------------------------

@@ -265,3 +265,31 @@ def test_a_date_that_does_not_exist_is_not_called_a_format_error(text: str, word
     """From the outside review: 2026-02-30 has the right shape; the day does not exist."""
     result = CliRunner().invoke(app, ["calendar", "is-working-day", text])
     assert result.exit_code == ExitCode.USAGE and words in result.output
+
+
+def test_no_help_line_is_cut_with_an_ellipsis() -> None:
+    """Issue 14 (7): `regflows --help` cut Chinese lines with "…" (rich wraps at spaces only).
+    Every group's and command's help, as the CLI runner prints it (80 columns, not a terminal)."""
+    from typing import Any
+
+    from typer.main import get_command
+
+    root = get_command(app)
+    paths: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:  # typer's own (vendored) click classes
+        paths.append(path)
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+
+    walk(root, [])
+    runner = CliRunner()
+    cut = {}
+    for path in paths:
+        shown = runner.invoke(app, [*path, "--help"], terminal_width=80)
+        assert shown.exit_code == 0, (path, shown.output)
+        lines = [line for line in shown.output.splitlines() if "…" in line]
+        if lines:
+            cut[" ".join(path) or "regflows"] = lines
+    assert len(paths) > 40 and cut == {}

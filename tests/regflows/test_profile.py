@@ -30,6 +30,14 @@ def test_demo_profile_is_valid() -> None:
     assert all(profile.regime_on(t) for t in ("NFRA", "PBOC-102")) and not profile.regime_on("TENPAY")
 
 
+def test_role_label_names_a_role_key_or_kind_as_the_profile_does() -> None:
+    """Issue 14 (7): Chinese texts showed role codes such as ``division``."""
+    profile = load_profile(DEMO_PROFILE)
+    assert profile.role_label("compliance") == "合规部"  # a key
+    assert profile.role_label("division") == "零售业务处"  # a kind: its roles' names
+    assert profile.role_label("nobody") == "nobody"  # unknown: the code, rather than nothing
+
+
 def test_unknown_regime_is_named_with_its_line(tmp_path: Path) -> None:
     text = DEMO_TEXT.replace("  TENPAY: false", "  TENPAY: false\n  SAFE-2024: true")
     with pytest.raises(ProfileError) as err:
@@ -132,3 +140,13 @@ def test_without_cq_plan_the_end_approver_must_be_a_role(tmp_path: Path) -> None
         "  credit_preparer: he.min", "  credit_preparer: he.min\n  incident_end_approval_role: board")
     with pytest.raises(ProfileError, match="incident_end_approval_role.*没有角色 board"):
         load_profile(write(tmp_path, text))
+
+
+def test_public_base_url_can_be_overridden_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo on another port (the browser tests' own `regflows up`): same profile, other links."""
+    assert str(load_profile(DEMO_PROFILE).public_base_url) == "http://127.0.0.1:4201/"
+    monkeypatch.setenv("REGFLOWS_PUBLIC_BASE_URL", "http://127.0.0.1:45123")
+    assert str(load_profile(DEMO_PROFILE).public_base_url) == "http://127.0.0.1:45123/"
+    monkeypatch.setenv("REGFLOWS_PUBLIC_BASE_URL", "not a url")
+    with pytest.raises(ProfileError, match="REGFLOWS_PUBLIC_BASE_URL"):
+        load_profile(DEMO_PROFILE)

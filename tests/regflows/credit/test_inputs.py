@@ -74,7 +74,7 @@ def test_users_reader_normalises_yes_no(tmp_path: Path, write_csv) -> None:
 
 # -- great-expectations suites ------------------------------------------------------------------
 def test_gx_fingerprint_constant_still_exists_and_is_used() -> None:
-    """Guard for the private HASH_THRESHOLD (stack-notes): fails when an upgrade moves it."""
+    """Guard for the private HASH_THRESHOLD (regflows/credit/quality.py): fails when an upgrade moves it."""
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
     assert isinstance(engine.HASH_THRESHOLD, (int, float))

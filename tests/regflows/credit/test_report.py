@@ -116,6 +116,35 @@ def test_xlsx_prints_on_a4_landscape_one_page_wide_with_its_header_repeated(tmp_
     assert str(sheet.print_area).endswith(f"!$A$1:$H${footer_row}")
 
 
+def test_xlsx_printed_to_pdf_is_one_a4_landscape_page_wide_with_title_and_header_on_every_page(  # type: ignore[no-untyped-def]
+        tmp_path: Path, printed) -> None:
+    """Issue 14 (6), checked on paper: LibreOffice prints the draft table of 60 institutions on A4
+    landscape, every column on page 1 (the rightmost, 备注, included), the title and the column
+    header again on each following page, and the 复核人/填表人 line below the table printed. The
+    corner's two lines (征信信息安全 over 机构) sit inside their row, not over the 填表单位 line."""
+    rows = [UnitRow("重庆市", f"YX{i:04d}", f"渝信示范银行第{i}支行") for i in range(60)]
+    rows[0].remark = "机构代码未在机构配置中"
+    path = write_table(tmp_path / "征信信息安全情况统计表-2025-09.xlsx", SEP, rows, unit_name="渝信示范银行",
+                       preparer="李明", reviewer="王芳", signer="周强", prepared_on=dt.date(2025, 10, 5), draft=True)
+    pdf = printed(path)
+    width, height = pdf.size
+    assert (round(width), round(height)) == (842, 595)  # A4 landscape, in points
+    assert pdf.pages == 2  # one page wide: 60 rows over two pages down, not four
+    first = pdf.texts[0]
+    assert "草稿：未经复核、签发，不得报送" in first
+    assert first.index("征信信息安全情况统计表") < first.index("2025年9月") < first.index("填表单位：渝信示范银行")
+    header = ["地区", "机构名称", "异常查询(笔)", "违规查询(笔)", "非法提供(笔)", "违规使用(笔)", "信用报告泄漏(笔)"]
+    for page in pdf.texts:
+        assert "征信信息安全情况统计表" in page and "风险事件类型" in page and "备注" in page
+        assert all(title in page for title in header), page[:600]
+    assert "机构代码未在机构配置中" in first and "渝信示范银行第0支行" in first
+    assert "渝信示范银行第59支行" in pdf.texts[-1] and "复核人：王芳" in pdf.texts[-1] and "填表人：李明" in pdf.texts[-1]
+    corner, unit_line = pdf.word("征信信息安全"), pdf.word("填表单位")
+    assert corner.top >= unit_line.bottom, (corner, unit_line)
+    assert pdf.word("机构名称").top >= pdf.word("机构").bottom  # 机构 (the corner) above 机构名称, not over it
+    assert pdf.png.is_file()
+
+
 def test_xlsx_names_are_text_never_formulas_and_the_file_is_reproducible(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 

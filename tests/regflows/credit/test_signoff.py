@@ -135,8 +135,11 @@ def test_three_different_people_review_sign_and_only_then_the_table_is_final(hom
     assert [a for a in actions if a.startswith("credit_stats.")] == [
         "credit_stats.prepared", "credit_stats.reviewed", "credit_stats.signed", "credit_stats.final"]
     assert ledger.verify().ok
-    owner, _ = http.wait_for("/ok/t.r", 2)[1].json()["title"], None  # the compliance role hears it may be filed
-    assert "已签发待报送" in owner
+    owner = http.wait_for("/ok/t.r", 2)[1].json()  # the compliance role hears it may be filed
+    assert "已签发待报送" in owner["title"]
+    # signed long after the 2025-11 due day: overdue, and by how long (issue 14, 7: it said 即将到期)
+    assert owner["title"].startswith("【时限已逾期】") and "即将到期" not in owner["title"] + owner["message"]
+    assert "该时限已过（逾期 " in owner["message"] and " 天 " in owner["message"]
 
     runner = CliRunner()
     shown = runner.invoke(app, ["credit-stats", "status", LABEL])

@@ -105,3 +105,14 @@ def test_the_public_warning_can_be_drafted_from_the_record(grade_i, tmp_path: Pa
     draft = docs.public_warning(ctx, tmp_path / "w.docx")
     assert {p.field for p in draft.pending} == {"public_summary", "public_impact", "public_advice", "measures_taken"}
     assert "023-6000 9999" in _text(str(draft.path)) and "核心业务系统" not in _text(str(draft.path))
+
+
+def test_the_initial_report_prints_on_a4_portrait_with_its_title_and_chinese_text(grade_i, printed) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 (6), the drafts too: the 2-hour report as LibreOffice prints it is A4 portrait
+    (GB/T 9704), its title and the record's Chinese text on page 1 (the fonts are there)."""
+    _refresh(grade_i)
+    paths = {e.detail["document"]: e.detail["path"] for e in store.timeline(grade_i[0]) if e.kind == "drafted"}
+    pdf = printed(Path(paths["regulator_initial_report"]))
+    assert (round(pdf.size[0]), round(pdf.size[1])) == (595, 842)
+    page = pdf.texts[0].replace(" ", "")
+    assert "网络安全事件首次报告" in page and "核心系统数据泄露" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -291,9 +292,11 @@ def test_a_waived_obligation_is_not_reminded_not_in_the_alert_and_labelled_in_th
     tables: list[list[dict]] = []
     monkeypatch.setattr(tasks.incident, "create_table_artifact", lambda table, **kw: tables.append(table))
     monkeypatch.setattr(tasks.incident, "create_markdown_artifact", lambda *a, **kw: None)
-    tasks.incident.publish_clock(incident_id, incident.record, store.obligations_of(incident_id))
+    tasks.incident.publish_clock(incident_id, incident.record, store.obligations_of(incident_id), profile)
     line = next(r for r in tables[0] if r["编号"] == "regulator_written_report")
     assert (line["状态"], line["剩余"]) == ("已豁免", "")
+    owners = {r["责任部门"] for r in tables[0]}  # the profile's role names, never a code such as division (issue 14, 7)
+    assert owners and not any(re.search(r"[A-Za-z_]", o) for o in owners), owners
 
     contexts: list[dict] = []
     monkeypatch.setattr(alerts, "send_notice", lambda profile, kind, context, roles, **kw: contexts.append(context))

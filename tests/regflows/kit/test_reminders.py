@@ -99,6 +99,7 @@ def test_one_loop_reminds_raises_and_warns_for_any_procedure(world: Any) -> None
     assert sum(t.startswith("【日历提醒】") for t in titles) == 3
     missed = next(m for m in messages if "义务missed" in m["title"])
     assert "已逾期" in missed["title"] and "原定于" in missed["message"]  # raised, and says it is late
+    assert "该时限已过（逾期 0 小时 5 分）" in missed["message"]  # and by how long
     assert any("SI-2025Q4 的义务“义务undated”" in m["message"] for m in messages)
     with db.session() as s:
         raised = s.execute(select(Notice).where(Notice.kind == "deadline_reminder")).scalar_one()

@@ -1,0 +1,50 @@
+"""`regflows up` leaves a Prefect profile for `prefect` commands run outside regflows (issue 14, 7)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from regflows.up import PREFECT_PROFILE_NAME, user_prefect_profiles, write_prefect_profile
+
+PREFECT = Path(sys.executable).with_name("prefect")
+API = "http://127.0.0.1:4200/api"
+
+
+def test_the_profiles_file_is_the_users_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert user_prefect_profiles({}) == tmp_path / ".prefect" / "profiles.toml"
+    assert user_prefect_profiles({"PREFECT_HOME": "/srv/p"}) == Path("/srv/p/profiles.toml")
+    assert user_prefect_profiles({"PREFECT_HOME": "/srv/p", "PREFECT_PROFILES_PATH": "/etc/p.toml"}) == Path("/etc/p.toml")
+
+
+def test_a_prefect_command_with_a_fresh_home_finds_the_server_through_the_profile(tmp_path: Path) -> None:
+    """With a temporary HOME: the profile is written to ~/.prefect/profiles.toml, a second `up`
+    leaves the file alone, the user's own profiles and active choice survive, and Prefect's own
+    CLI reads the API URL from it (`PREFECT_PROFILE=regflows`), not activated by default."""
+    profiles = tmp_path / ".prefect" / "profiles.toml"
+    assert write_prefect_profile(profiles, API) is True
+    assert write_prefect_profile(profiles, API) is False  # unchanged: not rewritten
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["HOME"] = str(tmp_path)
+
+    def prefect(*args: str, **extra: str) -> str:
+        done = subprocess.run([str(PREFECT), *args], env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    listed = prefect("profile", "ls")
+    assert PREFECT_PROFILE_NAME in listed and "* ephemeral" in listed  # there; Prefect's default still active
+    assert f"PREFECT_API_URL='{API}'" in prefect("config", "view", PREFECT_PROFILE=PREFECT_PROFILE_NAME)
+    # a user's own profiles file: their active profile and settings stay; a moved server is corrected
+    profiles.write_text('active = "mine"\n\n[profiles.mine]\nPREFECT_API_URL = "http://other:4200/api"\n\n'
+                        f'[profiles.{PREFECT_PROFILE_NAME}]\nPREFECT_API_URL = "http://old:4200/api"\n', encoding="utf-8")
+    assert write_prefect_profile(profiles, API) is True
+    listed = prefect("profile", "ls")
+    assert "* mine" in listed
+    assert "PREFECT_API_URL='http://other:4200/api'" in prefect("config", "view")
+    assert f"PREFECT_API_URL='{API}'" in prefect("config", "view", PREFECT_PROFILE=PREFECT_PROFILE_NAME)
