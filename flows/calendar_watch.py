@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from typing import Annotated
+
 from prefect import flow
+from pydantic import Field
 
 from regflows.profile import load_profile, profile_path
 from tasks.calendar_watch import coverage_task, open_deadlines_task, publish_task, schedules_task, shanghai_today
@@ -31,10 +34,12 @@ class ScheduleRanOut(RuntimeError):
 
 
 @flow(name="calendar-watch", log_prints=True)
-async def calendar_watch(today: dt.date | None = None) -> dict:
+async def calendar_watch(
+    today: Annotated[str, Field(title="检查日", description="YYYY-MM-DD；留空为今天（北京时间）。")] = "",
+) -> dict:
     """检查工作日日历覆盖、刷新工作日排程，并在排程耗尽时报警。"""
     profile = load_profile(profile_path())
-    day = today or shanghai_today()
+    day = dt.date.fromisoformat(today) if today else shanghai_today()
     deadlines = open_deadlines_task()
     report = coverage_task(day, profile.settings.calendar_horizon_days, profile.settings.calendar_warn_from, deadlines)
     states = await schedules_task(day)

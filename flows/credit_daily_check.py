@@ -17,17 +17,24 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from typing import Annotated
+
 from prefect import flow
+from pydantic import Field
 
 from calendars.zone import SHANGHAI
 from regflows import config
 from regflows.credit.daily import DailyCheckIncomplete
 from regflows.profile import load_profile, profile_path
 from tasks.credit_daily import check_day_task, digest_task, plan_task
+from tasks.parameters import MASKING_HOOKS
 
 
-@flow(name="credit-daily-check", log_prints=True)
-def credit_daily_check(today: str | None = None, out_dir: str | None = None) -> dict:
+@flow(name="credit-daily-check", log_prints=True, **MASKING_HOOKS)
+def credit_daily_check(
+    today: Annotated[str, Field(title="核查日", description="YYYY-MM-DD；留空为今天（北京时间）。核查上次核查以来的每一日。")] = "",
+    out_dir: Annotated[str, Field(title="输出目录", description="服务器上的路径；留空为 $REGFLOWS_HOME/reports/credit-daily。")] = "",
+) -> dict:
     """征信查询日核查：核查上次核查以来（含周末、节假日）每一日的查询日志；违规查询逐笔立即通知合规部门（须确认），
     异常查询线索汇总为日报；日志缺失或未通过检查的日期上报并在下次运行时补查。today 为 YYYY-MM-DD（默认今天），
     输出到 $REGFLOWS_HOME/reports/credit-daily。"""

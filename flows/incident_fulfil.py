@@ -10,17 +10,26 @@ flow is one task (tasks/incident.py: ``fulfil_task``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
+from pydantic import Field
 
 from regflows.profile import load_profile, profile_path
 from tasks.incident import fulfil_task
+from tasks.parameters import MASKING_HOOKS, person_id
 
 
-@flow(name="incident-fulfil")
-def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, reference: str | None = None,
-                    file: str | None = None) -> dict[str, Any]:
+@flow(name="incident-fulfil", **MASKING_HOOKS)
+def incident_fulfil(
+    incident_id: Annotated[str, Field(title="事件编号", description="如 INC-20251001-0A1B2C（见告警通知或事件状态）。")],
+    obligation: Annotated[str, Field(title="义务编号", description="如 regulator_initial_report（见事件状态或提醒通知）。")],
+    evidence: Annotated[str, Field(title="证据说明", description="做了什么、发给谁、以何种方式（必填；身份证号、电话号码会被自动打码）。")],
+    by: Annotated[str, Field(title="履行人", description="机构配置中的人员。", json_schema_extra={"x-regflows-choices": "people"})],
+    reference: Annotated[str, Field(title="文号或回执编号", description="可留空。")] = "",
+    file: Annotated[str, Field(title="证据文件", description="可留空；服务器上可读取的文件路径，或经 regflows 端点 POST /uploads "
+                               "上传后返回的路径；登记时核对文件存在并记录其 SHA-256 与大小。")] = "",
+) -> dict[str, Any]:
     """登记事件义务已履行（附证据：发送内容与对象、文件或文号）。
 
     Args:
@@ -32,5 +41,7 @@ def incident_fulfil(incident_id: str, obligation: str, evidence: str, by: str, r
         file: 证据文件（可选）：服务器上可读取的文件路径，或经 regflows 端点 POST /uploads 上传后返回的路径；
             登记时核对文件存在并记录其 SHA-256 与大小
     """
-    people = sorted(load_profile(profile_path()).person_ids)  # who may answer for it (a list: a task parameter)
-    return fulfil_task(incident_id, obligation, evidence, by, people, reference, file)
+    profile = load_profile(profile_path())
+    people = sorted(profile.person_ids)  # who may answer for it (a list: a task parameter)
+    person = person_id(by, profile)
+    return fulfil_task(incident_id, obligation, evidence, person, people, reference.strip() or None, file.strip() or None)

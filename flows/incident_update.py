@@ -10,21 +10,28 @@ traceback, nothing written.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
 from prefect.states import Failed
+from pydantic import Field
 
 from regflows.incident.update import IncidentFacts
 from regflows.profile import load_profile, profile_path
 from tasks.incident import update_task
+from tasks.parameters import MASKING_HOOKS, person_id
 
 #: Every fact "unchanged" (frozen, so one instance serves every run as the form's default).
 UNCHANGED = IncidentFacts()
 
 
-@flow(name="incident-update")
-def incident_update(incident_id: str, reason: str, by: str, facts: IncidentFacts = UNCHANGED) -> dict[str, Any]:
+@flow(name="incident-update", **MASKING_HOOKS)
+def incident_update(
+    incident_id: Annotated[str, Field(title="事件编号", description="如 INC-20261126-0A1B2C；重复申报被拒绝时提示的编号。")],
+    reason: Annotated[str, Field(title="更正理由", description="哪项事实有误、依据什么（必填，记入时间线与审计账本）。")],
+    by: Annotated[str, Field(title="更正人", description="机构配置中的人员。", json_schema_extra={"x-regflows-choices": "people"})],
+    facts: Annotated[IncidentFacts, Field(title="要更正的事实", description="只填需要更正的项，其余保持「不变」或留空。")] = UNCHANGED,
+) -> dict[str, Any]:
     """更正事件事实：重新定级、重算监管时限，级别或应履行义务变化时通知新级别的相关部门，已逾期的义务立即上报。
 
     Args:
@@ -34,7 +41,7 @@ def incident_update(incident_id: str, reason: str, by: str, facts: IncidentFacts
         facts: 要更正的事实：只填需要更正的项，其余保持「不变」或留空
     """
     profile = load_profile(profile_path())
-    result = update_task(profile, incident_id, facts, reason, by)
+    result = update_task(profile, incident_id, facts, reason, person_id(by, profile))
     if "refused" in result:
         return Failed(message=result["refused"])  # type: ignore[return-value]
     return result

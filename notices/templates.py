@@ -323,6 +323,12 @@ def _fmt_time(value: dt.datetime | dt.date | str | None, seconds: bool = False) 
         return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, str):  # an instant as stored (ISO 8601 with its offset, UTC or +08:00): read in Beijing time
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return _fmt_time(parsed, seconds) if parsed.tzinfo is not None else value
     return str(value)
 
 

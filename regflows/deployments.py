@@ -15,14 +15,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+import typing
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from calendars.official import WorkingDayCalendar, default_calendar
 from calendars.schedules import TIMEZONE, WorkingDaySchedule
 from regflows.kit.errors import describe
 from regflows.kit.rulefiles import read_yaml
+
+if TYPE_CHECKING:
+    from regflows.profile import Profile
 
 # Prefect is imported inside schedules_for and to_runner_deployments (lazy): `regflows calendar
 # schedules` reads prefect.yaml through this module without Prefect (~2 s to import, measured), and
@@ -152,8 +157,52 @@ def schedules_for(spec: DeploymentSpec, today: dt.date, calendar: WorkingDayCale
     return out
 
 
-def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.date) -> tuple[list[Any], list[str]]:
-    """RunnerDeployments for ``serve``, and the warnings a person must see (schedules run out)."""
+#: A parameter's ``json_schema_extra`` key: its choices are the profile's people (``"people"``),
+#: filled in at registration, plus the fixed labels under :data:`EXTRA_CHOICES` (system actors).
+CHOICES_KEY = "x-regflows-choices"
+EXTRA_CHOICES = "x-regflows-extra-choices"
+
+
+def _nodes(node: Any) -> typing.Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def finish_parameter_schema(fn: Any, schema: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
+    """The form Prefect's UI draws from ``schema`` (changed in place), made readable (issue 14, 5).
+
+    Prefect titles each parameter by its Python name and ignores ``Annotated[..., Field(title=…)]``:
+    the Chinese title and help of that ``Field`` are put back here. A parameter marked
+    ``json_schema_extra={CHOICES_KEY: "people"}`` becomes a choice among the profile's people,
+    labelled with their names (``李明（li.ming）``; the flow maps a label back to the id with
+    :func:`regflows.kit.forms.choice_code`); for a list, each item is such a choice.
+    """
+    hints = typing.get_type_hints(fn, include_extras=True)
+    for name, prop in (schema.get("properties") or {}).items():
+        info = next((m for m in getattr(hints.get(name), "__metadata__", ()) if isinstance(m, FieldInfo)), None)
+        if info is not None:
+            if info.title:
+                prop["title"] = info.title
+            if info.description:
+                prop["description"] = info.description
+    for node in list(_nodes(schema)):
+        if node.get(CHOICES_KEY) == "people" and profile is not None:
+            labels = list(profile.people_choices().values()) + list(node.get(EXTRA_CHOICES) or [])
+            target = node.setdefault("items", {"type": "string"}) if node.get("type") == "array" else node
+            target["enum"] = labels
+    return schema
+
+
+def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.date,
+                          profile: Profile | None = None) -> tuple[list[Any], list[str]]:
+    """RunnerDeployments for ``serve``, and the warnings a person must see (schedules run out).
+
+    ``profile``: whose people the person choices of the forms list (:func:`finish_parameter_schema`)."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.flows import Flow, load_flow_from_entrypoint
 
@@ -177,4 +226,7 @@ def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.dat
                 ) if spec.concurrency else None,
             )
         )
+        schema = deployments[-1]._parameter_openapi_schema
+        finished = finish_parameter_schema(flow.fn, {"properties": schema.properties, "definitions": schema.definitions}, profile)
+        schema.properties, schema.definitions = finished["properties"], finished["definitions"]
     return deployments, warnings

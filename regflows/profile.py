@@ -196,6 +196,11 @@ class Profile(_Strict):
         """Who may answer for a record (``--by``, ``--proposed-by``): the profile's people."""
         return frozenset(p.id for p in self.people)
 
+    def people_choices(self) -> dict[str, str]:
+        """Each person's id and the label a form's choice shows (``李明（li.ming）``): the name to
+        recognise, the id to tell two people of one name apart (regflows/deployments.py)."""
+        return {p.id: f"{p.name}（{p.id}）" for p in self.people}
+
     def person(self, person_id: str) -> Person:
         for p in self.people:
             if p.id == person_id:

@@ -32,7 +32,7 @@ from regflows.credit import demo
 from regflows.credit.models import Period, previous_period
 from regflows.deployments import read_prefect_yaml, schedules_for, to_runner_deployments
 from regflows.procedures import endpoint_routes
-from regflows.profile import DEMO_PROFILE, load_profile
+from regflows.profile import DEMO_PROFILE, Profile, load_profile, profile_path
 from regflows.server import ServerError, api_url, is_healthy, start, wait_healthy
 from regflows.store import migrate
 
@@ -144,7 +144,7 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        serve_deployments()
+        serve_deployments(profile)
     except KeyboardInterrupt:
         console.print("已停止服务；计划运行保留在服务器中。")
     finally:
@@ -203,13 +203,13 @@ def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
     return server
 
 
-def serve_deployments() -> None:
+def serve_deployments(profile: Profile | None = None) -> None:
     from prefect import serve  # lazy: after configure_prefect_env (see the top of this module)
 
     path = config.prefect_yaml()
     specs = read_prefect_yaml(path)
     today = dt.datetime.now(SHANGHAI).date()
-    deployments, warnings = to_runner_deployments(specs, path.parent, today)
+    deployments, warnings = to_runner_deployments(specs, path.parent, today, profile or load_profile(profile_path()))
     for spec in specs:
         kinds = "；".join(c.description for c in schedules_for(spec, today)) or "手动触发"
         console.print(f"  • {spec.name}: {kinds}")

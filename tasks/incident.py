@@ -20,8 +20,11 @@ from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.form_link import update_form_link
 from regflows.incident.grading import Grading, grade
 from regflows.incident.recompute import clock_rows
-from regflows.incident.record import IncidentRecord, check_against_profile, check_times
+from notices.masking import mask_pii
+from regflows.incident.form import SYSTEM_DECLARERS, IncidentForm
+from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, check_times
 from regflows.incident.update import DuplicateDeclaration, IncidentFacts, UpdateOutcome, update_incident
+from regflows.kit.forms import FormError, choice_code
 from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
 from regflows.store.models import Incident, Obligation, utcnow
@@ -32,6 +35,39 @@ from tasks.notices import notices_published, sms_rate_limiter
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
 STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即将到期】", "overdue": "【已逾期】",
                "fulfilled": "已履行", "waived": "已豁免", "calendar_missing": "【缺日历数据】"}
+
+
+@task(name="核对申报表")
+def form_task(form: IncidentForm, declared_by: str, participants: list[str], profile: Profile) -> dict[str, Any]:
+    """The form read as the strict record, or the Chinese problems naming each field (no traceback).
+
+    Its first log line reads the times back in Beijing time, so whoever typed them sees at once
+    which instants the clock counts from (issue 14, 1). Future times are refused here, as on the
+    CLI and ``POST /incidents`` (issue 13, 8)."""
+    logger = get_run_logger()
+    logger.info(form.times_line())
+    problems: list[str] = []
+    people = profile.people_choices()
+    declarer, ids, record = None, [], None
+    try:
+        declarer = choice_code(declared_by, {**people, **SYSTEM_DECLARERS}, "申报人")
+    except FormError as exc:
+        problems.append(str(exc))
+    for person in participants:
+        try:
+            ids.append(choice_code(person, people, "演练参与人"))
+        except FormError as exc:
+            problems.append(str(exc))
+    try:
+        record = form.to_record()
+        check_against_profile(record, profile)
+        check_times(record, utcnow(), profile.settings)
+    except IncidentRecordError as exc:
+        problems.extend(exc.problems)
+    problems = [mask_pii(p) for p in problems]  # a message may quote what was typed
+    if problems:
+        logger.error("事件申报未登记，请更正后重新提交：\n%s", "\n".join(f"  - {p}" for p in problems))
+    return {"record": None if problems else record, "declared_by": declarer, "participants": ids, "problems": problems}
 
 
 @task(name="登记事件")

@@ -70,7 +70,13 @@ def declare_command(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from regflows import config
+    from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
     from regflows.incident.update import DuplicateDeclaration, existing_incident
+
+    labels = loaded.people_choices()
+    unknown = [p for p in participant or [] if p not in labels]
+    if unknown:
+        fail(f"--participant {'、'.join(unknown)} 不在机构配置的人员（people）中")
 
     api = config.prefect_api_url()
     try:  # before anything is started, written or sent (issue 14, 2)
@@ -86,8 +92,9 @@ def declare_command(
     try:
         with temporary_settings(updates={PREFECT_API_URL: api}):
             run = run_deployment("incident-response/incident-response", timeout=0,
-                                 parameters={"incident": record.model_dump(mode="json"), "drill_participants": participant or None,
-                                             "declared_by": "cli"})
+                                 parameters={"incident": form_from_record(record).model_dump(mode="json"),
+                                             "drill_participants": [labels[p] for p in participant or []],
+                                             "declared_by": SYSTEM_DECLARERS["cli"]})
     except Exception as exc:  # no server, no deployment: say so plainly
         fail(f"无法在 {api} 启动 incident-response 部署（regflows up 是否在运行？）：{type(exc).__name__}: {exc}")
     emit_json({"flow_run_id": str(run.id), "name": run.name})

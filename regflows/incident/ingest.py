@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from regflows import config, ledger
 from calendars.zone import now_local
+from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
 from regflows.incident.form_link import aupdate_form_link
 from regflows.incident.record import IncidentRecordError, check_against_profile, check_times, validate_record
 from regflows.incident.update import DuplicateDeclaration, existing_incident
@@ -62,8 +63,9 @@ async def ingest_incident(request: Request) -> JSONResponse:
         return JSONResponse({"error": str(refusal), "incident_id": existing, "update_form": refusal.link}, status_code=409)
     try:
         with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}):
-            run = await arun_deployment(DEPLOYMENT, parameters={"incident": record.model_dump(mode="json"), "declared_by": "monitoring"},
-                                        timeout=0)
+            # The record in the form's shape (times with their offsets, choices by name): one parameter for all entry points.
+            parameters = {"incident": form_from_record(record).model_dump(mode="json"), "declared_by": SYSTEM_DECLARERS["monitoring"]}
+            run = await arun_deployment(DEPLOYMENT, parameters=parameters, timeout=0)
     except Exception as exc:  # noqa: BLE001  (no server or no deployment: the sender must retry, and we say why)
         ledger.append("incident.ingest_failed", "ingest", {"error": f"{type(exc).__name__}: {exc}"[:500], "title": record.title})
         return JSONResponse({"error": f"无法启动 incident-response 部署：{type(exc).__name__}"}, status_code=503)

@@ -1,9 +1,10 @@
 """The incident record: what happened, as the regulations ask it to be written down.
 
-One pydantic model, :class:`IncidentRecord`, is at the same time the JSON the CLI reads, the body
-a monitoring system posts, and the parameter form of the Prefect UI. That is why every field
-carries a Chinese ``title`` and ``description`` (the UI shows them as label and help text) and why
-the JSON field names are fixed by issue 6: the three entry points must agree on one shape.
+One pydantic model, :class:`IncidentRecord`, is the JSON the CLI reads, the body a monitoring
+system posts, and what the UI form (:mod:`regflows.incident.form`, times in Beijing time, choices
+by Chinese name) is converted to inside the run. Every field carries a Chinese ``title`` and
+``description`` (errors name the field by them), and the JSON field names are fixed by issue 6:
+the entry points must agree on one record.
 
 Sources (digest 1.1-1.2):
 

@@ -67,7 +67,7 @@ CompromiseChoice = Literal["不变", "无", "重要信息系统被入侵", "其�
 DEFACEMENT_NAMES = {"with_impact": "被攻击篡改并造成影响", "wide_spread": "导致违法有害信息较大范围传播",
                     "large_scale_spread": "导致违法有害信息大范围传播"}
 DefacementChoice = Literal["不变", "无", "被攻击篡改并造成影响", "导致违法有害信息较大范围传播", "导致违法有害信息大范围传播"]
-AssessedChoice = Literal["不变", "I", "II", "III", "IV"]
+AssessedChoice = Literal["不变", "I级（特别重大）", "II级（重大）", "III级（较大）", "IV级（一般）"]  # shown in Chinese (issue 14, 5)
 
 _UNCHANGED_HELP = "留空或「不变」为不更正。"
 _TIME = "北京时间，如 2026-11-26 19:50（也可写带时区偏移的时间）；" + _UNCHANGED_HELP
@@ -135,7 +135,7 @@ class IncidentFacts(BaseModel):
             if value != UNCHANGED:
                 out[name] = None if value == NOTHING else choice_code(value, names, titles[name])
         if self.assessed_grade != UNCHANGED:
-            out["assessed_grade"] = self.assessed_grade
+            out["assessed_grade"] = self.assessed_grade.partition("级")[0]
         if self.assessed_reason:
             out["assessed_reason"] = self.assessed_reason
         outage = self._outage(current.get("outage"), titles)

@@ -17,6 +17,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from notices.ack_server import serve_in_thread
 from notices.escalation import run_escalations
 from regflows.incident import alerts, closing, store
+from regflows.incident.form import form_from_record
 from regflows.incident.record import IncidentRecord
 from regflows.procedures import endpoint_routes
 from regflows.profile import load_profile
@@ -84,7 +85,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
     wait_healthy(server, timeout=240)
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api}):
-            state = incident_response(record_due_in(25), return_state=True)
+            state = incident_response(form_from_record(record_due_in(25)), "li.ming", return_state=True)
         result = state.result()
         incident_id = result["incident_id"]
         assert result["grade"] == "II" and result["warning"] == "orange"

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from notices.ack_server import serve_in_thread
 from regflows.incident import store
+from regflows.incident.form import form_from_record
 from regflows.incident.record import IncidentRecord
 from regflows.procedures import endpoint_routes
 from regflows.profile import load_profile
@@ -58,7 +59,7 @@ def outage_iv() -> IncidentRecord:
 def declared(record: IncidentRecord) -> str:
     from flows.incident_response import incident_response
 
-    result = incident_response(record)
+    result = incident_response(form_from_record(record), "li.ming")
     assert result["grade"] == "IV"
     return result["incident_id"]
 
@@ -83,7 +84,7 @@ def test_a_second_declaration_is_refused_on_every_path_before_anything_is_writte
     before = (len(http.received), len(store.timeline(incident_id)), _actions(incident_id))
 
     # The form: the run fails with the Chinese refusal (no traceback), naming the id and the form.
-    state = incident_response(record, return_state=True)
+    state = incident_response(form_from_record(record), "li.ming", return_state=True)
     assert state.is_failed()
     message = state.message or ""
     assert f"事件 {incident_id} 已登记" in message and "未登记、未通知任何人" in message

@@ -152,3 +152,15 @@ def test_ingest_without_a_server_answers_503_and_starts_no_temporary_server(
         answer = ingest.post("/incidents", json=record, headers={"Authorization": "Bearer t0ken"})
     assert answer.status_code == 503 and "incident-response" in answer.json()["error"]
     assert started == []
+
+
+def test_the_alert_reads_the_times_in_beijing_time_whatever_offset_was_stored(home: Path, http: Any) -> None:
+    """Issue 14, 1: a record stored with a UTC time (a monitoring system's ``Z``) is alerted in Beijing time."""
+    migrate()
+    record = load_record(FIXTURES / "grade-iii-pfi-leak.json").revised(
+        occurred_at="2025-09-30T01:00:00Z", discovered_at="2025-09-30T01:50:00Z")
+    grading = grade(record).model_dump(mode="json")
+    alerts.send_alert(_profile(http, {}), "INC-20250930-0002", record.model_dump(mode="json"), grading, [], ["division"], None,
+                      policy=FAST)
+    text = http.wait_for("/ok/chen.jing")[0].json()["message"]
+    assert "发现时间：2025-09-30 09:50" in text and "01:50" not in text

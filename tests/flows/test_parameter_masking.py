@@ -1,0 +1,101 @@
+"""Personal data typed into a form does not persist unmasked in Prefect (issue 14, 3): the run's
+stored parameters, its logs, its events and its task runs, read back through the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from calendars.zone import SHANGHAI
+from notices.ack_server import serve_in_thread
+from regflows.procedures import endpoint_routes
+from regflows.store import migrate
+
+ID_NUMBER, PHONE = "110101199003071234", "13812345678"
+
+
+@pytest.fixture
+def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smtp, free_port, write_profile):  # type: ignore[no-untyped-def]
+    migrate()
+    port = free_port()
+    ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
+    profile_file = write_profile(tmp_path / "profile.yaml", http.base, smtp.port, f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
+    yield
+    ack.should_exit = True
+
+
+def _everything_prefect_keeps(api: str, run_id: str) -> str:
+    run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()
+    logs = httpx.post(f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}, timeout=30).json()
+    events = httpx.post(f"{api}/events/filter", timeout=30, json={
+        "filter": {"any_resource": {"id": [f"prefect.flow-run.{run_id}"]}, "occurred": {
+            "since": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()}}, "limit": 50}).json()
+    tasks = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}, timeout=30).json()
+    states = httpx.get(f"{api}/flow_run_states/", params={"flow_run_id": run_id}, timeout=30).json()
+    assert "events" in events and run["parameters"]["incident"]  # the events of a short failed run may still be on their way
+    return json.dumps([run, logs, events, tasks, states], ensure_ascii=False)
+
+
+def _form(**changes: object) -> dict[str, object]:
+    discovered = dt.datetime.now(SHANGHAI) - dt.timedelta(minutes=10)
+    return {"title": f"客户 {ID_NUMBER} 信息泄露", "discovered_at": discovered.strftime("%Y-%m-%d %H:%M"),
+            "occurred_at": (discovered - dt.timedelta(minutes=20)).strftime("%Y-%m-%d %H:%M"), "category": "信息破坏事件",
+            "system_name": "网上银行系统", "discovered_by": "值班工程师", "cause": f"客户致电 {PHONE} 报告", **changes}
+
+
+@pytest.mark.prefect
+def test_a_run_keeps_nothing_unmasked(world, prefect_api: str, drain_prefect_workers) -> None:  # type: ignore[no-untyped-def]
+    from flows.incident_response import incident_response
+
+    from prefect.settings import get_current_settings
+
+    storage = Path(get_current_settings().results.local_storage_path)
+    before = {p: p.stat().st_mtime for p in storage.rglob("*") if p.is_file()} if storage.exists() else {}
+    state = incident_response(_form(), "李明（li.ming）", return_state=True)
+    assert state.is_completed(), state.message
+    # Persisted results (if any task or the flow persisted one) hold no raw number either.
+    written = [p for p in storage.rglob("*") if p.is_file() and before.get(p) != p.stat().st_mtime] if storage.exists() else []
+    assert not [p for p in written if ID_NUMBER.encode() in p.read_bytes() or PHONE.encode() in p.read_bytes()]
+    run_id = str(state.state_details.flow_run_id)
+    drain_prefect_workers()
+    kept = _everything_prefect_keeps(prefect_api, run_id)
+    assert ID_NUMBER not in kept and PHONE not in kept and "核对申报表" in kept  # task runs and logs were read
+    stored = httpx.get(f"{prefect_api}/flow_runs/{run_id}", timeout=30).json()["parameters"]
+    assert stored["incident"]["title"].startswith("客户 1101") and "****" in stored["incident"]["title"]
+    # The first log line reads the times back in Beijing time.
+    logs = httpx.post(f"{prefect_api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC"},
+                      timeout=30).json()
+    ours = [m["message"] for m in logs if "收到事件申报" in m["message"]]
+    assert ours and "（北京时间）" in ours[0] and _form()["discovered_at"] in ours[0]
+
+
+@pytest.mark.prefect
+def test_a_run_that_fails_parameter_validation_keeps_nothing_unmasked(world, prefect_api: str, drain_prefect_workers) -> None:  # type: ignore[no-untyped-def]
+    from flows.incident_response import incident_response
+
+    # The refused value itself holds the ID number: Prefect's validation message must not carry it to the server.
+    state = incident_response(_form(outage_provinces=f"{ID_NUMBER}号"), "李明（li.ming）", return_state=True)
+    assert state.is_failed()
+    run_id = str(state.state_details.flow_run_id)
+    drain_prefect_workers()
+    kept = _everything_prefect_keeps(prefect_api, run_id)
+    assert ID_NUMBER not in kept and PHONE not in kept
+
+
+@pytest.mark.prefect
+def test_a_future_time_from_the_form_fails_the_run_in_chinese_without_a_traceback(world, prefect_api: str, drain_prefect_workers) -> None:  # type: ignore[no-untyped-def]
+    from flows.incident_response import incident_response
+
+    later = (dt.datetime.now(SHANGHAI) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    state = incident_response(_form(discovered_at=later), "李明（li.ming）", return_state=True)
+    assert state.is_failed() and "discovered_at（发现时间）" in (state.message or "") and "晚于当前时间" in (state.message or "")
+    run_id = str(state.state_details.flow_run_id)
+    drain_prefect_workers()
+    logs = httpx.post(f"{prefect_api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}, timeout=30).json()
+    assert not any("Traceback" in m["message"] for m in logs)
+    assert any("事件申报未登记" in m["message"] for m in logs)
