@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ from starlette.routing import BaseRoute, Route
 
 import notices.templates  # noqa: F401  (registers the generic kinds, which links of this endpoint acknowledge too)
 from notices.acks import AckRefused, acknowledge, fingerprint, read_token
+from notices.files import ROUTES as FILE_ROUTES
 from calendars.zone import SHANGHAI
 from notices.guard import EndpointGuard
 from notices.kinds import NoticeKind, kinds
@@ -82,6 +84,16 @@ def run_after_ack(notice_kind: NoticeKind, notice_id: str) -> str:
         return "您的确认已记录，但后续处理未完成，将由定时任务重试；如长时间无进展，请联系管理员。"
 
 
+#: A signed download link of notices/files.py inside a notice's (escaped) text.
+FILE_LINK = re.compile(r"https?://[!-~]+?/files/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def with_file_links(escaped: str) -> str:
+    """The notice's text with each signed file link made a link people can click: the document
+    they are asked to decide on opens from the page itself (issue 14, 4)."""
+    return FILE_LINK.sub(lambda m: f'<a href="{m.group(0)}" download>下载文件</a>', escaped)
+
+
 def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(PAGE.format(title=html.escape(title), content=content), status_code=status)
 
@@ -119,7 +131,7 @@ async def show(request: Request) -> Response:
         return _page("已确认", f"<p>通知：{html.escape(title)}</p><p>编号：{html.escape(claim.notice_id)}</p>"
                               f'<p class="ok">此链接已于 {when}（北京时间）确认，无需再次操作。</p>')
     # A decision is taken on what the notice said: show it (the record copy, as sent, masked).
-    shown = f"<pre style=\"white-space:pre-wrap\">{html.escape(body)}</pre>" if notice_kind.shows_body else ""
+    shown = f"<pre style=\"white-space:pre-wrap\">{with_file_links(html.escape(body))}</pre>" if notice_kind.shows_body else ""
     form = (
         f"<p>通知：{html.escape(title)}</p><p>编号：{html.escape(claim.notice_id)}</p>{shown}"
         f'<form method="post"><button type="submit">{html.escape(notice_kind.button)}</button></form>'
@@ -137,7 +149,7 @@ async def confirm(request: Request) -> Response:
         return _page("未能确认", f'<p class="bad">{html.escape(str(refused))}</p>', status)
     notice_kind = kind_of(_stored(claim.notice_id)[1])
     follow_up = await run_in_threadpool(run_after_ack, notice_kind, claim.notice_id)
-    extra = f"<p>{html.escape(follow_up)}</p>" if follow_up else ""
+    extra = f"<p>{with_file_links(html.escape(follow_up))}</p>" if follow_up else ""
     done = "，升级提醒停止" if notice_kind.stops_escalation else ""
     return _page("已确认", f'<p class="ok">已记录您对通知 {html.escape(claim.notice_id)} 的确认{done}。</p>{extra}')
 
@@ -146,13 +158,15 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-#: What every endpoint serves, whichever procedures run: the links, a health check and the
-#: evidence uploads a form names (regflows/kit/uploads.py).
+#: What every endpoint serves, whichever procedures run: the links, a health check, the
+#: evidence uploads a form names (regflows/kit/uploads.py) and the signed download links of
+#: recorded documents (notices/files.py).
 CORE_ROUTES: tuple[BaseRoute, ...] = (
     Route("/ack/{token}", show, methods=["GET"]),
     Route("/ack/{token}", confirm, methods=["POST"]),
     Route("/health", health),
     *UPLOAD_ROUTES,
+    *FILE_ROUTES,
 )
 
 

@@ -160,6 +160,7 @@ class DeadlineReminderContext(NoticeContext):
     basis: Line | None = None  # how the deadline was counted (Deadline.basis)
     late_from: dt.datetime | None = None  # when this reminder was due, if it is sent late
     late_reason: Line | None = None  # why it is late, when not an outage (规则解读更正)
+    file_url: AckUrl | None = None  # the document to file, as a signed download link (notices/files.py)
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False
