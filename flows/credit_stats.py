@@ -60,7 +60,7 @@ def credit_stats(
     outcome = rules_task(inputs, p, profile, events, unit or None)
     disagreements = month_agreement_task(p, outcome.rules.counts)  # the month agrees with its daily checks (二（四）)
     files = write_task(outcome, out, profile, people)
-    publish_task(outcome)
+    publish_task(outcome, profile)
     keys = [t.key for t in outcome.tables]
     stages = request_review_task(profile, keys) if notify else {k: "review" for k in keys}
     if not notify:

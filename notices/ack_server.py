@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import html
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ from starlette.routing import BaseRoute, Route
 import notices.templates  # noqa: F401  (registers the generic kinds, which links of this endpoint acknowledge too)
 from notices.acks import AckRefused, acknowledge, fingerprint, read_token
 from calendars.zone import local_label
+from notices.files import ROUTES as FILE_ROUTES
 from notices.guard import EndpointGuard
 from notices.kinds import NoticeKind, kinds
 from notices.templates import ACK_LINK_PLACEHOLDER
@@ -87,6 +89,16 @@ def run_after_ack(notice_kind: NoticeKind, notice_id: str) -> str:
         ledger.append("ack.follow_up_failed", notice_id, {"kind": notice_kind.name, "error": f"{type(exc).__name__}: {exc}"[:500]})
         # The details (paths, SQL) stay in the log and the ledger: whoever holds a link sees one line.
         return "您的确认已记录，但后续处理未完成，将由定时任务重试；如长时间无进展，请联系管理员。"
+
+
+#: A signed download link of notices/files.py inside a notice's (escaped) text.
+FILE_LINK = re.compile(r"https?://[!-~]+?/files/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def with_file_links(escaped: str) -> str:
+    """The notice's text with each signed file link made a link people can click: the document
+    they are asked to decide on opens from the page itself (issue 14, 4)."""
+    return FILE_LINK.sub(lambda m: f'<a href="{m.group(0)}" download>下载文件</a>', escaped)
 
 
 def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
@@ -148,7 +160,7 @@ def _notice_shown(title: str, body: str, notice_id: str) -> str:
     an internal id (issue 14, 7); the id stays, small, for whoever asks for help."""
     lines = [line for line in body.splitlines() if ACK_LINK_PLACEHOLDER not in line]
     text = "\n".join(lines).strip()
-    shown = NOTICE.format(body=html.escape(text)) if text else ""
+    shown = NOTICE.format(body=with_file_links(html.escape(text))) if text else ""
     return f"<p>通知：{html.escape(title)}</p>{shown}"
 
 
@@ -204,7 +216,7 @@ async def confirm(request: Request) -> Response:
     title, kind_name, _ = _stored(claim.notice_id)
     notice_kind = kind_of(kind_name)
     follow_up = await run_in_threadpool(run_after_ack, notice_kind, claim.notice_id)
-    extra = f"<p>{html.escape(follow_up)}</p>" if follow_up else ""
+    extra = f"<p>{with_file_links(html.escape(follow_up))}</p>" if follow_up else ""
     done = "，升级提醒停止" if notice_kind.stops_escalation else ""
     used = _used(claim.token_id)
     when = f" {_when(used.at)}" if used is not None else ""
@@ -216,13 +228,15 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-#: What every endpoint serves, whichever procedures run: the links, a health check and the
-#: evidence uploads a form names (regflows/kit/uploads.py).
+#: What every endpoint serves, whichever procedures run: the links, a health check, the
+#: evidence uploads a form names (regflows/kit/uploads.py) and the signed download links of
+#: recorded documents (notices/files.py).
 CORE_ROUTES: tuple[BaseRoute, ...] = (
     Route("/ack/{token}", show, methods=["GET"]),
     Route("/ack/{token}", confirm, methods=["POST"]),
     Route("/health", health),
     *UPLOAD_ROUTES,
+    *FILE_ROUTES,
 )
 
 

@@ -167,6 +167,7 @@ class DeadlineReminderContext(NoticeContext):
     late_from: dt.datetime | None = None  # when this reminder was due, if it is sent late
     late_reason: Line | None = None  # why it is late, when not an outage (规则解读更正)
     overdue_for: Line | None = None  # how long past the deadline (calendars.deadlines.time_left_zh: 逾期 2 天 3 小时)
+    file_url: AckUrl | None = None  # the document to file, as a signed download link (notices/files.py)
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False

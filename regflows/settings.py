@@ -65,6 +65,11 @@ class CoreSettings(_Strict):
     calendar_horizon_days: int = Field(
         default=60, ge=1, le=366, description="日历覆盖检查的前瞻天数", json_schema_extra=_clause(NO_CLAUSE)
     )
+    file_link_hours: float = Field(
+        default=72, gt=0, le=24 * 90,
+        description="文件下载链接（报告草稿、统计表等，经签名）的有效时长（小时）；复核、签发请求中的链接与请求同时失效",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
 
 
 class IncidentSettings(_Strict):

@@ -25,9 +25,11 @@ from regflows.credit.models import COUNT_TITLES, COUNTS, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
 from regflows.credit.late import owe_corrections
+from regflows.credit.links import run_links
 from regflows.credit.owed import owe_last_month, owe_month
 from regflows.credit.signoff import SignoffError, advance, open_labels, preparers, record_run, signoff_rows
 from regflows.credit.units import tables, table_for
+from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
 from regflows.store.db import migrate
 from regflows.store.reports import latest_paths
@@ -134,13 +136,14 @@ def stored_summaries(periods: list[Period]) -> dict[str, dict[str, Any] | None]:
 
 
 @task(name="发布统计表与趋势图", cache_policy=NONE)
-def publish_task(outcome: Outcome) -> None:
+def publish_task(outcome: Outcome, profile: Profile) -> None:
     rows = [{"报送单位": t.table.filer_name, "报送截止": t.due.isoformat(), "地区": r.region, "机构代码": r.institution,
              "机构名称": r.institution_name, **{COUNT_TITLES[c]: r.counts[c] for c in COUNTS}, "备注": r.remark}
             for t in outcome.tables for r in t.rows]
     dues = "；".join(f"{t.table.filer_name} {t.due.isoformat()}" for t in outcome.tables)
     create_table_artifact(rows, key="credit-stats-table",
-                          description=f"征信信息安全情况统计表 {outcome.period.label}，报送截止：{dues}")
+                          description=f"征信信息安全情况统计表 {outcome.period.label}，报送截止：{dues}；文件下载见 credit-stats-files")
+    publish_files(profile, outcome)
     periods = []
     p = outcome.period
     for _ in range(12):
@@ -150,6 +153,18 @@ def publish_task(outcome: Outcome) -> None:
     history[outcome.period.label] = outcome.summary
     create_markdown_artifact(history_markdown(outcome.period, history, outcome.warnings), key="credit-stats-trend",
                              description=f"{outcome.period.label} 与前 12 个月对比")
+
+
+def publish_files(profile: Profile, outcome: Outcome) -> None:
+    """The run's files (each table's draft and figures, summary.json, the flagged queries) as a
+    Markdown artifact of signed download links (notices/files.py): people open the table they
+    review from the UI, not from a server path (issue 14, 4)."""
+    links = run_links(profile, outcome)
+    hours = profile.settings.file_link_hours
+    lines = [f"# 征信信息安全情况统计 {outcome.period.label}：文件", "",
+             f"下载链接经签名，{hours:g} 小时内有效；服务器核对登记的 SHA-256 后才提供文件。", ""]
+    lines += [f"- [{markdown_text(title)}]({link})" if link else f"- {markdown_text(title)}（未登记，不提供下载）" for title, link in links]
+    create_markdown_artifact("\n".join(lines), key="credit-stats-files", description=f"{outcome.period.label} 统计表与数据文件（下载链接）")
 
 
 @task(name="推进复核与签发", retries=1, retry_delay_seconds=5)

@@ -6,6 +6,8 @@ publishes what it sent in the run's ``notices`` artifact (tasks/notices.py).
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -15,6 +17,7 @@ from prefect.settings import PREFECT_API_URL
 from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
 from regflows.incident import alerts, closing, drafts, extensions, store
+from notices.files import file_url
 from regflows.incident.clock import rule_set_for
 from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.form_link import update_form_link
@@ -161,12 +164,29 @@ def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any
             logger.error("草稿《%s》无法生成，缺少：%s", DOCUMENT_TITLES.get(item["kind"], item["kind"]), "、".join(item["missing"]))
         elif item["pending"]:
             logger.warning("草稿《%s》待补充：%s", DOCUMENT_TITLES.get(item["kind"], item["kind"]), "、".join(item["pending"]))
-    if written:
-        create_table_artifact(
-            [{"文书": DOCUMENT_TITLES.get(i["kind"], i["kind"]), "文件": i["path"] or "未生成", "待补充": "、".join(i["pending"]), "缺少": "、".join(i["missing"])} for i in written],
-            key=f"incident-{incident_id.lower()}-drafts", description="事件报告草稿（待审核）",
-        )
+    publish_drafts(profile, incident_id, record, written)
     return written
+
+
+def publish_drafts(profile: Profile, incident_id: str, record: dict[str, Any], written: list[dict[str, Any]]) -> None:
+    """The drafts as a Markdown artifact, one signed download link per document (notices/files.py),
+    instead of a server path the UI cuts off and nobody can open (issue 14, 4)."""
+    if not written:
+        return
+    validity = dt.timedelta(hours=profile.settings.file_link_hours)
+    base = str(profile.public_base_url)
+    drill = "【演练】" if record.get("drill") else ""
+    lines = [f"# {drill}{incident_id} 报告草稿（待审核）", "",
+             f"下载链接经签名，{profile.settings.file_link_hours:g} 小时内有效；服务器核对登记的 SHA-256 后才提供文件。", "",
+             "| 文书 | 文件 | 待补充 | 缺少 |", "|---|---|---|---|"]
+    for item in written:
+        title = DOCUMENT_TITLES.get(item["kind"], item["kind"])
+        link = file_url(base, item["path"], f"{incident_id} {title}（草稿）", sha256=item.get("sha256"), validity=validity) \
+            if item["path"] else None
+        cell = f"[{markdown_text(Path(item['path']).name)}]({link})" if link else ("未登记" if item["path"] else "未生成")
+        lines.append(f"| {markdown_text(title)} | {cell} | {markdown_text('、'.join(item['pending']))} | "
+                     f"{markdown_text('、'.join(item['missing']))} |")
+    create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-drafts", description="事件报告草稿（待审核），附下载链接")
 
 
 @task(name="通知事件", retries=2, retry_delay_seconds=5)
@@ -301,4 +321,5 @@ def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligatio
     owed = {r.code: len((r.evidence or {}).get("history", [])) for r in rows if r.state not in CLOSED_STATES}
     unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)
     written = drafts.refresh(incident.id, incident.record, incident.grading, profile, unit.name, owed)
+    publish_drafts(profile, incident.id, incident.record, written)
     return [w["kind"] for w in written if w["path"]]

@@ -35,6 +35,7 @@ class SignoffRequestContext(NoticeContext):
     figures: list[Line] = Field(default_factory=list)  # one line per reporting unit
     file_name: Line
     file_sha256: HexHash
+    file_url: AckUrl | None = None  # the signed download link of that very file (notices/files.py)
     clause: Line
     due_label: DueLabel
     ack_url: AckUrl | None = None

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from calendars.deadlines import end_of_day, last_day_of, time_left_zh
 from calendars.zone import SHANGHAI, local_label
+from notices.files import file_url
 from notices.service import send_notice
 from regflows import ledger
 from regflows.credit.models import COUNT_TITLES, COUNTS, CreditInputError, Period, UnitRow
@@ -230,10 +231,14 @@ def _context(profile: Profile, state: Signoff, due_at: dt.datetime) -> dict[str,
     figures = [f"{r['region']} {r['institution_name']}：" + "，".join(f"{COUNT_TITLES[c]} {r[c]}" for c in COUNTS)
                for r in summary["rows"]]
     last_day = last_day_of(due_at)
-    return {"state": state.stage, "subject_ref": subject(state.label), "report_title": report_title(profile, state.label),
+    title = report_title(profile, state.label)
+    # The very file asked about (its recorded SHA-256), openable as long as the request's own link lives.
+    link = file_url(str(profile.public_base_url), state.draft["xlsx"], f"{title}（第{state.revision}版草稿）",
+                    sha256=state.draft["xlsx_sha256"], validity=dt.timedelta(days=profile.settings.credit_signoff_link_days))
+    return {"state": state.stage, "subject_ref": subject(state.label), "report_title": title,
             "prepared_by": state.preparer.name, "reviewed_by": state.reviewer.name if state.reviewer else None,
             "figures": figures, "file_name": Path(state.draft["xlsx"]).name, "file_sha256": state.draft["xlsx_sha256"],
-            "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "institution": profile.institution.name}
+            "file_url": link, "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "institution": profile.institution.name}
 
 
 def policy(profile: Profile, due_at: dt.datetime | None, key: str | None = None) -> Policy:
@@ -402,7 +407,8 @@ def _record_final(profile: Profile, label: str, state: Signoff, content_sha256: 
     last_day = last_day_of(due_at)
     context = {**_deadline_state(due_at, now), "obligation": f"报送{report_title(profile, label)}，已签发待报送",
                "clause": CLAUSE, "due_label": f"{last_day.isoformat()} 24:00", "subject_ref": subject(label),
-               "subject_title": f"签发版 {final.name}", "institution": profile.institution.name}
+               "subject_title": f"签发版 {final.name}", "institution": profile.institution.name,
+               "file_url": final_link(profile, label, final, digest)}
     send_notice(profile, "deadline_reminder", context, [owner_role], notice_id=f"{subject(label)}:r{state.revision}:final",
                 related=subject(label), url=url, **send_options)
     return _view(done)
@@ -414,6 +420,12 @@ def _deadline_state(due_at: dt.datetime, now: dt.datetime) -> dict[str, str]:
     if now >= due_at:
         return {"state": "overdue", **({"overdue_for": time_left_zh(due_at, now)} if now > due_at else {})}
     return {"state": "due" if now.astimezone(SHANGHAI).date() == last_day_of(due_at) else "due_soon"}
+
+
+def final_link(profile: Profile, label: str, final: Path, digest: str) -> str | None:
+    """The signed table's download link (the recorded version), for the notice and the page that finalised it."""
+    return file_url(str(profile.public_base_url), final, f"{report_title(profile, label)}（签发版）", sha256=digest,
+                    validity=dt.timedelta(hours=profile.settings.file_link_hours))
 
 
 def _month_approvals(s: Session, limit: int | None = None) -> list[tuple[Obligation, Approval | None]]:
@@ -441,9 +453,12 @@ def after_ack(notice_id: str) -> str:
     label = label_of_request(notice_id)
     if label is None:
         return ""
-    state = advance(load_profile(profile_path()), label)
+    profile = load_profile(profile_path())
+    state = advance(profile, label)
     if state.stage == "final" and state.final:
-        return f"统计表已签发：{Path(state.final['xlsx']).name}（填表人 {state.preparer.name}，复核人 {state.reviewer.name if state.reviewer else ''}，签发人 {state.signer.name if state.signer else ''}）"
+        link = final_link(profile, label, Path(state.final["xlsx"]), state.final["xlsx_sha256"])
+        return (f"统计表已签发：{Path(state.final['xlsx']).name}（填表人 {state.preparer.name}，复核人 {state.reviewer.name if state.reviewer else ''}，"
+                f"签发人 {state.signer.name if state.signer else ''}）" + (f" 签发版：{link}" if link else ""))
     if state.stage == "signoff" and state.reviewer:
         return f"已记录复核人 {state.reviewer.name}，已请签发人签发。"
     return f"当前状态：{state.stage_title}"
