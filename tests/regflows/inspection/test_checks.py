@@ -225,3 +225,17 @@ def test_a_rule_file_missing_a_check_or_naming_an_unknown_setting_is_refused(tmp
     wrong.write_text(text.replace("[inspection_idle_days]", "[inspection_idle_dayz]"), encoding="utf-8")
     with pytest.raises(RuleFileError, match="设置项不存在：inspection_idle_dayz"):
         check_rules(wrong)
+
+
+def test_query_history_takes_the_monthly_statistics_log_as_read(tmp_path: Path) -> None:
+    """The frame regflows.credit.io.read_log gives (aware Beijing times, pyarrow strings): the
+    same files feed both procedures (issue 15, "Inputs")."""
+    from regflows.credit.io import read_log
+    from regflows.credit.models import LOG_COLUMNS
+
+    path = tmp_path / "query-log-2025-09.csv"
+    rows = ["q1,2025-09-30 23:30:00,u1,I1,R1,S1,person,01,A1,2025-09-01",
+            "q2,2025-09-30T16:00:00Z,u1,I1,R1,S1,person,01,A1,2025-09-01"]  # 10-01 00:00 in Beijing
+    path.write_text(",".join(LOG_COLUMNS) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    h = query_history(read_log(path).frame)
+    assert h.per_day == {"u1": {D(2025, 9, 30): 1, D(2025, 10, 1): 1}} and h.first_day == D(2025, 9, 1)
