@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "Grade", "IncidentSettings", "Settings"]
+__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "Grade", "IncidentSettings", "InspectionSettings", "Settings"]
 
 Grade = Literal["I", "II", "III", "IV"]
 #: The clause of a setting no regulation fixes: an operating choice of the institution.
@@ -227,7 +227,64 @@ class CreditSettings(_Strict):
     )
 
 
-class Settings(CreditSettings, IncidentSettings, CoreSettings):
+class InspectionSettings(_Strict):
+    """Settings of the quarterly self-inspection (regflows.inspection; PBOC-102 三（三）).
+
+    The users' numbers are attachment 3's (附件3 5.1-5.7); the sample size and the report's due
+    day are the institution's own (the texts ask for 抽查 and a quarterly written report and fix
+    neither a number nor a day: README, Interpretations).
+    """
+
+    inspection_idle_days: int = Field(
+        default=30, ge=1, description="查询用户连续多少个自然日未查询即应锁定；期间第该日仍未锁定为问题",
+        json_schema_extra=_clause("PBOC-102 附件3 5.4（连续30天未进行查询操作的查询用户，应立即锁定）"),
+    )
+    inspection_distributed_min_daily: float = Field(
+        default=20, gt=0, description="分散查询用户在统计月份内按工作日计的日均查询量下限；低于该值而未停用为问题",
+        json_schema_extra=_clause("PBOC-102 附件3 5.1（分散查询用户：六个月日均查询量不足 20 笔）"),
+    )
+    inspection_distributed_months: int = Field(
+        default=6, ge=1, le=24, description="分散查询用户日均查询量的统计月份数（截至季末，含季末所在月）",
+        json_schema_extra=_clause("PBOC-102 附件3 5.1（分散查询用户：六个月日均查询量）"),
+    )
+    inspection_centralised_min_daily: float = Field(
+        default=150, gt=0, description="集中查询用户本季度按工作日计的日均查询量下限（含）",
+        json_schema_extra=_clause("PBOC-102 附件3 5.1（集中查询用户：日均查询量 150-250 笔）"),
+    )
+    inspection_centralised_max_daily: float = Field(
+        default=250, gt=0, description="集中查询用户本季度按工作日计的日均查询量上限（含）",
+        json_schema_extra=_clause("PBOC-102 附件3 5.1（集中查询用户：日均查询量 150-250 笔）"),
+    )
+    inspection_password_max_days: int = Field(
+        default=30, ge=1, description="口令最长使用天数：季末前超过该天数未更换口令的在用用户为问题",
+        json_schema_extra=_clause("PBOC-102 附件3 5.6（口令更换周期：30 天）"),
+    )
+    inspection_filing_working_days: int = Field(
+        default=2, ge=1, description="管理员用户及直连征信系统设立的用户，自设立或变更次日起多少个工作日内应备案",
+        json_schema_extra=_clause("PBOC-102 附件3 5.2（管理员用户、直连用户设立或变更后 2 个工作日内备案）"),
+    )
+    inspection_sample_percent: float = Field(
+        default=2, gt=0, le=100,
+        description="抽查样本量：本季度未被标记查询数的百分比（向上取整），不少于 inspection_sample_min，不超过总体",
+        json_schema_extra=_clause("PBOC-102 三（三）（不定期组织抽查；比例为本机构取值）"),
+    )
+    inspection_sample_min: int = Field(
+        default=30, ge=1, description="抽查样本量下限（总体不足时全部抽查）",
+        json_schema_extra=_clause("PBOC-102 三（三）（不定期组织抽查；数量为本机构取值）"),
+    )
+    inspection_report_due_working_days: int = Field(
+        default=15, ge=1, le=60, description="自查自纠书面报告：季度结束次日起多少个工作日内报送",
+        json_schema_extra=_clause("PBOC-102 三（三）（按季度书面报告，报告流程参照征信信息安全事件；未规定日期，为本机构取值）"),
+    )
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> "InspectionSettings":
+        if self.inspection_centralised_min_daily > self.inspection_centralised_max_daily:
+            raise ValueError("inspection_centralised_min_daily 不能大于 inspection_centralised_max_daily")
+        return self
+
+
+class Settings(InspectionSettings, CreditSettings, IncidentSettings, CoreSettings):
     """Interpretation settings of a profile: the union of the procedures' settings, flat in YAML.
 
     A new procedure adds its own ``<Name>Settings`` above and lists it here; a test checks that no

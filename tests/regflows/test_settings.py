@@ -14,9 +14,9 @@ from regflows.credit.models import Thresholds
 from regflows.credit.settings import thresholds
 from regflows.incident.clock import setting
 from regflows.profile import DEMO_PROFILE, ProfileError, load_profile
-from regflows.settings import CoreSettings, CreditSettings, IncidentSettings, Settings
+from regflows.settings import CoreSettings, CreditSettings, IncidentSettings, InspectionSettings, Settings
 
-PARTS = (CoreSettings, IncidentSettings, CreditSettings)
+PARTS = (CoreSettings, IncidentSettings, CreditSettings, InspectionSettings)
 
 
 def test_each_setting_is_defined_in_exactly_one_settings_model() -> None:
@@ -73,3 +73,10 @@ def test_a_profile_value_replaces_the_default() -> None:
     profile = load_profile(DEMO_PROFILE)
     changed = profile.model_copy(update={"settings": Settings(credit_daily_query_limit=120, due_soon_minutes=45)})
     assert thresholds(changed.settings).daily_limit == 120 and setting(changed, "due_soon_minutes") == 45
+
+
+def test_the_centralised_range_must_be_in_order() -> None:
+    """附件3 5.1's 150-250: a profile that swaps the bounds would flag every centralised user."""
+    assert InspectionSettings().inspection_centralised_min_daily == 150
+    with pytest.raises(ValueError, match="inspection_centralised_min_daily 不能大于"):
+        InspectionSettings(inspection_centralised_min_daily=300)
