@@ -45,6 +45,7 @@ TOUR: dict[str, str] = {
     "deployments": "部署列表：每个监管流程一个部署",
     "incident-form": "事件登记表单（incident-response 部署的运行表单）",
     "credit-stats-artifacts": "征信统计运行的产出物（Artifacts）",
+    "review-page": "复核页面：从通知中的个人链接打开，可下载待复核的统计表",
 }
 
 #: How long `regflows up` may take to be ready on a cold machine (demo data, first server start).
