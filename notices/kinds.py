@@ -44,8 +44,8 @@ class NoticeKind:
     of a type that cannot hold a name (``tests/notices/test_templates.py`` checks every registered kind).
 
     The rest is what the acknowledgement page does with a link of this kind: ``button`` is what
-    its button says; ``shows_body`` shows the notice as sent above the button (a decision is
-    taken on what it said); ``stops_escalation`` says whether confirming stops escalation (a
+    its button says; ``shows_body`` titles the page with the notice's own title (a decision is
+    taken on what it said; every page shows the notice as sent, its deadlines included: issue 14, 7); ``stops_escalation`` says whether confirming stops escalation (a
     notice to named people rather than roles has none to stop); ``after_ack`` runs after a
     confirmation with the notice id and returns a line for the person (e.g. the next step of a
     sign-off), or ``""``.

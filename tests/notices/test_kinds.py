@@ -89,13 +89,14 @@ def test_a_plain_kind_and_an_unregistered_one_get_a_receipt_page(home: Path, tmp
     register_kind(NoticeKind("inspection_finding", InspectionContext, _templates(tmp_path / "inspection")))
     migrate()
     with db.session() as s:
-        s.add(Notice(id="n-plain", kind="inspection_finding", subject="【自查发现】X", body="正文不应出现"))
-        s.add(Notice(id="n-gone", kind="retired_kind", subject="【旧通知】Y", body="正文不应出现"))
+        s.add(Notice(id="n-plain", kind="inspection_finding", subject="【自查发现】X", body="报送时限：2025-10-01 24:00"))
+        s.add(Notice(id="n-gone", kind="retired_kind", subject="【旧通知】Y", body="报送时限：2025-10-01 24:00"))
     client = TestClient(create_app())
     for notice_id in ("n-plain", "n-gone"):
         token = make_token(notice_id, "t.a")
         page = client.get(f"/ack/{token}")
-        assert page.status_code == 200 and "确认收到" in page.text and "正文不应出现" not in page.text
+        # a receipt page too says what the notice is about and its deadlines, not only an id (issue 14, 7)
+        assert page.status_code == 200 and "确认收到" in page.text and "报送时限：2025-10-01 24:00" in page.text
         done = client.post(f"/ack/{token}")
         assert done.status_code == 200 and "升级提醒停止" in done.text
 
