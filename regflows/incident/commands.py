@@ -211,7 +211,7 @@ def update_command(
     recovered_at: Annotated[str | None, typer.Option(help="事件恢复时间（关基专项审计自此“立即”，NFRA 第六十一条）")] = None,
     handling_ended_at: Annotated[str | None, typer.Option(help="事件处置结束时间")] = None,
     response_ended_at: Annotated[str | None, typer.Option(help="不可手工填写：应急响应结束时间由结束审批记录（regflows incident close）")] = None,
-    important_system: Annotated[bool | None, typer.Option("--important-system/--not-important-system",
+    important_system: Annotated[bool | None, typer.Option("--important/--not-important",
                                                           help="更正：是否重要信息系统（NFRA 附件 停机条款）")] = None,
     record: Annotated[Path | None, typer.Option(help="更正后的完整事件记录 JSON（多项事实有误时）")] = None,
     reason: Annotated[str, typer.Option(help="更正理由（记入时间线与审计账本）")] = "记录后续时间点",

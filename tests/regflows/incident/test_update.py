@@ -101,7 +101,7 @@ def test_refusals_write_nothing(level_iv) -> None:  # type: ignore[no-untyped-de
 
 def test_cli_update_turns_on_the_important_system_switch_regrades_and_alerts(level_iv) -> None:  # type: ignore[no-untyped-def]
     incident_id, http = level_iv["id"], level_iv["http"]
-    result = CliRunner().invoke(app, ["incident", "update", incident_id, "--important-system", "--reason", "核实为重要信息系统",
+    result = CliRunner().invoke(app, ["incident", "update", incident_id, "--important", "--reason", "核实为重要信息系统",
                                       "--by", "zhao.lei"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
