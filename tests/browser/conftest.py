@@ -141,9 +141,12 @@ def free_port_session() -> Callable[[], int]:
     return pick
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's chromium, headless. Each launch gets a fresh profile folder: Playwright creates a
+    """Debian's chromium, headless, one per test module: Playwright's sync API keeps an event loop
+    running on the main thread while it is open, and Prefect's sync-or-async calls
+    (``flow.to_deployment``, ``State.result``) then hand coroutines to any other test that runs
+    meanwhile; closing it with its module ends that. Each launch gets a fresh profile folder: Playwright creates a
     temporary --user-data-dir for every non-persistent launch and deletes it on close."""
     from playwright.sync_api import sync_playwright
 
