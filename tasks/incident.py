@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
 from calendars.deadlines import time_left_zh
@@ -171,7 +172,7 @@ def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any
 def publish_drafts(profile: Profile, incident_id: str, record: dict[str, Any], written: list[dict[str, Any]]) -> None:
     """The drafts as a Markdown artifact, one signed download link per document (notices/files.py),
     instead of a server path the UI cuts off and nobody can open (issue 14, 4)."""
-    if not written:
+    if not written or flow_run.get_id() is None:  # outside a run (a direct call) there is no run page to show it on
         return
     validity = dt.timedelta(hours=profile.settings.file_link_hours)
     base = str(profile.public_base_url)
