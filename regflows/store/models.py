@@ -246,6 +246,60 @@ class Report(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class InspectionRun(Base):
+    """One quarter's self-inspection run (regflows.inspection; PBOC-102 三（三）): its scope as
+    exported, so a filled-in worklist attaches to it (the workbook carries ``id`` and
+    ``worklist_sha256`` in a hidden sheet) and an auditor can redraw its sample (``manifest``)."""
+
+    __tablename__ = "inspection_run"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(8), index=True)
+    seed: Mapped[str] = mapped_column(String(40))  # a 64-bit seed as text: portable across backends
+    manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    worklist_sha256: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    exported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InspectionLead(Base):
+    """One lead of a run's worklist: a flagged query, a sampled query, a credit-information event
+    or an incident, verified link by link by the owner of its unit (PBOC-102 三（三） 逐笔核实)."""
+
+    __tablename__ = "inspection_lead"
+    __table_args__ = (UniqueConstraint("run_id", "lead_id", name="uq_inspection_lead_run_lead"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("inspection_run.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(120))
+    unit: Mapped[str] = mapped_column(String(60))
+    owner: Mapped[str | None] = mapped_column(String(60))
+    summary: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class InspectionAnswer(Base):
+    """One owner's outcome for one link of one lead, as recorded (a page or a workbook row).
+    Answers are appended, never overwritten: the latest per (run, lead, link) counts, the earlier
+    ones stay as the trail."""
+
+    __tablename__ = "inspection_answer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("inspection_run.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(String(120))
+    link: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(60))
+    answered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(20))  # page | workbook
+    source_sha256: Mapped[str | None] = mapped_column(String(64))  # the imported workbook's
+
+
 class OutboxMessage(Base):
     """The embedded default channel: notices for people with no real channel configured."""
 

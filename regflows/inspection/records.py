@@ -1,0 +1,83 @@
+"""The self-inspection's records in the store: a quarter's run, its leads, the owners' answers.
+
+Why here and not in a task: SQL stays in domain and store modules (README, "Adding a
+procedure"). Answers are appended, never updated: the latest per (lead, link) counts and the
+earlier ones are the trail an inspector reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from regflows.inspection.models import Answer, InspectionInputError, Lead
+from regflows.store import db
+from regflows.store.models import InspectionAnswer, InspectionLead, InspectionRun
+
+__all__ = ["answers_of", "latest_answers", "leads_of", "record_answers", "run_of", "save_run"]
+
+
+def save_run(run_id: str, quarter: str, seed: int, manifest: dict[str, Any], leads: Iterable[Lead],
+             worklist_sha256: str | None, exported_at: dt.datetime, summary: dict[str, Any] | None = None,
+             url: str | None = None) -> None:
+    """Record a run and its leads in one transaction (all or nothing). Saving the same run id
+    again is refused: a run's worklist, once exported, is what its answers refer to."""
+    with db.session(url) as s:
+        if s.get(InspectionRun, run_id) is not None:
+            raise InspectionInputError(f"自查运行 {run_id} 已登记，不能重复登记")
+        s.add(InspectionRun(id=run_id, quarter=quarter, seed=str(seed), manifest=manifest, worklist_sha256=worklist_sha256,
+                            summary=summary or {}, exported_at=exported_at))
+        s.flush()
+        for lead in leads:
+            s.add(InspectionLead(run_id=run_id, lead_id=lead.lead_id, kind=lead.kind, ref=lead.ref, unit=lead.unit,
+                                 owner=lead.owner, summary=lead.summary,
+                                 detail={**lead.detail, "rules": list(lead.rules),
+                                         "occurred_at": lead.occurred_at.isoformat() if lead.occurred_at else None}))
+
+
+def run_of(run_id: str, url: str | None = None) -> InspectionRun | None:
+    with db.session(url) as s:
+        return s.get(InspectionRun, run_id)
+
+
+def leads_of(run_id: str, url: str | None = None) -> list[Lead]:
+    """The run's leads in the order they were saved (the worklist's order)."""
+    with db.session(url) as s:
+        rows = s.execute(select(InspectionLead).where(InspectionLead.run_id == run_id).order_by(InspectionLead.id)).scalars()
+        out = []
+        for r in rows:
+            detail = dict(r.detail)
+            rules = tuple(detail.pop("rules", ()))
+            occurred = detail.pop("occurred_at", None)
+            out.append(Lead(kind=r.kind, ref=r.ref, unit=r.unit, owner=r.owner, summary=r.summary,
+                            occurred_at=dt.datetime.fromisoformat(occurred) if occurred else None, rules=rules, detail=detail))
+        return out
+
+
+def record_answers(run_id: str, answers: Iterable[Answer], url: str | None = None) -> int:
+    """Append answers in one transaction; returns how many were recorded."""
+    count = 0
+    with db.session(url) as s:
+        for a in answers:
+            s.add(InspectionAnswer(run_id=run_id, lead_id=a.lead_id, link=a.link, outcome=a.outcome, evidence=a.evidence,
+                                   answered_by=a.answered_by, answered_at=a.answered_at, source=a.source,
+                                   source_sha256=a.source_sha256))
+            count += 1
+    return count
+
+
+def answers_of(run_id: str, url: str | None = None) -> list[Answer]:
+    """Every answer of the run, oldest first (the trail)."""
+    with db.session(url) as s:
+        rows = s.execute(select(InspectionAnswer).where(InspectionAnswer.run_id == run_id)
+                         .order_by(InspectionAnswer.answered_at, InspectionAnswer.id)).scalars()
+        return [Answer(lead_id=r.lead_id, link=r.link, outcome=r.outcome, evidence=r.evidence, answered_by=r.answered_by,
+                       answered_at=r.answered_at, source=r.source, source_sha256=r.source_sha256) for r in rows]
+
+
+def latest_answers(run_id: str, url: str | None = None) -> dict[tuple[str, str], Answer]:
+    """The answer that counts for each (lead, link): the latest recorded."""
+    return {(a.lead_id, a.link): a for a in answers_of(run_id, url)}
