@@ -16,12 +16,14 @@ An ASGI middleware around the whole endpoint (:func:`notices.ack_server.create_a
   ``Origin`` (a monitoring system, curl) is judged by the route: its bearer token or signed link.
 - **Headers.** Every answer carries a Content-Security-Policy (nothing loads, no script, forms
   post only to this endpoint, no framing), ``X-Frame-Options: DENY``, ``Referrer-Policy:
-  no-referrer`` (a link's token never leaks to another site), ``X-Content-Type-Options: nosniff``
+  same-origin`` (a link's token never leaks to another site; the page's own form still posts
+  with its Origin), ``X-Content-Type-Options: nosniff``
   and ``Cache-Control: no-store``; over HTTPS also ``Strict-Transport-Security``.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -48,7 +50,11 @@ CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-acti
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: under no-referrer a browser sends ``Origin: null`` with the
+    # page's own form POST, and the origin rule below refused every button press (found by the
+    # browser test, issue 14). same-origin still sends nothing to another site: the token in the
+    # page's address never leaves the endpoint.
+    (b"referrer-policy", b"same-origin"),
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
 )
@@ -117,7 +123,8 @@ class EndpointGuard:
             return
         if scope.get("method", "GET") not in SAFE_METHODS and "origin" in headers and not self._own(headers["origin"], scope, headers):
             self.refusals.note(client, "endpoint.origin_refused", "foreign origin")
-            await _answer(send_with_headers, 403, "拒绝：请求来自其他网站（Origin 不是本服务的地址）")
+            await _answer(send_with_headers, 403, "拒绝：请求来自其他网站（Origin 不是本服务的地址）",
+                          html_page="text/html" in headers.get("accept", ""))
             return
         limit = limit_for(path)
         declared = headers.get("content-length", "")
@@ -158,9 +165,16 @@ class EndpointGuard:
         return given in own
 
 
-async def _answer(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"error": message}, ensure_ascii=False).encode("utf-8")
+async def _answer(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None,
+                  html_page: bool = False) -> None:
+    """The refusal as JSON for programs, as a short Chinese page for a person's browser (a
+    pressed button must never end on raw JSON)."""
+    if html_page:
+        text = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>未能处理</title></head>'
+                f'<body><h1>未能处理</h1><p>{html.escape(message)}</p></body></html>')
+        body, kind = text.encode("utf-8"), b"text/html; charset=utf-8"
+    else:
+        body, kind = json.dumps({"error": message}, ensure_ascii=False).encode("utf-8"), b"application/json; charset=utf-8"
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()), *(extra or [])]})
     await send({"type": "http.response.body", "body": body})

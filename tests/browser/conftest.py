@@ -46,6 +46,9 @@ TOUR: dict[str, str] = {
     "incident-form": "事件登记表单（incident-response 部署的运行表单）",
     "credit-stats-artifacts": "征信统计运行的产出物（Artifacts）",
     "review-page": "复核页面：从通知中的个人链接打开，可下载待复核的统计表",
+    "incident-notices-artifact": "事件运行的通知清单（notices）：收件人、渠道、结果、尝试次数、是否确认",
+    "incident-acknowledged": "值班人员从通知中的个人链接确认收到",
+    "incident-update-run": "从更正表单更正事件事实后的重新定级（IV级 → III级）",
 }
 
 #: How long `regflows up` may take to be ready on a cold machine (demo data, first server start).
@@ -182,7 +185,8 @@ def _run_deployment(up: RegflowsUp, name: str, parameters: dict[str, Any] | None
     r = httpx.get(f"{up.api}/deployments/name/{name}/{name}", timeout=30)
     r.raise_for_status()
     r = httpx.post(f"{up.api}/deployments/{r.json()['id']}/create_flow_run", json={"parameters": parameters or {}}, timeout=30)
-    r.raise_for_status()
+    if r.is_error:  # a parameter the deployment's schema refuses: say which
+        raise AssertionError(f"{name} 的运行未创建（{r.status_code}）：{r.text}")
     run_id = r.json()["id"]
     deadline = time.monotonic() + timeout
     run: dict[str, Any] = {}

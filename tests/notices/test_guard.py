@@ -96,7 +96,7 @@ def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
     for answer in (client.get("/health"), client.get("/ack/x.y"), client.get("/nowhere"),
                    client.post("/incidents", content=b"{}", headers={"Origin": "https://evil.example"})):
         assert answer.headers["x-frame-options"] == "DENY", answer.url
-        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["referrer-policy"] == "same-origin"  # a browser's own-page POST then carries its Origin
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert "script-src" not in answer.headers["content-security-policy"]  # default-src 'none' covers scripts
         assert answer.headers["x-content-type-options"] == "nosniff"
@@ -107,6 +107,8 @@ def test_a_post_from_another_origin_is_refused_one_without_origin_is_judged_by_i
     body = b'{"title": 1}'
     foreign = client.post("/incidents", content=body, headers={**TOKEN, "Origin": "https://evil.example"})
     assert foreign.status_code == 403 and "其他网站" in foreign.json()["error"]
+    page = client.post("/ack/x.y", headers={"Origin": "https://evil.example", "Accept": "text/html,*/*"})
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html") and "其他网站" in page.text
     assert client.post("/ack/x.y", headers={"Origin": "null"}).status_code == 403
     assert client.post("/ack/x.y", headers={"Origin": PUBLIC}).status_code == 400  # own origin: the link is judged
     assert client.post("/incidents", content=body, headers={**TOKEN, "Origin": PUBLIC}).status_code == 422
