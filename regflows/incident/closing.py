@@ -80,6 +80,16 @@ def ending_for(profile: Profile, grading: dict[str, Any]) -> Ending:
     return Ending(tuple((tuple(roles), act) for roles, act in ending.steps), ending.text, ending.clause)
 
 
+def ignored_end_note(typed: str | None) -> str | None:
+    """What the sender of a declaration is told when it typed an end of response: the value is
+    not taken (CQ-PLAN 第四篇三: the end is the closing's last approval), and says so instead of
+    dropping it silently (the form has no such field, so the run never sees it)."""
+    if not typed:
+        return None
+    return (f"应急响应结束时间 {typed} 不予采用：它是结束应急响应的最后一项批准的时间（CQ-PLAN 第四篇三），"
+            "调查评估报告的 30 日期限自该时起算（CQ-PLAN 第五篇）；请用 regflows incident close 发起结束审批")
+
+
 def untyped_end(record: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """A declared record without its typed end of response, and that typed value (None if none):
     the end is the closing's last approval (CQ-PLAN 第四篇三), where 第五篇's 30 days start."""

@@ -70,6 +70,7 @@ def declare_command(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from regflows import config
+    from regflows.incident.closing import ignored_end_note
     from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
     from regflows.incident.update import DuplicateDeclaration, existing_incident
 
@@ -97,7 +98,10 @@ def declare_command(
                                              "declared_by": SYSTEM_DECLARERS["cli"]})
     except Exception as exc:  # no server, no deployment: say so plainly
         fail(f"无法在 {api} 启动 incident-response 部署（regflows up 是否在运行？）：{type(exc).__name__}: {exc}")
-    emit_json({"flow_run_id": str(run.id), "name": run.name})
+    note = ignored_end_note(record.response_ended_at.isoformat() if record.response_ended_at else None)
+    if note:  # the form has no such field: said here, or the typed value would vanish silently
+        typer.echo(f"注意：{note}", err=True)
+    emit_json({"flow_run_id": str(run.id), "name": run.name, **({"warnings": [note]} if note else {})})
 
 
 @incident_app.command("fulfil")

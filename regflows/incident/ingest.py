@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from regflows import config, ledger
 from calendars.zone import now_local
+from regflows.incident.closing import ignored_end_note
 from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
 from regflows.incident.form_link import aupdate_form_link
 from regflows.incident.record import IncidentRecordError, check_against_profile, check_times, validate_record
@@ -69,8 +70,9 @@ async def ingest_incident(request: Request) -> JSONResponse:
     except Exception as exc:  # noqa: BLE001  (no server or no deployment: the sender must retry, and we say why)
         ledger.append("incident.ingest_failed", "ingest", {"error": f"{type(exc).__name__}: {exc}"[:500], "title": record.title})
         return JSONResponse({"error": f"无法启动 incident-response 部署：{type(exc).__name__}"}, status_code=503)
-    ledger.append("incident.ingested", "ingest", {"flow_run": str(run.id), "title": record.title})
-    return JSONResponse({"flow_run_id": str(run.id)}, status_code=202)
+    note = ignored_end_note(record.response_ended_at.isoformat() if record.response_ended_at else None)
+    ledger.append("incident.ingested", "ingest", {"flow_run": str(run.id), "title": record.title, **({"warning": note} if note else {})})
+    return JSONResponse({"flow_run_id": str(run.id), **({"warnings": [note]} if note else {})}, status_code=202)
 
 
 ROUTES: tuple[Route, ...] = (Route("/incidents", ingest_incident, methods=["POST"]),)

@@ -181,5 +181,11 @@ def test_monitoring_endpoint_declares_through_the_deployment(world, prefect_api:
         assert ok.status_code == 202, ok.text
         run = httpx.get(f"{prefect_api}/flow_runs/{ok.json()['flow_run_id']}").json()
         assert run["parameters"]["incident"]["title"] == body["title"]
+        assert "warnings" not in ok.json()
+        # A typed end of response is not taken (CQ-PLAN 第四篇三), and the sender is told so: the
+        # form has no such field, so without this the value vanished without a word.
+        ended = {**body, "title": body["title"] + "（已结束）", "response_ended_at": body["discovered_at"]}
+        told = httpx.post(url, json=ended, headers={"Authorization": "Bearer ingest-token-for-tests"}, timeout=60)
+        assert told.status_code == 202 and "不予采用" in told.json()["warnings"][0], told.text
     finally:
         os.environ.pop("PREFECT_API_URL", None)

@@ -119,6 +119,16 @@ def test_a_second_declaration_is_refused_on_every_path_before_anything_is_writte
 
     assert (len(http.received), len(store.timeline(incident_id)), _actions(incident_id)) == before
 
+    # A new declaration with a typed end of response: started, and the CLI says the value is not taken.
+    from flows.incident_response import incident_response
+
+    incident_response.to_deployment(name="incident-response").apply()  # registered, not served: the run waits
+    ended = record.model_copy(update={"title": record.title + "（已结束）", "response_ended_at": record.discovered_at})
+    file.write_text(ended.model_dump_json(), encoding="utf-8")
+    told = CliRunner().invoke(app_cli(), ["incident", "declare", str(file)])
+    assert told.exit_code == 0, told.output
+    assert "不予采用" in told.stderr and "不予采用" in json.loads(told.stdout)["warnings"][0]
+
 
 def app_cli():  # type: ignore[no-untyped-def]
     from regflows.cli import app
