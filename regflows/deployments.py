@@ -158,7 +158,8 @@ def schedules_for(spec: DeploymentSpec, today: dt.date, calendar: WorkingDayCale
 
 
 #: A parameter's ``json_schema_extra`` key: its choices are the profile's people (``"people"``),
-#: filled in at registration, plus the fixed labels under :data:`EXTRA_CHOICES` (system actors).
+#: filled in at registration, plus the fixed labels under :data:`EXTRA_CHOICES` (system actors),
+#: or its reporting units (``"units"``, the head office first and by default).
 CHOICES_KEY = "x-regflows-choices"
 EXTRA_CHOICES = "x-regflows-extra-choices"
 
@@ -195,6 +196,9 @@ def finish_parameter_schema(fn: Any, schema: dict[str, Any], profile: Profile | 
             labels = list(profile.people_choices().values()) + list(node.get(EXTRA_CHOICES) or [])
             target = node.setdefault("items", {"type": "string"}) if node.get("type") == "array" else node
             target["enum"] = labels
+        elif node.get(CHOICES_KEY) == "units" and profile is not None:
+            labels = list(profile.unit_choices().values())
+            node["enum"], node["default"] = labels, labels[0]  # the head office first: what an empty value meant
     return schema
 
 

@@ -201,6 +201,12 @@ class Profile(_Strict):
         recognise, the id to tell two people of one name apart (regflows/deployments.py)."""
         return {p.id: f"{p.name}（{p.id}）" for p in self.people}
 
+    def unit_choices(self) -> dict[str, str]:
+        """Each reporting unit's code and the label a form's choice shows (``重庆分行（CQ01）``),
+        the head office first: it is what an empty choice means."""
+        units = sorted(self.reporting_units, key=lambda u: not u.head_office)
+        return {u.code: f"{u.name}（{u.code}）" for u in units}
+
     def person(self, person_id: str) -> Person:
         for p in self.people:
             if p.id == person_id:

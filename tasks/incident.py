@@ -63,7 +63,7 @@ def form_task(form: IncidentForm, declared_by: str, participants: list[str], pro
         except FormError as exc:
             problems.append(str(exc))
     try:
-        record = form.to_record()
+        record = form.to_record(profile.unit_choices())
         check_against_profile(record, profile)
         check_times(record, utcnow(), profile.settings)
     except IncidentRecordError as exc:

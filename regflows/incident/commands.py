@@ -93,7 +93,7 @@ def declare_command(
     try:
         with temporary_settings(updates={PREFECT_API_URL: api}):
             run = run_deployment("incident-response/incident-response", timeout=0,
-                                 parameters={"incident": form_from_record(record).model_dump(mode="json"),
+                                 parameters={"incident": form_from_record(record, loaded.unit_choices()).model_dump(mode="json"),
                                              "drill_participants": [labels[p] for p in participant or []],
                                              "declared_by": SYSTEM_DECLARERS["cli"]})
     except Exception as exc:  # no server, no deployment: say so plainly

@@ -24,6 +24,7 @@ one deployment parameter serves all three entry points.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -146,7 +147,8 @@ class IncidentForm(BaseModel):
     other_systems_affected: str = Field(default="", title="对其他系统的影响", description="无影响时可填“无”（TENPAY 第四条（一））。")
     cause: str = Field(default="", title="原因分析",
                        description="尚在分析时可留空（TENPAY 第四条（一））。身份证号、银行卡号、电话号码会被自动打码。")
-    institution: str = Field(default="", title="报告单位代码", description="机构配置 reporting_units 中的 code；留空为总行/总部。")
+    institution: str = Field(default="", title="报告单位", description="发生事件的单位（机构配置 reporting_units）；默认为总行/总部。",
+                             json_schema_extra={"x-regflows-choices": "units"})
 
     # -- later times and the assessment ---------------------------------------------------------
     confirmed_at: str = Field(default="", title="确认时间" + _TIME, description=_time_help(
@@ -159,8 +161,10 @@ class IncidentForm(BaseModel):
                                       description="按分级标准的定性条款研判的级别：只能调高，不能调低（NFRA 附件）。")
     assessed_reason: str = Field(default="", title="研判理由", description="选择综合研判级别时必填：依据的定性条款和事实。")
 
-    def to_record(self) -> IncidentRecord:
-        """The strict record; every problem in one Chinese error naming the form's field."""
+    def to_record(self, units: Mapping[str, str] | None = None) -> IncidentRecord:
+        """The strict record; every problem in one Chinese error naming the form's field.
+        ``units`` (``Profile.unit_choices()``): the reporting unit is chosen by its label in the
+        form (``重庆分行（CQ01）``) and kept as its code; the code itself is accepted too."""
         problems: list[str] = []
         data: dict[str, Any] = {}
         for name in ("occurred_at", "discovered_at", "confirmed_at", "recovered_at", "handling_ended_at"):
@@ -183,6 +187,11 @@ class IncidentForm(BaseModel):
         for name in ("title", "system_name", "discovered_by", "location", "other_systems_affected", "cause",
                      "institution", "assessed_reason"):
             data[name] = getattr(self, name).strip() or None
+        if units and data["institution"]:
+            try:
+                data["institution"] = choice_code(data["institution"], units, type(self).model_fields["institution"].title or "")
+            except FormError as exc:
+                problems.append(str(exc))
         for name in ("important_system", "cii", "drill", "corporate_customer_data", "computer_system", "police_contacted"):
             data[name] = getattr(self, name)
         data["outage"] = self._outage(problems)
@@ -231,11 +240,13 @@ def _code(value: Any, choices: dict[Any, str], title: str, problems: list[str]) 
     return next(k for k in choices if str(k) == code)
 
 
-def form_from_record(record: IncidentRecord) -> IncidentForm:
+def form_from_record(record: IncidentRecord, units: Mapping[str, str] | None = None) -> IncidentForm:
     """The form a strict record fills in: times with their offsets, choices by their Chinese names.
 
     ``regflows incident declare`` and ``POST /incidents`` send this (``.model_dump(mode="json")``)
-    after validating the record strictly, so the deployment has one parameter shape.
+    after validating the record strictly, so the deployment has one parameter shape. ``units``
+    (``Profile.unit_choices()``) names the reporting unit as the registered form's choice does
+    (the server refuses a value outside it); no unit in the record is the head office, listed first.
     """
     data = record.model_dump(mode="json")
     values: dict[str, Any] = {}
@@ -244,6 +255,8 @@ def form_from_record(record: IncidentRecord) -> IncidentForm:
             values[name] = CHOICES[name][data.get(name)]
         elif name in data:
             values[name] = "" if data[name] is None else data[name]
+    if units:
+        values["institution"] = units.get(data.get("institution") or "", next(iter(units.values())))
     values["credit_info_events"] = [CHOICES["credit_info_event"][v] for v in data.get("credit_info_events") or []]
     outage, pfi = data.get("outage"), data.get("pfi")
     if outage:

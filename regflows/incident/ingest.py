@@ -65,7 +65,7 @@ async def ingest_incident(request: Request) -> JSONResponse:
     try:
         with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}):
             # The record in the form's shape (times with their offsets, choices by name): one parameter for all entry points.
-            parameters = {"incident": form_from_record(record).model_dump(mode="json"), "declared_by": SYSTEM_DECLARERS["monitoring"]}
+            parameters = {"incident": form_from_record(record, profile.unit_choices()).model_dump(mode="json"), "declared_by": SYSTEM_DECLARERS["monitoring"]}
             run = await arun_deployment(DEPLOYMENT, parameters=parameters, timeout=0)
     except Exception as exc:  # noqa: BLE001  (no server or no deployment: the sender must retry, and we say why)
         ledger.append("incident.ingest_failed", "ingest", {"error": f"{type(exc).__name__}: {exc}"[:500], "title": record.title})

@@ -86,6 +86,15 @@ def test_declared_by_is_chosen_from_the_profiles_people_by_name(schemas) -> None
     assert set(schemas["incident-fulfil"]["properties"]["by"]["enum"]) == {f"{p.name}（{p.id}）" for p in people}
 
 
+def test_the_reporting_unit_is_chosen_by_name_the_head_office_first_and_by_default(schemas) -> None:  # type: ignore[no-untyped-def]
+    profile = load_profile(DEMO_PROFILE)
+    [unit] = [p for name, p in _properties(schemas["incident-response"]) if name == "IncidentForm.institution"]
+    labels = [f"{u.name}（{u.code}）" for u in profile.reporting_units]
+    assert sorted(unit["enum"]) == sorted(labels) and unit["default"] == unit["enum"][0]
+    assert unit["enum"][0] == f"{profile.head_office.name}（{profile.head_office.code}）"
+    assert CJK.search(unit["title"])
+
+
 @pytest.mark.prefect
 def test_what_the_cli_and_post_incidents_send_fits_the_registered_form(prefect_api: str) -> None:
     """The server enforces the registered schema: the strict record in the form's shape, a system
@@ -103,10 +112,15 @@ def test_what_the_cli_and_post_incidents_send_fits_the_registered_form(prefect_a
                               "discovered_at": "2025-10-01T01:10:00Z", "discovered_by": "监控", "system_name": "网上银行系统",
                               "category": "equipment_failure", "outage": {"provinces": 1, "hours": 2, "business_hours": True}})
     first = profile.people[0]
-    parameters = {"incident": form_from_record(record).model_dump(mode="json"), "declared_by": SYSTEM_DECLARERS["monitoring"],
+    parameters = {"incident": form_from_record(record, profile.unit_choices()).model_dump(mode="json"),
+                  "declared_by": SYSTEM_DECLARERS["monitoring"],
                   "drill_participants": [profile.people_choices()[first.id]]}
     run = run_deployment("incident-response/incident-response", parameters=parameters, timeout=0)
     assert run.parameters["incident"]["discovered_at"] == "2025-10-01T01:10:00Z"
     assert run.parameters["incident"]["category"] == "设备设施故障"
+    assert run.parameters["incident"]["institution"] == profile.unit_choices()[profile.head_office.code]
+    with pytest.raises(Exception, match="institution|enum|not one of|Validation"):  # a bare code is not a choice of the form
+        run_deployment("incident-response/incident-response", timeout=0,
+                       parameters={**parameters, "incident": {**parameters["incident"], "institution": profile.head_office.code}})
     with pytest.raises(Exception, match="declared_by|enum|not one of|Validation"):
         run_deployment("incident-response/incident-response", parameters={**parameters, "declared_by": "nobody"}, timeout=0)

@@ -34,6 +34,18 @@ def test_the_form_flattens_the_optional_objects_and_reads_empty_as_not_given() -
     assert record.location is None and record.confirmed_at is None and record.data_incident is None
 
 
+def test_the_reporting_unit_is_chosen_by_its_label_and_kept_as_its_code() -> None:
+    units = {"HQ01": "示范银行总行（HQ01）", "CQ01": "示范银行重庆分行（CQ01）"}
+    assert IncidentForm.model_validate({**BASE, "institution": "示范银行重庆分行（CQ01）"}).to_record(units).institution == "CQ01"
+    assert IncidentForm.model_validate({**BASE, "institution": "CQ01"}).to_record(units).institution == "CQ01"  # the code too
+    assert IncidentForm.model_validate(BASE).to_record(units).institution is None  # empty: the head office
+    with pytest.raises(IncidentRecordError, match="「报告单位」应为以下之一"):
+        IncidentForm.model_validate({**BASE, "institution": "成都分行"}).to_record(units)
+    record = IncidentForm.model_validate({**BASE, "institution": "CQ01"}).to_record(units)
+    assert form_from_record(record, units).institution == "示范银行重庆分行（CQ01）"  # what the CLI and POST send
+    assert form_from_record(IncidentForm.model_validate(BASE).to_record(), units).institution == "示范银行总行（HQ01）"
+
+
 def test_problems_are_chinese_and_name_the_field() -> None:
     form = IncidentForm.model_validate({**BASE, "discovered_at": "明天", "system_name": " ", "outage_hours": 2})
     with pytest.raises(IncidentRecordError) as caught:
