@@ -10,6 +10,7 @@ the rectification obligation's due day, never a second computation; recorded wit
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 from calendars.zone import SHANGHAI
@@ -30,8 +31,9 @@ def _date(day: dt.date) -> str:
 
 
 def write_notice(status: FindingStatus, path: str | Path, *, institution: str, issuer: str = "合规部",
-                 issued_at: dt.datetime | None = None) -> Path:
-    """The notice of one finding as a .docx at ``path``; ``issued_at`` (aware) is its date."""
+                 issued_at: dt.datetime | None = None, owner_name: str | None = None) -> Path:
+    """The notice of one finding as a .docx at ``path``; ``issued_at`` (aware) is its date,
+    ``owner_name`` the owner's name as the profile gives it (the person id otherwise)."""
     stamp = (issued_at or dt.datetime.now(SHANGHAI)).replace(microsecond=0)
     f = status.finding
     due = status.rectification["due"]
@@ -43,10 +45,10 @@ def write_notice(status: FindingStatus, path: str | Path, *, institution: str, i
     doc.paragraph(f"根据{SOURCES[f.source]}，{_date(f.feedback)}反馈你部门（单位）存在以下问题，"
                   f"依据 {f.clause}，请按本通知要求整改。")
     doc.heading("一、存在的问题")
-    doc.table([("问题", f.title), ("依据", f.clause), ("情况说明", f.detail or "（无）"), ("整改责任人", f.owner),
+    doc.table([("问题", f.title), ("依据", f.clause), ("情况说明", f.detail or "（无）"), ("整改责任人", f"{owner_name}（{f.owner}）" if owner_name else f.owner),
                ("所属季度", f.quarter)], (36, 120))
     doc.heading("二、整改要求")
-    doc.paragraph(f"请于{_date(limit)}24时前完成整改（整改时限：{status.rectification['basis']}），"
+    doc.paragraph(f"请于{_date(limit)}24时前完成整改（计算方式：{status.rectification['basis']}），"
                   f"并将整改情况及证明材料报{issuer}。整改完成后由{issuer}组织复查，复查通过后方可销号。")
     report = status.report
     if report.get("due"):
@@ -62,10 +64,13 @@ REPORT_NOTE = "PBOC-102 附件4 六（二）：接到整改反馈后的 15 个�
 
 
 def issue_notice(finding_id: str, path: str | Path, *, institution: str, issuer: str = "合规部",
-                 issued_at: dt.datetime | None = None, url: str | None = None, by: str = "system") -> tuple[Path, str]:
-    """Write the finding's notice and record it (report table and ledger, with its SHA-256)."""
+                 issued_at: dt.datetime | None = None, url: str | None = None, by: str = "system",
+                 names: Mapping[str, str] | None = None) -> tuple[Path, str]:
+    """Write the finding's notice and record it (report table and ledger, with its SHA-256);
+    ``names`` are the profile's people's names by id."""
     status = finding_status(finding_id, url)
-    written = write_notice(status, path, institution=institution, issuer=issuer, issued_at=issued_at)
+    written = write_notice(status, path, institution=institution, issuer=issuer, issued_at=issued_at,
+                           owner_name=(names or {}).get(status.finding.owner))
     with db.session(url) as s:
         digest = record_report_in(s, procedure=PROCEDURE, kind=KIND, subject=finding_id, path=written,
                                   action="inspection.notice_written", detail={"due": status.rectification["due"]}, actor=by)
