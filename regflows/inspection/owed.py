@@ -16,6 +16,8 @@ warning, and the next call after the notice is imported gives it its day.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,7 +26,8 @@ from calendars.official import CalendarError, WorkingDayCalendar
 from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.inspection.due import report_due
-from regflows.inspection.models import Quarter
+from regflows.inspection.models import InspectionInputError, Quarter
+from regflows.kit import obligations
 from regflows.kit.reminders import UNDATED
 from regflows.settings import InspectionSettings
 from regflows.store import db
@@ -33,7 +36,7 @@ from regflows.store.obligations import find
 
 __all__ = [
     "PROCEDURE", "REPORT_CLAUSE", "REPORT_CODE", "ensure_report_in", "last_quarter", "owe_last_quarter", "owe_report",
-    "quarter_subject", "signed_off_on",
+    "quarter_subject", "signed_off_on", "submit_report",
 ]
 
 #: The procedure's name on every obligation row it writes (findings' rows included).
@@ -115,3 +118,15 @@ def signed_off_on(s: Session, quarter: Quarter) -> dt.date | None:
     value = (row.detail or {}).get("signed_off_on") if row is not None else None
     return dt.date.fromisoformat(value) if value else None
 
+
+
+def submit_report(quarter: Quarter, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,
+                  url: str | None = None, people: Collection[str] | None = None,
+                  field_names: Mapping[str, str] | None = None, today: dt.date | None = None) -> Obligation:
+    """Record the quarter's report as filed, with evidence (the kit's fulfil): its reminders stop.
+    A quarter not yet over has no report to file."""
+    if quarter.last_day >= (today or dt.datetime.now(SHANGHAI).date()):
+        raise InspectionInputError(f"{quarter.label} 尚未结束：自查自纠报告报送的是已结束季度的情况")
+    owe_report(quarter, url=url)  # owed from the quarter's end even if no watch has written it yet
+    return obligations.fulfil(quarter_subject(quarter), REPORT_CODE, evidence=evidence, by=by, reference=reference, file=file,
+                              url=url, people=people, field_names=dict(field_names or {}))
