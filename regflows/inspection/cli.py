@@ -83,6 +83,8 @@ def finding_add(
 
     prof = _profile(profile)
     owner_due = _day(due, "--due")
+    if notice is not None and (notice.is_dir() or not notice.absolute().parent.is_dir()):  # said before anything is written
+        _fail(f"--notice {notice} 不是可写入的文件路径（须为已存在目录中的 .docx 文件）", ExitCode.USAGE)
     try:
         if source == "spot_check":
             if area is None:

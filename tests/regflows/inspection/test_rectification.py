@@ -357,3 +357,19 @@ def test_cli_bad_input_names_the_option(store: Path, change: dict[str, str], cod
     assert message in result.stderr and "Traceback" not in result.output
     with db.session() as s:
         assert list(s.execute(select(Obligation).where(Obligation.code == RECTIFY)).scalars()) == []  # nothing half-written
+
+
+def test_cli_notice_path_and_the_quarters_report_submitted(store: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    nowhere = runner.invoke(app, [*ADD, "--notice", str(tmp_path / "missing" / "n.docx")])
+    assert nowhere.exit_code == 2 and "--notice" in nowhere.stderr
+    assert list_findings(Quarter(2026, 3)) == []  # refused before anything was written
+    early = runner.invoke(app, ["self-inspection", "submit", "2099Q1", "--evidence", "书面报送", "--by", "he.min"])
+    assert early.exit_code == 2 and "尚未结束" in early.stderr
+    bad = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送", "--by", "nobody.x"])
+    assert bad.exit_code == 2 and "--by" in bad.stderr
+    ok = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送人民银行重庆营管部", "--by", "he.min"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["quarter"] == "2026Q3"
+    again = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "再次", "--by", "he.min"])
+    assert again.exit_code == 5 and "不能重复登记" in again.stderr
