@@ -34,7 +34,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,9 +51,12 @@ from regflows.store import db
 from regflows.store.models import Obligation
 from regflows.store.obligations import find
 
+if TYPE_CHECKING:  # the checks load pandas; a finding is only read here
+    from regflows.inspection.checks import Finding
+
 __all__ = [
     "PROCEDURE", "RECTIFY", "REPORT", "REPORT_CLAUSE", "REPORT_WORKING_DAYS", "SELF_INSPECTION", "SOURCES", "FindingStatus",
-    "Opened", "RectificationConflict", "RectificationFinding", "Source", "close_finding", "finding_status", "list_findings",
+    "Opened", "RectificationConflict", "RectificationFinding", "Source", "close_finding", "finding_status", "from_check", "list_findings",
     "new_finding", "open_rectification", "record_signoff", "rectification_due", "report_finding", "report_start",
 ]
 
@@ -147,6 +150,15 @@ def new_finding(*, quarter: str | Quarter, source: str, title: str, clause: str,
             raise InspectionInputError(f"{_field('feedback', names)}应写作 YYYY-MM-DD，实为 {feedback!r}") from exc
     return RectificationFinding(q.label, source, title.strip(), clause.strip(), unit.strip(), owner.strip(), detail.strip(),
                                 feedback, ref.strip() if ref else None)
+
+
+def from_check(check: Finding, *, quarter: str | Quarter, unit: str, owner: str, feedback: dt.date | str,
+               people: Collection[str] | None = None) -> RectificationFinding:
+    """A user check's finding (regflows/inspection/checks.py) to rectify: one per user and check,
+    its reference ``<check>:<user_id>`` (so a rerun of the checks lands on the same finding)."""
+    return new_finding(quarter=quarter, source="check", title=check.title, clause=check.clause, unit=unit, owner=owner,
+                       feedback=feedback, detail=f"用户 {check.user_id}（用户文件第 {check.line} 行）：{check.detail}",
+                       ref=f"{check.check}:{check.user_id}", people=people)
 
 
 # -- the due dates (pure) -----------------------------------------------------------------------

@@ -125,8 +125,9 @@ class InspectionFeed(Feed):
         owner = self._owner(row)
         if owner is None:
             return None
-        role_key = next((key for key, role in self.profile.roles.items() if owner in role.members),
-                        next(key for key, role in self.profile.roles.items() if role.kind == "compliance"))
+        roles = self.profile.roles
+        compliance = next((key for key, role in roles.items() if role.kind == "compliance"), next(iter(roles)))
+        role_key = next((key for key, role in roles.items() if owner in role.members), compliance)  # its deputy if undelivered
         return [person_as_recipient(self.profile, owner, role_key)]
 
     def notice_id(self, row: Obligation, key: str) -> str:

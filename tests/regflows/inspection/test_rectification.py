@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from calendars.official import CalendarError
 from regflows.cli import app
+from regflows.inspection.checks import Finding
 from regflows.inspection.due import report_due
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.notice import issue_notice
@@ -27,6 +28,7 @@ from regflows.inspection.rectification import (
     RectificationConflict,
     close_finding,
     finding_status,
+    from_check,
     list_findings,
     new_finding,
     open_rectification,
@@ -373,3 +375,27 @@ def test_cli_notice_path_and_the_quarters_report_submitted(store: Path, tmp_path
     assert json.loads(ok.stdout)["quarter"] == "2026Q3"
     again = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "再次", "--by", "he.min"])
     assert again.exit_code == 5 and "不能重复登记" in again.stderr
+
+
+def test_a_user_checks_finding_is_one_finding_per_user_and_check() -> None:
+    check = Finding("password_stale", "u7", 8, "口令超过 30 天未更换", "PBOC-102 附件3 5.6", "最近更换口令于 2026-07-01")
+    first = from_check(check, quarter="2026Q3", unit="总行", owner="chen.jing", feedback="2026-10-09")
+    assert (first.source, first.ref, first.clause) == ("check", "password_stale:u7", "PBOC-102 附件3 5.6")
+    assert "第 8 行" in first.detail
+    rerun = from_check(Finding("password_stale", "u7", 9, check.title, check.clause, "最近更换口令于 2026-07-02"),
+                       quarter="2026Q3", unit="总行", owner="chen.jing", feedback="2026-10-09")
+    assert rerun.id == first.id  # the same user and check: the same finding, whatever the wording
+    other = from_check(Finding("password_stale", "u8", 9, check.title, check.clause, "x"), quarter="2026Q3", unit="总行",
+                       owner="chen.jing", feedback="2026-10-09")
+    assert other.id != first.id
+
+
+def test_a_due_day_on_provisional_december_days_is_said_and_exits_4(store: Path) -> None:
+    args = list(ADD)
+    args[args.index("--feedback-date") + 1] = "2026-12-10"  # + 15 working days = 2026-12-31, next year's notice not loaded
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 4, result.output
+    out = json.loads(result.stdout)
+    assert out["rectification_due"] == "2026-12-31" and "2026-12-31" in out["provisional_days"]
+    assert "暂定" in result.stderr
+    assert finding_status(out["id"]).rectification["provisional_days"]  # recorded, so the calendar watch names it
