@@ -339,15 +339,16 @@ def _state(row: Obligation) -> dict[str, Any]:
 
 
 def list_findings(quarter: Quarter | None = None, url: str | None = None) -> list[FindingStatus]:
-    """The register: every finding (of ``quarter``, or all), by id."""
+    """The register: every finding (of ``quarter``, or all), by feedback day, unit and title."""
     with db.session(url) as s:
         rows = _rows(s, quarter)
     by_subject: dict[str, dict[str, Obligation]] = {}
     for row in rows:
         by_subject.setdefault(row.subject, {})[row.code] = row
-    return [FindingStatus(subject, RectificationFinding.from_dict(pair[RECTIFY].detail["finding"]), _state(pair[RECTIFY]),
-                          _state(pair[REPORT]))
-            for subject, pair in sorted(by_subject.items()) if RECTIFY in pair and REPORT in pair]
+    found = [FindingStatus(subject, RectificationFinding.from_dict(pair[RECTIFY].detail["finding"]), _state(pair[RECTIFY]),
+                           _state(pair[REPORT]))
+             for subject, pair in by_subject.items() if RECTIFY in pair and REPORT in pair]
+    return sorted(found, key=lambda f: (f.finding.feedback, f.finding.unit, f.finding.title, f.id))
 
 
 def finding_status(finding_id: str, url: str | None = None) -> FindingStatus:
