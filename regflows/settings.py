@@ -276,11 +276,30 @@ class InspectionSettings(_Strict):
         default=15, ge=1, le=60, description="自查自纠书面报告：季度结束次日起多少个工作日内报送",
         json_schema_extra=_clause("PBOC-102 三（三）（按季度书面报告，报告流程参照征信信息安全事件；未规定日期，为本机构取值）"),
     )
+    # -- rectification (issue 15, item 5) --
+    inspection_rectification_working_days: int = Field(
+        default=15, ge=1, le=120,
+        description="问题整改期限的默认值：整改反馈次日起多少个工作日内完成整改（整改责任人可另定期限）",
+        json_schema_extra=_clause("PBOC-102 附件4 六（二）（接到整改反馈后的 15 个工作日内报送整改情况；整改本身的期限未规定，默认取同一天数）"),
+    )
+    inspection_rectification_report_from: Literal["feedback", "signoff"] = Field(
+        default="signoff",
+        description=("自查发现问题的整改情况报告自何日起算 15 个工作日：signoff 自查报告签发之日，feedback 问题反馈之日；"
+                     "人民银行检查（patrol）反馈的问题一律自反馈之日起算"),
+        json_schema_extra=_clause("PBOC-102 附件4 六（二）（「接到整改反馈后的 15 个工作日内」；自查问题的“反馈”之日未规定，为本机构取值）"),
+    )
+    inspection_remind_working_days_before: list[int] = Field(
+        default_factory=lambda: [5, 1],
+        description="整改与自查报告期限前多少个工作日提醒（09:00）；到期日当天再提醒，逾期后升级",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
 
     @model_validator(mode="after")
     def _range_in_order(self) -> "InspectionSettings":
         if self.inspection_centralised_min_daily > self.inspection_centralised_max_daily:
             raise ValueError("inspection_centralised_min_daily 不能大于 inspection_centralised_max_daily")
+        if any(n < 1 for n in self.inspection_remind_working_days_before):
+            raise ValueError("inspection_remind_working_days_before 的每一项须为正整数（期限前的工作日数）")
         return self
 
 

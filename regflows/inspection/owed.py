@@ -1,0 +1,132 @@
+"""The quarter's self-inspection report is owed from the quarter's end, whatever happens to the run
+(issue 15, item 7).
+
+PBOC-102 三（三） asks for a quarterly written report (「将自查自纠情况向人民银行书面报告，报告流程参照征信
+信息安全事件的报告要求」) and fixes no day: it is owed by :func:`regflows.inspection.due.report_due`
+(``inspection_report_due_working_days`` after the quarter's last day). The obligation row is
+written by the reminder loop's first call after the quarter (:func:`owe_last_quarter`), not when
+a run prepares the report, so a run that never happens leaves the report owed and raised, as the
+monthly statistics' reports are (regflows/credit/owed.py).
+
+A quarter whose due day falls in a year with no calendar data (Q4 before next year's notice is
+loaded) is written undated (state ``calendar_missing``): the kit's loop raises it as a calendar
+warning, and the next call after the notice is imported gives it its day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from calendars.official import CalendarError, WorkingDayCalendar
+from calendars.zone import SHANGHAI
+from regflows import ledger
+from regflows.inspection.due import report_due
+from regflows.inspection.models import InspectionInputError, Quarter
+from regflows.kit import obligations
+from regflows.kit.reminders import UNDATED
+from regflows.settings import InspectionSettings
+from regflows.store import db
+from regflows.store.models import Obligation
+from regflows.store.obligations import find
+
+__all__ = [
+    "PROCEDURE", "REPORT_CLAUSE", "REPORT_CODE", "ensure_report_in", "last_quarter", "owe_last_quarter", "owe_report",
+    "quarter_subject", "signed_off_on", "submit_report",
+]
+
+#: The procedure's name on every obligation row it writes (findings' rows included).
+PROCEDURE = "self-inspection"
+REPORT_CODE = "self_inspection_report"
+REPORT_CLAUSE = "PBOC-102 三（三）"
+#: 三（三）: 「报告流程参照征信信息安全事件的报告要求」: the event reports' route (三（二）).
+ROUTE = "报告流程参照征信信息安全事件的报告要求（PBOC-102 三（三）、三（二））：总部报人民银行，单独报送的分支机构报所在地人民银行分支机构"
+
+
+def quarter_subject(quarter: Quarter) -> str:
+    return f"{PROCEDURE}:{quarter.label}"
+
+
+def _title(quarter: Quarter) -> str:
+    return f"报送{quarter.year}年第{quarter.number}季度征信合规与信息安全自查自纠书面报告"
+
+
+def _due(quarter: Quarter, settings: InspectionSettings, calendar: WorkingDayCalendar | None) -> tuple[dt.datetime | None, dict[str, Any]]:
+    try:
+        deadline = report_due(quarter, settings, calendar)
+    except CalendarError as exc:  # Q4 before next year's notice: raised by the loop, never guessed
+        return None, {"basis": str(exc)}
+    provisional = [d.isoformat() for d in deadline.provisional_days]
+    return deadline.due, {"basis": deadline.basis, **({"provisional_days": provisional} if provisional else {})}
+
+
+def ensure_report_in(s: Session, quarter: Quarter, settings: InspectionSettings | None = None,
+                     calendar: WorkingDayCalendar | None = None) -> tuple[Obligation, bool]:
+    """The quarter's report obligation in session ``s``, created when missing; an undated row gets
+    its day once the calendar has it. Returns the row and whether it was created."""
+    chosen = settings or InspectionSettings()
+    row = find(s, quarter_subject(quarter), REPORT_CODE, for_update=True)
+    if row is not None:
+        if row.state == UNDATED and row.fulfilled_at is None:
+            due, detail = _due(quarter, chosen, calendar)
+            if due is not None:
+                row.due_at, row.state = due, "pending"
+                row.detail = {**(row.detail or {}), **detail}
+                ledger.append_in(s, "inspection.report_dated", row.subject, {"due": due.isoformat(), "basis": detail["basis"]})
+        return row, False
+    due, detail = _due(quarter, chosen, calendar)
+    row = Obligation(procedure=PROCEDURE, subject=quarter_subject(quarter), code=REPORT_CODE, title=_title(quarter),
+                     clause=REPORT_CLAUSE, owner_role="compliance", regime="PBOC-102", due_at=due,
+                     state="pending" if due is not None else UNDATED, evidence={}, reminders_sent=[],
+                     detail={"quarter": quarter.label, "route": ROUTE, **detail})
+    s.add(row)
+    s.flush()
+    ledger.append_in(s, "inspection.report_owed", row.subject, {"quarter": quarter.label, "due": due.isoformat() if due else None,
+                                                                "basis": detail["basis"]})
+    return row, True
+
+
+def owe_report(quarter: Quarter, settings: InspectionSettings | None = None, calendar: WorkingDayCalendar | None = None,
+               url: str | None = None) -> bool:
+    """Write the quarter's report obligation unless written; True when it was created now."""
+    with db.session(url) as s:
+        return ensure_report_in(s, quarter, settings, calendar)[1]
+
+
+def last_quarter(day: dt.date) -> Quarter:
+    """The quarter that ended before ``day``'s quarter began."""
+    number = (day.month - 1) // 3 + 1
+    return Quarter(day.year - 1, 4) if number == 1 else Quarter(day.year, number - 1)
+
+
+def owe_last_quarter(now: dt.datetime, settings: InspectionSettings | None = None, calendar: WorkingDayCalendar | None = None,
+                     url: str | None = None) -> Quarter:
+    """From a quarter's first day (Beijing), the previous quarter's report is owed."""
+    quarter = last_quarter(now.astimezone(SHANGHAI).date())
+    owe_report(quarter, settings, calendar, url)
+    return quarter
+
+
+def signed_off_on(s: Session, quarter: Quarter) -> dt.date | None:
+    """The day the quarter's report was signed off, as recorded by
+    :func:`regflows.inspection.rectification.record_signoff` (None before)."""
+    row = find(s, quarter_subject(quarter), REPORT_CODE)
+    value = (row.detail or {}).get("signed_off_on") if row is not None else None
+    return dt.date.fromisoformat(value) if value else None
+
+
+
+def submit_report(quarter: Quarter, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,
+                  url: str | None = None, people: Collection[str] | None = None,
+                  field_names: Mapping[str, str] | None = None, today: dt.date | None = None) -> Obligation:
+    """Record the quarter's report as filed, with evidence (the kit's fulfil): its reminders stop.
+    A quarter not yet over has no report to file."""
+    if quarter.last_day >= (today or dt.datetime.now(SHANGHAI).date()):
+        raise InspectionInputError(f"{quarter.label} 尚未结束：自查自纠报告报送的是已结束季度的情况")
+    owe_report(quarter, url=url)  # owed from the quarter's end even if no watch has written it yet
+    return obligations.fulfil(quarter_subject(quarter), REPORT_CODE, evidence=evidence, by=by, reference=reference, file=file,
+                              url=url, people=people, field_names=dict(field_names or {}))
