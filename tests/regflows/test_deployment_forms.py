@@ -112,7 +112,8 @@ def test_what_the_cli_and_post_incidents_send_fits_the_registered_form(prefect_a
                               "discovered_at": "2025-10-01T01:10:00Z", "discovered_by": "监控", "system_name": "网上银行系统",
                               "category": "equipment_failure", "outage": {"provinces": 1, "hours": 2, "business_hours": True}})
     first = profile.people[0]
-    parameters = {"incident": form_from_record(record, profile.unit_choices()).model_dump(mode="json"),
+    incident: dict[str, Any] = form_from_record(record, profile.unit_choices()).model_dump(mode="json")
+    parameters = {"incident": incident,
                   "declared_by": SYSTEM_DECLARERS["monitoring"],
                   "drill_participants": [profile.people_choices()[first.id]]}
     run = run_deployment("incident-response/incident-response", parameters=parameters, timeout=0)
@@ -121,6 +122,6 @@ def test_what_the_cli_and_post_incidents_send_fits_the_registered_form(prefect_a
     assert run.parameters["incident"]["institution"] == profile.unit_choices()[profile.head_office.code]
     with pytest.raises(Exception, match="institution|enum|not one of|Validation"):  # a bare code is not a choice of the form
         run_deployment("incident-response/incident-response", timeout=0,
-                       parameters={**parameters, "incident": {**parameters["incident"], "institution": profile.head_office.code}})
+                       parameters={**parameters, "incident": {**incident, "institution": profile.head_office.code}})
     with pytest.raises(Exception, match="declared_by|enum|not one of|Validation"):
         run_deployment("incident-response/incident-response", parameters={**parameters, "declared_by": "nobody"}, timeout=0)
