@@ -32,14 +32,17 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from notices.escalation import mark_resolved
+from notices.files import file_url
 from regflows import ledger
 from regflows.incident import store
+from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.grading import Grading, grading_rules
 from regflows.kit import approvals
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest, Policy, Request
 from regflows.profile import Profile, load_profile, profile_path
 from regflows.store import db
 from regflows.store.models import Incident, IncidentEvent, Notice, utcnow
+from regflows.store.reports import latest_of_subject
 
 #: The approval kind of an incident's closing in the store's ``approval`` table.
 KIND = "incident-close"
@@ -124,6 +127,20 @@ def _role_name(profile: Profile, role: str) -> str:
     return "、".join(r.name for r in profile.roles_of_kind(role).values()) or (profile.roles[role].name if role in profile.roles else role)
 
 
+def document_lines(profile: Profile, incident_id: str) -> list[str]:
+    """One line per document of the incident on record (its latest version): the title and its
+    signed, expiring download link, so that whoever decides on the end can open what was written
+    (issue 14, 4). A document whose file is no longer on record is left out, never linked."""
+    validity = dt.timedelta(hours=profile.settings.file_link_hours)
+    lines = []
+    for kind, row in latest_of_subject("incident_response", incident_id).items():
+        title = DOCUMENT_TITLES.get(kind, kind)
+        link = file_url(str(profile.public_base_url), row.path, f"{incident_id} {title}", sha256=row.sha256, validity=validity)
+        if link:
+            lines.append(f"《{title}》：{link}")
+    return lines
+
+
 def policy(profile: Profile, incident: Incident) -> Policy:
     ending = ending_for(profile, incident.grading)
     names = _step_names(ending)
@@ -134,6 +151,7 @@ def policy(profile: Profile, incident: Incident) -> Policy:
         context = {"incident_id": incident.id, "incident_title": incident.title, "grade": incident.grade, "action": acts[step.name],
                    "decision_role": _role_name(profile, role), "basis": f"{ending.clause}：{ending.text}"[:300],
                    "proposed_by": approval.maker.name, "earlier": earlier[:300] or None,
+                   "documents": document_lines(profile, incident.id),
                    "institution": profile.institution.name, "drill": incident.drill}
         return NoticeRequest("approval_request", context, address="role",
                              options={"urgent": True, "grade": incident.grade, "drill": incident.drill})

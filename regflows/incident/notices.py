@@ -86,6 +86,7 @@ class ApprovalRequestContext(NoticeContext):
     basis: Line  # the clause that gives that role the decision
     proposed_by: Line | None = None  # who started the closing
     earlier: Line | None = None  # the parties that decided before this step, with who
+    documents: list[Line] = Field(default_factory=list)  # 《title》：signed download link, one per document on record
     ack_url: AckUrl | None = None
     institution: Line | None = None
     drill: bool = False

@@ -34,3 +34,12 @@ def latest_paths(procedure: str, kind: str, subjects: Iterable[str], url: str | 
         rows = s.execute(select(Report).where(Report.procedure == procedure, Report.kind == kind, Report.subject.in_(wanted))
                          .order_by(Report.created_at, Report.id)).scalars().all()
         return {r.subject: r.path for r in rows}
+
+
+def latest_of_subject(procedure: str, subject: str, url: str | None = None) -> dict[str, Report]:
+    """Each kind's most recently recorded document of one subject (an incident's drafts and
+    reports, for the people asked to decide on it)."""
+    with db.session(url) as s:
+        rows = s.execute(select(Report).where(Report.procedure == procedure, Report.subject == subject)
+                         .order_by(Report.created_at, Report.id)).scalars().all()
+        return {r.kind: r for r in rows}

@@ -104,6 +104,30 @@ def test_level_iv_closes_when_all_three_parties_decided_and_an_outsider_blocks_n
     assert ledger.verify().ok
 
 
+def test_each_deciding_party_can_open_the_incident_s_reports_from_its_request(level_iv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, 4: whoever decides the end opens what was written, through a signed link to the
+    recorded file (its latest version); a document no longer on record is not linked."""
+    from notices.files import read_file_token, recorded_file
+    from regflows.kit.reports import record_report_in
+
+    profile, http, incident_id = level_iv
+    old, new = tmp_path / "summary-v1.docx", tmp_path / "summary-v2.docx"
+    old.write_bytes(b"first draft")
+    new.write_bytes(b"second draft")
+    with db.session() as s:
+        for path in (old, new):
+            record_report_in(s, procedure="incident_response", kind="summary_report", subject=incident_id, path=path,
+                             action="incident.report_drafted")
+    closing.request_close(profile, incident_id, "li.ming")
+    [request] = [m.json()["message"] for m in http.wait_for("/ok/chen.jing") if "【审批】" in m.json()["title"]]
+    assert "决定前可查阅本事件的报告" in request
+    line = next(x for x in request.splitlines() if "/files/" in x)
+    assert line.startswith("- 《网络安全事件总结报告》：http://127.0.0.1:4201/files/"), line
+    token = line.rsplit("/files/", 1)[1].strip()
+    report, data = recorded_file(read_file_token(token))
+    assert data == b"second draft" and report.path == str(new)
+
+
 def test_a_regrade_voids_earlier_approvals(level_iv) -> None:  # type: ignore[no-untyped-def]
     """CQ-PLAN 第四篇三: who decides follows the level; approvals given for another level do not count."""
     profile, http, incident_id = level_iv
