@@ -17,7 +17,7 @@ from pydantic import Field
 
 from regflows.profile import load_profile, profile_path
 from tasks.incident import fulfil_task
-from tasks.parameters import MASKING_HOOKS, person_id
+from tasks.parameters import MASKING_HOOKS, person_field, person_id
 
 
 @flow(name="incident-fulfil", **MASKING_HOOKS)
@@ -25,7 +25,7 @@ def incident_fulfil(
     incident_id: Annotated[str, Field(title="事件编号", description="如 INC-20251001-0A1B2C（见告警通知或事件状态）。")],
     obligation: Annotated[str, Field(title="义务编号", description="如 regulator_initial_report（见事件状态或提醒通知）。")],
     evidence: Annotated[str, Field(title="证据说明", description="做了什么、发给谁、以何种方式（必填；身份证号、电话号码会被自动打码）。")],
-    by: Annotated[str, Field(title="履行人", description="机构配置中的人员。", json_schema_extra={"x-regflows-choices": "people"})],
+    by: Annotated[str, person_field("履行人")],
     reference: Annotated[str, Field(title="文号或回执编号", description="可留空。")] = "",
     file: Annotated[str, Field(title="证据文件", description="可留空；服务器上可读取的文件路径，或经 regflows 端点 POST /uploads "
                                "上传后返回的路径；登记时核对文件存在并记录其 SHA-256 与大小。")] = "",

@@ -19,7 +19,7 @@ from pydantic import Field
 from regflows.incident.update import IncidentFacts
 from regflows.profile import load_profile, profile_path
 from tasks.incident import update_task
-from tasks.parameters import MASKING_HOOKS, person_id
+from tasks.parameters import MASKING_HOOKS, person_field, person_id
 
 #: Every fact "unchanged" (frozen, so one instance serves every run as the form's default).
 UNCHANGED = IncidentFacts()
@@ -29,7 +29,7 @@ UNCHANGED = IncidentFacts()
 def incident_update(
     incident_id: Annotated[str, Field(title="事件编号", description="如 INC-20261126-0A1B2C；重复申报被拒绝时提示的编号。")],
     reason: Annotated[str, Field(title="更正理由", description="哪项事实有误、依据什么（必填，记入时间线与审计账本）。")],
-    by: Annotated[str, Field(title="更正人", description="机构配置中的人员。", json_schema_extra={"x-regflows-choices": "people"})],
+    by: Annotated[str, person_field("更正人")],
     facts: Annotated[IncidentFacts, Field(title="要更正的事实", description="只填需要更正的项，其余保持「不变」或留空。")] = UNCHANGED,
 ) -> dict[str, Any]:
     """更正事件事实：重新定级、重算监管时限，级别或应履行义务变化时通知新级别的相关部门，已逾期的义务立即上报。

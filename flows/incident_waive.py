@@ -15,7 +15,7 @@ from pydantic import Field
 
 from regflows.profile import load_profile, profile_path
 from tasks.incident import waive_task
-from tasks.parameters import MASKING_HOOKS, person_id
+from tasks.parameters import MASKING_HOOKS, person_field, person_id
 
 
 @flow(name="incident-waive", **MASKING_HOOKS)
@@ -23,7 +23,7 @@ def incident_waive(
     incident_id: Annotated[str, Field(title="事件编号", description="如 INC-20251001-0A1B2C（见告警通知或事件状态）。")],
     obligation: Annotated[str, Field(title="义务编号", description="见事件状态中标有可豁免（waivable）的义务。")],
     reason: Annotated[str, Field(title="豁免理由", description="为何符合规则允许豁免的情形（必填，记入时间线与审计账本）。")],
-    by: Annotated[str, Field(title="决定人", description="机构配置中的人员。", json_schema_extra={"x-regflows-choices": "people"})],
+    by: Annotated[str, person_field("决定人")],
 ) -> dict[str, Any]:
     """豁免事件的一项义务（仅限规则文件写明 waivable 的义务），须写明理由。
 

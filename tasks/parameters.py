@@ -27,7 +27,7 @@ from prefect.client.orchestration import get_client
 
 from notices.masking import mask_pii
 
-__all__ = ["MASKING_HOOKS", "mask_stored_parameters", "masked"]
+__all__ = ["MASKING_HOOKS", "mask_stored_parameters", "masked", "person_field"]
 
 
 def masked(value: Any) -> Any:
@@ -58,6 +58,15 @@ MASKING_HOOKS: dict[str, Any] = {
     "on_failure": [mask_stored_parameters],
     "on_crashed": [mask_stored_parameters],
 }
+
+
+def person_field(title: str, description: str = "机构配置中的人员。") -> Any:
+    """A form field whose choices are the profile's people by name (``李明（li.ming）``), filled in
+    at registration (regflows/deployments.py ``finish_parameter_schema``); read back with
+    :func:`person_id`."""
+    from pydantic import Field
+
+    return Field(title=title, description=description, json_schema_extra={"x-regflows-choices": "people"})
 
 
 def person_id(value: str, profile: Any) -> str:

@@ -12,7 +12,8 @@ Screenshots go to ``build/screenshots/`` (ignored). ``make screenshots`` sets
 committed, embedded by docs/tour.md). Adding a screen to the tour is one line in ``TOUR``.
 
 Fixtures: ``regflows_up`` (ui, api, ack_base, home, log), ``browser``, ``page``, ``screenshot``,
-``run_deployment`` (start a deployment's run through the API and wait for its end).
+``run_deployment`` (start a deployment's run through the API and wait for its end), ``form``
+(fill in a Prefect UI run form by its Chinese labels).
 """
 
 from __future__ import annotations
@@ -222,6 +223,40 @@ def screenshot() -> Callable[..., Path]:
     """A function that saves a screenshot: ``screenshot(page, name, full_page=False)`` → its path
     (``build/screenshots/<name>.png``; copied into docs/tour/ by ``make screenshots`` if in TOUR)."""
     return _screenshot
+
+
+class PrefectForm:
+    """A Prefect UI run form, found by the Chinese labels regflows gives its fields."""
+
+    @staticmethod
+    def field(page, title: str):  # type: ignore[no-untyped-def]
+        """The body of the field labelled ``title`` (a required label, or ``title (Optional)``)."""
+        return page.locator(
+            "xpath=//div[contains(concat(' ', normalize-space(@class), ' '), ' p-label ')]"
+            f"[./div[contains(@class, 'p-label__header')]//label[normalize-space(.)='{title}' or starts-with(normalize-space(.), '{title} ')]]"
+            "/div[contains(@class, 'p-label__body')]"
+        ).first
+
+    def type(self, page, title: str, text: str) -> None:  # type: ignore[no-untyped-def]
+        self.field(page, title).locator("textarea, input").first.fill(text)
+
+    def choose(self, page, title: str, option: str) -> None:  # type: ignore[no-untyped-def]
+        """Prefect's select: its options open in a pop-over attached to the page's body."""
+        button = self.field(page, title).locator(".p-select-button").first
+        button.scroll_into_view_if_needed()
+        button.click()
+        choice = page.locator("[role=option], .p-select-option").filter(has_text=option).first
+        try:
+            choice.wait_for(timeout=3000)
+        except Exception:  # noqa: BLE001  (a click does not always open it; the keyboard does)
+            button.press("ArrowDown")
+        choice.click()
+
+
+@pytest.fixture
+def form() -> PrefectForm:
+    """``form.type(page, 标签, 文本)``, ``form.choose(page, 标签, 选项)``, ``form.field(page, 标签)``."""
+    return PrefectForm()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,33 +15,7 @@ import httpx
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
-def _field(page, title: str):  # type: ignore[no-untyped-def]
-    """The body of the form field labelled ``title`` (a required label, or ``title (Optional)``)."""
-    return page.locator(
-        "xpath=//div[contains(concat(' ', normalize-space(@class), ' '), ' p-label ')]"
-        f"[./div[contains(@class, 'p-label__header')]//label[normalize-space(.)='{title}' or starts-with(normalize-space(.), '{title} ')]]"
-        "/div[contains(@class, 'p-label__body')]"
-    ).first
-
-
-def _type(page, title: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    _field(page, title).locator("textarea, input").first.fill(text)
-
-
-def _choose(page, title: str, option: str) -> None:  # type: ignore[no-untyped-def]
-    """Prefect's select: its options open in a pop-over attached to the page's body."""
-    button = _field(page, title).locator(".p-select-button").first
-    button.scroll_into_view_if_needed()
-    button.click()
-    choice = page.locator("[role=option], .p-select-option").filter(has_text=option).first
-    try:
-        choice.wait_for(timeout=3000)
-    except Exception:  # noqa: BLE001  (a click does not always open it; the keyboard does)
-        button.press("ArrowDown")
-    choice.click()
-
-
-def test_the_incident_form_reads_beijing_time_in_a_utc_browser(regflows_up, page, screenshot) -> None:  # type: ignore[no-untyped-def]
+def test_the_incident_form_reads_beijing_time_in_a_utc_browser(regflows_up, page, form, screenshot) -> None:  # type: ignore[no-untyped-def]
     now = dt.datetime.now(BEIJING).replace(second=0, microsecond=0)
     discovered, occurred = now - dt.timedelta(minutes=10), now - dt.timedelta(minutes=40)
     title = f"网银系统被入侵（浏览器测试 {now:%H%M}）"
@@ -49,15 +23,15 @@ def test_the_incident_form_reads_beijing_time_in_a_utc_browser(regflows_up, page
     deployment = httpx.get(f"{regflows_up.api}/deployments/name/incident-response/incident-response", timeout=30).json()
     page.goto(f"{regflows_up.ui}/deployments/deployment/{deployment['id']}/run")
     page.get_by_text("发现时间（北京时间）").first.wait_for()
-    _type(page, "事件标题", title)
-    _type(page, "发现时间（北京时间）", f"{discovered:%Y-%m-%d %H:%M}")
-    _type(page, "发生时间（北京时间）", f"{occurred:%Y-%m-%d %H:%M}")
-    _choose(page, "事件分类", "网络攻击事件")
-    _type(page, "系统名称", "网上银行系统")
-    _type(page, "发现人", "值班工程师")
-    _field(page, "是否重要信息系统").locator(".p-toggle").first.click()
-    _choose(page, "入侵与权限获取", "重要信息系统被入侵")
-    _choose(page, "申报人", "李明（li.ming）")
+    form.type(page, "事件标题", title)
+    form.type(page, "发现时间（北京时间）", f"{discovered:%Y-%m-%d %H:%M}")
+    form.type(page, "发生时间（北京时间）", f"{occurred:%Y-%m-%d %H:%M}")
+    form.choose(page, "事件分类", "网络攻击事件")
+    form.type(page, "系统名称", "网上银行系统")
+    form.type(page, "发现人", "值班工程师")
+    form.field(page, "是否重要信息系统").locator(".p-toggle").first.click()
+    form.choose(page, "入侵与权限获取", "重要信息系统被入侵")
+    form.choose(page, "申报人", "李明（li.ming）")
     screenshot(page, "incident-form-filled", full_page=True)
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(re.compile(r"/deployments/deployment/[0-9a-f-]+(\?.*)?$"))  # the UI goes back to the deployment

@@ -20,27 +20,6 @@ from regflows.store.notices import latest_outbox
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
-def _field(page, title: str):  # type: ignore[no-untyped-def]
-    """The body of the form field labelled ``title`` (a required label, or ``title (Optional)``)."""
-    return page.locator(
-        "xpath=//div[contains(concat(' ', normalize-space(@class), ' '), ' p-label ')]"
-        f"[./div[contains(@class, 'p-label__header')]//label[normalize-space(.)='{title}' or starts-with(normalize-space(.), '{title} ')]]"
-        "/div[contains(@class, 'p-label__body')]"
-    ).first
-
-
-def _choose(page, title: str, option: str) -> None:  # type: ignore[no-untyped-def]
-    button = _field(page, title).locator(".p-select-button").first
-    button.scroll_into_view_if_needed()
-    button.click()
-    choice = page.locator("[role=option], .p-select-option").filter(has_text=option).first
-    try:
-        choice.wait_for(timeout=3000)
-    except Exception:  # noqa: BLE001  (a click does not always open it; the keyboard does)
-        button.press("ArrowDown")
-    choice.click()
-
-
 def _incident(home, title: str) -> tuple[str, str, dict]:  # type: ignore[no-untyped-def]
     with sqlite3.connect(home / "regflows.db") as db:
         rows = [(i, g, json.loads(r)) for i, g, r in db.execute("select id, grade, record from incident")]
@@ -66,7 +45,7 @@ def _wait_run(api: str, deployment_id: str, since: dt.datetime, timeout: float =
     raise AssertionError(f"incident-update 在 {timeout:.0f} 秒内没有结束的运行")
 
 
-def test_run_page_artifacts_acknowledgement_and_correction(regflows_up, page, screenshot, run_deployment) -> None:  # type: ignore[no-untyped-def]
+def test_run_page_artifacts_acknowledgement_and_correction(regflows_up, page, form, screenshot, run_deployment) -> None:  # type: ignore[no-untyped-def]
     now = dt.datetime.now(BEIJING).replace(second=0, microsecond=0)
     title = f"核心系统遭攻击（浏览器旅程 {now:%H%M%S}）"
     run = run_deployment("incident-response", {
@@ -109,11 +88,11 @@ def test_run_page_artifacts_acknowledgement_and_correction(regflows_up, page, sc
     deployment = httpx.get(f"{regflows_up.api}/deployments/name/incident-update/incident-update", timeout=30).json()
     page.goto(update_form_url(regflows_up.ui, deployment["id"], incident_id))
     page.get_by_text("更正理由").first.wait_for()
-    assert _field(page, "事件编号").locator("input, textarea").first.input_value() == incident_id
-    _field(page, "更正理由").locator("input, textarea").first.fill("复核确认核心业务系统为重要信息系统且已被入侵")
-    _choose(page, "更正人", "李明（li.ming）")
-    _choose(page, "是否重要信息系统", "是")
-    _choose(page, "入侵与权限获取", "重要信息系统被入侵")
+    assert form.field(page, "事件编号").locator("input, textarea").first.input_value() == incident_id
+    form.field(page, "更正理由").locator("input, textarea").first.fill("复核确认核心业务系统为重要信息系统且已被入侵")
+    form.choose(page, "更正人", "李明（li.ming）")
+    form.choose(page, "是否重要信息系统", "是")
+    form.choose(page, "入侵与权限获取", "重要信息系统被入侵")
     screenshot(page, "incident-update-form", full_page=True)
     since = dt.datetime.now(dt.timezone.utc)
     page.get_by_role("button", name="Submit").click()

@@ -14,30 +14,14 @@ import pytest
 from docx import Document
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from notices.ack_server import serve_in_thread
 from notices.escalation import run_escalations
 from regflows.incident import alerts, closing, store
 from regflows.incident.form import form_from_record
 from regflows.incident.record import IncidentRecord
-from regflows.procedures import endpoint_routes
-from regflows.profile import load_profile
 from regflows.server import start, wait_healthy
-from regflows.store import migrate
 from regflows.store.models import utcnow
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-@pytest.fixture
-def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smtp, free_port, write_profile):  # type: ignore[no-untyped-def]
-    migrate()
-    port = free_port()
-    ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
-    base = f"http://127.0.0.1:{port}"
-    profile_file = write_profile(tmp_path / "profile.yaml", http.base, smtp.port, base)
-    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
-    yield {"http": http, "smtp": smtp, "ack": base, "profile": load_profile(profile_file)}
-    ack.should_exit = True
 
 
 def notices_artifact(api: str, flow_run_id: str) -> list[dict]:

@@ -17,13 +17,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from notices.ack_server import serve_in_thread
 from regflows.incident import store
 from regflows.incident.form import form_from_record
 from regflows.incident.record import IncidentRecord
-from regflows.procedures import endpoint_routes
-from regflows.profile import load_profile
-from regflows.store import db, migrate
+from regflows.store import db
 from regflows.store.models import AuditEntry, utcnow
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -31,18 +28,12 @@ pytestmark = pytest.mark.prefect
 
 
 @pytest.fixture
-def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smtp, free_port, write_profile, prefect_api):  # type: ignore[no-untyped-def]
+def world(world, prefect_api):  # type: ignore[no-untyped-def]
+    """tests/flows/conftest.py's world, with the incident-update deployment registered."""
     from flows.incident_update import incident_update
 
-    migrate()
-    port = free_port()
-    ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
-    base = f"http://127.0.0.1:{port}"
-    profile_file = write_profile(tmp_path / "profile.yaml", http.base, smtp.port, base)
-    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
     deployment_id = str(incident_update.to_deployment(name="incident-update").apply())
-    yield {"http": http, "ack": base, "profile": load_profile(profile_file), "api": prefect_api, "deployment": deployment_id}
-    ack.should_exit = True
+    return {**world, "api": prefect_api, "deployment": deployment_id}
 
 
 def outage_iv() -> IncidentRecord:
