@@ -4,13 +4,12 @@ one reminder loop (regflows/kit/reminders.py).
 What is reminded: each finding's rectification and its report (regflows/inspection/rectification.py)
 and the quarter's self-inspection report (regflows/inspection/owed.py, PBOC-102 三（三）).
 
-Why a policy of its own (:class:`WorkingDaysBeforeDueDay`) rather than the kit's daily
+Why the kit's :class:`~regflows.kit.reminders.WorkingDaysBeforeDueDay` rather than its daily
 ``WorkingDaysUntilDueDay``: a rectification runs for weeks, and a reminder every working day of
 it would teach the owner to ignore them. So: at 09:00 of the working day N working days before
 the due day (``inspection_remind_working_days_before``, 5 and 1 by default), at 09:00 of the due
 day, and once its 24:00 has passed, raised as overdue (acknowledgement required, so the notice
-watch escalates it along the role's chain). Keys carry the due day, so a moved due day gets
-fresh reminders. After an outage only the latest missed point goes out (as the kit's policies).
+watch escalates it along the role's chain).
 Points already past when a finding is opened are marked passed then (:func:`passed_at_opening`):
 a reminder "5 working days before" of a finding due in 3 would otherwise go out as a late one
 blaming an outage that never happened.
@@ -22,16 +21,13 @@ role); overdue, the owner and the compliance role and the leadership group (esca
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from calendars.deadlines import last_day_of
-from calendars.official import CalendarError, WorkingDayCalendar, default_calendar
-from calendars.zone import SHANGHAI
+from calendars.official import CalendarError, WorkingDayCalendar
 from notices.routing import Recipient, person_as_recipient
 from regflows.inspection.owed import PROCEDURE, owe_last_quarter
-from regflows.kit.reminders import LATE_AFTER, Feed, Reminder
+from regflows.kit.reminders import Feed, WorkingDaysBeforeDueDay
 from regflows.kit.reminders import remind as remind_all
 from regflows.profile import Profile
 from regflows.settings import InspectionSettings
@@ -45,43 +41,9 @@ REMIND_FROM = dt.time(9, 0)  # office hours, not midnight
 ESCALATE_TO: tuple[str, ...] = ("compliance", "leadership_group")
 
 
-@dataclass(frozen=True)
-class WorkingDaysBeforeDueDay:
-    """09:00 of the N-th working day before the due day, 09:00 of the due day, overdue after its 24:00."""
-
-    days_before: tuple[int, ...] = (5, 1)
-    from_time: dt.time = REMIND_FROM
-    calendar: WorkingDayCalendar | None = None
-    late_after: dt.timedelta = LATE_AFTER
-
-    def points(self, due: dt.datetime) -> list[tuple[str, str, dt.datetime]]:
-        """(key, state, instant) of every reminder of one due time, earliest first; may raise CalendarError."""
-        last = last_day_of(due)
-        calendar = self.calendar or default_calendar()
-        points = [(f"before-{n}wd@{last.isoformat()}", "due_soon",
-                   dt.datetime.combine(calendar.add_working_days(last, -n), self.from_time, tzinfo=SHANGHAI))
-                  for n in sorted(set(self.days_before), reverse=True)]
-        points.append((f"due@{last.isoformat()}", "due", dt.datetime.combine(last, self.from_time, tzinfo=SHANGHAI)))
-        points.append((f"overdue@{last.isoformat()}", "overdue", due))
-        return sorted(points, key=lambda p: p[2])
-
-    def reminder(self, due: dt.datetime | None, sent: Iterable[str], now: dt.datetime) -> Reminder | None:
-        if due is None:  # a report waiting for the quarter's sign-off: nothing is due yet
-            return None
-        done = set(sent)
-        passed = [(key, state, at) for key, state, at in self.points(due) if at <= now and key not in done]
-        if not passed:
-            return None
-        key, state, at = passed[-1]
-        return Reminder(key, state, at, now - at > self.late_after, tuple(k for k, _, _ in passed[:-1]))
-
-    def due_label(self, due: dt.datetime) -> str:
-        return f"{last_day_of(due).isoformat()} 24:00"
-
-
 def policy(settings: InspectionSettings | None = None, calendar: WorkingDayCalendar | None = None) -> WorkingDaysBeforeDueDay:
     chosen = settings or InspectionSettings()
-    return WorkingDaysBeforeDueDay(tuple(chosen.inspection_remind_working_days_before), calendar=calendar)
+    return WorkingDaysBeforeDueDay(tuple(chosen.inspection_remind_working_days_before), REMIND_FROM, calendar)
 
 
 def passed_at_opening(due: dt.datetime | None, settings: InspectionSettings | None = None,

@@ -54,7 +54,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
     "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload"),
     "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "EveryUntilMet", "Feed", "Reminder", "ReminderPolicy", "Sent",
-                  "WorkingDaysUntilDueDay", "is_open", "remind"),
+                  "WorkingDaysBeforeDueDay", "WorkingDaysUntilDueDay", "is_open", "remind"),
     "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",
                   "Request", "Step", "Voided", "advance", "bind", "bind_in", "eligible", "finish_in", "get", "get_in",
                   "open_subjects", "person_name", "put_in", "role_members"),

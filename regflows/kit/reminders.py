@@ -11,6 +11,8 @@ reminder to send now:
   out, at once, saying when it was due; the earlier ones are marked passed, so people get one
   clear late message instead of a burst. Keys carry the due instant, so a recurring obligation
   gets fresh reminders for each due time.
+- :class:`WorkingDaysBeforeDueDay` (obligations that run for weeks, e.g. a rectification):
+  N working days before the due day, on the due day, then raised as overdue.
 - :class:`WorkingDaysUntilDueDay` (reports due by a day, e.g. PBOC-102 三（二）"每月初10日内"):
   one reminder each working day from ``from_time`` (09:00: office hours, not midnight), "due"
   on the last day, raised as overdue once its 24:00 has passed. A day the calendar has no data
@@ -50,6 +52,7 @@ __all__ = [
     "Reminder",
     "ReminderPolicy",
     "Sent",
+    "WorkingDaysBeforeDueDay",
     "WorkingDaysUntilDueDay",
     "is_open",
     "remind",
@@ -92,6 +95,18 @@ def _stamp(due: dt.datetime) -> str:
     return due.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _latest_unsent(points: Iterable[tuple[str, str, dt.datetime]], sent: Iterable[str], now: dt.datetime,
+                   late_after: dt.timedelta) -> Reminder | None:
+    """Of a policy's points, the latest passed and not yet sent, the earlier unsent ones marked
+    passed: after an outage one clear late message, not a burst."""
+    done = set(sent)
+    passed = [(key, state, at) for key, state, at in points if at <= now and key not in done]
+    if not passed:
+        return None
+    key, state, at = passed[-1]
+    return Reminder(key, state, at, now - at > late_after, tuple(k for k, _, _ in passed[:-1]))
+
+
 @dataclass(frozen=True)
 class BeforeDueInstant:
     """Minutes before an exact due instant, then the instant itself as overdue."""
@@ -109,14 +124,7 @@ class BeforeDueInstant:
 
     def reminder(self, due: dt.datetime | None, sent: Iterable[str], now: dt.datetime) -> Reminder | None:
         """The latest point passed and not yet sent (earlier ones marked passed), or None."""
-        if due is None:
-            return None
-        done = set(sent)
-        passed = [(key, state, at) for key, state, at in self.points(due) if at <= now and key not in done]
-        if not passed:
-            return None
-        key, state, at = passed[-1]
-        return Reminder(key, state, at, now - at > self.late_after, tuple(k for k, _, _ in passed[:-1]))
+        return None if due is None else _latest_unsent(self.points(due), sent, now, self.late_after)
 
     def due_label(self, due: dt.datetime) -> str:
         return due.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
@@ -167,6 +175,37 @@ class WorkingDaysUntilDueDay:
             return None
         point = dt.datetime.combine(local.date(), self.from_time, tzinfo=SHANGHAI)
         return Reminder(key, "due" if local.date() == last_day else "due_soon", point)
+
+    def due_label(self, due: dt.datetime) -> str:
+        return f"{last_day_of(due).isoformat()} 24:00"
+
+
+@dataclass(frozen=True)
+class WorkingDaysBeforeDueDay:
+    """For obligations that run for weeks (a rectification: PBOC-102 附件4 六（二）), where a
+    reminder every working day would teach the owner to ignore them: ``from_time`` of the N-th
+    official working day before the due day for each N of ``days_before``, ``from_time`` of the
+    due day, then raised as overdue once its 24:00 has passed. Keys carry the due day, so a moved
+    due day gets fresh reminders. May raise CalendarError (the loop raises it in turn)."""
+
+    days_before: tuple[int, ...] = (5, 1)
+    from_time: dt.time = dt.time(9, 0)
+    calendar: WorkingDayCalendar | None = None  # None: the shipped official calendar
+    late_after: dt.timedelta = LATE_AFTER
+
+    def points(self, due: dt.datetime) -> list[tuple[str, str, dt.datetime]]:
+        """(key, state, instant) of every reminder of one due time, earliest first."""
+        last = last_day_of(due)
+        calendar = self.calendar or default_calendar()
+        points = [(f"before-{n}wd@{last.isoformat()}", "due_soon",
+                   dt.datetime.combine(calendar.add_working_days(last, -n), self.from_time, tzinfo=SHANGHAI))
+                  for n in sorted(set(self.days_before), reverse=True)]
+        points.append((f"due@{last.isoformat()}", "due", dt.datetime.combine(last, self.from_time, tzinfo=SHANGHAI)))
+        points.append((f"overdue@{last.isoformat()}", "overdue", due))
+        return sorted(points, key=lambda p: p[2])
+
+    def reminder(self, due: dt.datetime | None, sent: Iterable[str], now: dt.datetime) -> Reminder | None:
+        return None if due is None else _latest_unsent(self.points(due), sent, now, self.late_after)
 
     def due_label(self, due: dt.datetime) -> str:
         return f"{last_day_of(due).isoformat()} 24:00"
