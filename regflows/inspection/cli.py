@@ -112,7 +112,8 @@ def finding_add(
         from regflows.inspection.notice import issue_notice
 
         written, digest = issue_notice(opened.finding_id, notice, institution=prof.institution.name,
-                                       names={p.id: p.name for p in prof.people})
+                                       names={p.id: p.name for p in prof.people},
+                                       units={u.code: u.name for u in prof.reporting_units})
         out["notice"] = {"file": str(written), "sha256": digest}
     if opened.provisional_days:
         out["provisional_days"] = list(opened.provisional_days)

@@ -31,9 +31,10 @@ def _date(day: dt.date) -> str:
 
 
 def write_notice(status: FindingStatus, path: str | Path, *, institution: str, issuer: str = "合规部",
-                 issued_at: dt.datetime | None = None, owner_name: str | None = None) -> Path:
+                 issued_at: dt.datetime | None = None, owner_name: str | None = None, unit_name: str | None = None) -> Path:
     """The notice of one finding as a .docx at ``path``; ``issued_at`` (aware) is its date,
-    ``owner_name`` the owner's name as the profile gives it (the person id otherwise)."""
+    ``owner_name`` the owner's name as the profile gives it (the person id otherwise), ``unit_name``
+    the addressee's name (a reporting unit's code is not how a notice is addressed)."""
     stamp = (issued_at or dt.datetime.now(SHANGHAI)).replace(microsecond=0)
     f = status.finding
     due = status.rectification["due"]
@@ -41,7 +42,7 @@ def write_notice(status: FindingStatus, path: str | Path, *, institution: str, i
         raise ValueError(f"问题 {status.id} 没有整改期限，不能出具整改通知书")
     limit = dt.date.fromisoformat(due)
     doc = OfficialDocument(TITLE, stamp=stamp, header=f"{institution}　{TITLE}", subtitle=f"编号：{status.id}")
-    doc.paragraph(f"{f.unit}：", indent=False)
+    doc.paragraph(f"{unit_name or f.unit}：", indent=False)
     doc.paragraph(f"根据{SOURCES[f.source]}，{_date(f.feedback)}反馈你部门（单位）存在以下问题，"
                   f"依据 {f.clause}，请按本通知要求整改。")
     doc.heading("一、存在的问题")
@@ -65,12 +66,12 @@ REPORT_NOTE = "PBOC-102 附件4 六（二）：接到整改反馈后的 15 个�
 
 def issue_notice(finding_id: str, path: str | Path, *, institution: str, issuer: str = "合规部",
                  issued_at: dt.datetime | None = None, url: str | None = None, by: str = "system",
-                 names: Mapping[str, str] | None = None) -> tuple[Path, str]:
+                 names: Mapping[str, str] | None = None, units: Mapping[str, str] | None = None) -> tuple[Path, str]:
     """Write the finding's notice and record it (report table and ledger, with its SHA-256);
-    ``names`` are the profile's people's names by id."""
+    ``names`` are the profile's people's names by id, ``units`` its reporting units' by code."""
     status = finding_status(finding_id, url)
     written = write_notice(status, path, institution=institution, issuer=issuer, issued_at=issued_at,
-                           owner_name=(names or {}).get(status.finding.owner))
+                           owner_name=(names or {}).get(status.finding.owner), unit_name=(units or {}).get(status.finding.unit))
     with db.session(url) as s:
         digest = record_report_in(s, procedure=PROCEDURE, kind=KIND, subject=finding_id, path=written,
                                   action="inspection.notice_written", detail={"due": status.rectification["due"]}, actor=by)

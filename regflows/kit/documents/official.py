@@ -279,10 +279,15 @@ class OfficialDocument:
         return table
 
     def signature(self, lines: Sequence[str]) -> None:
-        """The closing block, right-aligned: signer or seal line, date (GB/T 9704-2012 7.3.5)."""
-        for text in lines:
+        """The closing block, right-aligned: signer or seal line, date (GB/T 9704-2012 7.3.5).
+        Kept on one page with the body's last paragraph: a date alone on a page of its own
+        (what a page break fell on before) is not a document anyone signs."""
+        if self._doc.paragraphs:
+            self._doc.paragraphs[-1].paragraph_format.keep_with_next = True
+        for i, text in enumerate(lines):
             paragraph = self._doc.add_paragraph()
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            paragraph.paragraph_format.keep_with_next = i < len(lines) - 1
             self.run(paragraph, text, FONT_BODY)
 
     # -- saving ----------------------------------------------------------------------------

@@ -299,6 +299,15 @@ def test_a_spot_check_problem_becomes_a_finding_with_its_notice(store: Path, tmp
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.notice_written")).scalar_one()
         payload = json.loads(entry.payload)
         assert payload["sha256"] == digest and payload["due"] == "2026-10-16"
+    # The signature and date never stand alone on a page: kept with the body's last paragraph.
+    closing = [p for p in document.paragraphs if p.text.strip()][-3:]
+    assert [bool(p.paragraph_format.keep_with_next) for p in closing] == [True, True, False], [p.text for p in closing]
+    # A reporting unit is addressed by its name, not its code.
+    unit = spot_check_finding(quarter="2026Q3", department="YX0101", area="权限管理", problem="用户未及时锁定",
+                              owner="chen.jing", found_on="2026-09-28")
+    path, _ = issue_notice(open_rectification(unit, due=dt.date(2026, 10, 16)).finding_id, tmp_path / "分行.docx",
+                           institution="渝信示范银行股份有限公司", units={"YX0101": "渝信示范银行成都分行"})
+    assert "渝信示范银行成都分行：" in [p.text for p in docx.Document(str(path)).paragraphs]
 
 
 # -- the command line -------------------------------------------------------------------------------
