@@ -73,10 +73,10 @@ def _when(value: Any) -> dt.datetime | None:
 
 def query_leads(rows: pd.DataFrame, flagged: pd.DataFrame, sampled: Sequence[str], profile: Profile | None) -> list[Lead]:
     """The flagged queries (by time, then id) and the sampled ones (in draw order) as leads."""
-    by_id = rows.set_index("query_id", drop=False)
+    keys = rows["query_id"].astype(str)
     rules = {str(q): tuple(r) for q, r in zip(flagged["query_id"], flagged["rules"], strict=True)}
     leads: list[Lead] = []
-    flagged_rows = by_id.loc[[q for q in by_id.index if str(q) in rules]].sort_values(["queried_at", "query_id"])
+    flagged_rows = rows[keys.isin(list(rules)).to_numpy()].sort_values(["queried_at", "query_id"])
     for _, r in flagged_rows.iterrows():
         qid, unit = str(r["query_id"]), str(r["unit"])
         at = _when(r["queried_at"])
@@ -85,8 +85,9 @@ def query_leads(rows: pd.DataFrame, flagged: pd.DataFrame, sampled: Sequence[str
                           summary=f"用户 {r['user_id']} 于 {at:%Y-%m-%d %H:%M}（北京时间）的查询被月度规则标记：{hits[0]}"
                                   + (f" 等 {len(hits)} 条规则" if len(hits) > 1 else ""),
                           occurred_at=at, rules=hits, detail={"user_id": str(r["user_id"])}))
+    position = {q: i for i, q in enumerate(keys)}
     for qid in sampled:
-        r = by_id.loc[qid]
+        r = rows.iloc[position[qid]]
         unit, at = str(r["unit"]), _when(r["queried_at"])
         leads.append(Lead(kind="sampled", ref=str(qid), unit=unit, owner=owner_of(profile, unit),
                           summary=f"抽查：用户 {r['user_id']} 于 {at:%Y-%m-%d %H:%M}（北京时间）的查询（未被规则标记）",
