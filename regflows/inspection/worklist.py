@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from calendars.zone import SHANGHAI
+from regflows import ledger
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, InspectionInputError, Lead, Quarter
 from regflows.kit.documents import CellStyle, SafeWorkbook
 
@@ -150,6 +151,12 @@ class ImportResult:
     @property
     def partly_refused(self) -> bool:
         return bool(self.refused)
+
+    def lines(self) -> list[str]:
+        """The result in Chinese, for the command line and the run's artifact."""
+        head = (f"核实清单已导入自查运行 {self.run_id}（{self.quarter}）：登记 {len(self.recorded)} 行，"
+                f"与已登记结论相同 {len(self.unchanged)} 行，被拒绝 {len(self.refused)} 行，未填写 {self.empty} 行")
+        return [head, *(f"  拒绝 {r}" for r in self.refused)]
 
 
 def _file_error(path: Path, why: str) -> InspectionInputError:
@@ -316,6 +323,11 @@ def import_worklist(path: Path, by: str | None = None, *, url: str | None = None
     if result.recorded:
         records.record_answers(run_id, [a for _, a in result.recorded], url)
     result.refused.sort(key=lambda r: r.row)
+    # Never silent: every import is on the audit trail, refused rows included.
+    ledger.append("inspection.worklist_imported", run_id,
+                  {"file": path.name, "sha256": file_sha, "recorded": len(result.recorded), "unchanged": len(result.unchanged),
+                   "refused": [str(r) for r in result.refused][:200], "empty": result.empty},
+                  actor=by or "system", url=url)
     return result
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
 
+from regflows.exit_codes import ExitCode
 from regflows.inspection import records
 from regflows.inspection.models import LINKS, Answer, InspectionInputError, Lead, Quarter
 from regflows.inspection.worklist import COLUMNS, META_SHEET, SHEET, export_worklist, import_worklist
+from regflows.inspection.worklist_cli import worklist_app
+from regflows.store import db
+from regflows.store.models import AuditEntry
 
 Q3 = Quarter(2026, 3)
 EXPORTED = dt.datetime(2026, 10, 9, 2, 0, tzinfo=dt.UTC)
@@ -247,3 +254,25 @@ def test_file_level_errors_are_chinese_and_record_nothing(tmp_path: Path, store_
     with pytest.raises(InspectionInputError, match="表头"):
         import_worklist(tmp_path / "header.xlsx", url=store_url)
     assert records.answers_of("R1", store_url) == []
+
+
+def test_the_import_command_exits_6_with_the_refused_rows_listed_and_2_for_a_damaged_file(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    runner = CliRunner()
+    partly = _fill(path, tmp_path / "partly.xlsx", {2: ("合规", "", "li.ming"), 3: ("违规", "", "li.ming")})
+    answer = runner.invoke(worklist_app, ["import", str(partly)])
+    assert answer.exit_code == ExitCode.PARTIAL
+    assert "登记 1 行" in answer.stdout and "第 3 行「证据说明」" in answer.stderr
+    good = _fill(path, tmp_path / "good.xlsx", {2: ("合规", "", None)})
+    answer = runner.invoke(worklist_app, ["import", str(good), "--by", "li.ming"])
+    assert answer.exit_code == ExitCode.DONE and "与已登记结论相同 1 行" in answer.stdout
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"not a workbook")
+    answer = runner.invoke(worklist_app, ["import", str(damaged)])
+    assert answer.exit_code == ExitCode.USAGE and "错误：核实清单 damaged.xlsx 无法导入" in answer.stderr
+    assert "Traceback" not in answer.output and isinstance(answer.exception, SystemExit)
+    with db.session(store_url) as s:
+        rows = s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.worklist_imported")
+                         .order_by(AuditEntry.seq)).scalars()
+        payloads = [json.loads(r.payload) for r in rows]
+    assert [(p["recorded"], len(p["refused"])) for p in payloads] == [(1, 1), (0, 0)]
