@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import openpyxl
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
 
-from regflows.inspection.models import LINKS, Lead, Quarter
-from regflows.inspection.worklist import COLUMNS, META_SHEET, SHEET, export_worklist
+from regflows.exit_codes import ExitCode
+from regflows.inspection import records
+from regflows.inspection.models import LINKS, Answer, InspectionInputError, Lead, Quarter
+from regflows.inspection.worklist import COLUMNS, META_SHEET, SHEET, export_worklist, import_worklist
+from regflows.inspection.worklist_cli import worklist_app
+from regflows.store import db
+from regflows.store.models import AuditEntry
 
 Q3 = Quarter(2026, 3)
 EXPORTED = dt.datetime(2026, 10, 9, 2, 0, tzinfo=dt.UTC)
+LATER = EXPORTED + dt.timedelta(days=1)
 
 
 def _leads() -> list[Lead]:
@@ -57,3 +67,212 @@ def test_the_same_leads_and_time_give_the_same_bytes_and_other_leads_another_has
     assert export_worklist(a, "R1", Q3, EXPORTED, _leads()) == export_worklist(b, "R1", Q3, EXPORTED, _leads())
     assert a.read_bytes() == b.read_bytes()
     assert export_worklist(c, "R1", Q3, EXPORTED, _leads()[:1]) != export_worklist(a, "R1", Q3, EXPORTED, _leads())
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+def _run(tmp_path: Path, store_url: str, run_id: str = "R1") -> Path:
+    """A run recorded as the run's pipeline records it, and its worklist exported."""
+    path = tmp_path / f"{run_id}.xlsx"
+    digest = export_worklist(path, run_id, Q3, EXPORTED, _leads())
+    records.save_run(run_id, Q3.label, 7, {"seed": 7}, _leads(), digest, EXPORTED, url=store_url)
+    return path
+
+
+def _fill(path: Path, out: Path, rows: dict[int, tuple[object, object, object]], edits: dict[str, object] | None = None) -> Path:
+    """An owner filling in the workbook: 结论, 证据说明, 核实人 of the given rows (openpyxl, as
+    any spreadsheet would save it), and any other cell edits."""
+    book = openpyxl.load_workbook(path)
+    sheet = book[SHEET]
+    for row, (outcome, evidence, by) in rows.items():
+        sheet.cell(row=row, column=9, value=outcome)
+        sheet.cell(row=row, column=10, value=evidence)
+        sheet.cell(row=row, column=11, value=by)
+    for ref, value in (edits or {}).items():
+        sheet[ref] = value
+    book.save(out)
+    return out
+
+
+def test_a_filled_worklist_round_trips_and_reimporting_it_records_nothing(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    filled = _fill(path, tmp_path / "filled.xlsx", {2: ("合规", "已核对授权书", "li.ming"),
+                                                     3: ("需整改", "审核记录缺签字", "li.ming"),
+                                                     7: ("违规", "无授权查询", 10023)})
+    result = import_worklist(filled, url=store_url, now=LATER)
+    assert [n for n, _ in result.recorded] == [2, 3, 7] and result.refused == [] and result.unchanged == []
+    assert result.empty == 7 and result.run_id == "R1" and result.quarter == "2026Q3"
+    sha = hashlib.sha256(filled.read_bytes()).hexdigest()
+    assert result.sha256 == sha
+    latest = records.latest_answers("R1", store_url)
+    assert latest[("flagged:Q000002", "authorisation")] == Answer(
+        "flagged:Q000002", "authorisation", "compliant", "已核对授权书", "li.ming", latest[("flagged:Q000002", "authorisation")].answered_at,
+        "workbook", sha)
+    assert latest[("flagged:Q000002", "review")].outcome == "rectify"
+    assert latest[("sampled:Q000001", "authorisation")].answered_by == "10023"  # a number typed in a cell is its text
+    again = import_worklist(filled, url=store_url, now=LATER + dt.timedelta(hours=1))
+    assert again.recorded == [] and again.unchanged == [2, 3, 7] and again.refused == []
+    assert len(records.answers_of("R1", store_url)) == 3
+
+
+def test_a_malformed_row_is_refused_with_its_row_and_column_and_the_others_are_kept(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    filled = _fill(path, tmp_path / "filled.xlsx", {
+        2: ("合规", "", "li.ming"),  # compliant needs no evidence
+        3: ("基本合规", "x", "li.ming"),  # not an outcome
+        4: ("违规", "", "li.ming"),  # a violation without evidence
+        5: ("合规", "已核对", None),  # no verifier
+        6: (None, "只写了证据", "li.ming"),  # evidence without an outcome
+        7: ("=IF(1,\"合规\",\"违规\")", "公式", "li.ming"),  # a formula is never read
+        8: ("需整改", "=HYPERLINK(\"http://evil.example\")", "li.ming"),
+        9: ("compliant", "英文代码也接受", "li.ming"),
+    })
+    result = import_worklist(filled, url=store_url, now=LATER)
+    assert [n for n, _ in result.recorded] == [2, 9]
+    assert [(r.row, r.column) for r in result.refused] == [(3, "结论"), (4, "证据说明"), (5, "核实人"), (6, "结论"),
+                                                           (7, "结论"), (8, "证据说明")]
+    assert "基本合规" in result.refused[0].reason and "公式" in result.refused[4].reason
+    assert str(result.refused[0]).startswith("第 3 行「结论」：")
+    assert {(a.lead_id, a.link) for a in records.answers_of("R1", store_url)} == {
+        ("flagged:Q000002", "authorisation"), ("sampled:Q000001", "query")}
+    # Fixed and imported again: the refused rows are recorded, the kept ones stay as they were.
+    fixed = _fill(path, tmp_path / "fixed.xlsx", {2: ("合规", "", "li.ming"), 3: ("合规", "x", "li.ming"),
+                                                   9: ("合规", "英文代码也接受", "li.ming")})
+    second = import_worklist(fixed, url=store_url, now=LATER)
+    assert [n for n, _ in second.recorded] == [3] and second.unchanged == [2, 9] and second.refused == []
+
+
+def test_by_stands_in_for_an_empty_verifier(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    filled = _fill(path, tmp_path / "filled.xlsx", {2: ("合规", "", None), 3: ("合规", "", "wang.fang")})
+    result = import_worklist(filled, by="li.ming", url=store_url, now=LATER)
+    assert [a.answered_by for _, a in result.recorded] == ["li.ming", "wang.fang"]
+
+
+def test_a_newer_page_answer_refuses_that_row_only(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    page = Answer("flagged:Q000002", "query", "violation", "页面上答复", "li.ming", EXPORTED + dt.timedelta(minutes=5), "page")
+    older = Answer("flagged:Q000002", "use", "violation", "导出前的答复", "li.ming", EXPORTED - dt.timedelta(minutes=5), "page")
+    records.record_answers("R1", [page, older], store_url)
+    filled = _fill(path, tmp_path / "filled.xlsx", {4: ("合规", "", "li.ming"), 5: ("合规", "", "li.ming"),
+                                                     6: ("合规", "", "li.ming")})
+    result = import_worklist(filled, url=store_url, now=LATER)
+    assert [n for n, _ in result.recorded] == [5, 6]  # the answer before the export is replaced
+    (refused,) = result.refused
+    assert (refused.row, refused.column) == (4, "结论") and "核实页面" in refused.reason and "li.ming" in refused.reason
+    assert records.latest_answers("R1", store_url)[("flagged:Q000002", "query")] == page
+    # The same answer as the page's is no conflict: unchanged.
+    same = _fill(path, tmp_path / "same.xlsx", {4: ("违规", "页面上答复", "li.ming")})
+    assert import_worklist(same, url=store_url, now=LATER).unchanged == [4]
+
+
+def test_the_same_verifier_may_correct_a_workbook_answer_after_the_export(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    import_worklist(_fill(path, tmp_path / "a.xlsx", {2: ("合规", "", "li.ming")}), url=store_url, now=LATER)
+    fixed = import_worklist(_fill(path, tmp_path / "b.xlsx", {2: ("需整改", "补正", "li.ming")}), url=store_url,
+                            now=LATER + dt.timedelta(hours=1))
+    assert [n for n, _ in fixed.recorded] == [2]
+    other = import_worklist(_fill(path, tmp_path / "c.xlsx", {2: ("合规", "", "wang.fang")}), url=store_url,
+                            now=LATER + dt.timedelta(hours=2))
+    assert other.recorded == [] and [r.row for r in other.refused] == [2] and "另一份核实清单" in other.refused[0].reason
+    assert [a.outcome for a in records.answers_of("R1", store_url)] == ["compliant", "rectify"]
+
+
+def test_sorted_rows_are_accepted(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    book = openpyxl.load_workbook(path)
+    sheet = book[SHEET]
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    values.reverse()  # sorted descending in the spreadsheet
+    for r, row_values in enumerate(values, start=2):
+        for c, value in enumerate(row_values, start=1):
+            sheet.cell(row=r, column=c, value=value)
+    sheet.cell(row=2, column=9, value="合规")
+    sheet.cell(row=2, column=11, value="li.ming")
+    book.save(tmp_path / "sorted.xlsx")
+    result = import_worklist(tmp_path / "sorted.xlsx", url=store_url, now=LATER)
+    assert [(a.lead_id, a.link) for _, a in result.recorded] == [("sampled:Q000001", "storage")]
+
+
+@pytest.mark.parametrize("edit", [{"A2": "flagged:Q999999"}, {"H3": "授权"}, {"A12": "flagged:Q000002", "H12": "授权"}])
+def test_an_edited_lead_or_link_cell_is_a_hash_mismatch_and_nothing_is_recorded(tmp_path: Path, store_url: str,
+                                                                                  edit: dict[str, object]) -> None:
+    path = _run(tmp_path, store_url)
+    filled = _fill(path, tmp_path / "filled.xlsx", {3: ("合规", "", "li.ming")}, edit)
+    with pytest.raises(InspectionInputError, match="哈希不符"):
+        import_worklist(filled, url=store_url, now=LATER)
+    assert records.answers_of("R1", store_url) == []
+
+
+def test_a_deleted_row_is_a_hash_mismatch(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    book = openpyxl.load_workbook(path)
+    book[SHEET].delete_rows(11)
+    book.save(tmp_path / "short.xlsx")
+    with pytest.raises(InspectionInputError, match="哈希不符"):
+        import_worklist(tmp_path / "short.xlsx", url=store_url, now=LATER)
+
+
+def test_file_level_errors_are_chinese_and_record_nothing(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(path.read_bytes()[:2000])
+    not_xlsx = tmp_path / "list.xlsx"
+    not_xlsx.write_text("线索编号,环节\n", encoding="utf-8")
+    for bad, why in ((damaged, "不是有效的 .xlsx 文件或文件已损坏"), (not_xlsx, "不是有效的 .xlsx 文件或文件已损坏"),
+                     (tmp_path / "absent.xlsx", "无法读取文件")):
+        with pytest.raises(InspectionInputError, match=why) as caught:
+            import_worklist(bad, url=store_url)
+        assert "未登记任何结论" in str(caught.value) and caught.value.__cause__ is None and caught.value.__suppress_context__
+
+    book = openpyxl.load_workbook(path)
+    del book[META_SHEET]
+    book.save(tmp_path / "no-meta.xlsx")
+    with pytest.raises(InspectionInputError, match="缺少隐藏工作表「_regflows」"):
+        import_worklist(tmp_path / "no-meta.xlsx", url=store_url)
+
+    unknown = tmp_path / "unknown.xlsx"
+    export_worklist(unknown, "R-unknown", Q3, EXPORTED, _leads())
+    with pytest.raises(InspectionInputError, match="自查运行 R-unknown 未登记"):
+        import_worklist(unknown, url=store_url)
+
+    other = tmp_path / "other.xlsx"
+    export_worklist(other, "R1", Q3, EXPORTED, _leads()[:1])  # a worklist claiming R1 with other leads
+    with pytest.raises(InspectionInputError, match="与自查运行 R1 导出时登记的不符"):
+        import_worklist(other, url=store_url)
+
+    book = openpyxl.load_workbook(path)
+    book[META_SHEET]["B5"] = "0" * 64
+    book.save(tmp_path / "meta-edited.xlsx")
+    with pytest.raises(InspectionInputError, match="导出时登记的不符"):
+        import_worklist(tmp_path / "meta-edited.xlsx", url=store_url)
+
+    book = openpyxl.load_workbook(path)
+    book[SHEET]["I1"] = "意见"
+    book.save(tmp_path / "header.xlsx")
+    with pytest.raises(InspectionInputError, match="表头"):
+        import_worklist(tmp_path / "header.xlsx", url=store_url)
+    assert records.answers_of("R1", store_url) == []
+
+
+def test_the_import_command_exits_6_with_the_refused_rows_listed_and_2_for_a_damaged_file(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    runner = CliRunner()
+    partly = _fill(path, tmp_path / "partly.xlsx", {2: ("合规", "", "li.ming"), 3: ("违规", "", "li.ming")})
+    answer = runner.invoke(worklist_app, ["import", str(partly)])
+    assert answer.exit_code == ExitCode.PARTIAL
+    assert "登记 1 行" in answer.stdout and "第 3 行「证据说明」" in answer.stderr
+    good = _fill(path, tmp_path / "good.xlsx", {2: ("合规", "", None)})
+    answer = runner.invoke(worklist_app, ["import", str(good), "--by", "li.ming"])
+    assert answer.exit_code == ExitCode.DONE and "与已登记结论相同 1 行" in answer.stdout
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"not a workbook")
+    answer = runner.invoke(worklist_app, ["import", str(damaged)])
+    assert answer.exit_code == ExitCode.USAGE and "错误：核实清单 damaged.xlsx 无法导入" in answer.stderr
+    assert "Traceback" not in answer.output and isinstance(answer.exception, SystemExit)
+    with db.session(store_url) as s:
+        rows = s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.worklist_imported")
+                         .order_by(AuditEntry.seq)).scalars()
+        payloads = [json.loads(r.payload) for r in rows]
+    assert [(p["recorded"], len(p["refused"])) for p in payloads] == [(1, 1), (0, 0)]
