@@ -34,6 +34,7 @@ from regflows.credit.cli import credit_app, demo_app
 from regflows.incident import commands as _incident_commands  # noqa: F401  (adds declare/fulfil/... to incident_app)
 from regflows.incident import notices as incident_notices
 from regflows.incident.cli import incident_app
+from regflows.inspection.cli import inspection_app
 from regflows.profile import Profile
 
 if TYPE_CHECKING:  # the routes' type only; starlette is loaded with the routes themselves
@@ -102,6 +103,15 @@ PROCEDURES: tuple[Procedure, ...] = (
         commands=(("credit-stats", credit_app), ("demo", demo_app)),
         deployments=("credit-stats", "credit-stats-watch", "credit-daily-check"),
         profile_warnings=_credit_access_warnings,
+    ),
+    Procedure(
+        # reads the query logs through what regflows.credit registers (regflows/kit/querylogs.py),
+        # imported above: this module is the composition root that joins the two
+        name="self-inspection",
+        title="征信合规与信息安全自查自纠（按季度）",
+        kinds=(),
+        commands=(("self-inspection", inspection_app),),
+        deployments=("self-inspection",),
     ),
 )
 

@@ -43,7 +43,7 @@ from regflows.kit.publish import publishing
 from regflows.kit.querylogs import QueryLogError, query_log_source
 from regflows.profile import Profile
 
-__all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "file_names", "quarter_title", "run"]
+__all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "file_names", "previous_quarter", "quarter_title", "run", "summary_markdown"]
 
 #: The steps of :func:`run`, as a person watching a long run sees them.
 STEPS = ("读取用户清单", "读取查询日志", "检查用户", "标记线索并抽样", "读取事件与漏洞台账", "写出文件并登记")
@@ -177,3 +177,32 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     return Outcome(run_id=run_id, quarter=quarter, summary=summary, sample=sample, results=results, leads=leads,
                    vulns=figures_, report_due_basis=basis, worklist_sha256=worklist_sha, files=files, warnings=warnings,
                    calendar_missing=calendar_missing)
+
+
+def previous_quarter(today: dt.date | None = None) -> Quarter:
+    """The quarter before today's (Beijing): what the run on the first working day after it inspects."""
+    day = today or dt.datetime.now(SHANGHAI).date()
+    number = (day.month - 1) // 3 + 1
+    return Quarter(day.year - 1, 4) if number == 1 else Quarter(day.year, number - 1)
+
+
+def summary_markdown(outcome: Outcome) -> str:
+    """The run as people read it in the UI: the counts, every check (未判断 with its reason), the
+    vulnerability chart and the warnings (Chinese; no personal data: counts and ids of checks)."""
+    from regflows.inspection.vulns import chart_markdown
+    from regflows.kit.documents import markdown_text
+
+    s = outcome.summary
+    lines = [f"# {quarter_title(outcome.quarter)}征信合规与信息安全自查（{markdown_text(outcome.run_id)}）", "",
+             "| 项目 | 数值 |", "|---|---|", f"| 线索（不含抽查） | {s['leads']} |", f"| 未标记查询（抽样总体） | {s['population']} |",
+             f"| 抽查样本 | {s['sampled']} |", f"| 随机种子 | {s['seed']} |", f"| 总体 SHA-256 | `{s['population_sha256']}` |",
+             f"| 用户检查问题 | {s['findings']} |", f"| 报告截止日 | {s['report_due'] or '无法确定'} |", "",
+             "## 用户检查（附件3 5.1-5.7）", "", "| 检查项 | 条款 | 结果 |", "|---|---|---|"]
+    for r in outcome.results.values():
+        result = f"未判断：{markdown_text(r.not_evaluated)}" if r.count is None else f"{r.count} 项问题"
+        lines.append(f"| {markdown_text(r.title)} | {markdown_text(r.clause)} | {result} |")
+    if outcome.vulns is not None:
+        lines += ["", chart_markdown(outcome.vulns)]
+    if outcome.warnings:
+        lines += ["", "## 警告", *[f"- {markdown_text(w)}" for w in outcome.warnings]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,101 @@
+"""Command line: ``regflows self-inspection run`` and ``import`` (issue 15, "CLI contract").
+
+Mounted by regflows/procedures.py as the ``self-inspection`` sub-app. Loaded by every
+``regflows`` command, so the commands import inside themselves (pandas, python-docx, openpyxl,
+the store: about a second), as the credit statistics' CLI does. The query logs are read and
+flagged by the procedure that registered them in the kit (regflows/kit/querylogs.py); the
+composition root imports it, never this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from regflows.exit_codes import ExitCode
+from regflows.inspection.worklist_cli import import_command
+
+__all__ = ["inspection_app"]
+
+inspection_app = typer.Typer(help="季度征信合规与信息安全自查自纠（PBOC-102 三（三）；NFRA 23；CUSTINFO 10.2）。",
+                             no_args_is_help=True)
+inspection_app.command("import")(import_command)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"错误：{message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A progress bar over the run's steps on stderr (a quarter of a large bank's log is tens of
+    millions of rows)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from regflows.inspection.pipeline import STEPS
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("季度自查", total=len(STEPS))
+        started: list[str] = []
+
+        def on_step(name: str) -> None:
+            if started:
+                bar.advance(task)
+            started.append(name)
+            bar.update(task, description=name)
+
+        yield on_step
+        if len(started) == len(STEPS):
+            bar.update(task, completed=len(STEPS), description="完成")
+
+
+@inspection_app.command("run")
+def run_command(
+    quarter: Annotated[str, typer.Option("--quarter", help="自查季度 YYYYQn，如 2025Q3")],
+    logs: Annotated[list[Path], typer.Option("--logs", help="查询日志（可多次给出；季度前的记录作为用户检查的历史）")],
+    users: Annotated[Path, typer.Option("--users", help="征信系统用户清单（CSV，UTF-8 或 GBK）")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录：核实清单、抽样清单、问题清单、报告草稿、summary.json")],
+    vulns: Annotated[Path | None, typer.Option("--vulns", help="漏洞台账（CSV：id, severity, found, due, fixed）")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="抽样随机种子（不给时随机生成并记录）")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE）")] = None,
+) -> None:
+    """读取查询日志与用户清单，检查用户、标记线索并抽样，写出该季度的核实清单、抽样清单、问题清单、自查报告草稿与 summary.json，并登记到业务库。"""
+    from regflows.inspection.models import InspectionInputError, Quarter
+    from regflows.kit.querylogs import NoQueryLogSource
+    from regflows.profile import ProfileError, load_profile, profile_path
+
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} 是一个文件，不是目录：请给出输出目录", ExitCode.USAGE)
+    existing = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        _fail(f"--out {out} 无法作为输出目录（{existing} 不是可写入的目录）", ExitCode.USAGE)
+    try:
+        parsed = Quarter.parse(quarter)
+        prof = load_profile(profile or profile_path())
+    except (InspectionInputError, ProfileError) as exc:
+        _fail(f"输入错误：{exc}", ExitCode.USAGE)
+    from regflows.inspection.pipeline import run
+
+    try:
+        with _progress() as on_step:
+            outcome = run(parsed, logs, users, out, prof, vulns=vulns, seed=seed, on_step=on_step)
+    except InspectionInputError as exc:
+        _fail(f"输入错误：{exc}", ExitCode.USAGE)
+    except NoQueryLogSource as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    for w in outcome.warnings:
+        typer.echo(f"警告：{w}", err=True)
+    typer.echo(json.dumps({**outcome.summary, "run_id": outcome.run_id,
+                           "files": {k: str(p) for k, p in outcome.files.items()}}, ensure_ascii=False, indent=2))
+    if outcome.calendar_missing:  # published; the report's due day waits for the year's notice
+        _fail("自查报告截止日无法确定：请导入该年度国务院节假日安排通知（regflows calendar import-notice）",
+              ExitCode.NO_CALENDAR)

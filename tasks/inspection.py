@@ -1,0 +1,42 @@
+"""Prefect tasks of the quarterly self-inspection: the run and its summary artifact.
+
+Thin wrappers around :mod:`regflows.inspection.pipeline`: logs and artifacts live here, rules do
+not. ``regflows.credit`` is imported here for what it registers: its query-log reader and
+monthly rules (regflows/kit/querylogs.py). A flow run loads its flow file by path in a worker, not
+through a composition root, so the task module that needs the registration makes it (tasks may
+import every procedure; the inspection itself never imports the statistics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+
+import regflows.credit  # noqa: F401  (registers the query-log source the run looks up)
+from regflows.inspection.models import Quarter
+from regflows.inspection.pipeline import Outcome, run, summary_markdown
+from regflows.profile import Profile
+
+
+@task(name="季度自查：检查、标记、抽样并写出", cache_policy=NONE)
+def run_task(quarter: Quarter, logs: list[Path], users: Path, out_dir: Path, profile: Profile, vulns: Path | None,
+             seed: int | None, now: dt.datetime | None = None) -> Outcome:
+    """Not retried: a second attempt would draw another seed when none was given, and the run
+    is recorded once; a failure is raised with its Chinese message."""
+    logger = get_run_logger()
+    outcome = run(quarter, logs, users, out_dir, profile, vulns=vulns, seed=seed, now=now,
+                  on_step=lambda name: logger.info("%s", name))
+    for w in outcome.warnings:  # never silent: unowned leads, undecided checks, an undetermined due day
+        logger.warning("%s", w)
+    return outcome
+
+
+@task(name="发布自查摘要")
+def summary_artifact_task(outcome: Outcome) -> str | None:
+    artifact = create_markdown_artifact(summary_markdown(outcome), key="self-inspection-summary",
+                                        description=f"{outcome.quarter.label} 季度自查摘要")
+    return str(artifact) if artifact is not None else None
