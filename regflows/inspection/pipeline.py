@@ -103,6 +103,7 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
         raise InspectionInputError(f"{quarter.label} 尚未结束（季末 {quarter.last_day}）：自查在季度结束后进行")
     step(STEPS[0])
     users_file = read_users(users)
+    register = read_vulns(vulns) if vulns is not None else None  # a bad register stops the run before the long work
     step(STEPS[1])
     source = query_log_source()
     try:
@@ -124,7 +125,7 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     flagged_leads = [lead for lead in queries if lead.kind == "flagged"]
     sampled_leads = [lead for lead in queries if lead.kind == "sampled"]
     leads = flagged_leads + incident_leads(quarter, profile, database_url) + sampled_leads
-    figures_ = figures(read_vulns(vulns), quarter) if vulns is not None else None
+    figures_ = figures(register, quarter) if register is not None else None
 
     warnings = unowned(leads, profile)
     warnings += [f"检查项 {r.title}（{r.check}）未判断：{r.not_evaluated}" for r in results.values() if r.count is None]
