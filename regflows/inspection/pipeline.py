@@ -38,6 +38,7 @@ from regflows.inspection.sample import MANIFEST_NAME, Sample, draw, manifest_byt
 from regflows.inspection.users import read_users
 from regflows.inspection.vulns import VulnsFigures, figures, read_vulns
 from regflows.inspection.worklist import export_worklist
+from regflows.kit.evidence import sha256_file
 from regflows.kit.files import write_atomically
 from regflows.kit.publish import publishing
 from regflows.kit.querylogs import QueryLogError, query_log_source
@@ -167,7 +168,9 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
         write_report(stage.path / names["report"], ctx)
         write_atomically(stage.path / names["summary"],
                          (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-        records.save_run(run_id, quarter.label, sample.seed, manifest, leads, worklist_sha, now,
+        # each document on record with its SHA-256 where it will be published (the same bytes)
+        documents = {key: (Path(out_dir).absolute() / name, sha256_file(stage.path / name)[0]) for key, name in names.items()}
+        records.save_run(run_id, quarter.label, sample.seed, manifest, leads, worklist_sha, now, files=documents,
                          summary={**summary, "run_id": run_id, "warnings": warnings,
                                   "not_evaluated": {r.check: r.not_evaluated for r in results.values() if r.count is None},
                                   "vulnerabilities": figures_.as_dict() if figures_ else None,

@@ -5,6 +5,7 @@ check) and a small vulnerability register."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from regflows.inspection.sample import MANIFEST_NAME, population, redraw
 from regflows.kit import querylogs
 from regflows.profile import DEMO_PROFILE, Profile, load_profile
 from regflows.store.db import session
-from regflows.store.models import Incident, InspectionRun
+from regflows.store.models import Incident, InspectionRun, Report
 
 Q = Quarter.parse("2025Q3")
 
@@ -80,6 +81,12 @@ def test_a_quarter_runs_end_to_end_and_summary_json_follows_the_contract(home: P
     assert [lead.lead_id for lead in records.leads_of(outcome.run_id)] == [lead.lead_id for lead in outcome.leads]
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == sorted(
         pipeline.file_names(Q).values())
+    # every document on record with the SHA-256 of the published bytes
+    with session() as s:
+        recorded = {r.kind: (Path(r.path), r.sha256) for r in s.query(Report).filter(Report.subject == outcome.run_id)}
+    assert set(recorded) == set(pipeline.file_names(Q))
+    for kind, (path, digest) in recorded.items():
+        assert path == outcome.files[kind].absolute() and hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
 def test_the_same_data_and_seed_give_the_same_sample_and_manifest_bytes(home: Path, tmp_path: Path, quarter_data: Any,
