@@ -16,10 +16,10 @@ from pydantic import Field
 from prefect import flow
 
 from regflows import config
-from regflows.inspection.models import Quarter
+from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.pipeline import previous_quarter
 from regflows.profile import load_profile, profile_path
-from tasks.inspection import run_task, summary_artifact_task
+from tasks.inspection import owe_task, remind_task, run_task, summary_artifact_task
 
 
 def _default_logs(quarter: Quarter, months: int) -> list[Path]:
@@ -40,19 +40,28 @@ def self_inspection(
     logs: Annotated[str, Field(title="查询日志文件", description="服务器上的路径，多个以换行或逗号分隔；留空为 $REGFLOWS_HOME/credit/ 下该季度及之前月份（用户检查的历史）的 query-log-YYYY-MM.parquet。")] = "",
     users: Annotated[str, Field(title="用户清单文件", description="服务器上的路径；留空为 $REGFLOWS_HOME/credit/users.csv。")] = "",
     vulns: Annotated[str, Field(title="漏洞台账文件", description="服务器上的路径；留空为 $REGFLOWS_HOME/inspection/vulns.csv（存在时）。")] = "",
-    seed: Annotated[int | None, Field(title="抽样随机种子", description="留空则随机生成并记录在抽样清单中。", ge=0)] = None,
+    seed: Annotated[str, Field(title="抽样随机种子", description="非负整数；留空则随机生成并记录在抽样清单中。")] = "",
     out_dir: Annotated[str, Field(title="输出目录", description="服务器上的路径；留空为 $REGFLOWS_HOME/reports/self-inspection/YYYYQn。")] = "",
 ) -> dict:
     """季度征信合规与信息安全自查自纠：检查用户、标记线索并抽样，写出核实清单、抽样清单、问题清单、报告草稿与 summary.json。"""
     profile = load_profile(profile_path())
     q = Quarter.parse(quarter) if quarter else previous_quarter()
+    if seed.strip() and not seed.strip().isdigit():
+        raise InspectionInputError(f"抽样随机种子须为非负整数，实为 {seed!r}")
     paths = [Path(p.strip()) for p in logs.replace("\n", ",").split(",") if p.strip()] if logs \
         else _default_logs(q, profile.settings.inspection_distributed_months)
     users_path = Path(users) if users else config.home() / "credit" / "users.csv"
     default_vulns = config.home() / "inspection" / "vulns.csv"
     vulns_path = Path(vulns) if vulns else (default_vulns if default_vulns.exists() else None)
     out = Path(out_dir) if out_dir else config.home() / "reports" / "self-inspection" / q.label
-    outcome = run_task(q, paths, users_path, out, profile, vulns_path, seed)
+    owe_task(profile, q)  # the quarter's reports are owed whatever happens below (PBOC-102 三（三）)
+    outcome = run_task(q, paths, users_path, out, profile, vulns_path, int(seed) if seed.strip() else None)
     summary_artifact_task(outcome)
     return {**outcome.summary, "run_id": outcome.run_id, "files": {k: str(p) for k, p in outcome.files.items()},
             "warnings": outcome.warnings}
+
+
+@flow(name="self-inspection-watch", log_prints=True)
+def self_inspection_watch() -> list[str]:
+    """每小时：自季度结束次日起登记上季度应报的自查报告（总行及单独报送的分支机构各一份），未标记报送时工作日 09:00 后每日提醒，截止日 24:00 后上报。"""
+    return remind_task(load_profile(profile_path()))

@@ -19,7 +19,7 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
     from regflows.inspection.worklist import COL_BY, COL_EVIDENCE, COL_LEAD, COL_OUTCOME, SHEET, import_worklist
 
     result = self_inspection(quarter="2025Q3", logs="\n".join(str(p) for p in quarter_data.logs),
-                             users=str(quarter_data.users), vulns=str(quarter_data.vulns), seed=21)
+                             users=str(quarter_data.users), vulns=str(quarter_data.vulns), seed="21")
     out = home / "reports" / "self-inspection" / "2025Q3"
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert {k: result[k] for k in summary} == summary and summary["seed"] == 21 and summary["report_due"] == "2025-10-28"
