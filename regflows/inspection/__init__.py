@@ -1,7 +1,11 @@
 """Procedure 3: the quarterly self-inspection (PBOC-102 三（三）; NFRA 23; CUSTINFO 10.2).
 
-In progress (issue 15): so far its pure parts only: the users file (:mod:`.users`), the
-automatic checks of the users against attachment 3's numbers (:mod:`.checks`, rules in
-``rules/user-checks.yaml``) and the reproducible spot-check sample (:mod:`.sample`). No notice
-kinds, tasks, flows or deployments yet, hence no ``Procedure`` entry in regflows/procedures.py.
+Issue 15: the users file (:mod:`.users`), the automatic checks of the users against attachment 3's
+numbers (:mod:`.checks`, rules in ``rules/user-checks.yaml``), the leads and their owners
+(:mod:`.leads`; the query logs and the monthly rules through ``regflows/kit/querylogs.py``, never
+by importing the statistics), the reproducible spot-check sample (:mod:`.sample`), the
+vulnerability register (:mod:`.vulns`), the worklist (:mod:`.worklist`), the report draft and
+findings workbook (:mod:`.report`), the run (:mod:`.pipeline`), the report's obligation
+(:mod:`.owed`) and the CLI (:mod:`.cli`). No notice kinds of its own yet: reminders use the
+generic ``deadline_reminder`` and ``calendar_warning``.
 """
