@@ -19,7 +19,7 @@ from regflows import config
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.pipeline import previous_quarter
 from regflows.profile import load_profile, profile_path
-from tasks.inspection import owe_task, remind_task, run_task, summary_artifact_task
+from tasks.inspection import run_task, summary_artifact_task
 
 
 def _default_logs(quarter: Quarter, months: int) -> list[Path]:
@@ -54,14 +54,7 @@ def self_inspection(
     default_vulns = config.home() / "inspection" / "vulns.csv"
     vulns_path = Path(vulns) if vulns else (default_vulns if default_vulns.exists() else None)
     out = Path(out_dir) if out_dir else config.home() / "reports" / "self-inspection" / q.label
-    owe_task(profile, q)  # the quarter's reports are owed whatever happens below (PBOC-102 三（三）)
     outcome = run_task(q, paths, users_path, out, profile, vulns_path, int(seed) if seed.strip() else None)
     summary_artifact_task(outcome)
     return {**outcome.summary, "run_id": outcome.run_id, "files": {k: str(p) for k, p in outcome.files.items()},
             "warnings": outcome.warnings}
-
-
-@flow(name="self-inspection-watch", log_prints=True)
-def self_inspection_watch() -> list[str]:
-    """每小时：自季度结束次日起登记上季度应报的自查报告（总行及单独报送的分支机构各一份），未标记报送时工作日 09:00 后每日提醒，截止日 24:00 后上报。"""
-    return remind_task(load_profile(profile_path()))

@@ -111,7 +111,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         title="征信合规与信息安全自查自纠（按季度）",
         kinds=(),
         commands=(("self-inspection", inspection_app),),
-        deployments=("self-inspection", "self-inspection-watch"),
+        deployments=("self-inspection",),
     ),
 )
 

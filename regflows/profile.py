@@ -300,9 +300,6 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
             wanted = getattr(unit, field)
             if wanted is not None and wanted not in profile.roles and wanted not in kinds:
                 problems.append((("reporting_units", i, field), f"没有角色 {wanted}（填角色键或 kind）"))
-    if profile.regime_on("PBOC-102") and settings.inspection_report_role not in profile.roles \
-            and settings.inspection_report_role not in kinds:
-        problems.append((("settings", "inspection_report_role"), f"没有角色 {settings.inspection_report_role}（填角色键或 kind；PBOC-102 三（三））"))
     wanted = settings.extension_approval_role
     if profile.regime_on("TENPAY") and wanted not in profile.roles and wanted not in kinds:
         problems.append((("settings", "extension_approval_role"), f"没有角色 {wanted}（填角色键或 kind；TENPAY 第十三条 公司管理层）"))

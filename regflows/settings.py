@@ -276,11 +276,6 @@ class InspectionSettings(_Strict):
         default=15, ge=1, le=60, description="自查自纠书面报告：季度结束次日起多少个工作日内报送",
         json_schema_extra=_clause("PBOC-102 三（三）（按季度书面报告，报告流程参照征信信息安全事件；未规定日期，为本机构取值）"),
     )
-    inspection_report_role: str = Field(
-        default="compliance", min_length=1,
-        description="负责报送季度自查自纠报告、接收其提醒与逾期上报的角色（角色键或 kind）",
-        json_schema_extra=_clause("PBOC-102 三（三）（按季度书面报告；由谁报送为本机构取值）"),
-    )
 
     @model_validator(mode="after")
     def _range_in_order(self) -> "InspectionSettings":

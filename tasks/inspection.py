@@ -17,33 +17,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 import regflows.credit  # noqa: F401  (registers the query-log source the run looks up)
-from regflows.inspection import owed
 from regflows.inspection.models import Quarter
 from regflows.inspection.pipeline import Outcome, run, summary_markdown
 from regflows.profile import Profile
-from regflows.store.db import migrate
-from tasks.notices import notices_published, sms_rate_limiter
-
-
-@task(name="登记本季度应报自查报告", retries=2, retry_delay_seconds=10)
-def owe_task(profile: Profile, quarter: Quarter) -> list[str]:
-    """The quarter's reports are owed before anything can fail (PBOC-102 三（三）): a run that
-    stops later leaves them reminded and raised by self-inspection-watch."""
-    migrate()
-    return owed.owe_quarter(profile, quarter)
-
-
-@task(name="自查报告：登记上季度应报并提醒", retries=1, retry_delay_seconds=10)
-def remind_task(profile: Profile) -> list[str]:
-    """From the day after a quarter its reports are owed; each working day a reminder while one is
-    not submitted, raised once its day has passed."""
-    migrate()
-    created = owed.owe_last_quarter(profile)
-    with notices_published():
-        sent = owed.remind(profile, before_send=sms_rate_limiter(profile))
-    if created:
-        get_run_logger().info("登记应报自查报告：%s", "、".join(created))
-    return sent
 
 
 @task(name="季度自查：检查、标记、抽样并写出", cache_policy=NONE)

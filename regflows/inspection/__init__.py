@@ -5,7 +5,5 @@ numbers (:mod:`.checks`, rules in ``rules/user-checks.yaml``), the leads and the
 (:mod:`.leads`; the query logs and the monthly rules through ``regflows/kit/querylogs.py``, never
 by importing the statistics), the reproducible spot-check sample (:mod:`.sample`), the
 vulnerability register (:mod:`.vulns`), the worklist (:mod:`.worklist`), the report draft and
-findings workbook (:mod:`.report`), the run (:mod:`.pipeline`), the report's obligation
-(:mod:`.owed`) and the CLI (:mod:`.cli`). No notice kinds of its own yet: reminders use the
-generic ``deadline_reminder`` and ``calendar_warning``.
+findings workbook (:mod:`.report`), the run (:mod:`.pipeline`) and the CLI (:mod:`.cli`).
 """

@@ -83,12 +83,8 @@ def run_command(
         prof = load_profile(profile or profile_path())
     except (InspectionInputError, ProfileError) as exc:
         _fail(f"输入错误：{exc}", ExitCode.USAGE)
-    from regflows.inspection.owed import owe_quarter
     from regflows.inspection.pipeline import run
-    from regflows.store import migrate
 
-    migrate()
-    owe_quarter(prof, parsed)  # owed whatever happens below, as in the flow (PBOC-102 三（三）)
     try:
         with _progress() as on_step:
             outcome = run(parsed, logs, users, out, prof, vulns=vulns, seed=seed, on_step=on_step)
@@ -103,36 +99,3 @@ def run_command(
     if outcome.calendar_missing:  # published; the report's due day waits for the year's notice
         _fail("自查报告截止日无法确定：请导入该年度国务院节假日安排通知（regflows calendar import-notice）",
               ExitCode.NO_CALENDAR)
-
-
-@inspection_app.command("submit")
-def submit_command(
-    quarter: Annotated[str, typer.Argument(help="自查季度 YYYYQn")],
-    evidence: Annotated[str, typer.Option(help="证据：报送方式与对象（如 经公文系统报送人民银行重庆营管部）")],
-    by: Annotated[str, typer.Option(help="报送人（人员编号）")],
-    unit: Annotated[str | None, typer.Option("--unit", help="报送单位（机构代码；默认总行）")] = None,
-    reference: Annotated[str | None, typer.Option(help="回执或文号")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执（记录其 SHA-256 与大小）")] = None,
-    profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE）")] = None,
-) -> None:
-    """标记该季度自查自纠报告已报送（附证据）：停止提醒，写入审计账本。"""
-    from regflows.inspection import owed
-    from regflows.inspection.models import InspectionInputError, Quarter
-    from regflows.kit.obligations import Refused
-    from regflows.profile import ProfileError, load_profile, profile_path
-
-    try:
-        prof = load_profile(profile or profile_path())
-        parsed = Quarter.parse(quarter)
-        if unit is not None and unit not in {u.code for u in owed.reporting_units(prof)}:
-            raise InspectionInputError(f"单位 {unit} 不单独报送自查报告（见机构配置 reporting_units）")
-        label = owed.key(prof, parsed, unit)
-        row = owed.submit(label, evidence, by, people=prof.person_ids, reference=reference, file=file,
-                          field_names={"evidence": "--evidence", "by": "--by", "file": "--file"})
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (LookupError, ValueError, ProfileError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    typer.echo(json.dumps({"quarter": parsed.label, "unit": unit or prof.head_office.code,
-                           "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": by},
-                          ensure_ascii=False))
