@@ -1,0 +1,74 @@
+"""Progress of the verification worklist and whom to remind (regflows/inspection/progress.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from calendars.official import YearNotCovered, default_calendar
+from regflows.inspection import records
+from regflows.inspection.models import LINKS, Answer, Lead
+from regflows.inspection.progress import owners_to_remind, progress, progress_of, progress_table
+
+AT = dt.datetime(2026, 10, 9, 2, 0, tzinfo=dt.UTC)
+
+
+def _leads() -> list[Lead]:
+    return [Lead("flagged", "Q1", "head", "li.ming", "a"), Lead("flagged", "Q2", "head", "wang.fang", "b"),
+            Lead("sampled", "Q3", "head", "li.ming", "c"), Lead("event", "E1", "branch", None, "d")]
+
+
+def _answer(lead_id: str, link: str) -> Answer:
+    return Answer(lead_id, link, "compliant", "", "li.ming", AT, "page")
+
+
+def _latest() -> dict[tuple[str, str], Answer]:
+    done = {("flagged:Q1", link): _answer("flagged:Q1", link) for link in LINKS}  # Q1: every link
+    return {**done, ("sampled:Q3", "query"): _answer("sampled:Q3", "query")}
+
+
+def test_progress_counts_links_per_owner_and_lists_the_open_leads() -> None:
+    rows = progress(_leads(), _latest())
+    assert [(r.owner, r.leads, r.answered, r.unanswered, r.open_leads) for r in rows] == [
+        ("li.ming", 2, 6, 4, ("sampled:Q3",)),
+        ("wang.fang", 1, 0, 5, ("flagged:Q2",)),
+        (None, 1, 0, 5, ("event:E1",)),
+    ]
+    table = progress_table(rows, {"li.ming": "李明"})
+    assert table[0] == {"负责人": "李明（li.ming）", "线索": 2, "已答复环节": 6, "未答复环节": 4, "未完成线索": 1, "状态": "未完成"}
+    assert table[2]["负责人"] == "未指定"
+    assert table[-1] == {"负责人": "合计", "线索": 4, "已答复环节": 6, "未答复环节": 14, "未完成线索": 3, "状态": "未完成"}
+
+
+def test_an_owner_with_every_link_answered_is_done_and_not_reminded() -> None:
+    latest = {**_latest(), **{("sampled:Q3", link): _answer("sampled:Q3", link) for link in LINKS}}
+    rows = progress(_leads(), latest)
+    assert rows[0].done and rows[0].open_leads == ()
+    reminders = owners_to_remind(rows, dt.date(2026, 10, 9), default_calendar())
+    assert [r.owner for r in reminders.owners] == ["wang.fang"] and reminders.unowned == ("event:E1",)
+
+
+@pytest.mark.parametrize(("day", "working"), [
+    (dt.date(2026, 10, 9), True),  # Friday
+    (dt.date(2026, 10, 10), True),  # Saturday, a make-up working day for 国庆节
+    (dt.date(2026, 10, 5), False),  # Monday inside the 国庆节 holiday
+    (dt.date(2026, 10, 11), False),  # Sunday
+])
+def test_owners_are_reminded_on_official_working_days_only(day: dt.date, working: bool) -> None:
+    reminders = owners_to_remind(progress(_leads(), _latest()), day, default_calendar())
+    assert reminders.working_day is working
+    assert [r.owner for r in reminders.owners] == (["li.ming", "wang.fang"] if working else [])
+    assert reminders.unowned == ("event:E1",)  # raised whatever the day
+
+
+def test_a_year_without_calendar_data_is_an_error_not_a_guess() -> None:
+    with pytest.raises(YearNotCovered):
+        owners_to_remind(progress(_leads(), {}), dt.date(2099, 1, 5), default_calendar())
+
+
+def test_progress_of_a_recorded_run(store_url: str) -> None:
+    records.save_run("R1", "2026Q3", 1, {}, _leads(), None, AT, url=store_url)
+    records.record_answers("R1", [_answer("flagged:Q2", "use")], store_url)
+    rows = progress_of("R1", store_url)
+    assert [(r.owner, r.answered) for r in rows] == [("li.ming", 0), ("wang.fang", 1), (None, 0)]
