@@ -72,3 +72,27 @@ def test_progress_of_a_recorded_run(store_url: str) -> None:
     records.record_answers("R1", [_answer("flagged:Q2", "use")], store_url)
     rows = progress_of("R1", store_url)
     assert [(r.owner, r.answered) for r in rows] == [("li.ming", 0), ("wang.fang", 1), (None, 0)]
+
+
+def test_the_reminder_lists_the_open_leads_with_their_page_links_in_both_forms() -> None:
+    from notices.masking import find_pii
+    from notices.templates import SMS_MAX_CHARS, render, sms_length
+    from regflows.inspection.pages import page_url
+    from regflows.inspection.worklist_notices import WORKLIST_REMINDER, reminder_context
+
+    leads = [*_leads(), *(Lead("sampled", f"S{i:03d}", "head", "li.ming", f"抽查 {i}") for i in range(25))]
+    latest = _latest()
+    row = progress(leads, latest)[0]
+    links = {lead_id: page_url("https://regflows.example.cn", "R1", lead_id, "li.ming", dt.timedelta(days=21))
+             for lead_id in row.open_leads if lead_id != "sampled:S001"}
+    context = reminder_context("2026Q3", "李明", row, leads, latest, links, due_label="2026-10-30 17:00",
+                               worklist="自查核实清单-2026Q3.xlsx")
+    full = render(WORKLIST_REMINDER.name, context)
+    assert full.title == "【征信自查核实提醒】2026Q3 您有 26 条线索待核实（self-inspection:2026Q3）"
+    assert "李明" in full.body and "2026-10-30 17:00" in full.body and "另有 6 条" in full.body
+    assert f"sampled:Q3 c（待答复：授权、审核、使用、存储）核实页面：{links['sampled:Q3']}" in full.body  # the link intact
+    assert "sampled:S001 抽查 1（待答复：授权、审核、查询、使用、存储）核实页面链接未生成" in full.body
+    assert full.body.count("核实页面：https://") == 19
+    sms = render(WORKLIST_REMINDER.name, context, "sms")
+    assert "26 条线索待核实" in sms.body and "李明" not in sms.body and "https://" not in sms.body
+    assert sms_length(sms.body) <= SMS_MAX_CHARS and find_pii(sms.body) == []
