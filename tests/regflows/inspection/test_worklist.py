@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -276,3 +278,24 @@ def test_the_import_command_exits_6_with_the_refused_rows_listed_and_2_for_a_dam
                          .order_by(AuditEntry.seq)).scalars()
         payloads = [json.loads(r.payload) for r in rows]
     assert [(p["recorded"], len(p["refused"])) for p in payloads] == [(1, 1), (0, 0)]
+
+
+def test_a_worklist_saved_again_by_libreoffice_still_imports(tmp_path: Path, store_url: str) -> None:
+    """A real spreadsheet rewrites the package (shared strings, its own styles, the hidden sheet
+    only "hidden"): the run id, the hash and the answers still come through."""
+    soffice = shutil.which("soffice")
+    assert soffice, "soffice is not installed (Debian: libreoffice-calc; make install)"
+    path = _run(tmp_path, store_url)
+    filled = _fill(path, tmp_path / "filled.xlsx", {2: ("合规", "", "li.ming"), 8: ("违规", "=未授权查询", 10023),
+                                                     9: ("需整改", "授权书已过期", 10023)})
+    out = tmp_path / "lo"
+    subprocess.run([soffice, f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}", "--headless",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(filled)],
+                   check=True, capture_output=True, timeout=180)
+    resaved = out / "filled.xlsx"
+    assert resaved.read_bytes() != filled.read_bytes()
+    result = import_worklist(resaved, url=store_url, now=LATER)
+    assert [(n, a.lead_id, a.link, a.outcome, a.evidence, a.answered_by) for n, a in result.recorded] == [
+        (2, "flagged:Q000002", "authorisation", "compliant", "", "li.ming"),
+        (9, "sampled:Q000001", "query", "rectify", "授权书已过期", "10023")]
+    assert [(r.row, r.column) for r in result.refused] == [(8, "证据说明")]  # still a formula: never read
