@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from regflows.exit_codes import ExitCode
 from regflows.inspection import records
 from regflows.inspection.models import LINKS, Answer, InspectionInputError, Lead, Quarter
-from regflows.inspection.worklist import COLUMNS, META_SHEET, SHEET, export_worklist, import_worklist
+from regflows.inspection.worklist import COLUMNS, META_SHEET, SHEET, export_run_worklist, export_worklist, import_worklist
 from regflows.inspection.worklist_cli import worklist_app
 from regflows.store import db
 from regflows.store.models import AuditEntry
@@ -299,3 +299,47 @@ def test_a_worklist_saved_again_by_libreoffice_still_imports(tmp_path: Path, sto
         (2, "flagged:Q000002", "authorisation", "compliant", "", "li.ming"),
         (9, "sampled:Q000001", "query", "rectify", "授权书已过期", "10023")]
     assert [(r.row, r.column) for r in result.refused] == [(8, "证据说明")]  # still a formula: never read
+
+
+def test_a_row_refused_for_a_newer_answer_is_corrected_on_a_copy_exported_again(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    page = Answer("flagged:Q000002", "query", "violation", "页面上答复", "li.ming", EXPORTED + dt.timedelta(minutes=5), "page")
+    records.record_answers("R1", [page], store_url)
+    stale = _fill(path, tmp_path / "stale.xlsx", {4: ("合规", "", "wang.fang")})
+    assert [r.row for r in import_worklist(stale, url=store_url, now=LATER).refused] == [4]
+
+    again = tmp_path / "again.xlsx"
+    digest = export_run_worklist(again, "R1", owners={"li.ming": "李明"}, now=LATER, url=store_url)
+    run = records.run_of("R1", store_url)
+    assert run is not None and digest == run.worklist_sha256
+    book = openpyxl.load_workbook(again)
+    assert [c.value for c in book[SHEET][4]][3:] == ["李明（li.ming）", book[SHEET]["E4"].value, "非工作时间查询、高频查询",
+                                                     "2026-08-03 23:30", "查询", "违规", "页面上答复", "li.ming"]
+    assert {r[0]: r[1] for r in book[META_SHEET].iter_rows(values_only=True)}["exported_at"] == "2026-10-10T02:00:00.000000Z"
+    assert import_worklist(again, url=store_url, now=LATER).unchanged == [4]  # the answers so far, as they are
+    fixed = _fill(again, tmp_path / "fixed.xlsx", {4: ("合规", "", "wang.fang")})
+    result = import_worklist(fixed, url=store_url, now=LATER + dt.timedelta(hours=1))
+    assert [n for n, _ in result.recorded] == [4] and result.refused == [] and result.unchanged == []
+    assert records.latest_answers("R1", store_url)[("flagged:Q000002", "query")].answered_by == "wang.fang"
+
+
+def test_exporting_again_refuses_an_unknown_run_or_leads_that_are_not_the_exported_ones(tmp_path: Path, store_url: str) -> None:
+    with pytest.raises(InspectionInputError, match="R404 未登记"):
+        export_run_worklist(tmp_path / "x.xlsx", "R404", url=store_url)
+    records.save_run("R9", Q3.label, 7, {}, _leads(), "ab" * 32, EXPORTED, url=store_url)
+    with pytest.raises(InspectionInputError, match="哈希不同"):
+        export_run_worklist(tmp_path / "x.xlsx", "R9", url=store_url)
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_the_worklist_command_exports_a_fresh_copy(tmp_path: Path, store_url: str) -> None:
+    _run(tmp_path, store_url)
+    out = tmp_path / "copy.xlsx"
+    answer = CliRunner().invoke(worklist_app, ["worklist", "R1", "--out", str(out)])
+    assert answer.exit_code == ExitCode.DONE, answer.output
+    assert "已导出自查运行 R1 的核实清单" in answer.stdout and out.is_file()
+    assert import_worklist(out, url=store_url).empty == 10
+    for args, said in ((["worklist", "R1", "--out", str(tmp_path / "copy.csv")], "应以 .xlsx 结尾"),
+                       (["worklist", "R404", "--out", str(out)], "R404 未登记")):
+        answer = CliRunner().invoke(worklist_app, args)
+        assert answer.exit_code == ExitCode.USAGE and said in answer.stderr
