@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,10 @@ COL_LEAD, COL_LINK, COL_OUTCOME, COL_EVIDENCE, COL_BY = 1, 8, 9, 10, 11
 #: Outcomes that need evidence: a finding must say what was found (issue 15, item 5: every
 #: finding traceable from lead to closure).
 NEEDS_EVIDENCE = frozenset({"violation", "rectify"})
+
+#: The most a worklist may unpack to: thousands of rows take a few MiB; a zip bomb is refused
+#: before the spreadsheet reader inflates it.
+MAX_UNPACKED = 200 * 2**20
 
 _HEADER = CellStyle(bold=True, horizontal="center", vertical="center", wrap=True, border=True)
 _CELL = CellStyle(vertical="top", wrap=True, border=True)
@@ -248,6 +253,13 @@ def import_worklist(path: Path, by: str | None = None, *, url: str | None = None
     except OSError as exc:
         raise _file_error(path, f"无法读取文件（{exc.strerror or type(exc).__name__}）") from None
     file_sha = hashlib.sha256(data).hexdigest()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            unpacked = sum(entry.file_size for entry in package.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise _file_error(path, "不是有效的 .xlsx 文件或文件已损坏（不是 zip 包）") from None
+    if unpacked > MAX_UNPACKED:
+        raise _file_error(path, f"解压后 {unpacked // 2**20} MiB，超过上限 {MAX_UNPACKED // 2**20} MiB（不像核实清单）")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
     except Exception as exc:  # noqa: BLE001  (zip, XML, openpyxl: whatever it is, the file is not a usable .xlsx)

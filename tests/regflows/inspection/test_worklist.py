@@ -7,6 +7,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -222,11 +223,19 @@ def test_file_level_errors_are_chinese_and_record_nothing(tmp_path: Path, store_
     damaged.write_bytes(path.read_bytes()[:2000])
     not_xlsx = tmp_path / "list.xlsx"
     not_xlsx.write_text("线索编号,环节\n", encoding="utf-8")
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("xl/worksheets/sheet1.xml", b"\0" * (201 * 2**20))
+    not_a_book = tmp_path / "zip.xlsx"
+    with zipfile.ZipFile(not_a_book, "w") as package:
+        package.writestr("readme.txt", "hello")
     for bad, why in ((damaged, "不是有效的 .xlsx 文件或文件已损坏"), (not_xlsx, "不是有效的 .xlsx 文件或文件已损坏"),
+                     (not_a_book, "不是有效的 .xlsx 文件或文件已损坏"), (bomb, "超过上限 200 MiB"),
                      (tmp_path / "absent.xlsx", "无法读取文件")):
         with pytest.raises(InspectionInputError, match=why) as caught:
             import_worklist(bad, url=store_url)
-        assert "未登记任何结论" in str(caught.value) and caught.value.__cause__ is None and caught.value.__suppress_context__
+        error = caught.value  # one Chinese line: no chained library traceback behind it
+        assert "未登记任何结论" in str(error) and error.__cause__ is None and (error.__suppress_context__ or error.__context__ is None)
 
     book = openpyxl.load_workbook(path)
     del book[META_SHEET]
