@@ -38,6 +38,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from calendars.zone import SHANGHAI
+from notices.ack_server import person_name
 from notices.acks import fingerprint, sign
 from regflows import ledger
 from regflows.inspection import records
@@ -180,7 +181,7 @@ def _form_html(link: str, counted: Answer | None, draft: dict[str, str] | None, 
     chosen = (draft or {}).get("outcome") or (counted.outcome if counted else "")
     evidence = (draft or {}).get("evidence", counted.evidence if counted else "")
     now_line = (f'<p class="ok">当前结论：{_e(OUTCOMES.get(counted.outcome, counted.outcome))}'
-                f'（{_e(counted.answered_by)}，{_beijing(counted.answered_at)}，{"页面" if counted.source == "page" else "清单"}）</p>'
+                f'（{_e(person_name(counted.answered_by))}，{_beijing(counted.answered_at)}，{"页面" if counted.source == "page" else "清单"}）</p>'
                 if counted else '<p class="bad">尚未答复</p>')
     radios = "".join(f'<label><input type="radio" name="outcome" value="{key}"{" checked" if key == chosen else ""}> {_e(zh)}</label>'
                      for key, zh in OUTCOMES.items())
@@ -213,7 +214,7 @@ def _render(claim: PageClaim, message: str = "", form_link: str | None = None, d
     head = (f"<p>请逐一核实以下线索在授权、审核、查询、使用、存储各环节的情况（PBOC-102 三（三））并提交结论；"
             f"已答复 {answered}/{len(LINKS)} 个环节。可多次修改，以最后一次提交为准。</p>")
     note = f"<p class=\"{'bad' if error else 'ok'}\">{_e(message)}</p>" if message else ""
-    small = f'<p class="small">核实人：{_e(claim.person_id)}；链接有效至 {_beijing(claim.expires)}（北京时间）</p>'
+    small = f'<p class="small">核实人：{_e(person_name(claim.person_id))}；链接有效至 {_beijing(claim.expires)}（北京时间）</p>'
     return _page("自查线索核实", note + _lead_html(lead, run.quarter if run else "") + head + forms + small, status)
 
 

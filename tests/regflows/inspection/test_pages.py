@@ -70,7 +70,8 @@ def test_a_page_answer_is_recorded_as_the_owners_and_shown(client: tuple[TestCli
     path = _path()
     answered = app.post(path, data={"link": "review", "outcome": "rectify", "evidence": "审核记录缺少复核人签字"})
     assert answered.status_code == 200 and "已记录「审核」环节的结论：需整改" in answered.text
-    assert "当前结论：需整改" in answered.text and "已答复 1/5" in answered.text
+    assert "当前结论：需整改（李明，" in answered.text and "已答复 1/5" in answered.text  # names from the profile
+    assert "核实人：李明" in answered.text
     (given,) = records.answers_of("R1", store_url)
     assert (given.lead_id, given.link, given.outcome, given.evidence, given.answered_by, given.source, given.source_sha256) == (
         "flagged:Q000002", "review", "rectify", "审核记录缺少复核人签字", "li.ming", "page", None)
