@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,44 @@ def test_the_reminder_lists_the_open_leads_with_their_page_links_in_both_forms()
     sms = render(WORKLIST_REMINDER.name, context, "sms")
     assert "26 条线索待核实" in sms.body and "李明" not in sms.body and "https://" not in sms.body
     assert sms_length(sms.body) <= SMS_MAX_CHARS and find_pii(sms.body) == []
+
+
+def test_owners_are_reminded_with_working_page_links_once_a_day(store_url: str) -> None:
+    from sqlalchemy import select
+    from starlette.testclient import TestClient
+
+    from notices.ack_server import create_app
+    from regflows.inspection.pages import ROUTES
+    from regflows.inspection.worklist_notices import remind_owners
+    from regflows.profile import load_profile
+    from regflows.store import db
+    from regflows.store.models import AuditEntry, Notice, OutboxMessage
+
+    profile = load_profile(Path(__file__).resolve().parents[3] / "profiles" / "demo.yaml")
+    leads = [*_leads(), Lead("flagged", "Q9", "head", "nobody.x", "e")]
+    records.save_run("R1", "2026Q3", 1, {}, leads, None, AT, url=store_url)
+    records.record_answers("R1", list(_latest().values()), store_url)
+
+    holiday = remind_owners(profile, "R1", dt.date(2026, 10, 5), url=store_url)
+    assert holiday.sent == () and not holiday.reminders.working_day
+
+    now = dt.datetime.now(dt.UTC)
+    first = remind_owners(profile, "R1", dt.date(2026, 10, 9), due_label="2026-10-23 17:00", now=now, url=store_url)
+    assert first.sent == ("self-inspection:R1:remind:2026-10-09:li.ming", "self-inspection:R1:remind:2026-10-09:wang.fang")
+    assert first.unknown_owners == ("nobody.x",) and first.reminders.unowned == ("event:E1",)
+    with db.session(store_url) as s:
+        notice = s.get(Notice, first.sent[0])
+        assert notice is not None and notice.kind == "inspection_worklist_reminder" and not notice.requires_ack
+        assert "李明" in notice.body and "sampled:Q3 c（待答复：授权、审核、使用、存储）" in notice.body
+        pushed = [m for m in s.execute(select(OutboxMessage)).scalars() if m.target.startswith("outbox://li.ming/push")]
+        (message,) = pushed
+        unreminded = [e.payload for e in s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.worklist_unreminded")).scalars()]
+    assert len(unreminded) == 2 and '"nobody.x"' in unreminded[1] and '"event:E1"' in unreminded[1]
+    link = next(w for w in message.body.split() if "/inspection/" in w).split("核实页面：")[-1]
+    page = TestClient(create_app(ROUTES)).get(link[link.index("/inspection/"):])
+    assert page.status_code == 200 and "sampled:Q3" in page.text  # the link in the reminder opens the owner's page
+
+    again = remind_owners(profile, "R1", dt.date(2026, 10, 9), now=now, url=store_url)
+    assert again.sent == first.sent
+    with db.session(store_url) as s:
+        assert len([m for m in s.execute(select(OutboxMessage)).scalars() if m.target.startswith("outbox://li.ming/push")]) == 1
