@@ -130,11 +130,13 @@ def test_a_malformed_row_is_refused_with_its_row_and_column_and_the_others_are_k
         7: ("=IF(1,\"合规\",\"违规\")", "公式", "li.ming"),  # a formula is never read
         8: ("需整改", "=HYPERLINK(\"http://evil.example\")", "li.ming"),
         9: ("compliant", "英文代码也接受", "li.ming"),
+        10: ("#N/A", "", "li.ming"),  # an error value (openpyxl stores it as one, as Excel would)
     })
     result = import_worklist(filled, url=store_url, now=LATER)
     assert [n for n, _ in result.recorded] == [2, 9]
     assert [(r.row, r.column) for r in result.refused] == [(3, "结论"), (4, "证据说明"), (5, "核实人"), (6, "结论"),
-                                                           (7, "结论"), (8, "证据说明")]
+                                                           (7, "结论"), (8, "证据说明"), (10, "结论")]
+    assert "错误值 #N/A" in result.refused[-1].reason
     assert "基本合规" in result.refused[0].reason and "公式" in result.refused[4].reason
     assert str(result.refused[0]).startswith("第 3 行「结论」：")
     assert {(a.lead_id, a.link) for a in records.answers_of("R1", store_url)} == {
