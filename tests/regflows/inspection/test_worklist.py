@@ -354,3 +354,13 @@ def test_the_worklist_command_exports_a_fresh_copy(tmp_path: Path, store_url: st
                        (["worklist", "R404", "--out", str(out)], "R404 未登记")):
         answer = CliRunner().invoke(worklist_app, args)
         assert answer.exit_code == ExitCode.USAGE and said in answer.stderr
+
+
+def test_a_quarter_without_leads_exports_an_empty_worklist_that_imports_to_nothing(tmp_path: Path, store_url: str) -> None:
+    path = tmp_path / "empty.xlsx"
+    digest = export_worklist(path, "R0", Q3, EXPORTED, [])
+    assert digest == hashlib.sha256(b"").hexdigest()
+    records.save_run("R0", Q3.label, 7, {}, [], digest, EXPORTED, url=store_url)
+    result = import_worklist(path, url=store_url)
+    assert (result.recorded, result.unchanged, result.refused, result.empty) == ([], [], [], 0)
+    assert [r for r in openpyxl.load_workbook(path)[SHEET].iter_rows(values_only=True)] == [COLUMNS]
