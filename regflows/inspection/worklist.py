@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "SHEET",
     "ImportResult",
     "RefusedRow",
+    "export_run_worklist",
     "export_worklist",
     "import_worklist",
     "worklist_sha256",
@@ -48,6 +50,10 @@ COL_LEAD, COL_LINK, COL_OUTCOME, COL_EVIDENCE, COL_BY = 1, 8, 9, 10, 11
 #: Outcomes that need evidence: a finding must say what was found (issue 15, item 5: every
 #: finding traceable from lead to closure).
 NEEDS_EVIDENCE = frozenset({"violation", "rectify"})
+
+#: The most a worklist may unpack to: thousands of rows take a few MiB; a zip bomb is refused
+#: before the spreadsheet reader inflates it.
+MAX_UNPACKED = 200 * 2**20
 
 _HEADER = CellStyle(bold=True, horizontal="center", vertical="center", wrap=True, border=True)
 _CELL = CellStyle(vertical="top", wrap=True, border=True)
@@ -75,14 +81,16 @@ def _utc_iso(value: dt.datetime) -> str:
 
 
 def export_worklist(path: Path, run_id: str, quarter: Quarter, exported_at: dt.datetime,
-                    leads: Sequence[Lead], owners: Mapping[str, str] | None = None) -> str:
+                    leads: Sequence[Lead], owners: Mapping[str, str] | None = None, *,
+                    answers: Mapping[tuple[str, str], Answer] | None = None) -> str:
     """Write the worklist .xlsx at ``path``; return its SHA-256 (store it with the run: save_run).
 
     ``owners`` maps an owner's person_id to the name shown in 负责人 (``姓名（person_id）``);
     without it, or for a person it does not name, the person_id alone is shown. A lead without
     an owner shows 「未指定」 (the run raises it). ``exported_at`` (timezone-aware) is both the
     file's stamp (same leads, same time: same bytes) and the time an import compares newer page
-    answers with.
+    answers with. ``answers`` (the answers that count, by lead and link) fills 结论/证据说明/核实人
+    of a copy exported again later (:func:`export_run_worklist`); the run's first export has none.
     """
     stamp = _utc_iso(exported_at)
     pairs = [(lead.lead_id, link) for lead in leads for link in LINKS]
@@ -104,9 +112,11 @@ def export_worklist(path: Path, run_id: str, quarter: Quarter, exported_at: dt.d
             owner = lead.owner
         fixed = (lead.lead_id, LEAD_KINDS[lead.kind], lead.unit, owner, lead.summary, "、".join(lead.rules),
                  _beijing(lead.occurred_at))
-        for link_zh in LINKS.values():
+        for link, link_zh in LINKS.items():
             row += 1
-            for column, value in enumerate((*fixed, link_zh, "", "", ""), start=1):
+            given = (answers or {}).get((lead.lead_id, link))
+            filled = (OUTCOMES.get(given.outcome, given.outcome), given.evidence, given.answered_by) if given else ("", "", "")
+            for column, value in enumerate((*fixed, link_zh, *filled), start=1):
                 sheet.write(row, column, value or None, _CELL)
     sheet.column_widths(_WIDTHS)
     sheet.freeze(2, 1)
@@ -121,6 +131,25 @@ def export_worklist(path: Path, run_id: str, quarter: Quarter, exported_at: dt.d
     meta.hide(very=True)
     book.save(path)
     return digest
+
+
+def export_run_worklist(path: Path, run_id: str, *, owners: Mapping[str, str] | None = None,
+                        now: dt.datetime | None = None, url: str | None = None) -> str:
+    """Export a recorded run's worklist again, now, with the answers that count filled in.
+
+    Why: a lost copy, or a row refused because it was answered since the export (the owner
+    corrects it on this fresh copy, whose export time is now). The (lead, link) rows are the
+    run's, so the hash is the one recorded with the run; anything else is refused."""
+    from regflows.inspection import records
+
+    run = records.run_of(run_id, url)
+    if run is None:
+        raise InspectionInputError(f"自查运行 {run_id} 未登记")
+    leads = records.leads_of(run_id, url)
+    if worklist_sha256([(lead.lead_id, link) for lead in leads for link in LINKS]) != run.worklist_sha256:
+        raise InspectionInputError(f"自查运行 {run_id} 登记的线索与其导出的核实清单不符（哈希不同），不能重新导出")
+    return export_worklist(path, run_id, Quarter.parse(run.quarter), (now or dt.datetime.now(dt.UTC)).replace(microsecond=0),
+                           leads, owners, answers=records.latest_answers(run_id, url))
 
 
 @dataclass(frozen=True)
@@ -224,6 +253,13 @@ def import_worklist(path: Path, by: str | None = None, *, url: str | None = None
     except OSError as exc:
         raise _file_error(path, f"无法读取文件（{exc.strerror or type(exc).__name__}）") from None
     file_sha = hashlib.sha256(data).hexdigest()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            unpacked = sum(entry.file_size for entry in package.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise _file_error(path, "不是有效的 .xlsx 文件或文件已损坏（不是 zip 包）") from None
+    if unpacked > MAX_UNPACKED:
+        raise _file_error(path, f"解压后 {unpacked // 2**20} MiB，超过上限 {MAX_UNPACKED // 2**20} MiB（不像核实清单）")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
     except Exception as exc:  # noqa: BLE001  (zip, XML, openpyxl: whatever it is, the file is not a usable .xlsx)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -15,7 +18,7 @@ from typer.testing import CliRunner
 from regflows.exit_codes import ExitCode
 from regflows.inspection import records
 from regflows.inspection.models import LINKS, Answer, InspectionInputError, Lead, Quarter
-from regflows.inspection.worklist import COLUMNS, META_SHEET, SHEET, export_worklist, import_worklist
+from regflows.inspection.worklist import COLUMNS, META_SHEET, SHEET, export_run_worklist, export_worklist, import_worklist
 from regflows.inspection.worklist_cli import worklist_app
 from regflows.store import db
 from regflows.store.models import AuditEntry
@@ -127,11 +130,13 @@ def test_a_malformed_row_is_refused_with_its_row_and_column_and_the_others_are_k
         7: ("=IF(1,\"合规\",\"违规\")", "公式", "li.ming"),  # a formula is never read
         8: ("需整改", "=HYPERLINK(\"http://evil.example\")", "li.ming"),
         9: ("compliant", "英文代码也接受", "li.ming"),
+        10: ("#N/A", "", "li.ming"),  # an error value (openpyxl stores it as one, as Excel would)
     })
     result = import_worklist(filled, url=store_url, now=LATER)
     assert [n for n, _ in result.recorded] == [2, 9]
     assert [(r.row, r.column) for r in result.refused] == [(3, "结论"), (4, "证据说明"), (5, "核实人"), (6, "结论"),
-                                                           (7, "结论"), (8, "证据说明")]
+                                                           (7, "结论"), (8, "证据说明"), (10, "结论")]
+    assert "错误值 #N/A" in result.refused[-1].reason
     assert "基本合规" in result.refused[0].reason and "公式" in result.refused[4].reason
     assert str(result.refused[0]).startswith("第 3 行「结论」：")
     assert {(a.lead_id, a.link) for a in records.answers_of("R1", store_url)} == {
@@ -220,11 +225,19 @@ def test_file_level_errors_are_chinese_and_record_nothing(tmp_path: Path, store_
     damaged.write_bytes(path.read_bytes()[:2000])
     not_xlsx = tmp_path / "list.xlsx"
     not_xlsx.write_text("线索编号,环节\n", encoding="utf-8")
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("xl/worksheets/sheet1.xml", b"\0" * (201 * 2**20))
+    not_a_book = tmp_path / "zip.xlsx"
+    with zipfile.ZipFile(not_a_book, "w") as package:
+        package.writestr("readme.txt", "hello")
     for bad, why in ((damaged, "不是有效的 .xlsx 文件或文件已损坏"), (not_xlsx, "不是有效的 .xlsx 文件或文件已损坏"),
+                     (not_a_book, "不是有效的 .xlsx 文件或文件已损坏"), (bomb, "超过上限 200 MiB"),
                      (tmp_path / "absent.xlsx", "无法读取文件")):
         with pytest.raises(InspectionInputError, match=why) as caught:
             import_worklist(bad, url=store_url)
-        assert "未登记任何结论" in str(caught.value) and caught.value.__cause__ is None and caught.value.__suppress_context__
+        error = caught.value  # one Chinese line: no chained library traceback behind it
+        assert "未登记任何结论" in str(error) and error.__cause__ is None and (error.__suppress_context__ or error.__context__ is None)
 
     book = openpyxl.load_workbook(path)
     del book[META_SHEET]
@@ -276,3 +289,78 @@ def test_the_import_command_exits_6_with_the_refused_rows_listed_and_2_for_a_dam
                          .order_by(AuditEntry.seq)).scalars()
         payloads = [json.loads(r.payload) for r in rows]
     assert [(p["recorded"], len(p["refused"])) for p in payloads] == [(1, 1), (0, 0)]
+
+
+def test_a_worklist_saved_again_by_libreoffice_still_imports(tmp_path: Path, store_url: str) -> None:
+    """A real spreadsheet rewrites the package (shared strings, its own styles, the hidden sheet
+    only "hidden"): the run id, the hash and the answers still come through."""
+    soffice = shutil.which("soffice")
+    assert soffice, "soffice is not installed (Debian: libreoffice-calc; make install)"
+    path = _run(tmp_path, store_url)
+    filled = _fill(path, tmp_path / "filled.xlsx", {2: ("合规", "", "li.ming"), 8: ("违规", "=未授权查询", 10023),
+                                                     9: ("需整改", "授权书已过期", 10023)})
+    out = tmp_path / "lo"
+    subprocess.run([soffice, f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}", "--headless",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(filled)],
+                   check=True, capture_output=True, timeout=180)
+    resaved = out / "filled.xlsx"
+    assert resaved.read_bytes() != filled.read_bytes()
+    result = import_worklist(resaved, url=store_url, now=LATER)
+    assert [(n, a.lead_id, a.link, a.outcome, a.evidence, a.answered_by) for n, a in result.recorded] == [
+        (2, "flagged:Q000002", "authorisation", "compliant", "", "li.ming"),
+        (9, "sampled:Q000001", "query", "rectify", "授权书已过期", "10023")]
+    assert [(r.row, r.column) for r in result.refused] == [(8, "证据说明")]  # still a formula: never read
+
+
+def test_a_row_refused_for_a_newer_answer_is_corrected_on_a_copy_exported_again(tmp_path: Path, store_url: str) -> None:
+    path = _run(tmp_path, store_url)
+    page = Answer("flagged:Q000002", "query", "violation", "页面上答复", "li.ming", EXPORTED + dt.timedelta(minutes=5), "page")
+    records.record_answers("R1", [page], store_url)
+    stale = _fill(path, tmp_path / "stale.xlsx", {4: ("合规", "", "wang.fang")})
+    assert [r.row for r in import_worklist(stale, url=store_url, now=LATER).refused] == [4]
+
+    again = tmp_path / "again.xlsx"
+    digest = export_run_worklist(again, "R1", owners={"li.ming": "李明"}, now=LATER, url=store_url)
+    run = records.run_of("R1", store_url)
+    assert run is not None and digest == run.worklist_sha256
+    book = openpyxl.load_workbook(again)
+    assert [c.value for c in book[SHEET][4]][3:] == ["李明（li.ming）", book[SHEET]["E4"].value, "非工作时间查询、高频查询",
+                                                     "2026-08-03 23:30", "查询", "违规", "页面上答复", "li.ming"]
+    assert {r[0]: r[1] for r in book[META_SHEET].iter_rows(values_only=True)}["exported_at"] == "2026-10-10T02:00:00.000000Z"
+    assert import_worklist(again, url=store_url, now=LATER).unchanged == [4]  # the answers so far, as they are
+    fixed = _fill(again, tmp_path / "fixed.xlsx", {4: ("合规", "", "wang.fang")})
+    result = import_worklist(fixed, url=store_url, now=LATER + dt.timedelta(hours=1))
+    assert [n for n, _ in result.recorded] == [4] and result.refused == [] and result.unchanged == []
+    assert records.latest_answers("R1", store_url)[("flagged:Q000002", "query")].answered_by == "wang.fang"
+
+
+def test_exporting_again_refuses_an_unknown_run_or_leads_that_are_not_the_exported_ones(tmp_path: Path, store_url: str) -> None:
+    with pytest.raises(InspectionInputError, match="R404 未登记"):
+        export_run_worklist(tmp_path / "x.xlsx", "R404", url=store_url)
+    records.save_run("R9", Q3.label, 7, {}, _leads(), "ab" * 32, EXPORTED, url=store_url)
+    with pytest.raises(InspectionInputError, match="哈希不同"):
+        export_run_worklist(tmp_path / "x.xlsx", "R9", url=store_url)
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_the_worklist_command_exports_a_fresh_copy(tmp_path: Path, store_url: str) -> None:
+    _run(tmp_path, store_url)
+    out = tmp_path / "copy.xlsx"
+    answer = CliRunner().invoke(worklist_app, ["worklist", "R1", "--out", str(out)])
+    assert answer.exit_code == ExitCode.DONE, answer.output
+    assert "已导出自查运行 R1 的核实清单" in answer.stdout and out.is_file()
+    assert import_worklist(out, url=store_url).empty == 10
+    for args, said in ((["worklist", "R1", "--out", str(tmp_path / "copy.csv")], "应以 .xlsx 结尾"),
+                       (["worklist", "R404", "--out", str(out)], "R404 未登记")):
+        answer = CliRunner().invoke(worklist_app, args)
+        assert answer.exit_code == ExitCode.USAGE and said in answer.stderr
+
+
+def test_a_quarter_without_leads_exports_an_empty_worklist_that_imports_to_nothing(tmp_path: Path, store_url: str) -> None:
+    path = tmp_path / "empty.xlsx"
+    digest = export_worklist(path, "R0", Q3, EXPORTED, [])
+    assert digest == hashlib.sha256(b"").hexdigest()
+    records.save_run("R0", Q3.label, 7, {}, [], digest, EXPORTED, url=store_url)
+    result = import_worklist(path, url=store_url)
+    assert (result.recorded, result.unchanged, result.refused, result.empty) == ([], [], [], 0)
+    assert [r for r in openpyxl.load_workbook(path)[SHEET].iter_rows(values_only=True)] == [COLUMNS]
