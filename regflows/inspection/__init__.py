@@ -7,3 +7,5 @@ by importing the statistics), the reproducible spot-check sample (:mod:`.sample`
 vulnerability register (:mod:`.vulns`), the worklist (:mod:`.worklist`), the report draft and
 findings workbook (:mod:`.report`), the run (:mod:`.pipeline`) and the CLI (:mod:`.cli`).
 """
+
+from regflows.inspection import worklist_notices as _notices  # noqa: F401,E402  (registers the procedure's notice kind)

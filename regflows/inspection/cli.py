@@ -19,13 +19,14 @@ from typing import Annotated, NoReturn
 import typer
 
 from regflows.exit_codes import ExitCode
-from regflows.inspection.worklist_cli import import_command
+from regflows.inspection.worklist_cli import export_command, import_command
 
 __all__ = ["inspection_app"]
 
 inspection_app = typer.Typer(help="季度征信合规与信息安全自查自纠（PBOC-102 三（三）；NFRA 23；CUSTINFO 10.2）。",
                              no_args_is_help=True)
 inspection_app.command("import")(import_command)
+inspection_app.command("worklist")(export_command)
 
 
 def _fail(message: str, code: int) -> NoReturn:
