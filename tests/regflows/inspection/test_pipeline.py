@@ -283,3 +283,17 @@ def test_summary_markdown_names_every_check_and_the_warnings(home: Path, tmp_pat
     text = pipeline.summary_markdown(outcome)
     assert all(r.title in text for r in outcome.results.values())
     assert "未判断" in text and "漏洞处置情况" in text and "## 警告" in text
+
+
+def test_the_report_and_findings_print_as_people_will_read_them(home: Path, tmp_path: Path, quarter_data: Any,
+                                                               profile: Profile, printed: Any) -> None:
+    """LibreOffice prints the report on A4 with every section and the findings sheet with its clauses."""
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    report = printed(outcome.files["report"])
+    assert report.size == pytest.approx((595.3, 841.9), abs=1)  # A4 portrait
+    text = "".join("".join(page.split()) for page in report.texts)
+    assert all(section in text for section in SECTIONS)
+    assert outcome.sample.population_sha256 in text and "草稿" in text
+    findings = printed(outcome.files["findings"])
+    flat = "".join("".join(page.split()) for page in findings.texts)
+    assert "X-SHARED" in flat and "附件3" in flat
