@@ -55,6 +55,6 @@ def self_inspection(
     vulns_path = Path(vulns) if vulns else (default_vulns if default_vulns.exists() else None)
     out = Path(out_dir) if out_dir else config.home() / "reports" / "self-inspection" / q.label
     outcome = run_task(q, paths, users_path, out, profile, vulns_path, int(seed) if seed.strip() else None)
-    summary_artifact_task(outcome)
+    summary_artifact_task(outcome, profile)
     return {**outcome.summary, "run_id": outcome.run_id, "files": {k: str(p) for k, p in outcome.files.items()},
             "warnings": outcome.warnings}

@@ -17,8 +17,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 import regflows.credit  # noqa: F401  (registers the query-log source the run looks up)
+from regflows.inspection.links import run_links
 from regflows.inspection.models import Quarter
 from regflows.inspection.pipeline import Outcome, run, summary_markdown
+from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
 
 
@@ -36,7 +38,13 @@ def run_task(quarter: Quarter, logs: list[Path], users: Path, out_dir: Path, pro
 
 
 @task(name="发布自查摘要")
-def summary_artifact_task(outcome: Outcome) -> str | None:
-    artifact = create_markdown_artifact(summary_markdown(outcome), key="self-inspection-summary",
-                                        description=f"{outcome.quarter.label} 季度自查摘要")
+def summary_artifact_task(outcome: Outcome, profile: Profile) -> str | None:
+    """The summary (counts, every check, the vulnerability chart, the warnings) and a signed
+    download link to each file of the run (issue 14, 4)."""
+    hours = profile.settings.file_link_hours
+    lines = ["", "## 文件", "", f"下载链接经签名，{hours:g} 小时内有效；服务器核对登记的 SHA-256 后才提供文件。", ""]
+    lines += [f"- [{markdown_text(title)}]({link})" if link else f"- {markdown_text(title)}（未登记，不提供下载）"
+              for title, link in run_links(profile, outcome)]
+    artifact = create_markdown_artifact(summary_markdown(outcome) + "\n".join(lines) + "\n", key="self-inspection-summary",
+                                        description=f"{outcome.quarter.label} 季度自查摘要与文件")
     return str(artifact) if artifact is not None else None

@@ -25,6 +25,8 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
     assert {k: result[k] for k in summary} == summary and summary["seed"] == 21 and summary["report_due"] == "2025-10-28"
     texts = artifact_texts(prefect_api, "self-inspection-summary")
     assert texts and any(summary["population_sha256"] in t and "漏洞处置情况" in t for t in texts)
+    text = next(t for t in texts if summary["population_sha256"] in t)
+    assert text.count("/files/") == 5 and "自查自纠报告（草稿）" in text  # a signed download link per file
 
     # the owner fills in the first lead's five links and imports the workbook
     path = Path(result["files"]["worklist"])
