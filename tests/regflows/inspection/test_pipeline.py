@@ -297,3 +297,27 @@ def test_the_report_and_findings_print_as_people_will_read_them(home: Path, tmp_
     findings = printed(outcome.files["findings"])
     flat = "".join("".join(page.split()) for page in findings.texts)
     assert "X-SHARED" in flat and "附件3" in flat
+
+
+def test_without_next_years_calendar_the_due_day_is_null_and_raised(home: Path, tmp_path: Path, profile: Profile) -> None:
+    """2026Q4's report falls due in January 2027, whose State Council notice is not loaded: the run
+    publishes, ``report_due`` is null (never a guess), and the run says why."""
+    import regflows.credit  # noqa: F401  (registers the query-log source)
+    from regflows.credit.demo import generate
+    from regflows.credit.models import Period
+    from regflows.inspection.demo import users_csv
+
+    q4 = Quarter.parse("2026Q4")
+    logs, users = [], set()
+    for i, month in enumerate(("2026-10", "2026-11", "2026-12")):
+        frame = generate(120, 7 + i, Period.parse(month)).frame
+        frame["query_id"] = f"{month}-" + frame["query_id"].astype(str)
+        frame.to_csv(tmp_path / f"{month}.csv", index=False)
+        logs.append(tmp_path / f"{month}.csv")
+        users |= set(frame["user_id"])
+    (tmp_path / "users.csv").write_text(users_csv(sorted(users), q4), encoding="utf-8")
+    outcome = pipeline.run(q4, logs, tmp_path / "users.csv", tmp_path / "out", profile, seed=3,
+                           now=dt.datetime(2027, 1, 5, 9, tzinfo=SHANGHAI))
+    assert outcome.calendar_missing and outcome.summary["report_due"] is None
+    assert json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["report_due"] is None
+    assert any("报告截止日无法确定" in w and "2027" in w for w in outcome.warnings)
