@@ -85,9 +85,10 @@ def query_leads(rows: pd.DataFrame, flagged: pd.DataFrame, sampled: Sequence[str
                           summary=f"用户 {r['user_id']} 于 {at:%Y-%m-%d %H:%M}（北京时间）的查询被月度规则标记：{hits[0]}"
                                   + (f" 等 {len(hits)} 条规则" if len(hits) > 1 else ""),
                           occurred_at=at, rules=hits, detail={"user_id": str(r["user_id"])}))
-    position = {q: i for i, q in enumerate(keys)}
+    drawn = rows[keys.isin(list(sampled)).to_numpy()]  # only the sample's rows, not a map of the whole quarter
+    by_id = {str(q): i for i, q in enumerate(drawn["query_id"])}
     for qid in sampled:
-        r = rows.iloc[position[qid]]
+        r = drawn.iloc[by_id[qid]]
         unit, at = str(r["unit"]), _when(r["queried_at"])
         leads.append(Lead(kind="sampled", ref=str(qid), unit=unit, owner=owner_of(profile, unit),
                           summary=f"抽查：用户 {r['user_id']} 于 {at:%Y-%m-%d %H:%M}（北京时间）的查询（未被规则标记）",
