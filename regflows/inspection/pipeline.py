@@ -32,7 +32,7 @@ from regflows.inspection import records
 from regflows.inspection.checks import CHECK_IDS, CheckResult, query_history, run_checks
 from regflows.inspection.due import report_due
 from regflows.inspection.leads import incident_leads, query_leads, quarter_rows, unowned
-from regflows.inspection.models import InspectionInputError, Lead, Quarter
+from regflows.inspection.models import LINKS, InspectionInputError, Lead, Quarter
 from regflows.inspection.report import ReportContext, write_findings, write_report
 from regflows.inspection.sample import MANIFEST_NAME, Sample, draw, manifest_bytes, population
 from regflows.inspection.users import read_users
@@ -52,6 +52,8 @@ STEPS = ("读取用户清单", "读取查询日志", "检查用户", "标记线�
 SUMMARY_KEYS = ("quarter", "leads", "population", "sampled", "seed", "population_sha256", "checks", "findings",
                 "report_due")
 _NUMERALS = "一二三四"
+#: An Excel worksheet's rows (the worklist is one sheet).
+EXCEL_MAX_ROWS = 1_048_576
 
 
 def quarter_title(quarter: Quarter) -> str:
@@ -127,6 +129,11 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     sampled_leads = [lead for lead in queries if lead.kind == "sampled"]
     leads = flagged_leads + incident_leads(quarter, profile, database_url) + sampled_leads
     figures_ = figures(register, quarter) if register is not None else None
+    rows_needed = len(leads) * len(LINKS) + 1  # the worklist: one row per lead and link, and its header
+    if rows_needed > EXCEL_MAX_ROWS:
+        raise InspectionInputError(
+            f"核实清单需要 {rows_needed} 行（{len(leads)} 条线索 × {len(LINKS)} 个环节），超过 Excel 工作表上限 {EXCEL_MAX_ROWS} 行："
+            f"其中抽查 {len(sampled_leads)} 笔，请调低 inspection_sample_percent（现为 {settings.inspection_sample_percent:g}%）")
 
     warnings = unowned(leads, profile)
     warnings += [f"检查项 {r.title}（{r.check}）未判断：{r.not_evaluated}" for r in results.values() if r.count is None]

@@ -321,3 +321,12 @@ def test_without_next_years_calendar_the_due_day_is_null_and_raised(home: Path, 
     assert outcome.calendar_missing and outcome.summary["report_due"] is None
     assert json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["report_due"] is None
     assert any("报告截止日无法确定" in w and "2027" in w for w in outcome.warnings)
+
+
+def test_a_worklist_beyond_excels_rows_is_refused_before_anything_is_written(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                            profile: Profile,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "EXCEL_MAX_ROWS", 200)  # the data's leads x 5 links exceed it
+    with pytest.raises(InspectionInputError, match="超过 Excel 工作表上限 200 行.*inspection_sample_percent"):
+        run(quarter_data, tmp_path / "out", profile)
+    assert not (tmp_path / "out").exists()
