@@ -9,17 +9,19 @@ report draft and summary.json, and publishes the summary artifact. Thin: tasks o
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
 from prefect import flow
 
+from calendars.zone import SHANGHAI
 from regflows import config
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.pipeline import previous_quarter
 from regflows.profile import load_profile, profile_path
-from tasks.inspection import run_task, summary_artifact_task
+from tasks.inspection import progress_task, run_task, summary_artifact_task
 
 
 def _default_logs(quarter: Quarter, months: int) -> list[Path]:
@@ -58,3 +60,12 @@ def self_inspection(
     summary_artifact_task(outcome, profile)
     return {**outcome.summary, "run_id": outcome.run_id, "files": {k: str(p) for k, p in outcome.files.items()},
             "warnings": outcome.warnings}
+
+
+@flow(name="self-inspection-watch", log_prints=True)
+def self_inspection_watch(
+    day: Annotated[str, Field(title="日期", description="YYYY-MM-DD（北京时间）；留空为今天。非工作日只发布进度，不提醒。")] = "",
+) -> dict[str, list[str]]:
+    """每个工作日：发布各季度最新一次自查的线索核实进度，提醒尚未答复的负责人（每条未完成线索附个人核实页面链接）。"""
+    when = dt.date.fromisoformat(day.strip()) if day.strip() else dt.datetime.now(SHANGHAI).date()
+    return progress_task(load_profile(profile_path()), when)

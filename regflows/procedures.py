@@ -119,7 +119,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         title="征信合规与信息安全自查自纠（按季度）",
         kinds=(inspection_notices.WORKLIST_REMINDER,),
         commands=(("self-inspection", inspection_app),),
-        deployments=("self-inspection",),
+        deployments=("self-inspection", "self-inspection-watch"),
         routes=_inspection_routes,
     ),
 )

@@ -13,15 +13,20 @@ import datetime as dt
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 import regflows.credit  # noqa: F401  (registers the query-log source the run looks up)
 from regflows.inspection.links import run_links
 from regflows.inspection.models import Quarter
 from regflows.inspection.pipeline import Outcome, run, summary_markdown
+from regflows.inspection.progress import progress_table
+from regflows.inspection.watch import runs_to_watch
+from regflows.inspection.worklist_notices import remind_owners
 from regflows.kit.documents import markdown_text
 from regflows.profile import Profile
+from regflows.store.db import migrate
+from tasks.notices import notices_published, sms_rate_limiter
 
 
 @task(name="季度自查：检查、标记、抽样并写出", cache_policy=NONE)
@@ -48,3 +53,30 @@ def summary_artifact_task(outcome: Outcome, profile: Profile) -> str | None:
     artifact = create_markdown_artifact(summary_markdown(outcome) + "\n".join(lines) + "\n", key="self-inspection-summary",
                                         description=f"{outcome.quarter.label} 季度自查摘要与文件")
     return str(artifact) if artifact is not None else None
+
+
+@task(name="核实进度：发布并提醒负责人", retries=1, retry_delay_seconds=10)
+def progress_task(profile: Profile, day: dt.date) -> dict[str, list[str]]:
+    """For the latest run of each quarter with open links: its progress per owner as a table
+    artifact, and on an official working day one reminder per owner with unanswered links (each
+    open lead with a fresh page link). Leads without an owner and owners the profile does not
+    know are logged as warnings (and ledgered by remind_owners): never silent."""
+    logger = get_run_logger()
+    migrate()
+    people = {p.id: p.name for p in profile.people}
+    sent: dict[str, list[str]] = {}
+    for watched in runs_to_watch():
+        create_table_artifact(progress_table(watched.progress, people), key=f"self-inspection-progress-{watched.quarter.lower()}",
+                              description=f"{watched.quarter} 线索核实进度（运行 {watched.run_id}）")
+        due = watched.summary.get("report_due")
+        with notices_published():
+            result = remind_owners(profile, watched.run_id, day, due_label=f"{due} 24:00" if due else None,
+                                   before_send=sms_rate_limiter(profile))
+        sent[watched.run_id] = list(result.sent)
+        if result.reminders.unowned:
+            logger.warning("%s：%d 条未完成的线索没有核实负责人，无法提醒", watched.quarter, len(result.reminders.unowned))
+        if result.unknown_owners:
+            logger.warning("%s：负责人 %s 不在机构配置中，无法提醒", watched.quarter, "、".join(result.unknown_owners))
+        if not result.reminders.working_day:
+            logger.info("%s 不是工作日：不提醒", day.isoformat())
+    return sent

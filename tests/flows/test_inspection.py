@@ -48,3 +48,18 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
         (first, "use"): "compliant", (first, "storage"): "rectify"}
     again = import_worklist(filled)  # the same file again changes nothing
     assert not again.recorded and len(again.unchanged) == 5
+
+    # the working-day watch: progress per owner in the UI, a reminder to each owner with open leads
+    from flows.inspection import self_inspection_watch
+    from regflows.store.db import session
+    from regflows.store.models import OutboxMessage
+
+    assert self_inspection_watch(day="2025-10-04") == {result["run_id"]: []}  # National Day: progress only
+    sent = self_inspection_watch(day="2025-10-09")
+    assert sorted(n.rsplit(":", 1)[1] for n in sent[result["run_id"]]) == ["chen.jing", "he.min"]
+    table = artifact_texts(prefect_api, "self-inspection-progress-2025q3")
+    assert table and any("chen.jing" in t and "合计" in t for t in table)
+    with session() as s:
+        to = {m.target.removeprefix("outbox://").split("/")[0] for m in s.query(OutboxMessage).all()}
+    assert {"chen.jing", "he.min"} <= to
+    assert self_inspection_watch(day="2025-10-09") == {result["run_id"]: list(sent[result["run_id"]])}  # same ids: sent once
