@@ -100,3 +100,25 @@ def run_command(
     if outcome.calendar_missing:  # published; the report's due day waits for the year's notice
         _fail("自查报告截止日无法确定：请导入该年度国务院节假日安排通知（regflows calendar import-notice）",
               ExitCode.NO_CALENDAR)
+
+
+@inspection_app.command("redraft")
+def redraft_command(
+    run_id: Annotated[str, typer.Argument(help="自查运行编号（run 输出的 run_id，亦见核实清单的隐藏工作表）")],
+    out: Annotated[Path, typer.Option("--out", help="报告草稿 .docx 的路径")],
+) -> None:
+    """按负责人至今登记的核实结论重新起草该次自查的报告（第四部分按环节列出问题），其余内容与该次运行一致；登记其 SHA-256。"""
+    from regflows.inspection.models import InspectionInputError
+    from regflows.inspection.pipeline import redraft
+
+    if out.suffix.lower() != ".docx":
+        _fail(f"--out {out} 须为 .docx 文件", ExitCode.USAGE)
+    if out.exists() and out.is_dir():
+        _fail(f"--out {out} 是一个目录：请给出 .docx 文件路径", ExitCode.USAGE)
+    try:
+        written = redraft(run_id, out)
+    except InspectionInputError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except OSError as exc:
+        _fail(f"无法写出 {out}（{exc.strerror or exc}）", ExitCode.USAGE)
+    typer.echo(json.dumps({"run_id": run_id, "report": str(written)}, ensure_ascii=False))

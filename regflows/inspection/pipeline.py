@@ -17,6 +17,7 @@ is in the manifest); the worklist, report and run id carry the run's time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -29,7 +30,7 @@ from typing import Any
 from calendars.official import CalendarError
 from calendars.zone import SHANGHAI
 from regflows.inspection import records
-from regflows.inspection.checks import CHECK_IDS, CheckResult, query_history, run_checks
+from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, query_history, run_checks
 from regflows.inspection.due import report_due
 from regflows.inspection.leads import incident_leads, query_leads, quarter_rows, unowned
 from regflows.inspection.models import LINKS, InspectionInputError, Lead, Quarter
@@ -44,7 +45,8 @@ from regflows.kit.publish import publishing
 from regflows.kit.querylogs import QueryLogError, query_log_source
 from regflows.profile import Profile
 
-__all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "file_names", "previous_quarter", "quarter_title", "run", "summary_markdown"]
+__all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "file_names", "previous_quarter", "quarter_title", "redraft", "run",
+           "summary_markdown"]
 
 #: The steps of :func:`run`, as a person watching a long run sees them.
 STEPS = ("读取用户清单", "读取查询日志", "检查用户", "标记线索并抽样", "读取事件与漏洞台账", "写出文件并登记")
@@ -181,13 +183,53 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
                          summary={**summary, "run_id": run_id, "warnings": warnings,
                                   "not_evaluated": {r.check: r.not_evaluated for r in results.values() if r.count is None},
                                   "vulnerabilities": figures_.as_dict() if figures_ else None,
-                                  "files": dict(names)},
+                                  "files": dict(names), "report": _report_facts(ctx)},
                          url=database_url)
     warnings += [f"此前一次运行在写出文件时中断，其未发布的文件已保存在 {kept}" for kept in stage.recovered]
     files = {key: stage.final(stage.path / name) for key, name in names.items()}
     return Outcome(run_id=run_id, quarter=quarter, summary=summary, sample=sample, results=results, leads=leads,
                    vulns=figures_, report_due_basis=basis, worklist_sha256=worklist_sha, files=files, warnings=warnings,
                    calendar_missing=calendar_missing)
+
+
+def _report_facts(ctx: ReportContext) -> dict[str, Any]:
+    """What the report says that the store does not hold elsewhere: each check's result with its
+    findings, the inputs' names, the due day; so the report can be drafted again (:func:`redraft`)."""
+    return {"institution": ctx.institution, "logs": list(ctx.logs), "users_file": ctx.users_file, "rules_title": ctx.rules_title,
+            "vulns_file": ctx.vulns_file, "manifest_sha256": ctx.manifest_sha256, "report_due": ctx.report_due,
+            "report_due_basis": ctx.report_due_basis, "warnings": list(ctx.warnings),
+            "results": [{"check": r.check, "title": r.title, "clause": r.clause, "not_evaluated": r.not_evaluated,
+                         "findings": [dataclasses.asdict(f) for f in r.findings]} for r in ctx.results.values()]}
+
+
+def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str | None = None) -> Path:
+    """The run's report drafted again with the owners' answers recorded since (section 四, findings
+    by link), everything else as the run found it; written at ``path`` and recorded with its
+    SHA-256 (kind ``report-redraft``). A run recorded before its facts were kept is refused."""
+    run_row = records.run_of(run_id, url)
+    if run_row is None:
+        raise InspectionInputError(f"自查运行 {run_id} 未登记")
+    facts = (run_row.summary or {}).get("report")
+    if not facts:
+        raise InspectionInputError(f"自查运行 {run_id} 未保存报告所需的数据，无法重新起草：请重新运行该季度")
+    quarter = Quarter.parse(run_row.quarter)
+    m = run_row.manifest
+    sample = Sample(quarter.label, int(m["population"]["size"]), str(m["population"]["sha256"]), int(m["seed"]), False,
+                    int(m["sample_size"]), str(m["size_rule"]), tuple(m["sampled"]))
+    results = {r["check"]: CheckResult(r["check"], r["title"], r["clause"], tuple(Finding(**f) for f in r["findings"]),
+                                       r["not_evaluated"]) for r in facts["results"]}
+    vulns = (run_row.summary or {}).get("vulnerabilities")
+    stamp = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).replace(microsecond=0)
+    ctx = ReportContext(
+        institution=facts["institution"], quarter_label=quarter.label, quarter_title=quarter_title(quarter),
+        first_day=quarter.first_day, last_day=quarter.last_day, run_id=run_id, prepared_at=stamp, logs=facts["logs"],
+        users_file=facts["users_file"], rules_title=facts["rules_title"], results=results, leads=records.leads_of(run_id, url),
+        sample=sample, manifest_sha256=facts["manifest_sha256"], report_due=facts["report_due"],
+        report_due_basis=facts["report_due_basis"], vulns=VulnsFigures.from_dict(vulns) if vulns else None,
+        vulns_file=facts["vulns_file"], answers=records.latest_answers(run_id, url), warnings=facts["warnings"])
+    written = write_report(path, ctx)
+    records.record_document(run_id, "report-redraft", written.absolute(), sha256_file(written)[0], url=url)
+    return written
 
 
 def previous_quarter(today: dt.date | None = None) -> Quarter:

@@ -19,7 +19,7 @@ from regflows.kit.reports import record_report_in
 from regflows.store import db
 from regflows.store.models import InspectionAnswer, InspectionLead, InspectionRun
 
-__all__ = ["PROCEDURE", "answers_of", "latest_answers", "leads_of", "record_answers", "run_of", "save_run"]
+__all__ = ["PROCEDURE", "answers_of", "latest_answers", "leads_of", "record_answers", "record_document", "run_of", "save_run"]
 
 PROCEDURE = "self-inspection"
 
@@ -90,3 +90,12 @@ def answers_of(run_id: str, url: str | None = None) -> list[Answer]:
 def latest_answers(run_id: str, url: str | None = None) -> dict[tuple[str, str], Answer]:
     """The answer that counts for each (lead, link): the latest recorded."""
     return {(a.lead_id, a.link): a for a in answers_of(run_id, url)}
+
+
+def record_document(run_id: str, kind: str, path: Path, sha256: str, url: str | None = None) -> None:
+    """Put a document written for a run later (a redrafted report) on record with its SHA-256 and in the ledger."""
+    with db.session(url) as s:
+        if s.get(InspectionRun, run_id) is None:
+            raise InspectionInputError(f"自查运行 {run_id} 未登记")
+        record_report_in(s, procedure=PROCEDURE, kind=kind, subject=run_id, path=path, sha256=sha256,
+                         action="self_inspection.written")

@@ -159,7 +159,15 @@ class VulnsFigures:
         return {"quarter": self.quarter, "total": self.total, "found_in_quarter": self.found_in_quarter,
                 "fixed_in_quarter": self.fixed_in_quarter, "open": self.open, "open_by_severity": dict(self.open_by_severity),
                 "overdue": len(self.overdue), "overdue_ids": list(self.overdue), "fixed_late": len(self.fixed_late),
-                "mean_days_to_fix": self.mean_days_to_fix}
+                "fixed_late_ids": list(self.fixed_late), "mean_days_to_fix": self.mean_days_to_fix}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VulnsFigures:
+        """Back from :meth:`as_dict` (a recorded run's figures, for its report redrafted later)."""
+        return cls(quarter=data["quarter"], total=data["total"], found_in_quarter=data["found_in_quarter"],
+                   fixed_in_quarter=data["fixed_in_quarter"], open_by_severity=dict(data["open_by_severity"]),
+                   overdue=list(data["overdue_ids"]), fixed_late=list(data.get("fixed_late_ids", [])),
+                   mean_days_to_fix=data["mean_days_to_fix"])
 
 
 def figures(vulns: list[Vulnerability], quarter: Quarter) -> VulnsFigures:

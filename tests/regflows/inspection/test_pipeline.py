@@ -330,3 +330,33 @@ def test_a_worklist_beyond_excels_rows_is_refused_before_anything_is_written(hom
     with pytest.raises(InspectionInputError, match="超过 Excel 工作表上限 200 行.*inspection_sample_percent"):
         run(quarter_data, tmp_path / "out", profile)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_report_is_redrafted_with_the_owners_answers(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+    from regflows.inspection.models import LINKS, Answer
+
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    first = outcome.leads[0].lead_id
+    at = dt.datetime(2025, 10, 10, 2, tzinfo=dt.timezone.utc)
+    answers = [Answer(first, link, "compliant", "已核对授权书", "chen.jing", at, "page") for link in LINKS if link != "storage"]
+    answers.append(Answer(first, "storage", "violation", "征信报告存放于共享盘，超出制度规定", "chen.jing", at, "page"))
+    records.record_answers(outcome.run_id, answers)
+    result = CliRunner().invoke(app, ["self-inspection", "redraft", outcome.run_id, "--out", str(tmp_path / "r2.docx")])
+    assert result.exit_code == 0, result.output
+    document = docx.Document(str(tmp_path / "r2.docx"))
+    text = "\n".join(p.text for p in document.paragraphs) + "\n".join(
+        c.text for t in document.tables for row in t.rows for c in row.cells)
+    assert f"{first}：违规，征信报告存放于共享盘，超出制度规定（核实人 chen.jing）" in text
+    assert "已核实 1 条线索，其中违规或需整改 1 条" in text  # the storage link
+    assert outcome.sample.population_sha256 in text and "2025-10-28" in text and "V1" in text  # as the run found it
+    first_draft = docx.Document(str(outcome.files["report"]))
+    assert [p.text for p in first_draft.paragraphs if p.style is not None and p.style.name.startswith("Heading")] == [
+        p.text for p in document.paragraphs if p.style is not None and p.style.name.startswith("Heading")]
+    with session() as s:
+        kinds = [r.kind for r in s.query(Report).filter(Report.subject == outcome.run_id)]
+    assert "report-redraft" in kinds
+    unknown = CliRunner().invoke(app, ["self-inspection", "redraft", "nope", "--out", str(tmp_path / "x.docx")])
+    assert unknown.exit_code == 2 and "未登记" in unknown.stderr
