@@ -34,6 +34,7 @@ from regflows.credit.cli import credit_app, demo_app
 from regflows.incident import commands as _incident_commands  # noqa: F401  (adds declare/fulfil/... to incident_app)
 from regflows.incident import notices as incident_notices
 from regflows.incident.cli import incident_app
+from regflows.inspection import worklist_notices as inspection_notices
 from regflows.inspection.cli import inspection_app
 from regflows.profile import Profile
 
@@ -80,6 +81,13 @@ def _incident_routes() -> Sequence[BaseRoute]:
     return ROUTES
 
 
+def _inspection_routes() -> Sequence[BaseRoute]:
+    # the owners' signed pages per lead (GET/POST /inspection/<token>), loaded with the endpoint only
+    from regflows.inspection.pages import ROUTES
+
+    return ROUTES
+
+
 def _credit_access_warnings(profile: Profile) -> list[str]:
     # PBOC-102 附件1 (the 21 national access institutions) against institution.credit_access.
     from regflows.credit.units import access_warnings
@@ -104,12 +112,15 @@ PROCEDURES: tuple[Procedure, ...] = (
         deployments=("credit-stats", "credit-stats-watch", "credit-daily-check"),
         profile_warnings=_credit_access_warnings,
     ),
-    Procedure(  # in progress (issue 15): its CLI so far; its kinds, routes and deployments come with its flows
+    Procedure(
+        # reads the query logs through what regflows.credit registers (regflows/kit/querylogs.py),
+        # imported above: this module is the composition root that joins the two
         name="self-inspection",
         title="征信合规与信息安全自查自纠（按季度）",
-        kinds=(),
+        kinds=(inspection_notices.WORKLIST_REMINDER,),
         commands=(("self-inspection", inspection_app),),
-        deployments=(),
+        deployments=("self-inspection", "self-inspection-watch"),
+        routes=_inspection_routes,
     ),
 )
 

@@ -113,6 +113,10 @@ class ReportingUnit(_Strict):
     credit_preparer: str | None = Field(default=None, description="本单位统计表填表人（人员编号）；留空用 settings.credit_preparer")
     credit_review_role: str | None = Field(default=None, description="本单位复核人所在角色；留空用 settings.credit_review_role")
     credit_signoff_role: str | None = Field(default=None, description="本单位签发人所在角色；留空用 settings.credit_signoff_role")
+    # PBOC-102 三（三）: each lead of the quarterly self-inspection is verified by its unit's owner;
+    # a unit without one leaves its leads unowned, which the run raises (never silent).
+    inspection_owner: str | None = Field(
+        default=None, description="季度自查中本单位线索的核实负责人（人员编号；PBOC-102 三（三） 逐笔核实）；留空则该单位的线索无负责人并告警")
 
 
 class Channel(_Strict):
@@ -294,8 +298,10 @@ def _cross_references(profile: Profile) -> list[tuple[tuple[str | int, ...], str
         if profile.institution.credit_access != "none" and wanted not in profile.roles and wanted not in kinds:
             problems.append((("settings", field), f"没有角色 {wanted}（填角色键或 kind）"))
     for i, unit in enumerate(profile.reporting_units):
-        if unit.credit_preparer is not None and unit.credit_preparer not in known:
-            problems.append((("reporting_units", i, "credit_preparer"), f"未定义的人员 {unit.credit_preparer}"))
+        for field in ("credit_preparer", "inspection_owner"):
+            person = getattr(unit, field)
+            if person is not None and person not in known:
+                problems.append((("reporting_units", i, field), f"未定义的人员 {person}"))
         for field in ("credit_review_role", "credit_signoff_role"):
             wanted = getattr(unit, field)
             if wanted is not None and wanted not in profile.roles and wanted not in kinds:

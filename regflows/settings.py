@@ -272,6 +272,10 @@ class InspectionSettings(_Strict):
         default=30, ge=1, description="抽查样本量下限（总体不足时全部抽查）",
         json_schema_extra=_clause("PBOC-102 三（三）（不定期组织抽查；数量为本机构取值）"),
     )
+    inspection_page_link_days: float = Field(
+        default=21, gt=0, le=92, description="线索核实页面个人链接的有效天数（自发出起）；过期后随提醒重新发送",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     inspection_report_due_working_days: int = Field(
         default=15, ge=1, le=60, description="自查自纠书面报告：季度结束次日起多少个工作日内报送",
         json_schema_extra=_clause("PBOC-102 三（三）（按季度书面报告，报告流程参照征信信息安全事件；未规定日期，为本机构取值）"),

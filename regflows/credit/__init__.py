@@ -13,3 +13,4 @@ that a flow run in a worker process, or any module that sends, never meets an un
 """
 
 from regflows.credit import notices as _notices  # noqa: F401  (registers the procedure's notice kind)
+from regflows.credit import logsource as _logsource  # noqa: F401,E402  (registers the query-log source: regflows/kit/querylogs.py)

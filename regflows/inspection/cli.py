@@ -1,219 +1,129 @@
-"""Command line: ``regflows self-inspection ...`` (issue 15, "CLI contract").
+"""Command line: ``regflows self-inspection run``, ``import``, ``worklist``, ``redraft``, and the
+rectification register's ``finding`` and ``submit`` (regflows/inspection/finding_cli.py) (issue 15,
+"CLI contract").
 
-Mounted by regflows/cli.py through regflows/procedures.py. Loaded by every ``regflows`` command,
-so each command imports the store, the calendar and the document writer inside itself (lazy).
-Output is JSON on stdout; errors are one Chinese line on stderr naming the option, with the exit
-codes of regflows/exit_codes.py.
+Mounted by regflows/procedures.py as the ``self-inspection`` sub-app. Loaded by every
+``regflows`` command, so the commands import inside themselves (pandas, python-docx, openpyxl,
+the store: about a second), as the credit statistics' CLI does. The query logs are read and
+flagged by the procedure that registered them in the kit (regflows/kit/querylogs.py); the
+composition root imports it, never this module.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
 from regflows.exit_codes import ExitCode
-from regflows.profile import ProfileError, load_profile, profile_path
+from regflows.inspection.finding_cli import finding_app, submit
+from regflows.inspection.worklist_cli import export_command, import_command
 
-inspection_app = typer.Typer(help="征信合规与信息安全自查自纠（PBOC-102 三（三）；NFRA 23；CUSTINFO 10.2）：按季度自查、问题整改。",
+__all__ = ["inspection_app"]
+
+inspection_app = typer.Typer(help="季度征信合规与信息安全自查自纠（PBOC-102 三（三）；NFRA 23；CUSTINFO 10.2）。",
                              no_args_is_help=True)
+inspection_app.command("import")(import_command)
+inspection_app.command("worklist")(export_command)
+inspection_app.add_typer(finding_app, name="finding")
+inspection_app.command("submit")(submit)
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"错误：{message}", err=True)  # the same form as every other regflows command
+    typer.echo(f"错误：{message}", err=True)
     raise typer.Exit(code)
 
 
-def _echo(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A progress bar over the run's steps on stderr (a quarter of a large bank's log is tens of
+    millions of rows)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from regflows.inspection.pipeline import STEPS
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("季度自查", total=len(STEPS))
+        started: list[str] = []
+
+        def on_step(name: str) -> None:
+            if started:
+                bar.advance(task)
+            started.append(name)
+            bar.update(task, description=name)
+
+        yield on_step
+        if len(started) == len(STEPS):
+            bar.update(task, completed=len(STEPS), description="完成")
 
 
-# -- rectification (issue 15, item 5): `self-inspection finding ...` and `self-inspection submit` ---------------
-
-finding_app = typer.Typer(help="问题整改台账：登记问题（人民银行检查反馈、业务部门抽查等）、查看、复查后销号。", no_args_is_help=True)
-inspection_app.add_typer(finding_app, name="finding")
-
-#: The kit's and the domain's field names as this command line spells them.
-_OPTIONS = {"quarter": "--quarter", "source": "--source", "title": "--title", "clause": "--clause", "unit": "--unit",
-            "owner": "--owner", "detail": "--detail", "feedback": "--feedback-date", "due": "--due", "area": "--area",
-            "evidence": "--evidence", "by": "--by", "file": "--file", "reference": "--reference", "rechecked_by": "--rechecked-by"}
-ProfileOption = Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")]
-
-
-def _profile(path: Path | None) -> Any:
-    try:
-        return load_profile(path or profile_path())
-    except ProfileError as exc:
-        _fail(str(exc), ExitCode.USAGE)
-
-
-def _day(text: str | None, option: str) -> Any:
-    import datetime as dt
-
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        _fail(f"{option} 应写作 YYYY-MM-DD，实为 {text!r}", ExitCode.USAGE)
-
-
-@finding_app.command("add")
-def finding_add(
-    quarter: Annotated[str, typer.Option("--quarter", help="所属季度 YYYYQn，如 2026Q3")],
-    source: Annotated[str, typer.Option("--source", help="问题来源：patrol（人民银行检查反馈）、spot_check（业务部门合规抽查）、check、worklist")],
-    title: Annotated[str, typer.Option("--title", help="问题（抽查问题不含领域名称）")],
-    unit: Annotated[str, typer.Option("--unit", help="责任单位或部门")],
-    owner: Annotated[str, typer.Option("--owner", help="整改责任人（人员编号）")],
-    feedback_date: Annotated[str, typer.Option("--feedback-date", help="反馈日期 YYYY-MM-DD（人民银行检查：接到整改反馈之日）")],
-    clause: Annotated[str | None, typer.Option("--clause", help="依据条款，如 PBOC-102 三（三）（抽查问题默认 CUSTINFO 10.2）")] = None,
-    due: Annotated[str | None, typer.Option("--due", help="整改期限 YYYY-MM-DD（由整改责任人确定；默认反馈次日起 15 个工作日）")] = None,
-    detail: Annotated[str, typer.Option("--detail", help="问题描述")] = "",
-    area: Annotated[str | None, typer.Option("--area", help="抽查领域（spot_check 必填）：收集告知、权限管理、销毁流程")] = None,
-    notice: Annotated[Path | None, typer.Option("--notice", help="同时出具整改通知书 .docx 到该文件（记录其 SHA-256）")] = None,
-    profile: ProfileOption = None,
+@inspection_app.command("run")
+def run_command(
+    quarter: Annotated[str, typer.Option("--quarter", help="自查季度 YYYYQn，如 2025Q3")],
+    logs: Annotated[list[Path], typer.Option("--logs", help="查询日志（可多次给出；季度前的记录作为用户检查的历史）")],
+    users: Annotated[Path, typer.Option("--users", help="征信系统用户清单（CSV，UTF-8 或 GBK）")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录：核实清单、抽样清单、问题清单、报告草稿、summary.json")],
+    vulns: Annotated[Path | None, typer.Option("--vulns", help="漏洞台账（CSV：id, severity, found, due, fixed）")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="抽样随机种子（不给时随机生成并记录）")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE）")] = None,
 ) -> None:
-    """登记一个待整改问题：写入整改与整改情况报告两项义务（期限按法定工作日计算），重复登记不改变已有记录。"""
-    from calendars.official import CalendarError
+    """读取查询日志与用户清单，检查用户、标记线索并抽样，写出该季度的核实清单、抽样清单、问题清单、自查报告草稿与 summary.json，并登记到业务库。"""
+    from regflows.inspection.models import InspectionInputError, Quarter
+    from regflows.kit.querylogs import NoQueryLogSource
+    from regflows.profile import ProfileError, load_profile, profile_path
+
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} 是一个文件，不是目录：请给出输出目录", ExitCode.USAGE)
+    existing = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        _fail(f"--out {out} 无法作为输出目录（{existing} 不是可写入的目录）", ExitCode.USAGE)
+    try:
+        parsed = Quarter.parse(quarter)
+        prof = load_profile(profile or profile_path())
+    except (InspectionInputError, ProfileError) as exc:
+        _fail(f"输入错误：{exc}", ExitCode.USAGE)
+    from regflows.inspection.pipeline import run
+
+    try:
+        with _progress() as on_step:
+            outcome = run(parsed, logs, users, out, prof, vulns=vulns, seed=seed, on_step=on_step)
+    except InspectionInputError as exc:
+        _fail(f"输入错误：{exc}", ExitCode.USAGE)
+    except NoQueryLogSource as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    for w in outcome.warnings:
+        typer.echo(f"警告：{w}", err=True)
+    typer.echo(json.dumps({**outcome.summary, "run_id": outcome.run_id,
+                           "files": {k: str(p) for k, p in outcome.files.items()}}, ensure_ascii=False, indent=2))
+    if outcome.calendar_missing:  # published; the report's due day waits for the year's notice
+        _fail("自查报告截止日无法确定：请导入该年度国务院节假日安排通知（regflows calendar import-notice）",
+              ExitCode.NO_CALENDAR)
+
+
+@inspection_app.command("redraft")
+def redraft_command(
+    run_id: Annotated[str, typer.Argument(help="自查运行编号（run 输出的 run_id，亦见核实清单的隐藏工作表）")],
+    out: Annotated[Path, typer.Option("--out", help="报告草稿 .docx 的路径")],
+) -> None:
+    """按负责人至今登记的核实结论重新起草该次自查的报告（第四部分按环节列出问题），其余内容与该次运行一致；登记其 SHA-256。"""
     from regflows.inspection.models import InspectionInputError
-    from regflows.inspection.rectification import RectificationConflict, new_finding, open_rectification
-    from regflows.inspection.spot_check import CLAUSE, spot_check_finding
+    from regflows.inspection.pipeline import redraft
 
-    prof = _profile(profile)
-    owner_due = _day(due, "--due")
-    if notice is not None and (notice.is_dir() or not notice.absolute().parent.is_dir()):  # said before anything is written
-        _fail(f"--notice {notice} 不是可写入的文件路径（须为已存在目录中的 .docx 文件）", ExitCode.USAGE)
+    if out.suffix.lower() != ".docx":
+        _fail(f"--out {out} 须为 .docx 文件", ExitCode.USAGE)
+    if out.exists() and out.is_dir():
+        _fail(f"--out {out} 是一个目录：请给出 .docx 文件路径", ExitCode.USAGE)
     try:
-        if source == "spot_check":
-            if area is None:
-                _fail("业务部门合规抽查（--source spot_check）须写明抽查领域（--area）：收集告知、权限管理、销毁流程", ExitCode.USAGE)
-            if clause not in (None, CLAUSE):
-                _fail(f"业务部门合规抽查的依据为 {CLAUSE}（--clause 不能另写）", ExitCode.USAGE)
-            finding = spot_check_finding(quarter=quarter, department=unit, area=area, problem=title, owner=owner,
-                                         found_on=feedback_date, detail=detail, names=_OPTIONS, people=prof.person_ids)
-        else:
-            if clause is None:
-                _fail("依据条款（--clause）不能为空，如 PBOC-102 三（三）", ExitCode.USAGE)
-            finding = new_finding(quarter=quarter, source=source, title=title, clause=clause, unit=unit, owner=owner,
-                                  feedback=feedback_date, detail=detail, names=_OPTIONS, people=prof.person_ids)
-        opened = open_rectification(finding, due=owner_due, settings=prof.settings, names=_OPTIONS)
+        written = redraft(run_id, out)
     except InspectionInputError as exc:
         _fail(str(exc), ExitCode.USAGE)
-    except RectificationConflict as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except CalendarError as exc:
-        _fail(f"整改期限无法计算：{exc}", ExitCode.NO_CALENDAR)
-    out: dict[str, Any] = {"id": opened.finding_id, "created": opened.created, "rectification_due": opened.rectification_due.isoformat(),
-                           "report_due": opened.report_due.isoformat() if opened.report_due else None,
-                           "report_basis": opened.report_basis}
-    if notice is not None:
-        from regflows.inspection.notice import issue_notice
-
-        written, digest = issue_notice(opened.finding_id, notice, institution=prof.institution.name,
-                                       names={p.id: p.name for p in prof.people},
-                                       units={u.code: u.name for u in prof.reporting_units})
-        out["notice"] = {"file": str(written), "sha256": digest}
-    if opened.provisional_days:
-        out["provisional_days"] = list(opened.provisional_days)
-    _echo(out)
-    if opened.provisional_days:
-        typer.echo(f"暂定：期限依赖尚未公布的节假日安排（{'、'.join(opened.provisional_days)}），公布后可能变化", err=True)
-        raise typer.Exit(ExitCode.PROVISIONAL)
-
-
-@finding_app.command("list")
-def finding_list(quarter: Annotated[str, typer.Option("--quarter", help="季度 YYYYQn")]) -> None:
-    """该季度的整改台账（JSON）：每个问题的整改与整改情况报告的状态与期限。"""
-    from regflows.inspection.models import InspectionInputError, Quarter
-    from regflows.inspection.rectification import list_findings
-
-    try:
-        q = Quarter.parse(quarter)
-    except InspectionInputError as exc:
-        _fail(f"--quarter：{exc}", ExitCode.USAGE)
-    _echo([f.to_dict() for f in list_findings(q)])
-
-
-@finding_app.command("close")
-def finding_close(
-    finding_id: Annotated[str, typer.Argument(help="问题编号（SI-...，见 finding list）")],
-    evidence: Annotated[str, typer.Option("--evidence", help="整改证据：做了什么、结果如何")],
-    by: Annotated[str, typer.Option("--by", help="登记人（人员编号）")],
-    rechecked_by: Annotated[str | None, typer.Option("--rechecked-by", help="复查人（人员编号，不能是整改责任人）")] = None,
-    recheck_note: Annotated[str | None, typer.Option("--recheck-note", help="复查记录")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="证据文件（记录其 SHA-256 与大小）")] = None,
-    reference: Annotated[str | None, typer.Option("--reference", help="文号或编号")] = None,
-    profile: ProfileOption = None,
-) -> None:
-    """整改销号：须有证据并经责任人以外的人员复查。"""
-    from regflows.inspection.rectification import close_finding
-    from regflows.kit.obligations import ObligationNotFound, Refused
-
-    prof = _profile(profile)
-    try:
-        row = close_finding(finding_id, evidence=evidence, by=by, rechecked_by=rechecked_by, recheck_note=recheck_note,
-                            file=file, reference=reference, people=prof.person_ids, field_names=_OPTIONS)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    recorded = row.evidence["history"][-1]
-    _echo({"id": finding_id, "closed_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by,
-           "rechecked_by": row.detail["recheck"]["by"],
-           **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})})
-
-
-@finding_app.command("report")
-def finding_report(
-    finding_id: Annotated[str, typer.Argument(help="问题编号（SI-...）")],
-    evidence: Annotated[str, typer.Option("--evidence", help="报送方式与对象，如 书面报送人民银行重庆营管部")],
-    by: Annotated[str, typer.Option("--by", help="报送人（人员编号）")],
-    file: Annotated[Path | None, typer.Option("--file", help="证据文件（记录其 SHA-256 与大小）")] = None,
-    reference: Annotated[str | None, typer.Option("--reference", help="文号或回执号")] = None,
-    profile: ProfileOption = None,
-) -> None:
-    """登记整改情况已报送（PBOC-102 附件4 六（二））：停止该项提醒。"""
-    from regflows.inspection.rectification import report_finding
-    from regflows.kit.obligations import ObligationNotFound, Refused
-
-    prof = _profile(profile)
-    try:
-        row = report_finding(finding_id, evidence=evidence, by=by, file=file, reference=reference, people=prof.person_ids,
-                             field_names=_OPTIONS)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    _echo({"id": finding_id, "reported_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by})
-
-
-@inspection_app.command("submit")
-def submit(
-    quarter: Annotated[str, typer.Argument(help="季度 YYYYQn")],
-    evidence: Annotated[str, typer.Option("--evidence", help="报送方式与对象（报告流程参照征信信息安全事件，PBOC-102 三（三））")],
-    by: Annotated[str, typer.Option("--by", help="报送人（人员编号）")],
-    file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执")] = None,
-    reference: Annotated[str | None, typer.Option("--reference", help="文号或回执号")] = None,
-    profile: ProfileOption = None,
-) -> None:
-    """登记该季度自查自纠书面报告已报送：停止提醒，写入审计账本。"""
-    from regflows.inspection.models import InspectionInputError, Quarter
-    from regflows.inspection.owed import submit_report
-    from regflows.kit.obligations import ObligationNotFound, Refused
-
-    prof = _profile(profile)
-    try:
-        q = Quarter.parse(quarter)
-        row = submit_report(q, evidence=evidence, by=by, file=file, reference=reference, people=prof.person_ids,
-                            field_names=_OPTIONS)
-    except InspectionInputError as exc:
-        _fail(f"季度：{exc}", ExitCode.USAGE)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    _echo({"quarter": q.label, "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by})
-
-# -- end of rectification --------------------------------------------------------------------------------------
+    except OSError as exc:
+        _fail(f"无法写出 {out}（{exc.strerror or exc}）", ExitCode.USAGE)
+    typer.echo(json.dumps({"run_id": run_id, "report": str(written)}, ensure_ascii=False))

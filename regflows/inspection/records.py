@@ -8,23 +8,29 @@ earlier ones are the trail an inspector reads.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from regflows.inspection.models import Answer, InspectionInputError, Lead
+from regflows.kit.reports import record_report_in
 from regflows.store import db
 from regflows.store.models import InspectionAnswer, InspectionLead, InspectionRun
 
-__all__ = ["answers_of", "latest_answers", "leads_of", "record_answers", "run_of", "save_run"]
+__all__ = ["PROCEDURE", "answers_of", "latest_answers", "leads_of", "record_answers", "record_document", "run_of", "save_run"]
+
+PROCEDURE = "self-inspection"
 
 
 def save_run(run_id: str, quarter: str, seed: int, manifest: dict[str, Any], leads: Iterable[Lead],
              worklist_sha256: str | None, exported_at: dt.datetime, summary: dict[str, Any] | None = None,
-             url: str | None = None) -> None:
+             url: str | None = None, files: Mapping[str, tuple[Path, str]] | None = None) -> None:
     """Record a run and its leads in one transaction (all or nothing). Saving the same run id
-    again is refused: a run's worklist, once exported, is what its answers refer to."""
+    again is refused: a run's worklist, once exported, is what its answers refer to. ``files``
+    (kind → (path, SHA-256)): the run's documents, each on record and in the ledger in the same
+    transaction (every produced document on record with its SHA-256)."""
     with db.session(url) as s:
         if s.get(InspectionRun, run_id) is not None:
             raise InspectionInputError(f"自查运行 {run_id} 已登记，不能重复登记")
@@ -36,6 +42,9 @@ def save_run(run_id: str, quarter: str, seed: int, manifest: dict[str, Any], lea
                                  owner=lead.owner, summary=lead.summary,
                                  detail={**lead.detail, "rules": list(lead.rules),
                                          "occurred_at": lead.occurred_at.isoformat() if lead.occurred_at else None}))
+        for kind, (path, digest) in (files or {}).items():
+            record_report_in(s, procedure=PROCEDURE, kind=kind, subject=run_id, path=path, sha256=digest,
+                             action="self_inspection.written", detail={"quarter": quarter})
 
 
 def run_of(run_id: str, url: str | None = None) -> InspectionRun | None:
@@ -81,3 +90,12 @@ def answers_of(run_id: str, url: str | None = None) -> list[Answer]:
 def latest_answers(run_id: str, url: str | None = None) -> dict[tuple[str, str], Answer]:
     """The answer that counts for each (lead, link): the latest recorded."""
     return {(a.lead_id, a.link): a for a in answers_of(run_id, url)}
+
+
+def record_document(run_id: str, kind: str, path: Path, sha256: str, url: str | None = None) -> None:
+    """Put a document written for a run later (a redrafted report) on record with its SHA-256 and in the ledger."""
+    with db.session(url) as s:
+        if s.get(InspectionRun, run_id) is None:
+            raise InspectionInputError(f"自查运行 {run_id} 未登记")
+        record_report_in(s, procedure=PROCEDURE, kind=kind, subject=run_id, path=path, sha256=sha256,
+                         action="self_inspection.written")

@@ -32,6 +32,8 @@ module            what it holds
                   writers and Markdown text for artifacts
 ``errors``        one translator from validation errors to Chinese with file and line
 ``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
+``querylogs``     the query logs' reader and monthly rules as an interface: the procedure
+                  that owns them registers them, another looks them up (never imports it)
 ``forms``         what people type into a deployment's form: Beijing wall-clock times,
                   empty for "not given", choices by their Chinese names
 ================  =====================================================================
@@ -60,6 +62,8 @@ MODULES: dict[str, tuple[str, ...]] = {
                   "open_subjects", "person_name", "put_in", "role_members"),
     "refusals": ("DEFAULT_PER_MINUTE", "LEDGER_ACTION", "MAX_CLIENTS", "RefusalLog", "note_refusal", "per_minute"),
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
+    "querylogs": ("COLUMNS", "FLAG_COLUMNS", "NoQueryLogSource", "QueryLogError", "QueryLogSource", "query_log_source",
+                  "register_query_log_source"),
     "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),

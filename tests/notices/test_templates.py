@@ -39,6 +39,11 @@ ACK = "https://regflows.example.cn/ack/q7Yk2mZp"
 #: One valid context per kind, in the shapes the callers send (notices/service.py,
 #: notices/escalation.py, regflows/cli.py) where a caller exists.
 VALID: dict[str, dict[str, Any]] = {
+    "inspection_worklist_reminder": {
+        "subject_ref": "self-inspection:2026Q3", "quarter": "2026Q3", "owner": "李明", "count": 2, "unanswered": 7,
+        "leads": ["flagged:Q000002 非工作时间查询（待答复：审核、查询）核实页面：https://regflows.example.cn/inspection/eHl6.q7Yk2mZp"],
+        "due_label": "2026-10-23 17:00", "ack_url": ACK, "institution": "渝信示范银行股份有限公司",
+    },
     "test": {"institution": "渝信示范银行股份有限公司", "sent_at": "2025-10-01 09:30:00"},
     "incident_alert": {
         "incident_id": "INC-20251001-0001",
@@ -470,6 +475,7 @@ def test_an_ack_link_too_long_for_an_sms_raises() -> None:
 #: an acknowledgement link up to 64 (``notices.acks`` links are the base URL + 33), drill on, counts
 #: at two or three digits.
 LONGEST_SMS: dict[str, dict[str, Any]] = {
+    "inspection_worklist_reminder": {"subject_ref": "self-inspection:2026Q3", "count": 99_999, "due_label": "2026-10-23 17:00"},
     "test": {"sent_at": "2025-12-31 23:59"},
     "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄色", "drill": True,
                        "next_due": [{"title": "t", "due_label": "2025-10-01 11:30", "clause": "c"}] * 99,

@@ -54,10 +54,12 @@ def test_the_cli_mounts_each_procedures_commands() -> None:
 
 def test_endpoint_routes_are_the_procedures_routes() -> None:
     routes = endpoint_routes()
-    assert [(r.path, sorted(r.methods or ())) for r in routes if isinstance(r, Route)] == [("/incidents", ["POST"])]
+    assert [(r.path, sorted(r.methods or ())) for r in routes if isinstance(r, Route)] == [
+        ("/incidents", ["POST"]), ("/inspection/{token}", ["GET", "HEAD"]), ("/inspection/{token}", ["POST"])]
     client = TestClient(create_app(routes))
     assert client.get("/health").text == "ok"
     assert client.post("/incidents", content=b"{}").status_code in (401, 503)  # the incident's own ingest answers
+    assert client.get("/inspection/forged").status_code in (400, 403, 404)  # the owner's page refuses a forged link
 
 
 def _python_files(folder: Path) -> list[Path]:

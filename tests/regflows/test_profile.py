@@ -150,3 +150,14 @@ def test_public_base_url_can_be_overridden_by_the_environment(monkeypatch: pytes
     monkeypatch.setenv("REGFLOWS_PUBLIC_BASE_URL", "not a url")
     with pytest.raises(ProfileError, match="REGFLOWS_PUBLIC_BASE_URL"):
         load_profile(DEMO_PROFILE)
+
+
+def test_a_units_inspection_owner_must_be_one_of_the_people(tmp_path: Path) -> None:
+    """PBOC-102 三（三）: a unit's leads go to its owner; an owner nobody can reach is refused at load."""
+    assert {u.code: u.inspection_owner for u in load_profile(DEMO_PROFILE).reporting_units} == {
+        "YX0001": "he.min", "YX0101": "chen.jing", "YX0201": "chen.jing"}
+    text = DEMO_TEXT.replace("inspection_owner: he.min}", "inspection_owner: nobody}")
+    with pytest.raises(ProfileError) as err:
+        load_profile(write(tmp_path, text))
+    assert "inspection_owner" in str(err.value) and "未定义的人员 nobody" in str(err.value)
+    assert f" 第 {line_of(text, 'inspection_owner: nobody')} 行 " in str(err.value)

@@ -32,6 +32,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -145,6 +146,29 @@ class SafeSheet:
         ws.print_area = f"A1:{get_column_letter(last_column)}{last_row}"
         if repeat_rows is not None:
             ws.print_title_rows = f"{repeat_rows[0]}:{repeat_rows[1]}"
+
+    def freeze(self, row: int, column: int = 1) -> None:
+        """Keep the rows above ``row`` and the columns left of ``column`` in view when scrolling
+        (a header row that stays on screen while an owner fills a long worklist)."""
+        self._ws.freeze_panes = self._ws.cell(row=row, column=column).coordinate
+
+    def dropdown(self, first_row: int, last_row: int, column: int, choices: Sequence[str], *,
+                 title: str = "", prompt: str = "", error: str = "") -> None:
+        """A list validation on one column's rows: Excel and LibreOffice offer ``choices`` and
+        refuse other text. Why still validated on reading: a spreadsheet lets a paste bypass it."""
+        if not choices or any("," in c or '"' in c for c in choices):
+            raise ValueError(f"{self.title}：下拉选项不能为空，也不能含逗号或双引号：{list(choices)!r}")
+        letter = get_column_letter(column)
+        rule = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
+                              showErrorMessage=bool(error), showInputMessage=bool(prompt),
+                              promptTitle=title or None, prompt=prompt or None, errorTitle=title or None, error=error or None)
+        rule.add(f"{letter}{first_row}:{letter}{max(first_row, last_row)}")
+        self._ws.add_data_validation(rule)
+
+    def hide(self, *, very: bool = False) -> None:
+        """Hide the sheet; ``very`` hides it so that only a program (or VBA) shows it again, for
+        the machine-read facts a workbook carries (e.g. the run id of a worklist)."""
+        self._ws.sheet_state = "veryHidden" if very else "hidden"
 
     def page_footer(self, text: str) -> None:
         """The centre of the printed page footer; ``&P`` and ``&N`` are Excel's page number and count."""

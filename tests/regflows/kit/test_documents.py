@@ -371,3 +371,25 @@ def test_converts_to_pdf_with_libreoffice(tmp_path: Path) -> None:
         check=True, timeout=180, capture_output=True,
     )
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_sheet_can_offer_a_dropdown_freeze_its_header_and_be_hidden(tmp_path: Path) -> None:
+    book = SafeWorkbook(stamp=dt.datetime(2025, 10, 9, 16, 30, tzinfo=dt.timezone.utc))
+    sheet = book.sheet("清单")
+    sheet.write(1, 1, "结论")
+    sheet.freeze(2)
+    sheet.dropdown(2, 5, 1, ["合规", "违规"], title="结论", prompt="请选择", error="只能选择列表中的值")
+    with pytest.raises(ValueError, match="逗号"):
+        sheet.dropdown(2, 5, 2, ["甲,乙"])
+    with pytest.raises(ValueError, match="不能为空"):
+        sheet.dropdown(2, 5, 2, [])
+    book.sheet("隐藏").hide(very=True)
+    book.sheet("可恢复").hide()
+    book.save(tmp_path / "b.xlsx")
+    loaded = openpyxl.load_workbook(tmp_path / "b.xlsx")
+    ws = loaded["清单"]
+    (rule,) = ws.data_validations.dataValidation
+    assert (rule.type, rule.formula1, str(rule.sqref), rule.showErrorMessage, rule.error) == (
+        "list", '"合规,违规"', "A2:A5", True, "只能选择列表中的值")
+    assert ws.freeze_panes == "A2"
+    assert [loaded[n].sheet_state for n in ("清单", "隐藏", "可恢复")] == ["visible", "veryHidden", "hidden"]

@@ -1,0 +1,261 @@
+"""A quarter's self-inspection run end to end, in steps the Prefect tasks and the CLI share
+(issue 15, items 1-4, 6 and the CLI contract).
+
+Read the users file and the query logs (rows before the quarter are history for the checks),
+run the user checks, flag the quarter's queries with the monthly rules (looked up in the kit's
+registry: :mod:`regflows.kit.querylogs`, never imported from the statistics), draw the spot-check
+sample of the unflagged ones, gather the quarter's events and incidents from the store, read the
+vulnerability register, then write into the output folder, as one set or none
+(:func:`regflows.kit.publish.publishing`): the worklist .xlsx, ``sample-manifest.json``, the
+findings .xlsx, the report draft .docx and ``summary.json``; the run and its leads are recorded in
+the store (:func:`regflows.inspection.records.save_run`) inside the same block, so a failed write
+records nothing and a failed record publishes nothing.
+
+The same data and seed give the same sample and the same manifest bytes (nothing run-specific
+is in the manifest); the worklist, report and run id carry the run's time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calendars.official import CalendarError
+from calendars.zone import SHANGHAI
+from regflows.inspection import records
+from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, query_history, run_checks
+from regflows.inspection.due import report_due
+from regflows.inspection.leads import incident_leads, query_leads, quarter_rows, unowned
+from regflows.inspection.models import LINKS, InspectionInputError, Lead, Quarter
+from regflows.inspection.report import ReportContext, write_findings, write_report
+from regflows.inspection.sample import MANIFEST_NAME, Sample, draw, manifest_bytes, population
+from regflows.inspection.users import read_users
+from regflows.inspection.vulns import VulnsFigures, figures, read_vulns
+from regflows.inspection.worklist import export_worklist
+from regflows.kit.evidence import sha256_file
+from regflows.kit.files import write_atomically
+from regflows.kit.publish import publishing
+from regflows.kit.querylogs import QueryLogError, query_log_source
+from regflows.profile import Profile
+
+__all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "file_names", "previous_quarter", "quarter_title", "redraft", "run",
+           "summary_markdown"]
+
+#: The steps of :func:`run`, as a person watching a long run sees them.
+STEPS = ("读取用户清单", "读取查询日志", "检查用户", "标记线索并抽样", "读取事件与漏洞台账", "写出文件并登记")
+#: summary.json's keys, exactly the CLI contract's (issue 15, "CLI contract").
+SUMMARY_KEYS = ("quarter", "leads", "population", "sampled", "seed", "population_sha256", "checks", "findings",
+                "report_due")
+_NUMERALS = "一二三四"
+#: An Excel worksheet's rows (the worklist is one sheet).
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def quarter_title(quarter: Quarter) -> str:
+    return f"{quarter.year}年第{_NUMERALS[quarter.number - 1]}季度"
+
+
+def file_names(quarter: Quarter) -> dict[str, str]:
+    """The files a run writes into its output folder."""
+    label = quarter.label
+    return {"worklist": f"worklist-{label}.xlsx", "manifest": MANIFEST_NAME, "findings": f"findings-{label}.xlsx",
+            "report": f"self-inspection-report-{label}.docx", "summary": "summary.json"}
+
+
+@dataclass
+class Outcome:
+    """What a successful run produced."""
+
+    run_id: str
+    quarter: Quarter
+    summary: dict[str, Any]
+    sample: Sample
+    results: dict[str, CheckResult]
+    leads: list[Lead]
+    vulns: VulnsFigures | None
+    report_due_basis: str
+    worklist_sha256: str
+    files: dict[str, Path] = field(default_factory=dict)
+    #: Raised to people (CLI stderr, the flow's log and artifact): unowned leads, undecided checks,
+    #: an undetermined due day, an earlier run cut off while writing.
+    warnings: list[str] = field(default_factory=list)
+    calendar_missing: bool = False
+
+
+def _run_id(quarter: Quarter, now: dt.datetime) -> str:
+    return f"{quarter.label}-{now.astimezone(SHANGHAI):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, profile: Profile, *,
+        vulns: Path | None = None, seed: int | None = None, database_url: str | None = None,
+        now: dt.datetime | None = None, on_step: Callable[[str], None] | None = None) -> Outcome:
+    """Run the quarter and publish its files; ``on_step`` hears each of :data:`STEPS` as it starts.
+
+    Raises :class:`InspectionInputError` (a bad file, row or quarter, in Chinese),
+    :class:`regflows.kit.querylogs.NoQueryLogSource` when no procedure registered the logs.
+    """
+    step = on_step or (lambda _name: None)
+    settings = profile.settings
+    now = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    if quarter.last_day >= now.date():
+        raise InspectionInputError(f"{quarter.label} 尚未结束（季末 {quarter.last_day}）：自查在季度结束后进行")
+    step(STEPS[0])
+    users_file = read_users(users)
+    register = read_vulns(vulns) if vulns is not None else None  # a bad register stops the run before the long work
+    step(STEPS[1])
+    source = query_log_source()
+    try:
+        frame = source.read(list(logs), settings)
+    except QueryLogError as exc:
+        raise InspectionInputError(str(exc)) from exc
+    step(STEPS[2])
+    results = run_checks(users_file, query_history(frame), quarter, settings)
+    step(STEPS[3])
+    rows = quarter_rows(frame, quarter)
+    try:
+        flagged = source.flag(frame, quarter.first_day, quarter.last_day, settings, users)
+    except QueryLogError as exc:
+        raise InspectionInputError(str(exc)) from exc
+    pop = population(rows["query_id"].astype(str), flagged["query_id"].astype(str))
+    sample = draw(quarter, pop, settings, seed)
+    step(STEPS[4])
+    queries = query_leads(rows, flagged, sample.ids, profile)
+    flagged_leads = [lead for lead in queries if lead.kind == "flagged"]
+    sampled_leads = [lead for lead in queries if lead.kind == "sampled"]
+    leads = flagged_leads + incident_leads(quarter, profile, database_url) + sampled_leads
+    figures_ = figures(register, quarter) if register is not None else None
+    rows_needed = len(leads) * len(LINKS) + 1  # the worklist: one row per lead and link, and its header
+    if rows_needed > EXCEL_MAX_ROWS:
+        raise InspectionInputError(
+            f"核实清单需要 {rows_needed} 行（{len(leads)} 条线索 × {len(LINKS)} 个环节），超过 Excel 工作表上限 {EXCEL_MAX_ROWS} 行："
+            f"其中抽查 {len(sampled_leads)} 笔，请调低 inspection_sample_percent（现为 {settings.inspection_sample_percent:g}%）")
+
+    warnings = unowned(leads, profile)
+    warnings += [f"检查项 {r.title}（{r.check}）未判断：{r.not_evaluated}" for r in results.values() if r.count is None]
+    if figures_ is None:
+        warnings.append("未提供漏洞台账（--vulns）：本季度漏洞处置情况（NFRA 23）未分析")
+    try:
+        deadline = report_due(quarter, settings)
+        due: str | None = deadline.last_day.isoformat() if deadline.last_day else None
+        basis = deadline.basis
+        if deadline.provisional:
+            warnings.append(f"报告截止日 {due} 为暂定（{basis}）")
+        calendar_missing = False
+    except CalendarError as exc:
+        due, basis, calendar_missing = None, f"报告截止日无法确定：{exc}", True
+        warnings.append(basis)
+
+    checks = {c: results[c].count for c in CHECK_IDS}
+    summary = {"quarter": quarter.label, "leads": len(leads) - len(sampled_leads), "population": sample.population_size,
+               "sampled": sample.size, "seed": sample.seed, "population_sha256": sample.population_sha256,
+               "checks": checks, "findings": sum(n for n in checks.values() if n is not None), "report_due": due}
+    manifest = sample.manifest()
+    manifest_data = manifest_bytes(manifest)
+    run_id = _run_id(quarter, now)
+    owners = {p.id: p.name for p in profile.people}
+    names = file_names(quarter)
+    ctx = ReportContext(
+        institution=profile.institution.name, quarter_label=quarter.label, quarter_title=quarter_title(quarter),
+        first_day=quarter.first_day, last_day=quarter.last_day, run_id=run_id, prepared_at=now.replace(microsecond=0),
+        logs=[Path(p).name for p in logs], users_file=Path(users).name, rules_title=source.title, results=results,
+        leads=leads, sample=sample, manifest_sha256=hashlib.sha256(manifest_data).hexdigest(), report_due=due,
+        report_due_basis=basis, vulns=figures_,
+        vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings)
+
+    step(STEPS[5])
+    with publishing(out_dir) as stage:
+        worklist_sha = export_worklist(stage.path / names["worklist"], run_id, quarter, now, leads, owners)
+        write_atomically(stage.path / names["manifest"], manifest_data)
+        write_findings(stage.path / names["findings"], ctx)
+        write_report(stage.path / names["report"], ctx)
+        write_atomically(stage.path / names["summary"],
+                         (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        # each document on record with its SHA-256 where it will be published (the same bytes)
+        documents = {key: (Path(out_dir).absolute() / name, sha256_file(stage.path / name)[0]) for key, name in names.items()}
+        records.save_run(run_id, quarter.label, sample.seed, manifest, leads, worklist_sha, now, files=documents,
+                         summary={**summary, "run_id": run_id, "warnings": warnings,
+                                  "not_evaluated": {r.check: r.not_evaluated for r in results.values() if r.count is None},
+                                  "vulnerabilities": figures_.as_dict() if figures_ else None,
+                                  "files": dict(names), "report": _report_facts(ctx)},
+                         url=database_url)
+    warnings += [f"此前一次运行在写出文件时中断，其未发布的文件已保存在 {kept}" for kept in stage.recovered]
+    files = {key: stage.final(stage.path / name) for key, name in names.items()}
+    return Outcome(run_id=run_id, quarter=quarter, summary=summary, sample=sample, results=results, leads=leads,
+                   vulns=figures_, report_due_basis=basis, worklist_sha256=worklist_sha, files=files, warnings=warnings,
+                   calendar_missing=calendar_missing)
+
+
+def _report_facts(ctx: ReportContext) -> dict[str, Any]:
+    """What the report says that the store does not hold elsewhere: each check's result with its
+    findings, the inputs' names, the due day; so the report can be drafted again (:func:`redraft`)."""
+    return {"institution": ctx.institution, "logs": list(ctx.logs), "users_file": ctx.users_file, "rules_title": ctx.rules_title,
+            "vulns_file": ctx.vulns_file, "manifest_sha256": ctx.manifest_sha256, "report_due": ctx.report_due,
+            "report_due_basis": ctx.report_due_basis, "warnings": list(ctx.warnings),
+            "results": [{"check": r.check, "title": r.title, "clause": r.clause, "not_evaluated": r.not_evaluated,
+                         "findings": [dataclasses.asdict(f) for f in r.findings]} for r in ctx.results.values()]}
+
+
+def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str | None = None) -> Path:
+    """The run's report drafted again with the owners' answers recorded since (section 四, findings
+    by link), everything else as the run found it; written at ``path`` and recorded with its
+    SHA-256 (kind ``report-redraft``). A run recorded before its facts were kept is refused."""
+    run_row = records.run_of(run_id, url)
+    if run_row is None:
+        raise InspectionInputError(f"自查运行 {run_id} 未登记")
+    facts = (run_row.summary or {}).get("report")
+    if not facts:
+        raise InspectionInputError(f"自查运行 {run_id} 未保存报告所需的数据，无法重新起草：请重新运行该季度")
+    quarter = Quarter.parse(run_row.quarter)
+    m = run_row.manifest
+    sample = Sample(quarter.label, int(m["population"]["size"]), str(m["population"]["sha256"]), int(m["seed"]), False,
+                    int(m["sample_size"]), str(m["size_rule"]), tuple(m["sampled"]))
+    results = {r["check"]: CheckResult(r["check"], r["title"], r["clause"], tuple(Finding(**f) for f in r["findings"]),
+                                       r["not_evaluated"]) for r in facts["results"]}
+    vulns = (run_row.summary or {}).get("vulnerabilities")
+    stamp = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).replace(microsecond=0)
+    ctx = ReportContext(
+        institution=facts["institution"], quarter_label=quarter.label, quarter_title=quarter_title(quarter),
+        first_day=quarter.first_day, last_day=quarter.last_day, run_id=run_id, prepared_at=stamp, logs=facts["logs"],
+        users_file=facts["users_file"], rules_title=facts["rules_title"], results=results, leads=records.leads_of(run_id, url),
+        sample=sample, manifest_sha256=facts["manifest_sha256"], report_due=facts["report_due"],
+        report_due_basis=facts["report_due_basis"], vulns=VulnsFigures.from_dict(vulns) if vulns else None,
+        vulns_file=facts["vulns_file"], answers=records.latest_answers(run_id, url), warnings=facts["warnings"])
+    written = write_report(path, ctx)
+    records.record_document(run_id, "report-redraft", written.absolute(), sha256_file(written)[0], url=url)
+    return written
+
+
+def previous_quarter(today: dt.date | None = None) -> Quarter:
+    """The quarter before today's (Beijing): what the run on the first working day after it inspects."""
+    day = today or dt.datetime.now(SHANGHAI).date()
+    number = (day.month - 1) // 3 + 1
+    return Quarter(day.year - 1, 4) if number == 1 else Quarter(day.year, number - 1)
+
+
+def summary_markdown(outcome: Outcome) -> str:
+    """The run as people read it in the UI: the counts, every check (未判断 with its reason), the
+    vulnerability chart and the warnings (Chinese; no personal data: counts and ids of checks)."""
+    from regflows.inspection.vulns import chart_markdown
+    from regflows.kit.documents import markdown_text
+
+    s = outcome.summary
+    lines = [f"# {quarter_title(outcome.quarter)}征信合规与信息安全自查（{markdown_text(outcome.run_id)}）", "",
+             "| 项目 | 数值 |", "|---|---|", f"| 线索（不含抽查） | {s['leads']} |", f"| 未标记查询（抽样总体） | {s['population']} |",
+             f"| 抽查样本 | {s['sampled']} |", f"| 随机种子 | {s['seed']} |", f"| 总体 SHA-256 | `{s['population_sha256']}` |",
+             f"| 用户检查问题 | {s['findings']} |", f"| 报告截止日 | {s['report_due'] or '无法确定'} |", "",
+             "## 用户检查（附件3 5.1-5.7）", "", "| 检查项 | 条款 | 结果 |", "|---|---|---|"]
+    for r in outcome.results.values():
+        result = f"未判断：{markdown_text(r.not_evaluated)}" if r.count is None else f"{r.count} 项问题"
+        lines.append(f"| {markdown_text(r.title)} | {markdown_text(r.clause)} | {result} |")
+    if outcome.vulns is not None:
+        lines += ["", chart_markdown(outcome.vulns)]
+    if outcome.warnings:
+        lines += ["", "## 警告", *[f"- {markdown_text(w)}" for w in outcome.warnings]]
+    return "\n".join(lines) + "\n"

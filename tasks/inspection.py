@@ -1,0 +1,82 @@
+"""Prefect tasks of the quarterly self-inspection: the run and its summary artifact.
+
+Thin wrappers around :mod:`regflows.inspection.pipeline`: logs and artifacts live here, rules do
+not. ``regflows.credit`` is imported here for what it registers: its query-log reader and
+monthly rules (regflows/kit/querylogs.py). A flow run loads its flow file by path in a worker, not
+through a composition root, so the task module that needs the registration makes it (tasks may
+import every procedure; the inspection itself never imports the statistics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+
+import regflows.credit  # noqa: F401  (registers the query-log source the run looks up)
+from regflows.inspection.links import run_links
+from regflows.inspection.models import Quarter
+from regflows.inspection.pipeline import Outcome, run, summary_markdown
+from regflows.inspection.progress import progress_table
+from regflows.inspection.watch import runs_to_watch
+from regflows.inspection.worklist_notices import remind_owners
+from regflows.kit.documents import markdown_text
+from regflows.profile import Profile
+from regflows.store.db import migrate
+from tasks.notices import notices_published, sms_rate_limiter
+
+
+@task(name="季度自查：检查、标记、抽样并写出", cache_policy=NONE)
+def run_task(quarter: Quarter, logs: list[Path], users: Path, out_dir: Path, profile: Profile, vulns: Path | None,
+             seed: int | None, now: dt.datetime | None = None) -> Outcome:
+    """Not retried: a second attempt would draw another seed when none was given, and the run
+    is recorded once; a failure is raised with its Chinese message."""
+    logger = get_run_logger()
+    outcome = run(quarter, logs, users, out_dir, profile, vulns=vulns, seed=seed, now=now,
+                  on_step=lambda name: logger.info("%s", name))
+    for w in outcome.warnings:  # never silent: unowned leads, undecided checks, an undetermined due day
+        logger.warning("%s", w)
+    return outcome
+
+
+@task(name="发布自查摘要")
+def summary_artifact_task(outcome: Outcome, profile: Profile) -> str | None:
+    """The summary (counts, every check, the vulnerability chart, the warnings) and a signed
+    download link to each file of the run (issue 14, 4)."""
+    hours = profile.settings.file_link_hours
+    lines = ["", "## 文件", "", f"下载链接经签名，{hours:g} 小时内有效；服务器核对登记的 SHA-256 后才提供文件。", ""]
+    lines += [f"- [{markdown_text(title)}]({link})" if link else f"- {markdown_text(title)}（未登记，不提供下载）"
+              for title, link in run_links(profile, outcome)]
+    artifact = create_markdown_artifact(summary_markdown(outcome) + "\n".join(lines) + "\n", key="self-inspection-summary",
+                                        description=f"{outcome.quarter.label} 季度自查摘要与文件")
+    return str(artifact) if artifact is not None else None
+
+
+@task(name="核实进度：发布并提醒负责人", retries=1, retry_delay_seconds=10)
+def progress_task(profile: Profile, day: dt.date) -> dict[str, list[str]]:
+    """For the latest run of each quarter with open links: its progress per owner as a table
+    artifact, and on an official working day one reminder per owner with unanswered links (each
+    open lead with a fresh page link). Leads without an owner and owners the profile does not
+    know are logged as warnings (and ledgered by remind_owners): never silent."""
+    logger = get_run_logger()
+    migrate()
+    people = {p.id: p.name for p in profile.people}
+    sent: dict[str, list[str]] = {}
+    for watched in runs_to_watch():
+        create_table_artifact(progress_table(watched.progress, people), key=f"self-inspection-progress-{watched.quarter.lower()}",
+                              description=f"{watched.quarter} 线索核实进度（运行 {watched.run_id}）")
+        due = watched.summary.get("report_due")
+        with notices_published():
+            result = remind_owners(profile, watched.run_id, day, due_label=f"{due} 24:00" if due else None,
+                                   before_send=sms_rate_limiter(profile))
+        sent[watched.run_id] = list(result.sent)
+        if result.reminders.unowned:
+            logger.warning("%s：%d 条未完成的线索没有核实负责人，无法提醒", watched.quarter, len(result.reminders.unowned))
+        if result.unknown_owners:
+            logger.warning("%s：负责人 %s 不在机构配置中，无法提醒", watched.quarter, "、".join(result.unknown_owners))
+        if not result.reminders.working_day:
+            logger.info("%s 不是工作日：不提醒", day.isoformat())
+    return sent

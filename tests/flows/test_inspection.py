@@ -1,0 +1,65 @@
+"""The self-inspection flow against a real Prefect server: a quarter end to end, its summary
+artifact, its records; the worklist it wrote filled in and imported back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+
+@pytest.mark.prefect
+def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefect_api: str, home: Path, tmp_path: Path,
+                                                                          quarter_data: Any, artifact_texts: Any) -> None:
+    from flows.inspection import self_inspection
+    from regflows.inspection import records
+    from regflows.inspection.worklist import COL_BY, COL_EVIDENCE, COL_LEAD, COL_OUTCOME, SHEET, import_worklist
+
+    result = self_inspection(quarter="2025Q3", logs="\n".join(str(p) for p in quarter_data.logs),
+                             users=str(quarter_data.users), vulns=str(quarter_data.vulns), seed="21")
+    out = home / "reports" / "self-inspection" / "2025Q3"
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {k: result[k] for k in summary} == summary and summary["seed"] == 21 and summary["report_due"] == "2025-10-28"
+    texts = artifact_texts(prefect_api, "self-inspection-summary")
+    assert texts and any(summary["population_sha256"] in t and "漏洞处置情况" in t for t in texts)
+    text = next(t for t in texts if summary["population_sha256"] in t)
+    assert text.count("/files/") == 5 and "自查自纠报告（草稿）" in text  # a signed download link per file
+
+    # the owner fills in the first lead's five links and imports the workbook
+    path = Path(result["files"]["worklist"])
+    book = openpyxl.load_workbook(path)
+    sheet = book[SHEET]
+    first = sheet.cell(row=2, column=COL_LEAD).value
+    for row in range(2, 7):
+        assert sheet.cell(row=row, column=COL_LEAD).value == first
+        sheet.cell(row=row, column=COL_OUTCOME).value = "合规" if row < 6 else "需整改"
+        sheet.cell(row=row, column=COL_EVIDENCE).value = "已核对授权书与贷款申请" if row < 6 else "存储期限超出制度规定"
+        sheet.cell(row=row, column=COL_BY).value = "chen.jing"
+    filled = tmp_path / "filled.xlsx"
+    book.save(filled)
+    imported = import_worklist(filled)
+    assert len(imported.recorded) == 5 and not imported.refused
+    latest = records.latest_answers(result["run_id"])
+    assert {(lead, link): a.outcome for (lead, link), a in latest.items()} == {
+        (first, "authorisation"): "compliant", (first, "review"): "compliant", (first, "query"): "compliant",
+        (first, "use"): "compliant", (first, "storage"): "rectify"}
+    again = import_worklist(filled)  # the same file again changes nothing
+    assert not again.recorded and len(again.unchanged) == 5
+
+    # the working-day watch: progress per owner in the UI, a reminder to each owner with open leads
+    from flows.inspection import self_inspection_watch
+    from regflows.store.db import session
+    from regflows.store.models import OutboxMessage
+
+    assert self_inspection_watch(day="2025-10-04") == {result["run_id"]: []}  # National Day: progress only
+    sent = self_inspection_watch(day="2025-10-09")
+    assert sorted(n.rsplit(":", 1)[1] for n in sent[result["run_id"]]) == ["chen.jing", "he.min"]
+    table = artifact_texts(prefect_api, "self-inspection-progress-2025q3")
+    assert table and any("chen.jing" in t and "合计" in t for t in table)
+    with session() as s:
+        to = {m.target.removeprefix("outbox://").split("/")[0] for m in s.query(OutboxMessage).all()}
+    assert {"chen.jing", "he.min"} <= to
+    assert self_inspection_watch(day="2025-10-09") == {result["run_id"]: list(sent[result["run_id"]])}  # same ids: sent once

@@ -1,0 +1,362 @@
+"""A quarter's self-inspection run end to end (regflows/inspection/pipeline.py) on generated data:
+2025Q3 from the credit statistics' demo generator, the demo users file (one planted user per
+check) and a small vulnerability register."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import docx
+import openpyxl
+import pandas as pd
+import pytest
+import yaml
+
+from calendars.zone import SHANGHAI
+from regflows.inspection import pipeline, records
+from regflows.inspection.checks import CHECK_IDS
+from regflows.inspection.demo import PLANTED
+from regflows.inspection.models import InspectionInputError, Quarter
+from regflows.inspection.report import FINDINGS_COLUMNS, SECTIONS
+from regflows.inspection.sample import MANIFEST_NAME, population, redraw
+from regflows.kit import querylogs
+from regflows.profile import DEMO_PROFILE, Profile, load_profile
+from regflows.store.db import session
+from regflows.store.models import Incident, InspectionRun, Report
+
+Q = Quarter.parse("2025Q3")
+
+
+@pytest.fixture
+def profile() -> Profile:
+    return load_profile(DEMO_PROFILE)
+
+
+def run(data: Any, out: Path, profile: Profile, seed: int | None = 11, logs: list[Path] | None = None, **kw: Any) -> pipeline.Outcome:
+    return pipeline.run(Q, logs or data.logs, data.users, out, profile, vulns=data.vulns, seed=seed, **kw)
+
+
+def quarter_ids(logs: list[Path]) -> set[str]:
+    frames = [pd.read_csv(p, dtype=str) for p in logs]
+    frame = pd.concat(frames)
+    day = frame["queried_at"].str[:10]
+    return set(frame["query_id"][(day >= "2025-07-01") & (day <= "2025-09-30")])
+
+
+def test_a_quarter_runs_end_to_end_and_summary_json_follows_the_contract(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                         profile: Profile) -> None:
+    steps: list[str] = []
+    outcome = run(quarter_data, tmp_path / "out", profile, on_step=steps.append)
+    assert steps == list(pipeline.STEPS)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary == outcome.summary
+    assert tuple(summary) == pipeline.SUMMARY_KEYS
+    assert list(summary["checks"]) == list(CHECK_IDS)
+    assert summary["quarter"] == "2025Q3" and summary["seed"] == 11
+    # 15 working days after 2025-09-30: National Day 10-01..08 off, Saturday 10-11 a make-up working day
+    assert summary["report_due"] == "2025-10-28"
+    # every planted user trips its check; the planted users trip nothing else
+    for user_id, check in PLANTED.items():
+        tripped = {c for c, r in outcome.results.items() for f in r.findings if f.user_id == user_id}
+        assert tripped == {check}, (user_id, tripped)
+    assert summary["findings"] == sum(len(r.findings) for r in outcome.results.values()) >= len(PLANTED)
+    # the population is the quarter's queries minus the flagged ones; the flagged ones are the leads
+    flagged = [lead for lead in outcome.leads if lead.kind == "flagged"]
+    assert flagged and all(lead.rules for lead in flagged)
+    ids = quarter_ids(quarter_data.logs)
+    assert summary["population"] == len(ids) - len(flagged)
+    assert summary["leads"] == len(flagged)  # no incidents in this store
+    assert summary["sampled"] == 30 == len([lead for lead in outcome.leads if lead.kind == "sampled"])
+    assert summary["population_sha256"] == outcome.sample.population_sha256
+    # every lead has its unit's owner (the demo profile names one per unit)
+    owners = {u.code: u.inspection_owner for u in profile.reporting_units}
+    assert all(lead.owner == owners[lead.unit] for lead in outcome.leads)
+    # recorded with its leads, in the worklist's order
+    saved = records.run_of(outcome.run_id)
+    assert saved is not None and saved.worklist_sha256 == outcome.worklist_sha256 and saved.manifest == outcome.sample.manifest()
+    assert [lead.lead_id for lead in records.leads_of(outcome.run_id)] == [lead.lead_id for lead in outcome.leads]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == sorted(
+        pipeline.file_names(Q).values())
+    # every document on record with the SHA-256 of the published bytes
+    with session() as s:
+        recorded = {r.kind: (Path(r.path), r.sha256) for r in s.query(Report).filter(Report.subject == outcome.run_id)}
+    assert set(recorded) == set(pipeline.file_names(Q))
+    for kind, (path, digest) in recorded.items():
+        assert path == outcome.files[kind].absolute() and hashlib.sha256(path.read_bytes()).hexdigest() == digest
+
+
+def test_the_same_data_and_seed_give_the_same_sample_and_manifest_bytes(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                        profile: Profile) -> None:
+    first = run(quarter_data, tmp_path / "a", profile, seed=2**40 + 3)
+    second = run(quarter_data, tmp_path / "b", profile, seed=2**40 + 3)
+    assert first.run_id != second.run_id  # two runs, each recorded
+    one, two = (tmp_path / "a" / MANIFEST_NAME).read_bytes(), (tmp_path / "b" / MANIFEST_NAME).read_bytes()
+    assert one == two
+    assert first.sample.ids == second.sample.ids
+    # an auditor redraws the sample from the manifest and the quarter's unflagged queries alone
+    flagged = [lead.ref for lead in first.leads if lead.kind == "flagged"]
+    pop = population(quarter_ids(quarter_data.logs), flagged)
+    assert redraw(json.loads(one), pop) == list(first.sample.ids)
+    other = run(quarter_data, tmp_path / "c", profile, seed=2**40 + 4)
+    assert other.sample.ids != first.sample.ids and other.sample.population_sha256 == first.sample.population_sha256
+
+
+def test_without_a_seed_one_is_drawn_and_recorded(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    outcome = run(quarter_data, tmp_path / "out", profile, seed=None)
+    manifest = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert manifest["seed"] == outcome.summary["seed"] == outcome.sample.seed
+    assert isinstance(manifest["seed"], int) and outcome.sample.seed_drawn
+
+
+def test_a_changed_population_changes_its_hash(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile,
+                                               copy_logs: Any) -> None:
+    base = run(quarter_data, tmp_path / "a", profile)
+    sampled = {lead.ref for lead in base.leads if lead.kind != "flagged"}
+    flagged = {lead.ref for lead in base.leads if lead.kind == "flagged"}
+
+    def drop_one(frame: pd.DataFrame) -> pd.DataFrame:
+        # a plain query: its subject queried once, by the regular user (not a heavy day's): dropping it
+        # changes no other query's flags
+        once = frame["subject_id"].map(frame["subject_id"].value_counts()) == 1
+        plain = frame[once & (frame["user_id"] == "U000000") & frame["queried_at"].str.startswith("2025-09")]
+        victim = next(q for q in plain["query_id"] if q not in flagged and q not in sampled)
+        return frame[frame["query_id"] != victim]
+
+    changed = run(quarter_data, tmp_path / "b", profile, logs=copy_logs(drop_one))
+    assert changed.summary["population"] == base.summary["population"] - 1
+    assert changed.summary["population_sha256"] != base.summary["population_sha256"]
+
+
+def test_a_failed_write_publishes_nothing_and_records_nothing(home: Path, tmp_path: Path, quarter_data: Any,
+                                                              profile: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    good = run(quarter_data, out, profile)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+    def broken(path: Path, ctx: Any) -> Path:
+        raise OSError("磁盘已满（测试）")
+
+    monkeypatch.setattr(pipeline, "write_report", broken)  # after the worklist, manifest and findings are written
+    with pytest.raises(OSError, match="磁盘已满"):
+        run(quarter_data, out, profile, seed=99)
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert after == before  # the last good set, whole
+    kept = [p for p in out.iterdir() if p.name.startswith("failed-")]
+    assert len(kept) == 1 and (kept[0] / MANIFEST_NAME).exists()  # the failed run's files kept aside
+    with session() as s:
+        assert [r.id for r in s.query(InspectionRun).all()] == [good.run_id]  # nothing recorded for it
+
+
+def test_a_failed_record_publishes_nothing(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*args: Any, **kw: Any) -> None:
+        raise InspectionInputError("登记失败（测试）")
+
+    monkeypatch.setattr(records, "save_run", refused)
+    with pytest.raises(InspectionInputError, match="登记失败"):
+        run(quarter_data, tmp_path / "out", profile)
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_the_report_opens_and_holds_every_section(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    document = docx.Document(str(outcome.files["report"]))
+    headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name.startswith("Heading")]
+    assert [h for h in headings if h in SECTIONS] == list(SECTIONS)
+    text = "\n".join(p.text for p in document.paragraphs) + "\n".join(
+        c.text for t in document.tables for row in t.rows for c in row.cells)
+    assert outcome.sample.population_sha256 in text and str(outcome.sample.seed) in text
+    assert "2025-10-28" in text and "草稿" in text
+    assert all(f"{name}环节" in headings for name in ("授权", "审核", "查询", "使用", "存储"))
+    assert "逾期" in text and "V1" in text  # V1 open past its due day at the quarter's end
+
+
+def test_the_findings_workbook_reads_back(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    book = openpyxl.load_workbook(outcome.files["findings"])
+    rows = list(book["问题清单"].iter_rows(values_only=True))
+    assert rows[0] == FINDINGS_COLUMNS
+    found = {(r[1], r[4]) for r in rows[1:]}
+    assert {(check, user) for user, check in PLANTED.items()} <= found
+    assert len(rows) - 1 == outcome.summary["findings"]
+    assert all(r[3] and "附件3" in r[3] for r in rows[1:])  # each finding with its clause
+    results = {r[0]: r[3] for r in book["检查结果"].iter_rows(min_row=2, values_only=True)}
+    assert results == {c: n if n is not None else "未判断" for c, n in outcome.summary["checks"].items()}
+
+
+def test_checks_the_data_cannot_decide_are_null_and_raised(home: Path, tmp_path: Path, quarter_data: Any,
+                                                          profile: Profile) -> None:
+    outcome = run(quarter_data, tmp_path / "out", profile, logs=quarter_data.logs[3:])  # the quarter only: no six months
+    assert outcome.summary["checks"]["low_volume_not_suspended"] is None
+    assert any("low_volume_not_suspended" in w and "未判断" in w for w in outcome.warnings)
+    assert outcome.summary["findings"] == sum(n for n in outcome.summary["checks"].values() if n is not None)
+
+
+def test_incidents_and_events_of_the_quarter_are_leads_drills_are_not(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                      profile: Profile) -> None:
+    from regflows.store import migrate
+
+    migrate()
+
+    def incident(id_: str, at: dt.datetime, unit: str = "YX0101", event: str | None = None, drill: bool = False) -> Incident:
+        return Incident(id=id_, reporting_unit=unit, title=f"事件 {id_}", category="other", grade="IV", occurred_at=at,
+                        discovered_at=at, drill=drill, credit_info_event=event, record={})
+
+    inside = dt.datetime(2025, 8, 3, 10, tzinfo=SHANGHAI)
+    with session() as s:
+        s.add_all([incident("INC-EVENT", inside, event="report_leak"), incident("INC-PLAIN", inside, unit="YX0001"),
+                   incident("INC-DRILL", inside, event="improper_use", drill=True),
+                   incident("INC-BEFORE", dt.datetime(2025, 6, 30, 23, tzinfo=SHANGHAI)),
+                   incident("INC-UNKNOWN-UNIT", inside, unit="ZZ9999")])
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    by_ref = {lead.ref: lead for lead in outcome.leads if lead.kind in ("event", "incident")}
+    assert set(by_ref) == {"INC-EVENT", "INC-PLAIN", "INC-UNKNOWN-UNIT"}
+    assert by_ref["INC-EVENT"].kind == "event" and "信用报告泄漏" in by_ref["INC-EVENT"].summary
+    assert by_ref["INC-EVENT"].owner == "chen.jing" and by_ref["INC-PLAIN"].owner == "he.min"
+    # a lead with no owner is raised, never silent
+    assert by_ref["INC-UNKNOWN-UNIT"].owner is None
+    assert any("ZZ9999" in w and "没有核实负责人" in w for w in outcome.warnings)
+    assert outcome.summary["leads"] == len([lead for lead in outcome.leads if lead.kind != "sampled"])
+
+
+def test_a_unit_without_an_owner_is_raised(home: Path, tmp_path: Path, quarter_data: Any) -> None:
+    raw = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
+    for unit in raw["reporting_units"]:
+        if unit["code"] == "YX0201":
+            del unit["inspection_owner"]
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    outcome = run(quarter_data, tmp_path / "out", load_profile(path))
+    unowned = [lead for lead in outcome.leads if lead.owner is None]
+    assert unowned and {lead.unit for lead in unowned} == {"YX0201"}
+    assert any("YX0201" in w and f"{len(unowned)} 条线索没有核实负责人" in w for w in outcome.warnings)
+
+
+def test_a_quarter_not_over_is_refused(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    with pytest.raises(InspectionInputError, match="尚未结束"):
+        run(quarter_data, tmp_path / "out", profile, now=dt.datetime(2025, 9, 30, 23, tzinfo=SHANGHAI))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_log_row_without_its_time_is_refused_by_line(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile,
+                                                      copy_logs: Any) -> None:
+    def spoil(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[4, "queried_at"] = "05/09/2025 10:00"
+        return frame
+
+    logs = copy_logs(spoil)
+    with pytest.raises(InspectionInputError, match=r"第 6 行.*queried_at"):
+        run(quarter_data, tmp_path / "out", profile, logs=logs)
+
+
+def test_a_repeated_query_id_in_the_quarter_is_refused(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile,
+                                                      copy_logs: Any) -> None:
+    def repeat(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[7, "query_id"] = frame.loc[6, "query_id"]
+        return frame
+
+    with pytest.raises(InspectionInputError, match="重复的 query_id"):
+        run(quarter_data, tmp_path / "out", profile, logs=copy_logs(repeat))
+
+
+def test_without_a_registered_log_source_the_run_says_what_to_import(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                    profile: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(querylogs, "_SOURCE", [])
+    with pytest.raises(querylogs.NoQueryLogSource, match="regflows.credit"):
+        run(quarter_data, tmp_path / "out", profile)
+    assert not (tmp_path / "out").exists()
+
+
+def test_previous_quarter() -> None:
+    assert pipeline.previous_quarter(dt.date(2026, 1, 4)) == Quarter(2025, 4)
+    assert pipeline.previous_quarter(dt.date(2026, 4, 1)) == Quarter(2026, 1)
+    assert pipeline.previous_quarter(dt.date(2026, 12, 31)) == Quarter(2026, 3)
+
+
+def test_summary_markdown_names_every_check_and_the_warnings(home: Path, tmp_path: Path, quarter_data: Any,
+                                                            profile: Profile) -> None:
+    outcome = run(quarter_data, tmp_path / "out", profile, logs=quarter_data.logs[3:])
+    text = pipeline.summary_markdown(outcome)
+    assert all(r.title in text for r in outcome.results.values())
+    assert "未判断" in text and "漏洞处置情况" in text and "## 警告" in text
+
+
+def test_the_report_and_findings_print_as_people_will_read_them(home: Path, tmp_path: Path, quarter_data: Any,
+                                                               profile: Profile, printed: Any) -> None:
+    """LibreOffice prints the report on A4 with every section and the findings sheet with its clauses."""
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    report = printed(outcome.files["report"])
+    assert report.size == pytest.approx((595.3, 841.9), abs=1)  # A4 portrait
+    text = "".join("".join(page.split()) for page in report.texts)
+    assert all(section in text for section in SECTIONS)
+    assert outcome.sample.population_sha256 in text and "草稿" in text
+    findings = printed(outcome.files["findings"])
+    flat = "".join("".join(page.split()) for page in findings.texts)
+    assert "X-SHARED" in flat and "附件3" in flat
+
+
+def test_without_next_years_calendar_the_due_day_is_null_and_raised(home: Path, tmp_path: Path, profile: Profile) -> None:
+    """2026Q4's report falls due in January 2027, whose State Council notice is not loaded: the run
+    publishes, ``report_due`` is null (never a guess), and the run says why."""
+    import regflows.credit  # noqa: F401  (registers the query-log source)
+    from regflows.credit.demo import generate
+    from regflows.credit.models import Period
+    from regflows.inspection.demo import users_csv
+
+    q4 = Quarter.parse("2026Q4")
+    logs, users = [], set()
+    for i, month in enumerate(("2026-10", "2026-11", "2026-12")):
+        frame = generate(120, 7 + i, Period.parse(month)).frame
+        frame["query_id"] = f"{month}-" + frame["query_id"].astype(str)
+        frame.to_csv(tmp_path / f"{month}.csv", index=False)
+        logs.append(tmp_path / f"{month}.csv")
+        users |= set(frame["user_id"])
+    (tmp_path / "users.csv").write_text(users_csv(sorted(users), q4), encoding="utf-8")
+    outcome = pipeline.run(q4, logs, tmp_path / "users.csv", tmp_path / "out", profile, seed=3,
+                           now=dt.datetime(2027, 1, 5, 9, tzinfo=SHANGHAI))
+    assert outcome.calendar_missing and outcome.summary["report_due"] is None
+    assert json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["report_due"] is None
+    assert any("报告截止日无法确定" in w and "2027" in w for w in outcome.warnings)
+
+
+def test_a_worklist_beyond_excels_rows_is_refused_before_anything_is_written(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                            profile: Profile,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "EXCEL_MAX_ROWS", 200)  # the data's leads x 5 links exceed it
+    with pytest.raises(InspectionInputError, match="超过 Excel 工作表上限 200 行.*inspection_sample_percent"):
+        run(quarter_data, tmp_path / "out", profile)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_report_is_redrafted_with_the_owners_answers(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+    from regflows.inspection.models import LINKS, Answer
+
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    first = outcome.leads[0].lead_id
+    at = dt.datetime(2025, 10, 10, 2, tzinfo=dt.timezone.utc)
+    answers = [Answer(first, link, "compliant", "已核对授权书", "chen.jing", at, "page") for link in LINKS if link != "storage"]
+    answers.append(Answer(first, "storage", "violation", "征信报告存放于共享盘，超出制度规定", "chen.jing", at, "page"))
+    records.record_answers(outcome.run_id, answers)
+    result = CliRunner().invoke(app, ["self-inspection", "redraft", outcome.run_id, "--out", str(tmp_path / "r2.docx")])
+    assert result.exit_code == 0, result.output
+    document = docx.Document(str(tmp_path / "r2.docx"))
+    text = "\n".join(p.text for p in document.paragraphs) + "\n".join(
+        c.text for t in document.tables for row in t.rows for c in row.cells)
+    assert f"{first}：违规，征信报告存放于共享盘，超出制度规定（核实人 chen.jing）" in text
+    assert "已核实 1 条线索，其中违规或需整改 1 条" in text  # the storage link
+    assert outcome.sample.population_sha256 in text and "2025-10-28" in text and "V1" in text  # as the run found it
+    first_draft = docx.Document(str(outcome.files["report"]))
+    assert [p.text for p in first_draft.paragraphs if p.style is not None and p.style.name.startswith("Heading")] == [
+        p.text for p in document.paragraphs if p.style is not None and p.style.name.startswith("Heading")]
+    with session() as s:
+        kinds = [r.kind for r in s.query(Report).filter(Report.subject == outcome.run_id)]
+    assert "report-redraft" in kinds
+    unknown = CliRunner().invoke(app, ["self-inspection", "redraft", "nope", "--out", str(tmp_path / "x.docx")])
+    assert unknown.exit_code == 2 and "未登记" in unknown.stderr
