@@ -89,6 +89,8 @@ def write_table(path: Path, period: Period, rows: list[UnitRow], *, unit_name: s
     ws.write(r, 4, f"填表人：{preparer}")
     ws.write(r, 7, f"填表日期：{(prepared_on.isoformat() if prepared_on else '')}")
     ws.column_widths(WIDTHS)
+    for data_row in range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(rows)):  # a long 备注 printed whole (issue 14, 6)
+        ws.fit_row_height(data_row)
     ws.row_height(1, 30)
     # the corner holds two lines (征信信息安全 over 机构): a one-line row let them spill over the
     # 填表单位 line above and the column titles below in print

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +66,11 @@ class CellStyle:
 
 
 PLAIN = CellStyle()
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel's character units: a wide (CJK, full-width) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 class SafeSheet:
@@ -118,6 +124,24 @@ class SafeSheet:
 
     def row_height(self, row: int, points: float) -> None:
         self._ws.row_dimensions[row].height = points
+
+    def fit_row_height(self, row: int, *, line_points: float = 15.0, minimum: float = 15.0) -> float:
+        """Set ``row``'s height to show every line of its wrapped cells, and return it.
+
+        Why: a spreadsheet stores no height for a row it did not lay out, and LibreOffice prints
+        such a row one line high, cutting a long wrapped cell (an attachment-2 备注) down to its
+        middle line. Lines are estimated from the column width in Excel's character units, a CJK
+        character counting two; merged cells are left alone."""
+        lines = 1
+        for cell in self._ws[row]:
+            if cell.value is None or not (cell.alignment and cell.alignment.wrap_text):
+                continue
+            width = self._ws.column_dimensions[cell.column_letter].width or 8.43
+            usable = max(1.0, width - 1)
+            lines = max(lines, sum(max(1, -(-_display_width(part) // int(usable))) for part in str(cell.value).split("\n")))
+        height = max(minimum, lines * line_points + 3)
+        self._ws.row_dimensions[row].height = height
+        return height
 
     def page_header(self, text: str, *, colour: str | None = None) -> None:
         """The centre of the printed page header (e.g. a draft mark, in red)."""

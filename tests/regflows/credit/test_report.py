@@ -145,6 +145,18 @@ def test_xlsx_printed_to_pdf_is_one_a4_landscape_page_wide_with_title_and_header
     assert pdf.png.is_file()
 
 
+def test_a_long_remark_prints_whole_not_cut_to_one_line(tmp_path: Path, printed) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 14 (6): a 备注 of several lines printed as one line, only its middle shown.
+    The row is as tall as its wrapped text: its first and last words are on the page."""
+    remark = ("违规查询 747 笔：未取得授权 508，超出授权范围 239；异常查询 769 笔：非工作时间 506，"
+              "30日内重复查询同一信息主体 136，单日查询量超限 127（明细见 flagged-queries-2025-09.csv）")
+    rows = [UnitRow("重庆市", "YX0001", "渝信示范银行总行")]
+    rows[0].remark = remark
+    path = write_table(tmp_path / "t.xlsx", SEP, rows, unit_name="渝信示范银行", preparer="李明", prepared_on=dt.date(2025, 10, 5))
+    text = "".join(printed(path).texts[0].split())
+    assert "违规查询747笔：未取得授权508" in text and "单日查询量超限127" in text, text
+
+
 def test_xlsx_names_are_text_never_formulas_and_the_file_is_reproducible(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
