@@ -36,6 +36,7 @@ from regflows.incident import notices as incident_notices
 from regflows.incident.cli import incident_app
 from regflows.inspection.cli import inspection_app
 from regflows.profile import Profile
+from regflows.rating.cli import rating_app
 
 if TYPE_CHECKING:  # the routes' type only; starlette is loaded with the routes themselves
     from starlette.routing import BaseRoute
@@ -109,6 +110,13 @@ PROCEDURES: tuple[Procedure, ...] = (
         title="征信合规与信息安全自查自纠（按季度）",
         kinds=(),
         commands=(("self-inspection", inspection_app),),
+        deployments=(),
+    ),
+    Procedure(  # in progress (issue 16): its CLI so far; kinds, approvals, documents and deployments come later
+        name="rating",
+        title="征信合规与信息安全年度考核评级",
+        kinds=(),
+        commands=(("rating", rating_app),),
         deployments=(),
     ),
 )

@@ -182,8 +182,9 @@ def _items(document: Document, raw: Any, model: RatingModel, problems: list[str]
                 problems.append(document.problem((*loc, name), f"指标 {key} 的 {name} {problem}"))
             else:
                 items[key][str(name)] = checked
+    written = {str(key) for key in raw}  # an unquoted id is reported above, not again as missing
     for item_id in known:
-        if item_id not in raw:
+        if item_id not in written:
             problems.append(document.problem(("items",), f"缺少指标 {item_id}（每个指标都须写出；无扣分事项写 \"{item_id}\": {{}}）"))
     return items
 
