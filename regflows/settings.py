@@ -20,9 +20,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "Grade", "IncidentSettings", "InspectionSettings", "RatingSettings", "Settings"]
+__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "FlooredGrade", "Grade", "IncidentSettings", "InspectionSettings", "RatingSettings", "Settings"]
 
 Grade = Literal["I", "II", "III", "IV"]
+#: The rating grades that have a lowest score (D is the rest): PBOC-102 附件3 第十四条.
+FlooredGrade = Literal["A", "B", "C"]
 #: The clause of a setting no regulation fixes: an operating choice of the institution.
 NO_CLAUSE = "无（本机构运行参数，法规未作规定）"
 
@@ -304,6 +306,10 @@ class InspectionSettings(_Strict):
         return self
 
 
+def _grade_floors() -> dict[FlooredGrade, Decimal]:
+    return {"A": Decimal(90), "B": Decimal(75), "C": Decimal(60)}
+
+
 class RatingSettings(_Strict):
     """Settings of the annual rating self-assessment (regflows.rating; PBOC-102 六, 附件3).
 
@@ -318,8 +324,8 @@ class RatingSettings(_Strict):
                      "最高按分值计（3、4分），指标18 加2分；rule_text 指标16、17 按计分标准计5分，指标18 加2分；两者总分均不超过100分"),
         json_schema_extra=_clause("PBOC-102 附件3 指标 16、17、18；第六条（满分为100分）；指标 18 计分标准3"),
     )
-    rating_grade_floors: dict[Literal["A", "B", "C"], Decimal] = Field(
-        default_factory=lambda: {"A": Decimal(90), "B": Decimal(75), "C": Decimal(60)},
+    rating_grade_floors: dict[FlooredGrade, Decimal] = Field(
+        default_factory=_grade_floors,
         description=("各等级的最低分（含），左闭右开：不低于 A 的为 A 级，不低于 B 的为 B 级，不低于 C 的为 C 级，其余为 D 级；"
                      "89.5 分按默认值为 B 级（如按四舍五入读作 A 级，将 A 设为 89.5）"),
         json_schema_extra=_clause("PBOC-102 附件3 第十四条（90分-100分为A级，75分-89分为B级，60分-74分为C级，59分及以下为D级）"),

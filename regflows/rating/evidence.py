@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -196,7 +196,9 @@ def _number(value: Any) -> Decimal | None:
     if isinstance(value, int):
         return Decimal(value)
     try:
-        if isinstance(value, float):
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, float):
             number = Decimal(repr(value))
         elif isinstance(value, str):
             number = Decimal(value.strip())
@@ -341,11 +343,14 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | None = None) -> str:
+def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | None = None,
+             candidates: Sequence[Candidate] = ()) -> str:
     """The evidence file for ``year`` with every item, each fact with its meaning (comments).
 
     ``gathered``: facts regflows already holds, by item id (the auto-fill seam); they are written
-    as values with their source in ``provenance``, unconfirmed. Without them every fact has its
+    as values with their source in ``provenance``, unconfirmed. ``candidates``: possible
+    conditions of 第十五条 found in the records (late or missed reports: (三)), listed under
+    ``downgrade_candidates`` for a person to confirm, never applied. Without them every fact has its
     default (no deduction) and every item waits for a person to state and confirm its facts.
     """
     gathered = dict(gathered or {})
@@ -381,10 +386,10 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
         lines += ["", f"  # {item.id} {item.title}（{full}）{item.clause}", f"  #   评价内容：{item.content}"]
         for rule in item.rules:
             lines.append(f"  #   计分标准{rule.step}：{rule.text}")
-        found = gathered.get(item.id)
+        filled = gathered.get(item.id)
         lines.append(f"  {_quoted(item.id)}:" + ("" if item.facts else " {}"))
         for name, fact in item.facts.items():
-            value = found.facts.get(name, fact.default_value) if found else fact.default_value
+            value = filled.facts.get(name, fact.default_value) if filled else fact.default_value
             lines.append(f"    # {fact.meaning}")
             lines.append(f"    {name}: {_scalar(value)}")
     lines += ["", "provenance:"]
@@ -399,6 +404,13 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
     lines += [f"#   ({n}) {text}" for n, text in DOWNGRADE_CONDITIONS.items()]
     lines += ["downgrade_conditions: []", "", "# 第十六条（直接定为 0 分）的情形："]
     lines += [f"#   ({n}) {text}" for n, text in ZERO_CONDITIONS.items()]
-    lines += ["zero_conditions: []", "", "# 系统发现、待人工确认的第十五条情形（不计入，确认后写入 downgrade_conditions）：",
-              "downgrade_candidates: []", ""]
+    lines += ["zero_conditions: []", "", "# 系统发现、待人工确认的第十五条情形（不计入，确认后写入 downgrade_conditions）："]
+    if candidates:
+        lines.append("downgrade_candidates:")
+        for c in candidates:
+            source = f", source: {_quoted(c.source)}" if c.source else ""
+            lines.append(f"  - {{condition: {c.condition}, what: {_quoted(c.what)}{source}}}")
+    else:
+        lines.append("downgrade_candidates: []")
+    lines.append("")
     return "\n".join(lines)

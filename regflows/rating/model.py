@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -310,7 +310,7 @@ def model_file(version: str = "2018") -> Path:
     return RULES / f"model-{version}.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_model(version: str = "2018") -> RatingModel:
     """The model of ``version`` (:data:`MODEL_VERSIONS`), validated; errors in Chinese with file and line."""
     return load_yaml_model(model_file(version), RatingModel, what="考核评级指标及标准")

@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from regflows.rating.evidence import Evidence, FactValue
 from regflows.rating.model import BandRule, ChoiceRule, Fixed, Item, PerCount, RatingModel, Rule, Zero
-from regflows.settings import RatingSettings
+from regflows.settings import FlooredGrade, RatingSettings
 
 __all__ = ["GRADES", "Deduction", "ItemScore", "RatingResult", "downgrade", "grade_of", "score", "score_item"]
 
@@ -167,9 +167,10 @@ def score_item(item: Item, evidence: Evidence, model: RatingModel, settings: Rat
     return ItemScore(item.id, item.title, model.part_of(item).id, remaining, full, tuple(deductions))
 
 
-def grade_of(points: Decimal, floors: Mapping[str, Decimal]) -> str:
+def grade_of(points: Decimal, floors: Mapping[FlooredGrade, Decimal]) -> str:
     """第十四条 on half-open bands: the first grade whose floor the score reaches (89.5 is B by default)."""
-    for grade in ("A", "B", "C"):
+    floored: tuple[FlooredGrade, ...] = ("A", "B", "C")
+    for grade in floored:
         if points >= floors[grade]:
             return grade
     return "D"
