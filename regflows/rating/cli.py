@@ -90,15 +90,15 @@ def score_command(
     from regflows.rating.scoring import score
 
     try:
-        settings = load_profile(profile or profile_path()).settings
+        loaded = load_profile(profile or profile_path())
     except ProfileError as exc:
         _fail(str(exc), ExitCode.USAGE)
     model = load_model()
     try:
-        evidence = read_evidence(file, model)
+        evidence = read_evidence(file, model, people={p.id for p in loaded.people})
     except RuleFileError as exc:
         _fail(str(exc), ExitCode.USAGE)
-    result = score(model, evidence, settings)
+    result = score(model, evidence, loaded.settings)
     typer.echo(dumps(result.to_dict()))
     for note in result.notes:
         typer.echo(f"提示：{note}", err=True)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -122,12 +122,15 @@ class Gathered:
 
 # -- reading --------------------------------------------------------------------------------------
 
-def read_evidence(path: Source, model: RatingModel) -> Evidence:
-    return parse_evidence(read_text(path, WHAT), path, model)
+def read_evidence(path: Source, model: RatingModel, people: Collection[str] | None = None) -> Evidence:
+    return parse_evidence(read_text(path, WHAT), path, model, people)
 
 
-def parse_evidence(text: str, source: Source, model: RatingModel) -> Evidence:
-    """The evidence file's text as :class:`Evidence`; every problem at once as a :class:`RuleFileError`."""
+def parse_evidence(text: str, source: Source, model: RatingModel, people: Collection[str] | None = None) -> Evidence:
+    """The evidence file's text as :class:`Evidence`; every problem at once as a :class:`RuleFileError`.
+
+    ``people``: the profile's person ids; a confirmation by anyone else is refused (a confirmation
+    is a regulated act: 第十二条, the institution answers for its self-assessment)."""
     document = parse_yaml(text, source, WHAT)
     problems: list[str] = []
     data = document.data
@@ -143,7 +146,7 @@ def parse_evidence(text: str, source: Source, model: RatingModel) -> Evidence:
     if "year" in data and (not isinstance(year, int) or isinstance(year, bool) or year < FIRST_YEAR):
         problems.append(document.problem(("year",), f"年度应为 {FIRST_YEAR} 年及以后的四位整数，实为 {year!r}"))
     items = _items(document, data.get("items"), model, problems) if "items" in data else {}
-    provenance = _provenance(document, data.get("provenance"), model, problems)
+    provenance = _provenance(document, data.get("provenance"), model, problems, people)
     downgrade = _conditions(document, data, "downgrade_conditions", DOWNGRADE_CONDITIONS, "第十五条", problems)
     zero = _conditions(document, data, "zero_conditions", ZERO_CONDITIONS, "第十六条", problems)
     candidates = _candidates(document, data.get("downgrade_candidates"), problems)
@@ -237,7 +240,8 @@ def _fact_value(fact: Fact, value: Any) -> tuple[FactValue, str | None]:
     return number, None
 
 
-def _provenance(document: Document, raw: Any, model: RatingModel, problems: list[str]) -> dict[str, Provenance]:
+def _provenance(document: Document, raw: Any, model: RatingModel, problems: list[str],
+                people: Collection[str] | None) -> dict[str, Provenance]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -263,6 +267,9 @@ def _provenance(document: Document, raw: Any, model: RatingModel, problems: list
         by = entry.get("confirmed_by")
         if by is not None and (not isinstance(by, str) or not by.strip()):
             problems.append(document.problem((*loc, "confirmed_by"), f"指标 {key} 的确认人应为人员编号，实为 {by!r}"))
+            continue
+        if by is not None and people is not None and by.strip() not in people:
+            problems.append(document.problem((*loc, "confirmed_by"), f"指标 {key} 的确认人 {by} 不是机构配置中的人员"))
             continue
         at = entry.get("confirmed_at")
         if isinstance(at, str):

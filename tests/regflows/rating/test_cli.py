@@ -91,3 +91,14 @@ def test_a_missing_file_exits_2(tmp_path: Path) -> None:
 def test_dumps_writes_exact_decimal_text(value: Decimal, text: str) -> None:
     assert dumps({"x": value}) == '{\n  "x": ' + text + "\n}"
     assert json.loads(dumps([value, "中文", None, True, []]), parse_float=Decimal) == [Decimal(text), "中文", None, True, []]
+
+
+def test_a_confirmation_by_someone_outside_the_profile_is_refused(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
+    path = tmp_path / "e.yaml"
+    confirmed = {"source": "自查", "confirmed_at": "2027-01-12"}
+    path.write_text(evidence_text(provenance={"8.1": {**confirmed, "confirmed_by": "zhao.lei"}}), encoding="utf-8")
+    code, stdout, _ = _score(path)
+    assert code == 0 and "8.1" not in json.loads(stdout)["unconfirmed"]
+    path.write_text(evidence_text(provenance={"8.1": {**confirmed, "confirmed_by": "nobody"}}), encoding="utf-8")
+    code, _, stderr = _score(path)
+    assert code == 2 and "指标 8.1 的确认人 nobody 不是机构配置中的人员" in stderr
