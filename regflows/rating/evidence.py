@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from regflows.kit.errors import RuleFileError
-from regflows.kit.rulefiles import Document, Source, parse_yaml, read_text
+from regflows.kit.rulefiles import Document, parse_yaml, read_text
 from regflows.rating.model import Fact, Item, RatingModel
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 FactValue = int | bool | str | Decimal | None
+#: A path (messages say 文件 …) or a label, as the kit's readers take it.
+Source = str | os.PathLike[str]
 WHAT = "考核评级自评证据"
 #: 第十五条's eight conditions (one step down) and 第十六条's four (score 0), as the template lists them.
 DOWNGRADE_CONDITIONS: dict[int, str] = {
