@@ -180,9 +180,26 @@ class Band(_Strict):
         return Interval.parse(self.range)
 
 
+def _overlap(a: Interval, b: Interval) -> bool:
+    """Whether two intervals share a value (a value in two bands would be scored twice)."""
+    for low, low_closed, high, high_closed in ((a.low, a.low_closed, b.high, b.high_closed),
+                                                (b.low, b.low_closed, a.high, a.high_closed)):
+        if low is not None and high is not None and (low > high or (low == high and not (low_closed and high_closed))):
+            return False
+    return True
+
+
 class BandRule(_Rule):
     kind: Literal["band"]
     bands: tuple[Band, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> BandRule:
+        for i, a in enumerate(self.bands):
+            for b in self.bands[i + 1:]:
+                if _overlap(a.interval, b.interval):
+                    raise ValueError(f"区间 {a.range} 与 {b.range} 重叠：一个值只能落在一个区间")
+        return self
 
 
 class ChoiceRule(_Rule):

@@ -11,7 +11,7 @@ import pytest
 
 from regflows.kit.errors import RuleFileError
 from regflows.kit.rulefiles import load_yaml_model
-from regflows.rating.model import ITEM_IDS, RatingModel, Zero, model_file
+from regflows.rating.model import ITEM_IDS, Interval, RatingModel, Zero, model_file
 from regflows.settings import RatingSettings
 
 ISSUE_IDS = ("1.1 1.2 2.1 2.2 2.3 3.1 3.2 4.1 4.2 4.3 5.1 5.2 5.3 5.4 5.5 5.6 5.7 6.1 6.2 6.3 7.1 7.2 7.3 8.1 8.2 8.3 "
@@ -103,3 +103,27 @@ def test_a_missing_item_is_refused(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("clause: PBOC-102 附件3 指标 5.7", "clause: PBOC-102 附件3 指标 5.8"), encoding="utf-8")
     with pytest.raises(RuleFileError, match=r"缺少 \['5.7'\]，多出 \['5.8'\]"):
         load_yaml_model(path, RatingModel, what="考核评级指标及标准")
+
+
+def test_overlapping_bands_are_refused(tmp_path: Path) -> None:
+    path, _ = _broken(tmp_path, '{range: "[95, 96)", deduct: 1}', '{range: "[95, 96]", deduct: 1}')
+    with pytest.raises(RuleFileError, match=r"区间 \[96, 97\) 与 \[95, 96\] 重叠"):
+        load_yaml_model(path, RatingModel, what="考核评级指标及标准")
+
+
+@pytest.mark.parametrize(("text", "inside", "outside"), [
+    ("(0.15, 0.30]", ["0.1501", "0.30"], ["0.15", "0.3001"]),
+    ("[96, 97)", ["96", "96.99"], ["95.99", "97"]),
+    ("(, 95)", ["-1", "94.99"], ["95"]),
+    ("(0.30, )", ["0.3001", "1000"], ["0.30"]),
+])
+def test_intervals(text: str, inside: list[str], outside: list[str]) -> None:
+    interval = Interval.parse(text)
+    assert all(Decimal(v) in interval for v in inside) and not any(Decimal(v) in interval for v in outside)
+    assert interval.text() == text
+
+
+@pytest.mark.parametrize("text", ["0.15-0.30", "[97, 96)", "[a, 1)"])
+def test_bad_intervals(text: str) -> None:
+    with pytest.raises(ValueError, match="区间"):
+        Interval.parse(text)
