@@ -28,7 +28,8 @@ from regflows.rating.evidence import Evidence, FactValue
 from regflows.rating.model import BandRule, ChoiceRule, Fixed, Item, PerCount, RatingModel, Rule, Zero
 from regflows.settings import FlooredGrade, RatingSettings
 
-__all__ = ["GRADES", "Deduction", "ItemScore", "RatingResult", "downgrade", "grade_of", "score", "score_item"]
+__all__ = ["GRADES", "Change", "Comparison", "Deduction", "ItemScore", "RatingResult", "compare", "downgrade", "grade_of", "score",
+           "score_item"]
 
 GRADES: tuple[str, ...] = ("A", "B", "C", "D")
 ZERO = Decimal(0)
@@ -208,3 +209,47 @@ def score(model: RatingModel, evidence: Evidence, settings: RatingSettings) -> R
         notes.append(f"{len(unconfirmed)} 个指标的事实尚未确认（provenance 的 confirmed_by、confirmed_at），全部确认前不能签发")
     return RatingResult(evidence.year, points, grade, total, grade_before, parts, items, evidence.downgrade_conditions,
                         evidence.zero_conditions, unconfirmed, tuple(notes))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One score that moved between two years: an item (``8.1``) or a part (``第3部分``)."""
+
+    id: str
+    previous: Decimal
+    current: Decimal
+
+    @property
+    def delta(self) -> Decimal:
+        return self.current - self.previous
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This year's result beside last year's (issue 16, item 4): what moved, and by how much."""
+
+    year: int
+    previous_year: int
+    score: Change
+    grade: str
+    previous_grade: str
+    parts: tuple[Change, ...]
+    #: The items whose points changed, in the table's order (an unchanged item is not listed).
+    items: tuple[Change, ...]
+
+
+def compare(current: RatingResult, previous: RatingResult) -> Comparison:
+    """Last year's result against this year's, both scored with the same model.
+
+    Why only the points and not the deductions: a rule's wording may be corrected between years,
+    while the points are what the regulator compares; each year's deductions stay in its own result.
+    """
+    if previous.year >= current.year:
+        raise ValueError(f"比较的上一年度（{previous.year}）应早于本年度（{current.year}）")
+    before = {i.id: i.points for i in previous.items}
+    if set(before) != {i.id for i in current.items}:
+        raise ValueError("两个年度的指标不一致（考核评级指标及标准的版本不同），不能逐项比较")
+    parts = tuple(Change(p, previous.parts[p], current.parts[p]) for p in current.parts)
+    items = tuple(Change(i.id, before[i.id], i.points) for i in current.items if before[i.id] != i.points)
+    return Comparison(current.year, previous.year, Change("score", previous.score, current.score), current.grade,
+                      previous.grade, parts, items)

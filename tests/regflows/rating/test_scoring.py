@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from regflows.rating.model import RatingModel
-from regflows.rating.scoring import RatingResult, grade_of
+from regflows.rating.scoring import RatingResult, compare, grade_of
 from regflows.settings import RatingSettings
 
 Scored = Callable[..., RatingResult]
@@ -296,3 +296,16 @@ def test_candidates_are_never_applied(scored: Scored) -> None:
     result = scored(downgrade_candidates=[{"condition": 3, "what": "2026年3月统计表迟报", "source": "credit-stats"}])
     assert (result.grade, result.downgraded_by) == ("A", ())
     assert any("待确认的第十五条（3）情形，未计入：2026年3月统计表迟报" in n for n in result.notes)
+
+
+def test_the_comparison_with_last_year(scored: Scored) -> None:
+    last = scored({"8.1": {"unauthorized_queries": 1}, "14": {"deficiencies": 2}}, year=2025)
+    this = scored({"8.1": {"unauthorized_queries": 2}, "18": {"recognised": True}}, downgrade_conditions=[3])
+    found = compare(this, last)
+    assert (found.previous_year, found.year) == (2025, 2026)
+    assert (found.score.previous, found.score.current, found.score.delta) == (92, 97, 5)  # 97 − 1 − 4; 97 − 2 + 2
+    assert (found.previous_grade, found.grade) == ("A", "B")
+    assert [(c.id, c.previous, c.current) for c in found.items] == [("8.1", 2, 1), ("14", 6, 10), ("18", 0, 2)]
+    assert [c.delta for c in found.parts] == [0, 0, -1, 4, 2]
+    with pytest.raises(ValueError, match="应早于本年度"):
+        compare(last, this)
