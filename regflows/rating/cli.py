@@ -73,7 +73,10 @@ def template_command(
         _fail(f"--year 应为 {FIRST_YEAR} 年及以后（PBOC-102 附件3 自 2018 年施行），实为 {year}", ExitCode.USAGE)
     if out.exists() and not force:
         _fail(f"{out} 已存在：已填写的证据不会被覆盖（确需覆盖请加 --force）", ExitCode.USAGE)
-    write_atomically(out, template(year, load_model()).encode("utf-8"))
+    try:
+        write_atomically(out, template(year, load_model()).encode("utf-8"))
+    except OSError as exc:
+        _fail(f"无法写入 {out}：{exc.strerror or exc}", ExitCode.USAGE)
     typer.echo(f"已写出 {year} 年度自评证据模板：{out}")
     # Never silent: the facts regflows holds are not gathered into the template yet (issue 16, item 3).
     typer.echo("注意：尚未自动填入系统已有的事实（月报报送、事件报告、自查核实的违规、整改、用户检查），请逐项填写并确认。", err=True)

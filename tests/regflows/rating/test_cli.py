@@ -102,3 +102,14 @@ def test_a_confirmation_by_someone_outside_the_profile_is_refused(tmp_path: Path
     path.write_text(evidence_text(provenance={"8.1": {**confirmed, "confirmed_by": "nobody"}}), encoding="utf-8")
     code, _, stderr = _score(path)
     assert code == 2 and "指标 8.1 的确认人 nobody 不是机构配置中的人员" in stderr
+
+
+def test_template_where_no_folder_can_be_made_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    result = runner.invoke(app, ["rating", "template", "--year", "2026", "--out", str(tmp_path / "a-file" / "e.yaml")])
+    assert result.exit_code == 2 and "无法写入" in result.stderr and "Traceback" not in result.output
+
+
+def test_template_refuses_a_year_before_the_model(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["rating", "template", "--year", "2017", "--out", str(tmp_path / "e.yaml")])
+    assert result.exit_code == 2 and "2018" in result.stderr and not (tmp_path / "e.yaml").exists()
