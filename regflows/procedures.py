@@ -37,6 +37,7 @@ from regflows.incident.cli import incident_app
 from regflows.inspection import worklist_notices as inspection_notices
 from regflows.inspection.cli import inspection_app
 from regflows.profile import Profile
+from regflows.rating.cli import rating_app
 
 if TYPE_CHECKING:  # the routes' type only; starlette is loaded with the routes themselves
     from starlette.routing import BaseRoute
@@ -121,6 +122,13 @@ PROCEDURES: tuple[Procedure, ...] = (
         commands=(("self-inspection", inspection_app),),
         deployments=("self-inspection", "self-inspection-watch"),
         routes=_inspection_routes,
+    ),
+    Procedure(  # in progress (issue 16): its CLI so far; kinds, approvals, documents and deployments come later
+        name="rating",
+        title="征信合规与信息安全年度考核评级",
+        kinds=(),
+        commands=(("rating", rating_app),),
+        deployments=(),
     ),
 )
 

@@ -15,13 +15,16 @@ This module is part of the shared profile layer and imports no procedure.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "Grade", "IncidentSettings", "InspectionSettings", "Settings"]
+__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "FlooredGrade", "Grade", "IncidentSettings", "InspectionSettings", "RatingSettings", "Settings"]
 
 Grade = Literal["I", "II", "III", "IV"]
+#: The rating grades that have a lowest score (D is the rest): PBOC-102 附件3 第十四条.
+FlooredGrade = Literal["A", "B", "C"]
 #: The clause of a setting no regulation fixes: an operating choice of the institution.
 NO_CLAUSE = "无（本机构运行参数，法规未作规定）"
 
@@ -307,7 +310,47 @@ class InspectionSettings(_Strict):
         return self
 
 
-class Settings(InspectionSettings, CreditSettings, IncidentSettings, CoreSettings):
+def _grade_floors() -> dict[FlooredGrade, Decimal]:
+    return {"A": Decimal(90), "B": Decimal(75), "C": Decimal(60)}
+
+
+class RatingSettings(_Strict):
+    """Settings of the annual rating self-assessment (regflows.rating; PBOC-102 六, 附件3).
+
+    The choices where attachment 3's table is silent or contradicts itself (README,
+    Interpretations): items 16, 17 and 18, 6.3's coverage from 60 % to 100 %, and how a score
+    between the bands of 第十四条 (89.5) is read.
+    """
+
+    rating_contradictions: Literal["cap_at_value", "rule_text"] = Field(
+        default="cap_at_value",
+        description=("指标16、17 计分标准写“得5分”而分值为3、4，指标18 分值为3而计分标准写“加2分”：cap_at_value 指标16、17 "
+                     "最高按分值计（3、4分），指标18 加2分；rule_text 指标16、17 按计分标准计5分，指标18 加2分；两者总分均不超过100分"),
+        json_schema_extra=_clause("PBOC-102 附件3 指标 16、17、18；第六条（满分为100分）；指标 18 计分标准3"),
+    )
+    rating_grade_floors: dict[FlooredGrade, Decimal] = Field(
+        default_factory=_grade_floors,
+        description=("各等级的最低分（含），左闭右开：不低于 A 的为 A 级，不低于 B 的为 B 级，不低于 C 的为 C 级，其余为 D 级；"
+                     "89.5 分按默认值为 B 级（如按四舍五入读作 A 级，将 A 设为 89.5）"),
+        json_schema_extra=_clause("PBOC-102 附件3 第十四条（90分-100分为A级，75分-89分为B级，60分-74分为C级，59分及以下为D级）"),
+    )
+    rating_training_coverage_partial_points: Literal[1, 2] = Field(
+        default=1,
+        description="指标6.3 培训覆盖面达到60%（含）但未覆盖全部征信从业人员时的得分：1（满分须覆盖全部）或 2（仅不足60%扣分）",
+        json_schema_extra=_clause("PBOC-102 附件3 指标 6.3（覆盖全部得2分，覆盖面不足60%得1分；60%至100%之间未作规定）"),
+    )
+
+    @model_validator(mode="after")
+    def _floors_in_order(self) -> "RatingSettings":
+        floors = self.rating_grade_floors
+        if set(floors) != {"A", "B", "C"}:
+            raise ValueError("rating_grade_floors 须写出 A、B、C 三个等级的最低分")
+        if not Decimal(0) < floors["C"] < floors["B"] < floors["A"] <= Decimal(100):
+            raise ValueError("rating_grade_floors 须满足 0 < C < B < A ≤ 100")
+        return self
+
+
+class Settings(RatingSettings, InspectionSettings, CreditSettings, IncidentSettings, CoreSettings):
     """Interpretation settings of a profile: the union of the procedures' settings, flat in YAML.
 
     A new procedure adds its own ``<Name>Settings`` above and lists it here; a test checks that no

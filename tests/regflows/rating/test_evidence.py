@@ -1,0 +1,152 @@
+"""The evidence file (issue 16, item 3): read with line-numbered Chinese errors naming the item,
+every item required, provenance and the unconfirmed items, and the template with its seam."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from regflows.kit.errors import RuleFileError
+from regflows.rating.evidence import Candidate, Evidence, Gathered, parse_evidence, template
+from regflows.rating.model import RatingModel
+from regflows.rating.scoring import score
+from regflows.settings import RatingSettings
+
+
+def _line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def _problems(text: str, model: RatingModel) -> str:
+    with pytest.raises(RuleFileError) as caught:
+        parse_evidence(text, "evidence.yaml", model)
+    return str(caught.value)
+
+
+def test_a_malformed_fact_names_its_item_and_line(model: RatingModel, evidence_text: Callable[..., str]) -> None:
+    text = evidence_text({"8.1": {"unauthorized_queries": "many"}})
+    message = _problems(text, model)
+    assert "指标 8.1 的 unauthorized_queries 应为非负整数" in message
+    assert f"第 {_line_of(text, 'unauthorized_queries')} 行" in message
+
+
+@pytest.mark.parametrize(("facts", "problem"), [
+    ({"unauthorized_queries": -1}, "应为非负整数"),
+    ({"unauthorized_queries": True}, "应为非负整数"),
+    ({"major_impact": "yes"}, "应为 true 或 false"),
+    ({"unauthorised_queries": 1}, "指标 8.1 没有事实 unauthorised_queries"),
+])
+def test_each_kind_of_bad_fact(model: RatingModel, evidence_text: Callable[..., str], facts: dict[str, Any], problem: str) -> None:
+    assert problem in _problems(evidence_text({"8.1": facts}), model)
+
+
+@pytest.mark.parametrize(("item_id", "facts", "problem"), [
+    ("6.2", {"training_pass_rate": 1.2}, "应在 0 至 1 之间"),
+    ("6.2", {"training_pass_rate": "high"}, "应为数"),
+    ("6.1", {"targeting": "partly"}, "应为 full、some、none 之一"),
+    ("7.3", {"data_quality_score": 101}, "应在 0 至 100 之间"),
+])
+def test_bad_decimals_and_choices(model: RatingModel, evidence_text: Callable[..., str], item_id: str, facts: dict[str, Any],
+                                  problem: str) -> None:
+    message = _problems(evidence_text({item_id: facts}), model)
+    assert f"指标 {item_id}" in message and problem in message
+
+
+def test_a_missing_item_is_named(model: RatingModel, evidence_text: Callable[..., str]) -> None:
+    text = evidence_text().replace("  '5.3': {}\n", "")
+    message = _problems(text, model)
+    assert "缺少指标 5.3" in message and "缺少指标 5.4" not in message
+
+
+def test_an_unquoted_id_is_refused_naming_its_line(model: RatingModel, evidence_text: Callable[..., str]) -> None:
+    text = evidence_text().replace("  '14': {}\n", "  14: {}\n")
+    message = _problems(text, model)
+    assert f"第 {_line_of(text, '  14: {}')} 行" in message and '指标编号 14 须加引号，写作 "14"' in message
+    assert "缺少指标 14" not in message  # said once
+
+
+def test_an_item_that_is_not_a_mapping(model: RatingModel, evidence_text: Callable[..., str]) -> None:
+    text = evidence_text().replace("  '9.2': {}\n", "  '9.2':\n")
+    assert "指标 9.2 的事实应为映射；无扣分事项请写 {}" in _problems(text, model)
+
+
+@pytest.mark.parametrize(("top", "problem"), [
+    ({"downgrade_conditions": [9]}, "第十五条没有第 9 项"),
+    ({"zero_conditions": [5]}, "第十六条没有第 5 项"),
+    ({"downgrade_conditions": [3, 3]}, "第十五条第 3 项重复"),
+    ({"year": 2017}, "年度应为 2018 年及以后"),
+    ({"grade": "A"}, "未知的键 grade"),
+    ({"downgrade_candidates": [{"condition": 3}]}, "须写明情形 what"),
+])
+def test_bad_top_level_values(model: RatingModel, evidence_text: Callable[..., str], top: dict[str, Any], problem: str) -> None:
+    assert problem in _problems(evidence_text(**top), model)
+
+
+def test_a_yaml_syntax_error_names_its_line(model: RatingModel, evidence_text: Callable[..., str]) -> None:
+    text = evidence_text().replace("  '8.1': {}\n", "  '8.1': {unauthorized_queries: 1\n")
+    assert "YAML 语法错误" in _problems(text, model)
+
+
+def test_every_problem_at_once(model: RatingModel, evidence_text: Callable[..., str]) -> None:
+    text = evidence_text({"8.1": {"unauthorized_queries": -1}, "6.2": {"training_pass_rate": 2}}, zero_conditions=[9])
+    with pytest.raises(RuleFileError) as caught:
+        parse_evidence(text, "evidence.yaml", model)
+    assert len(caught.value.problems) == 3
+
+
+def test_provenance_and_unconfirmed(model: RatingModel, evidence: Callable[..., Evidence]) -> None:
+    found = evidence(provenance={
+        "8.1": {"source": "日核查记录", "confirmed_by": "zhao.lei", "confirmed_at": dt.date(2027, 1, 12)},
+        "9.2": {"source": "自查", "confirmed_by": None, "confirmed_at": None},
+    })
+    unconfirmed = found.unconfirmed(model)
+    assert "8.1" not in unconfirmed and "9.2" in unconfirmed and len(unconfirmed) == 47
+    result = score(model, evidence({"8.1": {"unauthorized_queries": 1}}, provenance={"8.1": {"source": "日核查记录"}}), RatingSettings())
+    item = next(i for i in result.items if i.id == "8.1")
+    assert "来源：日核查记录" in item.deductions[0].evidence and "8.1" in result.unconfirmed
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ({"confirmed_by": "zhao.lei", "confirmed_at": "2027-01-12"}, "须写明事实来源 source"),
+    ({"source": "x", "confirmed_by": "zhao.lei"}, "须同时写明确认人 confirmed_by 与确认日期 confirmed_at"),
+    ({"source": "x", "confirmed_by": "zhao.lei", "confirmed_at": "12/01/2027"}, "应写作 YYYY-MM-DD"),
+])
+def test_bad_provenance(model: RatingModel, evidence_text: Callable[..., str], entry: dict[str, Any], problem: str) -> None:
+    message = _problems(evidence_text(provenance={"8.1": entry}), model)
+    assert "指标 8.1" in message and problem in message
+
+
+def test_the_template_has_every_item_and_fact_and_reads_back(model: RatingModel) -> None:
+    text = template(2026, model)
+    for item in model.items:
+        assert f'  "{item.id}":' in text
+        for name, fact in item.facts.items():
+            assert f"    {name}: " in text and fact.meaning in text
+        for rule in item.rules:
+            assert rule.text in text
+    found = parse_evidence(text, "template.yaml", model)
+    assert found.year == 2026 and len(found.unconfirmed(model)) == 48
+    result = score(model, found, RatingSettings())
+    assert (result.score, result.grade) == (97, "A")  # every default is "no deduction"; 18 not recognised
+
+
+def test_the_template_writes_gathered_facts_with_their_source_unconfirmed(model: RatingModel) -> None:
+    gathered = {"8.1": Gathered({"unauthorized_queries": 2}, "日核查：2026 年核实的未授权查询"),
+                "6.2": Gathered({"training_pass_rate": Decimal("0.75")}, "培训系统")}
+    found = parse_evidence(template(2026, model, gathered), "template.yaml", model)
+    assert found.items["8.1"]["unauthorized_queries"] == 2 and found.items["6.2"]["training_pass_rate"] == Decimal("0.75")
+    assert found.provenance["8.1"].source == "日核查：2026 年核实的未授权查询" and not found.provenance["8.1"].confirmed
+    assert "8.1" in found.unconfirmed(model)
+    with pytest.raises(ValueError, match="does not fit the model"):
+        template(2026, model, {"8.1": Gathered({"unauthorized_queries": -1}, "x")})
+
+
+def test_the_template_lists_candidates_never_as_conditions(model: RatingModel) -> None:
+    text = template(2026, model, candidates=[Candidate(3, "2026年3月统计表迟报", "credit-stats")])
+    found = parse_evidence(text, "template.yaml", model)
+    assert found.downgrade_candidates == (Candidate(3, "2026年3月统计表迟报", "credit-stats"),)
+    assert found.downgrade_conditions == ()
