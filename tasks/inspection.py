@@ -80,3 +80,19 @@ def progress_task(profile: Profile, day: dt.date) -> dict[str, list[str]]:
         if not result.reminders.working_day:
             logger.info("%s 不是工作日：不提醒", day.isoformat())
     return sent
+
+
+@task(name="整改与自查报告：提醒与逾期上报", retries=1, retry_delay_seconds=10)
+def rectification_reminders_task(profile: Profile, now: dt.datetime) -> list[str]:
+    """Each finding's rectification and its report, and the quarter's self-inspection report: the
+    reminders due at ``now`` (N working days before, on the due day) and, once overdue, raised to
+    the compliance role and the leadership group (regflows/inspection/reminders.py; PBOC-102 附件4
+    六（二）, 三（三）)."""
+    from regflows.inspection.reminders import remind
+
+    migrate()
+    with notices_published():
+        sent = remind(profile, now, before_send=sms_rate_limiter(profile))
+    if sent:
+        get_run_logger().warning("已发送整改与自查报告提醒 %d 条：%s", len(sent), "；".join(sent))
+    return sent

@@ -54,12 +54,22 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
     from regflows.store.db import session
     from regflows.store.models import OutboxMessage
 
-    assert self_inspection_watch(day="2025-10-04") == {result["run_id"]: []}  # National Day: progress only
-    sent = self_inspection_watch(day="2025-10-09")
+    from regflows.inspection.rectification import new_finding, open_rectification
+
+    # a patrol's finding fed back on 2025-09-01: its rectification and its report due 15 working days later (09-22)
+    finding = open_rectification(new_finding(quarter="2025Q3", source="patrol", title="查询授权书留存不全", clause="PBOC-102 三（三）",
+                                             unit="YX0001", owner="chen.jing", feedback="2025-09-01"))
+    assert finding.rectification_due.isoformat() == "2025-09-22"
+    holiday = self_inspection_watch(day="2025-10-04")
+    assert holiday["worklists"] == {result["run_id"]: []}  # National Day: progress only
+    assert [k for k in holiday["rectification"] if k.startswith(finding.finding_id)]  # overdue: raised at once, even on a holiday
+    watched = self_inspection_watch(day="2025-10-09")
+    sent = watched["worklists"]
+    assert not [k for k in watched["rectification"] if k.startswith(finding.finding_id)]  # raised once, not every day
     assert sorted(n.rsplit(":", 1)[1] for n in sent[result["run_id"]]) == ["chen.jing", "he.min"]
     table = artifact_texts(prefect_api, "self-inspection-progress-2025q3")
     assert table and any("chen.jing" in t and "合计" in t for t in table)
     with session() as s:
         to = {m.target.removeprefix("outbox://").split("/")[0] for m in s.query(OutboxMessage).all()}
     assert {"chen.jing", "he.min"} <= to
-    assert self_inspection_watch(day="2025-10-09") == {result["run_id"]: list(sent[result["run_id"]])}  # same ids: sent once
+    assert self_inspection_watch(day="2025-10-09")["worklists"] == {result["run_id"]: list(sent[result["run_id"]])}  # same ids: sent once
