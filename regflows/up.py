@@ -123,6 +123,7 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
 
     if profile_file.resolve() == DEMO_PROFILE.resolve():
         _load_demo_data()
+        _load_demo_quarter()
         _load_demo_daily_logs(profile.settings.credit_daily_log_pattern)
     acks = _start_ack_endpoint(str(profile.public_base_url))
 
@@ -169,6 +170,41 @@ def _load_demo_data() -> None:
         console.print(f"[bold red]⚠ 未生成示范数据：{exc}[/]")
         return
     console.print(f"[green]✓[/] 示范数据：{path}")
+
+
+def _load_demo_quarter() -> None:
+    """The demo's query logs of the last quarter's three months and its users file, so the
+    self-inspection deployment (and credit-stats for those months) has data on a fresh machine:
+    ``$REGFLOWS_HOME/credit/query-log-YYYY-MM.parquet`` (ids prefixed by month, so the quarter's
+    ids are unique), ``$REGFLOWS_HOME/credit/users.csv`` (every user of the logs, plus one
+    planted user per user check) and ``$REGFLOWS_HOME/inspection/vulns.csv`` (a small register).
+    Generated once, deterministic."""
+    import pandas as pd
+
+    from regflows.inspection.demo import users_csv, vulns_csv
+    from regflows.inspection.pipeline import previous_quarter
+    from regflows.kit.files import write_atomically
+
+    quarter = previous_quarter()
+    users_path = config.home() / "credit" / "users.csv"
+    users: set[str] = set()
+    try:
+        with console.status(f"正在生成示范机构 {quarter.label} 的查询日志与用户清单…"):
+            for offset in range(3):
+                period = Period(quarter.year, 3 * quarter.number - 2 + offset)
+                path = config.home() / "credit" / f"query-log-{period.label}.parquet"
+                if not path.exists():
+                    demo.write(demo.generate(50_000, 2025 + offset, period, id_prefix=f"Q{period.year:04d}{period.month:02d}-"), path)
+                users.update(pd.read_parquet(path, columns=["user_id"])["user_id"].astype(str))
+            if not users_path.exists():
+                write_atomically(users_path, users_csv(sorted(users), quarter).encode("utf-8"))
+            vulns_path = config.home() / "inspection" / "vulns.csv"  # the flow's default register
+            if not vulns_path.exists():
+                write_atomically(vulns_path, vulns_csv(quarter).encode("utf-8"))
+    except CalendarError as exc:  # a missing calendar year must not stop the server
+        console.print(f"[bold red]⚠ 未生成示范季度数据：{exc}[/]")
+        return
+    console.print(f"[green]✓[/] 示范季度数据：{quarter.label} 的查询日志与 {users_path}")
 
 
 def _load_demo_daily_logs(pattern: str) -> None:

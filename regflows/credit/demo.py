@@ -46,8 +46,9 @@ def _days(period: Period, working: bool) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def generate(rows: int, seed: int, period: Period) -> DemoLog:
-    """``rows`` queries of the period (plus history rows before it for the 30-day rule)."""
+def generate(rows: int, seed: int, period: Period, id_prefix: str = "Q") -> DemoLog:
+    """``rows`` queries of the period (plus history rows before it for the 30-day rule); query ids
+    are ``<id_prefix><n>`` (a prefix per month keeps the months of a quarter apart)."""
     rng = np.random.default_rng(seed)
     work = _days(period, True)
     rest = _days(period, False)
@@ -137,7 +138,7 @@ def generate(rows: int, seed: int, period: Period) -> DemoLog:
     codes = np.array([u[0] for u in UNITS], dtype=object)
     regions = np.array([u[1] for u in UNITS], dtype=object)
     out = pd.DataFrame({
-        "query_id": pd.Series(np.char.add("Q", np.arange(m).astype(str)), dtype="str"),
+        "query_id": pd.Series(np.char.add(id_prefix, np.arange(m).astype(str)), dtype="str"),
         "queried_at": frame["queried_at"].astype("datetime64[ms]"),
         "user_id": pd.Series(user_ids[frame["user"].to_numpy()], dtype="str"),
         "institution": pd.Series(codes[frame["unit"].to_numpy()], dtype="str"),

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from regflows.inspection.models import Quarter
 from regflows.inspection.users import COLUMNS, OPTIONAL_COLUMNS
 
-__all__ = ["PLANTED", "users_csv"]
+__all__ = ["PLANTED", "users_csv", "vulns_csv"]
 
 #: The planted users and the one check each trips.
 PLANTED: dict[str, str] = {
@@ -53,3 +53,22 @@ def users_csv(user_ids: Sequence[str], quarter: Quarter) -> str:
         row("X-ADMIN", person="staff-s04", roles="admin", mode="", created_at=admin_created.isoformat(), filed_at=""),
     ]
     return "\n".join(lines) + "\n"
+
+
+def vulns_csv(quarter: Quarter) -> str:
+    """A small vulnerability register for the quarter (NFRA 23): fixed in time, fixed late, open,
+    and open past its due day, across the four severities, so the demo's analysis has figures."""
+    first, last = quarter.first_day, quarter.last_day
+
+    def day(base: dt.date, days: int) -> str:
+        return (base + dt.timedelta(days=days)).isoformat()
+
+    rows = [
+        ("V-001", "严重", day(first, 3), day(first, 10), day(first, 8)),   # fixed in time
+        ("V-002", "高危", day(first, 12), day(first, 42), day(first, 50)),  # fixed late
+        ("V-003", "高危", day(first, 30), day(first, 60), ""),              # open past due
+        ("V-004", "中危", day(first, 40), day(last, 30), ""),               # open, not yet due
+        ("V-005", "中危", day(first, 5), day(first, 95), day(first, 20)),   # fixed in time
+        ("V-006", "低危", day(last, -20), day(last, 70), ""),               # open, not yet due
+    ]
+    return "id,severity,found,due,fixed\n" + "".join(",".join(r) + "\n" for r in rows)
