@@ -21,7 +21,7 @@ from regflows import config
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.pipeline import previous_quarter
 from regflows.profile import load_profile, profile_path
-from tasks.inspection import progress_task, rectification_reminders_task, run_task, summary_artifact_task
+from tasks.inspection import progress_task, rectification_reminders_task, register_findings_task, run_task, summary_artifact_task
 
 
 def _default_logs(quarter: Quarter, months: int) -> list[Path]:
@@ -58,6 +58,7 @@ def self_inspection(
     out = Path(out_dir) if out_dir else config.home() / "reports" / "self-inspection" / q.label
     outcome = run_task(q, paths, users_path, out, profile, vulns_path, int(seed) if seed.strip() else None)
     summary_artifact_task(outcome, profile)
+    register_findings_task(profile, [outcome.run_id])
     return {**outcome.summary, "run_id": outcome.run_id, "files": {k: str(p) for k, p in outcome.files.items()},
             "warnings": outcome.warnings}
 
@@ -75,4 +76,6 @@ def self_inspection_watch(
     else:
         now = dt.datetime.now(SHANGHAI)
         when = now.date()
-    return {"worklists": progress_task(profile, when), "rectification": rectification_reminders_task(profile, now)}
+    worklists = progress_task(profile, when)
+    register_findings_task(profile)  # the answers of 违规/需整改 given on the pages since
+    return {"worklists": worklists, "rectification": rectification_reminders_task(profile, now)}

@@ -96,3 +96,23 @@ def rectification_reminders_task(profile: Profile, now: dt.datetime) -> list[str
     if sent:
         get_run_logger().warning("已发送整改与自查报告提醒 %d 条：%s", len(sent), "；".join(sent))
     return sent
+
+
+@task(name="登记需整改的问题", retries=1, retry_delay_seconds=10)
+def register_findings_task(profile: Profile, run_ids: list[str] | None = None) -> dict[str, list[str]]:
+    """The user checks' findings and the worklist's 违规/需整改 answers onto the rectification
+    register (regflows/inspection/register.py), for ``run_ids`` or every run the watch follows;
+    what cannot be opened (no owner, no calendar data) is logged as an error: never silent."""
+    from regflows.inspection.register import register_run
+
+    logger = get_run_logger()
+    migrate()
+    opened: dict[str, list[str]] = {}
+    for run_id in run_ids if run_ids is not None else [w.run_id for w in runs_to_watch()]:
+        result = register_run(run_id, profile)
+        opened[run_id] = result.opened
+        if result.opened:
+            logger.warning("自查运行 %s：已登记整改问题 %d 个", run_id, len(result.opened))
+        for problem in result.problems:
+            logger.error("自查运行 %s 未能登记整改：%s", run_id, problem)
+    return opened

@@ -52,9 +52,28 @@ def import_command(
     typer.echo(head)
     for line in refused:
         typer.echo(line, err=True)
+    if result.recorded:  # 违规/需整改 answers go onto the rectification register at once (issue 15, 5)
+        _register(result.run_id)
     if result.partly_refused:
         typer.echo("部分行被拒绝（已登记的行不受影响）：请更正后重新导入同一份清单", err=True)
         raise typer.Exit(ExitCode.PARTIAL)
+
+
+def _register(run_id: str) -> None:
+    """Open the run's findings to rectify (regflows/inspection/register.py) and say what was opened
+    and what could not be (the watch tries again every working day)."""
+    from regflows.inspection.register import register_run
+    from regflows.profile import ProfileError, load_profile, profile_path
+
+    try:
+        registered = register_run(run_id, load_profile(profile_path()))
+    except ProfileError as exc:
+        typer.echo(f"提示：未能读取机构配置（{exc}），需整改的结论将由每日核实进度检查登记整改", err=True)
+        return
+    if registered.opened:
+        typer.echo(f"已登记整改问题 {len(registered.opened)} 个：{'、'.join(registered.opened)}")
+    for problem in registered.problems:
+        typer.echo(f"未能登记整改：{problem}", err=True)
 
 
 def _names() -> dict[str, str]:

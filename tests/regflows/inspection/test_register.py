@@ -1,0 +1,57 @@
+"""A run's findings onto the rectification register (regflows/inspection/register.py): each user
+check's finding and each worklist answer of 违规/需整改 becomes a finding with an owner and a due
+day, once; what cannot be opened is returned with its reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from calendars.zone import SHANGHAI
+from regflows.inspection import pipeline, records
+from regflows.inspection.demo import PLANTED
+from regflows.inspection.models import Answer, Quarter
+from regflows.inspection.rectification import list_findings
+from regflows.inspection.register import register_run
+from regflows.profile import DEMO_PROFILE, load_profile
+
+Q = Quarter.parse("2025Q3")
+
+
+def test_check_findings_and_worklist_violations_are_registered_once(home: Path, tmp_path: Path, quarter_data: Any) -> None:
+    profile = load_profile(DEMO_PROFILE)
+    outcome = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=3)
+    lead = next(lead for lead in outcome.leads if lead.owner)
+    owner = lead.owner or ""
+    at = dt.datetime(2025, 10, 9, 10, tzinfo=SHANGHAI)
+    records.record_answers(outcome.run_id, [
+        Answer(lead.lead_id, "storage", "rectify", "存储期限超出制度规定", owner, at, "page"),
+        Answer(lead.lead_id, "query", "compliant", "已核对", owner, at, "page"),
+    ])
+    first = register_run(outcome.run_id, profile)
+    checks = outcome.summary["findings"]
+    assert len(first.opened) == checks + 1 and not first.problems, first
+    register = {f.id: f.to_dict() for f in list_findings(Q)}
+    by_source = sorted(f["source"] for f in register.values())
+    assert by_source.count("check") == checks and by_source.count("worklist") == 1
+    worklist = next(f for f in register.values() if f["source"] == "worklist")
+    assert worklist["owner"] == lead.owner and worklist["unit"] == lead.unit and worklist["feedback"] == "2025-10-09"
+    assert worklist["title"].startswith("存储环节需整改：") and worklist["rectification"]["due"] == "2025-10-29"  # 15 working days, the make-up Saturday 10-11 among them
+    assert {f["detail"].split("（", 1)[0].removeprefix("用户 ") for f in register.values() if f["source"] == "check"} >= set(PLANTED)
+    again = register_run(outcome.run_id, profile)  # every day from the watch: nothing opened twice
+    assert not again.opened and sorted(again.existing) == sorted(first.opened)
+
+
+def test_without_an_owner_the_findings_are_raised_not_dropped(home: Path, tmp_path: Path, quarter_data: Any) -> None:
+    data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
+    for unit in data["reporting_units"]:
+        unit.pop("inspection_owner", None)
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    profile = load_profile(path)
+    outcome = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=3)
+    result = register_run(outcome.run_id, profile)
+    assert not result.opened and any("未配置 inspection_owner" in p for p in result.problems), result
