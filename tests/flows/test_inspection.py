@@ -73,3 +73,27 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
         to = {m.target.removeprefix("outbox://").split("/")[0] for m in s.query(OutboxMessage).all()}
     assert {"chen.jing", "he.min"} <= to
     assert self_inspection_watch(day="2025-10-09")["worklists"] == {result["run_id"]: list(sent[result["run_id"]])}  # same ids: sent once
+
+    # one owner answers on the page their reminder links to; the next watch puts the 违规 on the register
+    import re
+
+    from starlette.testclient import TestClient
+
+    from notices.ack_server import create_app
+    from regflows.inspection.pages import ROUTES
+    from regflows.inspection.rectification import list_findings
+    from regflows.inspection.models import Quarter
+
+    with session() as s:
+        body = next(m.body for m in s.query(OutboxMessage).all()
+                    if m.target.startswith("outbox://he.min/") and "/inspection/" in m.body)
+    page = re.search(r"https?://[^/\s]+(/inspection/[A-Za-z0-9_.\-]+)", body)
+    assert page, body
+    answered = TestClient(create_app(ROUTES)).post(page.group(1), data={"link": "use", "outcome": "violation",
+                                                                         "evidence": "查询结果用于营销，超出授权用途"})
+    assert answered.status_code == 200, answered.text
+    before = {f.id for f in list_findings(Quarter.parse("2025Q3"))}
+    self_inspection_watch(day="2025-10-10")
+    new = [f for f in list_findings(Quarter.parse("2025Q3")) if f.id not in before]
+    assert [(f.finding.source, f.finding.owner) for f in new] == [("worklist", "he.min")]
+    assert new[0].finding.title.startswith("使用环节违规：")
