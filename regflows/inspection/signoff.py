@@ -271,7 +271,11 @@ def submit(profile: Profile, run_id: str, by: str, *, now: dt.datetime | None = 
                          {"run_id": run_id, "revision": revision, "outcome": bound.outcome, "content_sha256": draft.content_sha256,
                           "files": draft.files(), **({"maker_of_record": bound.approval.maker.person} if bound.outcome == "kept" else {})},
                          actor=by)
-        ensure_report_in(s, draft.quarter, profile.settings)
+        owed, _ = ensure_report_in(s, draft.quarter, profile.settings)
+        filed = owed.fulfilled_at
+    if filed is not None and bound.outcome != "kept":
+        warnings.append(f"{draft.quarter.label} 的自查报告已于 {filed.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 登记为已报送；"
+                        "重新签发的报告如有更正，须按原报告流程重新报送")
     if bound.outcome == "voided":
         warnings.append(f"{draft.quarter.label} 的自查报告内容已改变（第 {revision} 版）：此前第 {bound.previous_revision} 版的复核、签发作废，须重新复核、签发")
     elif bound.outcome == "kept":

@@ -26,7 +26,7 @@ from regflows.cli import app
 from regflows.exit_codes import ExitCode
 from regflows.inspection import pipeline, signoff
 from regflows.inspection.models import Quarter
-from regflows.inspection.owed import REPORT_CODE, quarter_subject
+from regflows.inspection.owed import REPORT_CODE, quarter_subject, submit_report
 from regflows.inspection.rectification import REPORT, finding_status, new_finding, open_rectification
 from regflows.kit import approvals
 from regflows.profile import DEMO_PROFILE, Profile, load_profile
@@ -258,3 +258,39 @@ def test_request_ids_name_their_quarter() -> None:
     for other in ("self-inspection:2025Q3-20251009T093000-abcdef:remind:2025-10-09:he.min", "credit-stats:2025-10:r1:review:1",
                   "self-inspection:2025Q9:r1:review:1", "self-inspection:2025Q3:r1:close:1"):
         assert signoff.quarter_of_request(other) is None
+
+
+def test_expired_links_are_sent_again_under_a_new_id(quarter) -> None:  # type: ignore[no-untyped-def]
+    profile, http, outcome = quarter
+    signoff.submit(profile, outcome.run_id, "he.min")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=profile.settings.inspection_signoff_link_days + 1)
+    view = signoff.advance(profile, Q, now=later)
+    assert view.stage == "review" and view.requests == [REVIEW_1, f"{SUBJECT}:r1:review:2"]
+    http.wait_for("/ok/sun.li", 2)
+    assert len(_requests(http, "sun.li")) == 2
+
+
+def test_a_report_changed_after_it_was_final_is_signed_off_again_and_the_first_day_stays(quarter, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    profile, http, outcome = quarter
+    signoff.submit(profile, outcome.run_id, "he.min")
+    acknowledge(_token(_link(http, "sun.li")))
+    signoff.advance(profile, Q)
+    acknowledge(_token(_link(http, "zhou.qiang")))
+    first = signoff.advance(profile, Q)
+    assert first.stage == "final" and first.final is not None
+    same, warnings = signoff.submit(profile, outcome.run_id, "he.min")  # nothing changed: still final, nothing asked
+    assert same.stage == "final" and same.revision == 1 and "逐字节相同" in warnings[0]
+
+    submit_report(Q, evidence="书面报送人民银行重庆营管部", by="sun.li")
+    pipeline.redraft(outcome.run_id, tmp_path / "corrected.docx", now=dt.datetime(2025, 10, 21, 9, tzinfo=SHANGHAI))
+    view, warnings = signoff.submit(profile, outcome.run_id, "he.min")
+    assert (view.stage, view.revision, view.final) == ("review", 2, None) and "作废" in warnings[-1]
+    assert "登记为已报送" in warnings[0] and "重新报送" in warnings[0]  # a corrected report is filed again
+    acknowledge(_token(_link(http, "sun.li", 2)))
+    signoff.advance(profile, Q)
+    acknowledge(_token(_link(http, "zhou.qiang", 2)))
+    second = signoff.advance(profile, Q)
+    assert second.stage == "final" and second.final is not None and second.signed_off_on == first.signed_off_on
+    assert Path(second.final["report"]["path"]).name == "corrected-final-r2.docx"
+    assert Path(first.final["report"]["path"]).read_bytes() == outcome.files["report"].read_bytes()  # revision 1's copy untouched
+    assert _actions().count("inspection.report_final") == 4  # two files, twice
