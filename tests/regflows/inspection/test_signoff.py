@@ -294,3 +294,16 @@ def test_a_report_changed_after_it_was_final_is_signed_off_again_and_the_first_d
     assert Path(second.final["report"]["path"]).name == "corrected-final-r2.docx"
     assert Path(first.final["report"]["path"]).read_bytes() == outcome.files["report"].read_bytes()  # revision 1's copy untouched
     assert _actions().count("inspection.report_final") == 4  # two files, twice
+
+
+def test_the_status_of_another_run_of_the_quarter_says_whose_sign_off_it_is(quarter, tmp_path: Path, quarter_data: Any) -> None:  # type: ignore[no-untyped-def]
+    profile, http, outcome = quarter
+    other = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "other", profile, seed=12)
+    signoff.submit(profile, outcome.run_id, "he.min")
+    shown = CliRunner().invoke(app, ["self-inspection", "signoff-status", other.run_id])
+    assert shown.exit_code == ExitCode.DONE, shown.output
+    printed = json.loads(shown.stdout)
+    assert printed["run_id"] == outcome.run_id and printed["note"] == f"该季度提交签发的是运行 {outcome.run_id}，不是 {other.run_id}"
+    # the other run submitted now: its files differ, so the quarter's approval moves to it as a new revision
+    view, warnings = signoff.submit(profile, other.run_id, "he.min")
+    assert (view.run_id, view.revision) == (other.run_id, 2) and "作废" in warnings[-1]
