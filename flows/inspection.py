@@ -21,7 +21,9 @@ from regflows import config
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.pipeline import previous_quarter
 from regflows.profile import load_profile, profile_path
-from tasks.inspection import progress_task, rectification_reminders_task, register_findings_task, run_task, summary_artifact_task
+from tasks.inspection import (
+    progress_task, rectification_reminders_task, register_findings_task, run_task, signoff_task, summary_artifact_task,
+)
 
 
 def _default_logs(quarter: Quarter, months: int) -> list[Path]:
@@ -68,7 +70,7 @@ def self_inspection_watch(
     day: Annotated[str, Field(title="日期", description="YYYY-MM-DD（北京时间）；留空为今天。非工作日只发布进度，不提醒。")] = "",
 ) -> dict[str, dict[str, list[str]] | list[str]]:
     """每个工作日：发布各季度最新一次自查的线索核实进度，提醒尚未答复的负责人（每条未完成线索附个人核实页面链接）；
-    提醒整改与整改情况报告、季度自查报告的期限，逾期的上报合规部门与领导小组。"""
+    推进已提交的自查报告复核与签发（过期链接重新发送，签发后定稿）；提醒整改与整改情况报告、季度自查报告的期限，逾期的上报合规部门与领导小组。"""
     profile = load_profile(profile_path())
     if day.strip():
         when = dt.date.fromisoformat(day.strip())
@@ -78,4 +80,5 @@ def self_inspection_watch(
         when = now.date()
     worklists = progress_task(profile, when)
     register_findings_task(profile)  # the answers of 违规/需整改 given on the pages since
-    return {"worklists": worklists, "rectification": rectification_reminders_task(profile, now)}
+    return {"worklists": worklists, "signoff": signoff_task(profile),
+            "rectification": rectification_reminders_task(profile, now)}

@@ -34,6 +34,7 @@ from regflows.credit.cli import credit_app, demo_app
 from regflows.incident import commands as _incident_commands  # noqa: F401  (adds declare/fulfil/... to incident_app)
 from regflows.incident import notices as incident_notices
 from regflows.incident.cli import incident_app
+from regflows.inspection import signoff_notices as inspection_signoff
 from regflows.inspection import worklist_notices as inspection_notices
 from regflows.inspection.cli import inspection_app
 from regflows.profile import Profile
@@ -118,7 +119,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         # imported above: this module is the composition root that joins the two
         name="self-inspection",
         title="征信合规与信息安全自查自纠（按季度）",
-        kinds=(inspection_notices.WORKLIST_REMINDER,),
+        kinds=(inspection_notices.WORKLIST_REMINDER, inspection_signoff.SIGNOFF_REQUEST),
         commands=(("self-inspection", inspection_app),),
         deployments=("self-inspection", "self-inspection-watch"),
         routes=_inspection_routes,

@@ -295,6 +295,21 @@ class InspectionSettings(_Strict):
                      "人民银行检查（patrol）反馈的问题一律自反馈之日起算"),
         json_schema_extra=_clause("PBOC-102 附件4 六（二）（「接到整改反馈后的 15 个工作日内」；自查问题的“反馈”之日未规定，为本机构取值）"),
     )
+    # -- the report's sign-off (issue 15, items 6 and 7) --
+    inspection_review_role: str = Field(
+        default="compliance",
+        description="自查报告复核人所在角色（角色键或 kind）；提交签发的人员本人不能复核",
+        json_schema_extra=_clause("PBOC-102 三（三）（报告流程参照征信信息安全事件的报告要求：事件报告由合规部门复核，为本机构取值）"),
+    )
+    inspection_approval_role: str = Field(
+        default="leadership_group",
+        description="自查报告签发人所在角色（角色键或 kind）；提交人、复核人本人不能签发",
+        json_schema_extra=_clause("PBOC-102 三（三）（报告流程参照征信信息安全事件的报告要求：事件报告经领导审批后报送，为本机构取值）"),
+    )
+    inspection_signoff_link_days: int = Field(
+        default=14, ge=1, le=60, description="自查报告复核、签发链接（含报告与问题清单的下载链接）的有效天数；过期未处理时重新发送",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     inspection_remind_working_days_before: list[int] = Field(
         default_factory=lambda: [5, 1],
         description="整改与自查报告期限前多少个工作日提醒（09:00）；到期日当天再提醒，逾期后升级",

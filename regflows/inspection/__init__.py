@@ -7,7 +7,9 @@ by importing the statistics), the reproducible spot-check sample (:mod:`.sample`
 vulnerability register (:mod:`.vulns`), the worklist (:mod:`.worklist`, owners' pages
 :mod:`.pages`), the report draft and findings workbook (:mod:`.report`), the run
 (:mod:`.pipeline`), the rectification register on the kit's obligations (:mod:`.rectification`,
-:mod:`.reminders`, :mod:`.owed`, :mod:`.spot_check`, :mod:`.notice`) and the CLI (:mod:`.cli`).
+:mod:`.reminders`, :mod:`.owed`, :mod:`.spot_check`, :mod:`.notice`), the report's sign-off (:mod:`.signoff`,
+:mod:`.signoff_notices`) and the CLI (:mod:`.cli`, :mod:`.signoff_cli`).
 """
 
 from regflows.inspection import worklist_notices as _notices  # noqa: F401,E402  (registers the procedure's notice kind)
+from regflows.inspection import signoff_notices as _signoff_notices  # noqa: F401,E402  (registers the report's sign-off request)

@@ -1,5 +1,6 @@
-"""Command line: ``regflows self-inspection run``, ``import``, ``worklist``, ``redraft``, and the
-rectification register's ``finding`` and ``submit`` (regflows/inspection/finding_cli.py) (issue 15,
+"""Command line: ``regflows self-inspection run``, ``import``, ``worklist``, ``redraft``, the
+rectification register's ``finding`` and ``submit`` (regflows/inspection/finding_cli.py), and the
+report's ``signoff`` and ``signoff-status`` (regflows/inspection/signoff_cli.py) (issue 15,
 "CLI contract").
 
 Mounted by regflows/procedures.py as the ``self-inspection`` sub-app. Loaded by every
@@ -22,6 +23,7 @@ import typer
 
 from regflows.exit_codes import ExitCode
 from regflows.inspection.finding_cli import finding_app, submit
+from regflows.inspection.signoff_cli import signoff_command, signoff_status_command
 from regflows.inspection.worklist_cli import export_command, import_command
 
 __all__ = ["inspection_app"]
@@ -32,6 +34,8 @@ inspection_app.command("import")(import_command)
 inspection_app.command("worklist")(export_command)
 inspection_app.add_typer(finding_app, name="finding")
 inspection_app.command("submit")(submit)
+inspection_app.command("signoff")(signoff_command)
+inspection_app.command("signoff-status")(signoff_status_command)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -97,3 +97,32 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
     new = [f for f in list_findings(Quarter.parse("2025Q3")) if f.id not in before]
     assert [(f.finding.source, f.finding.owner) for f in new] == [("worklist", "he.min")]
     assert new[0].finding.title.startswith("使用环节违规：")
+
+@pytest.mark.prefect
+def test_the_watch_moves_the_report_s_sign_off_on_and_makes_it_final(prefect_api: str, home: Path, tmp_path: Path,
+                                                                     quarter_data: Any) -> None:
+    """The acknowledgement page's fallback: confirmations recorded while nobody advanced are taken
+    by self-inspection-watch, which asks the next step and, after the approval, makes the report final."""
+    from flows.inspection import self_inspection_watch
+    from notices.acks import acknowledge, make_token
+    from regflows.inspection import pipeline, signoff
+    from regflows.inspection.models import Quarter
+    from regflows.profile import load_profile, profile_path
+    from regflows.store import migrate
+
+    migrate()
+    quarter = Quarter.parse("2025Q3")
+    profile = load_profile(profile_path())
+    outcome = pipeline.run(quarter, quarter_data.logs, quarter_data.users, tmp_path / "out", profile, seed=3)
+    view, _ = signoff.submit(profile, outcome.run_id, "he.min")
+    assert view.stage == "review" and signoff.open_quarters() == [quarter]
+    acknowledge(make_token("self-inspection:2025Q3:r1:review:1", "sun.li"))
+    assert self_inspection_watch(day="2025-10-09")["signoff"] == []
+    status, _ = signoff.status_of_run(outcome.run_id)
+    assert status is not None and status.stage == "approve" and status.requests[-1] == "self-inspection:2025Q3:r1:approve:1"
+    acknowledge(make_token("self-inspection:2025Q3:r1:approve:1", "zhou.qiang"))
+    assert self_inspection_watch(day="2025-10-09")["signoff"] == []
+    status, _ = signoff.status_of_run(outcome.run_id)
+    assert status is not None and status.stage == "final" and status.final is not None
+    assert Path(status.final["report"]["path"]).read_bytes() == outcome.files["report"].read_bytes()
+    assert signoff.open_quarters() == []

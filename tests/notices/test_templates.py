@@ -44,6 +44,14 @@ VALID: dict[str, dict[str, Any]] = {
         "leads": ["flagged:Q000002 非工作时间查询（待答复：审核、查询）核实页面：https://regflows.example.cn/inspection/eHl6.q7Yk2mZp"],
         "due_label": "2026-10-23 17:00", "ack_url": ACK, "institution": "渝信示范银行股份有限公司",
     },
+    "inspection_signoff_request": {
+        "state": "approve", "subject_ref": "self-inspection:2025Q3", "report_title": "2025年第三季度征信合规与信息安全自查自纠报告",
+        "run_id": "2025Q3-20251009T093000-a1b2c3", "revision": 1, "prepared_by": "何敏", "reviewed_by": "孙丽",
+        "files": ["《自查自纠报告》self-inspection-report-2025Q3.docx，SHA-256 " + "0" * 64 + "：https://regflows.example.cn/files/eHl6.q7Yk2mZp"],
+        "content_sha256": "1" * 64, "clause": "PBOC-102 三（三）（报告流程参照征信信息安全事件的报告要求）",
+        "route": "总部报人民银行，单独报送的分支机构报所在地人民银行分支机构", "due_label": "2025-10-28 24:00", "ack_url": ACK,
+        "institution": "渝信示范银行股份有限公司",
+    },
     "test": {"institution": "渝信示范银行股份有限公司", "sent_at": "2025-10-01 09:30:00"},
     "incident_alert": {
         "incident_id": "INC-20251001-0001",
@@ -476,6 +484,8 @@ def test_an_ack_link_too_long_for_an_sms_raises() -> None:
 #: at two or three digits.
 LONGEST_SMS: dict[str, dict[str, Any]] = {
     "inspection_worklist_reminder": {"subject_ref": "self-inspection:2026Q3", "count": 99_999, "due_label": "2026-10-23 17:00"},
+    "inspection_signoff_request": {"state": "review", "subject_ref": "self-inspection:2025Q3", "due_label": "2025-10-28 24:00",
+                                   "ack_url": "https://" + "a" * 56},
     "test": {"sent_at": "2025-12-31 23:59"},
     "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄色", "drill": True,
                        "next_due": [{"title": "t", "due_label": "2025-10-01 11:30", "clause": "c"}] * 99,
