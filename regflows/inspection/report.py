@@ -22,12 +22,15 @@ from regflows.inspection.sample import Sample
 from regflows.inspection.vulns import VulnsFigures, chart_rows
 from regflows.kit.documents import DRAFT_MARK, CellStyle, OfficialDocument, SafeWorkbook, pending
 
-__all__ = ["FINDINGS_COLUMNS", "SECTIONS", "ReportContext", "write_findings", "write_report"]
+__all__ = ["FINDINGS_COLUMNS", "RECTIFICATION_PENDING", "SECTIONS", "SIGNOFF_DAY", "ReportContext", "write_findings", "write_report"]
 
 #: The report's section headings, in order (tests open the .docx and look for each).
 SECTIONS: tuple[str, ...] = ("一、自查范围", "二、自查方法", "三、抽查样本及其清单", "四、发现的问题（按环节）",
                              "五、漏洞处置情况分析", "六、整改计划与整改情况")
 DRAFT_NOTICE = DRAFT_MARK + "：本报告由 regflows 根据本季度自查数据生成，须经审批签发后方可报送。"
+#: The draft's two elements the sign-off fills in (regflows/inspection/signoff.py, the kit's final_copy).
+SIGNOFF_DAY = "签发日期"
+RECTIFICATION_PENDING = "整改登记与整改进度于报告签发后登记，签发稿中补充各项问题的整改期限与状态"
 FINDINGS_COLUMNS: tuple[str, ...] = ("序号", "检查项", "检查项名称", "依据条款", "用户", "用户清单行号", "问题说明")
 #: 附件4 六（二）: the rectification report within 15 working days of the feedback; the register
 #: (regflows/inspection/rectification.py) sets each finding's own due day.
@@ -136,10 +139,10 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
                   "（附件4 六（二））；整改须附证据并经复查方可关闭。")
     due = ctx.report_due or pending(ctx.report_due_basis)
     doc.paragraph(f"本报告应于 {due} 前按征信信息安全事件的报告流程报送（PBOC-102 三（三）；{ctx.report_due_basis}）。")
-    doc.paragraph(pending("整改登记与整改进度于报告签发后登记，签发稿中补充各项问题的整改期限与状态"))
+    doc.paragraph(pending(RECTIFICATION_PENDING))
     for w in ctx.warnings:
         doc.paragraph(f"提示：{w}")
-    doc.signature([ctx.institution, pending("签发日期")])
+    doc.signature([ctx.institution, pending(SIGNOFF_DAY)])
     return doc.save(path, subject=f"{ctx.quarter_label} 自查自纠报告", category="self-inspection")
 
 

@@ -51,9 +51,11 @@ from regflows.inspection.due import report_due
 from regflows.inspection.models import Quarter
 from regflows.inspection.owed import PROCEDURE, REPORT_CODE, ROUTE, ensure_report_in, quarter_subject, signed_off_on
 from regflows.inspection.rectification import record_signoff
+from regflows.inspection.report import RECTIFICATION_PENDING, SIGNOFF_DAY
 from regflows.inspection.signoff_notices import SIGNOFF_REQUEST
 from regflows.kit import approvals
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest, Policy
+from regflows.kit.documents import final_copy
 from regflows.kit.files import write_atomically
 from regflows.kit.obligations import Refused
 from regflows.kit.reports import record_report_in
@@ -301,6 +303,10 @@ def advance(profile: Profile, quarter: Quarter, *, now: dt.datetime | None = Non
     return _view(approval)
 
 
+def _name(profile: Profile, person_id: str) -> str:
+    return next((p.name for p in profile.people if p.id == person_id), person_id)
+
+
 def _final_path(path: Path, revision: int) -> Path:
     return path.with_name(f"{path.stem}-final-r{revision}{path.suffix}")
 
@@ -330,9 +336,19 @@ def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None) -> S
         approved[key] = data
     if content_sha256(view.files["report"]["sha256"], view.files["findings"]["sha256"]) != approval.content_sha256:
         raise SignoffError(f"{quarter.label}：登记的文件与审批对象的 SHA-256 不一致，不能定稿")
+    signed_at = dt.datetime.fromisoformat(view.approver.at).astimezone(SHANGHAI)
+    signed_on = signed_at.date()
+    # The report's final copy is the approved draft with its draft marks out and its sign-off filled
+    # in (the kit's final_copy, from the approved bytes); the findings workbook is the approved one.
+    approved["report"] = final_copy(approved["report"], stamp=signed_at, fill={
+        SIGNOFF_DAY: f"{signed_on.year}年{signed_on.month}月{signed_on.day}日",
+        RECTIFICATION_PENDING: (f"本报告经 {_name(profile, view.reviewer.person)} 复核、{_name(profile, view.approver.person)} 签发"
+                                f"（{signed_on.isoformat()}）；各项问题的整改期限与状态见问题整改台账（regflows self-inspection finding list），"
+                                "整改情况报告期限自签发之日起算（附件4 六（二））。"),
+    })
     final = {key: {"path": str(write_atomically(_final_path(Path(f["path"]), view.revision), approved[key]).absolute()),
-                   "sha256": f["sha256"]} for key, f in view.files.items()}
-    signed_on = dt.datetime.fromisoformat(view.approver.at).astimezone(SHANGHAI).date()
+                   "sha256": hashlib.sha256(approved[key]).hexdigest(), "approved_sha256": f["sha256"]}
+             for key, f in view.files.items()}
     with db.session(url) as s:
         recorded = signed_off_on(s, quarter)
     if recorded is None:

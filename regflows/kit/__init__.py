@@ -67,7 +67,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),
-    "documents": ("AUTHOR", "DRAFT_MARK", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY", "FORMULA_STARTS",
+    "documents": ("AUTHOR", "DRAFT_MARK", "FINAL_STATUS", "final_copy", "DRILL_NOTICE", "DRILL_TAG", "FIRST_LINE_INDENT", "FONT_BODY", "FORMULA_STARTS",
                   "FONT_HEADING", "FONT_HEADINGS", "FONT_LATIN", "FONT_PAGE_NUMBER", "FONT_SHEET", "FONT_SUBTITLE",
                   "FONT_TABLE", "FONT_TITLE", "GBT9704", "LINE_SPACING", "NO_DATE", "PRIVATE_FILE", "RED", "RED_HEX",
                   "SIZE_BODY", "SIZE_HEADER", "SIZE_PAGE_NUMBER", "SIZE_TABLE", "SIZE_TITLE", "CellStyle",

@@ -3,10 +3,12 @@ artifact, its records; the worklist it wrote filled in and imported back."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import docx
 import openpyxl
 import pytest
 
@@ -124,5 +126,6 @@ def test_the_watch_moves_the_report_s_sign_off_on_and_makes_it_final(prefect_api
     assert self_inspection_watch(day="2025-10-09")["signoff"] == []
     status, _ = signoff.status_of_run(outcome.run_id)
     assert status is not None and status.stage == "final" and status.final is not None
-    assert Path(status.final["report"]["path"]).read_bytes() == outcome.files["report"].read_bytes()
+    assert status.final["report"]["approved_sha256"] == hashlib.sha256(outcome.files["report"].read_bytes()).hexdigest()
+    assert "草稿" not in "".join(p.text for p in docx.Document(status.final["report"]["path"]).paragraphs)
     assert signoff.open_quarters() == []

@@ -10,6 +10,7 @@ the ``__all__`` below, and the modules behind it are:
 - :mod:`.csvfile` — :func:`write_csv`, a CSV whose text a spreadsheet never runs as a formula;
 - :mod:`.markdown` — :func:`markdown_text`, text from data shown as typed inside a Markdown artifact;
 - :mod:`.markers` — the draft mark, the drill tag and the ``待补充（原因）`` pending marker;
+- :mod:`.final` — the signed-off copy of an approved draft .docx (marks out, named elements filled in);
 - :mod:`.files` — reproducible zip packages and atomic writes, shared by both writers.
 
 Why one package and not ``kit/docx.py`` + ``kit/xlsx.py``: both writers need the same file
@@ -25,6 +26,7 @@ never imports a procedure.
 
 from regflows.kit.documents.csvfile import FORMULA_STARTS, neutralise, neutralise_column, write_csv
 from regflows.kit.documents.files import NO_DATE, reproducible_zip
+from regflows.kit.documents.final import FINAL_STATUS, final_copy
 from regflows.kit.documents.markdown import markdown_text
 from regflows.kit.files import PRIVATE_FILE, write_atomically
 from regflows.kit.documents.markers import (
@@ -65,6 +67,8 @@ from regflows.kit.documents.workbook import FONT_SHEET, RED_HEX, CellStyle, Cell
 
 __all__ = [
     "AUTHOR",
+    "FINAL_STATUS",
+    "final_copy",
     "DRAFT_MARK",
     "DRILL_NOTICE",
     "DRILL_TAG",

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import docx
 import pytest
 import yaml
 from sqlalchemy import select
@@ -127,14 +128,27 @@ def test_three_different_people_through_their_links_and_then_the_report_is_final
     signed_on = dt.datetime.fromisoformat(status.approver.at).astimezone(SHANGHAI).date()
     assert status.signed_off_on == signed_on.isoformat()
 
-    # the final copies are the approved bytes, recorded with their SHA-256
+    # the final copies: the findings workbook as approved; the report the approved draft with its
+    # draft marks out and its sign-off day and rectification line filled in, recorded with their SHA-256
     assert status.final is not None
     with db.session() as s:
         recorded = {r.kind: r for r in s.execute(select(Report).where(Report.subject == outcome.run_id)).scalars()}
     for key, kind in (("report", "report-final"), ("findings", "findings-final")):
         final = Path(status.final[key]["path"])
-        assert final.read_bytes() == outcome.files[key].read_bytes() and final.name.endswith(f"-final-r1{final.suffix}")
+        assert final.name.endswith(f"-final-r1{final.suffix}")
+        assert status.final[key]["approved_sha256"] == hashlib.sha256(outcome.files[key].read_bytes()).hexdigest()
+        if key == "findings":
+            assert final.read_bytes() == outcome.files[key].read_bytes()
         assert recorded[kind].path == str(final) and recorded[kind].sha256 == hashlib.sha256(final.read_bytes()).hexdigest()
+    # what a regulator receives: no draft mark anywhere, the sign-off day and the signers in, the rest the approved text
+    final_doc, draft_doc = docx.Document(status.final["report"]["path"]), docx.Document(str(outcome.files["report"]))
+    headers = [p.text for sec in final_doc.sections for p in (*sec.header.paragraphs, *sec.footer.paragraphs)]
+    final_text = "\n".join([p.text for p in final_doc.paragraphs] + headers)
+    assert "草稿" not in final_text and "待补充（签发日期）" not in final_text and final_doc.core_properties.content_status == "定稿"
+    assert f"{signed_on.year}年{signed_on.month}月{signed_on.day}日" in final_text and "孙丽 复核、周强 签发" in final_text
+    approved_body = [p.text for p in draft_doc.paragraphs if not p.text.startswith("草稿") and "待补充（" not in p.text]
+    assert [p for p in approved_body if p] == [p.text for p in final_doc.paragraphs
+                                               if p.text and p.text in approved_body]  # nothing approved was dropped or reworded
     with db.session() as s:
         owed = s.execute(select(Obligation).where(Obligation.subject == SUBJECT, Obligation.code == REPORT_CODE)).scalar_one()
         assert owed.detail["signed_off_on"] == signed_on.isoformat()
@@ -278,6 +292,7 @@ def test_a_report_changed_after_it_was_final_is_signed_off_again_and_the_first_d
     acknowledge(_token(_link(http, "zhou.qiang")))
     first = signoff.advance(profile, Q)
     assert first.stage == "final" and first.final is not None
+    first_final = Path(first.final["report"]["path"]).read_bytes()
     same, warnings = signoff.submit(profile, outcome.run_id, "he.min")  # nothing changed: still final, nothing asked
     assert same.stage == "final" and same.revision == 1 and "逐字节相同" in warnings[0]
 
@@ -292,7 +307,7 @@ def test_a_report_changed_after_it_was_final_is_signed_off_again_and_the_first_d
     second = signoff.advance(profile, Q)
     assert second.stage == "final" and second.final is not None and second.signed_off_on == first.signed_off_on
     assert Path(second.final["report"]["path"]).name == "corrected-final-r2.docx"
-    assert Path(first.final["report"]["path"]).read_bytes() == outcome.files["report"].read_bytes()  # revision 1's copy untouched
+    assert Path(first.final["report"]["path"]).read_bytes() == first_final  # revision 1's copy untouched
     assert _actions().count("inspection.report_final") == 4  # two files, twice
 
 
