@@ -22,6 +22,34 @@ def latest_outbox(limit: int = 50, url: str | None = None) -> list[OutboxMessage
         return list(s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).scalars())
 
 
+@dataclass(frozen=True)
+class SentText:
+    """A notice as recorded when sent (personal links are per recipient and not in it)."""
+
+    subject: str
+    body: str
+    sms: str | None
+
+
+def sent_texts(notice_ids: Iterable[str], url: str | None = None) -> dict[str, SentText]:
+    """The recorded title and forms of these notices, by id."""
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return {}
+    with db.session(url) as s:
+        return {n.id: SentText(n.subject, n.body, n.sms) for n in s.execute(select(Notice).where(Notice.id.in_(ids))).scalars()}
+
+
+def settled_times(notice_ids: Iterable[str], url: str | None = None) -> dict[tuple[str, str, int], dt.datetime | None]:
+    """When each delivery of these notices was settled, by (notice, person, channel index)."""
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return {}
+    with db.session(url) as s:
+        return {(d.notice_id, d.person_id, d.channel_index): d.settled_at
+                for d in s.execute(select(Delivery).where(Delivery.notice_id.in_(ids))).scalars()}
+
+
 def attempts_since(start: dt.datetime, url: str | None = None) -> list[tuple[DeliveryAttempt, Delivery]]:
     """Every delivery attempt from ``start`` on, oldest first, with its delivery."""
     with db.session(url) as s:
