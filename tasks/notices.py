@@ -38,6 +38,10 @@ from regflows.store.notices import AckState, ack_states, sent_texts, settled_tim
 
 SMS_LIMIT = "regflows-sms"
 NOTICES_ARTIFACT = "notices"
+#: The column says what it is: whether the notice was acknowledged when the run published it. An
+#: artifact cannot change after the run (issue 14, 13); the state now is in `regflows incident
+#: status` (acknowledgements) and on the acknowledgement page itself.
+ACKED_AT_SEND = "发送时是否已确认"
 OUTCOME_ZH = {"delivered": "已送达", "failed": "失败", "unknown": "未知（待人工核实）", "in_flight": "发送中"}
 
 
@@ -131,7 +135,8 @@ def notice_rows(outcome: NoticeOutcome, acks: dict[str, AckState]) -> list[dict[
         {"通知": outcome.notice_id, "收件人": f"{person.recipient.name}（{person.recipient.person_id}）",
          "渠道": f"{c.channel_index + 1} {c.kind}", "地址（已脱敏）": c.target,
          "结果": OUTCOME_ZH.get(c.state, c.state) + ("（此前已送达）" if c.already and c.state == DELIVERED else ""),
-         "尝试次数": c.attempts, "错误": c.error or "", "已确认": _acknowledged(state, person.recipient.person_id)}
+         "尝试次数": c.attempts, "错误": c.error or "",
+         ACKED_AT_SEND: _acknowledged(state, person.recipient.person_id)}
         for person in outcome.persons for c in person.channels
     ]
 
@@ -148,7 +153,9 @@ def publish_notices(outcomes: list[NoticeOutcome]) -> list[dict[str, Any]]:
         everything = [row for notice in table.values() for row in notice]
         count = len(table)
     create_table_artifact(everything, key=NOTICES_ARTIFACT,
-                          description=f"本次运行发出的通知：{count} 条，{len(everything)} 个渠道投递（收件人、渠道、结果、尝试次数、是否确认）")
+                          description=f"本次运行发出的通知：{count} 条，{len(everything)} 个渠道投递（收件人、渠道、结果、尝试次数）；"
+                                      f"「{ACKED_AT_SEND}」是发送时的状态，此后的确认不会更新本表：当前确认情况请用 "
+                                      "regflows incident status 事件编号 查看（acknowledgements），或由收件人打开其确认链接查看")
     return [row for notice in rows.values() for row in notice]
 
 

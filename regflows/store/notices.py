@@ -69,6 +69,29 @@ class AckState:
     by_person: dict[str, dt.datetime]  # person id → first acknowledgement
 
 
+@dataclass(frozen=True)
+class AckOverview:
+    """A notice that waits for acknowledgement, as it stands now."""
+
+    notice_id: str
+    title: str
+    sent_at: dt.datetime
+    by_person: dict[str, dt.datetime]  # person id → first acknowledgement
+
+
+def acks_of(related: str, id_prefix: str, url: str | None = None) -> list[AckOverview]:
+    """The notices about one matter (``related`` or an id starting with ``id_prefix``) that wait
+    for acknowledgement, oldest first, with who acknowledged them so far: the current state that
+    a run's ``notices`` artifact (a snapshot at send time) cannot show."""
+    with db.session(url) as s:
+        notices = list(s.execute(
+            select(Notice).where(Notice.requires_ack.is_(True),
+                                 (Notice.related == related) | Notice.id.startswith(id_prefix, autoescape=True))
+            .order_by(Notice.created_at, Notice.id)).scalars())
+    states = ack_states([n.id for n in notices], url)
+    return [AckOverview(n.id, n.subject, n.created_at, states[n.id].by_person) for n in notices]
+
+
 def ack_states(notice_ids: Iterable[str], url: str | None = None) -> dict[str, AckState]:
     ids = sorted(set(notice_ids))
     if not ids:

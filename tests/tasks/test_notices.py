@@ -131,6 +131,13 @@ def test_the_outbox_artifact_shows_only_the_runs_own_messages_and_no_personal_li
     assert "另一事件" not in text and "PlantedTok3n" not in text  # no other run's message
     assert "/ack/" not in text and "/files/" not in text and "SignedF1leTok3n" not in text
     assert "（个人链接，已隐去）" in text and "报送征信信息安全统计表" in text
+    # Issue 14, 13: the notices table says its acknowledgement column is the state at send time,
+    # and where to look for the state now.
+    [notices] = api(prefect_api, "/artifacts/filter",
+                    {"artifacts": {"key": {"any_": ["notices"]}, "flow_run_id": {"any_": [flow_run_id]}}})
+    table = notices["data"] if isinstance(notices["data"], list) else json.loads(notices["data"])
+    assert table and all(row["发送时是否已确认"] == "否" and "已确认" not in row for row in table)
+    assert "发送时的状态" in notices["description"] and "regflows incident status" in notices["description"]
 
 
 @pytest.mark.prefect

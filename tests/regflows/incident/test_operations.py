@@ -209,6 +209,27 @@ def test_fulfil_masks_numbers_in_the_obligation_the_timeline_the_ledger_and_the_
         assert "13812345678" not in text and "110101199003074514" not in text, where
 
 
+def test_status_shows_who_acknowledged_the_incidents_notices_now(recorded) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, 13: a run's notices artifact is a snapshot at send time; the status is now."""
+    from regflows.store import db
+    from regflows.store.models import Acknowledgement, Notice
+
+    incident_id = recorded["id"]
+    with db.session() as s:
+        s.add_all([Notice(id=f"incident:{incident_id}:alert", kind="incident_alert", subject="【事件告警】", requires_ack=True,
+                          related=incident_id),
+                   Notice(id=f"incident:{incident_id}:alert:u1", kind="incident_alert", subject="【更正】", requires_ack=True,
+                          related=incident_id),
+                   Notice(id="incident:INC-OTHER:alert", kind="incident_alert", subject="另一事件", requires_ack=True),
+                   Notice(id=f"incident:{incident_id}:info", kind="test", subject="无需确认", related=incident_id)])
+        s.flush()
+        s.add(Acknowledgement(notice_id=f"incident:{incident_id}:alert", person_id="zhao.lei",
+                              at=dt.datetime(2025, 10, 1, 2, 5, tzinfo=dt.timezone.utc), via="link", token_id="tok-1"))
+    shown = json.loads(CliRunner().invoke(app, ["incident", "status", incident_id]).stdout)["acknowledgements"]
+    assert [(a["notice"], a["acknowledged"]) for a in shown] == [
+        (f"incident:{incident_id}:alert", {"zhao.lei": "2025-10-01T10:05:00+08:00"}), (f"incident:{incident_id}:alert:u1", "未确认")]
+
+
 def test_a_waived_obligation_stays_waived_across_clock_syncs_and_is_not_reminded(recorded) -> None:  # type: ignore[no-untyped-def]
     from regflows.incident import alerts
     from regflows.kit.obligations import waive
