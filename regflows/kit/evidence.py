@@ -88,9 +88,16 @@ def _allowed(path: Path, field: str, server: bool) -> None:
     to the key is the key)."""
     real = path.resolve()
     areas = evidence_areas()
-    if any(_within(real, area) for area in areas):
+    uploads, evidence = areas
+    home = config.home().resolve()
+    in_home = _within(real, home)
+    if _within(real, uploads):
         return
-    if server or _within(real, config.home().resolve()):
+    # An evidence folder set at or above the home (a broad REGFLOWS_EVIDENCE_DIR) does not open
+    # the home's own files (the link-signing key, the store): only a folder inside it does.
+    if _within(real, evidence) and (not in_home or (evidence != home and _within(evidence, home))):
+        return
+    if server or in_home:
         raise EvidenceError(f"证据文件（{field}）不在允许的证据区：请先经 regflows 端点 POST /uploads 上传并填写返回的路径，"
                             f"或将文件放入证据目录 {areas[1]}（REGFLOWS_EVIDENCE_DIR）后填写其路径")
 

@@ -198,6 +198,12 @@ def test_a_form_on_the_server_takes_files_only_from_the_evidence_areas(store: Pa
     monkeypatch.setenv("REGFLOWS_EVIDENCE_DIR", str(configured))
     fulfil("SI-2025Q3", "second", evidence="已通知", by="li.ming", file=configured / "通知记录.pdf", server=True)
     assert [e["evidence"]["file"]["name"] for e in _ledger("obligation.fulfilled")] == ["回执.pdf", "通知记录.pdf"]
+    # An evidence folder set above the home does not open the home's own files.
+    monkeypatch.setenv("REGFLOWS_EVIDENCE_DIR", str(tmp_path))
+    for path in (key, store / "regflows.db"):
+        with pytest.raises(EvidenceError, match=refused):
+            check_file(path, "证据文件", server=True)
+    assert check_file(elsewhere, server=True).size == len(b"%PDF any server file")
 
 
 def test_the_command_line_takes_local_files_but_never_regflows_own(store: Path, tmp_path: Path) -> None:
