@@ -86,10 +86,13 @@ def _allowed(path: Path, field: str, server: bool) -> None:
     """Refuse a path outside the evidence areas (``server``) or inside regflows' own home; the
     same words whether it exists or not (symbolic links followed: a link in the evidence folder
     to the key is the key)."""
-    real = path.resolve()
     areas = evidence_areas()
     uploads, evidence = areas
     home = config.home().resolve()
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a link loop: nothing to read anywhere
+        real = home  # refused below, in the same words
     in_home = _within(real, home)
     if _within(real, uploads):
         return

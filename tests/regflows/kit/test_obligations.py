@@ -184,6 +184,9 @@ def test_a_form_on_the_server_takes_files_only_from_the_evidence_areas(store: Pa
     evidence_dir = store / "evidence"
     evidence_dir.mkdir()
     (evidence_dir / "innocent.pdf").symlink_to(key)
+    (evidence_dir / "loop.pdf").symlink_to(evidence_dir / "loop.pdf")  # a link loop is refused, not a traceback
+    with pytest.raises(EvidenceError, match=refused):
+        check_file(evidence_dir / "loop.pdf", "证据文件", server=True)
     with pytest.raises(EvidenceError, match=refused):
         fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming", file=evidence_dir / "innocent.pdf", server=True,
                field_names=names)
