@@ -2,8 +2,8 @@
 
 Both go through the kit's one fulfil (regflows/kit/obligations.py): the same evidence standard,
 the file checked and its SHA-256 recorded, the ledger entry, the timeline event. A form cannot
-upload a file, so it names one the server can read, or the path that ``POST /uploads`` of the
-regflows endpoint answered with. Fulfilment stops the obligation's reminders. A recurring
+upload a file, so it names the path that ``POST /uploads`` of the regflows endpoint answered
+with, or a file in the server's evidence folder: nothing else on the server (regflows/kit/evidence.py). Fulfilment stops the obligation's reminders. A recurring
 obligation (grade I progress reports every 2 hours) records each report and stays open. The
 flow is one task (tasks/incident.py: ``fulfil_task``).
 """
@@ -27,8 +27,8 @@ def incident_fulfil(
     evidence: Annotated[str, Field(title="证据说明", description="做了什么、发给谁、以何种方式（必填；身份证号、电话号码会被自动打码）。")],
     by: Annotated[str, person_field("履行人")],
     reference: Annotated[str, Field(title="文号或回执编号", description="可留空。")] = "",
-    file: Annotated[str, Field(title="证据文件", description="可留空；服务器上可读取的文件路径，或经 regflows 端点 POST /uploads "
-                               "上传后返回的路径；登记时核对文件存在并记录其 SHA-256 与大小。")] = "",
+    file: Annotated[str, Field(title="证据文件", description="可留空；经 regflows 端点 POST /uploads 上传后返回的路径，或服务器"
+                               "证据目录（REGFLOWS_EVIDENCE_DIR）下的文件路径，其他路径一律拒绝；登记时记录其 SHA-256 与大小。")] = "",
 ) -> dict[str, Any]:
     """登记事件义务已履行（附证据：发送内容与对象、文件或文号）。
 
@@ -38,8 +38,8 @@ def incident_fulfil(
         evidence: 证据说明：做了什么、发给谁、以何种方式（必填）
         by: 履行人（人员编号）
         reference: 文号或回执编号（可选）
-        file: 证据文件（可选）：服务器上可读取的文件路径，或经 regflows 端点 POST /uploads 上传后返回的路径；
-            登记时核对文件存在并记录其 SHA-256 与大小
+        file: 证据文件（可选）：经 regflows 端点 POST /uploads 上传后返回的路径，或服务器证据目录
+            （REGFLOWS_EVIDENCE_DIR）下的文件路径；登记时记录其 SHA-256 与大小
     """
     profile = load_profile(profile_path())
     people = sorted(profile.person_ids)  # who may answer for it (a list: a task parameter)

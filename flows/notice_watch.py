@@ -4,7 +4,9 @@ The state of every acknowledgement-required notice is in the store, so this flow
 slot while it waits and loses nothing across restarts: each run looks at the clock and takes the
 steps that are due (escalate to the next person of the chain, raise a chain that ran out, re-notify
 what was acknowledged but not resolved in time). A late run takes them at once. The work is one task
-(tasks/notices.py). The profile is read by a plain call, not a task: reading and validating one YAML
+(tasks/notices.py). Then the stored parameters of form runs that never started (scheduled for
+later, waiting, cancelled) are masked (tasks/parameters.py: no hook of theirs ever runs). The
+profile is read by a plain call, not a task: reading and validating one YAML
 file (~15 ms) is cheap and changes nothing; a bad profile fails the run with its message.
 """
 
@@ -14,9 +16,13 @@ from prefect import flow
 
 from regflows.profile import load_profile, profile_path
 from tasks.notices import escalation_task
+from tasks.parameters import mask_unstarted_runs_task
 
 
 @flow(name="notice-watch")
 def notice_watch() -> list[dict]:
-    """检查需确认的通知：超时未确认则沿升级链升级，已确认但逾期未处理则再次提醒。"""
-    return escalation_task(load_profile(profile_path()))
+    """检查需确认的通知：超时未确认则沿升级链升级，已确认但逾期未处理则再次提醒；对未启动或已取消运行的参数打码。"""
+    masking = mask_unstarted_runs_task(return_state=True)  # its failure must not hold the escalations up
+    actions = escalation_task(load_profile(profile_path()))
+    masking.result()  # then it fails the run (never silent)
+    return actions

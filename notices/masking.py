@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, urlsplit
 
-__all__ = ["PII_KINDS", "find_pii", "mask_pii", "mask_url", "redact"]
+__all__ = ["PERSONAL_LINK_HIDDEN", "PII_KINDS", "find_pii", "hide_personal_links", "mask_pii", "mask_url", "redact"]
 
 MASK = "****"
 
@@ -142,6 +142,20 @@ def find_pii(text: str) -> list[str]:
         if kind not in kinds:
             kinds.append(kind)
     return kinds
+
+
+#: What stands in for a personal link where a message is shown to others.
+PERSONAL_LINK_HIDDEN = "（个人链接，已隐去）"
+#: The endpoint's personal links: acknowledgement (notices/acks.py), download (notices/files.py),
+#: a lead's page (regflows/inspection/pages.py). Each is a bearer credential: whoever holds it
+#: acts as the person it was signed for.
+_PERSONAL_LINK = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*://[^\s/]+)?/(?:ack|files|inspection)/[A-Za-z0-9._~%+=/\-]+")
+
+
+def hide_personal_links(text: str) -> str:
+    """``text`` with every personal link replaced by :data:`PERSONAL_LINK_HIDDEN`: a message
+    shown to anyone but its recipient (a run's artifact) must not hand them the recipient's link."""
+    return _PERSONAL_LINK.sub(PERSONAL_LINK_HIDDEN, text)
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@
   the database (a WORM share, another host): an anchor in the same hands as the database proves
   little. Default ``<home>/anchors``.
 - ``REGFLOWS_PROFILE``: the institution profile; default the demo profile.
+- ``REGFLOWS_EVIDENCE_DIR``: where evidence files the server may record are kept, besides what
+  ``POST /uploads`` stored (regflows/kit/evidence.py); default ``<home>/evidence``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def anchor_dir() -> Path:
     path = Path(os.environ.get("REGFLOWS_ANCHOR_DIR") or home() / "anchors")
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     return path
+
+
+def evidence_dir() -> Path:
+    """The configured evidence folder (not created here: it is the institution's to fill)."""
+    return Path(os.environ.get("REGFLOWS_EVIDENCE_DIR") or home() / "evidence").expanduser()
 
 
 def prefect_yaml() -> Path:

@@ -274,7 +274,9 @@ def fulfil_task(incident_id: str, obligation: str, evidence: str, by: str, peopl
     Not retried: a refusal (unknown obligation, missing file) is the person's to correct, and a
     recurring obligation records every fulfilment, so a retry after a commit would record it twice.
     """
-    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file)
+    # The form runs on the server: its file must be in the evidence areas (issue 14, 14).
+    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file,
+                       server=True)
     recorded = row.evidence["history"][-1]
     return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
             **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}

@@ -27,15 +27,21 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
+from calendars.zone import local_label
 from notices.delivery import DELIVERED, NoticeOutcome
 from notices.escalation import run_escalations
+from notices.masking import hide_personal_links
 from notices.service import collecting, send_notice
 from notices.templates import ref_label
 from regflows.profile import Profile
-from regflows.store.notices import AckState, ack_states, latest_outbox
+from regflows.store.notices import AckState, ack_states, sent_texts, settled_times
 
 SMS_LIMIT = "regflows-sms"
 NOTICES_ARTIFACT = "notices"
+#: The column says what it is: whether the notice was acknowledged when the run published it. An
+#: artifact cannot change after the run (issue 14, 13); the state now is in `regflows incident
+#: status` (acknowledgements) and on the acknowledgement page itself.
+ACKED_AT_SEND = "发送时是否已确认"
 OUTCOME_ZH = {"delivered": "已送达", "failed": "失败", "unknown": "未知（待人工核实）", "in_flight": "发送中"}
 
 
@@ -129,7 +135,8 @@ def notice_rows(outcome: NoticeOutcome, acks: dict[str, AckState]) -> list[dict[
         {"通知": outcome.notice_id, "收件人": f"{person.recipient.name}（{person.recipient.person_id}）",
          "渠道": f"{c.channel_index + 1} {c.kind}", "地址（已脱敏）": c.target,
          "结果": OUTCOME_ZH.get(c.state, c.state) + ("（此前已送达）" if c.already and c.state == DELIVERED else ""),
-         "尝试次数": c.attempts, "错误": c.error or "", "已确认": _acknowledged(state, person.recipient.person_id)}
+         "尝试次数": c.attempts, "错误": c.error or "",
+         ACKED_AT_SEND: _acknowledged(state, person.recipient.person_id)}
         for person in outcome.persons for c in person.channels
     ]
 
@@ -146,7 +153,9 @@ def publish_notices(outcomes: list[NoticeOutcome]) -> list[dict[str, Any]]:
         everything = [row for notice in table.values() for row in notice]
         count = len(table)
     create_table_artifact(everything, key=NOTICES_ARTIFACT,
-                          description=f"本次运行发出的通知：{count} 条，{len(everything)} 个渠道投递（收件人、渠道、结果、尝试次数、是否确认）")
+                          description=f"本次运行发出的通知：{count} 条，{len(everything)} 个渠道投递（收件人、渠道、结果、尝试次数）；"
+                                      f"「{ACKED_AT_SEND}」是发送时的状态，此后的确认不会更新本表：当前确认情况请用 "
+                                      "regflows incident status 事件编号 查看（acknowledgements），或由收件人打开其确认链接查看")
     return [row for notice in rows.values() for row in notice]
 
 
@@ -160,7 +169,7 @@ def notices_published() -> Iterator[list[NoticeOutcome]]:
         finally:
             publish_notices(sent)
             if any(c.target.startswith("outbox://") for o in sent for c in o.deliveries):  # an outbox stands in for any kind
-                publish_outbox()
+                publish_outbox(sent)
 
 
 @task(name="发送通知", retries=2, retry_delay_seconds=10)
@@ -174,12 +183,51 @@ def send_notice_task(profile: Profile, kind: str, context: dict[str, Any], roles
     return {"notice_id": outcome.notice_id, "deliveries": notice_rows(outcome, ack_states([outcome.notice_id]))}
 
 
-def publish_outbox(limit: int = 50) -> None:
-    """The embedded default channel, visible in the UI: the latest outbox messages as a table."""
-    table = [{"时间": m.at.isoformat(timespec="seconds"), "收件地址": m.target, "标题": m.title, "正文": m.body[:500]}
-             for m in latest_outbox(limit)]
-    if table:
-        create_table_artifact(table, key="outbox", description=f"本地 outbox 最新 {len(table)} 条通知（示范配置的默认渠道）")
+#: flow run id → notice id → its outbox rows (as ``_run_tables``, for the ``outbox`` artifact).
+_run_outboxes: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+
+def outbox_rows(outcomes: list[NoticeOutcome]) -> dict[str, list[dict[str, Any]]]:
+    """This run's own outbox messages, by notice: what it delivered to an ``outbox://`` address
+    itself (not what an earlier run had delivered), each with its personal links hidden.
+
+    Built from the run's outcomes and the notices as recorded, never from the outbox table: that
+    holds the whole institution's messages, with each recipient's acknowledgement link, and a
+    link shown on another run's page is a sign-off anyone can make in that person's name
+    (issue 14, 2).
+    """
+    texts = sent_texts(o.notice_id for o in outcomes)
+    settled = settled_times(o.notice_id for o in outcomes)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for outcome in outcomes:
+        text = texts.get(outcome.notice_id)
+        for person in outcome.persons:
+            for c in person.channels:
+                if not c.target.startswith("outbox://") or c.state != DELIVERED or c.already:
+                    continue
+                at = settled.get((outcome.notice_id, person.recipient.person_id, c.channel_index))
+                body = (text.sms if c.kind == "sms" and text.sms else text.body) if text else ""
+                rows.setdefault(outcome.notice_id, []).append({
+                    "时间": local_label(at) if at else "", "通知": ref_label(outcome.notice_id),
+                    "收件人": f"{person.recipient.name}（{person.recipient.person_id}）", "收件地址": c.target,
+                    "标题": hide_personal_links(text.subject) if text else "", "正文": hide_personal_links(body)[:500]})
+    return rows
+
+
+def publish_outbox(outcomes: list[NoticeOutcome]) -> None:
+    """The embedded default channel, visible in the UI: the messages *this run* put in the local
+    outbox (:func:`outbox_rows`), as a table; each recipient reads their own with their link in
+    ``regflows notices outbox``."""
+    rows = outbox_rows(outcomes)
+    if not rows:
+        return
+    with _run_tables_lock:
+        table = _run_outboxes.setdefault(flow_run.get_id() or "", {})
+        table.update(rows)
+        everything = [row for notice in table.values() for row in notice]
+    create_table_artifact(everything, key="outbox",
+                          description=f"本次运行发往本地 outbox 的通知：{len(everything)} 条（示范配置的默认渠道）；"
+                                      "个人确认、下载与核实链接已隐去，收件人请在自己的通知中打开")
 
 
 #: What an escalation step did, as the run's log says it (notices/escalation.py ``Action.kind``).

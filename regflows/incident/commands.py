@@ -294,6 +294,7 @@ def release_warning_command(
 def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号")]) -> None:
     """事件状态、各项义务与时间线。"""
     from regflows.incident import store
+    from regflows.store.notices import acks_of
 
     try:
         incident = store.load_incident(incident_id)
@@ -310,6 +311,10 @@ def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号
                         for o in store.obligations_of(incident_id)],
         "timeline": [{"at": to_local(e.at).isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}
                      for e in store.timeline(incident_id)],
+        # As of now: a run's notices artifact says only whether it was acknowledged when sent.
+        "acknowledgements": [{"notice": a.notice_id, "title": a.title, "sent_at": to_local(a.sent_at).isoformat(),
+                              "acknowledged": {p: to_local(at).isoformat() for p, at in a.by_person.items()} or "未确认"}
+                             for a in acks_of(incident_id, f"incident:{incident_id}:")],
     })
 
 

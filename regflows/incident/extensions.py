@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from calendars.zone import SHANGHAI
+from notices.masking import mask_pii
 from regflows import ledger
 from regflows.incident import store
 from regflows.incident.clock import Extension
@@ -87,6 +88,7 @@ def request_extension(profile: Profile, incident_id: str, code: str, until: dt.d
         raise ExtensionRefused(f"--until 须带时区偏移：{until.isoformat()}")
     if not reason.strip():
         raise ExtensionRefused("另定期限必须写明理由（--reason）")
+    reason = mask_pii(reason.strip())  # free text: masked before the approval, the timeline and the ledger keep it
     if by not in profile.person_ids:
         raise ExtensionRefused(f"申请人（--by）{by} 不在机构配置的人员（people）中")
     row = next((r for r in store.obligations_of(incident_id) if r.code == code), None)

@@ -226,11 +226,12 @@ def obligations_of(incident_id: str, url: str | None = None) -> list[Obligation]
 
 def fulfil(incident_id: str, code: str, *, evidence: str, by: str, people: Collection[str], reference: str | None = None,
            file: str | Path | None = None, at: dt.datetime | None = None, url: str | None = None,
-           field_names: dict[str, str] | None = None) -> Obligation:
+           field_names: dict[str, str] | None = None, server: bool = False) -> Obligation:
     """Fulfil an obligation with evidence through the kit's one path (regflows/kit/obligations.py):
     the file checked and hashed, the ledger entry, and the incident's timeline event "fulfilled"
     in the same transaction. A recurring obligation (progress reports) records each fulfilment
-    and stays open: the clock computes its next due time from the last one.
+    and stays open: the clock computes its next due time from the last one. ``server``: named in
+    the form on the server, the file must be in the evidence areas (regflows/kit/evidence.py).
     """
     def on_timeline(s: Session, row: Obligation, record: dict[str, Any]) -> None:
         s.add(IncidentEvent(incident_id=incident_id, at=row.fulfilled_at, kind="fulfilled", actor=row.fulfilled_by,
@@ -238,8 +239,8 @@ def fulfil(incident_id: str, code: str, *, evidence: str, by: str, people: Colle
 
     try:
         return kit_obligations.fulfil(incident_id, code, evidence=evidence, by=by, reference=reference, file=file, at=at, url=url,
-                                  step=on_timeline, not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names,
-                                      people=people)
+                                      step=on_timeline, not_found=f"事件 {incident_id} 没有义务 {code}", field_names=field_names,
+                                      people=people, server=server)
     except kit_obligations.ObligationNotFound as exc:
         raise IncidentNotFound(str(exc)) from None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from notices.masking import mask_pii
 from regflows.incident import store
 from regflows.incident.grading import grading_rules
 from regflows.kit import approvals
@@ -49,6 +50,6 @@ def release_warning(profile: Profile, incident_id: str, by: str, consented_by: s
     elif consented_by:
         raise ReleaseRefused(f"{level.warning_zh}预警的解除无需他人同意（{basis}）：请去掉 --consented-by")
     detail = {"grade": incident.grade, "warning": level.warning_zh, "decided_by": by, "basis": basis,
-              **({"consented_by": consented_by} if consented_by else {}), **({"note": note.strip()} if note and note.strip() else {})}
+              **({"consented_by": consented_by} if consented_by else {}), **({"note": mask_pii(note.strip())} if note and note.strip() else {})}
     store.add_event(incident_id, "warning_released", by, detail)
     return {"incident": incident_id, **detail}

@@ -40,6 +40,7 @@ from starlette.routing import Route
 from calendars.zone import SHANGHAI
 from notices.ack_server import person_name
 from notices.acks import fingerprint, sign
+from notices.masking import mask_pii
 from regflows import ledger
 from regflows.inspection import records
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, Lead
@@ -146,6 +147,7 @@ def record_page_answer(claim: PageClaim, link: str, outcome: str, evidence: str,
         raise PageRefused("invalid", 422, f"「{LINKS[link]}」环节：结论为「{OUTCOMES[outcome]}」须填写证据说明（发现了什么、依据何在）")
     if len(evidence) > MAX_EVIDENCE:
         raise PageRefused("invalid", 422, f"「{LINKS[link]}」环节：证据说明不能超过 {MAX_EVIDENCE} 字（文件请另行提交）")
+    evidence = mask_pii(evidence)  # free text: no ID or phone number kept in the store (CUSTINFO)
     answer = Answer(lead_id=claim.lead_id, link=link, outcome=outcome, evidence=evidence, answered_by=claim.person_id,
                     answered_at=now or utcnow(), source="page")
     counted = records.latest_answers(claim.run_id, url).get((claim.lead_id, link))

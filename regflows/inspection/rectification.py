@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from calendars.deadlines import Deadline, end_of_day, within_working_days
 from calendars.official import WorkingDayCalendar
+from notices.masking import mask_pii
 from regflows import ledger
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.owed import PROCEDURE, ensure_report_in, signed_off_on
@@ -382,7 +383,8 @@ def close_finding(finding_id: str, *, evidence: str, by: str, rechecked_by: str 
             raise ValueError(f"复查人（{checker_field}）{checker} 是该问题的整改责任人：整改须由责任人以外的人员复查后方可关闭")
 
     def record_recheck(s: Session, row: Obligation, record: dict[str, Any]) -> None:
-        recheck = {"by": checker, **({"note": recheck_note.strip()} if recheck_note and recheck_note.strip() else {})}
+        # The note is free text: masked before the row and the ledger keep it (CUSTINFO).
+        recheck = {"by": checker, **({"note": mask_pii(recheck_note.strip())} if recheck_note and recheck_note.strip() else {})}
         row.detail = {**(row.detail or {}), "recheck": recheck}
         ledger.append_in(s, "inspection.rechecked", row.subject, recheck, actor=checker)
 

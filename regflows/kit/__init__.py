@@ -18,7 +18,8 @@ module            what it holds
 ``files``         atomic, owner-only file writes (reports, evidence)
 ``publish``       a run's output files published as one set, all or none; a failed
                   run's files kept in ``failed-<timestamp>/``
-``evidence``      the evidence record and the file check (exists, readable, SHA-256)
+``evidence``      the evidence record (text masked) and the file check (in the evidence areas,
+                  exists, readable, SHA-256)
 ``reports``       every document a procedure produces, on record with its SHA-256
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
 ``refusals``      refusals of unauthenticated requests: counted and rate-limited per client
@@ -53,8 +54,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "files": ("PRIVATE_FILE", "write_atomically"),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("record_report_in",),
-    "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_record", "sha256_file"),
-    "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload"),
+    "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_areas", "evidence_record", "sha256_file"),
+    "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload", "upload_root"),
     "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "EveryUntilMet", "Feed", "Reminder", "ReminderPolicy", "Sent",
                   "WorkingDaysBeforeDueDay", "WorkingDaysUntilDueDay", "is_open", "remind"),
     "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from calendars.zone import local_label
 from regflows import ledger
+from notices.masking import mask_pii
 from regflows.kit.evidence import EvidenceError, evidence_record
 from regflows.store import db
 from regflows.store.models import Obligation, utcnow
@@ -89,7 +90,7 @@ def _row(s: Session, subject: str, code: str, not_found: str | None) -> Obligati
 def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,
            at: dt.datetime | None = None, url: str | None = None, precondition: Precondition | None = None,
            step: Step | None = None, not_found: str | None = None, field_names: dict[str, str] | None = None,
-           people: Collection[str] | None = None) -> Obligation:
+           people: Collection[str] | None = None, server: bool = False) -> Obligation:
     """Record that ``subject``'s obligation ``code`` was met; returns the row (detached).
 
     The evidence is checked before the transaction (a missing file is refused with the field's
@@ -97,9 +98,11 @@ def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | 
     kit's field names to the entry point's (``{"file": "--file"}``); ``people`` are the
     profile's person ids, one of whom ``by`` must be. A one-off obligation is fulfilled once: a
     second fulfilment would move the recorded time and could make a report made on time look
-    late, so it is refused (a recurring one records each report).
+    late, so it is refused (a recurring one records each report). ``server``: the entry point runs
+    on the server (a form), so the file must be in the evidence areas (regflows/kit/evidence.py);
+    the text is masked either way.
     """
-    record = evidence_record(evidence, reference, file, field_names)
+    record = evidence_record(evidence, reference, file, field_names, server=server)
     who = _person(by, f"履行人（{(field_names or {}).get('by', 'by')}）", people)
     when = _when(at, "履行时间（at）")
     with db.session(url) as s:
@@ -163,7 +166,8 @@ def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | No
                                 "不能再次豁免：须履行")
         if row.state == "fulfilled" and not row.every:
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已于 {local_label(row.fulfilled_at) if row.fulfilled_at else ''} 履行，无需豁免")
-        waiver = {"at": when.isoformat(), "by": who, "reason": reason.strip(), **_condition(allowed)}
+        # Masked before it is stored or ledgered, like the evidence (CUSTINFO: numbers typed into a reason).
+        waiver = {"at": when.isoformat(), "by": who, "reason": mask_pii(reason.strip()), **_condition(allowed)}
         row.evidence = {**(row.evidence or {}), "waiver": waiver}
         row.state = "waived"
         if step is not None:
@@ -192,7 +196,7 @@ def reopen(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | N
         waiver = (row.evidence or {}).get("waiver")
         if row.state != "waived" or not waiver:
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）未豁免，无需重新打开")
-        reopened = {"at": when.isoformat(), "by": who, "reason": reason.strip(), "waiver": waiver}
+        reopened = {"at": when.isoformat(), "by": who, "reason": mask_pii(reason.strip()), "waiver": waiver}
         evidence = {k: v for k, v in (row.evidence or {}).items() if k != "waiver"}
         row.evidence = {**evidence, "reopened": reopened}
         row.state = "open"  # the procedure's clock computes its new due time (reminder keys carry it)

@@ -45,6 +45,7 @@ __all__ = [
     "max_bytes",
     "safe_name",
     "store_upload",
+    "upload_root",
 ]
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -85,13 +86,18 @@ def safe_name(name: str) -> str:
     return name
 
 
+def upload_root(home: Path | None = None) -> Path:
+    """The folder uploads are kept in (evidence files may be recorded from there)."""
+    return (home or config.home()) / "uploads"
+
+
 def store_upload(data: bytes, name: str, home: Path | None = None) -> StoredUpload:
     """Store the bytes under ``<home>/uploads/<sha256>/<name>``; idempotent for the same bytes."""
     name = safe_name(name)
     if not data:
         raise UploadRefused("上传的文件为空")
     digest = hashlib.sha256(data).hexdigest()
-    root = (home or config.home()) / "uploads"
+    root = upload_root(home)
     folder = root / digest
     folder.mkdir(parents=True, exist_ok=True)
     for private in (root, folder):  # owner-only like the files: evidence names can be personal data too

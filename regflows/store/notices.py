@@ -22,6 +22,34 @@ def latest_outbox(limit: int = 50, url: str | None = None) -> list[OutboxMessage
         return list(s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).scalars())
 
 
+@dataclass(frozen=True)
+class SentText:
+    """A notice as recorded when sent (personal links are per recipient and not in it)."""
+
+    subject: str
+    body: str
+    sms: str | None
+
+
+def sent_texts(notice_ids: Iterable[str], url: str | None = None) -> dict[str, SentText]:
+    """The recorded title and forms of these notices, by id."""
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return {}
+    with db.session(url) as s:
+        return {n.id: SentText(n.subject, n.body, n.sms) for n in s.execute(select(Notice).where(Notice.id.in_(ids))).scalars()}
+
+
+def settled_times(notice_ids: Iterable[str], url: str | None = None) -> dict[tuple[str, str, int], dt.datetime | None]:
+    """When each delivery of these notices was settled, by (notice, person, channel index)."""
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return {}
+    with db.session(url) as s:
+        return {(d.notice_id, d.person_id, d.channel_index): d.settled_at
+                for d in s.execute(select(Delivery).where(Delivery.notice_id.in_(ids))).scalars()}
+
+
 def attempts_since(start: dt.datetime, url: str | None = None) -> list[tuple[DeliveryAttempt, Delivery]]:
     """Every delivery attempt from ``start`` on, oldest first, with its delivery."""
     with db.session(url) as s:
@@ -39,6 +67,29 @@ class AckState:
     requires_ack: bool
     acked_by: str | None
     by_person: dict[str, dt.datetime]  # person id → first acknowledgement
+
+
+@dataclass(frozen=True)
+class AckOverview:
+    """A notice that waits for acknowledgement, as it stands now."""
+
+    notice_id: str
+    title: str
+    sent_at: dt.datetime
+    by_person: dict[str, dt.datetime]  # person id → first acknowledgement
+
+
+def acks_of(related: str, id_prefix: str, url: str | None = None) -> list[AckOverview]:
+    """The notices about one matter (``related`` or an id starting with ``id_prefix``) that wait
+    for acknowledgement, oldest first, with who acknowledged them so far: the current state that
+    a run's ``notices`` artifact (a snapshot at send time) cannot show."""
+    with db.session(url) as s:
+        notices = list(s.execute(
+            select(Notice).where(Notice.requires_ack.is_(True),
+                                 (Notice.related == related) | Notice.id.startswith(id_prefix, autoescape=True))
+            .order_by(Notice.created_at, Notice.id)).scalars())
+    states = ack_states([n.id for n in notices], url)
+    return [AckOverview(n.id, n.subject, n.created_at, states[n.id].by_person) for n in notices]
 
 
 def ack_states(notice_ids: Iterable[str], url: str | None = None) -> dict[str, AckState]:

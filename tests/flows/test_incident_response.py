@@ -84,7 +84,7 @@ def test_declare_alert_ack_remind_after_restart_fulfil_close(world, tmp_path: Pa
         alert_rows = [r for r in alert_artifact if r["通知"] == f"incident:{incident_id}:alert"]
         assert {r["收件人"] for r in alert_rows} >= {"赵磊（zhao.lei）", "李明（li.ming）"}
         assert {r["渠道"] for r in alert_rows if r["收件人"] == "李明（li.ming）"} == {"1 webhook", "2 email"}
-        assert all(r["结果"] == "已送达" and r["尝试次数"] == 1 and r["已确认"] == "否" for r in alert_rows)
+        assert all(r["结果"] == "已送达" and r["尝试次数"] == 1 and r["发送时是否已确认"] == "否" for r in alert_rows)
         # The regulator report draft opens and carries the NFRA 45 elements.
         drafts = {d["kind"]: d for d in result["drafts"]}
         document = Document(drafts["regulator_report"]["path"])

@@ -99,3 +99,44 @@ def test_a_future_time_from_the_form_fails_the_run_in_chinese_without_a_tracebac
     logs = httpx.post(f"{prefect_api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}, timeout=30).json()
     assert not any("Traceback" in m["message"] for m in logs)
     assert any("事件申报未登记" in m["message"] for m in logs)
+
+
+@pytest.mark.prefect
+def test_runs_that_never_start_are_masked_by_the_notice_watch(world, prefect_api: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, 4: a run scheduled for later, one cancelled before it started and one waiting
+    (Pending) run none of the flow's hooks; the notice watch masks their stored parameters. A run
+    without a personal number and a run of another deployment are left as they are."""
+    from flows.incident_response import incident_response
+    from flows.notice_watch import notice_watch
+    from tasks.parameters import MASKING_HOOKS
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled, Pending, Scheduled
+
+    assert MASKING_HOOKS["on_cancellation"]  # a running run that is cancelled masks itself
+    deployment = incident_response.to_deployment(name="incident-response").apply()  # registered, not served: runs wait
+    outside = incident_response.to_deployment(name="not-in-prefect-yaml").apply()
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    with get_client(sync_client=True) as client:
+        def run(state, form=None, on=deployment):  # type: ignore[no-untyped-def]
+            return str(client.create_flow_run_from_deployment(on, parameters={"incident": form or _form(), "declared_by": "李明（li.ming）"},
+                                                               state=state).id)
+
+        scheduled = run(Scheduled(scheduled_time=later))
+        cancelled = run(Scheduled(scheduled_time=later))
+        client.set_flow_run_state(cancelled, Cancelled(), force=True)
+        pending = run(Pending())
+        clean = run(Scheduled(scheduled_time=later), form=_form(title="网银登录异常", cause="待查"))
+        elsewhere = run(Scheduled(scheduled_time=later), on=outside)
+
+    def stored(run_id: str) -> str:
+        return json.dumps(httpx.get(f"{prefect_api}/flow_runs/{run_id}", timeout=30).json()["parameters"], ensure_ascii=False)
+
+    assert ID_NUMBER in stored(cancelled)  # what the review saw: kept for good
+    before = {clean: stored(clean), elsewhere: stored(elsewhere)}
+    notice_watch()
+    for run_id in (scheduled, cancelled, pending):
+        kept = stored(run_id)
+        assert ID_NUMBER not in kept and PHONE not in kept and "110101********1234" in kept and "138****5678" in kept
+    assert {run_id: stored(run_id) for run_id in before} == before
+    assert httpx.get(f"{prefect_api}/flow_runs/{cancelled}", timeout=30).json()["state"]["type"] == "CANCELLED"

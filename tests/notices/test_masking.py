@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notices.masking import find_pii, mask_pii, mask_url, redact
+from notices.masking import find_pii, hide_personal_links, mask_pii, mask_url, redact
 
 # ---------------------------------------------------------------------------------------------
 # mask_pii: table
@@ -283,3 +283,11 @@ def test_redact_longest_first_and_ignores_short_values() -> None:
 def test_redact_one_pass() -> None:
     # A replacement is never re-scanned: a secret that looks like the mask does not cascade.
     assert redact("x *****y", ["*****y"]) == "x ****"
+
+
+def test_personal_links_are_hidden_and_other_links_kept() -> None:
+    text = ("请确认：http://127.0.0.1:4201/ack/Ab-12_x.Y）下载：https://rf.example.cn:8443/files/eyJ0.sig=\n"
+            "核实 /inspection/T0k3n 与 https://rf.example.cn/health、https://www.nfra.gov.cn/cn/view/ack.html")
+    hidden = hide_personal_links(text)
+    assert hidden == ("请确认：（个人链接，已隐去））下载：（个人链接，已隐去）\n"
+                      "核实 （个人链接，已隐去） 与 https://rf.example.cn/health、https://www.nfra.gov.cn/cn/view/ack.html")

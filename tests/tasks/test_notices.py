@@ -101,6 +101,45 @@ def test_sms_goes_through_the_global_rate_limit_and_outbox_is_an_artifact(prefec
     assert any("outbox://sun.li/email" in json.dumps(a, ensure_ascii=False) for a in artifacts)
 
 
+@flow(name="regflows-test-ack-notice")
+def ack_notice_flow(profile, context: dict, notice_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return send_notice_task(profile, "deadline_reminder", context, ["compliance"], notice_id=notice_id, requires_ack=True,
+                            policy=RetryPolicy(attempts=1, backoff_seconds=0.05, timeout_seconds=5))
+
+
+@pytest.mark.prefect
+def test_the_outbox_artifact_shows_only_the_runs_own_messages_and_no_personal_link(prefect_api: str, home: Path) -> None:
+    """Issue 14, 2: another run's messages and anyone's acknowledgement or download link on a
+    run's page are a sign-off (or a download) anyone can make in that person's name."""
+    migrate()
+    with db.session() as s:  # the institution's earlier message, with its recipient's link
+        s.add(OutboxMessage(target="outbox://zhao.lei/email", title="【事件告警】另一事件", body="请确认：http://127.0.0.1:4201/ack/PlantedTok3n"))
+    profile = load_profile(DEMO_PROFILE)
+    context = {"state": "due", "obligation": "报送征信信息安全统计表", "clause": "PBOC-102 附件2", "due_label": "2025-10-10 17:00",
+               "subject_ref": "credit-stats:2025-09", "file_url": "http://127.0.0.1:4201/files/SignedF1leTok3n"}
+    state = ack_notice_flow(profile, context, "test:own-outbox", return_state=True)
+    assert state.is_completed()
+    with db.session() as s:
+        sent = [m for m in s.execute(select(OutboxMessage)).scalars() if "统计表" in m.title]
+    assert sent and all("/ack/" in m.body and "/files/SignedF1leTok3n" in m.body for m in sent)  # the links were really sent
+    flow_run_id = str(state.state_details.flow_run_id)
+    [artifact] = api(prefect_api, "/artifacts/filter",
+                     {"artifacts": {"key": {"any_": ["outbox"]}, "flow_run_id": {"any_": [flow_run_id]}}})
+    rows = artifact["data"] if isinstance(artifact["data"], list) else json.loads(artifact["data"])
+    text = json.dumps([rows, artifact["description"]], ensure_ascii=False)
+    assert len(rows) == len(sent) and {r["收件地址"] for r in rows} == {m.target for m in sent}
+    assert "另一事件" not in text and "PlantedTok3n" not in text  # no other run's message
+    assert "/ack/" not in text and "/files/" not in text and "SignedF1leTok3n" not in text
+    assert "（个人链接，已隐去）" in text and "报送征信信息安全统计表" in text
+    # Issue 14, 13: the notices table says its acknowledgement column is the state at send time,
+    # and where to look for the state now.
+    [notices] = api(prefect_api, "/artifacts/filter",
+                    {"artifacts": {"key": {"any_": ["notices"]}, "flow_run_id": {"any_": [flow_run_id]}}})
+    table = notices["data"] if isinstance(notices["data"], list) else json.loads(notices["data"])
+    assert table and all(row["发送时是否已确认"] == "否" and "已确认" not in row for row in table)
+    assert "发送时的状态" in notices["description"] and "regflows incident status" in notices["description"]
+
+
 @pytest.mark.prefect
 def test_an_sms_takes_its_slot_on_the_run_s_own_server(prefect_api: str, home: Path, http, build_profile) -> None:  # type: ignore[no-untyped-def]
     """The delivery pool's threads do not inherit Prefect's settings: the slot must still be taken

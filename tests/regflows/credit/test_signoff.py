@@ -338,7 +338,7 @@ def test_the_watch_moves_sign_off_on_and_shows_it(prefect_api: str, home: Path, 
     found = httpx.post(f"{prefect_api}/artifacts/filter", timeout=30, json={"artifacts": {
         "key": {"any_": ["notices"]}, "flow_run_id": {"any_": [str(watched.state_details.flow_run_id)]}}}).json()
     sent = [row for artifact in found for row in json.loads(artifact["data"])]
-    assert any(row["收件人"].endswith("（t.s）") and row["结果"] == "已送达" and row["已确认"] == "否" for row in sent), sent
+    assert any(row["收件人"].endswith("（t.s）") and row["结果"] == "已送达" and row["发送时是否已确认"] == "否" for row in sent), sent
     shown = "".join(artifact_texts(prefect_api, "credit-stats-signoff"))
     assert "待签发" in shown and "测试t.r" in shown
 

@@ -130,8 +130,11 @@ def test_management_extends_pfi_response_steps_through_a_signed_approval(pfi_inc
                                   "--reason", "x", "--by", "zhao.lei"])
     assert refused.exit_code == 5 and "没有规则允许另定期限" in refused.stderr
     asked = runner.invoke(app, ["incident", "extend", incident_id, "pfi_response_steps", "--until", until.isoformat(),
-                                "--reason", "涉及第三方服务商，溯源需延长", "--by", "zhao.lei"])
+                                "--reason", "涉及第三方服务商（联系人 13812345678），溯源需延长", "--by", "zhao.lei"])
     assert asked.exit_code == 0, asked.output
+    [requested] = [e for e in store.timeline(incident_id) if e.kind == "extension_requested"]
+    assert requested.detail["reason"] == "涉及第三方服务商（联系人 138****5678），溯源需延长"  # masked (issue 14, 3)
+    assert not any("13812345678" in json.dumps(a, ensure_ascii=False) for a in _actions(incident_id))
     request = f"incident:{incident_id}:extend:pfi_response_steps:r1:leadership_group:1"
     acknowledge(make_token(request, "zhao.lei"))  # the requester is not management: refused, recorded
     assert extensions.advance(profile, incident_id) == []

@@ -160,10 +160,22 @@ def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_f
     from prefect.utilities.callables import parameter_schema
 
     help_text = parameter_schema(incident_fulfil.fn).properties["file"]["description"]
-    assert "服务器" in help_text and "POST /uploads" in help_text  # the form says what to paste
+    assert "证据目录" in help_text and "POST /uploads" in help_text  # the form says what to paste
     code = _synced(recorded)[0].id
-    with pytest.raises(EvidenceError, match=r"证据文件（file）不存在：.*nowhere\.pdf"):
-        incident_fulfil(recorded["id"], code, "已报告", "li.ming", file=str(tmp_path / "nowhere.pdf"))
+    # The form runs on the server: any path outside the evidence areas is refused, in the same
+    # words whether it exists (the link-signing key, a file of the server) or not (issue 14, 14).
+    from regflows import config
+
+    key = config.home() / "ack.key"
+    key.write_bytes(b"the link-signing key")
+    elsewhere = tmp_path / "server-file.pdf"
+    elsewhere.write_bytes(b"%PDF any file the server reads")
+    refusals = set()
+    for path in (tmp_path / "nowhere.pdf", key, elsewhere):
+        with pytest.raises(EvidenceError, match=r"证据文件（file）不在允许的证据区") as caught:
+            incident_fulfil(recorded["id"], code, "已报告", "li.ming", file=str(path))
+        refusals.add(str(caught.value))
+    assert len(refusals) == 1
     assert not next(o for o in store.obligations_of(recorded["id"]) if o.code == code).evidence  # nothing recorded
     uploaded = store_upload(b"scanned written report", "书面报告.pdf")  # as POST /uploads stores it
     out = incident_fulfil(recorded["id"], code, "已提交书面报告", "li.ming", reference="REF-2", file=str(uploaded.path))
@@ -171,6 +183,51 @@ def test_fulfil_from_the_ui_form_records_the_file_sha256_and_refuses_a_missing_f
     assert out["file_sha256"] == digest
     evidence = _recorded_evidence(recorded["id"], code)
     assert evidence["file"]["sha256"] == digest and evidence["file"]["size"] == 22 and evidence["reference"] == "REF-2"
+
+
+def test_fulfil_masks_numbers_in_the_obligation_the_timeline_the_ledger_and_the_status(recorded) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, 3: text typed as evidence is masked before anything keeps or prints it."""
+    from sqlalchemy import select
+
+    from regflows.store import db
+    from regflows.store.models import AuditEntry
+
+    code = _synced(recorded)[0].id
+    ok = CliRunner().invoke(app, ["incident", "fulfil", recorded["id"], code, "--evidence",
+                                  "已电话 13812345678 告知 身份证 110101199003074514", "--by", "li.ming"])
+    assert ok.exit_code == 0, ok.output
+    status = CliRunner().invoke(app, ["incident", "status", recorded["id"]])
+    with db.session() as s:
+        ledgered = "\n".join(e.payload for e in s.execute(select(AuditEntry)).scalars())
+    kept = {
+        "obligation": json.dumps(_recorded_evidence(recorded["id"], code), ensure_ascii=False),
+        "timeline": json.dumps([e.detail for e in store.timeline(recorded["id"])], ensure_ascii=False),
+        "ledger": ledgered, "status": status.stdout,
+    }
+    assert "138****5678" in kept["obligation"] and "138****5678" in kept["timeline"]
+    for where, text in kept.items():
+        assert "13812345678" not in text and "110101199003074514" not in text, where
+
+
+def test_status_shows_who_acknowledged_the_incidents_notices_now(recorded) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, 13: a run's notices artifact is a snapshot at send time; the status is now."""
+    from regflows.store import db
+    from regflows.store.models import Acknowledgement, Notice
+
+    incident_id = recorded["id"]
+    with db.session() as s:
+        s.add_all([Notice(id=f"incident:{incident_id}:alert", kind="incident_alert", subject="【事件告警】", requires_ack=True,
+                          related=incident_id),
+                   Notice(id=f"incident:{incident_id}:alert:u1", kind="incident_alert", subject="【更正】", requires_ack=True,
+                          related=incident_id),
+                   Notice(id="incident:INC-OTHER:alert", kind="incident_alert", subject="另一事件", requires_ack=True),
+                   Notice(id=f"incident:{incident_id}:info", kind="test", subject="无需确认", related=incident_id)])
+        s.flush()
+        s.add(Acknowledgement(notice_id=f"incident:{incident_id}:alert", person_id="zhao.lei",
+                              at=dt.datetime(2025, 10, 1, 2, 5, tzinfo=dt.timezone.utc), via="link", token_id="tok-1"))
+    shown = json.loads(CliRunner().invoke(app, ["incident", "status", incident_id]).stdout)["acknowledgements"]
+    assert [(a["notice"], a["acknowledged"]) for a in shown] == [
+        (f"incident:{incident_id}:alert", {"zhao.lei": "2025-10-01T10:05:00+08:00"}), (f"incident:{incident_id}:alert:u1", "未确认")]
 
 
 def test_a_waived_obligation_stays_waived_across_clock_syncs_and_is_not_reminded(recorded) -> None:  # type: ignore[no-untyped-def]

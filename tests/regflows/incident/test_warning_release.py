@@ -54,11 +54,12 @@ def test_blue_is_released_by_the_division_and_recorded(incident) -> None:  # typ
     incident_id = incident("IV")
     refused = _release(incident_id, "--by", "zhao.lei")
     assert refused.exit_code == 5 and "零售业务处" in refused.stderr and "CQ-PLAN 第三篇五（四）" in refused.stderr
-    done = _release(incident_id, "--by", "chen.jing", "--note", "隐患已消除")
+    done = _release(incident_id, "--by", "chen.jing", "--note", "隐患已消除，已电话 13812345678 告知")
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["decided_by"] == "chen.jing"
     released = [e for e in store.timeline(incident_id) if e.kind == "warning_released"]
     assert [(e.actor, e.detail["warning"]) for e in released] == [("chen.jing", "蓝色")]
+    assert released[0].detail["note"] == "隐患已消除，已电话 138****5678 告知"  # free text masked (issue 14, 3)
     with db.session() as s:
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "incident.warning_released")).scalar_one()
     assert json.loads(entry.payload)["basis"].startswith("CQ-PLAN 第三篇五（四）")

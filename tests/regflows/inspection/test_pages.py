@@ -81,6 +81,9 @@ def test_a_page_answer_is_recorded_as_the_owners_and_shown(client: tuple[TestCli
     assert changed.status_code == 200
     assert records.latest_answers("R1", store_url)[("flagged:Q000002", "review")].outcome == "compliant"
     assert [p["outcome"] for p in _ledger("inspection.page_answered", store_url)] == ["rectify", "compliant"]
+    # Free text: an ID number typed as evidence is masked before the store keeps it (issue 14, 3).
+    app.post(path, data={"link": "use", "outcome": "rectify", "evidence": "查询对象 110101199003074514 无授权"})
+    assert records.latest_answers("R1", store_url)[("flagged:Q000002", "use")].evidence == "查询对象 110101********4514 无授权"
 
 
 @pytest.mark.parametrize(("form", "said"), [

@@ -194,16 +194,18 @@ def test_closing_needs_evidence_and_a_recheck_by_someone_other_than_the_owner(st
     assert finding_status(f).rectification["state"] == "pending"  # nothing recorded by a refusal
     proof = tmp_path / "授权书.pdf"
     proof.write_bytes(b"%PDF-1.4 scans")
-    row = close_finding(f, evidence="已补齐授权书", by="he.min", rechecked_by="sun.li", recheck_note="逐笔核对 3 笔", file=proof,
-                        people=PEOPLE)
+    row = close_finding(f, evidence="已补齐授权书", by="he.min", rechecked_by="sun.li", recheck_note="逐笔核对 3 笔，致电 13812345678",
+                        file=proof, people=PEOPLE)
     assert row.state == "fulfilled" and row.evidence["history"][-1]["file"]["sha256"]
     status = finding_status(f)
-    assert status.rectification["recheck"] == {"by": "sun.li", "note": "逐笔核对 3 笔"}
+    # The note is free text: masked in the row and the ledger (issue 14, 3).
+    assert status.rectification["recheck"] == {"by": "sun.li", "note": "逐笔核对 3 笔，致电 138****5678"}
     assert status.report["state"] == "pending"  # the report is its own obligation
     with pytest.raises(Refused, match="不能重复登记"):
         close_finding(f, evidence="再次", by="he.min", rechecked_by="sun.li", people=PEOPLE)
     with db.session() as s:
         assert [e.actor for e in s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.rechecked")).scalars()] == ["sun.li"]
+        assert not any("13812345678" in e.payload for e in s.execute(select(AuditEntry)).scalars())
 
 
 # -- reminders and escalation --------------------------------------------------------------------

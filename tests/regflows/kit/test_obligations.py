@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from regflows import ledger
 from regflows.kit.evidence import EvidenceError, check_file
-from regflows.kit.obligations import ObligationNotFound, WaiverRefused, fulfil, waive
+from regflows.kit.obligations import ObligationNotFound, WaiverRefused, fulfil, reopen, waive
 from regflows.kit.reminders import is_open
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Obligation
@@ -135,3 +135,87 @@ def test_a_waiver_needs_a_rule_that_allows_it_and_a_reason(store: Path) -> None:
     assert [r.code for r in open_rows("self-inspection")] == ["report"]  # no more reminders for the waived one
     with pytest.raises(WaiverRefused, match="已豁免"):
         waive("SI-2025Q3", "drill_report", "again", "li.ming")
+
+
+# -- personal numbers and where a file may come from (issue 14, 3 and 14) --------------------------
+
+ID_NUMBER, MOBILE = "110101199003074514", "13812345678"
+
+
+def _everything_stored() -> str:
+    with db.session() as s:
+        rows = [json.dumps(r.evidence, ensure_ascii=False) for r in s.execute(select(Obligation)).scalars()]
+        rows += [r.payload for r in s.execute(select(AuditEntry)).scalars()]
+    return "\n".join(rows)
+
+
+def test_evidence_reference_and_reasons_are_masked_before_the_store_and_the_ledger(store: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    fulfil("SI-2025Q3", "report", evidence=f"已电话 {MOBILE} 告知 身份证 {ID_NUMBER}", by="li.ming", reference=f"回执 {MOBILE}",
+           step=lambda s, row, record: seen.append(record))
+    _row("drill_report", detail={"waivable": "TEST 第二条"})
+    waive("SI-2025Q3", "drill_report", f"客户 {ID_NUMBER} 已另行告知", "li.ming")
+    reopen("SI-2025Q3", "drill_report", f"分支机构 {MOBILE} 来电要求", "li.ming")
+    text = _everything_stored()
+    assert ID_NUMBER not in text and MOBILE not in text
+    assert "138****5678" in text and "110101********4514" in text  # masked, not dropped
+    assert seen == [{"evidence": "已电话 138****5678 告知 身份证 110101********4514", "reference": "回执 138****5678"}]
+    assert ledger.verify().ok
+
+
+def test_a_form_on_the_server_takes_files_only_from_the_evidence_areas(store: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from regflows.kit.uploads import store_upload
+
+    key = store / "ack.key"
+    key.write_bytes(b"signing key")
+    elsewhere = tmp_path / "elsewhere.pdf"
+    elsewhere.write_bytes(b"%PDF any server file")
+    refused = r"证据文件（证据文件）不在允许的证据区"
+    names = {"file": "证据文件"}
+    # The same words for a file that exists and one that does not: the refusal reveals nothing.
+    messages = []
+    for path in (key, store / "nothing.key", elsewhere, tmp_path / "nothing.pdf", store / "regflows.db"):
+        with pytest.raises(EvidenceError, match=refused) as caught:
+            fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming", file=path, field_names=names, server=True)
+        messages.append(str(caught.value))
+    assert len(set(messages)) == 1 and "ack.key" not in messages[0]
+    # A link in the evidence folder to the key is the key.
+    evidence_dir = store / "evidence"
+    evidence_dir.mkdir()
+    (evidence_dir / "innocent.pdf").symlink_to(key)
+    (evidence_dir / "loop.pdf").symlink_to(evidence_dir / "loop.pdf")  # a link loop is refused, not a traceback
+    with pytest.raises(EvidenceError, match=refused):
+        check_file(evidence_dir / "loop.pdf", "证据文件", server=True)
+    with pytest.raises(EvidenceError, match=refused):
+        fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming", file=evidence_dir / "innocent.pdf", server=True,
+               field_names=names)
+    assert not _ledger("obligation.fulfilled")
+    # An upload and a file in the configured evidence folder are taken.
+    uploaded = store_upload(b"%PDF receipt", "回执.pdf")
+    _row("second")
+    fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming", file=uploaded.path, server=True)
+    configured = tmp_path / "shared-evidence"
+    configured.mkdir()
+    (configured / "通知记录.pdf").write_bytes(b"%PDF notice log")
+    monkeypatch.setenv("REGFLOWS_EVIDENCE_DIR", str(configured))
+    fulfil("SI-2025Q3", "second", evidence="已通知", by="li.ming", file=configured / "通知记录.pdf", server=True)
+    assert [e["evidence"]["file"]["name"] for e in _ledger("obligation.fulfilled")] == ["回执.pdf", "通知记录.pdf"]
+    # An evidence folder set above the home does not open the home's own files.
+    monkeypatch.setenv("REGFLOWS_EVIDENCE_DIR", str(tmp_path))
+    for path in (key, store / "regflows.db"):
+        with pytest.raises(EvidenceError, match=refused):
+            check_file(path, "证据文件", server=True)
+    assert check_file(elsewhere, server=True).size == len(b"%PDF any server file")
+
+
+def test_the_command_line_takes_local_files_but_never_regflows_own(store: Path, tmp_path: Path) -> None:
+    """The operator's command line runs with their own rights on their machine: any local file,
+    except regflows' home outside the evidence areas (the key, the store, the anchors)."""
+    (store / "ack.key").write_bytes(b"signing key")
+    for path in (store / "ack.key", store / "regflows.db", store / "nothing"):
+        with pytest.raises(EvidenceError, match=r"证据文件（--file）不在允许的证据区"):
+            fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming", file=path, field_names={"file": "--file"})
+    local = tmp_path / "本机回执.pdf"
+    local.write_bytes(b"%PDF local")
+    assert fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming", file=local).state == "fulfilled"
