@@ -21,7 +21,7 @@ from notices.templates import ref_label
 from regflows.credit.chart import history_markdown
 from regflows.credit.deadline import remind as deadline_remind
 from regflows.credit.events import EventRef, credit_events
-from regflows.credit.models import COUNT_TITLES, COUNTS, Period
+from regflows.credit.models import COUNT_TITLES, COUNTS, CreditInputError, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
 from regflows.credit.late import owe_corrections
@@ -30,6 +30,7 @@ from regflows.credit.owed import owe_last_month, owe_month
 from regflows.credit.signoff import SignoffError, advance, open_labels, preparers, record_run, signoff_rows
 from regflows.credit.units import tables, table_for
 from regflows.kit.documents import markdown_text
+from regflows.kit.forms import FormError, choice_code
 from regflows.profile import Profile
 from regflows.store.db import migrate
 from regflows.store.reports import latest_paths
@@ -48,11 +49,19 @@ def owe_task(profile: Profile, period: Period) -> list[str]:
 
 
 @task(name="choose-preparers 确定填表人")
-def preparer_task(profile: Profile, preparer: str | None, unit: str | None = None) -> dict[str, str]:
-    """The 填表人 of each table (unit code → person of the profile), before any work: a run
-    without one cannot be signed off. Not retried: the answer depends on the profile and the
-    parameters only."""
-    return preparers(profile, [table_for(profile, unit)] if unit else tables(profile), preparer)
+def preparer_task(profile: Profile, preparer: str | None, unit: str | None = None) -> dict[str, Any]:
+    """``{"people": unit code → 填表人, "unit": code or ""}`` of each table, before any work: a run
+    without a 填表人 cannot be signed off. ``unit`` is the form's choice (``成都分行（YX0101）``) or
+    a code. ``{"refused": message}`` for a unit not in the profile or filing no table of its own,
+    or a 填表人 not in the profile (the flow fails with it, no traceback: tasks/refusals.py). Not
+    retried: the answer depends on the profile and the parameters only."""
+    try:
+        code = choice_code(unit, profile.unit_choices(), "报送单位") if unit else ""
+        return {"people": preparers(profile, [table_for(profile, code)] if code else tables(profile), preparer), "unit": code}
+    except (CreditInputError, FormError, SignoffError) as exc:
+        message = f"统计表未生成：{exc}"
+        get_run_logger().error("%s", message)
+        return {"refused": message}
 
 
 @task(name="read-query-logs 读取查询日志", cache_policy=NONE)

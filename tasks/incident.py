@@ -19,7 +19,7 @@ from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
 from regflows.incident import alerts, closing, drafts, extensions, store
 from notices.files import file_url
-from regflows.incident.clock import rule_set_for
+from regflows.incident.clock import obligation_choices, rule_set_for
 from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.form_link import update_form_link
 from regflows.incident.grading import Grading, grade
@@ -273,8 +273,14 @@ def fulfil_task(incident_id: str, obligation: str, evidence: str, by: str, peopl
 
     Not retried: a refusal (unknown obligation, missing file) is the person's to correct, and a
     recurring obligation records every fulfilment, so a retry after a commit would record it twice.
+    A refusal returns ``{"refused": message}`` (nothing written): the flow fails with that Chinese
+    message, without a traceback (tasks/refusals.py).
     """
-    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file)
+    try:
+        obligation = choice_code(obligation, obligation_choices(), "义务")  # the form's choice by its Chinese title, or the code
+        row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file)
+    except (LookupError, ValueError) as exc:  # IncidentNotFound; FormError, Refused, WaiverRefused, EvidenceError are ValueErrors
+        return _refusal(f"义务未登记履行：{exc}")
     recorded = row.evidence["history"][-1]
     return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
             **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}
@@ -284,10 +290,23 @@ def fulfil_task(incident_id: str, obligation: str, evidence: str, by: str, peopl
 def waive_task(incident_id: str, obligation: str, reason: str, by: str, people: list[str]) -> dict[str, Any]:
     """One waiver through the kit (regflows/kit/obligations.py: only where the rule file allows it).
 
-    Not retried: a refusal (no rule allows it, no reason) is the person's to correct.
+    Not retried: a refusal (no rule allows it, no reason) is the person's to correct; it returns
+    ``{"refused": message}`` (nothing written) for the flow to fail with, without a traceback.
     """
-    row = store.waive(incident_id, obligation, reason=reason, by=by, people=people)
+    try:
+        obligation = choice_code(obligation, obligation_choices(), "义务")  # the form's choice by its Chinese title, or the code
+        row = store.waive(incident_id, obligation, reason=reason, by=by, people=people)
+    except (LookupError, ValueError) as exc:  # IncidentNotFound; FormError, WaiverRefused, EvidenceError are ValueErrors
+        return _refusal(f"义务未豁免：{exc}")
     return {"incident": incident_id, "obligation": row.code, "state": row.state, **row.evidence["waiver"]}
+
+
+def _refusal(message: str) -> dict[str, Any]:
+    """A person's input refused: logged as the run's error (masked: it may quote what was typed) and
+    returned for the flow to fail with."""
+    message = mask_pii(message)
+    get_run_logger().error("%s", message)
+    return {"refused": message}
 
 
 @task(name="watch-incident 检查事件时限", retries=1, retry_delay_seconds=5)
