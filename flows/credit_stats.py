@@ -22,19 +22,28 @@ from prefect import flow, get_run_logger
 from pydantic import Field
 
 from regflows import config
-from regflows.credit.models import Period, previous_period
+from regflows.credit.models import CreditInputError, Period, previous_period
 from regflows.profile import load_profile, profile_path
 from tasks.credit_daily import month_agreement_task
-from tasks.parameters import MASKING_HOOKS
+from tasks.parameters import MASKING_HOOKS, person_id
+from tasks.refusals import refused
 from tasks.credit_stats import (events_task, owe_task, preparer_task, publish_task, quality_task, read_task,
                                 request_review_task, rules_task, write_task)
+
+#: The form's defaults, each a choice of its own (a form's choice cannot be empty): every table
+#: the month owes, and each table's 填表人 as the profile sets it.
+ALL_UNITS, PROFILE_PREPARER = "全部报送单位", "机构配置的填表人"
 
 
 @flow(name="credit-stats", log_prints=True, **MASKING_HOOKS)
 def credit_stats(
     period: Annotated[str, Field(title="统计月份", description="YYYY-MM，如 2025-10；留空为上月。")] = "",
-    unit: Annotated[str, Field(title="报送单位代码", description="只生成该报送单位的统计表；留空为该月应报的全部统计表。")] = "",
-    preparer: Annotated[str, Field(title="填表人", description="人员编号；留空为机构配置的填表人（settings.credit_preparer）。")] = "",
+    unit: Annotated[str, Field(title="报送单位", description="只生成该报送单位的统计表；「全部报送单位」为该月应报的全部统计表。",
+                               json_schema_extra={"x-regflows-choices": "units", "x-regflows-extra-choices": [ALL_UNITS]})] = ALL_UNITS,
+    preparer: Annotated[str, Field(title="填表人", description="机构配置中的人员；「机构配置的填表人」为 settings.credit_preparer"
+                                   "（单独报送的单位可另行配置）。",
+                                   json_schema_extra={"x-regflows-choices": "people", "x-regflows-extra-choices": [PROFILE_PREPARER]})
+                        ] = PROFILE_PREPARER,
     notify: Annotated[bool, Field(title="发送复核请求", description="生成草稿后通知复核人复核（关闭时由 credit-stats-watch 补发）。")] = True,
     logs: Annotated[str, Field(title="查询日志文件", description="服务器上的路径；留空为 $REGFLOWS_HOME/credit/query-log-YYYY-MM.parquet。")] = "",
     users: Annotated[str, Field(title="用户名单文件", description="服务器上的路径；留空为同目录 users.csv（存在时）。")] = "",
@@ -42,17 +51,25 @@ def credit_stats(
 ) -> dict:
     """征信信息安全情况统计表：period 为 YYYY-MM（默认上月）；logs 默认 $REGFLOWS_HOME/credit/query-log-YYYY-MM.parquet；
     users 默认同目录 users.csv（存在时）；输出到 $REGFLOWS_HOME/reports/credit-stats/YYYY-MM；
-    preparer 为填表人人员编号（默认机构配置 settings.credit_preparer；单独报送单位可另行配置）；unit 只生成该报送单位的统计表
-    （默认该月应报的全部统计表：总行一张，单独报送的分支机构各一张）。生成草稿后请复核人复核、签发人签发。"""
+    preparer 为填表人（机构配置中的人员，默认机构配置 settings.credit_preparer；单独报送单位可另行配置）；unit 只生成该报送单位的
+    统计表（默认该月应报的全部统计表：总行一张，单独报送的分支机构各一张）。生成草稿后请复核人复核、签发人签发。"""
     profile = load_profile(profile_path())
-    p = Period.parse(period) if period else previous_period()
+    try:
+        p = Period.parse(period.strip()) if period.strip() else previous_period()
+    except CreditInputError as exc:
+        return refused(f"统计表未生成：{exc}")
     base = config.home() / "credit"
     log_path = Path(logs) if logs else base / f"query-log-{p.label}.parquet"
     users_path = Path(users) if users else (base / "users.csv" if (base / "users.csv").exists() else None)
     out = Path(out_dir) if out_dir else config.home() / "reports" / "credit-stats" / p.label
 
     owe_task(profile, p)  # the month's reports are owed whatever happens below (PBOC-102 三（二）)
-    people = preparer_task(profile, preparer or None, unit or None)  # before any work: a run without a 填表人 cannot be signed off
+    # Before any work: a run without a 填表人 cannot be signed off.
+    person = person_id(preparer, profile) if preparer.strip() not in ("", PROFILE_PREPARER) else None
+    chosen = preparer_task(profile, person, unit if unit.strip() not in ("", ALL_UNITS) else None)
+    if "refused" in chosen:
+        return refused(chosen["refused"])
+    people, unit = chosen["people"], chosen["unit"]
 
     inputs = read_task(log_path, users_path, profile.settings.credit_log_time_format)
     quality_task(inputs, p, profile, out)

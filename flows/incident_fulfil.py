@@ -15,15 +15,21 @@ from typing import Annotated, Any
 from prefect import flow
 from pydantic import Field
 
+from regflows.incident.clock import obligation_choices
 from regflows.profile import load_profile, profile_path
 from tasks.incident import fulfil_task
 from tasks.parameters import MASKING_HOOKS, person_field, person_id
+from tasks.refusals import refused
+
+#: The form's choices: every obligation of the rule files, by its Chinese title.
+OBLIGATIONS = obligation_choices(waivable_only=False)
 
 
 @flow(name="incident-fulfil", **MASKING_HOOKS)
 def incident_fulfil(
     incident_id: Annotated[str, Field(title="事件编号", description="如 INC-20251001-0A1B2C（见告警通知或事件状态）。")],
-    obligation: Annotated[str, Field(title="义务编号", description="如 regulator_initial_report（见事件状态或提醒通知）。")],
+    obligation: Annotated[str, Field(title="义务", description="事件状态与提醒通知中的义务（括号内为义务编号）。",
+                                     json_schema_extra={"enum": list(OBLIGATIONS.values())})],
     evidence: Annotated[str, Field(title="证据说明", description="做了什么、发给谁、以何种方式（必填；身份证号、电话号码会被自动打码）。")],
     by: Annotated[str, person_field("履行人")],
     reference: Annotated[str, Field(title="文号或回执编号", description="可留空。")] = "",
@@ -34,7 +40,7 @@ def incident_fulfil(
 
     Args:
         incident_id: 事件编号，如 INC-20251001-0A1B2C
-        obligation: 义务编号，如 regulator_initial_report（见事件状态或提醒通知）
+        obligation: 义务：中文名称（括号内为义务编号），如 向监管提交正式书面报告（regulator_written_report）；也可只填编号
         evidence: 证据说明：做了什么、发给谁、以何种方式（必填）
         by: 履行人（人员编号）
         reference: 文号或回执编号（可选）
@@ -44,4 +50,5 @@ def incident_fulfil(
     profile = load_profile(profile_path())
     people = sorted(profile.person_ids)  # who may answer for it (a list: a task parameter)
     person = person_id(by, profile)
-    return fulfil_task(incident_id, obligation, evidence, person, people, reference.strip() or None, file.strip() or None)
+    done = fulfil_task(incident_id, obligation, evidence, person, people, reference.strip() or None, file.strip() or None)
+    return refused(done["refused"]) if "refused" in done else done

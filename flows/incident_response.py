@@ -18,13 +18,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
-from prefect.states import Failed
 from pydantic import Field
 
 from regflows.incident.form import SYSTEM_DECLARERS, IncidentForm
 from regflows.profile import load_profile, profile_path
 from tasks.incident import STATE_LABEL, alert_task, clock_task, drafts_task, form_task, record_task
 from tasks.parameters import MASKING_HOOKS
+from tasks.refusals import refused
 
 Declarer = Annotated[str, Field(
     title="申报人", description="谁在申报这起事件（机构配置中的人员；监控系统、命令行申报时自动填写）。",
@@ -43,12 +43,12 @@ def incident_response(incident: Incident, declared_by: Declarer, drill_participa
     profile = load_profile(profile_path())
     read = form_task(incident, declared_by, drill_participants, profile)  # first log line: the times in Beijing time
     if read["problems"]:
-        # A returned State is the run's final state: Failed with the Chinese problems, no traceback.
-        return Failed(message="事件申报未登记：" + "；".join(read["problems"]))  # type: ignore[return-value]
+        # The run's final state: Failed with the Chinese problems, no traceback (tasks/refusals.py).
+        return refused("事件申报未登记：" + "；".join(read["problems"]))
     record, declared_by, participants = read["record"], read["declared_by"], read["participants"] or None
     recorded = record_task(record, profile, declared_by, participants)
     if "refused" in recorded:  # already on record (issue 14, 2): nothing written or sent; the id and the update form said
-        return Failed(message=recorded["refused"])  # type: ignore[return-value]
+        return refused(recorded["refused"])
     incident_id, grading = recorded["incident_id"], recorded["grading"]
     record = recorded["record"]  # as stored: a typed end of response is not taken (CQ-PLAN 第四篇三)
     obligations = clock_task(incident_id, record, grading, profile)

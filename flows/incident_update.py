@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from prefect import flow
-from prefect.states import Failed
 from pydantic import Field
 
 from regflows.incident.update import IncidentFacts
 from regflows.profile import load_profile, profile_path
 from tasks.incident import update_task
 from tasks.parameters import MASKING_HOOKS, person_field, person_id
+from tasks.refusals import refused
 
 #: Every fact "unchanged" (frozen, so one instance serves every run as the form's default).
 UNCHANGED = IncidentFacts()
@@ -43,5 +43,5 @@ def incident_update(
     profile = load_profile(profile_path())
     result = update_task(profile, incident_id, facts, reason, person_id(by, profile))
     if "refused" in result:
-        return Failed(message=result["refused"])  # type: ignore[return-value]
+        return refused(result["refused"])
     return result

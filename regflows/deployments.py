@@ -174,6 +174,23 @@ def _nodes(node: Any) -> typing.Iterator[dict[str, Any]]:
             yield from _nodes(value)
 
 
+def _required_first(schema: dict[str, Any]) -> None:
+    """Renumber the parameters' ``position`` (the order Prefect's UI draws them in) so that a
+    required parameter of one value comes before a nested form, and both before what is optional
+    (review of issue 14, 14: 「申报人」 was drawn after the incident form's ~25 optional fields).
+    Stable otherwise; a nested form keeps its own fields' order (its required ones first)."""
+    properties = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+
+    def rank(name: str) -> tuple[int, int]:
+        prop = properties[name]
+        nested = "$ref" in prop or any("$ref" in option for option in prop.get("allOf") or [])
+        return (0 if name in required and not nested else 1 if name in required else 2, prop.get("position", 0))
+
+    for position, name in enumerate(sorted(properties, key=rank)):
+        properties[name]["position"] = position
+
+
 def finish_parameter_schema(fn: Any, schema: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
     """The form Prefect's UI draws from ``schema`` (changed in place), made readable (issue 14, 5).
 
@@ -181,7 +198,10 @@ def finish_parameter_schema(fn: Any, schema: dict[str, Any], profile: Profile | 
     the Chinese title and help of that ``Field`` are put back here. A parameter marked
     ``json_schema_extra={CHOICES_KEY: "people"}`` becomes a choice among the profile's people,
     labelled with their names (``李明（li.ming）``; the flow maps a label back to the id with
-    :func:`regflows.kit.forms.choice_code`); for a list, each item is such a choice.
+    :func:`regflows.kit.forms.choice_code`); for a list, each item is such a choice. ``"units"``:
+    a choice among the reporting units (``成都分行（YX0101）``), the default the first choice.
+    ``EXTRA_CHOICES`` adds choices that are no person or unit (a system declarer; 「全部报送单位」,
+    listed first), which the flow reads itself.
     """
     hints = typing.get_type_hints(fn, include_extras=True)
     for name, prop in (schema.get("properties") or {}).items():
@@ -191,14 +211,16 @@ def finish_parameter_schema(fn: Any, schema: dict[str, Any], profile: Profile | 
                 prop["title"] = info.title
             if info.description:
                 prop["description"] = info.description
+    _required_first(schema)
     for node in list(_nodes(schema)):
         if node.get(CHOICES_KEY) == "people" and profile is not None:
             labels = list(profile.people_choices().values()) + list(node.get(EXTRA_CHOICES) or [])
             target = node.setdefault("items", {"type": "string"}) if node.get("type") == "array" else node
             target["enum"] = labels
         elif node.get(CHOICES_KEY) == "units" and profile is not None:
-            labels = list(profile.unit_choices().values())
-            node["enum"], node["default"] = labels, labels[0]  # the head office first: what an empty value meant
+            # The extra choices first (credit-stats: 「全部报送单位」), else the head office: what an empty value meant.
+            labels = list(node.get(EXTRA_CHOICES) or []) + list(profile.unit_choices().values())
+            node["enum"], node["default"] = labels, labels[0]
     return schema
 
 
@@ -231,6 +253,7 @@ def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.dat
             )
         )
         schema = deployments[-1]._parameter_openapi_schema
-        finished = finish_parameter_schema(flow.fn, {"properties": schema.properties, "definitions": schema.definitions}, profile)
+        finished = finish_parameter_schema(flow.fn, {"properties": schema.properties, "definitions": schema.definitions,
+                                                     "required": schema.required}, profile)
         schema.properties, schema.definitions = finished["properties"], finished["definitions"]
     return deployments, warnings

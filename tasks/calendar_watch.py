@@ -33,7 +33,7 @@ def shanghai_today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
-@task(name="读取未完成的按日计算期限", retries=2, retry_delay_seconds=10)
+@task(name="read-open-deadlines 读取未完成的按日计算期限", retries=2, retry_delay_seconds=10)
 def open_deadlines_task() -> list[OpenDeadline]:
     """Every open obligation whose deadline is counted in days (the only ones a holiday notice can
     move), with its last day, for the coverage check to name the provisional ones."""
@@ -50,7 +50,7 @@ def open_deadlines_task() -> list[OpenDeadline]:
     return out
 
 
-@task(name="检查日历覆盖")
+@task(name="check-calendar-coverage 检查日历覆盖")
 def coverage_task(today: dt.date, horizon_days: int, warn_from: str, deadlines: list[OpenDeadline] | None = None) -> CoverageReport:
     report = check_coverage(default_calendar(), today, horizon_days, warn_from, deadlines or [])
     logger = get_run_logger()
@@ -69,7 +69,7 @@ class ScheduleState:
     refreshed: bool
 
 
-@task(name="刷新工作日排程并检查下次运行", retries=2, retry_delay_seconds=10)
+@task(name="refresh-schedules 刷新工作日排程并检查下次运行", retries=2, retry_delay_seconds=10)
 async def schedules_task(today: dt.date) -> list[ScheduleState]:
     """Re-derive every working-day RRule from today, then find deployments with no next run.
 
@@ -120,7 +120,7 @@ async def schedules_task(today: dt.date) -> list[ScheduleState]:
     return states
 
 
-@task(name="发布日历检查结果", retries=2, retry_delay_seconds=10)  # artifacts by key: a retry replaces them
+@task(name="publish-calendar-check 发布日历检查结果", retries=2, retry_delay_seconds=10)  # artifacts by key: a retry replaces them
 def publish_task(report: CoverageReport, states: list[ScheduleState]) -> None:
     rows = [
         {"部署": s.deployment, "排程": s.schedule, "下次运行（北京时间）": s.next_run or "无（排程已耗尽）", "今日已刷新": "是" if s.refreshed else "否"}

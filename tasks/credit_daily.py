@@ -22,7 +22,7 @@ from tasks.notices import notices_published, sms_rate_limiter
 STATE_ZH = {"checked": "已核查", "missing": "日志缺失", "failed": "未通过检查"}
 
 
-@task(name="确定待核查日期", retries=2, retry_delay_seconds=10)
+@task(name="plan-days 确定待核查日期", retries=2, retry_delay_seconds=10)
 def plan_task(profile: Profile, today: dt.date) -> list[dt.date]:
     """Every day up to yesterday not yet checked, weekends and holidays included."""
     migrate()
@@ -31,7 +31,7 @@ def plan_task(profile: Profile, today: dt.date) -> list[dt.date]:
     return days
 
 
-@task(name="核查一日查询日志", cache_policy=NONE, retries=1, retry_delay_seconds=30)
+@task(name="check-day 核查一日查询日志", cache_policy=NONE, retries=1, retry_delay_seconds=30)
 def check_day_task(profile: Profile, day: dt.date, home: Path, users: Path | None, out_dir: Path) -> DayOutcome:
     """One day: its log checked, each 违规查询 raised at once, the day recorded. A retry sends no
     violation twice (stable notice ids, delivery claims)."""
@@ -44,7 +44,7 @@ def check_day_task(profile: Profile, day: dt.date, home: Path, users: Path | Non
     return outcome
 
 
-@task(name="发送异常查询线索日报", cache_policy=NONE, retries=1, retry_delay_seconds=30)
+@task(name="send-digest 发送异常查询线索日报", cache_policy=NONE, retries=1, retry_delay_seconds=30)
 def digest_task(profile: Profile, outcomes: list[DayOutcome]) -> str | None:
     """The digest of the run's days to the alert role, and a table artifact of the days."""
     if outcomes:
@@ -55,7 +55,7 @@ def digest_task(profile: Profile, outcomes: list[DayOutcome]) -> str | None:
         return send_digest(profile, outcomes, before_send=sms_rate_limiter(profile))
 
 
-@task(name="核对月报与日核查", cache_policy=NONE, retries=1, retry_delay_seconds=10)
+@task(name="match-month-to-days 核对月报与日核查", cache_policy=NONE, retries=1, retry_delay_seconds=10)
 def month_agreement_task(period: Period, counts: dict[str, dict[str, int]]) -> list[str]:
     """Where the month's table and the sum of its daily checks disagree (each a warning in the
     run's log and the ledger); nothing when no day of the month was checked daily."""

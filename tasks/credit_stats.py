@@ -21,7 +21,7 @@ from notices.templates import ref_label
 from regflows.credit.chart import history_markdown
 from regflows.credit.deadline import remind as deadline_remind
 from regflows.credit.events import EventRef, credit_events
-from regflows.credit.models import COUNT_TITLES, COUNTS, Period
+from regflows.credit.models import COUNT_TITLES, COUNTS, CreditInputError, Period
 from regflows.credit.pipeline import Inputs, Outcome, QualityFailure, check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds
 from regflows.credit.late import owe_corrections
@@ -30,6 +30,7 @@ from regflows.credit.owed import owe_last_month, owe_month
 from regflows.credit.signoff import SignoffError, advance, open_labels, preparers, record_run, signoff_rows
 from regflows.credit.units import tables, table_for
 from regflows.kit.documents import markdown_text
+from regflows.kit.forms import FormError, choice_code
 from regflows.profile import Profile
 from regflows.store.db import migrate
 from regflows.store.reports import latest_paths
@@ -39,7 +40,7 @@ PROCEDURE = "credit-stats"
 ARTIFACT_ROWS = 500  # a failure table artifact shows this many rows; the CSV next to it has them all
 
 
-@task(name="登记本月应报统计表", retries=2, retry_delay_seconds=10)
+@task(name="owe-tables 登记本月应报统计表", retries=2, retry_delay_seconds=10)
 def owe_task(profile: Profile, period: Period) -> list[str]:
     """Each table the month owes is an obligation from the 1st, before anything can fail
     (PBOC-102 三（二）, zero-report rule): a run that stops later leaves it reminded and raised."""
@@ -47,22 +48,30 @@ def owe_task(profile: Profile, period: Period) -> list[str]:
     return owe_month(profile, period)
 
 
-@task(name="确定填表人")
-def preparer_task(profile: Profile, preparer: str | None, unit: str | None = None) -> dict[str, str]:
-    """The 填表人 of each table (unit code → person of the profile), before any work: a run
-    without one cannot be signed off. Not retried: the answer depends on the profile and the
-    parameters only."""
-    return preparers(profile, [table_for(profile, unit)] if unit else tables(profile), preparer)
+@task(name="choose-preparers 确定填表人")
+def preparer_task(profile: Profile, preparer: str | None, unit: str | None = None) -> dict[str, Any]:
+    """``{"people": unit code → 填表人, "unit": code or ""}`` of each table, before any work: a run
+    without a 填表人 cannot be signed off. ``unit`` is the form's choice (``成都分行（YX0101）``) or
+    a code. ``{"refused": message}`` for a unit not in the profile or filing no table of its own,
+    or a 填表人 not in the profile (the flow fails with it, no traceback: tasks/refusals.py). Not
+    retried: the answer depends on the profile and the parameters only."""
+    try:
+        code = choice_code(unit, profile.unit_choices(), "报送单位") if unit else ""
+        return {"people": preparers(profile, [table_for(profile, code)] if code else tables(profile), preparer), "unit": code}
+    except (CreditInputError, FormError, SignoffError) as exc:
+        message = f"统计表未生成：{exc}"
+        get_run_logger().error("%s", message)
+        return {"refused": message}
 
 
-@task(name="读取查询日志", cache_policy=NONE)
+@task(name="read-query-logs 读取查询日志", cache_policy=NONE)
 def read_task(logs: Path, users: Path | None, time_format: str | None = None) -> Inputs:
     inputs = read_inputs(logs, users, time_format)
     get_run_logger().info("查询日志 %s：%d 行", logs, len(inputs.log.frame))
     return inputs
 
 
-@task(name="数据质量检查（great-expectations）", cache_policy=NONE)
+@task(name="check-quality 数据质量检查（great-expectations）", cache_policy=NONE)
 def quality_task(inputs: Inputs, period: Period, profile: Profile, out_dir: Path) -> list[str]:
     """Both suites; on failure a table artifact of the failing rows (masked) and the CSV paths."""
     try:
@@ -79,12 +88,12 @@ def quality_task(inputs: Inputs, period: Period, profile: Profile, out_dir: Path
     return [r.message() for r in reports]
 
 
-@task(name="统计征信事件（事件库）", retries=2, retry_delay_seconds=10)
+@task(name="count-credit-events 统计征信事件（事件库）", retries=2, retry_delay_seconds=10)
 def events_task(period: Period, profile: Profile) -> list[EventRef]:
     return credit_events(period, profile)
 
 
-@task(name="适用规则并汇总", cache_policy=NONE)
+@task(name="apply-rules 适用规则并汇总", cache_policy=NONE)
 def rules_task(inputs: Inputs, period: Period, profile: Profile, events: list[EventRef], unit: str | None = None) -> Outcome:
     outcome = count(inputs, period, profile, events, unit=unit)
     logger = get_run_logger()
@@ -96,7 +105,7 @@ def rules_task(inputs: Inputs, period: Period, profile: Profile, events: list[Ev
     return outcome
 
 
-@task(name="写出统计表（草稿）并登记", cache_policy=NONE)
+@task(name="write-drafts 写出统计表（草稿）并登记", cache_policy=NONE)
 def write_task(outcome: Outcome, out_dir: Path, profile: Profile, people: dict[str, str]) -> dict[str, str]:
     """Each table's draft .xlsx and figures, summary.json and the flagged file; each recorded in
     the store and the ledger with its SHA-256, each table's deadline as an obligation (PBOC-102
@@ -111,7 +120,7 @@ def write_task(outcome: Outcome, out_dir: Path, profile: Profile, people: dict[s
     return {k: str(v) for k, v in files.items()}
 
 
-@task(name="请复核人复核", retries=1, retry_delay_seconds=30)
+@task(name="request-review 请复核人复核", retries=1, retry_delay_seconds=30)
 def request_review_task(profile: Profile, keys: list[str]) -> dict[str, str]:
     """Send each table's review request (signed personal links); returns the stage each is in."""
     stages: dict[str, str] = {}
@@ -135,7 +144,7 @@ def stored_summaries(periods: list[Period]) -> dict[str, dict[str, Any] | None]:
     return out
 
 
-@task(name="发布统计表与趋势图", cache_policy=NONE)
+@task(name="publish-tables 发布统计表与趋势图", cache_policy=NONE)
 def publish_task(outcome: Outcome, profile: Profile) -> None:
     rows = [{"报送单位": t.table.filer_name, "报送截止": t.due.isoformat(), "地区": r.region, "机构代码": r.institution,
              "机构名称": r.institution_name, **{COUNT_TITLES[c]: r.counts[c] for c in COUNTS}, "备注": r.remark}
@@ -167,7 +176,7 @@ def publish_files(profile: Profile, outcome: Outcome) -> None:
     create_markdown_artifact("\n".join(lines), key="credit-stats-files", description=f"{outcome.period.label} 统计表与数据文件（下载链接）")
 
 
-@task(name="推进复核与签发", retries=1, retry_delay_seconds=5)
+@task(name="advance-signoff 推进复核与签发", retries=1, retry_delay_seconds=5)
 def signoff_task(profile: Profile) -> list[str]:
     """Move each open month through review and sign-off (the endpoint's fallback); returns the
     months that cannot go on, each with the reason, and publishes the sign-off table."""
@@ -188,7 +197,7 @@ def signoff_task(profile: Profile) -> list[str]:
     return stuck
 
 
-@task(name="提醒报送统计表", retries=1, retry_delay_seconds=5)
+@task(name="remind-deadlines 提醒报送统计表", retries=1, retry_delay_seconds=5)
 def deadline_reminders_task(profile: Profile) -> list[str]:
     """Working-day reminders until the table is submitted; raised once the due day has passed."""
     with notices_published():
@@ -198,7 +207,7 @@ def deadline_reminders_task(profile: Profile) -> list[str]:
     return sent
 
 
-@task(name="登记应报统计表与更正", retries=1, retry_delay_seconds=5)
+@task(name="register-owed 登记应报统计表与更正", retries=1, retry_delay_seconds=5)
 def owed_task(profile: Profile) -> list[str]:
     """From the 1st, last month's tables are owed (PBOC-102 三（二）), whether or not a run
     produced them; under ``correct_filed_month`` a filed table owes a correction for each event

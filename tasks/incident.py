@@ -19,7 +19,7 @@ from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
 from regflows.incident import alerts, closing, drafts, extensions, store
 from notices.files import file_url
-from regflows.incident.clock import rule_set_for
+from regflows.incident.clock import obligation_choices, rule_set_for
 from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.form_link import update_form_link
 from regflows.incident.grading import Grading, grade
@@ -41,7 +41,7 @@ STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即�
                "fulfilled": "已履行", "waived": "已豁免", "calendar_missing": "【缺日历数据】"}
 
 
-@task(name="核对申报表")
+@task(name="check-form 核对申报表")
 def form_task(form: IncidentForm, declared_by: str, participants: list[str], profile: Profile) -> dict[str, Any]:
     """The form read as the strict record, or the Chinese problems naming each field (no traceback).
 
@@ -74,7 +74,7 @@ def form_task(form: IncidentForm, declared_by: str, participants: list[str], pro
     return {"record": None if problems else record, "declared_by": declarer, "participants": ids, "problems": problems}
 
 
-@task(name="登记事件")
+@task(name="record-incident 登记事件")
 def record_task(record: IncidentRecord, profile: Profile, actor: str, participants: list[str] | None = None) -> dict[str, Any]:
     unit = check_against_profile(record, profile)
     check_times(record, utcnow(), profile.settings)  # the form's path too (issue 13, 8)
@@ -99,7 +99,7 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
             "record": store.load_incident(incident_id).record}
 
 
-@task(name="计算监管时限")
+@task(name="compute-clock 计算监管时限")
 def clock_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
     rows = clock_rows(incident_id, record, grading, profile, utcnow())
     publish_clock(incident_id, record, rows, profile)
@@ -155,7 +155,7 @@ def response_roles(grading: dict[str, Any], profile: Profile | None = None) -> l
     return alerts.alert_roles(profile, grading)
 
 
-@task(name="起草报告")
+@task(name="draft-reports 起草报告")
 def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, unit_name: str,
                 obligation_ids: list[str]) -> list[dict[str, Any]]:
     written = drafts.refresh(incident_id, record, grading, profile, unit_name, dict.fromkeys(obligation_ids, 0))
@@ -190,7 +190,7 @@ def publish_drafts(profile: Profile, incident_id: str, record: dict[str, Any], w
     create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-drafts", description="事件报告草稿（待审核），附下载链接")
 
 
-@task(name="通知事件", retries=2, retry_delay_seconds=5)
+@task(name="alert-incident 通知事件", retries=2, retry_delay_seconds=5)
 def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], grading: dict[str, Any],
                drill_participants: list[str] | None = None) -> list[str]:
     """The incident alert to the response roles (or a drill's participants), with its next deadlines.
@@ -208,7 +208,7 @@ def alert_task(profile: Profile, incident_id: str, record: dict[str, Any], gradi
     return unreached
 
 
-@task(name="更正事件")
+@task(name="correct-incident 更正事件")
 def update_task(profile: Profile, incident_id: str, facts: IncidentFacts, reason: str, by: str) -> dict[str, Any]:
     """One correction of the facts (regflows/incident/update.py): re-grade, store, recompute, alert
     the new level's roles, raise what is overdue; logged and published as old vs new.
@@ -260,39 +260,58 @@ def publish_update(outcome: UpdateOutcome, reason: str, by: str) -> None:
     create_markdown_artifact("\n".join(lines), key=f"incident-{outcome.incident_id.lower()}-update", description="事件更正：原级别与义务对比")
 
 
-@task(name="查找未结束事件", retries=2, retry_delay_seconds=5)
+@task(name="find-open-incidents 查找未结束事件", retries=2, retry_delay_seconds=5)
 def open_incidents_task() -> list[str]:
     """The ids of the incidents not yet closed (a read: retried safely)."""
     return [incident.id for incident in store.open_incidents()]
 
 
-@task(name="登记义务履行")
+@task(name="fulfil-obligation 登记义务履行")
 def fulfil_task(incident_id: str, obligation: str, evidence: str, by: str, people: list[str], reference: str | None = None,
                 file: str | None = None) -> dict[str, Any]:
     """One fulfilment through the kit's one path (the file checked and hashed, the ledger entry).
 
     Not retried: a refusal (unknown obligation, missing file) is the person's to correct, and a
     recurring obligation records every fulfilment, so a retry after a commit would record it twice.
+    A refusal returns ``{"refused": message}`` (nothing written): the flow fails with that Chinese
+    message, without a traceback (tasks/refusals.py).
     """
-    # The form runs on the server: its file must be in the evidence areas (issue 14, 14).
-    row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file,
-                       server=True)
+    try:
+        obligation = choice_code(obligation, obligation_choices(), "义务")  # the form's choice by its Chinese title, or the code
+        # The form runs on the server: its file must be in the evidence areas (issue 14, 14).
+        row = store.fulfil(incident_id, obligation, evidence=evidence, by=by, people=people, reference=reference, file=file,
+                           server=True)
+    except (LookupError, ValueError) as exc:  # IncidentNotFound; FormError, Refused, WaiverRefused, EvidenceError are ValueErrors
+        return _refusal(f"义务未登记履行：{exc}")
     recorded = row.evidence["history"][-1]
     return {"incident": incident_id, "obligation": row.code, "fulfilled_at": recorded["at"], "by": by,
             **({"file_sha256": recorded["file"]["sha256"]} if "file" in recorded else {})}
 
 
-@task(name="豁免事件义务")
+@task(name="waive-obligation 豁免事件义务")
 def waive_task(incident_id: str, obligation: str, reason: str, by: str, people: list[str]) -> dict[str, Any]:
     """One waiver through the kit (regflows/kit/obligations.py: only where the rule file allows it).
 
-    Not retried: a refusal (no rule allows it, no reason) is the person's to correct.
+    Not retried: a refusal (no rule allows it, no reason) is the person's to correct; it returns
+    ``{"refused": message}`` (nothing written) for the flow to fail with, without a traceback.
     """
-    row = store.waive(incident_id, obligation, reason=reason, by=by, people=people)
+    try:
+        obligation = choice_code(obligation, obligation_choices(), "义务")  # the form's choice by its Chinese title, or the code
+        row = store.waive(incident_id, obligation, reason=reason, by=by, people=people)
+    except (LookupError, ValueError) as exc:  # IncidentNotFound; FormError, WaiverRefused, EvidenceError are ValueErrors
+        return _refusal(f"义务未豁免：{exc}")
     return {"incident": incident_id, "obligation": row.code, "state": row.state, **row.evidence["waiver"]}
 
 
-@task(name="检查事件时限", retries=1, retry_delay_seconds=5)
+def _refusal(message: str) -> dict[str, Any]:
+    """A person's input refused: logged as the run's error (masked: it may quote what was typed) and
+    returned for the flow to fail with."""
+    message = mask_pii(message)
+    get_run_logger().error("%s", message)
+    return {"refused": message}
+
+
+@task(name="watch-incident 检查事件时限", retries=1, retry_delay_seconds=5)
 def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
     """One incident, once a minute: take waiting extension approvals (TENPAY 13), recompute its clock,
     remind, draft reports that became due, close."""

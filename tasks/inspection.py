@@ -29,7 +29,7 @@ from regflows.store.db import migrate
 from tasks.notices import notices_published, sms_rate_limiter
 
 
-@task(name="季度自查：检查、标记、抽样并写出", cache_policy=NONE)
+@task(name="run-inspection 季度自查：检查、标记、抽样并写出", cache_policy=NONE)
 def run_task(quarter: Quarter, logs: list[Path], users: Path, out_dir: Path, profile: Profile, vulns: Path | None,
              seed: int | None, now: dt.datetime | None = None) -> Outcome:
     """Not retried: a second attempt would draw another seed when none was given, and the run
@@ -42,7 +42,7 @@ def run_task(quarter: Quarter, logs: list[Path], users: Path, out_dir: Path, pro
     return outcome
 
 
-@task(name="发布自查摘要")
+@task(name="publish-summary 发布自查摘要")
 def summary_artifact_task(outcome: Outcome, profile: Profile) -> str | None:
     """The summary (counts, every check, the vulnerability chart, the warnings) and a signed
     download link to each file of the run (issue 14, 4)."""
@@ -55,7 +55,7 @@ def summary_artifact_task(outcome: Outcome, profile: Profile) -> str | None:
     return str(artifact) if artifact is not None else None
 
 
-@task(name="核实进度：发布并提醒负责人", retries=1, retry_delay_seconds=10)
+@task(name="check-progress 核实进度：发布并提醒负责人", retries=1, retry_delay_seconds=10)
 def progress_task(profile: Profile, day: dt.date) -> dict[str, list[str]]:
     """For the latest run of each quarter with open links: its progress per owner as a table
     artifact, and on an official working day one reminder per owner with unanswered links (each

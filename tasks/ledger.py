@@ -8,7 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from regflows import ledger
 
 
-@task(name="校验审计账本")
+@task(name="verify-ledger 校验审计账本")
 def verify_task() -> ledger.Verification:
     result = ledger.verify()
     create_markdown_artifact(
@@ -20,7 +20,7 @@ def verify_task() -> ledger.Verification:
     return result
 
 
-@task(name="锚定账本链头")
+@task(name="anchor-ledger 锚定账本链头")
 def anchor_task() -> ledger.Anchor:
     anchor = ledger.write_anchor()
     get_run_logger().info("已锚定：%s 条，链头 %s，文件 %s", anchor.count, anchor.head_hash, ledger.anchor_path())

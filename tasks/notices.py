@@ -172,7 +172,7 @@ def notices_published() -> Iterator[list[NoticeOutcome]]:
                 publish_outbox(sent)
 
 
-@task(name="发送通知", retries=2, retry_delay_seconds=10)
+@task(name="send-notice 发送通知", retries=2, retry_delay_seconds=10)
 def send_notice_task(profile: Profile, kind: str, context: dict[str, Any], roles: list[str], **options: Any) -> dict[str, Any]:
     """Send through the delivery engine; a retried task re-sends nothing already delivered."""
     logger = get_run_logger()
@@ -234,7 +234,7 @@ def publish_outbox(outcomes: list[NoticeOutcome]) -> None:
 ESCALATION_ACTIONS = {"escalate": "无人确认，已升级通知", "chain_exhausted": "升级链已用尽，已通知替补", "renotify": "已确认未办结，再次提醒"}
 
 
-@task(name="确认与升级检查", retries=1, retry_delay_seconds=5)
+@task(name="check-escalation 确认与升级检查", retries=1, retry_delay_seconds=5)
 def escalation_task(profile: Profile) -> list[dict[str, Any]]:
     with notices_published():
         actions = run_escalations(profile, before_send=sms_rate_limiter(profile))

@@ -329,6 +329,20 @@ def shipped_rule_sets() -> tuple[RuleSet, ...]:
     return tuple(load_rule_sets())
 
 
+def obligation_choices(rule_sets: Iterable[RuleSet] | None = None, waivable_only: bool = False) -> dict[str, str]:
+    """Each obligation of the rule files and the label a form's choice shows
+    (``向监管提交正式书面报告（regulator_written_report）``): the title to recognise, the code that
+    reminders and ``regflows incident status`` print beside it. Every rule set's obligations, the
+    newest title of a code winning (an incident is kept under the set of its discovery day);
+    ``waivable_only``: those some rule set allows waiving (the waiver form)."""
+    labels: dict[str, str] = {}
+    for rules in rule_sets if rule_sets is not None else shipped_rule_sets():  # oldest first
+        for rule in rules.obligations:
+            if rule.waivable is not None or not waivable_only:
+                labels[rule.id] = f"{rule.title}（{rule.id}）"
+    return labels
+
+
 def rule_set_for(discovered_at: dt.datetime, rule_sets: Iterable[RuleSet] | None = None) -> RuleSet:
     """The rule set in force on the day of discovery (Asia/Shanghai)."""
     day = discovered_at.astimezone(SHANGHAI).date()

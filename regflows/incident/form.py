@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field
 
 from calendars.zone import SHANGHAI
@@ -80,13 +81,25 @@ def _time_help(text: str) -> str:
     return f"{text}{BEIJING_TIME_HELP}"
 
 
+def _record_lengths(schema: dict[str, Any]) -> None:
+    """The record's length limits on the form's text fields, in the form's schema only (review of
+    issue 14, 14): the UI refuses a 3000-character title before submitting, where it was refused
+    after. The model itself keeps no constraint: a run started another way is still checked by
+    ``to_record``, in Chinese."""
+    for name, prop in (schema.get("properties") or {}).items():
+        field = IncidentRecord.model_fields.get(name)
+        limits = [m.max_length for m in (field.metadata if field else []) if isinstance(m, MaxLen)]
+        if prop.get("type") == "string" and limits:
+            prop["maxLength"] = limits[0]
+
+
 class IncidentForm(BaseModel):
     """网络安全事件申报表（时间均为北京时间）。"""
 
     # No constraints the UI would explain in English: the checks are in to_record, in Chinese.
     # hide_input_in_errors: a type error Prefect reports must not quote what was typed (it may
     # hold an ID number).
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, title="事件申报")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, title="事件申报", json_schema_extra=_record_lengths)
 
     # -- the facts every record needs (required) ---------------------------------------------
     title: str = Field(title="事件标题", description="一句话概述事件，如“网银系统中断”。身份证号、银行卡号、电话号码会被自动打码。")

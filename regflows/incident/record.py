@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, StringConstraints, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from calendars.zone import local_label
 from notices.masking import mask_pii
 from regflows.kit.errors import RuleFileError, describe, place
 from regflows.kit.rulefiles import parse_json, read_text
@@ -557,7 +558,7 @@ def check_times(record: IncidentRecord, now: dt.datetime, settings: Any = None) 
             continue
         title = FIELD_TITLES.get(name, "")
         if value > latest:
-            problems.append(f"{name}（{title}）{value.isoformat()} 晚于当前时间 {now.isoformat(timespec='seconds')}："
+            problems.append(f"{name}（{title}）{value.isoformat()} 晚于当前时间 {local_label(now)}："
                             "不能登记尚未发生的时间，请核对年份、上下午与时区（北京时间写成 +08:00）")
         elif value.date() < begin:
             problems.append(f"{name}（{title}）{value.isoformat()} 早于本机构记录起始日 {begin.isoformat()}"

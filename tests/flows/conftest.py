@@ -26,3 +26,43 @@ def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smt
     monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
     yield {"http": http, "smtp": smtp, "ack": base, "profile": load_profile(profile_file)}
     ack.should_exit = True
+
+
+def _run_as_deployed(api: str, flow: Any, parameters: dict[str, Any], timeout: float = 180) -> dict[str, Any]:
+    """Run ``flow`` the way a served deployment runs it: a flow run created on the server, then
+    ``python -m prefect.engine`` in a child process (what ``regflows up``'s runner starts for a
+    deployment registered by entrypoint; that path logs an exception that ends a run, with its
+    traceback, into the run's logs). Returns ``{"run": the flow run, "logs": its log messages}``."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending
+
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(flow, parameters=parameters, state=Pending())
+    repo = Path(__file__).resolve().parents[2]
+    module = flow.fn.__module__.replace(".", "/")
+    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT__FLOW_RUN_ID": str(run.id),
+           "PREFECT__FLOW_ENTRYPOINT": f"{repo / module}.py:{flow.fn.__name__}"}
+    subprocess.run([sys.executable, "-m", "prefect.engine", str(run.id)], cwd=repo, env=env, timeout=timeout,
+                   capture_output=True, check=False)
+    deadline = time.monotonic() + 30
+    while True:  # the child sent its logs before it exited; the server may still be writing them
+        final = httpx.get(f"{api}/flow_runs/{run.id}", timeout=30).json()
+        logs = httpx.post(f"{api}/logs/filter", timeout=30, json={"logs": {"flow_run_id": {"any_": [str(run.id)]}},
+                                                                  "sort": "TIMESTAMP_ASC"}).json()
+        if (final["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED") and any("Finished in state" in g["message"] for g in logs)) \
+                or time.monotonic() > deadline:
+            return {"run": final, "logs": [g["message"] for g in logs]}
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def run_as_deployed(prefect_api: str) -> Any:
+    """``run_as_deployed(flow, parameters)`` → ``{"run", "logs"}``: the flow run as a served
+    deployment runs it (a child ``python -m prefect.engine``), read back from the server."""
+    return lambda flow, parameters, timeout=180: _run_as_deployed(prefect_api, flow, parameters, timeout)

@@ -95,3 +95,26 @@ def test_flow_with_failing_check_publishes_only_the_failure(prefect_api: str, ho
     failures = artifact_texts(prefect_api, "credit-stats-quality-log")
     text = "".join(failures)
     assert "疑似未脱敏" in text and "110101199003071234" not in text
+
+
+@pytest.mark.prefect
+def test_the_form_takes_the_unit_and_the_preparer_by_name_and_refuses_in_chinese(prefect_api: str, home: Path, tmp_path: Path,
+                                                                                 row, write_csv, run_as_deployed) -> None:
+    """Review of issue 14, 7 and 8: 「填表人」 refused 「何敏」 (wanted ``he.min``), 「报送单位代码」
+    refused 「成都分行」 (wanted ``YX0101``), and a refusal read ``Flow run encountered an exception:
+    SignoffError`` with a traceback in the run's logs."""
+    from flows.credit_stats import credit_stats
+
+    sep = write_csv(tmp_path / "sep.csv", [row("s1", "2025-09-10 21:00:00")])
+    result = credit_stats(period="2025-09", logs=str(sep), unit="渝信示范银行成都分行（YX0101）", preparer="吴刚（wu.gang）",
+                          notify=False)
+    assert [t["unit"] for t in result["tables"]] == ["YX0101"]
+    assert signoff.load("2025-09-YX0101").preparer.person == "wu.gang"  # type: ignore[union-attr]
+
+    for parameters, said in (({"preparer": "钱多多（qian）"}, "填表人 钱多多（qian） 不是机构配置中的人员"),
+                             ({"unit": "渝信示范银行重庆分行"}, "「报送单位」应为以下之一："),
+                             ({"period": "2025-13"}, "统计期间应为 YYYY-MM")):
+        ran = run_as_deployed(credit_stats, {"logs": str(sep), "notify": False, "period": "2025-09", **parameters})
+        state, logs = ran["run"]["state"], ran["logs"]
+        assert state["type"] == "FAILED" and state["message"].startswith("统计表未生成：") and said in state["message"], state
+        assert not [m for m in logs if "Traceback" in m or "unexpected exception" in m or "encountered an exception" in m], logs

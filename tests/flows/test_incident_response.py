@@ -173,3 +173,20 @@ def test_monitoring_endpoint_declares_through_the_deployment(world, prefect_api:
         assert told.status_code == 202 and "不予采用" in told.json()["warnings"][0], told.text
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.mark.prefect
+def test_a_refused_form_fails_the_deployed_run_in_chinese_with_no_traceback(world, run_as_deployed) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 14, 7: run as a deployment runs (``python -m prefect.engine``), a form
+    refused for a future time ended Failed but logged ``Engine execution exited with unexpected
+    exception`` and a traceback of ``FailedRun``. Now: Failed, the Chinese message, no traceback."""
+    from flows.incident_response import incident_response
+
+    later = utcnow().astimezone(BEIJING) + dt.timedelta(hours=8)
+    form = form_from_record(record_due_in(60)).model_dump(mode="json")
+    ran = run_as_deployed(incident_response, {"incident": {**form, "discovered_at": later.strftime("%Y-%m-%d %H:%M")},
+                                              "declared_by": "李明（li.ming）"})
+    state, logs = ran["run"]["state"], ran["logs"]
+    assert state["type"] == "FAILED" and state["message"].startswith("事件申报未登记：") and "晚于当前时间" in state["message"]
+    assert any("事件申报未登记" in m for m in logs)
+    assert not [m for m in logs if "Traceback" in m or "unexpected exception" in m], logs

@@ -67,6 +67,48 @@ def test_required_fields_come_first_and_are_at_most_ten(schemas) -> None:  # typ
             assert order[:len(needed)] == [n for n in order if n in needed], f"{dep}: required fields not first: {order}"
 
 
+def _drawn(schema: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The form's fields in the order the UI draws them, each with whether it is required: the
+    parameters by ``position``, a nested form's fields in its place."""
+    out: list[tuple[str, bool]] = []
+    for name in sorted(schema["properties"], key=lambda n: schema["properties"][n]["position"]):
+        prop, required = schema["properties"][name], name in (schema.get("required") or [])
+        ref = prop.get("$ref") or next((o.get("$ref") for o in prop.get("allOf") or [] if "$ref" in o), None)
+        if ref:
+            nested = schema["definitions"][ref.rsplit("/", 1)[1]]
+            out += [(f"{name}.{n}", required and n in (nested.get("required") or [])) for n in nested["properties"]]
+        else:
+            out.append((name, required))
+    return out
+
+
+def test_the_drawn_form_shows_every_required_field_before_any_optional_one(schemas) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 14, 14: 「申报人」 (required) was drawn after ~25 optional fields of the nested
+    incident form; a person scrolling past them missed it and met ``'declared_by' is a required property``."""
+    for dep, schema in schemas.items():
+        drawn = _drawn(schema)
+        first_optional = next((i for i, (_, required) in enumerate(drawn) if not required), len(drawn))
+        late = [name for name, required in drawn[first_optional:] if required]
+        assert late == [], f"{dep}: required fields drawn after optional ones: {late}"
+    assert _drawn(schemas["incident-response"])[0] == ("declared_by", True)
+
+
+def test_the_form_s_text_fields_are_as_long_as_the_record_allows(schemas) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 14, 14: a 3000-character title was accepted by the form and refused only
+    after submitting; the UI now refuses it before, at the record's own limit."""
+    from annotated_types import MaxLen
+
+    from regflows.incident.record import IncidentRecord
+
+    form = schemas["incident-response"]["definitions"]["IncidentForm"]["properties"]
+    assert form["title"]["maxLength"] == 200
+    for name, prop in form.items():
+        field = IncidentRecord.model_fields.get(name)
+        limits = [m.max_length for m in (field.metadata if field else []) if isinstance(m, MaxLen)]
+        if prop.get("type") == "string" and limits:
+            assert prop.get("maxLength") == limits[0], name
+
+
 def test_the_decisive_switches_are_near_the_top_and_times_say_beijing(schemas) -> None:  # type: ignore[no-untyped-def]
     form = schemas["incident-response"]["definitions"]["IncidentForm"]["properties"]
     order = list(form)
@@ -125,3 +167,28 @@ def test_what_the_cli_and_post_incidents_send_fits_the_registered_form(prefect_a
                        parameters={**parameters, "incident": {**incident, "institution": profile.head_office.code}})
     with pytest.raises(Exception, match="declared_by|enum|not one of|Validation"):
         run_deployment("incident-response/incident-response", parameters={**parameters, "declared_by": "nobody"}, timeout=0)
+
+
+def test_the_obligation_is_chosen_by_its_chinese_title_from_the_rule_files(schemas) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 14, 8: 「义务编号」 wanted ``regulator_initial_report`` and listed no choices."""
+    from flows.incident_fulfil import OBLIGATIONS
+    from regflows.incident.clock import shipped_rule_sets
+
+    codes = {rule.id: rule for rules in shipped_rule_sets() for rule in rules.obligations}
+    fulfil = schemas["incident-fulfil"]["properties"]["obligation"]
+    assert set(OBLIGATIONS) == set(codes) and fulfil["enum"] == list(OBLIGATIONS.values())
+    assert f"{codes['regulator_initial_report'].title}（regulator_initial_report）" in fulfil["enum"]
+    waive = schemas["incident-waive"]["properties"]["obligation"]["enum"]
+    waivable = {f"{r.title}（{r.id}）" for r in codes.values() if r.waivable is not None}
+    assert waivable and set(waive) == waivable
+
+
+def test_credit_stats_takes_its_unit_and_preparer_by_name(schemas) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 14, 8: 「填表人」 refused 「何敏」 and wanted ``he.min``; 「报送单位代码」 refused
+    「成都分行」 and wanted ``YX0101``. Each default is a choice of its own (a choice cannot be empty)."""
+    profile = load_profile(DEMO_PROFILE)
+    props = schemas["credit-stats"]["properties"]
+    unit, preparer = props["unit"], props["preparer"]
+    assert unit["enum"] == ["全部报送单位", *profile.unit_choices().values()] and unit["default"] == "全部报送单位"
+    assert set(preparer["enum"]) == {*profile.people_choices().values(), "机构配置的填表人"}
+    assert preparer["default"] == "机构配置的填表人" and CJK.search(unit["title"]) and "代码" not in unit["title"]

@@ -3,9 +3,12 @@
 What was found (Prefect 3.9.1): a task run is named ``<task name>-<3 characters of its dynamic
 key>`` on the client (prefect/task_engine.py), nothing is slugified, and the server keeps the
 Chinese. The run graph of Prefect's UI draws its labels with a bitmap font built for ASCII only
-(``chars: BitmapFont.ASCII`` in the UI bundle), so it drops every Chinese character and shows
-``-54c``. The task run list, the run's side panel and the logs show the names in full. These
-tests keep our side true: every task has a Chinese name, and the server returns it intact.
+(``chars: BitmapFont.ASCII`` in the UI bundle), so it drops every Chinese character: a name in
+Chinese alone showed as ``-dd2`` (review of issue 14, defect 6). So every task is named
+``<ascii-slug> <中文>`` (``check-form 核对申报表``): the graph shows the slug, the task run list,
+the run's side panel and the logs show both. These tests keep our side true: every task has an
+ASCII slug first and a Chinese name after it, no two tasks share a slug, and the server returns
+the names intact.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
+# What the run graph can draw, then the Chinese: ``check-form 核对申报表``.
+SLUG_THEN_CHINESE = re.compile(r"^(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*) (?P<zh>\S.*)$")
 
 
 def _task_names() -> dict[str, str | None]:
@@ -44,6 +49,15 @@ def test_every_task_has_a_chinese_name() -> None:
     assert {f: n for f, n in names.items() if not (n and CHINESE.search(n))} == {}
 
 
+def test_every_task_name_starts_with_an_ascii_slug_the_graph_can_draw() -> None:
+    """The slug is what the run graph shows; the Chinese follows it and is not part of the slug."""
+    names = _task_names()
+    parsed = {f: SLUG_THEN_CHINESE.match(n or "") for f, n in names.items()}
+    assert {f: names[f] for f, m in parsed.items() if not (m and CHINESE.search(m["zh"]))} == {}
+    slugs = [m["slug"] for m in parsed.values() if m]
+    assert len(set(slugs)) == len(slugs), "two tasks would look the same in the run graph"
+
+
 @pytest.mark.prefect
 def test_the_server_keeps_the_chinese_task_names(prefect_api: str) -> None:
     """Read back from a real server: the task runs' names (what the run graph labels) and the graph
@@ -63,4 +77,8 @@ def test_the_server_keeps_the_chinese_task_names(prefect_api: str) -> None:
     runs = httpx.post(f"{prefect_api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}).json()
     assert sorted(r["name"].rsplit("-", 1)[0] for r in runs) == sorted(names)
     graph = httpx.get(f"{prefect_api}/flow_runs/{run_id}/graph-v2").json()
-    assert sorted(node["label"].rsplit("-", 1)[0] for _, node in graph["nodes"]) == sorted(names)
+    labels = [node["label"] for _, node in graph["nodes"]]
+    assert sorted(label.rsplit("-", 1)[0] for label in labels) == sorted(names)
+    # What the graph's ASCII font keeps of each label: the slug, not an empty name.
+    drawn = sorted("".join(c for c in label if c.isascii()).rsplit("-", 1)[0].strip() for label in labels)
+    assert drawn == sorted(SLUG_THEN_CHINESE.match(n)["slug"] for n in names)  # type: ignore[index]

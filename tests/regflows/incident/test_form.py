@@ -61,6 +61,14 @@ def test_a_future_time_from_the_form_is_refused_in_chinese() -> None:
     assert "discovered_at（发现时间）2026-11-27T03:50:00+08:00 晚于当前时间" in str(caught.value)
 
 
+def test_a_future_time_is_refused_against_now_in_beijing_time() -> None:
+    """Review of issue 14, 11: "now" read 「晚于当前时间 2026-11-26T23:09:59+00:00」 (the server's UTC)."""
+    record = IncidentForm.model_validate({**BASE, "discovered_at": "2026-11-27 03:50"}).to_record()
+    with pytest.raises(IncidentRecordError) as caught:
+        check_times(record, dt.datetime(2026, 11, 26, 12, 0, 59, tzinfo=dt.timezone.utc))
+    assert "晚于当前时间 2026-11-26 20:00（北京时间）：" in str(caught.value) and "+00:00" not in str(caught.value)
+
+
 def test_json_callers_stay_strict_and_reach_the_same_record_through_the_form(rec) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IncidentRecordError, match="没有时区偏移"):
         validate_record({"title": "x", "occurred_at": "2025-10-01T09:00:00", "discovered_at": "2025-10-01T09:10:00+08:00",
