@@ -39,7 +39,7 @@ from regflows.incident import alerts, store
 from regflows.incident.grading import Grading, grade, regrade
 from regflows.incident.recompute import clock_rows, computed
 from regflows.incident.record import (
-    CATEGORY_NAMES, FIELD_TITLES, IncidentRecord, check_against_profile, check_times, validate_record,
+    CATEGORY_NAMES, FIELD_TITLES, IncidentRecord, check_against_profile, check_times, named, validate_record,
 )
 from regflows.kit.forms import FormError, choice_code, form_time
 from regflows.profile import Profile
@@ -275,7 +275,7 @@ def update_incident(profile: Profile, incident_id: str, changes: dict[str, Any],
                             "调查评估报告的 30 日期限自此起算（CQ-PLAN 第五篇）；请用 regflows incident close ID --proposed-by P 发起结束审批")
     for name in ("institution", "drill"):
         if name in changes and changes[name] != current.get(name):
-            raise UpdateRefused(f"{name}（{FIELD_TITLES[name]}）不能更正：它决定事件属于哪个报告单位、是否演练；"
+            raise UpdateRefused(f"{named(name)}不能更正：它决定事件属于哪个报告单位、是否演练；"
                                 "如登记有误，请另行申报，并以理由关闭原事件")
     revised = validate_record({**current, **changes}, source=f"事件 {incident_id} 的更正")
     check_against_profile(revised, profile)
@@ -307,7 +307,7 @@ def update_incident(profile: Profile, incident_id: str, changes: dict[str, Any],
               "obligations": {"added": added, "removed": removed, "moved": moved}}
     revision = store.revise(incident_id, data, grading, detail, by, regraded=regraded)
 
-    rows = clock_rows(incident_id, data, grading, profile, now)
+    rows = clock_rows(incident_id, data, grading, profile, now, withdraw={"by": by, "reason": reason})
     after = [_row_view(r) for r in rows]
     incident = store.load_incident(incident_id)
     alert = new.grade != previous.grade or bool(added or removed or moved)

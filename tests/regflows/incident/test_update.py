@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -127,3 +128,78 @@ def test_cli_update_of_a_time_point_alone_keeps_the_grade_and_tells_nobody(level
     assert out["grade"] == "IV" and not out["alerted"] and out["updated"] == {"recovered_at": recovered}
     assert "regraded" not in [e.kind for e in store.timeline(incident_id)]
     assert not [m for m in http.received if m.json()["title"].startswith("【更正】")]
+
+
+def _status(incident_id: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(app, ["incident", "status", incident_id])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_lowering_the_grade_withdraws_what_no_longer_applies_and_raising_it_reinstates(level_iv) -> None:  # type: ignore[no-untyped-def]
+    """Review 14, 1: IV → II → IV → II. Lowering closes the higher grade's obligations as
+    ``withdrawn`` (who, why, when on the row, the timeline and the ledger; escalations of their
+    reminders stopped); a later correction does not announce them again; the IV alert's SMS
+    counts only what is still owed; raising the grade again reinstates them with their due time."""
+    from notices.escalation import run_escalations
+    from regflows.kit.obligations import Refused
+    from regflows.kit.reminders import is_open
+    from regflows.store.models import Notice
+    from regflows.store.obligations import all_open_rows, open_rows
+
+    incident_id, profile = level_iv["id"], level_iv["profile"]
+    owed_iv = {o["id"] for o in _status(incident_id)["obligations"] if o["state"] not in ("fulfilled", "waived", "withdrawn")}
+    up = update_incident(profile, incident_id, {"important_system": True, "outage": {"provinces": 1, "hours": 3, "business_hours": True}},
+                         reason="核实为重要信息系统，中断 3 小时", by="zhao.lei")
+    assert up.grade_after == "II" and "regulator_initial_report" in up.added
+    higher = set(up.added)
+    with db.session() as s:  # an overdue reminder of a higher-grade obligation waits for acknowledgement
+        waiting = [n.id for n in s.execute(select(Notice).where(Notice.related == incident_id, Notice.requires_ack.is_(True),
+                                                                Notice.id.like(f"incident:{incident_id}:regulator_initial_report:%"))).scalars()]
+    assert waiting
+
+    down = update_incident(profile, incident_id, {"important_system": False}, reason="复核：非重要信息系统", by="zhao.lei")
+    assert (down.grade_after, set(down.removed)) == ("IV", higher)
+    status = _status(incident_id)
+    states = {o["id"]: o["state"] for o in status["obligations"]}
+    assert {code for code, state in states.items() if state == "withdrawn"} == higher
+    assert {code for code, state in states.items() if state not in ("fulfilled", "waived", "withdrawn")} == owed_iv
+    withdrawn = next(o for o in status["obligations"] if o["id"] == "regulator_initial_report")["withdrawn"]
+    assert (withdrawn["by"], withdrawn["reason"]) == ("zhao.lei", "复核：非重要信息系统") and withdrawn["at"]
+    events = [e for e in status["timeline"] if e["kind"] == "withdrawn"]
+    assert {e["detail"]["obligation"] for e in events} == higher and {e["actor"] for e in events} == {"zhao.lei"}
+    assert _actions(incident_id).count("obligation.withdrawn") == len(higher)
+    rows = {r.code: r for r in store.obligations_of(incident_id)}
+    assert not any(is_open(rows[c]) for c in higher)  # the reminder loop and the kit see them closed
+    assert not {r.code for r in open_rows("incident_response") + all_open_rows() if r.subject == incident_id} & higher
+    with pytest.raises(Refused, match="因事件更正不再适用"):
+        store.fulfil(incident_id, "regulator_initial_report", evidence="已报送", by="zhao.lei", people=profile.person_ids)
+    with db.session() as s:  # the withdrawn reminders' escalation stops
+        assert all(s.get(Notice, n).resolved_at is not None for n in waiting)
+    far = utcnow() + dt.timedelta(days=2)
+    assert not [a for a in run_escalations(profile, now=far) if a.notice_id in waiting]
+    with db.session() as s:  # the IV correction lists (and its SMS counts: next_due_count) only what is still owed
+        body = s.get(Notice, f"incident:{incident_id}:alert:u2").body
+    listed = [line for line in body.splitlines() if re.match(r"\d+\. .*：截止", line)]
+    timed = [r for r in down.rows if r.due_at and r.state not in ("fulfilled", "waived", "withdrawn")]
+    assert len(listed) == min(len(timed), 5) and (timed or "（暂无待办时限）" in body)  # was: the II grade's two reports
+    assert not [line for line in listed for r in down.rows if r.code in higher and r.title in line]
+
+    moved = (dt.datetime.fromisoformat(level_iv["record"].model_dump(mode="json")["discovered_at"]) + dt.timedelta(minutes=20))
+    later = update_incident(profile, incident_id, {"discovered_at": moved.isoformat()}, reason="发现时间核实", by="zhao.lei")
+    assert later.removed == [] and later.added == [] and not later.alerted  # not announced again, nobody re-alerted
+    assert _actions(incident_id).count("obligation.withdrawn") == len(higher)
+    assert {r.code for r in later.rows if r.state == "withdrawn"} == higher
+
+    again = update_incident(profile, incident_id, {"important_system": True}, reason="再次核实为重要信息系统", by="zhao.lei")
+    assert again.grade_after == "II" and set(again.added) == higher
+    rows = {r.code: r for r in store.obligations_of(incident_id)}
+    assert all(rows[c].state not in ("withdrawn", "fulfilled", "waived") and is_open(rows[c]) for c in higher)
+    def due(rows: list) -> dt.datetime:  # type: ignore[type-arg]
+        value = next(r.due_at for r in rows if r.code == "regulator_initial_report")
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+    assert due(again.rows) - due(up.rows) == dt.timedelta(minutes=20)  # its new due time: from the corrected discovery
+    assert due(list(rows.values())) == due(again.rows)
+    assert _actions(incident_id).count("obligation.reinstated") == len(higher)
+    assert any(r.startswith("regulator_initial_report:") for r in again.raised)  # owed again: raised again
