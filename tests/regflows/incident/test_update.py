@@ -203,3 +203,59 @@ def test_lowering_the_grade_withdraws_what_no_longer_applies_and_raising_it_rein
     assert due(list(rows.values())) == due(again.rows)
     assert _actions(incident_id).count("obligation.reinstated") == len(higher)
     assert any(r.startswith("regulator_initial_report:") for r in again.raised)  # owed again: raised again
+
+
+def test_the_form_corrects_the_pfi_the_credit_event_the_public_the_discoverer_and_the_place() -> None:
+    """Review 14, 12: facts the update form could not correct."""
+    current = {"pfi": {"types": ["手机号"], "subjects": 3, "high_sensitivity": False}}
+    facts = IncidentFacts(pfi_subjects="1,200", pfi_high_sensitivity="是", credit_info_event="信用报告泄漏", public_concern="是",
+                          discovered_by="监控中心", location="两江数据中心")
+    assert facts.changes(current) == {"pfi": {"types": ["手机号"], "subjects": 1200, "high_sensitivity": True},
+                                      "credit_info_event": "report_leak", "public_concern": True, "discovered_by": "监控中心",
+                                      "location": "两江数据中心"}
+    assert IncidentFacts(pfi_types="身份证号，银行卡号").changes(current)["pfi"]["types"] == ["身份证号", "银行卡号"]
+    assert IncidentFacts(pfi_types="无", credit_info_event="无", public_concern="按级别判断").changes(current) == {
+        "pfi": None, "credit_info_event": None, "public_concern": None}
+    with pytest.raises(FormError, match="尚无个人金融信息.*「是否涉及高敏感信息」"):
+        IncidentFacts(pfi_types="手机号", pfi_subjects="3").changes({})
+    with pytest.raises(FormError, match="「涉及的信息主体人数」应为整数"):
+        IncidentFacts(pfi_subjects="很多").changes(current)
+
+
+def test_the_outage_can_be_corrected_back_to_no_province(level_iv) -> None:  # type: ignore[no-untyped-def]
+    """Review 14, 12: 0 provinces was the form's "unchanged"; now 「不变」 is, and 0 removes the outage."""
+    outage = {"outage": {"provinces": 2, "hours": 1, "business_hours": True}}
+    assert IncidentFacts().outage_provinces == "不变" and IncidentFacts().changes(outage) == {}
+    assert IncidentFacts(outage_provinces="0").changes(outage) == {"outage": None}
+    assert IncidentFacts(outage_provinces="3").changes(outage) == {"outage": {"provinces": 3, "hours": 1, "business_hours": True}}
+    with pytest.raises(FormError, match="填 0 表示没有服务中断"):
+        IncidentFacts(outage_provinces="0", outage_hours="2").changes(outage)
+    with pytest.raises(FormError, match="0 至 34"):
+        IncidentFacts(outage_provinces="35").changes(outage)
+    incident_id, profile = level_iv["id"], level_iv["profile"]
+    changes = IncidentFacts(outage_provinces="0").changes(store.load_incident(incident_id).record)
+    outcome = update_incident(profile, incident_id, changes, reason="核实：未发生服务中断", by="zhao.lei")
+    assert store.load_incident(incident_id).record.get("outage") is None
+    assert outcome.changes["outage"]["to"] is None
+
+
+def test_the_update_log_and_artifact_say_titles_names_and_chinese_values(level_iv) -> None:  # type: ignore[no-untyped-def]
+    """Review 14, 9 and 10: obligations by title, facts as Chinese text (never a dict), people by name."""
+    from regflows.incident.update import fact_text
+    from tasks.incident import update_markdown
+
+    incident_id, profile = level_iv["id"], level_iv["profile"]
+    outcome = update_incident(profile, incident_id, {"important_system": True, "outage": {"provinces": 1, "hours": 3, "business_hours": True}},
+                              reason="核实为重要信息系统", by="zhao.lei")
+    line = outcome.log_line()
+    titles = outcome.titles()
+    assert outcome.added and all(titles[c] in line for c in outcome.added)
+    assert not [c for c in [*outcome.added, *outcome.moved] if c in line]  # no code in the Chinese text
+    assert outcome.raised and "regulator_initial_report" not in outcome.raised_text() and "已逾期" in outcome.raised_text()
+    text = update_markdown(outcome, "核实为重要信息系统", "zhao.lei", profile)
+    assert "{" not in text and "'provinces'" not in text
+    assert "1 个省级行政区业务无法正常开展，3 小时，业务服务时段内" in text
+    assert next(p.name for p in profile.people if p.id == "zhao.lei") in text
+    assert fact_text("pfi", {"types": ["手机号"], "subjects": 3, "high_sensitivity": True}) == "手机号；3 人；涉及高敏感信息"
+    assert fact_text("discovered_at", "2026-11-26T15:00:00+00:00") == "2026-11-26 23:00（北京时间）"
+    assert fact_text("category", "equipment_failure") == "设备设施故障" and fact_text("credit_info_events", ["report_leak"]) == "信用报告泄漏"
