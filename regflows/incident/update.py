@@ -345,7 +345,7 @@ def fact_text(name: str, value: Any) -> str:
     if name in TIME_FIELDS:
         return f"{dt.datetime.fromisoformat(str(value)).astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）"
     if name == "outage" and isinstance(value, dict):
-        during = {True: "业务服务时段内", False: "业务服务时段外"}.get(value.get("business_hours"), "")
+        during = {True: "业务服务时段内", False: "业务服务时段外"}.get(bool(value["business_hours"]), "") if "business_hours" in value else ""
         return f"{value.get('provinces')} 个省级行政区业务无法正常开展，{float(value.get('hours') or 0):g} 小时，{during}".rstrip("，")
     if name == "pfi" and isinstance(value, dict):
         return (f"{'、'.join(str(t) for t in value.get('types') or [])}；{value.get('subjects')} 人；"
