@@ -280,6 +280,45 @@ def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]
         ledger.append_in(s, "obligation.rules_corrected", incident_id, detail, actor="regflows")
 
 
+def alert_revision(notice_id: str, incident_id: str) -> int | None:
+    """0 for the declaration's alert ``incident:<id>:alert``, n for the n-th correction's ``…:alert:u<n>``;
+    None for anything else (an escalation of an alert, a reminder)."""
+    rest = notice_id.removeprefix(f"incident:{incident_id}:alert")
+    if rest == notice_id:
+        return None
+    if rest == "":
+        return 0
+    return int(rest[2:]) if rest.startswith(":u") and rest[2:].isdigit() else None
+
+
+def latest_alert(incident_id: str, url: str | None = None) -> tuple[int, str] | None:
+    """The incident's newest alert (revision, notice id): the one every earlier alert is superseded by."""
+    with db.session(url) as s:
+        ids = s.execute(select(Notice.id).where(Notice.related == incident_id,
+                                                Notice.id.startswith(f"incident:{incident_id}:alert", autoescape=True))).scalars()
+        found = [(r, i) for i in ids if (r := alert_revision(i, incident_id)) is not None]
+    return max(found) if found else None
+
+
+def resolve_earlier_alerts(incident_id: str, revision: int, by: str, url: str | None = None) -> list[str]:
+    """After the ``revision``-th correction's alert, the earlier alerts (and their escalations) are
+    resolved: their content is out of date, the new alert escalates on its own (review 14, 14)."""
+    prefix = f"incident:{incident_id}:alert"
+    done = []
+    with db.session(url) as s:
+        rows = s.execute(select(Notice).where(Notice.related == incident_id, Notice.id.startswith(prefix, autoescape=True),
+                                              Notice.resolved_at.is_(None))).scalars()
+        for notice in rows:
+            head = notice.id.split(":esc:", 1)[0].split(":exhausted", 1)[0]
+            earlier = alert_revision(head, incident_id)
+            if earlier is None or earlier >= revision:
+                continue
+            notice.resolved_at = utcnow()
+            ledger.append_in(s, "notice.resolved", notice.id, {"by": by, "reason": f"已被第 {revision} 次更正的通知取代"}, actor=by)
+            done.append(notice.id)
+    return sorted(done)
+
+
 def obligations_of(incident_id: str, url: str | None = None) -> list[Obligation]:
     with db.session(url) as s:
         rows = list(s.execute(select(Obligation).where(Obligation.subject == incident_id)).scalars())

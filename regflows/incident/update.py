@@ -446,6 +446,7 @@ def update_incident(profile: Profile, incident_id: str, changes: dict[str, Any],
                                                                                                         reason, added, removed),
                                     revision=revision, **send_options)
         unreached = [p.recipient.person_id for p in outcome.unreached]
+        store.resolve_earlier_alerts(incident_id, revision, by)  # their content is out of date (review 14, 14)
     raised = alerts.remind(profile, incident, rows, now, **send_options)  # overdue under the new facts: raised now
     return UpdateOutcome(incident_id, previous.grade, new.grade, new.warning, changed, before, after, added, removed, moved,
                          alert, raised, unreached, rows)
