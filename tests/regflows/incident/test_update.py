@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -147,7 +149,13 @@ def test_lowering_the_grade_withdraws_what_no_longer_applies_and_raising_it_rein
     from regflows.store.models import Notice
     from regflows.store.obligations import all_open_rows, open_rows
 
-    incident_id, profile = level_iv["id"], level_iv["profile"]
+    incident_id = level_iv["id"]
+    path = Path(os.environ["REGFLOWS_PROFILE"])  # everyone also has an SMS channel: the SMS form is recorded
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for person in data["people"]:
+        person["channels"].append({"kind": "sms", "url": f"json://{level_iv['http'].base}/sms/{person['id']}"})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    profile = load_profile(path)
     owed_iv = {o["id"] for o in _status(incident_id)["obligations"] if o["state"] not in ("fulfilled", "waived", "withdrawn")}
     up = update_incident(profile, incident_id, {"important_system": True, "outage": {"provinces": 1, "hours": 3, "business_hours": True}},
                          reason="核实为重要信息系统，中断 3 小时", by="zhao.lei")
@@ -178,11 +186,15 @@ def test_lowering_the_grade_withdraws_what_no_longer_applies_and_raising_it_rein
         assert all(s.get(Notice, n).resolved_at is not None for n in waiting)
     far = utcnow() + dt.timedelta(days=2)
     assert not [a for a in run_escalations(profile, now=far) if a.notice_id in waiting]
-    with db.session() as s:  # the IV correction lists (and its SMS counts: next_due_count) only what is still owed
-        body = s.get(Notice, f"incident:{incident_id}:alert:u2").body
+    with db.session() as s:  # the IV correction lists and its SMS counts only what is still owed
+        body, sms = s.get(Notice, f"incident:{incident_id}:alert:u2").body, s.get(Notice, f"incident:{incident_id}:alert:u2").sms
+    with db.session() as s:
+        sms_ii = s.get(Notice, f"incident:{incident_id}:alert:u1").sms
+    assert "项时限最早" in sms_ii  # the II correction's SMS counted the II grade's reports
     listed = [line for line in body.splitlines() if re.match(r"\d+\. .*：截止", line)]
     timed = [r for r in down.rows if r.due_at and r.state not in ("fulfilled", "waived", "withdrawn")]
     assert len(listed) == min(len(timed), 5) and (timed or "（暂无待办时限）" in body)  # was: the II grade's two reports
+    assert sms and (f"，{len(timed)}项时限最早" in sms if timed else "项时限最早" not in sms)  # was 「2项时限最早 …」
     assert not [line for line in listed for r in down.rows if r.code in higher and r.title in line]
 
     moved = (dt.datetime.fromisoformat(level_iv["record"].model_dump(mode="json")["discovered_at"]) + dt.timedelta(minutes=20))
