@@ -271,3 +271,9 @@ def test_the_update_log_and_artifact_say_titles_names_and_chinese_values(level_i
     assert fact_text("pfi", {"types": ["手机号"], "subjects": 3, "high_sensitivity": True}) == "手机号；3 人；涉及高敏感信息"
     assert fact_text("discovered_at", "2026-11-26T15:00:00+00:00") == "2026-11-26 23:00（北京时间）"
     assert fact_text("category", "equipment_failure") == "设备设施故障" and fact_text("credit_info_events", ["report_leak"]) == "信用报告泄漏"
+    down = update_incident(profile, incident_id, {"important_system": False}, reason="复核：非重要信息系统", by="zhao.lei")
+    lowered = update_markdown(down, "复核：非重要信息系统", "zhao.lei", profile)
+    title = titles["regulator_initial_report"]
+    row = next(line for line in lowered.splitlines() if line.startswith(f"| {title} |"))
+    assert row.split(" | ")[3] == "不再适用（已撤销）"  # was 「进行中」 while the log said it no longer applied
+    assert title in down.log_line().split("不再适用（已撤销）", 1)[1].split("；", 1)[0]
