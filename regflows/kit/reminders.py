@@ -291,7 +291,8 @@ class Sent:
 
 
 def is_open(row: Obligation) -> bool:
-    """Reminders stop at fulfilment (a recurring obligation stays open) or a waiver."""
+    """Reminders stop at fulfilment (a recurring obligation stays open), a waiver, or a withdrawal
+    (a correction made it no longer apply: regflows/store/obligations.py CLOSED_STATES)."""
     return not (row.state in CLOSED_STATES and not (row.state == "fulfilled" and row.every))
 
 
