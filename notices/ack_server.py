@@ -176,6 +176,22 @@ def _already(title: str, body: str, notice_id: str, used: Acknowledgement, statu
     return _page("已确认", said + _notice_shown(title, body, notice_id) + _id_line(notice_id), status)
 
 
+def _superseded(notice_kind: NoticeKind, notice_id: str) -> str | None:
+    """The newer notice that replaced this one (its kind says: a 【更正】 alert), or None."""
+    if notice_kind.superseded_by is None:
+        return None
+    return notice_kind.superseded_by(notice_id)
+
+
+def _replaced(title: str, newer: str, status: int = 410) -> HTMLResponse:
+    """A link of a notice replaced by a newer one: the newer notice as sent, no button (review 14, 14:
+    an old 【更正】II级 link stayed acknowledgeable with stale content after the incident was lowered)."""
+    new_title, _, new_body = _stored(newer)
+    said = (f"<p class=\"bad\">通知「{html.escape(title)}」已被更正后的通知取代，内容已过时，无需也不能再确认；"
+            "请以下面更正后的通知为准（您会收到其本人确认链接）。</p>")
+    return _page("通知已更正", said + _notice_shown(new_title, new_body, newer) + _id_line(newer), status)
+
+
 async def show(request: Request) -> Response:
     token = request.path_params["token"]
     try:
@@ -188,6 +204,9 @@ async def show(request: Request) -> Response:
     used = _used(claim.token_id)
     if used is not None:  # no second button: the page says what was recorded, by whom and when
         return _already(title, body, claim.notice_id, used)
+    newer = await run_in_threadpool(_superseded, notice_kind, claim.notice_id)
+    if newer is not None:
+        return _replaced(title, newer)
     # What the notice is about and its deadlines: the record copy, as sent, masked (a decision is
     # taken on what it said; a receipt confirms what was received).
     earlier = _acked_by_anyone(claim.notice_id) if notice_kind.stops_escalation else None
@@ -203,6 +222,16 @@ async def show(request: Request) -> Response:
 
 async def confirm(request: Request) -> Response:
     token = request.path_params["token"]
+    try:
+        early = read_token(token)
+    except AckRefused:
+        early = None  # refused below, by acknowledge, the one place a refusal is recorded
+    if early is not None and _used(early.token_id) is None:
+        title, kind_name, _ = _stored(early.notice_id)
+        newer = await run_in_threadpool(_superseded, kind_of(kind_name), early.notice_id)
+        if newer is not None:
+            note_refusal(request, "ack.refused", "superseded", fingerprint(token))
+            return _replaced(title, newer)
     try:
         claim = acknowledge(token, via="link",
                             on_refused=lambda r: note_refusal(request, "ack.refused", r.reason, fingerprint(token)))

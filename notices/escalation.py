@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from calendars.zone import SHANGHAI
 from notices.routing import deputy_of, person_as_recipient, role_keys
@@ -41,8 +41,8 @@ class Action:
 
 
 def next_action(notice: Notice, chain: list[str], wait: dt.timedelta, renotify_every: dt.timedelta, now: dt.datetime) -> Action | None:
-    if not notice.requires_ack:
-        return None
+    if not notice.requires_ack or notice.resolved_at is not None:
+        return None  # resolved: nothing left to escalate, acknowledged or not (an obligation withdrawn by a correction)
     if notice.acked_at is not None:
         if notice.resolve_by is None or notice.resolved_at is not None or now < notice.resolve_by:
             return None
@@ -75,7 +75,7 @@ def run_escalations(profile: Profile, now: dt.datetime | None = None, url: str |
             s.execute(
                 select(Notice).where(
                     Notice.requires_ack.is_(True),
-                    or_(Notice.acked_at.is_(None), Notice.resolved_at.is_(None)),
+                    Notice.resolved_at.is_(None),
                     Notice.chain_exhausted_at.is_(None),
                 )
             ).scalars()

@@ -48,7 +48,9 @@ class NoticeKind:
     taken on what it said; every page shows the notice as sent, its deadlines included: issue 14, 7); ``stops_escalation`` says whether confirming stops escalation (a
     notice to named people rather than roles has none to stop); ``after_ack`` runs after a
     confirmation with the notice id and returns a line for the person (e.g. the next step of a
-    sign-off), or ``""``.
+    sign-off), or ``""``. ``superseded_by`` returns the id of the notice that replaced this one
+    (a 【更正】 alert after a correction of the facts), or None: the page then shows the newer
+    notice instead of the stale content and takes no confirmation (review 14, 14).
     """
 
     name: str
@@ -58,6 +60,7 @@ class NoticeKind:
     shows_body: bool = False
     stops_escalation: bool = True
     after_ack: Callable[[str], str] | None = None
+    superseded_by: Callable[[str], str | None] | None = None
     sms_fields: frozenset[str] = field(default_factory=frozenset)
 
     def template(self, form: str) -> Path:

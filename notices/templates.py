@@ -98,6 +98,10 @@ AckUrl = Annotated[
     str, StringConstraints(max_length=2048, pattern=r"^(?:https?://[!-~]+|（每位收件人的专属确认链接）)$")
 ]
 HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+#: What a reminder's subject is, said in Chinese where people read ``credit-stats:2026-10`` (review
+#: 14, 10): a period and a short fixed noun built by the procedure's code (2026年10月征信信息安全情况统计表),
+#: never typed text; it starts with the period, so it cannot hold a person's name.
+SubjectLabel = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}年(?:[0-9]{1,2}月|第[一二三四]季度)[\u4e00-\u9fff]{2,14}$")]
 #: One line of free text (titles, names): full form only.
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^[^\r\n]+$")]
 #: Several lines of free text (summaries, warnings): full form only.
@@ -112,6 +116,7 @@ SMS_FIELDS: frozenset[str] = frozenset(
         "drill",
         "notice_ref",
         "subject_ref",
+        "subject_label",
         "state",
         "due_label",
         "ack_url",
@@ -162,6 +167,7 @@ class DeadlineReminderContext(NoticeContext):
     clause: Line
     due_label: DueLabel
     subject_ref: Ref  # the incident or report the obligation belongs to
+    subject_label: SubjectLabel | None = None  # the report said in Chinese, shown before the ref (regflows/kit/reminders.py Feed.subject_label)
     subject_title: Line | None = None
     basis: Line | None = None  # how the deadline was counted (Deadline.basis)
     late_from: dt.datetime | None = None  # when this reminder was due, if it is sent late

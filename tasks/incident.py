@@ -38,7 +38,7 @@ from tasks.notices import notices_published, sms_rate_limiter
 
 #: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
 STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即将到期】", "overdue": "【已逾期】",
-               "fulfilled": "已履行", "waived": "已豁免", "calendar_missing": "【缺日历数据】"}
+               "fulfilled": "已履行", "waived": "已豁免", "withdrawn": "不再适用（已撤销）", "calendar_missing": "【缺日历数据】"}
 
 
 @task(name="check-form 核对申报表")
@@ -118,13 +118,14 @@ def _due_label(row: Obligation) -> str:
     return detail.get("due_label") or ("无固定期限（及时）" if detail.get("untimed") else "未起算")
 
 
-def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligation], profile: Profile | None = None) -> None:
+def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligation], profile: Profile) -> None:
     """The duty officer's view: every obligation as a line of a timeline, now marked. Who owns
-    each is named as the profile names the role (零售业务处), never by its code (``division``)."""
+    each is named as the profile names the role (零售业务处), never by its code (``division``):
+    the profile is required (the update run called it without one: review 14, 9)."""
     now = utcnow()
 
     def owner(row: Obligation) -> str:
-        return profile.role_label(row.owner_role) if profile else row.owner_role
+        return profile.role_label(row.owner_role)
 
     table = []
     for row in rows:
@@ -225,39 +226,47 @@ def update_task(profile: Profile, incident_id: str, facts: IncidentFacts, reason
     except (LookupError, ValueError) as exc:  # FormError, IncidentRecordError and UpdateRefused are ValueErrors
         logger.error("事件 %s 未更正：%s", incident_id, exc)
         return {"refused": f"事件 {incident_id} 未更正：{exc}"}
-    logger.info("事件 %s 已更正：%s级 → %s级；新增义务 %s；不再适用 %s；期限变化 %s；%s", incident_id, outcome.grade_before,
-                outcome.grade_after, "、".join(outcome.added) or "无", "、".join(outcome.removed) or "无",
-                "、".join(outcome.moved) or "无", "已通知新级别的相关部门" if outcome.alerted else "级别与应履行义务未变，未另行通知")
+    logger.info("%s", outcome.log_line())
     if outcome.raised:
-        logger.warning("事件 %s 更正后立即上报/提醒：%s", incident_id, ", ".join(outcome.raised))
+        logger.warning("事件 %s 更正后立即上报/提醒：%s", incident_id, outcome.raised_text())
     if outcome.unreached:
-        logger.error("更正通知未送达：%s（已上报替补）", ", ".join(outcome.unreached))
-    publish_update(outcome, reason, by)
-    publish_clock(incident_id, store.load_incident(incident_id).record, outcome.rows)
+        names = {p.id: p.name for p in profile.people}
+        logger.error("更正通知未送达：%s（已上报替补）", "、".join(names.get(p, p) for p in outcome.unreached))
+    publish_update(outcome, reason, by, profile)
+    publish_clock(incident_id, store.load_incident(incident_id).record, outcome.rows, profile)
     return outcome.summary()
 
 
-def publish_update(outcome: UpdateOutcome, reason: str, by: str) -> None:
+def publish_update(outcome: UpdateOutcome, reason: str, by: str, profile: Profile) -> None:
     """Old vs new, for whoever opens the run: grade, the facts changed, every obligation before and after."""
+    create_markdown_artifact(update_markdown(outcome, reason, by, profile), key=f"incident-{outcome.incident_id.lower()}-update",
+                             description="事件更正：原级别与义务对比")
+
+
+def update_markdown(outcome: UpdateOutcome, reason: str, by: str, profile: Profile) -> str:
+    """The update artifact's text: facts in Chinese (:func:`regflows.incident.update.fact_text`, never a
+    Python dict), the person by name, obligations by title (review 14, 10)."""
     from regflows.incident.record import FIELD_TITLES
+    from regflows.incident.update import fact_text
 
-    def shown(value: Any) -> str:
-        return "（空）" if value is None else ("是" if value is True else "否" if value is False else markdown_text(str(value)))
+    def shown(name: str, value: Any) -> str:
+        return markdown_text(fact_text(name, value))
 
+    person = next((p.name for p in profile.people if p.id == by), by)
     before = {o["id"]: o for o in outcome.obligations_before}
     after = {o["id"]: o for o in outcome.obligations_after}
     lines = [f"# 事件 {outcome.incident_id} 的更正", "", f"- 级别：{outcome.grade_before}级 → **{outcome.grade_after}级**",
-             f"- 理由：{markdown_text(reason)}（{markdown_text(by)}）",
+             f"- 理由：{markdown_text(reason)}（{markdown_text(person)}）",
              f"- 通知：{'已通知新级别的相关部门（【更正】）' if outcome.alerted else '级别与应履行义务未变，未另行通知'}", "",
              "| 事实 | 原值 | 新值 |", "|---|---|---|"]
-    lines += [f"| {FIELD_TITLES.get(k, k)} | {shown(v['from'])} | {shown(v['to'])} |" for k, v in outcome.changes.items()]
+    lines += [f"| {FIELD_TITLES.get(k, k)} | {shown(k, v['from'])} | {shown(k, v['to'])} |" for k, v in outcome.changes.items()]
     lines += ["", "| 义务 | 原状态 | 原时限 | 新状态 | 新时限 |", "|---|---|---|---|---|"]
     for code in dict.fromkeys([*after, *before]):
         old, new = before.get(code), after.get(code)
         title = markdown_text((new or old or {}).get("title") or code)
         lines.append(f"| {title} | {STATE_LABEL.get(old['state'], old['state']) if old else '（无）'} | {(old or {}).get('due_label') or ''} "
                      f"| {STATE_LABEL.get(new['state'], new['state']) if new else '（不再适用）'} | {(new or {}).get('due_label') or ''} |")
-    create_markdown_artifact("\n".join(lines), key=f"incident-{outcome.incident_id.lower()}-update", description="事件更正：原级别与义务对比")
+    return "\n".join(lines)
 
 
 @task(name="find-open-incidents 查找未结束事件", retries=2, retry_delay_seconds=5)

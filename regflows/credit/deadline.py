@@ -50,6 +50,14 @@ class CreditFeed(Feed):
         stage = stage_of(row.subject.split(":", 1)[1], self.url)
         return {"subject_title": f"当前：{STAGE_TITLES[stage]}"} if stage in STAGE_TITLES else {}
 
+    def subject_label(self, row: Obligation) -> str | None:
+        """``credit-stats:2026-10`` → 2026年10月征信信息安全情况统计表 (PBOC-102 附件2; review 14, 10)."""
+        try:
+            period = period_of(row.subject.split(":", 1)[1])
+        except (IndexError, ValueError):
+            return None
+        return f"{period.year}年{period.month}月征信信息安全情况统计表"
+
     def notice_id(self, row: Obligation, key: str) -> str:
         # a table's corrections share its subject: each keeps its own reminders
         return f"{row.subject}:{key}" if row.code == CODE else f"{row.subject}:{row.code}:{key}"

@@ -455,7 +455,7 @@ def _state(due: dt.datetime | None, now: dt.datetime, window: dt.timedelta) -> O
 
 
 def _not_started(anchor: str) -> str:
-    return f"{anchor}（{FIELD_TITLES.get(anchor, anchor)}）尚未填写，期限尚未开始计算"
+    return f"「{FIELD_TITLES.get(anchor, anchor)}」（{anchor}）尚未填写，期限尚未开始计算"
 
 
 def obligations(

@@ -307,6 +307,7 @@ def status_command(incident_id: Annotated[str, typer.Argument(help="事件编号
                          **({"waivable": o.detail["waivable"]} if (o.detail or {}).get("waivable") else {}),
                          **({"waiver": o.evidence["waiver"]} if (o.evidence or {}).get("waiver") else {}),
                          **({"reopened": o.evidence["reopened"]} if (o.evidence or {}).get("reopened") else {}),
+                         **({"withdrawn": o.evidence["withdrawn"]} if (o.evidence or {}).get("withdrawn") else {}),
                          **({"addressee": o.detail["addressee"]} if (o.detail or {}).get("addressee") else {})}
                         for o in store.obligations_of(incident_id)],
         "timeline": [{"at": to_local(e.at).isoformat(), "kind": e.kind, "actor": e.actor, "detail": json.loads(json.dumps(e.detail, default=str))}

@@ -98,8 +98,9 @@ def request_extension(profile: Profile, incident_id: str, code: str, until: dt.d
     if not allowed:
         raise ExtensionRefused(f"义务“{row.title}”（{row.code}，{row.clause}）没有规则允许另定期限"
                                f"（规则 {row.rules_version} 中该义务没有 extendable）：须按期履行")
-    if row.state in ("fulfilled", "waived"):
-        raise ExtensionRefused(f"义务“{row.title}”（{row.code}）已{'履行' if row.state == 'fulfilled' else '豁免'}，无需另定期限")
+    if row.state in ("fulfilled", "waived", "withdrawn"):  # regflows/store/obligations.py CLOSED_STATES
+        done = {"fulfilled": "履行", "waived": "豁免", "withdrawn": "因事件更正不再适用"}[row.state]
+        raise ExtensionRefused(f"义务“{row.title}”（{row.code}）已{done}，无需另定期限")
     if until <= moment:
         raise ExtensionRefused(f"--until {until.isoformat()} 已过去：另定的期限须在将来")
     if not [m for m in approvals.role_members(profile, profile.settings.extension_approval_role) if m != by]:

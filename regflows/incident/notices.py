@@ -92,8 +92,21 @@ class ApprovalRequestContext(NoticeContext):
     drill: bool = False
 
 
+def superseding_alert(notice_id: str) -> str | None:
+    """The newer alert of the same incident (a 【更正】 after a correction of the facts) that
+    replaces ``notice_id``, or None: the acknowledgement page shows it instead of stale content."""
+    parts = notice_id.split(":")
+    if len(parts) < 3 or parts[0] != "incident" or parts[2] != "alert":
+        return None
+    from regflows.incident import store  # loads the store only when a link is opened (see after_approval)
+
+    incident_id = parts[1]
+    mine, latest = store.alert_revision(notice_id, incident_id), store.latest_alert(incident_id)
+    return latest[1] if mine is not None and latest is not None and latest[0] > mine else None
+
+
 INCIDENT_ALERT = register_kind(NoticeKind(
-    "incident_alert", IncidentAlertContext, TEMPLATES,
+    "incident_alert", IncidentAlertContext, TEMPLATES, superseded_by=superseding_alert,
     sms_fields=frozenset({"incident_id", "grade", "colour", "response_level", "discovered_at", "next_due_label", "next_due_count",
                         "corrected"}),
 ))

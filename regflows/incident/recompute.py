@@ -30,8 +30,10 @@ def computed(incident_id: str, record: dict[str, Any], grading: dict[str, Any], 
     return [o.model_dump(mode="json") for o in result]
 
 
-def clock_rows(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, now: dt.datetime) -> list[Obligation]:
-    """Recompute the obligations at ``now`` from the record and what was fulfilled; store them."""
+def clock_rows(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, now: dt.datetime, *,
+               withdraw: dict[str, str] | None = None) -> list[Obligation]:
+    """Recompute the obligations at ``now`` from the record and what was fulfilled; store them.
+    ``withdraw`` (who and why, from a correction) closes those no longer counted (store.sync_obligations)."""
     result = computed(incident_id, record, grading, profile, now)
     rules_version = result[0]["rules_version"] if result else ""
-    return store.sync_obligations(incident_id, result, rules_version)
+    return store.sync_obligations(incident_id, result, rules_version, withdraw=withdraw)

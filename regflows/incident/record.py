@@ -65,6 +65,7 @@ __all__ = [
     "PfiInvolvement",
     "TIME_FIELDS",
     "check_against_profile",
+    "named",
     "check_times",
     "load_record",
     "resolve_institution",
@@ -165,6 +166,13 @@ class Outage(_Strict):
 
 
 FIELD_TITLES: dict[str, str] = {}  # filled below from the model's own titles
+
+
+def named(name: str) -> str:
+    """A field as a refusal names it: its Chinese title first, the field for a JSON caller after
+    (「发现时间」（discovered_at）; review 14, 10), as :func:`validate_record`'s problems do."""
+    title = FIELD_TITLES.get(name)
+    return f"「{title}」（{name}）" if title else name
 
 
 class IncidentRecord(_Strict):
@@ -350,8 +358,7 @@ class IncidentRecord(_Strict):
         """ISO 8601 text or a datetime; an epoch number or a bare date has no stated offset."""
         if value is None or isinstance(value, (str, dt.datetime)):
             return value
-        title = FIELD_TITLES.get(info.field_name or "", "")
-        raise ValueError(f"{info.field_name}（{title}）须为带时区偏移的 ISO 8601 时间字符串，如 2025-10-01T09:30:00+08:00，实为 {value!r}")
+        raise ValueError(f"{named(info.field_name or '')}须为带时区偏移的 ISO 8601 时间字符串，如 2025-10-01T09:30:00+08:00，实为 {value!r}")
 
     @field_validator(*TIME_FIELDS, mode="after")
     @classmethod
@@ -361,7 +368,7 @@ class IncidentRecord(_Strict):
         name = info.field_name or ""
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise ValueError(
-                f"{name}（{FIELD_TITLES.get(name, '')}）没有时区偏移：{value.isoformat()} 有歧义，"
+                f"{named(name)}没有时区偏移：{value.isoformat()} 有歧义，"
                 f"请写成 {value.isoformat()}+08:00 这样带偏移的时间"
             )
         # Fields are validated in declaration order, so the earlier instants are in info.data
@@ -370,13 +377,13 @@ class IncidentRecord(_Strict):
             occurred = info.data.get("occurred_at")
             if occurred is not None and value < occurred:
                 raise ValueError(
-                    f"discovered_at（发现时间）{value.isoformat()} 早于 occurred_at（发生时间）{occurred.isoformat()}"
+                    f"{named('discovered_at')}{value.isoformat()} 早于{named('occurred_at')}{occurred.isoformat()}"
                 )
         elif name != "occurred_at":
             discovered = info.data.get("discovered_at")
             if discovered is not None and value < discovered:
                 raise ValueError(
-                    f"{name}（{FIELD_TITLES.get(name, '')}）{value.isoformat()} 早于 discovered_at（发现时间）"
+                    f"{named(name)}{value.isoformat()} 早于{named('discovered_at')}"
                     f"{discovered.isoformat()}"
                 )
         return value
@@ -511,7 +518,7 @@ def validate_record(data: Mapping[str, Any] | str | bytes, source: str | os.Path
         return IncidentRecord.model_validate(dict(parsed))
     except ValidationError as exc:
         problems = describe(exc, source if where is not None else None, where, model=IncidentRecord,
-                            titles=FIELD_TITLES, messages=_record_message)
+                            titles=FIELD_TITLES, messages=_record_message, chinese_first=True)
         raise IncidentRecordError(problems, source) from exc
 
 
@@ -556,12 +563,11 @@ def check_times(record: IncidentRecord, now: dt.datetime, settings: Any = None) 
         value = getattr(record, name, None)
         if value is None:
             continue
-        title = FIELD_TITLES.get(name, "")
         if value > latest:
-            problems.append(f"{name}（{title}）{value.isoformat()} 晚于当前时间 {local_label(now)}："
+            problems.append(f"{named(name)}{value.isoformat()} 晚于当前时间 {local_label(now)}："
                             "不能登记尚未发生的时间，请核对年份、上下午与时区（北京时间写成 +08:00）")
         elif value.date() < begin:
-            problems.append(f"{name}（{title}）{value.isoformat()} 早于本机构记录起始日 {begin.isoformat()}"
+            problems.append(f"{named(name)}{value.isoformat()} 早于本机构记录起始日 {begin.isoformat()}"
                             "（机构配置 settings.records_begin）：请核对年份")
     if problems:
         raise IncidentRecordError(problems)

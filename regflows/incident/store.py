@@ -21,7 +21,7 @@ from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.kit import obligations as kit_obligations
 from regflows.store import db
-from regflows.store.models import Incident, IncidentEvent, Obligation, utcnow
+from regflows.store.models import Incident, IncidentEvent, Notice, Obligation, utcnow
 from regflows.store.obligations import CLOSED_STATES
 
 PROCEDURE = "incident_response"
@@ -154,8 +154,16 @@ def _utc(value: dt.datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
 
 
-def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_version: str, url: str | None = None) -> list[Obligation]:
+def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_version: str, url: str | None = None, *,
+                     withdraw: dict[str, str] | None = None) -> list[Obligation]:
     """Upsert the clock's obligations; keeps fulfilment and reminders; returns the rows.
+
+    ``withdraw`` (``{"by": person, "reason": text}``, given by a correction of the facts:
+    regflows/incident/update.py) closes every obligation still owed that the clock no longer
+    counts as ``withdrawn`` (:func:`_withdraw`): recorded on the row, the timeline and the ledger,
+    its reminders' escalations stopped. Without it (the watch) a row the clock stops counting is
+    left as it is: only a correction on record takes a duty away. A withdrawn obligation the
+    clock counts again (the grade raised back) is reinstated with its new due time (:func:`_reinstate`).
 
     Each row remembers the revision of the rules it was computed with (``detail["rules_revision"]``;
     1 when not written). When the rule set was corrected in place since (a correction of reading,
@@ -181,13 +189,69 @@ def sync_obligations(incident_id: str, obligations: list[dict[str, Any]], rules_
             for allowance in ("waivable", "extendable"):  # what the rule allows (regflows.kit.obligations.waive; extensions)
                 if item.get(allowance):
                     row.detail[allowance] = item[allowance]
+            if row.state == "withdrawn":
+                _reinstate(s, incident_id, row, item, withdraw)
             if (row.fulfilled_at is None or item.get("every")) and row.state != "waived":
                 row.state = item["state"]
+        if withdraw is not None:
+            counted = {item["id"] for item in obligations}
+            for row in rows.values():
+                if row.code not in counted and is_owed(row):
+                    _withdraw(s, incident_id, row, withdraw)
         _record_corrections(s, incident_id, obligations, before, rules_version, rows)
         s.flush()
         for row in rows.values():
             s.expunge(row)
         return sorted(rows.values(), key=lambda r: (r.due_at is None, r.due_at or utcnow(), r.code))
+
+
+def is_owed(row: Obligation) -> bool:
+    """Still asks something (a recurring obligation stays owed when fulfilled): what can be withdrawn."""
+    return row.state not in CLOSED_STATES or (row.state == "fulfilled" and bool(row.every))
+
+
+#: Why a correction takes an obligation away, as the timeline, the ledger and the status say it.
+WITHDRAWN_NOTE = "按更正后的事实不再适用（{reason}）"
+
+
+def _withdraw(s: Session, incident_id: str, row: Obligation, withdraw: dict[str, str]) -> None:
+    """Close an obligation a correction made inapplicable (NFRA 附件: the obligations follow the grade;
+    CQ-PLAN 第四篇二): state ``withdrawn`` (closed: regflows/store/obligations.py CLOSED_STATES), who,
+    why and when on the row (``evidence["withdrawn"]``), the timeline event ``withdrawn`` and the
+    ledger entry ``obligation.withdrawn`` in the caller's transaction; the acknowledgement-required
+    reminders sent for it are resolved (``notice.resolved``), so their escalation stops."""
+    now = utcnow()
+    record = {"at": now.isoformat(), "by": withdraw["by"], "reason": withdraw["reason"], "state_before": row.state,
+              "due_before": _utc(row.due_at)}
+    row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
+    row.state = "withdrawn"
+    detail = {"obligation": row.code, "title": row.title, **record, "note": WITHDRAWN_NOTE.format(reason=withdraw["reason"])}
+    s.add(IncidentEvent(incident_id=incident_id, at=now, kind="withdrawn", actor=withdraw["by"], detail=detail))
+    ledger.append_in(s, "obligation.withdrawn", incident_id, detail, actor=withdraw["by"])
+    prefix = f"incident:{incident_id}:{row.code}:"  # the reminders' ids and their escalations' (regflows/incident/reminders.py)
+    waiting = s.execute(select(Notice).where(Notice.related == incident_id, Notice.id.startswith(prefix, autoescape=True),
+                                             Notice.requires_ack.is_(True), Notice.resolved_at.is_(None))).scalars()
+    for notice in waiting:
+        notice.resolved_at = now
+        ledger.append_in(s, "notice.resolved", notice.id, {"by": withdraw["by"], "reason": detail["note"]}, actor=withdraw["by"])
+
+
+def _reinstate(s: Session, incident_id: str, row: Obligation, item: dict[str, Any], withdraw: dict[str, str] | None) -> None:
+    """A withdrawn obligation the clock counts again (the grade raised back): owed again with the due
+    time the clock gives now, its reminders counted afresh (the ones sent before it was withdrawn are
+    kept with the withdrawal, in ``evidence["withdrawals"]``); the timeline event ``reinstated`` and
+    the ledger entry ``obligation.reinstated``."""
+    now = utcnow()
+    by = (withdraw or {}).get("by", "regflows")
+    earlier = {**(row.evidence or {}).get("withdrawn", {}), "reinstated_at": now.isoformat(), "reminders_sent": list(row.reminders_sent or [])}
+    evidence = {k: v for k, v in (row.evidence or {}).items() if k != "withdrawn"}
+    row.evidence = {**evidence, "withdrawals": [*evidence.get("withdrawals", []), earlier]}
+    row.reminders_sent = []
+    row.state = item["state"]
+    detail = {"obligation": row.code, "title": row.title, "at": now.isoformat(), "by": by, "due": item.get("due"),
+              "due_label": item.get("due_label"), "reason": (withdraw or {}).get("reason") or "按现有事实再次适用"}
+    s.add(IncidentEvent(incident_id=incident_id, at=now, kind="reinstated", actor=by, detail=detail))
+    ledger.append_in(s, "obligation.reinstated", incident_id, detail, actor=by)
 
 
 def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]],
@@ -203,7 +267,7 @@ def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]
         due = _utc(dt.datetime.fromisoformat(item["due"])) if item.get("due") else None
         if earlier is None:
             what = "新增；期限 " + (item.get("due_label") or "未起算") + ("，已逾期" if item.get("state") == "overdue" else "")
-        elif earlier[1] != due and earlier[0] < revision and rows[item["id"]].state not in ("fulfilled", "waived"):
+        elif earlier[1] != due and earlier[0] < revision and rows[item["id"]].state not in CLOSED_STATES:
             what = "重新计算期限为 " + (item.get("due_label") or "未起算") + ("，已逾期" if item.get("state") == "overdue" else "")
         else:
             continue
@@ -214,6 +278,45 @@ def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]
         row.detail = {**(row.detail or {}), "rules_corrected": {"revision": revision, "at": utcnow().isoformat()}}
         s.add(IncidentEvent(incident_id=incident_id, at=utcnow(), kind="rules_corrected", actor="regflows", detail=detail))
         ledger.append_in(s, "obligation.rules_corrected", incident_id, detail, actor="regflows")
+
+
+def alert_revision(notice_id: str, incident_id: str) -> int | None:
+    """0 for the declaration's alert ``incident:<id>:alert``, n for the n-th correction's ``…:alert:u<n>``;
+    None for anything else (an escalation of an alert, a reminder)."""
+    rest = notice_id.removeprefix(f"incident:{incident_id}:alert")
+    if rest == notice_id:
+        return None
+    if rest == "":
+        return 0
+    return int(rest[2:]) if rest.startswith(":u") and rest[2:].isdigit() else None
+
+
+def latest_alert(incident_id: str, url: str | None = None) -> tuple[int, str] | None:
+    """The incident's newest alert (revision, notice id): the one every earlier alert is superseded by."""
+    with db.session(url) as s:
+        ids = s.execute(select(Notice.id).where(Notice.related == incident_id,
+                                                Notice.id.startswith(f"incident:{incident_id}:alert", autoescape=True))).scalars()
+        found = [(r, i) for i in ids if (r := alert_revision(i, incident_id)) is not None]
+    return max(found) if found else None
+
+
+def resolve_earlier_alerts(incident_id: str, revision: int, by: str, url: str | None = None) -> list[str]:
+    """After the ``revision``-th correction's alert, the earlier alerts (and their escalations) are
+    resolved: their content is out of date, the new alert escalates on its own (review 14, 14)."""
+    prefix = f"incident:{incident_id}:alert"
+    done = []
+    with db.session(url) as s:
+        rows = s.execute(select(Notice).where(Notice.related == incident_id, Notice.id.startswith(prefix, autoescape=True),
+                                              Notice.resolved_at.is_(None))).scalars()
+        for notice in rows:
+            head = notice.id.split(":esc:", 1)[0].split(":exhausted", 1)[0]
+            earlier = alert_revision(head, incident_id)
+            if earlier is None or earlier >= revision:
+                continue
+            notice.resolved_at = utcnow()
+            ledger.append_in(s, "notice.resolved", notice.id, {"by": by, "reason": f"已被第 {revision} 次更正的通知取代"}, actor=by)
+            done.append(notice.id)
+    return sorted(done)
 
 
 def obligations_of(incident_id: str, url: str | None = None) -> list[Obligation]:

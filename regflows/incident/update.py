@@ -34,12 +34,13 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from calendars.zone import SHANGHAI
 from notices.masking import mask_pii
 from regflows.incident import alerts, store
 from regflows.incident.grading import Grading, grade, regrade
 from regflows.incident.recompute import clock_rows, computed
 from regflows.incident.record import (
-    CATEGORY_NAMES, FIELD_TITLES, IncidentRecord, check_against_profile, check_times, validate_record,
+    CATEGORY_NAMES, FIELD_TITLES, TIME_FIELDS, IncidentRecord, check_against_profile, check_times, named, validate_record,
 )
 from regflows.kit.forms import FormError, choice_code, form_time
 from regflows.profile import Profile
@@ -47,7 +48,7 @@ from regflows.store.models import Obligation, utcnow
 from regflows.store.obligations import CLOSED_STATES
 
 __all__ = [
-    "DuplicateDeclaration", "IncidentFacts", "UPDATE_DEPLOYMENT", "UpdateOutcome", "UpdateRefused", "existing_incident",
+    "DuplicateDeclaration", "IncidentFacts", "fact_text", "UPDATE_DEPLOYMENT", "UpdateOutcome", "UpdateRefused", "existing_incident",
     "update_form_url", "update_incident",
 ]
 
@@ -68,6 +69,11 @@ DEFACEMENT_NAMES = {"with_impact": "被攻击篡改并造成影响", "wide_sprea
                     "large_scale_spread": "导致违法有害信息大范围传播"}
 DefacementChoice = Literal["不变", "无", "被攻击篡改并造成影响", "导致违法有害信息较大范围传播", "导致违法有害信息大范围传播"]
 AssessedChoice = Literal["不变", "I级（特别重大）", "II级（重大）", "III级（较大）", "IV级（一般）"]  # shown in Chinese (issue 14, 5)
+CREDIT_EVENT_NAMES = {"illegal_provision": "非法提供", "improper_use": "违规使用", "report_leak": "信用报告泄漏"}  # PBOC-102 附件2
+CreditEventChoice = Literal["不变", "无", "非法提供", "违规使用", "信用报告泄漏"]
+PublicConcernChoice = Literal["不变", "按级别判断", "是", "否"]  # NFRA 第四十六条: 按级别判断 = I、II级为是
+#: The number of provinces as typed: 「不变」, or 0 to 34 (0: no outage after all; review 14, 12).
+_PROVINCES = r"^(?:不变|[0-9]{1,2})$"
 
 _UNCHANGED_HELP = "留空或「不变」为不更正。"
 _TIME = "北京时间，如 2026-11-26 19:50（也可写带时区偏移的时间）；" + _UNCHANGED_HELP
@@ -84,8 +90,9 @@ class IncidentFacts(BaseModel):
                                             description="停机条款只计业务服务时段内的中断（NFRA 附件）。" + _UNCHANGED_HELP)
     cii: TriState = Field(UNCHANGED, title="是否关键信息基础设施",
                           description="较大及以上关基事件须 1 小时内向监管和公安报告（NFRA 第六十一条）。" + _UNCHANGED_HELP)
-    outage_provinces: int = Field(0, ge=0, le=34, title="服务中断：受影响的省级行政区数量",
-                                  description="业务无法正常开展的省（自治区、直辖市）个数；0 为不更正（NFRA 附件）。")
+    outage_provinces: str = Field(UNCHANGED, max_length=3, pattern=_PROVINCES, title="服务中断：受影响的省级行政区数量",
+                                  description="业务无法正常开展的省（自治区、直辖市）个数，0 至 34；填 0 为没有服务中断"
+                                              "（删除服务中断的记录）；「不变」为不更正（NFRA 附件）。")
     outage_hours: str = Field("", max_length=20, title="服务中断：业务服务时段内的中断时长（小时）",
                               description="如 0.5 表示半小时（NFRA 附件）；" + _UNCHANGED_HELP)
     category: CategoryChoice = Field(UNCHANGED, title="事件分类", description="CQ-PLAN 第一篇三。" + _UNCHANGED_HELP)
@@ -107,6 +114,22 @@ class IncidentFacts(BaseModel):
     police_contacted: TriState = Field(UNCHANGED, title="是否已联系执法机关", description="TENPAY 第四条（一）。" + _UNCHANGED_HELP)
     corporate_customer_data: TriState = Field(UNCHANGED, title="是否涉及企业客户信息泄露、篡改",
                                               description="CUSTINFO 8.2：2 小时内向信息管理部门书面报告。" + _UNCHANGED_HELP)
+    pfi_types: str = Field("", max_length=2000, title="涉及的个人金融信息种类",
+                           description="如“身份证号、银行卡号、手机号”，用顿号或逗号分隔；填「无」为不涉及个人金融信息（TENPAY 第四条（一））。"
+                                       + _UNCHANGED_HELP)
+    pfi_subjects: str = Field("", max_length=12, title="涉及的信息主体人数",
+                              description="受影响的个人金融信息主体数量（整数，TENPAY 第四条（一））。" + _UNCHANGED_HELP)
+    pfi_high_sensitivity: TriState = Field(UNCHANGED, title="是否涉及高敏感信息",
+                                           description="如身份证号、银行卡号、密码；此类事件须告知受影响的信息主体（TENPAY 第十条）。"
+                                                       + _UNCHANGED_HELP)
+    credit_info_event: CreditEventChoice = Field(UNCHANGED, title="征信信息安全事件",
+                                                 description="须立即上报并计入当月征信信息安全情况统计表（PBOC-102 三（二）、附件2）；"
+                                                             "「无」为不属于征信信息安全事件。" + _UNCHANGED_HELP)
+    public_concern: PublicConcernChoice = Field(UNCHANGED, title="是否涉及公众（须向社会发布警示信息）",
+                                                description="NFRA 第四十六条；按级别判断：I级、II级为是，其余为否。" + _UNCHANGED_HELP)
+    discovered_by: str = Field("", max_length=200, title="发现人", description="发现事件的人员或监控系统名称（TENPAY 第四条（一））。"
+                               + _UNCHANGED_HELP)
+    location: str = Field("", max_length=200, title="发生地点", description="机房、网点等（TENPAY 第四条（一））。" + _UNCHANGED_HELP)
     title: str = Field("", max_length=200, title="事件标题", description=_UNCHANGED_HELP)
     system_name: str = Field("", max_length=200, title="系统名称", description=_UNCHANGED_HELP)
     other_systems_affected: str = Field("", max_length=2000, title="对其他系统的影响", description=_UNCHANGED_HELP)
@@ -118,7 +141,7 @@ class IncidentFacts(BaseModel):
         that cannot be read is a :class:`FormError` naming the field by its title."""
         titles = {name: f.title or name for name, f in type(self).model_fields.items()}
         out: dict[str, Any] = {}
-        for name in ("title", "system_name", "other_systems_affected", "cause"):
+        for name in ("title", "system_name", "other_systems_affected", "cause", "discovered_by", "location"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
         for name in ("occurred_at", "discovered_at", "confirmed_at", "recovered_at", "handling_ended_at"):
@@ -138,13 +161,58 @@ class IncidentFacts(BaseModel):
             out["assessed_grade"] = self.assessed_grade.partition("级")[0]
         if self.assessed_reason:
             out["assessed_reason"] = self.assessed_reason
-        outage = self._outage(current.get("outage"), titles)
-        if outage is not None:
-            out["outage"] = outage
+        if self.credit_info_event != UNCHANGED:
+            out["credit_info_event"] = None if self.credit_info_event == NOTHING else choice_code(
+                self.credit_info_event, CREDIT_EVENT_NAMES, titles["credit_info_event"])
+        if self.public_concern != UNCHANGED:
+            out["public_concern"] = {"按级别判断": None, "是": True, "否": False}[self.public_concern]
+        if self.outage_provinces.strip() == "0":  # no outage after all: the hours and time of day go with it
+            if self.outage_hours or self.outage_business_hours != UNCHANGED:
+                raise FormError(f"「{titles['outage_provinces']}」填 0 表示没有服务中断，"
+                                f"请将「{titles['outage_hours']}」留空、「{titles['outage_business_hours']}」选「不变」")
+            out["outage"] = None
+        else:
+            outage = self._outage(current.get("outage"), titles)
+            if outage is not None:
+                out["outage"] = outage
+        pfi = self._pfi(current.get("pfi"), titles)
+        if pfi is not None:
+            out["pfi"] = pfi or None
         return out
 
+    def _pfi(self, current: dict[str, Any] | None, titles: dict[str, str]) -> dict[str, Any] | None:
+        """The personal financial information as corrected, merged with the record's (None: unchanged;
+        ``{}``: 「无」, not involved after all)."""
+        if self.pfi_types == NOTHING:
+            if self.pfi_subjects or self.pfi_high_sensitivity != UNCHANGED:
+                raise FormError(f"「{titles['pfi_types']}」填「无」表示不涉及个人金融信息，"
+                                f"请将「{titles['pfi_subjects']}」留空、「{titles['pfi_high_sensitivity']}」选「不变」")
+            return {}
+        given: dict[str, Any] = {}
+        types = [t.strip() for t in self.pfi_types.replace("，", "、").replace(",", "、").split("、") if t.strip()]
+        if types:
+            given["types"] = types
+        if self.pfi_subjects:
+            try:
+                given["subjects"] = int(self.pfi_subjects.replace(",", "").replace("，", ""))
+            except ValueError:
+                raise FormError(f"「{titles['pfi_subjects']}」应为整数人数，如 1200（填写的是 {self.pfi_subjects!r}）") from None
+        if self.pfi_high_sensitivity != UNCHANGED:
+            given["high_sensitivity"] = self.pfi_high_sensitivity == "是"
+        if not given:
+            return None
+        merged = {**(current or {}), **given}
+        missing = [k for k in ("types", "subjects", "high_sensitivity") if k not in merged]
+        if missing:
+            names = {"types": titles["pfi_types"], "subjects": titles["pfi_subjects"], "high_sensitivity": titles["pfi_high_sensitivity"]}
+            raise FormError("事件记录中尚无个人金融信息，请同时填写：" + "、".join(f"「{names[k]}」" for k in missing))
+        return merged
+
     def _outage(self, current: dict[str, Any] | None, titles: dict[str, str]) -> dict[str, Any] | None:
-        given: dict[str, Any] = {"provinces": self.outage_provinces or None, "business_hours": None if self.outage_business_hours == UNCHANGED
+        provinces = None if self.outage_provinces.strip() in ("", UNCHANGED) else int(self.outage_provinces)
+        if provinces is not None and provinces > 34:
+            raise FormError(f"「{titles['outage_provinces']}」应为 0 至 34（全国 34 个省级行政区），填写的是 {provinces}")
+        given: dict[str, Any] = {"provinces": provinces, "business_hours": None if self.outage_business_hours == UNCHANGED
                  else self.outage_business_hours == "是"}
         if self.outage_hours:
             try:
@@ -232,6 +300,66 @@ class UpdateOutcome:
                 "obligations_before": self.obligations_before, "obligations": self.obligations_after}
 
 
+    def titles(self) -> dict[str, str]:
+        """Each obligation's Chinese title by its code (the clock's, before and after)."""
+        return {o["id"]: o["title"] for o in [*self.obligations_before, *self.obligations_after] if o.get("title")}
+
+    def log_line(self) -> str:
+        """The run's log line of the correction: obligations by their Chinese titles, never their codes (review 14, 10)."""
+        titles = self.titles()
+
+        def named(codes: list[str]) -> str:
+            return "、".join(titles.get(c, c) for c in codes) or "无"
+
+        told = "已通知新级别的相关部门" if self.alerted else "级别与应履行义务未变，未另行通知"
+        return (f"事件 {self.incident_id} 已更正：{self.grade_before}级 → {self.grade_after}级；新增义务 {named(self.added)}；"
+                f"不再适用（已撤销）{named(self.removed)}；期限变化 {named(self.moved)}；{told}")
+
+    def raised_text(self) -> str:
+        """What was raised at once, as people read it: 「向…报告（已逾期）」 for ``code:overdue@…``."""
+        titles = self.titles()
+        states = {"overdue": "已逾期", "due": "到期", "due_soon": "即将到期", "open": "待办"}
+        out = []
+        for item in self.raised:
+            code, _, key = item.partition(":")
+            state = key.split("@", 1)[0]
+            out.append(f"{titles.get(code, code)}（{states.get(state, '提醒')}）")
+        return "、".join(out)
+
+
+#: How the update artifact shows a choice's code (the forms' own Chinese names).
+_CHOICE_TEXT: dict[str, dict[str, str]] = {
+    "category": CATEGORY_NAMES, "data_incident": DATA_INCIDENT_NAMES, "compromise": COMPROMISE_NAMES,
+    "defacement": DEFACEMENT_NAMES, "credit_info_event": CREDIT_EVENT_NAMES,
+}
+
+
+def fact_text(name: str, value: Any) -> str:
+    """A record value as a person reads it in Chinese (the update artifact: review 14, 10): times in
+    Beijing time, choices by their Chinese names, the outage and the personal financial information
+    as sentences, never a Python dict or list."""
+    if value is None:
+        return "（空）" if name != "public_concern" else "按级别判断"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if name in TIME_FIELDS:
+        return f"{dt.datetime.fromisoformat(str(value)).astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）"
+    if name == "outage" and isinstance(value, dict):
+        during = {True: "业务服务时段内", False: "业务服务时段外"}.get(bool(value["business_hours"]), "") if "business_hours" in value else ""
+        return f"{value.get('provinces')} 个省级行政区业务无法正常开展，{float(value.get('hours') or 0):g} 小时，{during}".rstrip("，")
+    if name == "pfi" and isinstance(value, dict):
+        return (f"{'、'.join(str(t) for t in value.get('types') or [])}；{value.get('subjects')} 人；"
+                f"{'涉及' if value.get('high_sensitivity') else '不涉及'}高敏感信息")
+    if name == "assessed_grade":
+        return f"{value}级"
+    if isinstance(value, list):
+        names = CREDIT_EVENT_NAMES if name == "credit_info_events" else {}
+        return "、".join(names.get(str(v), str(v)) for v in value) or "（空）"
+    if isinstance(value, dict):  # a field added later: its values, never the dict's repr
+        return "；".join(f"{k}：{fact_text(str(k), v)}" for k, v in value.items())
+    return _CHOICE_TEXT.get(name, {}).get(str(value), str(value))
+
+
 def _utc(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -275,7 +403,7 @@ def update_incident(profile: Profile, incident_id: str, changes: dict[str, Any],
                             "调查评估报告的 30 日期限自此起算（CQ-PLAN 第五篇）；请用 regflows incident close ID --proposed-by P 发起结束审批")
     for name in ("institution", "drill"):
         if name in changes and changes[name] != current.get(name):
-            raise UpdateRefused(f"{name}（{FIELD_TITLES[name]}）不能更正：它决定事件属于哪个报告单位、是否演练；"
+            raise UpdateRefused(f"{named(name)}不能更正：它决定事件属于哪个报告单位、是否演练；"
                                 "如登记有误，请另行申报，并以理由关闭原事件")
     revised = validate_record({**current, **changes}, source=f"事件 {incident_id} 的更正")
     check_against_profile(revised, profile)
@@ -307,7 +435,7 @@ def update_incident(profile: Profile, incident_id: str, changes: dict[str, Any],
               "obligations": {"added": added, "removed": removed, "moved": moved}}
     revision = store.revise(incident_id, data, grading, detail, by, regraded=regraded)
 
-    rows = clock_rows(incident_id, data, grading, profile, now)
+    rows = clock_rows(incident_id, data, grading, profile, now, withdraw={"by": by, "reason": reason})
     after = [_row_view(r) for r in rows]
     incident = store.load_incident(incident_id)
     alert = new.grade != previous.grade or bool(added or removed or moved)
@@ -318,6 +446,7 @@ def update_incident(profile: Profile, incident_id: str, changes: dict[str, Any],
                                                                                                         reason, added, removed),
                                     revision=revision, **send_options)
         unreached = [p.recipient.person_id for p in outcome.unreached]
+        store.resolve_earlier_alerts(incident_id, revision, by)  # their content is out of date (review 14, 14)
     raised = alerts.remind(profile, incident, rows, now, **send_options)  # overdue under the new facts: raised now
     return UpdateOutcome(incident_id, previous.grade, new.grade, new.warning, changed, before, after, added, removed, moved,
                          alert, raised, unreached, rows)

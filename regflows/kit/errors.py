@@ -286,8 +286,11 @@ def describe(
     titles: Mapping[str, str] | None = None,
     messages: MessageHook | None = None,
     show_input: bool = True,
+    chinese_first: bool = False,
 ) -> list[str]:
-    """One Chinese line per error: ``<place> <field>（<title>）：<message>``.
+    """One Chinese line per error: ``<place> <field>（<title>）：<message>``; with ``chinese_first``
+    ``<place> 「<title>」（<field>）：<message>``, for what a person reads first by the title (a form's
+    refusal: review 14, 10) while a JSON caller still finds the field.
 
     ``source`` is a path (printed as ``文件 …``) or a label (``POST /incidents``); ``lines`` maps
     locations to 1-based lines; ``model`` (the validated model) lets union tags be dropped from
@@ -300,7 +303,7 @@ def describe(
         loc = clean_loc(error["loc"], model)
         path = field_path(loc)
         title = (titles or {}).get(".".join(str(p) for p in loc))
-        label = f"{path}（{title}）" if title and path else path
+        label = (f"「{title}」（{path}）" if chinese_first else f"{path}（{title}）") if title and path else path
         message = (messages(error) if messages else None) or translate(error, show_input)
         message = message.removeprefix(label).lstrip() if label else message
         where = place(source, line_for(lines, loc) if lines is not None and loc else None)

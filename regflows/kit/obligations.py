@@ -116,6 +116,8 @@ def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | 
                 raise Refused(str(exc)) from exc
         if row.state == "waived":
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免，不能再登记履行")
+        if row.state == "withdrawn":
+            raise Refused(_withdrawn(row, "无需登记履行"))
         if row.fulfilled_at is not None and not row.every:
             raise Refused(f"义务“{row.title}”（{row.code}）已于 {local_label(row.fulfilled_at)} 由 {row.fulfilled_by} 登记履行，"
                                 "不能重复登记（重复登记会改变履行时间）")
@@ -131,6 +133,14 @@ def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | 
         s.flush()
         s.expunge(row)
         return row
+
+
+def _withdrawn(row: Obligation, then: str) -> str:
+    """Why a withdrawn obligation asks nothing (a correction of the facts took it away), in Chinese."""
+    withdrawn = (row.evidence or {}).get("withdrawn") or {}
+    when = local_label(dt.datetime.fromisoformat(withdrawn["at"])) if withdrawn.get("at") else ""
+    return (f"义务“{row.title}”已于 {when} 因事件更正不再适用（{withdrawn.get('by', '')}：{withdrawn.get('reason', '')}），{then}；"
+            "如事实再次变化使其适用，更正后将重新计算期限")
 
 
 def _condition(allowed: Any) -> dict[str, str]:
@@ -161,6 +171,8 @@ def waive(subject: str, code: str, reason: str, by: str, *, at: dt.datetime | No
             raise WaiverRefused(f"义务“{row.title}”（{row.code}，{row.clause}）没有规则允许豁免{version}：须按期履行")
         if row.state == "waived":
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）已豁免")
+        if row.state == "withdrawn":
+            raise WaiverRefused(_withdrawn(row, "无需豁免"))
         if (row.evidence or {}).get("reopened"):
             raise WaiverRefused(f"义务“{row.title}”（{row.code}）豁免后已应要求重新打开（{row.evidence['reopened']['reason']}），"
                                 "不能再次豁免：须履行")

@@ -249,6 +249,12 @@ class Feed:
         assert row.due_at is not None  # a reminder exists only for a row with a due instant
         return policy.due_label(row.due_at)
 
+    def subject_label(self, row: Obligation) -> str | None:
+        """The row's subject said in Chinese (``2026年10月征信信息安全情况统计表``), shown where people
+        would read ``credit-stats:2026-10`` (review 14, 10); None: the subject's id is what people know
+        (an incident's INC-…). notices/templates.py SubjectLabel: a period, then a short noun."""
+        return None
+
     def context(self, row: Obligation) -> dict[str, Any]:
         """Extra context of the row's deadline_reminder (subject_title, basis, drill)."""
         return {}
@@ -285,7 +291,8 @@ class Sent:
 
 
 def is_open(row: Obligation) -> bool:
-    """Reminders stop at fulfilment (a recurring obligation stays open) or a waiver."""
+    """Reminders stop at fulfilment (a recurring obligation stays open), a waiver, or a withdrawal
+    (a correction made it no longer apply: regflows/store/obligations.py CLOSED_STATES)."""
     return not (row.state in CLOSED_STATES and not (row.state == "fulfilled" and row.every))
 
 
@@ -327,6 +334,7 @@ def _remind_row(profile: Profile, feed: Feed, row: Obligation, now: dt.datetime,
     context: dict[str, Any] = {
         "state": reminder.state, "obligation": row.title, "clause": row.clause, "due_label": feed.due_label(row),
         "subject_ref": row.subject, "institution": profile.institution.name,
+        **({"subject_label": label} if (label := feed.subject_label(row)) else {}),
         **({"late_from": reminder.point} if reminder.late else {}), **feed.context(row),
         # how long past it: "overdue" alone does not say whether by minutes or by weeks
         **({"overdue_for": time_left_zh(row.due_at, now)} if reminder.overdue and row.due_at and now > row.due_at else {}),

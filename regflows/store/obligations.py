@@ -13,7 +13,11 @@ from regflows.store import db
 from regflows.store.models import Obligation
 
 #: States in which an obligation asks nothing more (a recurring one stays open when fulfilled).
-CLOSED_STATES = ("fulfilled", "waived")
+#: ``withdrawn``: a correction of the facts made it no longer apply (regflows/incident/store.py
+#: sync_obligations); like a waiver it stops reminders and is never counted as a fulfilment.
+CLOSED_STATES = ("fulfilled", "waived", "withdrawn")
+#: Closed without being fulfilled: what the open-row queries leave out besides the fulfilled.
+ENDED_STATES = ("waived", "withdrawn")
 
 
 def find(s: Session, subject: str, code: str, *, for_update: bool = False) -> Obligation | None:
@@ -25,10 +29,10 @@ def find(s: Session, subject: str, code: str, *, for_update: bool = False) -> Ob
 
 
 def open_rows(procedure: str, url: str | None = None) -> list[Obligation]:
-    """A procedure's obligations not yet fulfilled nor waived, detached from the session."""
+    """A procedure's obligations not yet fulfilled nor waived nor withdrawn, detached from the session."""
     with db.session(url) as s:
         rows = list(s.execute(select(Obligation).where(Obligation.procedure == procedure, Obligation.fulfilled_at.is_(None),
-                                                       Obligation.state != "waived")).scalars())
+                                                       Obligation.state.not_in(ENDED_STATES))).scalars())
         for row in rows:
             s.expunge(row)
         return rows
@@ -38,7 +42,7 @@ def all_open_rows(url: str | None = None) -> list[Obligation]:
     """Every procedure's obligations not yet fulfilled nor waived (the calendar watch names the
     ones whose deadline is provisional), detached from the session."""
     with db.session(url) as s:
-        rows = list(s.execute(select(Obligation).where(Obligation.fulfilled_at.is_(None), Obligation.state != "waived")
+        rows = list(s.execute(select(Obligation).where(Obligation.fulfilled_at.is_(None), Obligation.state.not_in(ENDED_STATES))
                               .order_by(Obligation.procedure, Obligation.subject, Obligation.code)).scalars())
         for row in rows:
             s.expunge(row)

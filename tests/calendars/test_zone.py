@@ -73,5 +73,9 @@ def test_the_duty_officers_clock_view_says_time_left_in_the_one_wording(monkeypa
         row("done", now - dt.timedelta(hours=1), "fulfilled"),
         row("unstarted", None, "pending"),
     ]
-    tasks.incident.publish_clock("INC-1", {"title": "网银中断"}, rows)
+    from regflows.profile import load_profile
+
+    profile = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "demo.yaml")
+    tasks.incident.publish_clock("INC-1", {"title": "网银中断"}, rows, profile)
     assert [r["剩余"] for r in tables[0]] == ["逾期 0 小时 6 分", "剩 1 小时 5 分", "剩 2 天 3 小时", "", ""]
+    assert {r["责任部门"] for r in tables[0]} == {profile.role_label("on_call")} != {"on_call"}  # review 14, 9

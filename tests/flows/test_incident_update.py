@@ -167,3 +167,11 @@ def test_the_update_form_turns_on_the_important_system_regrades_to_iii_and_tells
     # The run publishes old vs new.
     [published] = artifact_texts(api, f"incident-{incident_id.lower()}-update")
     assert "IV级 → **III级**" in published and "是否重要信息系统" in published and "向国家金融监督管理总局" in published
+    # Review 14, 9: the update run's clock names owners as the profile does, never by role code.
+    from regflows.profile import load_profile, profile_path
+
+    profile = load_profile(profile_path())
+    clocks = artifact_texts(api, f"incident-{incident_id.lower()}-clock")
+    assert clocks and not [c for c in clocks for code in profile.roles if f'"责任部门": "{code}"' in c]
+    labels = {profile.role_label(code) for code in profile.roles} - set(profile.roles)
+    assert all(any(f'"责任部门": "{label}"' in c for label in labels) for c in clocks)

@@ -93,7 +93,7 @@ def test_a_future_time_from_the_form_fails_the_run_in_chinese_without_a_tracebac
 
     later = (dt.datetime.now(SHANGHAI) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
     state = incident_response(_form(discovered_at=later), "李明（li.ming）", return_state=True)
-    assert state.is_failed() and "discovered_at（发现时间）" in (state.message or "") and "晚于当前时间" in (state.message or "")
+    assert state.is_failed() and "「发现时间」（discovered_at）" in (state.message or "") and "晚于当前时间" in (state.message or "")
     run_id = str(state.state_details.flow_run_id)
     drain_prefect_workers()
     logs = httpx.post(f"{prefect_api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}, timeout=30).json()

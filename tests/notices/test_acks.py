@@ -218,3 +218,32 @@ def test_acknowledged_but_unresolved_is_renotified(http, ack_endpoint, on_call_p
     mark_resolved("test:renotify", by="t.a")
     time.sleep(1.3)
     assert run_escalations(profile, policy=FAST) == []
+
+
+def test_an_alert_replaced_by_a_correction_shows_the_correction_and_takes_no_confirmation(  # type: ignore[no-untyped-def]
+        http, ack_endpoint, on_call_profile) -> None:
+    """Review 14, 14: an old 【更正】II级 link stayed acknowledgeable, with stale content, after the
+    incident was lowered to IV. Its page now shows the newer alert and no button; pressing the old
+    button is refused; the newer alert's own link confirms as ever."""
+    from regflows.incident import store
+
+    profile = on_call_profile(http, ack_endpoint)
+    first = "incident:INC-20251001-0001:alert:u1"
+    send_notice(profile, INCIDENT_ALERT.name, {**ALERT, "grade": "II", "correction": "级别 IV级 → II级", "corrected": True},
+                ["on_call"], notice_id=first, urgent=True, requires_ack=True, grade="II", related="INC-20251001-0001", policy=FAST)
+    old_link = http.ack_link_in(http.wait_for("/ok/a")[0].json()["message"], ack_endpoint)
+    assert "<form" in httpx.get(old_link).text  # not replaced yet: confirmable
+    second = "incident:INC-20251001-0001:alert:u2"
+    send_notice(profile, INCIDENT_ALERT.name, {**ALERT, "grade": "IV", "correction": "级别 II级 → IV级", "corrected": True},
+                ["on_call"], notice_id=second, urgent=True, requires_ack=True, grade="IV", related="INC-20251001-0001", policy=FAST)
+    new_link = http.ack_link_in(http.wait_for("/ok/a", 2)[1].json()["message"], ack_endpoint)
+    assert store.resolve_earlier_alerts("INC-20251001-0001", 2, "t.a") == [first]  # its escalation stops
+    page = httpx.get(old_link)
+    assert page.status_code == 410 and "已被更正后的通知取代" in page.text and "<form" not in page.text
+    assert "II级 → IV级" in page.text and "IV级 → II级" not in page.text  # the correction shown, not the stale content
+    pressed = httpx.post(old_link)
+    assert pressed.status_code == 410 and "已被更正后的通知取代" in pressed.text
+    with db.session() as s:
+        assert s.get(Notice, first).acked_at is None and s.get(Notice, first).resolved_at is not None
+    assert "superseded" in refusals()
+    assert httpx.post(new_link).status_code == 200

@@ -558,3 +558,17 @@ def test_late_reminder_says_it_is_late() -> None:
     assert "原定于 2025-10-16 23:30 发送" in render("deadline_reminder", context).body
     assert render("deadline_reminder", context, "sms").body.startswith("【迟发】")
     assert "迟发" not in render("deadline_reminder", VALID["deadline_reminder"]).body
+
+
+def test_a_reminder_says_its_subject_in_chinese_when_the_feed_gives_a_label() -> None:
+    """Review 14, 10: 「所属事项：credit-stats:2026-10」 read as code; the label comes first, the ref after."""
+    context = {**VALID["deadline_reminder"], "subject_ref": "credit-stats:2026-10", "subject_label": "2026年10月征信信息安全情况统计表"}
+    full, sms = render("deadline_reminder", context), render("deadline_reminder", context, "sms").body
+    assert "所属事项：2026年10月征信信息安全情况统计表（credit-stats:2026-10）" in full.body
+    assert "（2026年10月征信信息安全情况统计表）" in full.title and "credit-stats" not in full.title
+    assert "2026年10月征信信息安全情况统计表 有一项义务" in sms and "credit-stats" not in sms
+    assert sms_length(sms) <= SMS_MAX_CHARS
+    with pytest.raises(templates.TemplateContextError, match="subject_label"):  # a name is not a label: the SMS stays free of free text
+        render("deadline_reminder", {**context, "subject_label": "张三"}, "sms")
+    plain = render("deadline_reminder", VALID["deadline_reminder"])
+    assert f"所属事项：{VALID['deadline_reminder']['subject_ref']}" in plain.body

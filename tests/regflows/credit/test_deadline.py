@@ -43,6 +43,10 @@ def test_reminds_once_per_working_day_not_on_holidays_and_raises_when_missed(mon
     assert remind(profile, at(10, 10, 9, 5)) == ["working-day@2025-10-10"]  # the due day itself
     first, due_day = (r.json()["title"] for r in http.wait_for("/ok/compliance", 2)[:2])
     assert first.startswith("【时限即将到期】") and due_day.startswith("【时限已到期】")
+    # Review 14, 10: the report said in Chinese where people read it, the ref kept beside it
+    assert "2025年9月征信信息安全情况统计表" in first and "（credit-stats:2025-09）" not in first
+    body = http.wait_for("/ok/compliance", 1)[0].json()["message"]
+    assert "所属事项：2025年9月征信信息安全情况统计表（credit-stats:2025-09）" in body
     assert remind(profile, at(10, 11, 0, 5)) == ["overdue@2025-10-10"]
     with db.session() as s:
         alarm = s.get(Notice, "credit-stats:2025-09:overdue@2025-10-10")

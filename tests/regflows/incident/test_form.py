@@ -58,7 +58,7 @@ def test_a_future_time_from_the_form_is_refused_in_chinese() -> None:
     record = IncidentForm.model_validate({**BASE, "discovered_at": "2026-11-27 03:50"}).to_record()
     with pytest.raises(IncidentRecordError) as caught:
         check_times(record, dt.datetime(2026, 11, 26, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
-    assert "discovered_at（发现时间）2026-11-27T03:50:00+08:00 晚于当前时间" in str(caught.value)
+    assert "「发现时间」（discovered_at）2026-11-27T03:50:00+08:00 晚于当前时间" in str(caught.value)
 
 
 def test_a_future_time_is_refused_against_now_in_beijing_time() -> None:

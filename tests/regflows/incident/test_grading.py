@@ -214,7 +214,7 @@ def test_cli_grade_iii_and_iv() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("naive-time.json", "naive-time.json 第 4 行 discovered_at"), ("bad-fields.json", "category"),
+    [("naive-time.json", "naive-time.json 第 4 行 「发现时间」（discovered_at）"), ("bad-fields.json", "category"),
      ("not-json.json", "JSON 语法错误"), ("absent.json", "文件不存在")],
 )
 def test_cli_grade_bad_input_exit_2(name: str, expected: str) -> None:

@@ -83,13 +83,13 @@ def test_other_offsets_accepted_as_instants() -> None:
 
 def test_discovered_before_occurred_refused() -> None:
     message = problems(discovered_at="2025-09-30T08:59:59+08:00")
-    assert "discovered_at" in message and "早于 occurred_at" in message
+    assert "discovered_at" in message and "「发现时间」（discovered_at）：" in message and "早于「发生时间」（occurred_at）" in message
 
 
 @pytest.mark.parametrize("field", ["confirmed_at", "response_ended_at", "handling_ended_at"])
 def test_later_times_not_before_discovery(field: str) -> None:
     message = problems(**{field: "2025-09-30T09:05:00+08:00"})
-    assert field in message and "早于 discovered_at" in message
+    assert field in message and "早于「发现时间」（discovered_at）" in message
     validate_record(data(**{field: "2025-09-30T09:10:00+08:00"}))  # the same instant is fine
 
 
@@ -172,12 +172,12 @@ def test_load_record_from_file() -> None:
 def test_file_errors_name_field_and_line() -> None:
     with pytest.raises(IncidentRecordError) as info:
         load_record(FIXTURES / "naive-time.json")
-    assert "naive-time.json 第 4 行 discovered_at（发现时间）" in str(info.value)
+    assert "naive-time.json 第 4 行 「发现时间」（discovered_at）" in str(info.value)
     with pytest.raises(IncidentRecordError) as info:
         load_record(FIXTURES / "bad-fields.json")
     text = str(info.value)
-    assert "bad-fields.json 第 7 行 category（事件分类）：取值无效 'outage'" in text
-    assert "bad-fields.json 第 9 行 outage.provinces（受影响的省级行政区数量）" in text
+    assert "bad-fields.json 第 7 行 「事件分类」（category）：取值无效 'outage'" in text
+    assert "bad-fields.json 第 9 行 「受影响的省级行政区数量」（outage.provinces）" in text
 
 
 def test_json_syntax_error_and_missing_file() -> None:
