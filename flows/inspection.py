@@ -21,6 +21,7 @@ from regflows import config
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.pipeline import previous_quarter
 from regflows.profile import load_profile, profile_path
+from tasks.refusals import refused
 from tasks.inspection import (
     progress_task, rectification_reminders_task, register_findings_task, run_task, signoff_task, summary_artifact_task,
 )
@@ -49,9 +50,12 @@ def self_inspection(
 ) -> dict:
     """季度征信合规与信息安全自查自纠：检查用户、标记线索并抽样，写出核实清单、抽样清单、问题清单、报告草稿与 summary.json。"""
     profile = load_profile(profile_path())
-    q = Quarter.parse(quarter) if quarter else previous_quarter()
+    try:
+        q = Quarter.parse(quarter) if quarter else previous_quarter()
+    except InspectionInputError as exc:
+        return refused(f"「自查季度」：{exc}")
     if seed.strip() and not seed.strip().isdigit():
-        raise InspectionInputError(f"抽样随机种子须为非负整数，实为 {seed!r}")
+        return refused(f"「抽样随机种子」须为非负整数，实为 {seed!r}")
     paths = [Path(p.strip()) for p in logs.replace("\n", ",").split(",") if p.strip()] if logs \
         else _default_logs(q, profile.settings.inspection_distributed_months)
     users_path = Path(users) if users else config.home() / "credit" / "users.csv"
@@ -59,6 +63,8 @@ def self_inspection(
     vulns_path = Path(vulns) if vulns else (default_vulns if default_vulns.exists() else None)
     out = Path(out_dir) if out_dir else config.home() / "reports" / "self-inspection" / q.label
     outcome = run_task(q, paths, users_path, out, profile, vulns_path, int(seed) if seed.strip() else None)
+    if isinstance(outcome, dict):
+        return refused(outcome["refused"])
     summary_artifact_task(outcome, profile)
     register_findings_task(profile, [outcome.run_id])
     return {**outcome.summary, "run_id": outcome.run_id, "files": {k: str(p) for k, p in outcome.files.items()},

@@ -18,7 +18,9 @@ from prefect.cache_policies import NONE
 
 import regflows.credit  # noqa: F401  (registers the query-log source the run looks up)
 from regflows.inspection.links import run_links
-from regflows.inspection.models import Quarter
+from notices.masking import mask_pii
+from regflows.inspection.models import InspectionInputError, Quarter
+from regflows.kit.querylogs import NoQueryLogSource
 from regflows.inspection.pipeline import Outcome, run, summary_markdown
 from regflows.inspection.progress import progress_table
 from regflows.inspection.watch import runs_to_watch
@@ -31,12 +33,18 @@ from tasks.notices import notices_published, sms_rate_limiter
 
 @task(name="run-inspection 季度自查：检查、标记、抽样并写出", cache_policy=NONE)
 def run_task(quarter: Quarter, logs: list[Path], users: Path, out_dir: Path, profile: Profile, vulns: Path | None,
-             seed: int | None, now: dt.datetime | None = None) -> Outcome:
+             seed: int | None, now: dt.datetime | None = None) -> Outcome | dict[str, str]:
     """Not retried: a second attempt would draw another seed when none was given, and the run
-    is recorded once; a failure is raised with its Chinese message."""
+    is recorded once. Bad input (a file, a row, the quarter) returns ``{"refused": message}`` in
+    Chinese for the flow to fail with, no traceback (tasks/refusals.py); nothing is published."""
     logger = get_run_logger()
-    outcome = run(quarter, logs, users, out_dir, profile, vulns=vulns, seed=seed, now=now,
-                  on_step=lambda name: logger.info("%s", name))
+    try:
+        outcome = run(quarter, logs, users, out_dir, profile, vulns=vulns, seed=seed, now=now,
+                      on_step=lambda name: logger.info("%s", name))
+    except (InspectionInputError, NoQueryLogSource) as exc:
+        message = mask_pii(f"季度自查未完成，未写出任何文件：{exc}")
+        logger.error("%s", message)
+        return {"refused": message}
     for w in outcome.warnings:  # never silent: unowned leads, undecided checks, an undetermined due day
         logger.warning("%s", w)
     return outcome

@@ -129,3 +129,29 @@ def test_the_watch_moves_the_report_s_sign_off_on_and_makes_it_final(prefect_api
     assert status.final["report"]["approved_sha256"] == hashlib.sha256(outcome.files["report"].read_bytes()).hexdigest()
     assert "草稿" not in "".join(p.text for p in docx.Document(status.final["report"]["path"]).paragraphs)
     assert signoff.open_quarters() == []
+
+
+@pytest.mark.prefect
+def test_bad_input_fails_the_deployed_run_in_chinese_with_no_traceback_and_writes_nothing(
+        prefect_api: str, home: Path, tmp_path: Path, quarter_data: Any, run_as_deployed: Any) -> None:
+    """Review of issue 14, 7, for this procedure too: a bad users file, a bad seed and a bad quarter end
+    the run Failed with the Chinese reason; the run's logs hold no traceback; nothing is published."""
+    from flows.inspection import self_inspection
+    from regflows.store import migrate
+
+    migrate()
+    users = tmp_path / "users.csv"
+    users.write_text(quarter_data.users.read_text(encoding="utf-8").replace(",distributed,", ",everywhere,", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    logs = "\n".join(str(p) for p in quarter_data.logs)
+    cases = {
+        "users": ({"quarter": "2025Q3", "logs": logs, "users": str(users), "seed": "5", "out_dir": str(out)}, "query_mode"),
+        "seed": ({"quarter": "2025Q3", "seed": "七"}, "「抽样随机种子」须为非负整数"),
+        "quarter": ({"quarter": "2025Q5"}, "「自查季度」"),
+    }
+    for name, (parameters, said) in cases.items():
+        ran = run_as_deployed(self_inspection, parameters)
+        state, messages = ran["run"]["state"], ran["logs"]
+        assert state["type"] == "FAILED" and said in state["message"], (name, state)
+        assert not [m for m in messages if "Traceback" in m or "unexpected exception" in m], (name, messages)
+    assert not out.exists()  # all or nothing: the refused run published no file
