@@ -135,6 +135,30 @@ def finding_list(quarter: Annotated[str, typer.Option("--quarter", help="季度 
     _echo([f.to_dict() for f in list_findings(q)])
 
 
+@finding_app.command("export")
+def finding_export(
+    quarter: Annotated[str, typer.Option("--quarter", help="季度 YYYYQn")],
+    out: Annotated[Path, typer.Option("--out", help="写出的整改台账（.xlsx）")],
+    profile: ProfileOption = None,
+) -> None:
+    """把该季度的整改台账写成 .xlsx：每个问题一行（来源、责任人、整改期限与状态、整改情况报告期限与状态）。"""
+    from regflows.inspection.models import InspectionInputError, Quarter
+    from regflows.inspection.rectification import list_findings
+    from regflows.inspection.register_sheet import write_register
+
+    prof = _profile(profile)
+    try:
+        q = Quarter.parse(quarter)
+    except InspectionInputError as exc:
+        _fail(f"--quarter：{exc}", ExitCode.USAGE)
+    if out.suffix.lower() != ".xlsx" or out.is_dir() or not out.absolute().parent.is_dir():
+        _fail(f"--out {out} 须为已存在目录中的 .xlsx 文件", ExitCode.USAGE)
+    findings = list_findings(q)
+    written = write_register(out, q, findings, institution=prof.institution.name, names={p.id: p.name for p in prof.people},
+                             units={u.code: u.name for u in prof.reporting_units})
+    _echo({"quarter": q.label, "findings": len(findings), "file": str(written)})
+
+
 @finding_app.command("close")
 def finding_close(
     finding_id: Annotated[str, typer.Argument(help="问题编号（SI-...，见 finding list）")],
