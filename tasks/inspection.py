@@ -90,7 +90,7 @@ def progress_task(profile: Profile, day: dt.date) -> dict[str, list[str]]:
     return sent
 
 
-@task(name="推进自查报告复核与签发", retries=1, retry_delay_seconds=5)
+@task(name="advance-signoff 推进自查报告复核与签发", retries=1, retry_delay_seconds=5)
 def signoff_task(profile: Profile) -> list[str]:
     """Move each quarter's submitted report through review and approval (the acknowledgement
     page's fallback; re-sends a request whose links expired) and make it final once approved
@@ -113,7 +113,7 @@ def signoff_task(profile: Profile) -> list[str]:
     return stuck
 
 
-@task(name="整改与自查报告：提醒与逾期上报", retries=1, retry_delay_seconds=10)
+@task(name="remind-rectification 整改与自查报告：提醒与逾期上报", retries=1, retry_delay_seconds=10)
 def rectification_reminders_task(profile: Profile, now: dt.datetime) -> list[str]:
     """Each finding's rectification and its report, and the quarter's self-inspection report: the
     reminders due at ``now`` (N working days before, on the due day) and, once overdue, raised to
@@ -129,7 +129,7 @@ def rectification_reminders_task(profile: Profile, now: dt.datetime) -> list[str
     return sent
 
 
-@task(name="登记需整改的问题", retries=1, retry_delay_seconds=10)
+@task(name="register-findings 登记需整改的问题", retries=1, retry_delay_seconds=10)
 def register_findings_task(profile: Profile, run_ids: list[str] | None = None) -> dict[str, list[str]]:
     """The user checks' findings and the worklist's 违规/需整改 answers onto the rectification
     register (regflows/inspection/register.py), for ``run_ids`` or every run the watch follows;
