@@ -90,7 +90,7 @@ def progress_task(profile: Profile, day: dt.date) -> dict[str, list[str]]:
     return sent
 
 
-@task(name="advance-signoff 推进自查报告复核与签发", retries=1, retry_delay_seconds=5)
+@task(name="advance-inspection-signoff 推进自查报告复核与签发", retries=1, retry_delay_seconds=5)
 def signoff_task(profile: Profile) -> list[str]:
     """Move each quarter's submitted report through review and approval (the acknowledgement
     page's fallback; re-sends a request whose links expired) and make it final once approved
