@@ -73,7 +73,8 @@ def read_vulns(path: str | Path) -> list[Vulnerability]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise VulnsError(str(path), [f"无法读取文件（{exc.strerror or exc}）"]) from exc
+        from regflows.inspection.users import os_error_text
+        raise VulnsError(str(path), [f"文件{os_error_text(exc)}"]) from exc
     return parse_vulns(_decode(data, str(path)), str(path))
 
 
@@ -93,8 +94,17 @@ def _date(text: str, line: int, column: str, problems: list[str], required: bool
 
 
 def parse_vulns(text: str, source: str = "（文本）") -> list[Vulnerability]:
-    """Every row typed, or :class:`VulnsError` listing every problem."""
+    """Every row typed, or :class:`VulnsError` listing every problem (a row Python's csv reader
+    cannot read is named with its line, in Chinese)."""
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _parse(reader, source)
+    except csv.Error as exc:
+        from regflows.inspection.users import csv_error_text
+        raise VulnsError(source, [f"第 {reader.line_num + 1} 行：无法按 CSV 读取（{csv_error_text(exc)}）"]) from exc
+
+
+def _parse(reader: Any, source: str) -> list[Vulnerability]:
     header = next(reader, None)
     if header is None:
         raise VulnsError(source, ["文件为空，没有表头"])

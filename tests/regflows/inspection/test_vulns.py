@@ -82,5 +82,5 @@ def test_gbk_and_utf8_with_bom_are_read(tmp_path: Path) -> None:
     for name in ("gbk.csv", "bom.csv"):
         [v] = read_vulns(tmp_path / name)
         assert (v.id, v.severity) == ("漏洞-1", "critical")
-    with pytest.raises(VulnsError, match="无法读取文件"):
+    with pytest.raises(VulnsError, match="文件不存在"):
         read_vulns(tmp_path / "absent.csv")
