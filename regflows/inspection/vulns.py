@@ -101,7 +101,7 @@ def parse_vulns(text: str, source: str = "（文本）") -> list[Vulnerability]:
         return _parse(reader, source)
     except csv.Error as exc:
         from regflows.inspection.users import csv_error_text
-        raise VulnsError(source, [f"第 {reader.line_num + 1} 行：无法按 CSV 读取（{csv_error_text(exc)}）"]) from exc
+        raise VulnsError(source, [f"第 {max(reader.line_num, 1)} 行：无法按 CSV 读取（{csv_error_text(exc)}）"]) from exc
 
 
 def _parse(reader: Any, source: str) -> list[Vulnerability]:
@@ -205,11 +205,17 @@ def chart_rows(f: VulnsFigures) -> list[tuple[str, str]]:
     return [(SEVERITIES[k], bar(n, peak)) for k, n in f.open_by_severity.items()]
 
 
+def mean_sentence(f: VulnsFigures) -> str:
+    """The mean time to fix as a sentence (a quarter without a fix has no mean, never 0)."""
+    if f.mean_days_to_fix is None:
+        return "本季度没有修复的漏洞，无从计算平均修复时长。"
+    return f"平均修复时长 {f.mean_days_to_fix:g} 天。"
+
+
 def chart_markdown(f: VulnsFigures) -> str:
     """The open vulnerabilities by severity as a table with a text bar per severity."""
     lines = [f"## 漏洞处置情况（{f.quarter}，NFRA 23）", "", "| 等级 | 季末未修复 |", "|---|---|"]
     lines += [f"| {name} | {b} |" for name, b in chart_rows(f)]
-    mean = "本季度无修复" if f.mean_days_to_fix is None else f"{f.mean_days_to_fix:g} 天"
-    lines += ["", f"逾期未修复 {len(f.overdue)} 个；本季度修复 {f.fixed_in_quarter} 个，其中逾期修复 {len(f.fixed_late)} 个；"
-              f"平均修复时长 {mean}。"]
+    lines += ["", f"逾期未修复 {len(f.overdue)} 个；本季度修复 {f.fixed_in_quarter} 个，其中逾期修复 {len(f.fixed_late)} 个。"
+              + mean_sentence(f)]
     return "\n".join(lines) + "\n"
