@@ -38,7 +38,7 @@ from regflows.settings import InspectionSettings
 
 __all__ = [
     "CHECK_IDS", "RULES_FILE", "CheckId", "CheckResult", "CheckRule", "Finding", "QueryHistory", "UserCheckRules",
-    "check_rules", "query_history", "run_checks",
+    "check_rules", "over_days_off", "query_history", "run_checks",
 ]
 
 CheckId = Literal[
@@ -197,6 +197,34 @@ def query_history(logs: pd.DataFrame | Iterable[pd.DataFrame], covered_from: dt.
     if covered_to is None:
         covered_to = latest
     return QueryHistory(covered_from, per_day, covered_to)
+
+
+def over_days_off(history: QueryHistory, calendar: WorkingDayCalendar | None = None) -> QueryHistory:
+    """The history with its covered days widened over the official non-working days right before
+    its first query and right after its last: a log whose first query falls on the first working
+    day after a holiday (10-09 after National Day, 01-02 after New Year) is taken to cover the
+    holiday, when an institution that queries nobody has no row to show it (README
+    Interpretations). A working day without any query is never assumed covered. Days the
+    calendar does not know end the widening."""
+    if history.first_day is None:
+        return history
+    cal = calendar or default_calendar()
+    step = dt.timedelta(days=1)
+
+    def off(day: dt.date) -> bool:
+        try:
+            return not cal.is_working_day(day)
+        except Exception:  # noqa: BLE001 - a year the calendar lacks: no widening
+            return False
+
+    first = history.first_day
+    while off(first - step):
+        first -= step
+    last = history.last_day
+    if last is not None:
+        while off(last + step):
+            last += step
+    return QueryHistory(first, history.per_day, last)
 
 
 # -- the checks -------------------------------------------------------------------------------

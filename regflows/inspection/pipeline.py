@@ -30,7 +30,7 @@ from typing import Any
 from calendars.official import CalendarError
 from calendars.zone import SHANGHAI
 from regflows.inspection import records
-from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, QueryHistory, query_history, run_checks
+from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, QueryHistory, over_days_off, query_history, run_checks
 from regflows.inspection.due import report_due
 from regflows.inspection.leads import incident_leads, query_leads, quarter_rows, unowned
 from regflows.inspection.models import LINKS, InspectionInputError, Lead, Quarter
@@ -119,7 +119,7 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     except QueryLogError as exc:
         raise InspectionInputError(str(exc)) from exc
     step(STEPS[2])
-    history = query_history(frame)
+    history = over_days_off(query_history(frame))
     results = run_checks(users_file, history, quarter, settings)
     step(STEPS[3])
     rows = quarter_rows(frame, quarter)

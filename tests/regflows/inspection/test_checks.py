@@ -11,7 +11,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from regflows.inspection.checks import CHECK_IDS, RULES_FILE, QueryHistory, check_rules, query_history, run_checks
+from regflows.inspection.checks import (
+    CHECK_IDS, RULES_FILE, QueryHistory, check_rules, over_days_off, query_history, run_checks,
+)
 from regflows.inspection.users import CHECK_COLUMNS, OPTIONAL_COLUMNS
 from regflows.inspection.models import Quarter
 from regflows.inspection.users import User, UsersFile
@@ -300,3 +302,15 @@ def test_query_history_takes_the_monthly_statistics_log_as_read(tmp_path: Path) 
     path.write_text(",".join(LOG_COLUMNS) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     h = query_history(read_log(path).frame)
     assert h.per_day == {"u1": {D(2025, 9, 30): 1, D(2025, 10, 1): 1}} and h.first_day == D(2025, 9, 30)
+
+
+@pytest.mark.parametrize(("first", "last", "covered"), [
+    (D(2025, 10, 9), D(2025, 12, 31), (D(2025, 10, 1), D(2026, 1, 3))),  # National Day before, New Year after
+    (D(2025, 10, 10), D(2025, 12, 30), (D(2025, 10, 10), D(2025, 12, 30))),  # 10-09, 12-31 working days: not assumed
+    (D(2025, 10, 1), D(2025, 12, 26), (D(2025, 10, 1), D(2025, 12, 28))),  # Friday 12-26: the weekend after it
+])
+def test_the_logs_cover_the_days_off_around_them_not_a_working_day(first: dt.date, last: dt.date,
+                                                                   covered: tuple[dt.date, dt.date]) -> None:
+    h = over_days_off(QueryHistory(first, {"u1": {first: 1, last: 1}}, last))
+    assert (h.first_day, h.last_day) == covered
+    assert over_days_off(QueryHistory(None, {})).first_day is None
