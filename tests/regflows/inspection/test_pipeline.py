@@ -237,7 +237,9 @@ def test_a_unit_without_an_owner_is_raised(home: Path, tmp_path: Path, quarter_d
     outcome = run(quarter_data, tmp_path / "out", load_profile(path))
     unowned = [lead for lead in outcome.leads if lead.owner is None]
     assert unowned and {lead.unit for lead in unowned} == {"YX0201"}
-    assert any("YX0201" in w and f"{len(unowned)} 条线索没有核实负责人" in w for w in outcome.warnings)
+    [warning] = [w for w in outcome.warnings if "YX0201" in w]
+    assert f"{len(unowned)} 条线索没有核实负责人" in warning
+    assert "指定核实负责人（inspection_owner）" in warning and "reporting_units 中为" not in warning  # the setting in parentheses at most
 
 
 def test_a_quarter_not_over_is_refused(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
@@ -428,3 +430,21 @@ def test_warnings_and_report_show_no_codes(home: Path, tmp_path: Path, quarter_d
     for shown in [*outcome.warnings, text]:
         assert not any(c in shown for c in CHECK_IDS) and "inspection_sample" not in shown
         assert "未判断，未判断" not in shown and "，未判断" not in shown
+
+
+def test_a_column_some_checks_need_absent_leaves_those_null_and_the_run_goes_on(home: Path, tmp_path: Path,
+                                                                               quarter_data: Any, profile: Profile) -> None:
+    """Review of issue 15, item 11: without password_reused the run does not abort; without
+    direct_user and changed_at filing_late still finds the admin filed late and says what it skipped."""
+    frame = pd.read_csv(quarter_data.users, dtype=str, keep_default_na=False)
+    users = tmp_path / "users.csv"
+    frame.drop(columns=["password_reused", "direct_user", "changed_at"]).to_csv(users, index=False)
+    outcome = pipeline.run(Q, quarter_data.logs, users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=11)
+    assert outcome.summary["checks"]["password_policy"] is None
+    assert outcome.results["password_policy"].not_evaluated == "用户文件缺少 password_reused 列"
+    filing = outcome.results["filing_late"]
+    assert filing.count is not None and "X-ADMIN" in {f.user_id for f in filing.findings} and filing.partial
+    document = docx.Document(str(outcome.files["report"]))
+    text = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
+    assert "未判断：用户文件缺少 password_reused 列" in text and "只判断了一部分" in text
+    assert any("只判断了一部分" in w for w in outcome.warnings)
