@@ -246,8 +246,10 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
         raise InspectionInputError(f"自查运行 {run_id} 未保存报告所需的数据，无法重新起草：请重新运行该季度")
     quarter = Quarter.parse(run_row.quarter)
     m = run_row.manifest
+    flagged = m["population"].get("flagged") or {}
     sample = Sample(quarter.label, int(m["population"]["size"]), str(m["population"]["sha256"]), int(m["seed"]), False,
-                    int(m["sample_size"]), str(m["size_rule"]), tuple(m["sampled"]))
+                    int(m["sample_size"]), str(m["size_rule"]), tuple(m["sampled"]), flagged.get("count"),
+                    flagged.get("sha256"), m["population"].get("logs_cover"))
     results = {r["check"]: CheckResult(r["check"], r["title"], r["clause"], tuple(Finding(**f) for f in r["findings"]),
                                        r["not_evaluated"], r.get("partial")) for r in facts["results"]}
     vulns = (run_row.summary or {}).get("vulnerabilities")

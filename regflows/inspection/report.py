@@ -117,7 +117,9 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
     doc.table([["项目", "内容"], ["总体", f"本季度未被标记的查询 {s.population_size} 笔"],
                ["总体 SHA-256", s.population_sha256], ["随机种子", str(s.seed)],
                ["样本量", f"{s.size} 笔"], ["样本量规则", s.size_rule],
-               ["抽样清单", f"sample-manifest.json（SHA-256 {ctx.manifest_sha256}）"]], [40, 120], header=True)
+               ["抽样清单", f"sample-manifest.json（SHA-256 {ctx.manifest_sha256}）"],
+               *([["日志覆盖", f"{s.coverage_note}：未覆盖日期的查询不在总体中"]] if s.coverage_note else [])],
+              [40, 120], header=True)
     # 四 findings by link
     doc.heading(SECTIONS[3])
     by_id = {lead.lead_id: lead for lead in ctx.leads}

@@ -394,6 +394,8 @@ def test_logs_that_do_not_cover_the_quarter_raise_a_warning_naming_the_days(home
     assert days[0] in manifest["population"]["logs_cover"]
     document = docx.Document(str(outcome.files["report"]))
     assert any("查询日志只覆盖" in p.text for p in document.paragraphs)
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert any(f"查询日志只覆盖 {days[0]} 至 {days[-1]}" in c and "未覆盖日期的查询不在总体中" in c for c in cells)  # section 三
     assert all(str(dt.date(2025, 8, 1)) not in f.detail for f in outcome.results["idle_not_locked"].findings)
     assert outcome.summary["checks"]["centralised_out_of_range"] is None  # needs the whole quarter
 
