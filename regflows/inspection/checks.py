@@ -5,8 +5,10 @@ the quarter are history) and its numbers from :class:`regflows.settings.Inspecti
 its title and clause come from ``rules/user-checks.yaml``. One finding per user and check.
 
 A check the data cannot decide is *not evaluated* (:attr:`CheckResult.count` is None, with the
-reason in Chinese), never reported as 0: the logs do not reach back far enough (six months for
-``low_volume_not_suspended``), or an optional column it needs is absent (``filing_late``).
+reason in Chinese), never reported as 0: the logs do not cover the days it needs (six months for
+``low_volume_not_suspended``), or a column it needs is absent (:data:`NEEDS`; the other checks
+still run). ``filing_late`` without ``changed_at``/``direct_user`` evaluates what it can and says
+what it did not (:attr:`CheckResult.partial`).
 
 Days: a query's day is its Beijing calendar day; working days are the official calendar's
 (``calendars.official``: holidays off, make-up working days on); "N working days after" counts
@@ -36,7 +38,7 @@ from regflows.settings import InspectionSettings
 
 __all__ = [
     "CHECK_IDS", "RULES_FILE", "CheckId", "CheckResult", "CheckRule", "Finding", "QueryHistory", "UserCheckRules",
-    "check_rules", "query_history", "run_checks",
+    "check_rules", "over_days_off", "query_history", "run_checks",
 ]
 
 CheckId = Literal[
@@ -114,6 +116,9 @@ class CheckResult:
     findings: tuple[Finding, ...] = ()
     #: Why the data cannot decide this check (Chinese); None when it was evaluated.
     not_evaluated: str | None = None
+    #: What part of the check the data could not decide (Chinese), when only part of it was
+    #: evaluated (``filing_late`` without ``changed_at``/``direct_user``); None when whole.
+    partial: str | None = None
 
     @property
     def count(self) -> int | None:
@@ -125,10 +130,24 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class QueryHistory:
-    """Each user's query days (Beijing) and counts per day, and the first day the logs cover."""
+    """Each user's query days (Beijing) and counts per day, and the first and last days the logs
+    cover (None when there is no query at all; ``last_day`` None with a ``first_day``: open-ended,
+    as tests and callers that only know the start give it)."""
 
     first_day: dt.date | None
     per_day: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    last_day: dt.date | None = None
+
+    def covers(self, start: dt.date, end: dt.date) -> bool:
+        """Whether the logs cover every day from ``start`` to ``end``."""
+        return (self.first_day is not None and self.first_day <= start
+                and (self.last_day is None or self.last_day >= end))
+
+    def coverage(self) -> str:
+        """The days covered, in Chinese."""
+        if self.first_day is None:
+            return "（日志中没有查询）"
+        return f"{self.first_day} 至 {self.last_day}" if self.last_day is not None else f"自 {self.first_day} 起"
 
     def days(self, user_id: str) -> list[dt.date]:
         return sorted(self.per_day.get(user_id, {}))
@@ -137,18 +156,24 @@ class QueryHistory:
         return sum(n for d, n in self.per_day.get(user_id, {}).items() if start <= d <= end)
 
 
-def query_history(logs: pd.DataFrame | Iterable[pd.DataFrame], covered_from: dt.date | None = None) -> QueryHistory:
+def query_history(logs: pd.DataFrame | Iterable[pd.DataFrame], covered_from: dt.date | None = None,
+                  covered_to: dt.date | None = None) -> QueryHistory:
     """The logs (the monthly statistics' log schema: ``user_id``, ``queried_at``, ...; several
     frames for several ``--logs``) reduced to what the checks need.
 
-    ``covered_from``: the first day the logs cover; by default the first day of the month of the
-    earliest query (the logs are monthly files), None when there is no query at all. Naive times
+    ``covered_from``/``covered_to``: the first and last days the logs cover; by default the days of
+    the earliest and latest queries (a log file's name or month says nothing certain about the days
+    it holds: the demo's July log starts on 06-26; taking the 1st of the month made days without
+    any log count as days without a query, review of issue 15 item 2), None when there is no query
+    at all. A caller that knows better (a log covering a whole month whose first day had no
+    query) says so. Naive times
     are Beijing wall-clock times. A row without user or time is refused: the log reader's
     data-quality checks should have stopped it, and a count without it would be wrong.
     """
     frames = [logs] if isinstance(logs, pd.DataFrame) else list(logs)
     per_day: dict[str, dict[dt.date, int]] = {}
     earliest: dt.date | None = None
+    latest: dt.date | None = None
     for frame in frames:
         missing = [c for c in ("user_id", "queried_at") if c not in frame.columns]
         if missing:
@@ -166,9 +191,40 @@ def query_history(logs: pd.DataFrame | Iterable[pd.DataFrame], covered_from: dt.
             per_day.setdefault(str(user_id), {})
             per_day[str(user_id)][day] = per_day[str(user_id)].get(day, 0) + int(n)
             earliest = day if earliest is None or day < earliest else earliest
-    if covered_from is None and earliest is not None:
-        covered_from = earliest.replace(day=1)
-    return QueryHistory(covered_from, per_day)
+            latest = day if latest is None or day > latest else latest
+    if covered_from is None:
+        covered_from = earliest
+    if covered_to is None:
+        covered_to = latest
+    return QueryHistory(covered_from, per_day, covered_to)
+
+
+def over_days_off(history: QueryHistory, calendar: WorkingDayCalendar | None = None) -> QueryHistory:
+    """The history with its covered days widened over the official non-working days right before
+    its first query and right after its last: a log whose first query falls on the first working
+    day after a holiday (10-09 after National Day, 01-02 after New Year) is taken to cover the
+    holiday, when an institution that queries nobody has no row to show it (README
+    Interpretations). A working day without any query is never assumed covered. Days the
+    calendar does not know end the widening."""
+    if history.first_day is None:
+        return history
+    cal = calendar or default_calendar()
+    step = dt.timedelta(days=1)
+
+    def off(day: dt.date) -> bool:
+        try:
+            return not cal.is_working_day(day)
+        except Exception:  # noqa: BLE001 - a year the calendar lacks: no widening
+            return False
+
+    first = history.first_day
+    while off(first - step):
+        first -= step
+    last = history.last_day
+    if last is not None:
+        while off(last + step):
+            last += step
+    return QueryHistory(first, history.per_day, last)
 
 
 # -- the checks -------------------------------------------------------------------------------
@@ -194,26 +250,44 @@ def _fmt(x: Fraction) -> str:
 
 
 def idle_not_locked(c: _Context) -> dict[str, str] | str:
-    """5.4: a run of N calendar days without a query whose N-th day is in the quarter, the user
-    still active that day. A run starts the day after a query, or on the later of creation and
-    the first day the logs cover."""
-    if c.history.first_day is None:
-        return "查询日志中没有任何查询，无法确定日志覆盖的起始日，未判断连续未查询天数"
-    n = c.settings.inspection_idle_days
+    """5.4 (「连续30天未进行查询操作的查询用户，应立即锁定」): an active query user on a day D of
+    the quarter that ends a run of at least N calendar days without a query, D being a day the logs
+    cover. A run starts the day after the user's last query in the logs, or on the latest of its
+    creation, the first day the logs cover and, for a user active again since ``status_since``, that
+    day (an unlocked user starts afresh; README Interpretations). Every day of the quarter is tried,
+    so a user who never queries and a run begun before the quarter (its N-th day before the quarter,
+    the user still idle and active in it) are found (review of issue 15, item 1). The finding names
+    the first such day."""
+    h = c.history
+    if h.first_day is None:
+        return "查询日志中没有任何查询，无法确定日志覆盖的起始日"
+    q, n = c.quarter, c.settings.inspection_idle_days
+    last = q.last_day if h.last_day is None else min(q.last_day, h.last_day)
+    if last < q.first_day:
+        return f"查询日志覆盖 {h.coverage()}，不含本季度任何一天"
     out: dict[str, str] = {}
     for u in c.users.users:
         if not u.is_query_user:
             continue
-        first = max(u.created_at, c.history.first_day)
-        queries = [d for d in c.history.days(u.user_id) if first <= d <= c.quarter.last_day]
-        for start in [first, *(d + dt.timedelta(days=1) for d in queries)]:
-            nth = start + dt.timedelta(days=n - 1)
-            i = bisect.bisect_left(queries, start)
-            if i < len(queries) and queries[i] <= nth:
-                continue  # a query within the run: it ends before its N-th day
-            if c.quarter.contains(nth) and u.active_on(nth):
-                out[u.user_id] = f"自 {start} 起连续 {n} 天无查询（第 {n} 天为 {nth}），当日仍为在用状态，未锁定"
-                break
+        floor = max(u.created_at, h.first_day)
+        if u.status == "active" and u.status_since is not None:
+            floor = max(floor, u.status_since)
+        queries = c.history.days(u.user_id)
+        day = q.first_day
+        while day <= last:
+            if u.active_on(day):
+                i = bisect.bisect_right(queries, day)
+                start = max(floor, queries[i - 1] + dt.timedelta(days=1)) if i else floor
+                length = (day - start).days + 1
+                if length >= n:
+                    nth = start + dt.timedelta(days=n - 1)
+                    if nth == day:
+                        out[u.user_id] = f"自 {start} 起连续 {n} 天无查询（第 {n} 天为 {nth}），当日仍为在用状态，未锁定"
+                    else:
+                        out[u.user_id] = (f"自 {start} 起无查询（第 {n} 天为 {nth}），至本季度 {day} 已连续 {length} 天无查询，"
+                                          "当日仍为在用状态，未锁定")
+                    break
+            day += dt.timedelta(days=1)
     return out
 
 
@@ -223,9 +297,8 @@ def low_volume_not_suspended(c: _Context) -> dict[str, str] | str:
     average below the minimum."""
     months = c.settings.inspection_distributed_months
     start = c.quarter.months_back(months)
-    if c.history.first_day is None or c.history.first_day > start:
-        since = c.history.first_day or "（无查询）"
-        return f"需要自 {start} 起 {months} 个月的查询日志，现有日志自 {since} 起，未判断"
+    if not c.history.covers(start, c.quarter.last_day):
+        return f"需要 {start} 至 {c.quarter.last_day}（{months} 个月）的查询日志，现有日志覆盖 {c.history.coverage()}"
     floor = Fraction(str(c.settings.inspection_distributed_min_daily))
     out: dict[str, str] = {}
     for u in c.users.users:
@@ -246,9 +319,8 @@ def centralised_out_of_range(c: _Context) -> dict[str, str] | str:
     """5.1: a centralised query user whose queries in the quarter, per official working day of
     the quarter on which it existed and was active (days without a query included), average
     outside the range (both bounds inside)."""
-    if c.history.first_day is None or c.history.first_day > c.quarter.first_day:
-        since = c.history.first_day or "（无查询）"
-        return f"需要本季度（自 {c.quarter.first_day} 起）的查询日志，现有日志自 {since} 起，未判断"
+    if not c.history.covers(c.quarter.first_day, c.quarter.last_day):
+        return f"需要本季度（{c.quarter.first_day} 至 {c.quarter.last_day}）的查询日志，现有日志覆盖 {c.history.coverage()}"
     low = Fraction(str(c.settings.inspection_centralised_min_daily))
     high = Fraction(str(c.settings.inspection_centralised_max_daily))
     out: dict[str, str] = {}
@@ -276,7 +348,7 @@ def shared_roles(c: _Context) -> dict[str, str] | str:
 
 
 def public_user(c: _Context) -> dict[str, str] | str:
-    return {u.user_id: "person_id 为空：用户未对应具体人员" for u in c.users.users if u.person_id is None}
+    return {u.user_id: "未填写对应人员：用户未落实到具体人员" for u in c.users.users if u.person_id is None}
 
 
 def non_formal_user(c: _Context) -> dict[str, str] | str:
@@ -313,16 +385,13 @@ def filing_late(c: _Context) -> dict[str, str] | str:
     quarter's end (a filing dated later counts as not filed). A late filing is this quarter's
     finding when its due day or its filing falls in the quarter; an unfiled user every quarter
     until filed."""
-    absent = [col for col in ("changed_at", "direct_user") if col not in c.users.columns]
-    if absent:
-        return f"用户文件缺少列 {', '.join(absent)}，无法区分直连用户或最近变更日期，未判断"
     q, n = c.quarter, c.settings.inspection_filing_working_days
     out: dict[str, str] = {}
     for u in c.users.users:
         if u.created_at > q.last_day:
             continue
         filed = u.filed_at if u.filed_at is not None and u.filed_at <= q.last_day else None
-        if "admin" in u.roles or u.direct_user:
+        if "admin" in u.roles or u.direct_user:  # None (no direct_user column): only admins here
             ref = max(u.created_at, u.changed_at or u.created_at)
             what = "变更" if ref != u.created_at else "设立"
             if u.changed_at is not None and filed is not None and filed < u.changed_at:
@@ -336,6 +405,26 @@ def filing_late(c: _Context) -> dict[str, str] | str:
         elif filed is None:
             out[u.user_id] = f"截至季末 {q.last_day} 未备案"
     return out
+
+
+#: The users file's columns each check needs beyond those every row has (users.COLUMNS): without
+#: one the check is not evaluated, the others still run (issue 15: "a column absent").
+NEEDS: dict[str, tuple[str, ...]] = {
+    "public_user": ("person_id",), "non_formal_user": ("formal_employee",), "password_stale": ("password_changed_at",),
+    "password_policy": ("password_policy_ok", "password_reused"), "filing_late": ("filed_at",),
+}
+
+
+def _filing_partial(columns: frozenset[str]) -> str | None:
+    """What ``filing_late`` leaves undecided without its optional columns (5.2): an admin filed
+    late needs neither, so the check runs on what the file has and says what it did not check."""
+    notes = []
+    if "direct_user" not in columns:
+        notes.append("用户文件无直连用户（direct_user）列：非管理员用户只检查截至季末是否备案，"
+                     "未检查直连用户设立或变更后 2 个工作日内备案")
+    if "changed_at" not in columns:
+        notes.append("用户文件无变更日期（changed_at）列：只按设立日期检查，未检查变更后的备案")
+    return "；".join(notes) or None
 
 
 CHECKS: dict[str, _Check] = {
@@ -360,11 +449,17 @@ def run_checks(users: UsersFile, history: QueryHistory, quarter: Quarter, settin
     results: dict[str, CheckResult] = {}
     for check in CHECK_IDS:
         rule = rules.rule(check)
+        absent = [col for col in NEEDS.get(check, ()) if col not in users.columns]
+        if absent:
+            results[check] = CheckResult(check, rule.title, rule.clause,
+                                         not_evaluated=f"用户文件缺少 {'、'.join(absent)} 列")
+            continue
         outcome = CHECKS[check](c)
         if isinstance(outcome, str):
             results[check] = CheckResult(check, rule.title, rule.clause, not_evaluated=outcome)
             continue
         findings = tuple(Finding(check, user_id, line[user_id], rule.title, rule.clause, detail)
                          for user_id, detail in sorted(outcome.items(), key=lambda item: line[item[0]]))
-        results[check] = CheckResult(check, rule.title, rule.clause, findings)
+        partial = _filing_partial(users.columns) if check == "filing_late" else None
+        results[check] = CheckResult(check, rule.title, rule.clause, findings, partial=partial)
     return results

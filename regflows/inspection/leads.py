@@ -128,6 +128,6 @@ def unowned(leads: Iterable[Lead], profile: Profile | None) -> list[str]:
             counts[lead.unit] = counts.get(lead.unit, 0) + 1
     known = {u.code for u in profile.reporting_units} if profile is not None else set()
     return [f"单位 {unit} 的 {n} 条线索没有核实负责人（"
-            + ("请在机构配置 reporting_units 中为该单位填写 inspection_owner" if unit in known
-               else "机构配置中没有该单位，请在 reporting_units 中登记并填写 inspection_owner") + "）"
+            + ("请在机构配置的报告单位中为该单位指定核实负责人（inspection_owner）" if unit in known
+               else "机构配置中没有该单位，请在报告单位（reporting_units）中登记并指定核实负责人") + "）"
             for unit, n in sorted(counts.items())]

@@ -30,13 +30,13 @@ from typing import Any
 from calendars.official import CalendarError
 from calendars.zone import SHANGHAI
 from regflows.inspection import records
-from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, query_history, run_checks
+from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, QueryHistory, over_days_off, query_history, run_checks
 from regflows.inspection.due import report_due
 from regflows.inspection.leads import incident_leads, query_leads, quarter_rows, unowned
 from regflows.inspection.models import LINKS, InspectionInputError, Lead, Quarter
 from regflows.inspection.report import ReportContext, write_findings, write_report
 from regflows.inspection.sample import MANIFEST_NAME, Sample, draw, manifest_bytes, population
-from regflows.inspection.users import read_users
+from regflows.inspection.users import UsersFile, read_users
 from regflows.inspection.vulns import VulnsFigures, figures, read_vulns
 from regflows.inspection.worklist import export_worklist
 from regflows.kit.evidence import sha256_file
@@ -45,8 +45,8 @@ from regflows.kit.publish import publishing
 from regflows.kit.querylogs import QueryLogError, query_log_source
 from regflows.profile import Profile
 
-__all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "file_names", "previous_quarter", "quarter_title", "redraft", "run",
-           "summary_markdown"]
+__all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "coverage_warning", "file_names", "previous_quarter", "quarter_title", "redraft", "run",
+           "summary_markdown", "unknown_users"]
 
 #: The steps of :func:`run`, as a person watching a long run sees them.
 STEPS = ("读取用户清单", "读取查询日志", "检查用户", "标记线索并抽样", "读取事件与漏洞台账", "写出文件并登记")
@@ -110,21 +110,27 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     users_file = read_users(users)
     register = read_vulns(vulns) if vulns is not None else None  # a bad register stops the run before the long work
     step(STEPS[1])
+    for log in logs:  # the log reader's own error would pass the OS's English text through
+        if not Path(log).is_file():
+            raise InspectionInputError(f"查询日志 {log} {'是一个文件夹，不是文件' if Path(log).is_dir() else '不存在'}")
     source = query_log_source()
     try:
         frame = source.read(list(logs), settings)
     except QueryLogError as exc:
         raise InspectionInputError(str(exc)) from exc
     step(STEPS[2])
-    results = run_checks(users_file, query_history(frame), quarter, settings)
+    history = over_days_off(query_history(frame))
+    results = run_checks(users_file, history, quarter, settings)
     step(STEPS[3])
     rows = quarter_rows(frame, quarter)
+    coverage = coverage_warning(history, quarter)
     try:
         flagged = source.flag(frame, quarter.first_day, quarter.last_day, settings, users)
     except QueryLogError as exc:
         raise InspectionInputError(str(exc)) from exc
     pop = population(rows["query_id"].astype(str), flagged["query_id"].astype(str))
-    sample = draw(quarter, pop, settings, seed)
+    sample = draw(quarter, pop, settings, seed, flagged=flagged["query_id"].astype(str),
+                  coverage_note=f"查询日志只覆盖 {history.coverage()}，未覆盖整个季度" if coverage else None)
     step(STEPS[4])
     queries = query_leads(rows, flagged, sample.ids, profile)
     flagged_leads = [lead for lead in queries if lead.kind == "flagged"]
@@ -135,10 +141,13 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     if rows_needed > EXCEL_MAX_ROWS:
         raise InspectionInputError(
             f"核实清单需要 {rows_needed} 行（{len(leads)} 条线索 × {len(LINKS)} 个环节），超过 Excel 工作表上限 {EXCEL_MAX_ROWS} 行："
-            f"其中抽查 {len(sampled_leads)} 笔，请调低 inspection_sample_percent（现为 {settings.inspection_sample_percent:g}%）")
+            f"其中抽查 {len(sampled_leads)} 笔，请调低机构配置中的抽查比例（inspection_sample_percent，现为 {settings.inspection_sample_percent:g}%）")
 
-    warnings = unowned(leads, profile)
-    warnings += [f"检查项 {r.title}（{r.check}）未判断：{r.not_evaluated}" for r in results.values() if r.count is None]
+    warnings = [coverage] if coverage else []
+    warnings += unknown_users(rows, users_file)
+    warnings += unowned(leads, profile)
+    warnings += [f"检查项「{r.title}」未判断：{r.not_evaluated}" for r in results.values() if r.count is None]
+    warnings += [f"检查项「{r.title}」只判断了一部分：{r.partial}" for r in results.values() if r.partial]
     if figures_ is None:
         warnings.append("未提供漏洞台账（--vulns）：本季度漏洞处置情况（NFRA 23）未分析")
     try:
@@ -167,7 +176,7 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
         logs=[Path(p).name for p in logs], users_file=Path(users).name, rules_title=source.title, results=results,
         leads=leads, sample=sample, manifest_sha256=hashlib.sha256(manifest_data).hexdigest(), report_due=due,
         report_due_basis=basis, vulns=figures_,
-        vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings)
+        vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings, people=owners)
 
     step(STEPS[5])
     with publishing(out_dir) as stage:
@@ -192,13 +201,36 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
                    calendar_missing=calendar_missing)
 
 
+def coverage_warning(history: QueryHistory, quarter: Quarter) -> str | None:
+    """Chinese, when the logs do not cover the whole quarter (they start after its first day or end
+    before its last): the leads and the sample then come from the days covered only, and the checks
+    that need the whole quarter are not evaluated (review of issue 15, item 2). None when they do."""
+    if history.covers(quarter.first_day, quarter.last_day):
+        return None
+    return (f"查询日志只覆盖 {history.coverage()}，未覆盖 {quarter.label}（{quarter.first_day} 至 {quarter.last_day}）全季度："
+            "线索与抽查样本只来自日志覆盖的日期，未覆盖日期的查询未核实、未抽样；需要全季度日志的用户检查未判断")
+
+
+def unknown_users(rows: Any, users: UsersFile, shown: int = 10) -> list[str]:
+    """Chinese, when users query in the quarter's logs but are not in the users file: the checks
+    never saw them (review of issue 15, item 10); their count and the first ``shown`` ids."""
+    listed = {u.user_id for u in users.users}
+    missing = sorted({str(u) for u in rows["user_id"]} - listed) if len(rows) else []
+    if not missing:
+        return []
+    more = " 等" if len(missing) > shown else ""
+    return [f"本季度查询日志中有 {len(missing)} 个用户不在用户清单 {Path(users.source).name} 中（{'、'.join(missing[:shown])}{more}），"
+            "未对其做用户检查：请核实用户清单是否完整"]
+
+
 def _report_facts(ctx: ReportContext) -> dict[str, Any]:
     """What the report says that the store does not hold elsewhere: each check's result with its
     findings, the inputs' names, the due day; so the report can be drafted again (:func:`redraft`)."""
     return {"institution": ctx.institution, "logs": list(ctx.logs), "users_file": ctx.users_file, "rules_title": ctx.rules_title,
             "vulns_file": ctx.vulns_file, "manifest_sha256": ctx.manifest_sha256, "report_due": ctx.report_due,
-            "report_due_basis": ctx.report_due_basis, "warnings": list(ctx.warnings),
+            "report_due_basis": ctx.report_due_basis, "warnings": list(ctx.warnings), "people": dict(ctx.people),
             "results": [{"check": r.check, "title": r.title, "clause": r.clause, "not_evaluated": r.not_evaluated,
+                         "partial": r.partial,
                          "findings": [dataclasses.asdict(f) for f in r.findings]} for r in ctx.results.values()]}
 
 
@@ -214,10 +246,12 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
         raise InspectionInputError(f"自查运行 {run_id} 未保存报告所需的数据，无法重新起草：请重新运行该季度")
     quarter = Quarter.parse(run_row.quarter)
     m = run_row.manifest
+    flagged = m["population"].get("flagged") or {}
     sample = Sample(quarter.label, int(m["population"]["size"]), str(m["population"]["sha256"]), int(m["seed"]), False,
-                    int(m["sample_size"]), str(m["size_rule"]), tuple(m["sampled"]))
+                    int(m["sample_size"]), str(m["size_rule"]), tuple(m["sampled"]), flagged.get("count"),
+                    flagged.get("sha256"), m["population"].get("logs_cover"))
     results = {r["check"]: CheckResult(r["check"], r["title"], r["clause"], tuple(Finding(**f) for f in r["findings"]),
-                                       r["not_evaluated"]) for r in facts["results"]}
+                                       r["not_evaluated"], r.get("partial")) for r in facts["results"]}
     vulns = (run_row.summary or {}).get("vulnerabilities")
     stamp = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).replace(microsecond=0)
     ctx = ReportContext(
@@ -226,7 +260,8 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
         users_file=facts["users_file"], rules_title=facts["rules_title"], results=results, leads=records.leads_of(run_id, url),
         sample=sample, manifest_sha256=facts["manifest_sha256"], report_due=facts["report_due"],
         report_due_basis=facts["report_due_basis"], vulns=VulnsFigures.from_dict(vulns) if vulns else None,
-        vulns_file=facts["vulns_file"], answers=records.latest_answers(run_id, url), warnings=facts["warnings"])
+        vulns_file=facts["vulns_file"], answers=records.latest_answers(run_id, url), warnings=facts["warnings"],
+        people=facts.get("people") or {})
     written = write_report(path, ctx)
     records.record_document(run_id, "report-redraft", written.absolute(), sha256_file(written)[0], url=url)
     return written
@@ -253,6 +288,8 @@ def summary_markdown(outcome: Outcome) -> str:
              "## 用户检查（附件3 5.1-5.7）", "", "| 检查项 | 条款 | 结果 |", "|---|---|---|"]
     for r in outcome.results.values():
         result = f"未判断：{markdown_text(r.not_evaluated)}" if r.count is None else f"{r.count} 项问题"
+        if r.partial:
+            result += f"（只判断了一部分：{markdown_text(r.partial)}）"
         lines.append(f"| {markdown_text(r.title)} | {markdown_text(r.clause)} | {result} |")
     if outcome.vulns is not None:
         lines += ["", chart_markdown(outcome.vulns)]

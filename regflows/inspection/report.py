@@ -19,7 +19,7 @@ from pathlib import Path
 from regflows.inspection.checks import CheckResult
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, Lead
 from regflows.inspection.sample import Sample
-from regflows.inspection.vulns import VulnsFigures, chart_rows
+from regflows.inspection.vulns import VulnsFigures, chart_rows, mean_sentence
 from regflows.kit.documents import DRAFT_MARK, CellStyle, OfficialDocument, SafeWorkbook, pending
 
 __all__ = ["FINDINGS_COLUMNS", "RECTIFICATION_PENDING", "SECTIONS", "SIGNOFF_DAY", "ReportContext", "write_findings", "write_report"]
@@ -31,7 +31,8 @@ DRAFT_NOTICE = DRAFT_MARK + "：本报告由 regflows 根据本季度自查数�
 #: The draft's two elements the sign-off fills in (regflows/inspection/signoff.py, the kit's final_copy).
 SIGNOFF_DAY = "签发日期"
 RECTIFICATION_PENDING = "整改登记与整改进度于报告签发后登记，签发稿中补充各项问题的整改期限与状态"
-FINDINGS_COLUMNS: tuple[str, ...] = ("序号", "检查项", "检查项名称", "依据条款", "用户", "用户清单行号", "问题说明")
+#: People read the check's title, never its id (review of issue 15, item 15).
+FINDINGS_COLUMNS: tuple[str, ...] = ("序号", "检查项", "依据条款", "用户", "用户清单行号", "问题说明")
 #: 附件4 六（二）: the rectification report within 15 working days of the feedback; the register
 #: (regflows/inspection/rectification.py) sets each finding's own due day.
 RECTIFY_WORKING_DAYS = 15
@@ -63,6 +64,8 @@ class ReportContext:
     vulns_file: str | None = None
     answers: Mapping[tuple[str, str], Answer] = field(default_factory=dict)
     warnings: Sequence[str] = ()
+    #: person_id → name (the profile's people), so the report names people, not ids.
+    people: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def findings(self) -> int:
@@ -71,6 +74,19 @@ class ReportContext:
 
 def _counts(leads: Sequence[Lead]) -> dict[str, int]:
     return {k: sum(1 for lead in leads if lead.kind == k) for k in LEAD_KINDS}
+
+
+def _result_text(r: CheckResult) -> str:
+    if r.count is None:
+        return f"未判断：{r.not_evaluated}"
+    return f"{r.count} 项问题" + (f"（只判断了一部分：{r.partial}）" if r.partial else "")
+
+
+def _lead_name(lead: Lead | None, lead_id: str) -> str:
+    """A lead as people read it: its kind in Chinese and its reference (never ``flagged:Q…``)."""
+    if lead is None:
+        return lead_id.split(":", 1)[-1]
+    return f"{LEAD_KINDS.get(lead.kind, lead.kind)} {lead.ref}"
 
 
 def write_report(path: Path, ctx: ReportContext) -> Path:
@@ -101,24 +117,33 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
     doc.table([["项目", "内容"], ["总体", f"本季度未被标记的查询 {s.population_size} 笔"],
                ["总体 SHA-256", s.population_sha256], ["随机种子", str(s.seed)],
                ["样本量", f"{s.size} 笔"], ["样本量规则", s.size_rule],
-               ["抽样清单", f"sample-manifest.json（SHA-256 {ctx.manifest_sha256}）"]], [40, 120], header=True)
+               ["抽样清单", f"sample-manifest.json（SHA-256 {ctx.manifest_sha256}）"],
+               *([["日志覆盖", f"{s.coverage_note}：未覆盖日期的查询不在总体中"]] if s.coverage_note else [])],
+              [40, 120], header=True)
     # 四 findings by link
     doc.heading(SECTIONS[3])
+    by_id = {lead.lead_id: lead for lead in ctx.leads}
     for key, name in LINKS.items():
         doc.heading(f"{name}环节", 2)
         answers = [a for (lead, link), a in sorted(ctx.answers.items()) if link == key]
         bad = [a for a in answers if a.outcome != "compliant"]
-        pending_leads = len(ctx.leads) - len(answers)
-        text = f"已核实 {len(answers)} 条线索，其中{OUTCOMES['violation']}或{OUTCOMES['rectify']} {len(bad)} 条。"
-        if pending_leads:
-            text += pending(f"尚有 {pending_leads} 条线索待负责人核实")
+        answered = {a.lead_id for a in answers}
+        # leads and sampled queries counted apart (review of issue 15, item 15)
+        open_leads = sum(1 for lead in ctx.leads if lead.kind != "sampled" and lead.lead_id not in answered)
+        open_sampled = sum(1 for lead in ctx.leads if lead.kind == "sampled" and lead.lead_id not in answered)
+        text = f"已核实 {len(answers)} 条（线索与抽查），其中{OUTCOMES['violation']}或{OUTCOMES['rectify']} {len(bad)} 条。"
+        waiting = "、".join(part for part in (f"{open_leads} 条线索" if open_leads else "",
+                                              f"{open_sampled} 笔抽查" if open_sampled else "") if part)
+        if waiting:
+            text += pending(f"尚有{waiting}待负责人核实")
         doc.paragraph(text)
         for a in bad:
-            doc.paragraph(f"{a.lead_id}：{OUTCOMES[a.outcome]}，{a.evidence}（核实人 {a.answered_by}）")
+            doc.paragraph(f"{_lead_name(by_id.get(a.lead_id), a.lead_id)}：{OUTCOMES[a.outcome]}，{a.evidence}"
+                          f"（核实人 {ctx.people.get(a.answered_by, a.answered_by)}）")
     doc.heading("用户管理自动检查（附件3 5.1-5.7）", 2)
     rows = [["检查项", "依据条款", "结果"]]
     for r in ctx.results.values():
-        rows.append([r.title, r.clause, f"未判断：{r.not_evaluated}" if r.count is None else f"{r.count} 项问题"])
+        rows.append([r.title, r.clause, _result_text(r)])
     doc.table(rows, [55, 50, 55], header=True, label_column=False)
     doc.paragraph(f"共 {ctx.findings} 项问题，逐项列于问题清单（.xlsx）。")
     # 五 vulnerabilities
@@ -127,9 +152,9 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
         doc.paragraph(pending("未提供漏洞台账（--vulns），本季度漏洞处置情况未分析"))
     else:
         v = ctx.vulns
-        mean = "本季度无修复" if v.mean_days_to_fix is None else f"{v.mean_days_to_fix:g} 天"
+        mean = mean_sentence(v)
         doc.paragraph(f"台账共 {v.total} 个漏洞，本季度新发现 {v.found_in_quarter} 个、修复 {v.fixed_in_quarter} 个；"
-                      f"季末未修复 {v.open} 个，其中逾期 {len(v.overdue)} 个；逾期修复 {len(v.fixed_late)} 个；平均修复时长 {mean}。")
+                      f"季末未修复 {v.open} 个，其中逾期 {len(v.overdue)} 个；逾期修复 {len(v.fixed_late)} 个。{mean}")
         doc.table([["等级", "季末未修复"], *[list(r) for r in chart_rows(v)]], [40, 120], header=True)
         if v.overdue:
             doc.paragraph(f"逾期未修复：{'、'.join(v.overdue)}。")
@@ -156,19 +181,19 @@ def write_findings(path: Path, ctx: ReportContext) -> Path:
     for r in ctx.results.values():
         for f in r.findings:
             row += 1
-            values: tuple[str | int, ...] = (row - 1, f.check, f.title, f.clause, f.user_id, f.line, f.detail)
+            values: tuple[str | int, ...] = (row - 1, f.title, f.clause, f.user_id, f.line, f.detail)
             for column, value in enumerate(values, start=1):
                 sheet.write(row, column, value, _CELL)
-    sheet.column_widths([6, 24, 30, 36, 16, 10, 60])
+    sheet.column_widths([6, 30, 36, 16, 10, 60])
     sheet.print_layout(last_row=max(row, 1), last_column=len(FINDINGS_COLUMNS), repeat_rows=(1, 1))
     results = book.sheet("检查结果")
-    for column, title in enumerate(("检查项", "检查项名称", "依据条款", "问题数", "未判断原因"), start=1):
+    for column, title in enumerate(("检查项", "依据条款", "问题数", "说明"), start=1):
         results.write(1, column, title, _HEAD)
     for i, r in enumerate(ctx.results.values(), start=2):
-        cells: tuple[str | int, ...] = (r.check, r.title, r.clause, "未判断" if r.count is None else r.count,
-                                        r.not_evaluated or "")
+        note = f"未判断：{r.not_evaluated}" if r.not_evaluated else (f"只判断了一部分：{r.partial}" if r.partial else "")
+        cells: tuple[str | int, ...] = (r.title, r.clause, "未判断" if r.count is None else r.count, note)
         for column, value in enumerate(cells, start=1):
             results.write(i, column, value, _CELL)
-    results.column_widths([24, 30, 36, 10, 60])
+    results.column_widths([30, 36, 10, 60])
     return book.save(path)
 

@@ -32,8 +32,8 @@ from calendars.zone import SHANGHAI
 from regflows.inspection.models import InspectionInputError
 
 __all__ = [
-    "COLUMNS", "OPTIONAL_COLUMNS", "ROLES", "QueryMode", "Role", "RowProblem", "Status", "User", "UsersFile",
-    "UsersFileError", "parse_users", "read_users",
+    "CHECK_COLUMNS", "COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "ROLES", "QueryMode", "Role", "RowProblem", "Status", "User", "UsersFile",
+    "UsersFileError", "csv_error_text", "os_error_text", "parse_users", "read_users",
 ]
 
 Role = Literal["admin", "report", "query", "dispute"]
@@ -47,6 +47,12 @@ COLUMNS: tuple[str, ...] = (
     "filed_at", "password_changed_at", "password_policy_ok", "password_reused",
 )
 OPTIONAL_COLUMNS: tuple[str, ...] = ("changed_at", "direct_user")
+#: The columns every user needs (who it is, its roles and mode, its status over time, its creation):
+#: without one no check can run and the file is refused. The other columns of :data:`COLUMNS` are
+#: each needed by some checks only (checks.NEEDS): without one those checks are not evaluated and
+#: the others still run (issue 15: a column absent makes a check null with its reason).
+REQUIRED_COLUMNS: tuple[str, ...] = ("user_id", "roles", "query_mode", "status", "status_since", "created_at")
+CHECK_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in REQUIRED_COLUMNS)
 MAX_TEXT_LENGTH = 200
 _TRUE = {"true", "1", "yes", "y", "是", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "f"}
@@ -104,7 +110,8 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"第 {self.line} 行 {self.column} 列：{self.message}"
+        where = f"第 {self.line} 行{self.column}" if self.column.startswith("（") else f"第 {self.line} 行 {self.column} 列"
+        return f"{where}：{self.message}"
 
 
 class UsersFileError(InspectionInputError):
@@ -119,7 +126,9 @@ class UsersFileError(InspectionInputError):
 @dataclass(frozen=True)
 class UsersFile:
     users: tuple[User, ...]
-    #: The optional columns the file has: a check that needs one it lacks is not evaluated.
+    #: The columns beyond :data:`REQUIRED_COLUMNS` the file has (:data:`CHECK_COLUMNS`,
+    #: :data:`OPTIONAL_COLUMNS`): a check that needs one it lacks is not evaluated. A user's value
+    #: of an absent column is a placeholder no check reads.
     columns: frozenset[str]
     source: str
 
@@ -133,6 +142,30 @@ def _decode(data: bytes, source: str) -> str:
     raise InspectionInputError(f"{source}：既不是 UTF-8 也不是 GBK 编码，无法读取")
 
 
+def os_error_text(exc: OSError) -> str:
+    """An operating system's refusal to read a file, in Chinese (its English text is not shown)."""
+    if isinstance(exc, FileNotFoundError):
+        return "不存在"
+    if isinstance(exc, IsADirectoryError):
+        return "是一个文件夹，不是文件"
+    if isinstance(exc, PermissionError):
+        return "无读取权限"
+    return f"无法读取（操作系统错误码 {exc.errno}）" if exc.errno is not None else "无法读取"
+
+
+def csv_error_text(exc: csv.Error) -> str:
+    """Python's csv module's English errors, in Chinese."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        limit = re.search(r"\((\d+)\)", text)
+        return f"某一字段过长（超过 {limit.group(1) if limit else csv.field_size_limit()} 个字符），可能是引号未闭合"
+    if "new-line character seen in unquoted field" in text:
+        return "未加引号的字段中有换行符"
+    if "unexpected end of data" in text or "EOF" in text:
+        return "文件在引号内结束，引号未闭合"
+    return "不是合法的 CSV 格式"
+
+
 def read_users(path: str | Path) -> UsersFile:
     """The users file at ``path`` (.csv), every row validated, or a Chinese error naming each bad row."""
     path = Path(path)
@@ -140,10 +173,8 @@ def read_users(path: str | Path) -> UsersFile:
         raise InspectionInputError(f"用户文件应为 CSV（.csv），实为 {path.suffix or '（无扩展名）'}：{path}")
     try:
         data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InspectionInputError(f"用户文件不存在：{path}") from exc
     except OSError as exc:
-        raise InspectionInputError(f"无法读取用户文件 {path}（{exc}）") from exc
+        raise InspectionInputError(f"用户文件 {path} {os_error_text(exc)}") from exc
     return parse_users(_decode(data, str(path)), str(path))
 
 
@@ -155,15 +186,15 @@ def parse_users(text: str, source: str = "（文本）") -> UsersFile:
     except StopIteration:
         raise InspectionInputError(f"{source}：文件为空，没有表头") from None
     except csv.Error as exc:
-        raise InspectionInputError(f"{source}：第 1 行无法按 CSV 读取（{exc}）") from exc
+        raise InspectionInputError(f"{source}：第 1 行无法按 CSV 读取（{csv_error_text(exc)}）") from exc
     repeated = sorted({h for h in header if h and header.count(h) > 1})
     if repeated:
         raise InspectionInputError(f"{source}：表头第 1 行列名重复：{'、'.join(repeated)}（每列只能出现一次）")
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InspectionInputError(f"{source}：缺少列 {', '.join(missing)}（现有列：{', '.join(header)}）")
     index = {name: i for i, name in enumerate(header)}
-    present = frozenset(c for c in OPTIONAL_COLUMNS if c in index)
+    present = frozenset(c for c in CHECK_COLUMNS + OPTIONAL_COLUMNS if c in index)
     users: list[User] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
@@ -186,9 +217,12 @@ def parse_users(text: str, source: str = "（文本）") -> UsersFile:
                     seen[user.user_id] = line
                     users.append(user)
     except csv.Error as exc:
-        problems.append(RowProblem(line + 1, "（整行）", f"无法按 CSV 读取（{exc}）"))
+        problems.append(RowProblem(line + 1, "（整行）", f"无法按 CSV 读取（{csv_error_text(exc)}）"))
     if problems:
         raise UsersFileError(source, problems)
+    if not users:
+        # an empty list passes every check: refused, not reported as a clean quarter (review of issue 15, item 10)
+        raise InspectionInputError(f"{source}：只有表头，没有任何用户；用户检查需要本机构全部征信系统用户的清单")
     return UsersFile(tuple(users), present, source)
 
 
@@ -256,7 +290,7 @@ class _Row:
 def _user(line: int, cells: dict[str, str], present: frozenset[str]) -> tuple[User | None, list[RowProblem]]:
     r = _Row(line, cells)
     user_id = r.text("user_id")
-    person_id = r.text("person_id", required=False)
+    person_id = r.text("person_id", required=False)  # an absent column reads as empty: public_user not evaluated
     roles: set[str] = set()
     raw_roles = r.text("roles")
     if raw_roles is not None:
@@ -272,12 +306,12 @@ def _user(line: int, cells: dict[str, str], present: frozenset[str]) -> tuple[Us
     since = r.date("status_since")
     if status in ("locked", "suspended") and since is None and not cells.get("status_since"):
         r.bad("status_since", f"状态为 {status} 的用户须填写状态起始日期")
-    formal = r.flag("formal_employee")
+    formal = r.flag("formal_employee") if "formal_employee" in present else True
     created = r.date("created_at", required=True)
     filed = r.date("filed_at")
     password_changed = r.date("password_changed_at")
-    policy_ok = r.flag("password_policy_ok")
-    reused = r.flag("password_reused")
+    policy_ok = r.flag("password_policy_ok") if "password_policy_ok" in present else True
+    reused = r.flag("password_reused") if "password_reused" in present else False
     changed = r.date("changed_at") if "changed_at" in present else None
     direct = r.flag("direct_user", empty=False) if "direct_user" in present else None
     if r.problems or user_id is None or status is None or formal is None or created is None \

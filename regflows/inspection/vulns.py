@@ -73,7 +73,8 @@ def read_vulns(path: str | Path) -> list[Vulnerability]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise VulnsError(str(path), [f"无法读取文件（{exc.strerror or exc}）"]) from exc
+        from regflows.inspection.users import os_error_text
+        raise VulnsError(str(path), [f"文件{os_error_text(exc)}"]) from exc
     return parse_vulns(_decode(data, str(path)), str(path))
 
 
@@ -93,8 +94,17 @@ def _date(text: str, line: int, column: str, problems: list[str], required: bool
 
 
 def parse_vulns(text: str, source: str = "（文本）") -> list[Vulnerability]:
-    """Every row typed, or :class:`VulnsError` listing every problem."""
+    """Every row typed, or :class:`VulnsError` listing every problem (a row Python's csv reader
+    cannot read is named with its line, in Chinese)."""
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _parse(reader, source)
+    except csv.Error as exc:
+        from regflows.inspection.users import csv_error_text
+        raise VulnsError(source, [f"第 {max(reader.line_num, 1)} 行：无法按 CSV 读取（{csv_error_text(exc)}）"]) from exc
+
+
+def _parse(reader: Any, source: str) -> list[Vulnerability]:
     header = next(reader, None)
     if header is None:
         raise VulnsError(source, ["文件为空，没有表头"])
@@ -195,11 +205,17 @@ def chart_rows(f: VulnsFigures) -> list[tuple[str, str]]:
     return [(SEVERITIES[k], bar(n, peak)) for k, n in f.open_by_severity.items()]
 
 
+def mean_sentence(f: VulnsFigures) -> str:
+    """The mean time to fix as a sentence (a quarter without a fix has no mean, never 0)."""
+    if f.mean_days_to_fix is None:
+        return "本季度没有修复的漏洞，无从计算平均修复时长。"
+    return f"平均修复时长 {f.mean_days_to_fix:g} 天。"
+
+
 def chart_markdown(f: VulnsFigures) -> str:
     """The open vulnerabilities by severity as a table with a text bar per severity."""
     lines = [f"## 漏洞处置情况（{f.quarter}，NFRA 23）", "", "| 等级 | 季末未修复 |", "|---|---|"]
     lines += [f"| {name} | {b} |" for name, b in chart_rows(f)]
-    mean = "本季度无修复" if f.mean_days_to_fix is None else f"{f.mean_days_to_fix:g} 天"
-    lines += ["", f"逾期未修复 {len(f.overdue)} 个；本季度修复 {f.fixed_in_quarter} 个，其中逾期修复 {len(f.fixed_late)} 个；"
-              f"平均修复时长 {mean}。"]
+    lines += ["", f"逾期未修复 {len(f.overdue)} 个；本季度修复 {f.fixed_in_quarter} 个，其中逾期修复 {len(f.fixed_late)} 个。"
+              + mean_sentence(f)]
     return "\n".join(lines) + "\n"

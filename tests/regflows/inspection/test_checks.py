@@ -11,7 +11,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from regflows.inspection.checks import CHECK_IDS, RULES_FILE, QueryHistory, check_rules, query_history, run_checks
+from regflows.inspection.checks import (
+    CHECK_IDS, RULES_FILE, QueryHistory, check_rules, over_days_off, query_history, run_checks,
+)
+from regflows.inspection.users import CHECK_COLUMNS, OPTIONAL_COLUMNS
 from regflows.inspection.models import Quarter
 from regflows.inspection.users import User, UsersFile
 from regflows.kit.errors import RuleFileError
@@ -20,6 +23,7 @@ from regflows.settings import InspectionSettings
 Q = Quarter.parse("2025Q4")
 D = dt.date
 LOGS_FROM = D(2025, 1, 1)
+ALL_COLUMNS = frozenset(CHECK_COLUMNS + OPTIONAL_COLUMNS)
 
 
 def user(user_id: str = "u1", **changes: Any) -> User:
@@ -31,9 +35,9 @@ def user(user_id: str = "u1", **changes: Any) -> User:
 
 
 def run(*users: User, per_day: dict[str, dict[dt.date, int]] | None = None, first_day: dt.date | None = LOGS_FROM,
-        columns: frozenset[str] = frozenset({"changed_at", "direct_user"}), **settings: Any) -> dict[str, Any]:
+        columns: frozenset[str] = ALL_COLUMNS, last_day: dt.date | None = None, **settings: Any) -> dict[str, Any]:
     numbered = [dataclasses.replace(u, line=i + 2) for i, u in enumerate(users)]
-    results = run_checks(UsersFile(tuple(numbered), columns, "t"), QueryHistory(first_day, per_day or {}), Q,
+    results = run_checks(UsersFile(tuple(numbered), columns, "t"), QueryHistory(first_day, per_day or {}, last_day), Q,
                          InspectionSettings(**settings))
     assert list(results) == list(CHECK_IDS)
     return {check: {f.user_id: f.detail for f in r.findings} if r.count is not None else r.not_evaluated
@@ -47,18 +51,58 @@ def busy(user_id: str) -> dict[str, dict[dt.date, int]]:
 
 # -- idle_not_locked (附件3 5.4) -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("last_query", "tripped"), [
-    (D(2025, 9, 1), True),  # run from 09-02: its 30th day is 10-01, the quarter's first day
-    (D(2025, 8, 31), False),  # 30th day 09-30: before the quarter
-    (D(2025, 12, 1), True),  # 30th day 12-31: the quarter's last day
-    (D(2025, 12, 2), False),  # 30th day 2026-01-01: after it
+def gap(last_query: dt.date, next_query: dt.date | None) -> dict[str, dict[dt.date, int]]:
+    """A query every day of 2025 but none after ``last_query`` until ``next_query`` (None: none after)."""
+    days = busy("u1")["u1"]
+    return {"u1": {d: n for d, n in days.items() if d <= last_query or (next_query is not None and d >= next_query)}}
+
+
+@pytest.mark.parametrize(("last_query", "next_query", "tripped"), [
+    (D(2025, 9, 1), D(2025, 10, 2), True),  # 09-02..10-01: 30 days, the 30th the quarter's first day
+    (D(2025, 9, 1), D(2025, 10, 1), False),  # 09-02..09-30: 29 days, a query on 10-01
+    (D(2025, 11, 1), D(2025, 12, 2), True),  # 11-02..12-01: 30 days in the quarter
+    (D(2025, 11, 1), D(2025, 11, 30), False),  # 11-02..11-29: 28 days
+    (D(2025, 12, 1), None, True),  # 12-02..12-31: 30 days, the 30th the quarter's last day
+    (D(2025, 12, 2), None, False),  # 12-03..12-31: 29 days
 ])
-def test_idle_run_whose_30th_day_falls_in_the_quarter(last_query: dt.date, tripped: bool) -> None:
-    found = run(user(), per_day={"u1": {D(2025, 6, 1): 3, last_query: 1}})["idle_not_locked"]
+def test_idle_run_whose_30th_day_falls_in_the_quarter(last_query: dt.date, next_query: dt.date | None, tripped: bool) -> None:
+    found = run(user(), per_day=gap(last_query, next_query))["idle_not_locked"]
     assert ("u1" in found) is tripped
     if tripped:
         nth = last_query + dt.timedelta(days=30)
         assert found["u1"] == f"自 {last_query + dt.timedelta(days=1)} 起连续 30 天无查询（第 30 天为 {nth}），当日仍为在用状态，未锁定"
+
+
+def test_idle_run_begun_before_the_quarter_is_found_on_its_first_day() -> None:
+    """Review of issue 15, item 1: a run whose 30th day is before the quarter, the user still idle
+    and active in it, is a run of 30 days without a query ending in the quarter (10-01)."""
+    found = run(user(), per_day=gap(D(2025, 8, 1), D(2025, 10, 5)))["idle_not_locked"]
+    assert found == {"u1": "自 2025-08-02 起无查询（第 30 天为 2025-08-31），至本季度 2025-10-01 已连续 61 天无查询，"
+                           "当日仍为在用状态，未锁定"}
+    # locked in the quarter before (09-15): not active on any day of this one
+    assert run(user(status="locked", status_since=D(2025, 9, 15)), per_day=gap(D(2025, 8, 1), None))["idle_not_locked"] == {}
+
+
+def test_a_user_who_never_queries_is_idle() -> None:
+    """Review of issue 15, item 1 (X-NEVER, X-C0): no query in the logs at all, created long ago."""
+    never = {"other": {LOGS_FROM: 1}}
+    found = run(user(created_at=D(2025, 1, 4)), user("c0", query_mode="centralised"), per_day=never)["idle_not_locked"]
+    assert list(found) == ["u1", "c0"]
+    assert found["u1"].startswith("自 2025-01-04 起无查询") and found["c0"].startswith("自 2025-01-01 起无查询")
+
+
+def test_idle_only_on_days_the_logs_cover() -> None:
+    never: dict[str, dict[dt.date, int]] = {"u1": {}}
+    # created 12-02 (30 days to 12-31), but the logs end on 12-30: the 30th day is not covered
+    assert run(user(created_at=D(2025, 12, 2)), per_day=never, last_day=D(2025, 12, 30))["idle_not_locked"] == {}
+    assert list(run(user(created_at=D(2025, 12, 2)), per_day=never, last_day=D(2025, 12, 31))["idle_not_locked"]) == ["u1"]
+    assert "不含本季度" in run(user(), per_day=never, last_day=D(2025, 9, 30))["idle_not_locked"]
+
+
+@pytest.mark.parametrize(("active_since", "tripped"), [(D(2025, 12, 2), True), (D(2025, 12, 3), False)])
+def test_idle_run_of_a_user_active_again_starts_on_that_day(active_since: dt.date, tripped: bool) -> None:
+    u = user(status="active", status_since=active_since)
+    assert ("u1" in run(u, per_day=gap(D(2025, 7, 1), None))["idle_not_locked"]) is tripped
 
 
 @pytest.mark.parametrize(("locked_on", "tripped"), [(D(2025, 10, 1), False), (D(2025, 10, 2), True)])
@@ -81,14 +125,14 @@ def test_idle_ignores_non_query_users_and_needs_logs() -> None:
     assert "没有任何查询" in run(user(), per_day={}, first_day=None)["idle_not_locked"]
 
 
-def test_query_history_counts_beijing_days_and_starts_at_the_first_month() -> None:
+def test_query_history_counts_beijing_days_and_covers_from_the_first_query_to_the_last() -> None:
     logs = pd.DataFrame({
         "query_id": ["q1", "q2", "q3"], "user_id": ["u1", "u1", "u2"],
         "queried_at": pd.to_datetime(["2025-09-30T16:30:00Z", "2025-10-01T09:00:00+08:00", "2025-08-15T23:59:00+08:00"], utc=True),
     })
     h = query_history([logs.iloc[:2], logs.iloc[2:]])
     assert h.per_day == {"u1": {D(2025, 10, 1): 2}, "u2": {D(2025, 8, 15): 1}}  # 16:30Z is 00:30 the next day in Beijing
-    assert h.first_day == D(2025, 8, 1)
+    assert (h.first_day, h.last_day) == (D(2025, 8, 15), D(2025, 10, 1))  # the real days, not the 1st of the month
     naive = query_history(logs.assign(queried_at=pd.to_datetime(["2025-09-30 23:00"] * 3)), covered_from=D(2025, 7, 1))
     assert naive.count("u1", D(2025, 9, 30), D(2025, 9, 30)) == 2 and naive.first_day == D(2025, 7, 1)
 
@@ -116,7 +160,9 @@ def test_low_volume_skips_suspended_users_and_needs_six_months_of_logs() -> None
     assert run(user(status="suspended", status_since=D(2025, 12, 1)), per_day={})["low_volume_not_suspended"] == {}
     assert run(user(query_mode="centralised"), per_day={})["low_volume_not_suspended"] == {}
     reason = run(user(), per_day={}, first_day=D(2025, 8, 1))["low_volume_not_suspended"]
-    assert reason == "需要自 2025-07-01 起 6 个月的查询日志，现有日志自 2025-08-01 起，未判断"
+    assert reason == "需要 2025-07-01 至 2025-12-31（6 个月）的查询日志，现有日志覆盖 自 2025-08-01 起"
+    short = run(user(), per_day={}, last_day=D(2025, 12, 30))["low_volume_not_suspended"]
+    assert short == "需要 2025-07-01 至 2025-12-31（6 个月）的查询日志，现有日志覆盖 2025-01-01 至 2025-12-30"
 
 
 # -- centralised_out_of_range (附件3 5.1) --------------------------------------------------------
@@ -134,7 +180,9 @@ def test_centralised_average_inside_150_250_both_bounds_included(queries: int, t
 
 
 def test_centralised_needs_the_quarters_logs() -> None:
-    assert "未判断" in run(user(query_mode="centralised"), first_day=D(2025, 10, 2))["centralised_out_of_range"]
+    assert "现有日志覆盖 自 2025-10-02 起" in run(user(query_mode="centralised"), first_day=D(2025, 10, 2))["centralised_out_of_range"]
+    assert "2025-10-01 至 2025-12-30" in run(user(query_mode="centralised"), first_day=D(2025, 10, 1),
+                                             last_day=D(2025, 12, 30))["centralised_out_of_range"]
 
 
 # -- roles, people, passwords (5.2, 5.3, 5.6, 5.7) -------------------------------------------------
@@ -149,7 +197,7 @@ def test_shared_roles_public_and_non_formal_users() -> None:
         per_day={k: {D(2025, 12, 30): 1} for k in ("both", "dispute", "nobody", "temp", "temp-locked")},
     )
     assert found["shared_roles"] == {"both": "同时为管理员、查询用户"}
-    assert found["public_user"] == {"nobody": "person_id 为空：用户未对应具体人员"}
+    assert found["public_user"] == {"nobody": "未填写对应人员：用户未落实到具体人员"}
     assert list(found["non_formal_user"]) == ["temp"]  # locked on the quarter's last day: not active
 
 
@@ -196,19 +244,34 @@ def test_filing_after_a_change_unfiled_users_and_other_users() -> None:
     }  # old-late: found in 2024 Q1/Q2's inspection, not every quarter again
 
 
-@pytest.mark.parametrize("absent", ["changed_at", "direct_user"])
-def test_filing_is_not_evaluated_without_its_optional_columns(absent: str) -> None:
-    results = run_checks(UsersFile((user(),), frozenset({"changed_at", "direct_user"} - {absent}), "t"),
+def test_filing_without_its_optional_columns_evaluates_what_it_can_and_says_what_it_did_not() -> None:
+    """Review of issue 15, item 11: an admin filed late needs neither changed_at nor direct_user."""
+    admin = user("admin", roles=frozenset({"admin"}), created_at=D(2025, 10, 9), filed_at=D(2025, 10, 14))
+    other = user("other", filed_at=None)
+    timely = user("timely", roles=frozenset({"admin"}), created_at=D(2025, 10, 9), filed_at=D(2025, 10, 10))
+    for absent in ({"changed_at"}, {"direct_user"}, {"changed_at", "direct_user"}):
+        results = run_checks(UsersFile((admin, dataclasses.replace(other, line=3), dataclasses.replace(timely, line=4)),
+                                       ALL_COLUMNS - absent, "t"), QueryHistory(D(2025, 1, 1), busy("u1")), Q)
+        r = results["filing_late"]
+        assert r.count == 2 and [f.user_id for f in r.findings] == ["admin", "other"]
+        assert r.partial is not None and all(col in r.partial for col in absent)
+    assert run_checks(UsersFile((admin,), ALL_COLUMNS, "t"), QueryHistory(D(2025, 1, 1), busy("u1")), Q)["filing_late"].partial is None
+
+
+@pytest.mark.parametrize(("absent", "check"), [("password_reused", "password_policy"), ("person_id", "public_user"),
+                                               ("formal_employee", "non_formal_user"), ("filed_at", "filing_late"),
+                                               ("password_changed_at", "password_stale")])
+def test_a_check_whose_column_is_absent_is_not_evaluated_the_others_run(absent: str, check: str) -> None:
+    results = run_checks(UsersFile((user(password_reused=True, person_id=None),), ALL_COLUMNS - {absent}, "t"),
                          QueryHistory(D(2025, 1, 1), busy("u1")), Q)
-    assert results["filing_late"].count is None
-    assert results["filing_late"].not_evaluated == f"用户文件缺少列 {absent}，无法区分直连用户或最近变更日期，未判断"
-    assert results["password_policy"].count == 0  # evaluated and clean: 0, not None
+    assert results[check].count is None and results[check].not_evaluated == f"用户文件缺少 {absent} 列"
+    assert all(r.count is not None for c, r in results.items() if c != check)
 
 
 # -- the rule file -----------------------------------------------------------------------------
 
 def test_findings_carry_the_rule_files_title_and_clause() -> None:
-    results = run_checks(UsersFile((user(person_id=None),), frozenset(), "t"), QueryHistory(D(2025, 1, 1), busy("u1")), Q)
+    results = run_checks(UsersFile((user(person_id=None),), ALL_COLUMNS, "t"), QueryHistory(D(2025, 1, 1), busy("u1")), Q)
     finding = results["public_user"].findings[0]
     assert (finding.title, finding.line) == ("用户未落实到具体人员（公共用户）", 2)
     assert finding.clause == check_rules().rule("public_user").clause and finding.clause.startswith("PBOC-102 附件3 5.2")
@@ -238,4 +301,16 @@ def test_query_history_takes_the_monthly_statistics_log_as_read(tmp_path: Path) 
             "q2,2025-09-30T16:00:00Z,u1,I1,R1,S1,person,01,A1,2025-09-01"]  # 10-01 00:00 in Beijing
     path.write_text(",".join(LOG_COLUMNS) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     h = query_history(read_log(path).frame)
-    assert h.per_day == {"u1": {D(2025, 9, 30): 1, D(2025, 10, 1): 1}} and h.first_day == D(2025, 9, 1)
+    assert h.per_day == {"u1": {D(2025, 9, 30): 1, D(2025, 10, 1): 1}} and h.first_day == D(2025, 9, 30)
+
+
+@pytest.mark.parametrize(("first", "last", "covered"), [
+    (D(2025, 10, 9), D(2025, 12, 31), (D(2025, 10, 1), D(2026, 1, 3))),  # National Day before, New Year after
+    (D(2025, 10, 10), D(2025, 12, 30), (D(2025, 10, 10), D(2025, 12, 30))),  # 10-09, 12-31 working days: not assumed
+    (D(2025, 10, 1), D(2025, 12, 26), (D(2025, 10, 1), D(2025, 12, 28))),  # Friday 12-26: the weekend after it
+])
+def test_the_logs_cover_the_days_off_around_them_not_a_working_day(first: dt.date, last: dt.date,
+                                                                   covered: tuple[dt.date, dt.date]) -> None:
+    h = over_days_off(QueryHistory(first, {"u1": {first: 1, last: 1}}, last))
+    assert (h.first_day, h.last_day) == covered
+    assert over_days_off(QueryHistory(None, {})).first_day is None

@@ -18,7 +18,7 @@ import yaml
 
 from calendars.zone import SHANGHAI
 from regflows.inspection import pipeline, records
-from regflows.inspection.checks import CHECK_IDS
+from regflows.inspection.checks import CHECK_IDS, QueryHistory, check_rules, over_days_off
 from regflows.inspection.demo import PLANTED
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.report import FINDINGS_COLUMNS, SECTIONS
@@ -180,19 +180,23 @@ def test_the_findings_workbook_reads_back(home: Path, tmp_path: Path, quarter_da
     book = openpyxl.load_workbook(outcome.files["findings"])
     rows = list(book["问题清单"].iter_rows(values_only=True))
     assert rows[0] == FINDINGS_COLUMNS
-    found = {(r[1], r[4]) for r in rows[1:]}
-    assert {(check, user) for user, check in PLANTED.items()} <= found
+    title = {c: check_rules().rule(c).title for c in CHECK_IDS}
+    found = {(r[1], r[3]) for r in rows[1:]}
+    assert {(title[check], user) for user, check in PLANTED.items()} <= found
     assert len(rows) - 1 == outcome.summary["findings"]
-    assert all(r[3] and "附件3" in r[3] for r in rows[1:])  # each finding with its clause
-    results = {r[0]: r[3] for r in book["检查结果"].iter_rows(min_row=2, values_only=True)}
-    assert results == {c: n if n is not None else "未判断" for c, n in outcome.summary["checks"].items()}
+    assert all(r[2] and "附件3" in r[2] for r in rows[1:])  # each finding with its clause
+    # people read titles, never check ids (review of issue 15, item 15)
+    assert not any(c in str(cell) for r in rows for cell in r for c in CHECK_IDS)
+    results = {r[0]: r[2] for r in book["检查结果"].iter_rows(min_row=2, values_only=True)}
+    assert results == {title[c]: n if n is not None else "未判断" for c, n in outcome.summary["checks"].items()}
 
 
 def test_checks_the_data_cannot_decide_are_null_and_raised(home: Path, tmp_path: Path, quarter_data: Any,
                                                           profile: Profile) -> None:
     outcome = run(quarter_data, tmp_path / "out", profile, logs=quarter_data.logs[3:])  # the quarter only: no six months
     assert outcome.summary["checks"]["low_volume_not_suspended"] is None
-    assert any("low_volume_not_suspended" in w and "未判断" in w for w in outcome.warnings)
+    [warning] = [w for w in outcome.warnings if check_rules().rule("low_volume_not_suspended").title in w]
+    assert "未判断" in warning and warning.count("未判断") == 1 and "low_volume_not_suspended" not in warning
     assert outcome.summary["findings"] == sum(n for n in outcome.summary["checks"].values() if n is not None)
 
 
@@ -233,7 +237,9 @@ def test_a_unit_without_an_owner_is_raised(home: Path, tmp_path: Path, quarter_d
     outcome = run(quarter_data, tmp_path / "out", load_profile(path))
     unowned = [lead for lead in outcome.leads if lead.owner is None]
     assert unowned and {lead.unit for lead in unowned} == {"YX0201"}
-    assert any("YX0201" in w and f"{len(unowned)} 条线索没有核实负责人" in w for w in outcome.warnings)
+    [warning] = [w for w in outcome.warnings if "YX0201" in w]
+    assert f"{len(unowned)} 条线索没有核实负责人" in warning
+    assert "指定核实负责人（inspection_owner）" in warning and "reporting_units 中为" not in warning  # the setting in parentheses at most
 
 
 def test_a_quarter_not_over_is_refused(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
@@ -349,8 +355,14 @@ def test_the_report_is_redrafted_with_the_owners_answers(home: Path, tmp_path: P
     document = docx.Document(str(tmp_path / "r2.docx"))
     text = "\n".join(p.text for p in document.paragraphs) + "\n".join(
         c.text for t in document.tables for row in t.rows for c in row.cells)
-    assert f"{first}：违规，征信报告存放于共享盘，超出制度规定（核实人 chen.jing）" in text
-    assert "已核实 1 条线索，其中违规或需整改 1 条" in text  # the storage link
+    # the lead by its kind and reference, the person by name (review of issue 15, item 15)
+    lead = outcome.leads[0]
+    assert f"异常查询线索 {lead.ref}：违规，征信报告存放于共享盘，超出制度规定（核实人 陈静）" in text
+    assert first not in text and "chen.jing" not in text
+    assert "已核实 1 条（线索与抽查），其中违规或需整改 1 条" in text  # the storage link
+    # leads and sampled queries counted apart
+    n_leads = sum(1 for x in outcome.leads if x.kind != "sampled")
+    assert f"尚有{n_leads - 1} 条线索、{outcome.sample.size} 笔抽查待负责人核实" in text
     assert outcome.sample.population_sha256 in text and "2025-10-28" in text and "V1" in text  # as the run found it
     first_draft = docx.Document(str(outcome.files["report"]))
     assert [p.text for p in first_draft.paragraphs if p.style is not None and p.style.name.startswith("Heading")] == [
@@ -360,3 +372,81 @@ def test_the_report_is_redrafted_with_the_owners_answers(home: Path, tmp_path: P
     assert "report-redraft" in kinds
     unknown = CliRunner().invoke(app, ["self-inspection", "redraft", "nope", "--out", str(tmp_path / "x.docx")])
     assert unknown.exit_code == 2 and "未登记" in unknown.stderr
+
+
+def test_logs_that_do_not_cover_the_quarter_raise_a_warning_naming_the_days(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                           profile: Profile) -> None:
+    """Review of issue 15, item 2: the September log alone covers 09-01..09-30 (its real first and last
+    queries), not the quarter; the run says so in its warnings, the report and the manifest, and no
+    idle user is flagged on a day the logs do not cover."""
+    full = run(quarter_data, tmp_path / "full", profile)
+    assert not any("查询日志只覆盖" in w for w in full.warnings)
+    frame = pd.read_csv(quarter_data.logs[-1], dtype=str)
+    real = sorted(frame["queried_at"].str[:10])
+    # the days off right around them count as covered (checks.over_days_off), no working day does
+    widened = over_days_off(QueryHistory(dt.date.fromisoformat(real[0]), {}, dt.date.fromisoformat(real[-1])))
+    days = [str(widened.first_day), str(widened.last_day)]
+    assert days[0] > "2025-07-01" and days[-1] >= real[-1]
+    outcome = run(quarter_data, tmp_path / "out", profile, logs=quarter_data.logs[-1:])
+    [warning] = [w for w in outcome.warnings if "查询日志只覆盖" in w]
+    assert f"{days[0]} 至 {days[-1]}" in warning and "线索与抽查样本只来自日志覆盖的日期" in warning
+    manifest = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert days[0] in manifest["population"]["logs_cover"]
+    document = docx.Document(str(outcome.files["report"]))
+    assert any("查询日志只覆盖" in p.text for p in document.paragraphs)
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert any(f"查询日志只覆盖 {days[0]} 至 {days[-1]}" in c and "未覆盖日期的查询不在总体中" in c for c in cells)  # section 三
+    assert all(str(dt.date(2025, 8, 1)) not in f.detail for f in outcome.results["idle_not_locked"].findings)
+    assert outcome.summary["checks"]["centralised_out_of_range"] is None  # needs the whole quarter
+
+
+def test_users_in_the_logs_but_not_in_the_users_file_are_listed(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                profile: Profile, copy_logs: Any) -> None:
+    """Review of issue 15, item 10: the checks never saw them; the run says how many and which."""
+    ghosts = [f"GHOST-{i:02d}" for i in range(12)]
+
+    def haunt(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[: len(ghosts) - 1, "user_id"] = ghosts
+        return frame
+
+    outcome = run(quarter_data, tmp_path / "out", profile, logs=copy_logs(haunt))
+    [warning] = [w for w in outcome.warnings if "不在用户清单" in w]
+    assert "有 12 个用户不在用户清单 users.csv 中" in warning and "（" + "、".join(ghosts[:10]) + " 等）" in warning
+    document = docx.Document(str(outcome.files["report"]))
+    assert any("不在用户清单" in p.text for p in document.paragraphs)
+    assert not any("不在用户清单" in w for w in run(quarter_data, tmp_path / "full", profile).warnings)
+
+
+def test_a_missing_log_file_is_refused_in_chinese(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    with pytest.raises(InspectionInputError) as caught:
+        run(quarter_data, tmp_path / "out", profile, logs=[tmp_path / "absent.csv"])
+    assert str(caught.value) == f"查询日志 {tmp_path / 'absent.csv'} 不存在"
+
+
+def test_warnings_and_report_show_no_codes(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    """Review of issue 15, item 15: check ids and setting names are not what people read."""
+    outcome = run(quarter_data, tmp_path / "out", profile, logs=quarter_data.logs[3:])
+    document = docx.Document(str(outcome.files["report"]))
+    text = "\n".join(p.text for p in document.paragraphs) + "\n".join(
+        c.text for t in document.tables for row in t.rows for c in row.cells)
+    for shown in [*outcome.warnings, text]:
+        assert not any(c in shown for c in CHECK_IDS) and "inspection_sample" not in shown
+        assert "未判断，未判断" not in shown and "，未判断" not in shown
+
+
+def test_a_column_some_checks_need_absent_leaves_those_null_and_the_run_goes_on(home: Path, tmp_path: Path,
+                                                                               quarter_data: Any, profile: Profile) -> None:
+    """Review of issue 15, item 11: without password_reused the run does not abort; without
+    direct_user and changed_at filing_late still finds the admin filed late and says what it skipped."""
+    frame = pd.read_csv(quarter_data.users, dtype=str, keep_default_na=False)
+    users = tmp_path / "users.csv"
+    frame.drop(columns=["password_reused", "direct_user", "changed_at"]).to_csv(users, index=False)
+    outcome = pipeline.run(Q, quarter_data.logs, users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=11)
+    assert outcome.summary["checks"]["password_policy"] is None
+    assert outcome.results["password_policy"].not_evaluated == "用户文件缺少 password_reused 列"
+    filing = outcome.results["filing_late"]
+    assert filing.count is not None and "X-ADMIN" in {f.user_id for f in filing.findings} and filing.partial
+    document = docx.Document(str(outcome.files["report"]))
+    text = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
+    assert "未判断：用户文件缺少 password_reused 列" in text and "只判断了一部分" in text
+    assert any("只判断了一部分" in w for w in outcome.warnings)

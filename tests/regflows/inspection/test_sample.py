@@ -34,7 +34,8 @@ def test_a_changed_population_changes_the_hash() -> None:
 @pytest.mark.parametrize(("n", "size"), [(0, 0), (10, 10), (1000, 30), (1500, 30), (1501, 31), (4998, 100)])
 def test_the_size_rule_percent_rounded_up_with_a_minimum_capped_at_the_population(n: int, size: int) -> None:
     got, rule = sample_size(n, InspectionSettings())  # 2%, at least 30
-    assert got == size and f"抽取 {size} 笔" in rule and "inspection_sample_percent" in rule
+    assert got == size and f"抽取 {size} 笔" in rule and "抽查比例" in rule
+    assert "inspection_" not in rule  # the report shows it: no setting names (review of issue 15, item 15)
 
 
 def test_the_same_data_and_seed_give_the_same_sample_and_manifest_bytes() -> None:
@@ -73,7 +74,9 @@ def test_an_auditor_redraws_from_the_manifest_alone() -> None:
 def test_without_a_seed_one_is_drawn_and_recorded() -> None:
     pop = population(IDS)
     a, b = draw(Q, pop), draw(Q, pop)
-    assert a.seed_drawn and a.seed != b.seed  # 64 random bits: equal only by a 2^-64 chance
+    assert a.seed_drawn and a.seed != b.seed  # 53 random bits: equal only by a 2^-53 chance
+    # JSON-safe (review of issue 15, item 12): a double holds it exactly
+    assert all(0 <= draw(Q, pop).seed < 2 ** 53 for _ in range(200))
     assert redraw(a.manifest(), pop) == list(a.ids)
     assert not draw(Q, pop, seed=a.seed).seed_drawn
 
@@ -83,4 +86,21 @@ def test_bad_input_is_refused_in_chinese() -> None:
         draw(Q, ["b", "a"], seed=1)
     with pytest.raises(InspectionInputError, match="非负整数"):
         draw(Q, ["a"], seed=-1)
+    with pytest.raises(InspectionInputError, match="小于 2 的 53 次方"):
+        draw(Q, ["a"], seed=2 ** 53)
+    assert draw(Q, ["a"], seed=2 ** 53 - 1).seed == 2 ** 53 - 1
     assert draw(Q, [], seed=1).ids == ()
+
+
+def test_the_manifest_states_how_the_population_was_formed() -> None:
+    """Review of issue 15, item 12: Beijing days, and the flagged queries' count and hash, so an
+    auditor who flags the logs again can check the population without the worklist."""
+    pop = population(IDS, FLAGGED)
+    sample = draw(Q, pop, seed=7, flagged=reversed(FLAGGED))
+    manifest = json.loads(manifest_bytes(sample.manifest()))
+    assert manifest["population"]["flagged"] == {"count": len(set(FLAGGED)),
+                                                 "sha256": population_sha256(sorted(set(FLAGGED)))}
+    assert "北京时间" in manifest["population"]["rule"] and "logs_cover" not in manifest["population"]
+    assert manifest_bytes(draw(Q, pop, seed=7, flagged=FLAGGED).manifest()) == manifest_bytes(sample.manifest())
+    partial = draw(Q, pop, seed=7, flagged=FLAGGED, coverage_note="查询日志只覆盖 2025-12-26 至 2025-12-31")
+    assert json.loads(manifest_bytes(partial.manifest()))["population"]["logs_cover"] == "查询日志只覆盖 2025-12-26 至 2025-12-31"

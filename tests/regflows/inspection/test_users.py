@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regflows.inspection.models import InspectionInputError
-from regflows.inspection.users import COLUMNS, UsersFileError, parse_users, read_users
+from regflows.inspection.users import CHECK_COLUMNS, COLUMNS, UsersFileError, parse_users, read_users
 
 HEADER = ",".join(COLUMNS)
 GOOD = 'u1,p1,"query,report",distributed,active,,是,2026-01-05,2026-01-06,2026-09-01 10:00,true,否'
@@ -62,8 +62,8 @@ def test_every_bad_row_is_named_with_its_line_and_column() -> None:
 
 
 def test_missing_and_repeated_columns_refuse_the_file() -> None:
-    with pytest.raises(InspectionInputError, match="缺少列 password_reused"):
-        parse_users(HEADER.removesuffix(",password_reused") + "\n")
+    with pytest.raises(InspectionInputError, match="缺少列 status"):
+        parse_users(HEADER.replace(",status,", ",state,") + "\n" + GOOD + "\n")
     with pytest.raises(InspectionInputError, match="列名重复：user_id"):
         parse_users(HEADER + ",user_id\n")
 
@@ -71,7 +71,7 @@ def test_missing_and_repeated_columns_refuse_the_file() -> None:
 def test_optional_columns_are_read_when_present() -> None:
     text = f"{HEADER},changed_at,direct_user\n{GOOD},2026-08-03,是\n{GOOD.replace('u1', 'u2')},,\n"
     users = parse_users(text)
-    assert users.columns == {"changed_at", "direct_user"}
+    assert users.columns == set(CHECK_COLUMNS) | {"changed_at", "direct_user"}
     assert (users.users[0].changed_at, users.users[0].direct_user) == (dt.date(2026, 8, 3), True)
     assert (users.users[1].changed_at, users.users[1].direct_user) == (None, False)
 
@@ -88,3 +88,32 @@ def test_active_on_follows_status_and_status_since() -> None:
     assert not locked.active_on(dt.date(2026, 1, 4))  # before it existed
     reactivated = parse_users(f"{HEADER}\n{GOOD.replace(',active,,', ',active,2026-07-01,')}\n").users[0]
     assert not reactivated.active_on(dt.date(2026, 6, 30)) and reactivated.active_on(dt.date(2026, 7, 1))
+
+
+def test_a_column_only_some_checks_need_may_be_absent() -> None:
+    """Review of issue 15, item 11: without password_reused the file is read (the check that
+    needs it is not evaluated, checks.NEEDS), not refused."""
+    users = parse_users(HEADER.removesuffix(",password_reused") + "\n" + GOOD.removesuffix(",否") + "\n")
+    assert "password_reused" not in users.columns and "password_policy_ok" in users.columns
+    assert users.users[0].user_id == "u1"
+
+
+def test_a_users_file_without_users_is_refused() -> None:
+    """Review of issue 15, item 10: a header alone would pass every check."""
+    with pytest.raises(InspectionInputError, match="只有表头，没有任何用户"):
+        parse_users(HEADER + "\n\n", "users.csv")
+
+
+def test_os_and_csv_errors_are_told_in_chinese(tmp_path: Path) -> None:
+    with pytest.raises(InspectionInputError) as caught:
+        read_users(tmp_path / "absent.csv")
+    assert str(caught.value) == f"用户文件 {tmp_path / 'absent.csv'} 不存在" and "No such file" not in str(caught.value)
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(InspectionInputError, match="是一个文件夹"):
+        read_users(tmp_path / "dir.csv")
+    huge = f"{HEADER}\n{GOOD}\n" + 'u2,"' + "x" * 200_000 + '"\n'
+    with pytest.raises(UsersFileError) as bad:
+        parse_users(huge, "users.csv")
+    text = str(bad.value)
+    assert "第 3 行（整行）：无法按 CSV 读取（某一字段过长（超过 131072 个字符）" in text
+    assert "field larger" not in text and " 列：" not in text

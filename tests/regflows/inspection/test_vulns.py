@@ -38,7 +38,8 @@ def test_figures_at_the_quarters_edges() -> None:
 def test_no_fix_in_the_quarter_is_no_mean_not_zero() -> None:
     f = figures(parse_vulns(HEAD + "A,low,2025-07-01,2025-07-30,\n"), Q)
     assert f.mean_days_to_fix is None and f.as_dict()["mean_days_to_fix"] is None
-    assert "本季度无修复" in chart_markdown(f)
+    # a sentence, not "平均修复时长 本季度无修复" (review of issue 15, item 15)
+    assert "本季度没有修复的漏洞，无从计算平均修复时长。" in chart_markdown(f) and "平均修复时长 本季度" not in chart_markdown(f)
 
 
 def test_every_bad_row_is_named_with_its_line_and_column() -> None:
@@ -82,5 +83,12 @@ def test_gbk_and_utf8_with_bom_are_read(tmp_path: Path) -> None:
     for name in ("gbk.csv", "bom.csv"):
         [v] = read_vulns(tmp_path / name)
         assert (v.id, v.severity) == ("漏洞-1", "critical")
-    with pytest.raises(VulnsError, match="无法读取文件"):
+    with pytest.raises(VulnsError, match="文件不存在"):
         read_vulns(tmp_path / "absent.csv")
+
+
+def test_a_row_the_csv_reader_cannot_read_is_named_in_chinese() -> None:
+    with pytest.raises(VulnsError) as caught:
+        parse_vulns(HEAD + "A,low,2025-07-01,2025-07-30,\n" + 'B,"' + "x" * 200_000 + '"\n', "vulns.csv")
+    text = str(caught.value)
+    assert "第 3 行：无法按 CSV 读取（某一字段过长" in text and "field larger" not in text
