@@ -196,7 +196,10 @@ def submit(
     reference: Annotated[str | None, typer.Option("--reference", help="文号或回执号")] = None,
     profile: ProfileOption = None,
 ) -> None:
-    """登记该季度自查自纠书面报告已报送：停止提醒，写入审计账本。"""
+    """登记该季度自查自纠书面报告已报送：停止提醒，写入审计账本。
+
+    须在该季度报告签发定稿之后（self-inspection signoff）：报送的是定稿的报告与问题清单，
+    其路径与 SHA-256 写入输出与审计账本。未定稿时拒绝（退出码 5）。"""
     from regflows.inspection.models import InspectionInputError, Quarter
     from regflows.inspection.owed import submit_report
     from regflows.kit.obligations import ObligationNotFound, Refused
@@ -212,4 +215,9 @@ def submit(
         _fail(str(exc), ExitCode.REFUSED)
     except (ObligationNotFound, ValueError) as exc:
         _fail(str(exc), ExitCode.USAGE)
-    _echo({"quarter": q.label, "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by})
+    filed = (row.detail or {}).get("filed") or {}
+    _echo({"quarter": q.label, "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by,
+           "files": {key: {"path": f["path"], "sha256": f["sha256"]} for key, f in filed.items()}})
+    for key, title in (("report", "定稿报告"), ("findings", "定稿问题清单")):
+        if key in filed:
+            typer.echo(f"已报送{title}：{filed[key]['path']}（SHA-256 {filed[key]['sha256']}）", err=True)

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from calendars.official import CalendarError
 from regflows.cli import app
+from regflows.exit_codes import ExitCode
 from regflows.inspection.checks import Finding
 from regflows.inspection.due import report_due
 from regflows.inspection.models import InspectionInputError, Quarter
@@ -381,11 +382,12 @@ def test_cli_notice_path_and_the_quarters_report_submitted(store: Path, tmp_path
     assert early.exit_code == 2 and "尚未结束" in early.stderr
     bad = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送", "--by", "nobody.x"])
     assert bad.exit_code == 2 and "--by" in bad.stderr
-    ok = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送人民银行重庆营管部", "--by", "he.min"])
-    assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout)["quarter"] == "2026Q3"
-    again = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "再次", "--by", "he.min"])
-    assert again.exit_code == 5 and "不能重复登记" in again.stderr
+    unsigned = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送人民银行重庆营管部", "--by", "he.min"])
+    assert unsigned.exit_code == ExitCode.REFUSED and "尚未提交签发" in unsigned.stderr and "定稿" in unsigned.stderr
+    with db.session() as s:  # the report stays owed: nothing was recorded as filed
+        row = s.execute(select(Obligation).where(Obligation.code == "self_inspection_report")).scalar_one()
+        assert row.fulfilled_at is None and "filed" not in (row.detail or {})
+    # submitted once final: tests/regflows/inspection/test_signoff.py
 
 
 def test_a_user_checks_finding_is_one_finding_per_user_and_check() -> None:
