@@ -59,6 +59,7 @@ __all__ = [
     "PROCEDURE", "RECTIFY", "REPORT", "REPORT_CLAUSE", "REPORT_WORKING_DAYS", "SELF_INSPECTION", "SOURCES", "FindingStatus",
     "Opened", "RectificationConflict", "RectificationFinding", "Source", "close_finding", "finding_status", "from_check", "list_findings",
     "new_finding", "open_rectification", "record_signoff", "rectification_due", "report_finding", "report_start",
+    "withdraw_unfound_checks",
 ]
 
 Source = Literal["check", "worklist", "spot_check", "patrol"]
@@ -308,6 +309,52 @@ def record_signoff(quarter: Quarter, signed_on: dt.date, *, settings: Inspection
         ledger.append_in(s, "inspection.report_signed_off", quarter_row.subject,
                          {"signed_on": signed_on.isoformat(), "reports_dated": dated}, actor=by)
     return dated
+
+
+#: Why a re-run withdraws a user check's finding it no longer finds (review of issue 15, 14).
+RERUN_REASON = "复查运行未再发现"
+
+
+def withdraw_unfound_checks(quarter: Quarter, found: Collection[str], evaluated: Collection[str], *, run_id: str,
+                            by: str = "system", url: str | None = None) -> list[str]:
+    """Withdraw the quarter's open user-check findings that a re-run of the quarter no longer finds.
+
+    Why: a corrected re-run (a fixed users file, fixed logs) must be able to take a finding away,
+    or the register keeps an obligation nobody owes. Only findings of source ``check`` of this
+    quarter whose check was evaluated by the re-run (``evaluated``: check ids; a check the data
+    could not decide says nothing about the finding) and whose id is not in ``found`` (the
+    re-run's finding ids); never worklist, spot-check or patrol findings (a person entered them).
+    Both obligations of such a finding still owed become ``withdrawn`` (a closed state,
+    regflows/store/obligations.py CLOSED_STATES; closed ones stay as they are), with who, why
+    (:data:`RERUN_REASON`), when and the run on the row (``evidence["withdrawn"]``) and the ledger
+    entry ``obligation.withdrawn``, its reminders' acknowledgements resolved, as
+    regflows/incident/store.py withdraws. Returns the withdrawn finding ids."""
+    from regflows.store.models import Notice, utcnow
+    from regflows.store.obligations import CLOSED_STATES
+
+    withdrawn: list[str] = []
+    now = utcnow()
+    with db.session(url) as s:
+        rows = _rows(s, quarter)
+        for row in rows:
+            finding = (row.detail or {}).get("finding") or {}
+            check = str(finding.get("ref") or "").split(":", 1)[0]
+            if (finding.get("source") != "check" or finding.get("quarter") != quarter.label or row.subject in found
+                    or check not in evaluated or row.state in CLOSED_STATES):
+                continue
+            record = {"at": now.isoformat(), "by": by, "reason": RERUN_REASON, "run_id": run_id, "state_before": row.state,
+                      "due_before": row.due_at.isoformat() if row.due_at else None}
+            row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
+            row.state = "withdrawn"
+            ledger.append_in(s, "obligation.withdrawn", row.subject, {"obligation": row.code, "title": row.title, **record}, actor=by)
+            waiting = s.execute(select(Notice).where(Notice.related == row.subject, Notice.requires_ack.is_(True),
+                                                     Notice.resolved_at.is_(None))).scalars()
+            for notice in waiting:
+                notice.resolved_at = now
+                ledger.append_in(s, "notice.resolved", notice.id, {"by": by, "reason": RERUN_REASON}, actor=by)
+            if row.subject not in withdrawn:
+                withdrawn.append(row.subject)
+    return withdrawn
 
 
 def _rows(s: Session, quarter: Quarter | None, code: str | None = None) -> list[Obligation]:

@@ -55,3 +55,49 @@ def test_without_an_owner_the_findings_are_raised_not_dropped(home: Path, tmp_pa
     outcome = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=3)
     result = register_run(outcome.run_id, profile)
     assert not result.opened and any("未配置 inspection_owner" in p for p in result.problems), result
+
+
+def test_a_rerun_withdraws_the_check_findings_it_no_longer_finds_and_nothing_else(home: Path, tmp_path: Path,
+                                                                                   quarter_data: Any) -> None:
+    """A corrected users file (X-REUSE no longer reuses its password): the re-run withdraws that
+    check finding, 「复查运行未再发现」, and leaves the worklist's and a patrol's findings open."""
+    import json
+
+    from sqlalchemy import select
+
+    from regflows.inspection.rectification import RERUN_REASON, new_finding, open_rectification
+    from regflows.store import db
+    from regflows.store.models import AuditEntry
+
+    profile = load_profile(DEMO_PROFILE)
+    first_run = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "one", profile, vulns=quarter_data.vulns, seed=3)
+    lead = next(lead for lead in first_run.leads if lead.owner)
+    records.record_answers(first_run.run_id, [Answer(lead.lead_id, "storage", "rectify", "存储期限超出制度规定", lead.owner or "",
+                                                     dt.datetime(2025, 10, 9, 10, tzinfo=SHANGHAI), "page")])
+    assert not register_run(first_run.run_id, profile).problems
+    patrol = open_rectification(new_finding(quarter=Q, source="patrol", title="查询授权书留存不全", clause="PBOC-102 三（三）",
+                                            unit="YX0001", owner="chen.jing", feedback="2025-10-10"))
+    before = {f.id: f for f in list_findings(Q)}
+    reuse = next(i for i, f in before.items() if f.finding.ref == "password_policy:X-REUSE")
+
+    fixed = tmp_path / "users-fixed.csv"
+    text = quarter_data.users.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("X-REUSE,"))
+    fixed.write_text(text.replace(line, line.replace(",true,true,", ",true,false,")), encoding="utf-8")
+    rerun = pipeline.run(Q, quarter_data.logs, fixed, tmp_path / "two", profile, vulns=quarter_data.vulns, seed=3)
+    assert rerun.summary["findings"] == first_run.summary["findings"] - 1
+    result = register_run(rerun.run_id, profile)
+    assert result.withdrawn == [reuse] and not result.opened and not result.problems, result
+    after = {f.id: f for f in list_findings(Q)}
+    assert after[reuse].rectification["state"] == "withdrawn" and after[reuse].report["state"] == "withdrawn"
+    assert all(f.rectification["state"] == "pending" for i, f in after.items() if i != reuse)  # worklist, patrol, other checks
+    assert after[patrol.finding_id].finding.source == "patrol"
+    with db.session() as s:
+        entries = [json.loads(e.payload) for e in s.execute(select(AuditEntry).where(
+            AuditEntry.action == "obligation.withdrawn", AuditEntry.subject == reuse)).scalars()]
+    assert sorted(e["obligation"] for e in entries) == ["rectification", "rectification_report"]
+    assert all(e["reason"] == RERUN_REASON and e["run_id"] == rerun.run_id for e in entries)
+    # the older run registered again (an import of its workbook) withdraws nothing and reopens nothing
+    older = register_run(first_run.run_id, profile)
+    assert not older.withdrawn and not older.opened
+    assert register_run(rerun.run_id, profile).withdrawn == []  # once withdrawn, it stays so
