@@ -165,12 +165,32 @@ def from_check(check: Finding, *, quarter: str | Quarter, unit: str, owner: str,
 
 # -- the due dates (pure) -----------------------------------------------------------------------
 
+def _working_due(due: dt.date, calendar: WorkingDayCalendar | None, names: Mapping[str, str] | None) -> None:
+    """An owner's due day on a day off (weekend or holiday, the official calendar) is refused.
+
+    Why refused and not moved: a deadline on 国庆 is unusual enough to be a slip (the owner meant
+    another day); rolling it forward silently would give a day nobody chose, and back would
+    shorten the owner's time. The error names both neighbours so the owner picks one (README,
+    Interpretations). A year without calendar data raises CalendarError (nothing written)."""
+    from calendars.official import default_calendar
+
+    cal = calendar or default_calendar()
+    status = cal.status(due)
+    if status.working:
+        return
+    kind = status.reason.split(":", 1)
+    why = f"法定节假日（{kind[1]}）" if kind[0] == "holiday" else "周末休息日"
+    raise InspectionInputError(f"{_field('due', names)} {due} 是{why}，不是工作日：整改期限应为工作日，"
+                               f"请改为前一个工作日 {cal.previous_working_day(due)} 或后一个工作日 {cal.next_working_day(due)}")
+
+
 def rectification_due(finding: RectificationFinding, due: dt.date | None = None, settings: InspectionSettings | None = None,
                       calendar: WorkingDayCalendar | None = None, names: Mapping[str, str] | None = None) -> Deadline:
     """The owner's day (24:00 of it) or, by default, N official working days after the feedback."""
     if due is not None:
         if due < finding.feedback:
             raise InspectionInputError(f"{_field('due', names)} {due} 早于{_field('feedback', names)} {finding.feedback}")
+        _working_due(due, calendar, names)
         return Deadline(end_of_day(due), due, f"整改责任人确定的整改期限：{due} 24:00")
     n = (settings or InspectionSettings()).inspection_rectification_working_days
     deadline = within_working_days(finding.feedback, n, calendar)

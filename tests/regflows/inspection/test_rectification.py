@@ -89,8 +89,14 @@ def test_the_default_due_date_crosses_national_day_2026_on_the_official_calendar
 
 
 def test_an_owner_set_due_date_is_kept_and_one_before_the_feedback_refused() -> None:
-    owner = rectification_due(finding(), dt.date(2026, 10, 3))  # the owner's day, even in the holiday: the owner chose it
-    assert owner.last_day == dt.date(2026, 10, 3) and "整改责任人确定" in owner.basis
+    owner = rectification_due(finding(), dt.date(2026, 10, 12))  # the owner's day (a Monday)
+    assert owner.last_day == dt.date(2026, 10, 12) and "整改责任人确定" in owner.basis
+    # a day off is refused, never moved: 国庆, a weekend; the make-up Saturday 2026-10-10 is a working day
+    with pytest.raises(InspectionInputError, match=r"整改期限（--due） 2026-10-03 是法定节假日（国庆节）.*2026-09-30.*2026-10-08"):
+        rectification_due(finding(), dt.date(2026, 10, 3), names={"due": "--due", "feedback": "--feedback-date"})
+    with pytest.raises(InspectionInputError, match=r"2026-10-18 是周末休息日"):
+        rectification_due(finding(), dt.date(2026, 10, 18))
+    assert rectification_due(finding(), dt.date(2026, 10, 10)).last_day == dt.date(2026, 10, 10)
     assert rectification_due(finding(), dt.date(2026, 9, 28)).last_day == dt.date(2026, 9, 28)  # the feedback day itself: allowed
     with pytest.raises(InspectionInputError, match=r"整改期限（--due） 2026-09-27 早于反馈日期（--feedback-date）"):
         rectification_due(finding(), dt.date(2026, 9, 27), names={"due": "--due", "feedback": "--feedback-date"})
@@ -356,6 +362,7 @@ def test_cli_add_list_close(store: Path, tmp_path: Path) -> None:
     ({"--title": ""}, 2, "问题标题（--title）不能为空"),
     ({"--due": "10月30日"}, 2, "--due 应写作 YYYY-MM-DD"),
     ({"--due": "2026-09-01"}, 2, "整改期限（--due） 2026-09-01 早于反馈日期（--feedback-date）"),
+    ({"--due": "2026-10-03"}, 2, "整改期限（--due） 2026-10-03 是法定节假日（国庆节），不是工作日"),
     ({"--source": "spot_check"}, 2, "须写明抽查领域（--area）"),
     ({"--feedback-date": "2026-12-21"}, 3, "2027"),
 ])
