@@ -21,7 +21,14 @@ from regflows.profile import ProfileError, load_profile, profile_path
 __all__ = ["finding_app", "submit"]
 
 
+#: The obligation codes the kit's refusals put in brackets (``义务“整改：…”（rectification）``): a
+#: person reads the title, already Chinese, not the code (review of issue 15, 15).
+_CODES = ("rectification_report", "rectification", "self_inspection_report")
+
+
 def _fail(message: str, code: int) -> NoReturn:
+    for internal in _CODES:
+        message = message.replace(f"（{internal}）", "")
     typer.echo(f"错误：{message}", err=True)  # the same form as every other regflows command
     raise typer.Exit(code)
 

@@ -302,7 +302,10 @@ def test_a_spot_check_problem_becomes_a_finding_with_its_notice(store: Path, tmp
     text = "\n".join(p.text for p in document.paragraphs)
     cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
     assert "整改通知书" in text and "零售业务处：" in text and "请于2026年10月16日24时前完成整改" in text
-    assert "陈静（chen.jing）" in cells and "权限管理：离职员工账号未及时注销" in cells and "CUSTINFO 10.2" in cells
+    assert "陈静（chen.jing）" in cells and "权限管理：离职员工账号未及时注销" in cells
+    # the regulation named once, by its name, never the tag (CUSTINFO is the internal policy, docs/regulations.md)
+    assert "《企业客户信息保护管理办法》10.2" in cells and "CUSTINFO" not in "\n".join([text, *cells])
+    assert "\n".join([text, *cells]).count("企业客户信息保护管理办法") == 1
     assert "2026年9月28日" in text and document.core_properties.title == "整改通知书"
     with db.session() as s:
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.notice_written")).scalar_one()
@@ -349,6 +352,11 @@ def test_cli_add_list_close(store: Path, tmp_path: Path) -> None:
     assert json.loads(done.stdout)["rechecked_by"] == "sun.li"
     reported = runner.invoke(app, ["self-inspection", "finding", "report", out["id"], "--evidence", "书面报送人民银行", "--by", "he.min"])
     assert reported.exit_code == 0, reported.output
+    # closed twice, reported twice: refused in Chinese, the title named, never the obligation's code
+    twice = runner.invoke(app, [*close, "--rechecked-by", "sun.li"])
+    assert twice.exit_code == 5 and "义务“整改：查询授权书留存不全”已于" in twice.stderr and "rectification" not in twice.stderr
+    again = runner.invoke(app, ["self-inspection", "finding", "report", out["id"], "--evidence", "再次", "--by", "he.min"])
+    assert again.exit_code == 5 and "不能重复登记" in again.stderr and "rectification" not in again.stderr
     states = {f["id"]: (f["rectification"]["state"], f["report"]["state"])
               for f in json.loads(runner.invoke(app, ["self-inspection", "finding", "list", "--quarter", "2026Q3"]).stdout)}
     assert states[out["id"]] == ("fulfilled", "fulfilled")
