@@ -82,9 +82,12 @@ def _register(run_id: str, prof: Any) -> dict[str, list[str]]:
         typer.echo(f"已在整改台账中的问题 {len(result.existing)} 个", err=True)
     if result.withdrawn:
         typer.echo(f"复查运行未再发现、已撤销的整改问题 {len(result.withdrawn)} 个：{'、'.join(result.withdrawn)}", err=True)
+    if result.reinstated:
+        typer.echo(f"曾因复查运行未再发现而撤销、本次再次发现的整改问题 {len(result.reinstated)} 个：{'、'.join(result.reinstated)}", err=True)
     for problem in result.problems:
         typer.echo(f"警告：未能登记整改：{problem}", err=True)
-    return {"opened": result.opened, "existing": result.existing, "withdrawn": result.withdrawn, "problems": result.problems}
+    return {"opened": result.opened, "existing": result.existing, "withdrawn": result.withdrawn,
+            "reinstated": result.reinstated, "problems": result.problems}
 
 
 @inspection_app.command("run")

@@ -59,7 +59,7 @@ __all__ = [
     "PROCEDURE", "RECTIFY", "REPORT", "REPORT_CLAUSE", "REPORT_WORKING_DAYS", "SELF_INSPECTION", "SOURCES", "FindingStatus",
     "Opened", "RectificationConflict", "RectificationFinding", "Source", "close_finding", "finding_status", "from_check", "list_findings",
     "new_finding", "open_rectification", "record_signoff", "rectification_due", "report_finding", "report_start",
-    "withdraw_unfound_checks",
+    "reinstate_check", "withdraw_unfound_checks",
 ]
 
 Source = Literal["check", "worklist", "spot_check", "patrol"]
@@ -375,6 +375,29 @@ def withdraw_unfound_checks(quarter: Quarter, found: Collection[str], evaluated:
             if row.subject not in withdrawn:
                 withdrawn.append(row.subject)
     return withdrawn
+
+
+def reinstate_check(finding_id: str, *, run_id: str, by: str = "system", url: str | None = None) -> bool:
+    """A check finding withdrawn by a re-run (:data:`RERUN_REASON`) that a later run finds again is
+    owed again: both rows back to the state they had, their due days unchanged (the finding is the
+    one first found), the withdrawal kept in ``evidence["withdrawals"]``, the ledger entry
+    ``obligation.reinstated``. Returns whether anything was reinstated; a finding withdrawn for
+    another reason is left alone."""
+    reinstated = False
+    with db.session(url) as s:
+        for code in (RECTIFY, REPORT):
+            row = find(s, finding_id, code, for_update=True)
+            withdrawn = ((row.evidence or {}).get("withdrawn") or {}) if row is not None else {}
+            if row is None or row.state != "withdrawn" or withdrawn.get("reason") != RERUN_REASON:
+                continue
+            evidence = {k: v for k, v in (row.evidence or {}).items() if k != "withdrawn"}
+            evidence["withdrawals"] = [*evidence.get("withdrawals", []), withdrawn]
+            row.evidence = evidence
+            row.state = str(withdrawn.get("state_before") or "pending")
+            ledger.append_in(s, "obligation.reinstated", finding_id, {"obligation": code, "run_id": run_id,
+                                                                      "reason": "复查运行再次发现"}, actor=by)
+            reinstated = True
+    return reinstated
 
 
 def _rows(s: Session, quarter: Quarter | None, code: str | None = None) -> list[Obligation]:

@@ -35,7 +35,9 @@ from regflows.inspection.rectification import (
     RectificationFinding,
     from_check,
     new_finding,
+    finding_status,
     open_rectification,
+    reinstate_check,
     withdraw_unfound_checks,
 )
 from regflows.profile import Profile
@@ -55,6 +57,7 @@ class Registered:
     existing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)  # check findings a re-run no longer finds
+    reinstated: list[str] = field(default_factory=list)  # withdrawn by a re-run, found again by a later one
 
 
 def _open(finding: RectificationFinding, profile: Profile, out: Registered, url: str | None) -> None:
@@ -64,6 +67,25 @@ def _open(finding: RectificationFinding, profile: Profile, out: Registered, url:
         out.problems.append(f"{finding.title}：{exc}")
         return
     (out.opened if opened.created else out.existing).append(opened.finding_id)
+
+
+def _found_again(finding: RectificationFinding, run_id: str, latest: bool, out: Registered, url: str | None) -> bool:
+    """A user check's finding already registered by an earlier run of the quarter, found again
+    (another day, another row number): the one registered first, not a conflict; withdrawn by a
+    re-run in between, it is owed again (:func:`reinstate_check`) when this run is the quarter's
+    latest (an older run registered again reinstates nothing). Another owner is left to
+    :func:`_open`, which refuses it with the reason."""
+    try:
+        status = finding_status(finding.id, url)
+    except LookupError:
+        return False
+    if status.finding.owner != finding.owner:
+        return False
+    if latest and reinstate_check(finding.id, run_id=run_id, url=url):
+        out.reinstated.append(finding.id)
+    else:
+        out.existing.append(finding.id)
+    return True
 
 
 def register_run(run_id: str, profile: Profile, url: str | None = None) -> Registered:
@@ -78,6 +100,7 @@ def register_run(run_id: str, profile: Profile, url: str | None = None) -> Regis
     found_on = run.created_at.astimezone(SHANGHAI).date()
     checks = ((run.summary or {}).get("report") or {}).get("results") or []
     findings = [Finding(**f) for r in checks for f in r.get("findings") or []]
+    latest = records.latest_run_id(run.quarter, url) == run_id
     found: set[str] = set()
     complete = True  # every finding of the run has its id: only then can the ones not found be told
     if findings and not head.inspection_owner:
@@ -93,9 +116,10 @@ def register_run(run_id: str, profile: Profile, url: str | None = None) -> Regis
                 complete = False
                 continue
             found.add(finding.id)
-            _open(finding, profile, out, url)
+            if not _found_again(finding, run_id, latest, out, url):
+                _open(finding, profile, out, url)
     evaluated = {str(r.get("check")) for r in checks if r.get("not_evaluated") is None}
-    if complete and records.latest_run_id(run.quarter, url) == run_id:
+    if complete and latest:
         out.withdrawn = withdraw_unfound_checks(quarter, found, evaluated, run_id=run_id, url=url)
     elif not complete:
         out.problems.append("本次运行有检查问题未能登记，未据此撤销复查未再发现的问题")
