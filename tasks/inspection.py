@@ -144,6 +144,10 @@ def register_findings_task(profile: Profile, run_ids: list[str] | None = None) -
         opened[run_id] = result.opened
         if result.opened:
             logger.warning("自查运行 %s：已登记整改问题 %d 个", run_id, len(result.opened))
+        if result.withdrawn:  # a re-run no longer finds them (register.py): said, never silent
+            logger.warning("自查运行 %s：复查运行未再发现、已撤销整改问题 %d 个：%s", run_id, len(result.withdrawn), "、".join(result.withdrawn))
+        if result.reinstated:
+            logger.warning("自查运行 %s：再次发现、重新登记整改问题 %d 个：%s", run_id, len(result.reinstated), "、".join(result.reinstated))
         for problem in result.problems:
             logger.error("自查运行 %s 未能登记整改：%s", run_id, problem)
     return opened

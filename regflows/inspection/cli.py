@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -68,6 +68,28 @@ def _progress() -> Iterator[Callable[[str], None]]:
             bar.update(task, completed=len(STEPS), description="完成")
 
 
+def _register(run_id: str, prof: Any) -> dict[str, list[str]]:
+    """The run's findings onto the rectification register, as the flow does (register.py
+    register_run; issue 15, item 5): what was opened, already open, withdrawn (a re-run no longer
+    finds it) and what could not be opened, on stderr in Chinese and in the JSON. A store error
+    is raised as such: the run itself is recorded and the daily watch registers it again."""
+    from regflows.inspection.register import register_run
+
+    result = register_run(run_id, prof)
+    if result.opened:
+        typer.echo(f"已登记整改问题 {len(result.opened)} 个：{'、'.join(result.opened)}", err=True)
+    if result.existing:
+        typer.echo(f"已在整改台账中的问题 {len(result.existing)} 个", err=True)
+    if result.withdrawn:
+        typer.echo(f"复查运行未再发现、已撤销的整改问题 {len(result.withdrawn)} 个：{'、'.join(result.withdrawn)}", err=True)
+    if result.reinstated:
+        typer.echo(f"曾因复查运行未再发现而撤销、本次再次发现的整改问题 {len(result.reinstated)} 个：{'、'.join(result.reinstated)}", err=True)
+    for problem in result.problems:
+        typer.echo(f"警告：未能登记整改：{problem}", err=True)
+    return {"opened": result.opened, "existing": result.existing, "withdrawn": result.withdrawn,
+            "reinstated": result.reinstated, "problems": result.problems}
+
+
 @inspection_app.command("run")
 def run_command(
     quarter: Annotated[str, typer.Option("--quarter", help="自查季度 YYYYQn，如 2025Q3")],
@@ -104,8 +126,10 @@ def run_command(
         _fail(str(exc), ExitCode.USAGE)
     for w in outcome.warnings:
         typer.echo(f"警告：{w}", err=True)
+    registered = _register(outcome.run_id, prof)
     typer.echo(json.dumps({**outcome.summary, "run_id": outcome.run_id,
-                           "files": {k: str(p) for k, p in outcome.files.items()}}, ensure_ascii=False, indent=2))
+                           "files": {k: str(p) for k, p in outcome.files.items()}, "rectification": registered},
+                          ensure_ascii=False, indent=2))
     if outcome.calendar_missing:  # published; the report's due day waits for the year's notice
         _fail("自查报告截止日无法确定：请导入该年度国务院节假日安排通知（regflows calendar import-notice）",
               ExitCode.NO_CALENDAR)

@@ -21,7 +21,14 @@ from regflows.profile import ProfileError, load_profile, profile_path
 __all__ = ["finding_app", "submit"]
 
 
+#: The obligation codes the kit's refusals put in brackets (``义务“整改：…”（rectification）``): a
+#: person reads the title, already Chinese, not the code (review of issue 15, 15).
+_CODES = ("rectification_report", "rectification", "self_inspection_report")
+
+
 def _fail(message: str, code: int) -> NoReturn:
+    for internal in _CODES:
+        message = message.replace(f"（{internal}）", "")
     typer.echo(f"错误：{message}", err=True)  # the same form as every other regflows command
     raise typer.Exit(code)
 
@@ -67,8 +74,8 @@ def finding_add(
     unit: Annotated[str, typer.Option("--unit", help="责任单位或部门")],
     owner: Annotated[str, typer.Option("--owner", help="整改责任人（人员编号）")],
     feedback_date: Annotated[str, typer.Option("--feedback-date", help="反馈日期 YYYY-MM-DD（人民银行检查：接到整改反馈之日）")],
-    clause: Annotated[str | None, typer.Option("--clause", help="依据条款，如 PBOC-102 三（三）（抽查问题默认 CUSTINFO 10.2）")] = None,
-    due: Annotated[str | None, typer.Option("--due", help="整改期限 YYYY-MM-DD（由整改责任人确定；默认反馈次日起 15 个工作日）")] = None,
+    clause: Annotated[str | None, typer.Option("--clause", help="依据条款，必填（抽查问题 spot_check 除外，默认 CUSTINFO 10.2），如 PBOC-102 三（三）")] = None,
+    due: Annotated[str | None, typer.Option("--due", help="整改期限 YYYY-MM-DD（由整改责任人确定，须为法定工作日，节假日与周末不予接受；默认反馈次日起 15 个工作日）")] = None,
     detail: Annotated[str, typer.Option("--detail", help="问题描述")] = "",
     area: Annotated[str | None, typer.Option("--area", help="抽查领域（spot_check 必填）：收集告知、权限管理、销毁流程")] = None,
     notice: Annotated[Path | None, typer.Option("--notice", help="同时出具整改通知书 .docx 到该文件（记录其 SHA-256）")] = None,
@@ -220,7 +227,10 @@ def submit(
     reference: Annotated[str | None, typer.Option("--reference", help="文号或回执号")] = None,
     profile: ProfileOption = None,
 ) -> None:
-    """登记该季度自查自纠书面报告已报送：停止提醒，写入审计账本。"""
+    """登记该季度自查自纠书面报告已报送：停止提醒，写入审计账本。
+
+    须在该季度报告签发定稿之后（self-inspection signoff）：报送的是定稿的报告与问题清单，
+    其路径与 SHA-256 写入输出与审计账本。未定稿时拒绝（退出码 5）。"""
     from regflows.inspection.models import InspectionInputError, Quarter
     from regflows.inspection.owed import submit_report
     from regflows.kit.obligations import ObligationNotFound, Refused
@@ -236,4 +246,9 @@ def submit(
         _fail(str(exc), ExitCode.REFUSED)
     except (ObligationNotFound, ValueError) as exc:
         _fail(str(exc), ExitCode.USAGE)
-    _echo({"quarter": q.label, "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by})
+    filed = (row.detail or {}).get("filed") or {}
+    _echo({"quarter": q.label, "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by,
+           "files": {key: {"path": f["path"], "sha256": f["sha256"]} for key, f in filed.items()}})
+    for key, title in (("report", "定稿报告"), ("findings", "定稿问题清单")):
+        if key in filed:
+            typer.echo(f"已报送{title}：{filed[key]['path']}（SHA-256 {filed[key]['sha256']}）", err=True)

@@ -20,10 +20,31 @@ from regflows.kit.documents import OfficialDocument
 from regflows.kit.reports import record_report_in
 from regflows.store import db
 
-__all__ = ["KIND", "TITLE", "issue_notice", "write_notice"]
+__all__ = ["DOCUMENTS", "KIND", "TITLE", "cite", "issue_notice", "write_notice"]
 
 KIND = "rectification_notice"
 TITLE = "整改通知书"
+
+
+#: The documents behind the clause tags (docs/regulations.md), as a notice names them: a
+#: department reads 《企业客户信息保护管理办法》, not "CUSTINFO" (review of issue 15, 15).
+DOCUMENTS: dict[str, str] = {
+    "CUSTINFO": "《企业客户信息保护管理办法》",
+    "PBOC-102": "《中国人民银行关于进一步加强征信信息安全管理的通知》（银发〔2018〕102号）",
+    "NFRA": "《银行业保险业网络安全管理办法》",
+    "CQ-PLAN": "《重庆市地方金融监督管理局网络安全事件应急预案》",
+    "TENPAY": "《个人金融信息安全事件管理规范》",
+}
+
+
+def cite(clause: str) -> str:
+    """A clause as a notice cites it: the document's name, then the article (``CUSTINFO 10.2`` →
+    《企业客户信息保护管理办法》10.2); a clause without a known tag stays as written."""
+    tag, _, article = clause.strip().partition(" ")
+    name = DOCUMENTS.get(tag)
+    if name is None:
+        return clause
+    return f"{name}{article.strip()}"
 
 
 def _date(day: dt.date) -> str:
@@ -43,10 +64,11 @@ def write_notice(status: FindingStatus, path: str | Path, *, institution: str, i
     limit = dt.date.fromisoformat(due)
     doc = OfficialDocument(TITLE, stamp=stamp, header=f"{institution}　{TITLE}", subtitle=f"编号：{status.id}")
     doc.paragraph(f"{unit_name or f.unit}：", indent=False)
-    doc.paragraph(f"根据{SOURCES[f.source]}，{_date(f.feedback)}反馈你部门（单位）存在以下问题，"
-                  f"依据 {f.clause}，请按本通知要求整改。")
+    source = SOURCES[f.source].split("（", 1)[0]  # its clause is the 依据 below, named once
+    doc.paragraph(f"根据{source}，{_date(f.feedback)}反馈你部门（单位）存在以下问题，"
+                  "请按本通知要求整改。")
     doc.heading("一、存在的问题")
-    doc.table([("问题", f.title), ("依据", f.clause), ("情况说明", f.detail or "（无）"), ("整改责任人", f"{owner_name}（{f.owner}）" if owner_name else f.owner),
+    doc.table([("问题", f.title), ("依据", cite(f.clause)), ("情况说明", f.detail or "（无）"), ("整改责任人", f"{owner_name}（{f.owner}）" if owner_name else f.owner),
                ("所属季度", f.quarter)], (36, 120))
     doc.heading("二、整改要求")
     doc.paragraph(f"请于{_date(limit)}24时前完成整改（计算方式：{status.rectification['basis']}），"

@@ -36,7 +36,7 @@ from regflows.store.obligations import find
 
 __all__ = [
     "PROCEDURE", "REPORT_CLAUSE", "REPORT_CODE", "ensure_report_in", "last_quarter", "owe_last_quarter", "owe_report",
-    "quarter_subject", "signed_off_on", "submit_report",
+    "final_files", "quarter_subject", "signed_off_on", "submit_report",
 ]
 
 #: The procedure's name on every obligation row it writes (findings' rows included).
@@ -120,13 +120,56 @@ def signed_off_on(s: Session, quarter: Quarter) -> dt.date | None:
 
 
 
+def final_files(quarter: Quarter, url: str | None = None) -> dict[str, dict[str, str]]:
+    """The quarter's final report and findings workbook (kind → path, SHA-256), once its sign-off is
+    final (regflows/inspection/signoff.py: stage DONE); :class:`obligations.Refused` otherwise.
+
+    Why: 三（三） asks for the *written report* (「向人民银行书面报告」): what is filed is the report
+    reviewed and signed off, not a draft; each final file must still be on disk with the bytes
+    recorded when it was made final."""
+    import hashlib
+
+    from regflows.inspection.signoff import KIND  # signoff imports this module: loaded here, when used
+    from regflows.kit import approvals
+
+    approval = approvals.get(KIND, quarter_subject(quarter), url)
+    if approval is None or approval.stage != approvals.DONE or not (approval.detail or {}).get("final"):
+        stage = "尚未提交签发" if approval is None else "尚未定稿（复核、签发未完成）"
+        raise obligations.Refused(f"{quarter.label} 的自查自纠报告{stage}，不能登记报送：报送的须是经复核、签发定稿的报告"
+                                  f"（regflows self-inspection signoff status {quarter.label}）")
+    final: dict[str, dict[str, str]] = approval.detail["final"]
+    files: dict[str, dict[str, str]] = {}
+    for key, title in (("report", "报告"), ("findings", "问题清单")):
+        path = Path(final[key]["path"])
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        if digest != final[key]["sha256"]:
+            raise obligations.Refused(f"{quarter.label} 定稿的{title} {path} 已不存在或定稿后被改动（SHA-256 不符），不能登记报送")
+        files[key] = {"path": str(path), "sha256": digest, "revision": str(approval.revision)}
+    return files
+
+
 def submit_report(quarter: Quarter, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,
                   url: str | None = None, people: Collection[str] | None = None,
                   field_names: Mapping[str, str] | None = None, today: dt.date | None = None) -> Obligation:
     """Record the quarter's report as filed, with evidence (the kit's fulfil): its reminders stop.
-    A quarter not yet over has no report to file."""
+    A quarter not yet over has no report to file; a report not yet signed off (final) is refused
+    (:func:`final_files`): the final files filed, their paths and SHA-256, go on the row
+    (``detail["filed"]``) and in the ledger in the same transaction."""
     if quarter.last_day >= (today or dt.datetime.now(SHANGHAI).date()):
         raise InspectionInputError(f"{quarter.label} 尚未结束：自查自纠报告报送的是已结束季度的情况")
     owe_report(quarter, url=url)  # owed from the quarter's end even if no watch has written it yet
+    files: dict[str, dict[str, str]] = {}
+
+    def only_final(row: Obligation) -> None:  # after the evidence and --by are checked: bad input first
+        files.update(final_files(quarter, url))
+
+    def record_filed(s: Session, row: Obligation, record: dict[str, Any]) -> None:
+        row.detail = {**(row.detail or {}), "filed": files}
+        ledger.append_in(s, "inspection.report_filed", row.subject, {"quarter": quarter.label, "files": files}, actor=by)
+
     return obligations.fulfil(quarter_subject(quarter), REPORT_CODE, evidence=evidence, by=by, reference=reference, file=file,
-                              url=url, people=people, field_names=dict(field_names or {}))
+                              url=url, people=people, field_names=dict(field_names or {}), precondition=only_final,
+                              step=record_filed)

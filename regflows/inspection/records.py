@@ -19,7 +19,7 @@ from regflows.kit.reports import record_report_in
 from regflows.store import db
 from regflows.store.models import InspectionAnswer, InspectionLead, InspectionRun
 
-__all__ = ["PROCEDURE", "answers_of", "latest_answers", "leads_of", "record_answers", "record_document", "run_of", "save_run"]
+__all__ = ["PROCEDURE", "answers_of", "latest_answers", "latest_run_id", "leads_of", "record_answers", "record_document", "run_of", "save_run"]
 
 PROCEDURE = "self-inspection"
 
@@ -45,6 +45,13 @@ def save_run(run_id: str, quarter: str, seed: int, manifest: dict[str, Any], lea
         for kind, (path, digest) in (files or {}).items():
             record_report_in(s, procedure=PROCEDURE, kind=kind, subject=run_id, path=path, sha256=digest,
                              action="self_inspection.written", detail={"quarter": quarter})
+
+
+def latest_run_id(quarter: str, url: str | None = None) -> str | None:
+    """The quarter's latest run (by export time, as the watch follows it), or None."""
+    with db.session(url) as s:
+        return s.execute(select(InspectionRun.id).where(InspectionRun.quarter == quarter)
+                         .order_by(InspectionRun.exported_at.desc(), InspectionRun.id.desc()).limit(1)).scalar()
 
 
 def run_of(run_id: str, url: str | None = None) -> InspectionRun | None:

@@ -59,6 +59,7 @@ __all__ = [
     "PROCEDURE", "RECTIFY", "REPORT", "REPORT_CLAUSE", "REPORT_WORKING_DAYS", "SELF_INSPECTION", "SOURCES", "FindingStatus",
     "Opened", "RectificationConflict", "RectificationFinding", "Source", "close_finding", "finding_status", "from_check", "list_findings",
     "new_finding", "open_rectification", "record_signoff", "rectification_due", "report_finding", "report_start",
+    "reinstate_check", "withdraw_unfound_checks",
 ]
 
 Source = Literal["check", "worklist", "spot_check", "patrol"]
@@ -164,12 +165,32 @@ def from_check(check: Finding, *, quarter: str | Quarter, unit: str, owner: str,
 
 # -- the due dates (pure) -----------------------------------------------------------------------
 
+def _working_due(due: dt.date, calendar: WorkingDayCalendar | None, names: Mapping[str, str] | None) -> None:
+    """An owner's due day on a day off (weekend or holiday, the official calendar) is refused.
+
+    Why refused and not moved: a deadline on 国庆 is unusual enough to be a slip (the owner meant
+    another day); rolling it forward silently would give a day nobody chose, and back would
+    shorten the owner's time. The error names both neighbours so the owner picks one (README,
+    Interpretations). A year without calendar data raises CalendarError (nothing written)."""
+    from calendars.official import default_calendar
+
+    cal = calendar or default_calendar()
+    status = cal.status(due)
+    if status.working:
+        return
+    kind = status.reason.split(":", 1)
+    why = f"法定节假日（{kind[1]}）" if kind[0] == "holiday" else "周末休息日"
+    raise InspectionInputError(f"{_field('due', names)} {due} 是{why}，不是工作日：整改期限应为工作日，"
+                               f"请改为前一个工作日 {cal.previous_working_day(due)} 或后一个工作日 {cal.next_working_day(due)}")
+
+
 def rectification_due(finding: RectificationFinding, due: dt.date | None = None, settings: InspectionSettings | None = None,
                       calendar: WorkingDayCalendar | None = None, names: Mapping[str, str] | None = None) -> Deadline:
     """The owner's day (24:00 of it) or, by default, N official working days after the feedback."""
     if due is not None:
         if due < finding.feedback:
             raise InspectionInputError(f"{_field('due', names)} {due} 早于{_field('feedback', names)} {finding.feedback}")
+        _working_due(due, calendar, names)
         return Deadline(end_of_day(due), due, f"整改责任人确定的整改期限：{due} 24:00")
     n = (settings or InspectionSettings()).inspection_rectification_working_days
     deadline = within_working_days(finding.feedback, n, calendar)
@@ -308,6 +329,75 @@ def record_signoff(quarter: Quarter, signed_on: dt.date, *, settings: Inspection
         ledger.append_in(s, "inspection.report_signed_off", quarter_row.subject,
                          {"signed_on": signed_on.isoformat(), "reports_dated": dated}, actor=by)
     return dated
+
+
+#: Why a re-run withdraws a user check's finding it no longer finds (review of issue 15, 14).
+RERUN_REASON = "复查运行未再发现"
+
+
+def withdraw_unfound_checks(quarter: Quarter, found: Collection[str], evaluated: Collection[str], *, run_id: str,
+                            by: str = "system", url: str | None = None) -> list[str]:
+    """Withdraw the quarter's open user-check findings that a re-run of the quarter no longer finds.
+
+    Why: a corrected re-run (a fixed users file, fixed logs) must be able to take a finding away,
+    or the register keeps an obligation nobody owes. Only findings of source ``check`` of this
+    quarter whose check was evaluated by the re-run (``evaluated``: check ids; a check the data
+    could not decide says nothing about the finding) and whose id is not in ``found`` (the
+    re-run's finding ids); never worklist, spot-check or patrol findings (a person entered them).
+    Both obligations of such a finding still owed become ``withdrawn`` (a closed state,
+    regflows/store/obligations.py CLOSED_STATES; closed ones stay as they are), with who, why
+    (:data:`RERUN_REASON`), when and the run on the row (``evidence["withdrawn"]``) and the ledger
+    entry ``obligation.withdrawn``, its reminders' acknowledgements resolved, as
+    regflows/incident/store.py withdraws. Returns the withdrawn finding ids."""
+    from regflows.store.models import Notice, utcnow
+    from regflows.store.obligations import CLOSED_STATES
+
+    withdrawn: list[str] = []
+    now = utcnow()
+    with db.session(url) as s:
+        rows = _rows(s, quarter)
+        for row in rows:
+            finding = (row.detail or {}).get("finding") or {}
+            check = str(finding.get("ref") or "").split(":", 1)[0]
+            if (finding.get("source") != "check" or finding.get("quarter") != quarter.label or row.subject in found
+                    or check not in evaluated or row.state in CLOSED_STATES):
+                continue
+            record = {"at": now.isoformat(), "by": by, "reason": RERUN_REASON, "run_id": run_id, "state_before": row.state,
+                      "due_before": row.due_at.isoformat() if row.due_at else None}
+            row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
+            row.state = "withdrawn"
+            ledger.append_in(s, "obligation.withdrawn", row.subject, {"obligation": row.code, "title": row.title, **record}, actor=by)
+            waiting = s.execute(select(Notice).where(Notice.related == row.subject, Notice.requires_ack.is_(True),
+                                                     Notice.resolved_at.is_(None))).scalars()
+            for notice in waiting:
+                notice.resolved_at = now
+                ledger.append_in(s, "notice.resolved", notice.id, {"by": by, "reason": RERUN_REASON}, actor=by)
+            if row.subject not in withdrawn:
+                withdrawn.append(row.subject)
+    return withdrawn
+
+
+def reinstate_check(finding_id: str, *, run_id: str, by: str = "system", url: str | None = None) -> bool:
+    """A check finding withdrawn by a re-run (:data:`RERUN_REASON`) that a later run finds again is
+    owed again: both rows back to the state they had, their due days unchanged (the finding is the
+    one first found), the withdrawal kept in ``evidence["withdrawals"]``, the ledger entry
+    ``obligation.reinstated``. Returns whether anything was reinstated; a finding withdrawn for
+    another reason is left alone."""
+    reinstated = False
+    with db.session(url) as s:
+        for code in (RECTIFY, REPORT):
+            row = find(s, finding_id, code, for_update=True)
+            withdrawn = ((row.evidence or {}).get("withdrawn") or {}) if row is not None else {}
+            if row is None or row.state != "withdrawn" or withdrawn.get("reason") != RERUN_REASON:
+                continue
+            evidence = {k: v for k, v in (row.evidence or {}).items() if k != "withdrawn"}
+            evidence["withdrawals"] = [*evidence.get("withdrawals", []), withdrawn]
+            row.evidence = evidence
+            row.state = str(withdrawn.get("state_before") or "pending")
+            ledger.append_in(s, "obligation.reinstated", finding_id, {"obligation": code, "run_id": run_id,
+                                                                      "reason": "复查运行再次发现"}, actor=by)
+            reinstated = True
+    return reinstated
 
 
 def _rows(s: Session, quarter: Quarter | None, code: str | None = None) -> list[Obligation]:

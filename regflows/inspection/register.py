@@ -8,6 +8,12 @@ rectification due date」), so each one is traceable from its lead to its closur
 - A worklist answer of 违规 or 需整改 (三（三） 逐笔核实) is opened on the day it was answered,
   owned by the lead's owner, in the lead's unit, its reference the lead and the link.
 
+A re-run of the quarter (the latest run) that no longer finds a user check's finding still open
+withdraws it (state ``withdrawn``, 「复查运行未再发现」,
+:func:`~regflows.inspection.rectification.withdraw_unfound_checks`): only check findings of the
+same quarter, and only for checks the re-run evaluated; an older run registered again never
+withdraws what a newer one found.
+
 Opening is idempotent (a finding's id is a hash of its facts): the watch calls this every day and
 after each import, and nothing is opened twice. What cannot be opened (no owner, a due day in a
 year without calendar data, the same finding already open with other facts) is returned with the
@@ -24,7 +30,16 @@ from calendars.zone import SHANGHAI
 from regflows.inspection import records
 from regflows.inspection.checks import Finding
 from regflows.inspection.models import LINKS, InspectionInputError, Quarter
-from regflows.inspection.rectification import RectificationConflict, RectificationFinding, from_check, new_finding, open_rectification
+from regflows.inspection.rectification import (
+    RectificationConflict,
+    RectificationFinding,
+    from_check,
+    new_finding,
+    finding_status,
+    open_rectification,
+    reinstate_check,
+    withdraw_unfound_checks,
+)
 from regflows.profile import Profile
 
 __all__ = ["Registered", "register_run"]
@@ -41,6 +56,8 @@ class Registered:
     opened: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)  # check findings a re-run no longer finds
+    reinstated: list[str] = field(default_factory=list)  # withdrawn by a re-run, found again by a later one
 
 
 def _open(finding: RectificationFinding, profile: Profile, out: Registered, url: str | None) -> None:
@@ -50,6 +67,25 @@ def _open(finding: RectificationFinding, profile: Profile, out: Registered, url:
         out.problems.append(f"{finding.title}：{exc}")
         return
     (out.opened if opened.created else out.existing).append(opened.finding_id)
+
+
+def _found_again(finding: RectificationFinding, run_id: str, latest: bool, out: Registered, url: str | None) -> bool:
+    """A user check's finding already registered by an earlier run of the quarter, found again
+    (another day, another row number): the one registered first, not a conflict; withdrawn by a
+    re-run in between, it is owed again (:func:`reinstate_check`) when this run is the quarter's
+    latest (an older run registered again reinstates nothing). Another owner is left to
+    :func:`_open`, which refuses it with the reason."""
+    try:
+        status = finding_status(finding.id, url)
+    except LookupError:
+        return False
+    if status.finding.owner != finding.owner:
+        return False
+    if latest and reinstate_check(finding.id, run_id=run_id, url=url):
+        out.reinstated.append(finding.id)
+    else:
+        out.existing.append(finding.id)
+    return True
 
 
 def register_run(run_id: str, profile: Profile, url: str | None = None) -> Registered:
@@ -64,8 +100,12 @@ def register_run(run_id: str, profile: Profile, url: str | None = None) -> Regis
     found_on = run.created_at.astimezone(SHANGHAI).date()
     checks = ((run.summary or {}).get("report") or {}).get("results") or []
     findings = [Finding(**f) for r in checks for f in r.get("findings") or []]
+    latest = records.latest_run_id(run.quarter, url) == run_id
+    found: set[str] = set()
+    complete = True  # every finding of the run has its id: only then can the ones not found be told
     if findings and not head.inspection_owner:
         out.problems.append(f"用户检查发现的 {len(findings)} 个问题无法登记整改：总行/总部（{head.code}）未配置 inspection_owner")
+        complete = False
     elif findings:
         for check in findings:
             try:
@@ -73,8 +113,16 @@ def register_run(run_id: str, profile: Profile, url: str | None = None) -> Regis
                                      people=people)
             except InspectionInputError as exc:
                 out.problems.append(f"用户 {check.user_id} 的检查问题：{exc}")
+                complete = False
                 continue
-            _open(finding, profile, out, url)
+            found.add(finding.id)
+            if not _found_again(finding, run_id, latest, out, url):
+                _open(finding, profile, out, url)
+    evaluated = {str(r.get("check")) for r in checks if r.get("not_evaluated") is None}
+    if complete and latest:
+        out.withdrawn = withdraw_unfound_checks(quarter, found, evaluated, run_id=run_id, url=url)
+    elif not complete:
+        out.problems.append("本次运行有检查问题未能登记，未据此撤销复查未再发现的问题")
     leads = {lead.lead_id: lead for lead in records.leads_of(run_id, url)}
     for (lead_id, link), answer in sorted(records.latest_answers(run_id, url).items()):
         if answer.outcome not in TO_RECTIFY:

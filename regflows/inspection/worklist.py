@@ -5,7 +5,12 @@ Why a workbook at all: the owners who verify the leads (PBOC-102 三（三）: �
 (:mod:`regflows.inspection.pages`) is the other way in. The format (issue 15,
 item 3): one row per (lead, link), the owner fills 结论/证据说明/核实人, and a very hidden sheet
 carries the run id and the SHA-256 of the (lead, link) cells, so an import attaches the file to
-its quarter and detects an edited lead or link cell.
+its quarter and detects an edited lead or link cell. The hidden sheet also carries a signature
+over run_id|exported_at|sha256 (:func:`notices.acks.sign`, the endpoint's key, purpose
+``worklist``): the export time decides whether a newer page answer wins (a row answered since the
+export is refused), so an edited export time (e.g. 2099-01-01) would let an old workbook override
+an owner's newer answer; without the key it cannot be re-signed, and a workbook whose signature
+does not verify is refused whole.
 
 Reading is as careful as writing: a cell is read as the text it shows, a formula is never
 evaluated (and refused: an owner's answer is typed, not computed), and every bad row is refused
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from calendars.zone import SHANGHAI
+from notices.acks import sign
 from regflows import ledger
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, InspectionInputError, Lead, Quarter
 from regflows.kit.documents import CellStyle, SafeWorkbook
@@ -38,6 +45,7 @@ __all__ = [
     "export_worklist",
     "import_worklist",
     "worklist_sha256",
+    "worklist_signature",
 ]
 
 SHEET = "核实清单"
@@ -64,6 +72,15 @@ def worklist_sha256(pairs: Sequence[tuple[str, str]]) -> str:
     "\\n" with no trailing newline. Stored in the workbook and with the run."""
     text = "\n".join(f"{lead_id}\t{link}" for lead_id, link in pairs)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: The signature's purpose: no other kind of link or file signed with the same key stands for it.
+SIGN_PURPOSE = "worklist"
+
+
+def worklist_signature(run_id: str, exported_at: str, sha256: str) -> str:
+    """The signature of a worklist's hidden facts (run id, export time as written, SHA-256)."""
+    return sign(SIGN_PURPOSE, run_id, exported_at, sha256)
 
 
 def _beijing(value: dt.datetime | None) -> str:
@@ -125,7 +142,8 @@ def export_worklist(path: Path, run_id: str, quarter: Quarter, exported_at: dt.d
     sheet.print_layout(last_row=max(row, 1), last_column=len(COLUMNS), repeat_rows=(1, 1))
     meta = book.sheet(META_SHEET)
     for index, (key, value) in enumerate((("run_id", run_id), ("quarter", quarter.label), ("exported_at", stamp),
-                                          ("rows", str(len(pairs))), ("sha256", digest)), start=1):
+                                          ("rows", str(len(pairs))), ("sha256", digest),
+                                          ("signature", worklist_signature(run_id, stamp, digest))), start=1):
         meta.write(index, 1, key)
         meta.write(index, 2, value)
     meta.hide(very=True)
@@ -224,11 +242,39 @@ def _meta(book: Any, path: Path) -> dict[str, str]:
     missing = [k for k in ("run_id", "quarter", "exported_at", "rows", "sha256") if not facts.get(k)]
     if missing:
         raise _file_error(path, f"隐藏工作表「{META_SHEET}」缺少 {'、'.join(missing)}")
+    if not facts.get("signature"):
+        raise _file_error(path, f"隐藏工作表「{META_SHEET}」缺少签名（不是本系统导出的核实清单，或导出于签名启用之前：请用 "
+                                "self-inspection worklist 重新导出）")
+    if not hmac.compare_digest(facts["signature"], worklist_signature(facts["run_id"], facts["exported_at"], facts["sha256"])):
+        raise _file_error(path, f"隐藏工作表「{META_SHEET}」的签名不符：运行编号、导出时间或哈希被改动（或签名密钥已更换）")
     return facts
 
 
+def _people() -> dict[str, str]:
+    """person_id → name from the profile in use (REGFLOWS_PROFILE or the demo's)."""
+    from regflows.profile import ProfileError, load_profile, profile_path
+
+    try:
+        return {p.id: p.name for p in load_profile(profile_path()).people}
+    except (ProfileError, OSError) as exc:
+        raise InspectionInputError(f"未能读取机构配置（{exc}），无法核对核实人；未登记任何结论") from None
+
+
+def _verifier(text: str, people: Mapping[str, str]) -> str | None:
+    """The person_id a 核实人 cell names: the id, 「姓名（id）」 as the 负责人 column shows it, or a
+    name only one person of the profile has; None when it names no one of the profile."""
+    if text in people:
+        return text
+    if text.endswith(("）", ")")) and ("（" in text or "(" in text):
+        inner = text[:-1].replace("(", "（").rpartition("（")[2].strip()
+        if inner in people:
+            return inner
+    named = [pid for pid, name in people.items() if name == text]
+    return named[0] if len(named) == 1 else None
+
+
 def import_worklist(path: Path, by: str | None = None, *, url: str | None = None,
-                    now: dt.datetime | None = None) -> ImportResult:
+                    now: dt.datetime | None = None, people: Mapping[str, str] | None = None) -> ImportResult:
     """Validate a filled-in worklist and record its valid rows (source ``workbook``).
 
     The file as a whole must be the run's worklist: readable as .xlsx, its hidden sheet naming a
@@ -239,7 +285,11 @@ def import_worklist(path: Path, by: str | None = None, *, url: str | None = None
     Then every row on its own: empty rows are left unanswered; a row with a bad 结论, without
     核实人 (``by``, the person importing, stands in when given), without 证据说明 for a
     违规/需整改, with a formula, or whose (lead, link) has been answered by someone else since
-    the export (e.g. on the owner's page) is refused with its row number and column; a row equal
+    the export (e.g. on the owner's page) is refused with its row number and column; so is a
+    row whose 核实人 is not one of the profile's ``people`` (person_id → name; the profile in use
+    when not given) or not the lead's owner: only the owner answers for a lead, as on the page
+    (pages.py), and 结论 is one of 合规/违规/需整改 as the dropdown offers (not the internal
+    codes). A row equal
     to the answer that counts is unchanged (importing the same file twice records nothing new);
     the rest are recorded in one transaction, each with the file's SHA-256.
     """
@@ -265,6 +315,7 @@ def import_worklist(path: Path, by: str | None = None, *, url: str | None = None
     except Exception as exc:  # noqa: BLE001  (zip, XML, openpyxl: whatever it is, the file is not a usable .xlsx)
         raise _file_error(path, f"不是有效的 .xlsx 文件或文件已损坏（{type(exc).__name__}）") from None
     facts = _meta(book, path)
+    staff = _people() if people is None else people
     try:
         exported_at = dt.datetime.fromisoformat(facts["exported_at"].replace("Z", "+00:00"))
         if exported_at.tzinfo is None:
@@ -328,15 +379,31 @@ def import_worklist(path: Path, by: str | None = None, *, url: str | None = None
         if not outcome_zh and not evidence and not verifier:
             result.empty += 1
             continue
-        outcome = outcome_keys.get(outcome_zh) or (outcome_zh if outcome_zh in OUTCOMES else None)
+        outcome = outcome_keys.get(outcome_zh)
         if outcome is None:
             why = "未填结论" if not outcome_zh else f"「{outcome_zh}」不是可选的结论"
             result.refused.append(RefusedRow(number, COLUMNS[COL_OUTCOME - 1], f"{why}（应为{'、'.join(OUTCOMES.values())}之一）"))
             continue
-        verifier = verifier or (by or "")
-        if not verifier:
+        typed = verifier or (by or "")
+        if not typed:
             result.refused.append(RefusedRow(number, COLUMNS[COL_BY - 1], "有结论而未填核实人（person_id）"))
             continue
+        resolved = _verifier(typed, staff)
+        if resolved is None:
+            result.refused.append(RefusedRow(number, COLUMNS[COL_BY - 1], f"核实人「{typed}」不是机构配置中的人员（应填 person_id）"))
+            continue
+        owner = leads[lead_id].owner
+        if owner is None:
+            result.refused.append(RefusedRow(number, COLUMNS[COL_BY - 1],
+                                             f"线索 {lead_id} 未指定负责人，无人可以核实；请先在机构配置中为单位 {leads[lead_id].unit} "
+                                             "填写 inspection_owner"))
+            continue
+        if resolved != owner:
+            result.refused.append(RefusedRow(number, COLUMNS[COL_BY - 1],
+                                             f"核实人 {staff.get(resolved, resolved)}（{resolved}）不是该线索的负责人 "
+                                             f"{staff.get(owner, owner)}（{owner}）：只有线索负责人可以核实并答复（与核实页面相同）"))
+            continue
+        verifier = resolved
         if outcome in NEEDS_EVIDENCE and not evidence:
             result.refused.append(RefusedRow(number, COLUMNS[COL_EVIDENCE - 1],
                                              f"结论为「{OUTCOMES[outcome]}」须填写证据说明（发现了什么、依据何在）"))

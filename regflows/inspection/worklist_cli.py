@@ -35,7 +35,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @worklist_app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(help="填写后的核实清单（.xlsx，由 self-inspection run 导出）")],
-    by: Annotated[str | None, typer.Option("--by", help="导入人（person_id）：核实人一栏为空的行以其为核实人")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="导入人（person_id）：核实人一栏为空的行以其为核实人（核实人须为该线索的负责人）")] = None,
 ) -> None:
     """校验并登记填写后的核实清单：有效行登记，错误行逐一列出（行号、列名、原因）。
 

@@ -29,6 +29,14 @@ def test_run_writes_the_contracts_files_and_prints_the_summary(home: Path, tmp_p
     assert set(summary["checks"]) == set(CHECK_IDS) and summary["report_due"] == "2025-10-28"
     assert (out / MANIFEST_NAME).exists() and (out / "worklist-2025Q3.xlsx").exists()
     assert (out / "findings-2025Q3.xlsx").exists() and (out / "self-inspection-report-2025Q3.docx").exists()
+    # its findings are on the rectification register, as the flow puts them (register.py)
+    from regflows.inspection.models import Quarter
+    from regflows.inspection.rectification import list_findings
+
+    register = list_findings(Quarter(2025, 3))
+    assert sorted(printed["rectification"]["opened"]) == sorted(f.id for f in register)
+    assert len(register) == summary["findings"] and {f.finding.source for f in register} == {"check"}
+    assert printed["rectification"]["problems"] == [] and f"已登记整改问题 {len(register)} 个" in result.stderr
     # the worklist it wrote imports back (nothing filled in: nothing recorded, nothing refused)
     imported = CliRunner().invoke(app, ["self-inspection", "import", str(out / "worklist-2025Q3.xlsx")])
     assert imported.exit_code == ExitCode.DONE, imported.output

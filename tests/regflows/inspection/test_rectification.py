@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from calendars.official import CalendarError
 from regflows.cli import app
+from regflows.exit_codes import ExitCode
 from regflows.inspection.checks import Finding
 from regflows.inspection.due import report_due
 from regflows.inspection.models import InspectionInputError, Quarter
@@ -88,8 +89,14 @@ def test_the_default_due_date_crosses_national_day_2026_on_the_official_calendar
 
 
 def test_an_owner_set_due_date_is_kept_and_one_before_the_feedback_refused() -> None:
-    owner = rectification_due(finding(), dt.date(2026, 10, 3))  # the owner's day, even in the holiday: the owner chose it
-    assert owner.last_day == dt.date(2026, 10, 3) and "整改责任人确定" in owner.basis
+    owner = rectification_due(finding(), dt.date(2026, 10, 12))  # the owner's day (a Monday)
+    assert owner.last_day == dt.date(2026, 10, 12) and "整改责任人确定" in owner.basis
+    # a day off is refused, never moved: 国庆, a weekend; the make-up Saturday 2026-10-10 is a working day
+    with pytest.raises(InspectionInputError, match=r"整改期限（--due） 2026-10-03 是法定节假日（国庆节）.*2026-09-30.*2026-10-08"):
+        rectification_due(finding(), dt.date(2026, 10, 3), names={"due": "--due", "feedback": "--feedback-date"})
+    with pytest.raises(InspectionInputError, match=r"2026-10-18 是周末休息日"):
+        rectification_due(finding(), dt.date(2026, 10, 18))
+    assert rectification_due(finding(), dt.date(2026, 10, 10)).last_day == dt.date(2026, 10, 10)
     assert rectification_due(finding(), dt.date(2026, 9, 28)).last_day == dt.date(2026, 9, 28)  # the feedback day itself: allowed
     with pytest.raises(InspectionInputError, match=r"整改期限（--due） 2026-09-27 早于反馈日期（--feedback-date）"):
         rectification_due(finding(), dt.date(2026, 9, 27), names={"due": "--due", "feedback": "--feedback-date"})
@@ -295,7 +302,10 @@ def test_a_spot_check_problem_becomes_a_finding_with_its_notice(store: Path, tmp
     text = "\n".join(p.text for p in document.paragraphs)
     cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
     assert "整改通知书" in text and "零售业务处：" in text and "请于2026年10月16日24时前完成整改" in text
-    assert "陈静（chen.jing）" in cells and "权限管理：离职员工账号未及时注销" in cells and "CUSTINFO 10.2" in cells
+    assert "陈静（chen.jing）" in cells and "权限管理：离职员工账号未及时注销" in cells
+    # the regulation named once, by its name, never the tag (CUSTINFO is the internal policy, docs/regulations.md)
+    assert "《企业客户信息保护管理办法》10.2" in cells and "CUSTINFO" not in "\n".join([text, *cells])
+    assert "\n".join([text, *cells]).count("企业客户信息保护管理办法") == 1
     assert "2026年9月28日" in text and document.core_properties.title == "整改通知书"
     with db.session() as s:
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.notice_written")).scalar_one()
@@ -342,6 +352,11 @@ def test_cli_add_list_close(store: Path, tmp_path: Path) -> None:
     assert json.loads(done.stdout)["rechecked_by"] == "sun.li"
     reported = runner.invoke(app, ["self-inspection", "finding", "report", out["id"], "--evidence", "书面报送人民银行", "--by", "he.min"])
     assert reported.exit_code == 0, reported.output
+    # closed twice, reported twice: refused in Chinese, the title named, never the obligation's code
+    twice = runner.invoke(app, [*close, "--rechecked-by", "sun.li"])
+    assert twice.exit_code == 5 and "义务“整改：查询授权书留存不全”已于" in twice.stderr and "rectification" not in twice.stderr
+    again = runner.invoke(app, ["self-inspection", "finding", "report", out["id"], "--evidence", "再次", "--by", "he.min"])
+    assert again.exit_code == 5 and "不能重复登记" in again.stderr and "rectification" not in again.stderr
     states = {f["id"]: (f["rectification"]["state"], f["report"]["state"])
               for f in json.loads(runner.invoke(app, ["self-inspection", "finding", "list", "--quarter", "2026Q3"]).stdout)}
     assert states[out["id"]] == ("fulfilled", "fulfilled")
@@ -355,6 +370,7 @@ def test_cli_add_list_close(store: Path, tmp_path: Path) -> None:
     ({"--title": ""}, 2, "问题标题（--title）不能为空"),
     ({"--due": "10月30日"}, 2, "--due 应写作 YYYY-MM-DD"),
     ({"--due": "2026-09-01"}, 2, "整改期限（--due） 2026-09-01 早于反馈日期（--feedback-date）"),
+    ({"--due": "2026-10-03"}, 2, "整改期限（--due） 2026-10-03 是法定节假日（国庆节），不是工作日"),
     ({"--source": "spot_check"}, 2, "须写明抽查领域（--area）"),
     ({"--feedback-date": "2026-12-21"}, 3, "2027"),
 ])
@@ -381,11 +397,12 @@ def test_cli_notice_path_and_the_quarters_report_submitted(store: Path, tmp_path
     assert early.exit_code == 2 and "尚未结束" in early.stderr
     bad = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送", "--by", "nobody.x"])
     assert bad.exit_code == 2 and "--by" in bad.stderr
-    ok = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送人民银行重庆营管部", "--by", "he.min"])
-    assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout)["quarter"] == "2026Q3"
-    again = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "再次", "--by", "he.min"])
-    assert again.exit_code == 5 and "不能重复登记" in again.stderr
+    unsigned = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送人民银行重庆营管部", "--by", "he.min"])
+    assert unsigned.exit_code == ExitCode.REFUSED and "尚未提交签发" in unsigned.stderr and "定稿" in unsigned.stderr
+    with db.session() as s:  # the report stays owed: nothing was recorded as filed
+        row = s.execute(select(Obligation).where(Obligation.code == "self_inspection_report")).scalar_one()
+        assert row.fulfilled_at is None and "filed" not in (row.detail or {})
+    # submitted once final: tests/regflows/inspection/test_signoff.py
 
 
 def test_a_user_checks_finding_is_one_finding_per_user_and_check() -> None:

@@ -171,6 +171,50 @@ def test_three_different_people_through_their_links_and_then_the_report_is_final
     assert signoff.open_quarters() == []
 
 
+def test_the_quarters_report_is_filed_only_once_final_and_what_is_filed_is_the_final_files(quarter) -> None:  # type: ignore[no-untyped-def]
+    """PBOC-102 三（三） 「书面报告」: the signed-off report, not a draft (review of issue 15, 5)."""
+    profile, http, outcome = quarter
+    runner = CliRunner()
+    args = ["self-inspection", "submit", Q.label, "--evidence", "书面报送人民银行重庆营管部", "--by", "sun.li"]
+    never = runner.invoke(app, args)
+    assert never.exit_code == ExitCode.REFUSED and "尚未提交签发" in never.stderr and "Traceback" not in never.output
+    signoff.submit(profile, outcome.run_id, "he.min")
+    reviewing = runner.invoke(app, args)
+    assert reviewing.exit_code == ExitCode.REFUSED and "尚未定稿" in reviewing.stderr
+    acknowledge(_token(_link(http, "sun.li")))
+    signoff.advance(profile, Q)
+    approving = runner.invoke(app, args)
+    assert approving.exit_code == ExitCode.REFUSED
+    acknowledge(_token(_link(http, "zhou.qiang")))
+    status = signoff.advance(profile, Q)
+    assert status.stage == "final" and status.final is not None
+    ok = runner.invoke(app, args)
+    assert ok.exit_code == ExitCode.DONE, ok.output
+    files = json.loads(ok.stdout)["files"]
+    for key in ("report", "findings"):
+        path = Path(status.final[key]["path"])
+        assert files[key] == {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        assert str(path) in ok.stderr
+    with db.session() as s:
+        filed = [json.loads(e.payload) for e in s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.report_filed")).scalars()]
+        row = s.execute(select(Obligation).where(Obligation.subject == SUBJECT, Obligation.code == REPORT_CODE)).scalar_one()
+    assert [{k: {"path": f["path"], "sha256": f["sha256"]} for k, f in p["files"].items()} for p in filed] == [files]
+    assert row.fulfilled_by == "sun.li" and row.detail["filed"]["report"]["sha256"] == files["report"]["sha256"]
+
+
+def test_a_final_file_changed_on_disk_is_not_filed(quarter) -> None:  # type: ignore[no-untyped-def]
+    profile, http, outcome = quarter
+    signoff.submit(profile, outcome.run_id, "he.min")
+    acknowledge(_token(_link(http, "sun.li")))
+    signoff.advance(profile, Q)
+    acknowledge(_token(_link(http, "zhou.qiang")))
+    status = signoff.advance(profile, Q)
+    assert status.final is not None
+    Path(status.final["findings"]["path"]).write_bytes(b"changed")
+    result = CliRunner().invoke(app, ["self-inspection", "submit", Q.label, "--evidence", "书面报送", "--by", "sun.li"])
+    assert result.exit_code == ExitCode.REFUSED and "定稿后被改动" in result.stderr
+
+
 def test_the_requests_carry_working_links_to_both_files(quarter) -> None:  # type: ignore[no-untyped-def]
     profile, http, outcome = quarter
     signoff.submit(profile, outcome.run_id, "he.min")
