@@ -34,6 +34,8 @@ from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, QueryHis
 from regflows.inspection.due import report_due
 from regflows.inspection.leads import incident_leads, query_leads, quarter_rows, unowned
 from regflows.inspection.models import LINKS, InspectionInputError, Lead, Quarter
+from regflows.inspection.rectification import list_findings
+from regflows.inspection.register_sheet import report_rows
 from regflows.inspection.report import ReportContext, write_findings, write_report
 from regflows.inspection.sample import MANIFEST_NAME, Sample, draw, manifest_bytes, population
 from regflows.inspection.users import UsersFile, read_users
@@ -176,7 +178,8 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
         logs=[Path(p).name for p in logs], users_file=Path(users).name, rules_title=source.title, results=results,
         leads=leads, sample=sample, manifest_sha256=hashlib.sha256(manifest_data).hexdigest(), report_due=due,
         report_due_basis=basis, vulns=figures_,
-        vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings, people=owners)
+        vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings, people=owners,
+        units={u.code: u.name for u in profile.reporting_units})
 
     step(STEPS[5])
     with publishing(out_dir) as stage:
@@ -228,7 +231,7 @@ def _report_facts(ctx: ReportContext) -> dict[str, Any]:
     findings, the inputs' names, the due day; so the report can be drafted again (:func:`redraft`)."""
     return {"institution": ctx.institution, "logs": list(ctx.logs), "users_file": ctx.users_file, "rules_title": ctx.rules_title,
             "vulns_file": ctx.vulns_file, "manifest_sha256": ctx.manifest_sha256, "report_due": ctx.report_due,
-            "report_due_basis": ctx.report_due_basis, "warnings": list(ctx.warnings), "people": dict(ctx.people),
+            "report_due_basis": ctx.report_due_basis, "warnings": list(ctx.warnings), "people": dict(ctx.people), "units": dict(ctx.units),
             "results": [{"check": r.check, "title": r.title, "clause": r.clause, "not_evaluated": r.not_evaluated,
                          "partial": r.partial,
                          "findings": [dataclasses.asdict(f) for f in r.findings]} for r in ctx.results.values()]}
@@ -261,7 +264,9 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
         sample=sample, manifest_sha256=facts["manifest_sha256"], report_due=facts["report_due"],
         report_due_basis=facts["report_due_basis"], vulns=VulnsFigures.from_dict(vulns) if vulns else None,
         vulns_file=facts["vulns_file"], answers=records.latest_answers(run_id, url), warnings=facts["warnings"],
-        people=facts.get("people") or {})
+        people=facts.get("people") or {}, units=facts.get("units") or {},
+        register=report_rows(list_findings(quarter, url), names=facts.get("people") or {}, units=facts.get("units") or {},
+                             today=stamp.date()))
     written = write_report(path, ctx)
     records.record_document(run_id, "report-redraft", written.absolute(), sha256_file(written)[0], url=url)
     return written

@@ -19,7 +19,7 @@ from regflows.inspection.models import Quarter
 from regflows.inspection.rectification import SOURCES, FindingStatus
 from regflows.kit.documents import CellStyle, SafeWorkbook
 
-__all__ = ["COLUMNS", "STATES", "write_register"]
+__all__ = ["COLUMNS", "STATES", "report_rows", "write_register"]
 
 COLUMNS = ["问题编号", "来源", "问题", "依据", "责任单位", "整改责任人", "反馈日", "整改期限", "整改状态", "整改情况报告期限",
            "报告状态", "情况说明"]
@@ -65,3 +65,17 @@ def write_register(path: Path, quarter: Quarter, findings: Sequence[FindingStatu
     ws.column_widths(WIDTHS)
     ws.freeze(3)
     return book.save(path)
+
+
+def report_rows(findings: Sequence[FindingStatus], *, names: Mapping[str, str] | None = None,
+                units: Mapping[str, str] | None = None, today: dt.date | None = None) -> list[Sequence[str]]:
+    """The register as the report's section 六 shows it (regflows/inspection/report.py REGISTER_COLUMNS)."""
+    day = today or dt.datetime.now(SHANGHAI).date()
+    rows: list[Sequence[str]] = []
+    for status in findings:
+        f = status.finding
+        owner = (names or {}).get(f.owner, f.owner)
+        source = SOURCES.get(f.source, f.source).split("（", 1)[0]
+        rows.append((f.title, source, (units or {}).get(f.unit, f.unit), owner, status.rectification.get("due") or "",
+                     _state(status.rectification, day)))
+    return rows

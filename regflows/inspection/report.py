@@ -22,7 +22,7 @@ from regflows.inspection.sample import Sample
 from regflows.inspection.vulns import VulnsFigures, chart_rows, mean_sentence
 from regflows.kit.documents import DRAFT_MARK, CellStyle, OfficialDocument, SafeWorkbook, pending
 
-__all__ = ["FINDINGS_COLUMNS", "RECTIFICATION_PENDING", "SECTIONS", "SIGNOFF_DAY", "ReportContext", "write_findings", "write_report"]
+__all__ = ["FINDINGS_COLUMNS", "RECTIFICATION_PENDING", "REGISTER_COLUMNS", "SECTIONS", "SIGNOFF_DAY", "ReportContext", "write_findings", "write_report"]
 
 #: The report's section headings, in order (tests open the .docx and look for each).
 SECTIONS: tuple[str, ...] = ("一、自查范围", "二、自查方法", "三、抽查样本及其清单", "四、发现的问题（按环节）",
@@ -30,6 +30,8 @@ SECTIONS: tuple[str, ...] = ("一、自查范围", "二、自查方法", "三、
 DRAFT_NOTICE = DRAFT_MARK + "：本报告由 regflows 根据本季度自查数据生成，须经审批签发后方可报送。"
 #: The draft's two elements the sign-off fills in (regflows/inspection/signoff.py, the kit's final_copy).
 SIGNOFF_DAY = "签发日期"
+#: The columns of the register's table in section 六.
+REGISTER_COLUMNS = ("问题", "来源", "责任单位", "整改责任人", "整改期限", "整改状态")
 RECTIFICATION_PENDING = "整改登记与整改进度于报告签发后登记，签发稿中补充各项问题的整改期限与状态"
 #: People read the check's title, never its id (review of issue 15, item 15).
 FINDINGS_COLUMNS: tuple[str, ...] = ("序号", "检查项", "依据条款", "用户", "用户清单行号", "问题说明")
@@ -66,6 +68,11 @@ class ReportContext:
     warnings: Sequence[str] = ()
     #: person_id → name (the profile's people), so the report names people, not ids.
     people: Mapping[str, str] = field(default_factory=dict)
+    #: The quarter's rectification register as it stands when the report is (re)drafted, one row per
+    #: finding: 问题, 来源, 责任单位, 整改责任人, 整改期限, 整改状态 (regflows/inspection/register_sheet.py).
+    register: Sequence[Sequence[str]] = ()
+    #: unit code → name (the profile's reporting units), kept with the run for a redraft.
+    units: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def findings(self) -> int:
@@ -164,6 +171,10 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
                   "（附件4 六（二））；整改须附证据并经复查方可关闭。")
     due = ctx.report_due or pending(ctx.report_due_basis)
     doc.paragraph(f"本报告应于 {due} 前按征信信息安全事件的报告流程报送（PBOC-102 三（三）；{ctx.report_due_basis}）。")
+    if ctx.register:
+        doc.paragraph(f"截至 {ctx.prepared_at:%Y-%m-%d %H:%M}（北京时间），本季度问题整改台账共 {len(ctx.register)} 项"
+                      "（含用户检查、线索核实、业务部门抽查与人民银行检查反馈的问题）：")
+        doc.table([list(REGISTER_COLUMNS), *[list(row) for row in ctx.register]], [46, 30, 22, 20, 18, 24], header=True)
     doc.paragraph(pending(RECTIFICATION_PENDING))
     for w in ctx.warnings:
         doc.paragraph(f"提示：{w}")

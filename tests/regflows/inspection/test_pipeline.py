@@ -350,6 +350,11 @@ def test_the_report_is_redrafted_with_the_owners_answers(home: Path, tmp_path: P
     answers = [Answer(first, link, "compliant", "已核对授权书", "chen.jing", at, "page") for link in LINKS if link != "storage"]
     answers.append(Answer(first, "storage", "violation", "征信报告存放于共享盘，超出制度规定", "chen.jing", at, "page"))
     records.record_answers(outcome.run_id, answers)
+    from regflows.inspection.rectification import new_finding, open_rectification
+
+    patrol = new_finding(quarter="2025Q3", source="patrol", title="查询授权书留存不全", clause="PBOC-102 三（三）", unit="YX0101",
+                         owner="chen.jing", feedback="2025-09-01")
+    open_rectification(patrol)
     result = CliRunner().invoke(app, ["self-inspection", "redraft", outcome.run_id, "--out", str(tmp_path / "r2.docx")])
     assert result.exit_code == 0, result.output
     document = docx.Document(str(tmp_path / "r2.docx"))
@@ -364,6 +369,10 @@ def test_the_report_is_redrafted_with_the_owners_answers(home: Path, tmp_path: P
     n_leads = sum(1 for x in outcome.leads if x.kind != "sampled")
     assert f"尚有{n_leads - 1} 条线索、{outcome.sample.size} 笔抽查待负责人核实" in text
     assert outcome.sample.population_sha256 in text and "2025-10-28" in text and "V1" in text  # as the run found it
+    # section 六 lists the register as it stands: the patrol's finding with its unit and owner by name, due day and state
+    register = [[c.text for c in row.cells] for t in document.tables for row in t.rows if row.cells[0].text == "查询授权书留存不全"]
+    assert register == [["查询授权书留存不全", "人民银行检查反馈", "渝信示范银行成都分行", "陈静", "2025-09-22", "已逾期"]], register
+    assert "本季度问题整改台账共 1 项" in text
     first_draft = docx.Document(str(outcome.files["report"]))
     assert [p.text for p in first_draft.paragraphs if p.style is not None and p.style.name.startswith("Heading")] == [
         p.text for p in document.paragraphs if p.style is not None and p.style.name.startswith("Heading")]
