@@ -12,10 +12,11 @@ engine: ~1.3 s), rich's progress bar (~65 ms).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -36,28 +37,12 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-@contextmanager
-def _progress() -> Iterator[Callable[[str], None]]:
-    """A progress bar over the run's steps on stderr (a 10 M-row month takes half a minute)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+def _progress() -> AbstractContextManager[Callable[[str], None]]:
+    """A progress bar over the run's steps on stderr (the kit's step_progress)."""
+    from regflows.kit.progress import step_progress
     from regflows.credit.pipeline import STEPS
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task("征信统计", total=len(STEPS))
-        started: list[str] = []
-
-        def on_step(name: str) -> None:
-            if started:
-                bar.advance(task)
-            started.append(name)
-            bar.update(task, description=name)
-
-        yield on_step
-        if started and len(started) == len(STEPS):
-            bar.update(task, completed=len(STEPS), description="完成")
+    return step_progress("征信统计", STEPS)
 
 
 @credit_app.command("run")

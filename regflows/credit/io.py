@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from calendars.zone import SHANGHAI
+from regflows.kit.files import TEXT_ENCODINGS
 from regflows.credit.models import (
     LOG_COLUMNS,
     LOG_DATE_COLUMNS,
@@ -99,7 +100,7 @@ def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.D
             frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False, na_values=[""])
             return frame, 2
         if suffix in {".csv", ".txt"}:
-            for encoding in ("utf-8-sig", "gb18030"):
+            for encoding in TEXT_ENCODINGS:
                 try:
                     _refuse_duplicate_names(path, pd.read_csv(path, header=None, nrows=1, dtype="str", encoding=encoding))
                     frame = pd.read_csv(path, dtype="str", encoding=encoding, keep_default_na=False, na_values=[""])

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from calendars.zone import SHANGHAI
+from regflows.kit.files import decode_text
 from regflows.inspection.models import InspectionInputError
 
 __all__ = [
@@ -134,12 +135,10 @@ class UsersFile:
 
 
 def _decode(data: bytes, source: str) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InspectionInputError(f"{source}：既不是 UTF-8 也不是 GBK 编码，无法读取")
+    text = decode_text(data)
+    if text is None:
+        raise InspectionInputError(f"{source}：既不是 UTF-8 也不是 GBK 编码，无法读取")
+    return text
 
 
 def os_error_text(exc: OSError) -> str:

@@ -24,6 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from regflows.kit.files import decode_text
 from regflows.inspection.models import InspectionInputError, Quarter
 
 __all__ = ["COLUMNS", "SEVERITIES", "Vulnerability", "VulnsError", "VulnsFigures", "bar", "chart_markdown", "chart_rows",
@@ -60,12 +61,10 @@ class Vulnerability:
 
 
 def _decode(data: bytes, source: str) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise VulnsError(source, ["既不是 UTF-8 也不是 GBK 编码，无法读取"])
+    text = decode_text(data)
+    if text is None:
+        raise VulnsError(source, ["既不是 UTF-8 也不是 GBK 编码，无法读取"])
+    return text
 
 
 def read_vulns(path: str | Path) -> list[Vulnerability]:

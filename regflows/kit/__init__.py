@@ -51,7 +51,7 @@ from typing import Any
 #: The kit's public modules and the names each offers (each module's own ``__all__``).
 MODULES: dict[str, tuple[str, ...]] = {
     "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil", "reopen", "waive"),
-    "files": ("PRIVATE_FILE", "write_atomically"),
+    "files": ("PRIVATE_FILE", "TEXT_ENCODINGS", "decode_text", "write_atomically"),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("record_report_in",),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_areas", "evidence_record", "sha256_file"),

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["PRIVATE_FILE", "write_atomically"]
+__all__ = ["PRIVATE_FILE", "TEXT_ENCODINGS", "decode_text", "write_atomically"]
 
 #: Owner read/write only. Reports describe open incidents and the institution's figures; other
 #: local accounts have no business reading them. (``mkstemp`` creates files this way.)
@@ -57,3 +57,19 @@ def _sync_folder(folder: Path) -> None:
         pass  # some file systems refuse fsync on a directory; the rename itself is done
     finally:
         os.close(fd)
+
+
+#: The encodings a Chinese institution's text files come in: UTF-8 (with or without its BOM), or
+#: GBK as Excel on a Chinese Windows saves CSV (gb18030 reads every GBK file, and more).
+TEXT_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+
+
+def decode_text(data: bytes) -> str | None:
+    """``data`` as text in the first of :data:`TEXT_ENCODINGS` that reads it, or None when neither
+    does (the caller says so in its own words, naming the file)."""
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
