@@ -15,7 +15,9 @@ module            what it holds
 ================  =====================================================================
 ``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
                   ledger), ``waive`` and ``reopen`` for every procedure, the UI form and the CLI
-``files``         atomic, owner-only file writes (reports, evidence)
+``files``         atomic, owner-only file writes (reports, evidence); text files read as
+                  UTF-8 or GBK (``decode_text``)
+``progress``      a progress bar over a run's named steps, for the procedures' CLIs
 ``publish``       a run's output files published as one set, all or none; a failed
                   run's files kept in ``failed-<timestamp>/``
 ``evidence``      the evidence record (text masked) and the file check (in the evidence areas,
@@ -52,6 +54,7 @@ from typing import Any
 MODULES: dict[str, tuple[str, ...]] = {
     "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil", "reopen", "waive"),
     "files": ("PRIVATE_FILE", "TEXT_ENCODINGS", "decode_text", "write_atomically"),
+    "progress": ("step_progress",),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("record_report_in",),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_areas", "evidence_record", "sha256_file"),
