@@ -277,21 +277,22 @@ def build_profile() -> Callable[..., Profile]:
     return _build_profile
 
 
-def _write_profile(path: Path, http_base: str, smtp_port: int, ack_base: str) -> Path:
+def _write_profile(path: Path, http_base: str, smtp_port: int | None, ack_base: str) -> Path:
     data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
     for person in data["people"]:
         person["channels"] = [{"kind": "webhook", "url": f"json://{http_base}/ok/{person['id']}"}]
-    data["people"][0]["channels"].append({"kind": "email", "url": f"mailto://127.0.0.1:{smtp_port}?from=regflows@example.cn&to=oncall@example.cn"})
+    if smtp_port is not None:
+        data["people"][0]["channels"].append({"kind": "email", "url": f"mailto://127.0.0.1:{smtp_port}?from=regflows@example.cn&to=oncall@example.cn"})
     data["public_base_url"] = ack_base
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
 
 @pytest.fixture
-def write_profile() -> Callable[[Path, str, int, str], Path]:
+def write_profile() -> Callable[[Path, str, int | None, str], Path]:
     """A function that writes the demo institution to ``path`` with every person's channel at the
-    HTTP stand-in (``/ok/<person>``), the first person also by mail to the SMTP port:
-    ``write_profile(path, http_base, smtp_port, ack_base)``."""
+    HTTP stand-in (``/ok/<person>``), the first person also by mail to the SMTP port (none: HTTP
+    only): ``write_profile(path, http_base, smtp_port, ack_base)``."""
     return _write_profile
 
 

@@ -22,7 +22,7 @@ from regflows.incident import closing, store
 from regflows.incident.grading import grade
 from regflows.incident.record import IncidentRecord
 from regflows.kit import approvals
-from regflows.profile import DEMO_PROFILE, Profile, load_profile
+from regflows.profile import load_profile
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, utcnow
 
@@ -30,18 +30,8 @@ BASE = "http://127.0.0.1:4201"
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
-def _profile(http: Any, tmp_path: Path) -> Profile:
-    data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
-    for person in data["people"]:
-        person["channels"] = [{"kind": "webhook", "url": f"json://{http.base}/ok/{person['id']}"}]
-    data["public_base_url"] = BASE
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return load_profile(path)
-
-
 @pytest.fixture
-def level_iv(home: Path, http, tmp_path: Path):  # type: ignore[no-untyped-def]
+def level_iv(home: Path, http, tmp_path: Path, write_profile):  # type: ignore[no-untyped-def]
     """A grade IV incident whose response has ended: the division and the development centre decide."""
     migrate()
     discovered = utcnow().astimezone(BEIJING).replace(microsecond=0) - dt.timedelta(hours=3)
@@ -55,7 +45,7 @@ def level_iv(home: Path, http, tmp_path: Path):  # type: ignore[no-untyped-def]
     incident_id = store.incident_id_for(data, "YX0001")
     store.save_incident(incident_id, data, "YX0001", grading.model_dump(mode="json"), grading.rules_version, "test")
     assert store.load_incident(incident_id).grade == "IV"
-    return _profile(http, tmp_path), http, incident_id
+    return load_profile(write_profile(tmp_path / "profile.yaml", http.base, None, BASE)), http, incident_id
 
 
 IV_APPROVERS = {"division": "chen.jing", "development_centre": "liu.yang", "service_provider": "wu.gang"}

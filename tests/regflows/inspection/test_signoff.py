@@ -14,7 +14,6 @@ from typing import Any
 
 import docx
 import pytest
-import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -30,7 +29,7 @@ from regflows.inspection.models import Quarter
 from regflows.inspection.owed import REPORT_CODE, quarter_subject, submit_report
 from regflows.inspection.rectification import REPORT, finding_status, new_finding, open_rectification
 from regflows.kit import approvals
-from regflows.profile import DEMO_PROFILE, Profile, load_profile
+from regflows.profile import Profile, load_profile
 from regflows.store import db, migrate
 from regflows.store.models import AuditEntry, Obligation, Report
 
@@ -40,23 +39,15 @@ SUBJECT = quarter_subject(Q)
 REVIEW_1 = f"{SUBJECT}:r1:review:1"
 
 
-def _profile(http: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Profile:
-    """The demo profile (compliance: sun.li, he.min; leadership: zhou.qiang), everyone's messages to the stand-in;
-    REGFLOWS_PROFILE names it, as the acknowledgement endpoint's follow-up loads it from there."""
-    data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
-    for person in data["people"]:
-        person["channels"] = [{"kind": "webhook", "url": f"json://{http.base}/ok/{person['id']}"}]
-    data["public_base_url"] = BASE
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("REGFLOWS_PROFILE", str(path))
-    return load_profile(path)
-
-
 @pytest.fixture
-def quarter(home: Path, http: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quarter_data: Any) -> tuple[Profile, Any, pipeline.Outcome]:
+def quarter(home: Path, http: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quarter_data: Any,
+            write_profile: Any) -> tuple[Profile, Any, pipeline.Outcome]:
+    """The demo profile (compliance: sun.li, he.min; leadership: zhou.qiang), everyone's messages to the
+    stand-in; REGFLOWS_PROFILE names it, as the acknowledgement endpoint's follow-up loads it from there."""
     migrate()
-    profile = _profile(http, tmp_path, monkeypatch)
+    path = write_profile(tmp_path / "profile.yaml", http.base, None, BASE)
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(path))
+    profile = load_profile(path)
     outcome = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=11)
     return profile, http, outcome
 
