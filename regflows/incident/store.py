@@ -221,8 +221,8 @@ def _withdraw(s: Session, incident_id: str, row: Obligation, withdraw: dict[str,
     ledger entry ``obligation.withdrawn`` in the caller's transaction; the acknowledgement-required
     reminders sent for it are resolved (``notice.resolved``), so their escalation stops."""
     now = utcnow()
-    record = {"at": now.isoformat(), "by": withdraw["by"], "reason": withdraw["reason"], "state_before": row.state,
-              "due_before": _utc(row.due_at)}
+    record = {"at": now.isoformat(), "by": withdraw["by"], "reason": withdraw["reason"], "cause": "因事件更正",
+              "state_before": row.state, "due_before": _utc(row.due_at)}
     row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
     row.state = "withdrawn"
     detail = {"obligation": row.code, "title": row.title, **record, "note": WITHDRAWN_NOTE.format(reason=withdraw["reason"])}

@@ -362,7 +362,8 @@ def withdraw_unfound_checks(quarter: Quarter, found: Collection[str], evaluated:
             if (finding.get("source") != "check" or finding.get("quarter") != quarter.label or row.subject in found
                     or check not in evaluated or row.state in CLOSED_STATES):
                 continue
-            record = {"at": now.isoformat(), "by": by, "reason": RERUN_REASON, "run_id": run_id, "state_before": row.state,
+            record = {"at": now.isoformat(), "by": by, "reason": RERUN_REASON, "cause": "因复查运行未再发现", "run_id": run_id,
+                      "state_before": row.state,
                       "due_before": row.due_at.isoformat() if row.due_at else None}
             row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
             row.state = "withdrawn"

@@ -136,10 +136,12 @@ def fulfil(subject: str, code: str, *, evidence: str, by: str, reference: str | 
 
 
 def _withdrawn(row: Obligation, then: str) -> str:
-    """Why a withdrawn obligation asks nothing (a correction of the facts took it away), in Chinese."""
+    """Why a withdrawn obligation asks nothing, in Chinese: the ``cause`` its procedure recorded with
+    the withdrawal (an incident's correction, a self-inspection re-run), who and why."""
     withdrawn = (row.evidence or {}).get("withdrawn") or {}
     when = local_label(dt.datetime.fromisoformat(withdrawn["at"])) if withdrawn.get("at") else ""
-    return (f"义务“{row.title}”已于 {when} 因事件更正不再适用（{withdrawn.get('by', '')}：{withdrawn.get('reason', '')}），{then}；"
+    cause = withdrawn.get("cause", "经撤销")
+    return (f"义务“{row.title}”已于 {when} {cause}不再适用（{withdrawn.get('by', '')}：{withdrawn.get('reason', '')}），{then}；"
             "如事实再次变化使其适用，更正后将重新计算期限")
 
 

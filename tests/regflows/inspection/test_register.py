@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from calendars.zone import SHANGHAI
@@ -101,6 +102,13 @@ def test_a_rerun_withdraws_the_check_findings_it_no_longer_finds_and_nothing_els
     older = register_run(first_run.run_id, profile)
     assert not older.withdrawn and not older.opened
     assert register_run(rerun.run_id, profile).withdrawn == []  # once withdrawn, it stays so
+    # closing it is refused in the inspection's own words, not an incident's
+    from regflows.inspection.rectification import close_finding
+    from regflows.kit.obligations import Refused
+
+    with pytest.raises(Refused, match="因复查运行未再发现不再适用") as refused:
+        close_finding(reuse, evidence="已整改", by="he.min", rechecked_by="sun.li", people=profile.person_ids)
+    assert "事件更正" not in str(refused.value)
 
 
 def test_a_rerun_on_a_later_day_finds_the_registered_findings_and_reinstates_a_withdrawn_one(home: Path, tmp_path: Path,
