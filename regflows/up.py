@@ -195,7 +195,8 @@ def _load_demo_quarter() -> None:
                 path = config.home() / "credit" / f"query-log-{period.label}.parquet"
                 if not path.exists():
                     demo.write(demo.generate(50_000, 2025 + offset, period, id_prefix=f"Q{period.year:04d}{period.month:02d}-"), path)
-                users.update(pd.read_parquet(path, columns=["user_id"])["user_id"].astype(str))
+                if not users_path.exists():  # read only to write the users file, once: not on every start
+                    users.update(pd.read_parquet(path, columns=["user_id"])["user_id"].astype(str))
             if not users_path.exists():
                 write_atomically(users_path, users_csv(sorted(users), quarter).encode("utf-8"))
             vulns_path = config.home() / "inspection" / "vulns.csv"  # the flow's default register
