@@ -14,7 +14,8 @@ the kit does not load the others (the document writers load python-docx and open
 module            what it holds
 ================  =====================================================================
 ``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
-                  ledger), ``waive`` and ``reopen`` for every procedure, the UI form and the CLI
+                  ledger), ``waive`` and ``reopen`` for every procedure, the UI form and the CLI;
+                  ``withdraw_in``/``reinstate_in`` when the facts no longer call for one
 ``files``         atomic, owner-only file writes (reports, evidence); text files read as
                   UTF-8 or GBK (``decode_text``)
 ``progress``      a progress bar over a run's named steps, for the procedures' CLIs
@@ -52,7 +53,8 @@ from typing import Any
 
 #: The kit's public modules and the names each offers (each module's own ``__all__``).
 MODULES: dict[str, tuple[str, ...]] = {
-    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil", "reopen", "waive"),
+    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil",
+                    "reinstate_in", "reopen", "waive", "withdraw_in"),
     "files": ("PRIVATE_FILE", "TEXT_ENCODINGS", "decode_text", "write_atomically"),
     "progress": ("step_progress",),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
