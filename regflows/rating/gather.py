@@ -36,6 +36,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from calendars.deadlines import last_day_of
 from calendars.zone import SHANGHAI
 from regflows.kit.yearfacts import TIMELINESS, Owed, YearFacts
 from regflows.rating.evidence import Candidate, FactValue, Gathered
@@ -96,7 +97,13 @@ def _ids(refs: Iterable[str]) -> str:
 
 
 def _beijing(at: dt.datetime | None) -> str:
-    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else "无固定期限"
+    """Beijing time as people read it; a day's 24:00 (a day-counted deadline) as ``YYYY-MM-DD 24:00``."""
+    if at is None:
+        return "无固定期限"
+    local = at.astimezone(SHANGHAI)
+    if local.time() == dt.time(0, 0):
+        return f"{last_day_of(at).isoformat()} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _late_or_missed(rows: Iterable[Owed], now: dt.datetime) -> list[tuple[Owed, str]]:
@@ -200,9 +207,12 @@ def _counted(facts: YearFacts, gathered: dict[str, Gathered]) -> None:
     for (item_id, fact), refs in counts.items():
         by_item.setdefault(item_id, {})[fact] = refs
     for item_id, facts_of in sorted(by_item.items()):
-        source = f"{_PREFIX}：" + "；".join(f"{fact} {len(refs)}：{_ids(refs)}" for fact, refs in facts_of.items())
-        source += "（表 incident 不含演练；表 inspection_answer 为各季度最新运行中最新的核实结论）"
-        gathered[item_id] = Gathered({fact: len(refs) for fact, refs in facts_of.items()}, source)
+        refs = [ref for listed in facts_of.values() for ref in listed]
+        tables = ["表 incident，演练除外" if any(r.startswith("incident ") for r in refs) else "",
+                  "表 inspection_answer，各季度最新一次运行中各环节最新的核实结论" if any(r.startswith("查询 ") for r in refs) else ""]
+        source = (f"{_PREFIX}：" + "；".join(f"{fact} {len(listed)}：{_ids(listed)}" for fact, listed in facts_of.items())
+                  + f"（{'；'.join(t for t in tables if t)}）")
+        gathered[item_id] = Gathered({fact: len(listed) for fact, listed in facts_of.items()}, source)
 
 
 def from_year_facts(facts: YearFacts, now: dt.datetime) -> Gathering:

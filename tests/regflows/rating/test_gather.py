@@ -62,6 +62,7 @@ def test_credit_events_fill_9_1_to_9_3_with_the_incidents_as_source() -> None:
     ))
     g = from_year_facts(facts, NOW).gathered
     assert g["9.2"].facts == {"illegal_provisions": 1} and "incident INC-1（非法提供）" in g["9.2"].source
+    assert "演练除外" in g["9.2"].source and "inspection_answer" not in g["9.2"].source
     assert g["9.3"].facts == {"leaks": 2} and "INC-1" in g["9.3"].source and "INC-2" in g["9.3"].source
     assert g["9.1"].facts == {"purpose_misused": 1} and "INC-3" in g["9.1"].source
     assert set(g) == {"9.1", "9.2", "9.3"}
@@ -257,9 +258,11 @@ def demo_year(home: Path, tmp_path: Path, quarter_data: Any) -> dict[str, Any]:
     profile = load_profile(DEMO_PROFILE)
     for month in range(1, 13):
         owe_month(profile, Period(2025, month), now=dt.datetime(2025, month, 1, 8, tzinfo=BJ) + dt.timedelta(days=31))
+    for neighbour in (Period(2024, 12), Period(2026, 1)):  # never filed, and of other years: not 2025's
+        owe_month(profile, neighbour, now=dt.datetime(2026, 2, 1, 8, tzinfo=BJ))
     with db.session() as s:
-        monthly = [(r.subject, r.due_at) for r in s.execute(select(Obligation).where(Obligation.code == CODE)).scalars()
-                   if r.due_at is not None]
+        monthly = [(r.subject, r.due_at) for r in s.execute(select(Obligation).where(
+            Obligation.code == CODE, Obligation.subject.like("credit-stats:2025-%"))).scalars() if r.due_at is not None]
     late = {"credit-stats:2025-03", "credit-stats:2025-08-YX0101"}
     never = {"credit-stats:2025-11-YX0201"}
     for subject, due in monthly:
@@ -269,7 +272,8 @@ def demo_year(home: Path, tmp_path: Path, quarter_data: Any) -> dict[str, Any]:
                  _declare("征信报告外泄", "2025-06-10T09:00:00+08:00", event="report_leak"),
                  _declare("信用报告用于营销", "2025-09-03T09:00:00+08:00", event="improper_use"),
                  _declare("演练：征信报告外泄", "2025-10-10T09:00:00+08:00", drill=True, event="report_leak"),
-                 _declare("办公系统中断", "2025-11-10T09:00:00+08:00")]
+                 _declare("办公系统中断", "2025-11-10T09:00:00+08:00"),
+                 _declare("跨年的征信报告外泄", "2024-12-31T23:30:00+08:00", event="report_leak")]  # 2024's, not 2025's
     outcome = pipeline.run(Quarter(2025, 3), quarter_data.logs, quarter_data.users, tmp_path / "out", profile,
                            vulns=quarter_data.vulns, seed=3)
     flagged = [lead for lead in outcome.leads if lead.kind == "flagged" and lead.owner][:3]
@@ -340,10 +344,12 @@ def test_the_filled_facts_agree_with_the_store_on_a_year_of_demo_data(demo_year:
             Obligation.code == CODE, Obligation.subject.in_(demo_year["late"] | demo_year["never"]))).scalars()}
         reports = {f"obligation#{r.id}" for r in s.execute(select(Obligation).where(
             Obligation.procedure == "incident_response", Obligation.code.in_(REPORT_CODES), Obligation.every.is_(None),
-            Obligation.fulfilled_at.is_(None), Obligation.due_at < now, Obligation.subject != drill)).scalars()}
+            Obligation.fulfilled_at.is_(None), Obligation.due_at < now,
+            Obligation.subject.in_(demo_year["incidents"][:3] + demo_year["incidents"][4:5]))).scalars()}
         drill_rows = {f"obligation#{r.id}" for r in s.execute(select(Obligation).where(Obligation.subject == drill)).scalars()}
     named = {(c.source or "").split()[2].split("（")[0] for c in gathering.candidates}
     assert len(tables) == 3 and reports and drill_rows
     assert named == tables | reports and not named & drill_rows
     assert all(c.condition == 3 for c in gathering.candidates)
+    assert all("24:00" in c.what for c in gathering.candidates if c.what.startswith("征信信息安全情况统计表"))  # a day's deadline as people read it
     assert set(g) == set(AUTO_FILLED)
