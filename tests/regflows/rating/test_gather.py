@@ -190,10 +190,8 @@ def _fulfil(subject: str, code: str, at: dt.datetime) -> None:
 
 
 @pytest.fixture
-def drill_and_event(home: Path) -> dict[str, str]:
-    from regflows.store import migrate
-
-    migrate()
+def drill_and_event(store_url: str) -> dict[str, str]:
+    """A drill and a real event on each backend (the providers' queries run on SQLite and PostgreSQL)."""
     return {"drill": _declare("演练：征信报告外泄", "2025-05-10T09:00:00+08:00", drill=True, event="report_leak"),
             "event": _declare("征信报告外泄", "2025-06-10T09:00:00+08:00", event="report_leak")}
 
