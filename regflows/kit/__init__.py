@@ -38,6 +38,9 @@ module            what it holds
 ``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
 ``querylogs``     the query logs' reader and monthly rules as an interface: the procedure
                   that owns them registers them, another looks them up (never imports it)
+``yearfacts``     what each procedure holds about a year (reports owed and when met, credit
+                  events, verified violations, rectifications, user checks) as an interface:
+                  each procedure registers its reader, the annual rating looks them up
 ``forms``         what people type into a deployment's form: Beijing wall-clock times,
                   empty for "not given", choices by their Chinese names
 ================  =====================================================================
@@ -70,6 +73,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "querylogs": ("COLUMNS", "FLAG_COLUMNS", "NoQueryLogSource", "QueryLogError", "QueryLogSource", "query_log_source",
                   "register_query_log_source"),
+    "yearfacts": ("REPORT_TOPICS", "TIMELINESS", "CreditEvent", "NoYearFacts", "Owed", "RectificationRecord", "UserCheckRecord",
+                  "VerifiedViolation", "YearFacts", "YearFactsProvider", "gather_year", "register_year_facts",
+                  "year_facts_providers"),
     "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),
