@@ -37,6 +37,8 @@ module            what it holds
 ``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
 ``querylogs``     the query logs' reader and monthly rules as an interface: the procedure
                   that owns them registers them, another looks them up (never imports it)
+``units``         which reporting units report on their own and to whom (PBOC-102
+                  三（二）'s route), and a report's key per unit
 ``forms``         what people type into a deployment's form: Beijing wall-clock times,
                   empty for "not given", choices by their Chinese names
 ================  =====================================================================
@@ -68,6 +70,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "querylogs": ("COLUMNS", "FLAG_COLUMNS", "NoQueryLogSource", "QueryLogError", "QueryLogSource", "query_log_source",
                   "register_query_log_source"),
+    "units": ("SEPARATOR", "addressee", "head_office_covers", "own_units", "reports_on_its_own", "split_unit_key", "unit_key"),
     "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),
