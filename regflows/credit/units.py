@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from regflows.credit.models import DUE_DAY, CreditInputError, Period
 from regflows.kit.rulefiles import load_yaml_model
-from regflows.kit.units import head_office_covers, own_units, split_unit_key, unit_key
+from regflows.kit.units import head_office_covers, of_unit, own_units, split_unit_key, unit_key
 from regflows.profile import Profile, ReportingUnit
 
 NATIONAL_LIST = Path(__file__).resolve().parent / "data" / "national_access_institutions.yaml"
@@ -118,11 +118,9 @@ def tables(profile: Profile) -> list[ReportingTable]:
 def table_for(profile: Profile, unit_code: str | None) -> ReportingTable:
     """The table filed by ``unit_code`` (None: the head office's); a unit without its own table is refused."""
     all_tables = tables(profile)
-    if unit_code is None or unit_code == profile.head_office.code:
-        return all_tables[0]
-    for t in all_tables[1:]:
-        if t.unit.code == unit_code:
-            return t
+    found = of_unit(all_tables, unit_code, profile, lambda t: t.unit.code)
+    if found is not None:
+        return found
     known = "、".join(t.unit.code for t in all_tables)
     raise CreditInputError(f"报送单位 {unit_code} 不单独报送统计表（单独报送的单位：{known}）")
 

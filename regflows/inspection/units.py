@@ -23,10 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from regflows.inspection.models import InspectionInputError, Quarter
-from regflows.kit.units import addressee, head_office_covers, own_units, split_unit_key, unit_key
+from regflows.kit.units import addressee, head_office_covers, of_unit, own_units, split_unit_key, unit_key
 from regflows.profile import Profile, ReportingUnit
 
-__all__ = ["LABEL_LENGTH", "InspectionReport", "covering", "report_for", "reports", "split_key", "user_units"]
+__all__ = ["LABEL_LENGTH", "InspectionReport", "report_for", "reports", "split_key", "user_units"]
 
 #: ``2025Q3``: a quarter's label always has six characters.
 LABEL_LENGTH = len("YYYYQn")
@@ -75,20 +75,12 @@ def report_for(profile: Profile, unit_code: str | None) -> InspectionReport:
     """The report of ``unit_code`` (None or the head office's code: the head office's); a unit that
     does not report on its own is refused, naming those that do."""
     all_reports = reports(profile)
-    if unit_code is None or unit_code == profile.head_office.code:
-        return all_reports[0]
-    for r in all_reports[1:]:
-        if r.unit.code == unit_code:
-            return r
+    found = of_unit(all_reports, unit_code, profile, lambda r: r.unit.code)
+    if found is not None:
+        return found
     own = "、".join(r.unit.code for r in all_reports[1:]) or "无"
     raise InspectionInputError(f"报送单位 {unit_code} 不单独报送自查报告，其情况在总部（{profile.head_office.code}）的报告中"
                                f"（单独报送的单位：{own}）")
-
-
-def covering(all_reports: Iterable[InspectionReport], unit_code: str) -> InspectionReport:
-    """The report that holds ``unit_code`` (an unknown code: the head office's)."""
-    chosen = list(all_reports)
-    return next((r for r in chosen if not r.head_office and r.holds(unit_code)), chosen[0])
 
 
 def split_key(key: str) -> tuple[Quarter, str | None]:

@@ -70,7 +70,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "querylogs": ("COLUMNS", "FLAG_COLUMNS", "NoQueryLogSource", "QueryLogError", "QueryLogSource", "query_log_source",
                   "register_query_log_source"),
-    "units": ("SEPARATOR", "addressee", "head_office_covers", "own_units", "reports_on_its_own", "split_unit_key", "unit_key"),
+    "units": ("SEPARATOR", "addressee", "head_office_covers", "of_unit", "own_units", "reports_on_its_own", "split_unit_key", "unit_key"),
     "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),

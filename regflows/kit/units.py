@@ -20,9 +20,14 @@ with hyphens splits the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from regflows.profile import Profile, ReportingUnit
 
-__all__ = ["SEPARATOR", "addressee", "head_office_covers", "own_units", "reports_on_its_own", "split_unit_key", "unit_key"]
+__all__ = ["SEPARATOR", "addressee", "head_office_covers", "of_unit", "own_units", "reports_on_its_own", "split_unit_key", "unit_key"]
+
+T = TypeVar("T")
 
 SEPARATOR = "-"
 #: 三（二）: where a national access institution's head office reports.
@@ -67,3 +72,12 @@ def split_unit_key(key: str, label_length: int) -> tuple[str, str | None]:
     """``2025-10-YX0101`` → (``2025-10``, ``YX0101``); ``2025-10`` → (``2025-10``, None)."""
     label, unit = key[:label_length], key[label_length + len(SEPARATOR):]
     return label, unit or None
+
+
+def of_unit(reports: Sequence[T], unit_code: str | None, profile: Profile, code: Callable[[T], str]) -> T | None:
+    """The report of ``unit_code`` among ``reports`` (the head office's first, then the units'):
+    None or the head office's code gives the head office's; a unit without its own report gives
+    None (the caller refuses it in its own words)."""
+    if unit_code is None or unit_code == profile.head_office.code:
+        return reports[0]
+    return next((r for r in reports[1:] if code(r) == unit_code), None)
