@@ -375,6 +375,10 @@ def summary_markdown(outcome: Outcome) -> str:
         if r.partial:
             result += f"（只判断了一部分：{markdown_text(r.partial)}）"
         lines.append(f"| {markdown_text(r.title)} | {markdown_text(r.clause)} | {result} |")
+    if len(s.get("reports") or []) > 1:  # PBOC-102 三（三）'s route: the head office's and each unit's own report
+        lines += ["", "## 各报送单位的自查报告", "", "| 单位 | 报送对象 | 线索 | 抽查 | 用户检查问题 |", "|---|---|---|---|---|"]
+        lines += [f"| {markdown_text(r['name'])}（{markdown_text(r['unit'])}） | {markdown_text(r['addressee'])} | {r['leads']} | "
+                  f"{r['sampled']} | {r['findings']} |" for r in s["reports"]]
     if outcome.vulns is not None:
         lines += ["", chart_markdown(outcome.vulns)]
     if outcome.warnings:

@@ -35,6 +35,7 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
         ("YX0001", "所在地人民银行分支机构（重庆市）"), ("YX0101", "所在地人民银行分支机构（四川省）"),
         ("YX0201", "所在地人民银行分支机构（贵州省）")]
     assert sum(r["leads"] for r in summary["reports"]) == summary["leads"]
+    assert "各报送单位的自查报告" in text and "所在地人民银行分支机构（贵州省）" in text
     for r in summary["reports"]:
         assert all((out / name).is_file() for name in r["files"].values())
 
