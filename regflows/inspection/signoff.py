@@ -226,11 +226,15 @@ def _file_lines(profile: Profile, quarter: Quarter, files: dict[str, dict[str, s
     return lines
 
 
-def policy(profile: Profile) -> Policy:
-    """Review by ``inspection_review_role``, then approval by ``inspection_approval_role``; both
-    ``distinct``: the maker, the reviewer and the approver are three people (PBOC-102 三（三） after
-    三（二）'s 附件2), each asked by name through an ``inspection_signoff_request``."""
+def policy(profile: Profile, unit: str | None = None) -> Policy:
+    """Review by ``inspection_review_role``, then approval by ``inspection_approval_role`` (a unit's
+    own report: the unit's roles where set); both ``distinct``: the maker, the reviewer and the
+    approver are three people (PBOC-102 三（三） after 三（二）'s 附件2), each asked by name through an
+    ``inspection_signoff_request``."""
     settings = profile.settings
+    chosen = _report_or_none(profile, unit)
+    review_role = chosen.review_role if chosen is not None else settings.inspection_review_role
+    approval_role = chosen.approval_role if chosen is not None else settings.inspection_approval_role
 
     def request(approval: Approval, step: approvals.Step, role: str) -> NoticeRequest:
         view = _view(approval)
@@ -247,20 +251,19 @@ def policy(profile: Profile) -> Policy:
     def request_id(approval: Approval, step: approvals.Step, role: str, attempt: int) -> str:
         return f"{approval.subject}:r{approval.revision}:{step.name}:{attempt}"
 
-    return Policy(KIND, (approvals.Step("review", (settings.inspection_review_role,), distinct=True, action="inspection.report_reviewed"),
-                         approvals.Step("approve", (settings.inspection_approval_role,), distinct=True,
+    return Policy(KIND, (approvals.Step("review", (review_role,), distinct=True, action="inspection.report_reviewed"),
+                         approvals.Step("approve", (approval_role,), distinct=True,
                                         action="inspection.report_approved")),
                   request=request, request_id=request_id, refused_action="inspection.signoff_refused", refused_reason=REFUSED_REASON,
                   maker_refused_reason=MAKER_REFUSED, link_validity=dt.timedelta(days=settings.inspection_signoff_link_days))
 
 
-def _check_people(profile: Profile, maker: str) -> None:
+def _check_people(profile: Profile, maker: str, report: InspectionReport) -> None:
     """Refused before anything is recorded when the roles leave no reviewer and approver besides the maker."""
-    settings = profile.settings
-    reviewers = [m for m in approvals.role_members(profile, settings.inspection_review_role) if m != maker]
-    signers = [m for m in approvals.role_members(profile, settings.inspection_approval_role) if m != maker]
+    reviewers = [m for m in approvals.role_members(profile, report.review_role) if m != maker]
+    signers = [m for m in approvals.role_members(profile, report.approval_role) if m != maker]
     if not any(r != a for r in reviewers for a in signers):
-        raise SignoffError(f"{profile.role_label(settings.inspection_review_role)}与{profile.role_label(settings.inspection_approval_role)}"
+        raise SignoffError(f"{profile.role_label(report.review_role)}与{profile.role_label(report.approval_role)}"
                            f"中找不到提交人 {approvals.person_name(profile, maker)} 以外的两名不同人员担任复核人和签发人"
                            "（提交人、复核人、签发人须为三个不同的人员）：请由其他人员提交，或在机构配置中补充角色成员")
 
@@ -283,12 +286,12 @@ def submit(profile: Profile, run_id: str, by: str, *, now: dt.datetime | None = 
     except InspectionInputError as exc:
         raise SignoffInputError(str(exc)) from None
     draft = draft_of(run_id, url, report.code)
-    _check_people(profile, by)
+    _check_people(profile, by, report)
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     subject = _subject(draft.quarter, report.code)
     warnings: list[str] = []
     with db.session(url) as s:
-        bound = approvals.bind_in(s, policy(profile), subject, draft.content_sha256, Act(by, maker.name, moment.isoformat(), "submission"),
+        bound = approvals.bind_in(s, policy(profile, report.code), subject, draft.content_sha256, Act(by, maker.name, moment.isoformat(), "submission"),
                                   {"quarter": draft.quarter.label, "run_id": run_id, "files": draft.files(), "unit": report.code})
         revision = bound.approval.revision
         ledger.append_in(s, "inspection.report_submitted", subject,
@@ -317,7 +320,7 @@ def advance(profile: Profile, quarter: Quarter, *, now: dt.datetime | None = Non
     ``unit``'s) (idempotent: the ack page and the watch both call it); finalise when the approval
     step is done."""
     try:
-        approval = approvals.advance(profile, policy(profile), _subject(quarter, unit), now=now, url=url, **send_options)
+        approval = approvals.advance(profile, policy(profile, unit), _subject(quarter, unit), now=now, url=url, **send_options)
     except approvals.NobodyEligible as exc:
         step = "复核" if exc.step == "review" else "签发"
         raise SignoffError(f"{quarter.label}：{profile.role_label(exc.role)}中没有提交人、复核人以外的人员，无法{step}"

@@ -43,6 +43,9 @@ class InspectionReport:
     #: The units reporting on their own (the head office's report leaves their data out).
     others: tuple[str, ...]
     addressee: str
+    #: Who reviews and who approves it (the unit's roles where set, else the institution's settings).
+    review_role: str = "compliance"
+    approval_role: str = "leadership_group"
 
     @property
     def code(self) -> str | None:
@@ -66,8 +69,11 @@ def reports(profile: Profile) -> list[InspectionReport]:
     """The head office's report first, then each unit that reports on its own, in profile order."""
     own = own_units(profile)
     others = tuple(u.code for u in own)
-    out = [InspectionReport(profile.head_office, True, head_office_covers(profile), others, addressee(profile))]
-    out += [InspectionReport(u, False, (u.code,), (), addressee(profile, u)) for u in own]
+    s = profile.settings
+    out = [InspectionReport(profile.head_office, True, head_office_covers(profile), others, addressee(profile),
+                            s.inspection_review_role, s.inspection_approval_role)]
+    out += [InspectionReport(u, False, (u.code,), (), addressee(profile, u), u.inspection_review_role or s.inspection_review_role,
+                             u.inspection_approval_role or s.inspection_approval_role) for u in own]
     return out
 
 

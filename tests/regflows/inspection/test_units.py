@@ -195,3 +195,22 @@ def test_the_commands_take_the_unit(home: Path, tmp_path: Path, quarter_data: An
     assert redrafted.exit_code == 0 and "渝信示范银行贵阳分行" in _text(tmp_path / "g.docx"), redrafted.output
     refused = runner.invoke(app, ["self-inspection", "submit", "2025Q3", "--unit", "YX0201", "--evidence", "书面报送", "--by", "sun.li"])
     assert refused.exit_code == ExitCode.REFUSED and "YX0201" in refused.stderr, refused.output
+
+
+def test_a_unit_s_report_is_approved_by_its_own_role_where_set(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                 two_units: Profile) -> None:
+    migrate()
+    units = [u.model_copy(update={"inspection_approval_role": "retail_division"}) if u.code == BRANCH else u
+             for u in two_units.reporting_units]
+    profile = two_units.model_copy(update={"reporting_units": units})
+    assert [r.approval_role for r in reports(profile)] == ["leadership_group", "retail_division"]
+    outcome = _run(quarter_data, tmp_path, profile)
+    signoff.submit(profile, outcome.run_id, "he.min", unit=BRANCH)
+    acknowledge(make_token("self-inspection:2025Q3-YX0101:r1:review:1", "sun.li"))
+    assert signoff.advance(profile, Q, unit=BRANCH).stage == "approve"
+    approve = "self-inspection:2025Q3-YX0101:r1:approve:1"
+    acknowledge(make_token(approve, "zhou.qiang"))  # the institution's leadership: not this report's approver
+    assert signoff.advance(profile, Q, unit=BRANCH).stage == "approve"
+    acknowledge(make_token(approve, "chen.jing"))  # the branch's own role
+    view = signoff.advance(profile, Q, unit=BRANCH)
+    assert view.stage == "final" and view.approver is not None and view.approver.person == "chen.jing"
