@@ -194,6 +194,10 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
                        {(str(u), str(n)): int(c) for (u, n), c in pairs.items()}, head_code)
     names = file_names(quarter, all_reports)
     unit_names = {u.code: u.name for u in profile.reporting_units}
+    strangers = sorted({u.unit for u in users_file.users if u.unit and u.unit not in unit_names})
+    if strangers:  # never silent: their users are checked in the head office's report
+        warnings.append(f"用户清单 unit 列中的单位 {'、'.join(strangers)} 不在机构配置的报送单位（reporting_units）中："
+                        "其用户的检查结果计入总部的报告")
     shares: list[tuple[InspectionReport, list[Lead], dict[str, CheckResult], dict[str, Any]]] = []
     for r in all_reports:
         r_leads = [lead for lead in leads if r.holds(lead.unit)]

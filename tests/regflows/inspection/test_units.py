@@ -60,7 +60,7 @@ def _users(src: Path, dst: Path, units: dict[str, str]) -> Path:
 
 
 def _run(data: Any, tmp_path: Path, profile: Profile) -> pipeline.Outcome:
-    users = _users(data.users, tmp_path / "users.csv", {MOVED: BRANCH})
+    users = _users(data.users, tmp_path / "users.csv", {MOVED: BRANCH, "X-PUBLIC": "ZZ9999"})
     return pipeline.run(Q, data.logs, users, tmp_path / "out", profile, vulns=data.vulns, seed=11)
 
 
@@ -111,7 +111,8 @@ def test_two_reports_each_with_only_its_own_data(home: Path, tmp_path: Path, qua
     users_in = {key: {row[3] for row in openpyxl.load_workbook(files[key])["问题清单"].iter_rows(min_row=2, values_only=True)}
                 for key in ("findings", f"findings-{BRANCH}")}
     assert MOVED in users_in[f"findings-{BRANCH}"] and MOVED not in users_in["findings"]
-    assert set(PLANTED) - {MOVED} <= users_in["findings"]
+    assert set(PLANTED) - {MOVED} <= users_in["findings"]  # X-PUBLIC's unknown unit: the head office's, and said
+    assert any("ZZ9999 不在机构配置的报送单位" in w for w in outcome.warnings)
     branch_text, head_text = _text(files[f"report-{BRANCH}"]), _text(files["report"])
     assert "渝信示范银行成都分行" in branch_text and "所在地人民银行分支机构（四川省）" in branch_text and "本单位" in branch_text
     # the head office's report: its own scope, and a summary of the branch reporting on its own (a setting)
