@@ -117,6 +117,12 @@ class ReportingUnit(_Strict):
     # a unit without one leaves its leads unowned, which the run raises (never silent).
     inspection_owner: str | None = Field(
         default=None, description="季度自查中本单位线索的核实负责人（人员编号；PBOC-102 三（三） 逐笔核实）；留空则该单位的线索无负责人并告警")
+    # 三（三）: the quarterly report of a unit that reports on its own is reviewed and approved as the
+    # event reports are (三（二）, 附件2); unset: the institution's settings.
+    inspection_review_role: str | None = Field(
+        default=None, description="本单位自查报告复核人所在角色（单独报送时）；留空用 settings.inspection_review_role")
+    inspection_approval_role: str | None = Field(
+        default=None, description="本单位自查报告签发人所在角色（单独报送时）；留空用 settings.inspection_approval_role")
 
 
 class Channel(_Strict):

@@ -283,6 +283,11 @@ class InspectionSettings(_Strict):
         default=15, ge=1, le=60, description="自查自纠书面报告：季度结束次日起多少个工作日内报送",
         json_schema_extra=_clause("PBOC-102 三（三）（按季度书面报告，报告流程参照征信信息安全事件；未规定日期，为本机构取值）"),
     )
+    inspection_head_office_summary: bool = Field(
+        default=True,
+        description="总部的自查报告是否附单独报送单位的概况（线索、抽查、问题数与报告状态；明细见各单位自己的报告）",
+        json_schema_extra=_clause("PBOC-102 三（三）（接入机构按季度自查自纠并向人民银行书面报告；报告流程参照三（二），单独报送单位报所在地人民银行分支机构）"),
+    )
     # -- rectification (issue 15, item 5) --
     inspection_rectification_working_days: int = Field(
         default=15, ge=1, le=120,

@@ -92,21 +92,22 @@ def progress_task(profile: Profile, day: dt.date) -> dict[str, list[str]]:
 
 @task(name="advance-inspection-signoff 推进自查报告复核与签发", retries=1, retry_delay_seconds=5)
 def signoff_task(profile: Profile) -> list[str]:
-    """Move each quarter's submitted report through review and approval (the acknowledgement
+    """Move each quarter's submitted reports (the head office's and each unit's) through review and approval (the acknowledgement
     page's fallback; re-sends a request whose links expired) and make it final once approved
     (regflows/inspection/signoff.py). Returns the quarters that cannot go on, each with its
     reason, logged as errors: never silent."""
-    from regflows.inspection.signoff import SignoffError, advance, open_quarters
+    from regflows.inspection.signoff import SignoffError, advance, open_reports
 
     logger = get_run_logger()
     migrate()
     limiter = sms_rate_limiter(profile)
     stuck: list[str] = []
     with notices_published():
-        for quarter in open_quarters():
+        for quarter, unit in open_reports():  # each report on its own: the head office's and each unit's
             try:
-                view = advance(profile, quarter, before_send=limiter)
-                logger.info("%s 自查报告：%s（第 %d 版，运行 %s）", quarter.label, view.stage_title, view.revision, view.run_id)
+                view = advance(profile, quarter, unit=unit, before_send=limiter)
+                logger.info("%s%s 自查报告：%s（第 %d 版，运行 %s）", quarter.label, f" 报送单位 {unit}" if unit else "",
+                            view.stage_title, view.revision, view.run_id)
             except SignoffError as exc:
                 logger.error("%s", exc)
                 stuck.append(str(exc))

@@ -1,5 +1,8 @@
 """Who files which attachment-2 table, by when, signed by whom (PBOC-102 三（二）, 附件1, 附件3 第二十一条).
 
+Which units report on their own is the kit's (regflows/kit/units.py), shared with the
+quarterly self-inspection report, which follows the same route (三（三））.
+
 三（二）: 「全国性接入机构的总行应于每月初10日内将上月情况报送人民银行征信管理局；地方性接入机构和
 全国性接入机构的分支机构应于每月初6日内将上月情况报所在地人民银行分支机构」. Whether an
 institution is national is 附件1's list of 21 (附件3 第二十一条: every other access institution
@@ -26,13 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from regflows.credit.models import DUE_DAY, CreditInputError, Period
 from regflows.kit.rulefiles import load_yaml_model
+from regflows.kit.units import head_office_covers, of_unit, own_units, split_unit_key, unit_key
 from regflows.profile import Profile, ReportingUnit
 
 NATIONAL_LIST = Path(__file__).resolve().parent / "data" / "national_access_institutions.yaml"
 #: 三（二）: national head offices by the 10th; local institutions and branches by the 6th.
 HEAD_OFFICE_DUE_DAY = DUE_DAY
 BRANCH_DUE_DAY = 6
-SEPARATOR = "-"  # as in the file names credit-stats-YYYY-MM-<unit>
 LABEL_LENGTH = len("YYYY-MM")
 
 
@@ -88,19 +91,10 @@ class ReportingTable:
     filer_name: str  # 填表单位
 
     def key(self, period: Period) -> str:
-        return period.label if self.head_office else f"{period.label}{SEPARATOR}{self.unit.code}"
+        return unit_key(period.label, None if self.head_office else self.unit.code)
 
     def file_stem(self, period: Period) -> str:
         return f"credit-stats-{period.label}-{self.unit.code}"
-
-
-def reports_on_its_own(profile: Profile, unit: ReportingUnit) -> bool:
-    """A unit other than the head office with its own table (三（二）; 第二十一条; the unit's setting)."""
-    if unit.code == profile.head_office.code:
-        return False
-    if unit.reports_to_local_branch is not None:
-        return unit.reports_to_local_branch
-    return profile.institution.credit_access == "national_head_office"
 
 
 def tables(profile: Profile) -> list[ReportingTable]:
@@ -109,10 +103,9 @@ def tables(profile: Profile) -> list[ReportingTable]:
     if access not in HEAD_OFFICE_DUE_DAY:
         raise CreditInputError(f"机构配置 credit_access={access}：不是征信接入机构，无需报送统计表")
     s = profile.settings
-    own = [u for u in profile.reporting_units if reports_on_its_own(profile, u)]
-    own_codes = {u.code for u in own}
+    own = own_units(profile)
     head = profile.head_office
-    out = [ReportingTable(head, tuple(u.code for u in profile.reporting_units if u.code not in own_codes),
+    out = [ReportingTable(head, head_office_covers(profile),
                           HEAD_OFFICE_DUE_DAY[access], True, s.credit_preparer, s.credit_review_role,
                           s.credit_signoff_role, profile.institution.name)]
     for u in own:
@@ -125,11 +118,9 @@ def tables(profile: Profile) -> list[ReportingTable]:
 def table_for(profile: Profile, unit_code: str | None) -> ReportingTable:
     """The table filed by ``unit_code`` (None: the head office's); a unit without its own table is refused."""
     all_tables = tables(profile)
-    if unit_code is None or unit_code == profile.head_office.code:
-        return all_tables[0]
-    for t in all_tables[1:]:
-        if t.unit.code == unit_code:
-            return t
+    found = of_unit(all_tables, unit_code, profile, lambda t: t.unit.code)
+    if found is not None:
+        return found
     known = "、".join(t.unit.code for t in all_tables)
     raise CreditInputError(f"报送单位 {unit_code} 不单独报送统计表（单独报送的单位：{known}）")
 
@@ -147,8 +138,7 @@ def covering(profile: Profile, unit_code: str) -> ReportingTable:
 def split_key(key: str) -> tuple[str, str | None]:
     """``2025-10-YX0101`` → (``2025-10``, ``YX0101``); ``2025-10`` → (``2025-10``, None). The month
     is always seven characters, so a unit code with hyphens splits the same."""
-    label, unit = key[:LABEL_LENGTH], key[LABEL_LENGTH + len(SEPARATOR):]
-    return label, unit or None
+    return split_unit_key(key, LABEL_LENGTH)
 
 
 def period_of(key: str) -> Period:

@@ -123,8 +123,9 @@ def run_command(
 def redraft_command(
     run_id: Annotated[str, typer.Argument(help="自查运行编号（run 输出的 run_id，亦见核实清单的隐藏工作表）")],
     out: Annotated[Path, typer.Option("--out", help="报告草稿 .docx 的路径")],
+    unit: Annotated[str | None, typer.Option("--unit", help="单独报送自查报告的单位（机构代码；默认总部的报告）")] = None,
 ) -> None:
-    """按负责人至今登记的核实结论重新起草该次自查的报告（第四部分按环节列出问题），其余内容与该次运行一致；登记其 SHA-256。"""
+    """按负责人至今登记的核实结论重新起草该次自查的报告（第四部分按环节列出问题），其余内容与该次运行一致；登记其 SHA-256。总部与单独报送的单位各有报告（--unit）。"""
     from regflows.inspection.models import InspectionInputError
     from regflows.inspection.pipeline import redraft
 
@@ -133,9 +134,9 @@ def redraft_command(
     if out.exists() and out.is_dir():
         _fail(f"--out {out} 是一个目录：请给出 .docx 文件路径", ExitCode.USAGE)
     try:
-        written = redraft(run_id, out)
+        written = redraft(run_id, out, unit=unit)
     except InspectionInputError as exc:
         _fail(str(exc), ExitCode.USAGE)
     except OSError as exc:
         _fail(f"无法写出 {out}（{exc.strerror or exc}）", ExitCode.USAGE)
-    typer.echo(json.dumps({"run_id": run_id, "report": str(written)}, ensure_ascii=False))
+    typer.echo(json.dumps({"run_id": run_id, **({"unit": unit} if unit else {}), "report": str(written)}, ensure_ascii=False))

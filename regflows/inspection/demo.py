@@ -40,7 +40,7 @@ def users_csv(user_ids: Sequence[str], quarter: Quarter) -> str:
             changed: str = recent, policy: str = "true", reused: str = "false", filed_at: str = filed,
             direct: str = "false", created_at: str = created) -> str:
         return ",".join([user_id, person, f'"{roles}"', mode, "active", "", formal, created_at, filed_at, changed, policy,
-                         reused, "", direct])
+                         reused, "", direct, ""])  # unit empty: each user's unit is the one it queries for
 
     lines = [header] + [row(u, person=f"staff-{i:03d}") for i, u in enumerate(user_ids)]
     admin_created = end.replace(day=1)

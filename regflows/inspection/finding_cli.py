@@ -226,8 +226,9 @@ def submit(
     file: Annotated[Path | None, typer.Option("--file", help="证据文件，如报送回执")] = None,
     reference: Annotated[str | None, typer.Option("--reference", help="文号或回执号")] = None,
     profile: ProfileOption = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="单独报送自查报告的单位（机构代码；默认总部的报告）")] = None,
 ) -> None:
-    """登记该季度自查自纠书面报告已报送：停止提醒，写入审计账本。
+    """登记该季度自查自纠书面报告已报送：停止提醒，写入审计账本。总部与单独报送的单位各自报送、各自登记（--unit）。
 
     须在该季度报告签发定稿之后（self-inspection signoff）：报送的是定稿的报告与问题清单，
     其路径与 SHA-256 写入输出与审计账本。未定稿时拒绝（退出码 5）。"""
@@ -238,16 +239,21 @@ def submit(
     prof = _profile(profile)
     try:
         q = Quarter.parse(quarter)
-        row = submit_report(q, evidence=evidence, by=by, file=file, reference=reference, people=prof.person_ids,
-                            field_names=_OPTIONS)
     except InspectionInputError as exc:
         _fail(f"季度：{exc}", ExitCode.USAGE)
+    try:
+        row = submit_report(q, evidence=evidence, by=by, file=file, reference=reference, people=prof.person_ids,
+                            field_names=_OPTIONS, profile=prof, unit=unit)
+    except InspectionInputError as exc:
+        _fail(str(exc), ExitCode.USAGE)
     except Refused as exc:
         _fail(str(exc), ExitCode.REFUSED)
     except (ObligationNotFound, ValueError) as exc:
         _fail(str(exc), ExitCode.USAGE)
     filed = (row.detail or {}).get("filed") or {}
-    _echo({"quarter": q.label, "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by,
+    _echo({"quarter": q.label, "unit": (row.detail or {}).get("unit") or prof.head_office.code,
+           "addressee": (row.detail or {}).get("addressee"),
+           "submitted_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by,
            "files": {key: {"path": f["path"], "sha256": f["sha256"]} for key, f in filed.items()}})
     for key, title in (("report", "定稿报告"), ("findings", "定稿问题清单")):
         if key in filed:

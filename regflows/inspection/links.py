@@ -27,6 +27,7 @@ def run_links(profile: Profile, outcome: Any, validity: dt.timedelta | None = No
     base = str(profile.public_base_url)
     out: list[tuple[str, str | None]] = []
     for kind, path in outcome.files.items():
-        title = f"{outcome.quarter.label} {FILE_TITLES.get(kind, kind)}"
+        base_kind, _, unit = kind.partition("-")  # report-YX0101: the report of a unit that reports on its own
+        title = f"{outcome.quarter.label} {FILE_TITLES.get(base_kind, base_kind)}" + (f"（{unit}）" if unit else "")
         out.append((title, file_url(base, Path(path).absolute(), title, validity=validity)))
     return out

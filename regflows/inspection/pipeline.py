@@ -40,6 +40,7 @@ from regflows.inspection.report import ReportContext, write_findings, write_repo
 from regflows.inspection.sample import MANIFEST_NAME, Sample, draw, manifest_bytes, population
 from regflows.inspection.users import UsersFile, read_users
 from regflows.inspection.vulns import VulnsFigures, figures, read_vulns
+from regflows.inspection.units import InspectionReport, reports, user_units
 from regflows.inspection.worklist import export_worklist
 from regflows.kit.evidence import sha256_file
 from regflows.kit.files import write_atomically
@@ -54,7 +55,9 @@ __all__ = ["STEPS", "SUMMARY_KEYS", "Outcome", "coverage_warning", "file_names",
 STEPS = ("读取用户清单", "读取查询日志", "检查用户", "标记线索并抽样", "读取事件与漏洞台账", "写出文件并登记")
 #: summary.json's keys, exactly the CLI contract's (issue 15, "CLI contract").
 SUMMARY_KEYS = ("quarter", "leads", "population", "sampled", "seed", "population_sha256", "checks", "findings",
-                "report_due")
+                "report_due", "reports")
+#: Each entry of summary.json's ``reports`` (one per report the quarter owes: units.py).
+REPORT_KEYS = ("unit", "name", "head_office", "addressee", "covers", "leads", "sampled", "checks", "findings", "report_due", "files")
 _NUMERALS = "一二三四"
 #: An Excel worksheet's rows (the worklist is one sheet).
 EXCEL_MAX_ROWS = 1_048_576
@@ -64,11 +67,32 @@ def quarter_title(quarter: Quarter) -> str:
     return f"{quarter.year}年第{_NUMERALS[quarter.number - 1]}季度"
 
 
-def file_names(quarter: Quarter) -> dict[str, str]:
-    """The files a run writes into its output folder."""
+def report_file_names(quarter: Quarter, report: InspectionReport | None = None) -> dict[str, str]:
+    """A report's two files: the head office's keep the quarter's names, a unit's add ``-<unit>``."""
+    suffix = report.suffix if report is not None else ""
+    return {"report": f"self-inspection-report-{quarter.label}{suffix}.docx", "findings": f"findings-{quarter.label}{suffix}.xlsx"}
+
+
+def file_names(quarter: Quarter, units: Sequence[InspectionReport] = ()) -> dict[str, str]:
+    """The files a run writes into its output folder: the head office's report and findings as
+    ``report``/``findings``, each unit's that reports on its own as ``report-<unit>``/``findings-<unit>``."""
     label = quarter.label
-    return {"worklist": f"worklist-{label}.xlsx", "manifest": MANIFEST_NAME, "findings": f"findings-{label}.xlsx",
-            "report": f"self-inspection-report-{label}.docx", "summary": "summary.json"}
+    names = {"worklist": f"worklist-{label}.xlsx", "manifest": MANIFEST_NAME, **report_file_names(quarter)}
+    for r in units:
+        if not r.head_office:
+            names.update({f"{k}-{r.unit.code}": v for k, v in report_file_names(quarter, r).items()})
+    return {**names, "summary": "summary.json"}
+
+
+def file_key(kind: str, unit: str | None) -> str:
+    """``report`` / ``report-YX0101``: a report's file in :func:`file_names`."""
+    return kind if unit is None else f"{kind}-{unit}"
+
+
+def _share(results: dict[str, CheckResult], holds: Callable[[str], bool], units: dict[str, str], head: str) -> dict[str, CheckResult]:
+    """The checks of one report's users: each result with only the findings of its users."""
+    return {c: dataclasses.replace(r, findings=tuple(f for f in r.findings if holds(units.get(f.user_id, head))))
+            for c, r in results.items()}
 
 
 @dataclass
@@ -163,39 +187,73 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
         due, basis, calendar_missing = None, f"报告截止日无法确定：{exc}", True
         warnings.append(basis)
 
+    all_reports = reports(profile)
+    head_code = profile.head_office.code
+    pairs = frame.groupby(["user_id", "unit"]).size() if len(frame) else {}
+    units = user_units(((u.user_id, u.unit) for u in users_file.users),
+                       {(str(u), str(n)): int(c) for (u, n), c in pairs.items()}, head_code)
+    names = file_names(quarter, all_reports)
+    unit_names = {u.code: u.name for u in profile.reporting_units}
+    strangers = sorted({u.unit for u in users_file.users if u.unit and u.unit not in unit_names})
+    if strangers:  # never silent: their users are checked in the head office's report
+        warnings.append(f"用户清单 unit 列中的单位 {'、'.join(strangers)} 不在机构配置的报送单位（reporting_units）中："
+                        "其用户的检查结果计入总部的报告")
+    shares: list[tuple[InspectionReport, list[Lead], dict[str, CheckResult], dict[str, Any]]] = []
+    for r in all_reports:
+        r_leads = [lead for lead in leads if r.holds(lead.unit)]
+        r_results = _share(results, r.holds, units, head_code)
+        r_checks = {c: r_results[c].count for c in CHECK_IDS}
+        shares.append((r, r_leads, r_results, {
+            "unit": r.unit.code, "name": r.unit.name, "head_office": r.head_office, "addressee": r.addressee,
+            "covers": list(r.covers), "leads": sum(1 for lead in r_leads if lead.kind != "sampled"),
+            "sampled": sum(1 for lead in r_leads if lead.kind == "sampled"), "checks": r_checks,
+            "findings": sum(n for n in r_checks.values() if n is not None), "report_due": due,
+            "files": report_file_names(quarter, r)}))
+
     checks = {c: results[c].count for c in CHECK_IDS}
     summary = {"quarter": quarter.label, "leads": len(leads) - len(sampled_leads), "population": sample.population_size,
                "sampled": sample.size, "seed": sample.seed, "population_sha256": sample.population_sha256,
-               "checks": checks, "findings": sum(n for n in checks.values() if n is not None), "report_due": due}
+               "checks": checks, "findings": sum(n for n in checks.values() if n is not None), "report_due": due,
+               "reports": [entry for *_, entry in shares]}
     manifest = sample.manifest()
     manifest_data = manifest_bytes(manifest)
     run_id = _run_id(quarter, now)
     owners = {p.id: p.name for p in profile.people}
-    names = file_names(quarter)
-    ctx = ReportContext(
-        institution=profile.institution.name, quarter_label=quarter.label, quarter_title=quarter_title(quarter),
-        first_day=quarter.first_day, last_day=quarter.last_day, run_id=run_id, prepared_at=now.replace(microsecond=0),
-        logs=[Path(p).name for p in logs], users_file=Path(users).name, rules_title=source.title, results=results,
-        leads=leads, sample=sample, manifest_sha256=hashlib.sha256(manifest_data).hexdigest(), report_due=due,
-        report_due_basis=basis, vulns=figures_,
-        vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings, people=owners,
-        units={u.code: u.name for u in profile.reporting_units})
+    contexts: list[tuple[InspectionReport, ReportContext]] = []
+    for r, r_leads, r_results, _entry in shares:
+        others = [e for *_, e in shares if not e["head_office"]] if r.head_office else []
+        contexts.append((r, ReportContext(
+            institution=profile.institution.name, quarter_label=quarter.label, quarter_title=quarter_title(quarter),
+            first_day=quarter.first_day, last_day=quarter.last_day, run_id=run_id, prepared_at=now.replace(microsecond=0),
+            logs=[Path(p).name for p in logs], users_file=Path(users).name, rules_title=source.title, results=r_results,
+            leads=r_leads, sample=sample, manifest_sha256=hashlib.sha256(manifest_data).hexdigest(), report_due=due,
+            report_due_basis=basis, vulns=figures_,
+            vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings, people=owners,
+            units=unit_names, unit=r.unit.code, unit_name=r.unit.name, head_office=r.head_office, addressee=r.addressee,
+            covers=tuple(r.covers), others=tuple(others), others_summarised=settings.inspection_head_office_summary)))
 
     step(STEPS[5])
     with publishing(out_dir) as stage:
         worklist_sha = export_worklist(stage.path / names["worklist"], run_id, quarter, now, leads, owners)
         write_atomically(stage.path / names["manifest"], manifest_data)
-        write_findings(stage.path / names["findings"], ctx)
-        write_report(stage.path / names["report"], ctx)
+        for r, ctx in contexts:
+            write_findings(stage.path / names[file_key("findings", r.code)], ctx)
+            write_report(stage.path / names[file_key("report", r.code)], ctx)
         write_atomically(stage.path / names["summary"],
                          (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-        # each document on record with its SHA-256 where it will be published (the same bytes)
+        # each document on record with its SHA-256 where it will be published (the same bytes): a
+        # unit's report and findings under ``<run id>/<unit>`` (records.document_subject)
         documents = {key: (Path(out_dir).absolute() / name, sha256_file(stage.path / name)[0]) for key, name in names.items()}
+        by_unit = {r.unit.code: {kind: documents.pop(file_key(kind, r.unit.code)) for kind in ("report", "findings")}
+                   for r, _ in contexts if not r.head_office}
+        head_ctx = contexts[0][1]
         records.save_run(run_id, quarter.label, sample.seed, manifest, leads, worklist_sha, now, files=documents,
+                         unit_files=by_unit,
                          summary={**summary, "run_id": run_id, "warnings": warnings,
                                   "not_evaluated": {r.check: r.not_evaluated for r in results.values() if r.count is None},
                                   "vulnerabilities": figures_.as_dict() if figures_ else None,
-                                  "files": dict(names), "report": _report_facts(ctx)},
+                                  "files": dict(names), "report": _report_facts(head_ctx),
+                                  "unit_reports": {r.unit.code: _report_facts(ctx) for r, ctx in contexts if not r.head_office}},
                          url=database_url)
     warnings += [f"此前一次运行在写出文件时中断，其未发布的文件已保存在 {kept}" for kept in stage.recovered]
     files = {key: stage.final(stage.path / name) for key, name in names.items()}
@@ -232,19 +290,30 @@ def _report_facts(ctx: ReportContext) -> dict[str, Any]:
     return {"institution": ctx.institution, "logs": list(ctx.logs), "users_file": ctx.users_file, "rules_title": ctx.rules_title,
             "vulns_file": ctx.vulns_file, "manifest_sha256": ctx.manifest_sha256, "report_due": ctx.report_due,
             "report_due_basis": ctx.report_due_basis, "warnings": list(ctx.warnings), "people": dict(ctx.people), "units": dict(ctx.units),
+            "unit": ctx.unit, "unit_name": ctx.unit_name, "head_office": ctx.head_office, "addressee": ctx.addressee,
+            "covers": list(ctx.covers), "others": [dict(o) for o in ctx.others], "others_summarised": ctx.others_summarised,
             "results": [{"check": r.check, "title": r.title, "clause": r.clause, "not_evaluated": r.not_evaluated,
                          "partial": r.partial,
                          "findings": [dataclasses.asdict(f) for f in r.findings]} for r in ctx.results.values()]}
 
 
-def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str | None = None) -> Path:
-    """The run's report drafted again with the owners' answers recorded since (section 四, findings
-    by link), everything else as the run found it; written at ``path`` and recorded with its
-    SHA-256 (kind ``report-redraft``). A run recorded before its facts were kept is refused."""
+def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str | None = None, unit: str | None = None) -> Path:
+    """The run's report (the head office's, or ``unit``'s own) drafted again with the owners'
+    answers recorded since (section 四, findings by link), everything else as the run found it;
+    written at ``path`` and recorded with its SHA-256 (kind ``report-redraft``). A run recorded
+    before its facts were kept is refused; so is a unit without its own report in that run."""
     run_row = records.run_of(run_id, url)
     if run_row is None:
         raise InspectionInputError(f"自查运行 {run_id} 未登记")
-    facts = (run_row.summary or {}).get("report")
+    kept = run_row.summary or {}
+    head = (kept.get("report") or {}).get("unit")
+    if unit is None or unit == head:
+        facts, unit = kept.get("report"), None
+    else:
+        facts = (kept.get("unit_reports") or {}).get(unit)
+        if facts is None:
+            own = "、".join(kept.get("unit_reports") or {}) or "无"
+            raise InspectionInputError(f"自查运行 {run_id} 中报送单位 {unit} 没有单独的自查报告（单独报送的单位：{own}）")
     if not facts:
         raise InspectionInputError(f"自查运行 {run_id} 未保存报告所需的数据，无法重新起草：请重新运行该季度")
     quarter = Quarter.parse(run_row.quarter)
@@ -260,16 +329,30 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
     ctx = ReportContext(
         institution=facts["institution"], quarter_label=quarter.label, quarter_title=quarter_title(quarter),
         first_day=quarter.first_day, last_day=quarter.last_day, run_id=run_id, prepared_at=stamp, logs=facts["logs"],
-        users_file=facts["users_file"], rules_title=facts["rules_title"], results=results, leads=records.leads_of(run_id, url),
+        users_file=facts["users_file"], rules_title=facts["rules_title"], results=results,
+        leads=[lead for lead in records.leads_of(run_id, url) if _holds(facts, lead.unit)],
         sample=sample, manifest_sha256=facts["manifest_sha256"], report_due=facts["report_due"],
         report_due_basis=facts["report_due_basis"], vulns=VulnsFigures.from_dict(vulns) if vulns else None,
         vulns_file=facts["vulns_file"], answers=records.latest_answers(run_id, url), warnings=facts["warnings"],
         people=facts.get("people") or {}, units=facts.get("units") or {},
-        register=report_rows(list_findings(quarter, url), names=facts.get("people") or {}, units=facts.get("units") or {},
-                             today=stamp.date()))
+        register=report_rows([f for f in list_findings(quarter, url) if _holds(facts, f.finding.unit)],
+                             names=facts.get("people") or {}, units=facts.get("units") or {}, today=stamp.date()),
+        unit=facts.get("unit") or "", unit_name=facts.get("unit_name") or "", head_office=facts.get("head_office", True),
+        addressee=facts.get("addressee") or "", covers=tuple(facts.get("covers") or ()), others=tuple(facts.get("others") or ()),
+        others_summarised=facts.get("others_summarised", True))
     written = write_report(path, ctx)
-    records.record_document(run_id, "report-redraft", written.absolute(), sha256_file(written)[0], url=url)
+    records.record_document(run_id, "report-redraft", written.absolute(), sha256_file(written)[0], url=url, unit=unit)
     return written
+
+
+def _holds(facts: dict[str, Any], unit: str) -> bool:
+    """Whether a report's kept facts hold ``unit``'s data (as :meth:`InspectionReport.holds`; a run
+    recorded before units: everything)."""
+    if "head_office" not in facts:
+        return True
+    if facts["head_office"]:
+        return unit not in {o["unit"] for o in facts.get("others") or []}
+    return bool(unit == facts.get("unit"))
 
 
 def previous_quarter(today: dt.date | None = None) -> Quarter:
@@ -296,6 +379,10 @@ def summary_markdown(outcome: Outcome) -> str:
         if r.partial:
             result += f"（只判断了一部分：{markdown_text(r.partial)}）"
         lines.append(f"| {markdown_text(r.title)} | {markdown_text(r.clause)} | {result} |")
+    if len(s.get("reports") or []) > 1:  # PBOC-102 三（三）'s route: the head office's and each unit's own report
+        lines += ["", "## 各报送单位的自查报告", "", "| 单位 | 报送对象 | 线索 | 抽查 | 用户检查问题 |", "|---|---|---|---|---|"]
+        lines += [f"| {markdown_text(r['name'])}（{markdown_text(r['unit'])}） | {markdown_text(r['addressee'])} | {r['leads']} | "
+                  f"{r['sampled']} | {r['findings']} |" for r in s["reports"]]
     if outcome.vulns is not None:
         lines += ["", chart_markdown(outcome.vulns)]
     if outcome.warnings:

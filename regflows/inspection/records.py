@@ -19,18 +19,27 @@ from regflows.kit.reports import record_report_in
 from regflows.store import db
 from regflows.store.models import InspectionAnswer, InspectionLead, InspectionRun
 
-__all__ = ["PROCEDURE", "answers_of", "latest_answers", "latest_run_id", "leads_of", "record_answers", "record_document", "run_of", "save_run"]
+__all__ = ["PROCEDURE", "answers_of", "document_subject", "latest_answers", "latest_run_id", "leads_of", "record_answers", "record_document", "run_of", "save_run"]
 
 PROCEDURE = "self-inspection"
 
 
+def document_subject(run_id: str, unit: str | None = None) -> str:
+    """The store's subject of a report's documents: the run id for the head office's report (as
+    before units), ``<run id>/<unit>`` for the report of a unit that reports on its own (units.py)."""
+    return run_id if unit is None else f"{run_id}/{unit}"
+
+
 def save_run(run_id: str, quarter: str, seed: int, manifest: dict[str, Any], leads: Iterable[Lead],
              worklist_sha256: str | None, exported_at: dt.datetime, summary: dict[str, Any] | None = None,
-             url: str | None = None, files: Mapping[str, tuple[Path, str]] | None = None) -> None:
+             url: str | None = None, files: Mapping[str, tuple[Path, str]] | None = None,
+             unit_files: Mapping[str, Mapping[str, tuple[Path, str]]] | None = None) -> None:
     """Record a run and its leads in one transaction (all or nothing). Saving the same run id
     again is refused: a run's worklist, once exported, is what its answers refer to. ``files``
     (kind → (path, SHA-256)): the run's documents, each on record and in the ledger in the same
-    transaction (every produced document on record with its SHA-256)."""
+    transaction (every produced document on record with its SHA-256); ``unit_files`` (unit →
+    kind → (path, SHA-256)): the reports of units that report on their own, under
+    :func:`document_subject`."""
     with db.session(url) as s:
         if s.get(InspectionRun, run_id) is not None:
             raise InspectionInputError(f"自查运行 {run_id} 已登记，不能重复登记")
@@ -45,6 +54,10 @@ def save_run(run_id: str, quarter: str, seed: int, manifest: dict[str, Any], lea
         for kind, (path, digest) in (files or {}).items():
             record_report_in(s, procedure=PROCEDURE, kind=kind, subject=run_id, path=path, sha256=digest,
                              action="self_inspection.written", detail={"quarter": quarter})
+        for unit, unit_docs in (unit_files or {}).items():
+            for kind, (path, digest) in unit_docs.items():
+                record_report_in(s, procedure=PROCEDURE, kind=kind, subject=document_subject(run_id, unit), path=path, sha256=digest,
+                                 action="self_inspection.written", detail={"quarter": quarter, "unit": unit})
 
 
 def latest_run_id(quarter: str, url: str | None = None) -> str | None:
@@ -99,10 +112,11 @@ def latest_answers(run_id: str, url: str | None = None) -> dict[tuple[str, str],
     return {(a.lead_id, a.link): a for a in answers_of(run_id, url)}
 
 
-def record_document(run_id: str, kind: str, path: Path, sha256: str, url: str | None = None) -> None:
-    """Put a document written for a run later (a redrafted report) on record with its SHA-256 and in the ledger."""
+def record_document(run_id: str, kind: str, path: Path, sha256: str, url: str | None = None, unit: str | None = None) -> None:
+    """Put a document written for a run later (a redrafted report; ``unit``: of a unit's own report)
+    on record with its SHA-256 and in the ledger."""
     with db.session(url) as s:
         if s.get(InspectionRun, run_id) is None:
             raise InspectionInputError(f"自查运行 {run_id} 未登记")
-        record_report_in(s, procedure=PROCEDURE, kind=kind, subject=run_id, path=path, sha256=sha256,
-                         action="self_inspection.written")
+        record_report_in(s, procedure=PROCEDURE, kind=kind, subject=document_subject(run_id, unit), path=path, sha256=sha256,
+                         action="self_inspection.written", detail={"unit": unit} if unit else None)

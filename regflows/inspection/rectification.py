@@ -44,7 +44,8 @@ from calendars.official import WorkingDayCalendar
 from notices.masking import mask_pii
 from regflows import ledger
 from regflows.inspection.models import InspectionInputError, Quarter
-from regflows.inspection.owed import PROCEDURE, ensure_report_in, signed_off_on
+from regflows.inspection.units import InspectionReport
+from regflows.inspection.owed import PROCEDURE, ensure_report_in, report_row_for, signed_off_on
 from regflows.inspection.reminders import passed_at_opening
 from regflows.kit import obligations
 from regflows.settings import InspectionSettings
@@ -277,7 +278,7 @@ def open_rectification(finding: RectificationFinding, *, due: dt.date | None = N
             report_row = find(s, finding.id, REPORT)
             assert report_row is not None  # both rows are written in one transaction
             return _opened(existing, report_row, False)
-        start, why = report_start(finding, chosen, signed_off_on(s, quarter))
+        start, why = report_start(finding, chosen, signed_off_on(s, quarter, finding.unit))  # the report holding its unit
         report = _report_deadline(start, why, calendar) if start is not None else None
         assert rectify.last_day is not None
         facts = {"finding": finding.to_dict(), "owner": finding.owner}
@@ -303,14 +304,17 @@ def open_rectification(finding: RectificationFinding, *, due: dt.date | None = N
 
 
 def record_signoff(quarter: Quarter, signed_on: dt.date, *, settings: InspectionSettings | None = None,
-                   calendar: WorkingDayCalendar | None = None, url: str | None = None, by: str = "system") -> list[str]:
-    """Record the day the quarter's report was signed off; with ``signoff`` as the starting point,
-    every self-inspection finding's report of that quarter that waits gets its due day. Returns
-    the finding ids dated now. The day recorded first stays (a later call for another day is refused)."""
+                   calendar: WorkingDayCalendar | None = None, url: str | None = None, by: str = "system",
+                   unit_report: InspectionReport | None = None) -> list[str]:
+    """Record the day the quarter's report (the head office's, or ``unit_report``'s: units.py) was
+    signed off; with ``signoff`` as the starting point, every self-inspection finding's report of
+    that quarter held by that report (:func:`~regflows.inspection.owed.report_row_for` of its
+    unit) that waits gets its due day. Returns the finding ids dated now. The day recorded first
+    stays (a later call for another day is refused)."""
     chosen = settings or InspectionSettings()
     dated: list[str] = []
     with db.session(url) as s:
-        quarter_row, _ = ensure_report_in(s, quarter, chosen, calendar)
+        quarter_row, _ = ensure_report_in(s, quarter, chosen, calendar, unit_report)
         recorded = (quarter_row.detail or {}).get("signed_off_on")
         if recorded and recorded != signed_on.isoformat():
             raise obligations.Refused(f"{quarter.label} 的自查报告已登记于 {recorded} 签发，不能改为 {signed_on}")
@@ -319,6 +323,9 @@ def record_signoff(quarter: Quarter, signed_on: dt.date, *, settings: Inspection
             if row.due_at is not None or (row.detail or {}).get("waiting") != "signoff":
                 continue
             finding = RectificationFinding.from_dict(row.detail["finding"])
+            holder = report_row_for(s, quarter, finding.unit)
+            if holder is None or holder.subject != quarter_row.subject:
+                continue  # another report's finding: dated by that report's sign-off
             start, why = report_start(finding, chosen, signed_on)
             assert start is not None
             report = _report_deadline(start, why, calendar)

@@ -2,9 +2,10 @@
 「Every finding (from the checks, the worklist, the spot checks ...) gets an owner and a
 rectification due date」), so each one is traceable from its lead to its closure.
 
-- A user check's finding (附件3 5.1-5.7) is opened on the run's day, owned by the head office's
-  ``inspection_owner`` (the users file names no unit: credit-system users are administered
-  centrally), one per user and check (:func:`~regflows.inspection.rectification.from_check`).
+- A user check's finding (附件3 5.1-5.7) is opened on the run's day, one per user and check
+  (:func:`~regflows.inspection.rectification.from_check`), in the unit of the report that holds
+  the user (units.py: a unit that reports on its own, owned by its ``inspection_owner``; else the
+  head office's, owned by the head office's ``inspection_owner``).
 - A worklist answer of 违规 or 需整改 (三（三） 逐笔核实) is opened on the day it was answered,
   owned by the lead's owner, in the lead's unit, its reference the lead and the link.
 
@@ -97,20 +98,27 @@ def register_run(run_id: str, profile: Profile, url: str | None = None) -> Regis
     quarter = Quarter.parse(run.quarter)
     people = profile.person_ids
     head = profile.head_office
+    owners = {u.code: u.inspection_owner for u in profile.reporting_units}
     found_on = run.created_at.astimezone(SHANGHAI).date()
-    checks = ((run.summary or {}).get("report") or {}).get("results") or []
-    findings = [Finding(**f) for r in checks for f in r.get("findings") or []]
+    kept = run.summary or {}
+    # each report's own checks (the head office's, then each unit's that reports on its own)
+    held = [kept.get("report") or {}, *(kept.get("unit_reports") or {}).values()]
+    checks = held[0].get("results") or []
     latest = records.latest_run_id(run.quarter, url) == run_id
     found: set[str] = set()
     complete = True  # every finding of the run has its id: only then can the ones not found be told
-    if findings and not head.inspection_owner:
-        out.problems.append(f"用户检查发现的 {len(findings)} 个问题无法登记整改：总行/总部（{head.code}）未配置 inspection_owner")
-        complete = False
-    elif findings:
+    for facts in held:
+        findings = [Finding(**f) for r in facts.get("results") or [] for f in r.get("findings") or []]
+        unit = head.code if facts.get("head_office", True) else str(facts.get("unit"))
+        owner = owners.get(unit)
+        if findings and not owner:
+            out.problems.append(f"用户检查发现的 {len(findings)} 个问题无法登记整改：{'总行/总部' if unit == head.code else '报送单位'}"
+                                f"（{unit}）未配置 inspection_owner")
+            complete = False
+            continue
         for check in findings:
             try:
-                finding = from_check(check, quarter=quarter, unit=head.code, owner=head.inspection_owner or "", feedback=found_on,
-                                     people=people)
+                finding = from_check(check, quarter=quarter, unit=unit, owner=owner or "", feedback=found_on, people=people)
             except InspectionInputError as exc:
                 out.problems.append(f"用户 {check.user_id} 的检查问题：{exc}")
                 complete = False

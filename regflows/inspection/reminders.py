@@ -104,10 +104,11 @@ class InspectionFeed(Feed):
 
 def remind(profile: Profile, now: dt.datetime | None = None, url: str | None = None,
            calendar: WorkingDayCalendar | None = None, **options: Any) -> list[str]:
-    """The last quarter's report owed (from the quarter's first day), then every reminder due now;
+    """The last quarter's reports owed (from the quarter's first day: the head office's and each
+    unit's that reports on its own), then every reminder due now;
     returns the keys sent, ``<subject>:<code>:<key>``."""
     moment = now or utcnow()
     settings = profile.settings
-    owe_last_quarter(moment, settings, calendar, url)
+    owe_last_quarter(moment, settings, calendar, url, profile)  # every report the quarter owes (units.py)
     feed = InspectionFeed(open_rows(PROCEDURE, url), policy(settings, calendar), profile, moment)
     return [f"{s.subject}:{s.code}:{s.key}" for s in remind_all(profile, [feed], moment, url=url, **options)]

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from regflows.inspection.checks import CheckResult
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, Lead
@@ -73,6 +74,22 @@ class ReportContext:
     register: Sequence[Sequence[str]] = ()
     #: unit code → name (the profile's reporting units), kept with the run for a redraft.
     units: Mapping[str, str] = field(default_factory=dict)
+    #: Whose report this is (regflows/inspection/units.py; PBOC-102 三（三） after 三（二）'s route):
+    #: the head office's holds every unit not reporting on its own, a unit's only its own data.
+    unit: str = ""
+    unit_name: str = ""
+    head_office: bool = True
+    addressee: str = ""
+    covers: Sequence[str] = ()
+    #: The head office's report: summary.json's ``reports`` entries of the units reporting on their
+    #: own, printed as a summary when ``others_summarised`` (``inspection_head_office_summary``).
+    others: Sequence[Mapping[str, Any]] = ()
+    others_summarised: bool = True
+
+    @property
+    def reporter(self) -> str:
+        """Who reports: the institution (head office), or the unit that reports on its own."""
+        return self.institution if self.head_office or not self.unit_name else self.unit_name
 
     @property
     def findings(self) -> int:
@@ -99,18 +116,33 @@ def _lead_name(lead: Lead | None, lead_id: str) -> str:
 def write_report(path: Path, ctx: ReportContext) -> Path:
     """The report draft at ``path`` (same context, same bytes)."""
     doc = OfficialDocument(f"{ctx.quarter_title}征信合规与信息安全自查自纠报告", stamp=ctx.prepared_at,
-                           subtitle=ctx.institution, header=f"{ctx.institution}　{ctx.quarter_label} 自查自纠报告",
+                           subtitle=ctx.reporter, header=f"{ctx.reporter}　{ctx.quarter_label} 自查自纠报告",
                            draft=DRAFT_MARK, draft_notice=DRAFT_NOTICE, page_numbers="page_of_total")
     counts = _counts(ctx.leads)
     # 一 scope
     doc.heading(SECTIONS[0])
-    doc.paragraph(f"依据《中国人民银行关于进一步加强征信信息安全管理的通知》（银发〔2018〕102号）三（三），本机构对 "
+    doc.paragraph(f"依据《中国人民银行关于进一步加强征信信息安全管理的通知》（银发〔2018〕102号）三（三），{'本机构' if ctx.head_office else '本单位'}对 "
                   f"{ctx.first_day} 至 {ctx.last_day} 的征信查询与征信信息安全情况开展自查自纠。范围包括：月度监测标记的异常查询与违规查询线索 "
                   f"{counts['flagged']} 条，本季度征信信息安全事件 {counts['event']} 起、其他安全事件 {counts['incident']} 起，"
                   f"未被标记查询的抽查样本 {counts['sampled']} 笔，以及征信系统用户（附件3 5.1-5.7）和漏洞处置情况（NFRA 23）。")
     doc.table([["项目", "内容"], ["查询日志", "；".join(ctx.logs)], ["用户清单", ctx.users_file],
-               ["漏洞台账", ctx.vulns_file or pending("未提供漏洞台账")], ["运行编号", ctx.run_id]],
+               ["漏洞台账", ctx.vulns_file or pending("未提供漏洞台账")], ["运行编号", ctx.run_id],
+               *([["报送对象", ctx.addressee]] if ctx.addressee else []),
+               *([["本报告范围", "、".join(ctx.units.get(c, c) for c in ctx.covers)]] if ctx.covers else [])],
               [40, 120], header=True)
+    if ctx.addressee:
+        doc.paragraph(f"本报告按征信信息安全事件的报告流程（PBOC-102 三（三）、三（二））报送{ctx.addressee}"
+                      + ("；单独报送的单位的线索、抽查、用户与问题不在本报告中。" if ctx.others else "。"))
+    if ctx.others:
+        names = "、".join(str(o["name"]) for o in ctx.others)
+        if ctx.others_summarised:
+            doc.paragraph(f"{names}单独编制自查报告并报送所在地人民银行分支机构，明细见其报告；概况如下：")
+            doc.table([["单位", "报送对象", "线索", "抽查", "用户检查问题", "报告截止日"],
+                       *[[str(o["name"]), str(o["addressee"]), str(o["leads"]), str(o["sampled"]), str(o["findings"]),
+                          str(o["report_due"] or "无法确定")] for o in ctx.others]],
+                      [34, 44, 16, 16, 22, 28], header=True)
+        else:
+            doc.paragraph(f"{names}单独编制自查报告并报送所在地人民银行分支机构，其自查情况不在本报告中。")
     # 二 method
     doc.heading(SECTIONS[1])
     doc.paragraph(f"线索按{ctx.rules_title}标记；每条线索由所在单位的核实负责人从"
@@ -125,7 +157,9 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
                ["总体 SHA-256", s.population_sha256], ["随机种子", str(s.seed)],
                ["样本量", f"{s.size} 笔"], ["样本量规则", s.size_rule],
                ["抽样清单", f"sample-manifest.json（SHA-256 {ctx.manifest_sha256}）"],
-               *([["日志覆盖", f"{s.coverage_note}：未覆盖日期的查询不在总体中"]] if s.coverage_note else [])],
+               *([["日志覆盖", f"{s.coverage_note}：未覆盖日期的查询不在总体中"]] if s.coverage_note else []),
+               *([["本报告的样本", f"全机构样本中查询属于本报告范围的 {counts['sampled']} 笔（样本按查询所属单位分属各报告）"]]
+                 if ctx.others or not ctx.head_office else [])],
               [40, 120], header=True)
     # 四 findings by link
     doc.heading(SECTIONS[3])
@@ -178,7 +212,7 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
     doc.paragraph(pending(RECTIFICATION_PENDING))
     for w in ctx.warnings:
         doc.paragraph(f"提示：{w}")
-    doc.signature([ctx.institution, pending(SIGNOFF_DAY)])
+    doc.signature([ctx.reporter, pending(SIGNOFF_DAY)])
     return doc.save(path, subject=f"{ctx.quarter_label} 自查自纠报告", category="self-inspection")
 
 

@@ -16,8 +16,10 @@ is bound to the SHA-256 of what is approved, the report .docx (the run's draft o
 redraft) and the findings .xlsx together (:func:`content_sha256`): a redraft with other content
 is a new revision and the approvals given so far are void; a byte-identical one keeps them.
 
-One approval per quarter (subject ``self-inspection:<quarter>``, the quarter's report obligation's
-subject): a later run of the quarter submitted for sign-off replaces the earlier one's content,
+One approval per quarter and report (subject ``self-inspection:<quarter>`` for the head office's,
+``self-inspection:<quarter>-<unit>`` for a unit that reports on its own, units.py; the report
+obligation's subject): each report is reviewed, approved, made final and filed on its own (三（三）
+after 三（二）'s route), and only a unit's own final report fulfils its obligation. A later run of the quarter submitted for sign-off replaces the earlier one's content,
 so nothing approved for one run carries over to another's different files.
 
 When the last step is approved the report is final: the approved bytes (read once, checked
@@ -48,8 +50,9 @@ from notices.files import file_url
 from regflows import ledger
 from regflows.inspection import records
 from regflows.inspection.due import report_due
-from regflows.inspection.models import Quarter
-from regflows.inspection.owed import PROCEDURE, REPORT_CODE, ROUTE, ensure_report_in, quarter_subject, signed_off_on
+from regflows.inspection.models import InspectionInputError, Quarter
+from regflows.inspection.owed import PROCEDURE, REPORT_CODE, ROUTE, ensure_report_in, quarter_subject
+from regflows.inspection.units import InspectionReport, report_for, reports, split_key
 from regflows.inspection.rectification import record_signoff
 from regflows.inspection.report import RECTIFICATION_PENDING, SIGNOFF_DAY
 from regflows.inspection.signoff_notices import SIGNOFF_REQUEST
@@ -66,7 +69,7 @@ from regflows.store.reports import latest_of_subject
 
 __all__ = [
     "CLAUSE", "KIND", "STAGE_TITLES", "Signoff", "SignoffError", "SignoffInputError", "advance", "after_ack", "content_sha256",
-    "draft_of", "open_quarters", "policy", "status_of_run", "submit",
+    "draft_of", "open_quarters", "open_reports", "policy", "status_of_run", "submit",
 ]
 
 #: The approval kind in the store's ``approval`` table.
@@ -108,6 +111,7 @@ class Draft:
     report_kind: str
     findings: Path
     findings_sha256: str
+    unit: str | None = None  # None: the head office's report
 
     @property
     def content_sha256(self) -> str:
@@ -125,24 +129,26 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def draft_of(run_id: str, url: str | None = None) -> Draft:
-    """The run's report to sign off: its latest recorded report (the run's draft or a later redraft)
-    and its findings workbook, each still on disk with the bytes recorded (else refused)."""
+def draft_of(run_id: str, url: str | None = None, unit: str | None = None) -> Draft:
+    """The run's report to sign off (the head office's, or ``unit``'s own): its latest recorded
+    report (the run's draft or a later redraft) and its findings workbook, each still on disk with
+    the bytes recorded (else refused)."""
     run = records.run_of(run_id, url)
     if run is None:
         raise SignoffInputError(f"自查运行 {run_id} 未登记（见 regflows self-inspection run 输出的 run_id）")
-    docs = latest_of_subject(PROCEDURE, run_id, url)
-    reports = [docs[k] for k in REPORT_KINDS if k in docs]
-    if not reports or FINDINGS_KIND not in docs:
-        raise SignoffInputError(f"自查运行 {run_id} 没有登记的报告草稿或问题清单，无法提交签发")
-    report = max(reports, key=lambda r: (r.created_at, r.id))
+    docs = latest_of_subject(PROCEDURE, records.document_subject(run_id, unit), url)
+    drafts = [docs[k] for k in REPORT_KINDS if k in docs]
+    if not drafts or FINDINGS_KIND not in docs:
+        whose = f"报送单位 {unit} 的" if unit else ""
+        raise SignoffInputError(f"自查运行 {run_id} 没有登记的{whose}报告草稿或问题清单，无法提交签发")
+    report = max(drafts, key=lambda r: (r.created_at, r.id))
     findings = docs[FINDINGS_KIND]
     for title, row in (("报告", report), ("问题清单", findings)):
         if _sha256(Path(row.path)) != row.sha256:
             raise SignoffError(f"{title} {row.path} 已不存在或在登记后被改动（与登记的 SHA-256 不符），不能提交签发；"
                                "请重新运行该季度或重新起草报告（regflows self-inspection redraft）")
     return Draft(run_id, Quarter.parse(run.quarter), Path(report.path), report.sha256, report.kind, Path(findings.path),
-                 findings.sha256)
+                 findings.sha256, unit)
 
 
 @dataclass
@@ -161,6 +167,7 @@ class Signoff:
     final: dict[str, dict[str, str]] | None = None
     signed_off_on: str | None = None
     requests: list[str] = field(default_factory=list)
+    unit: str | None = None  # None: the head office's report
 
     @property
     def stage_title(self) -> str:
@@ -176,11 +183,12 @@ def _view(approval: Approval) -> Signoff:
     return Signoff(quarter=detail["quarter"], run_id=detail["run_id"], revision=approval.revision, stage=stage,
                    content_sha256=approval.content_sha256, maker=approval.maker, files=dict(detail["files"]),
                    reviewer=approval.decision("review"), approver=approval.decision("approve"), final=detail.get("final"),
-                   signed_off_on=detail.get("signed_off_on"), requests=[r.notice for r in approval.requests])
+                   signed_off_on=detail.get("signed_off_on"), requests=[r.notice for r in approval.requests],
+                   unit=detail.get("unit"))
 
 
-def _subject(quarter: Quarter) -> str:
-    return quarter_subject(quarter)
+def _subject(quarter: Quarter, unit: str | None = None) -> str:
+    return quarter_subject(quarter, unit)
 
 
 def _due_label(profile: Profile, quarter: Quarter) -> str | None:
@@ -191,10 +199,18 @@ def _due_label(profile: Profile, quarter: Quarter) -> str | None:
     return f"{deadline.last_day.isoformat()} 24:00" if deadline.last_day else None
 
 
-def _report_title(quarter: Quarter) -> str:
+def _report_or_none(profile: Profile, unit: str | None) -> InspectionReport | None:
+    try:
+        return report_for(profile, unit)
+    except InspectionInputError:  # the profile no longer has the unit report on its own: named by its code
+        return None
+
+
+def _report_title(quarter: Quarter, report: InspectionReport | None = None) -> str:
     from regflows.inspection.pipeline import quarter_title  # pandas and the report writer: only when a request is sent
 
-    return f"{quarter_title(quarter)}征信合规与信息安全自查自纠报告"
+    who = f"{report.unit.name}（报{report.addressee}）" if report is not None and not report.head_office else ""
+    return f"{who}{quarter_title(quarter)}征信合规与信息安全自查自纠报告"
 
 
 def _file_lines(profile: Profile, quarter: Quarter, files: dict[str, dict[str, str]], revision: int) -> list[str]:
@@ -210,17 +226,22 @@ def _file_lines(profile: Profile, quarter: Quarter, files: dict[str, dict[str, s
     return lines
 
 
-def policy(profile: Profile) -> Policy:
-    """Review by ``inspection_review_role``, then approval by ``inspection_approval_role``; both
-    ``distinct``: the maker, the reviewer and the approver are three people (PBOC-102 三（三） after
-    三（二）'s 附件2), each asked by name through an ``inspection_signoff_request``."""
+def policy(profile: Profile, unit: str | None = None) -> Policy:
+    """Review by ``inspection_review_role``, then approval by ``inspection_approval_role`` (a unit's
+    own report: the unit's roles where set); both ``distinct``: the maker, the reviewer and the
+    approver are three people (PBOC-102 三（三） after 三（二）'s 附件2), each asked by name through an
+    ``inspection_signoff_request``."""
     settings = profile.settings
+    chosen = _report_or_none(profile, unit)
+    review_role = chosen.review_role if chosen is not None else settings.inspection_review_role
+    approval_role = chosen.approval_role if chosen is not None else settings.inspection_approval_role
 
     def request(approval: Approval, step: approvals.Step, role: str) -> NoticeRequest:
         view = _view(approval)
         quarter = Quarter.parse(view.quarter)
         context: dict[str, Any] = {
-            "state": step.name, "subject_ref": approval.subject, "report_title": _report_title(quarter), "run_id": view.run_id,
+            "state": step.name, "subject_ref": approval.subject, "report_title": _report_title(quarter, _report_or_none(profile, view.unit)),
+            "run_id": view.run_id,
             "revision": approval.revision, "prepared_by": approval.maker.name,
             "reviewed_by": view.reviewer.name if view.reviewer else None,
             "files": _file_lines(profile, quarter, view.files, approval.revision), "content_sha256": approval.content_sha256,
@@ -230,27 +251,27 @@ def policy(profile: Profile) -> Policy:
     def request_id(approval: Approval, step: approvals.Step, role: str, attempt: int) -> str:
         return f"{approval.subject}:r{approval.revision}:{step.name}:{attempt}"
 
-    return Policy(KIND, (approvals.Step("review", (settings.inspection_review_role,), distinct=True, action="inspection.report_reviewed"),
-                         approvals.Step("approve", (settings.inspection_approval_role,), distinct=True,
+    return Policy(KIND, (approvals.Step("review", (review_role,), distinct=True, action="inspection.report_reviewed"),
+                         approvals.Step("approve", (approval_role,), distinct=True,
                                         action="inspection.report_approved")),
                   request=request, request_id=request_id, refused_action="inspection.signoff_refused", refused_reason=REFUSED_REASON,
                   maker_refused_reason=MAKER_REFUSED, link_validity=dt.timedelta(days=settings.inspection_signoff_link_days))
 
 
-def _check_people(profile: Profile, maker: str) -> None:
+def _check_people(profile: Profile, maker: str, report: InspectionReport) -> None:
     """Refused before anything is recorded when the roles leave no reviewer and approver besides the maker."""
-    settings = profile.settings
-    reviewers = [m for m in approvals.role_members(profile, settings.inspection_review_role) if m != maker]
-    signers = [m for m in approvals.role_members(profile, settings.inspection_approval_role) if m != maker]
+    reviewers = [m for m in approvals.role_members(profile, report.review_role) if m != maker]
+    signers = [m for m in approvals.role_members(profile, report.approval_role) if m != maker]
     if not any(r != a for r in reviewers for a in signers):
-        raise SignoffError(f"{profile.role_label(settings.inspection_review_role)}与{profile.role_label(settings.inspection_approval_role)}"
+        raise SignoffError(f"{profile.role_label(report.review_role)}与{profile.role_label(report.approval_role)}"
                            f"中找不到提交人 {approvals.person_name(profile, maker)} 以外的两名不同人员担任复核人和签发人"
                            "（提交人、复核人、签发人须为三个不同的人员）：请由其他人员提交，或在机构配置中补充角色成员")
 
 
 def submit(profile: Profile, run_id: str, by: str, *, now: dt.datetime | None = None, url: str | None = None,
-           **send_options: Any) -> tuple[Signoff, list[str]]:
-    """``by`` submits the run's report (its latest draft or redraft) and findings for sign-off.
+           unit: str | None = None, **send_options: Any) -> tuple[Signoff, list[str]]:
+    """``by`` submits the run's report (its latest draft or redraft; the head office's, or
+    ``unit``'s own: units.py) and findings for sign-off.
 
     Binds the quarter's approval to both files' SHA-256 (a changed content voids earlier
     approvals, identical content keeps them), ledgers the submission, makes sure the quarter's
@@ -260,20 +281,27 @@ def submit(profile: Profile, run_id: str, by: str, *, now: dt.datetime | None = 
         maker = profile.person(by)
     except KeyError:
         raise SignoffInputError(f"提交人 {by} 不是机构配置中的人员（people）") from None
-    draft = draft_of(run_id, url)
-    _check_people(profile, by)
+    try:
+        report = report_for(profile, unit)
+    except InspectionInputError as exc:
+        raise SignoffInputError(str(exc)) from None
+    draft = draft_of(run_id, url, report.code)
+    _check_people(profile, by, report)
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    subject = _subject(draft.quarter)
+    subject = _subject(draft.quarter, report.code)
     warnings: list[str] = []
     with db.session(url) as s:
-        bound = approvals.bind_in(s, policy(profile), subject, draft.content_sha256, Act(by, maker.name, moment.isoformat(), "submission"),
-                                  {"quarter": draft.quarter.label, "run_id": run_id, "files": draft.files()})
+        bound = approvals.bind_in(s, policy(profile, report.code), subject, draft.content_sha256, Act(by, maker.name, moment.isoformat(), "submission"),
+                                  {"quarter": draft.quarter.label, "run_id": run_id, "files": draft.files(), "unit": report.code})
         revision = bound.approval.revision
         ledger.append_in(s, "inspection.report_submitted", subject,
                          {"run_id": run_id, "revision": revision, "outcome": bound.outcome, "content_sha256": draft.content_sha256,
                           "files": draft.files(), **({"maker_of_record": bound.approval.maker.person} if bound.outcome == "kept" else {})},
                          actor=by)
-        owed, _ = ensure_report_in(s, draft.quarter, profile.settings)
+        for each in reports(profile):  # every report of the quarter owed, so each finding is dated by its own
+            row, _ = ensure_report_in(s, draft.quarter, profile.settings, report=each)
+            if each.code == report.code:
+                owed = row
         filed = owed.fulfilled_at
     if filed is not None and bound.outcome != "kept":
         warnings.append(f"{draft.quarter.label} 的自查报告已于 {filed.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 登记为已报送；"
@@ -283,23 +311,25 @@ def submit(profile: Profile, run_id: str, by: str, *, now: dt.datetime | None = 
     elif bound.outcome == "kept":
         warnings.append(f"{draft.quarter.label} 的自查报告与问题清单与第 {revision} 版逐字节相同：此前的复核、签发继续有效"
                         f"（当前：{_view(bound.approval).stage_title}）")
-    return advance(profile, draft.quarter, now=now, url=url, **send_options), warnings
+    return advance(profile, draft.quarter, now=now, url=url, unit=report.code, **send_options), warnings
 
 
 def advance(profile: Profile, quarter: Quarter, *, now: dt.datetime | None = None, url: str | None = None,
-            **send_options: Any) -> Signoff:
-    """Take every step that can be taken now (idempotent: the ack page and the watch both call it);
-    finalise when the approval step is done."""
+            unit: str | None = None, **send_options: Any) -> Signoff:
+    """Take every step that can be taken now on the quarter's report (the head office's, or
+    ``unit``'s) (idempotent: the ack page and the watch both call it); finalise when the approval
+    step is done."""
     try:
-        approval = approvals.advance(profile, policy(profile), _subject(quarter), now=now, url=url, **send_options)
+        approval = approvals.advance(profile, policy(profile, unit), _subject(quarter, unit), now=now, url=url, **send_options)
     except approvals.NobodyEligible as exc:
         step = "复核" if exc.step == "review" else "签发"
         raise SignoffError(f"{quarter.label}：{profile.role_label(exc.role)}中没有提交人、复核人以外的人员，无法{step}"
                            "（提交人、复核人、签发人须为三个不同的人员）") from None
     except LookupError:
-        raise SignoffInputError(f"{quarter.label} 的自查报告尚未提交签发（regflows self-inspection signoff RUN_ID --by 人员）") from None
+        raise SignoffInputError(f"{quarter.label} {_whose(unit)}的自查报告尚未提交签发（regflows self-inspection signoff RUN_ID"
+                                f"{' --unit ' + unit if unit else ''} --by 人员）") from None
     if approval.stage == APPROVED:
-        return finalize(profile, quarter, url=url)
+        return finalize(profile, quarter, url=url, unit=unit)
     return _view(approval)
 
 
@@ -311,9 +341,14 @@ def _final_path(path: Path, revision: int) -> Path:
     return path.with_name(f"{path.stem}-final-r{revision}{path.suffix}")
 
 
-def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None) -> Signoff:
-    """Make the approved report final: copy the approved bytes, record them, record the sign-off day."""
-    subject = _subject(quarter)
+def _whose(unit: str | None) -> str:
+    return f"报送单位 {unit} " if unit else ""
+
+
+def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None, unit: str | None = None) -> Signoff:
+    """Make the approved report final: copy the approved bytes, record them, record the sign-off day
+    (for the findings its report holds)."""
+    subject = _subject(quarter, unit)
     approval = approvals.get(KIND, subject, url)
     if approval is None or approval.stage not in (APPROVED, DONE):
         raise SignoffError(f"{quarter.label}：自查报告尚未复核、签发，不能定稿")
@@ -349,17 +384,20 @@ def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None) -> S
     final = {key: {"path": str(write_atomically(_final_path(Path(f["path"]), view.revision), approved[key]).absolute()),
                    "sha256": hashlib.sha256(approved[key]).hexdigest(), "approved_sha256": f["sha256"]}
              for key, f in view.files.items()}
+    report = report_for(profile, unit)
     with db.session(url) as s:
-        recorded = signed_off_on(s, quarter)
+        row, _ = ensure_report_in(s, quarter, profile.settings, report=report)
+        value = (row.detail or {}).get("signed_off_on")
+        recorded = dt.date.fromisoformat(value) if value else None
     if recorded is None:
         try:
-            record_signoff(quarter, signed_on, settings=profile.settings, url=url, by=view.approver.person)
+            record_signoff(quarter, signed_on, settings=profile.settings, url=url, by=view.approver.person, unit_report=report)
         except CalendarError as exc:  # stays approved, not final: the watch tries again once the calendar has the year
             raise SignoffCalendarError(f"{quarter.label}：自查报告已签发，但问题整改情况报告的期限无法计算：{exc}") from None
         except Refused:
             pass  # recorded meanwhile by the endpoint or the watch, the same day
     try:
-        return _record_final(quarter, view, final, signed_on, recorded, url)
+        return _record_final(quarter, view, final, signed_on, recorded, url, unit)
     except StaleDataError:  # the endpoint and the watch finalised at the same moment: the other recorded it
         current = approvals.get(KIND, subject, url)
         if current is not None and current.stage == DONE:
@@ -368,8 +406,8 @@ def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None) -> S
 
 
 def _record_final(quarter: Quarter, view: Signoff, final: dict[str, dict[str, str]], signed_on: dt.date,
-                  recorded: dt.date | None, url: str | None) -> Signoff:
-    subject = _subject(quarter)
+                  recorded: dt.date | None, url: str | None, unit: str | None = None) -> Signoff:
+    subject = _subject(quarter, unit)
     assert view.reviewer is not None and view.approver is not None
     day = (recorded or signed_on).isoformat()
     with db.session(url) as s:
@@ -381,7 +419,8 @@ def _record_final(quarter: Quarter, view: Signoff, final: dict[str, dict[str, st
             return _view(done)
         names = {"maker": view.maker.person, "reviewer": view.reviewer.person, "approver": view.approver.person}
         for key, kind in (("report", "report-final"), ("findings", "findings-final")):
-            record_report_in(s, procedure=PROCEDURE, kind=kind, subject=view.run_id, path=final[key]["path"], sha256=final[key]["sha256"],
+            record_report_in(s, procedure=PROCEDURE, kind=kind, subject=records.document_subject(view.run_id, unit),
+                             path=final[key]["path"], sha256=final[key]["sha256"],
                              action="inspection.report_final", ledger_subject=subject, actor=view.approver.person,
                              detail={"revision": view.revision, "content_sha256": view.content_sha256, **names})
         row = find(s, subject, REPORT_CODE, for_update=True)
@@ -394,44 +433,58 @@ def _record_final(quarter: Quarter, view: Signoff, final: dict[str, dict[str, st
     return _view(done)
 
 
-def status_of_run(run_id: str, url: str | None = None) -> tuple[Signoff | None, Quarter]:
-    """The sign-off of the run's quarter (None before any submission) and the quarter."""
+def status_of_run(run_id: str, url: str | None = None, unit: str | None = None) -> tuple[Signoff | None, Quarter]:
+    """The sign-off of the run's quarter's report (the head office's, or ``unit``'s; None before any
+    submission) and the quarter."""
     run = records.run_of(run_id, url)
     if run is None:
         raise SignoffInputError(f"自查运行 {run_id} 未登记（见 regflows self-inspection run 输出的 run_id）")
     quarter = Quarter.parse(run.quarter)
-    approval = approvals.get(KIND, _subject(quarter), url)
+    approval = approvals.get(KIND, _subject(quarter, unit), url)
     return (_view(approval) if approval else None), quarter
 
 
+def open_reports(url: str | None = None) -> list[tuple[Quarter, str | None]]:
+    """(quarter, unit) of each report submitted and not yet final (the watch advances them); unit
+    None: the head office's."""
+    return [split_key(s.split(":", 1)[1]) for s in approvals.open_subjects(KIND, url)]
+
+
 def open_quarters(url: str | None = None) -> list[Quarter]:
-    """Quarters whose report is submitted and not yet final (the watch advances them)."""
-    return [Quarter.parse(s.split(":", 1)[1]) for s in approvals.open_subjects(KIND, url)]
+    """Quarters with a report submitted and not yet final."""
+    return list(dict.fromkeys(q for q, _ in open_reports(url)))
 
 
-def quarter_of_request(notice_id: str) -> Quarter | None:
-    """``self-inspection:2025Q3:r1:review:1`` → 2025Q3."""
+def report_of_request(notice_id: str) -> tuple[Quarter, str | None] | None:
+    """``self-inspection:2025Q3:r1:review:1`` → (2025Q3, None); ``self-inspection:2025Q3-YX0101:r1:review:1`` → (2025Q3, YX0101)."""
     parts = notice_id.split(":")
     if len(parts) == 5 and parts[0] == PROCEDURE and parts[2].startswith("r") and parts[3] in ("review", "approve"):
         try:
-            return Quarter.parse(parts[1])
-        except ValueError:
+            return split_key(parts[1])
+        except (ValueError, InspectionInputError):
             return None
     return None
 
 
+def quarter_of_request(notice_id: str) -> Quarter | None:
+    """The quarter of a request's notice id (:func:`report_of_request`)."""
+    found = report_of_request(notice_id)
+    return found[0] if found else None
+
+
 def after_ack(notice_id: str) -> str:
     """The acknowledgement page's follow-up: advance at once and tell the person what their click did."""
-    quarter = quarter_of_request(notice_id)
-    if quarter is None:
+    found = report_of_request(notice_id)
+    if found is None:
         return ""
+    quarter, unit = found
     profile = load_profile(profile_path())
     try:
-        view = advance(profile, quarter)
+        view = advance(profile, quarter, unit=unit)
     except SignoffError as exc:
         return f"已记录您的确认；后续步骤未能完成：{exc}"
     if view.stage == "final":
-        return (f"{quarter.label} 自查报告已签发定稿（提交人 {view.maker.name}，复核人 {view.reviewer.name if view.reviewer else ''}，"
+        return (f"{quarter.label} {_whose(unit)}自查报告已签发定稿（提交人 {view.maker.name}，复核人 {view.reviewer.name if view.reviewer else ''}，"
                 f"签发人 {view.approver.name if view.approver else ''}），签发日 {view.signed_off_on}。")
     if view.stage == "approve" and view.reviewer:
         return f"已记录复核人 {view.reviewer.name}，已请签发人签发。"

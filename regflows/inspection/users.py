@@ -47,7 +47,9 @@ COLUMNS: tuple[str, ...] = (
     "user_id", "person_id", "roles", "query_mode", "status", "status_since", "formal_employee", "created_at",
     "filed_at", "password_changed_at", "password_policy_ok", "password_reused",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("changed_at", "direct_user")
+#: ``unit``: the reporting unit the user belongs to (its report: PBOC-102 三（三）, the event
+#: reports' route); without it a user belongs to the unit it queried for most (pipeline.py).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("changed_at", "direct_user", "unit")
 #: The columns every user needs (who it is, its roles and mode, its status over time, its creation):
 #: without one no check can run and the file is refused. The other columns of :data:`COLUMNS` are
 #: each needed by some checks only (checks.NEEDS): without one those checks are not evaluated and
@@ -88,6 +90,7 @@ class User:
     password_reused: bool
     changed_at: dt.date | None = None
     direct_user: bool | None = None
+    unit: str | None = None
 
     @property
     def is_query_user(self) -> bool:
@@ -313,6 +316,7 @@ def _user(line: int, cells: dict[str, str], present: frozenset[str]) -> tuple[Us
     reused = r.flag("password_reused") if "password_reused" in present else False
     changed = r.date("changed_at") if "changed_at" in present else None
     direct = r.flag("direct_user", empty=False) if "direct_user" in present else None
+    unit = r.text("unit", required=False) if "unit" in present else None
     if r.problems or user_id is None or status is None or formal is None or created is None \
             or policy_ok is None or reused is None:
         return None, r.problems
@@ -320,5 +324,5 @@ def _user(line: int, cells: dict[str, str], present: frozenset[str]) -> tuple[Us
         line=line, user_id=user_id, person_id=person_id, roles=frozenset(roles), query_mode=mode, status=status,
         status_since=since, formal_employee=formal, created_at=created, filed_at=filed,
         password_changed_at=password_changed, password_policy_ok=policy_ok, password_reused=reused,
-        changed_at=changed, direct_user=direct,
+        changed_at=changed, direct_user=direct, unit=unit,
     ), []

@@ -41,6 +41,8 @@ module            what it holds
 ``yearfacts``     what each procedure holds about a year (reports owed and when met, credit
                   events, verified violations, rectifications, user checks) as an interface:
                   each procedure registers its reader, the annual rating looks them up
+``units``         which reporting units report on their own and to whom (PBOC-102
+                  三（二）'s route), and a report's key per unit
 ``forms``         what people type into a deployment's form: Beijing wall-clock times,
                   empty for "not given", choices by their Chinese names
 ================  =====================================================================
@@ -76,6 +78,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "yearfacts": ("REPORT_TOPICS", "TIMELINESS", "CreditEvent", "NoYearFacts", "Owed", "RectificationRecord", "UserCheckRecord",
                   "VerifiedViolation", "YearFacts", "YearFactsProvider", "gather_year", "register_year_facts",
                   "year_facts_providers"),
+    "units": ("SEPARATOR", "addressee", "head_office_covers", "of_unit", "own_units", "reports_on_its_own", "split_unit_key", "unit_key"),
     "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),

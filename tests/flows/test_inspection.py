@@ -28,7 +28,16 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
     texts = artifact_texts(prefect_api, "self-inspection-summary")
     assert texts and any(summary["population_sha256"] in t and "漏洞处置情况" in t for t in texts)
     text = next(t for t in texts if summary["population_sha256"] in t)
-    assert text.count("/files/") == 5 and "自查自纠报告（草稿）" in text  # a signed download link per file
+    # a signed download link per file: the run's three, and a report and findings for the head office and
+    # each branch reporting to its local PBoC branch (PBOC-102 三（三） after 三（二）'s route)
+    assert text.count("/files/") == 9 and "自查自纠报告（草稿）（YX0101）" in text
+    assert [(r["unit"], r["addressee"]) for r in summary["reports"]] == [
+        ("YX0001", "所在地人民银行分支机构（重庆市）"), ("YX0101", "所在地人民银行分支机构（四川省）"),
+        ("YX0201", "所在地人民银行分支机构（贵州省）")]
+    assert sum(r["leads"] for r in summary["reports"]) == summary["leads"]
+    assert "各报送单位的自查报告" in text and "所在地人民银行分支机构（贵州省）" in text
+    for r in summary["reports"]:
+        assert all((out / name).is_file() for name in r["files"].values())
 
     # the owner fills in the first lead's five links and imports the workbook
     path = Path(result["files"]["worklist"])
@@ -106,7 +115,8 @@ def test_a_quarter_runs_on_the_server_and_its_filled_worklist_imports_back(prefe
 def test_the_watch_moves_the_report_s_sign_off_on_and_makes_it_final(prefect_api: str, home: Path, tmp_path: Path,
                                                                      quarter_data: Any) -> None:
     """The acknowledgement page's fallback: confirmations recorded while nobody advanced are taken
-    by self-inspection-watch, which asks the next step and, after the approval, makes the report final."""
+    by self-inspection-watch, which asks the next step and, after the approval, makes the report final;
+    the head office's and a branch's report each on its own (PBOC-102 三（三）'s route)."""
     from flows.inspection import self_inspection_watch
     from notices.acks import acknowledge, make_token
     from regflows.inspection import pipeline, signoff
@@ -120,6 +130,8 @@ def test_the_watch_moves_the_report_s_sign_off_on_and_makes_it_final(prefect_api
     outcome = pipeline.run(quarter, quarter_data.logs, quarter_data.users, tmp_path / "out", profile, seed=3)
     view, _ = signoff.submit(profile, outcome.run_id, "he.min")
     assert view.stage == "review" and signoff.open_quarters() == [quarter]
+    branch, _ = signoff.submit(profile, outcome.run_id, "he.min", unit="YX0101")
+    assert branch.stage == "review" and signoff.open_reports() == [(quarter, None), (quarter, "YX0101")]
     acknowledge(make_token("self-inspection:2025Q3:r1:review:1", "sun.li"))
     assert self_inspection_watch(day="2025-10-09")["signoff"] == []
     status, _ = signoff.status_of_run(outcome.run_id)
@@ -130,6 +142,17 @@ def test_the_watch_moves_the_report_s_sign_off_on_and_makes_it_final(prefect_api
     assert status is not None and status.stage == "final" and status.final is not None
     assert status.final["report"]["approved_sha256"] == hashlib.sha256(outcome.files["report"].read_bytes()).hexdigest()
     assert "草稿" not in "".join(p.text for p in docx.Document(status.final["report"]["path"]).paragraphs)
+    # the branch's report is still at review: the head office's final report does not carry it
+    assert signoff.open_reports() == [(quarter, "YX0101")]
+    acknowledge(make_token("self-inspection:2025Q3-YX0101:r1:review:1", "sun.li"))
+    self_inspection_watch(day="2025-10-09")
+    mine, _ = signoff.status_of_run(outcome.run_id, unit="YX0101")
+    assert mine is not None and mine.stage == "approve" and mine.requests[-1] == "self-inspection:2025Q3-YX0101:r1:approve:1"
+    acknowledge(make_token("self-inspection:2025Q3-YX0101:r1:approve:1", "zhou.qiang"))
+    self_inspection_watch(day="2025-10-09")
+    mine, _ = signoff.status_of_run(outcome.run_id, unit="YX0101")
+    assert mine is not None and mine.stage == "final" and mine.final is not None
+    assert Path(mine.final["report"]["path"]).name == "self-inspection-report-2025Q3-YX0101-final-r1.docx"
     assert signoff.open_quarters() == []
 
 

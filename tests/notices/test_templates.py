@@ -484,7 +484,8 @@ def test_an_ack_link_too_long_for_an_sms_raises() -> None:
 #: at two or three digits.
 LONGEST_SMS: dict[str, dict[str, Any]] = {
     "inspection_worklist_reminder": {"subject_ref": "self-inspection:2026Q3", "count": 99_999, "due_label": "2026-10-23 17:00"},
-    "inspection_signoff_request": {"state": "review", "subject_ref": "self-inspection:2025Q3", "due_label": "2025-10-28 24:00",
+    # a unit's own report (PBOC-102 三（三）'s route): its subject carries the unit code, up to 32 characters
+    "inspection_signoff_request": {"state": "review", "subject_ref": "self-inspection:2025Q3-" + "U" * 32, "due_label": "2025-10-28 24:00",
                                    "ack_url": "https://" + "a" * 56},
     "test": {"sent_at": "2025-12-31 23:59"},
     "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄色", "drill": True,

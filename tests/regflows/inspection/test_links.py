@@ -18,7 +18,9 @@ def test_each_file_of_a_run_has_a_link_that_serves_its_recorded_bytes(home: Path
     profile = load_profile(DEMO_PROFILE)
     outcome = run(Quarter.parse("2025Q3"), quarter_data.logs, quarter_data.users, tmp_path / "out", profile, seed=1)
     links = dict(run_links(profile, outcome))
-    assert set(links) == {f"2025Q3 {t}" for t in ("线索核实清单", "抽样清单", "用户检查问题清单", "自查自纠报告（草稿）", "汇总数据")}
+    # the run's files, and each branch's own report and findings (the demo's branches report to their local PBoC branch)
+    assert set(links) == {f"2025Q3 {t}" for t in ("线索核实清单", "抽样清单", "用户检查问题清单", "自查自纠报告（草稿）", "汇总数据")} | {
+        f"2025Q3 {t}（{unit}）" for t in ("用户检查问题清单", "自查自纠报告（草稿）") for unit in ("YX0101", "YX0201")}
     for title, link in links.items():
         assert link is not None and link.startswith(str(profile.public_base_url).rstrip("/") + "/files/")
         claim = read_file_token(link.rsplit("/", 1)[1])

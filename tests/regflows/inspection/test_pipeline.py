@@ -23,6 +23,7 @@ from regflows.inspection.demo import PLANTED
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.report import FINDINGS_COLUMNS, SECTIONS
 from regflows.inspection.sample import MANIFEST_NAME, population, redraw
+from regflows.inspection.units import reports
 from regflows.kit import querylogs
 from regflows.profile import DEMO_PROFILE, Profile, load_profile
 from regflows.store.db import session
@@ -79,12 +80,17 @@ def test_a_quarter_runs_end_to_end_and_summary_json_follows_the_contract(home: P
     saved = records.run_of(outcome.run_id)
     assert saved is not None and saved.worklist_sha256 == outcome.worklist_sha256 and saved.manifest == outcome.sample.manifest()
     assert [lead.lead_id for lead in records.leads_of(outcome.run_id)] == [lead.lead_id for lead in outcome.leads]
+    # the run's files and each report's (the demo's two branches report to their local PBoC branch)
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == sorted(
-        pipeline.file_names(Q).values())
-    # every document on record with the SHA-256 of the published bytes
+        pipeline.file_names(Q, reports(profile)).values())
+    assert len(pipeline.file_names(Q, reports(profile))) == len(pipeline.file_names(Q)) + 4
+    # every document on record with the SHA-256 of the published bytes: a branch's under <run id>/<unit>
     with session() as s:
         recorded = {r.kind: (Path(r.path), r.sha256) for r in s.query(Report).filter(Report.subject == outcome.run_id)}
-    assert set(recorded) == set(pipeline.file_names(Q))
+        for unit in ("YX0101", "YX0201"):
+            recorded |= {f"{r.kind}-{unit}": (Path(r.path), r.sha256)
+                         for r in s.query(Report).filter(Report.subject == records.document_subject(outcome.run_id, unit))}
+    assert set(recorded) == set(pipeline.file_names(Q, reports(profile)))
     for kind, (path, digest) in recorded.items():
         assert path == outcome.files[kind].absolute() and hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
@@ -343,6 +349,10 @@ def test_the_report_is_redrafted_with_the_owners_answers(home: Path, tmp_path: P
 
     from regflows.cli import app
     from regflows.inspection.models import LINKS, Answer
+
+    # one report for the whole bank (no branch reports on its own): every lead and finding in it
+    profile = profile.model_copy(update={"reporting_units": [u.model_copy(update={"reports_to_local_branch": False})
+                                                             for u in profile.reporting_units]})
 
     outcome = run(quarter_data, tmp_path / "out", profile)
     first = outcome.leads[0].lead_id

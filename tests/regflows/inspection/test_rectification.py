@@ -261,7 +261,8 @@ def test_reminders_go_to_the_owner_and_escalate_when_overdue(store: Path, http: 
     close_finding(f, evidence="已整改", by="he.min", rechecked_by="sun.li")
     later = remind(profile, dt.datetime(2026, 10, 27, 10, tzinfo=BJ))
     assert [k for k in later if k.startswith(f)] == []  # closed: no more; the report was raised once
-    assert later == [f"self-inspection:2026Q3:{REPORT_CODE}:due@2026-10-27"]  # the quarter's report, due today
+    # the quarter's reports, due today: the head office's and each branch's that reports to its local PBoC branch
+    assert later == [f"self-inspection:2026Q3{unit}:{REPORT_CODE}:due@2026-10-27" for unit in ("", "-YX0101", "-YX0201")]
 
 
 def test_the_quarters_report_is_owed_reminded_and_raised(store: Path, build_profile: Any) -> None:
@@ -273,7 +274,12 @@ def test_the_quarters_report_is_owed_reminded_and_raised(store: Path, build_prof
     due_day = report_due(Quarter(2026, 3)).last_day
     assert due_day == working_days_from_the_yaml(dt.date(2026, 9, 30), 15)
     after = dt.datetime.combine(due_day + dt.timedelta(days=1), dt.time(0, 5), tzinfo=BJ)
-    assert remind(profile, after) == [f"self-inspection:2026Q3:{REPORT_CODE}:overdue@{due_day.isoformat()}"]
+    assert remind(profile, after) == [f"self-inspection:2026Q3{unit}:{REPORT_CODE}:overdue@{due_day.isoformat()}"
+                                      for unit in ("", "-YX0101", "-YX0201")]
+    with db.session() as s:  # each to its addressee (PBOC-102 三（三） after 三（二）'s route)
+        rows = {r.subject: r.detail["addressee"] for r in s.execute(select(Obligation).where(Obligation.code == REPORT_CODE)).scalars()}
+    assert rows == {"self-inspection:2026Q3": "所在地人民银行分支机构（重庆市）", "self-inspection:2026Q3-YX0101": "所在地人民银行分支机构（四川省）",
+                    "self-inspection:2026Q3-YX0201": "所在地人民银行分支机构（贵州省）"}
 
 
 def test_the_fourth_quarter_without_next_years_calendar_is_raised_not_guessed(store: Path, build_profile: Any) -> None:
@@ -283,7 +289,7 @@ def test_the_fourth_quarter_without_next_years_calendar_is_raised_not_guessed(st
         row = s.execute(select(Obligation).where(Obligation.subject == "self-inspection:2026Q4")).scalar_one()
         assert row.due_at is None and row.state == "calendar_missing" and "2027" in row.detail["basis"]
     sent = remind(profile, dt.datetime(2027, 1, 4, 10, tzinfo=BJ))
-    assert sent == [f"self-inspection:2026Q4:{REPORT_CODE}:calendar_missing"]
+    assert sent == [f"self-inspection:2026Q4{unit}:{REPORT_CODE}:calendar_missing" for unit in ("", "-YX0101", "-YX0201")]
 
 
 # -- the spot check's 整改通知书 --------------------------------------------------------------------
@@ -400,8 +406,8 @@ def test_cli_notice_path_and_the_quarters_report_submitted(store: Path, tmp_path
     unsigned = runner.invoke(app, ["self-inspection", "submit", "2026Q3", "--evidence", "书面报送人民银行重庆营管部", "--by", "he.min"])
     assert unsigned.exit_code == ExitCode.REFUSED and "尚未提交签发" in unsigned.stderr and "定稿" in unsigned.stderr
     with db.session() as s:  # the report stays owed: nothing was recorded as filed
-        row = s.execute(select(Obligation).where(Obligation.code == "self_inspection_report")).scalar_one()
-        assert row.fulfilled_at is None and "filed" not in (row.detail or {})
+        rows = list(s.execute(select(Obligation).where(Obligation.code == "self_inspection_report")).scalars())
+        assert len(rows) == 3 and all(row.fulfilled_at is None and "filed" not in (row.detail or {}) for row in rows)
     # submitted once final: tests/regflows/inspection/test_signoff.py
 
 
