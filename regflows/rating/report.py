@@ -128,8 +128,9 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
                       + ("" if r.zeroed_by else f"等级由 {r.grade_before_downgrade} 级下调一级为 {r.grade} 级（多项情形合计下调一级，D 级不再下调）。"))
     else:
         doc.paragraph("未确认第十五条所列情形。")
-    for c in ctx.candidates:
-        doc.paragraph(f"待确认的第十五条（{c.condition}）情形（未计入）：{c.what}" + (f"（来源：{c.source}）" if c.source else ""))
+    for candidate in ctx.candidates:
+        doc.paragraph(f"待确认的第十五条（{candidate.condition}）情形（未计入）：{candidate.what}"
+                      + (f"（来源：{candidate.source}）" if candidate.source else ""))
     doc.heading(f"{_heading_number(n + 1)}、与上一年度比较")
     if ctx.comparison is None:
         doc.paragraph(ctx.comparison_note or "未提供上一年度的自评证据，不作比较。")
@@ -196,8 +197,9 @@ def write_sheet(path: Path, ctx: ReportContext) -> Path:
     for column, title in enumerate(("评价项目", "满分", "得分"), start=1):
         summary.write(1, column, title, _HEAD)
     for i, part in enumerate(ctx.model.parts, start=2):
-        for column, value in enumerate((part.title, part.max, r.parts[part.id]), start=1):
-            summary.write(i, column, value, _CELL)
+        summary.write(i, 1, part.title, _CELL)
+        summary.write(i, 2, part.max, _CELL)
+        summary.write(i, 3, r.parts[part.id], _CELL)
     tail = len(ctx.model.parts) + 2
     rows: list[tuple[str, str | Decimal]] = [("各项合计", r.total), ("考核计分", r.score), ("等级", r.grade),
                                               ("第十五条（下调一级）", "、".join(str(n) for n in r.downgraded_by) or "无"),
@@ -229,8 +231,8 @@ def artifact_markdown(ctx: ReportContext) -> str:
         lines.append(f"- 第十六条情形（{'、'.join(str(n) for n in r.zeroed_by)}）：考核计分定为 0 分")
     if r.downgraded_by:
         lines.append(f"- 第十五条情形（{'、'.join(str(n) for n in r.downgraded_by)}）：等级由 {r.grade_before_downgrade} 下调一级")
-    for c in ctx.candidates:
-        lines.append(f"- 待确认的第十五条（{c.condition}）情形（未计入）：{markdown_text(c.what)}")
+    for candidate in ctx.candidates:
+        lines.append(f"- 待确认的第十五条（{candidate.condition}）情形（未计入）：{markdown_text(candidate.what)}")
     if r.unconfirmed:
         lines.append(f"- **{len(r.unconfirmed)} 个指标尚未确认**（全部确认前不能签发）：{'、'.join(r.unconfirmed)}")
     if ctx.comparison is not None:
