@@ -20,7 +20,6 @@ by the kit's loop; the next call gives it its day once the notice is loaded.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from calendars.zone import SHANGHAI
 from regflows import ledger
 from regflows.kit import obligations
 from regflows.kit.reminders import UNDATED
+from regflows.kit.signoffs import FileChanged, check_final
 from regflows.profile import Profile
 from regflows.rating.schedule import (
     OBJECTION_CLAUSE, OBJECTION_WORKING_DAYS, PROCEDURE, not_rated, objection_due, previous_year, submission_clause, submission_due,
@@ -164,18 +164,10 @@ def final_files(year: int, url: str | None = None) -> dict[str, dict[str, str]]:
         stage = "尚未提交签发" if approval is None else "尚未定稿（复核、签发未完成）"
         raise obligations.Refused(f"{year} 年度自评报告{stage}，不能登记报送：报送的须是经复核、签发定稿的自评报告"
                                   f"（regflows rating signoff-status {year}）")
-    final: dict[str, dict[str, str]] = approval.detail["final"]
-    files: dict[str, dict[str, str]] = {}
-    for key, f in final.items():
-        path = Path(f["path"])
-        try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            digest = None
-        if digest != f["sha256"]:
-            raise obligations.Refused(f"{year} 年度定稿文件 {path} 已不存在或定稿后被改动（SHA-256 不符），不能登记报送")
-        files[key] = {"path": str(path), "sha256": digest}
-    return files
+    try:
+        return check_final(approval.detail["final"])
+    except FileChanged as exc:
+        raise obligations.Refused(f"{year} 年度定稿文件 {exc.path} 已不存在或定稿后被改动（SHA-256 不符），不能登记报送") from None
 
 
 def submit(year: int, profile: Profile, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest,
 from regflows.kit.documents import final_copy
 from regflows.kit.files import write_atomically
 from regflows.kit.reports import record_report_in
+from regflows.kit.signoffs import STAGE_TITLES, FileChanged, SignoffView, final_path, read_approved, view_fields
 from regflows.profile import Profile, load_profile, profile_path
 from regflows.rating.owed import SUBMISSION_CODE, ensure_submission_in
 from regflows.rating.pipeline import FILE_KINDS
@@ -54,7 +55,6 @@ __all__ = ["CLAUSE", "KIND", "STAGE_TITLES", "Signoff", "SignoffError", "Signoff
 
 KIND = "rating-signoff"
 CLAUSE = "PBOC-102 附件3 第十条（一）、第十二条（接入机构对自评结果和相关证明材料的真实性负责）"
-STAGE_TITLES = {"review": "待复核", "approve": "待签发", "approved": "已签发，待定稿", "final": "已签发定稿"}
 REFUSED_REASON = "不是本步骤可审批的人员（提交人、复核人或不在角色中）"
 MAKER_REFUSED = "提交人不能复核或签发自己提交的自评报告（提交人、复核人、签发人须为三个不同的人员）"
 _TITLES = {"report": "自评报告", "sheet": "自评计分表", "summary": "summary.json"}
@@ -120,37 +120,15 @@ def draft_of(year: int, url: str | None = None) -> Draft:
                  str(summary.get("grade")))
 
 
-@dataclass
-class Signoff:
-    """The year's sign-off as the CLI, the watch and the notices see it (a view of the approval)."""
+@dataclass(kw_only=True)
+class Signoff(SignoffView):
+    """The year's sign-off (a view of the approval, regflows/kit/signoffs.py)."""
 
     year: int
-    revision: int
-    stage: str  # review | approve | approved | final
-    content_sha256: str
-    maker: Act
-    files: dict[str, dict[str, str]]
-    reviewer: Act | None = None
-    approver: Act | None = None
-    final: dict[str, dict[str, str]] | None = None
-    signed_off_on: str | None = None
-    requests: list[str] = field(default_factory=list)
-
-    @property
-    def stage_title(self) -> str:
-        return STAGE_TITLES[self.stage]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "stage_title": self.stage_title}
 
 
 def _view(approval: Approval) -> Signoff:
-    stage = {DONE: "final", APPROVED: "approved"}.get(approval.stage, approval.stage)
-    d = approval.detail
-    return Signoff(year=int(d["year"]), revision=approval.revision, stage=stage, content_sha256=approval.content_sha256,
-                   maker=approval.maker, files=dict(d["files"]), reviewer=approval.decision("review"),
-                   approver=approval.decision("approve"), final=d.get("final"), signed_off_on=d.get("signed_off_on"),
-                   requests=[r.notice for r in approval.requests])
+    return Signoff(year=int(approval.detail["year"]), **view_fields(approval))
 
 
 def _due_label(profile: Profile, year: int) -> str | None:
@@ -251,14 +229,11 @@ def finalize(profile: Profile, year: int, *, url: str | None = None) -> Signoff:
         return _view(approval)
     view = _view(approval)
     assert view.reviewer is not None and view.approver is not None
-    approved: dict[str, bytes] = {}
-    for key, f in view.files.items():
-        path = Path(f["path"])
-        data = path.read_bytes() if path.is_file() else None
-        if data is None or hashlib.sha256(data).hexdigest() != f["sha256"]:
-            ledger.append("rating.final_refused", subject, {"revision": view.revision, "file": str(path), "reason": "changed"}, url=url)
-            raise SignoffError(f"{year} 年度：{path} 与审批时的内容不一致（或已不存在），不能定稿；请重新运行并重新提交签发")
-        approved[key] = data
+    try:
+        approved = read_approved(view.files)
+    except FileChanged as exc:
+        ledger.append("rating.final_refused", subject, {"revision": view.revision, "file": str(exc.path), "reason": "changed"}, url=url)
+        raise SignoffError(f"{year} 年度：{exc.path} 与审批时的内容不一致（或已不存在），不能定稿；请重新运行并重新提交签发") from None
     if content_sha256({k: f["sha256"] for k, f in view.files.items()}) != approval.content_sha256:
         raise SignoffError(f"{year} 年度：登记的文件与审批对象的 SHA-256 不一致，不能定稿")
     unconfirmed = _unconfirmed(approved["summary"], view.files["summary"]["path"])
@@ -272,8 +247,7 @@ def finalize(profile: Profile, year: int, *, url: str | None = None) -> Signoff:
                      f"（{_name(profile, view.reviewer.person)} 复核、{_name(profile, view.approver.person)} 签发）"})
     final: dict[str, dict[str, str]] = {}
     for key, f in view.files.items():
-        path = Path(f["path"])
-        target = path.with_name(f"{path.stem}-final-r{view.revision}{path.suffix}")
+        target = final_path(Path(f["path"]), view.revision)
         final[key] = {"path": str(write_atomically(target, approved[key]).absolute()), "sha256": hashlib.sha256(approved[key]).hexdigest(),
                       "approved_sha256": f["sha256"]}
     names = {"maker": view.maker.person, "reviewer": view.reviewer.person, "approver": view.approver.person}
