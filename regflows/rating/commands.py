@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -23,6 +24,7 @@ from regflows.rating.cli import rating_app
 __all__ = ["feedback_command", "objection_command", "run_command", "signoff_command", "signoff_status_command", "submit_command"]
 
 ProfileOption = Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")]
+T = TypeVar("T")
 YearArgument = Annotated[int, typer.Argument(help="评级年度（如 2025）")]
 
 
@@ -45,6 +47,20 @@ def _profile(path: Path | None) -> Any:
         _fail(str(exc), ExitCode.USAGE)
     migrate()
     return loaded
+
+
+def _recorded(record: Callable[[], T]) -> T:
+    """An obligation fulfilled through the kit: bad evidence, person or year exit 2; a rule's refusal exit 5."""
+    from regflows.kit.evidence import EvidenceError
+    from regflows.kit.obligations import ObligationNotFound, Refused
+    from regflows.rating.owed import RatingInputError
+
+    try:
+        return record()
+    except (RatingInputError, EvidenceError, ObligationNotFound) as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except Refused as exc:
+        _fail(str(exc), ExitCode.REFUSED)
 
 
 @rating_app.command("run")
@@ -125,17 +141,10 @@ def submit_command(
     profile: ProfileOption = None,
 ) -> None:
     """登记该年度自评结果及相关证明材料已报送人民银行（第十条（一））：仅限已签发定稿的文件。"""
-    from regflows.kit.evidence import EvidenceError
-    from regflows.kit.obligations import ObligationNotFound, Refused
-    from regflows.rating.owed import RatingInputError, submit
+    from regflows.rating.owed import submit
 
     loaded = _profile(profile)
-    try:
-        row, files = submit(year, loaded, evidence=evidence, by=by, reference=reference, file=file)
-    except (RatingInputError, EvidenceError, ObligationNotFound) as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
+    row, files = _recorded(lambda: submit(year, loaded, evidence=evidence, by=by, reference=reference, file=file))
     for f in files.values():
         typer.echo(f"已报送：{f['path']}（SHA-256 {f['sha256']}）", err=True)
     _echo({"year": year, "obligation": row.code, "fulfilled_by": row.fulfilled_by, "files": files})
@@ -182,15 +191,8 @@ def objection_command(
     profile: ProfileOption = None,
 ) -> None:
     """结束该年度的申述期限：登记已提出书面申述或不申述的决定（第十条（四）），停止提醒。"""
-    from regflows.kit.evidence import EvidenceError
-    from regflows.kit.obligations import ObligationNotFound, Refused
     from regflows.rating.owed import close_objection
 
     loaded = _profile(profile)
-    try:
-        row = close_objection(year, evidence=evidence, by=by, reference=reference, file=file, people=loaded.person_ids)
-    except (EvidenceError, ObligationNotFound) as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
+    row = _recorded(lambda: close_objection(year, evidence=evidence, by=by, reference=reference, file=file, people=loaded.person_ids))
     _echo({"year": year, "obligation": row.code, "fulfilled_by": row.fulfilled_by})
