@@ -66,11 +66,12 @@ def signoff_task(profile: Profile) -> list[str]:
 
     logger = get_run_logger()
     migrate()
+    limiter = sms_rate_limiter(profile)
     stuck: list[str] = []
     with notices_published():
         for year in open_years():
             try:
-                view = advance(profile, year, before_send=sms_rate_limiter(profile))
+                view = advance(profile, year, before_send=limiter)
                 logger.info("%d 年度自评报告：%s（第 %d 版）", year, view.stage_title, view.revision)
             except SignoffError as exc:
                 logger.error("%s", exc)
