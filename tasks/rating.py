@@ -14,7 +14,7 @@ from prefect.cache_policies import NONE
 from notices.masking import mask_pii
 from regflows.kit.obligations import Refused
 from regflows.profile import Profile
-from regflows.rating.owed import RatingInputError
+from regflows.rating.schedule import RatingInputError
 from regflows.rating.pipeline import Outcome, RatingRefused, run
 from regflows.rating.schedule import not_rated
 from regflows.store.db import migrate

@@ -61,8 +61,8 @@ def score_command(
     """按证据计分：各指标得分及每项扣分的依据与证据、五个评价项目得分、总分、等级、下调与定为 0 分的情形、未确认的指标；
     给出 --last 时在 stderr 写出与上一年度的比较（stdout 的 JSON 不变）。"""
     from regflows.rating.model import load_model
-    from regflows.rating.owed import RatingInputError
-    from regflows.rating.pipeline import comparison_lines, score_with_last
+    from regflows.rating.schedule import RatingInputError
+    from regflows.rating.scored import comparison_lines, score_with_last
 
     try:
         loaded = load_profile(profile or profile_path())

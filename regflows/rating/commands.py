@@ -53,7 +53,7 @@ def _recorded(record: Callable[[], T]) -> T:
     """An obligation fulfilled through the kit: bad evidence, person or year exit 2; a rule's refusal exit 5."""
     from regflows.kit.evidence import EvidenceError
     from regflows.kit.obligations import ObligationNotFound, Refused
-    from regflows.rating.owed import RatingInputError
+    from regflows.rating.schedule import RatingInputError
 
     try:
         return record()
@@ -73,8 +73,9 @@ def run_command(
 ) -> None:
     """写出该年度的自评报告（.docx，草稿）、自评计分表（.xlsx）与 summary.json，全部写出或都不写出，登记 SHA-256。"""
     from regflows.kit.obligations import Refused
-    from regflows.rating.owed import RatingInputError
-    from regflows.rating.pipeline import RatingRefused, comparison_lines, run
+    from regflows.rating.schedule import RatingInputError
+    from regflows.rating.pipeline import RatingRefused, run
+    from regflows.rating.scored import comparison_lines
     from regflows.rating.model import load_model
 
     loaded = _profile(profile)

@@ -34,7 +34,7 @@ from regflows.kit.reminders import UNDATED
 from regflows.kit.signoffs import FileChanged, check_final
 from regflows.profile import Profile
 from regflows.rating.schedule import (
-    OBJECTION_CLAUSE, OBJECTION_WORKING_DAYS, PROCEDURE, not_rated, objection_due, previous_year, submission_clause, submission_due,
+    OBJECTION_CLAUSE, OBJECTION_WORKING_DAYS, PROCEDURE, RatingInputError, not_rated, objection_due, previous_year, submission_clause, submission_due,
     year_subject,
 )
 from regflows.store import db
@@ -48,10 +48,6 @@ __all__ = [
 
 SUBMISSION_CODE = "rating_self_assessment"
 OBJECTION_CODE = "rating_objection"
-
-
-class RatingInputError(ValueError):
-    """What was asked names nothing valid (a year, a day, a person): the entry point's usage error."""
 
 
 def _refuse_unrated(profile: Profile, year: int) -> None:

@@ -20,22 +20,21 @@ from typing import Any
 
 from calendars.official import CalendarError, WorkingDayCalendar
 from calendars.zone import SHANGHAI
-from regflows.kit.errors import RuleFileError
 from regflows.kit.evidence import sha256_file
 from regflows.kit.files import write_atomically
 from regflows.kit.publish import publishing
 from regflows.kit.reports import record_report_in
 from regflows.profile import Profile
-from regflows.rating.evidence import read_evidence
 from regflows.rating.jsontext import dumps
-from regflows.rating.model import RatingModel, load_model
-from regflows.rating.owed import RatingInputError, ensure_submission_in
+from regflows.rating.model import load_model
+from regflows.rating.owed import ensure_submission_in
 from regflows.rating.report import ReportContext, artifact_markdown, write_report, write_sheet
-from regflows.rating.schedule import PROCEDURE, not_rated, submission_due, year_subject
-from regflows.rating.scoring import Comparison, RatingResult, compare, score
+from regflows.rating.schedule import PROCEDURE, RatingInputError, not_rated, submission_due, year_subject
+from regflows.rating.scored import score_with_last
+from regflows.rating.scoring import Comparison, RatingResult
 from regflows.store import db
 
-__all__ = ["FILE_KINDS", "Outcome", "RatingRefused", "comparison_dict", "comparison_lines", "file_names", "run", "score_with_last"]
+__all__ = ["FILE_KINDS", "Outcome", "RatingRefused", "comparison_dict", "file_names", "run"]
 
 #: The recorded kinds of a run's files, as the sign-off reads them.
 FILE_KINDS = ("report", "sheet", "summary")
@@ -65,46 +64,6 @@ def comparison_dict(c: Comparison) -> dict[str, Any]:
             "grade": {"previous": c.previous_grade, "current": c.grade},
             "parts": {p.id: {"previous": p.previous, "current": p.current, "delta": p.delta} for p in c.parts},
             "items": [{"id": i.id, "previous": i.previous, "current": i.current, "delta": i.delta} for i in c.items]}
-
-
-def comparison_lines(c: Comparison, model: RatingModel) -> list[str]:
-    """The comparison as a person reads it on stderr (Chinese, one fact a line)."""
-    from regflows.rating.report import num
-
-    def signed(v: Any) -> str:
-        return ("+" if v > 0 else "") + num(v)
-
-    def grade(g: str) -> str:
-        return "0 分" if g == "0" else f"{g} 级"
-
-    titles = {p.id: p.title for p in model.parts}
-    lines = [f"与 {c.previous_year} 年度比较：考核计分 {num(c.score.previous)} → {num(c.score.current)}（{signed(c.score.delta)}），"
-             f"等级 {grade(c.previous_grade)} → {grade(c.grade)}"]
-    lines += [f"  {titles.get(p.id, p.id)}：{num(p.previous)} → {num(p.current)}（{signed(p.delta)}）" for p in c.parts if p.delta]
-    lines += [f"  指标 {i.id}：{num(i.previous)} → {num(i.current)}（{signed(i.delta)}）" for i in c.items]
-    return lines
-
-
-def score_with_last(evidence_path: Path, profile: Profile, last: Path | None = None,
-                    model: RatingModel | None = None) -> tuple[RatingResult, Comparison | None, str | None, Any]:
-    """Score the evidence (and last year's, when given) under the profile's settings: the result,
-    the comparison (or None with why), and the evidence read. Bad files: :class:`RatingInputError`."""
-    chosen = model or load_model()
-    try:
-        evidence = read_evidence(evidence_path, chosen, people=profile.person_ids)
-    except RuleFileError as exc:
-        raise RatingInputError(str(exc)) from None
-    result = score(chosen, evidence, profile.settings)
-    if last is None:
-        return result, None, "未提供上一年度的自评证据（--last），不作比较。", evidence
-    try:
-        previous_evidence = read_evidence(last, chosen)  # last year's confirmers may have left: not checked against today's people
-    except RuleFileError as exc:
-        raise RatingInputError(f"上一年度的自评证据：{exc}") from None
-    if previous_evidence.year != evidence.year - 1:
-        raise RatingInputError(f"上一年度的自评证据 {last} 是 {previous_evidence.year} 年度的，应为 {evidence.year - 1} 年度")
-    previous = score(chosen, previous_evidence, profile.settings)
-    return result, compare(result, previous), None, evidence
 
 
 def run(year: int, evidence_path: Path, out_dir: Path, profile: Profile, *, last: Path | None = None, now: dt.datetime | None = None,

@@ -28,7 +28,7 @@ from pathlib import Path
 from regflows.kit.documents import DRAFT_MARK, CellStyle, OfficialDocument, SafeWorkbook, markdown_text, pending
 from regflows.rating.evidence import DOWNGRADE_CONDITIONS, ZERO_CONDITIONS, Candidate
 from regflows.rating.model import RatingModel
-from regflows.rating.scoring import Comparison, RatingResult
+from regflows.rating.scoring import Comparison, RatingResult, num
 
 __all__ = ["PART_NUMERALS", "SHEET_COLUMNS", "SIGNOFF_DAY", "ReportContext", "artifact_markdown", "num", "report_title",
            "write_report", "write_sheet"]
@@ -40,12 +40,6 @@ SHEET_COLUMNS = ("评价项目", "指标", "编号", "考核内容", "分值", "
 _HEAD = CellStyle(bold=True, border=True, horizontal="center", vertical="center", wrap=True)
 _CELL = CellStyle(border=True, vertical="top", wrap=True)
 _BOLD = CellStyle(bold=True, border=True, vertical="top", wrap=True)
-
-
-def num(value: Decimal | int) -> str:
-    """A score as people write it: 0.5, 2, 96.5."""
-    text = format(Decimal(value).normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def _signed(value: Decimal) -> str:

@@ -25,7 +25,7 @@ from regflows.profile import Institution
 from regflows.settings import RatingSettings
 
 __all__ = [
-    "NOT_AN_ACCESS_INSTITUTION", "OBJECTION_CLAUSE", "OBJECTION_WORKING_DAYS", "PROCEDURE", "SUBMISSION_CLAUSE", "is_national",
+    "NOT_AN_ACCESS_INSTITUTION", "OBJECTION_CLAUSE", "OBJECTION_WORKING_DAYS", "PROCEDURE", "SUBMISSION_CLAUSE", "RatingInputError", "is_national",
     "not_rated", "objection_due", "previous_year", "submission_clause", "submission_due", "year_subject",
 ]
 
@@ -37,6 +37,10 @@ SUBMISSION_CLAUSE = "PBOC-102 附件3 第十条（一）"
 LOCAL_SUBMISSION_CLAUSE = "PBOC-102 附件3 第十一条（参照第十条（一））"
 OBJECTION_CLAUSE = "PBOC-102 附件3 第十条（四）"
 NOT_AN_ACCESS_INSTITUTION = "机构配置 institution.credit_access 为 none（不是征信接入机构），不参加征信合规与信息安全年度考核评级（PBOC-102 附件3 第二条）"
+
+
+class RatingInputError(ValueError):
+    """What was asked names nothing valid (a year, a day, a person, a file): the entry point's usage error."""
 
 
 def year_subject(year: int) -> str:
