@@ -110,7 +110,7 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
     # the five parts, in the table's order (第五条)
     for i, part in enumerate(ctx.model.parts):
         doc.heading(f"{_heading_number(i + 2)}、{part.title}（满分 {num(part.max)} 分，自评 {num(r.parts[part.id])} 分）")
-        doc.table(_items_rows(ctx, part.id), [12, 40, 12, 12, 84], header=True, label_column=False)
+        doc.table(_items_rows(ctx, part.id), [15, 45, 15, 15, 70], header=True, label_column=False)
     n = len(ctx.model.parts) + 2
     doc.heading(f"{_heading_number(n)}、下调等级与定为 0 分的情形")
     if r.zeroed_by:
