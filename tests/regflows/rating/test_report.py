@@ -140,3 +140,34 @@ def test_a_year_of_new_connection_is_refused_and_nothing_is_written(files: tuple
     with pytest.raises(pipeline.RatingRefused, match="对当年新接入机构不进行考核评级"):
         pipeline.run(2025, this, tmp_path / "out", profile, now=NOW)
     assert not (tmp_path / "out").exists()
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_the_sheet(store_url: str, tmp_path: Path, model: Any,
+                                                                confirmed_text: Callable[..., str]) -> None:
+    provenance = {i.id: {"source": "自评工作组", "confirmed_by": "sun.li", "confirmed_at": "2026-01-12"} for i in model.items}
+    provenance["8.1"]["source"] = "=HYPERLINK(\"http://evil.example\",\"日核查\")"
+    evidence = _write(tmp_path / "e.yaml", confirmed_text(THIS_YEAR, year=2025, provenance=provenance))
+    outcome = pipeline.run(2025, evidence, tmp_path / "out", load_profile(DEMO_PROFILE), now=NOW)
+    sheet = openpyxl.load_workbook(outcome.files["sheet"])["自评计分"]
+    cell = next(row[8] for row in sheet.iter_rows(min_row=2) if row[2].value == "8.1")
+    assert cell.data_type == "s" and "=HYPERLINK(" in str(cell.value)
+
+
+def test_the_run_command_prints_its_files_and_refuses_a_newly_connected_year(files: tuple[Path, Path], tmp_path: Path,
+                                                                             demo_with: Callable[..., Any]) -> None:
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+    from regflows.exit_codes import ExitCode
+
+    this, last = files
+    runner = CliRunner()
+    ran = runner.invoke(app, ["rating", "run", "--year", "2025", "--evidence", str(this), "--last", str(last), "--out", str(tmp_path / "o")])
+    assert ran.exit_code == ExitCode.DONE, ran.output
+    shown = json.loads(ran.stdout)
+    assert (shown["score"], shown["grade"], shown["unconfirmed"]) == ("94.5", "B", []) and Path(shown["files"]["report"]).is_file()
+    assert "与 2024 年度比较" in ran.stderr
+    demo_with(tmp_path / "p.yaml", institution={"credit_connected_on": "2025-01-02"})
+    refused = runner.invoke(app, ["rating", "run", "--year", "2025", "--evidence", str(this), "--out", str(tmp_path / "r"),
+                                  "--profile", str(tmp_path / "p.yaml")])
+    assert refused.exit_code == ExitCode.REFUSED and "第九条" in refused.stderr and not (tmp_path / "r").exists()
