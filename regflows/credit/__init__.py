@@ -14,3 +14,4 @@ that a flow run in a worker process, or any module that sends, never meets an un
 
 from regflows.credit import notices as _notices  # noqa: F401  (registers the procedure's notice kind)
 from regflows.credit import logsource as _logsource  # noqa: F401,E402  (registers the query-log source: regflows/kit/querylogs.py)
+from regflows.credit import yearfacts as _yearfacts  # noqa: F401,E402  (registers the year's tables for the rating: regflows/kit/yearfacts.py)

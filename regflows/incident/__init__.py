@@ -23,6 +23,7 @@ import importlib
 from typing import Any
 
 from regflows.incident import notices as _notices  # noqa: F401  (registers the procedure's notice kinds)
+from regflows.incident import yearfacts as _yearfacts  # noqa: F401  (registers the year's incidents for the rating: regflows/kit/yearfacts.py)
 
 _EXPORTS = {
     "IncidentRecord": "record",

@@ -216,42 +216,27 @@ WITHDRAWN_NOTE = "按更正后的事实不再适用（{reason}）"
 
 def _withdraw(s: Session, incident_id: str, row: Obligation, withdraw: dict[str, str]) -> None:
     """Close an obligation a correction made inapplicable (NFRA 附件: the obligations follow the grade;
-    CQ-PLAN 第四篇二): state ``withdrawn`` (closed: regflows/store/obligations.py CLOSED_STATES), who,
-    why and when on the row (``evidence["withdrawn"]``), the timeline event ``withdrawn`` and the
-    ledger entry ``obligation.withdrawn`` in the caller's transaction; the acknowledgement-required
-    reminders sent for it are resolved (``notice.resolved``), so their escalation stops."""
-    now = utcnow()
-    record = {"at": now.isoformat(), "by": withdraw["by"], "reason": withdraw["reason"], "cause": "因事件更正",
-              "state_before": row.state, "due_before": _utc(row.due_at)}
-    row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
-    row.state = "withdrawn"
-    detail = {"obligation": row.code, "title": row.title, **record, "note": WITHDRAWN_NOTE.format(reason=withdraw["reason"])}
-    s.add(IncidentEvent(incident_id=incident_id, at=now, kind="withdrawn", actor=withdraw["by"], detail=detail))
-    ledger.append_in(s, "obligation.withdrawn", incident_id, detail, actor=withdraw["by"])
+    CQ-PLAN 第四篇二) through the kit's :func:`~regflows.kit.obligations.withdraw_in` (state
+    ``withdrawn``, the record on the row, the ledger entry ``obligation.withdrawn``, the
+    obligation's reminders and their escalations resolved), plus the timeline event ``withdrawn``."""
     prefix = f"incident:{incident_id}:{row.code}:"  # the reminders' ids and their escalations' (regflows/incident/reminders.py)
-    waiting = s.execute(select(Notice).where(Notice.related == incident_id, Notice.id.startswith(prefix, autoescape=True),
-                                             Notice.requires_ack.is_(True), Notice.resolved_at.is_(None))).scalars()
-    for notice in waiting:
-        notice.resolved_at = now
-        ledger.append_in(s, "notice.resolved", notice.id, {"by": withdraw["by"], "reason": detail["note"]}, actor=withdraw["by"])
+    detail = kit_obligations.withdraw_in(s, row, by=withdraw["by"], reason=withdraw["reason"], cause="因事件更正",
+                                         reminders=prefix, note=WITHDRAWN_NOTE.format(reason=withdraw["reason"]))
+    s.add(IncidentEvent(incident_id=incident_id, at=dt.datetime.fromisoformat(detail["at"]), kind="withdrawn",
+                        actor=withdraw["by"], detail=detail))
 
 
 def _reinstate(s: Session, incident_id: str, row: Obligation, item: dict[str, Any], withdraw: dict[str, str] | None) -> None:
     """A withdrawn obligation the clock counts again (the grade raised back): owed again with the due
     time the clock gives now, its reminders counted afresh (the ones sent before it was withdrawn are
-    kept with the withdrawal, in ``evidence["withdrawals"]``); the timeline event ``reinstated`` and
-    the ledger entry ``obligation.reinstated``."""
-    now = utcnow()
+    kept with the withdrawal, in ``evidence["withdrawals"]``), through the kit's
+    :func:`~regflows.kit.obligations.reinstate_in`; the timeline event ``reinstated``."""
     by = (withdraw or {}).get("by", "regflows")
-    earlier = {**(row.evidence or {}).get("withdrawn", {}), "reinstated_at": now.isoformat(), "reminders_sent": list(row.reminders_sent or [])}
-    evidence = {k: v for k, v in (row.evidence or {}).items() if k != "withdrawn"}
-    row.evidence = {**evidence, "withdrawals": [*evidence.get("withdrawals", []), earlier]}
-    row.reminders_sent = []
-    row.state = item["state"]
-    detail = {"obligation": row.code, "title": row.title, "at": now.isoformat(), "by": by, "due": item.get("due"),
-              "due_label": item.get("due_label"), "reason": (withdraw or {}).get("reason") or "按现有事实再次适用"}
-    s.add(IncidentEvent(incident_id=incident_id, at=now, kind="reinstated", actor=by, detail=detail))
-    ledger.append_in(s, "obligation.reinstated", incident_id, detail, actor=by)
+    detail = kit_obligations.reinstate_in(s, row, state=item["state"], by=by, fresh_reminders=True,
+                                          reason=(withdraw or {}).get("reason") or "按现有事实再次适用",
+                                          extra={"due": item.get("due"), "due_label": item.get("due_label")})
+    s.add(IncidentEvent(incident_id=incident_id, at=dt.datetime.fromisoformat(detail["at"]), kind="reinstated",
+                        actor=by, detail=detail))
 
 
 def _record_corrections(s: Session, incident_id: str, items: list[dict[str, Any]],

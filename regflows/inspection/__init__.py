@@ -13,3 +13,4 @@ vulnerability register (:mod:`.vulns`), the worklist (:mod:`.worklist`, owners' 
 
 from regflows.inspection import worklist_notices as _notices  # noqa: F401,E402  (registers the procedure's notice kind)
 from regflows.inspection import signoff_notices as _signoff_notices  # noqa: F401,E402  (registers the report's sign-off request)
+from regflows.inspection import yearfacts as _yearfacts  # noqa: F401,E402  (registers the year's self-inspections for the rating: regflows/kit/yearfacts.py)

@@ -348,12 +348,10 @@ def withdraw_unfound_checks(quarter: Quarter, found: Collection[str], evaluated:
     regflows/store/obligations.py CLOSED_STATES; closed ones stay as they are), with who, why
     (:data:`RERUN_REASON`), when and the run on the row (``evidence["withdrawn"]``) and the ledger
     entry ``obligation.withdrawn``, its reminders' acknowledgements resolved, as
-    regflows/incident/store.py withdraws. Returns the withdrawn finding ids."""
-    from regflows.store.models import Notice, utcnow
+    the kit's :func:`~regflows.kit.obligations.withdraw_in` does for every procedure. Returns the withdrawn finding ids."""
     from regflows.store.obligations import CLOSED_STATES
 
     withdrawn: list[str] = []
-    now = utcnow()
     with db.session(url) as s:
         rows = _rows(s, quarter)
         for row in rows:
@@ -362,17 +360,7 @@ def withdraw_unfound_checks(quarter: Quarter, found: Collection[str], evaluated:
             if (finding.get("source") != "check" or finding.get("quarter") != quarter.label or row.subject in found
                     or check not in evaluated or row.state in CLOSED_STATES):
                 continue
-            record = {"at": now.isoformat(), "by": by, "reason": RERUN_REASON, "cause": "因复查运行未再发现", "run_id": run_id,
-                      "state_before": row.state,
-                      "due_before": row.due_at.isoformat() if row.due_at else None}
-            row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
-            row.state = "withdrawn"
-            ledger.append_in(s, "obligation.withdrawn", row.subject, {"obligation": row.code, "title": row.title, **record}, actor=by)
-            waiting = s.execute(select(Notice).where(Notice.related == row.subject, Notice.requires_ack.is_(True),
-                                                     Notice.resolved_at.is_(None))).scalars()
-            for notice in waiting:
-                notice.resolved_at = now
-                ledger.append_in(s, "notice.resolved", notice.id, {"by": by, "reason": RERUN_REASON}, actor=by)
+            obligations.withdraw_in(s, row, by=by, reason=RERUN_REASON, cause="因复查运行未再发现", extra={"run_id": run_id})
             if row.subject not in withdrawn:
                 withdrawn.append(row.subject)
     return withdrawn
@@ -391,12 +379,8 @@ def reinstate_check(finding_id: str, *, run_id: str, by: str = "system", url: st
             withdrawn = ((row.evidence or {}).get("withdrawn") or {}) if row is not None else {}
             if row is None or row.state != "withdrawn" or withdrawn.get("reason") != RERUN_REASON:
                 continue
-            evidence = {k: v for k, v in (row.evidence or {}).items() if k != "withdrawn"}
-            evidence["withdrawals"] = [*evidence.get("withdrawals", []), withdrawn]
-            row.evidence = evidence
-            row.state = str(withdrawn.get("state_before") or "pending")
-            ledger.append_in(s, "obligation.reinstated", finding_id, {"obligation": code, "run_id": run_id,
-                                                                      "reason": "复查运行再次发现"}, actor=by)
+            obligations.reinstate_in(s, row, state=str(withdrawn.get("state_before") or "pending"), by=by,
+                                     reason="复查运行再次发现", extra={"run_id": run_id})
             reinstated = True
     return reinstated
 

@@ -14,7 +14,8 @@ the kit does not load the others (the document writers load python-docx and open
 module            what it holds
 ================  =====================================================================
 ``obligations``   one ``fulfil`` (evidence text, file checked and hashed, reference, who,
-                  ledger), ``waive`` and ``reopen`` for every procedure, the UI form and the CLI
+                  ledger), ``waive`` and ``reopen`` for every procedure, the UI form and the CLI;
+                  ``withdraw_in``/``reinstate_in`` when the facts no longer call for one
 ``files``         atomic, owner-only file writes (reports, evidence); text files read as
                   UTF-8 or GBK (``decode_text``)
 ``progress``      a progress bar over a run's named steps, for the procedures' CLIs
@@ -39,6 +40,9 @@ module            what it holds
 ``rulefiles``     YAML and JSON read with line maps, validated through ``errors``
 ``querylogs``     the query logs' reader and monthly rules as an interface: the procedure
                   that owns them registers them, another looks them up (never imports it)
+``yearfacts``     what each procedure holds about a year (reports owed and when met, credit
+                  events, verified violations, rectifications, user checks) as an interface:
+                  each procedure registers its reader, the annual rating looks them up
 ``forms``         what people type into a deployment's form: Beijing wall-clock times,
                   empty for "not given", choices by their Chinese names
 ================  =====================================================================
@@ -54,7 +58,8 @@ from typing import Any
 
 #: The kit's public modules and the names each offers (each module's own ``__all__``).
 MODULES: dict[str, tuple[str, ...]] = {
-    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil", "reopen", "waive"),
+    "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil",
+                    "reinstate_in", "reopen", "waive", "withdraw_in"),
     "files": ("PRIVATE_FILE", "TEXT_ENCODINGS", "decode_text", "write_atomically"),
     "progress": ("step_progress",),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
@@ -71,6 +76,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "querylogs": ("COLUMNS", "FLAG_COLUMNS", "NoQueryLogSource", "QueryLogError", "QueryLogSource", "query_log_source",
                   "register_query_log_source"),
+    "yearfacts": ("REPORT_TOPICS", "TIMELINESS", "CreditEvent", "NoYearFacts", "Owed", "RectificationRecord", "UserCheckRecord",
+                  "VerifiedViolation", "YearFacts", "YearFactsProvider", "gather_year", "register_year_facts",
+                  "year_facts_providers"),
     "forms": ("BEIJING_TIME_HELP", "FormError", "choice_code", "form_time", "optional_text"),
     "rulefiles": ("Document", "load_json_model", "load_yaml_model", "parse_json", "parse_yaml", "read_json",
                   "read_text", "read_yaml"),

@@ -18,6 +18,11 @@ A waived obligation can be reopened (:func:`reopen`: an authority asks for what 
 TENPAY 第五条, the PBoC branch asks for the subjects' notification): the waiver is kept in the
 row's history, the obligation is owed again and cannot be waived a second time.
 
+An obligation the facts no longer call for (an incident's grade lowered, a self-inspection re-run
+that no longer finds a check's finding) is withdrawn (:func:`withdraw_in`), and owed again if the
+facts change back (:func:`reinstate_in`); both inside the procedure's own transaction, since the
+procedure decides what no longer applies while it writes the rest of its correction.
+
 A waiver is recorded only where the obligation row says a rule allows it: ``detail["waivable"]``
 holds the clause, or ``{"clause": …, "when": …}`` (the clause and the condition in which it
 allows skipping the obligation), set by the procedure from its rule file. Nothing else can waive
@@ -39,9 +44,10 @@ from notices.masking import mask_pii
 from regflows.kit.evidence import EvidenceError, evidence_record
 from regflows.store import db
 from regflows.store.models import Obligation, utcnow
-from regflows.store.obligations import find
+from regflows.store.obligations import find, waiting_acknowledgements
 
-__all__ = ["EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil", "reopen", "waive"]
+__all__ = ["EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil",
+           "reinstate_in", "reopen", "waive", "withdraw_in"]
 
 #: Raises (ValueError, with a Chinese message) to refuse; runs inside the transaction, on the row.
 Precondition = Callable[[Obligation], None]
@@ -143,6 +149,58 @@ def _withdrawn(row: Obligation, then: str) -> str:
     cause = withdrawn.get("cause", "经撤销")
     return (f"义务“{row.title}”已于 {when} {cause}不再适用（{withdrawn.get('by', '')}：{withdrawn.get('reason', '')}），{then}；"
             "如事实再次变化使其适用，更正后将重新计算期限")
+
+
+def _iso_utc(value: dt.datetime | None) -> str | None:
+    """A stored time as UTC ISO text (SQLite gives naive datetimes back: they are UTC)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+
+
+def withdraw_in(s: Session, row: Obligation, *, by: str, reason: str, cause: str, reminders: str | None = None,
+                extra: dict[str, Any] | None = None, note: str | None = None) -> dict[str, Any]:
+    """Close an obligation the facts no longer call for, in the caller's transaction ``s``.
+
+    Why one function: a withdrawal must look the same whatever withdrew it, since :func:`fulfil`,
+    :func:`waive` and the reminder loop read it back (``_withdrawn``'s refusal text quotes ``cause``).
+    State ``withdrawn`` (closed: regflows/store/obligations.py CLOSED_STATES), who, why, the
+    ``cause`` in Chinese (「因事件更正」), ``extra`` (e.g. the run that withdrew it) and the state and
+    due time before on the row (``evidence["withdrawn"]``); the ledger entry ``obligation.withdrawn``
+    (with ``note`` when given); the acknowledgement-required reminders about the row's subject
+    (only those whose id starts with ``reminders`` when given) resolved, so their escalation stops.
+    Returns the ledger entry's detail (for the procedure's own timeline)."""
+    now = utcnow()
+    record = {"at": now.isoformat(), "by": by, "reason": reason, "cause": cause, **(extra or {}),
+              "state_before": row.state, "due_before": _iso_utc(row.due_at)}
+    row.evidence = {**(row.evidence or {}), "withdrawn": record}  # reassign: JSON columns track no in-place change
+    row.state = "withdrawn"
+    detail = {"obligation": row.code, "title": row.title, **record, **({"note": note} if note else {})}
+    ledger.append_in(s, "obligation.withdrawn", row.subject, detail, actor=by)
+    for notice in waiting_acknowledgements(s, row.subject, prefix=reminders):
+        notice.resolved_at = now
+        ledger.append_in(s, "notice.resolved", notice.id, {"by": by, "reason": note or reason}, actor=by)
+    return detail
+
+
+def reinstate_in(s: Session, row: Obligation, *, state: str, by: str, reason: str, extra: dict[str, Any] | None = None,
+                 fresh_reminders: bool = False) -> dict[str, Any]:
+    """Owe a withdrawn obligation again (the facts changed back), in the caller's transaction ``s``.
+
+    The withdrawal is kept in ``evidence["withdrawals"]`` (with the reminders sent before it when
+    ``fresh_reminders``: they are then counted afresh); the row takes ``state``; the ledger entry
+    ``obligation.reinstated``. Returns its detail."""
+    now = utcnow()
+    earlier = {**(row.evidence or {}).get("withdrawn", {}), "reinstated_at": now.isoformat()}
+    if fresh_reminders:
+        earlier["reminders_sent"] = list(row.reminders_sent or [])
+        row.reminders_sent = []
+    evidence = {k: v for k, v in (row.evidence or {}).items() if k != "withdrawn"}
+    row.evidence = {**evidence, "withdrawals": [*evidence.get("withdrawals", []), earlier]}
+    row.state = state
+    detail = {"obligation": row.code, "title": row.title, "at": now.isoformat(), "by": by, "reason": reason, **(extra or {})}
+    ledger.append_in(s, "obligation.reinstated", row.subject, detail, actor=by)
+    return detail
 
 
 def _condition(allowed: Any) -> dict[str, str]:

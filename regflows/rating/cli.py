@@ -10,13 +10,16 @@ awaiting confirmation, unconfirmed items) go to stderr in Chinese. A malformed e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from regflows.exit_codes import ExitCode
 from regflows.profile import ProfileError, load_profile, profile_path
 from regflows.rating.jsontext import decimal_text, dumps
+
+if TYPE_CHECKING:  # the gathering loads with the command, not with every regflows command
+    from regflows.rating.gather import Gathering
 
 __all__ = ["decimal_text", "dumps", "rating_app"]
 
@@ -34,7 +37,7 @@ def template_command(
     out: Annotated[Path, typer.Option("--out", help="写入的证据文件（YAML）")],
     force: Annotated[bool, typer.Option("--force", help="覆盖已有文件")] = False,
 ) -> None:
-    """写出该年度的自评证据模板：48 个指标及其事实、含义与计分标准（中文注释）。"""
+    """写出该年度的自评证据模板：48 个指标及其事实、含义与计分标准（中文注释），自动填入系统已有的事实（待确认）。"""
     from regflows.kit.files import write_atomically
     from regflows.rating.evidence import FIRST_YEAR, template
     from regflows.rating.model import load_model
@@ -43,13 +46,38 @@ def template_command(
         _fail(f"--year 应为 {FIRST_YEAR} 年及以后（PBOC-102 附件3 自 2018 年施行），实为 {year}", ExitCode.USAGE)
     if out.exists() and not force:
         _fail(f"{out} 已存在：已填写的证据不会被覆盖（确需覆盖请加 --force）", ExitCode.USAGE)
+    gathering, why_not = _gather(year)
     try:
-        write_atomically(out, template(year, load_model()).encode("utf-8"))
+        write_atomically(out, template(year, load_model(), gathering.gathered, gathering.candidates).encode("utf-8"))
     except OSError as exc:
         _fail(f"无法写入 {out}：{exc.strerror or exc}", ExitCode.USAGE)
     typer.echo(f"已写出 {year} 年度自评证据模板：{out}")
-    # Never silent: the facts regflows holds are not gathered into the template yet (issue 16, item 3).
-    typer.echo("注意：尚未自动填入系统已有的事实（月报报送、事件报告、自查核实的违规、整改、用户检查），请逐项填写并确认。", err=True)
+    # Never silent: what was filled in (unconfirmed), what was found, and what was not gathered (issue 16, item 3).
+    if why_not:
+        typer.echo(f"注意：未自动填入系统已有的事实（{why_not}），请逐项填写并确认。", err=True)
+        return
+    filled = "、".join(gathering.gathered) or "无"
+    typer.echo(f"已自动填入（待确认）的指标：{filled}；其余指标请逐项填写；全部指标须确认后方可签发。", err=True)
+    for note in gathering.notes:
+        typer.echo(f"提示：{note}", err=True)
+    if gathering.candidates:
+        typer.echo(f"提示：发现 {len(gathering.candidates)} 项可能的第十五条情形，已列入 downgrade_candidates，"
+                   "仅供确认，不计入评级；确认后请把项号写入 downgrade_conditions。", err=True)
+
+
+def _gather(year: int) -> tuple[Gathering, str | None]:
+    """The facts the store holds for ``year`` (regflows/rating/gather.py), or why none could be read."""
+    import datetime as dt
+
+    from regflows.config import StoreNotReady
+    from regflows.kit.yearfacts import NoYearFacts, gather_year
+    from regflows.rating.gather import Gathering, from_year_facts  # noqa: F811 (the runtime import of the name typed above)
+
+    try:
+        facts = gather_year(year)
+    except (StoreNotReady, NoYearFacts) as exc:
+        return Gathering(), str(exc)
+    return from_year_facts(facts, dt.datetime.now(dt.timezone.utc)), None
 
 
 @rating_app.command("score")

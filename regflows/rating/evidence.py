@@ -5,8 +5,8 @@ Why a YAML file a person edits, not only the store: most facts of the table (a p
 meeting not held, praise received) exist nowhere in regflows; the institution's staff state them,
 and a person confirms every item (第十二条: the institution answers for the truth of its
 self-assessment and evidence). Facts regflows already holds are gathered into the template by
-code that passes them to :func:`template` as :class:`Gathered` (the seam; the gathering from the
-store is a later step, so today's template carries no gathered facts and says so).
+code that passes them to :func:`template` as :class:`Gathered` (the seam; the gathering is
+:mod:`regflows.rating.gather`).
 
 The file::
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regflows.store import db
-from regflows.store.models import Obligation
+from regflows.store.models import Notice, Obligation
 
 #: States in which an obligation asks nothing more (a recurring one stays open when fulfilled).
 #: ``withdrawn``: a correction of the facts made it no longer apply (regflows/incident/store.py
@@ -56,3 +56,12 @@ def mark_reminded(obligation_id: int, keys: list[str], url: str | None = None) -
         if row is None:
             raise LookupError(f"义务记录 {obligation_id} 不存在")
         row.reminders_sent = sorted(set(row.reminders_sent or []) | set(keys))
+
+
+def waiting_acknowledgements(s: Session, related: str, *, prefix: str | None = None) -> list[Notice]:
+    """The acknowledgement-required notices about ``related`` nobody has resolved yet (reminders and
+    their escalations), optionally only those whose id starts with ``prefix`` (one obligation's)."""
+    query = select(Notice).where(Notice.related == related, Notice.requires_ack.is_(True), Notice.resolved_at.is_(None))
+    if prefix is not None:
+        query = query.where(Notice.id.startswith(prefix, autoescape=True))
+    return list(s.execute(query).scalars())

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from regflows import ledger
 from regflows.kit.evidence import EvidenceError, check_file
-from regflows.kit.obligations import ObligationNotFound, WaiverRefused, fulfil, reopen, waive
+from regflows.kit.obligations import ObligationNotFound, Refused, WaiverRefused, fulfil, reinstate_in, reopen, waive, withdraw_in
 from regflows.kit.reminders import is_open
 from regflows.store import db, migrate
-from regflows.store.models import AuditEntry, Obligation
+from regflows.store.models import AuditEntry, Notice, Obligation
 from regflows.store.obligations import open_rows
 
 DUE = dt.datetime(2025, 10, 10, 16, 0, tzinfo=dt.timezone.utc)
@@ -219,3 +219,30 @@ def test_the_command_line_takes_local_files_but_never_regflows_own(store: Path, 
     local = tmp_path / "本机回执.pdf"
     local.write_bytes(b"%PDF local")
     assert fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming", file=local).state == "fulfilled"
+
+
+def test_a_withdrawal_closes_the_row_resolves_its_reminders_and_is_undone_by_a_reinstatement(store: Path) -> None:
+    with db.session() as s:
+        for nid in ("SI-2025Q3:report:r1", "SI-2025Q3:other:r1"):
+            s.add(Notice(id=nid, kind="reminder", subject="提醒", related="SI-2025Q3", requires_ack=True))
+    with db.session() as s:
+        row = s.execute(select(Obligation).where(Obligation.code == "report")).scalar_one()
+        detail = withdraw_in(s, row, by="system", reason="复查未再发现", cause="因复查运行未再发现",
+                             reminders="SI-2025Q3:report:", extra={"run_id": "run-1"})
+    row = _load()
+    assert row.state == "withdrawn" and detail["state_before"] == "pending" and detail["run_id"] == "run-1"
+    assert row.evidence["withdrawn"]["due_before"] == DUE.isoformat()
+    assert [e["obligation"] for e in _ledger("obligation.withdrawn")] == ["report"]
+    with db.session() as s:  # only this obligation's reminders stop escalating
+        resolved = {n.id: n.resolved_at is not None for n in s.execute(select(Notice)).scalars()}
+    assert resolved == {"SI-2025Q3:report:r1": True, "SI-2025Q3:other:r1": False}
+    with pytest.raises(Refused, match="因复查运行未再发现不再适用"):  # the refusal gives the procedure's cause
+        fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming")
+
+    with db.session() as s:
+        row = s.execute(select(Obligation).where(Obligation.code == "report")).scalar_one()
+        reinstate_in(s, row, state="pending", by="system", reason="复查运行再次发现")
+    row = _load()
+    assert row.state == "pending" and "withdrawn" not in row.evidence
+    assert row.evidence["withdrawals"][0]["reason"] == "复查未再发现"
+    assert fulfil("SI-2025Q3", "report", evidence="已报送", by="li.ming").state == "fulfilled"

@@ -24,11 +24,11 @@ def _score(path: Path, *extra: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_template_then_score(tmp_path: Path) -> None:
+def test_template_then_score(tmp_path: Path, home: Path) -> None:
     out = tmp_path / "evidence-2026.yaml"
     written = runner.invoke(app, ["rating", "template", "--year", "2026", "--out", str(out)])
     assert written.exit_code == 0 and out.is_file()
-    assert "尚未自动填入" in written.stderr  # never silent about what is not gathered yet
+    assert "未自动填入系统已有的事实" in written.stderr and "不存在" in written.stderr  # no store yet: never silent about it
     again = runner.invoke(app, ["rating", "template", "--year", "2026", "--out", str(out)])
     assert again.exit_code == 2 and "已存在" in again.stderr
     code, stdout, stderr = _score(out)
