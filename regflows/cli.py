@@ -333,7 +333,9 @@ def cal_schedules(
         for wd in spec.working_days:
             days = wd.run_days(day, dt.date(cal.years[-1], 12, 31), cal)[:limit]
             typer.echo(f"{spec.name}\t{wd.describe()}\t" + " ".join(f"{d.isoformat()}T{wd.at}" for d in days))
-            if len(days) < limit:
+            # A yearly schedule can list only the covered years' runs (a notice is published a year
+            # ahead): it is cut short when its next run is unknown, not for want of five years' data.
+            if not days or (len(days) < limit and wd.every != "year"):
                 short = True
                 typer.echo(f"警告：{spec.name} 的排程在 {cal.years[-1]} 年末后没有日历数据（缺 {cal.years[-1] + 1} 年国务院节假日安排）", err=True)
     if short:

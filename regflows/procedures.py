@@ -38,6 +38,8 @@ from regflows.inspection import signoff_notices as inspection_signoff
 from regflows.inspection import worklist_notices as inspection_notices
 from regflows.inspection.cli import inspection_app
 from regflows.profile import Profile
+from regflows.rating import commands as _rating_commands  # noqa: F401  (adds run/signoff/submit/feedback/objection to rating_app)
+from regflows.rating import signoff_notices as rating_signoff
 from regflows.rating.cli import rating_app
 
 if TYPE_CHECKING:  # the routes' type only; starlette is loaded with the routes themselves
@@ -124,12 +126,12 @@ PROCEDURES: tuple[Procedure, ...] = (
         deployments=("self-inspection", "self-inspection-watch"),
         routes=_inspection_routes,
     ),
-    Procedure(  # in progress (issue 16): its CLI so far; kinds, approvals, documents and deployments come later
+    Procedure(
         name="rating",
         title="征信合规与信息安全年度考核评级",
-        kinds=(),
+        kinds=(rating_signoff.SIGNOFF_REQUEST,),
         commands=(("rating", rating_app),),
-        deployments=(),
+        deployments=("rating", "rating-watch"),
     ),
 )
 

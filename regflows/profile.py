@@ -12,6 +12,7 @@ block). A literal password or token in a URL is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Literal
@@ -91,6 +92,9 @@ class Institution(_Strict):
         description="公司主体所在地（住所地），如 重庆市渝中区：个人金融信息安全事件向住所地人民银行分支机构、"
         "向公司主体所在地县级（含）以上公安机关报告 (TENPAY 5, 9)；留空时取 region",
     )
+    # PBOC-102 附件3 第九条: 对当年新接入机构不进行考核评级 (regflows/rating/schedule.py).
+    credit_connected_on: dt.date | None = Field(
+        default=None, description="接入金融信用信息基础数据库的日期（YYYY-MM-DD）：接入当年不进行年度考核评级（PBOC-102 附件3 第九条）；留空为早已接入")
 
     @property
     def seat(self) -> str:

@@ -360,6 +360,27 @@ class RatingSettings(_Strict):
         json_schema_extra=_clause("PBOC-102 附件3 指标 6.3（覆盖全部得2分，覆盖面不足60%得1分；60%至100%之间未作规定）"),
     )
 
+    rating_local_submission_due: str = Field(
+        default="01-31", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description=("地方性接入机构（credit_access: local）报送自评结果及证明材料的截止日（MM-DD，评级年度的次年），"
+                     "按所在地人民银行分支机构的要求填写；落在休息日的顺延至下一个工作日。全国性接入机构固定为 1 月 31 日（第十条）"),
+        json_schema_extra=_clause("PBOC-102 附件3 第十一条（人民银行分支机构参照第十条的程序组织辖区内接入机构的考核评级）"),
+    )
+    rating_review_role: str = Field(
+        default="compliance",
+        description="年度考核评级自评报告复核人所在角色（角色键或 kind）；提交签发的人员本人不能复核",
+        json_schema_extra=_clause("PBOC-102 附件3 第十二条（接入机构对自评结果和相关证明材料的真实性负责；复核人为本机构取值）"),
+    )
+    rating_approval_role: str = Field(
+        default="leadership_group",
+        description="年度考核评级自评报告签发人所在角色（角色键或 kind）；提交人、复核人本人不能签发",
+        json_schema_extra=_clause("PBOC-102 附件3 第十二条（签发人为本机构取值）"),
+    )
+    rating_signoff_link_days: int = Field(
+        default=14, ge=1, le=60, description="自评报告复核、签发链接（含报告与计分表的下载链接）的有效天数；过期未处理时重新发送",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+
     @model_validator(mode="after")
     def _floors_in_order(self) -> "RatingSettings":
         floors = self.rating_grade_floors
@@ -367,6 +388,9 @@ class RatingSettings(_Strict):
             raise ValueError("rating_grade_floors 须写出 A、B、C 三个等级的最低分")
         if not Decimal(0) < floors["C"] < floors["B"] < floors["A"] <= Decimal(100):
             raise ValueError("rating_grade_floors 须满足 0 < C < B < A ≤ 100")
+        month, day = (int(x) for x in self.rating_local_submission_due.split("-"))
+        if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
+            raise ValueError(f"rating_local_submission_due 不是有效的月日：{self.rating_local_submission_due}")
         return self
 
 

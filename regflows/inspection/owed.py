@@ -37,6 +37,7 @@ from regflows.kit import obligations
 from regflows.kit.units import unit_key
 from regflows.profile import Profile
 from regflows.kit.reminders import UNDATED
+from regflows.kit.signoffs import FileChanged, check_final
 from regflows.settings import InspectionSettings
 from regflows.store import db
 from regflows.store.models import Obligation
@@ -160,8 +161,6 @@ def final_files(quarter: Quarter, url: str | None = None, unit: str | None = Non
     Why: 三（三） asks for the *written report* (「向人民银行书面报告」): what is filed is the report
     reviewed and signed off, not a draft; each final file must still be on disk with the bytes
     recorded when it was made final."""
-    import hashlib
-
     from regflows.inspection.signoff import KIND  # signoff imports this module: loaded here, when used
     from regflows.kit import approvals
 
@@ -171,18 +170,12 @@ def final_files(quarter: Quarter, url: str | None = None, unit: str | None = Non
         stage = "尚未提交签发" if approval is None else "尚未定稿（复核、签发未完成）"
         raise obligations.Refused(f"{quarter.label} {whose}的自查自纠报告{stage}，不能登记报送：报送的须是经复核、签发定稿的报告"
                                   f"（regflows self-inspection signoff-status RUN_ID{' --unit ' + unit if unit else ''}）")
-    final: dict[str, dict[str, str]] = approval.detail["final"]
-    files: dict[str, dict[str, str]] = {}
-    for key, title in (("report", "报告"), ("findings", "问题清单")):
-        path = Path(final[key]["path"])
-        try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            digest = None
-        if digest != final[key]["sha256"]:
-            raise obligations.Refused(f"{quarter.label} 定稿的{title} {path} 已不存在或定稿后被改动（SHA-256 不符），不能登记报送")
-        files[key] = {"path": str(path), "sha256": digest, "revision": str(approval.revision)}
-    return files
+    titles = {"report": "报告", "findings": "问题清单"}
+    try:
+        files = check_final(approval.detail["final"], tuple(titles))
+    except FileChanged as exc:
+        raise obligations.Refused(f"{quarter.label} {whose}定稿的{titles[exc.key]} {exc.path} 已不存在或定稿后被改动（SHA-256 不符），不能登记报送") from None
+    return {key: {**f, "revision": str(approval.revision)} for key, f in files.items()}
 
 
 def submit_report(quarter: Quarter, *, evidence: str, by: str, reference: str | None = None, file: str | Path | None = None,

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ from regflows.kit.documents import final_copy
 from regflows.kit.files import write_atomically
 from regflows.kit.obligations import Refused
 from regflows.kit.reports import record_report_in
+from regflows.kit.signoffs import STAGE_TITLES, FileChanged, SignoffView, final_path, read_approved, view_fields
 from regflows.profile import Profile, load_profile, profile_path
 from regflows.store import db
 from regflows.store.obligations import find
@@ -78,7 +79,6 @@ CLAUSE = "PBOC-102 三（三）（报告流程参照征信信息安全事件的�
 #: The report documents a sign-off may take, newest wins: the run's draft and its redrafts.
 REPORT_KINDS = ("report", "report-redraft")
 FINDINGS_KIND = "findings"
-STAGE_TITLES = {"review": "待复核", "approve": "待签发", "approved": "已签发，待定稿", "final": "已签发定稿"}
 REFUSED_REASON = "不是本步骤可审批的人员（提交人、复核人或不在角色中）"
 MAKER_REFUSED = "提交人不能复核或签发自己提交的自查报告（提交人、复核人、签发人须为三个不同的人员）"
 
@@ -151,40 +151,19 @@ def draft_of(run_id: str, url: str | None = None, unit: str | None = None) -> Dr
                  findings.sha256, unit)
 
 
-@dataclass
-class Signoff:
-    """The quarter's sign-off as the CLI, the watch and the notices see it (a view of the approval)."""
+@dataclass(kw_only=True)
+class Signoff(SignoffView):
+    """The quarter's sign-off as the CLI, the watch and the notices see it (a view of the approval,
+    regflows/kit/signoffs.py)."""
 
     quarter: str
     run_id: str
-    revision: int
-    stage: str  # review | approve | approved | final
-    content_sha256: str
-    maker: Act
-    files: dict[str, dict[str, str]]
-    reviewer: Act | None = None
-    approver: Act | None = None
-    final: dict[str, dict[str, str]] | None = None
-    signed_off_on: str | None = None
-    requests: list[str] = field(default_factory=list)
     unit: str | None = None  # None: the head office's report
-
-    @property
-    def stage_title(self) -> str:
-        return STAGE_TITLES[self.stage]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "stage_title": self.stage_title}
 
 
 def _view(approval: Approval) -> Signoff:
-    stage = {DONE: "final", APPROVED: "approved"}.get(approval.stage, approval.stage)
-    detail = approval.detail
-    return Signoff(quarter=detail["quarter"], run_id=detail["run_id"], revision=approval.revision, stage=stage,
-                   content_sha256=approval.content_sha256, maker=approval.maker, files=dict(detail["files"]),
-                   reviewer=approval.decision("review"), approver=approval.decision("approve"), final=detail.get("final"),
-                   signed_off_on=detail.get("signed_off_on"), requests=[r.notice for r in approval.requests],
-                   unit=detail.get("unit"))
+    return Signoff(quarter=approval.detail["quarter"], run_id=approval.detail["run_id"], unit=approval.detail.get("unit"),
+                   **view_fields(approval))
 
 
 def _subject(quarter: Quarter, unit: str | None = None) -> str:
@@ -337,10 +316,6 @@ def _name(profile: Profile, person_id: str) -> str:
     return next((p.name for p in profile.people if p.id == person_id), person_id)
 
 
-def _final_path(path: Path, revision: int) -> Path:
-    return path.with_name(f"{path.stem}-final-r{revision}{path.suffix}")
-
-
 def _whose(unit: str | None) -> str:
     return f"报送单位 {unit} " if unit else ""
 
@@ -361,14 +336,11 @@ def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None, unit
         raise SignoffError(f"{quarter.label}：提交人、复核人、签发人须为三个不同的人员，记录为 {sorted(people)}")
     # Read once, hash and copy the same bytes: a file rewritten between two reads must not be
     # finalised under the three names.
-    approved: dict[str, bytes] = {}
-    for key, f in view.files.items():
-        path = Path(f["path"])
-        data = path.read_bytes() if path.is_file() else None
-        if data is None or hashlib.sha256(data).hexdigest() != f["sha256"]:
-            ledger.append("inspection.final_refused", subject, {"revision": view.revision, "file": str(path), "reason": "changed"}, url=url)
-            raise SignoffError(f"{quarter.label}：{path} 与审批时的内容不一致（或已不存在），不能定稿；请重新起草并重新提交签发")
-        approved[key] = data
+    try:
+        approved = read_approved(view.files)
+    except FileChanged as exc:
+        ledger.append("inspection.final_refused", subject, {"revision": view.revision, "file": str(exc.path), "reason": "changed"}, url=url)
+        raise SignoffError(f"{quarter.label}：{exc.path} 与审批时的内容不一致（或已不存在），不能定稿；请重新起草并重新提交签发") from None
     if content_sha256(view.files["report"]["sha256"], view.files["findings"]["sha256"]) != approval.content_sha256:
         raise SignoffError(f"{quarter.label}：登记的文件与审批对象的 SHA-256 不一致，不能定稿")
     signed_at = dt.datetime.fromisoformat(view.approver.at).astimezone(SHANGHAI)
@@ -381,7 +353,7 @@ def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None, unit
                                 f"（{signed_on.isoformat()}）；各项问题的整改期限与状态见问题整改台账（regflows self-inspection finding list），"
                                 "整改情况报告期限自签发之日起算（附件4 六（二））。"),
     })
-    final = {key: {"path": str(write_atomically(_final_path(Path(f["path"]), view.revision), approved[key]).absolute()),
+    final = {key: {"path": str(write_atomically(final_path(Path(f["path"]), view.revision), approved[key]).absolute()),
                    "sha256": hashlib.sha256(approved[key]).hexdigest(), "approved_sha256": f["sha256"]}
              for key, f in view.files.items()}
     report = report_for(profile, unit)

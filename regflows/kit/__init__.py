@@ -32,6 +32,8 @@ module            what it holds
                   and the one reminder loop procedures feed
 ``approvals``     the maker-checker core: ordered steps, who is eligible, the first
                   eligible confirmation, bound to a content hash, on signed links
+``signoffs``      a document set signed off on the approvals core: the view of review,
+                  approval and final copies; the approved and final files' bytes checked
 ``documents``     the official-document writer (GB/T 9704), the safe .xlsx and CSV
                   writers and Markdown text for artifacts
 ``errors``        one translator from validation errors to Chinese with file and line
@@ -71,6 +73,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",
                   "Request", "Step", "Voided", "advance", "bind", "bind_in", "eligible", "finish_in", "get", "get_in",
                   "open_subjects", "person_name", "put_in", "role_members"),
+    "signoffs": ("STAGE_TITLES", "FileChanged", "SignoffView", "check_final", "final_path", "read_approved", "view_fields"),
     "refusals": ("DEFAULT_PER_MINUTE", "LEDGER_ACTION", "MAX_CLIENTS", "RefusalLog", "note_refusal", "per_minute"),
     "errors": ("Loc", "MessageHook", "RuleFileError", "clean_loc", "describe", "field_path", "line_for", "place", "translate"),
     "querylogs": ("COLUMNS", "FLAG_COLUMNS", "NoQueryLogSource", "QueryLogError", "QueryLogSource", "query_log_source",

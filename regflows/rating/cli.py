@@ -9,22 +9,19 @@ awaiting confirmation, unconfirmed items) go to stderr in Chinese. A malformed e
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from regflows.exit_codes import ExitCode
-from regflows.kit.errors import RuleFileError
 from regflows.profile import ProfileError, load_profile, profile_path
+from regflows.rating.jsontext import decimal_text, dumps
 
 if TYPE_CHECKING:  # the gathering loads with the command, not with every regflows command
     from regflows.rating.gather import Gathering
 
-__all__ = ["dumps", "rating_app"]
+__all__ = ["decimal_text", "dumps", "rating_app"]
 
 rating_app = typer.Typer(help="征信合规与信息安全年度考核评级（PBOC-102 六、附件3）：自评证据模板、自评计分。", no_args_is_help=True)
 
@@ -32,33 +29,6 @@ rating_app = typer.Typer(help="征信合规与信息安全年度考核评级（P
 def _fail(message: str, code: int) -> NoReturn:
     typer.echo(f"错误：{message}", err=True)
     raise typer.Exit(code)
-
-
-def decimal_text(value: Decimal) -> str:
-    """The exact decimal as a JSON number: 0.5, 97, 0 (never an exponent, never a float's digits)."""
-    text = format(value.normalize(), "f")
-    return "0" if text == "-0" else text
-
-
-def dumps(value: Any, indent: int = 2, _level: int = 0) -> str:
-    """JSON like ``json.dumps(indent=2, ensure_ascii=False)``, with Decimals as exact numbers."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"not a finite decimal: {value}")
-        return decimal_text(value)
-    if value is None or isinstance(value, (bool, int, str)):
-        return json.dumps(value, ensure_ascii=False)
-    pad, inner = " " * (indent * _level), " " * (indent * (_level + 1))
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        body = ",\n".join(f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {dumps(v, indent, _level + 1)}" for k, v in value.items())
-        return "{\n" + body + "\n" + pad + "}"
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(f"{inner}{dumps(v, indent, _level + 1)}" for v in value) + "\n" + pad + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 @rating_app.command("template")
@@ -114,11 +84,13 @@ def _gather(year: int) -> tuple[Gathering, str | None]:
 def score_command(
     file: Annotated[Path, typer.Argument(help="自评证据文件（YAML，regflows rating template 写出）")],
     profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None,
+    last: Annotated[Path | None, typer.Option("--last", help="上一年度的自评证据文件：与上一年度比较（写在 stderr）")] = None,
 ) -> None:
-    """按证据计分：各指标得分及每项扣分的依据与证据、五个评价项目得分、总分、等级、下调与定为 0 分的情形、未确认的指标。"""
-    from regflows.rating.evidence import read_evidence
+    """按证据计分：各指标得分及每项扣分的依据与证据、五个评价项目得分、总分、等级、下调与定为 0 分的情形、未确认的指标；
+    给出 --last 时在 stderr 写出与上一年度的比较（stdout 的 JSON 不变）。"""
     from regflows.rating.model import load_model
-    from regflows.rating.scoring import score
+    from regflows.rating.schedule import RatingInputError
+    from regflows.rating.scored import comparison_lines, score_with_last
 
     try:
         loaded = load_profile(profile or profile_path())
@@ -126,10 +98,12 @@ def score_command(
         _fail(str(exc), ExitCode.USAGE)
     model = load_model()
     try:
-        evidence = read_evidence(file, model, people={p.id for p in loaded.people})
-    except RuleFileError as exc:
+        result, comparison, _, _ = score_with_last(file, loaded, last, model)
+    except RatingInputError as exc:
         _fail(str(exc), ExitCode.USAGE)
-    result = score(model, evidence, loaded.settings)
     typer.echo(dumps(result.to_dict()))
     for note in result.notes:
         typer.echo(f"提示：{note}", err=True)
+    # The contract's JSON has no place for the comparison (its keys are fixed): stderr, and the report.
+    for line in comparison_lines(comparison, model) if comparison else ():
+        typer.echo(line, err=True)

@@ -28,7 +28,7 @@ from regflows.rating.evidence import Evidence, FactValue
 from regflows.rating.model import BandRule, ChoiceRule, Fixed, Item, PerCount, RatingModel, Rule, Zero
 from regflows.settings import FlooredGrade, RatingSettings
 
-__all__ = ["GRADES", "Change", "Comparison", "Deduction", "ItemScore", "RatingResult", "compare", "downgrade", "grade_of", "score",
+__all__ = ["GRADES", "Change", "Comparison", "Deduction", "ItemScore", "RatingResult", "compare", "downgrade", "grade_of", "num", "score",
            "score_item"]
 
 GRADES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -87,7 +87,7 @@ class RatingResult:
         }
 
 
-def _num(value: Decimal | int) -> str:
+def num(value: Decimal | int) -> str:
     """A number as people write it: 0.5, 2, 96.5 (no exponent, no trailing zeros)."""
     text = format(Decimal(value).normalize(), "f")
     return "0" if text in ("-0", "") else text
@@ -97,7 +97,7 @@ def _shown(value: FactValue) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Decimal):
-        return _num(value)
+        return num(value)
     return str(value)
 
 
@@ -109,13 +109,13 @@ def _fired(rule: Rule, facts: Mapping[str, FactValue], other: Mapping[str, FactV
         if not isinstance(value, int) or isinstance(value, bool) or value == 0:
             return None
         nominal = rule.each * value
-        why = f"{value} {rule.unit} × {_num(rule.each)} 分 = {_num(nominal)} 分"
+        why = f"{value} {rule.unit} × {num(rule.each)} 分 = {num(nominal)} 分"
         if rule.cap is not None and nominal > rule.cap:
             nominal = rule.cap
-            why += f"，本条最多扣 {_num(rule.cap)} 分"
+            why += f"，本条最多扣 {num(rule.cap)} 分"
         return nominal, why
     if isinstance(rule, Fixed):
-        return (rule.deduct, f"扣 {_num(rule.deduct)} 分") if value is True else None
+        return (rule.deduct, f"扣 {num(rule.deduct)} 分") if value is True else None
     if isinstance(rule, Zero):
         hit = value == rule.equals if rule.equals is not None else (
             isinstance(value, int) and rule.above is not None and value > rule.above)
@@ -126,10 +126,10 @@ def _fired(rule: Rule, facts: Mapping[str, FactValue], other: Mapping[str, FactV
         for band in rule.bands:
             if value in band.interval:
                 if band.deduct is not None:
-                    return band.deduct, f"落在区间 {band.interval.text()}：扣 {_num(band.deduct)} 分"
+                    return band.deduct, f"落在区间 {band.interval.text()}：扣 {num(band.deduct)} 分"
                 cap = band.score if band.score is not None else Decimal(getattr(settings, str(band.score_setting)))
                 setting = f"（设置 {band.score_setting}）" if band.score_setting else ""
-                return max(ZERO, remaining - cap), f"落在区间 {band.interval.text()}：本项最多得 {_num(cap)} 分{setting}"
+                return max(ZERO, remaining - cap), f"落在区间 {band.interval.text()}：本项最多得 {num(cap)} 分{setting}"
         return None
     if isinstance(rule, ChoiceRule):
         if not isinstance(value, str):
@@ -137,7 +137,7 @@ def _fired(rule: Rule, facts: Mapping[str, FactValue], other: Mapping[str, FactV
         cap = rule.scores[value]
         if cap >= remaining:
             return None
-        return remaining - cap, f"本项最多得 {_num(cap)} 分"
+        return remaining - cap, f"本项最多得 {num(cap)} 分"
     raise AssertionError(f"unknown rule kind {rule!r}")
 
 
@@ -160,7 +160,7 @@ def score_item(item: Item, evidence: Evidence, model: RatingModel, settings: Rat
         value = (other if other_item else facts).get(rule.fact)
         evidence_text = f"{owner.id} {rule.fact} = {_shown(value)}（{owner.facts[rule.fact].meaning}）：{why}"
         if taken < nominal:
-            evidence_text += f"；扣完为止，实扣 {_num(taken)} 分"
+            evidence_text += f"；扣完为止，实扣 {num(taken)} 分"
         provenance = evidence.provenance.get(owner.id)
         if provenance is not None:
             evidence_text += f"；来源：{provenance.source}"
@@ -189,7 +189,7 @@ def score(model: RatingModel, evidence: Evidence, settings: RatingSettings) -> R
     notes: list[str] = []
     points = min(total, model.total)
     if total > model.total:
-        notes.append(f"各项合计 {_num(total)} 分，超过满分的部分不计，按 {_num(model.total)} 分计（PBOC-102 附件3 第六条；指标 18 计分标准3）")
+        notes.append(f"各项合计 {num(total)} 分，超过满分的部分不计，按 {num(model.total)} 分计（PBOC-102 附件3 第六条；指标 18 计分标准3）")
     if evidence.zero_conditions:
         points = ZERO
         grade_before = grade = "0"

@@ -52,6 +52,13 @@ VALID: dict[str, dict[str, Any]] = {
         "route": "总部报人民银行，单独报送的分支机构报所在地人民银行分支机构", "due_label": "2025-10-28 24:00", "ack_url": ACK,
         "institution": "渝信示范银行股份有限公司",
     },
+    "rating_signoff_request": {
+        "state": "approve", "subject_ref": "rating:2025", "report_title": "2025年度征信合规与信息安全考核评级自评报告",
+        "score_label": "94.5 分，B 级", "revision": 1, "prepared_by": "何敏", "reviewed_by": "孙丽",
+        "files": ["《自评报告》rating-self-assessment-2025.docx，SHA-256 " + "0" * 64 + "：https://regflows.example.cn/files/eHl6.q7Yk2mZp"],
+        "content_sha256": "1" * 64, "clause": "PBOC-102 附件3 第十条（一）、第十二条", "due_label": "2026-02-02 24:00", "ack_url": ACK,
+        "institution": "渝信示范银行股份有限公司",
+    },
     "test": {"institution": "渝信示范银行股份有限公司", "sent_at": "2025-10-01 09:30:00"},
     "incident_alert": {
         "incident_id": "INC-20251001-0001",
@@ -487,6 +494,8 @@ LONGEST_SMS: dict[str, dict[str, Any]] = {
     # a unit's own report (PBOC-102 三（三）'s route): its subject carries the unit code, up to 32 characters
     "inspection_signoff_request": {"state": "review", "subject_ref": "self-inspection:2025Q3-" + "U" * 32, "due_label": "2025-10-28 24:00",
                                    "ack_url": "https://" + "a" * 56},
+    "rating_signoff_request": {"state": "review", "subject_ref": "rating:2025", "due_label": "2026-02-02 24:00",
+                               "ack_url": "https://" + "a" * 56},
     "test": {"sent_at": "2025-12-31 23:59"},
     "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄色", "drill": True,
                        "next_due": [{"title": "t", "due_label": "2025-10-01 11:30", "clause": "c"}] * 99,

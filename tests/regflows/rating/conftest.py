@@ -50,3 +50,41 @@ def scored(model: RatingModel, evidence: Callable[..., Evidence]) -> Callable[..
         return score(model, evidence(items, **top), settings or RatingSettings())
 
     return run
+
+
+#: Who confirms every item in the tests' confirmed evidence (one of the demo profile's people).
+CONFIRMER = "sun.li"
+
+
+@pytest.fixture
+def confirmed_text(model: RatingModel, evidence_text: Callable[..., str]) -> Callable[..., str]:
+    """Like ``evidence_text``, with every item confirmed under ``provenance`` (unless ``provenance`` is given)."""
+
+    def build(items: Mapping[str, Mapping[str, Any]] | None = None, **top: Any) -> str:
+        top.setdefault("provenance", {i.id: {"source": "自评工作组核对", "confirmed_by": CONFIRMER, "confirmed_at": "2026-01-12"}
+                                      for i in model.items})
+        return evidence_text(items, **top)
+
+    return build
+
+
+@pytest.fixture
+def demo_with() -> Callable[..., Any]:
+    """The demo profile with changes: ``demo_with(path, institution={...}, settings={...}, http=base, ack=base)``,
+    written to ``path`` and loaded (people's channels at the HTTP stand-in when ``http`` is given)."""
+    from regflows.profile import DEMO_PROFILE, load_profile
+
+    def build(path: Any, *, institution: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None,
+              http: str | None = None, ack: str | None = None) -> Any:
+        data = yaml.safe_load(DEMO_PROFILE.read_text(encoding="utf-8"))
+        data["institution"].update(institution or {})
+        data.setdefault("settings", {}).update(settings or {})
+        if http:
+            for person in data["people"]:
+                person["channels"] = [{"kind": "webhook", "url": f"json://{http}/ok/{person['id']}"}]
+        if ack:
+            data["public_base_url"] = ack
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        return load_profile(path)
+
+    return build

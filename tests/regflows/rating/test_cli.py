@@ -113,3 +113,21 @@ def test_template_where_no_folder_can_be_made_exits_2(tmp_path: Path) -> None:
 def test_template_refuses_a_year_before_the_model(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rating", "template", "--year", "2017", "--out", str(tmp_path / "e.yaml")])
     assert result.exit_code == 2 and "2018" in result.stderr and not (tmp_path / "e.yaml").exists()
+
+
+def test_last_years_comparison_goes_to_stderr_and_the_json_keeps_its_keys(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
+    this = tmp_path / "e2026.yaml"
+    this.write_text(evidence_text({"8.1": {"unauthorized_queries": 2}}), encoding="utf-8")
+    last = tmp_path / "e2025.yaml"
+    last.write_text(evidence_text({"3.2": {"late_audit_reports": 1}}, year=2025), encoding="utf-8")
+    code, stdout, stderr = _score(this, "--last", str(last))
+    assert code == 0
+    data = json.loads(stdout, parse_float=Decimal)
+    assert list(data) == ["year", "score", "grade", "parts", "items", "downgraded_by", "zeroed_by", "unconfirmed"]
+    assert "与 2025 年度比较：考核计分 96.5 → 95（-1.5），等级 A 级 → A 级" in stderr
+    assert "指标 3.2：1.5 → 2（+0.5）" in stderr and "指标 8.1：3 → 1（-2）" in stderr
+    assert "征信业务合规操作：30 → 28（-2）" in stderr
+    wrong = tmp_path / "e2024.yaml"
+    wrong.write_text(evidence_text(year=2024), encoding="utf-8")
+    code, _, stderr = _score(this, "--last", str(wrong))
+    assert code == 2 and "应为 2025 年度" in stderr
