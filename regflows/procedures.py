@@ -31,6 +31,7 @@ import typer
 from notices.kinds import NoticeKind
 from regflows.credit import notices as credit_notices
 from regflows.credit.cli import credit_app, demo_app
+from regflows.drills.cli import drill_app
 from regflows.incident import commands as _incident_commands  # noqa: F401  (adds declare/fulfil/... to incident_app)
 from regflows.incident import notices as incident_notices
 from regflows.incident.cli import incident_app
@@ -130,6 +131,13 @@ PROCEDURES: tuple[Procedure, ...] = (
         kinds=(),
         commands=(("rating", rating_app),),
         deployments=(),
+    ),
+    Procedure(  # in progress (issue 17): what is owed and its reminders; the plan, run, measurements and report come later
+        name="drill",
+        title="网络安全事件应急演练",
+        kinds=(),
+        commands=(("drill", drill_app),),
+        deployments=("drill-watch",),
     ),
 )
 
