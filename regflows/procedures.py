@@ -31,6 +31,7 @@ import typer
 from notices.kinds import NoticeKind
 from regflows.credit import notices as credit_notices
 from regflows.credit.cli import credit_app, demo_app
+from regflows.drills import notices as drill_notices
 from regflows.drills.cli import drill_app
 from regflows.incident import commands as _incident_commands  # noqa: F401  (adds declare/fulfil/... to incident_app)
 from regflows.incident import notices as incident_notices
@@ -132,10 +133,10 @@ PROCEDURES: tuple[Procedure, ...] = (
         commands=(("rating", rating_app),),
         deployments=(),
     ),
-    Procedure(  # in progress (issue 17): what is owed and its reminders; the plan, run, measurements and report come later
+    Procedure(  # in progress (issue 17): what is owed, its reminders, the plan and its approval; the run, measurements and report come later
         name="drill",
         title="网络安全事件应急演练",
-        kinds=(),
+        kinds=(drill_notices.PLAN_REQUEST,),
         commands=(("drill", drill_app),),
         deployments=("drill-watch",),
     ),

@@ -384,6 +384,15 @@ class DrillSettings(_Strict):
         description="组织演练、评估应急预案并登记其证据的角色（角色键或 kind），应履行的演练与评估向其提醒",
         json_schema_extra=_clause("CQ-PLAN 第六篇二（应急演练）；NFRA 第四十四条（应急预案由机构自定）"),
     )
+    drill_plan_approval_role: str = Field(
+        default="leadership_group",
+        description="批准演练方案的角色（角色键或 kind）；方案先由 drill_owner_role 审核，提交人、审核人本人不能批准",
+        json_schema_extra=_clause("TENPAY 第十六条（演练方案）；NFRA 第六十条（攻防演习方案报批）；CQ-PLAN 第二篇（领导小组）"),
+    )
+    drill_plan_link_days: int = Field(
+        default=14, ge=1, le=60, description="演练方案审核、批准链接（含方案文件的下载链接）的有效天数；过期未处理时重新发送",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
 
 
 class Settings(DrillSettings, RatingSettings, InspectionSettings, CreditSettings, IncidentSettings, CoreSettings):

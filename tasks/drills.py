@@ -28,3 +28,25 @@ def drill_reminders_task(profile: Profile, now: dt.datetime) -> list[str]:
     if sent:
         get_run_logger().warning("已发送演练提醒 %d 条：%s", len(sent), "；".join(sent))
     return sent
+
+
+@task(name="advance-drill-plans 推进演练方案审核与批准", retries=1, retry_delay_seconds=5)
+def plan_approvals_task(profile: Profile) -> list[str]:
+    """Move each submitted drill plan through review and approval (the acknowledgement page's
+    fallback; re-sends a request whose links expired). Returns the plans that cannot go on, each
+    with its reason, logged as errors: never silent."""
+    from regflows.drills.approval import advance_plan, open_plans
+    from regflows.kit.approvals import NobodyEligible
+
+    logger = get_run_logger()
+    migrate()
+    stuck: list[str] = []
+    with notices_published():
+        for plan_id in open_plans():
+            try:
+                approval = advance_plan(profile, plan_id, before_send=sms_rate_limiter(profile))
+                logger.info("演练方案 %s：第 %d 版，%s", plan_id, approval.revision, approval.stage)
+            except NobodyEligible as exc:
+                logger.error("演练方案 %s：%s", plan_id, exc)
+                stuck.append(f"{plan_id}：{exc}")
+    return stuck

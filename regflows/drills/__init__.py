@@ -1,8 +1,11 @@
 """Procedure 5: drills (digest section 5; issue 17).
 
 In progress: what is owed per period from the profile's regimes (:mod:`.owed`, rules in
-``rules/owed.yaml``), its reminders on the kit's loop (:mod:`.reminders`) and the CLI
-(:mod:`.cli`: ``regflows drill owed``, ``regflows drill fulfil``). The plan, the run through the
-incident pipeline in drill mode, the measurements and the report come next (issue 17, items 2-5).
-No notice kinds of its own yet: the reminders use the kit's ``deadline_reminder``.
+``rules/owed.yaml``), its reminders on the kit's loop (:mod:`.reminders`), the plan (:mod:`.plan`,
+events and the default injects in ``rules/scenarios.yaml``) and its approval on the kit's
+approvals (:mod:`.approval`, request kind :mod:`.notices`), and the CLI (:mod:`.cli`). The run
+through the incident pipeline in drill mode, the measurements and the report come next (issue
+17, items 3-5). The owed drills' reminders use the kit's ``deadline_reminder``.
 """
+
+from regflows.drills import notices as _notices  # noqa: F401,E402  (registers the plan's approval request)

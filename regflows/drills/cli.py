@@ -1,4 +1,4 @@
-"""Command line: ``regflows drill owed`` and ``regflows drill fulfil`` (issue 17, "CLI contract").
+"""Command line: ``regflows drill owed``, ``fulfil``, ``plan``, ``submit`` and ``plan-status`` (issue 17, "CLI contract").
 
 Mounted by regflows/cli.py through regflows/procedures.py as the ``drill`` sub-app. Loaded by
 every ``regflows`` command, so the commands import the store inside themselves.
@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from calendars.official import CalendarError
 from regflows.exit_codes import ExitCode
 from regflows.profile import ProfileError, load_profile, profile_path
 
@@ -114,3 +115,102 @@ def fulfil_command(
         )
     )
     typer.echo(f"已登记：{row.title}", err=True)
+
+
+def _day(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} 不是日期：{text!r}（如 2026-09-15）", ExitCode.USAGE)
+
+
+@drill_app.command("plan")
+def plan_command(
+    year: Annotated[int, typer.Option("--year", help="年度")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录：写出 plan.yaml 与方案公文 .docx")],
+    kind: Annotated[str, typer.Option("--kind", help="演练类型：incident 或 supplier（由 regflows 组织运行的类型）")] = "incident",
+    on: Annotated[str | None, typer.Option("--on", help="演练日期 YYYY-MM-DD，须为工作日（默认演练计划月份的第一个工作日）")] = None,
+    event: Annotated[
+        str | None, typer.Option("--event", help="演练事件：denial_of_service、malicious_code、data_leak、supplier_outage")
+    ] = None,
+    profile: ProfileOption = None,
+) -> None:
+    """按本机构配置与所选项写出演练方案（TENPAY 第十六条：演练事件、组织、环境、背景、溯源、防护措施；参演人员含供应商；
+    注入时间线）：plan.yaml 与方案公文 .docx，一并写出或都不写出。修改 plan.yaml 后以 regflows drill submit 提交审批。"""
+    from regflows.drills.owed import DrillInputError
+    from regflows.drills.plan import check_plan, make_plan, write_plan
+    from regflows.kit.publish import publishing
+
+    prof = _profile(profile)
+    try:
+        plan = make_plan(prof, year, kind, _day(on, "--on"), event)
+        warnings = check_plan(plan, prof)
+        with publishing(out) as stage:
+            written = write_plan(plan, prof, stage.path)
+    except DrillInputError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except CalendarError as exc:
+        _fail(str(exc), ExitCode.NO_CALENDAR)
+    files = {key: str(out / path.name) for key, path in written.items()}
+    typer.echo(json.dumps({"plan_id": plan.plan_id, "on": plan.on.isoformat(), "files": files}, ensure_ascii=False, indent=2))
+    for line in warnings:
+        typer.echo(f"注意：{line}", err=True)
+    typer.echo(
+        f"已写出演练方案 {plan.plan_id}：{files['plan']}；修改后请以 regflows drill submit {files['plan']} --by 人员 提交审批", err=True
+    )
+
+
+@drill_app.command("submit")
+def submit_command(
+    plan: Annotated[Path, typer.Argument(help="plan.yaml")],
+    by: Annotated[str, typer.Option("--by", help="提交人（人员编号）")],
+    profile: ProfileOption = None,
+) -> None:
+    """提交演练方案审批：先由组织演练的角色审核，再由批准角色批准（提交人、审核人、批准人须为不同人员），
+    审批绑定 plan.yaml 的 SHA-256；方案改动后须重新审批。"""
+    from regflows.drills.approval import submit
+    from regflows.drills.owed import DrillInputError
+    from regflows.kit.approvals import NobodyEligible
+    from regflows.kit.errors import RuleFileError
+    from regflows.kit.obligations import Refused
+
+    prof = _profile(profile)
+    try:
+        approval = submit(prof, plan, by, people=prof.person_ids)
+    except (RuleFileError, DrillInputError, ValueError) as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except (Refused, NobodyEligible) as exc:
+        _fail(str(exc), ExitCode.REFUSED)
+    typer.echo(
+        json.dumps(
+            {
+                "subject": approval.subject,
+                "revision": approval.revision,
+                "stage": approval.stage,
+                "content_sha256": approval.content_sha256,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    typer.echo(f"已提交审批（第 {approval.revision} 版），当前：{approval.stage}", err=True)
+
+
+@drill_app.command("plan-status")
+def plan_status_command(
+    plan: Annotated[Path, typer.Argument(help="plan.yaml")],
+    profile: ProfileOption = None,
+) -> None:
+    """演练方案的审批状态：not_submitted、review、approve、approved、changed（批准后被修改）。"""
+    from regflows.drills.approval import plan_status
+    from regflows.drills.plan import load_plan
+    from regflows.kit.errors import RuleFileError
+
+    _profile(profile)
+    try:
+        status = plan_status(load_plan(plan), plan)
+    except RuleFileError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    typer.echo(json.dumps(asdict(status), ensure_ascii=False, indent=2))

@@ -52,6 +52,13 @@ VALID: dict[str, dict[str, Any]] = {
         "route": "总部报人民银行，单独报送的分支机构报所在地人民银行分支机构", "due_label": "2025-10-28 24:00", "ack_url": ACK,
         "institution": "渝信示范银行股份有限公司",
     },
+    "drill_plan_request": {
+        "state": "approve", "subject_ref": "drill-plan:DRILL-20260915-incident", "plan_title": "2026年网络安全事件应急演练",
+        "event_title": "拒绝服务攻击导致网上银行服务中断", "on": "2026-09-15 10:00", "revision": 1, "prepared_by": "赵磊",
+        "reviewed_by": "刘洋", "participants": "赵磊、李明、王芳、吴刚、孙丽",
+        "files": ["《演练方案（plan.yaml）》plan.yaml，SHA-256 " + "0" * 64 + "：https://regflows.example.cn/files/eHl6.q7Yk2mZp"],
+        "content_sha256": "1" * 64, "clause": "TENPAY 第十六条", "ack_url": ACK, "institution": "渝信示范银行股份有限公司",
+    },
     "test": {"institution": "渝信示范银行股份有限公司", "sent_at": "2025-10-01 09:30:00"},
     "incident_alert": {
         "incident_id": "INC-20251001-0001",
@@ -486,6 +493,8 @@ LONGEST_SMS: dict[str, dict[str, Any]] = {
     "inspection_worklist_reminder": {"subject_ref": "self-inspection:2026Q3", "count": 99_999, "due_label": "2026-10-23 17:00"},
     "inspection_signoff_request": {"state": "review", "subject_ref": "self-inspection:2025Q3", "due_label": "2025-10-28 24:00",
                                    "ack_url": "https://" + "a" * 56},
+    "drill_plan_request": {"state": "review", "subject_ref": "drill-plan:DRILL-20260915-disaster_recovery_xx",
+                           "ack_url": "https://" + "a" * 56},
     "test": {"sent_at": "2025-12-31 23:59"},
     "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄色", "drill": True,
                        "next_due": [{"title": "t", "due_label": "2025-10-01 11:30", "clause": "c"}] * 99,
