@@ -133,12 +133,12 @@ PROCEDURES: tuple[Procedure, ...] = (
         commands=(("rating", rating_app),),
         deployments=(),
     ),
-    Procedure(  # in progress (issue 17): what is owed, its reminders, the plan and its approval; the run, measurements and report come later
+    Procedure(  # in progress (issue 17): what is owed, its reminders, the plan and its approval, the run; measurements and report come later
         name="drill",
         title="网络安全事件应急演练",
         kinds=(drill_notices.PLAN_REQUEST,),
         commands=(("drill", drill_app),),
-        deployments=("drill-watch",),
+        deployments=("drill-watch", "drill-run"),
     ),
 )
 

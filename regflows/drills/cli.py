@@ -214,3 +214,36 @@ def plan_status_command(
     except RuleFileError as exc:
         _fail(str(exc), ExitCode.USAGE)
     typer.echo(json.dumps(asdict(status), ensure_ascii=False, indent=2))
+
+
+@drill_app.command("run")
+def run_command(
+    plan: Annotated[Path, typer.Argument(help="plan.yaml（经 regflows drill submit 批准）")],
+    speed: Annotated[float, typer.Option("--speed", help="注入时间线加速倍数（只压缩时间线，不压缩监管时限、升级等待与测量）")] = 1.0,
+    rehearsal: Annotated[bool, typer.Option("--rehearsal", help="运行未经批准的方案（仅供测试），运行标注为预演")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="等待演练事件登记的最长秒数")] = 120.0,
+    profile: ProfileOption = None,
+) -> None:
+    """在 Prefect 服务器上启动 drill-run 部署，打印演练编号（即演练事件的事件编号）。演练随后按时间线在服务器上继续运行。"""
+    from regflows.drills.approval import require_approved
+    from regflows.drills.owed import DrillInputError
+    from regflows.kit.errors import RuleFileError
+    from regflows.kit.obligations import Refused
+
+    prof = _profile(profile)
+    if speed <= 0:
+        _fail("--speed 须为正数", ExitCode.USAGE)
+    try:
+        checked, is_rehearsal = require_approved(plan, prof, rehearsal=rehearsal)  # refused here before anything starts
+    except (RuleFileError, DrillInputError) as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except Refused as exc:
+        _fail(str(exc), ExitCode.REFUSED)
+    from regflows.drills.launch import LaunchError, start_run
+
+    try:
+        drill_id = start_run(plan, speed=speed, rehearsal=rehearsal, wait=wait)
+    except LaunchError as exc:
+        _fail(str(exc), exc.code)
+    typer.echo(drill_id)
+    typer.echo(f"演练 {drill_id} 已开始（方案 {checked.plan_id}{'，预演' if is_rehearsal else ''}，时间线 {speed:g} 倍速）", err=True)

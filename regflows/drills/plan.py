@@ -88,6 +88,7 @@ class Measures(_Strict):
 class Event(_Strict):
     title: str = Field(min_length=4, title="演练事件")
     category: str = Field(min_length=2, title="事件分类")
+    credit_info_event: str | None = Field(default=None, title="征信信息安全事件类别")
     background: str = Field(min_length=4, title="背景")
     locate: str = Field(min_length=4, title="溯源")
     handling: str = Field(min_length=2, title="应急处置")
@@ -154,6 +155,7 @@ class DrillPlan(_Strict):
     event: str = Field(min_length=2, title="演练事件编号")
     event_title: str = Field(min_length=4, title="演练事件")
     category: str = Field(min_length=2, title="事件分类")
+    credit_info_event: str | None = Field(default=None, title="征信信息安全事件类别（如 report_leak；演练事件不计入统计）")
     grade: Literal["I", "II", "III", "IV"] = Field(default="III", title="初始级别")
     environment: str = Field(min_length=4, title="演练环境")
     attackers: str = Field(min_length=2, title="攻击方")
@@ -286,6 +288,7 @@ def make_plan(
         event=key,
         event_title=scenario.title,
         category=scenario.category,
+        credit_info_event=scenario.credit_info_event,
         environment="生产环境旁路的演练环境；通知经真实渠道发送，均标注【演练】，仅发参演人员",
         attackers="演练导调组（按时间线注入故障与情况）",
         defenders="值班人员、信息科技部、重要外包服务供应商",

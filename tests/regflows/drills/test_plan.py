@@ -168,3 +168,13 @@ def test_cli_submit_and_status(profile: Profile, tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     status = runner.invoke(app, ["drill", "plan-status", str(out / PLAN_FILE)])
     assert json.loads(status.stdout)["stage"] == "review" and not json.loads(status.stdout)["approved"]
+
+
+def test_cli_run_refuses_an_unapproved_plan_before_starting_anything(profile: Profile, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "plan"
+    assert runner.invoke(app, ["drill", "plan", "--year", "2026", "--on", "2026-09-15", "--out", str(out)]).exit_code == 0
+    refused = runner.invoke(app, ["drill", "run", str(out / PLAN_FILE), "--speed", "10"])
+    assert refused.exit_code == ExitCode.REFUSED and "尚未提交审批" in refused.stderr and "--rehearsal" in refused.stderr
+    bad = runner.invoke(app, ["drill", "run", str(out / PLAN_FILE), "--speed", "0", "--rehearsal"])
+    assert bad.exit_code == ExitCode.USAGE and "--speed" in bad.stderr
