@@ -247,3 +247,32 @@ def run_command(
         _fail(str(exc), exc.code)
     typer.echo(drill_id)
     typer.echo(f"演练 {drill_id} 已开始（方案 {checked.plan_id}{'，预演' if is_rehearsal else ''}，时间线 {speed:g} 倍速）", err=True)
+
+
+@drill_app.command("report")
+def report_command(
+    drill_id: Annotated[str, typer.Argument(help="演练编号（regflows drill run 打印的事件编号）")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录：写出演练报告 .docx 与 measurements.json")],
+    profile: ProfileOption = None,
+) -> None:
+    """按记录测量演练（确认用时、升级、义务、渠道故障与备用渠道、注入的预期与实际），写出演练报告与 measurements.json（一并写出或都不写出）。"""
+    from regflows.drills.measure import measure, read_records
+    from regflows.drills.report import CYBERSPACE_REMINDER, contract, write_report
+    from regflows.kit.publish import publishing
+
+    prof = _profile(profile)
+    roles = {p.id: [key for key, role in prof.roles.items() if p.id in role.members] for p in prof.people}
+    try:
+        records = read_records(drill_id, roles)
+    except LookupError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    measured = measure(records)
+    with publishing(out) as stage:
+        written = write_report(measured, records.started, prof, stage.path, dt.datetime.now(dt.UTC))
+    typer.echo(
+        json.dumps(
+            {**{k: str(out / p.name) for k, p in written.items()}, "gaps": len(contract(measured)["gaps"])}, ensure_ascii=False, indent=2
+        )
+    )
+    if prof.regime_on("CQ-PLAN"):
+        typer.echo(CYBERSPACE_REMINDER, err=True)

@@ -7,14 +7,19 @@ the month's statistics."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
+import docx
 import pytest
 import yaml
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from calendars.zone import SHANGHAI
 from notices import drill_faults
+from notices.acks import acknowledge, make_token
+from regflows.cli import app
 from regflows.credit.events import credit_events
 from regflows.credit.models import Period
 from regflows.drills.plan import Inject, make_plan, write_plan
@@ -22,7 +27,7 @@ from regflows.drills.run import entries
 from regflows.incident import store
 from regflows.profile import load_profile
 from regflows.store import db
-from regflows.store.models import Delivery, Incident, Notice
+from regflows.store.models import Acknowledgement, Delivery, Incident, Notice
 
 
 @pytest.mark.prefect
@@ -84,3 +89,22 @@ def test_a_drill_runs_the_incident_pipeline_with_real_faults_only_to_participant
     assert drill_id not in [e.incident_id for e in credit_events(Period(now.year, now.month), profile)]  # never counted
     with db.session() as s:
         assert s.execute(select(Incident).where(Incident.id == drill_id)).scalar_one().drill
+
+    # item 4: the measurements match the delivery and acknowledgement records
+    first_alert = min((n for n in notices if n.kind == "incident_alert"), key=lambda n: n.created_at)
+    acknowledge(make_token(first_alert.id, "wang.fang"))
+    made = CliRunner().invoke(app, ["drill", "report", drill_id, "--out", str(tmp_path / "report")])
+    assert made.exit_code == 0, made.output
+    measured = json.loads((tmp_path / "report" / "measurements.json").read_text(encoding="utf-8"))
+    with db.session() as s:
+        ack = s.execute(select(Acknowledgement).where(Acknowledgement.notice_id == first_alert.id)).scalar_one()
+        sent = s.get(Notice, first_alert.id).created_at
+    expected = round((ack.at - sent).total_seconds(), 3)
+    assert [(a["person"], a["seconds"]) for a in measured["acks"] if a["notice"] == first_alert.id] == [("wang.fang", expected)]
+    assert "on_call" in next(a["role"] for a in measured["acks"])
+    assert {"person": "li.ming", "channel": "sms", "failed": True, "fallback_reached": True}.items() <= measured["channels"][0].items()
+    assert [i["action"] for i in measured["injects"]] == ["channel_down", "regrade", "end_handling"]
+    assert measured["injects"][0]["met"] is True  # every notice after the SMS failure reached its person another way
+    assert {o["id"] for o in measured["obligations"]} == {r.code for r in store.obligations_of(drill_id)}
+    report = docx.Document(str(tmp_path / "report" / f"drill-report-{drill_id}.docx"))
+    assert report.paragraphs[0].text.startswith("【演练】")
