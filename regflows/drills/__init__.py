@@ -3,9 +3,11 @@
 In progress: what is owed per period from the profile's regimes (:mod:`.owed`, rules in
 ``rules/owed.yaml``), its reminders on the kit's loop (:mod:`.reminders`), the plan (:mod:`.plan`,
 events and the default injects in ``rules/scenarios.yaml``) and its approval on the kit's
-approvals (:mod:`.approval`, request kind :mod:`.notices`), and the CLI (:mod:`.cli`). The run
-through the incident pipeline in drill mode, the measurements and the report come next (issue
-17, items 3-5). The owed drills' reminders use the kit's ``deadline_reminder``.
+approvals (:mod:`.approval`, request kind :mod:`.notices`), the run's timeline and records
+(:mod:`.run`; the flow is flows/drill_run.py, started by :mod:`.launch`), the measurements
+(:mod:`.measure`) and the report (:mod:`.report`), and the CLI (:mod:`.cli`). Not yet: each gap
+on the rectification register (issue 17, item 5). The owed drills' reminders use the kit's
+``deadline_reminder``.
 """
 
 from regflows.drills import notices as _notices  # noqa: F401,E402  (registers the plan's approval request)

@@ -253,9 +253,11 @@ def run_command(
 def report_command(
     drill_id: Annotated[str, typer.Argument(help="演练编号（regflows drill run 打印的事件编号）")],
     out: Annotated[Path, typer.Option("--out", help="输出目录：写出演练报告 .docx 与 measurements.json")],
+    by: Annotated[str | None, typer.Option("--by", help="登记人：以本报告为证据登记该期应开展的演练已举行（预演不登记）")] = None,
     profile: ProfileOption = None,
 ) -> None:
-    """按记录测量演练（确认用时、升级、义务、渠道故障与备用渠道、注入的预期与实际），写出演练报告与 measurements.json（一并写出或都不写出）。"""
+    """按记录测量演练（确认用时、升级、义务、渠道故障与备用渠道、注入的预期与实际），写出演练报告与 measurements.json（一并写出或都不写出）；
+    给出 --by 时以报告为证据登记该期应开展的演练已举行。"""
     from regflows.drills.measure import measure, read_records
     from regflows.drills.report import CYBERSPACE_REMINDER, contract, write_report
     from regflows.kit.publish import publishing
@@ -276,3 +278,36 @@ def report_command(
     )
     if prof.regime_on("CQ-PLAN"):
         typer.echo(CYBERSPACE_REMINDER, err=True)
+    if by is not None:
+        _held_by_report(prof, records.started, measured["drill_id"], out / written["report"].name, by)
+
+
+def _held_by_report(prof: Any, started: dict[str, Any], drill_id: str, report: Path, by: str) -> None:
+    """The owed drill of the drill's period recorded as held, with the report as its evidence (the
+    kit's fulfil); a rehearsal never counts."""
+    from regflows.drills.owed import DrillInputError, period_of, record_held
+    from regflows.kit.obligations import Refused
+
+    if started.get("rehearsal"):
+        _fail(f"演练 {drill_id} 是预演（未经批准的方案），不能登记为应开展的演练已举行", ExitCode.REFUSED)
+    held = dt.datetime.fromisoformat(str(started["started"]))
+    kind = str(started.get("kind", "incident"))
+    try:
+        period = period_of(prof, kind, held.astimezone(dt.timezone(dt.timedelta(hours=8))).date())
+        row = record_held(
+            prof,
+            kind,
+            period.label,
+            evidence=f"演练 {drill_id}（方案 {started.get('plan_id')}）的演练报告",
+            by=by,
+            file=report,
+            reference=drill_id,
+            at=held,
+            people=prof.person_ids,
+            field_names={"by": "--by", "file": "报告文件"},
+        )
+    except Refused as exc:
+        _fail(str(exc), ExitCode.REFUSED)
+    except (DrillInputError, ValueError) as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    typer.echo(f"已登记：{row.title}（证据：{report.name}）", err=True)

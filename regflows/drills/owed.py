@@ -51,6 +51,7 @@ __all__ = [
     "Period",
     "drill_rules",
     "owe_year",
+    "period_of",
     "owed",
     "record_held",
     "remind_from",
@@ -354,3 +355,12 @@ def record_held(
         people=people,
         field_names=dict(field_names or {}),
     )
+
+
+def period_of(profile: Profile, kind: str, day: dt.date) -> Period:
+    """The period of ``kind`` owed by ``profile`` that contains ``day``; DrillInputError when the
+    profile owes no drill of that kind."""
+    for item in owed(profile, day.year):
+        if item.kind == kind and item.period.contains(day):
+            return item.period
+    raise DrillInputError(f"本机构配置的监管来源不要求 {kind} 类演练（见 regflows drill owed）")

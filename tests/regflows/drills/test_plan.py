@@ -178,3 +178,25 @@ def test_cli_run_refuses_an_unapproved_plan_before_starting_anything(profile: Pr
     assert refused.exit_code == ExitCode.REFUSED and "尚未提交审批" in refused.stderr and "--rehearsal" in refused.stderr
     bad = runner.invoke(app, ["drill", "run", str(out / PLAN_FILE), "--speed", "0", "--rehearsal"])
     assert bad.exit_code == ExitCode.USAGE and "--speed" in bad.stderr
+
+
+def test_the_report_of_an_approved_drill_fulfils_its_period_and_a_rehearsals_does_not(profile: Profile, tmp_path: Path) -> None:
+    from regflows.drills.run import record_started
+    from regflows.store.models import Obligation
+
+    plan = make_plan(profile, 2026, on=dt.date(2026, 9, 15))
+    started = dt.datetime(2026, 9, 15, 2, 0, tzinfo=dt.UTC)
+    record_started(plan, "INC-20260915-DRILLA", run_key="a", rehearsal=False, speed=1, started=started)
+    record_started(plan, "INC-20260915-DRILLB", run_key="b", rehearsal=True, speed=1, started=started)
+    runner = CliRunner()
+    rehearsed = runner.invoke(app, ["drill", "report", "INC-20260915-DRILLB", "--out", str(tmp_path / "b"), "--by", "zhao.lei"])
+    assert rehearsed.exit_code == ExitCode.REFUSED and "预演" in rehearsed.stderr
+    done = runner.invoke(app, ["drill", "report", "INC-20260915-DRILLA", "--out", str(tmp_path / "a"), "--by", "zhao.lei"])
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "a" / "measurements.json").read_text(encoding="utf-8"))["acks"] == []
+    with db.session() as s:
+        row = s.execute(select(Obligation).where(Obligation.subject == "drill:2026H2", Obligation.code == "incident")).scalar_one()
+        assert row.state == "fulfilled" and row.fulfilled_by == "zhao.lei"
+        assert row.evidence["history"][0]["reference"] == "INC-20260915-DRILLA"
+    unknown = runner.invoke(app, ["drill", "report", "INC-NOPE", "--out", str(tmp_path / "c")])
+    assert unknown.exit_code == ExitCode.USAGE and "不是 regflows 运行的演练" in unknown.stderr
