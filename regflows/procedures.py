@@ -133,7 +133,7 @@ PROCEDURES: tuple[Procedure, ...] = (
         commands=(("rating", rating_app),),
         deployments=(),
     ),
-    Procedure(  # in progress (issue 17): owed drills, plan, approval, run, measurements, report; gaps onto the rectification register not yet
+    Procedure(  # issue 17: owed drills, plan, approval, run, measurements, report, gaps on the rectification register
         name="drill",
         title="网络安全事件应急演练",
         kinds=(drill_notices.PLAN_REQUEST,),

@@ -389,6 +389,11 @@ class DrillSettings(_Strict):
         description="批准演练方案的角色（角色键或 kind）；方案先由 drill_owner_role 审核，提交人、审核人本人不能批准",
         json_schema_extra=_clause("TENPAY 第十六条（演练方案）；NFRA 第六十条（攻防演习方案报批）；CQ-PLAN 第二篇（领导小组）"),
     )
+    drill_rectification_working_days: int = Field(
+        default=15, ge=1, le=120,
+        description="演练发现问题的整改期限：演练报告写出次日起多少个工作日内完成整改（整改经他人复查后销号）",
+        json_schema_extra=_clause("TENPAY 第十五条；NFRA 第四十四条（演练后改进应急预案；整改期限未规定，取与 PBOC-102 附件4 六（二）相同的 15 个工作日）"),
+    )
     drill_plan_link_days: int = Field(
         default=14, ge=1, le=60, description="演练方案审核、批准链接（含方案文件的下载链接）的有效天数；过期未处理时重新发送",
         json_schema_extra=_clause(NO_CLAUSE),

@@ -5,8 +5,8 @@ In progress: what is owed per period from the profile's regimes (:mod:`.owed`, r
 events and the default injects in ``rules/scenarios.yaml``) and its approval on the kit's
 approvals (:mod:`.approval`, request kind :mod:`.notices`), the run's timeline and records
 (:mod:`.run`; the flow is flows/drill_run.py, started by :mod:`.launch`), the measurements
-(:mod:`.measure`) and the report (:mod:`.report`), and the CLI (:mod:`.cli`). Not yet: each gap
-on the rectification register (issue 17, item 5). The owed drills' reminders use the kit's
+(:mod:`.measure`), the report (:mod:`.report`) and its gaps on the rectification register
+(:mod:`.gaps`), and the CLI (:mod:`.cli`). The owed drills' and the gaps' reminders use the kit's
 ``deadline_reminder``.
 """
 

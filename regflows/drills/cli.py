@@ -254,6 +254,7 @@ def report_command(
     drill_id: Annotated[str, typer.Argument(help="演练编号（regflows drill run 打印的事件编号）")],
     out: Annotated[Path, typer.Option("--out", help="输出目录：写出演练报告 .docx 与 measurements.json")],
     by: Annotated[str | None, typer.Option("--by", help="登记人：以本报告为证据登记该期应开展的演练已举行（预演不登记）")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="整改责任人：每个发现的问题登记为整改事项（预演不登记）")] = None,
     profile: ProfileOption = None,
 ) -> None:
     """按记录测量演练（确认用时、升级、义务、渠道故障与备用渠道、注入的预期与实际），写出演练报告与 measurements.json（一并写出或都不写出）；
@@ -278,8 +279,72 @@ def report_command(
     )
     if prof.regime_on("CQ-PLAN"):
         typer.echo(CYBERSPACE_REMINDER, err=True)
+    if owner is not None:
+        _open_gaps(prof, records.started, measured, owner)
     if by is not None:
         _held_by_report(prof, records.started, measured["drill_id"], out / written["report"].name, by)
+
+
+def _open_gaps(prof: Any, started: dict[str, Any], measured: dict[str, Any], owner: str) -> None:
+    """Each gap of the report a rectification item on the shared register (regflows/drills/gaps.py)."""
+    from calendars.zone import SHANGHAI
+    from regflows.drills.gaps import open_gaps
+    from regflows.drills.measure import gaps
+    from regflows.drills.owed import DrillInputError
+
+    if started.get("rehearsal"):
+        _fail(f"演练 {measured['drill_id']} 是预演（未经批准的方案），其问题不登记为整改事项", ExitCode.REFUSED)
+    try:
+        opened = open_gaps(prof, measured["drill_id"], gaps(measured), owner=owner, opened_on=dt.datetime.now(SHANGHAI).date())
+    except DrillInputError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except CalendarError as exc:
+        _fail(str(exc), ExitCode.NO_CALENDAR)
+    typer.echo(f"已登记整改事项 {len(opened)} 个" + (f"：{'、'.join(opened)}" if opened else "（均已登记）"), err=True)
+
+
+@drill_app.command("gaps")
+def gaps_command(
+    drill_id: Annotated[str | None, typer.Argument(help="演练编号（留空为全部）")] = None,
+) -> None:
+    """列出演练发现问题的整改事项：责任人、期限、状态（JSON）。"""
+    from regflows.drills.gaps import list_gaps
+
+    typer.echo(json.dumps(list_gaps(drill_id), ensure_ascii=False, indent=2))
+
+
+@drill_app.command("close")
+def close_command(
+    gap: Annotated[str, typer.Argument(help="整改事项编号（drill-gap:…，见 regflows drill gaps）")],
+    evidence: Annotated[str, typer.Option("--evidence", help="整改情况")],
+    by: Annotated[str, typer.Option("--by", help="登记人（人员编号）")],
+    rechecked_by: Annotated[str, typer.Option("--rechecked-by", help="复查人（人员编号，不能是整改责任人本人）")],
+    file: Annotated[Path | None, typer.Option("--file", help="证据文件")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="文号或编号")] = None,
+    profile: ProfileOption = None,
+) -> None:
+    """整改完成、经他人复查后销号（附证据）：停止提醒，写入审计账本。"""
+    from regflows.drills.gaps import close_gap
+    from regflows.drills.owed import DrillInputError
+    from regflows.kit.obligations import ObligationNotFound, Refused
+
+    prof = _profile(profile)
+    try:
+        row = close_gap(
+            gap,
+            evidence=evidence,
+            by=by,
+            rechecked_by=rechecked_by,
+            file=file,
+            reference=reference,
+            people=prof.person_ids,
+            field_names=_OPTIONS,
+        )
+    except Refused as exc:
+        _fail(str(exc), ExitCode.REFUSED)
+    except (DrillInputError, ObligationNotFound, ValueError) as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    typer.echo(json.dumps({"id": row.subject, "state": row.state, "closed_by": row.fulfilled_by}, ensure_ascii=False, indent=2))
 
 
 def _held_by_report(prof: Any, started: dict[str, Any], drill_id: str, report: Path, by: str) -> None:
