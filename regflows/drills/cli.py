@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -40,6 +41,19 @@ def _profile(path: Path | None) -> Any:
     try:
         return load_profile(path or profile_path())
     except ProfileError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+
+
+def _recorded(call: Callable[[], Any]) -> Any:
+    """A fulfilment through the kit, its refusals as exit codes: a rule's refusal 5, bad input 2."""
+    from regflows.drills.owed import DrillInputError
+    from regflows.kit.obligations import ObligationNotFound, Refused
+
+    try:
+        return call()
+    except Refused as exc:
+        _fail(str(exc), ExitCode.REFUSED)
+    except (DrillInputError, ObligationNotFound, ValueError) as exc:
         _fail(str(exc), ExitCode.USAGE)
 
 
@@ -76,16 +90,15 @@ def fulfil_command(
 ) -> None:
     """登记某期演练（或应急预案评估）已举行，附证据：停止提醒，写入审计账本。在 regflows 之外举行的演练
     （灾难恢复、关键信息基础设施实战演练、攻防演习、预案评估）以此登记。"""
-    from regflows.drills.owed import DrillInputError, record_held
-    from regflows.kit.obligations import ObligationNotFound, Refused
+    from regflows.drills.owed import record_held
 
     prof = _profile(profile)
     try:
         when = dt.datetime.fromisoformat(at) if at else None
     except ValueError:
         _fail(f"--at 不是日期时间：{at!r}（如 2026-09-15T10:00+08:00）", ExitCode.USAGE)
-    try:
-        row = record_held(
+    row = _recorded(
+        lambda: record_held(
             prof,
             kind,
             period,
@@ -97,10 +110,7 @@ def fulfil_command(
             people=prof.person_ids,
             field_names=_OPTIONS,
         )
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (DrillInputError, ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
+    )
     typer.echo(
         json.dumps(
             {
@@ -325,12 +335,10 @@ def close_command(
 ) -> None:
     """整改完成、经他人复查后销号（附证据）：停止提醒，写入审计账本。"""
     from regflows.drills.gaps import close_gap
-    from regflows.drills.owed import DrillInputError
-    from regflows.kit.obligations import ObligationNotFound, Refused
 
     prof = _profile(profile)
-    try:
-        row = close_gap(
+    row = _recorded(
+        lambda: close_gap(
             gap,
             evidence=evidence,
             by=by,
@@ -340,10 +348,7 @@ def close_command(
             people=prof.person_ids,
             field_names=_OPTIONS,
         )
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (DrillInputError, ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
+    )
     typer.echo(json.dumps({"id": row.subject, "state": row.state, "closed_by": row.fulfilled_by}, ensure_ascii=False, indent=2))
 
 
