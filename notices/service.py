@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal
 
+from notices import drill_faults
 from notices.acks import ack_url, make_token
 from notices.delivery import UNKNOWN, DeliveryEngine, Message, NoticeOutcome, RetryPolicy
 from notices.routing import Recipient, deputy_of, recipients
@@ -87,6 +88,8 @@ def send_notice(
     people = list(to or []) + [r for r in recipients(profile, roles or []) if r.person_id not in {t.person_id for t in to or []}]
     if not people:
         raise ValueError(f"通知 {notice_id} 没有收件人")
+    if drill:  # a drill's injected channel faults, for real (notices/drill_faults.py); never a real notice's
+        people = drill_faults.apply(people)
     base = dict(context)
     if requires_ack:
         base["ack_url"] = ACK_PLACEHOLDER

@@ -31,6 +31,8 @@ import typer
 from notices.kinds import NoticeKind
 from regflows.credit import notices as credit_notices
 from regflows.credit.cli import credit_app, demo_app
+from regflows.drills import notices as drill_notices
+from regflows.drills.cli import drill_app
 from regflows.incident import commands as _incident_commands  # noqa: F401  (adds declare/fulfil/... to incident_app)
 from regflows.incident import notices as incident_notices
 from regflows.incident.cli import incident_app
@@ -132,6 +134,13 @@ PROCEDURES: tuple[Procedure, ...] = (
         kinds=(rating_signoff.SIGNOFF_REQUEST,),
         commands=(("rating", rating_app),),
         deployments=("rating", "rating-watch"),
+    ),
+    Procedure(  # issue 17: owed drills, plan, approval, run, measurements, report, gaps on the rectification register
+        name="drill",
+        title="网络安全事件应急演练",
+        kinds=(drill_notices.PLAN_REQUEST,),
+        commands=(("drill", drill_app),),
+        deployments=("drill-watch", "drill-run"),
     ),
 )
 

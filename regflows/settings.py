@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "FlooredGrade", "Grade", "IncidentSettings", "InspectionSettings", "RatingSettings", "Settings"]
+__all__ = ["NO_CLAUSE", "CoreSettings", "CreditSettings", "DrillSettings", "FlooredGrade", "Grade", "IncidentSettings", "InspectionSettings", "RatingSettings", "Settings"]
 
 Grade = Literal["I", "II", "III", "IV"]
 #: The rating grades that have a lowest score (D is the rest): PBOC-102 附件3 第十四条.
@@ -394,7 +394,42 @@ class RatingSettings(_Strict):
         return self
 
 
-class Settings(RatingSettings, InspectionSettings, CreditSettings, IncidentSettings, CoreSettings):
+class DrillSettings(_Strict):
+    """Settings of the drills (regflows.drills; digest section 5).
+
+    The texts say how often a drill is owed (yearly, half-yearly, quarterly) and never when in the
+    period: the month the institution plans its drills in is its own choice, and reminders start
+    from it (README, Interpretations).
+    """
+
+    drill_month: int = Field(
+        default=9, ge=1, le=12,
+        description=("演练计划月份：年度演练自该月起提醒；半年度、季度演练自各期内与该月同位置的月份起提醒"
+                     "（如 9 月：上半年自 3 月、下半年自 9 月；各季度自第 3 个月）；期末仍未登记即上报"),
+        json_schema_extra=_clause("NFRA 第三十、四十四、五十七、六十条；TENPAY 第十五条；CUSTINFO 5.3、8.1；CQ-PLAN 第六篇二、第八章一（规定频次，未规定月份，为本机构取值）"),
+    )
+    drill_owner_role: str = Field(
+        default="emergency_working_group",
+        description="组织演练、评估应急预案并登记其证据的角色（角色键或 kind），应履行的演练与评估向其提醒",
+        json_schema_extra=_clause("CQ-PLAN 第六篇二（应急演练）；NFRA 第四十四条（应急预案由机构自定）"),
+    )
+    drill_plan_approval_role: str = Field(
+        default="leadership_group",
+        description="批准演练方案的角色（角色键或 kind）；方案先由 drill_owner_role 审核，提交人、审核人本人不能批准",
+        json_schema_extra=_clause("TENPAY 第十六条（演练方案）；NFRA 第六十条（攻防演习方案报批）；CQ-PLAN 第二篇（领导小组）"),
+    )
+    drill_rectification_working_days: int = Field(
+        default=15, ge=1, le=120,
+        description="演练发现问题的整改期限：演练报告写出次日起多少个工作日内完成整改（整改经他人复查后销号）",
+        json_schema_extra=_clause("TENPAY 第十五条；NFRA 第四十四条（演练后改进应急预案；整改期限未规定，取与 PBOC-102 附件4 六（二）相同的 15 个工作日）"),
+    )
+    drill_plan_link_days: int = Field(
+        default=14, ge=1, le=60, description="演练方案审核、批准链接（含方案文件的下载链接）的有效天数；过期未处理时重新发送",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+
+
+class Settings(DrillSettings, RatingSettings, InspectionSettings, CreditSettings, IncidentSettings, CoreSettings):
     """Interpretation settings of a profile: the union of the procedures' settings, flat in YAML.
 
     A new procedure adds its own ``<Name>Settings`` above and lists it here; a test checks that no

@@ -13,7 +13,7 @@ with importlib is an import all the same). The rules:
   ``doctor``, the procedure registry);
 - ``tasks`` never import ``flows``;
 - domain code (``regflows/**``, ``notices``, ``calendars``) never imports Prefect: tasks are the one
-  Prefect boundary (issue 11, item 5). Allowed: the composition roots, and the four adapters of
+  Prefect boundary (issue 11, item 5). Allowed: the composition roots, and the five adapters of
   :data:`PREFECT_ADAPTERS`, each for its reason.
 
 A last test keeps the CLI's lazy imports lazy: ``import regflows.cli`` loads none of the heavy
@@ -45,6 +45,7 @@ PREFECT_ADAPTERS = {
     "regflows.incident.commands": "`regflows incident declare` starts the incident-response deployment",
     "regflows.incident.form_link": "a refused second declaration links to the incident-update form, whose id the server holds",
     "notices.secrets": "a channel's {secret:NAME} is a Prefect Secret block, read when sending",
+    "regflows.drills.launch": "`regflows drill run` starts the drill-run deployment and waits for the drill's id",
 }
 
 

@@ -28,7 +28,8 @@ module            what it holds
 ``refusals``      refusals of unauthenticated requests: counted and rate-limited per client
                   per minute, one ledger summary per minute
 ``reminders``     reminder policies (minutes before a due instant; working days from
-                  09:00 until a due day; every interval until met, for no fixed hour)
+                  09:00 until a due day; every interval until met, for no fixed hour;
+                  each month from a start day, for a yearly or quarterly obligation)
                   and the one reminder loop procedures feed
 ``approvals``     the maker-checker core: ordered steps, who is eligible, the first
                   eligible confirmation, bound to a content hash, on signed links
@@ -68,7 +69,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "reports": ("record_report_in",),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_areas", "evidence_record", "sha256_file"),
     "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload", "upload_root"),
-    "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "EveryUntilMet", "Feed", "Reminder", "ReminderPolicy", "Sent",
+    "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "EveryUntilMet", "Feed", "MonthlyUntilDueDay", "Reminder", "ReminderPolicy", "Sent",
                   "WorkingDaysBeforeDueDay", "WorkingDaysUntilDueDay", "is_open", "remind"),
     "approvals": ("APPROVED", "DONE", "Act", "Approval", "Bound", "Decision", "NobodyEligible", "NoticeRequest", "Policy",
                   "Request", "Step", "Voided", "advance", "bind", "bind_in", "eligible", "finish_in", "get", "get_in",

@@ -13,6 +13,9 @@ reminder to send now:
   gets fresh reminders for each due time.
 - :class:`WorkingDaysBeforeDueDay` (obligations that run for weeks, e.g. a rectification):
   N working days before the due day, on the due day, then raised as overdue.
+- :class:`MonthlyUntilDueDay` (obligations owed once in a long period, e.g. a yearly drill):
+  ``from_time`` of the first working day of each month from a start day until the due day, of the
+  period's last working day, then raised as overdue once its 24:00 has passed.
 - :class:`WorkingDaysUntilDueDay` (reports due by a day, e.g. PBOC-102 三（二）"每月初10日内"):
   one reminder each working day from ``from_time`` (09:00: office hours, not midnight), "due"
   on the last day, raised as overdue once its 24:00 has passed. A day the calendar has no data
@@ -49,6 +52,7 @@ __all__ = [
     "BeforeDueInstant",
     "EveryUntilMet",
     "Feed",
+    "MonthlyUntilDueDay",
     "Reminder",
     "ReminderPolicy",
     "Sent",
@@ -180,8 +184,24 @@ class WorkingDaysUntilDueDay:
         return f"{last_day_of(due).isoformat()} 24:00"
 
 
+class _PointsUntilDueDay:
+    """What the policies with points up to a due day's 24:00 share: the latest point passed and
+    not yet sent (earlier ones marked passed), and the due day as people write it."""
+
+    late_after: dt.timedelta
+
+    def points(self, due: dt.datetime) -> list[tuple[str, str, dt.datetime]]:
+        raise NotImplementedError
+
+    def reminder(self, due: dt.datetime | None, sent: Iterable[str], now: dt.datetime) -> Reminder | None:
+        return None if due is None else _latest_unsent(self.points(due), sent, now, self.late_after)
+
+    def due_label(self, due: dt.datetime) -> str:
+        return f"{last_day_of(due).isoformat()} 24:00"
+
+
 @dataclass(frozen=True)
-class WorkingDaysBeforeDueDay:
+class WorkingDaysBeforeDueDay(_PointsUntilDueDay):
     """For obligations that run for weeks (a rectification: PBOC-102 附件4 六（二）), where a
     reminder every working day would teach the owner to ignore them: ``from_time`` of the N-th
     official working day before the due day for each N of ``days_before``, ``from_time`` of the
@@ -204,11 +224,38 @@ class WorkingDaysBeforeDueDay:
         points.append((f"overdue@{last.isoformat()}", "overdue", due))
         return sorted(points, key=lambda p: p[2])
 
-    def reminder(self, due: dt.datetime | None, sent: Iterable[str], now: dt.datetime) -> Reminder | None:
-        return None if due is None else _latest_unsent(self.points(due), sent, now, self.late_after)
 
-    def due_label(self, due: dt.datetime) -> str:
-        return f"{last_day_of(due).isoformat()} 24:00"
+@dataclass(frozen=True)
+class MonthlyUntilDueDay(_PointsUntilDueDay):
+    """For an obligation owed once in a long period (a yearly drill: NFRA 44; a quarterly one:
+    CUSTINFO 5.3) that the institution plans in a month of its choice: ``from_time`` of the first
+    official working day of each month from ``start`` (that day or after) until the due day, of
+    the last working day before the due day ("due"), then raised as overdue once the due day's
+    24:00 has passed. Keys carry the month or the due day, so a moved due day gets fresh
+    reminders. May raise CalendarError (the loop raises it in turn)."""
+
+    start: dt.date
+    from_time: dt.time = dt.time(9, 0)
+    calendar: WorkingDayCalendar | None = None  # None: the shipped official calendar
+    late_after: dt.timedelta = LATE_AFTER
+
+    def points(self, due: dt.datetime) -> list[tuple[str, str, dt.datetime]]:
+        """(key, state, instant) of every reminder of one due time, earliest first."""
+        last = last_day_of(due)
+        calendar = self.calendar or default_calendar()
+        final = last if calendar.is_working_day(last) else calendar.previous_working_day(last)
+        points: list[tuple[str, str, dt.datetime]] = []
+        month = dt.date(self.start.year, self.start.month, 1)
+        while month <= last:
+            first = calendar.roll_forward(max(month, self.start))
+            if first < final:
+                points.append((f"month@{month.strftime('%Y-%m')}", "due_soon",
+                               dt.datetime.combine(first, self.from_time, tzinfo=SHANGHAI)))
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        if final >= self.start:
+            points.append((f"due@{last.isoformat()}", "due", dt.datetime.combine(final, self.from_time, tzinfo=SHANGHAI)))
+        points.append((f"overdue@{last.isoformat()}", "overdue", due))
+        return sorted(points, key=lambda p: p[2])
 
 
 class Feed:

@@ -59,6 +59,13 @@ VALID: dict[str, dict[str, Any]] = {
         "content_sha256": "1" * 64, "clause": "PBOC-102 附件3 第十条（一）、第十二条", "due_label": "2026-02-02 24:00", "ack_url": ACK,
         "institution": "渝信示范银行股份有限公司",
     },
+    "drill_plan_request": {
+        "state": "approve", "subject_ref": "drill-plan:DRILL-20260915-incident", "plan_title": "2026年网络安全事件应急演练",
+        "event_title": "拒绝服务攻击导致网上银行服务中断", "on": "2026-09-15 10:00", "revision": 1, "prepared_by": "赵磊",
+        "reviewed_by": "刘洋", "participants": "赵磊、李明、王芳、吴刚、孙丽",
+        "files": ["《演练方案（plan.yaml）》plan.yaml，SHA-256 " + "0" * 64 + "：https://regflows.example.cn/files/eHl6.q7Yk2mZp"],
+        "content_sha256": "1" * 64, "clause": "TENPAY 第十六条", "ack_url": ACK, "institution": "渝信示范银行股份有限公司",
+    },
     "test": {"institution": "渝信示范银行股份有限公司", "sent_at": "2025-10-01 09:30:00"},
     "incident_alert": {
         "incident_id": "INC-20251001-0001",
@@ -496,6 +503,8 @@ LONGEST_SMS: dict[str, dict[str, Any]] = {
                                    "ack_url": "https://" + "a" * 56},
     "rating_signoff_request": {"state": "review", "subject_ref": "rating:2025", "due_label": "2026-02-02 24:00",
                                "ack_url": "https://" + "a" * 56},
+    "drill_plan_request": {"state": "review", "subject_ref": "drill-plan:DRILL-20260915-disaster_recovery_xx",
+                           "ack_url": "https://" + "a" * 56},
     "test": {"sent_at": "2025-12-31 23:59"},
     "incident_alert": {"incident_id": "INC-20251001-0001-ABCDEF", "grade": "III", "colour": "黄色", "drill": True,
                        "next_due": [{"title": "t", "due_label": "2025-10-01 11:30", "clause": "c"}] * 99,

@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 REGFLOWS = str(Path(sys.executable).parent / "regflows")
 #: The deployments that run by themselves and must never overlap themselves (issue 11, item 5).
 ONE_AT_A_TIME = {"notice-watch", "incident-watch", "credit-stats-watch", "calendar-watch", "audit-anchor", "audit-verify",
-                 "credit-daily-check", "self-inspection-watch", "rating-watch"}
+                 "credit-daily-check", "self-inspection-watch", "rating-watch",
+                 "drill-watch"}
 
 
 def test_the_watches_are_one_at_a_time_in_prefect_yaml() -> None:

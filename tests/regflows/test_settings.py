@@ -14,9 +14,9 @@ from regflows.credit.models import Thresholds
 from regflows.credit.settings import thresholds
 from regflows.incident.clock import setting
 from regflows.profile import DEMO_PROFILE, ProfileError, load_profile
-from regflows.settings import CoreSettings, CreditSettings, IncidentSettings, InspectionSettings, RatingSettings, Settings
+from regflows.settings import CoreSettings, CreditSettings, DrillSettings, IncidentSettings, InspectionSettings, RatingSettings, Settings
 
-PARTS = (CoreSettings, IncidentSettings, CreditSettings, InspectionSettings, RatingSettings)
+PARTS = (CoreSettings, IncidentSettings, CreditSettings, InspectionSettings, RatingSettings, DrillSettings)
 
 
 def test_each_setting_is_defined_in_exactly_one_settings_model() -> None:

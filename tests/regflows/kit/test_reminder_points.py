@@ -67,3 +67,22 @@ def test_every_until_met_reminds_each_interval_once_and_only_the_latest_after_an
     late = policy.reminder(None, [first.key], start + _dt.timedelta(hours=13))
     assert late is not None and late.point == start + _dt.timedelta(hours=12)
     assert policy.reminder(start, [], start + _dt.timedelta(hours=13)) is None  # a row with a due time is not this policy's
+
+
+def test_monthly_until_due_day_reminds_each_months_first_working_day_then_the_last_then_raises() -> None:
+    """A yearly obligation planned from September (a drill: NFRA 44): 09:00 of the first working day of
+    each month from the start (National Day 2026 runs 1-7 October: the 8th),
+    of the period's last working day, then raised once its last day's 24:00 has passed."""
+    from regflows.kit.reminders import MonthlyUntilDueDay
+
+    due = dt.datetime(2027, 1, 1, tzinfo=BJ)
+    policy = MonthlyUntilDueDay(dt.date(2026, 9, 1))
+    assert [(key, t.date().isoformat()) for key, _, t in policy.points(due)] == [
+        ("month@2026-09", "2026-09-01"), ("month@2026-10", "2026-10-08"), ("month@2026-11", "2026-11-02"),
+        ("month@2026-12", "2026-12-01"), ("due@2026-12-31", "2026-12-31"), ("overdue@2026-12-31", "2027-01-01")]
+    assert policy.reminder(due, [], dt.datetime(2026, 8, 31, 12, tzinfo=BJ)) is None
+    first = policy.reminder(due, [], dt.datetime(2026, 9, 1, 9, 0, tzinfo=BJ))
+    assert first is not None and first.key == "month@2026-09" and first.state == "due_soon"
+    late = policy.reminder(due, [first.key], dt.datetime(2027, 1, 4, 9, tzinfo=BJ))
+    assert late is not None and late.overdue and late.late and len(late.passed) == 4
+    assert policy.due_label(due) == "2026-12-31 24:00"

@@ -1,0 +1,271 @@
+"""A drill measured from its records, in real seconds (issue 17, item 4).
+
+Nothing is typed in: the measurements are read from what the run and the incident pipeline
+recorded (the notices and their deliveries, acknowledgements and escalation steps, the incident's
+obligations, the ``drill.*`` ledger entries) and computed by :func:`measure`, pure:
+
+- ``acks``: for every notice that asked for acknowledgement, each participant who acknowledged it,
+  their role(s) in the profile and the seconds from the notice to their confirmation;
+  ``unacknowledged`` lists those nobody confirmed, with the escalation steps they took
+  (``escalations``: steps needed per notice);
+- ``obligations``: each of the drill incident's obligations, its due instant and whether it was met
+  on time (fulfilled no later than due; an untimed one met when fulfilled; waived ones are listed
+  as not met, with their state);
+- ``channels``: each (person, channel kind) that failed at least once, and whether every notice
+  that failed there reached the person through another channel (``fallback_reached``);
+- ``injects``: each inject's scheduled instant, what was expected, when it actually fired, and
+  whether the expectation was met within its minutes where the records can tell (a downed channel:
+  every later notice reached its person another way; a re-grade: the next alert acknowledged; the
+  end of handling: the closing requested); otherwise ``met`` is None, never guessed.
+
+Gaps (:func:`gaps`) are what the report lists as problems, each with the improvement it calls for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from regflows.drills.run import entries
+from regflows.store import db
+from regflows.store.models import Acknowledgement, Delivery, Notice, Obligation
+
+__all__ = ["AckRow", "DeliveryRow", "NoticeRow", "ObligationRow", "Records", "gaps", "measure", "read_records"]
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    id: str
+    kind: str
+    created_at: dt.datetime
+    requires_ack: bool
+    escalation_step: int
+    related: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    notice_id: str
+    person: str
+    channel: str
+    state: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AckRow:
+    notice_id: str
+    person: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ObligationRow:
+    code: str
+    title: str
+    due: dt.datetime | None
+    state: str
+    fulfilled_at: dt.datetime | None
+
+
+@dataclass
+class Records:
+    """What a drill left on record (read by :func:`read_records`, or built by a test)."""
+
+    drill_id: str
+    started: dict[str, Any]
+    injects: list[dict[str, Any]]
+    notices: list[NoticeRow]
+    deliveries: list[DeliveryRow]
+    acks: list[AckRow]
+    obligations: list[ObligationRow]
+    roles: Mapping[str, list[str]] = field(default_factory=dict)  # person → role keys in the profile
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)  # SQLite gives naive UTC
+
+
+def read_records(drill_id: str, roles: Mapping[str, list[str]], url: str | None = None) -> Records:
+    """The drill's records; LookupError when ``drill_id`` is not a drill regflows ran."""
+    started = entries(drill_id, "drill.started", url)
+    if not started:
+        raise LookupError(f"{drill_id} 不是 regflows 运行的演练（没有 drill.started 记录）")
+    with db.session(url) as s:
+        own = s.execute(select(Notice).where(Notice.related == drill_id)).scalars().all()
+        ids = [n.id for n in own]
+        escalated = s.execute(select(Notice).where(Notice.related.in_(ids))).scalars().all() if ids else []
+        notices = [
+            NoticeRow(n.id, n.kind, _aware(n.created_at), n.requires_ack, n.escalation_step or 0, n.related) for n in [*own, *escalated]
+        ]
+        every = [n.id for n in notices]
+        deliveries = (
+            [
+                DeliveryRow(d.notice_id, d.person_id, d.channel_kind, d.state, _aware(d.settled_at or d.claimed_at or d.created_at))
+                for d in s.execute(select(Delivery).where(Delivery.notice_id.in_(every))).scalars()
+            ]
+            if every
+            else []
+        )
+        acks = (
+            [
+                AckRow(a.notice_id, a.person_id, _aware(a.at))
+                for a in s.execute(select(Acknowledgement).where(Acknowledgement.notice_id.in_(every))).scalars()
+            ]
+            if every
+            else []
+        )
+        obligations = [
+            ObligationRow(
+                o.code, o.title, _aware(o.due_at) if o.due_at else None, o.state, _aware(o.fulfilled_at) if o.fulfilled_at else None
+            )
+            for o in s.execute(select(Obligation).where(Obligation.subject == drill_id).order_by(Obligation.id)).scalars()
+        ]
+    return Records(drill_id, started[0], entries(drill_id, "drill.inject", url), notices, deliveries, acks, obligations, dict(roles))
+
+
+def _seconds(a: dt.datetime, b: dt.datetime) -> float:
+    return round((b - a).total_seconds(), 3)
+
+
+def _inject_met(inject: Mapping[str, Any], records: Records, by_notice: Mapping[str, NoticeRow]) -> tuple[bool | None, str]:
+    fired = dt.datetime.fromisoformat(inject["actual"])
+    limit = fired + dt.timedelta(minutes=float(inject["within_minutes"]))
+    action = inject["action"]
+    if action == "channel_down":
+        failed = [d for d in records.deliveries if d.channel == inject.get("channel") and d.state == "failed" and d.at >= fired]
+        if not failed:
+            return None, "故障后没有经该渠道发送的演练通知，无法判断"
+        missed = sorted(
+            {(d.notice_id, d.person) for d in failed} - {(d.notice_id, d.person) for d in records.deliveries if d.state == "delivered"}
+        )
+        return not missed, (
+            "故障渠道的通知均经备用渠道送达" if not missed else "未经备用渠道送达：" + "、".join(f"{p}（{n}）" for n, p in missed)
+        )
+    if action == "regrade":
+        alerts = [n for n in by_notice.values() if n.kind == "incident_alert" and n.created_at >= fired]
+        if not alerts:
+            return False, "调级后没有发出新级别的告警"
+        acked = [a for a in records.acks if a.notice_id in {n.id for n in alerts}]
+        first = min((a.at for a in acked), default=None)
+        if first is None:
+            return False, "调级后的告警无人确认"
+        return first <= limit, f"调级告警首次确认于注入后 {_seconds(fired, first):g} 秒"
+    if action == "end_handling":
+        asked = [n for n in by_notice.values() if n.kind == "approval_request" and n.created_at >= fired]
+        if not asked:
+            return False, "处置结束后未发起应急结束审批"
+        first = min(n.created_at for n in asked)
+        return first <= limit, f"应急结束审批于注入后 {_seconds(fired, first):g} 秒发起"
+    return None, "情况通报：无可判断的记录"
+
+
+def measure(records: Records) -> dict[str, Any]:
+    """The contract's measurements (``measurements.json``) and what else the report shows."""
+    by_notice = {n.id: n for n in records.notices}
+    acks = [
+        {
+            "person": a.person,
+            "role": "、".join(records.roles.get(a.person, [])) or "—",
+            "seconds": _seconds(by_notice[a.notice_id].created_at, a.at),
+            "notice": a.notice_id,
+        }
+        for a in sorted(records.acks, key=lambda a: a.at)
+        if a.notice_id in by_notice
+    ]
+    acked = {a.notice_id for a in records.acks}
+    asking = [n for n in records.notices if n.requires_ack]
+    escalations = [{"notice": n.id, "steps": n.escalation_step, "acknowledged": n.id in acked} for n in asking]
+    obligations = [
+        {
+            "id": o.code,
+            "title": o.title,
+            "due": o.due.isoformat() if o.due else None,
+            "state": o.state,
+            "met": o.fulfilled_at is not None and o.state == "fulfilled" and (o.due is None or o.fulfilled_at <= o.due),
+        }
+        for o in records.obligations
+    ]
+    channels: list[dict[str, Any]] = []
+    failures: dict[tuple[str, str], set[str]] = {}
+    for d in records.deliveries:
+        if d.state == "failed":
+            failures.setdefault((d.person, d.channel), set()).add(d.notice_id)
+    delivered = {(d.notice_id, d.person) for d in records.deliveries if d.state == "delivered"}
+    for (person, channel), notices in sorted(failures.items()):
+        channels.append(
+            {
+                "person": person,
+                "channel": channel,
+                "failed": True,
+                "fallback_reached": all((n, person) in delivered for n in notices),
+                "notices": len(notices),
+            }
+        )
+    injects = []
+    for inject in records.injects:
+        met, evidence = _inject_met(inject, records, by_notice)
+        injects.append(
+            {
+                "at": inject["scheduled"],
+                "expected": inject["expected"],
+                "actual": inject["actual"],
+                "action": inject["action"],
+                "within_minutes": inject["within_minutes"],
+                "met": met,
+                "evidence": evidence,
+            }
+        )
+    return {
+        "drill_id": records.drill_id,
+        "plan_id": records.started.get("plan_id"),
+        "rehearsal": bool(records.started.get("rehearsal")),
+        "acks": acks,
+        "escalations": escalations,
+        "obligations": obligations,
+        "channels": channels,
+        "injects": injects,
+    }
+
+
+def gaps(measured: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Each problem the measurements show, with the improvement it calls for (the report's 问题 and
+    改进措施; each becomes a rectification item)."""
+    out: list[dict[str, str]] = []
+    for e in measured["escalations"]:
+        if not e["acknowledged"]:
+            out.append(
+                {
+                    "problem": f"通知 {e['notice']} 无人确认（升级 {e['steps']} 级）",
+                    "improvement": "核实值班与升级链人员的联系方式与值守安排",
+                }
+            )
+    for o in measured["obligations"]:
+        if not o["met"] and o["state"] != "withdrawn":
+            out.append(
+                {
+                    "problem": f"义务“{o['title']}”（{o['id']}）未按时完成（状态 {o['state']}）",
+                    "improvement": "明确该义务的责任人与报告模板，下次演练复测",
+                }
+            )
+    for c in measured["channels"]:
+        if not c["fallback_reached"]:
+            out.append(
+                {
+                    "problem": f"{c['person']} 的 {c['channel']} 渠道故障后未经备用渠道送达",
+                    "improvement": "为该人员配置至少一个备用通知渠道并测试",
+                }
+            )
+    for i in measured["injects"]:
+        if i["met"] is False:
+            out.append(
+                {
+                    "problem": f"注入（{i['action']}，计划 {i['at']}）未达预期：{i['expected']}；实际：{i['evidence']}",
+                    "improvement": "按预期修订处置流程与分工，下次演练复测",
+                }
+            )
+    return out

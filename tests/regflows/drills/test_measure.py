@@ -1,0 +1,93 @@
+"""A drill measured from its records (issue 17, item 4): acknowledgement seconds per person and role,
+escalation steps, obligations against their clocks, failed channels and their fallbacks, injects
+expected against actual; the gaps the report lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from regflows.drills.measure import AckRow, DeliveryRow, NoticeRow, ObligationRow, Records, gaps, measure
+
+T = dt.datetime(2026, 9, 15, 2, 0, tzinfo=dt.UTC)
+
+
+def at(seconds: float) -> dt.datetime:
+    return T + dt.timedelta(seconds=seconds)
+
+
+def records() -> Records:
+    inject = {
+        "index": 1,
+        "action": "channel_down",
+        "channel": "sms",
+        "at_minutes": 10,
+        "within_minutes": 10,
+        "scheduled": at(10).isoformat(),
+        "actual": at(11).isoformat(),
+        "expected": "经备用渠道收到",
+    }
+    regrade = {
+        "index": 2,
+        "action": "regrade",
+        "grade": {"from": "III", "to": "II"},
+        "at_minutes": 30,
+        "within_minutes": 1,
+        "scheduled": at(30).isoformat(),
+        "actual": at(30).isoformat(),
+        "expected": "II 级告警确认",
+    }
+    ended = {
+        "index": 3,
+        "action": "end_handling",
+        "at_minutes": 40,
+        "within_minutes": 20,
+        "scheduled": at(40).isoformat(),
+        "actual": at(40).isoformat(),
+        "expected": "发起结束审批",
+    }
+    notices = [NoticeRow("a1", "incident_alert", at(0), True, 0, "INC-D"), NoticeRow("a2", "incident_alert", at(31), True, 2, "INC-D")]
+    deliveries = [
+        DeliveryRow("a1", "li.ming", "sms", "delivered", at(1)),
+        DeliveryRow("a1", "li.ming", "email", "delivered", at(1)),
+        DeliveryRow("a2", "li.ming", "sms", "failed", at(32)),
+        DeliveryRow("a2", "li.ming", "email", "delivered", at(32)),
+        DeliveryRow("a2", "wang.fang", "sms", "failed", at(32)),  # no other channel: not reached
+    ]
+    acks = [AckRow("a1", "li.ming", at(42.5)), AckRow("a2", "li.ming", at(200))]
+    obligations = [
+        ObligationRow("internal_written_report", "内部书面报告", at(7200), "fulfilled", at(600)),
+        ObligationRow("regulator_initial_report", "向监管报告", at(7200), "pending", None),
+    ]
+    return Records(
+        "INC-D",
+        {"plan_id": "DRILL-20260915-incident", "rehearsal": False},
+        [inject, regrade, ended],
+        notices,
+        deliveries,
+        acks,
+        obligations,
+        {"li.ming": ["on_call"]},
+    )
+
+
+def test_the_measurements_come_from_the_records() -> None:
+    m = measure(records())
+    assert [(a["person"], a["role"], a["seconds"]) for a in m["acks"]] == [("li.ming", "on_call", 42.5), ("li.ming", "on_call", 169.0)]
+    assert m["escalations"] == [{"notice": "a1", "steps": 0, "acknowledged": True}, {"notice": "a2", "steps": 2, "acknowledged": True}]
+    assert [(o["id"], o["met"]) for o in m["obligations"]] == [("internal_written_report", True), ("regulator_initial_report", False)]
+    assert m["channels"] == [
+        {"person": "li.ming", "channel": "sms", "failed": True, "fallback_reached": True, "notices": 1},
+        {"person": "wang.fang", "channel": "sms", "failed": True, "fallback_reached": False, "notices": 1},
+    ]
+    injects = {i["action"]: i for i in m["injects"]}
+    assert injects["channel_down"]["met"] is False and "wang.fang" in injects["channel_down"]["evidence"]
+    assert injects["regrade"]["met"] is False and "170" in injects["regrade"]["evidence"]  # acknowledged after its minute
+    assert injects["end_handling"]["met"] is False  # nobody asked to end the response
+    assert injects["channel_down"]["at"] == at(10).isoformat() and injects["channel_down"]["actual"] == at(11).isoformat()
+
+
+def test_each_gap_has_its_improvement() -> None:
+    found = gaps(measure(records()))
+    problems = "\n".join(g["problem"] for g in found)
+    assert "regulator_initial_report" in problems and "wang.fang 的 sms" in problems and "end_handling" in problems
+    assert all(g["improvement"] for g in found)
