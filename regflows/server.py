@@ -100,6 +100,35 @@ def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: di
     return LocalServer(process, api_url(host, port), log)
 
 
+def upgrade_database(prefect_home: Path, timeout: float = 600.0) -> str:
+    """Apply Prefect's own migrations to its database: ``prefect server database upgrade -y``, on
+    ``PREFECT_SERVER_DATABASE_CONNECTION_URL`` (PostgreSQL in production) or, unset, the SQLite
+    file in ``prefect_home``. Prefect's command, run as a child with the same settings a server
+    started by :func:`start` gets; returns its last output line. Raises :class:`ServerError`
+    naming the database (password hidden) and Prefect's own message when it fails."""
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    cmd = [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"]
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ServerError(f"Prefect 数据库（{prefect_database(prefect_home)}）迁移在 {timeout:.0f} 秒内未完成") from exc
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        raise ServerError(f"Prefect 数据库（{prefect_database(prefect_home)}）迁移失败（退出码 {done.returncode}）：\n{output[-2000:]}")
+    return output.splitlines()[-1] if output else ""
+
+
+def prefect_database(prefect_home: Path) -> str:
+    """Which database Prefect's server uses, for people: its URL with the password hidden."""
+    url = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL")
+    if not url:
+        return f"SQLite {prefect_home / 'prefect.db'}"
+    from sqlalchemy.engine import make_url  # lazy: `regflows up` imports this module before the store
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def wait_healthy(server: LocalServer, timeout: float = 180.0, on_tick=None) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
