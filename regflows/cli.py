@@ -122,10 +122,11 @@ def deploy(
 ) -> None:
     """把 prefect.yaml 的全部部署（含按官方工作日计算的排程）注册到工作池，由 `prefect worker start --pool 名称` 运行（生产部署）。"""
     from regflows.server import ServerError
-    from regflows.up import configure_prefect_env, deploy_to_pool
+    from regflows.up import configure_prefect_env, deploy_to_pool, verify_ledger_on_start
 
     try:
         loaded = load_profile(_profile_file(profile))
+        verify_ledger_on_start("regflows deploy")
         configure_prefect_env(config.PREFECT_HOST, config.PREFECT_PORT)  # PREFECT_API_URL when set, else regflows up's address
         names = deploy_to_pool(pool, loaded)
     except (ProfileError, ServerError) as exc:

@@ -78,11 +78,22 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+#: Addresses only this machine reaches: the embedded default listens there without authentication.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> LocalServer:
     """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs.
 
+    A server on any other address than the loopback one is refused without Prefect's basic auth
+    (``PREFECT_SERVER_API_AUTH_STRING``, ``user:password``): the API hands out Secret blocks and
+    starts any deployment to whoever reaches its port.
+
     Call it from a thread that lives as long as the server should (the main thread): on Linux
     the server is ended when the thread that started it ends (``_die_with_parent``)."""
+    if host not in LOOPBACK and not {**os.environ, **(extra_env or {})}.get("PREFECT_SERVER_API_AUTH_STRING"):
+        raise ServerError(f"Prefect 服务器要在 {host} 上监听（不只是本机）：请先设置 PREFECT_SERVER_API_AUTH_STRING（用户名:密码），"
+                          "客户端（worker、regflows 命令）设置相同的 PREFECT_API_AUTH_STRING；否则能访问该端口的任何人都能读取 Secret 块、触发部署")
     prefect_home.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "prefect-server.log"

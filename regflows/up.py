@@ -53,6 +53,8 @@ def prefect_home() -> Path:
 def configure_prefect_env(host: str, port: int) -> str:
     """Point this process (and the flow runs it spawns) at the server; must precede importing prefect."""
     os.environ["PREFECT_HOME"] = str(prefect_home())
+    if os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):  # the server this process starts asks its own clients too
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", os.environ["PREFECT_SERVER_API_AUTH_STRING"])
     api = os.environ.get("PREFECT_API_URL") or api_url(host, port)
     os.environ["PREFECT_API_URL"] = api
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -115,6 +117,21 @@ def _announce_prefect_profile(path: Path, api: str) -> None:
                   f"或单次 `PREFECT_PROFILE={PREFECT_PROFILE_NAME} prefect …`")
 
 
+def verify_ledger_on_start(starting: str) -> bool:
+    """The audit ledger's chain and anchors recomputed before a start appends to it (`regflows up`,
+    `regflows deploy`). A broken ledger is said in red, naming the first break, and recorded as a
+    ``ledger.broken_on_start`` entry (after the break: the entries before it stay as evidence);
+    the start goes on: stopping would also stop every deadline reminder, and the working-day
+    ``audit-verify`` deployment raises the break to people. Returns whether it verified."""
+    result = ledger.verify()
+    if result.ok:
+        console.print(f"[green]✓[/] {result.summary()}", soft_wrap=True)
+        return True
+    console.print(f"[bold red]⚠ {result.summary()}[/]", soft_wrap=True)
+    ledger.append("ledger.broken_on_start", starting, {"problems": result.problems, "count": result.count})
+    return False
+
+
 def migrate_all() -> tuple[str | None, str]:
     """``regflows migrate``: the domain store (``REGFLOWS_DATABASE_URL``) and Prefect's own
     database (``PREFECT_SERVER_DATABASE_CONNECTION_URL``) brought to their newest schemas, in that
@@ -138,6 +155,7 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
     console.print(f"[green]✓[/] 机构配置：{profile.institution.name}（{profile_file}）")
     migrate()
     console.print(f"[green]✓[/] 业务数据库已就绪：{_masked(config.database_url())}")
+    verify_ledger_on_start("regflows up")
     ledger.append(
         "regflows.up",
         profile.institution.name,
@@ -323,6 +341,9 @@ def deploy_to_pool(pool: str, profile: Profile | None = None) -> list[str]:
         else:
             if existing.type != POOL_TYPE:
                 raise ServerError(f"工作池 {pool} 的类型是 {existing.type}，regflows 的部署需要 {POOL_TYPE} 类型的工作池")
+    if not os.environ.get("REGFLOWS_ACK_SECRET"):
+        console.print(f"[yellow]![/] 未设置 REGFLOWS_ACK_SECRET：每台 worker 机器会各自生成 {config.home() / 'ack.key'}，"
+                      "一台机器发出的确认链接会被另一台拒绝；多台机器时请在所有机器上设置相同的值", soft_wrap=True)
     root = config.prefect_yaml().parent.resolve()
     specs, deployments = _announced_deployments(profile)
     for spec, deployment in zip(specs, deployments, strict=True):

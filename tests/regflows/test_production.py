@@ -69,6 +69,28 @@ def test_migrate_names_the_prefect_database_it_could_not_reach(pg_database: Call
     assert "hunter2" not in done.stderr and "Traceback" not in done.stderr.splitlines()[0]
 
 
+@pytest.mark.postgres
+def test_a_backup_of_the_store_restores_to_a_store_whose_ledger_verifies(pg_database: Callable[[str], str], home: Path,
+                                                                        tmp_path: Path) -> None:
+    """The restore README's "Production" asks an institution to try: pg_dump of the store, pg_restore
+    into an empty database, and the restored ledger checked against the anchors written before."""
+    from regflows import ledger
+    from regflows.store import migrate
+
+    source, target = pg_database("store"), pg_database("restored")
+    migrate(source)
+    for i in range(5):
+        ledger.append("test.backup", f"T{i}", {"i": i}, url=source)
+    anchor = ledger.write_anchor(url=source)
+    dump = tmp_path / "store.dump"
+    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", source], check=True, timeout=120)
+    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={target}", str(dump)], check=True, timeout=120)
+    restored = ledger.verify(url=target)
+    assert restored.ok and (restored.count, restored.head_hash) == (anchor.count, anchor.head_hash), restored.summary()
+    ledger.append("test.after-restore", "T", {}, url=target)  # the restored store takes new entries on the same chain
+    assert ledger.verify(url=target).ok
+
+
 # -- workers ------------------------------------------------------------------------------------
 
 PROBE = textwrap.dedent(
@@ -97,12 +119,16 @@ PROBE = textwrap.dedent(
     @flow(name="probe-month")
     def probe_month() -> None:
         _record("month")
-        time.sleep(8)  # longer than the interval: a busy worker (--limit 1) leaves the next run to the other
+        time.sleep(6)  # longer than the interval: a busy worker (--limit 1) leaves the next run to the other
     """
 )
 
+#: The production server's basic auth (README, "Production": PREFECT_SERVER_API_AUTH_STRING on the
+#: server, PREFECT_API_AUTH_STRING for every client: `regflows deploy`, the workers, the flow runs).
+AUTH = ("regflows", "s3cret-for-tests")
+
 #: Runs of each probe to see completed; the interval between scheduled runs (seconds).
-WANTED, EVERY = 3, 5
+WANTED, EVERY = 2, 5
 
 
 def _probe_project(root: Path) -> Path:
@@ -128,7 +154,7 @@ def _runs(api: str, states: list[str] | None = None) -> list[dict]:
     body: dict = {"limit": 200}
     if states:
         body["flow_runs"] = {"state": {"type": {"any_": states}}}
-    response = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=30)
+    response = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=30, auth=AUTH)
     response.raise_for_status()
     return response.json()
 
@@ -146,29 +172,37 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.mark.prefect
 def test_two_workers_run_each_scheduled_run_once(pg_database: Callable[[str], str], tmp_path: Path, free_port) -> None:  # type: ignore[no-untyped-def]
     from regflows.server import start, wait_healthy
+    from regflows.store import migrate
 
     store, prefect_db = pg_database("store"), pg_database("prefect")
     yaml_path = _probe_project(tmp_path / "project")
-    env = _env(tmp_path, store, prefect_db, REGFLOWS_PREFECT_YAML=str(yaml_path))
+    env = _env(tmp_path, store, prefect_db, REGFLOWS_PREFECT_YAML=str(yaml_path), PREFECT_API_AUTH_STRING=":".join(AUTH))
     # `regflows migrate` is tested above; the server applies Prefect's migrations itself on start.
+    migrate(store)
 
     port = free_port()
     server_env = {"PREFECT_SERVER_DATABASE_CONNECTION_URL": env["PREFECT_SERVER_DATABASE_CONNECTION_URL"],
-                  "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}
+                  "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2", "PREFECT_SERVER_API_AUTH_STRING": ":".join(AUTH),
+                  "PREFECT_API_AUTH_STRING": ":".join(AUTH)}  # the server's own services are clients too
     server = start("127.0.0.1", port, tmp_path / "server-home", tmp_path / "logs", extra_env=server_env)
     workers: list[subprocess.Popen[bytes]] = []
     try:
         wait_healthy(server, timeout=240)
         api = server.api
         env["PREFECT_API_URL"] = api
+        # Locked down: without the credentials, or with wrong ones, the API refuses (Secret blocks included).
+        for auth in (None, ("regflows", "wrong")):
+            for method, path in (("POST", "/flows/filter"), ("POST", "/block_documents/filter"), ("GET", "/work_pools/regflows-test")):
+                assert httpx.request(method, f"{api}{path}", json={} if method == "POST" else None, auth=auth,
+                                     timeout=30).status_code == 401, (method, path, auth)
         deployed = subprocess.run([REGFLOWS, "deploy", "--pool", "regflows-test"], cwd=tmp_path, env=env,
                                   capture_output=True, text=True, timeout=300)
         assert deployed.returncode == 0, deployed.stderr
         assert deployed.stdout.split() == ["probe-watch", "probe-month", "probe-daily"]
 
-        deployments = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()}
+        deployments = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30, auth=AUTH).json()}
         assert all(d["work_pool_name"] == "regflows-test" for d in deployments.values())
-        pool = httpx.get(f"{api}/work_pools/regflows-test", timeout=30).json()
+        pool = httpx.get(f"{api}/work_pools/regflows-test", timeout=30, auth=AUTH).json()
         assert pool["type"] == "process"
         # The working-day schedule is the one `regflows up` computes (calendars.schedules), not a copy of it.
         today = dt.datetime.now(SHANGHAI).date()
@@ -198,7 +232,7 @@ def test_two_workers_run_each_scheduled_run_once(pg_database: Callable[[str], st
                 pytest.fail(f"only {dict(completed)} runs completed within the time allowed:\n{logs}")
             time.sleep(1)
         for deployment in deployments.values():  # no new runs while the workers stop
-            httpx.post(f"{api}/deployments/{deployment['id']}/pause_deployment", timeout=30).raise_for_status()
+            httpx.post(f"{api}/deployments/{deployment['id']}/pause_deployment", timeout=30, auth=AUTH).raise_for_status()
         for worker in workers:
             _stop(worker)
 
