@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal
 
-from sqlalchemy.exc import IntegrityError
-
 from notices.acks import ack_url, make_token
 from notices.delivery import UNKNOWN, DeliveryEngine, Message, NoticeOutcome, RetryPolicy
 from notices.routing import Recipient, deputy_of, recipients
@@ -26,6 +24,7 @@ from regflows import ledger
 from regflows.profile import Channel, Profile
 from regflows.store import db
 from regflows.store.models import Notice
+from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger("regflows.notices")
 ACK_PLACEHOLDER = ACK_LINK_PLACEHOLDER

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -77,6 +78,8 @@ def test_a_backup_of_the_store_restores_to_a_store_whose_ledger_verifies(pg_data
     from regflows import ledger
     from regflows.store import migrate
 
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.fail("pg_dump/pg_restore missing: apt-get install postgresql-client (the backup and its restore are part of production)")
     source, target = pg_database("store"), pg_database("restored")
     migrate(source)
     for i in range(5):
