@@ -31,13 +31,12 @@ REGFLOWS = str(Path(sys.executable).parent / "regflows")
 def _env(tmp_path: Path, store: str, prefect_db: str | None = None, **more: str) -> dict[str, str]:
     """The environment of a production process: this repository's code first (PYTHONPATH: the
     shared virtualenv's `regflows` script would import another checkout), both databases."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), REGFLOWS_HOME=str(tmp_path / "home"), REGFLOWS_DATABASE_URL=store,
+    env = {k: v for k, v in os.environ.items() if k not in ("REGFLOWS_PROFILE", "PREFECT_API_URL")}
+    env.update(PYTHONPATH=str(REPO), REGFLOWS_HOME=str(tmp_path / "home"), REGFLOWS_DATABASE_URL=store,
                REGFLOWS_ANCHOR_DIR=str(tmp_path / "anchors"), PREFECT_HOME=str(tmp_path / "prefect-home"),
                PREFECT_SERVER_ANALYTICS_ENABLED="false", **more)
     if prefect_db is not None:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_db.replace("postgresql://", "postgresql+asyncpg://", 1)
-    env.pop("REGFLOWS_PROFILE", None)
-    env.pop("PREFECT_API_URL", None)
     return env
 
 
@@ -92,6 +91,13 @@ def test_a_backup_of_the_store_restores_to_a_store_whose_ledger_verifies(pg_data
     assert restored.ok and (restored.count, restored.head_hash) == (anchor.count, anchor.head_hash), restored.summary()
     ledger.append("test.after-restore", "T", {}, url=target)  # the restored store takes new entries on the same chain
     assert ledger.verify(url=target).ok
+
+
+def test_deploy_says_when_no_server_answers(home: Path, tmp_path: Path, free_port) -> None:  # type: ignore[no-untyped-def]
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api")
+    subprocess.run([REGFLOWS, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, check=True, timeout=120)
+    done = subprocess.run([REGFLOWS, "deploy", "--pool", "regflows"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "没有可用的 Prefect 服务器" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 # -- workers ------------------------------------------------------------------------------------
