@@ -103,6 +103,8 @@ def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: di
     # (4200), not from `--port`: on another port the UI would call a server that is not there.
     env.setdefault("PREFECT_UI_API_URL", api_url(host, port))
     env.update(extra_env or {})
+    if env.get("PREFECT_SERVER_API_AUTH_STRING"):  # the server's own clients (its services, the UI's settings) pass it too
+        env.setdefault("PREFECT_API_AUTH_STRING", env["PREFECT_SERVER_API_AUTH_STRING"])
     # All services stay on: the scheduler is what turns schedules into the upcoming runs.
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
     with log.open("ab") as handle:  # the child keeps its own copy of the descriptor

@@ -191,8 +191,7 @@ def test_two_workers_run_each_scheduled_run_once(pg_database: Callable[[str], st
 
     port = free_port()
     server_env = {"PREFECT_SERVER_DATABASE_CONNECTION_URL": env["PREFECT_SERVER_DATABASE_CONNECTION_URL"],
-                  "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2", "PREFECT_SERVER_API_AUTH_STRING": ":".join(AUTH),
-                  "PREFECT_API_AUTH_STRING": ":".join(AUTH)}  # the server's own services are clients too
+                  "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2", "PREFECT_SERVER_API_AUTH_STRING": ":".join(AUTH)}
     server = start("127.0.0.1", port, tmp_path / "server-home", tmp_path / "logs", extra_env=server_env)
     workers: list[subprocess.Popen[bytes]] = []
     try:
