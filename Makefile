@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 # Debian packages the tests and documents need (README, "Two commands"): chromium with CJK fonts
 # for the browser tests, LibreOffice and poppler to turn the .xlsx/.docx into PDF and pictures.
-DEB_PACKAGES := chromium fonts-noto-cjk libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils
+DEB_PACKAGES := chromium fonts-noto-cjk libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils postgresql-client
 APT_GET ?= apt-get
 DPKG_QUERY ?= dpkg-query
 
