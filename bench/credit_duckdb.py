@@ -72,7 +72,23 @@ class Config:
     blocked_statuses: tuple[str, ...]
     non_formal_abnormal: bool
     rules: dict[str, tuple[str, str]]  # rule → (count, text)
+    working_days: list[dt.date]  # the official calendar's working days of the month
     max_text: int = 200
+
+    def to_json(self) -> str:
+        return json.dumps({**self.__dict__, "first_day": self.first_day.isoformat(), "next_first_day": self.next_first_day.isoformat(),
+                           "working_days": [d.isoformat() for d in self.working_days]}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        raw = json.loads(text)
+        raw["working_days"] = [dt.date.fromisoformat(d) for d in raw["working_days"]]
+        for key in ("first_day", "next_first_day"):
+            raw[key] = dt.date.fromisoformat(raw[key])
+        for key in ("person_codes", "enterprise_codes", "blocked_statuses"):
+            raw[key] = tuple(raw[key])
+        raw["rules"] = {k: tuple(v) for k, v in raw["rules"].items()}
+        return cls(**raw)
 
 
 @dataclass
@@ -84,7 +100,8 @@ class Result:
 
 
 def config(period: str, profile: Path | None = None) -> Config:
-    """The thresholds of ``profile`` (the demo's by default)."""
+    """The thresholds of ``profile`` (the demo's by default) and the month's working days."""
+    from calendars import is_working_day
     from regflows.credit.models import RULES, MAX_TEXT_LENGTH
     from regflows.profile import load_profile
 
@@ -96,10 +113,13 @@ def config(period: str, profile: Path | None = None) -> Config:
         h, m, sec = (int(p) for p in text.split(":"))
         return ((h * 60 + m) * 60 + sec) * 1000
 
-    return Config(first, dt.date(year + (month == 12), month % 12 + 1, 1), ms(s.credit_work_start), ms(s.credit_work_end),
+    following = dt.date(year + (month == 12), month % 12 + 1, 1)
+    days = [first + dt.timedelta(days=k) for k in range((following - first).days)]
+    return Config(first, following, ms(s.credit_work_start), ms(s.credit_work_end),
                   s.credit_daily_query_limit, s.credit_repeat_subject_limit, s.credit_repeat_window_days,
                   tuple(s.credit_reason_codes), tuple(s.credit_enterprise_reason_codes),
-                  tuple(s.credit_blocked_user_statuses), s.credit_non_formal_user_abnormal, dict(RULES), MAX_TEXT_LENGTH)
+                  tuple(s.credit_blocked_user_statuses), s.credit_non_formal_user_abnormal, dict(RULES),
+                  [d for d in days if is_working_day(d)], MAX_TEXT_LENGTH)
 
 
 def _quote(text: str) -> str:
@@ -170,8 +190,9 @@ def load(con: duckdb.DuckDBPyConnection, log: Path, users: Path | None) -> None:
         FROM {usrc}""")
 
 
-def checks(con: duckdb.DuckDBPyConnection, c: Config) -> Any:
-    """Every failing (row position, field, check) of both inputs: the data-quality gate."""
+def checks(con: duckdb.DuckDBPyConnection, c: Config, frames: bool = True) -> Any:
+    """Every failing (row position, field, check) of both inputs: the data-quality gate (without
+    ``frames``: only how many)."""
     end_ms = int(dt.datetime.combine(c.next_first_day, dt.time()).replace(tzinfo=dt.UTC).timestamp() * 1000)
     parts = [f"SELECT i, '{col}' AS field, 'not_null' AS check FROM q WHERE {'t' if col == 'queried_at' else col} IS NULL"
              + (" AND NOT bad_queried_at" if col == "queried_at" else "") for col in REQUIRED]
@@ -186,8 +207,6 @@ def checks(con: duckdb.DuckDBPyConnection, c: Config) -> Any:
         f"SELECT i, 'queried_at', 'after_period_end' FROM q WHERE t >= {end_ms}",
         *[f"SELECT i, '{col}', 'too_long' FROM q WHERE length({col}) > {c.max_text}" for col in LOG_STRINGS],
     ]
-    log_failures = con.execute(" UNION ALL ".join(parts)).df()
-    log_failures.insert(0, "input", "log")
     uparts = [
         "SELECT i, 'user_id' AS field, 'not_null' AS check FROM u WHERE user_id IS NULL",
         "SELECT i, 'user_id', 'unique' FROM u WHERE user_id IN (SELECT user_id FROM u GROUP BY user_id HAVING count(*) > 1)",
@@ -198,6 +217,11 @@ def checks(con: duckdb.DuckDBPyConnection, c: Config) -> Any:
         "SELECT i, 'formal_employee', 'in_set' FROM u WHERE formal NOT IN ('true', 'false')",
         "SELECT i, 'status_since', 'unparseable' FROM u WHERE bad_since",
     ]
+    if not frames:
+        return sum(con.execute(f"SELECT count(*) FROM ({' UNION ALL '.join(x)})").fetchone()[0]  # type: ignore[index]
+                   for x in (parts, uparts))
+    log_failures = con.execute(" UNION ALL ".join(parts)).df()
+    log_failures.insert(0, "input", "log")
     user_failures = con.execute(" UNION ALL ".join(uparts)).df()
     user_failures.insert(0, "input", "users")
     import pandas as pd
@@ -205,19 +229,11 @@ def checks(con: duckdb.DuckDBPyConnection, c: Config) -> Any:
     return pd.concat([log_failures, user_failures], ignore_index=True).sort_values(["input", "i", "field"], ignore_index=True)
 
 
-def rules(con: duckdb.DuckDBPyConnection, c: Config, working_days: set[dt.date] | None = None) -> tuple[Any, dict[str, dict[str, int]]]:
-    """(flagged rows in file order, counts per institution)."""
+def rules(con: duckdb.DuckDBPyConnection, c: Config) -> dict[str, dict[str, int]]:
+    """Counts per institution; the flagged rows are left in table ``flagged``."""
     start = int(dt.datetime.combine(c.first_day, dt.time()).replace(tzinfo=dt.UTC).timestamp() * 1000)
     end = int(dt.datetime.combine(c.next_first_day, dt.time()).replace(tzinfo=dt.UTC).timestamp() * 1000)
-    if working_days is None:
-        from calendars import is_working_day
-
-        day, working_days = c.first_day, set()
-        while day < c.next_first_day:
-            if is_working_day(day):
-                working_days.add(day)
-            day += dt.timedelta(days=1)
-    days = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(working_days)) or "NULL"
+    days = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(c.working_days)) or "NULL"
     window = c.window_days * _DAY_MS
     rule_cols = UNAUTHORIZED + ABNORMAL
     unauth = " OR ".join(UNAUTHORIZED)
@@ -286,31 +302,35 @@ def rules(con: duckdb.DuckDBPyConnection, c: Config, working_days: set[dt.date] 
     counts: dict[str, dict[str, int]] = {}
     for inst, kind, n in con.execute("SELECT institution, count, count(*) FROM flagged GROUP BY ALL ORDER BY ALL").fetchall():
         counts.setdefault(str(inst), {})[str(kind)] = int(n)
-    return con.execute("SELECT * FROM flagged ORDER BY row").df(), counts
+    return counts
 
 
-def run(log: Path, period: str, users: Path | None = None, out: Path | None = None, profile: Path | None = None) -> Result:
-    """Read, check, count and (with ``out``) write the flagged queries and the counts."""
-    c = config(period, profile)
+def run(log: Path, period: str, users: Path | None = None, out: Path | None = None, profile: Path | None = None,
+        c: Config | None = None, frames: bool = True) -> Result:
+    """Read, check, count and (with ``out``) write the flagged queries and the counts; ``c``: the
+    configuration (else read from ``profile``); without ``frames`` the failures are a number and
+    the flagged rows are not brought into pandas (the command line: no pandas import)."""
+    c = c or config(period, profile)
     seconds: dict[str, float] = {}
     con = duckdb.connect()
     t0 = time.perf_counter()
     load(con, log, users)
     seconds["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    failures = checks(con, c)
+    failures = checks(con, c, frames)
     seconds["checks"] = time.perf_counter() - t0
-    if len(failures):
+    if (len(failures) if frames else failures):
         return Result(failures, {}, None, seconds)
     t0 = time.perf_counter()
-    flagged, counts = rules(con, c)
+    counts = rules(con, c)
     seconds["rules"] = time.perf_counter() - t0
     if out is not None:
         t0 = time.perf_counter()
         out.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY flagged TO {_quote(str(out / f'flagged-queries-{period}.csv'))} (HEADER)")
+        con.execute(f"COPY (SELECT * FROM flagged ORDER BY row) TO {_quote(str(out / f'flagged-queries-{period}.csv'))} (HEADER)")
         (out / "summary.json").write_text(json.dumps({"period": period, "counts": counts}, ensure_ascii=False, indent=2) + "\n")
         seconds["write"] = time.perf_counter() - t0
+    flagged = con.execute("SELECT * FROM flagged ORDER BY row").df() if frames else None
     return Result(failures, counts, flagged, seconds)
 
 
@@ -384,12 +404,14 @@ def main() -> None:
     parser.add_argument("--period", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--users", type=Path)
+    parser.add_argument("--config", type=Path, help="the configuration as JSON (Config.to_json), else read from the demo profile")
     args = parser.parse_args()
-    result = run(args.logs, args.period, args.users, args.out)
-    if len(result.failures):
-        print(f"data-quality checks failed on {len(result.failures)} values", file=sys.stderr)
+    c = Config.from_json(args.config.read_text()) if args.config else None
+    result = run(args.logs, args.period, args.users, args.out, c=c, frames=False)
+    if result.failures:
+        print(f"data-quality checks failed on {result.failures} values", file=sys.stderr)
         raise SystemExit(3)
-    print(json.dumps({"counts": result.counts, "flagged": len(result.flagged), "seconds": result.seconds}))
+    print(json.dumps({"counts": result.counts, "seconds": result.seconds}))
 
 
 if __name__ == "__main__":
