@@ -112,7 +112,8 @@ def phases(log: Path, home: Path) -> dict[str, float]:
     code = f"""
 import json, sys, time, tempfile
 t0 = time.perf_counter()
-import great_expectations
+from regflows.credit.quality import _gx
+_gx()
 from regflows.credit.models import Period
 from regflows.credit.pipeline import check_inputs, count, read_inputs, write_outputs
 from regflows.credit.settings import thresholds

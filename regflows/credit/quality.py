@@ -13,13 +13,22 @@ moves or stops using it. Strings are pyarrow-backed (see :mod:`regflows.credit.i
 
 great_expectations is imported inside functions only (lazy): the import takes 3-11 s (measured),
 and this module is loaded with :mod:`regflows.credit.pipeline`, hence by every credit task module
-and the hourly ``credit-stats-watch`` flow, which never validates data.
+and the hourly ``credit-stats-watch`` flow, which never validates data. When it is imported,
+:func:`_gx` first puts stand-ins for ``scipy.stats`` and ``altair`` (:data:`DEFERRED`): GX loads
+them with the expectations the suites never use (KL divergence, KS tests and their charts), about
+35 % of its import (measured with ``python -X importtime``, GX 1.x, issue 18); a stand-in imports
+its module the first time anything uses it, so nothing changes for code that does.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import re
+import sys
+import threading
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +101,57 @@ def mask_value(value: Any) -> str:
     return text
 
 
+#: Modules great_expectations imports at load time only for expectations the suites do not use
+#: (``expect_column_kl_divergence_to_be_less_than``, the KS-test metrics): scipy.stats and
+#: altair, about 35 % of GX's import. Deferred to their first use (:class:`_Deferred`).
+DEFERRED: tuple[str, ...] = ("scipy.stats", "altair")
+_LOADING = threading.RLock()
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module in ``sys.modules`` until one of its attributes is used; then
+    imports the module for real and answers from it (every later import gets the real one).
+
+    Not :class:`importlib.util.LazyLoader`: the import system reads ``__spec__`` of a module
+    found in ``sys.modules``, which makes a lazy module load at once on ``import altair``."""
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(_load(self.__name__), attr)
+
+
+def _load(name: str) -> types.ModuleType:
+    with _LOADING:
+        if isinstance(sys.modules.get(name), _Deferred):
+            del sys.modules[name]
+        parent, _, child = name.rpartition(".")
+        if parent and isinstance(sys.modules[parent].__dict__.get(child), _Deferred):
+            # the import system sets it again once the module is loaded; meanwhile the module's
+            # own code (scipy.stats uses ``scipy.stats.x``) must not meet the stand-in
+            delattr(sys.modules[parent], child)
+        return importlib.import_module(name)
+
+
+def _gx() -> Any:
+    """great_expectations, imported with :data:`DEFERRED`'s modules put off."""
+    if "great_expectations" not in sys.modules:
+        with _LOADING:
+            for name in DEFERRED:
+                if name in sys.modules:
+                    continue
+                spec = importlib.util.find_spec(name)  # imports the parent package (scipy: cheap)
+                if spec is None:
+                    continue
+                stand_in = _Deferred(name)
+                stand_in.__spec__ = spec
+                sys.modules[name] = stand_in
+                parent, _, child = name.rpartition(".")
+                if parent:
+                    setattr(sys.modules[parent], child, stand_in)
+    import great_expectations
+
+    return great_expectations
+
+
 @contextlib.contextmanager
 def _no_fingerprint() -> Iterator[None]:
     """Skip GX's whole-frame md5 (HASH_THRESHOLD = 0) while validating; restore it afterwards."""
@@ -106,7 +166,7 @@ def _no_fingerprint() -> Iterator[None]:
 
 
 def _expectations(kind: str, thresholds: Thresholds) -> list[Any]:
-    import great_expectations as gx
+    gx = _gx()
 
     E = gx.expectations
     if kind == "log":
@@ -132,7 +192,7 @@ def _expectations(kind: str, thresholds: Thresholds) -> list[Any]:
 
 
 def _validate(frame: pd.DataFrame, kind: str, thresholds: Thresholds) -> Any:
-    import great_expectations as gx
+    gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
