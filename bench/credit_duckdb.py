@@ -154,9 +154,9 @@ def load(con: duckdb.DuckDBPyConnection, log: Path, users: Path | None) -> None:
     dates = []
     for col in ("authorized_at", "authorization_expires"):
         if col in present:
-            raw = f"CAST({col} AS VARCHAR)"
             parsed = f"CAST({_instant(col, types)} AS DATE)"
-            bad = f"({col} IS NOT NULL AND {parsed} IS NULL AND NULLIF(trim({raw}), '') IS NOT NULL)"
+            typed = types[col].startswith(("TIMESTAMP", "DATE"))  # a typed column has no unparseable value
+            bad = "false" if typed else f"({col} IS NOT NULL AND {parsed} IS NULL AND NULLIF(trim(CAST({col} AS VARCHAR)), '') IS NOT NULL)"
             dates += [f"{parsed} AS {col}", f"{bad} AS bad_{col}"]
         else:
             dates += [f"CAST(NULL AS DATE) AS {col}", f"false AS bad_{col}"]
@@ -166,7 +166,7 @@ def load(con: duckdb.DuckDBPyConnection, log: Path, users: Path | None) -> None:
         SELECT file_row_number AS i,
                {", ".join(_string(c, present) for c in LOG_STRINGS)},
                epoch_ms({t}) AS t,
-               (queried_at IS NOT NULL AND {t} IS NULL) AS bad_queried_at,
+               {"false" if types.get("queried_at", "").startswith(("TIMESTAMP", "DATE")) else f"(queried_at IS NOT NULL AND {t} IS NULL)"} AS bad_queried_at,
                {", ".join(dates)}
         FROM {src}""")
     if users is None:
@@ -312,8 +312,8 @@ def run(log: Path, period: str, users: Path | None = None, out: Path | None = No
     the flagged rows are not brought into pandas (the command line: no pandas import)."""
     c = c or config(period, profile)
     seconds: dict[str, float] = {}
-    con = duckdb.connect()
     t0 = time.perf_counter()
+    con = duckdb.connect()
     load(con, log, users)
     seconds["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
