@@ -202,13 +202,35 @@ def _validate(frame: pd.DataFrame, kind: str, thresholds: Thresholds) -> Any:
         .add_dataframe_asset(name=kind)
         .add_batch_definition_whole_dataframe("whole")
     )
-    suite = gx.ExpectationSuite(name=f"credit-{kind}")
-    for expectation in _expectations(kind, thresholds):
-        suite.add_expectation(expectation)
-    suite = context.suites.add(suite)
+    # One suite per column, each validated on that column alone (same index, so the same row
+    # labels): GX's map metrics filter their batch's whole frame (``df[df[col].notnull()]``) for
+    # each metric, and on a 16-column frame of 10 M rows those copies were 8.6 of GX's 19.5 s
+    # (cProfile, issue 18). Every expectation still checks every row of its column.
+    expectations = _expectations(kind, thresholds)
+    by_column: dict[str, list[int]] = {}
+    for position, expectation in enumerate(expectations):
+        by_column.setdefault(expectation.column, []).append(position)
+    results: list[Any] = [None] * len(expectations)
     with _no_fingerprint():
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        return batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        for n, (column, positions) in enumerate(by_column.items()):
+            suite = gx.ExpectationSuite(name=f"credit-{kind}-{n}")
+            for position in positions:
+                suite.add_expectation(expectations[position])
+            suite = context.suites.add(suite)
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame[[column]]})
+            outcome = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+            for position, result in zip(positions, _in_order(outcome.results, [expectations[p] for p in positions])):
+                results[position] = result
+    return types.SimpleNamespace(results=results, success=all(r.success for r in results))
+
+
+def _in_order(results: list[Any], expectations: list[Any]) -> list[Any]:
+    """``results`` in the order of ``expectations`` (GX does not promise its results' order),
+    matched by the id the suite gave each expectation."""
+    by_id = {r.expectation_config.id: r for r in results}
+    if len(by_id) != len(expectations) or any(e.id not in by_id for e in expectations):
+        raise RuntimeError("great-expectations 的检查结果与检查项对不上")
+    return [by_id[e.id] for e in expectations]
 
 
 def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> QualityReport:
