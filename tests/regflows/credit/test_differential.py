@@ -16,7 +16,6 @@ import pytest
 from regflows.credit.demo import DemoLog, generate, write
 from regflows.credit.models import RULES, Period
 
-pytest.importorskip("duckdb")
 ROOT = Path(__file__).resolve().parents[3]
 SEP = Period(2025, 9)
 
