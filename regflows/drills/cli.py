@@ -355,6 +355,7 @@ def close_command(
 def _held_by_report(prof: Any, started: dict[str, Any], drill_id: str, report: Path, by: str) -> None:
     """The owed drill of the drill's period recorded as held, with the report as its evidence (the
     kit's fulfil); a rehearsal never counts."""
+    from calendars.zone import SHANGHAI
     from regflows.drills.owed import DrillInputError, period_of, record_held
     from regflows.kit.obligations import Refused
 
@@ -363,7 +364,7 @@ def _held_by_report(prof: Any, started: dict[str, Any], drill_id: str, report: P
     held = dt.datetime.fromisoformat(str(started["started"]))
     kind = str(started.get("kind", "incident"))
     try:
-        period = period_of(prof, kind, held.astimezone(dt.timezone(dt.timedelta(hours=8))).date())
+        period = period_of(prof, kind, held.astimezone(SHANGHAI).date())
         row = record_held(
             prof,
             kind,
