@@ -114,6 +114,20 @@ class Evidence:
         """The items nobody has confirmed yet, in the table's order (the sign-off waits for them)."""
         return [i.id for i in model.items if not (i.id in self.provenance and self.provenance[i.id].confirmed)]
 
+    def unevaluated(self, model: RatingModel) -> dict[str, tuple[str, ...]]:
+        """The items with a band fact written ``null`` (未评估), each with those facts, in the table's order.
+
+        Such an item takes no deduction (there is no value to read a band from), so it would show
+        full marks; it is listed instead, and the sign-off waits for it as for an unconfirmed item
+        (第十二条: the institution answers for the truth of its self-assessment)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for item in model.items:
+            given = self.items.get(item.id, {})  # written null; a fact left out ({}) means no deduction event found
+            missing = tuple(name for name, fact in item.facts.items() if fact.type == "decimal" and name in given and given[name] is None)
+            if missing:
+                out[item.id] = missing
+        return out
+
 
 @dataclass(frozen=True)
 class Gathered:

@@ -74,14 +74,21 @@ def content_sha256(files: dict[str, str]) -> str:
 
 
 def _unconfirmed(summary: bytes, where: str) -> list[str]:
+    """The items the summary lists as unconfirmed, then those it lists as unevaluated (marked 未评估)."""
     try:
-        listed = json.loads(summary)["unconfirmed"]
+        data = json.loads(summary)
+        listed, unevaluated = data["unconfirmed"], data["unevaluated"]
     except (ValueError, KeyError, TypeError):
-        raise SignoffError(f"{where} 不是自评运行写出的 summary.json（没有 unconfirmed），不能签发") from None
-    return [str(x) for x in listed]
+        raise SignoffError(f"{where} 不是本版本自评运行写出的 summary.json（没有 unconfirmed、unevaluated），不能签发；请重新运行该年度自评") from None
+    return [str(x) for x in listed] + [f"{x}（未评估）" for x in unevaluated]
 
 
 def _refuse_unconfirmed(year: int, unconfirmed: list[str]) -> None:
+    """Refused while an item is unconfirmed or unevaluated (a band fact left null scores no deduction)."""
+    if any(x.endswith("（未评估）") for x in unconfirmed):
+        pending = [x for x in unconfirmed if x.endswith("（未评估）")]
+        raise SignoffError(f"{year} 年度自评有 {len(pending)} 个指标未评估（{'、'.join(pending)}：事实为 null）：全部评估、确认"
+                           "并重新运行后才能提交签发、定稿（PBOC-102 附件3 第十二条）")
     if unconfirmed:
         raise SignoffError(f"{year} 年度自评有 {len(unconfirmed)} 个指标的事实尚未确认（{'、'.join(unconfirmed)}）：全部确认"
                            "（证据文件 provenance 的 confirmed_by、confirmed_at）并重新运行后才能提交签发、定稿（PBOC-102 附件3 第十二条）")

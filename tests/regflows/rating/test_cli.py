@@ -42,6 +42,15 @@ def test_template_then_score(tmp_path: Path, home: Path) -> None:
     assert len(data["unconfirmed"]) == 48 and "48 个指标的事实尚未确认" in stderr
 
 
+def test_an_unevaluated_band_fact_is_listed_on_stderr(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text(evidence_text({"5.1": {"user_count_deviation": None}, "6.3": {"training_coverage": None}}), encoding="utf-8")
+    code, stdout, stderr = _score(path)
+    assert code == 0
+    assert list(json.loads(stdout)) == ["year", "score", "grade", "parts", "items", "downgraded_by", "zeroed_by", "unconfirmed"]
+    assert "2 个指标未评估" in stderr and "5.1（user_count_deviation）、6.3（training_coverage）" in stderr
+
+
 def test_scores_are_exact_json_numbers(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
     path = tmp_path / "e.yaml"
     path.write_text(evidence_text({"8.2": {"incomplete_authorisations": 3}, "9.1": {"purpose_unclear": 10},
