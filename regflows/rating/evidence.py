@@ -148,7 +148,7 @@ def parse_evidence(text: str, source: Source, model: RatingModel, people: Collec
 
     ``people``: the profile's person ids; a confirmation by anyone else is refused (a confirmation
     is a regulated act: 第十二条, the institution answers for its self-assessment)."""
-    document = parse_yaml(text, source, WHAT)
+    document = parse_yaml(text, source, WHAT, decimals=True)  # rates and scores exact: 96.99999999999999999 < 97
     problems: list[str] = []
     data = document.data
     if not isinstance(data, dict):
@@ -229,27 +229,32 @@ def _number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def _written(value: Any) -> str:
+    """A value as the file wrote it, for a message (a decimal as its text, not ``Decimal('2.5')``)."""
+    return format(value, "f") if isinstance(value, Decimal) else repr(value)
+
+
 def _fact_value(fact: Fact, value: Any) -> tuple[FactValue, str | None]:
-    """The value checked against its fact's type, or the problem in Chinese."""
+    """The value checked against its fact's type, or the problem in Chinese (values as written)."""
     if fact.type == "count":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return None, f"应为非负整数（次数、笔数、处数），实为 {value!r}"
+            return None, f"应为非负整数（次数、笔数、处数），实为 {_written(value)}"
         if fact.max is not None and value > fact.max:
             return None, f"最多为 {fact.max}，实为 {value}"
         return value, None
     if fact.type == "flag":
         if not isinstance(value, bool):
-            return None, f"应为 true 或 false，实为 {value!r}"
+            return None, f"应为 true 或 false，实为 {_written(value)}"
         return value, None
     if fact.type == "choice":
         if value not in fact.values:
-            return None, f"应为 {'、'.join(fact.values)} 之一，实为 {value!r}"
+            return None, f"应为 {'、'.join(fact.values)} 之一，实为 {_written(value)}"
         return value, None
     if value is None:
         return None, None  # not assessed
     number = _number(value)
     if number is None:
-        return None, f"应为数（小数写作 0.85），实为 {value!r}"
+        return None, f"应为数（小数写作 0.85），实为 {_written(value)}"
     if (fact.min is not None and number < fact.min) or (fact.max is not None and number > fact.max):
         low = "" if fact.min is None else str(fact.min)
         high = "" if fact.max is None else str(fact.max)
