@@ -180,9 +180,9 @@ def _items(document: Document, raw: Any, model: RatingModel, problems: list[str]
     known = {i.id: i for i in model.items}
     items: dict[str, dict[str, FactValue]] = {}
     for key, facts in raw.items():
-        loc: tuple[str | int, ...] = ("items", key)
+        loc: tuple[str | int, ...] = ("items", _key_text(key))  # an unquoted 8.1 is a number: found at its own line by its text
         if not isinstance(key, str):
-            problems.append(document.problem(loc, f"指标编号 {key} 须加引号，写作 \"{key}\"（不加引号会被读作数字）"))
+            problems.append(document.problem(loc, f"指标编号 {loc[-1]} 须加引号，写作 \"{loc[-1]}\"（不加引号会被读作数字）"))
             continue
         item = known.get(key)
         if item is None:
@@ -202,11 +202,18 @@ def _items(document: Document, raw: Any, model: RatingModel, problems: list[str]
                 problems.append(document.problem((*loc, name), f"指标 {key} 的 {name} {problem}"))
             else:
                 items[key][str(name)] = checked
-    written = {str(key) for key in raw}  # an unquoted id is reported above, not again as missing
+    written = {_key_text(key) for key in raw}  # an unquoted id is reported above, not again as missing
     for item_id in known:
         if item_id not in written:
             problems.append(document.problem(("items",), f"缺少指标 {item_id}（每个指标都须写出；无扣分事项写 \"{item_id}\": {{}}）"))
     return items
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as the file wrote it, the way the document's lines are keyed (``8.1``, ``14``, ``true``)."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return format(key, "f") if isinstance(key, Decimal) else str(key)
 
 
 def _number(value: Any) -> Decimal | None:
@@ -272,9 +279,9 @@ def _provenance(document: Document, raw: Any, model: RatingModel, problems: list
     known = {i.id for i in model.items}
     out: dict[str, Provenance] = {}
     for key, entry in raw.items():
-        loc: tuple[str | int, ...] = ("provenance", key)
+        loc: tuple[str | int, ...] = ("provenance", _key_text(key))
         if not isinstance(key, str) or key not in known:
-            problems.append(document.problem(loc, f"没有指标 {key}（指标编号须加引号，如 \"8.1\"）"))
+            problems.append(document.problem(loc, f"没有指标 {_key_text(key)}（指标编号须加引号，如 \"8.1\"）"))
             continue
         if not isinstance(entry, dict):
             problems.append(document.problem(loc, f"指标 {key} 的来源应为映射 {{source, confirmed_by, confirmed_at}}"))

@@ -150,3 +150,16 @@ def test_the_template_lists_candidates_never_as_conditions(model: RatingModel) -
     found = parse_evidence(text, "template.yaml", model)
     assert found.downgrade_candidates == (Candidate(3, "2026年3月统计表迟报", "credit-stats"),)
     assert found.downgrade_conditions == ()
+
+
+def test_an_unquoted_decimal_id_names_its_own_line(model: RatingModel, evidence_text: Callable[..., str],
+                                                   confirmed_text: Callable[..., str]) -> None:
+    """``8.1:`` is a number in YAML: the problem names the item's own line, not the ``items:`` line."""
+    text = evidence_text().replace("  '8.1': {}\n", "  8.1: {}\n")
+    message = _problems(text, model)
+    assert f"第 {_line_of(text, '  8.1: {}')} 行" in message and '指标编号 8.1 须加引号，写作 "8.1"' in message
+    assert f"第 {_line_of(text, 'items:')} 行" not in message and "缺少指标 8.1" not in message
+    text = confirmed_text().replace("  '9.2':\n    source:", "  9.2:\n    source:")
+    assert "  9.2:\n" in text
+    message = _problems(text, model)
+    assert f"第 {_line_of(text, '  9.2:')} 行" in message and "没有指标 9.2" in message
