@@ -37,6 +37,7 @@ PART_NUMERALS = ("一", "二", "三", "四", "五")
 SIGNOFF_DAY = "签发日期"
 DRAFT_NOTICE = DRAFT_MARK + "：本自评报告由 regflows 根据本年度自评证据生成，须经复核、签发后方可报送人民银行。"
 SHEET_COLUMNS = ("评价项目", "指标", "编号", "考核内容", "分值", "得分", "扣分", "计分标准", "证据")
+SHEET_WIDTHS = (18, 22, 7, 28, 7, 7, 7, 45, 60)
 _HEAD = CellStyle(bold=True, border=True, horizontal="center", vertical="center", wrap=True)
 _CELL = CellStyle(border=True, vertical="top", wrap=True)
 _BOLD = CellStyle(bold=True, border=True, vertical="top", wrap=True)
@@ -174,8 +175,10 @@ def write_sheet(path: Path, ctx: ReportContext) -> Path:
     r = ctx.result
     book = SafeWorkbook(stamp=ctx.prepared_at)
     sheet = book.sheet("自评计分")
+    sheet.column_widths(SHEET_WIDTHS)  # before the rows: each row's height is fitted to its text in these widths
     for column, title in enumerate(SHEET_COLUMNS, start=1):
         sheet.write(1, column, title, _HEAD)
+    sheet.fit_row_height(1)
     row = 1
     parts = {p.id: p for p in ctx.model.parts}
     indicators = {i.id: i for i in ctx.model.indicators}
@@ -195,8 +198,10 @@ def write_sheet(path: Path, ctx: ReportContext) -> Path:
                 d.evidence if d else (_unevaluated_text(missing) if missing else ""))
             for column, value in enumerate(cells, start=1):
                 sheet.write(row, column, value, _CELL)
+            sheet.fit_row_height(row)  # wrapped 计分标准 and 证据 print whole, not cut at the cell's edge
             first = False
     summary = book.sheet("汇总")
+    summary.column_widths([30, 10, 40])
     for column, title in enumerate(("评价项目", "满分", "得分"), start=1):
         summary.write(1, column, title, _HEAD)
     for i, part in enumerate(ctx.model.parts, start=2):
@@ -212,8 +217,10 @@ def write_sheet(path: Path, ctx: ReportContext) -> Path:
     for offset, (label, value) in enumerate(rows):
         summary.write(tail + offset, 1, label, _BOLD)
         summary.write(tail + offset, 3, value, _CELL)
-    summary.column_widths([30, 10, 40])
-    sheet.column_widths([18, 22, 7, 28, 7, 7, 7, 45, 60])
+    last = tail + len(rows) - 1
+    for summary_row in range(1, last + 1):
+        summary.fit_row_height(summary_row)
+    summary.print_layout(last_row=last, last_column=3, repeat_rows=(1, 1))  # landscape, one page wide, like the score sheet
     sheet.freeze(2)
     sheet.print_layout(last_row=row, last_column=len(SHEET_COLUMNS), repeat_rows=(1, 1))
     return book.save(path)

@@ -171,3 +171,23 @@ def test_the_run_command_prints_its_files_and_refuses_a_newly_connected_year(fil
     refused = runner.invoke(app, ["rating", "run", "--year", "2025", "--evidence", str(this), "--out", str(tmp_path / "r"),
                                   "--profile", str(tmp_path / "p.yaml")])
     assert refused.exit_code == ExitCode.REFUSED and "第九条" in refused.stderr and not (tmp_path / "r").exists()
+
+
+def test_the_score_sheet_prints_whole(files: tuple[Path, Path], tmp_path: Path, printed: Callable[[Path], Any]) -> None:
+    """Printed by LibreOffice, every line of the wrapped 计分标准 and 证据 shows (row heights fitted
+    to the text), on landscape pages one sheet wide with the header on every page, 汇总 included."""
+    this, _ = files
+    outcome = pipeline.run(2025, this, tmp_path / "out", load_profile(DEMO_PROFILE), now=NOW)
+    book = openpyxl.load_workbook(outcome.files["sheet"])
+    for ws in book.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        assert ws.print_title_rows in ("1:1", "$1:$1")
+    pdf = printed(outcome.files["sheet"])
+    width, height = pdf.size
+    assert width > height  # landscape
+    # 8.1's evidence wraps over three lines: its last line ends inside its row, above row 8.2 (no height: one line, the rest cut)
+    top81, top82 = pdf.word("8.1").top, pdf.word("8.2").top
+    tail = next(w for w in pdf.words if "自评工作组核对" in w.text and w.top >= top81)
+    assert top81 < tail.bottom <= top82 + 1
+    assert all("计分标准" in page for page in pdf.texts[:-1])  # the header repeated on every page of the score sheet
+    assert "考核计分" in pdf.texts[-1] and "未确认的指标" in pdf.texts[-1]  # 汇总 printed, one page wide
