@@ -226,10 +226,16 @@ def parse_yaml(text: str, source: Source, what: str = "文件", *, aliases: bool
     lines, the same loader constructs the data from it. Anchors and aliases are refused unless
     ``aliases`` (the module docstring says why and where). ``decimals``: every YAML float is read as
     the exact :class:`~decimal.Decimal` of its text, never through a binary float (scores, rates)."""
-    if decimals:
-        loader = _DecimalLoader(text) if aliases else _NoAliasDecimalLoader(text)
-    else:
-        loader = yaml.SafeLoader(text) if aliases else _NoAliasLoader(text)
+    try:  # the reader checks every character as it is made: a NUL byte raises here, before parsing
+        if decimals:
+            loader = _DecimalLoader(text) if aliases else _NoAliasDecimalLoader(text)
+        else:
+            loader = yaml.SafeLoader(text) if aliases else _NoAliasLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise RuleFileError([f"{place(source, line)}：含不能出现在 YAML 文件中的控制字符 U+{code:04X}（如 NUL），请删除该字符"],
+                            source, what) from None
     root: yaml.Node | None = None
     try:
         root = loader.get_single_node()

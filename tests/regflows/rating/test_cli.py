@@ -140,3 +140,13 @@ def test_last_years_comparison_goes_to_stderr_and_the_json_keeps_its_keys(tmp_pa
     wrong.write_text(evidence_text(year=2024), encoding="utf-8")
     code, _, stderr = _score(this, "--last", str(wrong))
     assert code == 2 and "应为 2025 年度" in stderr
+
+
+def test_a_nul_byte_in_the_evidence_exits_2_naming_its_line(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
+    path = tmp_path / "e.yaml"
+    text = evidence_text()
+    path.write_text(text.replace("  '8.1': {}\n", "  '8.1': {}\x00\n"), encoding="utf-8")
+    line = text.splitlines().index("  '8.1': {}") + 1
+    code, stdout, stderr = _score(path)
+    assert code == 2 and not stdout and "Traceback" not in stderr
+    assert f"第 {line} 行" in stderr and "U+0000" in stderr
