@@ -107,6 +107,7 @@ def signoff_command(
     profile: ProfileOption = None,
 ) -> None:
     """提交该年度最近一次自评运行的报告、计分表与 summary.json 审批：复核、签发，三人不同；有未确认的指标时拒绝。"""
+    from regflows.kit.obligations import Refused
     from regflows.rating.signoff import SignoffError, SignoffInputError, submit
 
     loaded = _profile(profile)
@@ -114,7 +115,7 @@ def signoff_command(
         view, warnings = submit(loaded, year, by)
     except SignoffInputError as exc:
         _fail(str(exc), ExitCode.USAGE)
-    except SignoffError as exc:
+    except (SignoffError, Refused) as exc:  # Refused: the year's obligation refuses (第九条: a year not rated)
         _fail(str(exc), ExitCode.REFUSED)
     for w in warnings:
         typer.echo(f"提示：{w}", err=True)

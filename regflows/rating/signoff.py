@@ -44,7 +44,7 @@ from regflows.profile import Profile, load_profile, profile_path
 from regflows.rating.owed import SUBMISSION_CODE, ensure_submission_in
 from regflows.rating.pipeline import FILE_KINDS
 from regflows.rating.report import SIGNOFF_DAY, report_title
-from regflows.rating.schedule import PROCEDURE, submission_due, year_subject
+from regflows.rating.schedule import PROCEDURE, not_rated, submission_due, year_subject
 from regflows.rating.signoff_notices import SIGNOFF_REQUEST
 from regflows.store import db
 from regflows.store.obligations import find
@@ -179,6 +179,9 @@ def policy(profile: Profile) -> Policy:
 def submit(profile: Profile, year: int, by: str, *, now: dt.datetime | None = None, url: str | None = None,
            **send_options: Any) -> tuple[Signoff, list[str]]:
     """``by`` submits the year's latest run for sign-off; refused while any item is unconfirmed."""
+    why = not_rated(profile.institution, year)
+    if why is not None:  # 第九条: a newly connected year is not rated, so nothing of it is signed off
+        raise SignoffError(why)
     try:
         maker = profile.person(by)
     except KeyError:
