@@ -180,6 +180,8 @@ def feedback_command(
     if not created:
         typer.echo("提示：该反馈日期已登记，未作改动", err=True)
     detail = row.detail or {}
+    if detail.get("warning"):
+        typer.echo(f"注意：{detail['warning']}", err=True)
     _echo({"year": year, "received": detail.get("received"), "objection_due": detail.get("due_label"), "basis": detail.get("basis")})
 
 
