@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from calendars.zone import SHANGHAI
 from regflows.kit.errors import RuleFileError
 from regflows.kit.rulefiles import Document, parse_yaml, read_text
 from regflows.rating.model import Fact, Item, RatingModel
@@ -139,15 +140,17 @@ class Gathered:
 
 # -- reading --------------------------------------------------------------------------------------
 
-def read_evidence(path: Source, model: RatingModel, people: Collection[str] | None = None) -> Evidence:
-    return parse_evidence(read_text(path, WHAT), path, model, people)
+def read_evidence(path: Source, model: RatingModel, people: Collection[str] | None = None, *, today: dt.date | None = None) -> Evidence:
+    return parse_evidence(read_text(path, WHAT), path, model, people, today=today)
 
 
-def parse_evidence(text: str, source: Source, model: RatingModel, people: Collection[str] | None = None) -> Evidence:
+def parse_evidence(text: str, source: Source, model: RatingModel, people: Collection[str] | None = None, *,
+                   today: dt.date | None = None) -> Evidence:
     """The evidence file's text as :class:`Evidence`; every problem at once as a :class:`RuleFileError`.
 
     ``people``: the profile's person ids; a confirmation by anyone else is refused (a confirmation
-    is a regulated act: 第十二条, the institution answers for its self-assessment)."""
+    is a regulated act: 第十二条, the institution answers for its self-assessment). ``today``
+    (default: Beijing's today): a confirmation dated later, or before the rated year began, is refused."""
     document = parse_yaml(text, source, WHAT, decimals=True)  # rates and scores exact: 96.99999999999999999 < 97
     problems: list[str] = []
     data = document.data
@@ -163,7 +166,9 @@ def parse_evidence(text: str, source: Source, model: RatingModel, people: Collec
     if "year" in data and (not isinstance(year, int) or isinstance(year, bool) or year < FIRST_YEAR):
         problems.append(document.problem(("year",), f"年度应为 {FIRST_YEAR} 年及以后的四位整数，实为 {year!r}"))
     items = _items(document, data.get("items"), model, problems) if "items" in data else {}
-    provenance = _provenance(document, data.get("provenance"), model, problems, people)
+    rated = year if isinstance(year, int) and not isinstance(year, bool) and year >= FIRST_YEAR else None
+    provenance = _provenance(document, data.get("provenance"), model, problems, people,
+                             (dt.date(rated, 1, 1) if rated else None, today or dt.datetime.now(SHANGHAI).date()))
     downgrade = _conditions(document, data, "downgrade_conditions", DOWNGRADE_CONDITIONS, "第十五条", problems)
     zero = _conditions(document, data, "zero_conditions", ZERO_CONDITIONS, "第十六条", problems)
     candidates = _candidates(document, data.get("downgrade_candidates"), problems)
@@ -270,7 +275,11 @@ def _fact_value(fact: Fact, value: Any) -> tuple[FactValue, str | None]:
 
 
 def _provenance(document: Document, raw: Any, model: RatingModel, problems: list[str],
-                people: Collection[str] | None) -> dict[str, Provenance]:
+                people: Collection[str] | None, window: tuple[dt.date | None, dt.date]) -> dict[str, Provenance]:
+    """``window``: the first day of the rated year (None when the year is itself bad) and today; a
+    confirmation outside it is refused (one in the future is not a confirmation; one before the year
+    began cannot speak to the year's facts: 第九条, 第十二条)."""
+    earliest, today = window
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -309,6 +318,13 @@ def _provenance(document: Document, raw: Any, model: RatingModel, problems: list
                 continue
         if at is not None and (isinstance(at, dt.datetime) or not isinstance(at, dt.date)):
             problems.append(document.problem((*loc, "confirmed_at"), f"指标 {key} 的确认日期应写作 YYYY-MM-DD，实为 {at!r}"))
+            continue
+        if isinstance(at, dt.date) and at > today:
+            problems.append(document.problem((*loc, "confirmed_at"), f"指标 {key} 的确认日期 {at.isoformat()} 晚于今天（{today.isoformat()}），不能预先确认"))
+            continue
+        if isinstance(at, dt.date) and earliest is not None and at < earliest:
+            problems.append(document.problem((*loc, "confirmed_at"), f"指标 {key} 的确认日期 {at.isoformat()} 早于评级年度开始（{earliest.isoformat()}），"
+                                             "不能确认该年度的事实（PBOC-102 附件3 第九条）"))
             continue
         if (by is None) != (at is None):
             problems.append(document.problem(loc, f"指标 {key} 的确认须同时写明确认人 confirmed_by 与确认日期 confirmed_at"))

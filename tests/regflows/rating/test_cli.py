@@ -104,7 +104,7 @@ def test_dumps_writes_exact_decimal_text(value: Decimal, text: str) -> None:
 
 def test_a_confirmation_by_someone_outside_the_profile_is_refused(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
     path = tmp_path / "e.yaml"
-    confirmed = {"source": "自查", "confirmed_at": "2027-01-12"}
+    confirmed = {"source": "自查", "confirmed_at": "2026-01-12"}
     path.write_text(evidence_text(provenance={"8.1": {**confirmed, "confirmed_by": "zhao.lei"}}), encoding="utf-8")
     code, stdout, _ = _score(path)
     assert code == 0 and "8.1" not in json.loads(stdout)["unconfirmed"]

@@ -100,7 +100,7 @@ def test_every_problem_at_once(model: RatingModel, evidence_text: Callable[..., 
 
 def test_provenance_and_unconfirmed(model: RatingModel, evidence: Callable[..., Evidence]) -> None:
     found = evidence(provenance={
-        "8.1": {"source": "日核查记录", "confirmed_by": "zhao.lei", "confirmed_at": dt.date(2027, 1, 12)},
+        "8.1": {"source": "日核查记录", "confirmed_by": "zhao.lei", "confirmed_at": dt.date(2026, 1, 12)},
         "9.2": {"source": "自查", "confirmed_by": None, "confirmed_at": None},
     })
     unconfirmed = found.unconfirmed(model)
@@ -163,3 +163,18 @@ def test_an_unquoted_decimal_id_names_its_own_line(model: RatingModel, evidence_
     assert "  9.2:\n" in text
     message = _problems(text, model)
     assert f"第 {_line_of(text, '  9.2:')} 行" in message and "没有指标 9.2" in message
+
+
+@pytest.mark.parametrize(("at", "problem"), [
+    ("2026-12-01", "确认日期 2026-12-01 晚于今天（2026-11-27），不能预先确认"),
+    ("2025-12-31", "确认日期 2025-12-31 早于评级年度开始（2026-01-01）"),
+])
+def test_a_confirmation_date_outside_the_year_and_today_is_refused(model: RatingModel, evidence_text: Callable[..., str],
+                                                                   at: str, problem: str) -> None:
+    text = evidence_text(provenance={"8.1": {"source": "自查", "confirmed_by": "zhao.lei", "confirmed_at": at}})
+    with pytest.raises(RuleFileError) as caught:
+        parse_evidence(text, "evidence.yaml", model, today=dt.date(2026, 11, 27))
+    message = str(caught.value)
+    line = _line_of(text, f"    confirmed_at: '{at}'")
+    assert f"第 {line} 行" in message and "指标 8.1" in message and problem in message
+    assert parse_evidence(text.replace(at, "2026-11-27"), "evidence.yaml", model, today=dt.date(2026, 11, 27)).provenance["8.1"].confirmed
