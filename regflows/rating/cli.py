@@ -45,7 +45,7 @@ def template_command(
     from regflows.kit.files import write_atomically
     from regflows.rating.evidence import FIRST_YEAR, template
     from regflows.rating.model import load_model
-    from regflows.rating.schedule import not_rated
+    from regflows.rating.schedule import due_sentence, not_rated
 
     if year < FIRST_YEAR:
         _fail(f"--year 应为 {FIRST_YEAR} 年及以后（PBOC-102 附件3 自 2018 年施行），实为 {year}", ExitCode.USAGE)
@@ -60,7 +60,9 @@ def template_command(
         _fail(f"{out} 已存在：已填写的证据不会被覆盖（确需覆盖请加 --force）", ExitCode.USAGE)
     gathering, why_not = _gather(year)
     try:
-        write_atomically(out, template(year, load_model(), gathering.gathered, gathering.candidates).encode("utf-8"))
+        text = template(year, load_model(), gathering.gathered, gathering.candidates,
+                        due_sentence(year, loaded.institution, loaded.settings))  # a local institution's own day (第十一条)
+        write_atomically(out, text.encode("utf-8"))
     except OSError as exc:
         _fail(f"无法写入 {out}：{exc.strerror or exc}", ExitCode.USAGE)
     typer.echo(f"已写出 {year} 年度自评证据模板：{out}")

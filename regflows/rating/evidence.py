@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -268,9 +269,11 @@ def _fact_value(fact: Fact, value: Any) -> tuple[FactValue, str | None]:
     if number is None:
         return None, f"应为数（小数写作 0.85），实为 {_written(value)}"
     if (fact.min is not None and number < fact.min) or (fact.max is not None and number > fact.max):
-        low = "" if fact.min is None else str(fact.min)
-        high = "" if fact.max is None else str(fact.max)
-        return None, f"应在 {low} 至 {high} 之间，实为 {number}"
+        if fact.max is None:
+            return None, f"应不小于 {fact.min}，实为 {_written(number)}"
+        if fact.min is None:
+            return None, f"应不大于 {fact.max}，实为 {_written(number)}"
+        return None, f"应在 {fact.min} 至 {fact.max} 之间，实为 {_written(number)}"
     return number, None
 
 
@@ -395,8 +398,23 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+_STEP_MARK = re.compile(r"（计分标准(\d)）")
+
+
+def _criteria(item: Item) -> list[tuple[int, str]]:
+    """The item's 计分标准 as the table numbers them, one a line, each once: a rule whose text runs
+    the next criterion on (``…得1分。（计分标准3）…不得分``) is split at the mark, and two rules
+    citing the same criterion (6.3: not trained, perfunctory) print it once."""
+    out: list[tuple[int, str]] = []
+    for rule in item.rules:
+        pieces = _STEP_MARK.split(rule.text)
+        pairs = [(rule.step, pieces[0])] + [(int(pieces[i]), pieces[i + 1]) for i in range(1, len(pieces) - 1, 2)]
+        out += [(step, text.strip()) for step, text in pairs if text.strip() and (step, text.strip()) not in out]
+    return sorted(out, key=lambda pair: pair[0])
+
+
 def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | None = None,
-             candidates: Sequence[Candidate] = ()) -> str:
+             candidates: Sequence[Candidate] = (), due: str | None = None) -> str:
     """The evidence file for ``year`` with every item, each fact with its meaning (comments).
 
     ``gathered``: facts regflows already holds, by item id (the auto-fill seam); they are written
@@ -404,6 +422,8 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
     conditions of 第十五条 found in the records (late or missed reports: (三)), listed under
     ``downgrade_candidates`` for a person to confirm, never applied. Without them every fact has its
     default (no deduction) and every item waits for a person to state and confirm its facts.
+    ``due``: the header's sentence on when the self-assessment is due (the profile's, for a local
+    institution: 第十一条); by default the national institution's 31 January (第十条).
     """
     gathered = dict(gathered or {})
     for item_id, found in gathered.items():  # a programming error, not a person's: fail loudly
@@ -414,7 +434,8 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
     lines = [
         f"# 金融信用信息基础数据库接入机构征信合规与信息安全年度考核评级：自评证据（{year} 年度）",
         f"# 依据：PBOC-102 附件3《考核评级管理办法》及《考核评级指标及标准》（模型 {model.model} 版）；",
-        f"# 评级期间 {year}-01-01 至 {year}-12-31（第九条）。全国性接入机构的自评结果及证明材料于 {year + 1} 年 1 月 31 日前报送人民银行（第十条）。",
+        f"# 评级期间 {year}-01-01 至 {year}-12-31（第九条）。"
+        + (due or f"全国性接入机构的自评结果及证明材料于 {year + 1} 年 1 月 31 日前报送人民银行（第十条）。"),
         "#",
         "# 填写说明：",
         "# - items：48 个指标每个都须写出（编号加引号）；{} 或默认值表示未发现扣分事项。",
@@ -436,8 +457,7 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
             lines += ["", f"  # ==== {_NUMERALS[int(part.id) - 1]}、{part.title}（{part.max} 分） ===="]
         full = f"分值 {item.points}" + (f"，加分项：加 {item.bonus} 分" if item.bonus is not None else "")
         lines += ["", f"  # {item.id} {item.title}（{full}）{item.clause}", f"  #   评价内容：{item.content}"]
-        for rule in item.rules:
-            lines.append(f"  #   计分标准{rule.step}：{rule.text}")
+        lines += [f"  #   计分标准{step}：{text}" for step, text in _criteria(item)]
         filled = gathered.get(item.id)
         lines.append(f"  {_quoted(item.id)}:" + ("" if item.facts else " {}"))
         for name, fact in item.facts.items():
