@@ -90,7 +90,7 @@ def run_command(
     for line in comparison_lines(outcome.comparison, load_model()) if outcome.comparison else ():
         typer.echo(line, err=True)
     _echo({"year": year, "score": str(outcome.result.score), "grade": outcome.result.grade,
-           "unconfirmed": list(outcome.result.unconfirmed), "files": {k: str(p) for k, p in outcome.files.items()}})
+           "unconfirmed": list(outcome.result.unconfirmed), "unevaluated": list(outcome.result.unevaluated), "files": {k: str(p) for k, p in outcome.files.items()}})
 
 
 def _signoff_out(view: Any) -> dict[str, Any]:

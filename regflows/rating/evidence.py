@@ -165,7 +165,7 @@ def parse_evidence(text: str, source: Source, model: RatingModel, people: Collec
             problems.append(document.problem((), f"缺少 {key}"))
     year = data.get("year")
     if "year" in data and (not isinstance(year, int) or isinstance(year, bool) or year < FIRST_YEAR):
-        problems.append(document.problem(("year",), f"年度应为 {FIRST_YEAR} 年及以后的四位整数，实为 {year!r}"))
+        problems.append(document.problem(("year",), f"年度应为 {FIRST_YEAR} 年及以后的四位整数，实为 {_written(year)}"))
     items = _items(document, data.get("items"), model, problems) if "items" in data else {}
     rated = year if isinstance(year, int) and not isinstance(year, bool) and year >= FIRST_YEAR else None
     provenance = _provenance(document, data.get("provenance"), model, problems, people,
