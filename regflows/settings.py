@@ -389,6 +389,9 @@ class RatingSettings(_Strict):
         if not Decimal(0) < floors["C"] < floors["B"] < floors["A"] <= Decimal(100):
             raise ValueError("rating_grade_floors 须满足 0 < C < B < A ≤ 100")
         month, day = (int(x) for x in self.rating_local_submission_due.split("-"))
+        if (month, day) == (2, 29):  # a day only leap years have: the deadline of most years would not exist
+            raise ValueError("rating_local_submission_due 不能为 02-29（只有闰年才有该日，其他年份的报送截止日无从确定）：请按所在地人民银行"
+                             "分支机构的要求写 02-28 或 03-01")
         if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
             raise ValueError(f"rating_local_submission_due 不是有效的月日：{self.rating_local_submission_due}")
         return self

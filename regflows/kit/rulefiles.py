@@ -26,6 +26,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -199,11 +200,42 @@ class _NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no 
         return super().compose_node(parent, index)
 
 
-def parse_yaml(text: str, source: Source, what: str = "文件", *, aliases: bool = False) -> Document:
+def _decimal_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | float:
+    """A YAML float as the exact decimal its text writes (``96.99999999999999999`` stays below 97;
+    a binary float would round it to 97.0); ``.inf`` and ``.nan`` stay floats (no decimal text)."""
+    try:
+        return Decimal(str(node.value).replace("_", ""))
+    except InvalidOperation:
+        return float(loader.construct_yaml_float(node))
+
+
+class _DecimalLoader(yaml.SafeLoader):  # type: ignore[misc]
+    pass
+
+
+class _NoAliasDecimalLoader(_NoAliasLoader):
+    pass
+
+
+for _cls in (_DecimalLoader, _NoAliasDecimalLoader):
+    _cls.add_constructor("tag:yaml.org,2002:float", _decimal_float)
+
+
+def parse_yaml(text: str, source: Source, what: str = "文件", *, aliases: bool = False, decimals: bool = False) -> Document:
     """YAML text with the line of every key and list item. Parsed once: the node tree gives the
     lines, the same loader constructs the data from it. Anchors and aliases are refused unless
-    ``aliases`` (the module docstring says why and where)."""
-    loader = yaml.SafeLoader(text) if aliases else _NoAliasLoader(text)
+    ``aliases`` (the module docstring says why and where). ``decimals``: every YAML float is read as
+    the exact :class:`~decimal.Decimal` of its text, never through a binary float (scores, rates)."""
+    try:  # the reader checks every character as it is made: a NUL byte raises here, before parsing
+        if decimals:
+            loader = _DecimalLoader(text) if aliases else _NoAliasDecimalLoader(text)
+        else:
+            loader = yaml.SafeLoader(text) if aliases else _NoAliasLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise RuleFileError([f"{place(source, line)}：含不能出现在 YAML 文件中的控制字符 U+{code:04X}（如 NUL），请删除该字符"],
+                            source, what) from None
     root: yaml.Node | None = None
     try:
         root = loader.get_single_node()

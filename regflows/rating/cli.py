@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from regflows.exit_codes import ExitCode
-from regflows.profile import ProfileError, load_profile, profile_path
+from regflows.profile import Profile, ProfileError, load_profile, profile_path
 from regflows.rating.jsontext import decimal_text, dumps
 
 if TYPE_CHECKING:  # the gathering loads with the command, not with every regflows command
@@ -36,22 +36,38 @@ def template_command(
     year: Annotated[int, typer.Option("--year", help="评级年度（上一年度，如 2026）")],
     out: Annotated[Path, typer.Option("--out", help="写入的证据文件（YAML）")],
     force: Annotated[bool, typer.Option("--force", help="覆盖已有文件")] = False,
+    profile: Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")] = None,
 ) -> None:
     """写出该年度的自评证据模板：48 个指标及其事实、含义与计分标准（中文注释），自动填入系统已有的事实（待确认）。"""
+    import datetime as dt
+
+    from calendars.zone import SHANGHAI
     from regflows.kit.files import write_atomically
     from regflows.rating.evidence import FIRST_YEAR, template
     from regflows.rating.model import load_model
+    from regflows.rating.schedule import due_sentence, not_rated
 
     if year < FIRST_YEAR:
         _fail(f"--year 应为 {FIRST_YEAR} 年及以后（PBOC-102 附件3 自 2018 年施行），实为 {year}", ExitCode.USAGE)
+    this_year = dt.datetime.now(SHANGHAI).year
+    if year > this_year:  # 第九条: the rating period is a past calendar year
+        _fail(f"--year {year} 尚未开始：考核评级期间为上一年度 1 月 1 日至 12 月 31 日（PBOC-102 附件3 第九条）", ExitCode.USAGE)
+    loaded = _load_profile(profile)
+    why = not_rated(loaded.institution, year)
+    if why is not None:
+        _fail(why, ExitCode.REFUSED)
     if out.exists() and not force:
         _fail(f"{out} 已存在：已填写的证据不会被覆盖（确需覆盖请加 --force）", ExitCode.USAGE)
     gathering, why_not = _gather(year)
     try:
-        write_atomically(out, template(year, load_model(), gathering.gathered, gathering.candidates).encode("utf-8"))
+        text = template(year, load_model(), gathering.gathered, gathering.candidates,
+                        due_sentence(year, loaded.institution, loaded.settings))  # a local institution's own day (第十一条)
+        write_atomically(out, text.encode("utf-8"))
     except OSError as exc:
         _fail(f"无法写入 {out}：{exc.strerror or exc}", ExitCode.USAGE)
     typer.echo(f"已写出 {year} 年度自评证据模板：{out}")
+    if year == this_year:
+        typer.echo(f"注意：{year} 年度尚未结束，事实可能还会变化；自评在次年 1 月进行（PBOC-102 附件3 第九条、第十条）。", err=True)
     # Never silent: what was filled in (unconfirmed), what was found, and what was not gathered (issue 16, item 3).
     if why_not:
         typer.echo(f"注意：未自动填入系统已有的事实（{why_not}），请逐项填写并确认。", err=True)
@@ -63,6 +79,13 @@ def template_command(
     if gathering.candidates:
         typer.echo(f"提示：发现 {len(gathering.candidates)} 项可能的第十五条情形，已列入 downgrade_candidates，"
                    "仅供确认，不计入评级；确认后请把项号写入 downgrade_conditions。", err=True)
+
+
+def _load_profile(path: Path | None) -> Profile:
+    try:
+        return load_profile(path or profile_path())
+    except ProfileError as exc:
+        _fail(str(exc), ExitCode.USAGE)
 
 
 def _gather(year: int) -> tuple[Gathering, str | None]:
@@ -92,15 +115,17 @@ def score_command(
     from regflows.rating.schedule import RatingInputError
     from regflows.rating.scored import comparison_lines, score_with_last
 
-    try:
-        loaded = load_profile(profile or profile_path())
-    except ProfileError as exc:
-        _fail(str(exc), ExitCode.USAGE)
+    from regflows.rating.schedule import not_rated
+
+    loaded = _load_profile(profile)
     model = load_model()
     try:
         result, comparison, _, _ = score_with_last(file, loaded, last, model)
     except RatingInputError as exc:
         _fail(str(exc), ExitCode.USAGE)
+    why = not_rated(loaded.institution, result.year)
+    if why is not None:  # 第九条: no score for a year that is not rated
+        _fail(why, ExitCode.REFUSED)
     typer.echo(dumps(result.to_dict()))
     for note in result.notes:
         typer.echo(f"提示：{note}", err=True)

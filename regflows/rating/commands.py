@@ -90,7 +90,7 @@ def run_command(
     for line in comparison_lines(outcome.comparison, load_model()) if outcome.comparison else ():
         typer.echo(line, err=True)
     _echo({"year": year, "score": str(outcome.result.score), "grade": outcome.result.grade,
-           "unconfirmed": list(outcome.result.unconfirmed), "files": {k: str(p) for k, p in outcome.files.items()}})
+           "unconfirmed": list(outcome.result.unconfirmed), "unevaluated": list(outcome.result.unevaluated), "files": {k: str(p) for k, p in outcome.files.items()}})
 
 
 def _signoff_out(view: Any) -> dict[str, Any]:
@@ -107,6 +107,7 @@ def signoff_command(
     profile: ProfileOption = None,
 ) -> None:
     """提交该年度最近一次自评运行的报告、计分表与 summary.json 审批：复核、签发，三人不同；有未确认的指标时拒绝。"""
+    from regflows.kit.obligations import Refused
     from regflows.rating.signoff import SignoffError, SignoffInputError, submit
 
     loaded = _profile(profile)
@@ -114,7 +115,7 @@ def signoff_command(
         view, warnings = submit(loaded, year, by)
     except SignoffInputError as exc:
         _fail(str(exc), ExitCode.USAGE)
-    except SignoffError as exc:
+    except (SignoffError, Refused) as exc:  # Refused: the year's obligation refuses (第九条: a year not rated)
         _fail(str(exc), ExitCode.REFUSED)
     for w in warnings:
         typer.echo(f"提示：{w}", err=True)
@@ -179,6 +180,8 @@ def feedback_command(
     if not created:
         typer.echo("提示：该反馈日期已登记，未作改动", err=True)
     detail = row.detail or {}
+    if detail.get("warning"):
+        typer.echo(f"注意：{detail['warning']}", err=True)
     _echo({"year": year, "received": detail.get("received"), "objection_due": detail.get("due_label"), "basis": detail.get("basis")})
 
 

@@ -29,11 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from calendars.zone import SHANGHAI
 from regflows.kit.errors import RuleFileError
 from regflows.kit.rulefiles import Document, parse_yaml, read_text
 from regflows.rating.model import Fact, Item, RatingModel
@@ -114,6 +116,20 @@ class Evidence:
         """The items nobody has confirmed yet, in the table's order (the sign-off waits for them)."""
         return [i.id for i in model.items if not (i.id in self.provenance and self.provenance[i.id].confirmed)]
 
+    def unevaluated(self, model: RatingModel) -> dict[str, tuple[str, ...]]:
+        """The items with a band fact written ``null`` (未评估), each with those facts, in the table's order.
+
+        Such an item takes no deduction (there is no value to read a band from), so it would show
+        full marks; it is listed instead, and the sign-off waits for it as for an unconfirmed item
+        (第十二条: the institution answers for the truth of its self-assessment)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for item in model.items:
+            given = self.items.get(item.id, {})  # written null; a fact left out ({}) means no deduction event found
+            missing = tuple(name for name, fact in item.facts.items() if fact.type == "decimal" and name in given and given[name] is None)
+            if missing:
+                out[item.id] = missing
+        return out
+
 
 @dataclass(frozen=True)
 class Gathered:
@@ -125,16 +141,18 @@ class Gathered:
 
 # -- reading --------------------------------------------------------------------------------------
 
-def read_evidence(path: Source, model: RatingModel, people: Collection[str] | None = None) -> Evidence:
-    return parse_evidence(read_text(path, WHAT), path, model, people)
+def read_evidence(path: Source, model: RatingModel, people: Collection[str] | None = None, *, today: dt.date | None = None) -> Evidence:
+    return parse_evidence(read_text(path, WHAT), path, model, people, today=today)
 
 
-def parse_evidence(text: str, source: Source, model: RatingModel, people: Collection[str] | None = None) -> Evidence:
+def parse_evidence(text: str, source: Source, model: RatingModel, people: Collection[str] | None = None, *,
+                   today: dt.date | None = None) -> Evidence:
     """The evidence file's text as :class:`Evidence`; every problem at once as a :class:`RuleFileError`.
 
     ``people``: the profile's person ids; a confirmation by anyone else is refused (a confirmation
-    is a regulated act: 第十二条, the institution answers for its self-assessment)."""
-    document = parse_yaml(text, source, WHAT)
+    is a regulated act: 第十二条, the institution answers for its self-assessment). ``today``
+    (default: Beijing's today): a confirmation dated later, or before the rated year began, is refused."""
+    document = parse_yaml(text, source, WHAT, decimals=True)  # rates and scores exact: 96.99999999999999999 < 97
     problems: list[str] = []
     data = document.data
     if not isinstance(data, dict):
@@ -147,9 +165,11 @@ def parse_evidence(text: str, source: Source, model: RatingModel, people: Collec
             problems.append(document.problem((), f"缺少 {key}"))
     year = data.get("year")
     if "year" in data and (not isinstance(year, int) or isinstance(year, bool) or year < FIRST_YEAR):
-        problems.append(document.problem(("year",), f"年度应为 {FIRST_YEAR} 年及以后的四位整数，实为 {year!r}"))
+        problems.append(document.problem(("year",), f"年度应为 {FIRST_YEAR} 年及以后的四位整数，实为 {_written(year)}"))
     items = _items(document, data.get("items"), model, problems) if "items" in data else {}
-    provenance = _provenance(document, data.get("provenance"), model, problems, people)
+    rated = year if isinstance(year, int) and not isinstance(year, bool) and year >= FIRST_YEAR else None
+    provenance = _provenance(document, data.get("provenance"), model, problems, people,
+                             (dt.date(rated, 1, 1) if rated else None, today or dt.datetime.now(SHANGHAI).date()))
     downgrade = _conditions(document, data, "downgrade_conditions", DOWNGRADE_CONDITIONS, "第十五条", problems)
     zero = _conditions(document, data, "zero_conditions", ZERO_CONDITIONS, "第十六条", problems)
     candidates = _candidates(document, data.get("downgrade_candidates"), problems)
@@ -166,9 +186,9 @@ def _items(document: Document, raw: Any, model: RatingModel, problems: list[str]
     known = {i.id: i for i in model.items}
     items: dict[str, dict[str, FactValue]] = {}
     for key, facts in raw.items():
-        loc: tuple[str | int, ...] = ("items", key)
+        loc: tuple[str | int, ...] = ("items", _key_text(key))  # an unquoted 8.1 is a number: found at its own line by its text
         if not isinstance(key, str):
-            problems.append(document.problem(loc, f"指标编号 {key} 须加引号，写作 \"{key}\"（不加引号会被读作数字）"))
+            problems.append(document.problem(loc, f"指标编号 {loc[-1]} 须加引号，写作 \"{loc[-1]}\"（不加引号会被读作数字）"))
             continue
         item = known.get(key)
         if item is None:
@@ -188,11 +208,18 @@ def _items(document: Document, raw: Any, model: RatingModel, problems: list[str]
                 problems.append(document.problem((*loc, name), f"指标 {key} 的 {name} {problem}"))
             else:
                 items[key][str(name)] = checked
-    written = {str(key) for key in raw}  # an unquoted id is reported above, not again as missing
+    written = {_key_text(key) for key in raw}  # an unquoted id is reported above, not again as missing
     for item_id in known:
         if item_id not in written:
             problems.append(document.problem(("items",), f"缺少指标 {item_id}（每个指标都须写出；无扣分事项写 \"{item_id}\": {{}}）"))
     return items
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as the file wrote it, the way the document's lines are keyed (``8.1``, ``14``, ``true``)."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return format(key, "f") if isinstance(key, Decimal) else str(key)
 
 
 def _number(value: Any) -> Decimal | None:
@@ -215,36 +242,47 @@ def _number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def _written(value: Any) -> str:
+    """A value as the file wrote it, for a message (a decimal as its text, not ``Decimal('2.5')``)."""
+    return format(value, "f") if isinstance(value, Decimal) else repr(value)
+
+
 def _fact_value(fact: Fact, value: Any) -> tuple[FactValue, str | None]:
-    """The value checked against its fact's type, or the problem in Chinese."""
+    """The value checked against its fact's type, or the problem in Chinese (values as written)."""
     if fact.type == "count":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return None, f"应为非负整数（次数、笔数、处数），实为 {value!r}"
+            return None, f"应为非负整数（次数、笔数、处数），实为 {_written(value)}"
         if fact.max is not None and value > fact.max:
             return None, f"最多为 {fact.max}，实为 {value}"
         return value, None
     if fact.type == "flag":
         if not isinstance(value, bool):
-            return None, f"应为 true 或 false，实为 {value!r}"
+            return None, f"应为 true 或 false，实为 {_written(value)}"
         return value, None
     if fact.type == "choice":
         if value not in fact.values:
-            return None, f"应为 {'、'.join(fact.values)} 之一，实为 {value!r}"
+            return None, f"应为 {'、'.join(fact.values)} 之一，实为 {_written(value)}"
         return value, None
     if value is None:
         return None, None  # not assessed
     number = _number(value)
     if number is None:
-        return None, f"应为数（小数写作 0.85），实为 {value!r}"
+        return None, f"应为数（小数写作 0.85），实为 {_written(value)}"
     if (fact.min is not None and number < fact.min) or (fact.max is not None and number > fact.max):
-        low = "" if fact.min is None else str(fact.min)
-        high = "" if fact.max is None else str(fact.max)
-        return None, f"应在 {low} 至 {high} 之间，实为 {number}"
+        if fact.max is None:
+            return None, f"应不小于 {fact.min}，实为 {_written(number)}"
+        if fact.min is None:
+            return None, f"应不大于 {fact.max}，实为 {_written(number)}"
+        return None, f"应在 {fact.min} 至 {fact.max} 之间，实为 {_written(number)}"
     return number, None
 
 
 def _provenance(document: Document, raw: Any, model: RatingModel, problems: list[str],
-                people: Collection[str] | None) -> dict[str, Provenance]:
+                people: Collection[str] | None, window: tuple[dt.date | None, dt.date]) -> dict[str, Provenance]:
+    """``window``: the first day of the rated year (None when the year is itself bad) and today; a
+    confirmation outside it is refused (one in the future is not a confirmation; one before the year
+    began cannot speak to the year's facts: 第九条, 第十二条)."""
+    earliest, today = window
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -253,9 +291,9 @@ def _provenance(document: Document, raw: Any, model: RatingModel, problems: list
     known = {i.id for i in model.items}
     out: dict[str, Provenance] = {}
     for key, entry in raw.items():
-        loc: tuple[str | int, ...] = ("provenance", key)
+        loc: tuple[str | int, ...] = ("provenance", _key_text(key))
         if not isinstance(key, str) or key not in known:
-            problems.append(document.problem(loc, f"没有指标 {key}（指标编号须加引号，如 \"8.1\"）"))
+            problems.append(document.problem(loc, f"没有指标 {_key_text(key)}（指标编号须加引号，如 \"8.1\"）"))
             continue
         if not isinstance(entry, dict):
             problems.append(document.problem(loc, f"指标 {key} 的来源应为映射 {{source, confirmed_by, confirmed_at}}"))
@@ -283,6 +321,13 @@ def _provenance(document: Document, raw: Any, model: RatingModel, problems: list
                 continue
         if at is not None and (isinstance(at, dt.datetime) or not isinstance(at, dt.date)):
             problems.append(document.problem((*loc, "confirmed_at"), f"指标 {key} 的确认日期应写作 YYYY-MM-DD，实为 {at!r}"))
+            continue
+        if isinstance(at, dt.date) and at > today:
+            problems.append(document.problem((*loc, "confirmed_at"), f"指标 {key} 的确认日期 {at.isoformat()} 晚于今天（{today.isoformat()}），不能预先确认"))
+            continue
+        if isinstance(at, dt.date) and earliest is not None and at < earliest:
+            problems.append(document.problem((*loc, "confirmed_at"), f"指标 {key} 的确认日期 {at.isoformat()} 早于评级年度开始（{earliest.isoformat()}），"
+                                             "不能确认该年度的事实（PBOC-102 附件3 第九条）"))
             continue
         if (by is None) != (at is None):
             problems.append(document.problem(loc, f"指标 {key} 的确认须同时写明确认人 confirmed_by 与确认日期 confirmed_at"))
@@ -353,8 +398,23 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+_STEP_MARK = re.compile(r"（计分标准(\d)）")
+
+
+def _criteria(item: Item) -> list[tuple[int, str]]:
+    """The item's 计分标准 as the table numbers them, one a line, each once: a rule whose text runs
+    the next criterion on (``…得1分。（计分标准3）…不得分``) is split at the mark, and two rules
+    citing the same criterion (6.3: not trained, perfunctory) print it once."""
+    out: list[tuple[int, str]] = []
+    for rule in item.rules:
+        pieces = _STEP_MARK.split(rule.text)
+        pairs = [(rule.step, pieces[0])] + [(int(pieces[i]), pieces[i + 1]) for i in range(1, len(pieces) - 1, 2)]
+        out += [(step, text.strip()) for step, text in pairs if text.strip() and (step, text.strip()) not in out]
+    return sorted(out, key=lambda pair: pair[0])
+
+
 def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | None = None,
-             candidates: Sequence[Candidate] = ()) -> str:
+             candidates: Sequence[Candidate] = (), due: str | None = None) -> str:
     """The evidence file for ``year`` with every item, each fact with its meaning (comments).
 
     ``gathered``: facts regflows already holds, by item id (the auto-fill seam); they are written
@@ -362,6 +422,8 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
     conditions of 第十五条 found in the records (late or missed reports: (三)), listed under
     ``downgrade_candidates`` for a person to confirm, never applied. Without them every fact has its
     default (no deduction) and every item waits for a person to state and confirm its facts.
+    ``due``: the header's sentence on when the self-assessment is due (the profile's, for a local
+    institution: 第十一条); by default the national institution's 31 January (第十条).
     """
     gathered = dict(gathered or {})
     for item_id, found in gathered.items():  # a programming error, not a person's: fail loudly
@@ -372,7 +434,8 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
     lines = [
         f"# 金融信用信息基础数据库接入机构征信合规与信息安全年度考核评级：自评证据（{year} 年度）",
         f"# 依据：PBOC-102 附件3《考核评级管理办法》及《考核评级指标及标准》（模型 {model.model} 版）；",
-        f"# 评级期间 {year}-01-01 至 {year}-12-31（第九条）。全国性接入机构的自评结果及证明材料于 {year + 1} 年 1 月 31 日前报送人民银行（第十条）。",
+        f"# 评级期间 {year}-01-01 至 {year}-12-31（第九条）。"
+        + (due or f"全国性接入机构的自评结果及证明材料于 {year + 1} 年 1 月 31 日前报送人民银行（第十条）。"),
         "#",
         "# 填写说明：",
         "# - items：48 个指标每个都须写出（编号加引号）；{} 或默认值表示未发现扣分事项。",
@@ -394,8 +457,7 @@ def template(year: int, model: RatingModel, gathered: Mapping[str, Gathered] | N
             lines += ["", f"  # ==== {_NUMERALS[int(part.id) - 1]}、{part.title}（{part.max} 分） ===="]
         full = f"分值 {item.points}" + (f"，加分项：加 {item.bonus} 分" if item.bonus is not None else "")
         lines += ["", f"  # {item.id} {item.title}（{full}）{item.clause}", f"  #   评价内容：{item.content}"]
-        for rule in item.rules:
-            lines.append(f"  #   计分标准{rule.step}：{rule.text}")
+        lines += [f"  #   计分标准{step}：{text}" for step, text in _criteria(item)]
         filled = gathered.get(item.id)
         lines.append(f"  {_quoted(item.id)}:" + ("" if item.facts else " {}"))
         for name, fact in item.facts.items():

@@ -133,10 +133,18 @@ def record_feedback(year: int, received: dt.date, by: str, profile: Profile, *, 
                          owner_role="compliance", regime="PBOC-102", due_at=deadline.due, state="pending", evidence={},
                          reminders_sent=[], detail={"year": year, "received": received.isoformat(), "entered_by": by, "due_label": deadline.label(),
                                                     "basis": f"收到反馈之日起 {OBJECTION_WORKING_DAYS} 个工作日内：{deadline.basis}"})
+        # The feedback answers a submitted self-assessment; recorded before the submission is (filed outside regflows,
+        # or not yet entered), the window still runs (第十条（四）: from the feedback): recorded, warned and on the ledger.
+        submission = find(s, year_subject(year), SUBMISSION_CODE)
+        if submission is None or submission.state != "fulfilled":
+            row.detail = {**(row.detail or {}), "submitted": False,
+                          "warning": f"{year} 年度的自评尚未登记报送（regflows rating submit {year} …）：已按收到反馈的日期计算申述期限，"
+                                     "请核实自评结果是否已报送人民银行并补登报送"}
         s.add(row)
         s.flush()
         ledger.append_in(s, "rating.feedback_received", row.subject,
-                         {"year": year, "received": received.isoformat(), "due": deadline.due.isoformat(), "basis": deadline.basis},
+                         {"year": year, "received": received.isoformat(), "due": deadline.due.isoformat(), "basis": deadline.basis,
+                          "before_submission": "warning" in (row.detail or {})},
                          actor=by)
         return row, True
 

@@ -94,7 +94,7 @@ def run(year: int, evidence_path: Path, out_dir: Path, profile: Profile, *, last
                         contradictions=profile.settings.rating_contradictions, candidates=evidence.downgrade_candidates,
                         comparison=comparison, comparison_note=note, submission_due=due_label, submission_basis=basis,
                         people={p.id: p.name for p in profile.people})
-    summary: dict[str, Any] = {**result.to_dict(), "submission_due": due_label,
+    summary: dict[str, Any] = {**result.to_dict(), "unevaluated": list(result.unevaluated), "submission_due": due_label,
                                "comparison": comparison_dict(comparison) if comparison else None}
     names = file_names(year)
     step("写出自评报告、计分表与 summary.json")

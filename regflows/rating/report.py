@@ -37,6 +37,7 @@ PART_NUMERALS = ("一", "二", "三", "四", "五")
 SIGNOFF_DAY = "签发日期"
 DRAFT_NOTICE = DRAFT_MARK + "：本自评报告由 regflows 根据本年度自评证据生成，须经复核、签发后方可报送人民银行。"
 SHEET_COLUMNS = ("评价项目", "指标", "编号", "考核内容", "分值", "得分", "扣分", "计分标准", "证据")
+SHEET_WIDTHS = (18, 22, 7, 28, 7, 7, 7, 45, 60)
 _HEAD = CellStyle(bold=True, border=True, horizontal="center", vertical="center", wrap=True)
 _CELL = CellStyle(border=True, vertical="top", wrap=True)
 _BOLD = CellStyle(bold=True, border=True, vertical="top", wrap=True)
@@ -70,6 +71,10 @@ class ReportContext:
     people: dict[str, str] = field(default_factory=dict)
 
 
+def _unevaluated_text(facts: Sequence[str]) -> str:
+    return f"未评估：{'、'.join(facts)} 为 null，未按其计分（得分不代表满分）；评估并确认前不能签发"
+
+
 def _conditions_text(numbers: Sequence[int], table: dict[int, str]) -> str:
     return "；".join(f"（{n}）{table[n]}" for n in numbers)
 
@@ -79,11 +84,12 @@ def _items_rows(ctx: ReportContext, part_id: str) -> list[list[str]]:
     for indicator in (i for i in ctx.model.indicators if i.part == part_id):
         for item in (i for i in ctx.model.items if i.indicator == indicator.id):
             scored = next(s for s in ctx.result.items if s.id == item.id)
-            if scored.deductions:
-                why = "\n".join(f"扣 {num(d.points)} 分：{d.rule}。证据：{d.evidence}" for d in scored.deductions)
-            else:
-                why = "未发现扣分事项"
-            rows.append([item.id, f"{indicator.id} {indicator.title}：{item.title}", num(scored.max), num(scored.points), why])
+            missing = ctx.result.unevaluated.get(item.id)
+            lines = [_unevaluated_text(missing)] if missing else []
+            lines += [f"扣 {num(d.points)} 分：{d.rule}。证据：{d.evidence}" for d in scored.deductions]
+            why = "\n".join(lines) or "未发现扣分事项"
+            got = num(scored.points) + ("（未评估）" if missing else "")
+            rows.append([item.id, f"{indicator.id} {indicator.title}：{item.title}", num(scored.max), got, why])
     return rows
 
 
@@ -143,6 +149,8 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
         else:
             doc.paragraph("各指标得分与上一年度相同。")
     doc.heading(f"{_heading_number(n + 2)}、确认与报送")
+    if r.unevaluated:
+        doc.paragraph(pending(f"{len(r.unevaluated)} 个指标未评估：{'、'.join(r.unevaluated)}；全部评估前不能签发（第十二条）"))
     if r.unconfirmed:
         doc.paragraph(pending(f"{len(r.unconfirmed)} 个指标的事实尚未确认：{'、'.join(r.unconfirmed)}；全部确认前不能签发（第十二条）"))
     else:
@@ -167,8 +175,10 @@ def write_sheet(path: Path, ctx: ReportContext) -> Path:
     r = ctx.result
     book = SafeWorkbook(stamp=ctx.prepared_at)
     sheet = book.sheet("自评计分")
+    sheet.column_widths(SHEET_WIDTHS)  # before the rows: each row's height is fitted to its text in these widths
     for column, title in enumerate(SHEET_COLUMNS, start=1):
         sheet.write(1, column, title, _HEAD)
+    sheet.fit_row_height(1)
     row = 1
     parts = {p.id: p for p in ctx.model.parts}
     indicators = {i.id: i for i in ctx.model.indicators}
@@ -177,17 +187,21 @@ def write_sheet(path: Path, ctx: ReportContext) -> Path:
         indicator = indicators[item.indicator]
         lost = sum((d.points for d in scored.deductions), Decimal(0))
         deductions = scored.deductions or ()
+        missing = r.unevaluated.get(item.id)
         first = True
         for d in deductions or (None,):
             row += 1
             cells: tuple[str | Decimal | None, ...] = (
                 parts[indicator.part].title if first else None, f"{indicator.id} {indicator.title}" if first else None,
                 item.id, item.title if first else None, scored.max if first else None, scored.points if first else None,
-                (d.points if d else (lost if first else None)), d.rule if d else "", d.evidence if d else "")
+                (d.points if d else (lost if first else None)), d.rule if d else "",
+                d.evidence if d else (_unevaluated_text(missing) if missing else ""))
             for column, value in enumerate(cells, start=1):
                 sheet.write(row, column, value, _CELL)
+            sheet.fit_row_height(row)  # wrapped 计分标准 and 证据 print whole, not cut at the cell's edge
             first = False
     summary = book.sheet("汇总")
+    summary.column_widths([30, 10, 40])
     for column, title in enumerate(("评价项目", "满分", "得分"), start=1):
         summary.write(1, column, title, _HEAD)
     for i, part in enumerate(ctx.model.parts, start=2):
@@ -198,12 +212,15 @@ def write_sheet(path: Path, ctx: ReportContext) -> Path:
     rows: list[tuple[str, str | Decimal]] = [("各项合计", r.total), ("考核计分", r.score), ("等级", r.grade),
                                               ("第十五条（下调一级）", "、".join(str(n) for n in r.downgraded_by) or "无"),
                                               ("第十六条（定为0分）", "、".join(str(n) for n in r.zeroed_by) or "无"),
+                                              ("未评估的指标", "、".join(r.unevaluated) or "无"),
                                               ("未确认的指标", "、".join(r.unconfirmed) or "无")]
     for offset, (label, value) in enumerate(rows):
         summary.write(tail + offset, 1, label, _BOLD)
         summary.write(tail + offset, 3, value, _CELL)
-    summary.column_widths([30, 10, 40])
-    sheet.column_widths([18, 22, 7, 28, 7, 7, 7, 45, 60])
+    last = tail + len(rows) - 1
+    for summary_row in range(1, last + 1):
+        summary.fit_row_height(summary_row)
+    summary.print_layout(last_row=last, last_column=3, repeat_rows=(1, 1))  # landscape, one page wide, like the score sheet
     sheet.freeze(2)
     sheet.print_layout(last_row=row, last_column=len(SHEET_COLUMNS), repeat_rows=(1, 1))
     return book.save(path)
@@ -227,6 +244,8 @@ def artifact_markdown(ctx: ReportContext) -> str:
         lines.append(f"- 第十五条情形（{'、'.join(str(n) for n in r.downgraded_by)}）：等级由 {r.grade_before_downgrade} 下调一级")
     for candidate in ctx.candidates:
         lines.append(f"- 待确认的第十五条（{candidate.condition}）情形（未计入）：{markdown_text(candidate.what)}")
+    if r.unevaluated:
+        lines.append(f"- **{len(r.unevaluated)} 个指标未评估**（全部评估前不能签发）：{'、'.join(r.unevaluated)}")
     if r.unconfirmed:
         lines.append(f"- **{len(r.unconfirmed)} 个指标尚未确认**（全部确认前不能签发）：{'、'.join(r.unconfirmed)}")
     if ctx.comparison is not None:

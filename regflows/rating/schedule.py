@@ -25,7 +25,7 @@ from regflows.profile import Institution
 from regflows.settings import RatingSettings
 
 __all__ = [
-    "NOT_AN_ACCESS_INSTITUTION", "OBJECTION_CLAUSE", "OBJECTION_WORKING_DAYS", "PROCEDURE", "SUBMISSION_CLAUSE", "RatingInputError", "is_national",
+    "NOT_AN_ACCESS_INSTITUTION", "OBJECTION_CLAUSE", "OBJECTION_WORKING_DAYS", "PROCEDURE", "SUBMISSION_CLAUSE", "RatingInputError", "due_sentence", "is_national",
     "not_rated", "objection_due", "previous_year", "submission_clause", "submission_due", "year_subject",
 ]
 
@@ -91,6 +91,16 @@ def submission_due(year: int, institution: Institution, settings: RatingSettings
     else:
         month, day = (int(x) for x in (settings or RatingSettings()).rating_local_submission_due.split("-"))
     return by_day_of_month(year + 1, month, day, calendar=calendar), submission_clause(institution)
+
+
+def due_sentence(year: int, institution: Institution, settings: RatingSettings | None = None) -> str:
+    """When ``year``'s self-assessment is due, as the evidence template's header says it (no calendar
+    needed: the day as written, and that a day off rolls forward)."""
+    if is_national(institution):
+        return f"全国性接入机构的自评结果及证明材料于 {year + 1} 年 1 月 31 日前报送人民银行（{SUBMISSION_CLAUSE}；遇休息日顺延至下一个工作日）。"
+    month, day = (int(x) for x in (settings or RatingSettings()).rating_local_submission_due.split("-"))
+    return (f"地方性接入机构的自评结果及证明材料于 {year + 1} 年 {month} 月 {day} 日前报送所在地人民银行分支机构"
+            f"（{LOCAL_SUBMISSION_CLAUSE}；机构配置 rating_local_submission_due；遇休息日顺延至下一个工作日）。")
 
 
 def objection_due(received: dt.date, calendar: WorkingDayCalendar | None = None) -> Deadline:

@@ -21,7 +21,7 @@ several conditions of 第十五条 lower the grade one step in all; D stays D.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from regflows.rating.evidence import Evidence, FactValue
@@ -68,6 +68,8 @@ class RatingResult:
     unconfirmed: tuple[str, ...]
     #: Chinese lines a person must see beside the JSON: the cap, pending candidates, unconfirmed items.
     notes: tuple[str, ...] = ()
+    #: The items with a band fact left null (未评估), each with those facts: listed, never full marks in silence.
+    unevaluated: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """The CLI contract of issue 16 (Decimals kept: the JSON writer prints their exact text)."""
@@ -204,11 +206,15 @@ def score(model: RatingModel, evidence: Evidence, settings: RatingSettings) -> R
     for candidate in evidence.downgrade_candidates:
         notes.append(f"待确认的第十五条（{candidate.condition}）情形，未计入：{candidate.what}"
                      + (f"（来源：{candidate.source}）" if candidate.source else ""))
+    unevaluated = evidence.unevaluated(model)
+    if unevaluated:
+        listed = "、".join(f"{i}（{'、'.join(facts)}）" for i, facts in unevaluated.items())
+        notes.append(f"{len(unevaluated)} 个指标未评估（事实为 null，未按其计分，得分不代表满分）：{listed}；全部评估前不能签发")
     unconfirmed = tuple(evidence.unconfirmed(model))
     if unconfirmed:
         notes.append(f"{len(unconfirmed)} 个指标的事实尚未确认（provenance 的 confirmed_by、confirmed_at），全部确认前不能签发")
     return RatingResult(evidence.year, points, grade, total, grade_before, parts, items, evidence.downgrade_conditions,
-                        evidence.zero_conditions, unconfirmed, tuple(notes))
+                        evidence.zero_conditions, unconfirmed, tuple(notes), unevaluated)
 
 
 @dataclass(frozen=True)

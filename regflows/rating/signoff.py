@@ -44,7 +44,7 @@ from regflows.profile import Profile, load_profile, profile_path
 from regflows.rating.owed import SUBMISSION_CODE, ensure_submission_in
 from regflows.rating.pipeline import FILE_KINDS
 from regflows.rating.report import SIGNOFF_DAY, report_title
-from regflows.rating.schedule import PROCEDURE, submission_due, year_subject
+from regflows.rating.schedule import PROCEDURE, not_rated, submission_due, year_subject
 from regflows.rating.signoff_notices import SIGNOFF_REQUEST
 from regflows.store import db
 from regflows.store.obligations import find
@@ -74,14 +74,21 @@ def content_sha256(files: dict[str, str]) -> str:
 
 
 def _unconfirmed(summary: bytes, where: str) -> list[str]:
+    """The items the summary lists as unconfirmed, then those it lists as unevaluated (marked 未评估)."""
     try:
-        listed = json.loads(summary)["unconfirmed"]
+        data = json.loads(summary)
+        listed, unevaluated = data["unconfirmed"], data["unevaluated"]
     except (ValueError, KeyError, TypeError):
-        raise SignoffError(f"{where} 不是自评运行写出的 summary.json（没有 unconfirmed），不能签发") from None
-    return [str(x) for x in listed]
+        raise SignoffError(f"{where} 不是本版本自评运行写出的 summary.json（没有 unconfirmed、unevaluated），不能签发；请重新运行该年度自评") from None
+    return [str(x) for x in listed] + [f"{x}（未评估）" for x in unevaluated]
 
 
 def _refuse_unconfirmed(year: int, unconfirmed: list[str]) -> None:
+    """Refused while an item is unconfirmed or unevaluated (a band fact left null scores no deduction)."""
+    if any(x.endswith("（未评估）") for x in unconfirmed):
+        pending = [x for x in unconfirmed if x.endswith("（未评估）")]
+        raise SignoffError(f"{year} 年度自评有 {len(pending)} 个指标未评估（{'、'.join(pending)}：事实为 null）：全部评估、确认"
+                           "并重新运行后才能提交签发、定稿（PBOC-102 附件3 第十二条）")
     if unconfirmed:
         raise SignoffError(f"{year} 年度自评有 {len(unconfirmed)} 个指标的事实尚未确认（{'、'.join(unconfirmed)}）：全部确认"
                            "（证据文件 provenance 的 confirmed_by、confirmed_at）并重新运行后才能提交签发、定稿（PBOC-102 附件3 第十二条）")
@@ -172,6 +179,9 @@ def policy(profile: Profile) -> Policy:
 def submit(profile: Profile, year: int, by: str, *, now: dt.datetime | None = None, url: str | None = None,
            **send_options: Any) -> tuple[Signoff, list[str]]:
     """``by`` submits the year's latest run for sign-off; refused while any item is unconfirmed."""
+    why = not_rated(profile.institution, year)
+    if why is not None:  # 第九条: a newly connected year is not rated, so nothing of it is signed off
+        raise SignoffError(why)
     try:
         maker = profile.person(by)
     except KeyError:

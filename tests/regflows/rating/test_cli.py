@@ -42,6 +42,15 @@ def test_template_then_score(tmp_path: Path, home: Path) -> None:
     assert len(data["unconfirmed"]) == 48 and "48 个指标的事实尚未确认" in stderr
 
 
+def test_an_unevaluated_band_fact_is_listed_on_stderr(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text(evidence_text({"5.1": {"user_count_deviation": None}, "6.3": {"training_coverage": None}}), encoding="utf-8")
+    code, stdout, stderr = _score(path)
+    assert code == 0
+    assert list(json.loads(stdout)) == ["year", "score", "grade", "parts", "items", "downgraded_by", "zeroed_by", "unconfirmed"]
+    assert "2 个指标未评估" in stderr and "5.1（user_count_deviation）、6.3（training_coverage）" in stderr
+
+
 def test_scores_are_exact_json_numbers(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
     path = tmp_path / "e.yaml"
     path.write_text(evidence_text({"8.2": {"incomplete_authorisations": 3}, "9.1": {"purpose_unclear": 10},
@@ -95,7 +104,7 @@ def test_dumps_writes_exact_decimal_text(value: Decimal, text: str) -> None:
 
 def test_a_confirmation_by_someone_outside_the_profile_is_refused(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
     path = tmp_path / "e.yaml"
-    confirmed = {"source": "自查", "confirmed_at": "2027-01-12"}
+    confirmed = {"source": "自查", "confirmed_at": "2026-01-12"}
     path.write_text(evidence_text(provenance={"8.1": {**confirmed, "confirmed_by": "zhao.lei"}}), encoding="utf-8")
     code, stdout, _ = _score(path)
     assert code == 0 and "8.1" not in json.loads(stdout)["unconfirmed"]
@@ -131,3 +140,13 @@ def test_last_years_comparison_goes_to_stderr_and_the_json_keeps_its_keys(tmp_pa
     wrong.write_text(evidence_text(year=2024), encoding="utf-8")
     code, _, stderr = _score(this, "--last", str(wrong))
     assert code == 2 and "应为 2025 年度" in stderr
+
+
+def test_a_nul_byte_in_the_evidence_exits_2_naming_its_line(tmp_path: Path, evidence_text: Callable[..., str]) -> None:
+    path = tmp_path / "e.yaml"
+    text = evidence_text()
+    path.write_text(text.replace("  '8.1': {}\n", "  '8.1': {}\x00\n"), encoding="utf-8")
+    line = text.splitlines().index("  '8.1': {}") + 1
+    code, stdout, stderr = _score(path)
+    assert code == 2 and not stdout and "Traceback" not in stderr
+    assert f"第 {line} 行" in stderr and "U+0000" in stderr

@@ -4,6 +4,7 @@ every item required, provenance and the unconfirmed items, and the template with
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -100,7 +101,7 @@ def test_every_problem_at_once(model: RatingModel, evidence_text: Callable[..., 
 
 def test_provenance_and_unconfirmed(model: RatingModel, evidence: Callable[..., Evidence]) -> None:
     found = evidence(provenance={
-        "8.1": {"source": "日核查记录", "confirmed_by": "zhao.lei", "confirmed_at": dt.date(2027, 1, 12)},
+        "8.1": {"source": "日核查记录", "confirmed_by": "zhao.lei", "confirmed_at": dt.date(2026, 1, 12)},
         "9.2": {"source": "自查", "confirmed_by": None, "confirmed_at": None},
     })
     unconfirmed = found.unconfirmed(model)
@@ -126,8 +127,8 @@ def test_the_template_has_every_item_and_fact_and_reads_back(model: RatingModel)
         assert f'  "{item.id}":' in text
         for name, fact in item.facts.items():
             assert f"    {name}: " in text and fact.meaning in text
-        for rule in item.rules:
-            assert rule.text in text
+        for rule in item.rules:  # every criterion, one a line (a text running two together split at its mark)
+            assert all(piece.strip() in text for piece in re.split(r"（计分标准\d）", rule.text))
     found = parse_evidence(text, "template.yaml", model)
     assert found.year == 2026 and len(found.unconfirmed(model)) == 48
     result = score(model, found, RatingSettings())
@@ -150,3 +151,64 @@ def test_the_template_lists_candidates_never_as_conditions(model: RatingModel) -
     found = parse_evidence(text, "template.yaml", model)
     assert found.downgrade_candidates == (Candidate(3, "2026年3月统计表迟报", "credit-stats"),)
     assert found.downgrade_conditions == ()
+
+
+def test_an_unquoted_decimal_id_names_its_own_line(model: RatingModel, evidence_text: Callable[..., str],
+                                                   confirmed_text: Callable[..., str]) -> None:
+    """``8.1:`` is a number in YAML: the problem names the item's own line, not the ``items:`` line."""
+    text = evidence_text().replace("  '8.1': {}\n", "  8.1: {}\n")
+    message = _problems(text, model)
+    assert f"第 {_line_of(text, '  8.1: {}')} 行" in message and '指标编号 8.1 须加引号，写作 "8.1"' in message
+    assert f"第 {_line_of(text, 'items:')} 行" not in message and "缺少指标 8.1" not in message
+    text = confirmed_text().replace("  '9.2':\n    source:", "  9.2:\n    source:")
+    assert "  9.2:\n" in text
+    message = _problems(text, model)
+    assert f"第 {_line_of(text, '  9.2:')} 行" in message and "没有指标 9.2" in message
+
+
+@pytest.mark.parametrize(("at", "problem"), [
+    ("2026-12-01", "确认日期 2026-12-01 晚于今天（2026-11-27），不能预先确认"),
+    ("2025-12-31", "确认日期 2025-12-31 早于评级年度开始（2026-01-01）"),
+])
+def test_a_confirmation_date_outside_the_year_and_today_is_refused(model: RatingModel, evidence_text: Callable[..., str],
+                                                                   at: str, problem: str) -> None:
+    text = evidence_text(provenance={"8.1": {"source": "自查", "confirmed_by": "zhao.lei", "confirmed_at": at}})
+    with pytest.raises(RuleFileError) as caught:
+        parse_evidence(text, "evidence.yaml", model, today=dt.date(2026, 11, 27))
+    message = str(caught.value)
+    line = _line_of(text, f"    confirmed_at: '{at}'")
+    assert f"第 {line} 行" in message and "指标 8.1" in message and problem in message
+    assert parse_evidence(text.replace(at, "2026-11-27"), "evidence.yaml", model, today=dt.date(2026, 11, 27)).provenance["8.1"].confirmed
+
+
+def test_a_bound_missing_on_one_side_is_not_printed_empty(model: RatingModel, evidence_text: Callable[..., str]) -> None:
+    message = _problems(evidence_text({"5.1": {"user_count_deviation": -0.1}}), model)
+    assert "指标 5.1 的 user_count_deviation 应不小于 0，实为 -0.1" in message and "至  之间" not in message
+
+
+def test_the_template_prints_each_criterion_once_on_its_own_line(model: RatingModel) -> None:
+    text = template(2026, model)
+    assert "（计分标准3）" not in text
+    block = text[text.index('  # 6.3 '):text.index('  "6.3":')]
+    assert block.count("计分标准3：未参加培训教育活动或者培训教育活动流于形式的，不得分") == 1
+    assert block.index("计分标准2：") < block.index("计分标准3：")
+    block = text[text.index('  # 6.1 '):text.index('  "6.1":')]
+    assert "  #   计分标准2：培训具有一定的针对性，得1分。\n  #   计分标准3：参加培训未区分不同机构层级、不同岗位，不得分\n" in block
+
+
+def test_the_template_header_gives_a_local_institutions_own_day(tmp_path: Any, demo_with: Callable[..., Any], home: Any) -> None:
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+
+    demo_with(tmp_path / "p.yaml", institution={"credit_access": "local"}, settings={"rating_local_submission_due": "02-15"})
+    out = tmp_path / "e.yaml"
+    written = CliRunner().invoke(app, ["rating", "template", "--year", "2025", "--out", str(out), "--profile", str(tmp_path / "p.yaml")])
+    assert written.exit_code == 0, written.output
+    header = out.read_text(encoding="utf-8").split("\nyear:")[0]
+    assert "2026 年 2 月 15 日前报送所在地人民银行分支机构" in header and "1 月 31 日" not in header
+    demo_with(tmp_path / "n.yaml", institution={"credit_access": "national_head_office"})
+    written = CliRunner().invoke(app, ["rating", "template", "--year", "2025", "--out", str(tmp_path / "n-e.yaml"),
+                                       "--profile", str(tmp_path / "n.yaml")])
+    assert written.exit_code == 0, written.output
+    assert "于 2026 年 1 月 31 日前报送人民银行" in (tmp_path / "n-e.yaml").read_text(encoding="utf-8")

@@ -106,3 +106,24 @@ def test_a_bad_feedback_day_is_a_usage_error(store: Path, args: list[str], messa
 def test_closing_an_objection_window_never_opened_is_a_usage_error(store: Path) -> None:
     result = CliRunner().invoke(app, ["rating", "objection", "2024", "--evidence", "不申述", "--by", "sun.li"])
     assert result.exit_code == ExitCode.USAGE and "尚未登记收到考核评级反馈" in result.stderr
+
+
+def test_feedback_before_the_submission_is_recorded_with_a_warning(store: Path) -> None:
+    """Feedback entered while the year's self-assessment is not on record as submitted: the window still runs from
+    the feedback (第十条（四）), so it is recorded, but said on stderr and on the ledger (README Interpretations)."""
+    from regflows.rating.owed import owe_submission
+
+    runner = CliRunner()
+    entered = runner.invoke(app, ["rating", "feedback", "--year", "2024", "--received", "2025-09-26", "--by", "sun.li"])
+    assert entered.exit_code == ExitCode.DONE, entered.output
+    assert "2024 年度的自评尚未登记报送" in entered.stderr
+    with db.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "rating.feedback_received")).one()
+        assert json.loads(entry.payload)["before_submission"] is True
+    owe_submission(2023, load_profile(DEMO_PROFILE))
+    with db.session() as s:
+        row = s.scalars(select(Obligation).where(Obligation.subject == "rating:2023", Obligation.code == SUBMISSION_CODE)).one()
+        row.state = "fulfilled"
+    after = runner.invoke(app, ["rating", "feedback", "--year", "2023", "--received", "2024-09-26", "--by", "sun.li"])
+    assert after.exit_code == ExitCode.DONE, after.output
+    assert "尚未登记报送" not in after.stderr

@@ -171,3 +171,49 @@ def test_the_run_command_prints_its_files_and_refuses_a_newly_connected_year(fil
     refused = runner.invoke(app, ["rating", "run", "--year", "2025", "--evidence", str(this), "--out", str(tmp_path / "r"),
                                   "--profile", str(tmp_path / "p.yaml")])
     assert refused.exit_code == ExitCode.REFUSED and "第九条" in refused.stderr and not (tmp_path / "r").exists()
+
+
+def test_the_score_sheet_prints_whole(files: tuple[Path, Path], tmp_path: Path, printed: Callable[[Path], Any]) -> None:
+    """Printed by LibreOffice, every line of the wrapped 计分标准 and 证据 shows (row heights fitted
+    to the text), on landscape pages one sheet wide with the header on every page, 汇总 included."""
+    this, _ = files
+    outcome = pipeline.run(2025, this, tmp_path / "out", load_profile(DEMO_PROFILE), now=NOW)
+    book = openpyxl.load_workbook(outcome.files["sheet"])
+    for ws in book.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        assert ws.print_title_rows in ("1:1", "$1:$1")
+    pdf = printed(outcome.files["sheet"])
+    width, height = pdf.size
+    assert width > height  # landscape
+    # 8.1's evidence wraps over three lines: its last line ends inside its row, above row 8.2 (no height: one line, the rest cut)
+    top81, top82 = pdf.word("8.1").top, pdf.word("8.2").top
+    tail = next(w for w in pdf.words if "自评工作组核对" in w.text and w.top >= top81)
+    assert top81 < tail.bottom <= top82 + 1
+    assert all("计分标准" in page for page in pdf.texts[:-1])  # the header repeated on every page of the score sheet
+    assert "考核计分" in pdf.texts[-1] and "未确认的指标" in pdf.texts[-1]  # 汇总 printed, one page wide
+
+
+def test_a_newly_connected_year_is_refused_by_signoff_template_and_score(files: tuple[Path, Path], tmp_path: Path,
+                                                                        demo_with: Callable[..., Any]) -> None:
+    """第九条: a year the institution was newly connected in is not rated: sign-off, template and score all say so (exit 5),
+    never a traceback; a template for a year not yet begun is refused (exit 2)."""
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+    from regflows.exit_codes import ExitCode
+
+    this, _ = files
+    pipeline.run(2025, this, tmp_path / "out", load_profile(DEMO_PROFILE), now=NOW)  # a run on record before the profile said so
+    demo_with(tmp_path / "p.yaml", institution={"credit_connected_on": "2025-01-02"})
+    profile = ["--profile", str(tmp_path / "p.yaml")]
+    runner = CliRunner()
+    for args in (["rating", "signoff", "2025", "--by", "he.min", *profile],
+                 ["rating", "template", "--year", "2025", "--out", str(tmp_path / "t.yaml"), *profile],
+                 ["rating", "score", str(this), *profile]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code == ExitCode.REFUSED, (args, refused.output)
+        assert "新接入" in refused.stderr and "第九条" in refused.stderr and "Traceback" not in refused.output
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)
+    assert not (tmp_path / "t.yaml").exists()
+    future = runner.invoke(app, ["rating", "template", "--year", "2030", "--out", str(tmp_path / "f.yaml")])
+    assert future.exit_code == ExitCode.USAGE and "尚未开始" in future.stderr and not (tmp_path / "f.yaml").exists()

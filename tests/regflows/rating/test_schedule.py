@@ -41,6 +41,19 @@ def test_an_impossible_local_day_is_refused(tmp_path: Path, demo_with: Callable[
         demo_with(tmp_path / "p.yaml", settings={"rating_local_submission_due": "02-30"})
 
 
+def test_29_february_is_refused_by_profile_check(tmp_path: Path, demo_with: Callable[..., Any]) -> None:
+    """02-29 exists only in leap years: refused by the profile, naming the field, not an invalid date later."""
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+    from regflows.profile import ProfileError
+
+    with pytest.raises(ProfileError, match="rating_local_submission_due 不能为 02-29"):
+        demo_with(tmp_path / "p.yaml", settings={"rating_local_submission_due": "02-29"})
+    checked = CliRunner().invoke(app, ["profile", "check", str(tmp_path / "p.yaml")])
+    assert checked.exit_code == 2 and "rating_local_submission_due" in checked.output, checked.output
+
+
 def test_the_objection_window_runs_7_working_days_across_national_day() -> None:
     # feedback on Friday 2025-09-26: 09-28 (a make-up working Sunday), 09-29, 09-30, 10-09, 10-10, 10-11 (make-up Saturday), 10-13
     deadline = objection_due(dt.date(2025, 9, 26))

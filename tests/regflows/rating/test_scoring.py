@@ -309,3 +309,22 @@ def test_the_comparison_with_last_year(scored: Scored) -> None:
     assert [c.delta for c in found.parts] == [0, 0, -1, 4, 2]
     with pytest.raises(ValueError, match="应早于本年度"):
         compare(last, this)
+
+
+@pytest.mark.parametrize(("item_id", "fact", "text", "points"), [
+    ("7.3", "data_quality_score", "96.99999999999999999", "1.5"),  # a binary float reads 97.0: full marks
+    ("7.3", "data_quality_score", "95.999999999999999999", "1"),  # a binary float reads 96.0: only 0.5 lost
+    ("5.1", "user_count_deviation", "0.30000000000000000001", "0"),  # a binary float reads 0.3: 0.5 kept
+    ("6.2", "training_pass_rate", "0.79999999999999999999", "1"),  # a binary float reads 0.8: full marks
+])
+def test_decimals_are_read_from_their_text_never_through_a_binary_float(model: RatingModel, evidence_text: Callable[..., str],
+                                                                       item_id: str, fact: str, text: str, points: str) -> None:
+    from regflows.rating.evidence import parse_evidence
+    from regflows.rating.scoring import score
+
+    written = evidence_text({item_id: {fact: "PLACEHOLDER"}}).replace("PLACEHOLDER", text)
+    evidence = parse_evidence(written, "e.yaml", model)
+    assert evidence.items[item_id][fact] == D(text)
+    item = next(i for i in score(model, evidence, RatingSettings()).items if i.id == item_id)
+    assert item.points == D(points)
+    assert all(f"{fact} = {text}" in d.evidence for d in item.deductions) and item.deductions

@@ -72,6 +72,22 @@ def test_the_signoff_is_refused_while_an_item_is_unconfirmed(world: tuple[Profil
     assert refused.exit_code == ExitCode.REFUSED and "尚未确认" in refused.stderr and "Traceback" not in refused.output
 
 
+def test_the_signoff_is_refused_while_a_band_fact_is_unevaluated(world: tuple[Profile, Any], tmp_path: Path,
+                                                                 confirmed_text: Callable[..., str]) -> None:
+    """A band fact written null (未评估, as the template ships 5.1, 6.2, 6.3 and 7.3) takes no deduction: listed, marked
+    未评估 in the report, and the sign-off waits for it as for an unconfirmed item."""
+    profile, http = world
+    outcome = _run(profile, tmp_path, confirmed_text({"7.3": {"data_quality_score": None}}, year=2025))
+    assert dict(outcome.result.unevaluated) == {"7.3": ("data_quality_score",)} and not outcome.result.unconfirmed
+    assert any("1 个指标未评估" in n and "7.3（data_quality_score）" in n for n in outcome.result.notes)
+    assert outcome.summary["unevaluated"] == ["7.3"]
+    text = "\n".join(c.text for t in docx.Document(str(outcome.files["report"])).tables for r in t.rows for c in r.cells)
+    assert "未评估：data_quality_score 为 null" in text and "2（未评估）" in text
+    with pytest.raises(signoff.SignoffError, match="1 个指标未评估（7.3（未评估）"):
+        signoff.submit(profile, 2025, "he.min")
+    assert signoff.status(2025) is None and not http.at("/ok/")
+
+
 def test_three_people_sign_off_and_the_final_copy_has_no_draft_marks_then_it_is_filed(world: tuple[Profile, Any], tmp_path: Path,
                                                                                       confirmed_text: Callable[..., str]) -> None:
     profile, http = world
