@@ -264,6 +264,10 @@ def submit(profile: Profile, run_id: str, by: str, *, now: dt.datetime | None = 
         report = report_for(profile, unit)
     except InspectionInputError as exc:
         raise SignoffInputError(str(exc)) from None
+    try:  # a superseded run's report holds answers that no longer count (review of issue 15, defect 1)
+        records.refuse_superseded(run_id, "提交签发", url)
+    except InspectionInputError as exc:
+        raise SignoffInputError(str(exc)) from None
     draft = draft_of(run_id, url, report.code)
     _check_people(profile, by, report)
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
