@@ -175,6 +175,9 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     warnings += unowned(leads, profile)
     warnings += [f"检查项「{r.title}」未判断：{r.not_evaluated}" for r in results.values() if r.count is None]
     warnings += [f"检查项「{r.title}」只判断了一部分：{r.partial}" for r in results.values() if r.partial]
+    if "formal_employee" not in users_file.columns:  # the monthly rules ran without it (credit's logsource.flag)
+        warnings.append(f"用户清单 {Path(users).name} 无 formal_employee 列：异常查询规则中「非正式员工查询」一项未适用，"
+                        "本季度线索不含非正式员工的查询（附件3 5.7 检查亦未判断）")
     if figures_ is None:
         warnings.append("未提供漏洞台账（--vulns）：本季度漏洞处置情况（NFRA 23）未分析")
     try:

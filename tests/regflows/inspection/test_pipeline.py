@@ -207,6 +207,19 @@ def test_checks_the_data_cannot_decide_are_null_and_raised(home: Path, tmp_path:
 
 
 
+def test_a_users_file_without_formal_employee_leaves_only_that_check_undecided(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                             profile: Profile) -> None:
+    """Review of issue 15, defect 2: the monthly rules' reader refused the whole run (缺少列 formal_employee)."""
+    frame = pd.read_csv(quarter_data.users, dtype=str, keep_default_na=False).drop(columns=["formal_employee"])
+    users = tmp_path / "users.csv"
+    frame.to_csv(users, index=False)
+    outcome = pipeline.run(Q, quarter_data.logs, users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=11)
+    checks = outcome.summary["checks"]
+    assert checks["non_formal_user"] is None and "formal_employee" in (outcome.results["non_formal_user"].not_evaluated or "")
+    assert checks["shared_roles"] is not None and outcome.summary["leads"] > 0
+    assert any("formal_employee" in w and "非正式员工" in w and "异常查询" in w for w in outcome.warnings), outcome.warnings
+
+
 def test_incidents_and_events_of_the_quarter_are_leads_drills_are_not(home: Path, tmp_path: Path, quarter_data: Any,
                                                                       profile: Profile) -> None:
     from regflows.store import migrate
