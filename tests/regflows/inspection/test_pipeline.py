@@ -534,3 +534,22 @@ def test_a_rerun_carries_the_owners_answers_and_the_superseded_run_takes_no_more
     # a third run keeps the origin: the run the answers were given on
     third = run(quarter_data, tmp_path / "c", profile, now=dt.datetime(2025, 10, 12, 9, tzinfo=SHANGHAI))
     assert {a.carried_from for a in records.latest_answers(third.run_id).values()} == {first.run_id}
+
+
+def test_the_findings_workbook_prints_every_sheet_landscape_with_rows_tall_enough(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                                 profile: Profile, printed: Any) -> None:
+    """Review of issue 15, defect 3: rows one line high cut clauses and details; 检查结果 had no page setup."""
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    book = openpyxl.load_workbook(outcome.files["findings"])
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1, sheet.title
+        assert sheet.print_title_rows, sheet.title
+        assert all(sheet.row_dimensions[r].height for r in range(2, sheet.max_row + 1)), sheet.title
+    result = printed(outcome.files["findings"])
+    assert result.size[0] > result.size[1]
+    flat = "".join("".join(page.split()) for page in result.texts)
+    details = ["".join(str(row[5]).split()) for row in book["问题清单"].iter_rows(min_row=2, values_only=True)]
+    clauses = ["".join(str(row[1]).split()) for row in book["检查结果"].iter_rows(min_row=2, values_only=True)]
+    assert details and clauses
+    # each printed to its end (a row one line high cuts its wrapped cells: their last line is missing)
+    assert [d for d in details + clauses if d[-3:] not in flat] == []
