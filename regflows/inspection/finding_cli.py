@@ -160,6 +160,12 @@ def finding_export(
         _fail(f"--quarter：{exc}", ExitCode.USAGE)
     if out.suffix.lower() != ".xlsx" or out.is_dir() or not out.absolute().parent.is_dir():
         _fail(f"--out {out} 须为已存在目录中的 .xlsx 文件", ExitCode.USAGE)
+    from regflows.kit.reports import OnRecord, refuse_overwriting
+
+    try:  # never over a document on record (a run's worklist, a report): review of issue 15, defect 4
+        refuse_overwriting(out)
+    except OnRecord as exc:
+        _fail(str(exc), ExitCode.USAGE)
     findings = list_findings(q)
     written = write_register(out, q, findings, institution=prof.institution.name, names={p.id: p.name for p in prof.people},
                              units={u.code: u.name for u in prof.reporting_units})

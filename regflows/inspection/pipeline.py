@@ -46,6 +46,7 @@ from regflows.inspection.worklist import export_worklist
 from regflows.kit.evidence import sha256_file
 from regflows.kit.files import write_atomically
 from regflows.kit.publish import publishing
+from regflows.kit.reports import OnRecord, refuse_overwriting
 from regflows.kit.querylogs import QueryLogError, query_log_source
 from regflows.profile import Profile
 
@@ -322,10 +323,15 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
     """The run's report (the head office's, or ``unit``'s own) drafted again with the owners'
     answers recorded since (section 四, findings by link), everything else as the run found it;
     written at ``path`` and recorded with its SHA-256 (kind ``report-redraft``). A run recorded
-    before its facts were kept is refused; so is a unit without its own report in that run."""
+    before its facts were kept is refused; so is a unit without its own report in that run, and a
+    ``path`` that holds a document on record."""
     run_row = records.run_of(run_id, url)
     if run_row is None:
         raise InspectionInputError(f"自查运行 {run_id} 未登记")
+    try:  # never over a document on record: its recorded SHA-256 would no longer match (review of issue 15, defect 4)
+        refuse_overwriting(path, url)
+    except OnRecord as exc:
+        raise InspectionInputError(str(exc)) from None
     kept = run_row.summary or {}
     head = (kept.get("report") or {}).get("unit")
     if unit is None or unit == head:

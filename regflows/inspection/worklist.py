@@ -34,6 +34,7 @@ from notices.acks import sign
 from regflows import ledger
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, InspectionInputError, Lead, Quarter
 from regflows.kit.documents import CellStyle, SafeWorkbook
+from regflows.kit.reports import OnRecord, refuse_overwriting
 
 __all__ = [
     "COLUMNS",
@@ -164,6 +165,10 @@ def export_run_worklist(path: Path, run_id: str, *, owners: Mapping[str, str] | 
     run = records.run_of(run_id, url)
     if run is None:
         raise InspectionInputError(f"自查运行 {run_id} 未登记")
+    try:  # never over a document on record, the run's own worklist included (review of issue 15, defect 4)
+        refuse_overwriting(path, url)
+    except OnRecord as exc:
+        raise InspectionInputError(str(exc)) from None
     leads = records.leads_of(run_id, url)
     if worklist_sha256([(lead.lead_id, link) for lead in leads for link in LINKS]) != run.worklist_sha256:
         raise InspectionInputError(f"自查运行 {run_id} 登记的线索与其导出的核实清单不符（哈希不同），不能重新导出")

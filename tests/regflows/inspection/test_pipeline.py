@@ -553,3 +553,27 @@ def test_the_findings_workbook_prints_every_sheet_landscape_with_rows_tall_enoug
     assert details and clauses
     # each printed to its end (a row one line high cuts its wrapped cells: their last line is missing)
     assert [d for d in details + clauses if d[-3:] not in flat] == []
+
+
+def test_out_never_overwrites_a_file_on_record(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    """Review of issue 15, defect 4: redraft and finding export --out over the run's own files replaced
+    them silently (their recorded SHA-256 no longer matched)."""
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    before = {key: hashlib.sha256(p.read_bytes()).hexdigest() for key, p in outcome.files.items()}
+    runner = CliRunner()
+    attempts = [["self-inspection", "redraft", outcome.run_id, "--out", str(outcome.files["report"])],
+                ["self-inspection", "finding", "export", "--quarter", Q.label, "--out", str(outcome.files["worklist"])],
+                ["self-inspection", "worklist", outcome.run_id, "--out", str(outcome.files["worklist"])],
+                ["self-inspection", "finding", "export", "--quarter", Q.label, "--out", str(outcome.files["findings"])]]
+    for args in attempts:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "已登记的文件" in result.stderr and "Traceback" not in result.output, (args, result.output)
+    assert {key: hashlib.sha256(p.read_bytes()).hexdigest() for key, p in outcome.files.items()} == before
+    fresh = runner.invoke(app, ["self-inspection", "redraft", outcome.run_id, "--out", str(tmp_path / "r2.docx")])
+    assert fresh.exit_code == 0, fresh.output
+    again = runner.invoke(app, ["self-inspection", "redraft", outcome.run_id, "--out", str(tmp_path / "r2.docx")])
+    assert again.exit_code == 2 and "report-redraft" in again.stderr  # a redraft on record is kept too
