@@ -45,7 +45,7 @@ from notices.masking import mask_pii
 from regflows import ledger
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.units import InspectionReport
-from regflows.inspection.owed import PROCEDURE, ensure_report_in, report_row_for, signed_off_on
+from regflows.inspection.owed import PROCEDURE, REPORT_CODE, ensure_report_in, quarter_subject, report_row_for, signed_off_on
 from regflows.inspection.reminders import passed_at_opening
 from regflows.kit import obligations
 from regflows.settings import InspectionSettings
@@ -299,8 +299,22 @@ def open_rectification(finding: RectificationFinding, *, due: dt.date | None = N
         ledger.append_in(s, "inspection.finding_opened", finding.id, {
             **finding.to_dict(), "rectification_due": row.detail["due_day"], "due_set_by_owner": due is not None,
             "report_due": report_row.detail["due_day"], "report_basis": report_row.detail["basis"]}, actor=by)
-        ensure_report_in(s, quarter, chosen, calendar)  # the quarter's report lists it: owed too
+        if _run_or_owed(s, quarter):  # the quarter's report lists it: owed too
+            ensure_report_in(s, quarter, chosen, calendar)
         return _opened(row, report_row, True)
+
+
+def _run_or_owed(s: Session, quarter: Quarter) -> bool:
+    """Whether the quarter's report is owed already or the quarter was run: a finding (a patrol's,
+    tagged with a quarter the system never inspected) must not create the report of a quarter that
+    was never run, which the watch would then raise as overdue (review of issue 15, defect 5). A
+    quarter inspected here owes its report from its run (its findings registered: register.py), its
+    sign-off, or the watch from the quarter's first following day (reminders.remind)."""
+    from regflows.store.models import InspectionRun
+
+    if find(s, quarter_subject(quarter), REPORT_CODE) is not None:
+        return True
+    return s.execute(select(InspectionRun.id).where(InspectionRun.quarter == quarter.label).limit(1)).scalar() is not None
 
 
 def record_signoff(quarter: Quarter, signed_on: dt.date, *, settings: InspectionSettings | None = None,

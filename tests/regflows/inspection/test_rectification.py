@@ -156,7 +156,8 @@ def test_opening_writes_two_obligations_and_opening_again_changes_nothing(store_
         rows = list(s.execute(select(Obligation).where(Obligation.subject == f.id)).scalars())
         opened = list(s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.finding_opened")).scalars())
         assert sorted(r.code for r in rows) == [RECTIFY, REPORT] and len(opened) == 1
-        assert s.execute(select(Obligation).where(Obligation.subject == quarter_subject(Quarter(2026, 3)))).scalar_one().code == REPORT_CODE
+        # 2026Q3 was never run here: the finding does not make its report owed (review of issue 15, defect 5)
+        assert s.execute(select(Obligation).where(Obligation.subject == quarter_subject(Quarter(2026, 3)))).scalar() is None
     with pytest.raises(RectificationConflict, match="整改责任人（owner）"):
         open_rectification(finding(owner="sun.li"), url=store_url)
     with pytest.raises(RectificationConflict, match="整改期限（due）"):
@@ -433,3 +434,27 @@ def test_a_due_day_on_provisional_december_days_is_said_and_exits_4(store: Path)
     assert out["rectification_due"] == "2026-12-31" and "2026-12-31" in out["provisional_days"]
     assert "暂定" in result.stderr
     assert finding_status(out["id"]).rectification["provisional_days"]  # recorded, so the calendar watch names it
+
+
+def test_a_finding_of_a_quarter_never_run_does_not_make_its_report_owed(store: Path) -> None:
+    """Review of issue 15, defect 5: a patrol finding tagged 2025Q1 (never run) created that quarter's
+    report obligation, due 2025-04-22, which the watch raised as overdue."""
+    from regflows.inspection import records
+
+    old = ["--quarter", "2025Q1", "--feedback-date", "2026-11-02"]
+    args = list(ADD)
+    for option, value in zip(old[::2], old[1::2], strict=True):
+        args[args.index(option) + 1] = value
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["report_due"]  # the finding's own rectification report is owed, from the feedback
+    with db.session() as s:
+        owed = list(s.execute(select(Obligation).where(Obligation.code == REPORT_CODE)).scalars())
+    assert owed == []
+    # once the quarter is run, its findings make its report owed
+    records.save_run("R-2025Q1", "2025Q1", 1, {}, [], None, dt.datetime(2025, 4, 1, 1, tzinfo=dt.UTC))
+    again = CliRunner().invoke(app, [*args[:args.index("--title") + 1], "另一项问题", *args[args.index("--title") + 2:]])
+    assert again.exit_code == 0, again.output
+    with db.session() as s:
+        assert [r.subject for r in s.execute(select(Obligation).where(Obligation.code == REPORT_CODE)).scalars()] == [
+            quarter_subject(Quarter(2025, 1))]
