@@ -126,9 +126,13 @@ class RectificationFinding:
 
 def new_finding(*, quarter: str | Quarter, source: str, title: str, clause: str, unit: str, owner: str, feedback: dt.date | str,
                 detail: str = "", ref: str | None = None, names: Mapping[str, str] | None = None,
-                people: Collection[str] | None = None) -> RectificationFinding:
+                people: Collection[str] | None = None, today: dt.date | None = None) -> RectificationFinding:
     """A finding, every field checked: a Chinese error names the first bad one (``names`` maps the
-    field to the entry point's, e.g. ``--title``); ``people`` are the profile's person ids."""
+    field to the entry point's, e.g. ``--title``); ``people`` are the profile's person ids. Given
+    ``today`` (a person's entry: ``finding add`` passes Beijing's today), the feedback day is never
+    after it: a feedback not yet received would start its working days (附件4 六（二）) from a day
+    that has not come (review of issue 15, defect 6). Findings the system registers date their own
+    feedback (the run's day, the answer's) and pass none."""
     try:
         q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     except InspectionInputError as exc:
@@ -151,6 +155,9 @@ def new_finding(*, quarter: str | Quarter, source: str, title: str, clause: str,
             feedback = dt.date.fromisoformat(feedback.strip())
         except ValueError as exc:
             raise InspectionInputError(f"{_field('feedback', names)}应写作 YYYY-MM-DD，实为 {feedback!r}") from exc
+    if today is not None and feedback > today:
+        raise InspectionInputError(f"{_field('feedback', names)} {feedback.isoformat()} 晚于今天 {today.isoformat()}（北京时间）："
+                                   "反馈日期是已收到反馈的日期，不能是将来的日期")
     return RectificationFinding(q.label, source, title.strip(), clause.strip(), unit.strip(), owner.strip(), detail.strip(),
                                 feedback, ref.strip() if ref else None)
 
