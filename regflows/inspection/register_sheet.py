@@ -80,6 +80,9 @@ def report_rows(findings: Sequence[FindingStatus], *, names: Mapping[str, str] |
         f = status.finding
         owner = (names or {}).get(f.owner, f.owner)
         source = SOURCES.get(f.source, f.source).split("（", 1)[0]
-        rows.append((f.title, source, (units or {}).get(f.unit, f.unit), owner, status.rectification.get("due") or "",
+        # a user check's findings share their title: the user tells them apart (review of issue 15, defect 7)
+        user = f.ref.split(":", 1)[1] if f.source == "check" and f.ref and ":" in f.ref else None
+        title = f"{f.title}（用户 {user}）" if user else f.title
+        rows.append((title, source, (units or {}).get(f.unit, f.unit), owner, status.rectification.get("due") or "",
                      _state(status.rectification, day)))
     return rows

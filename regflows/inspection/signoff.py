@@ -354,7 +354,7 @@ def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None, unit
     approved["report"] = final_copy(approved["report"], stamp=signed_at, fill={
         SIGNOFF_DAY: f"{signed_on.year}年{signed_on.month}月{signed_on.day}日",
         RECTIFICATION_PENDING: (f"本报告经 {_name(profile, view.reviewer.person)} 复核、{_name(profile, view.approver.person)} 签发"
-                                f"（{signed_on.isoformat()}）；各项问题的整改期限与状态见问题整改台账（regflows self-inspection finding list），"
+                                f"（{signed_on.isoformat()}）；各项问题见随本报告报送的问题清单，其整改期限与状态见本报告第六部分的问题整改台账，"
                                 "整改情况报告期限自签发之日起算（附件4 六（二））。"),
     })
     final = {key: {"path": str(write_atomically(final_path(Path(f["path"]), view.revision), approved[key]).absolute()),

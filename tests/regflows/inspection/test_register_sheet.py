@@ -69,3 +69,17 @@ def test_the_register_prints_landscape_one_page_wide_with_its_header_on_every_pa
     whole = "".join(flat)
     assert all(f"末尾标记{i}" in whole for i in range(1, 41))  # every detail printed to its end
     assert "整改状态" in flat[0] and "情况说明" in flat[0]  # all 12 columns on one page width
+
+
+def test_the_reports_register_rows_tell_check_findings_apart_by_user() -> None:
+    """Review of issue 15, defect 7: section 六 showed three identical 连续未查询… rows, no user."""
+    from regflows.inspection.checks import Finding
+    from regflows.inspection.rectification import FindingStatus, from_check
+    from regflows.inspection.register_sheet import report_rows
+
+    statuses = [FindingStatus(f"SI-{user}", from_check(Finding("idle_not_locked", user, 3, "连续未查询的查询用户未及时锁定",
+                                                               "PBOC-102 附件3 5.4", "连续 30 天未查询"),
+                                                       quarter="2026Q3", unit="YX0001", owner="chen.jing", feedback="2026-10-09"),
+                              {"state": "open", "due": "2026-10-30"}, {"state": "pending"}) for user in ("U1", "U2", "U3")]
+    rows = report_rows(statuses, today=dt.date(2026, 10, 12))
+    assert [r[0] for r in rows] == [f"连续未查询的查询用户未及时锁定（用户 {u}）" for u in ("U1", "U2", "U3")]

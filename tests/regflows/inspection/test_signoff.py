@@ -137,6 +137,8 @@ def test_three_different_people_through_their_links_and_then_the_report_is_final
     final_text = "\n".join([p.text for p in final_doc.paragraphs] + headers)
     assert "草稿" not in final_text and "待补充（签发日期）" not in final_text and final_doc.core_properties.content_status == "定稿"
     assert f"{signed_on.year}年{signed_on.month}月{signed_on.day}日" in final_text and "孙丽 复核、周强 签发" in final_text
+    # a regulator's document names the attached findings list, never a command (review of issue 15, defect 7)
+    assert "regflows" not in final_text and "随本报告报送的问题清单" in final_text
     approved_body = [p.text for p in draft_doc.paragraphs if not p.text.startswith("草稿") and "待补充（" not in p.text]
     assert [p for p in approved_body if p] == [p.text for p in final_doc.paragraphs
                                                if p.text and p.text in approved_body]  # nothing approved was dropped or reworded
