@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 # Debian packages the tests and documents need (README, "Two commands"): chromium with CJK fonts
 # for the browser tests, LibreOffice and poppler to turn the .xlsx/.docx into PDF and pictures.
-DEB_PACKAGES := chromium fonts-noto-cjk libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils
+DEB_PACKAGES := chromium fonts-noto-cjk libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils postgresql-client
 APT_GET ?= apt-get
 DPKG_QUERY ?= dpkg-query
 
@@ -20,8 +20,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==0.13.8
 
+# --compile-bytecode: uv installs sources only, and where Python may not write its cache
+# (PYTHONDONTWRITEBYTECODE, a read-only install) every command compiled some 2,000 modules from
+# source on each start: about 6 s of `regflows credit-stats run` (issue 18, measured with cProfile).
 install: system-packages $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 
 # Only what is missing; as root directly, else through sudo; once more after `apt-get update`
 # when the first try fails (a fresh machine's package lists are empty or stale).

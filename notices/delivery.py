@@ -112,6 +112,15 @@ class PersonOutcome:
     def delivered(self) -> bool:
         return any(c.state == DELIVERED for c in self.channels)
 
+    @property
+    def held_elsewhere(self) -> bool:
+        """A channel of this person is being sent by another worker that claimed it a moment ago
+        (two processes sending the same notice at once): that claim's holder settles it, falls
+        down the list and raises to the deputy if it fails; a holder that dies leaves a claim the
+        next send marks ``unknown`` and raises. Not unreached here, or the deputy would be told
+        of a delivery that is on its way."""
+        return not self.delivered and any(c.state == IN_FLIGHT for c in self.channels)
+
 
 @dataclass
 class NoticeOutcome:
@@ -124,7 +133,7 @@ class NoticeOutcome:
 
     @property
     def unreached(self) -> list[PersonOutcome]:
-        return [p for p in self.persons if not p.delivered]
+        return [p for p in self.persons if not p.delivered and not p.held_elsewhere]
 
 
 #: Sends one message through one resolved URL; returns (delivered, reason if not).

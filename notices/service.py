@@ -25,6 +25,7 @@ from regflows import ledger
 from regflows.profile import Channel, Profile
 from regflows.store import db
 from regflows.store.models import Notice
+from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger("regflows.notices")
 ACK_PLACEHOLDER = ACK_LINK_PLACEHOLDER
@@ -129,19 +130,28 @@ def send_notice(
 def _record_notice(notice_id: str, kind: str, title: str, body: str, sms: str | None, urgent: bool, drill: bool,
                    grade: str | None, roles: list[str], related: str | None, requires_ack: bool,
                    resolve_by: dt.datetime | None, url: str | None) -> None:
-    with db.session(url) as s:
-        if s.get(Notice, notice_id) is not None:
-            return  # a retried send: the notice is already on record
-        s.add(Notice(id=notice_id, kind=kind, subject=title, body=body, sms=sms, urgent=urgent, drill=drill, grade=grade,
-                     roles=roles, related=related, requires_ack=requires_ack, resolve_by=resolve_by))
-        ledger.append_in(s, "notice.created", notice_id, {"kind": kind, "title": title, "roles": roles, "urgent": urgent,
-                                                         "requires_ack": requires_ack, "drill": drill})
+    try:
+        with db.session(url) as s:
+            if s.get(Notice, notice_id) is not None:
+                return  # a retried send: the notice is already on record
+            s.add(Notice(id=notice_id, kind=kind, subject=title, body=body, sms=sms, urgent=urgent, drill=drill, grade=grade,
+                         roles=roles, related=related, requires_ack=requires_ack, resolve_by=resolve_by))
+            ledger.append_in(s, "notice.created", notice_id, {"kind": kind, "title": title, "roles": roles, "urgent": urgent,
+                                                             "requires_ack": requires_ack, "drill": drill})
+    except IntegrityError:
+        # Another process recorded the same notice between our look and our insert (two workers
+        # sending it at once, PostgreSQL): theirs stands, with its one ledger entry; the deliveries'
+        # claims decide who sends. Any other integrity error is still raised.
+        with db.session(url) as s:
+            if s.get(Notice, notice_id) is None:
+                raise
 
 
 def _raise_failures(profile: Profile, kind: str, notice_id: str, title: str, outcome: NoticeOutcome,
                     sender: DeliveryEngine, raise_to_deputy: bool, drill: bool, url: str | None) -> None:
     """Tell each unreached person's role deputy; a failure notice that fails is logged and ledgered."""
-    troubled = [p for p in outcome.persons if not p.delivered or any(c.state == UNKNOWN and not c.already for c in p.channels)]
+    troubled = [p for p in outcome.persons
+                if p in outcome.unreached or any(c.state == UNKNOWN and not c.already for c in p.channels)]
     for person in troubled:
         tried = [{"kind": c.kind, "target": c.target, "state": c.state, "error": c.error or ""} for c in person.channels]
         ledger.append("notice.unreached" if not person.delivered else "notice.unknown", notice_id,

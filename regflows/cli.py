@@ -116,6 +116,25 @@ def up(
 
 
 @app.command()
+def deploy(
+    pool: Annotated[str, typer.Option("--pool", help="Prefect 工作池名称（process 类型，不存在则创建）")],
+    profile: ProfileOption = None,
+) -> None:
+    """把 prefect.yaml 的全部部署（含按官方工作日计算的排程）注册到工作池，由 `prefect worker start --pool 名称` 运行（生产部署）。"""
+    from regflows.server import ServerError
+    from regflows.up import configure_prefect_env, deploy_to_pool, verify_ledger_on_start
+
+    try:
+        loaded = load_profile(_profile_file(profile))
+        verify_ledger_on_start("regflows deploy")
+        configure_prefect_env(config.PREFECT_HOST, config.PREFECT_PORT)  # PREFECT_API_URL when set, else regflows up's address
+        names = deploy_to_pool(pool, loaded)
+    except (ProfileError, ServerError) as exc:
+        fail(str(exc))
+    typer.echo("\n".join(names))
+
+
+@app.command()
 def doctor(
     profile: ProfileOption = None,
     today: Annotated[str | None, typer.Option(help="以该日期为“今天”检查（YYYY-MM-DD），用于预演")] = None,
@@ -152,6 +171,19 @@ def db_upgrade() -> None:
 
     migrate()
     typer.echo(f"数据库结构版本：{schema_status()[0]}")
+
+
+@app.command("migrate")
+def migrate_all() -> None:
+    """迁移业务数据库（REGFLOWS_DATABASE_URL）与 Prefect 服务器自身的数据库（PREFECT_SERVER_DATABASE_CONNECTION_URL）；生产部署在启动服务器与 worker 前运行。"""
+    from regflows.server import ServerError
+    from regflows.up import migrate_all as run_migrations
+
+    try:
+        revision, _ = run_migrations()
+    except ServerError as exc:
+        fail(str(exc), code=1)
+    typer.echo(f"数据库结构版本：{revision}；Prefect 数据库已是最新结构")
 
 
 # -- audit ---------------------------------------------------------------------------------

@@ -78,11 +78,22 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+#: Addresses only this machine reaches: the embedded default listens there without authentication.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> LocalServer:
     """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs.
 
+    A server on any other address than the loopback one is refused without Prefect's basic auth
+    (``PREFECT_SERVER_API_AUTH_STRING``, ``user:password``): the API hands out Secret blocks and
+    starts any deployment to whoever reaches its port.
+
     Call it from a thread that lives as long as the server should (the main thread): on Linux
     the server is ended when the thread that started it ends (``_die_with_parent``)."""
+    if host not in LOOPBACK and not {**os.environ, **(extra_env or {})}.get("PREFECT_SERVER_API_AUTH_STRING"):
+        raise ServerError(f"Prefect 服务器要在 {host} 上监听（不只是本机）：请先设置 PREFECT_SERVER_API_AUTH_STRING（用户名:密码），"
+                          "客户端（worker、regflows 命令）设置相同的 PREFECT_API_AUTH_STRING；否则能访问该端口的任何人都能读取 Secret 块、触发部署")
     prefect_home.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "prefect-server.log"
@@ -92,12 +103,43 @@ def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: di
     # (4200), not from `--port`: on another port the UI would call a server that is not there.
     env.setdefault("PREFECT_UI_API_URL", api_url(host, port))
     env.update(extra_env or {})
+    if env.get("PREFECT_SERVER_API_AUTH_STRING"):  # the server's own clients (its services, the UI's settings) pass it too
+        env.setdefault("PREFECT_API_AUTH_STRING", env["PREFECT_SERVER_API_AUTH_STRING"])
     # All services stay on: the scheduler is what turns schedules into the upcoming runs.
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
     with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                                    preexec_fn=_die_with_parent)
     return LocalServer(process, api_url(host, port), log)
+
+
+def upgrade_database(prefect_home: Path, timeout: float = 600.0) -> str:
+    """Apply Prefect's own migrations to its database: ``prefect server database upgrade -y``, on
+    ``PREFECT_SERVER_DATABASE_CONNECTION_URL`` (PostgreSQL in production) or, unset, the SQLite
+    file in ``prefect_home``. Prefect's command, run as a child with the same settings a server
+    started by :func:`start` gets; returns its last output line. Raises :class:`ServerError`
+    naming the database (password hidden) and Prefect's own message when it fails."""
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    cmd = [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"]
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ServerError(f"Prefect 数据库（{prefect_database(prefect_home)}）迁移在 {timeout:.0f} 秒内未完成") from exc
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        raise ServerError(f"Prefect 数据库（{prefect_database(prefect_home)}）迁移失败（退出码 {done.returncode}）：\n{output[-2000:]}")
+    return output.splitlines()[-1] if output else ""
+
+
+def prefect_database(prefect_home: Path) -> str:
+    """Which database Prefect's server uses, for people: its URL with the password hidden."""
+    url = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL")
+    if not url:
+        return f"SQLite {prefect_home / 'prefect.db'}"
+    from sqlalchemy.engine import make_url  # lazy: `regflows up` imports this module before the store
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def wait_healthy(server: LocalServer, timeout: float = 180.0, on_tick=None) -> None:  # type: ignore[no-untyped-def]

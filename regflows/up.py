@@ -18,6 +18,7 @@ import signal
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import toml  # type: ignore[import-untyped]  # Prefect's own dependency, the writer it uses for this file
@@ -31,13 +32,13 @@ from notices.ack_server import bind_address, serve_in_thread
 from regflows import config, ledger
 from regflows.credit import demo
 from regflows.credit.models import Period, previous_period
-from regflows.deployments import read_prefect_yaml, schedules_for, to_runner_deployments
+from regflows.deployments import DeploymentSpec, read_prefect_yaml, schedules_for, to_runner_deployments
 from regflows.procedures import endpoint_routes
 from regflows.profile import DEMO_PROFILE, Profile, load_profile, profile_path
-from regflows.server import ServerError, api_url, is_healthy, start, wait_healthy
+from regflows.server import ServerError, api_url, is_healthy, prefect_database, start, wait_healthy
 from regflows.store import migrate
 
-# Prefect is imported inside serve_deployments only (lazy): it reads its settings (PREFECT_API_URL,
+# Prefect is imported inside serve_deployments and deploy_to_pool only (lazy): it reads its settings (PREFECT_API_URL,
 # PREFECT_HOME) when imported, so configure_prefect_env must run first. None of the modules above
 # imports Prefect at their top level (tests/test_boundaries.py lists who may import it at all).
 
@@ -70,9 +71,17 @@ def server_address(api: str, host: str, port: int | None) -> tuple[str, int]:
     return (host if where in _LOCAL else where), url_port
 
 
+def prefect_home() -> Path:
+    """The PREFECT_HOME of regflows' processes: the environment's, else ``$REGFLOWS_HOME/prefect``
+    (where `regflows up`'s embedded server keeps its SQLite database)."""
+    return Path(os.environ.get("PREFECT_HOME") or config.home() / "prefect")
+
+
 def configure_prefect_env(host: str, port: int) -> str:
     """Point this process (and the flow runs it spawns) at the server; must precede importing prefect."""
-    os.environ.setdefault("PREFECT_HOME", str(config.home() / "prefect"))
+    os.environ["PREFECT_HOME"] = str(prefect_home())
+    if os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):  # the server this process starts asks its own clients too
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", os.environ["PREFECT_SERVER_API_AUTH_STRING"])
     api = os.environ.get("PREFECT_API_URL") or api_url(host, port)
     os.environ["PREFECT_API_URL"] = api
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -135,6 +144,37 @@ def _announce_prefect_profile(path: Path, api: str) -> None:
                   f"或单次 `PREFECT_PROFILE={PREFECT_PROFILE_NAME} prefect …`")
 
 
+def verify_ledger_on_start(starting: str) -> bool:
+    """The audit ledger's chain and anchors recomputed before a start appends to it (`regflows up`,
+    `regflows deploy`). A broken ledger is said in red, naming the first break, and recorded as a
+    ``ledger.broken_on_start`` entry (after the break: the entries before it stay as evidence);
+    the start goes on: stopping would also stop every deadline reminder, and the working-day
+    ``audit-verify`` deployment raises the break to people. Returns whether it verified."""
+    result = ledger.verify()
+    if result.ok:
+        console.print(f"[green]✓[/] {result.summary()}", soft_wrap=True)
+        return True
+    console.print(f"[bold red]⚠ {result.summary()}[/]", soft_wrap=True)
+    ledger.append("ledger.broken_on_start", starting, {"problems": result.problems, "count": result.count})
+    return False
+
+
+def migrate_all() -> tuple[str | None, str]:
+    """``regflows migrate``: the domain store (``REGFLOWS_DATABASE_URL``) and Prefect's own
+    database (``PREFECT_SERVER_DATABASE_CONNECTION_URL``) brought to their newest schemas, in that
+    order, each by its own tool (alembic; ``prefect server database upgrade -y``). Idempotent: a
+    production deployment runs it before starting (or after upgrading) the server and the
+    workers. Returns the store's revision and Prefect's last output line."""
+    from regflows.server import upgrade_database
+    from regflows.store import schema_status
+
+    migrate()
+    console.print(f"[green]✓[/] 业务数据库已迁移：{_masked(config.database_url())}", soft_wrap=True)
+    said = upgrade_database(prefect_home())
+    console.print(f"[green]✓[/] Prefect 数据库已迁移：{prefect_database(prefect_home())}", soft_wrap=True)
+    return schema_status()[0], said
+
+
 def run_up(host: str, port: int | None, profile_file: Path, start_server: bool = True) -> None:
     """``port``: ``--port`` when given (None: PREFECT_API_URL's, else the default)."""
     user_profiles = user_prefect_profiles()
@@ -145,6 +185,7 @@ def run_up(host: str, port: int | None, profile_file: Path, start_server: bool =
     console.print(f"[green]✓[/] 机构配置：{profile.institution.name}（{profile_file}）")
     migrate()
     console.print(f"[green]✓[/] 业务数据库已就绪：{_masked(config.database_url())}")
+    verify_ledger_on_start("regflows up")
     ledger.append(
         "regflows.up",
         profile.institution.name,
@@ -271,9 +312,10 @@ def _start_ack_endpoint(public_base_url: str):  # type: ignore[no-untyped-def]
     return server
 
 
-def serve_deployments(profile: Profile | None = None) -> None:
-    from prefect import serve  # lazy: after configure_prefect_env (see the top of this module)
-
+def _announced_deployments(profile: Profile | None) -> tuple[list[DeploymentSpec], list[Any]]:
+    """prefect.yaml's deployments with their schedules computed from today (working-day ones
+    included), each deployment's schedules and every warning printed: what `regflows up` serves
+    and `regflows deploy` registers to a work pool, computed the one way."""
     path = config.prefect_yaml()
     specs = read_prefect_yaml(path)
     today = dt.datetime.now(SHANGHAI).date()
@@ -283,7 +325,65 @@ def serve_deployments(profile: Profile | None = None) -> None:
         console.print(f"  • {spec.name}: {kinds}")
     for warning in warnings:
         console.print(f"[bold red]⚠ {warning}[/]")
+    return specs, deployments
+
+
+def serve_deployments(profile: Profile | None = None) -> None:
+    from prefect import serve  # lazy: after configure_prefect_env (see the top of this module)
+
+    _, deployments = _announced_deployments(profile)
     serve(*deployments, pause_on_shutdown=False, print_starting_message=True)
+
+
+#: The type of work pool `regflows deploy` uses: workers run each flow run as a child process of
+#: a clone of this repository (README, "Production").
+POOL_TYPE = "process"
+
+
+def deploy_to_pool(pool: str, profile: Profile | None = None) -> list[str]:
+    """``regflows deploy --pool NAME``: register every deployment of prefect.yaml, with the
+    schedules `regflows up` gives them (working-day ones computed from today; the daily
+    calendar-watch refreshes them the same way, by deployment name), to the process work pool
+    ``pool``, created when missing. ``prefect worker start --pool NAME`` processes then run them:
+    Prefect's server hands each scheduled run to one worker (the Scheduled → Pending transition is
+    refused to every other), and the watches keep their one-at-a-time limit.
+
+    Each deployment pulls its code by changing into prefect.yaml's folder on the worker's machine
+    (``set_working_directory``, Prefect's own pull step): workers run from a clone of this
+    repository at the same path, with the same ``REGFLOWS_*`` settings. Without a pull step a
+    process worker would copy the deployment's folder, the virtualenv and ``var/`` included, for
+    every run. Returns the names registered."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.runner.storage import LocalStorage
+    from prefect.workers.process import ProcessWorker
+
+    api = os.environ.get("PREFECT_API_URL") or config.prefect_api_url()
+    if not is_healthy(api):
+        raise ServerError(f"{api} 没有可用的 Prefect 服务器：请先启动服务器（prefect server start）并设置 PREFECT_API_URL")
+    with get_client(sync_client=True) as client:
+        try:
+            existing = client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=pool, type=POOL_TYPE,
+                                                   base_job_template=ProcessWorker.get_default_base_job_template()))
+            console.print(f"[green]✓[/] 已创建工作池 {pool}（{POOL_TYPE}）")
+        else:
+            if existing.type != POOL_TYPE:
+                raise ServerError(f"工作池 {pool} 的类型是 {existing.type}，regflows 的部署需要 {POOL_TYPE} 类型的工作池")
+    if not os.environ.get("REGFLOWS_ACK_SECRET"):
+        console.print(f"[yellow]![/] 未设置 REGFLOWS_ACK_SECRET：每台 worker 机器会各自生成 {config.home() / 'ack.key'}，"
+                      "一台机器发出的确认链接会被另一台拒绝；多台机器时请在所有机器上设置相同的值", soft_wrap=True)
+    root = config.prefect_yaml().parent.resolve()
+    specs, deployments = _announced_deployments(profile)
+    for spec, deployment in zip(specs, deployments, strict=True):
+        deployment.entrypoint = spec.entrypoint  # as prefect.yaml says: relative to its folder, where the pull step goes
+        deployment.storage = LocalStorage(str(root))
+        deployment.apply(work_pool_name=pool)
+    console.print(f"[green]✓[/] 已向工作池 {pool} 注册 {len(specs)} 个部署；请在各 worker 机器上运行 "
+                  f"`prefect worker start --pool {pool}`")
+    return [spec.name for spec in specs]
 
 
 def _masked(url: str) -> str:

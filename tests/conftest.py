@@ -34,6 +34,7 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from regflows.profile import DEMO_PROFILE, Profile
 
@@ -78,6 +79,32 @@ def pg_url() -> Iterator[str]:
     yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[Callable[[str], str]]:
+    """A function that creates a PostgreSQL database of its own on the test server (a unique name
+    from ``purpose``) and returns its URL without a driver (``postgresql://…``); every database it
+    created is dropped afterwards, connections and all. For what needs a whole database, not a
+    schema: Prefect's own, and ``regflows migrate``."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def create(purpose: str) -> str:
+        name = f"rf_{purpose}_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # the server is part of the test environment: its absence fails
+            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} unavailable: {exc}")
+        made.append(name)
+        return str(make_url(PG_ADMIN_URL).set(drivername="postgresql", database=name).render_as_string(hide_password=False))
+
+    yield create
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 

@@ -42,12 +42,12 @@ def run_make(tmp_path: Path, installed: str, stale: bool = False) -> tuple[subpr
     return result, calls.read_text(encoding="utf-8").splitlines() if calls.exists() else []
 
 
-ALL = "chromium fonts-noto-cjk libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils"
+ALL = "chromium fonts-noto-cjk libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils postgresql-client"
 
 
 @pytest.mark.skipif(os.geteuid() != 0 and shutil.which("sudo") is None, reason="installs as root or through sudo")
 def test_only_the_missing_packages_are_installed(tmp_path: Path) -> None:
-    result, calls = run_make(tmp_path, installed="chromium libreoffice-calc-nogui libreoffice-writer-nogui")
+    result, calls = run_make(tmp_path, installed="chromium libreoffice-calc-nogui libreoffice-writer-nogui postgresql-client")
     assert result.returncode == 0, result.stderr
     assert calls == ["noninteractive install -y --no-install-recommends fonts-noto-cjk poppler-utils"]
 

@@ -325,7 +325,7 @@ def gaps_command(
 
 @drill_app.command("close")
 def close_command(
-    gap: Annotated[str, typer.Argument(help="整改事项编号（drill-gap:…，见 regflows drill gaps）")],
+    gap: Annotated[str, typer.Argument(help="整改事项编号（以 drill-gap: 开头，见 regflows drill gaps）")],
     evidence: Annotated[str, typer.Option("--evidence", help="整改情况")],
     by: Annotated[str, typer.Option("--by", help="登记人（人员编号）")],
     rechecked_by: Annotated[str, typer.Option("--rechecked-by", help="复查人（人员编号，不能是整改责任人本人）")],

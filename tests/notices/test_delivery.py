@@ -202,3 +202,59 @@ def test_killed_before_sending_is_sent_once_on_retry(store, http, tmp_path: Path
                         notice_id="test:kill", policy=FAST)
     assert retry.persons[0].channels[0].state == "delivered"
     assert len(http.at("/hang/a")) == 1 and http.at("/ok/a") == []
+
+
+RACE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from notices.delivery import RetryPolicy
+    from notices.service import send_notice
+    from regflows.profile import Profile
+    profile_file, go, urgent = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "urgent"
+    profile = Profile.model_validate_json(profile_file.read_text(encoding="utf-8"))
+    print("ready", flush=True)
+    while not go.exists():
+        time.sleep(0.01)
+    outcome = send_notice(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
+                          notice_id="test:race", urgent=urgent, policy=RetryPolicy(attempts=1, timeout_seconds=20))
+    print(json.dumps([[c.person_id, c.channel_index, c.state] for c in outcome.deliveries]), flush=True)
+    """
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("urgency", ["urgent", "routine"])
+def test_processes_sending_one_notice_at_once_on_postgresql_deliver_each_channel_once(
+        home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, http, tmp_path: Path, build_profile, urgency: str) -> None:  # type: ignore[no-untyped-def]
+    """Two workers may run the same send at once (a retried task while the first still runs): on
+    PostgreSQL each (notice, person, channel) is claimed by one process only, the others see it in
+    flight, and nobody is raised to the deputy for a delivery another process holds."""
+    monkeypatch.setenv("REGFLOWS_DATABASE_URL", pg_url)  # the children's store too
+    migrate(pg_url)
+    people = {f"t.{i}": [("webhook", f"json://{http.base}/ok/{i}-a"), ("webhook", f"json://{http.base}/ok/{i}-b")] for i in range(6)}
+    people["t.d"] = [("webhook", f"json://{http.base}/ok/deputy")]
+    profile = build_profile(people, roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": [f"t.{i}" for i in range(6)],
+                                                       "deputy": "t.d"}})
+    profile_file, go = tmp_path / "profile.json", tmp_path / "go"
+    profile_file.write_text(profile.model_dump_json(), encoding="utf-8")
+    script = tmp_path / "race.py"
+    script.write_text(RACE_SCRIPT, encoding="utf-8")
+    repo = Path(__file__).resolve().parents[2]
+    children = [subprocess.Popen([sys.executable, str(script), str(profile_file), str(go), urgency], cwd=repo,
+                                 env=dict(os.environ, PYTHONPATH=str(repo)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for _ in range(4)]
+    for child in children:
+        assert child.stdout.readline().strip() == b"ready"
+    go.touch()
+    results = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0] * 4, [err.decode()[-2000:] for _, err in results]
+    sent = [r.path for r in http.received]
+    expected = [f"/ok/{i}-a" for i in range(6)] + ([f"/ok/{i}-b" for i in range(6)] if urgency == "urgent" else [])
+    assert sorted(sent) == sorted(expected)  # each channel once, over all four processes; no deputy
+    with db.session() as s:
+        rows = s.execute(select(Delivery).where(Delivery.notice_id == "test:race")).scalars().all()
+        assert sorted((r.person_id, r.channel_index, r.state, r.attempts) for r in rows) == sorted(
+            (f"t.{i}", c, "delivered", 1) for i in range(6) for c in ((0, 1) if urgency == "urgent" else (0,)))
+        assert s.execute(select(Notice).where(Notice.id == "test:race")).scalar_one()
+    assert ledger_entries("notice.unreached") == []

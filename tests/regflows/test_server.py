@@ -71,3 +71,13 @@ def test_a_server_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
         parent.kill()
         parent.wait(timeout=10)
     assert wait_gone(child), "the child outlived the process that started it"
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "::"])
+def test_a_server_beyond_loopback_is_refused_without_basic_auth(tmp_path: Path, host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from regflows.server import ServerError, start
+
+    monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
+    with pytest.raises(ServerError, match="PREFECT_SERVER_API_AUTH_STRING"):
+        start(host, 4299, tmp_path / "home", tmp_path / "logs")
+    assert not (tmp_path / "logs").exists()  # refused before anything started

@@ -76,3 +76,29 @@ def test_up_says_the_mismatch_before_starting_anything(monkeypatch: pytest.Monke
     result = CliRunner().invoke(app, ["up", "--port", "4200"])
     assert result.exit_code != 0 and "--port 为 4200" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "prefect").exists()  # no server started
+
+
+def test_a_start_verifies_the_ledger_and_records_a_break_without_stopping(home: Path) -> None:
+    """`regflows up` and `regflows deploy` recompute the chain and its anchors first (issue 19, 5)."""
+    import json
+
+    from sqlalchemy import select
+
+    from regflows import ledger
+    from regflows.store import db, migrate
+    from regflows.store.models import AuditEntry
+    from regflows.up import verify_ledger_on_start
+
+    migrate()
+    ledger.append("test.one", "T1", {})
+    ledger.append("test.two", "T2", {})
+    anchor = ledger.write_anchor()
+    assert verify_ledger_on_start("regflows up") is True
+    # The database was rewritten after anchoring: here the anchor no longer matches its entry.
+    path = ledger.anchor_path()
+    path.write_text(json.dumps({**json.loads(anchor.line()), "head_hash": "0" * 64}) + "\n", encoding="utf-8")
+    assert verify_ledger_on_start("regflows deploy") is False
+    with db.session() as s:
+        last = s.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
+    assert (last.action, last.subject) == ("ledger.broken_on_start", "regflows deploy")
+    assert "锚定后被整体重算或改写" in json.loads(last.payload)["problems"][0]

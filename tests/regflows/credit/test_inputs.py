@@ -82,6 +82,33 @@ def test_gx_fingerprint_constant_still_exists_and_is_used() -> None:
     assert "HASH_THRESHOLD" in source and "hash_pandas_dataframe" in source
 
 
+def test_gx_validates_without_loading_the_statistics_and_charts_it_does_not_use(write_csv: Callable[..., Path],
+                                                                                 tmp_path: Path) -> None:
+    """scipy.stats and altair stay stand-ins through a whole suite (issue 18: 35 % of GX's import);
+    the first use loads the real module. In a fresh interpreter: this one may have them already."""
+    import os
+    import subprocess
+    import sys
+
+    log = write_csv(tmp_path / "log.csv", [])
+    code = f"""
+import sys
+from regflows.credit.io import read_log
+from regflows.credit.models import Period
+from regflows.credit.quality import check_log
+from regflows.credit.settings import thresholds
+report = check_log(read_log({str(log)!r}).frame, Period(2025, 9), thresholds())
+kinds = [type(sys.modules[m]).__name__ for m in ("scipy.stats", "altair")]
+from scipy import stats
+print(report.success, kinds, stats.norm.cdf(0), type(sys.modules["scipy.stats"]).__name__)
+"""
+    root = str(Path(__file__).resolve().parents[3])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "True ['_Deferred', '_Deferred'] 0.5 module"
+
+
 @pytest.fixture
 def quality_failure(write_csv: Callable[..., Path]) -> Callable[..., QualityFailure]:
     """A function: the QualityFailure a run over these rows raises, having published nothing."""

@@ -222,6 +222,19 @@ def test_demo_log_planted_anomalies_are_found_exactly(seed: int) -> None:
     assert again.frame.equals(demo.frame)
 
 
+def test_demo_log_expects_only_the_repeated_subjects_inside_the_window() -> None:
+    """October 2025 starts with the National Day week: some planted repeated-subject groups have
+    their fourth query 30 days or more after their history query, and are not findings (issue 18).
+    The generator's expected counts, which `regflows demo query-log` prints, say so."""
+    from regflows.credit.demo import SHARES, generate
+
+    october = Period(2025, 10)
+    demo = generate(20_000, 1, october)
+    result = apply_rules(demo.frame, october, thresholds())
+    assert result.flagged["rule"].value_counts().to_dict() == demo.expected
+    assert 0 < demo.expected["repeat_subject"] < int(20_000 * SHARES["repeat_subject"])
+
+
 def test_subject_codes_by_parts_group_exactly_like_factorize() -> None:
     """The 30-day rule's subject codes, computed in parts two at a time, must put exactly the
     equal subjects together (the numbering may differ from pd.factorize)."""
