@@ -492,7 +492,7 @@ def test_a_rerun_carries_the_owners_answers_and_the_superseded_run_takes_no_more
     from sqlalchemy import select
 
     from regflows.inspection.models import LINKS, Answer
-    from regflows.inspection.pages import PageClaim, PageRefused, record_page_answer
+    from regflows.inspection.pages import PageClaim, PageRefused, _render, record_page_answer
     from regflows.inspection.progress import progress_of
     from regflows.inspection.worklist import export_run_worklist, import_worklist
     from regflows.store.models import AuditEntry
@@ -529,6 +529,8 @@ def test_a_rerun_carries_the_owners_answers_and_the_superseded_run_takes_no_more
     with pytest.raises(PageRefused, match=second.run_id) as refused:
         record_page_answer(claim, "use", "rectify", "复印件未登记")
     assert refused.value.status == 409
+    page = bytes(_render(claim).body).decode("utf-8")  # the old page says so before anyone types
+    assert "不再接受答复" in page and second.run_id in page
     assert len(records.answers_of(first.run_id)) == len(LINKS)
 
     # a third run keeps the origin: the run the answers were given on
