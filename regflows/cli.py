@@ -101,7 +101,7 @@ def _profile_file(option: Path | None) -> Path:
 @app.command()
 def up(
     host: Annotated[str, typer.Option(help="Prefect 服务器监听地址")] = config.PREFECT_HOST,
-    port: Annotated[int, typer.Option(help="Prefect 服务器端口（UI 与 API）")] = config.PREFECT_PORT,
+    port: Annotated[int | None, typer.Option(help="Prefect 服务器端口（UI 与 API；默认取 PREFECT_API_URL 的端口，未设置时 4200）")] = None,
     profile: ProfileOption = None,
     no_server: Annotated[bool, typer.Option("--no-server", help="不启动服务器，只连接已运行的")] = False,
 ) -> None:

@@ -19,6 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import toml  # type: ignore[import-untyped]  # Prefect's own dependency, the writer it uses for this file
 
@@ -42,6 +43,32 @@ from regflows.store import migrate
 # imports Prefect at their top level (tests/test_boundaries.py lists who may import it at all).
 
 console = Console(stderr=True)
+
+
+_LOCAL = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
+def server_address(api: str, host: str, port: int | None) -> tuple[str, int]:
+    """Where ``regflows up`` starts its server when nothing answers at ``api`` (the API every
+    command of this process and its flow runs will call): that URL's host and port when it names
+    this machine, so the deployments are registered on the server just started. Before, with
+    PREFECT_API_URL on port 4391 and no ``--port``, the server started on 4200 and registering the
+    deployments crashed with an httpx traceback (review of issue 15, setup). ``port``: ``--port``
+    when given; one that differs from the URL's, or a URL of another machine, is a
+    :class:`ServerError` in Chinese (nothing started)."""
+    parts = urlsplit(api)
+    try:
+        url_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ServerError(f"PREFECT_API_URL {api} 的端口无效") from None
+    where = parts.hostname or ""
+    if where not in _LOCAL and where != host:
+        raise ServerError(f"PREFECT_API_URL 指向 {api}，该地址没有可用的 Prefect 服务器；regflows up 只能在本机启动服务器："
+                          "请先启动该服务器，或改正、取消 PREFECT_API_URL")
+    if port is not None and port != url_port:
+        raise ServerError(f"PREFECT_API_URL 指向端口 {url_port}（{api}），而 --port 为 {port}：二者须一致，"
+                          "否则部署会注册到没有服务器的地址；请改正其一，或取消 PREFECT_API_URL")
+    return (host if where in _LOCAL else where), url_port
 
 
 def prefect_home() -> Path:
@@ -148,9 +175,12 @@ def migrate_all() -> tuple[str | None, str]:
     return schema_status()[0], said
 
 
-def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) -> None:
+def run_up(host: str, port: int | None, profile_file: Path, start_server: bool = True) -> None:
+    """``port``: ``--port`` when given (None: PREFECT_API_URL's, else the default)."""
     user_profiles = user_prefect_profiles()
-    api = configure_prefect_env(host, port)
+    api = configure_prefect_env(host, port if port is not None else config.PREFECT_PORT)
+    if start_server and not is_healthy(api):  # said before anything is started or written
+        host, port = server_address(api, host, port)
     profile = load_profile(profile_file)
     console.print(f"[green]✓[/] 机构配置：{profile.institution.name}（{profile_file}）")
     migrate()
@@ -175,6 +205,7 @@ def run_up(host: str, port: int, profile_file: Path, start_server: bool = True) 
         raise ServerError(f"{api} 没有可用的 Prefect 服务器（且指定了 --no-server）")
     else:
         prefect_home = Path(os.environ["PREFECT_HOME"])
+        assert port is not None  # server_address gave it
         server = start(host, port, prefect_home, config.home() / "logs")
         with console.status(f"正在启动 Prefect 服务器（{api}，首次启动约需半分钟）…"):
             wait_healthy(server)

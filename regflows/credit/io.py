@@ -270,15 +270,25 @@ def read_log(path: str | Path, time_format: str | None = None) -> Table:
     return Table(out, path, base)
 
 
-def read_users(path: str | Path) -> Table:
-    """The users file: status (active/locked/suspended), formal_employee, optional status_since."""
+def read_users(path: str | Path, *, formal_optional: bool = False) -> Table:
+    """The users file: status (active/locked/suspended), formal_employee, optional status_since.
+
+    ``formal_optional``: a file without ``formal_employee`` is read, every user's value unknown
+    (empty: the non-formal part of the user-status rule finds nothing), for a caller that decides
+    what an absent column means on its own (the self-inspection's flagging: issue 15, "a column
+    absent" is not evaluated, never a refused run; review of issue 15, defect 2)."""
     path = Path(path)
     frame, base = _raw(path, USER_COLUMNS + USER_OPTIONAL_COLUMNS)
-    _require(frame, path, USER_COLUMNS)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    absent = formal_optional and "formal_employee" not in frame.columns
+    _require(frame, path, tuple(c for c in USER_COLUMNS if not (absent and c == "formal_employee")))
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     out["user_id"] = _strings(frame["user_id"].reset_index(drop=True))
     out["status"] = _strings(frame["status"].reset_index(drop=True)).str.lower()
-    formal = _strings(frame["formal_employee"].reset_index(drop=True).astype("str")).str.lower()
+    if absent:
+        formal = pd.Series("", index=out.index, dtype="str")
+    else:
+        formal = _strings(frame["formal_employee"].reset_index(drop=True).astype("str")).str.lower()
     out["formal_employee"] = formal.map(lambda v: "true" if v in _TRUE else "false" if v in _FALSE else v)
     out["formal_employee"] = out["formal_employee"].astype("str")
     if "status_since" in frame.columns:

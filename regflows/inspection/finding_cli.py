@@ -87,8 +87,13 @@ def finding_add(
     from regflows.inspection.rectification import RectificationConflict, new_finding, open_rectification
     from regflows.inspection.spot_check import CLAUSE, spot_check_finding
 
+    import datetime as dt
+
+    from calendars.zone import SHANGHAI
+
     prof = _profile(profile)
     owner_due = _day(due, "--due")
+    today = dt.datetime.now(SHANGHAI).date()  # a feedback day after it is refused (review of issue 15, defect 6)
     if notice is not None and (notice.is_dir() or not notice.absolute().parent.is_dir()):  # said before anything is written
         _fail(f"--notice {notice} 不是可写入的文件路径（须为已存在目录中的 .docx 文件）", ExitCode.USAGE)
     try:
@@ -98,12 +103,13 @@ def finding_add(
             if clause not in (None, CLAUSE):
                 _fail(f"业务部门合规抽查的依据为 {CLAUSE}（--clause 不能另写）", ExitCode.USAGE)
             finding = spot_check_finding(quarter=quarter, department=unit, area=area, problem=title, owner=owner,
-                                         found_on=feedback_date, detail=detail, names=_OPTIONS, people=prof.person_ids)
+                                         found_on=feedback_date, detail=detail, names=_OPTIONS, people=prof.person_ids,
+                                         today=today)
         else:
             if clause is None:
                 _fail("依据条款（--clause）不能为空，如 PBOC-102 三（三）", ExitCode.USAGE)
             finding = new_finding(quarter=quarter, source=source, title=title, clause=clause, unit=unit, owner=owner,
-                                  feedback=feedback_date, detail=detail, names=_OPTIONS, people=prof.person_ids)
+                                  feedback=feedback_date, detail=detail, names=_OPTIONS, people=prof.person_ids, today=today)
         opened = open_rectification(finding, due=owner_due, settings=prof.settings, names=_OPTIONS)
     except InspectionInputError as exc:
         _fail(str(exc), ExitCode.USAGE)
@@ -160,6 +166,12 @@ def finding_export(
         _fail(f"--quarter：{exc}", ExitCode.USAGE)
     if out.suffix.lower() != ".xlsx" or out.is_dir() or not out.absolute().parent.is_dir():
         _fail(f"--out {out} 须为已存在目录中的 .xlsx 文件", ExitCode.USAGE)
+    from regflows.kit.reports import OnRecord, refuse_overwriting
+
+    try:  # never over a document on record (a run's worklist, a report): review of issue 15, defect 4
+        refuse_overwriting(out)
+    except OnRecord as exc:
+        _fail(str(exc), ExitCode.USAGE)
     findings = list_findings(q)
     written = write_register(out, q, findings, institution=prof.institution.name, names={p.id: p.name for p in prof.people},
                              units={u.code: u.name for u in prof.reporting_units})

@@ -100,5 +100,6 @@ class Answer:
     evidence: str
     answered_by: str
     answered_at: dt.datetime
-    source: str  # "page" | "workbook"
+    source: str  # "page" | "workbook" | "carried" (from the quarter's previous run: records.carry_over)
     source_sha256: str | None = None
+    carried_from: str | None = None  # a carried answer's origin: the run it was answered on

@@ -45,7 +45,7 @@ from regflows.store.obligations import find
 
 __all__ = [
     "PROCEDURE", "REPORT_CLAUSE", "REPORT_CODE", "ensure_report_in", "last_quarter", "owe_last_quarter", "owe_report",
-    "final_files", "quarter_subject", "report_row_for", "signed_off_on", "submit_report",
+    "filed_reports", "final_files", "quarter_subject", "report_row_for", "signed_off_on", "submit_report",
 ]
 
 #: The procedure's name on every obligation row it writes (findings' rows included).
@@ -152,6 +152,20 @@ def signed_off_on(s: Session, quarter: Quarter, unit: str | None = None) -> dt.d
     value = (row.detail or {}).get("signed_off_on") if row is not None else None
     return dt.date.fromisoformat(value) if value else None
 
+
+
+def filed_reports(quarter: Quarter, url: str | None = None) -> dict[str, dt.datetime]:
+    """The quarter's reports already filed (``submit``): obligation subject → when. A re-run of such
+    a quarter is warned and ledgered by the run (review of issue 15, defect 1): what was filed stays
+    the filed report; corrections go the report's route again (三（三）)."""
+    from sqlalchemy import or_, select
+
+    head = quarter_subject(quarter)
+    with db.session(url) as s:
+        rows = s.execute(select(Obligation).where(Obligation.code == REPORT_CODE,
+                                                  or_(Obligation.subject == head, Obligation.subject.like(f"{head}-%")),
+                                                  Obligation.fulfilled_at.is_not(None))).scalars()
+        return {r.subject: r.fulfilled_at for r in rows if r.fulfilled_at is not None}
 
 
 def final_files(quarter: Quarter, url: str | None = None, unit: str | None = None) -> dict[str, dict[str, str]]:

@@ -43,7 +43,7 @@ from notices.acks import fingerprint, sign
 from notices.masking import mask_pii
 from regflows import ledger
 from regflows.inspection import records
-from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, Lead
+from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, InspectionInputError, Lead
 from regflows.inspection.worklist import NEEDS_EVIDENCE
 from regflows.kit.refusals import note_refusal
 from regflows.store.models import utcnow
@@ -136,8 +136,13 @@ def _lead_of(claim: PageClaim, url: str | None = None) -> Lead:
 def record_page_answer(claim: PageClaim, link: str, outcome: str, evidence: str, now: dt.datetime | None = None,
                        url: str | None = None) -> tuple[Answer, bool]:
     """Validate and record the owner's answer for one link; (the answer, whether it was recorded:
-    False when it equals the answer that counts). :class:`PageRefused` (422) names the field."""
+    False when it equals the answer that counts). :class:`PageRefused` (422) names the field; (409)
+    the run was superseded by a re-run of its quarter, named (records.refuse_superseded)."""
     _lead_of(claim, url)
+    try:
+        records.refuse_superseded(claim.run_id, "在此页面答复", url)
+    except InspectionInputError as exc:
+        raise PageRefused("superseded", 409, str(exc)) from None
     if link not in LINKS:
         raise PageRefused("invalid", 422, f"环节无效：应为{'、'.join(LINKS.values())}之一")
     if outcome not in OUTCOMES:
@@ -216,6 +221,10 @@ def _render(claim: PageClaim, message: str = "", form_link: str | None = None, d
     head = (f"<p>请逐一核实以下线索在授权、审核、查询、使用、存储各环节的情况（PBOC-102 三（三））并提交结论；"
             f"已答复 {answered}/{len(LINKS)} 个环节。可多次修改，以最后一次提交为准。</p>")
     note = f"<p class=\"{'bad' if error else 'ok'}\">{_e(message)}</p>" if message else ""
+    newer = records.newer_run(claim.run_id)
+    if newer is not None:  # the old page says so before anyone types an answer it would refuse
+        note += (f'<p class="bad">本次自查运行 {_e(claim.run_id)} 已被同季度较新的运行 {_e(newer)} 取代：此页面不再接受答复，'
+                 f"请使用新运行的核实清单或提醒中的新链接（相同线索的结论已带入新运行）</p>")
     small = f'<p class="small">核实人：{_e(person_name(claim.person_id))}；链接有效至 {_beijing(claim.expires)}（北京时间）</p>'
     return _page("自查线索核实", note + _lead_html(lead, run.quarter if run else "") + head + forms + small, status)
 
@@ -246,7 +255,7 @@ async def answer(request: Request) -> Response:
     try:
         given, recorded = await run_in_threadpool(record_page_answer, claim, link, outcome, evidence)
     except PageRefused as refused:
-        if refused.reason != "invalid" or link not in LINKS:
+        if refused.reason not in ("invalid", "superseded") or link not in LINKS:
             return _refused(request, token, refused)
         return await run_in_threadpool(_render, claim, f"未提交：{refused}", link, {"outcome": outcome, "evidence": evidence},
                                        str(refused), refused.status)

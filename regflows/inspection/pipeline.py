@@ -34,6 +34,7 @@ from regflows.inspection.checks import CHECK_IDS, CheckResult, Finding, QueryHis
 from regflows.inspection.due import report_due
 from regflows.inspection.leads import incident_leads, query_leads, quarter_rows, unowned
 from regflows.inspection.models import LINKS, InspectionInputError, Lead, Quarter
+from regflows.inspection.owed import filed_reports
 from regflows.inspection.rectification import list_findings
 from regflows.inspection.register_sheet import report_rows
 from regflows.inspection.report import ReportContext, write_findings, write_report
@@ -45,6 +46,7 @@ from regflows.inspection.worklist import export_worklist
 from regflows.kit.evidence import sha256_file
 from regflows.kit.files import write_atomically
 from regflows.kit.publish import publishing
+from regflows.kit.reports import OnRecord, refuse_overwriting
 from regflows.kit.querylogs import QueryLogError, query_log_source
 from regflows.profile import Profile
 
@@ -174,6 +176,9 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     warnings += unowned(leads, profile)
     warnings += [f"检查项「{r.title}」未判断：{r.not_evaluated}" for r in results.values() if r.count is None]
     warnings += [f"检查项「{r.title}」只判断了一部分：{r.partial}" for r in results.values() if r.partial]
+    if "formal_employee" not in users_file.columns:  # the monthly rules ran without it (credit's logsource.flag)
+        warnings.append(f"用户清单 {Path(users).name} 无 formal_employee 列：异常查询规则中「非正式员工查询」一项未适用，"
+                        "本季度线索不含非正式员工的查询（附件3 5.7 检查亦未判断）")
     if figures_ is None:
         warnings.append("未提供漏洞台账（--vulns）：本季度漏洞处置情况（NFRA 23）未分析")
     try:
@@ -210,6 +215,22 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
             "findings": sum(n for n in r_checks.values() if n is not None), "report_due": due,
             "files": report_file_names(quarter, r)}))
 
+    # A re-run starts from the quarter's previous run (review of issue 15, defect 1): the answers to
+    # identical (lead, link) pairs come along, carried with their origin; a filed quarter is warned.
+    previous = records.latest_run_id(quarter.label, database_url)
+    carried = records.carry_over(previous, leads, database_url)
+    notes: dict[str, Any] = {}
+    if previous is not None:
+        warnings.append(f"{quarter.label} 此前已有自查运行 {previous}：本次运行取代它（其核实清单、核实页面与签发不再接受），"
+                        f"相同线索的 {len(carried)} 个环节结论已带入本次运行（标明来源）")
+    filed = filed_reports(quarter, database_url)
+    if filed:
+        when = "、".join(f"{subject}（{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）" for subject, at in sorted(filed.items()))
+        warnings.append(f"{quarter.label} 的自查报告已报送：{when}；本次重新运行不改变已报送的报告，"
+                        "如有更正，须重新签发并按原报告流程重新报送（PBOC-102 三（三））")
+        notes["inspection.filed_quarter_rerun"] = {"filed": {k: v.isoformat() for k, v in sorted(filed.items())}, "previous": previous}
+    answers = {(a.lead_id, a.link): a for a in carried}
+
     checks = {c: results[c].count for c in CHECK_IDS}
     summary = {"quarter": quarter.label, "leads": len(leads) - len(sampled_leads), "population": sample.population_size,
                "sampled": sample.size, "seed": sample.seed, "population_sha256": sample.population_sha256,
@@ -230,11 +251,12 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
             report_due_basis=basis, vulns=figures_,
             vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings, people=owners,
             units=unit_names, unit=r.unit.code, unit_name=r.unit.name, head_office=r.head_office, addressee=r.addressee,
-            covers=tuple(r.covers), others=tuple(others), others_summarised=settings.inspection_head_office_summary)))
+            covers=tuple(r.covers), others=tuple(others), others_summarised=settings.inspection_head_office_summary,
+            answers={key: a for key, a in answers.items() if key[0] in {lead.lead_id for lead in r_leads}})))
 
     step(STEPS[5])
     with publishing(out_dir) as stage:
-        worklist_sha = export_worklist(stage.path / names["worklist"], run_id, quarter, now, leads, owners)
+        worklist_sha = export_worklist(stage.path / names["worklist"], run_id, quarter, now, leads, owners, answers=answers)
         write_atomically(stage.path / names["manifest"], manifest_data)
         for r, ctx in contexts:
             write_findings(stage.path / names[file_key("findings", r.code)], ctx)
@@ -248,7 +270,7 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
                    for r, _ in contexts if not r.head_office}
         head_ctx = contexts[0][1]
         records.save_run(run_id, quarter.label, sample.seed, manifest, leads, worklist_sha, now, files=documents,
-                         unit_files=by_unit,
+                         unit_files=by_unit, carried=carried, previous=previous, notes=notes,
                          summary={**summary, "run_id": run_id, "warnings": warnings,
                                   "not_evaluated": {r.check: r.not_evaluated for r in results.values() if r.count is None},
                                   "vulnerabilities": figures_.as_dict() if figures_ else None,
@@ -301,10 +323,15 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
     """The run's report (the head office's, or ``unit``'s own) drafted again with the owners'
     answers recorded since (section 四, findings by link), everything else as the run found it;
     written at ``path`` and recorded with its SHA-256 (kind ``report-redraft``). A run recorded
-    before its facts were kept is refused; so is a unit without its own report in that run."""
+    before its facts were kept is refused; so is a unit without its own report in that run, and a
+    ``path`` that holds a document on record."""
     run_row = records.run_of(run_id, url)
     if run_row is None:
         raise InspectionInputError(f"自查运行 {run_id} 未登记")
+    try:  # never over a document on record: its recorded SHA-256 would no longer match (review of issue 15, defect 4)
+        refuse_overwriting(path, url)
+    except OnRecord as exc:
+        raise InspectionInputError(str(exc)) from None
     kept = run_row.summary or {}
     head = (kept.get("report") or {}).get("unit")
     if unit is None or unit == head:
@@ -326,14 +353,16 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
                                        r["not_evaluated"], r.get("partial")) for r in facts["results"]}
     vulns = (run_row.summary or {}).get("vulnerabilities")
     stamp = (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).replace(microsecond=0)
+    held = [lead for lead in records.leads_of(run_id, url) if _holds(facts, lead.unit)]  # and only their answers
     ctx = ReportContext(
         institution=facts["institution"], quarter_label=quarter.label, quarter_title=quarter_title(quarter),
         first_day=quarter.first_day, last_day=quarter.last_day, run_id=run_id, prepared_at=stamp, logs=facts["logs"],
         users_file=facts["users_file"], rules_title=facts["rules_title"], results=results,
-        leads=[lead for lead in records.leads_of(run_id, url) if _holds(facts, lead.unit)],
+        leads=held,
         sample=sample, manifest_sha256=facts["manifest_sha256"], report_due=facts["report_due"],
         report_due_basis=facts["report_due_basis"], vulns=VulnsFigures.from_dict(vulns) if vulns else None,
-        vulns_file=facts["vulns_file"], answers=records.latest_answers(run_id, url), warnings=facts["warnings"],
+        vulns_file=facts["vulns_file"], warnings=facts["warnings"],
+        answers={key: a for key, a in records.latest_answers(run_id, url).items() if key[0] in {lead.lead_id for lead in held}},
         people=facts.get("people") or {}, units=facts.get("units") or {},
         register=report_rows([f for f in list_findings(quarter, url) if _holds(facts, f.finding.unit)],
                              names=facts.get("people") or {}, units=facts.get("units") or {}, today=stamp.date()),

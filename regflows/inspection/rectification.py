@@ -45,7 +45,7 @@ from notices.masking import mask_pii
 from regflows import ledger
 from regflows.inspection.models import InspectionInputError, Quarter
 from regflows.inspection.units import InspectionReport
-from regflows.inspection.owed import PROCEDURE, ensure_report_in, report_row_for, signed_off_on
+from regflows.inspection.owed import PROCEDURE, REPORT_CODE, ensure_report_in, quarter_subject, report_row_for, signed_off_on
 from regflows.inspection.reminders import passed_at_opening
 from regflows.kit import obligations
 from regflows.settings import InspectionSettings
@@ -126,9 +126,13 @@ class RectificationFinding:
 
 def new_finding(*, quarter: str | Quarter, source: str, title: str, clause: str, unit: str, owner: str, feedback: dt.date | str,
                 detail: str = "", ref: str | None = None, names: Mapping[str, str] | None = None,
-                people: Collection[str] | None = None) -> RectificationFinding:
+                people: Collection[str] | None = None, today: dt.date | None = None) -> RectificationFinding:
     """A finding, every field checked: a Chinese error names the first bad one (``names`` maps the
-    field to the entry point's, e.g. ``--title``); ``people`` are the profile's person ids."""
+    field to the entry point's, e.g. ``--title``); ``people`` are the profile's person ids. Given
+    ``today`` (a person's entry: ``finding add`` passes Beijing's today), the feedback day is never
+    after it: a feedback not yet received would start its working days (附件4 六（二）) from a day
+    that has not come (review of issue 15, defect 6). Findings the system registers date their own
+    feedback (the run's day, the answer's) and pass none."""
     try:
         q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     except InspectionInputError as exc:
@@ -151,6 +155,9 @@ def new_finding(*, quarter: str | Quarter, source: str, title: str, clause: str,
             feedback = dt.date.fromisoformat(feedback.strip())
         except ValueError as exc:
             raise InspectionInputError(f"{_field('feedback', names)}应写作 YYYY-MM-DD，实为 {feedback!r}") from exc
+    if today is not None and feedback > today:
+        raise InspectionInputError(f"{_field('feedback', names)} {feedback.isoformat()} 晚于今天 {today.isoformat()}（北京时间）："
+                                   "反馈日期是已收到反馈的日期，不能是将来的日期")
     return RectificationFinding(q.label, source, title.strip(), clause.strip(), unit.strip(), owner.strip(), detail.strip(),
                                 feedback, ref.strip() if ref else None)
 
@@ -299,8 +306,22 @@ def open_rectification(finding: RectificationFinding, *, due: dt.date | None = N
         ledger.append_in(s, "inspection.finding_opened", finding.id, {
             **finding.to_dict(), "rectification_due": row.detail["due_day"], "due_set_by_owner": due is not None,
             "report_due": report_row.detail["due_day"], "report_basis": report_row.detail["basis"]}, actor=by)
-        ensure_report_in(s, quarter, chosen, calendar)  # the quarter's report lists it: owed too
+        if _run_or_owed(s, quarter):  # the quarter's report lists it: owed too
+            ensure_report_in(s, quarter, chosen, calendar)
         return _opened(row, report_row, True)
+
+
+def _run_or_owed(s: Session, quarter: Quarter) -> bool:
+    """Whether the quarter's report is owed already or the quarter was run: a finding (a patrol's,
+    tagged with a quarter the system never inspected) must not create the report of a quarter that
+    was never run, which the watch would then raise as overdue (review of issue 15, defect 5). A
+    quarter inspected here owes its report from its run (its findings registered: register.py), its
+    sign-off, or the watch from the quarter's first following day (reminders.remind)."""
+    from regflows.store.models import InspectionRun
+
+    if find(s, quarter_subject(quarter), REPORT_CODE) is not None:
+        return True
+    return s.execute(select(InspectionRun.id).where(InspectionRun.quarter == quarter.label).limit(1)).scalar() is not None
 
 
 def record_signoff(quarter: Quarter, signed_on: dt.date, *, settings: InspectionSettings | None = None,

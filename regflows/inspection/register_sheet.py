@@ -28,7 +28,7 @@ STATES: dict[str, str] = {"pending": "未完成", "open": "未完成", "overdue"
                           "waived": "已豁免", "withdrawn": "已撤销"}
 _HEAD = CellStyle(bold=True, horizontal="center", vertical="center", wrap=True, border=True)
 _CELL = CellStyle(vertical="center", wrap=True, border=True)
-WIDTHS = [22, 22, 36, 24, 14, 14, 12, 12, 14, 16, 14, 40]
+WIDTHS = [16, 12, 32, 18, 14, 12, 11, 11, 12, 13, 12, 36]
 
 
 def _state(part: Mapping[str, object], today: dt.date) -> str:
@@ -63,7 +63,11 @@ def write_register(path: Path, quarter: Quarter, findings: Sequence[FindingStatu
         for col, value in enumerate(values, start=1):
             ws.write(r, col, value, _CELL)
     ws.column_widths(WIDTHS)
+    last = len(findings) + 2
+    ws.fit_row_heights(2, last)  # every wrapped title and detail printed whole (review of issue 15, defect 3)
     ws.freeze(3)
+    # twelve columns: landscape, one page wide, the column header on every page
+    ws.print_layout(last_row=last, last_column=len(COLUMNS), repeat_rows=(2, 2))
     return book.save(path)
 
 
@@ -76,6 +80,9 @@ def report_rows(findings: Sequence[FindingStatus], *, names: Mapping[str, str] |
         f = status.finding
         owner = (names or {}).get(f.owner, f.owner)
         source = SOURCES.get(f.source, f.source).split("（", 1)[0]
-        rows.append((f.title, source, (units or {}).get(f.unit, f.unit), owner, status.rectification.get("due") or "",
+        # a user check's findings share their title: the user tells them apart (review of issue 15, defect 7)
+        user = f.ref.split(":", 1)[1] if f.source == "check" and f.ref and ":" in f.ref else None
+        title = f"{f.title}（用户 {user}）" if user else f.title
+        rows.append((title, source, (units or {}).get(f.unit, f.unit), owner, status.rectification.get("due") or "",
                      _state(status.rectification, day)))
     return rows

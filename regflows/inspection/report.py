@@ -229,7 +229,8 @@ def write_findings(path: Path, ctx: ReportContext) -> Path:
             values: tuple[str | int, ...] = (row - 1, f.title, f.clause, f.user_id, f.line, f.detail)
             for column, value in enumerate(values, start=1):
                 sheet.write(row, column, value, _CELL)
-    sheet.column_widths([6, 30, 36, 16, 10, 60])
+    sheet.column_widths([6, 30, 30, 16, 8, 56])
+    sheet.fit_row_heights(1, row)  # clauses and details printed whole, not cut to one line (review of issue 15, defect 3)
     sheet.print_layout(last_row=max(row, 1), last_column=len(FINDINGS_COLUMNS), repeat_rows=(1, 1))
     results = book.sheet("检查结果")
     for column, title in enumerate(("检查项", "依据条款", "问题数", "说明"), start=1):
@@ -239,6 +240,8 @@ def write_findings(path: Path, ctx: ReportContext) -> Path:
         cells: tuple[str | int, ...] = (r.title, r.clause, "未判断" if r.count is None else r.count, note)
         for column, value in enumerate(cells, start=1):
             results.write(i, column, value, _CELL)
-    results.column_widths([30, 36, 10, 60])
+    results.column_widths([30, 30, 8, 56])
+    results.fit_row_heights(1, len(ctx.results) + 1)
+    results.print_layout(last_row=len(ctx.results) + 1, last_column=4, repeat_rows=(1, 1))
     return book.save(path)
 

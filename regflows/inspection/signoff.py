@@ -264,6 +264,10 @@ def submit(profile: Profile, run_id: str, by: str, *, now: dt.datetime | None = 
         report = report_for(profile, unit)
     except InspectionInputError as exc:
         raise SignoffInputError(str(exc)) from None
+    try:  # a superseded run's report holds answers that no longer count (review of issue 15, defect 1)
+        records.refuse_superseded(run_id, "提交签发", url)
+    except InspectionInputError as exc:
+        raise SignoffInputError(str(exc)) from None
     draft = draft_of(run_id, url, report.code)
     _check_people(profile, by, report)
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -350,7 +354,7 @@ def finalize(profile: Profile, quarter: Quarter, *, url: str | None = None, unit
     approved["report"] = final_copy(approved["report"], stamp=signed_at, fill={
         SIGNOFF_DAY: f"{signed_on.year}年{signed_on.month}月{signed_on.day}日",
         RECTIFICATION_PENDING: (f"本报告经 {_name(profile, view.reviewer.person)} 复核、{_name(profile, view.approver.person)} 签发"
-                                f"（{signed_on.isoformat()}）；各项问题的整改期限与状态见问题整改台账（regflows self-inspection finding list），"
+                                f"（{signed_on.isoformat()}）；各项问题见随本报告报送的问题清单，其整改期限与状态见本报告第六部分的问题整改台账，"
                                 "整改情况报告期限自签发之日起算（附件4 六（二））。"),
     })
     final = {key: {"path": str(write_atomically(final_path(Path(f["path"]), view.revision), approved[key]).absolute()),

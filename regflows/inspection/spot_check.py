@@ -35,10 +35,10 @@ def area_code(text: str, field: str = "area") -> str:
 
 def spot_check_finding(*, quarter: str | Quarter, department: str, area: str, problem: str, owner: str, found_on: dt.date | str,
                        detail: str = "", names: Mapping[str, str] | None = None,
-                       people: Collection[str] | None = None) -> RectificationFinding:
+                       people: Collection[str] | None = None, today: dt.date | None = None) -> RectificationFinding:
     """One problem the spot check found in ``department``'s ``area``: a finding to rectify, fed back
-    (and its notice issued) on ``found_on``."""
+    (and its notice issued) on ``found_on`` (never after ``today`` when given: new_finding)."""
     code = area_code(area, (names or {}).get("area", "area"))
     return new_finding(quarter=quarter, source="spot_check", title=f"{AREAS[code]}：{problem.strip()}" if problem else "",
                        clause=CLAUSE, unit=department, owner=owner, feedback=found_on, detail=detail, ref=None,
-                       names=names, people=people)
+                       names=names, people=people, today=today)

@@ -34,6 +34,7 @@ from notices.acks import sign
 from regflows import ledger
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, InspectionInputError, Lead, Quarter
 from regflows.kit.documents import CellStyle, SafeWorkbook
+from regflows.kit.reports import OnRecord, refuse_overwriting
 
 __all__ = [
     "COLUMNS",
@@ -107,7 +108,8 @@ def export_worklist(path: Path, run_id: str, quarter: Quarter, exported_at: dt.d
     an owner shows 「未指定」 (the run raises it). ``exported_at`` (timezone-aware) is both the
     file's stamp (same leads, same time: same bytes) and the time an import compares newer page
     answers with. ``answers`` (the answers that count, by lead and link) fills 结论/证据说明/核实人
-    of a copy exported again later (:func:`export_run_worklist`); the run's first export has none.
+    of a copy exported again later (:func:`export_run_worklist`); the run's first export has only the
+    answers carried from the quarter's previous run (records.carry_over).
     """
     stamp = _utc_iso(exported_at)
     pairs = [(lead.lead_id, link) for lead in leads for link in LINKS]
@@ -163,6 +165,10 @@ def export_run_worklist(path: Path, run_id: str, *, owners: Mapping[str, str] | 
     run = records.run_of(run_id, url)
     if run is None:
         raise InspectionInputError(f"自查运行 {run_id} 未登记")
+    try:  # never over a document on record, the run's own worklist included (review of issue 15, defect 4)
+        refuse_overwriting(path, url)
+    except OnRecord as exc:
+        raise InspectionInputError(str(exc)) from None
     leads = records.leads_of(run_id, url)
     if worklist_sha256([(lead.lead_id, link) for lead in leads for link in LINKS]) != run.worklist_sha256:
         raise InspectionInputError(f"自查运行 {run_id} 登记的线索与其导出的核实清单不符（哈希不同），不能重新导出")
@@ -328,6 +334,10 @@ def import_worklist(path: Path, by: str | None = None, *, url: str | None = None
         raise _file_error(path, f"自查运行 {run_id} 未登记（清单不属于本系统已登记的任何季度）")
     if run.worklist_sha256 != facts["sha256"]:
         raise _file_error(path, f"清单的哈希与自查运行 {run_id} 导出时登记的不符（不是该运行导出的清单）")
+    try:  # a superseded run's answers would count nowhere (review of issue 15, defect 1)
+        records.refuse_superseded(run_id, "导入核实清单", url)
+    except InspectionInputError as exc:
+        raise _file_error(path, str(exc)) from None
     if SHEET not in book.sheetnames:
         raise _file_error(path, f"缺少工作表「{SHEET}」")
     sheet = book[SHEET]

@@ -23,7 +23,8 @@ module            what it holds
                   run's files kept in ``failed-<timestamp>/``
 ``evidence``      the evidence record (text masked) and the file check (in the evidence areas,
                   exists, readable, SHA-256)
-``reports``       every document a procedure produces, on record with its SHA-256
+``reports``       every document a procedure produces, on record with its SHA-256; a path
+                  on record is never overwritten (``refuse_overwriting``)
 ``uploads``       ``POST /uploads``: files a form cannot carry, stored by their hash
 ``refusals``      refusals of unauthenticated requests: counted and rate-limited per client
                   per minute, one ledger summary per minute
@@ -66,7 +67,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "files": ("PRIVATE_FILE", "TEXT_ENCODINGS", "decode_text", "write_atomically"),
     "progress": ("step_progress",),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
-    "reports": ("record_report_in",),
+    "reports": ("OnRecord", "on_record", "record_report_in", "refuse_overwriting"),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_areas", "evidence_record", "sha256_file"),
     "uploads": ("ROUTES", "StoredUpload", "UploadRefused", "bearer_matches", "max_bytes", "safe_name", "store_upload", "upload_root"),
     "reminders": ("LATE_AFTER", "UNDATED", "BeforeDueInstant", "EveryUntilMet", "Feed", "MonthlyUntilDueDay", "Reminder", "ReminderPolicy", "Sent",

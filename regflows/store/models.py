@@ -296,8 +296,10 @@ class InspectionAnswer(Base):
     evidence: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str] = mapped_column(String(60))
     answered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    source: Mapped[str] = mapped_column(String(20))  # page | workbook
+    source: Mapped[str] = mapped_column(String(20))  # page | workbook | carried
     source_sha256: Mapped[str | None] = mapped_column(String(64))  # the imported workbook's
+    #: The run a ``carried`` answer was copied from (the quarter's previous run; records.save_run).
+    carried_from: Mapped[str | None] = mapped_column(String(60))
 
 
 class OutboxMessage(Base):

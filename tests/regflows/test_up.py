@@ -50,6 +50,34 @@ def test_a_prefect_command_with_a_fresh_home_finds_the_server_through_the_profil
     assert f"PREFECT_API_URL='{API}'" in prefect("config", "view", PREFECT_PROFILE=PREFECT_PROFILE_NAME)
 
 
+def test_the_server_starts_where_prefect_api_url_points_or_up_refuses_in_chinese() -> None:
+    """Review of issue 15 (setup): PREFECT_API_URL on 4391 and no --port started the server on 4200,
+    then registering the deployments crashed with an httpx traceback."""
+    from regflows.server import ServerError
+    from regflows.up import server_address
+
+    assert server_address("http://127.0.0.1:4391/api", "127.0.0.1", None) == ("127.0.0.1", 4391)
+    assert server_address("http://localhost:4391/api", "127.0.0.1", 4391) == ("127.0.0.1", 4391)
+    assert server_address("http://127.0.0.1:4200/api", "127.0.0.1", None) == ("127.0.0.1", 4200)
+    with pytest.raises(ServerError, match="4391.*--port 为 4200"):
+        server_address("http://127.0.0.1:4391/api", "127.0.0.1", 4200)
+    with pytest.raises(ServerError, match="只能在本机启动服务器"):
+        server_address("https://prefect.example.com/api", "127.0.0.1", None)
+
+
+def test_up_says_the_mismatch_before_starting_anything(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+
+    monkeypatch.setenv("REGFLOWS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))  # restored after: up sets it for its process
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4391/api")  # nothing listens there
+    result = CliRunner().invoke(app, ["up", "--port", "4200"])
+    assert result.exit_code != 0 and "--port 为 4200" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "prefect").exists()  # no server started
+
+
 def test_a_start_verifies_the_ledger_and_records_a_break_without_stopping(home: Path) -> None:
     """`regflows up` and `regflows deploy` recompute the chain and its anchors first (issue 19, 5)."""
     import json

@@ -143,6 +143,13 @@ class SafeSheet:
         self._ws.row_dimensions[row].height = height
         return height
 
+    def fit_row_heights(self, first_row: int, last_row: int, *, line_points: float = 15.0, minimum: float = 15.0) -> None:
+        """:meth:`fit_row_height` for every row of a table (``first_row`` to ``last_row``): call it
+        after :meth:`column_widths`, which the line count reads (review of issue 15, defect 3:
+        clauses and details printed cut to one line)."""
+        for row in range(first_row, last_row + 1):
+            self.fit_row_height(row, line_points=line_points, minimum=minimum)
+
     def page_header(self, text: str, *, colour: str | None = None) -> None:
         """The centre of the printed page header (e.g. a draft mark, in red)."""
         header = self._ws.oddHeader

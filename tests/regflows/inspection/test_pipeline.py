@@ -206,6 +206,20 @@ def test_checks_the_data_cannot_decide_are_null_and_raised(home: Path, tmp_path:
     assert outcome.summary["findings"] == sum(n for n in outcome.summary["checks"].values() if n is not None)
 
 
+
+def test_a_users_file_without_formal_employee_leaves_only_that_check_undecided(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                             profile: Profile) -> None:
+    """Review of issue 15, defect 2: the monthly rules' reader refused the whole run (缺少列 formal_employee)."""
+    frame = pd.read_csv(quarter_data.users, dtype=str, keep_default_na=False).drop(columns=["formal_employee"])
+    users = tmp_path / "users.csv"
+    frame.to_csv(users, index=False)
+    outcome = pipeline.run(Q, quarter_data.logs, users, tmp_path / "out", profile, vulns=quarter_data.vulns, seed=11)
+    checks = outcome.summary["checks"]
+    assert checks["non_formal_user"] is None and "formal_employee" in (outcome.results["non_formal_user"].not_evaluated or "")
+    assert checks["shared_roles"] is not None and outcome.summary["leads"] > 0
+    assert any("formal_employee" in w and "非正式员工" in w and "异常查询" in w for w in outcome.warnings), outcome.warnings
+
+
 def test_incidents_and_events_of_the_quarter_are_leads_drills_are_not(home: Path, tmp_path: Path, quarter_data: Any,
                                                                       profile: Profile) -> None:
     from regflows.store import migrate
@@ -469,3 +483,99 @@ def test_a_column_some_checks_need_absent_leaves_those_null_and_the_run_goes_on(
     text = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
     assert "未判断：用户文件缺少 password_reused 列" in text and "只判断了一部分" in text
     assert any("只判断了一部分" in w for w in outcome.warnings)
+
+
+def test_a_rerun_carries_the_owners_answers_and_the_superseded_run_takes_no_more(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                                profile: Profile) -> None:
+    """Review of issue 15, defect 1: a re-run with the same data started from zero (report 四 已核实 0,
+    progress 0, owners reminded again) while the old run still took answers and imports."""
+    from sqlalchemy import select
+
+    from regflows.inspection.models import LINKS, Answer
+    from regflows.inspection.pages import PageClaim, PageRefused, _render, record_page_answer
+    from regflows.inspection.progress import progress_of
+    from regflows.inspection.worklist import export_run_worklist, import_worklist
+    from regflows.store.models import AuditEntry
+
+    first = run(quarter_data, tmp_path / "a", profile, now=dt.datetime(2025, 10, 9, 9, tzinfo=SHANGHAI))
+    lead = first.leads[0]
+    assert lead.owner is not None
+    at = dt.datetime(2025, 10, 10, 2, tzinfo=dt.timezone.utc)
+    given = [Answer(lead.lead_id, link, "compliant", "已核对授权书", lead.owner, at, "page") for link in LINKS if link != "storage"]
+    given.append(Answer(lead.lead_id, "storage", "violation", "征信报告存放于共享盘", lead.owner, at, "page"))
+    records.record_answers(first.run_id, given)
+    export_run_worklist(tmp_path / "old.xlsx", first.run_id)
+
+    second = run(quarter_data, tmp_path / "b", profile, now=dt.datetime(2025, 10, 11, 9, tzinfo=SHANGHAI))
+    assert [x.lead_id for x in second.leads] == [x.lead_id for x in first.leads]
+    carried = records.latest_answers(second.run_id)
+    assert set(carried) == {(lead.lead_id, link) for link in LINKS}
+    assert all(a.source == "carried" and a.carried_from == first.run_id and a.answered_by == lead.owner for a in carried.values())
+    assert carried[(lead.lead_id, "storage")].outcome == "violation"
+    assert any(first.run_id in w and "5 个环节" in w for w in second.warnings)
+    assert sum(r.answered for r in progress_of(second.run_id)) == len(LINKS)
+    sheet = openpyxl.load_workbook(second.files["worklist"]).worksheets[0]
+    assert sum(1 for row in sheet.iter_rows(values_only=True) if row[0] == lead.lead_id and row[8] in ("合规", "违规")) == len(LINKS)
+    text = "\n".join(p.text for p in docx.Document(str(second.files["report"])).paragraphs)
+    assert "已核实 1 条（线索与抽查），其中违规或需整改 1 条" in text
+    with session() as s:
+        entry = s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.answers_carried")).scalars().all()
+    assert [json.loads(e.payload)["from"] for e in entry] == [first.run_id] and entry[0].subject == second.run_id
+
+    # the superseded run says which run replaced it and takes nothing more
+    with pytest.raises(InspectionInputError, match=second.run_id):
+        import_worklist(tmp_path / "old.xlsx", by=lead.owner, people={p.id: p.name for p in profile.people})
+    claim = PageClaim(first.run_id, lead.lead_id, lead.owner, dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc))
+    with pytest.raises(PageRefused, match=second.run_id) as refused:
+        record_page_answer(claim, "use", "rectify", "复印件未登记")
+    assert refused.value.status == 409
+    page = bytes(_render(claim).body).decode("utf-8")  # the old page says so before anyone types
+    assert "不再接受答复" in page and second.run_id in page
+    assert len(records.answers_of(first.run_id)) == len(LINKS)
+
+    # a third run keeps the origin: the run the answers were given on
+    third = run(quarter_data, tmp_path / "c", profile, now=dt.datetime(2025, 10, 12, 9, tzinfo=SHANGHAI))
+    assert {a.carried_from for a in records.latest_answers(third.run_id).values()} == {first.run_id}
+
+
+def test_the_findings_workbook_prints_every_sheet_landscape_with_rows_tall_enough(home: Path, tmp_path: Path, quarter_data: Any,
+                                                                                 profile: Profile, printed: Any) -> None:
+    """Review of issue 15, defect 3: rows one line high cut clauses and details; 检查结果 had no page setup."""
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    book = openpyxl.load_workbook(outcome.files["findings"])
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1, sheet.title
+        assert sheet.print_title_rows, sheet.title
+        assert all(sheet.row_dimensions[r].height for r in range(2, sheet.max_row + 1)), sheet.title
+    result = printed(outcome.files["findings"])
+    assert result.size[0] > result.size[1]
+    flat = "".join("".join(page.split()) for page in result.texts)
+    details = ["".join(str(row[5]).split()) for row in book["问题清单"].iter_rows(min_row=2, values_only=True)]
+    clauses = ["".join(str(row[1]).split()) for row in book["检查结果"].iter_rows(min_row=2, values_only=True)]
+    assert details and clauses
+    # each printed to its end (a row one line high cuts its wrapped cells: their last line is missing)
+    assert [d for d in details + clauses if d[-3:] not in flat] == []
+
+
+def test_out_never_overwrites_a_file_on_record(home: Path, tmp_path: Path, quarter_data: Any, profile: Profile) -> None:
+    """Review of issue 15, defect 4: redraft and finding export --out over the run's own files replaced
+    them silently (their recorded SHA-256 no longer matched)."""
+    from typer.testing import CliRunner
+
+    from regflows.cli import app
+
+    outcome = run(quarter_data, tmp_path / "out", profile)
+    before = {key: hashlib.sha256(p.read_bytes()).hexdigest() for key, p in outcome.files.items()}
+    runner = CliRunner()
+    attempts = [["self-inspection", "redraft", outcome.run_id, "--out", str(outcome.files["report"])],
+                ["self-inspection", "finding", "export", "--quarter", Q.label, "--out", str(outcome.files["worklist"])],
+                ["self-inspection", "worklist", outcome.run_id, "--out", str(outcome.files["worklist"])],
+                ["self-inspection", "finding", "export", "--quarter", Q.label, "--out", str(outcome.files["findings"])]]
+    for args in attempts:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "已登记的文件" in result.stderr and "Traceback" not in result.output, (args, result.output)
+    assert {key: hashlib.sha256(p.read_bytes()).hexdigest() for key, p in outcome.files.items()} == before
+    fresh = runner.invoke(app, ["self-inspection", "redraft", outcome.run_id, "--out", str(tmp_path / "r2.docx")])
+    assert fresh.exit_code == 0, fresh.output
+    again = runner.invoke(app, ["self-inspection", "redraft", outcome.run_id, "--out", str(tmp_path / "r2.docx")])
+    assert again.exit_code == 2 and "report-redraft" in again.stderr  # a redraft on record is kept too

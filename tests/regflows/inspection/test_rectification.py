@@ -104,7 +104,7 @@ def test_an_owner_set_due_date_is_kept_and_one_before_the_feedback_refused() -> 
 
 def test_a_due_date_in_a_year_without_calendar_data_is_refused_by_name() -> None:
     with pytest.raises(CalendarError, match="2027"):
-        rectification_due(finding(feedback=dt.date(2026, 12, 20)))
+        rectification_due(finding(feedback=dt.date(2026, 12, 20), today=dt.date(2026, 12, 20)))
 
 
 def test_the_report_runs_from_the_patrols_feedback_or_for_self_inspection_from_the_setting() -> None:
@@ -156,7 +156,8 @@ def test_opening_writes_two_obligations_and_opening_again_changes_nothing(store_
         rows = list(s.execute(select(Obligation).where(Obligation.subject == f.id)).scalars())
         opened = list(s.execute(select(AuditEntry).where(AuditEntry.action == "inspection.finding_opened")).scalars())
         assert sorted(r.code for r in rows) == [RECTIFY, REPORT] and len(opened) == 1
-        assert s.execute(select(Obligation).where(Obligation.subject == quarter_subject(Quarter(2026, 3)))).scalar_one().code == REPORT_CODE
+        # 2026Q3 was never run here: the finding does not make its report owed (review of issue 15, defect 5)
+        assert s.execute(select(Obligation).where(Obligation.subject == quarter_subject(Quarter(2026, 3)))).scalar() is None
     with pytest.raises(RectificationConflict, match="整改责任人（owner）"):
         open_rectification(finding(owner="sun.li"), url=store_url)
     with pytest.raises(RectificationConflict, match="整改期限（due）"):
@@ -378,7 +379,8 @@ def test_cli_add_list_close(store: Path, tmp_path: Path) -> None:
     ({"--due": "2026-09-01"}, 2, "整改期限（--due） 2026-09-01 早于反馈日期（--feedback-date）"),
     ({"--due": "2026-10-03"}, 2, "整改期限（--due） 2026-10-03 是法定节假日（国庆节），不是工作日"),
     ({"--source": "spot_check"}, 2, "须写明抽查领域（--area）"),
-    ({"--feedback-date": "2026-12-21"}, 3, "2027"),
+    ({"--due": "2027-01-05"}, 3, "2027"),
+    ({"--feedback-date": "2099-12-05"}, 2, "反馈日期（--feedback-date） 2099-12-05 晚于今天"),  # review of issue 15, defect 6
 ])
 def test_cli_bad_input_names_the_option(store: Path, change: dict[str, str], code: int, message: str) -> None:
     args = list(ADD)
@@ -424,12 +426,33 @@ def test_a_user_checks_finding_is_one_finding_per_user_and_check() -> None:
     assert other.id != first.id
 
 
-def test_a_due_day_on_provisional_december_days_is_said_and_exits_4(store: Path) -> None:
+def test_a_due_day_on_provisional_december_days_is_said(store: Path) -> None:
+    # the feedback of 2026-12-10 as entered on that day (a later feedback day is refused: review of
+    # issue 15, defect 6): + 15 working days = 2026-12-31, next year's notice not loaded
+    opened = open_rectification(finding(feedback=dt.date(2026, 12, 10), today=dt.date(2026, 12, 10)))
+    assert opened.rectification_due == dt.date(2026, 12, 31) and "2026-12-31" in opened.provisional_days
+    assert finding_status(opened.finding_id).rectification["provisional_days"]  # recorded, so the calendar watch names it
+
+
+def test_a_finding_of_a_quarter_never_run_does_not_make_its_report_owed(store: Path) -> None:
+    """Review of issue 15, defect 5: a patrol finding tagged 2025Q1 (never run) created that quarter's
+    report obligation, due 2025-04-22, which the watch raised as overdue."""
+    from regflows.inspection import records
+
+    old = ["--quarter", "2025Q1", "--feedback-date", "2026-11-02"]
     args = list(ADD)
-    args[args.index("--feedback-date") + 1] = "2026-12-10"  # + 15 working days = 2026-12-31, next year's notice not loaded
+    for option, value in zip(old[::2], old[1::2], strict=True):
+        args[args.index(option) + 1] = value
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 4, result.output
-    out = json.loads(result.stdout)
-    assert out["rectification_due"] == "2026-12-31" and "2026-12-31" in out["provisional_days"]
-    assert "暂定" in result.stderr
-    assert finding_status(out["id"]).rectification["provisional_days"]  # recorded, so the calendar watch names it
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["report_due"]  # the finding's own rectification report is owed, from the feedback
+    with db.session() as s:
+        owed = list(s.execute(select(Obligation).where(Obligation.code == REPORT_CODE)).scalars())
+    assert owed == []
+    # once the quarter is run, its findings make its report owed
+    records.save_run("R-2025Q1", "2025Q1", 1, {}, [], None, dt.datetime(2025, 4, 1, 1, tzinfo=dt.UTC))
+    again = CliRunner().invoke(app, [*args[:args.index("--title") + 1], "另一项问题", *args[args.index("--title") + 2:]])
+    assert again.exit_code == 0, again.output
+    with db.session() as s:
+        assert [r.subject for r in s.execute(select(Obligation).where(Obligation.code == REPORT_CODE)).scalars()] == [
+            quarter_subject(Quarter(2025, 1))]

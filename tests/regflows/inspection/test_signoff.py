@@ -26,7 +26,7 @@ from regflows.cli import app
 from regflows.exit_codes import ExitCode
 from regflows.inspection import pipeline, signoff
 from regflows.inspection.models import Quarter
-from regflows.inspection.owed import REPORT_CODE, quarter_subject, submit_report
+from regflows.inspection.owed import REPORT_CODE, ensure_report_in, quarter_subject, submit_report
 from regflows.inspection.rectification import REPORT, finding_status, new_finding, open_rectification
 from regflows.kit import approvals
 from regflows.profile import Profile, load_profile
@@ -137,6 +137,8 @@ def test_three_different_people_through_their_links_and_then_the_report_is_final
     final_text = "\n".join([p.text for p in final_doc.paragraphs] + headers)
     assert "草稿" not in final_text and "待补充（签发日期）" not in final_text and final_doc.core_properties.content_status == "定稿"
     assert f"{signed_on.year}年{signed_on.month}月{signed_on.day}日" in final_text and "孙丽 复核、周强 签发" in final_text
+    # a regulator's document names the attached findings list, never a command (review of issue 15, defect 7)
+    assert "regflows" not in final_text and "随本报告报送的问题清单" in final_text
     approved_body = [p.text for p in draft_doc.paragraphs if not p.text.startswith("草稿") and "待补充（" not in p.text]
     assert [p for p in approved_body if p] == [p.text for p in final_doc.paragraphs
                                                if p.text and p.text in approved_body]  # nothing approved was dropped or reworded
@@ -348,8 +350,8 @@ def test_a_report_changed_after_it_was_final_is_signed_off_again_and_the_first_d
 
 def test_the_status_of_another_run_of_the_quarter_says_whose_sign_off_it_is(quarter, tmp_path: Path, quarter_data: Any) -> None:  # type: ignore[no-untyped-def]
     profile, http, outcome = quarter
+    signoff.submit(profile, outcome.run_id, "he.min")  # before the re-run: a superseded run is not submitted (defect 1)
     other = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "other", profile, seed=12)
-    signoff.submit(profile, outcome.run_id, "he.min")
     shown = CliRunner().invoke(app, ["self-inspection", "signoff-status", other.run_id])
     assert shown.exit_code == ExitCode.DONE, shown.output
     printed = json.loads(shown.stdout)
@@ -357,3 +359,26 @@ def test_the_status_of_another_run_of_the_quarter_says_whose_sign_off_it_is(quar
     # the other run submitted now: its files differ, so the quarter's approval moves to it as a new revision
     view, warnings = signoff.submit(profile, other.run_id, "he.min")
     assert (view.run_id, view.revision) == (other.run_id, 2) and "作废" in warnings[-1]
+
+
+
+def test_a_superseded_run_is_not_signed_off_and_a_rerun_of_a_filed_quarter_is_warned(quarter, quarter_data, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 15, defect 1: sign-off of a superseded run was accepted, and a run after the
+    quarter was filed said nothing."""
+    profile, http, outcome = quarter
+    with db.session() as s:  # the quarter filed (as `submit` records it), without the sign-off's round trip
+        row, _ = ensure_report_in(s, Q, profile.settings)
+        row.fulfilled_at = dt.datetime(2025, 10, 20, 2, tzinfo=dt.UTC)
+    again = pipeline.run(Q, quarter_data.logs, quarter_data.users, tmp_path / "again", profile, vulns=quarter_data.vulns, seed=11)
+    assert any("已报送" in w and SUBJECT in w and "2025-10-20 10:00" in w for w in again.warnings), again.warnings
+    with db.session() as s:
+        noted = [json.loads(e.payload) for e in s.execute(select(AuditEntry).where(
+            AuditEntry.action == "inspection.filed_quarter_rerun", AuditEntry.subject == again.run_id)).scalars()]
+    assert [n["previous"] for n in noted] == [outcome.run_id] and SUBJECT in noted[0]["filed"]
+    refused = CliRunner().invoke(app, ["self-inspection", "signoff", outcome.run_id, "--by", "he.min"])
+    assert refused.exit_code == ExitCode.USAGE and again.run_id in refused.stderr and "Traceback" not in refused.output
+    with pytest.raises(signoff.SignoffInputError, match=again.run_id):
+        signoff.submit(profile, outcome.run_id, "he.min")
+    assert _requests(http, "sun.li") == []
+    status, _ = signoff.submit(profile, again.run_id, "he.min")
+    assert status.run_id == again.run_id
