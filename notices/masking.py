@@ -70,7 +70,8 @@ _PII = re.compile(
     # Mobile, with an optional +86 / 0086 / 86 prefix and 3-4-4 separators.
     + r"|(?P<mobile_prefix>\(?(?:\+|00)?86\)?[ -]?)?(?P<mobile>1[3-9][0-9](?:[ -]?[0-9]{4}){2})"
     # Landline with area code: (023)6789 1234, 023-67891234, 0755 1234567, +86 23 6789 1234.
-    + r"|(?P<land_area>\(0" + _AREA + r"\)[ -]?|0" + _AREA + r"[ -]?|(?:\+|00)86[ -]?" + _AREA + r"[ -])"
+    # Not right after "<digit>-": the tail of an id such as INC-20200101-0300 is no area code.
+    + r"|(?<![0-9]-)(?P<land_area>\(0" + _AREA + r"\)[ -]?|0" + _AREA + r"[ -]?|(?:\+|00)86[ -]?" + _AREA + r"[ -])"
     + r"(?P<land_local>" + _LOCAL + r")"
     + r")"
     + _R
