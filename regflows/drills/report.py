@@ -21,7 +21,7 @@ from regflows.kit.documents import OfficialDocument
 from regflows.kit.files import write_atomically
 from regflows.profile import Profile
 
-__all__ = ["CYBERSPACE_REMINDER", "MEASUREMENTS_FILE", "contract", "report_name", "write_report"]
+__all__ = ["CYBERSPACE_REMINDER", "MEASUREMENTS_FILE", "contract", "overview", "report_name", "write_report"]
 
 MEASUREMENTS_FILE = "measurements.json"
 #: CQ-PLAN 第六篇二: the drill is reported to the city cyberspace office.
@@ -51,6 +51,25 @@ def _local(text: str | None) -> str:
     return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if text else "—"
 
 
+def overview(measured: Mapping[str, Any], started: Mapping[str, Any], profile: Profile) -> list[tuple[str, str]]:
+    """The report's 演练概况 rows, from the plan's overview the run recorded (``drill.started``)."""
+    plan = started.get("plan") or {}
+    names = {p.id: p.name for p in profile.people}
+    participants = "、".join(
+        f"{names.get(p['person'], p['person'])}（{SIDE_NAMES.get(p['side'], p['side'])}）" for p in plan.get("participants", [])
+    )
+    return [
+        ("演练名称", str(plan.get("title", "—"))),
+        ("演练方案", f"{plan.get('plan_id', measured['plan_id'])}" + ("（未经批准，预演）" if measured["rehearsal"] else "（已批准）")),
+        ("演练类型", KIND_TITLES.get(str(plan.get("kind", started.get("kind"))), "应急演练")),
+        ("演练事件", str(plan.get("event_title", "—"))),
+        ("开始时间", _local(started.get("started"))),
+        ("时间线倍速", f"{started.get('speed', 1):g}"),
+        ("参演人员", participants or "—"),
+        ("依据", str(plan.get("clause", "—"))),
+    ]
+
+
 def write_report(
     measured: Mapping[str, Any], started: Mapping[str, Any], profile: Profile, folder: Path, stamp: dt.datetime
 ) -> dict[str, Path]:
@@ -60,33 +79,15 @@ def write_report(
     write_atomically(folder / MEASUREMENTS_FILE, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
     plan = started.get("plan") or {}
     names = {p.id: p.name for p in profile.people}
-    title = f"{plan.get('title', '应急演练')}报告"
     doc = OfficialDocument(
-        title,
+        f"{plan.get('title', '应急演练')}报告",
         stamp=stamp,
         drill=True,
         header=f"{profile.institution.name}　演练报告",
         subtitle=f"演练编号：{measured['drill_id']}" + ("（预演）" if measured["rehearsal"] else ""),
     )
     doc.heading("一、演练概况")
-    doc.table(
-        [
-            ("演练方案", f"{plan.get('plan_id', measured['plan_id'])}" + ("（未经批准，预演）" if measured["rehearsal"] else "（已批准）")),
-            ("演练类型", KIND_TITLES.get(str(plan.get("kind")), "应急演练")),
-            ("演练事件", str(plan.get("event_title", "—"))),
-            ("开始时间", _local(started.get("started"))),
-            ("时间线倍速", f"{started.get('speed', 1):g}"),
-            (
-                "参演人员",
-                "、".join(
-                    f"{names.get(p['person'], p['person'])}（{SIDE_NAMES.get(p['side'], p['side'])}）" for p in plan.get("participants", [])
-                )
-                or "—",
-            ),
-            ("依据", str(plan.get("clause", "—"))),
-        ],
-        (40, 116),
-    )
+    doc.table(overview(measured, started, profile), (40, 116))
     doc.heading("二、时间线")
     rows: list[tuple[str, ...]] = [("计划时间", "实际时间", "注入", "预期", "结果")]
     for i in measured["injects"]:

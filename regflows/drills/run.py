@@ -33,7 +33,17 @@ from regflows.drills.plan import DrillPlan, Inject
 from regflows.store import db
 from regflows.store.models import AuditEntry
 
-__all__ = ["Scheduled", "drill_of_run", "entries", "incident_facts", "record_finished", "record_inject", "record_started", "schedule"]
+__all__ = [
+    "Scheduled",
+    "drill_of_run",
+    "entries",
+    "incident_facts",
+    "record_finished",
+    "record_inject",
+    "record_started",
+    "schedule",
+    "started_payload",
+]
 
 #: The people's title a rehearsal's incident carries besides the drill tag (an unapproved plan, for testing).
 REHEARSAL = "（预演）"
@@ -78,22 +88,34 @@ def schedule(plan: DrillPlan, started: dt.datetime, speed: float) -> list[Schedu
     ]
 
 
+def started_payload(plan: DrillPlan, *, run_key: str, rehearsal: bool, speed: float, started: dt.datetime) -> dict[str, Any]:
+    """The ``drill.started`` entry: the run's facts and the plan's overview the report shows (its
+    title, event, participants with their sides, clauses), so the report needs no plan.yaml."""
+    return {
+        "plan_id": plan.plan_id,
+        "kind": plan.kind,
+        "run_key": run_key,
+        "rehearsal": rehearsal,
+        "speed": speed,
+        "started": started.isoformat(),
+        "participants": plan.people,
+        "plan": {
+            "plan_id": plan.plan_id,
+            "kind": plan.kind,
+            "on": plan.on.isoformat(),
+            "title": plan.title,
+            "event_title": plan.event_title,
+            "participants": [{"person": p.person, "side": p.side, "duty": p.duty} for p in plan.participants],
+            "clause": plan.clause,
+        },
+    }
+
+
 def record_started(
     plan: DrillPlan, incident_id: str, *, run_key: str, rehearsal: bool, speed: float, started: dt.datetime, url: str | None = None
 ) -> None:
     ledger.append(
-        "drill.started",
-        incident_id,
-        {
-            "plan_id": plan.plan_id,
-            "kind": plan.kind,
-            "run_key": run_key,
-            "rehearsal": rehearsal,
-            "speed": speed,
-            "started": started.isoformat(),
-            "participants": plan.people,
-        },
-        url=url,
+        "drill.started", incident_id, started_payload(plan, run_key=run_key, rehearsal=rehearsal, speed=speed, started=started), url=url
     )
 
 

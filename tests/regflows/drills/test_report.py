@@ -1,0 +1,31 @@
+"""The drill report (issue 17, item 5): its overview from what the run recorded, its tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import docx
+
+from regflows.drills.measure import Records, measure
+from regflows.drills.plan import make_plan
+from regflows.drills.report import overview, write_report
+from regflows.drills.run import started_payload
+
+T = dt.datetime(2026, 9, 15, 2, 0, tzinfo=dt.UTC)
+
+
+def test_the_overview_shows_the_plans_title_event_participants_and_clauses(build_profile: Any, tmp_path: Path) -> None:
+    profile = build_profile({})
+    plan = make_plan(profile, 2026, on=dt.date(2026, 9, 15))
+    started = started_payload(plan, run_key="k", rehearsal=False, speed=60, started=T)
+    measured = measure(Records("INC-D", started, [], [], [], [], [], {}))
+    rows = dict(overview(measured, started, profile))
+    assert rows["演练名称"] == plan.title and rows["演练事件"] == plan.event_title and rows["依据"] == plan.clause
+    names = {p.id: p.name for p in profile.people}
+    assert f"{names['wu.gang']}（防守方）" in rows["参演人员"]  # the supplier, with its side (NFRA 44)
+    assert f"{names['zhao.lei']}（指挥）" in rows["参演人员"]
+    written = write_report(measured, started, profile, tmp_path, T)
+    document = docx.Document(str(written["report"]))
+    assert plan.title in "\n".join(p.text for p in document.paragraphs)
