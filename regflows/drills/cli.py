@@ -279,7 +279,7 @@ def report_command(
         records = read_records(drill_id, roles)
     except LookupError as exc:
         _fail(str(exc), ExitCode.USAGE)
-    measured = measure(records)
+    measured = measure(records, dt.datetime.now(dt.UTC))
     with publishing(out) as stage:
         written = write_report(measured, records.started, prof, stage.path, dt.datetime.now(dt.UTC))
     typer.echo(

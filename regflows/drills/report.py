@@ -51,6 +51,14 @@ def _local(text: str | None) -> str:
     return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if text else "—"
 
 
+def _obligation_result(o: Mapping[str, Any]) -> str:
+    if o["met"] is True:
+        return "按时完成"
+    if o["met"] is False:
+        return f"未按时完成（{o['state']}）"
+    return "已撤销，不再需要" if o["state"] == "withdrawn" else "尚未到期，待完成（不计为问题）"
+
+
 def overview(measured: Mapping[str, Any], started: Mapping[str, Any], profile: Profile) -> list[tuple[str, str]]:
     """The report's 演练概况 rows, from the plan's overview the run recorded (``drill.started``)."""
     plan = started.get("plan") or {}
@@ -114,7 +122,7 @@ def write_report(
         [
             ("义务", "期限", "结果"),
             *(
-                (f"{o['title']}（{o['id']}）", _local(o["due"]), "按时完成" if o["met"] else f"未按时完成（{o['state']}）")
+                (f"{o['title']}（{o['id']}）", _local(o["due"]), _obligation_result(o))
                 for o in measured["obligations"]
             ),
         ],
