@@ -138,7 +138,10 @@ def test_approved_by_two_others_bound_to_the_plan_and_a_change_needs_approval_ag
     assert "已批准" in after_ack("drill-plan:DRILL-20260915-incident:r1:approve:1")  # the endpoint's follow-up
     status = plan_status(plan, path)
     assert status.approved and (status.reviewer, status.approver) == ("赵磊", "周强")
-    assert require_approved(path, profile) == (plan, False)
+    assert require_approved(path, profile, today=dt.date(2026, 9, 15)) == (plan, False)
+    with pytest.raises(Refused, match="演练日期为 2026-09-15，今天是 2026-11-27"):  # an approved plan runs on its day only
+        require_approved(path, profile, today=dt.date(2026, 11, 27))
+    assert require_approved(path, profile, rehearsal=True, today=dt.date(2026, 11, 27)) == (plan, True)  # a rehearsal any day
     with db.session() as s:
         actions = [
             e.action
