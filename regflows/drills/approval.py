@@ -20,6 +20,7 @@ from typing import Any
 from calendars.zone import SHANGHAI
 from notices.files import file_url
 from regflows import ledger
+from regflows.drills.run import formal_runs
 from regflows.drills.plan import DrillPlan, check_plan, load_plan, plan_docx_name, plan_sha256, write_docx
 from regflows.kit import approvals
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest, Policy
@@ -235,6 +236,14 @@ def require_approved(
         raise Refused(
             f"演练方案 {plan.plan_id} 的演练日期为 {plan.on.isoformat()}，今天是 {today.isoformat()}：正式演练只在方案日期运行；"
             "改期请修改 plan.yaml 的 on 并重新提交审批（测试可用 --rehearsal，运行标注为预演）"
+        )
+    earlier = formal_runs(plan.plan_id, url)
+    if earlier:
+        drill_id, started = earlier[0]
+        local = dt.datetime.fromisoformat(started).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        raise Refused(
+            f"演练方案 {plan.plan_id} 已于 {local} 正式运行（演练 {drill_id}）：一份批准的方案只正式运行一次；"
+            "再次演练请编制新方案（regflows drill plan）并提交审批"
         )
     return plan, False
 

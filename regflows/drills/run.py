@@ -37,6 +37,7 @@ __all__ = [
     "Scheduled",
     "drill_of_run",
     "entries",
+    "formal_runs",
     "incident_facts",
     "record_finished",
     "record_inject",
@@ -152,6 +153,16 @@ def entries(incident_id: str, action: str, url: str | None = None) -> list[dict[
             .all()
         )
     return [json.loads(p) for p in rows]
+
+
+def formal_runs(plan_id: str, url: str | None = None) -> list[tuple[str, str]]:
+    """The drills (drill id, start) a plan already ran formally (not as a rehearsal), oldest first."""
+    with db.session(url) as s:
+        rows = s.execute(
+            select(AuditEntry.subject, AuditEntry.payload).where(AuditEntry.action == "drill.started").order_by(AuditEntry.seq)
+        ).all()
+    found = [(str(subject), json.loads(payload)) for subject, payload in rows]
+    return [(d, str(p.get("started", ""))) for d, p in found if p.get("plan_id") == plan_id and not p.get("rehearsal")]
 
 
 def drill_of_run(run_key: str, url: str | None = None) -> str | None:

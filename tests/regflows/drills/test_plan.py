@@ -20,6 +20,7 @@ from regflows.cli import app
 from regflows.drills.approval import advance_plan, after_ack, plan_status, require_approved, submit
 from regflows.drills.owed import DrillInputError
 from regflows.drills.plan import PLAN_FILE, check_plan, load_plan, make_plan, plan_docx_name
+from regflows.drills.run import record_started
 from regflows.exit_codes import ExitCode
 from regflows.kit import approvals
 from regflows.kit.documents import DRILL_TAG
@@ -142,6 +143,11 @@ def test_approved_by_two_others_bound_to_the_plan_and_a_change_needs_approval_ag
     with pytest.raises(Refused, match="演练日期为 2026-09-15，今天是 2026-11-27"):  # an approved plan runs on its day only
         require_approved(path, profile, today=dt.date(2026, 11, 27))
     assert require_approved(path, profile, rehearsal=True, today=dt.date(2026, 11, 27)) == (plan, True)  # a rehearsal any day
+    record_started(plan, "INC-20260915-DRILLR", run_key="r", rehearsal=True, speed=1, started=dt.datetime(2026, 9, 15, 2, tzinfo=dt.UTC))
+    assert require_approved(path, profile, today=dt.date(2026, 9, 15)) == (plan, False)  # a rehearsal does not use the plan up
+    record_started(plan, "INC-20260915-DRILLF", run_key="f", rehearsal=False, speed=1, started=dt.datetime(2026, 9, 15, 2, tzinfo=dt.UTC))
+    with pytest.raises(Refused, match="已于 2026-09-15 10:00 正式运行（演练 INC-20260915-DRILLF）"):  # once only
+        require_approved(path, profile, today=dt.date(2026, 9, 15))
     with db.session() as s:
         actions = [
             e.action
@@ -184,7 +190,6 @@ def test_cli_run_refuses_an_unapproved_plan_before_starting_anything(profile: Pr
 
 
 def test_the_report_of_an_approved_drill_fulfils_its_period_and_a_rehearsals_does_not(profile: Profile, tmp_path: Path) -> None:
-    from regflows.drills.run import record_started
     from regflows.store.models import Obligation
 
     plan = make_plan(profile, 2026, on=dt.date(2026, 9, 15))
