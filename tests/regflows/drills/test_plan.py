@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ def profile(home: Path, http: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_the_plan_has_tenpay_16s_contents_the_suppliers_and_the_injects(profile: Profile) -> None:
     plan = make_plan(profile, 2026, on=dt.date(2026, 9, 15))
-    assert plan.plan_id == "DRILL-20260915-incident" and plan.event == "denial_of_service"
+    assert re.fullmatch(r"DRILL-20260915-incident-[0-9a-f]{6}", plan.plan_id) and plan.event == "denial_of_service"
+    assert make_plan(profile, 2026, on=dt.date(2026, 9, 15)).plan_id != plan.plan_id  # another plan for the day: another id
     assert plan.background and plan.locate and plan.measures.handling and plan.measures.recovery
     assert plan.attackers and plan.defenders and plan.environment
     sides = {p.person: p.side for p in plan.participants}
@@ -71,8 +73,9 @@ def test_an_edited_plan_is_checked_again_with_its_line(profile: Profile, tmp_pat
     out = tmp_path / "plan"
     done = runner.invoke(app, ["drill", "plan", "--year", "2026", "--on", "2026-09-15", "--out", str(out)])
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["plan_id"] == "DRILL-20260915-incident"
-    document = docx.Document(str(out / "drill-plan-DRILL-20260915-incident.docx"))
+    plan_id = json.loads(done.stdout)["plan_id"]
+    assert plan_id.startswith("DRILL-20260915-incident-")
+    document = docx.Document(str(out / f"drill-plan-{plan_id}.docx"))
     text = "\n".join(p.text for p in document.paragraphs) + "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
     assert document.paragraphs[0].text.startswith(DRILL_TAG)
     for part in (
@@ -129,14 +132,14 @@ def test_approved_by_two_others_bound_to_the_plan_and_a_change_needs_approval_ag
     assert (approval.stage, approval.revision) == ("review", 1)
     with db.session() as s:
         kinds = {
-            r.kind: r.sha256 for r in s.execute(select(Report).where(Report.subject == "drill-plan:DRILL-20260915-incident")).scalars()
+            r.kind: r.sha256 for r in s.execute(select(Report).where(Report.subject == f"drill-plan:{plan.plan_id}")).scalars()
         }
     assert set(kinds) == {"drill_plan_plan", "drill_plan_docx"}
-    acknowledge(make_token("drill-plan:DRILL-20260915-incident:r1:review:1", "liu.yang"))  # the maker: refused
+    acknowledge(make_token(f"drill-plan:{plan.plan_id}:r1:review:1", "liu.yang"))  # the maker: refused
     acknowledge(_link(http, "zhao.lei"))  # a working-group member reviews
     assert advance_plan(profile, plan.plan_id).stage == "approve"
     acknowledge(_link(http, "zhou.qiang"))  # the leadership group approves
-    assert "已批准" in after_ack("drill-plan:DRILL-20260915-incident:r1:approve:1")  # the endpoint's follow-up
+    assert "已批准" in after_ack(f"drill-plan:{plan.plan_id}:r1:approve:1")  # the endpoint's follow-up
     status = plan_status(plan, path)
     assert status.approved and (status.reviewer, status.approver) == ("赵磊", "周强")
     assert require_approved(path, profile, today=dt.date(2026, 9, 15)) == (plan, False)
@@ -152,7 +155,7 @@ def test_approved_by_two_others_bound_to_the_plan_and_a_change_needs_approval_ag
         actions = [
             e.action
             for e in s.execute(
-                select(AuditEntry).where(AuditEntry.subject == "drill-plan:DRILL-20260915-incident").order_by(AuditEntry.seq)
+                select(AuditEntry).where(AuditEntry.subject == f"drill-plan:{plan.plan_id}").order_by(AuditEntry.seq)
             ).scalars()
         ]
     assert "drill.plan_refused" in actions and actions.index("drill.plan_reviewed") < actions.index("drill.plan_approved")
@@ -163,7 +166,7 @@ def test_approved_by_two_others_bound_to_the_plan_and_a_change_needs_approval_ag
         require_approved(path, profile)
     again = submit(profile, path, "liu.yang")
     assert (again.stage, again.revision) == ("review", 2)
-    assert approvals.get("drill_plan", "drill-plan:DRILL-20260915-incident") is not None
+    assert approvals.get("drill_plan", f"drill-plan:{plan.plan_id}") is not None
     assert (tmp_path / plan_docx_name(plan)).exists()
 
 
