@@ -37,7 +37,11 @@ from regflows.drills.run import entries
 from regflows.store import db
 from regflows.store.models import Acknowledgement, Delivery, Notice, Obligation
 
-__all__ = ["AckRow", "DeliveryRow", "NoticeRow", "ObligationRow", "Records", "gaps", "measure", "obligation_met", "read_records"]
+#: How long after the last inject's scheduled instant a drill without ``drill.finished`` counts as
+#: interrupted (before that it may still be running).
+INTERRUPTED_AFTER = dt.timedelta(minutes=10)
+
+__all__ = ["INTERRUPTED_AFTER", "AckRow", "DeliveryRow", "NoticeRow", "ObligationRow", "Records", "gaps", "measure", "obligation_met", "read_records"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Records:
     acks: list[AckRow]
     obligations: list[ObligationRow]
     roles: Mapping[str, list[str]] = field(default_factory=dict)  # person → role keys in the profile
+    finished: dict[str, Any] | None = None  # the ``drill.finished`` entry, None while running or when the run died
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -138,7 +143,18 @@ def read_records(drill_id: str, roles: Mapping[str, list[str]], url: str | None 
             )
             for o in s.execute(select(Obligation).where(Obligation.subject == drill_id).order_by(Obligation.id)).scalars()
         ]
-    return Records(drill_id, started[0], entries(drill_id, "drill.inject", url), notices, deliveries, acks, obligations, dict(roles))
+    finished = entries(drill_id, "drill.finished", url)
+    return Records(
+        drill_id,
+        started[0],
+        entries(drill_id, "drill.inject", url),
+        notices,
+        deliveries,
+        acks,
+        obligations,
+        dict(roles),
+        finished[0] if finished else None,
+    )
 
 
 def _seconds(a: dt.datetime, b: dt.datetime) -> float:
@@ -188,6 +204,33 @@ def obligation_met(o: ObligationRow, now: dt.datetime) -> bool | None:
     if o.state == "waived":
         return False
     return False if o.due is not None and o.due < now else None
+
+
+def _unfired(records: Records) -> list[dict[str, Any]]:
+    """The plan's injects that never fired (no ``drill.inject``), at their scheduled instants: the
+    start plus their minutes divided by the speed (regflows/drills/run.py ``schedule``)."""
+    fired = {i.get("index") for i in records.injects}
+    started = records.started.get("started")
+    planned = (records.started.get("plan") or {}).get("injects", [])
+    if not started:
+        return []
+    start, speed = dt.datetime.fromisoformat(started), float(records.started.get("speed") or 1)
+    return [
+        {
+            "index": i["index"],
+            "fired": False,
+            "at_minutes": i["at_minutes"],
+            "at": (start + dt.timedelta(minutes=i["at_minutes"] / speed)).isoformat(),
+            "expected": i["expected"],
+            "actual": None,
+            "action": i["action"],
+            "within_minutes": i["within_minutes"],
+            "met": None,
+            "evidence": "未触发",
+        }
+        for i in planned
+        if i["index"] not in fired
+    ]
 
 
 def measure(records: Records, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -242,6 +285,9 @@ def measure(records: Records, now: dt.datetime | None = None) -> dict[str, Any]:
         met, evidence = _inject_met(inject, records, by_notice)
         injects.append(
             {
+                "index": inject.get("index", 0),
+                "fired": True,
+                "at_minutes": inject.get("at_minutes"),
                 "at": inject["scheduled"],
                 "expected": inject["expected"],
                 "actual": inject["actual"],
@@ -251,10 +297,17 @@ def measure(records: Records, now: dt.datetime | None = None) -> dict[str, Any]:
                 "evidence": evidence,
             }
         )
+    unfired = _unfired(records)
+    injects.extend(unfired)
+    injects.sort(key=lambda i: i["index"])
+    last = max((dt.datetime.fromisoformat(i["at"]) for i in injects), default=None)
+    interrupted = records.finished is None and (last is None or now > last + INTERRUPTED_AFTER)
     return {
         "drill_id": records.drill_id,
         "plan_id": records.started.get("plan_id"),
         "rehearsal": bool(records.started.get("rehearsal")),
+        "finished": records.finished is not None,
+        "interrupted": interrupted,
         "acks": acks,
         "escalations": escalations,
         "obligations": obligations,
@@ -267,6 +320,15 @@ def gaps(measured: Mapping[str, Any]) -> list[dict[str, str]]:
     """Each problem the measurements show, with the improvement it calls for (the report's 问题 and
     改进措施; each becomes a rectification item)."""
     out: list[dict[str, str]] = []
+    if measured.get("interrupted"):
+        unfired = [i for i in measured["injects"] if not i.get("fired", True)]
+        out.append(
+            {
+                "problem": "演练未完成：运行中断，未登记演练结束"
+                + (f"，{len(unfired)} 项注入未触发（" + "、".join(f"T+{i['at_minutes']} 分钟 {i['action']}" for i in unfired) + "）" if unfired else ""),
+                "improvement": "查明中断原因（worker、服务器、进程），按新方案重新组织演练",
+            }
+        )
     for e in measured["escalations"]:
         if not e["acknowledged"] and not e.get("superseded"):
             out.append(

@@ -38,6 +38,8 @@ def contract(measured: Mapping[str, Any]) -> dict[str, Any]:
         "drill_id": measured["drill_id"],
         "plan_id": measured["plan_id"],
         "rehearsal": measured["rehearsal"],
+        "finished": measured.get("finished", True),
+        "interrupted": measured.get("interrupted", False),
         "acks": measured["acks"],
         "escalations": measured["escalations"],
         "obligations": measured["obligations"],
@@ -100,10 +102,13 @@ def write_report(
     rows: list[tuple[str, ...]] = [("计划时间", "实际时间", "注入", "预期", "结果")]
     for i in measured["injects"]:
         result = {True: "达到预期", False: "未达预期", None: "无法判断"}[i["met"]]
-        rows.append(
-            (_local(i["at"]), _local(i["actual"]), ACTION_NAMES.get(i["action"], i["action"]), i["expected"], f"{result}：{i['evidence']}")
-        )
+        outcome = f"{result}：{i['evidence']}" if i.get("fired", True) else "未触发"
+        rows.append((_local(i["at"]), _local(i["actual"]), ACTION_NAMES.get(i["action"], i["action"]), i["expected"], outcome))
     doc.table(rows, (26, 26, 22, 40, 42), label_column=False, header=True)
+    if measured.get("interrupted"):
+        doc.paragraph("本次演练未完成：运行中断，没有演练结束记录；标为“未触发”的注入未能检验。")
+    elif not measured.get("finished", True):
+        doc.paragraph("本次演练尚在进行（没有演练结束记录）：本报告为中途测量，标为“未触发”的注入尚未到时间。")
     doc.heading("三、测量结果")
     doc.paragraph("（一）确认用时（自通知发出至本人确认，秒）。")
     doc.table(

@@ -108,6 +108,7 @@ def started_payload(plan: DrillPlan, *, run_key: str, rehearsal: bool, speed: fl
             "event_title": plan.event_title,
             "participants": [{"person": p.person, "side": p.side, "duty": p.duty} for p in plan.participants],
             "clause": plan.clause,
+            "injects": [{"index": n, **i.model_dump(mode="json")} for n, i in enumerate(plan.injects, start=1)],
         },
     }
 

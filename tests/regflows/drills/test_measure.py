@@ -67,6 +67,7 @@ def records() -> Records:
         acks,
         obligations,
         {"li.ming": ["on_call"]},
+        {"at": at(50).isoformat()},
     )
 
 
@@ -117,3 +118,28 @@ def test_an_obligation_not_yet_due_and_a_superseded_alert_are_no_gaps() -> None:
     problems = "\n".join(g["problem"] for g in gaps(m))
     assert "regulator_initial_report" in problems
     assert "regulator_written_report" not in problems and "summary_report" not in problems and "a0" not in problems
+
+
+def test_a_killed_run_lists_its_unfired_injects_and_says_it_did_not_finish() -> None:
+    r = records()
+    r.started = {
+        "plan_id": "DRILL-20260915-incident-0a1b2c",
+        "rehearsal": False,
+        "started": T.isoformat(),
+        "speed": 60,
+        "plan": {
+            "injects": [
+                {"index": 1, "at_minutes": 10, "action": "channel_down", "expected": "经备用渠道收到", "within_minutes": 10},
+                {"index": 2, "at_minutes": 30, "action": "regrade", "expected": "II 级告警确认", "within_minutes": 1},
+                {"index": 3, "at_minutes": 40, "action": "end_handling", "expected": "发起结束审批", "within_minutes": 20},
+            ]
+        },
+    }
+    r.injects, r.finished = r.injects[:1], None  # killed after T+10: only the first fired, no drill.finished
+    m = measure(r, now=at(3600))
+    assert [(i["index"], i["fired"], i["actual"]) for i in m["injects"]] == [(1, True, at(11).isoformat()), (2, False, None), (3, False, None)]
+    assert m["injects"][1]["at"] == at(30).isoformat() and m["injects"][1]["evidence"] == "未触发"
+    assert not m["finished"] and m["interrupted"]
+    [problem] = [g["problem"] for g in gaps(m) if "演练未完成" in g["problem"]]
+    assert "2 项注入未触发" in problem
+    assert not measure(r, now=at(60))["interrupted"]  # still within its timeline: running, not interrupted

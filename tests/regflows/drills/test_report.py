@@ -20,7 +20,7 @@ def test_the_overview_shows_the_plans_title_event_participants_and_clauses(build
     profile = build_profile({})
     plan = make_plan(profile, 2026, on=dt.date(2026, 9, 15))
     started = started_payload(plan, run_key="k", rehearsal=False, speed=60, started=T)
-    measured = measure(Records("INC-D", started, [], [], [], [], [], {}))
+    measured = measure(Records("INC-D", started, [], [], [], [], [], {}), now=T + dt.timedelta(hours=2))  # no inject fired
     rows = dict(overview(measured, started, profile))
     assert rows["演练名称"] == plan.title and rows["演练事件"] == plan.event_title and rows["依据"] == plan.clause
     names = {p.id: p.name for p in profile.people}
@@ -28,4 +28,7 @@ def test_the_overview_shows_the_plans_title_event_participants_and_clauses(build
     assert f"{names['zhao.lei']}（指挥）" in rows["参演人员"]
     written = write_report(measured, started, profile, tmp_path, T)
     document = docx.Document(str(written["report"]))
-    assert plan.title in "\n".join(p.text for p in document.paragraphs)
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert plan.title in text and "演练未完成" in text
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    assert cells.count("未触发") == len(plan.injects)  # the injects that never fired are listed
