@@ -272,6 +272,8 @@ def make_plan(
         raise DrillInputError(
             f"regflows 组织运行的演练类型为 {'、'.join(RUN_KINDS)}；{kind} 类在 regflows 之外举行，以 regflows drill fulfil 登记证据"
         )
+    if on is not None and on.year != year:
+        raise DrillInputError(f"演练日期 {on.isoformat()} 不在 {year} 年度内（--on 须为 --year 年度中的日期）")
     chosen = calendar or default_calendar()
     library = scenarios()
     key = event or library.defaults[kind]  # type: ignore[index]

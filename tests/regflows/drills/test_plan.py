@@ -58,7 +58,7 @@ def test_the_plan_has_tenpay_16s_contents_the_suppliers_and_the_injects(profile:
     assert make_plan(profile, 2026, "supplier", dt.date(2026, 9, 15)).event == "supplier_outage"
 
 
-def test_a_day_off_an_unknown_event_and_a_kind_held_outside_are_refused(profile: Profile) -> None:
+def test_a_day_off_an_unknown_event_and_a_kind_held_outside_are_refused(profile: Profile, tmp_path: Path) -> None:
     with pytest.raises(DrillInputError, match="2026-10-03 不是工作日.*2026-09-30.*2026-10-08"):
         make_plan(profile, 2026, on=dt.date(2026, 10, 3))
     assert make_plan(profile, 2026, on=dt.date(2026, 9, 20)).on == dt.date(2026, 9, 20)  # a make-up working day (Sunday)
@@ -66,6 +66,9 @@ def test_a_day_off_an_unknown_event_and_a_kind_held_outside_are_refused(profile:
         make_plan(profile, 2026, event="earthquake")
     with pytest.raises(DrillInputError, match="regflows drill fulfil"):
         make_plan(profile, 2026, "disaster_recovery")
+    for day in ("2027-03-01", "2025-12-01"):  # a day outside --year: a usage error, no traceback
+        outside = CliRunner().invoke(app, ["drill", "plan", "--year", "2026", "--on", day, "--out", str(tmp_path / day)])
+        assert outside.exit_code == ExitCode.USAGE and f"演练日期 {day} 不在 2026 年度内" in outside.stderr, outside.output
 
 
 def test_an_edited_plan_is_checked_again_with_its_line(profile: Profile, tmp_path: Path) -> None:
