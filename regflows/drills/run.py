@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +82,8 @@ class Scheduled:
 
 def schedule(plan: DrillPlan, started: dt.datetime, speed: float) -> list[Scheduled]:
     """Each inject's instant: ``started`` plus its minutes divided by ``speed`` (the timeline only)."""
-    if speed <= 0:
-        raise ValueError("--speed 须为正数")
+    if not math.isfinite(speed) or speed <= 0:
+        raise ValueError(f"--speed 须为有限的正数，而不是 {speed:g}")
     return [
         Scheduled(i, started + dt.timedelta(minutes=i.at_minutes / speed), started + dt.timedelta(minutes=i.at_minutes), n)
         for n, i in enumerate(plan.injects, start=1)

@@ -193,6 +193,9 @@ def test_cli_run_refuses_an_unapproved_plan_before_starting_anything(profile: Pr
     assert refused.exit_code == ExitCode.REFUSED and "尚未提交审批" in refused.stderr and "--rehearsal" in refused.stderr
     bad = runner.invoke(app, ["drill", "run", str(out / PLAN_FILE), "--speed", "0", "--rehearsal"])
     assert bad.exit_code == ExitCode.USAGE and "--speed" in bad.stderr
+    for speed in ("inf", "nan"):  # refused before any server is asked
+        odd = runner.invoke(app, ["drill", "run", str(out / PLAN_FILE), "--speed", speed, "--rehearsal"])
+        assert odd.exit_code == ExitCode.USAGE and "--speed 须为有限的正数" in odd.stderr and "regflows up" not in odd.stderr, odd.output
 
 
 def test_the_report_of_an_approved_drill_fulfils_its_period_and_a_rehearsals_does_not(profile: Profile, tmp_path: Path) -> None:
