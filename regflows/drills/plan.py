@@ -254,6 +254,13 @@ def _default_participants(profile: Profile) -> list[Participant]:
     return list(out.values())
 
 
+def _plan_clause(profile: Profile, year: int, kind: str, structure: str) -> str:
+    """What the plan cites: TENPAY 第十六条 for its contents (as a model, 参照, when TENPAY is off),
+    then the owed drill's clauses of the profile's regimes, each once (one per period otherwise)."""
+    owed_clauses = "；".join(dict.fromkeys(o.clause for o in owed(profile, year) if o.kind == kind))[:400]
+    return f"{structure if profile.regime_on('TENPAY') else '参照 ' + structure}；{owed_clauses}"
+
+
 def make_plan(
     profile: Profile,
     year: int,
@@ -305,7 +312,7 @@ def make_plan(
         ),
         participants=_default_participants(profile),
         injects=list(library.injects),
-        clause=f"{library.clause}；{'；'.join(o.clause for o in owed(profile, year) if o.kind == kind)[:400]}",
+        clause=_plan_clause(profile, year, kind, library.clause),
     )
     check_plan(plan, profile, chosen)
     return plan
