@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from calendars.zone import SHANGHAI
+from notices.templates import channel_label
 from regflows.drills.measure import gaps
 from regflows.drills.plan import ACTION_NAMES, KIND_TITLES, SIDE_NAMES
 from regflows.kit.documents import OfficialDocument
@@ -49,8 +50,15 @@ def contract(measured: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _local(text: str | None) -> str:
-    return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if text else "—"
+def _local(text: str | None, *, short: bool = False) -> str:
+    """An instant in Beijing time; ``short`` without the year (the timeline's narrow columns)."""
+    pattern = "%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S"
+    return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime(pattern) if text else "—"
+
+
+def _role_names(keys: str, profile: Profile) -> str:
+    """``on_call、compliance`` (measurements.json's role keys) as the profile names the roles."""
+    return "、".join(profile.roles[k].name if k in profile.roles else k for k in keys.split("、"))
 
 
 def _obligation_result(o: Mapping[str, Any]) -> str:
@@ -103,8 +111,8 @@ def write_report(
     for i in measured["injects"]:
         result = {True: "达到预期", False: "未达预期", None: "无法判断"}[i["met"]]
         outcome = f"{result}：{i['evidence']}" if i.get("fired", True) else "未触发"
-        rows.append((_local(i["at"]), _local(i["actual"]), ACTION_NAMES.get(i["action"], i["action"]), i["expected"], outcome))
-    doc.table(rows, (26, 26, 22, 40, 42), label_column=False, header=True)
+        rows.append((_local(i["at"], short=True), _local(i["actual"], short=True), ACTION_NAMES.get(i["action"], i["action"]), i["expected"], outcome))
+    doc.table(rows, (30, 30, 22, 36, 38), label_column=False, header=True)
     if measured.get("interrupted"):
         doc.paragraph("本次演练未完成：运行中断，没有演练结束记录；标为“未触发”的注入未能检验。")
     elif not measured.get("finished", True):
@@ -114,7 +122,7 @@ def write_report(
     doc.table(
         [
             ("人员", "角色", "用时（秒）"),
-            *((f"{names.get(a['person'], a['person'])}（{a['person']}）", a["role"], f"{a['seconds']:g}") for a in measured["acks"]),
+            *((names.get(a["person"], a["person"]), _role_names(a["role"], profile), f"{a['seconds']:g}") for a in measured["acks"]),
         ]
         if measured["acks"]
         else [("—", "无人确认", "—")],
@@ -127,7 +135,7 @@ def write_report(
         [
             ("义务", "期限", "结果"),
             *(
-                (f"{o['title']}（{o['id']}）", _local(o["due"]), _obligation_result(o))
+                (o["title"], _local(o["due"]) if o["due"] else "无固定期限", _obligation_result(o))
                 for o in measured["obligations"]
             ),
         ],
@@ -139,7 +147,7 @@ def write_report(
         "（三）通知渠道。"
         + (
             "；".join(
-                f"{c['person']} 的 {c['channel']} 渠道故障，" + ("经备用渠道送达" if c["fallback_reached"] else "未经备用渠道送达")
+                f"{names.get(c['person'], c['person'])}的{channel_label(c['channel'])}渠道故障，" + ("经备用渠道送达" if c["fallback_reached"] else "未经备用渠道送达")
                 for c in measured["channels"]
             )
             or "未发生渠道故障。"
