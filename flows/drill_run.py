@@ -31,7 +31,7 @@ def drill_run(
         str, Field(title="演练方案", description="plan.yaml 的路径（regflows drill plan 写出，经 regflows drill submit 批准）")
     ],
     speed: Annotated[
-        float, Field(title="时间线加速倍数", gt=0, description="只压缩注入时间线；监管时限、升级等待与测量均按真实时间")
+        float, Field(title="时间线加速倍数", gt=0, allow_inf_nan=False, description="只压缩注入时间线；监管时限、升级等待与测量均按真实时间")
     ] = 1.0,
     rehearsal: Annotated[bool, Field(title="预演", description="运行未经批准的方案（仅供测试），运行标注为预演")] = False,
     run_key: Annotated[str, Field(title="运行标识", description="命令行用以找到本次演练编号；可留空")] = "",

@@ -62,6 +62,7 @@ __all__ = [
     "Rendered",
     "TemplateContextError",
     "Text",
+    "channel_label",
     "ref_label",
     "render",
     "sms_length",
@@ -345,6 +346,13 @@ _CHANNEL_LABELS = {
     "email": "邮件", "sms": "短信", "wecom": "企业微信", "dingtalk": "钉钉", "feishu": "飞书", "lark": "Lark",
     "ntfy": "ntfy 推送", "gotify": "Gotify 推送", "webhook": "Webhook", "outbox": "本地 outbox",
 }
+
+
+def channel_label(kind: str) -> str:
+    """A channel kind as people read it (``sms`` → 短信)."""
+    return _CHANNEL_LABELS.get(kind, kind)
+
+
 _DRILL_TAG = re.compile(r"^(?:\s*【演练】)+\s*")
 
 
@@ -407,7 +415,7 @@ def _environment() -> jinja2.Environment:
         time=_fmt_time,
         state_label=lambda s: _STATE_LABELS.get(s, s),
         delivery_state=lambda s: _DELIVERY_STATES.get(s, s),
-        channel_label=lambda s: _CHANNEL_LABELS.get(s, s),
+        channel_label=channel_label,
         # SMS only: a deadline days away needs no year, and five characters matter in 140.
         short_label=lambda label: label[5:] if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5}", label) else label,
         # A notice title quoted inside another notice already carries its own 【演练】.

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from calendars.zone import SHANGHAI
 from notices.files import file_url
 from regflows import ledger
+from regflows.drills.run import formal_runs
 from regflows.drills.plan import DrillPlan, check_plan, load_plan, plan_docx_name, plan_sha256, write_docx
 from regflows.kit import approvals
 from regflows.kit.approvals import APPROVED, DONE, Act, Approval, NoticeRequest, Policy
@@ -209,23 +211,41 @@ def plan_status(plan: DrillPlan, plan_path: Path, url: str | None = None) -> Pla
     return PlanStatus(plan.plan_id, "approved" if done else approval.stage, approval.revision, done, *names)
 
 
-def require_approved(plan_path: Path, profile: Profile, *, rehearsal: bool = False, url: str | None = None) -> tuple[DrillPlan, bool]:
+def require_approved(
+    plan_path: Path, profile: Profile, *, rehearsal: bool = False, today: dt.date | None = None, url: str | None = None
+) -> tuple[DrillPlan, bool]:
     """The plan to run and whether the run is a rehearsal. An unapproved plan is refused
-    (:class:`Refused`, Chinese, saying why) unless ``rehearsal``: then it runs marked as such."""
+    (:class:`Refused`, Chinese, saying why) unless ``rehearsal``: then it runs marked as such. A
+    formal run happens on the plan's day only (``today``, Beijing time; the approval covers the
+    plan with its day): on another day it is refused, a rehearsal runs any day."""
     plan = load_plan(plan_path)
     check_plan(plan, profile)
     status = plan_status(plan, plan_path, url)
-    if status.approved:
-        return plan, rehearsal
     if rehearsal:
         return plan, True
-    why = {
-        "not_submitted": "尚未提交审批（regflows drill submit）",
-        "changed": "批准后被修改（SHA-256 不符），须重新提交审批",
-        "review": "尚待审核",
-        "approve": "尚待批准",
-    }[status.stage]
-    raise Refused(f"演练方案 {plan.plan_id} {why}：未经批准的方案不能正式运行（仅测试可用 --rehearsal，运行标注为预演）")
+    if not status.approved:
+        why = {
+            "not_submitted": "尚未提交审批（regflows drill submit）",
+            "changed": "批准后被修改（SHA-256 不符），须重新提交审批",
+            "review": "尚待审核",
+            "approve": "尚待批准",
+        }[status.stage]
+        raise Refused(f"演练方案 {plan.plan_id} {why}：未经批准的方案不能正式运行（仅测试可用 --rehearsal，运行标注为预演）")
+    today = today or dt.datetime.now(SHANGHAI).date()
+    if today != plan.on:
+        raise Refused(
+            f"演练方案 {plan.plan_id} 的演练日期为 {plan.on.isoformat()}，今天是 {today.isoformat()}：正式演练只在方案日期运行；"
+            "改期请修改 plan.yaml 的 on 并重新提交审批（测试可用 --rehearsal，运行标注为预演）"
+        )
+    earlier = formal_runs(plan.plan_id, url)
+    if earlier:
+        drill_id, started = earlier[0]
+        local = dt.datetime.fromisoformat(started).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        raise Refused(
+            f"演练方案 {plan.plan_id} 已于 {local} 正式运行（演练 {drill_id}）：一份批准的方案只正式运行一次；"
+            "再次演练请编制新方案（regflows drill plan）并提交审批"
+        )
+    return plan, False
 
 
 def after_ack(notice_id: str) -> str:

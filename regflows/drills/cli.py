@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 from collections.abc import Callable
@@ -241,8 +242,8 @@ def run_command(
     from regflows.kit.obligations import Refused
 
     prof = _profile(profile)
-    if speed <= 0:
-        _fail("--speed 须为正数", ExitCode.USAGE)
+    if not math.isfinite(speed) or speed <= 0:
+        _fail(f"--speed 须为有限的正数（如 1、10、60），而不是 {speed:g}", ExitCode.USAGE)
     try:
         checked, is_rehearsal = require_approved(plan, prof, rehearsal=rehearsal)  # refused here before anything starts
     except (RuleFileError, DrillInputError) as exc:
@@ -279,7 +280,7 @@ def report_command(
         records = read_records(drill_id, roles)
     except LookupError as exc:
         _fail(str(exc), ExitCode.USAGE)
-    measured = measure(records)
+    measured = measure(records, dt.datetime.now(dt.UTC))
     with publishing(out) as stage:
         written = write_report(measured, records.started, prof, stage.path, dt.datetime.now(dt.UTC))
     typer.echo(

@@ -10,7 +10,10 @@ obligations, the ``drill.*`` ledger entries) and computed by :func:`measure`, pu
   (``escalations``: steps needed per notice);
 - ``obligations``: each of the drill incident's obligations, its due instant and whether it was met
   on time (fulfilled no later than due; an untimed one met when fulfilled; waived ones are listed
-  as not met, with their state);
+  as not met, with their state); one still open and not yet due at the measuring instant (or
+  untimed) is pending, ``met`` None: neither met nor a gap;
+- a notice superseded by a correction (or otherwise resolved) before anyone acknowledged it no
+  longer asks for acknowledgement: listed with ``superseded``, not a gap;
 - ``channels``: each (person, channel kind) that failed at least once, and whether every notice
   that failed there reached the person through another channel (``fallback_reached``);
 - ``injects``: each inject's scheduled instant, what was expected, when it actually fired, and
@@ -34,7 +37,11 @@ from regflows.drills.run import entries
 from regflows.store import db
 from regflows.store.models import Acknowledgement, Delivery, Notice, Obligation
 
-__all__ = ["AckRow", "DeliveryRow", "NoticeRow", "ObligationRow", "Records", "gaps", "measure", "read_records"]
+#: How long after the last inject's scheduled instant a drill without ``drill.finished`` counts as
+#: interrupted (before that it may still be running).
+INTERRUPTED_AFTER = dt.timedelta(minutes=10)
+
+__all__ = ["INTERRUPTED_AFTER", "AckRow", "DeliveryRow", "NoticeRow", "ObligationRow", "Records", "gaps", "measure", "obligation_met", "read_records"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class NoticeRow:
     requires_ack: bool
     escalation_step: int
     related: str | None
+    resolved_at: dt.datetime | None = None  # no longer awaiting acknowledgement (superseded by a correction, or resolved)
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class Records:
     acks: list[AckRow]
     obligations: list[ObligationRow]
     roles: Mapping[str, list[str]] = field(default_factory=dict)  # person → role keys in the profile
+    finished: dict[str, Any] | None = None  # the ``drill.finished`` entry, None while running or when the run died
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -100,7 +109,16 @@ def read_records(drill_id: str, roles: Mapping[str, list[str]], url: str | None 
         ids = [n.id for n in own]
         escalated = s.execute(select(Notice).where(Notice.related.in_(ids))).scalars().all() if ids else []
         notices = [
-            NoticeRow(n.id, n.kind, _aware(n.created_at), n.requires_ack, n.escalation_step or 0, n.related) for n in [*own, *escalated]
+            NoticeRow(
+                n.id,
+                n.kind,
+                _aware(n.created_at),
+                n.requires_ack,
+                n.escalation_step or 0,
+                n.related,
+                _aware(n.resolved_at) if n.resolved_at else None,
+            )
+            for n in [*own, *escalated]
         ]
         every = [n.id for n in notices]
         deliveries = (
@@ -125,7 +143,18 @@ def read_records(drill_id: str, roles: Mapping[str, list[str]], url: str | None 
             )
             for o in s.execute(select(Obligation).where(Obligation.subject == drill_id).order_by(Obligation.id)).scalars()
         ]
-    return Records(drill_id, started[0], entries(drill_id, "drill.inject", url), notices, deliveries, acks, obligations, dict(roles))
+    finished = entries(drill_id, "drill.finished", url)
+    return Records(
+        drill_id,
+        started[0],
+        entries(drill_id, "drill.inject", url),
+        notices,
+        deliveries,
+        acks,
+        obligations,
+        dict(roles),
+        finished[0] if finished else None,
+    )
 
 
 def _seconds(a: dt.datetime, b: dt.datetime) -> float:
@@ -164,8 +193,50 @@ def _inject_met(inject: Mapping[str, Any], records: Records, by_notice: Mapping[
     return None, "情况通报：无可判断的记录"
 
 
-def measure(records: Records) -> dict[str, Any]:
-    """The contract's measurements (``measurements.json``) and what else the report shows."""
+def obligation_met(o: ObligationRow, now: dt.datetime) -> bool | None:
+    """Met on time (True), missed (False), or not yet decided (None): an obligation still open whose
+    due instant has not come by ``now``, or an open untimed one, is pending, neither met nor missed;
+    a withdrawn one is not owed. Waived counts as not met (it was owed and not done)."""
+    if o.state == "fulfilled" and o.fulfilled_at is not None:
+        return o.due is None or o.fulfilled_at <= o.due
+    if o.state == "withdrawn":
+        return None
+    if o.state == "waived":
+        return False
+    return False if o.due is not None and o.due < now else None
+
+
+def _unfired(records: Records) -> list[dict[str, Any]]:
+    """The plan's injects that never fired (no ``drill.inject``), at their scheduled instants: the
+    start plus their minutes divided by the speed (regflows/drills/run.py ``schedule``)."""
+    fired = {i.get("index") for i in records.injects}
+    started = records.started.get("started")
+    planned = (records.started.get("plan") or {}).get("injects", [])
+    if not started:
+        return []
+    start, speed = dt.datetime.fromisoformat(started), float(records.started.get("speed") or 1)
+    return [
+        {
+            "index": i["index"],
+            "fired": False,
+            "at_minutes": i["at_minutes"],
+            "at": (start + dt.timedelta(minutes=i["at_minutes"] / speed)).isoformat(),
+            "expected": i["expected"],
+            "actual": None,
+            "action": i["action"],
+            "within_minutes": i["within_minutes"],
+            "met": None,
+            "evidence": "未触发",
+        }
+        for i in planned
+        if i["index"] not in fired
+    ]
+
+
+def measure(records: Records, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The contract's measurements (``measurements.json``) and what else the report shows, as of
+    ``now`` (the measuring instant: an obligation not yet due is pending, not missed)."""
+    now = now or dt.datetime.now(dt.UTC)
     by_notice = {n.id: n for n in records.notices}
     acks = [
         {
@@ -179,14 +250,17 @@ def measure(records: Records) -> dict[str, Any]:
     ]
     acked = {a.notice_id for a in records.acks}
     asking = [n for n in records.notices if n.requires_ack]
-    escalations = [{"notice": n.id, "steps": n.escalation_step, "acknowledged": n.id in acked} for n in asking]
+    escalations = [
+        {"notice": n.id, "steps": n.escalation_step, "acknowledged": n.id in acked, "superseded": n.id not in acked and n.resolved_at is not None}
+        for n in asking
+    ]
     obligations = [
         {
             "id": o.code,
             "title": o.title,
             "due": o.due.isoformat() if o.due else None,
             "state": o.state,
-            "met": o.fulfilled_at is not None and o.state == "fulfilled" and (o.due is None or o.fulfilled_at <= o.due),
+            "met": obligation_met(o, now),
         }
         for o in records.obligations
     ]
@@ -211,6 +285,9 @@ def measure(records: Records) -> dict[str, Any]:
         met, evidence = _inject_met(inject, records, by_notice)
         injects.append(
             {
+                "index": inject.get("index", 0),
+                "fired": True,
+                "at_minutes": inject.get("at_minutes"),
                 "at": inject["scheduled"],
                 "expected": inject["expected"],
                 "actual": inject["actual"],
@@ -220,10 +297,17 @@ def measure(records: Records) -> dict[str, Any]:
                 "evidence": evidence,
             }
         )
+    unfired = _unfired(records)
+    injects.extend(unfired)
+    injects.sort(key=lambda i: i["index"])
+    last = max((dt.datetime.fromisoformat(i["at"]) for i in injects), default=None)
+    interrupted = records.finished is None and (last is None or now > last + INTERRUPTED_AFTER)
     return {
         "drill_id": records.drill_id,
         "plan_id": records.started.get("plan_id"),
         "rehearsal": bool(records.started.get("rehearsal")),
+        "finished": records.finished is not None,
+        "interrupted": interrupted,
         "acks": acks,
         "escalations": escalations,
         "obligations": obligations,
@@ -236,8 +320,17 @@ def gaps(measured: Mapping[str, Any]) -> list[dict[str, str]]:
     """Each problem the measurements show, with the improvement it calls for (the report's 问题 and
     改进措施; each becomes a rectification item)."""
     out: list[dict[str, str]] = []
+    if measured.get("interrupted"):
+        unfired = [i for i in measured["injects"] if not i.get("fired", True)]
+        out.append(
+            {
+                "problem": "演练未完成：运行中断，未登记演练结束"
+                + (f"，{len(unfired)} 项注入未触发（" + "、".join(f"T+{i['at_minutes']} 分钟 {i['action']}" for i in unfired) + "）" if unfired else ""),
+                "improvement": "查明中断原因（worker、服务器、进程），按新方案重新组织演练",
+            }
+        )
     for e in measured["escalations"]:
-        if not e["acknowledged"]:
+        if not e["acknowledged"] and not e.get("superseded"):
             out.append(
                 {
                     "problem": f"通知 {e['notice']} 无人确认（升级 {e['steps']} 级）",
@@ -245,7 +338,7 @@ def gaps(measured: Mapping[str, Any]) -> list[dict[str, str]]:
                 }
             )
     for o in measured["obligations"]:
-        if not o["met"] and o["state"] != "withdrawn":
+        if o["met"] is False:
             out.append(
                 {
                     "problem": f"义务“{o['title']}”（{o['id']}）未按时完成（状态 {o['state']}）",

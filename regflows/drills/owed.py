@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +49,7 @@ __all__ = [
     "DrillRules",
     "Owed",
     "Period",
+    "cited",
     "drill_rules",
     "owe_year",
     "period_of",
@@ -191,6 +192,13 @@ def remind_from(period: Period, drill_month: int) -> dt.date:
     return dt.date(period.year, period.first_month + (drill_month - 1) % period.months, 1)
 
 
+def cited(clause: str, regimes: Sequence[str], profile: Profile) -> list[str]:
+    """The parts of a rule's ``clause`` (separated by ；) the profile's regimes apply: a part that
+    opens with one of the rule's regime tags is cited only when that regime is on (a rule for
+    NFRA, TENPAY and CQ-PLAN cites TENPAY only for an institution TENPAY applies to)."""
+    return [part for part in clause.split("；") if part.split(" ", 1)[0] not in regimes or profile.regime_on(part.split(" ", 1)[0])]
+
+
 def owed(profile: Profile, year: int, rules: DrillRules | None = None) -> list[Owed]:
     """Every drill ``profile`` owes in ``year``, in order of kind then period. For each kind the
     applicable rules (a regime on, and for a CII rule a CII operator) are joined: the shortest
@@ -206,7 +214,7 @@ def owed(profile: Profile, year: int, rules: DrillRules | None = None) -> list[O
         if not applicable:
             continue
         shortest = min(applicable, key=lambda r: _MONTHS[r.period])
-        clause = "；".join(r.clause for r in applicable)
+        clause = "；".join(dict.fromkeys(part for r in applicable for part in cited(r.clause, r.regimes, profile)))
         regimes = tuple(dict.fromkeys(g for r in applicable for g in r.regimes if profile.regime_on(g)))
         runs = any(r.runs for r in applicable)
         for period in Period.all_of(year, shortest.period):

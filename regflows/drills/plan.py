@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -146,7 +147,7 @@ class Participant(_Strict):
 class DrillPlan(_Strict):
     """``plan.yaml``: everything TENPAY 第十六条 asks of a plan, the participants, the day and the injects."""
 
-    plan_id: str = Field(pattern=r"^DRILL-[0-9]{8}-[a-z_]+$", title="演练编号")
+    plan_id: str = Field(pattern=r"^DRILL-[0-9]{8}-[a-z_]+(-[0-9a-f]{6})?$", title="演练编号")
     year: int = Field(ge=2000, le=2100, title="年度")
     kind: Literal["incident", "supplier"] = Field(title="演练类型")
     on: dt.date = Field(title="演练日期")
@@ -253,6 +254,13 @@ def _default_participants(profile: Profile) -> list[Participant]:
     return list(out.values())
 
 
+def _plan_clause(profile: Profile, year: int, kind: str, structure: str) -> str:
+    """What the plan cites: TENPAY 第十六条 for its contents (as a model, 参照, when TENPAY is off),
+    then the owed drill's clauses of the profile's regimes, each once (one per period otherwise)."""
+    owed_clauses = "；".join(dict.fromkeys(o.clause for o in owed(profile, year) if o.kind == kind))[:400]
+    return f"{structure if profile.regime_on('TENPAY') else '参照 ' + structure}；{owed_clauses}"
+
+
 def make_plan(
     profile: Profile,
     year: int,
@@ -260,14 +268,19 @@ def make_plan(
     on: dt.date | None = None,
     event: str | None = None,
     calendar: WorkingDayCalendar | None = None,
+    serial: str | None = None,
 ) -> DrillPlan:
     """A plan from the profile and the operator's choices; ``on`` defaults to the first working day
     of the profile's ``drill_month``. Refused (Chinese) for a kind regflows does not run, a day that
-    is not a working day, an event the scenarios do not have."""
+    is not a working day, an event the scenarios do not have. The id is unique per plan: the day,
+    the kind and ``serial`` (six random hex digits unless given), so two plans for the same day
+    never share an approval."""
     if kind not in RUN_KINDS:
         raise DrillInputError(
             f"regflows 组织运行的演练类型为 {'、'.join(RUN_KINDS)}；{kind} 类在 regflows 之外举行，以 regflows drill fulfil 登记证据"
         )
+    if on is not None and on.year != year:
+        raise DrillInputError(f"演练日期 {on.isoformat()} 不在 {year} 年度内（--on 须为 --year 年度中的日期）")
     chosen = calendar or default_calendar()
     library = scenarios()
     key = event or library.defaults[kind]  # type: ignore[index]
@@ -280,7 +293,7 @@ def make_plan(
             raise DrillInputError(str(exc)) from exc
     scenario = library.events[key]
     plan = DrillPlan(
-        plan_id=f"DRILL-{on:%Y%m%d}-{kind}",
+        plan_id=f"DRILL-{on:%Y%m%d}-{kind}-{serial or secrets.token_hex(3)}",
         year=year,
         kind=kind,
         on=on,  # type: ignore[arg-type]
@@ -299,7 +312,7 @@ def make_plan(
         ),
         participants=_default_participants(profile),
         injects=list(library.injects),
-        clause=f"{library.clause}；{'；'.join(o.clause for o in owed(profile, year) if o.kind == kind)[:400]}",
+        clause=_plan_clause(profile, year, kind, library.clause),
     )
     check_plan(plan, profile, chosen)
     return plan

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from calendars.zone import SHANGHAI
+from notices.templates import channel_label
 from regflows.drills.measure import gaps
 from regflows.drills.plan import ACTION_NAMES, KIND_TITLES, SIDE_NAMES
 from regflows.kit.documents import OfficialDocument
 from regflows.kit.files import write_atomically
 from regflows.profile import Profile
 
-__all__ = ["CYBERSPACE_REMINDER", "MEASUREMENTS_FILE", "contract", "report_name", "write_report"]
+__all__ = ["CYBERSPACE_REMINDER", "MEASUREMENTS_FILE", "contract", "overview", "report_name", "write_report"]
 
 MEASUREMENTS_FILE = "measurements.json"
 #: CQ-PLAN 第六篇二: the drill is reported to the city cyberspace office.
@@ -38,6 +39,8 @@ def contract(measured: Mapping[str, Any]) -> dict[str, Any]:
         "drill_id": measured["drill_id"],
         "plan_id": measured["plan_id"],
         "rehearsal": measured["rehearsal"],
+        "finished": measured.get("finished", True),
+        "interrupted": measured.get("interrupted", False),
         "acks": measured["acks"],
         "escalations": measured["escalations"],
         "obligations": measured["obligations"],
@@ -47,8 +50,42 @@ def contract(measured: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _local(text: str | None) -> str:
-    return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if text else "—"
+def _local(text: str | None, *, short: bool = False) -> str:
+    """An instant in Beijing time; ``short`` without the year (the timeline's narrow columns)."""
+    pattern = "%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S"
+    return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime(pattern) if text else "—"
+
+
+def _role_names(keys: str, profile: Profile) -> str:
+    """``on_call、compliance`` (measurements.json's role keys) as the profile names the roles."""
+    return "、".join(profile.roles[k].name if k in profile.roles else k for k in keys.split("、"))
+
+
+def _obligation_result(o: Mapping[str, Any]) -> str:
+    if o["met"] is True:
+        return "按时完成"
+    if o["met"] is False:
+        return f"未按时完成（{o['state']}）"
+    return "已撤销，不再需要" if o["state"] == "withdrawn" else "尚未到期，待完成（不计为问题）"
+
+
+def overview(measured: Mapping[str, Any], started: Mapping[str, Any], profile: Profile) -> list[tuple[str, str]]:
+    """The report's 演练概况 rows, from the plan's overview the run recorded (``drill.started``)."""
+    plan = started.get("plan") or {}
+    names = {p.id: p.name for p in profile.people}
+    participants = "、".join(
+        f"{names.get(p['person'], p['person'])}（{SIDE_NAMES.get(p['side'], p['side'])}）" for p in plan.get("participants", [])
+    )
+    return [
+        ("演练名称", str(plan.get("title", "—"))),
+        ("演练方案", f"{plan.get('plan_id', measured['plan_id'])}" + ("（未经批准，预演）" if measured["rehearsal"] else "（已批准）")),
+        ("演练类型", KIND_TITLES.get(str(plan.get("kind", started.get("kind"))), "应急演练")),
+        ("演练事件", str(plan.get("event_title", "—"))),
+        ("开始时间", _local(started.get("started"))),
+        ("时间线倍速", f"{started.get('speed', 1):g}"),
+        ("参演人员", participants or "—"),
+        ("依据", str(plan.get("clause", "—"))),
+    ]
 
 
 def write_report(
@@ -60,47 +97,32 @@ def write_report(
     write_atomically(folder / MEASUREMENTS_FILE, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
     plan = started.get("plan") or {}
     names = {p.id: p.name for p in profile.people}
-    title = f"{plan.get('title', '应急演练')}报告"
     doc = OfficialDocument(
-        title,
+        f"{plan.get('title', '应急演练')}报告",
         stamp=stamp,
         drill=True,
         header=f"{profile.institution.name}　演练报告",
         subtitle=f"演练编号：{measured['drill_id']}" + ("（预演）" if measured["rehearsal"] else ""),
     )
     doc.heading("一、演练概况")
-    doc.table(
-        [
-            ("演练方案", f"{plan.get('plan_id', measured['plan_id'])}" + ("（未经批准，预演）" if measured["rehearsal"] else "（已批准）")),
-            ("演练类型", KIND_TITLES.get(str(plan.get("kind")), "应急演练")),
-            ("演练事件", str(plan.get("event_title", "—"))),
-            ("开始时间", _local(started.get("started"))),
-            ("时间线倍速", f"{started.get('speed', 1):g}"),
-            (
-                "参演人员",
-                "、".join(
-                    f"{names.get(p['person'], p['person'])}（{SIDE_NAMES.get(p['side'], p['side'])}）" for p in plan.get("participants", [])
-                )
-                or "—",
-            ),
-            ("依据", str(plan.get("clause", "—"))),
-        ],
-        (40, 116),
-    )
+    doc.table(overview(measured, started, profile), (40, 116))
     doc.heading("二、时间线")
     rows: list[tuple[str, ...]] = [("计划时间", "实际时间", "注入", "预期", "结果")]
     for i in measured["injects"]:
         result = {True: "达到预期", False: "未达预期", None: "无法判断"}[i["met"]]
-        rows.append(
-            (_local(i["at"]), _local(i["actual"]), ACTION_NAMES.get(i["action"], i["action"]), i["expected"], f"{result}：{i['evidence']}")
-        )
-    doc.table(rows, (26, 26, 22, 40, 42), label_column=False, header=True)
+        outcome = f"{result}：{i['evidence']}" if i.get("fired", True) else "未触发"
+        rows.append((_local(i["at"], short=True), _local(i["actual"], short=True), ACTION_NAMES.get(i["action"], i["action"]), i["expected"], outcome))
+    doc.table(rows, (30, 30, 22, 36, 38), label_column=False, header=True)
+    if measured.get("interrupted"):
+        doc.paragraph("本次演练未完成：运行中断，没有演练结束记录；标为“未触发”的注入未能检验。")
+    elif not measured.get("finished", True):
+        doc.paragraph("本次演练尚在进行（没有演练结束记录）：本报告为中途测量，标为“未触发”的注入尚未到时间。")
     doc.heading("三、测量结果")
     doc.paragraph("（一）确认用时（自通知发出至本人确认，秒）。")
     doc.table(
         [
             ("人员", "角色", "用时（秒）"),
-            *((f"{names.get(a['person'], a['person'])}（{a['person']}）", a["role"], f"{a['seconds']:g}") for a in measured["acks"]),
+            *((names.get(a["person"], a["person"]), _role_names(a["role"], profile), f"{a['seconds']:g}") for a in measured["acks"]),
         ]
         if measured["acks"]
         else [("—", "无人确认", "—")],
@@ -113,7 +135,7 @@ def write_report(
         [
             ("义务", "期限", "结果"),
             *(
-                (f"{o['title']}（{o['id']}）", _local(o["due"]), "按时完成" if o["met"] else f"未按时完成（{o['state']}）")
+                (o["title"], _local(o["due"]) if o["due"] else "无固定期限", _obligation_result(o))
                 for o in measured["obligations"]
             ),
         ],
@@ -125,7 +147,7 @@ def write_report(
         "（三）通知渠道。"
         + (
             "；".join(
-                f"{c['person']} 的 {c['channel']} 渠道故障，" + ("经备用渠道送达" if c["fallback_reached"] else "未经备用渠道送达")
+                f"{names.get(c['person'], c['person'])}的{channel_label(c['channel'])}渠道故障，" + ("经备用渠道送达" if c["fallback_reached"] else "未经备用渠道送达")
                 for c in measured["channels"]
             )
             or "未发生渠道故障。"

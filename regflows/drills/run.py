@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,18 @@ from regflows.drills.plan import DrillPlan, Inject
 from regflows.store import db
 from regflows.store.models import AuditEntry
 
-__all__ = ["Scheduled", "drill_of_run", "entries", "incident_facts", "record_finished", "record_inject", "record_started", "schedule"]
+__all__ = [
+    "Scheduled",
+    "drill_of_run",
+    "entries",
+    "formal_runs",
+    "incident_facts",
+    "record_finished",
+    "record_inject",
+    "record_started",
+    "schedule",
+    "started_payload",
+]
 
 #: The people's title a rehearsal's incident carries besides the drill tag (an unapproved plan, for testing).
 REHEARSAL = "（预演）"
@@ -70,30 +82,43 @@ class Scheduled:
 
 def schedule(plan: DrillPlan, started: dt.datetime, speed: float) -> list[Scheduled]:
     """Each inject's instant: ``started`` plus its minutes divided by ``speed`` (the timeline only)."""
-    if speed <= 0:
-        raise ValueError("--speed 须为正数")
+    if not math.isfinite(speed) or speed <= 0:
+        raise ValueError(f"--speed 须为有限的正数，而不是 {speed:g}")
     return [
         Scheduled(i, started + dt.timedelta(minutes=i.at_minutes / speed), started + dt.timedelta(minutes=i.at_minutes), n)
         for n, i in enumerate(plan.injects, start=1)
     ]
 
 
+def started_payload(plan: DrillPlan, *, run_key: str, rehearsal: bool, speed: float, started: dt.datetime) -> dict[str, Any]:
+    """The ``drill.started`` entry: the run's facts and the plan's overview the report shows (its
+    title, event, participants with their sides, clauses), so the report needs no plan.yaml."""
+    return {
+        "plan_id": plan.plan_id,
+        "kind": plan.kind,
+        "run_key": run_key,
+        "rehearsal": rehearsal,
+        "speed": speed,
+        "started": started.isoformat(),
+        "participants": plan.people,
+        "plan": {
+            "plan_id": plan.plan_id,
+            "kind": plan.kind,
+            "on": plan.on.isoformat(),
+            "title": plan.title,
+            "event_title": plan.event_title,
+            "participants": [{"person": p.person, "side": p.side, "duty": p.duty} for p in plan.participants],
+            "clause": plan.clause,
+            "injects": [{"index": n, **i.model_dump(mode="json")} for n, i in enumerate(plan.injects, start=1)],
+        },
+    }
+
+
 def record_started(
     plan: DrillPlan, incident_id: str, *, run_key: str, rehearsal: bool, speed: float, started: dt.datetime, url: str | None = None
 ) -> None:
     ledger.append(
-        "drill.started",
-        incident_id,
-        {
-            "plan_id": plan.plan_id,
-            "kind": plan.kind,
-            "run_key": run_key,
-            "rehearsal": rehearsal,
-            "speed": speed,
-            "started": started.isoformat(),
-            "participants": plan.people,
-        },
-        url=url,
+        "drill.started", incident_id, started_payload(plan, run_key=run_key, rehearsal=rehearsal, speed=speed, started=started), url=url
     )
 
 
@@ -130,6 +155,16 @@ def entries(incident_id: str, action: str, url: str | None = None) -> list[dict[
             .all()
         )
     return [json.loads(p) for p in rows]
+
+
+def formal_runs(plan_id: str, url: str | None = None) -> list[tuple[str, str]]:
+    """The drills (drill id, start) a plan already ran formally (not as a rehearsal), oldest first."""
+    with db.session(url) as s:
+        rows = s.execute(
+            select(AuditEntry.subject, AuditEntry.payload).where(AuditEntry.action == "drill.started").order_by(AuditEntry.seq)
+        ).all()
+    found = [(str(subject), json.loads(payload)) for subject, payload in rows]
+    return [(d, str(p.get("started", ""))) for d, p in found if p.get("plan_id") == plan_id and not p.get("rehearsal")]
 
 
 def drill_of_run(run_key: str, url: str | None = None) -> str | None:

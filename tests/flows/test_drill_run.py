@@ -66,8 +66,8 @@ def test_a_drill_runs_the_incident_pipeline_with_real_faults_only_to_participant
     assert "zhou.qiang" not in received and "chen.jing" not in received  # leadership, division: not participants
     for message in http.received:
         body = message.json()
-        assert body["title"].startswith("【演练】") or body["message"].startswith("【演练】"), body
-    assert smtp.messages and all("【演练】" in m.subject for m in smtp.messages)
+        assert body["message"].startswith("【演练】") and (not body["title"] or body["title"].startswith("【演练】")), body  # title and body
+    assert smtp.messages and all("【演练】" in m.subject and "【演练】" in m.body for m in smtp.messages)
 
     with db.session() as s:
         notices = s.execute(select(Notice).where(Notice.related == drill_id)).scalars().all()

@@ -18,7 +18,7 @@ from regflows.cli import app
 from regflows.drills.gaps import close_gap, list_gaps, open_gaps
 from regflows.drills.plan import make_plan
 from regflows.drills.reminders import remind
-from regflows.drills.run import record_inject, record_started, schedule
+from regflows.drills.run import record_finished, record_inject, record_started, schedule
 from regflows.exit_codes import ExitCode
 from regflows.kit.obligations import Refused
 from regflows.store import db, migrate
@@ -65,6 +65,7 @@ def test_cli_report_opens_the_gaps_and_close_closes_them(store: Path, tmp_path: 
     record_started(plan, "INC-20260915-DRILLG", run_key="g", rehearsal=False, speed=60, started=started)
     ended = schedule(plan, started, 60)[-1]  # the end of handling, with nobody asking to close: a gap
     record_inject("INC-20260915-DRILLG", ended, ended.at, {"handling_ended_at": ended.at.isoformat()})
+    record_finished("INC-20260915-DRILLG", ended.at)  # finished: its only gap is the end of handling
     runner = CliRunner()
     made = runner.invoke(app, ["drill", "report", "INC-20260915-DRILLG", "--out", str(tmp_path / "r"), "--owner", "liu.yang"])
     assert made.exit_code == 0, made.output

@@ -243,3 +243,15 @@ def test_cli_owed_and_fulfil(store: Path, tmp_path: Path) -> None:
         app, ["drill", "fulfil", "cii_real", "2026", "--evidence", "x", "--by", "nobody", "--at", "2026-06-19T09:00+08:00"]
     )
     assert nobody.exit_code == ExitCode.USAGE and "nobody" in nobody.stderr
+
+
+def test_only_the_regimes_on_are_cited_each_clause_once(build_profile: Any) -> None:
+    from regflows.drills.plan import make_plan
+
+    profile = build_profile({})  # the demo: TENPAY off, CUSTINFO on (a half-yearly drill: two periods, one clause)
+    incident = [o for o in owed(profile, 2026) if o.kind == "incident"]
+    assert len(incident) == 2 and "TENPAY" not in incident[0].clause and "NFRA 第四十四条" in incident[0].clause
+    assert all("TENPAY" not in o.clause for o in owed(profile, 2026))  # the plan review: CQ-PLAN only
+    clause = make_plan(profile, 2026, on=dt.date(2026, 9, 15)).clause
+    assert clause.count("NFRA 第四十四条") == 1 and clause.count("CUSTINFO 8.1") == 1
+    assert "TENPAY 第十五条" not in clause and clause.startswith("参照 TENPAY 第十六条")  # its contents' model, not owed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from regflows.cli import app
 from regflows.drills.approval import advance_plan, after_ack, plan_status, require_approved, submit
 from regflows.drills.owed import DrillInputError
 from regflows.drills.plan import PLAN_FILE, check_plan, load_plan, make_plan, plan_docx_name
+from regflows.drills.run import record_started
 from regflows.exit_codes import ExitCode
 from regflows.kit import approvals
 from regflows.kit.documents import DRILL_TAG
@@ -44,7 +46,8 @@ def profile(home: Path, http: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_the_plan_has_tenpay_16s_contents_the_suppliers_and_the_injects(profile: Profile) -> None:
     plan = make_plan(profile, 2026, on=dt.date(2026, 9, 15))
-    assert plan.plan_id == "DRILL-20260915-incident" and plan.event == "denial_of_service"
+    assert re.fullmatch(r"DRILL-20260915-incident-[0-9a-f]{6}", plan.plan_id) and plan.event == "denial_of_service"
+    assert make_plan(profile, 2026, on=dt.date(2026, 9, 15)).plan_id != plan.plan_id  # another plan for the day: another id
     assert plan.background and plan.locate and plan.measures.handling and plan.measures.recovery
     assert plan.attackers and plan.defenders and plan.environment
     sides = {p.person: p.side for p in plan.participants}
@@ -55,7 +58,7 @@ def test_the_plan_has_tenpay_16s_contents_the_suppliers_and_the_injects(profile:
     assert make_plan(profile, 2026, "supplier", dt.date(2026, 9, 15)).event == "supplier_outage"
 
 
-def test_a_day_off_an_unknown_event_and_a_kind_held_outside_are_refused(profile: Profile) -> None:
+def test_a_day_off_an_unknown_event_and_a_kind_held_outside_are_refused(profile: Profile, tmp_path: Path) -> None:
     with pytest.raises(DrillInputError, match="2026-10-03 不是工作日.*2026-09-30.*2026-10-08"):
         make_plan(profile, 2026, on=dt.date(2026, 10, 3))
     assert make_plan(profile, 2026, on=dt.date(2026, 9, 20)).on == dt.date(2026, 9, 20)  # a make-up working day (Sunday)
@@ -63,6 +66,9 @@ def test_a_day_off_an_unknown_event_and_a_kind_held_outside_are_refused(profile:
         make_plan(profile, 2026, event="earthquake")
     with pytest.raises(DrillInputError, match="regflows drill fulfil"):
         make_plan(profile, 2026, "disaster_recovery")
+    for day in ("2027-03-01", "2025-12-01"):  # a day outside --year: a usage error, no traceback
+        outside = CliRunner().invoke(app, ["drill", "plan", "--year", "2026", "--on", day, "--out", str(tmp_path / day)])
+        assert outside.exit_code == ExitCode.USAGE and f"演练日期 {day} 不在 2026 年度内" in outside.stderr, outside.output
 
 
 def test_an_edited_plan_is_checked_again_with_its_line(profile: Profile, tmp_path: Path) -> None:
@@ -70,8 +76,9 @@ def test_an_edited_plan_is_checked_again_with_its_line(profile: Profile, tmp_pat
     out = tmp_path / "plan"
     done = runner.invoke(app, ["drill", "plan", "--year", "2026", "--on", "2026-09-15", "--out", str(out)])
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["plan_id"] == "DRILL-20260915-incident"
-    document = docx.Document(str(out / "drill-plan-DRILL-20260915-incident.docx"))
+    plan_id = json.loads(done.stdout)["plan_id"]
+    assert plan_id.startswith("DRILL-20260915-incident-")
+    document = docx.Document(str(out / f"drill-plan-{plan_id}.docx"))
     text = "\n".join(p.text for p in document.paragraphs) + "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
     assert document.paragraphs[0].text.startswith(DRILL_TAG)
     for part in (
@@ -128,22 +135,30 @@ def test_approved_by_two_others_bound_to_the_plan_and_a_change_needs_approval_ag
     assert (approval.stage, approval.revision) == ("review", 1)
     with db.session() as s:
         kinds = {
-            r.kind: r.sha256 for r in s.execute(select(Report).where(Report.subject == "drill-plan:DRILL-20260915-incident")).scalars()
+            r.kind: r.sha256 for r in s.execute(select(Report).where(Report.subject == f"drill-plan:{plan.plan_id}")).scalars()
         }
     assert set(kinds) == {"drill_plan_plan", "drill_plan_docx"}
-    acknowledge(make_token("drill-plan:DRILL-20260915-incident:r1:review:1", "liu.yang"))  # the maker: refused
+    acknowledge(make_token(f"drill-plan:{plan.plan_id}:r1:review:1", "liu.yang"))  # the maker: refused
     acknowledge(_link(http, "zhao.lei"))  # a working-group member reviews
     assert advance_plan(profile, plan.plan_id).stage == "approve"
     acknowledge(_link(http, "zhou.qiang"))  # the leadership group approves
-    assert "已批准" in after_ack("drill-plan:DRILL-20260915-incident:r1:approve:1")  # the endpoint's follow-up
+    assert "已批准" in after_ack(f"drill-plan:{plan.plan_id}:r1:approve:1")  # the endpoint's follow-up
     status = plan_status(plan, path)
     assert status.approved and (status.reviewer, status.approver) == ("赵磊", "周强")
-    assert require_approved(path, profile) == (plan, False)
+    assert require_approved(path, profile, today=dt.date(2026, 9, 15)) == (plan, False)
+    with pytest.raises(Refused, match="演练日期为 2026-09-15，今天是 2026-11-27"):  # an approved plan runs on its day only
+        require_approved(path, profile, today=dt.date(2026, 11, 27))
+    assert require_approved(path, profile, rehearsal=True, today=dt.date(2026, 11, 27)) == (plan, True)  # a rehearsal any day
+    record_started(plan, "INC-20260915-DRILLR", run_key="r", rehearsal=True, speed=1, started=dt.datetime(2026, 9, 15, 2, tzinfo=dt.UTC))
+    assert require_approved(path, profile, today=dt.date(2026, 9, 15)) == (plan, False)  # a rehearsal does not use the plan up
+    record_started(plan, "INC-20260915-DRILLF", run_key="f", rehearsal=False, speed=1, started=dt.datetime(2026, 9, 15, 2, tzinfo=dt.UTC))
+    with pytest.raises(Refused, match="已于 2026-09-15 10:00 正式运行（演练 INC-20260915-DRILLF）"):  # once only
+        require_approved(path, profile, today=dt.date(2026, 9, 15))
     with db.session() as s:
         actions = [
             e.action
             for e in s.execute(
-                select(AuditEntry).where(AuditEntry.subject == "drill-plan:DRILL-20260915-incident").order_by(AuditEntry.seq)
+                select(AuditEntry).where(AuditEntry.subject == f"drill-plan:{plan.plan_id}").order_by(AuditEntry.seq)
             ).scalars()
         ]
     assert "drill.plan_refused" in actions and actions.index("drill.plan_reviewed") < actions.index("drill.plan_approved")
@@ -154,7 +169,7 @@ def test_approved_by_two_others_bound_to_the_plan_and_a_change_needs_approval_ag
         require_approved(path, profile)
     again = submit(profile, path, "liu.yang")
     assert (again.stage, again.revision) == ("review", 2)
-    assert approvals.get("drill_plan", "drill-plan:DRILL-20260915-incident") is not None
+    assert approvals.get("drill_plan", f"drill-plan:{plan.plan_id}") is not None
     assert (tmp_path / plan_docx_name(plan)).exists()
 
 
@@ -178,10 +193,12 @@ def test_cli_run_refuses_an_unapproved_plan_before_starting_anything(profile: Pr
     assert refused.exit_code == ExitCode.REFUSED and "尚未提交审批" in refused.stderr and "--rehearsal" in refused.stderr
     bad = runner.invoke(app, ["drill", "run", str(out / PLAN_FILE), "--speed", "0", "--rehearsal"])
     assert bad.exit_code == ExitCode.USAGE and "--speed" in bad.stderr
+    for speed in ("inf", "nan"):  # refused before any server is asked
+        odd = runner.invoke(app, ["drill", "run", str(out / PLAN_FILE), "--speed", speed, "--rehearsal"])
+        assert odd.exit_code == ExitCode.USAGE and "--speed 须为有限的正数" in odd.stderr and "regflows up" not in odd.stderr, odd.output
 
 
 def test_the_report_of_an_approved_drill_fulfils_its_period_and_a_rehearsals_does_not(profile: Profile, tmp_path: Path) -> None:
-    from regflows.drills.run import record_started
     from regflows.store.models import Obligation
 
     plan = make_plan(profile, 2026, on=dt.date(2026, 9, 15))
