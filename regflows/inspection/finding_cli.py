@@ -18,7 +18,7 @@ import typer
 from regflows.exit_codes import ExitCode
 from regflows.profile import ProfileError, load_profile, profile_path
 
-__all__ = ["finding_app", "submit"]
+__all__ = ["finding_app", "spot_check_app", "submit"]
 
 
 #: The obligation codes the kit's refusals put in brackets (``义务“整改：…”（rectification）``): a
@@ -44,7 +44,7 @@ finding_app = typer.Typer(help="问题整改台账：登记问题（人民银行
 #: The kit's and the domain's field names as this command line spells them.
 _OPTIONS = {"quarter": "--quarter", "source": "--source", "title": "--title", "clause": "--clause", "unit": "--unit",
             "owner": "--owner", "detail": "--detail", "feedback": "--feedback-date", "due": "--due", "area": "--area",
-            "evidence": "--evidence", "by": "--by", "file": "--file", "reference": "--reference", "rechecked_by": "--rechecked-by"}
+            "evidence": "--evidence", "by": "--by", "department": "--department", "checked_on": "--checked-on", "note": "--note", "file": "--file", "reference": "--reference", "rechecked_by": "--rechecked-by"}
 ProfileOption = Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")]
 
 
@@ -270,3 +270,53 @@ def submit(
     for key, title in (("report", "定稿报告"), ("findings", "定稿问题清单")):
         if key in filed:
             typer.echo(f"已报送{title}：{filed[key]['path']}（SHA-256 {filed[key]['sha256']}）", err=True)
+
+
+# -- the spot check's coverage (CUSTINFO 10.2): `self-inspection spot-check ...` --------------------------------
+
+spot_check_app = typer.Typer(help="业务部门合规抽查（CUSTINFO 10.2）：登记每季度抽查了哪些部门的哪些领域（含未发现问题的）。",
+                             no_args_is_help=True)
+
+
+@spot_check_app.command("record")
+def spot_check_record(
+    quarter: Annotated[str, typer.Option("--quarter", help="所属季度 YYYYQn，如 2026Q3")],
+    department: Annotated[str, typer.Option("--department", help="被抽查的业务部门（与抽查问题的 --unit 写法一致）")],
+    area: Annotated[str, typer.Option("--area", help="抽查领域：收集告知、权限管理、销毁流程")],
+    by: Annotated[str, typer.Option("--by", help="抽查人（人员编号）")],
+    checked_on: Annotated[str | None, typer.Option("--checked-on", help="抽查日期 YYYY-MM-DD（工作日，不晚于今天；默认今天）")] = None,
+    note: Annotated[str, typer.Option("--note", help="说明（抽查了什么、多少份）")] = "",
+    profile: ProfileOption = None,
+) -> None:
+    """登记一次业务部门合规抽查（无论是否发现问题）；发现的问题另以 finding add --source spot_check 登记。
+    重复登记同一季度、部门、领域与日期不改变已有记录。"""
+    import datetime as dt
+
+    from calendars.official import CalendarError
+    from calendars.zone import SHANGHAI
+    from regflows.inspection.models import InspectionInputError
+    from regflows.inspection.spot_records import record_spot_check
+
+    prof = _profile(profile)
+    try:
+        check, created = record_spot_check(quarter=quarter, department=department, area=area, by=by, checked_on=checked_on,
+                                           note=note, people=prof.person_ids, today=dt.datetime.now(SHANGHAI).date(),
+                                           names=_OPTIONS)
+    except InspectionInputError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except CalendarError as exc:
+        _fail(f"抽查日期（--checked-on）无法判断是否为工作日：{exc}", ExitCode.NO_CALENDAR)
+    _echo({**check.to_dict(), "created": created})
+
+
+@spot_check_app.command("list")
+def spot_check_list(quarter: Annotated[str, typer.Option("--quarter", help="季度 YYYYQn")]) -> None:
+    """该季度的抽查覆盖（JSON）：每个部门与领域的抽查日期、抽查人与结果（ok 未发现问题，problems 附问题编号）。"""
+    from regflows.inspection.models import InspectionInputError, Quarter
+    from regflows.inspection.spot_records import spot_checks
+
+    try:
+        q = Quarter.parse(quarter)
+    except InspectionInputError as exc:
+        _fail(f"季度（--quarter）：{exc}", ExitCode.USAGE)
+    _echo([c.to_dict() for c in spot_checks(q)])
