@@ -118,7 +118,7 @@ def test_cli_bad_input_names_the_option(store: Path, change: dict[str, str], cod
     assert result.exit_code == code, result.output
     assert message in result.stderr and "Traceback" not in result.output
     bad_list = CliRunner().invoke(app, ["self-inspection", "spot-check", "list", "--quarter", "Q3"])
-    assert bad_list.exit_code == 2 and "季度（--quarter）" in bad_list.stderr
+    assert bad_list.exit_code == 2 and "--quarter：季度应写作 YYYYQn" in bad_list.stderr
 
 
 def _subsection(path: Path) -> tuple[list[str], list[list[str]]]:
