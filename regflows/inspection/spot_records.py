@@ -120,7 +120,7 @@ def record_spot_check(*, quarter: str | Quarter, department: str, area: str, by:
         if created:
             s.add(InspectionSpotCheck(quarter=q.label, department=dept, area=code, checked_on=day, checked_by=person,
                                       note=(note or "").strip()))
-            ledger.append_in(s, "inspection.spot_check_recorded", f"{q.label}/{dept}/{code}",
+            ledger.append_in(s, "inspection.spot_check_recorded", f"spot-check:{q.label}",
                              {"quarter": q.label, "department": dept, "area": code, "checked_on": day.isoformat(), "by": person,
                               "clause": "CUSTINFO 10.2"}, actor=person)
     found = [c for c in spot_checks(q, url) if (c.department, c.area, c.checked_on) == (dept, code, day)]
