@@ -23,7 +23,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from regflows.exit_codes import ExitCode
-from regflows.inspection.finding_cli import finding_app, submit
+from regflows.inspection.finding_cli import finding_app, spot_check_app, submit
 from regflows.inspection.signoff_cli import signoff_command, signoff_status_command
 from regflows.inspection.worklist_cli import export_command, import_command
 
@@ -34,6 +34,7 @@ inspection_app = typer.Typer(help="季度征信合规与信息安全自查自纠
 inspection_app.command("import")(import_command)
 inspection_app.command("worklist")(export_command)
 inspection_app.add_typer(finding_app, name="finding")
+inspection_app.add_typer(spot_check_app, name="spot-check")
 inspection_app.command("submit")(submit)
 inspection_app.command("signoff")(signoff_command)
 inspection_app.command("signoff-status")(signoff_status_command)

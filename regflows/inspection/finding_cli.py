@@ -18,7 +18,7 @@ import typer
 from regflows.exit_codes import ExitCode
 from regflows.profile import ProfileError, load_profile, profile_path
 
-__all__ = ["finding_app", "submit"]
+__all__ = ["finding_app", "spot_check_app", "submit"]
 
 
 #: The obligation codes the kit's refusals put in brackets (``义务“整改：…”（rectification）``): a
@@ -44,7 +44,8 @@ finding_app = typer.Typer(help="问题整改台账：登记问题（人民银行
 #: The kit's and the domain's field names as this command line spells them.
 _OPTIONS = {"quarter": "--quarter", "source": "--source", "title": "--title", "clause": "--clause", "unit": "--unit",
             "owner": "--owner", "detail": "--detail", "feedback": "--feedback-date", "due": "--due", "area": "--area",
-            "evidence": "--evidence", "by": "--by", "file": "--file", "reference": "--reference", "rechecked_by": "--rechecked-by"}
+            "evidence": "--evidence", "by": "--by", "department": "--department", "checked_on": "--checked-on", "note": "--note", "file": "--file", "reference": "--reference", "rechecked_by": "--rechecked-by"}
+QuarterOption = Annotated[str, typer.Option("--quarter", help="所属季度 YYYYQn，如 2026Q3")]
 ProfileOption = Annotated[Path | None, typer.Option("--profile", help="机构配置文件（默认 REGFLOWS_PROFILE 或示范配置）")]
 
 
@@ -66,9 +67,18 @@ def _day(text: str | None, option: str) -> Any:
         _fail(f"{option} 应写作 YYYY-MM-DD，实为 {text!r}", ExitCode.USAGE)
 
 
+def _quarter(text: str) -> Any:
+    from regflows.inspection.models import InspectionInputError, Quarter
+
+    try:
+        return Quarter.parse(text)
+    except InspectionInputError as exc:
+        _fail(f"--quarter：{exc}", ExitCode.USAGE)
+
+
 @finding_app.command("add")
 def finding_add(
-    quarter: Annotated[str, typer.Option("--quarter", help="所属季度 YYYYQn，如 2026Q3")],
+    quarter: QuarterOption,
     source: Annotated[str, typer.Option("--source", help="问题来源：patrol（人民银行检查反馈）、spot_check（业务部门合规抽查）、check、worklist")],
     title: Annotated[str, typer.Option("--title", help="问题（抽查问题不含领域名称）")],
     unit: Annotated[str, typer.Option("--unit", help="责任单位或部门")],
@@ -138,14 +148,9 @@ def finding_add(
 @finding_app.command("list")
 def finding_list(quarter: Annotated[str, typer.Option("--quarter", help="季度 YYYYQn")]) -> None:
     """该季度的整改台账（JSON）：每个问题的整改与整改情况报告的状态与期限。"""
-    from regflows.inspection.models import InspectionInputError, Quarter
     from regflows.inspection.rectification import list_findings
 
-    try:
-        q = Quarter.parse(quarter)
-    except InspectionInputError as exc:
-        _fail(f"--quarter：{exc}", ExitCode.USAGE)
-    _echo([f.to_dict() for f in list_findings(q)])
+    _echo([f.to_dict() for f in list_findings(_quarter(quarter))])
 
 
 @finding_app.command("export")
@@ -155,15 +160,11 @@ def finding_export(
     profile: ProfileOption = None,
 ) -> None:
     """把该季度的整改台账写成 .xlsx：每个问题一行（来源、责任人、整改期限与状态、整改情况报告期限与状态）。"""
-    from regflows.inspection.models import InspectionInputError, Quarter
     from regflows.inspection.rectification import list_findings
     from regflows.inspection.register_sheet import write_register
 
     prof = _profile(profile)
-    try:
-        q = Quarter.parse(quarter)
-    except InspectionInputError as exc:
-        _fail(f"--quarter：{exc}", ExitCode.USAGE)
+    q = _quarter(quarter)
     if out.suffix.lower() != ".xlsx" or out.is_dir() or not out.absolute().parent.is_dir():
         _fail(f"--out {out} 须为已存在目录中的 .xlsx 文件", ExitCode.USAGE)
     from regflows.kit.reports import OnRecord, refuse_overwriting
@@ -270,3 +271,48 @@ def submit(
     for key, title in (("report", "定稿报告"), ("findings", "定稿问题清单")):
         if key in filed:
             typer.echo(f"已报送{title}：{filed[key]['path']}（SHA-256 {filed[key]['sha256']}）", err=True)
+
+
+# -- the spot check's coverage (CUSTINFO 10.2): `self-inspection spot-check ...` --------------------------------
+
+spot_check_app = typer.Typer(help="业务部门合规抽查（CUSTINFO 10.2）：登记每季度抽查了哪些部门的哪些领域（含未发现问题的）。",
+                             no_args_is_help=True)
+
+
+@spot_check_app.command("record")
+def spot_check_record(
+    quarter: QuarterOption,
+    department: Annotated[str, typer.Option("--department", help="被抽查的业务部门（与抽查问题的 --unit 写法一致）")],
+    area: Annotated[str, typer.Option("--area", help="抽查领域：收集告知、权限管理、销毁流程")],
+    by: Annotated[str, typer.Option("--by", help="抽查人（人员编号）")],
+    checked_on: Annotated[str | None, typer.Option("--checked-on", help="抽查日期 YYYY-MM-DD（工作日，不晚于今天；默认今天）")] = None,
+    note: Annotated[str, typer.Option("--note", help="说明（抽查了什么、多少份）")] = "",
+    profile: ProfileOption = None,
+) -> None:
+    """登记一次业务部门合规抽查（无论是否发现问题）；发现的问题另以 finding add --source spot_check 登记。
+    重复登记同一季度、部门、领域与日期不改变已有记录。"""
+    import datetime as dt
+
+    from calendars.official import CalendarError
+    from calendars.zone import SHANGHAI
+    from regflows.inspection.models import InspectionInputError
+    from regflows.inspection.spot_records import record_spot_check
+
+    prof = _profile(profile)
+    try:
+        check, created = record_spot_check(quarter=quarter, department=department, area=area, by=by, checked_on=checked_on,
+                                           note=note, people=prof.person_ids, today=dt.datetime.now(SHANGHAI).date(),
+                                           names=_OPTIONS)
+    except InspectionInputError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except CalendarError as exc:
+        _fail(f"抽查日期（--checked-on）无法判断是否为工作日：{exc}", ExitCode.NO_CALENDAR)
+    _echo({**check.to_dict(), "created": created})
+
+
+@spot_check_app.command("list")
+def spot_check_list(quarter: Annotated[str, typer.Option("--quarter", help="季度 YYYYQn")]) -> None:
+    """该季度的抽查覆盖（JSON）：每个部门与领域的抽查日期、抽查人与结果（ok 未发现问题，problems 附问题编号）。"""
+    from regflows.inspection.spot_records import spot_checks
+
+    _echo([c.to_dict() for c in spot_checks(_quarter(quarter))])

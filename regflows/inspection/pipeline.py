@@ -38,6 +38,7 @@ from regflows.inspection.owed import filed_reports
 from regflows.inspection.rectification import list_findings
 from regflows.inspection.register_sheet import report_rows
 from regflows.inspection.report import ReportContext, write_findings, write_report
+from regflows.inspection.spot_records import spot_checks
 from regflows.inspection.sample import MANIFEST_NAME, Sample, draw, manifest_bytes, population
 from regflows.inspection.users import UsersFile, read_users
 from regflows.inspection.vulns import VulnsFigures, figures, read_vulns
@@ -241,6 +242,7 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
     run_id = _run_id(quarter, now)
     owners = {p.id: p.name for p in profile.people}
     contexts: list[tuple[InspectionReport, ReportContext]] = []
+    covered = spot_checks(quarter, database_url)  # CUSTINFO 10.2: what the quarter's spot check covered
     for r, r_leads, r_results, _entry in shares:
         others = [e for *_, e in shares if not e["head_office"]] if r.head_office else []
         contexts.append((r, ReportContext(
@@ -252,7 +254,8 @@ def run(quarter: Quarter, logs: Sequence[Path], users: Path, out_dir: Path, prof
             vulns_file=Path(vulns).name if vulns is not None else None, warnings=warnings, people=owners,
             units=unit_names, unit=r.unit.code, unit_name=r.unit.name, head_office=r.head_office, addressee=r.addressee,
             covers=tuple(r.covers), others=tuple(others), others_summarised=settings.inspection_head_office_summary,
-            answers={key: a for key, a in answers.items() if key[0] in {lead.lead_id for lead in r_leads}})))
+            answers={key: a for key, a in answers.items() if key[0] in {lead.lead_id for lead in r_leads}},
+            spot_checks=[c for c in covered if r.holds(c.department)])))
 
     step(STEPS[5])
     with publishing(out_dir) as stage:
@@ -368,7 +371,8 @@ def redraft(run_id: str, path: Path, *, now: dt.datetime | None = None, url: str
                              names=facts.get("people") or {}, units=facts.get("units") or {}, today=stamp.date()),
         unit=facts.get("unit") or "", unit_name=facts.get("unit_name") or "", head_office=facts.get("head_office", True),
         addressee=facts.get("addressee") or "", covers=tuple(facts.get("covers") or ()), others=tuple(facts.get("others") or ()),
-        others_summarised=facts.get("others_summarised", True))
+        others_summarised=facts.get("others_summarised", True),
+        spot_checks=[c for c in spot_checks(quarter, url) if _holds(facts, c.department)])
     written = write_report(path, ctx)
     records.record_document(run_id, "report-redraft", written.absolute(), sha256_file(written)[0], url=url, unit=unit)
     return written

@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calendars.deadlines import Deadline, end_of_day, within_working_days
-from calendars.official import WorkingDayCalendar
+from calendars.official import DayStatus, WorkingDayCalendar
 from notices.masking import mask_pii
 from regflows import ledger
 from regflows.inspection.models import InspectionInputError, Quarter
@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # the checks load pandas; a finding is only read here
 
 __all__ = [
     "PROCEDURE", "RECTIFY", "REPORT", "REPORT_CLAUSE", "REPORT_WORKING_DAYS", "SELF_INSPECTION", "SOURCES", "FindingStatus",
-    "Opened", "RectificationConflict", "RectificationFinding", "Source", "close_finding", "finding_status", "from_check", "list_findings",
+    "Opened", "RectificationConflict", "RectificationFinding", "Source", "close_finding", "day_off", "finding_status", "from_check", "list_findings",
     "new_finding", "open_rectification", "record_signoff", "rectification_due", "report_finding", "report_start",
     "reinstate_check", "withdraw_unfound_checks",
 ]
@@ -173,6 +173,12 @@ def from_check(check: Finding, *, quarter: str | Quarter, unit: str, owner: str,
 
 # -- the due dates (pure) -----------------------------------------------------------------------
 
+def day_off(status: DayStatus) -> str:
+    """A day off as an error names it: 法定节假日（国庆节） or 周末休息日."""
+    kind = status.reason.split(":", 1)
+    return f"法定节假日（{kind[1]}）" if kind[0] == "holiday" else "周末休息日"
+
+
 def _working_due(due: dt.date, calendar: WorkingDayCalendar | None, names: Mapping[str, str] | None) -> None:
     """An owner's due day on a day off (weekend or holiday, the official calendar) is refused.
 
@@ -186,9 +192,7 @@ def _working_due(due: dt.date, calendar: WorkingDayCalendar | None, names: Mappi
     status = cal.status(due)
     if status.working:
         return
-    kind = status.reason.split(":", 1)
-    why = f"法定节假日（{kind[1]}）" if kind[0] == "holiday" else "周末休息日"
-    raise InspectionInputError(f"{_field('due', names)} {due} 是{why}，不是工作日：整改期限应为工作日，"
+    raise InspectionInputError(f"{_field('due', names)} {due} 是{day_off(status)}，不是工作日：整改期限应为工作日，"
                                f"请改为前一个工作日 {cal.previous_working_day(due)} 或后一个工作日 {cal.next_working_day(due)}")
 
 

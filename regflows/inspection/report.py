@@ -15,15 +15,20 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regflows.inspection.checks import CheckResult
 from regflows.inspection.models import LEAD_KINDS, LINKS, OUTCOMES, Answer, Lead
 from regflows.inspection.sample import Sample
 from regflows.inspection.vulns import VulnsFigures, chart_rows, mean_sentence
+from regflows.inspection.spot_check import AREAS
 from regflows.kit.documents import DRAFT_MARK, CellStyle, OfficialDocument, SafeWorkbook, pending
 
-__all__ = ["FINDINGS_COLUMNS", "RECTIFICATION_PENDING", "REGISTER_COLUMNS", "SECTIONS", "SIGNOFF_DAY", "ReportContext", "write_findings", "write_report"]
+if TYPE_CHECKING:
+    from regflows.inspection.spot_records import SpotCheck
+
+__all__ = ["FINDINGS_COLUMNS", "NO_SPOT_CHECK", "RECTIFICATION_PENDING", "REGISTER_COLUMNS", "SECTIONS", "SIGNOFF_DAY",
+           "SPOT_CHECK_COLUMNS", "SPOT_CHECK_HEADING", "ReportContext", "write_findings", "write_report"]
 
 #: The report's section headings, in order (tests open the .docx and look for each).
 SECTIONS: tuple[str, ...] = ("一、自查范围", "二、自查方法", "三、抽查样本及其清单", "四、发现的问题（按环节）",
@@ -33,6 +38,11 @@ DRAFT_NOTICE = DRAFT_MARK + "：本报告由 regflows 根据本季度自查数�
 SIGNOFF_DAY = "签发日期"
 #: The columns of the register's table in section 六.
 REGISTER_COLUMNS = ("问题", "来源", "责任单位", "整改责任人", "整改期限", "整改状态")
+#: Section 四's subsection on what the quarterly spot check of the business departments covered (CUSTINFO 10.2).
+SPOT_CHECK_HEADING = "业务部门合规抽查（CUSTINFO 10.2）"
+SPOT_CHECK_COLUMNS = ("业务部门", "抽查领域", "抽查日期", "抽查人", "结果")
+#: Never silent: a quarter without a recorded spot check says so.
+NO_SPOT_CHECK = "本季度未登记业务部门合规抽查（CUSTINFO 10.2 要求每季度对业务部门的收集告知、权限管理、销毁流程开展合规抽查）"
 RECTIFICATION_PENDING = "整改登记与整改进度于报告签发后登记，签发稿中补充各项问题的整改期限与状态"
 #: People read the check's title, never its id (review of issue 15, item 15).
 FINDINGS_COLUMNS: tuple[str, ...] = ("序号", "检查项", "依据条款", "用户", "用户清单行号", "问题说明")
@@ -85,6 +95,8 @@ class ReportContext:
     #: own, printed as a summary when ``others_summarised`` (``inspection_head_office_summary``).
     others: Sequence[Mapping[str, Any]] = ()
     others_summarised: bool = True
+    #: The quarter's spot check as covered when the report is (re)drafted (regflows/inspection/spot_records.py).
+    spot_checks: Sequence[SpotCheck] = ()
 
     @property
     def reporter(self) -> str:
@@ -187,6 +199,7 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
         rows.append([r.title, r.clause, _result_text(r)])
     doc.table(rows, [55, 50, 55], header=True, label_column=False)
     doc.paragraph(f"共 {ctx.findings} 项问题，逐项列于问题清单（.xlsx）。")
+    _spot_checks(doc, ctx)
     # 五 vulnerabilities
     doc.heading(SECTIONS[4])
     if ctx.vulns is None:
@@ -214,6 +227,28 @@ def write_report(path: Path, ctx: ReportContext) -> Path:
         doc.paragraph(f"提示：{w}")
     doc.signature([ctx.reporter, pending(SIGNOFF_DAY)])
     return doc.save(path, subject=f"{ctx.quarter_label} 自查自纠报告", category="self-inspection")
+
+
+def _spot_checks(doc: OfficialDocument, ctx: ReportContext) -> None:
+    """Section 四's subsection: each department × area spot-checked (CUSTINFO 10.2), with its day,
+    person and result; the areas no record covers; a plain statement when nothing was recorded."""
+    doc.heading(SPOT_CHECK_HEADING, 2)
+    if not ctx.spot_checks:
+        doc.paragraph(NO_SPOT_CHECK + "。")
+        return
+    departments = sorted({c.department for c in ctx.spot_checks})
+    doc.paragraph(f"本季度对 {len(departments)} 个业务部门的收集告知、权限管理、销毁流程开展合规抽查，"
+                  f"共 {len(ctx.spot_checks)} 项；发现的问题均已下发整改通知书并列入整改台账：")
+    rows = [list(SPOT_CHECK_COLUMNS)]
+    for c in ctx.spot_checks:
+        result = f"发现问题：{'、'.join(c.findings)}" if c.findings else "未发现问题"
+        rows.append([ctx.units.get(c.department, c.department), AREAS[c.area],
+                     c.checked_on.isoformat() if c.checked_on else "未登记（据整改台账）",
+                     ctx.people.get(c.by, c.by) if c.by else "未登记", result])
+    doc.table(rows, [36, 24, 26, 22, 52], header=True, label_column=False)
+    missing = [name for code, name in AREAS.items() if code not in {c.area for c in ctx.spot_checks}]
+    if missing:
+        doc.paragraph(f"本季度未登记对{'、'.join(missing)}领域的抽查。")
 
 
 def write_findings(path: Path, ctx: ReportContext) -> Path:

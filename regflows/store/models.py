@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -300,6 +300,25 @@ class InspectionAnswer(Base):
     source_sha256: Mapped[str | None] = mapped_column(String(64))  # the imported workbook's
     #: The run a ``carried`` answer was copied from (the quarter's previous run; records.save_run).
     carried_from: Mapped[str | None] = mapped_column(String(60))
+
+
+class InspectionSpotCheck(Base):
+    """One department × area of the quarterly compliance spot check, checked on a day by a person
+    (CUSTINFO 10.2; regflows/inspection/spot_records.py), with or without a problem: what the spot
+    check covered. Its result is not stored: the quarter's spot-check findings of the department
+    and area (the rectification register) say it when read."""
+
+    __tablename__ = "inspection_spot_check"
+    __table_args__ = (UniqueConstraint("quarter", "department", "area", "checked_on", name="uq_inspection_spot_check"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    quarter: Mapped[str] = mapped_column(String(8), index=True)
+    department: Mapped[str] = mapped_column(String(100))
+    area: Mapped[str] = mapped_column(String(20))  # spot_check.AREAS code
+    checked_on: Mapped[dt.date] = mapped_column(Date)
+    checked_by: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class OutboxMessage(Base):

@@ -20,7 +20,7 @@ from regflows.store.models import AuditEntry, Incident, IncidentEvent
 def test_migrations_reach_head_and_are_idempotent(store_url: str) -> None:
     migrate(store_url)
     current, head = schema_status(store_url)
-    assert current == head == "0004"
+    assert current == head == "0005"
 
 
 def test_times_round_trip_as_aware_utc_and_naive_is_refused(store_url: str) -> None:
