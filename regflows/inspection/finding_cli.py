@@ -9,7 +9,9 @@ codes of regflows/exit_codes.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -31,6 +33,20 @@ def _fail(message: str, code: int) -> NoReturn:
         message = message.replace(f"（{internal}）", "")
     typer.echo(f"错误：{message}", err=True)  # the same form as every other regflows command
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _obligation_errors() -> Iterator[None]:
+    """The kit's obligation errors as this command line's exits: a rule's refusal (a state, a
+    precondition) 5; an unknown finding or bad input (a ValueError, the domain's included) 2."""
+    from regflows.kit.obligations import ObligationNotFound, Refused
+
+    try:
+        yield
+    except Refused as exc:
+        _fail(str(exc), ExitCode.REFUSED)
+    except (ObligationNotFound, ValueError) as exc:
+        _fail(str(exc), ExitCode.USAGE)
 
 
 def _echo(data: Any) -> None:
@@ -192,16 +208,11 @@ def finding_close(
 ) -> None:
     """整改销号：须有证据并经责任人以外的人员复查。"""
     from regflows.inspection.rectification import close_finding
-    from regflows.kit.obligations import ObligationNotFound, Refused
 
     prof = _profile(profile)
-    try:
+    with _obligation_errors():
         row = close_finding(finding_id, evidence=evidence, by=by, rechecked_by=rechecked_by, recheck_note=recheck_note,
                             file=file, reference=reference, people=prof.person_ids, field_names=_OPTIONS)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
     recorded = row.evidence["history"][-1]
     _echo({"id": finding_id, "closed_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by,
            "rechecked_by": row.detail["recheck"]["by"],
@@ -219,16 +230,11 @@ def finding_report(
 ) -> None:
     """登记整改情况已报送（PBOC-102 附件4 六（二））：停止该项提醒。"""
     from regflows.inspection.rectification import report_finding
-    from regflows.kit.obligations import ObligationNotFound, Refused
 
     prof = _profile(profile)
-    try:
+    with _obligation_errors():
         row = report_finding(finding_id, evidence=evidence, by=by, file=file, reference=reference, people=prof.person_ids,
                              field_names=_OPTIONS)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
     _echo({"id": finding_id, "reported_at": row.fulfilled_at.isoformat() if row.fulfilled_at else None, "by": row.fulfilled_by})
 
 
@@ -247,22 +253,15 @@ def submit(
     其路径与 SHA-256 写入输出与审计账本。未定稿时拒绝（退出码 5）。"""
     from regflows.inspection.models import InspectionInputError, Quarter
     from regflows.inspection.owed import submit_report
-    from regflows.kit.obligations import ObligationNotFound, Refused
 
     prof = _profile(profile)
     try:
         q = Quarter.parse(quarter)
     except InspectionInputError as exc:
         _fail(f"季度：{exc}", ExitCode.USAGE)
-    try:
+    with _obligation_errors():
         row = submit_report(q, evidence=evidence, by=by, file=file, reference=reference, people=prof.person_ids,
                             field_names=_OPTIONS, profile=prof, unit=unit)
-    except InspectionInputError as exc:
-        _fail(str(exc), ExitCode.USAGE)
-    except Refused as exc:
-        _fail(str(exc), ExitCode.REFUSED)
-    except (ObligationNotFound, ValueError) as exc:
-        _fail(str(exc), ExitCode.USAGE)
     filed = (row.detail or {}).get("filed") or {}
     _echo({"quarter": q.label, "unit": (row.detail or {}).get("unit") or prof.head_office.code,
            "addressee": (row.detail or {}).get("addressee"),
