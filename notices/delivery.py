@@ -9,9 +9,11 @@ How a notice travels:
   and *settled* right after. A retried task finds the key: delivered → not sent again; failed →
   tried again; still ``sending`` from a process that died → marked ``unknown`` for a person to
   settle, never silently retried (the one window no system closes: the server accepted, we died
-  before writing it down).
+  before writing it down). The claims and settlements of all workers are group-committed: one
+  transaction for all that wait (``_Writer``), each worker going on once its own is committed.
 - Each try goes through a fresh Apprise object (one object throttles repeated sends to the same
-  service by ~5 s) and is judged by Apprise 2's per-service result. Failures are retried with
+  service by ~5 s), in this layer's pool of ``SENDERS`` threads rather than Apprise's own 6, and
+  is judged by Apprise 2's per-service result. Failures are retried with
   exponential backoff; every try is a ``delivery_attempt`` row and an audit-ledger entry, with the
   target masked and every resolved secret redacted.
 - A person not reached through any channel is raised to their role's deputy.
@@ -145,19 +147,19 @@ Transport = Callable[[str, Message, float], tuple[bool, str | None]]
 
 #: How many Apprise calls this process runs at once (see ``apprise_transport``).
 SENDERS = 64
-_senders: ThreadPoolExecutor | None = None
+_senders: dict[int, ThreadPoolExecutor] = {}
 _senders_lock = threading.Lock()
 
 
 def _sender_pool() -> ThreadPoolExecutor:
     """The process-wide pool the Apprise calls run in. Process-wide, as Apprise's own: a send
     that hangs past its cap keeps its thread until its socket times out, and never leaks one
-    more thread per call."""
-    global _senders
+    more thread per call. One per process id: a forked child has none of its parent's threads."""
     with _senders_lock:
-        if _senders is None:
-            _senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="notice-send")
-        return _senders
+        pid = os.getpid()
+        if pid not in _senders:
+            _senders[pid] = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="notice-send")
+        return _senders[pid]
 
 
 def _apprise_send(url: str, message: Message) -> tuple[bool, str | None]:
