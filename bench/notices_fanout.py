@@ -1,12 +1,17 @@
 """Benchmark: fan-out of one notice to 200 recipients x 3 channels, concurrent vs sequential.
 
-Run: ``.venv/bin/python bench/notices_fanout.py [--recipients 200] [--latency-ms 50]``
+Run: ``.venv/bin/python bench/notices_fanout.py [--recipients 200] [--latency-ms 50] [--before DIR]``
 
 Both runs go through the real path: profile routing, send-time secret resolution, claim-before-
 send in a SQLite store, Apprise (a fresh object per delivery) over HTTP to a local server that
 answers after ``latency-ms`` (a stand-in for a vendor's network round trip), settle, ledger. The
-baseline is the same engine with one worker (sequential), in the same process and run, so the
-ratio is what concurrency buys. Prints one JSON line per run and the ratio.
+server runs in a process of its own, as a vendor's does: its threads do not compete with the
+senders for this process's interpreter lock. The baseline is the same engine with one worker
+(sequential), in the same process and run, so the ratio is what concurrency buys. With
+``--before DIR`` (another checkout of regflows, e.g. ``git worktree add /tmp/before main``) the
+concurrent run of that code is measured first, in a child process against the same server, and
+the ratio before/after is printed too. Prints one JSON line per run and the ratios, with the
+machine's load average.
 """
 
 from __future__ import annotations
@@ -14,10 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_server(latency: float) -> ThreadingHTTPServer:
@@ -33,9 +43,11 @@ def start_server(latency: float) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(b"{}")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # the listen backlog: a class attribute, read when it binds
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    server.request_queue_size = 256
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -76,27 +88,69 @@ def run(profile, workers: int, label: str) -> dict:  # type: ignore[no-untyped-d
             "seconds_to_last_delivery": round(elapsed, 3), "deliveries_per_second": round(delivered / elapsed, 1)}
 
 
+def serve(latency: float) -> None:
+    """The vendor's side, in a process of its own: prints its port, serves until stdin closes."""
+    server = start_server(latency)
+    print(server.server_address[1], flush=True)
+    sys.stdin.read()
+    server.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--before", type=Path, help="another checkout: measure its concurrent run first")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)  # the code measured
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)  # a server already running
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrent-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    home = tempfile.mkdtemp(prefix="regflows-bench-")
-    os.environ["REGFLOWS_HOME"] = home
-    os.environ["REGFLOWS_DATABASE_URL"] = f"sqlite:///{home}/bench.db"
-    from regflows.store import migrate
+    if args.serve:
+        serve(args.latency_ms / 1000)
+        return
+    sys.path.insert(0, str(args.root.resolve()))
+    server = None
+    port = args.port
+    if port is None:
+        server = subprocess.Popen([sys.executable, __file__, "--serve", "--latency-ms", str(args.latency_ms)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+    try:
+        before = None
+        if args.before is not None:
+            child = subprocess.run([sys.executable, __file__, "--root", str(args.before), "--port", str(port), "--concurrent-only",
+                                    "--recipients", str(args.recipients), "--workers", str(args.workers)],
+                                   capture_output=True, text=True, check=True)
+            before = json.loads(child.stdout.splitlines()[0])
+            before["run"] = "concurrent, before"
+        home = tempfile.mkdtemp(prefix="regflows-bench-")
+        os.environ["REGFLOWS_HOME"] = home
+        os.environ["REGFLOWS_DATABASE_URL"] = f"sqlite:///{home}/bench.db"
+        from regflows.store import migrate
 
-    migrate()
-    server = start_server(args.latency_ms / 1000)
-    profile = profile_for(server.server_address[1], args.recipients)
-    concurrent = run(profile, args.workers, "concurrent")
-    sequential = run(profile, 1, "sequential")
-    print(json.dumps(concurrent, ensure_ascii=False))
-    print(json.dumps(sequential, ensure_ascii=False))
-    ratio = sequential["seconds_to_last_delivery"] / concurrent["seconds_to_last_delivery"]
-    print(json.dumps({"speedup_vs_sequential": round(ratio, 2)}))
-    server.shutdown()
+        migrate()
+        profile = profile_for(port, args.recipients)
+        load = os.getloadavg()[0]
+        concurrent = run(profile, args.workers, "concurrent")
+        if before is not None:
+            print(json.dumps(before, ensure_ascii=False))
+        print(json.dumps(concurrent, ensure_ascii=False))
+        if args.concurrent_only:
+            return
+        sequential = run(profile, 1, "sequential")
+        print(json.dumps(sequential, ensure_ascii=False))
+        ratios = {"speedup_vs_sequential": round(sequential["seconds_to_last_delivery"] / concurrent["seconds_to_last_delivery"], 2)}
+        if before is not None:
+            ratios["speedup_vs_before"] = round(before["seconds_to_last_delivery"] / concurrent["seconds_to_last_delivery"], 2)
+        print(json.dumps({**ratios, "load_average_1min_at_start": round(load, 2), "cores": os.cpu_count()}))
+    finally:
+        if server is not None:
+            assert server.stdin is not None
+            server.stdin.close()
+            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

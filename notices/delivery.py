@@ -9,9 +9,11 @@ How a notice travels:
   and *settled* right after. A retried task finds the key: delivered → not sent again; failed →
   tried again; still ``sending`` from a process that died → marked ``unknown`` for a person to
   settle, never silently retried (the one window no system closes: the server accepted, we died
-  before writing it down).
+  before writing it down). The claims and settlements of all workers are group-committed: one
+  transaction for all that wait (``_Writer``), each worker going on once its own is committed.
 - Each try goes through a fresh Apprise object (one object throttles repeated sends to the same
-  service by ~5 s) and is judged by Apprise 2's per-service result. Failures are retried with
+  service by ~5 s), in this layer's pool of ``SENDERS`` threads rather than Apprise's own 6, and
+  is judged by Apprise 2's per-service result. Failures are retried with
   exponential backoff; every try is a ``delivery_attempt`` row and an audit-ledger entry, with the
   target masked and every resolved secret redacted.
 - A person not reached through any channel is raised to their role's deputy.
@@ -28,16 +30,19 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from notices.masking import mask_url, redact
 from notices.routing import Recipient
 from notices.secrets import SecretMissing, resolve_url
-from regflows import ledger
+from regflows import config, ledger
 from regflows.profile import Channel
 from regflows.store import db
 from regflows.store.models import Delivery, DeliveryAttempt, utcnow
@@ -140,26 +145,56 @@ class NoticeOutcome:
 Transport = Callable[[str, Message, float], tuple[bool, str | None]]
 
 
-def apprise_transport(url: str, message: Message, timeout: float) -> tuple[bool, str | None]:
-    """One Apprise call through a fresh object, judged by its per-service result."""
-    # lazy: Apprise and our plugins cost ~0.3 s (measured), paid otherwise by every process that
-    # loads the notices layer without sending (`regflows credit-stats status`, `notices settle`).
+#: How many Apprise calls this process runs at once (see ``apprise_transport``).
+SENDERS = 64
+_senders: dict[int, ThreadPoolExecutor] = {}
+_senders_lock = threading.Lock()
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    """The process-wide pool the Apprise calls run in. Process-wide, as Apprise's own: a send
+    that hangs past its cap keeps its thread until its socket times out, and never leaks one
+    more thread per call. One per process id: a forked child has none of its parent's threads."""
+    with _senders_lock:
+        pid = os.getpid()
+        if pid not in _senders:
+            _senders[pid] = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="notice-send")
+        return _senders[pid]
+
+
+def _apprise_send(url: str, message: Message) -> tuple[bool, str | None]:
     import apprise
 
     from notices.plugins import failure_reason, install_plugins
 
     install_plugins()
-    sender = apprise.Apprise()
+    # No Apprise deadline (service_timeout=0, timeout=0): any deadline makes Apprise run the call
+    # in its process-wide pool of min(32, cores + 4) threads (6 on 2 cores), which bounded a
+    # fan-out to 6 sends at once; the cap is kept by ``apprise_transport`` instead.
+    sender = apprise.Apprise(asset=apprise.AppriseAsset(service_timeout=0))
     if not sender.add(url):
         return False, "Apprise 无法识别该地址"
-    result = sender.notify(body=message.body, title=message.title, timeout=timeout)
-    entries = list(result)
+    entries = list(sender.notify(body=message.body, title=message.title))
     if not entries:
         return False, "Apprise 未执行任何发送"
     reasons = [reason for entry in entries if (reason := failure_reason(entry)) is not None]
     if not reasons:
         return True, None
     return False, "；".join(reasons)
+
+
+def apprise_transport(url: str, message: Message, timeout: float) -> tuple[bool, str | None]:
+    """One Apprise call through a fresh object, judged by its per-service result, capped at
+    ``timeout`` seconds (queueing for a sender included)."""
+    # lazy: Apprise and our plugins cost ~0.3 s (measured), paid otherwise by every process that
+    # loads the notices layer without sending (`regflows credit-stats status`, `notices settle`).
+    future = _sender_pool().submit(_apprise_send, url, message)
+    try:
+        return future.result(timeout=timeout if timeout > 0 else None)
+    except FutureTimeout:
+        if future.cancel():
+            return False, f"等待发送超过 {timeout:g} 秒，未发出"
+        return False, f"发送超过 {timeout:g} 秒未得到答复（TIMEOUT）"
 
 
 def idempotency_key(notice_id: str, person_id: str, channel_index: int, channel: Channel) -> str:
@@ -198,6 +233,83 @@ class Claim:
     error: str | None = None
 
 
+
+class _Writer:
+    """Group commit of the engines' store work in this process, per store: the workers queue
+    their claims, settlements and reads, one thread runs all that are waiting in one
+    transaction, and each worker goes on only once its part is committed (a claim before its
+    send, a settlement and its ledger entry before the outcome is reported). A batch that fails
+    as a whole (two processes claiming one key: a unique-key or lock conflict) is rolled back
+    and its parts run again one transaction each, so one part's conflict is its own error only.
+    SQLite serialises writers: one transaction per batch instead of one per write is the gain."""
+
+    MAX_BATCH = 64
+    IDLE_SECONDS = 2.0
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self._pending: list[tuple[tuple, Callable[[Session], Any], Future]] = []
+        self._cond = threading.Condition()
+        self._running = False
+
+    def run(self, order: tuple, op: Callable[[Session], Any]) -> Any:
+        future: Future = Future()
+        with self._cond:
+            self._pending.append((order, op, future))
+            if self._running:
+                self._cond.notify()
+            else:
+                self._running = True
+                threading.Thread(target=self._loop, name="notice-store-writer", daemon=True).start()
+        return future.result()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._pending:
+                    self._cond.wait(timeout=self.IDLE_SECONDS)
+                if not self._pending:
+                    self._running = False
+                    return
+                batch, self._pending = self._pending[:self.MAX_BATCH], self._pending[self.MAX_BATCH:]
+            # One order for every process (reads, claims by key, settlements by row): two
+            # batches on PostgreSQL take their row locks in the same order.
+            self._write(sorted(batch, key=lambda item: item[0]))
+
+    def _write(self, batch: list[tuple[tuple, Callable[[Session], Any], Future]]) -> None:
+        if len(batch) > 1:
+            try:
+                with db.session(self.url) as s:
+                    results = [op(s) for _, op, _ in batch]
+            except Exception:  # noqa: BLE001 - each part again on its own, below
+                pass
+            else:
+                for (_, _, future), result in zip(batch, results):
+                    future.set_result(result)
+                return
+        for _, op, future in batch:
+            try:
+                with db.session(self.url) as s:
+                    result = op(s)
+            except BaseException as exc:  # noqa: BLE001 - handed to the worker that asked
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+
+_writers: dict[tuple[int, str], _Writer] = {}
+_writers_lock = threading.Lock()
+
+
+def _writer(url: str | None) -> _Writer:
+    resolved = url or config.database_url()
+    with _writers_lock:
+        key = (os.getpid(), resolved)
+        if key not in _writers:
+            _writers[key] = _Writer(resolved)
+        return _writers[key]
+
+
 class DeliveryEngine:
     """Sends notices with claims, retries, fallback and evidence. One per send call."""
 
@@ -217,44 +329,49 @@ class DeliveryEngine:
 
     # -- claims ------------------------------------------------------------------------------
     def _claim(self, notice_id: str, recipient: Recipient, index: int, channel: Channel, key: str, target: str) -> Claim:
-        now = utcnow()
+        def claim(s: Session) -> Claim:
+            now = utcnow()
+            q = select(Delivery).where(Delivery.idempotency_key == key).execution_options(populate_existing=True)
+            if s.bind.dialect.name == "postgresql":
+                q = q.with_for_update()
+            row = s.execute(q).scalar_one_or_none()
+            if row is None:
+                row = Delivery(
+                    notice_id=notice_id, person_id=recipient.person_id, channel_index=index, channel_kind=channel.kind,
+                    target_masked=target, idempotency_key=key, state=SENDING, attempts=0,
+                    claimed_by=PROCESS_TAG, claimed_at=now,
+                )
+                s.add(row)
+                s.flush()
+                return Claim("go", row.id, 0)
+            if row.state == DELIVERED:
+                return Claim(DELIVERED, row.id, row.attempts, row.last_error)
+            if row.state == UNKNOWN:
+                return Claim(UNKNOWN, row.id, row.attempts, row.last_error)
+            if row.state == SENDING:
+                if not _abandoned(row, key, self.policy, now):
+                    return Claim(IN_FLIGHT, row.id, row.attempts)
+                reason = "上次发送在提交服务器与记录结果之间中断，是否送达未知：请人工核实后处理"
+                row.state, row.last_error, row.settled_at = UNKNOWN, reason, now
+                s.add(DeliveryAttempt(delivery_id=row.id, at=now, outcome=UNKNOWN, error=reason))
+                ledger.append_in(s, "notice.delivery", notice_id, self._evidence(recipient, index, channel, target, UNKNOWN, reason, row.attempts))
+                return Claim(UNKNOWN, row.id, row.attempts, reason)
+            row.state, row.claimed_by, row.claimed_at = SENDING, PROCESS_TAG, now  # failed → try again
+            s.flush()
+            return Claim("go", row.id, row.attempts)
+
         try:
-            with db.session(self.url) as s:
-                q = select(Delivery).where(Delivery.idempotency_key == key)
-                if s.bind.dialect.name == "postgresql":
-                    q = q.with_for_update()
-                row = s.execute(q).scalar_one_or_none()
-                if row is None:
-                    row = Delivery(
-                        notice_id=notice_id, person_id=recipient.person_id, channel_index=index, channel_kind=channel.kind,
-                        target_masked=target, idempotency_key=key, state=SENDING, attempts=0,
-                        claimed_by=PROCESS_TAG, claimed_at=now,
-                    )
-                    s.add(row)
-                    s.flush()
-                    return Claim("go", row.id, 0)
-                if row.state == DELIVERED:
-                    return Claim(DELIVERED, row.id, row.attempts)
-                if row.state == UNKNOWN:
-                    return Claim(UNKNOWN, row.id, row.attempts, row.last_error)
-                if row.state == SENDING:
-                    if not _abandoned(row, key, self.policy, now):
-                        return Claim(IN_FLIGHT, row.id, row.attempts)
-                    reason = "上次发送在提交服务器与记录结果之间中断，是否送达未知：请人工核实后处理"
-                    row.state, row.last_error, row.settled_at = UNKNOWN, reason, now
-                    s.add(DeliveryAttempt(delivery_id=row.id, at=now, outcome=UNKNOWN, error=reason))
-                    ledger.append_in(s, "notice.delivery", notice_id, self._evidence(recipient, index, channel, target, UNKNOWN, reason, row.attempts))
-                    return Claim(UNKNOWN, row.id, row.attempts, reason)
-                row.state, row.claimed_by, row.claimed_at = SENDING, PROCESS_TAG, now  # failed → try again
-                return Claim("go", row.id, row.attempts)
+            result: Claim = _writer(self.url).run((1, key), claim)
+            return result
         except IntegrityError:
             return Claim(IN_FLIGHT, -1, 0)  # another worker claimed the same key a moment ago
 
     def _settle(self, claim_id: int, notice_id: str, recipient: Recipient, index: int, channel: Channel, target: str,
                 state: str, error: str | None, elapsed_ms: int) -> int:
-        now = utcnow()
-        with db.session(self.url) as s:
-            row = s.get(Delivery, claim_id)
+        def settle(s: Session) -> int:
+            now = utcnow()
+            row = s.get(Delivery, claim_id, populate_existing=True)
+            assert row is not None  # our own claim, committed before the send
             row.attempts += 1
             row.state, row.last_error = state, error
             if state == DELIVERED:
@@ -263,6 +380,9 @@ class DeliveryEngine:
             ledger.append_in(s, "notice.delivery", notice_id, self._evidence(recipient, index, channel, target, state, error, row.attempts))
             return row.attempts
 
+        attempts: int = _writer(self.url).run((2, claim_id), settle)
+        return attempts
+
     @staticmethod
     def _evidence(recipient: Recipient, index: int, channel: Channel, target: str, state: str, error: str | None, attempt: int) -> dict:
         return {"person": recipient.person_id, "channel": index, "kind": channel.kind, "target": target,
@@ -270,11 +390,15 @@ class DeliveryEngine:
 
     def _settled_state(self, key: str) -> tuple[str, int, str | None] | None:
         """A delivered or unknown key needs no rate-limit slot: answer it without claiming."""
-        with db.session(self.url) as s:
-            row = s.execute(select(Delivery).where(Delivery.idempotency_key == key)).scalar_one_or_none()
+        def look(s: Session) -> tuple[str, int, str | None] | None:
+            row = s.execute(select(Delivery).where(Delivery.idempotency_key == key)
+                            .execution_options(populate_existing=True)).scalar_one_or_none()
             if row is not None and row.state in (DELIVERED, UNKNOWN):
                 return row.state, row.attempts, row.last_error
-        return None
+            return None
+
+        settled: tuple[str, int, str | None] | None = _writer(self.url).run((0, key), look)
+        return settled
 
     # -- one channel -------------------------------------------------------------------------
     def deliver(self, notice_id: str, recipient: Recipient, index: int, message: Message) -> ChannelOutcome:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,31 @@ def test_sending_again_sends_nothing_twice(store, http, build_profile) -> None: 
     assert all(c.already for c in again.deliveries)
     assert len(http.received) == 2
 
+
+
+def test_a_fan_out_has_more_than_apprise_s_six_sends_in_flight(store, http, build_profile) -> None:  # type: ignore[no-untyped-def]
+    """Apprise runs a call that has a deadline in its process-wide pool of min(32, cores + 4)
+    threads: 6 on a 2-core machine, so 600 sends of 50 ms took 5 s whatever the engine's workers.
+    The engine's own senders keep the cap: 16 channels are all at the server before any is answered."""
+    people = {f"t.{i:02d}": [("webhook", f"json://{http.base}/hang/{i:02d}?rto=60")] for i in range(16)}
+    profile = build_profile(people, roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": sorted(people),
+                                                       "deputy": "li.ming"}})
+    arrived_together: list[int] = []
+
+    def answer_once_all_arrived() -> None:
+        try:
+            arrived_together.append(len(http.wait_for("/hang/", count=16, timeout=30)))
+        finally:
+            http.release.set()  # answered either way: without enough senders the rest come after
+
+    releaser = threading.Thread(target=answer_once_all_arrived)
+    releaser.start()
+    outcome = send_notice(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
+                          notice_id="test:in-flight", urgent=True, policy=RetryPolicy(attempts=1, timeout_seconds=60))
+    releaser.join()
+    assert arrived_together == [16]
+    assert [c.state for c in outcome.deliveries] == ["delivered"] * 16
+    assert len(ledger_entries("notice.delivery")) == 16  # every settlement in the ledger
 
 KILL_SCRIPT = textwrap.dedent(
     """
