@@ -339,8 +339,10 @@ def run(log: Path, period: str, users: Path | None = None, out: Path | None = No
 FLAGGED_COLUMNS = ("row", "query_id", "queried_at", "institution", "user_id", "subject_id", "count", "rule", "rules", "rule_text")
 
 
-def regflows_result(log: Path, period: str, users: Path | None = None, profile: Path | None = None) -> Result:
-    """The same run by regflows (read, great-expectations suites, rules), in this process."""
+def regflows_result(log: Path, period: str, users: Path | None = None, profile: Path | None = None,
+                    partition_rows: int = 0) -> Result:
+    """The same run by regflows (read, great-expectations suites, rules), in this process;
+    ``partition_rows``: a Parquet log of more rows is run in partitions (regflows/credit/partitions.py)."""
     import tempfile
 
     from regflows.credit.models import Period
@@ -352,7 +354,7 @@ def regflows_result(log: Path, period: str, users: Path | None = None, profile: 
 
     prof = load_profile(profile or ROOT / "profiles" / "demo.yaml")
     month = Period.parse(period)
-    inputs = read_inputs(log, users)
+    inputs = read_inputs(log, users, partition_rows=partition_rows)
     try:
         with tempfile.TemporaryDirectory(prefix="credit-differential-") as tmp:
             check_inputs(inputs, month, thresholds(prof.settings), Path(tmp))

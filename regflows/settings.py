@@ -139,6 +139,12 @@ class CreditSettings(_Strict):
                     "（日期与时间之间用 T 或空格）和 Excel 日期单元格；日/月顺序不明的写法一律拒收并指明行",
         json_schema_extra=_clause(NO_CLAUSE),
     )
+    credit_partition_rows: int = Field(
+        default=2_000_000, ge=0,
+        description="查询日志（Parquet）超过此行数时分区处理：每个分区最多约此行数（按文件的行组划分），内存随分区大小而定；"
+                    "0 表示始终整体读入。统计结果与整体读入完全相同",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     credit_daily_query_limit: int = Field(
         default=250, ge=1, description="单一用户单日查询量上限，超出部分为异常",
         json_schema_extra=_clause(

@@ -61,10 +61,13 @@ class _ParquetColumns:
     :func:`read_log` uses): the raw and converted copies of a 10-million-row log are then never
     alive together, only one column's."""
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, path: Path, columns: list[str], row_groups: list[int] | None = None, first_row: int = 0) -> None:
         self.path = path
+        self.first_row = first_row
         self.columns = columns
-        self._rows = pq.read_metadata(path).num_rows
+        self.row_groups = row_groups
+        meta = pq.read_metadata(path)
+        self._rows = meta.num_rows if row_groups is None else sum(meta.row_group(g).num_rows for g in row_groups)
 
     def __len__(self) -> int:
         return self._rows
@@ -75,9 +78,18 @@ class _ParquetColumns:
     def pop(self, col: str) -> pd.Series:
         self.columns = [c for c in self.columns if c != col]
         try:
+            if self.row_groups is not None:  # one partition of a big month (regflows/credit/partitions.py)
+                table = pq.ParquetFile(self.path).read_row_groups(self.row_groups, columns=[col])
+                series = table.to_pandas(types_mapper=_STRING_TYPES.get)[col]
+                return series.set_axis(pd.RangeIndex(self.first_row, self.first_row + len(series)))
             return pd.read_parquet(self.path, columns=[col])[col].reset_index(drop=True)
         except Exception as exc:  # noqa: BLE001 - as in _raw: every reader error becomes one clear message
             raise CreditInputError(f"无法读取 {self.path}（{type(exc).__name__}: {exc}）") from exc
+
+
+#: Arrow strings as pandas' pyarrow-backed ``str``, as ``pd.read_parquet`` gives them.
+_STRING_TYPES = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
+                 pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}
 
 
 def _raw(path: Path, columns: tuple[str, ...], lazy: bool = False) -> tuple[pd.DataFrame, int]:
@@ -243,22 +255,35 @@ def _keep_bad_text(out: pd.DataFrame, col: str, raw: pd.Series) -> None:
         out[f"_raw_{col}"] = raw.astype("str").where(bad, None)
 
 
-def read_log(path: str | Path, time_format: str | None = None) -> Table:
+def read_log(path: str | Path, time_format: str | None = None, *, row_groups: list[int] | None = None,
+             first_row: int = 0, only: tuple[str, ...] | None = None) -> Table:
     """The query log: a header with at least the contract's columns; zero rows is a valid month.
-    ``time_format``: the file's declared time format (setting ``credit_log_time_format``)."""
+    ``time_format``: the file's declared time format (setting ``credit_log_time_format``).
+
+    ``row_groups``: only these row groups of a Parquet file (one partition of a big month,
+    :mod:`regflows.credit.partitions`), their rows numbered from ``first_row`` (the frame's index
+    is then the row's position in the whole file, so that every row named is the file's);
+    ``only``: just these text columns and ``queried_at`` (read and normalised as for the whole
+    log), for the partitioning's own pass over the keys."""
     path = Path(path)
     frame, base = _raw(path, LOG_COLUMNS + LOG_OPTIONAL_COLUMNS, lazy=True)
     _require(frame, path, LOG_COLUMNS)
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    frame = frame.reset_index(drop=True)
+    if row_groups is not None:
+        if not isinstance(frame, _ParquetColumns):
+            raise CreditInputError(f"{path}：只有 Parquet 文件可以分区读取")
+        frame = _ParquetColumns(path, list(frame.columns), row_groups, first_row)
+        out = pd.DataFrame(index=pd.RangeIndex(first_row, first_row + len(frame)))
+    else:
+        out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+        frame = frame.reset_index(drop=True)
     # pop each raw column as it is converted: raw and converted copies of a 10-million-row log
     # must not both be alive
-    for col in LOG_STRING_COLUMNS:
+    for col in LOG_STRING_COLUMNS if only is None else [c for c in LOG_STRING_COLUMNS if c in only]:
         out[col] = _strings(frame.pop(col)) if col in frame.columns else pd.Series(None, index=out.index, dtype="str")
     raw = frame.pop("queried_at")
     out["queried_at"], out["_bad_queried_at"] = parse_instants(raw, time_format, require_time=True)
     _keep_bad_text(out, "queried_at", raw)
-    for col in LOG_DATE_COLUMNS:
+    for col in LOG_DATE_COLUMNS if only is None else ():
         if col in frame.columns:
             raw = frame.pop(col)
             out[col], out[f"_bad_{col}"] = parse_dates(raw, time_format)

@@ -6,6 +6,7 @@ report itself (issue 7, check 1: "A failing check stops the run before anything 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 
 from calendars.zone import SHANGHAI
+from regflows.credit import partitions
 from regflows.credit.events import EventRef, counts_of, credit_events
 from regflows.credit.io import Table, read_log, read_users
 from regflows.credit.models import COUNT_TITLES, Period, Thresholds, UnitRow
@@ -45,8 +47,19 @@ class QualityFailure(RuntimeError):
 
 @dataclass
 class Inputs:
-    log: Table
+    """The month's inputs: the log read whole (``log``), or, for a big month, its partitioning
+    (``month``: read partition by partition during the checks, :mod:`regflows.credit.partitions`)."""
+
+    log: Table | None
     users: Table | None
+    month: partitions.Plan | None = None
+    #: The partitioned run's outcome, set by :func:`check_inputs` (the checks and the rules share
+    #: one pass over the partitions) and used by :func:`count`.
+    month_result: partitions.MonthResult | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.month.rows if self.month is not None else len(self.log.frame) if self.log is not None else 0
 
 
 @dataclass
@@ -68,16 +81,33 @@ class Outcome:
     unit: str | None = None
 
 
-def read_inputs(logs: Path, users: Path | None = None, time_format: str | None = None) -> Inputs:
-    return Inputs(read_log(logs, time_format), read_users(users) if users else None)
+def read_inputs(logs: Path, users: Path | None = None, time_format: str | None = None, *,
+                partition_rows: int = 0) -> Inputs:
+    """Both files; a Parquet log of more than ``partition_rows`` rows (setting
+    ``credit_partition_rows``, 0: never) is only planned here and read partition by partition."""
+    user_table = read_users(users) if users else None
+    month = partitions.plan(Path(logs), partition_rows, time_format)
+    if month is not None:
+        return Inputs(None, user_table, month)
+    return Inputs(read_log(logs, time_format), user_table)
 
 
-def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir: Path) -> list[QualityReport]:
+def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir: Path, *,
+                 mapper: partitions.Mapper | None = None, progress: partitions.Progress | None = None) -> list[QualityReport]:
     """Run both suites; on any failure write the failing rows into ``out_dir/failed-<timestamp>/``
-    (beside the last good set, never over it) and raise."""
-    reports = [check_log(inputs.log.frame, period, thresholds, inputs.log.row_base)]
-    if inputs.users is not None:
-        reports.append(check_users(inputs.users.frame, thresholds, inputs.users.row_base))
+    (beside the last good set, never over it) and raise. A big month (``inputs.month``) is checked
+    and counted partition by partition here (``mapper`` runs the partitions' steps, ``progress``
+    hears them), its rules' result kept in ``inputs.month_result`` for :func:`count`."""
+    users_report = [check_users(inputs.users.frame, thresholds, inputs.users.row_base)] if inputs.users is not None else []
+    if inputs.month is not None:
+        users_ok = all(r.success for r in users_report)
+        users_frame = inputs.users.frame if inputs.users is not None else None
+        result = partitions.run(inputs.month, period, thresholds, users_frame, count=users_ok, mapper=mapper,
+                                progress=progress)
+        reports = [result.report, *users_report]
+    else:
+        assert inputs.log is not None
+        reports = [check_log(inputs.log.frame, period, thresholds, inputs.log.row_base), *users_report]
     failed = [r for r in reports if not r.success]
     if failed:
         # the failed run's own folder: the last good set in out_dir is left as it was (issue 13, 2)
@@ -92,6 +122,10 @@ def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir
             write_csv(r.failing_rows, rows)
             files += [detail, rows]
         raise QualityFailure(reports, files)
+    if inputs.month is not None:
+        if result.error is not None:
+            raise result.error
+        inputs.month_result = result
     return reports
 
 
@@ -102,8 +136,17 @@ def count(inputs: Inputs, period: Period, profile: Any, events: dict[str, dict[s
     counts per unit (no 备注 then)."""
     th = thresholds or profile_thresholds(profile.settings)
     users = inputs.users.frame if inputs.users is not None else None
-    result = apply_rules(inputs.log.frame, period, th, users)
-    result.flagged["row"] = result.flagged["row"] + inputs.log.row_base  # the line a person sees
+    if inputs.month is not None:  # counted with the checks, partition by partition
+        if inputs.month_result is None or inputs.month_result.rules is None:
+            raise RuntimeError("分区读取的查询日志须先经 check_inputs 检查，才能统计")
+        kept = inputs.month_result.rules
+        result = dataclasses.replace(kept, flagged=kept.flagged.copy(), warnings=list(kept.warnings))
+        row_base = 1  # a Parquet file's rows are numbered from 1 (regflows/credit/io.py)
+    else:
+        assert inputs.log is not None
+        result = apply_rules(inputs.log.frame, period, th, users)
+        row_base = inputs.log.row_base
+    result.flagged["row"] = result.flagged["row"] + row_base  # the line a person sees
     query_counts = result.counts
     refs = events if isinstance(events, list) else []
     event_counts = counts_of(refs) if isinstance(events, list) else events
@@ -153,15 +196,16 @@ STEPS = ("读取查询日志", "数据质量检查", "统计事件", "适用规�
 def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path | None = None,
         events: dict[str, dict[str, int]] | list[EventRef] | None = None, database_url: str | None = None,
         preparer: str = "", on_step: Callable[[str], None] | None = None, unit: str | None = None,
-        preparers: dict[str, str] | None = None) -> Outcome:
+        preparers: dict[str, str] | None = None, progress: partitions.Progress | None = None) -> Outcome:
     """Read, check, count and write the draft; ``events`` defaults to the store's incidents of the
     period; ``preparer`` is the 填表人's name (``preparers``: by unit code, where a unit has its own); ``on_step`` hears each of :data:`STEPS` as it starts."""
     step = on_step or (lambda _name: None)
     th = profile_thresholds(profile.settings)
     step(STEPS[0])
-    inputs = read_inputs(logs, users, profile.settings.credit_log_time_format)
+    inputs = read_inputs(logs, users, profile.settings.credit_log_time_format,
+                         partition_rows=profile.settings.credit_partition_rows)
     step(STEPS[1])
-    check_inputs(inputs, period, th, out_dir)
+    check_inputs(inputs, period, th, out_dir, progress=progress)
     step(STEPS[2])
     if events is None:
         events = credit_events(period, profile, database_url)

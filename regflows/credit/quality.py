@@ -70,6 +70,9 @@ _FLAG_TEXT: dict[str, tuple[str, str]] = {
     "_bad_authorization_expires": ("authorization_expires", "日期无法解析"),
     "_after_period_end": ("queried_at", "查询时间晚于统计期末"),
     "_bad_status_since": ("status_since", "日期无法解析"),
+    # one partition of a big month: the rows the uniqueness suite of the query-id partitions found
+    # (regflows/credit/partitions.py), reported as the whole-file uniqueness check reports them
+    "_duplicate_query_id": ("query_id", _CHECK_TEXT["expect_column_values_to_be_unique"]),
 }
 _RAW_ID = re.compile(RAW_ID_PATTERN)
 
@@ -166,13 +169,20 @@ def _no_fingerprint() -> Iterator[None]:
 
 
 def _expectations(kind: str, thresholds: Thresholds) -> list[Any]:
+    """The suite of ``kind``: ``log`` (the whole file), ``log-partition`` (one partition of a
+    big month: the uniqueness of ``query_id`` is the flag its own suite, ``query-id``, set over
+    all rows of each id: :mod:`regflows.credit.partitions`), ``users``."""
     gx = _gx()
 
     E = gx.expectations
-    if kind == "log":
+    if kind == "query-id":
+        return [E.ExpectColumnValuesToBeUnique(column="query_id")]
+    if kind in ("log", "log-partition"):
+        unique = (E.ExpectColumnValuesToBeUnique(column="query_id") if kind == "log"
+                  else E.ExpectColumnValuesToBeInSet(column="_duplicate_query_id", value_set=[False]))
         return [
             *[E.ExpectColumnValuesToNotBeNull(column=c) for c in LOG_REQUIRED_VALUES],
-            E.ExpectColumnValuesToBeUnique(column="query_id"),
+            unique,
             E.ExpectColumnValuesToBeInSet(column="subject_type", value_set=list(SUBJECT_TYPES)),
             E.ExpectColumnValuesToNotMatchRegex(column="subject_id", regex=RAW_ID_PATTERN),
             *[E.ExpectColumnValuesToBeInSet(column=c, value_set=[False])
@@ -277,17 +287,42 @@ def _report(name: str, frame: pd.DataFrame, result: Any, line_base: int) -> Qual
                          failing_rows=failing)
 
 
-def check_log(frame: pd.DataFrame, period: Span, thresholds: Thresholds, line_base: int = 2) -> QualityReport:
+def check_log(frame: pd.DataFrame, period: Span, thresholds: Thresholds, line_base: int = 2, *,
+              duplicates: np.ndarray | None = None) -> QualityReport:
     """The query-log suite (issue 7, check 1): required values, unique ids, value sets, parseable
     dates, no query after the period's end, no raw 18-digit ID numbers in ``subject_id``.
+
+    ``duplicates``: ``frame`` is one partition of a big month and these are the rows (sorted
+    positions in the whole file) whose ``query_id`` :func:`duplicate_rows` found repeated across
+    the month; the partition's suite reports those of its rows, with the rest of their row.
 
     An unlisted 查询原因 code is not checked here: it is a finding (rule ``reason_not_agreed``,
     PBOC-102 附件3 9.1, :mod:`regflows.credit.rules`), not bad data, and must not stop the table."""
     frame["_after_period_end"] = (frame["queried_at"] >= period.end).fillna(False).astype(bool)
+    kind = "log"
+    if duplicates is not None:
+        kind = "log-partition"
+        rows = np.asarray(frame.index, dtype=np.int64)
+        at = np.minimum(np.searchsorted(duplicates, rows), max(len(duplicates) - 1, 0))
+        frame["_duplicate_query_id"] = duplicates[at] == rows if len(duplicates) else False
     try:
-        return _report("查询日志", frame, _validate(frame, "log", thresholds), line_base)
+        return _report("查询日志", frame, _validate(frame, kind, thresholds), line_base)
     finally:
         del frame["_after_period_end"]
+        if duplicates is not None:
+            del frame["_duplicate_query_id"]
+
+
+def duplicate_rows(query_ids: pd.Series, thresholds: Thresholds) -> np.ndarray:
+    """The rows (``query_ids``' index, sorted) whose id is repeated, by great-expectations'
+    uniqueness expectation on ``query_ids`` (every row of each id it holds: one query-id partition
+    of a big month, :mod:`regflows.credit.partitions`)."""
+    result = _validate(pd.DataFrame({"query_id": query_ids}), "query-id", thresholds)
+    (outcome,) = result.results
+    info = outcome.exception_info or {}
+    if any(isinstance(v, dict) and v.get("raised_exception") for v in [info, *info.values()]):
+        raise RuntimeError(f"great-expectations 的编号唯一性检查无法执行：{info}")
+    return np.sort(np.asarray(outcome.result.get("unexpected_index_list") or [], dtype=np.int64))
 
 
 def check_users(frame: pd.DataFrame, thresholds: Thresholds, line_base: int = 2) -> QualityReport:

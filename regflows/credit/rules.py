@@ -40,6 +40,7 @@ class RuleResult:
     period_rows: int
     warnings: list[str] = field(default_factory=list)
     regions: dict[str, str] = field(default_factory=dict)  # institution code in the period → its region in the log
+    unknown_users: list[str] = field(default_factory=list)  # users of the period's queries the users file lacks
 
 
 def _local_ms(instants: pd.Series) -> np.ndarray:
@@ -308,9 +309,22 @@ def _string_codes(values: pd.Series, parts: int = 8, min_rows: int = 1_000_000) 
     return codes, distinct
 
 
+def unknown_users_warning(unknown: list[str]) -> list[str]:
+    """The warning of queries by users the users file does not list (their status is unknown)."""
+    if not unknown:
+        return []
+    return [f"用户清单中没有 {len(unknown)} 个查询用户（如 {', '.join(unknown[:5])}），无法判断其状态"]
+
+
 def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: pd.DataFrame | None = None,
-                is_working_day: Callable[[dt.date], bool] | None = None) -> RuleResult:
-    """Flag each query of the period once: 违规 first (8.1), then 异常 (II(4))."""
+                is_working_day: Callable[[dt.date], bool] | None = None, *,
+                repeat_hits: np.ndarray | None = None, daily_hits: np.ndarray | None = None) -> RuleResult:
+    """Flag each query of the period once: 违规 first (8.1), then 异常 (II(4)).
+
+    ``repeat_hits`` and ``daily_hits``: for one partition of a big month
+    (:mod:`regflows.credit.partitions`), the rows (the frame's index: positions in the whole
+    file, sorted) that the 30-day and the daily-volume rules flagged over the whole month: those
+    two rules need rows of other partitions, so the partitions' own computation takes them."""
     if is_working_day is None:
         is_working_day = official_is_working_day
     warnings: list[str] = []
@@ -321,11 +335,14 @@ def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: 
 
     # 30-day rule on every row (history included), before narrowing to the period.
     inst_all, _ = pd.factorize(log["institution"])
-    subj_all, n_subjects = _string_codes(log["subject_id"])
-    group_all = inst_all.astype(np.int64) * max(n_subjects, 1) + subj_all
-    del subj_all
-    repeat_all = repeat_subject_rule(group_all, local_all, thresholds.repeat_limit, thresholds.repeat_window_days)
-    del group_all
+    if repeat_hits is not None:
+        repeat_all = _hit(log.index, repeat_hits)
+    else:
+        subj_all, n_subjects = _string_codes(log["subject_id"])
+        group_all = inst_all.astype(np.int64) * max(n_subjects, 1) + subj_all
+        del subj_all
+        repeat_all = repeat_subject_rule(group_all, local_all, thresholds.repeat_limit, thresholds.repeat_window_days)
+        del group_all
 
     # Work on whole columns and index them with `idx`: a copy of the period's rows would double
     # the memory of a 10-million-row month.
@@ -342,17 +359,18 @@ def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: 
     abnormal = {
         "user_status": user_status_rule(log, day, users, (user, user_names), thresholds),
         "off_hours": off_hours_rule(local, day, thresholds, is_working_day),
-        "daily_volume": daily_volume_rule(user, day, local, thresholds.daily_limit),
+        "daily_volume": (_hit(log.index, daily_hits)[idx] if daily_hits is not None
+                         else daily_volume_rule(user, day, local, thresholds.daily_limit)),
         "repeat_subject": repeat_all[idx],
         "reason_not_agreed": reason_not_agreed_rule(log, thresholds, idx),
     }
     del repeat_all
+    unknown: list[str] = []
     if users is not None and n:
         present = np.flatnonzero(np.bincount(user[user >= 0], minlength=len(user_names)))
         seen = {str(user_names[c]) for c in present}
         unknown = sorted(seen - set(users["user_id"].dropna()))
-        if unknown:
-            warnings.append(f"用户清单中没有 {len(unknown)} 个查询用户（如 {', '.join(unknown[:5])}），无法判断其状态")
+        warnings += unknown_users_warning(unknown)
 
     any_unauth = np.zeros(n, dtype=bool)
     for name in UNAUTHORIZED_ORDER:
@@ -394,4 +412,14 @@ def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: 
     for pos in first_pos:
         code, region = log["institution"].iat[idx[pos]], log["region"].iat[idx[pos]]
         regions[str(code)] = "" if pd.isna(region) else str(region)
-    return RuleResult(flagged=flagged, counts=counts, period_rows=n, warnings=warnings, regions=regions)
+    return RuleResult(flagged=flagged, counts=counts, period_rows=n, warnings=warnings, regions=regions,
+                      unknown_users=unknown)
+
+
+def _hit(index: pd.Index, hits: np.ndarray) -> np.ndarray:
+    """Which rows of ``index`` (positions in the whole file) are among the sorted ``hits``."""
+    rows = np.asarray(index, dtype=np.int64)
+    if len(hits) == 0 or len(rows) == 0:
+        return np.zeros(len(rows), dtype=bool)
+    at = np.minimum(np.searchsorted(hits, rows), len(hits) - 1)
+    return hits[at] == rows

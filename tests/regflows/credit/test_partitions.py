@@ -1,0 +1,124 @@
+"""A big month in partitions (issue 18, goal 3; regflows/credit/partitions.py): the same failing
+rows, counts and flagged queries as the whole-file run and as the DuckDB baseline, with each
+rule's rows spread over several partitions."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from regflows.credit import partitions
+from regflows.credit.demo import generate
+from regflows.credit.models import RULES, Period
+
+ROOT = Path(__file__).resolve().parents[3]
+SEP = Period(2025, 9)
+sys.path.insert(0, str(Path(__file__).parent))
+from test_differential import _edge_cases  # noqa: E402 - the hand-made edge cases, shared
+
+
+@pytest.fixture(scope="module")
+def baseline() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("credit_duckdb_partitions", ROOT / "bench" / "credit_duckdb.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["credit_duckdb_partitions"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write(frame: pd.DataFrame, path: Path, group_rows: int) -> Path:
+    """Parquet in row groups of ``group_rows``: each rule's rows land in several partitions."""
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=group_rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """40,000 demo rows with the edge cases shuffled in, in row groups of 3,000 rows."""
+    frame = generate(40_000, 7, SEP).frame
+    edges = _edge_cases()
+    edges["query_id"] = "X" + edges["query_id"]
+    log = pd.concat([frame, edges.astype({c: frame[c].dtype for c in frame.columns if c in edges.columns})], ignore_index=True)
+    log = log.sample(frac=1.0, random_state=3).reset_index(drop=True)  # a user's day and a subject's 30 days cross partitions
+    folder = tmp_path_factory.mktemp("partitions")
+    users = pd.DataFrame({"user_id": ["E-clean", "E-v250", "E-v251", "E-locked", "E-suspended", "E-temp"],
+                          "status": ["active", "active", "active", "locked", "suspended", "active"],
+                          "formal_employee": ["是", "true", "yes", "true", "true", "false"],
+                          "status_since": ["", "", "", "2025-09-20", "", ""]})
+    users_path = folder / "users.csv"
+    users.to_csv(users_path, index=False)
+    return _write(log, folder / "log.parquet", 3_000), users_path
+
+
+def test_the_month_in_partitions_flags_what_the_whole_file_and_the_baseline_flag(
+        baseline: ModuleType, month: tuple[Path, Path]) -> None:
+    log, users = month
+    plan = partitions.plan(log, 10_000)
+    assert plan is not None and len(plan.slices) >= 4 and max(s.rows for s in plan.slices) <= 10_000
+    whole = baseline.regflows_result(log, SEP.label, users)
+    parted = baseline.regflows_result(log, SEP.label, users, partition_rows=10_000)
+    duck = baseline.run(log, SEP.label, users)
+    assert whole.failures.empty and parted.failures.empty
+    assert baseline.differences(duck, parted) == []
+    pd.testing.assert_frame_equal(whole.flagged.reset_index(drop=True), parted.flagged.reset_index(drop=True))
+    assert whole.counts == parted.counts
+    assert set(parted.flagged["rule"]) == set(RULES)  # every rule, its rows spread over the partitions
+    rules = dict(zip(parted.flagged["query_id"], parted.flagged["rules"]))
+    # ties broken by file order, shuffled here: exactly one of the 251 at 11:00:00 is the excess
+    assert sum(q.startswith("Xe-v251-") for q in rules) == 1 and not any(q.startswith("Xe-v250-") for q in rules)
+    assert "Xe-r29-3" in rules and "Xe-r30-3" not in rules
+
+
+def test_failing_rows_are_named_by_their_line_in_the_whole_file(baseline: ModuleType, tmp_path: Path) -> None:
+    frame = generate(9_000, 2, SEP).frame
+    frame.loc[3, "user_id"] = None
+    frame.loc[8_500, "query_id"] = frame.loc[5, "query_id"]  # a repeated id in two partitions
+    frame.loc[7_000, "subject_type"] = "robot"
+    frame.loc[4_100, "subject_id"] = "11010519491231002X"
+    frame.loc[6_001, "queried_at"] = pd.Timestamp("2025-10-01 00:00:00")
+    log = _write(frame, tmp_path / "bad.parquet", 1_000)
+    parted = baseline.regflows_result(log, SEP.label, partition_rows=2_000)
+    whole = baseline.regflows_result(log, SEP.label)
+    duck = baseline.run(log, SEP.label)
+    assert parted.flagged is None and len(parted.failures) >= 6
+    assert baseline.differences(duck, parted) == []
+    assert sorted(map(tuple, parted.failures.to_numpy().tolist())) == sorted(map(tuple, whole.failures.to_numpy().tolist()))
+    assert {(6, "query_id"), (8_501, "query_id")} <= {(int(r), f) for r, f in zip(parted.failures["row"], parted.failures["field"])}
+
+
+def test_the_spill_folder_is_removed_whatever_the_outcome(month: tuple[Path, Path], tmp_path: Path) -> None:
+    from regflows.credit.settings import thresholds
+    from regflows.profile import load_profile
+
+    plan = partitions.plan(month[0], 10_000, spill_dir=tmp_path)
+    assert plan is not None
+    th = thresholds(load_profile(ROOT / "profiles" / "demo.yaml").settings)
+    seen: list[tuple[str, int, int]] = []
+    result = partitions.run(plan, SEP, th, progress=lambda label, done, total: seen.append((label, done, total)))
+    assert result.report.success and result.rules is not None
+    assert list(tmp_path.iterdir()) == []
+    assert seen[-1][1] == seen[-1][2] == 2 * len(plan.slices) + 3 * plan.buckets  # the bar reaches its end
+
+    def boom(step, items):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        partitions.run(plan, SEP, th, mapper=boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_equal_strings_share_a_bucket_and_buckets_spread() -> None:
+    values = pd.Series([f"S{i:09d}" for i in range(20_000)] * 2 + [None, ""], dtype="str")
+    buckets = partitions.bucket_of(values, 16)
+    assert (buckets[:20_000] == buckets[20_000:40_000]).all()
+    counts = np.bincount(buckets[:20_000], minlength=16)
+    assert counts.min() > 20_000 / 16 / 2  # no bucket starved
