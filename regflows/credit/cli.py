@@ -12,13 +12,12 @@ engine: ~1.3 s), rich's progress bar (~65 ms).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import json
 import os
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -26,6 +25,9 @@ from calendars import zone
 from regflows.credit.models import CreditInputError, Period
 from regflows.exit_codes import ExitCode
 from regflows.profile import ProfileError, load_profile, profile_path
+
+if TYPE_CHECKING:
+    from regflows.kit.progress import StepBar
 
 credit_app = typer.Typer(help="征信信息安全情况统计表（PBOC-102 三（二）、附件2）：按月统计并生成报表。",
                          no_args_is_help=True)
@@ -37,7 +39,7 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _progress() -> AbstractContextManager[Callable[[str], None]]:
+def _progress() -> AbstractContextManager[StepBar]:
     """A progress bar over the run's steps on stderr (the kit's step_progress)."""
     from regflows.kit.progress import step_progress
     from regflows.credit.pipeline import STEPS
@@ -85,7 +87,7 @@ def run_command(
         owe_month(prof, parsed)  # owed whatever happens below, as in the flow (PBOC-102 三（二）)
         with _progress() as on_step:
             outcome = run(logs, parsed, prof, out, users=users, preparer=base, on_step=on_step, unit=unit,
-                          preparers=names)
+                          preparers=names, progress=on_step.part)
         # recorded like a flow run: each file with its SHA-256, the draft revision to review and sign
         warnings = record_run(prof, outcome, people)
     except (ProfileError, SignoffError) as exc:

@@ -32,6 +32,7 @@ whatever its outcome.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -200,7 +201,10 @@ def scan(plan: Plan, piece: Slice) -> int:
            {"user_id": sub["user_id"].array, "local_ms": local[timed], "row": rows[timed]})
     _spill(plan, "query", piece.number, bucket_of(log["query_id"], plan.buckets),
            {"query_id": log["query_id"].array, "row": rows})
-    return len(log)
+    n = len(log)
+    del log, sub
+    _release()
+    return n
 
 
 def _bucket(plan: Plan, kind: str, bucket: int) -> pd.DataFrame:
@@ -256,10 +260,20 @@ def check_slice(plan: Plan, piece: Slice, period: Span, thresholds: Thresholds, 
     with ``hits`` (the daily-volume and 30-day rows of this slice) the rules too."""
     table = read_log(plan.path, plan.time_format, row_groups=list(piece.row_groups), first_row=piece.first_row)
     report = check_log(table.frame, period, thresholds, line_base, duplicates=duplicates)
-    if hits is None or not report.success:
-        return SliceOutcome(report, None)
-    result = apply_rules(table.frame, period, thresholds, users, repeat_hits=hits["subject"], daily_hits=hits["user"])
+    result = None
+    if hits is not None and report.success:
+        result = apply_rules(table.frame, period, thresholds, users, repeat_hits=hits["subject"], daily_hits=hits["user"])
+    del table
+    _release()
     return SliceOutcome(report, result)
+
+
+def _release() -> None:
+    """Free the slice's frame now: pandas and great-expectations leave reference cycles that hold
+    its columns until the cycle collector runs, which it seldom does when few Python objects are
+    made; without this a 10 M-row month grew by ~160 MB a slice (measured, issue 18)."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
 
 
 def serial(step: Callable[[T], R], items: Sequence[T]) -> list[R]:

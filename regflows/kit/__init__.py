@@ -18,7 +18,7 @@ module            what it holds
                   ``withdraw_in``/``reinstate_in`` when the facts no longer call for one
 ``files``         atomic, owner-only file writes (reports, evidence); text files read as
                   UTF-8 or GBK (``decode_text``)
-``progress``      a progress bar over a run's named steps, for the procedures' CLIs
+``progress``      a progress bar over a run's named steps (and a step's parts), for the procedures' CLIs
 ``publish``       a run's output files published as one set, all or none; a failed
                   run's files kept in ``failed-<timestamp>/``
 ``evidence``      the evidence record (text masked) and the file check (in the evidence areas,
@@ -65,7 +65,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "obligations": ("EvidenceError", "ObligationNotFound", "Precondition", "Refused", "Step", "WaiverRefused", "fulfil",
                     "reinstate_in", "reopen", "waive", "withdraw_in"),
     "files": ("PRIVATE_FILE", "TEXT_ENCODINGS", "decode_text", "write_atomically"),
-    "progress": ("step_progress",),
+    "progress": ("StepBar", "step_progress"),
     "publish": ("JOURNAL", "Stage", "failed_folder", "publishing", "recover"),
     "reports": ("OnRecord", "on_record", "record_report_in", "refuse_overwriting"),
     "evidence": ("EvidenceError", "EvidenceFile", "check_file", "evidence_areas", "evidence_record", "sha256_file"),

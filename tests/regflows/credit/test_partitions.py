@@ -4,8 +4,6 @@ rule's rows spread over several partitions."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -21,18 +19,6 @@ from regflows.credit.models import RULES, Period
 
 ROOT = Path(__file__).resolve().parents[3]
 SEP = Period(2025, 9)
-sys.path.insert(0, str(Path(__file__).parent))
-from test_differential import _edge_cases  # noqa: E402 - the hand-made edge cases, shared
-
-
-@pytest.fixture(scope="module")
-def baseline() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("credit_duckdb_partitions", ROOT / "bench" / "credit_duckdb.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["credit_duckdb_partitions"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write(frame: pd.DataFrame, path: Path, group_rows: int) -> Path:
@@ -42,10 +28,10 @@ def _write(frame: pd.DataFrame, path: Path, group_rows: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def month(tmp_path_factory: pytest.TempPathFactory, edge_cases: pd.DataFrame) -> tuple[Path, Path]:
     """40,000 demo rows with the edge cases shuffled in, in row groups of 3,000 rows."""
     frame = generate(40_000, 7, SEP).frame
-    edges = _edge_cases()
+    edges = edge_cases.copy()
     edges["query_id"] = "X" + edges["query_id"]
     log = pd.concat([frame, edges.astype({c: frame[c].dtype for c in frame.columns if c in edges.columns})], ignore_index=True)
     log = log.sample(frac=1.0, random_state=3).reset_index(drop=True)  # a user's day and a subject's 30 days cross partitions
