@@ -71,7 +71,7 @@ def credit_stats(
         return refused(chosen["refused"])
     people, unit = chosen["people"], chosen["unit"]
 
-    inputs = read_task(log_path, users_path, profile.settings.credit_log_time_format)
+    inputs = read_task(log_path, users_path, profile.settings.credit_log_time_format, profile.settings.credit_partition_rows)
     quality_task(inputs, p, profile, out)
     events = events_task(p, profile)
     outcome = rules_task(inputs, p, profile, events, unit or None)

@@ -145,6 +145,17 @@ class CreditSettings(_Strict):
                     "0 表示始终整体读入。统计结果与整体读入完全相同",
         json_schema_extra=_clause(NO_CLAUSE),
     )
+    credit_dask_address: str | None = Field(
+        default=None,
+        description="分区处理的大月份在 Dask 集群上运行（credit-stats 流程）：集群调度器地址（如 tcp://10.0.0.5:8786；各节点须能以相同路径"
+                    "读到查询日志与临时目录）；不填则每次运行启动本机集群",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+    credit_dask_workers: int = Field(
+        default=2, ge=1, le=64,
+        description="本机 Dask 集群的工作进程数（未设 credit_dask_address 时）；每个进程的内存约为一个分区所需",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     credit_daily_query_limit: int = Field(
         default=250, ge=1, description="单一用户单日查询量上限，超出部分为异常",
         json_schema_extra=_clause(

@@ -34,6 +34,7 @@ from regflows.kit.forms import FormError, choice_code
 from regflows.profile import Profile
 from regflows.store.db import migrate
 from regflows.store.reports import latest_paths
+from tasks.credit_partitions import dask_mapper
 from tasks.notices import notices_published, sms_rate_limiter
 
 PROCEDURE = "credit-stats"
@@ -65,17 +66,29 @@ def preparer_task(profile: Profile, preparer: str | None, unit: str | None = Non
 
 
 @task(name="read-query-logs 读取查询日志", cache_policy=NONE)
-def read_task(logs: Path, users: Path | None, time_format: str | None = None) -> Inputs:
-    inputs = read_inputs(logs, users, time_format)
-    get_run_logger().info("查询日志 %s：%d 行", logs, len(inputs.log.frame))
+def read_task(logs: Path, users: Path | None, time_format: str | None = None, partition_rows: int = 0) -> Inputs:
+    """Both files; a Parquet log of more than ``partition_rows`` rows is only planned here, and
+    read partition by partition by the quality task (regflows/credit/partitions.py)."""
+    inputs = read_inputs(logs, users, time_format, partition_rows=partition_rows)
+    if inputs.month is not None:
+        get_run_logger().info("查询日志 %s：%d 行，分 %d 个分区处理（每区不超过约 %d 行）", logs, inputs.rows,
+                              len(inputs.month.slices), partition_rows)
+    else:
+        get_run_logger().info("查询日志 %s：%d 行", logs, inputs.rows)
     return inputs
 
 
 @task(name="check-quality 数据质量检查（great-expectations）", cache_policy=NONE)
 def quality_task(inputs: Inputs, period: Period, profile: Profile, out_dir: Path) -> list[str]:
-    """Both suites; on failure a table artifact of the failing rows (masked) and the CSV paths."""
+    """Both suites; on failure a table artifact of the failing rows (masked) and the CSV paths.
+    A big month is checked and counted here, partition by partition, over a Dask cluster
+    (tasks/credit_partitions.py): each partition's step a task run of its own."""
     try:
-        reports = check_inputs(inputs, period, thresholds(profile.settings), out_dir)
+        if inputs.month is not None:
+            with dask_mapper(profile.settings) as mapper:
+                reports = check_inputs(inputs, period, thresholds(profile.settings), out_dir, mapper=mapper)
+        else:
+            reports = check_inputs(inputs, period, thresholds(profile.settings), out_dir)
     except QualityFailure as failure:
         for report in failure.reports:
             if report.success:

@@ -118,3 +118,42 @@ def test_the_form_takes_the_unit_and_the_preparer_by_name_and_refuses_in_chinese
         state, logs = ran["run"]["state"], ran["logs"]
         assert state["type"] == "FAILED" and state["message"].startswith("统计表未生成：") and said in state["message"], state
         assert not [m for m in logs if "Traceback" in m or "unexpected exception" in m or "encountered an exception" in m], logs
+
+
+@pytest.mark.prefect
+def test_a_big_month_runs_its_partitions_over_a_dask_cluster_with_the_same_counts(
+        prefect_api: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19, item 4: a month above ``credit_partition_rows`` is checked and counted partition
+    by partition over a local Dask cluster (two worker processes), each step a task run of its
+    own; its table and flagged queries are the one-process run's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.credit_stats import credit_stats
+    from regflows.credit.demo import generate
+
+    log = tmp_path / "sep.parquet"
+    pq.write_table(pa.Table.from_pandas(generate(12_000, 4, Period(2025, 9)).frame, preserve_index=False), log,
+                   row_group_size=2_000)
+    demo = (Path(__file__).resolve().parents[2] / "profiles" / "demo.yaml").read_text(encoding="utf-8")
+    runs = {}
+    for name, rows in (("whole", 0), ("dask", 5_000)):
+        profile = tmp_path / f"{name}.yaml"
+        profile.write_text(demo.replace("\nsettings:\n", f"\nsettings:\n  credit_partition_rows: {rows}\n  credit_dask_workers: 2\n", 1),
+                           encoding="utf-8")
+        monkeypatch.setenv("REGFLOWS_PROFILE", str(profile))
+        state = credit_stats(period="2025-09", logs=str(log), out_dir=str(tmp_path / name), notify=False, return_state=True)
+        assert state.is_completed(), state
+        runs[name] = (state.result(), state.state_details.flow_run_id)
+    assert runs["dask"][0]["rows"] == runs["whole"][0]["rows"]
+    assert sum(r["abnormal_query"] + r["unauthorized_query"] for r in runs["dask"][0]["rows"]) > 100
+    flagged = {n: (tmp_path / n / "flagged-queries-2025-09.csv").read_bytes() for n in runs}
+    assert flagged["dask"] == flagged["whole"]
+    with get_client(sync_client=True) as client:
+        steps = {n: [t for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+                     if t.name.startswith("credit-partition-step")] for n, (_, run_id) in runs.items()}
+    # 3 slices (2 row groups each): scan 3, buckets 3 x 3, check 3
+    assert len(steps["dask"]) == 15 and all(t.state is not None and t.state.is_completed() for t in steps["dask"])
+    assert steps["whole"] == []
