@@ -17,9 +17,12 @@ process of its own, ``--runs`` times; the medians are compared:
 - ``duckdb``: ``bench/credit_duckdb.py``, the same checks and rules in SQL, writing the
   flagged-queries file and the counts, from the interpreter's start to its exit.
 
-Peak memory is each process's own high-water mark (``VmHWM``, printed by the process itself at
-exit: the parent's peak would otherwise be carried into the child's ``ru_maxrss`` across
-fork and exec). The fixed cost (a 1,000-row log: imports, profile, store) is reported apart.
+Peak memory is each contender's own: the larger of its process's high-water mark (``VmHWM``,
+printed by the process itself at exit: the parent's peak would otherwise be carried into the
+child's ``ru_maxrss`` across fork and exec) and the peak of the summed resident memory of its
+whole process tree, sampled every 50 ms (regflows' partitions run in worker processes:
+``credit_partition_workers``, 2 by default; a month above ``credit_partition_rows``, 2 M rows by
+default, is partitioned, so 10 M and 100 M rows are, 1 M is not). The fixed cost (a 1,000-row log: imports, profile, store) is reported apart.
 
 The differential check: after each size, the flagged-queries files and the counts of both are
 compared row by row; any difference fails the benchmark loudly (exit status 1).
@@ -41,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +57,8 @@ GOALS = {100_000_000: (3.0, 4096.0), 10_000_000: (2.0, 1536.0), 1_000_000: (3.0,
 #: The demo generator builds its month in memory; beyond this many rows the month is this size's
 #: demo repeated (see :func:`replicate`).
 DEMO_MAX_ROWS = 10_000_000
+#: The profile regflows runs with: the demo's, or a copy with ``--workers``.
+PROFILE = [ROOT / "profiles" / "demo.yaml"]
 _HWM = """
 import atexit, json, os, sys
 def _hwm():
@@ -70,7 +76,7 @@ def _env(home: Path) -> dict[str, str]:
     ``make install`` (``--compile-bytecode``): without it, where PYTHONDONTWRITEBYTECODE is set,
     every start compiles some 2,000 modules from source (about 6 s)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "REGFLOWS_HOME": str(home), "REGFLOWS_PROFILE": str(ROOT / "profiles" / "demo.yaml"),
+    return {**env, "REGFLOWS_HOME": str(home), "REGFLOWS_PROFILE": str(PROFILE[0]),
             "PYTHONPYCACHEPREFIX": str(home / "pycache"),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
 
@@ -88,13 +94,64 @@ def contender(kind: str, log: Path, out: Path, home: Path) -> dict[str, float]:
     env = {**_env(home), "BENCH_HWM_FILE": str(hwm)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _HWM + body], env=env, capture_output=True, text=True, check=False)
+    child = subprocess.Popen([sys.executable, "-c", _HWM + body], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    tree = TreeMemory(child.pid)
+    tree.start()
+    stdout, stderr = child.communicate()
     seconds = time.perf_counter() - t
+    tree.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{kind} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    if child.returncode != 0:
+        raise SystemExit(f"{kind} failed ({child.returncode}):\n{stdout[-2000:]}\n{stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"seconds": seconds, "cpu": cpu, "peak_mb": json.loads(hwm.read_text())}
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": max(json.loads(hwm.read_text()), tree.peak_mb)}
+
+
+class TreeMemory(threading.Thread):
+    """The peak of the summed resident memory of a process and all its descendants (a run's
+    worker processes count), sampled every 50 ms from /proc; the process's own high-water mark
+    (``VmHWM``) covers a peak shorter than a sample when it has no workers."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mb = 0.0
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.05):
+            self.peak_mb = max(self.peak_mb, sum(_rss_mb(p) for p in _descendants(self.pid)))
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    out, todo = [pid], [pid]
+    while todo:
+        current = todo.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
+        out += kids
+        todo += kids
+    return out
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            return next((int(line.split()[1]) / 1024 for line in fh if line.startswith("VmRSS:")), 0.0)
+    except OSError:
+        return 0.0
 
 
 def differences(regflows_out: Path, duckdb_out: Path) -> list[str]:
@@ -210,12 +267,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each contender per size (alternating)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--phases", action="store_true", help="also regflows' own phase times, one run per size")
+    parser.add_argument("--workers", type=int, help="settings.credit_partition_workers for regflows (default: the demo profile's)")
     args = parser.parse_args()
     sizes = args.rows or [1_000_000, 10_000_000]
     with tempfile.TemporaryDirectory(prefix="credit-bench-") as name:
         tmp = Path(name)
         home = tmp / "home"
         home.mkdir()
+        if args.workers is not None:
+            PROFILE[0] = tmp / "profile.yaml"
+            PROFILE[0].write_text((ROOT / "profiles" / "demo.yaml").read_text(encoding="utf-8").replace(
+                "\nsettings:\n", f"\nsettings:\n  credit_partition_workers: {args.workers}\n", 1), encoding="utf-8")
         sys.path.insert(0, str(ROOT))
         from bench.credit_duckdb import config
 

@@ -151,9 +151,10 @@ class CreditSettings(_Strict):
                     "读到查询日志与临时目录）；不填则每次运行启动本机集群",
         json_schema_extra=_clause(NO_CLAUSE),
     )
-    credit_dask_workers: int = Field(
+    credit_partition_workers: int = Field(
         default=2, ge=1, le=64,
-        description="本机 Dask 集群的工作进程数（未设 credit_dask_address 时）；每个进程的内存约为一个分区所需",
+        description="分区处理的大月份同时处理的进程数：命令行的进程池、credit-stats 流程的本机 Dask 集群（未设 credit_dask_address 时）；"
+                    "内存约为进程数乘以一个分区所需；1 为在本进程内逐个处理",
         json_schema_extra=_clause(NO_CLAUSE),
     )
     credit_daily_query_limit: int = Field(

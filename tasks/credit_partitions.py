@@ -4,7 +4,7 @@ own, seen in the UI under the run that asked for it, executed by the cluster's w
 
 The cluster is the institution's own when ``settings.credit_dask_address`` names its scheduler
 (every worker must reach the log file and the spill folder at the same paths: a shared file
-system), else a local one of ``settings.credit_dask_workers`` processes started for the run and
+system), else a local one of ``settings.credit_partition_workers`` processes started for the run and
 stopped after it. Counts are the same as one process's: the steps are pure functions of their
 partition (``tests/tasks/test_credit_partitions.py``).
 """
@@ -39,7 +39,7 @@ def dask_runner(settings: CreditSettings) -> Any:
 
     if settings.credit_dask_address:
         return DaskTaskRunner(address=settings.credit_dask_address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.credit_dask_workers, "threads_per_worker": 1,
+    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.credit_partition_workers, "threads_per_worker": 1,
                                           "processes": True, "dashboard_address": None})
 
 

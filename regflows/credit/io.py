@@ -66,6 +66,7 @@ class _ParquetColumns:
         self.first_row = first_row
         self.columns = columns
         self.row_groups = row_groups
+        self._file: pq.ParquetFile | None = None
         meta = pq.read_metadata(path)
         self._rows = meta.num_rows if row_groups is None else sum(meta.row_group(g).num_rows for g in row_groups)
 
@@ -79,7 +80,9 @@ class _ParquetColumns:
         self.columns = [c for c in self.columns if c != col]
         try:
             if self.row_groups is not None:  # one partition of a big month (regflows/credit/partitions.py)
-                table = pq.ParquetFile(self.path).read_row_groups(self.row_groups, columns=[col])
+                if self._file is None:  # opened once: each opening parses the file's metadata again
+                    self._file = pq.ParquetFile(self.path)
+                table = self._file.read_row_groups(self.row_groups, columns=[col])
                 series = table.to_pandas(types_mapper=_STRING_TYPES.get)[col]
                 return series.set_axis(pd.RangeIndex(self.first_row, self.first_row + len(series)))
             return pd.read_parquet(self.path, columns=[col])[col].reset_index(drop=True)

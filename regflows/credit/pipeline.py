@@ -205,7 +205,8 @@ def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path 
     inputs = read_inputs(logs, users, profile.settings.credit_log_time_format,
                          partition_rows=profile.settings.credit_partition_rows)
     step(STEPS[1])
-    check_inputs(inputs, period, th, out_dir, progress=progress)
+    with partitions.process_mapper(profile.settings.credit_partition_workers if inputs.month is not None else 1) as mapper:
+        check_inputs(inputs, period, th, out_dir, mapper=mapper, progress=progress)
     step(STEPS[2])
     if events is None:
         events = credit_events(period, profile, database_url)

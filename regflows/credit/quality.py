@@ -23,7 +23,6 @@ its module the first time anything uses it, so nothing changes for code that doe
 from __future__ import annotations
 
 import contextlib
-import gc
 import importlib
 import importlib.util
 import re
@@ -232,12 +231,6 @@ def _validate(frame: pd.DataFrame, kind: str, thresholds: Thresholds) -> Any:
             outcome = batch.validate(suite, result_format={"result_format": "COMPLETE"})
             for position, result in zip(positions, _in_order(outcome.results, [expectations[p] for p in positions])):
                 results[position] = result
-    # The context, its data sources and batches hold the validated columns in reference cycles:
-    # freed only by the cycle collector, which seldom runs when few Python objects are made (a
-    # 10 M-row month in partitions kept every partition's columns, +260 MB each: issue 18). Freed
-    # here, at once.
-    del context, batch_definition, batch
-    gc.collect()
     return types.SimpleNamespace(results=results, success=all(r.success for r in results))
 
 

@@ -141,7 +141,7 @@ def test_a_big_month_runs_its_partitions_over_a_dask_cluster_with_the_same_count
     runs = {}
     for name, rows in (("whole", 0), ("dask", 5_000)):
         profile = tmp_path / f"{name}.yaml"
-        profile.write_text(demo.replace("\nsettings:\n", f"\nsettings:\n  credit_partition_rows: {rows}\n  credit_dask_workers: 2\n", 1),
+        profile.write_text(demo.replace("\nsettings:\n", f"\nsettings:\n  credit_partition_rows: {rows}\n  credit_partition_workers: 2\n", 1),
                            encoding="utf-8")
         monkeypatch.setenv("REGFLOWS_PROFILE", str(profile))
         state = credit_stats(period="2025-09", logs=str(log), out_dir=str(tmp_path / name), notify=False, return_state=True)

@@ -108,3 +108,23 @@ def test_equal_strings_share_a_bucket_and_buckets_spread() -> None:
     assert (buckets[:20_000] == buckets[20_000:40_000]).all()
     counts = np.bincount(buckets[:20_000], minlength=16)
     assert counts.min() > 20_000 / 16 / 2  # no bucket starved
+
+
+def test_two_processes_find_what_one_finds_and_the_bar_hears_each_partition(month: tuple[Path, Path]) -> None:
+    from regflows.credit.io import read_users
+    from regflows.credit.settings import thresholds
+    from regflows.profile import load_profile
+
+    th = thresholds(load_profile(ROOT / "profiles" / "demo.yaml").settings)
+    users = read_users(month[1]).frame
+    plan = partitions.plan(month[0], 10_000)
+    assert plan is not None
+    one = partitions.run(plan, SEP, th, users)
+    heard: list[int] = []
+    with partitions.process_mapper(2) as mapper:
+        assert isinstance(mapper, partitions.ProcessMapper)
+        two = partitions.run(plan, SEP, th, users, mapper=mapper, progress=lambda _label, done, _total: heard.append(done))
+    assert one.rules is not None and two.rules is not None
+    pd.testing.assert_frame_equal(one.rules.flagged, two.rules.flagged)
+    assert (one.rules.counts, one.rules.regions, one.rules.warnings) == (two.rules.counts, two.rules.regions, two.rules.warnings)
+    assert heard == list(range(1, 2 * len(plan.slices) + 3 * plan.buckets + 1))  # one tick a partition step
