@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -314,6 +315,8 @@ def run(log: Path, period: str, users: Path | None = None, out: Path | None = No
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     con = duckdb.connect()
+    if os.environ.get("BENCH_DUCKDB_MEMORY_LIMIT"):  # a shared machine: DuckDB's default is 80 % of its memory
+        con.execute(f"SET memory_limit = {_quote(os.environ['BENCH_DUCKDB_MEMORY_LIMIT'])}")
     load(con, log, users)
     seconds["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()

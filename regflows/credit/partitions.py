@@ -148,15 +148,21 @@ def plan(path: Path, partition_rows: int, time_format: str | None = None, spill_
 
 
 def bucket_of(values: pd.Series, buckets: int) -> np.ndarray:
-    """The bucket of each string: equal strings, equal buckets (a hash of the length and the last
-    eight bytes, mixed; missing values in bucket 0). Vectorised over pyarrow's buffers: no Python
-    object per value, so a scan of 100 million ids costs seconds, not minutes."""
+    """The bucket of each string: equal strings, equal buckets (missing values in bucket 0)."""
+    return (string_hash(values) % np.uint64(buckets)).astype(np.int64)
+
+
+def string_hash(values: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each string: equal strings, equal hashes (of the length and the last eight
+    bytes, mixed; missing values 0). Vectorised over pyarrow's buffers: no Python object per
+    value, so a scan of 100 million ids costs seconds, not minutes. Different strings may share a
+    hash: it narrows, it never decides (a bucket, or the candidates of the 30-day rule)."""
     data = getattr(values.array, "_pa_array", None)
     arr = (data.combine_chunks() if data is not None else pa.array(values.astype("str").to_numpy(), type=pa.large_string()))
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
     if len(arr) == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64)
     _, offsets_buf, data_buf = arr.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
     raw = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None and data_buf.size else np.zeros(1, np.uint8)
@@ -170,9 +176,8 @@ def bucket_of(values: pd.Series, buckets: int) -> np.ndarray:
         h ^= h >> np.uint64(31)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(29)
-    out = (h % np.uint64(buckets)).astype(np.int64)
-    out[values.isna().to_numpy()] = 0
-    return out
+    h[values.isna().to_numpy()] = 0
+    return h
 
 
 def _spill(plan: Plan, kind: str, number: int, bucket: np.ndarray, columns: dict[str, Any]) -> None:
@@ -197,9 +202,10 @@ def scan(plan: Plan, piece: Slice) -> int:
     local = _local_ms(log["queried_at"]) if len(log) else np.zeros(0, dtype=np.int64)
     timed = local != _NAT  # a row without a time fails the suite; no rule can place it
     sub = log[timed]
-    _spill(plan, "subject", piece.number, bucket_of(sub["subject_id"], plan.buckets),
+    subject_hash = string_hash(sub["subject_id"])
+    _spill(plan, "subject", piece.number, (subject_hash % np.uint64(plan.buckets)).astype(np.int64),
            {"institution": sub["institution"].array, "subject_id": sub["subject_id"].array,
-            "local_ms": local[timed], "row": rows[timed]})
+            "local_ms": local[timed], "row": rows[timed], "hash": subject_hash})
     _spill(plan, "user", piece.number, bucket_of(sub["user_id"], plan.buckets),
            {"user_id": sub["user_id"].array, "local_ms": local[timed], "row": rows[timed]})
     _spill(plan, "query", piece.number, bucket_of(log["query_id"], plan.buckets),
@@ -235,11 +241,18 @@ def solve_bucket(plan: Plan, job: BucketJob, period: Span, thresholds: Threshold
         return duplicate_rows(frame["query_id"].set_axis(pd.Index(rows)), thresholds)
     local = frame["local_ms"].to_numpy(dtype=np.int64)
     if job.kind == "subject":  # all rows, history included (as rules.apply_rules)
-        inst, _ = pd.factorize(frame["institution"])
-        subj, names = pd.factorize(frame["subject_id"])
+        # Only a subject queried more than the limit in the whole log can reach it; a subject's
+        # rows share its hash, so the rows whose hash occurs more often are every such subject's
+        # rows (and a few others'): the strings are compared on those alone.
+        _, inverse, sizes = np.unique(frame["hash"].to_numpy(dtype=np.uint64), return_inverse=True, return_counts=True)
+        candidates = np.flatnonzero(sizes[inverse] > thresholds.repeat_limit)
+        if len(candidates) == 0:
+            return np.zeros(0, dtype=np.int64)
+        inst, _ = pd.factorize(frame["institution"].iloc[candidates])
+        subj, names = pd.factorize(frame["subject_id"].iloc[candidates])
         group = inst.astype(np.int64) * max(len(names), 1) + subj
-        hit = repeat_subject_rule(group, local, thresholds.repeat_limit, thresholds.repeat_window_days)
-        return np.sort(rows[hit])
+        hit = repeat_subject_rule(group, local[candidates], thresholds.repeat_limit, thresholds.repeat_window_days)
+        return np.sort(rows[candidates][hit])
     # users: the period's rows only (as rules.apply_rules)
     start = int(np.datetime64(period.first_day, "ms").astype("int64"))
     end = int(np.datetime64(period.next_first_day, "ms").astype("int64"))
@@ -441,5 +454,5 @@ def run(plan: Plan, period: Span, thresholds: Thresholds, users: pd.DataFrame | 
     return MonthResult(report, merge_results([r for r in results if r is not None]))
 
 
-__all__ = ["BucketJob", "MonthResult", "Plan", "ProcessMapper", "Slice", "bucket_of", "process_mapper", "check_slice", "merge_reports",
+__all__ = ["BucketJob", "MonthResult", "Plan", "ProcessMapper", "Slice", "bucket_of", "process_mapper", "string_hash", "check_slice", "merge_reports",
            "merge_results", "plan", "run", "scan", "serial", "solve_bucket"]

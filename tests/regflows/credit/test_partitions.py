@@ -128,3 +128,20 @@ def test_two_processes_find_what_one_finds_and_the_bar_hears_each_partition(mont
     pd.testing.assert_frame_equal(one.rules.flagged, two.rules.flagged)
     assert (one.rules.counts, one.rules.regions, one.rules.warnings) == (two.rules.counts, two.rules.regions, two.rules.warnings)
     assert heard == list(range(1, 2 * len(plan.slices) + 3 * plan.buckets + 1))  # one tick a partition step
+
+
+def test_subjects_sharing_a_hash_are_still_told_apart(baseline: ModuleType, tmp_path: Path) -> None:
+    """The 30-day rule's candidates are narrowed by a hash of the last eight bytes: two subjects
+    queried twice each with the same hash are not one subject queried four times."""
+    assert partitions.string_hash(pd.Series(["A-12345678", "B-12345678"], dtype="str")).tolist()[0] == \
+        partitions.string_hash(pd.Series(["B-12345678"], dtype="str")).tolist()[0]
+    frame = generate(3_000, 9, SEP).frame
+    extra = frame.iloc[:6].copy()
+    extra["query_id"] = [f"Z{k}" for k in range(6)]
+    extra["subject_id"] = ["A-12345678", "B-12345678", "A-12345678", "B-12345678", "C-12345678", "C-12345678"]
+    extra["institution"] = "YX0001"
+    extra["queried_at"] = pd.to_datetime([f"2025-09-{d:02d} 10:00:00" for d in (3, 4, 5, 8, 9, 10)]).astype(frame["queried_at"].dtype)
+    log = _write(pd.concat([extra, frame], ignore_index=True), tmp_path / "log.parquet", 1_000)
+    parted = baseline.regflows_result(log, SEP.label, partition_rows=1_500)
+    assert baseline.differences(baseline.run(log, SEP.label), parted) == []
+    assert not parted.flagged["query_id"].isin([f"Z{k}" for k in range(6)]).any()
