@@ -301,3 +301,43 @@ def test_an_overlong_text_field_is_a_failing_row_shown_clipped(tmp_path: Path, q
     shown = [r["值"] for rep in failure.reports for _, r in rep.failures.iterrows() if r["字段"] == "institution"]
     assert shown and all(len(v) < 200 and "共 5000000 个字符" in v for v in shown)
     assert all(f.stat().st_size < 100_000 for f in failure.files)
+
+
+def test_a_fresh_process_validates_in_a_process_of_its_own_with_the_same_report(tmp_path: Path, row, write_csv) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18, goal 2: where great-expectations is not yet imported (a command run from the
+    shell) the suites run in a spawned process that imports it while the files are read; its
+    report is the one this process makes, failing rows and all."""
+    import subprocess
+    import sys
+
+    from regflows.credit.io import read_log, read_users
+    from regflows.credit.models import Period
+    from regflows.credit.quality import check
+    from regflows.credit.settings import thresholds
+
+    log = write_csv(tmp_path / "log.csv", [row("a", "2025-09-10 10:00:00"), row("a", "2025-09-11 10:00:00"),
+                                           row("b", "2025-09-12 10:00:00", subject_id="110101199003071234")])
+    users = write_csv(tmp_path / "users.csv", [{"user_id": "u1", "status": "gone", "formal_employee": "true"}],
+                      columns=["user_id", "status", "formal_employee"])
+    code = f"""
+import json, os, sys
+from regflows.credit.io import read_log, read_users
+from regflows.credit.models import Period
+from regflows.credit.quality import validator
+from regflows.credit.settings import thresholds
+with validator() as validate:
+    here = "great_expectations" in sys.modules
+    reports = [validate("log", read_log({str(log)!r}).frame, Period(2025, 9), thresholds(), 2),
+               validate("users", read_users({str(users)!r}).frame, Period(2025, 9), thresholds(), 2)]
+print(json.dumps([here, "great_expectations" in sys.modules] + [r.failures.astype(str).values.tolist() for r in reports]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=600,
+                          env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])})
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    here, imported, log_failures, user_failures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (here, imported) == (False, False)  # validated elsewhere: this process never imported it
+    expected = [check("log", read_log(log).frame, Period(2025, 9), thresholds(), 2).failures.astype(str).values.tolist(),
+                check("users", read_users(users).frame, Period(2025, 9), thresholds(), 2).failures.astype(str).values.tolist()]
+    assert [log_failures, user_failures] == expected and len(log_failures) >= 3 and user_failures
