@@ -213,6 +213,7 @@ def replicate(source: Path, copies: int, target: Path) -> None:
     memory), each copy's ids prefixed ``c<k>-`` (queries, users, subjects, authorizations): the
     months of ``copies`` institutions of one group, as a big bank's month of ten times the demo
     would look (distinct users and subjects, the same shares of each finding)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -223,7 +224,9 @@ def replicate(source: Path, copies: int, target: Path) -> None:
                 table = reader.read_row_group(g)
                 for col in ("query_id", "user_id", "subject_id", "authorization_id"):
                     i = table.schema.get_field_index(col)
-                    table = table.set_column(i, col, pc.binary_join_element_wise(f"c{k}-", table[col], ""))
+                    kind = table.schema.field(col).type
+                    joined = pc.binary_join_element_wise(pa.scalar(f"c{k}-", type=kind), table[col], pa.scalar("", type=kind))
+                    table = table.set_column(i, col, joined)
                 writer.write_table(table)
 
 
