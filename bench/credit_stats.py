@@ -21,7 +21,7 @@ Peak memory is each contender's own: the larger of its process's high-water mark
 printed by the process itself at exit: the parent's peak would otherwise be carried into the
 child's ``ru_maxrss`` across fork and exec) and the peak of the summed resident memory of its
 whole process tree, sampled every 50 ms (regflows' partitions run in worker processes:
-``credit_partition_workers``, 2 by default; a month above ``credit_partition_rows``, 2 M rows by
+``credit_partition_workers``, 2 by default; a month above ``credit_partition_rows``, 5 M rows by
 default, is partitioned, so 10 M and 100 M rows are, 1 M is not). The fixed cost (a 1,000-row log: imports, profile, store) is reported apart.
 
 The differential check: after each size, the flagged-queries files and the counts of both are

@@ -140,9 +140,9 @@ class CreditSettings(_Strict):
         json_schema_extra=_clause(NO_CLAUSE),
     )
     credit_partition_rows: int = Field(
-        default=2_000_000, ge=0,
-        description="查询日志（Parquet）超过此行数时分区处理：每个分区最多约此行数（按文件的行组划分），内存随分区大小而定；"
-                    "0 表示始终整体读入。统计结果与整体读入完全相同",
+        default=5_000_000, ge=0,
+        description="查询日志（Parquet）超过此行数时分区处理：每个分区约 100 万行（按文件的行组划分，且不超过此行数），内存约为进程数乘以一个分区所需；"
+                    "0 表示始终整体读入。统计结果与整体读入完全相同；默认 500 万行：再小则分区（两个进程各处理约百万行）反比整体读入更占内存",
         json_schema_extra=_clause(NO_CLAUSE),
     )
     credit_dask_address: str | None = Field(

@@ -10,7 +10,7 @@ rows that lie anywhere in the month (issue 18, goal 3):
 - the uniqueness of ``query_id`` (the data-quality suite): every row of one id.
 
 So the month is partitioned twice. **Slices** are runs of consecutive Parquet row groups (at
-most ``credit_partition_rows`` rows each, unless one row group alone is bigger): each slice is
+most :data:`SLICE_ROWS` rows each, unless one row group alone is bigger): each slice is
 read once to *scan* its keys, and once more to be *checked* (the great-expectations suite on
 every row) and *counted* (the rules on every row). **Buckets** are made by the scan: each key
 column's values go to the bucket their hash names, so every row of one user, one subject or one
@@ -34,10 +34,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import multiprocessing
+import os
 import shutil
+import signal
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,9 +119,15 @@ class MonthResult:
     error: BaseException | None = None
 
 
+#: The rows of a slice, at most (unless one row group alone is more): pyarrow's and pandas' own
+#: row group, and a slice a worker process holds in well under a gigabyte (issue 18).
+SLICE_ROWS = 1_048_576
+
+
 def plan(path: Path, partition_rows: int, time_format: str | None = None, spill_dir: Path | None = None) -> Plan | None:
     """The partitioning of ``path``, or None when the whole file is read at once: not Parquet
-    (CSV and Excel months are read whole), or no more than ``partition_rows`` rows."""
+    (CSV and Excel months are read whole), or no more than ``partition_rows`` rows. Slices hold
+    at most :data:`SLICE_ROWS` rows, and at most ``partition_rows``."""
     if path.suffix.lower() not in {".parquet", ".pq"} or partition_rows <= 0:
         return None
     try:
@@ -134,9 +143,10 @@ def plan(path: Path, partition_rows: int, time_format: str | None = None, spill_
     slices: list[Slice] = []
     groups: list[int] = []
     first = rows = 0
+    most = min(partition_rows, SLICE_ROWS)
     for g in range(meta.num_row_groups):
         n = meta.row_group(g).num_rows
-        if groups and rows + n > partition_rows:
+        if groups and rows + n > most:
             slices.append(Slice(len(slices), tuple(groups), first, rows))
             first, groups, rows = first + rows, [], 0
         groups.append(g)
@@ -182,8 +192,7 @@ def string_hash(values: pd.Series) -> np.ndarray:
 
 def _spill(plan: Plan, kind: str, number: int, bucket: np.ndarray, columns: dict[str, Any]) -> None:
     """Write this slice's rows of each bucket into ``spill/kind/<bucket>-<slice>.arrow``."""
-    folder = plan.spill / kind
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = plan.spill / kind  # made by run(): a step outliving its run finds no folder and stops (never remakes it)
     order = np.argsort(bucket, kind="stable")  # stable: each bucket's rows stay in file order
     bounds = np.searchsorted(bucket[order], np.arange(plan.buckets + 1))
     table = pa.table(columns)
@@ -250,6 +259,8 @@ def solve_bucket(plan: Plan, job: BucketJob, period: Span, thresholds: Threshold
             return np.zeros(0, dtype=np.int64)
         inst, _ = pd.factorize(frame["institution"].iloc[candidates])
         subj, names = pd.factorize(frame["subject_id"].iloc[candidates])
+        known = (inst >= 0) & (subj >= 0)  # a missing one fails the suite: no count is kept then
+        candidates, inst, subj = candidates[known], inst[known], subj[known]
         group = inst.astype(np.int64) * max(len(names), 1) + subj
         hit = repeat_subject_rule(group, local[candidates], thresholds.repeat_limit, thresholds.repeat_window_days)
         return np.sort(rows[candidates][hit])
@@ -259,6 +270,8 @@ def solve_bucket(plan: Plan, job: BucketJob, period: Span, thresholds: Threshold
     keep = (local >= start) & (local < end)
     local, rows = local[keep], rows[keep]
     user, _ = pd.factorize(frame["user_id"][keep])
+    known = user >= 0  # a missing user fails the suite: no count is kept then
+    user, local, rows = user[known], local[known], rows[known]
     day = local - np.mod(local, _MS_PER_DAY)
     hit = daily_volume_rule(user, day, local, thresholds.daily_limit)
     return np.sort(rows[hit])
@@ -318,6 +331,9 @@ class ProcessMapper:
         finally:
             for future in futures:
                 future.cancel()
+            # the steps already running finish before the caller goes on (and removes the
+            # spill folder they write into)
+            wait(futures)
 
 
 @contextmanager
@@ -327,8 +343,22 @@ def process_mapper(workers: int) -> Iterator[Mapper]:
     if workers <= 1:
         yield serial
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_started) as pool:
         yield ProcessMapper(pool)
+
+
+def _worker_started() -> None:
+    """A worker process ends with its parent, even one killed with SIGKILL (Linux's parent-death
+    signal), and leaves Ctrl-C to it: the parent stops the pool and removes the spill folder; a
+    worker interrupted on its own would print its traceback over the parent's message."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the signal was asked for
+            os._exit(1)
 
 
 def _mapped(mapper: Mapper, step: Callable[[T], R], items: Sequence[T], label: str,
@@ -365,11 +395,25 @@ def merge_reports(reports: Iterable[QualityReport]) -> QualityReport:
     failures = [r.failures for r in reports if not r.failures.empty]
     rows = [r.failing_rows for r in reports if not r.failing_rows.empty]
     first = reports[0]
+    _same_types(rows)
     return QualityReport(
         first.input_name, success=all(r.success for r in reports), checks=first.checks,
         failures=(pd.concat(failures, ignore_index=True).sort_values(["行号", "字段"], kind="stable")
                   if failures else first.failures),
         failing_rows=pd.concat(rows, ignore_index=True) if rows else first.failing_rows)
+
+
+def _same_types(frames: list[pd.DataFrame]) -> None:
+    """A column that a slice shows as text (its unreadable values kept as they were written) and
+    another as typed values becomes text in all, as the whole-file report writes it
+    (:func:`regflows.credit.quality._report`: each other value as ``str``, a missing one empty)."""
+    for col in frames[0].columns if frames else []:
+        kinds = {str(f[col].dtype) for f in frames}
+        if len(kinds) < 2:
+            continue
+        for f in frames:
+            if not (f[col].dtype == object or pd.api.types.is_string_dtype(f[col].dtype)):
+                f[col] = ["" if pd.isna(v) else str(v) for v in f[col]]
 
 
 def merge_results(results: Sequence[RuleResult]) -> RuleResult:
@@ -417,6 +461,25 @@ class _Steps:
                            piece.holds(self.duplicates), hits)
 
 
+#: A run's spill folder is named for its process: ``regflows-credit-partitions-<pid>-<random>``.
+_SPILL_PREFIX = "regflows-credit-partitions-"
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the spill folders of runs whose process is gone (killed: no ``finally`` ran); they
+    hold the keys of a month's queries (user, subject, query ids)."""
+    for old in folder.glob(f"{_SPILL_PREFIX}*"):
+        pid = old.name.removeprefix(_SPILL_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or not old.is_dir() or old.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
 def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
     return np.sort(np.concatenate(parts)) if len(parts) else np.zeros(0, dtype=np.int64)
 
@@ -428,7 +491,10 @@ def run(plan: Plan, period: Span, thresholds: Thresholds, users: pd.DataFrame | 
     ``count``: False when another input already failed its suite (the log is still checked, so
     that the operator sees every failing row at once, as in the whole-file run)."""
     mapper = mapper or serial
-    plan = dataclasses.replace(plan, spill=Path(tempfile.mkdtemp(prefix="regflows-credit-partitions-", dir=plan.spill)))
+    _sweep(plan.spill)
+    plan = dataclasses.replace(plan, spill=Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=plan.spill)))
+    for kind in _KINDS:
+        (plan.spill / kind).mkdir()
     steps = _Steps(plan, period, thresholds, users, line_base)
     total = 2 * len(plan.slices) + (len(_KINDS) if count else 1) * plan.buckets
     done = [0]
@@ -442,7 +508,7 @@ def run(plan: Plan, period: Span, thresholds: Thresholds, users: pd.DataFrame | 
             try:
                 solved = _mapped(mapper, steps.solve, jobs, "分桶计算", progress, done, total)
                 steps.hits = {kind: _joined([r for j, r in zip(jobs, solved) if j.kind == kind]) for kind in ("subject", "user")}
-            except OverflowError as exc:  # held back: the suite speaks first (rules.repeat_subject_rule)
+            except (OverflowError, ValueError) as exc:  # held back: the suite speaks first (raised after it, if it passes)
                 error = exc
         outcomes = _mapped(mapper, steps.check, plan.slices, "质量检查与规则", progress, done, total)
     finally:

@@ -145,3 +145,80 @@ def test_subjects_sharing_a_hash_are_still_told_apart(baseline: ModuleType, tmp_
     parted = baseline.regflows_result(log, SEP.label, partition_rows=1_500)
     assert baseline.differences(baseline.run(log, SEP.label), parted) == []
     assert not parted.flagged["query_id"].isin([f"Z{k}" for k in range(6)]).any()
+
+
+def test_text_times_with_an_unreadable_one_in_one_slice_are_reported_as_the_whole_file_does(
+        baseline: ModuleType, tmp_path: Path) -> None:
+    """Review of issue 18: a slice with an unreadable time shows its times as text, the others as
+    times; the failing rows of both are written as the whole-file report writes them."""
+    frame = generate(9_000, 3, SEP).frame
+    frame["queried_at"] = frame["queried_at"].astype(str)
+    frame.loc[300, "queried_at"] = "garbage"
+    frame.loc[7_000, "queried_at"] = "2025-13-01 00:00:00"
+    frame.loc[5_000, "user_id"] = None  # a failing row in a slice whose times are all readable
+    log = _write(frame, tmp_path / "text.parquet", 1_000)
+    parted = baseline.regflows_result(log, SEP.label, partition_rows=2_000)  # writes the failing rows' file
+    whole = baseline.regflows_result(log, SEP.label)
+    assert sorted(map(tuple, parted.failures.to_numpy().tolist())) == sorted(map(tuple, whole.failures.to_numpy().tolist()))
+    assert {301, 5_001, 7_001} <= set(parted.failures["row"].astype(int))
+
+
+def _damaged(source: Path, target: Path) -> Path:
+    data = bytearray(source.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 5_000] = np.random.default_rng(1).integers(0, 256, 5_000, dtype=np.uint8).tobytes()
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_a_failing_step_leaves_no_spill_folder_and_no_stale_one_survives(month: tuple[Path, Path], tmp_path: Path) -> None:
+    """Review of issue 18: steps still running in the workers when another failed re-created the
+    removed spill folder; a killed run's folder stayed for ever."""
+    from regflows.credit.models import CreditInputError
+    from regflows.credit.settings import thresholds
+    from regflows.profile import load_profile
+
+    th = thresholds(load_profile(ROOT / "profiles" / "demo.yaml").settings)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    stale = spill / "regflows-credit-partitions-4194000-dead"  # a process that is gone
+    (stale / "subject").mkdir(parents=True)
+    mine = spill / f"regflows-credit-partitions-{__import__('os').getpid()}-alive"  # a process that runs
+    mine.mkdir()
+    plan = partitions.plan(_damaged(month[0], tmp_path / "damaged.parquet"), 10_000, spill_dir=spill)
+    assert plan is not None
+    with partitions.process_mapper(2) as mapper, pytest.raises(CreditInputError, match="无法读取"):
+        partitions.run(plan, SEP, th, mapper=mapper)
+    __import__("time").sleep(2)  # a straggling step would have re-created its folder by now
+    assert sorted(p.name for p in spill.iterdir()) == [mine.name]
+
+
+def test_the_workers_end_with_a_killed_parent(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = """
+import os, sys, time
+from regflows.credit import partitions
+with partitions.process_mapper(2) as mapper:
+    futures = [mapper.pool.submit(time.sleep, 300) for _ in range(2)]
+    time.sleep(3)
+    print(" ".join(str(p) for p in mapper.pool._processes), flush=True)
+    time.sleep(300)
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert parent.stdout is not None
+    workers = [int(p) for p in parent.stdout.readline().split()]
+    assert len(workers) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 20
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in workers if os.path.exists(f"/proc/{p}") and "Z" not in open(f"/proc/{p}/stat").read().split(")")[1][:3]]
+    assert alive == []
