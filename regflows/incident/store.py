@@ -40,8 +40,10 @@ def incident_id_for(record: dict[str, Any], unit: str) -> str:
 
 
 def save_incident(incident_id: str, record: dict[str, Any], unit: str, grading: dict[str, Any], rules_version: str,
-                  actor: str, participants: list[str] | None = None, url: str | None = None) -> bool:
-    """Record the incident once (True when new); the ledger entry commits with it."""
+                  actor: str, participants: list[str] | None = None, url: str | None = None, *, flow_run: str | None = None) -> bool:
+    """Record the incident once (True when new); the ledger entry commits with it. ``flow_run``: the
+    incident-response run the declaration started, when it is recorded before that run does it
+    (``POST /incidents``, regflows/incident/declaration.py): that run then goes on with it."""
     with db.session(url) as s:
         if s.get(Incident, incident_id) is not None:
             return False
@@ -56,12 +58,14 @@ def save_incident(incident_id: str, record: dict[str, Any], unit: str, grading: 
         )
         s.flush()
         now = utcnow()
-        s.add(IncidentEvent(incident_id=incident_id, at=now, kind="recorded", actor=actor,
-                            detail={"unit": unit, "participants": participants} if participants else {"unit": unit}))
+        detail: dict[str, Any] = {"unit": unit, **({"participants": participants} if participants else {}),
+                                  **({"flow_run": flow_run} if flow_run else {})}
+        s.add(IncidentEvent(incident_id=incident_id, at=now, kind="recorded", actor=actor, detail=detail))
         s.add(IncidentEvent(incident_id=incident_id, at=now, kind="graded", actor="regflows",
                             detail={"grade": grading["grade"], "reasons": grading.get("reasons", [])}))
         ledger.append_in(s, "incident.recorded", incident_id, {"unit": unit, "title": record["title"], "grade": grading["grade"],
-                                                               "drill": bool(record.get("drill")), "rules_version": rules_version})
+                                                               "drill": bool(record.get("drill")), "rules_version": rules_version,
+                                                               **({"flow_run": flow_run} if flow_run else {})})
     return True
 
 
@@ -97,6 +101,18 @@ def exists(incident_id: str, url: str | None = None) -> bool:
     """Whether an incident of this id is on record (a second declaration of it is refused)."""
     with db.session(url) as s:
         return s.get(Incident, incident_id) is not None
+
+
+def recorded_for_run(incident_id: str, flow_run: str | None, url: str | None = None) -> bool:
+    """Whether the incident was recorded for the incident-response run ``flow_run`` (by the
+    declaration that started it: :func:`save_incident` ``flow_run``): that run is not a second
+    declaration of it."""
+    if not flow_run:
+        return False
+    with db.session(url) as s:
+        detail = s.execute(select(IncidentEvent.detail).where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "recorded")
+                           .order_by(IncidentEvent.id).limit(1)).scalar_one_or_none()
+    return bool(detail) and detail.get("flow_run") == str(flow_run)
 
 
 def revise(incident_id: str, record: dict[str, Any], grading: dict[str, Any], detail: dict[str, Any], actor: str, *,
