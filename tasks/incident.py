@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
@@ -78,10 +79,11 @@ def form_task(form: IncidentForm, declared_by: str, participants: list[str], pro
 @task(name="record-incident 登记事件")
 def record_task(record: IncidentRecord, profile: Profile, actor: str, participants: list[str] | None = None) -> dict[str, Any]:
     """Grade and record the declaration, once. Already on record for this very run (``POST /incidents``
-    recorded and alerted at once: regflows/incident/declaration.py), the run goes on with it."""
+    recorded and alerted at once, under this run's idempotency key: regflows/incident/declaration.py),
+    the run goes on with it."""
     unit = check_against_profile(record, profile)
     check_times(record, utcnow(), profile.settings)  # the form's path too (issue 13, 8)
-    recorded = record_declaration(record, unit.code, actor, participants, flow_run.get_id())
+    recorded = record_declaration(record, unit.code, actor, participants, _run_key())
     incident_id = recorded.incident_id
     if recorded.duplicate:  # a second declaration of it (issue 14, 2): refused before anything is written or sent
         refusal = DuplicateDeclaration(incident_id, update_form_link(incident_id, str(PREFECT_API_URL.value())))
@@ -95,6 +97,12 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
                 "；".join(grading["reasons"]))
     return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading, "created": recorded.created,
             "record": recorded.record}
+
+
+def _run_key() -> str | None:
+    """This run's idempotency key: the one ``POST /incidents`` recorded its incident with."""
+    context = FlowRunContext.get()
+    return context.flow_run.idempotency_key if context is not None and context.flow_run is not None else None
 
 
 @task(name="compute-clock 计算监管时限")
