@@ -26,7 +26,10 @@ title, and the parts of it from the flow run's state history on the server:
 Before issue 18 the alert was sent by the run only, after ``run_running`` plus its first tasks
 (reading the form, recording, grading, the clock).
 
-Percentiles by nearest rank (p95 of 30 samples is the 29th smallest). With ``--before DIR``
+Each stack's line also says how its runs ended (``runs_ended``: every run must complete, going on
+with the incident the endpoint recorded for it) and ``alerts_delivered_twice`` (recipients who got
+one incident's alert more than once: the endpoint and the run send it under one notice id, and
+each channel's claim must keep it to one). Percentiles by nearest rank (p95 of 30 samples is the 29th smallest). With ``--before DIR``
 (another checkout, e.g. ``git archive COMMIT | tar -x -C /tmp/before``) that checkout's stack is
 measured first against the same Prefect server and vendor, then this one's, and the ratio of the
 p95s is printed. Each stack's lines carry the 1-minute load average at its start and end: the
