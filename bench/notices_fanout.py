@@ -5,8 +5,8 @@ Run: ``.venv/bin/python bench/notices_fanout.py [--recipients 200] [--latency-ms
 Both runs go through the real path: profile routing, send-time secret resolution, claim-before-
 send in a SQLite store, Apprise (a fresh object per delivery) over HTTP to a local server that
 answers after ``latency-ms`` (a stand-in for a vendor's network round trip), settle, ledger. The
-server runs in a process of its own, as a vendor's does: its threads do not compete with the
-senders for this process's interpreter lock. The baseline is the same engine with one worker
+server runs in a process of its own, as a vendor's does (bench/local_vendor.py): its threads do
+not compete with the senders for this process's interpreter lock. The baseline is the same engine with one worker
 (sequential), in the same process and run, so the ratio is what concurrency buys. With
 ``--before DIR`` (another checkout of regflows, e.g. ``git worktree add /tmp/before main``) the
 concurrent run of that code is measured first, in a child process against the same server, and
@@ -22,34 +22,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def start_server(latency: float) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            time.sleep(latency)
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 256  # the listen backlog: a class attribute, read when it binds
-
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+sys.path.insert(0, str(ROOT))  # bench's own helpers; main() puts --root before it: the regflows measured comes from there
+from bench import local_vendor  # noqa: E402
 
 
 def profile_for(port: int, n: int):  # type: ignore[no-untyped-def]
@@ -88,14 +66,6 @@ def run(profile, workers: int, label: str) -> dict:  # type: ignore[no-untyped-d
             "seconds_to_last_delivery": round(elapsed, 3), "deliveries_per_second": round(delivered / elapsed, 1)}
 
 
-def serve(latency: float) -> None:
-    """The vendor's side, in a process of its own: prints its port, serves until stdin closes."""
-    server = start_server(latency)
-    print(server.server_address[1], flush=True)
-    sys.stdin.read()
-    server.shutdown()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=200)
@@ -104,20 +74,14 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="another checkout: measure its concurrent run first")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)  # the code measured
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)  # a server already running
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--concurrent-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.latency_ms / 1000)
-        return
     sys.path.insert(0, str(args.root.resolve()))
     server = None
     port = args.port
     if port is None:
-        server = subprocess.Popen([sys.executable, __file__, "--serve", "--latency-ms", str(args.latency_ms)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
+        server = local_vendor.spawn(args.latency_ms / 1000)
+        port = server.port
     try:
         before = None
         if args.before is not None:
@@ -148,9 +112,7 @@ def main() -> None:
         print(json.dumps({**ratios, "load_average_1min_at_start": round(load, 2), "cores": os.cpu_count()}))
     finally:
         if server is not None:
-            assert server.stdin is not None
-            server.stdin.close()
-            server.wait(timeout=10)
+            server.close()
 
 
 if __name__ == "__main__":

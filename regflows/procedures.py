@@ -82,9 +82,10 @@ class Procedure:
 
 def _incident_routes() -> Sequence[BaseRoute]:
     # Imported when the endpoint is assembled, not at start-up: see Procedure.routes.
-    from regflows.incident.ingest import ROUTES
+    from regflows.incident.ingest import routes
+    from tasks.notices import sms_rate_limiter  # the immediate alert's SMS take the run's rate limit too
 
-    return ROUTES
+    return routes(sms_rate_limiter)
 
 
 def _inspection_routes() -> Sequence[BaseRoute]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
@@ -19,10 +20,11 @@ from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
 from regflows.incident import alerts, closing, drafts, extensions, store
 from notices.files import file_url
-from regflows.incident.clock import obligation_choices, rule_set_for
+from regflows.incident.clock import obligation_choices
+from regflows.incident.declaration import record_declaration
 from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.form_link import update_form_link
-from regflows.incident.grading import Grading, grade
+from regflows.incident.grading import Grading
 from regflows.incident.recompute import clock_rows
 from notices.masking import mask_pii
 from regflows.incident.form import SYSTEM_DECLARERS, IncidentForm
@@ -76,27 +78,31 @@ def form_task(form: IncidentForm, declared_by: str, participants: list[str], pro
 
 @task(name="record-incident 登记事件")
 def record_task(record: IncidentRecord, profile: Profile, actor: str, participants: list[str] | None = None) -> dict[str, Any]:
+    """Grade and record the declaration, once. Already on record for this very run (``POST /incidents``
+    recorded and alerted at once, under this run's idempotency key: regflows/incident/declaration.py),
+    the run goes on with it."""
     unit = check_against_profile(record, profile)
     check_times(record, utcnow(), profile.settings)  # the form's path too (issue 13, 8)
-    grading = grade(record)
-    data = record.model_dump(mode="json")
-    data, typed_end = closing.untyped_end(data)  # CQ-PLAN 第四篇三、第五篇: the end is the closing's last approval
-    incident_id = store.incident_id_for(data, unit.code)
-    if store.exists(incident_id):  # a second declaration of it (issue 14, 2): refused before anything is written or sent
+    recorded = record_declaration(record, unit.code, actor, participants, _run_key())
+    incident_id = recorded.incident_id
+    if recorded.duplicate:  # a second declaration of it (issue 14, 2): refused before anything is written or sent
         refusal = DuplicateDeclaration(incident_id, update_form_link(incident_id, str(PREFECT_API_URL.value())))
         get_run_logger().error("%s", refusal)
         return {"refused": str(refusal), "incident_id": incident_id, "update_form": refusal.link}
-    rules = rule_set_for(record.discovered_at)
-    created = store.save_incident(incident_id, data, unit.code, grading.model_dump(mode="json"), rules.version, actor,
-                                  participants if record.drill else None)
     logger = get_run_logger()
-    if created and typed_end:
-        store.add_event(incident_id, "response_end_ignored", actor,
-                        {"typed": typed_end, "reason": "应急响应结束时间由结束审批记录（CQ-PLAN 第四篇三），申报时填写的值不予采用"})
-        logger.warning("事件 %s：申报中的应急响应结束时间 %s 不予采用，结束时间由结束审批记录（CQ-PLAN 第四篇三）", incident_id, typed_end)
-    logger.info("%s 事件 %s：%s级（%s），%s", "登记" if created else "已登记", incident_id, grading.grade, grading.warning_zh, "；".join(grading.reasons))
-    return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading.model_dump(mode="json"), "created": created,
-            "record": store.load_incident(incident_id).record}
+    if recorded.created and recorded.typed_end:
+        logger.warning("事件 %s：申报中的应急响应结束时间 %s 不予采用，结束时间由结束审批记录（CQ-PLAN 第四篇三）", incident_id, recorded.typed_end)
+    grading = recorded.grading
+    logger.info("%s 事件 %s：%s级（%s），%s", "登记" if recorded.created else "已登记", incident_id, grading["grade"], grading["warning_zh"],
+                "；".join(grading["reasons"]))
+    return {"incident_id": incident_id, "unit": unit.code, "unit_name": unit.name, "grading": grading, "created": recorded.created,
+            "record": recorded.record}
+
+
+def _run_key() -> str | None:
+    """This run's idempotency key: the one ``POST /incidents`` recorded its incident with."""
+    context = FlowRunContext.get()
+    return context.flow_run.idempotency_key if context is not None and context.flow_run is not None else None
 
 
 @task(name="compute-clock 计算监管时限")

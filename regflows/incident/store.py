@@ -40,8 +40,11 @@ def incident_id_for(record: dict[str, Any], unit: str) -> str:
 
 
 def save_incident(incident_id: str, record: dict[str, Any], unit: str, grading: dict[str, Any], rules_version: str,
-                  actor: str, participants: list[str] | None = None, url: str | None = None) -> bool:
-    """Record the incident once (True when new); the ledger entry commits with it."""
+                  actor: str, participants: list[str] | None = None, url: str | None = None, *, run_key: str | None = None) -> bool:
+    """Record the incident once (True when new); the ledger entry commits with it. ``run_key``: the
+    idempotency key of the incident-response run the declaration starts, when it is recorded
+    before that run does it (``POST /incidents``, regflows/incident/declaration.py): that run then
+    goes on with it."""
     with db.session(url) as s:
         if s.get(Incident, incident_id) is not None:
             return False
@@ -56,12 +59,14 @@ def save_incident(incident_id: str, record: dict[str, Any], unit: str, grading: 
         )
         s.flush()
         now = utcnow()
-        s.add(IncidentEvent(incident_id=incident_id, at=now, kind="recorded", actor=actor,
-                            detail={"unit": unit, "participants": participants} if participants else {"unit": unit}))
+        detail: dict[str, Any] = {"unit": unit, **({"participants": participants} if participants else {}),
+                                  **({"run_key": run_key} if run_key else {})}
+        s.add(IncidentEvent(incident_id=incident_id, at=now, kind="recorded", actor=actor, detail=detail))
         s.add(IncidentEvent(incident_id=incident_id, at=now, kind="graded", actor="regflows",
                             detail={"grade": grading["grade"], "reasons": grading.get("reasons", [])}))
         ledger.append_in(s, "incident.recorded", incident_id, {"unit": unit, "title": record["title"], "grade": grading["grade"],
-                                                               "drill": bool(record.get("drill")), "rules_version": rules_version})
+                                                               "drill": bool(record.get("drill")), "rules_version": rules_version,
+                                                               **({"run_key": run_key} if run_key else {})})
     return True
 
 
@@ -97,6 +102,21 @@ def exists(incident_id: str, url: str | None = None) -> bool:
     """Whether an incident of this id is on record (a second declaration of it is refused)."""
     with db.session(url) as s:
         return s.get(Incident, incident_id) is not None
+
+
+def run_key_of(incident_id: str, url: str | None = None) -> str | None:
+    """The idempotency key of the incident-response run the incident was recorded for
+    (:func:`save_incident` ``run_key``), None when its own run recorded it."""
+    with db.session(url) as s:
+        detail = s.execute(select(IncidentEvent.detail).where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "recorded")
+                           .order_by(IncidentEvent.id).limit(1)).scalar_one_or_none()
+    return (detail or {}).get("run_key")
+
+
+def recorded_for_run(incident_id: str, run_key: str | None, url: str | None = None) -> bool:
+    """Whether the incident was recorded for the incident-response run of idempotency key
+    ``run_key`` (by the declaration that starts it): that run is not a second declaration of it."""
+    return bool(run_key) and run_key_of(incident_id, url) == run_key
 
 
 def revise(incident_id: str, record: dict[str, Any], grading: dict[str, Any], detail: dict[str, Any], actor: str, *,

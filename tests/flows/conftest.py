@@ -28,8 +28,9 @@ def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smt
     ack.should_exit = True
 
 
-def _run_as_deployed(api: str, flow: Any, parameters: dict[str, Any], timeout: float = 180) -> dict[str, Any]:
-    """Run ``flow`` the way a served deployment runs it: a flow run created on the server, then
+def _run_as_deployed(api: str, flow: Any, parameters: dict[str, Any], timeout: float = 180, flow_run_id: str | None = None) -> dict[str, Any]:
+    """Run ``flow`` the way a served deployment runs it: a flow run created on the server (or the
+    run ``flow_run_id``, set Pending as a runner does when it picks it up), then
     ``python -m prefect.engine`` in a child process (what ``regflows up``'s runner starts for a
     deployment registered by entrypoint; that path logs an exception that ends a run, with its
     traceback, into the run's logs). Returns ``{"run": the flow run, "logs": its log messages}``."""
@@ -37,13 +38,18 @@ def _run_as_deployed(api: str, flow: Any, parameters: dict[str, Any], timeout: f
     import subprocess
     import sys
     import time
+    import uuid
 
     import httpx
     from prefect.client.orchestration import get_client
     from prefect.states import Pending
 
     with get_client(sync_client=True) as client:
-        run = client.create_flow_run(flow, parameters=parameters, state=Pending())
+        if flow_run_id is None:
+            run = client.create_flow_run(flow, parameters=parameters, state=Pending())
+        else:
+            client.set_flow_run_state(uuid.UUID(flow_run_id), Pending())
+            run = client.read_flow_run(uuid.UUID(flow_run_id))
     repo = Path(__file__).resolve().parents[2]
     module = flow.fn.__module__.replace(".", "/")
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT__FLOW_RUN_ID": str(run.id),
@@ -64,5 +70,6 @@ def _run_as_deployed(api: str, flow: Any, parameters: dict[str, Any], timeout: f
 @pytest.fixture
 def run_as_deployed(prefect_api: str) -> Any:
     """``run_as_deployed(flow, parameters)`` → ``{"run", "logs"}``: the flow run as a served
-    deployment runs it (a child ``python -m prefect.engine``), read back from the server."""
-    return lambda flow, parameters, timeout=180: _run_as_deployed(prefect_api, flow, parameters, timeout)
+    deployment runs it (a child ``python -m prefect.engine``), read back from the server.
+    ``flow_run_id=``: run that existing run (one a deployment's trigger created) instead."""
+    return lambda flow, parameters, timeout=180, flow_run_id=None: _run_as_deployed(prefect_api, flow, parameters, timeout, flow_run_id)

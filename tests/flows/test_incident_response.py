@@ -190,3 +190,63 @@ def test_a_refused_form_fails_the_deployed_run_in_chinese_with_no_traceback(worl
     assert state["type"] == "FAILED" and state["message"].startswith("事件申报未登记：") and "晚于当前时间" in state["message"]
     assert any("事件申报未登记" in m for m in logs)
     assert not [m for m in logs if "Traceback" in m or "unexpected exception" in m], logs
+
+
+@pytest.mark.prefect
+def test_the_endpoint_alerts_before_the_run_starts_and_the_run_goes_on_with_it(world, prefect_api: str, run_as_deployed,  # type: ignore[no-untyped-def]
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18, goal 4: ``POST /incidents`` records the incident for the run it starts (under that
+    run's idempotency key) and sends its alert at once, while that run is still waiting for a
+    runner (none serves it here: before, nothing was recorded or sent until it ran). The run, when it runs, goes on with the incident
+    recorded for it (not a second declaration), completes, and sends nobody the alert twice."""
+    from flows.incident_response import incident_response
+
+    incident_response.to_deployment(name="incident-response").apply()
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "ingest-token-for-tests")
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api)
+    http = world["http"]
+    body = record_due_in(60).model_dump(mode="json")
+    answer = httpx.post(f"{world['ack']}/incidents", json=body, headers={"Authorization": "Bearer ingest-token-for-tests"}, timeout=60)
+    assert answer.status_code == 202, answer.text
+    run_id, incident_id = answer.json()["flow_run_id"], answer.json()["incident_id"]
+    alerted = sorted(r.path for r in http.received if incident_id in r.json()["message"])
+    assert alerted, [r.path for r in http.received]  # delivered before the answer
+    assert httpx.get(f"{prefect_api}/flow_runs/{run_id}", timeout=30).json()["state"]["type"] == "SCHEDULED"
+    recorded = [e for e in store.timeline(incident_id) if e.kind == "recorded"]
+    key = httpx.get(f"{prefect_api}/flow_runs/{run_id}", timeout=30).json()["idempotency_key"]
+    assert recorded[0].detail["run_key"] == key and key.startswith("ingest:") and recorded[0].actor == "monitoring"
+    assert store.obligations_of(incident_id)  # the clock is stored: the alert named the next deadlines
+
+    ran = run_as_deployed(incident_response, {}, flow_run_id=run_id)
+    assert ran["run"]["state"]["type"] == "COMPLETED", ran["logs"]
+    assert any(f"已登记 事件 {incident_id}" in m for m in ran["logs"]), ran["logs"]
+    assert sorted(r.path for r in http.received if incident_id in r.json()["message"]) == alerted  # nobody twice
+    assert [e.kind for e in store.timeline(incident_id)].count("recorded") == 1
+    assert any(e.kind == "drafted" for e in store.timeline(incident_id))  # the run's own part: the drafts
+
+
+@pytest.mark.prefect
+def test_when_the_run_cannot_be_created_the_retry_starts_it_once(world, prefect_api: str, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The alert goes out before the run is created (issue 18, goal 4). When Prefect then refuses
+    the run, the answer is 503 naming the incident already recorded and alerted; the sender's retry
+    is a duplicate (409) and creates the missing run with the first attempt's idempotency key."""
+    from flows.incident_response import incident_response
+    from regflows.incident import ingest
+
+    incident_response.to_deployment(name="incident-response").apply()
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "ingest-token-for-tests")
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api)
+    body = {**record_due_in(60).model_dump(mode="json"), "title": "核心系统数据库主机被入侵（重试）"}
+    headers = {"Authorization": "Bearer ingest-token-for-tests"}
+    monkeypatch.setattr(ingest, "DEPLOYMENT", "incident-response/no-such-deployment")
+    refused = httpx.post(f"{world['ack']}/incidents", json=body, headers=headers, timeout=60)
+    assert refused.status_code == 503 and "已登记并已通知" in refused.json()["error"], refused.text
+    incident_id = refused.json()["incident_id"]
+    assert any(incident_id in r.json()["message"] for r in world["http"].received)
+    key = store.run_key_of(incident_id)
+    monkeypatch.setattr(ingest, "DEPLOYMENT", "incident-response/incident-response")
+    for _ in range(2):  # the second retry finds the run the first one created
+        again = httpx.post(f"{world['ack']}/incidents", json=body, headers=headers, timeout=60)
+        assert again.status_code == 409 and again.json()["incident_id"] == incident_id, again.text
+    runs = httpx.post(f"{prefect_api}/flow_runs/filter", timeout=30, json={"limit": 200}).json()
+    assert [r["idempotency_key"] for r in runs].count(key) == 1
