@@ -310,7 +310,8 @@ class Bench:
                    PREFECT_SERVER_DATABASE_MIGRATE_ON_START="false", PREFECT_SERVER_ANALYTICS_ENABLED="false",
                    PREFECT_API_URL=self.api, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="false",
                    PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="10",
-                   **redis_settings("127.0.0.1", self.redis_port, 0), **more)
+                   **redis_settings("127.0.0.1", self.redis_port, 0))
+        env.update(more)
         return env
 
     def sample_load(self) -> None:
@@ -795,6 +796,12 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as exc:
         print(f"命令失败：{' '.join(map(str, exc.cmd))}（退出码 {exc.returncode}）\n{exc.stderr or ''}\n"
               f"command failed: {exc.cmd[0]}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001  (whatever broke, said in both languages, then the details)
+        import traceback
+
+        traceback.print_exc()
+        print(f"压测脚本出错：{type(exc).__name__}: {exc}\nthe load-and-faults script broke: {type(exc).__name__}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("已中断 / interrupted", file=sys.stderr)
