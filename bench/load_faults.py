@@ -705,10 +705,12 @@ class Bench:
         while time.time() < end:
             self.supervise()
             time.sleep(2)
-        # No new runs (pausing a deployment removes its future runs), and the runs in flight
-        # finish, before counting what was sent.
+        # No new scheduled runs, and the runs in flight finish, before counting what was sent.
+        # Only deployments with schedules are paused: pausing deletes a deployment's Scheduled
+        # runs, and declarations still waiting for a worker must be counted as not completed.
         for deployment in self.prefect("POST", "/deployments/filter", {}):
-            self.prefect("POST", f"/deployments/{deployment['id']}/pause_deployment")
+            if deployment.get("schedules"):
+                self.prefect("POST", f"/deployments/{deployment['id']}/pause_deployment")
         # Not PENDING: a run whose worker died while submitting it stays PENDING for good
         # (counted below, with the concurrency slots such runs hold).
         with contextlib.suppress(BenchFailure):
