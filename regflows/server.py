@@ -82,8 +82,60 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> LocalServer:
+#: Prefect's settings that put its messaging, event cache, causal ordering, concurrency leases,
+#: background-task queue (docket) and worker-channel cleanup queue on Redis (prefect-redis): what
+#: lets the API run as several replicas and the background services as a process of their own
+#: (README, "Production"). Without them each process keeps these in its own memory, and events an
+#: API replica receives never reach the services process that stores them.
+REDIS_MODULES = {
+    "PREFECT_MESSAGING_BROKER": "prefect_redis.messaging",
+    "PREFECT_MESSAGING_CACHE": "prefect_redis.messaging",
+    "PREFECT_SERVER_EVENTS_CAUSAL_ORDERING": "prefect_redis.ordering",
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect_redis.lease_storage",
+    "PREFECT_SERVER_WORKER_CHANNEL_CLEANUP_QUEUE_STORAGE": "prefect_redis.cleanup_queue",
+}
+
+
+def redis_settings(host: str, port: int, db: int) -> dict[str, str]:
+    """The environment of every API replica and of the services process for a Redis at
+    ``host:port``, database ``db`` (:data:`REDIS_MODULES` plus where Redis is)."""
+    return {**REDIS_MODULES, "PREFECT_REDIS_MESSAGING_HOST": host, "PREFECT_REDIS_MESSAGING_PORT": str(port),
+            "PREFECT_REDIS_MESSAGING_DB": str(db), "PREFECT_SERVER_DOCKET_URL": f"redis://{host}:{port}/{db}"}
+
+
+def _server_env(prefect_home: Path) -> dict[str, str]:
+    env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def start_services(prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None,
+                   name: str = "prefect-services") -> LocalServer:
+    """Launch ``prefect server services start``: Prefect's background services (scheduler, late
+    runs, event persister, triggers, cancellations) in a process of their own, beside API
+    replicas started with ``services=False``. Only useful with Redis messaging
+    (:func:`redis_settings`): that is how events and messages reach it from the replicas. The
+    returned server's ``api`` is empty: this process answers no HTTP."""
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    env = _server_env(prefect_home)
+    env.update(extra_env or {})
+    if env.get("PREFECT_SERVER_API_AUTH_STRING"):  # services that call the API (automations' actions) pass it too
+        env.setdefault("PREFECT_API_AUTH_STRING", env["PREFECT_SERVER_API_AUTH_STRING"])
+    cmd = [sys.executable, "-m", "prefect", "server", "services", "start"]
+    with log.open("ab") as handle:
+        process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                   preexec_fn=_die_with_parent)
+    return LocalServer(process, "", log)
+
+
+def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: dict[str, str] | None = None,
+          services: bool = True, name: str = "prefect-server") -> LocalServer:
     """Launch ``prefect server start`` with its own PREFECT_HOME; returns once the process runs.
+
+    ``services=False`` starts an API replica only (``--no-services``): the background services
+    then run in :func:`start_services`, and every process shares Redis (:func:`redis_settings`).
 
     A server on any other address than the loopback one is refused without Prefect's basic auth
     (``PREFECT_SERVER_API_AUTH_STRING``, ``user:password``): the API hands out Secret blocks and
@@ -96,17 +148,19 @@ def start(host: str, port: int, prefect_home: Path, log_dir: Path, extra_env: di
                           "客户端（worker、regflows 命令）设置相同的 PREFECT_API_AUTH_STRING；否则能访问该端口的任何人都能读取 Secret 块、触发部署")
     prefect_home.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = log_dir / "prefect-server.log"
-    env = dict(os.environ, PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    env.pop("PREFECT_API_URL", None)
+    log = log_dir / f"{name}.log"
+    env = _server_env(prefect_home)
     # The UI asks /ui-settings where its API is; Prefect answers from its own host/port settings
     # (4200), not from `--port`: on another port the UI would call a server that is not there.
     env.setdefault("PREFECT_UI_API_URL", api_url(host, port))
     env.update(extra_env or {})
     if env.get("PREFECT_SERVER_API_AUTH_STRING"):  # the server's own clients (its services, the UI's settings) pass it too
         env.setdefault("PREFECT_API_AUTH_STRING", env["PREFECT_SERVER_API_AUTH_STRING"])
-    # All services stay on: the scheduler is what turns schedules into the upcoming runs.
+    # All services stay on unless they run elsewhere: the scheduler is what turns schedules into
+    # the upcoming runs.
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
+    if not services:
+        cmd.append("--no-services")
     with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                                    preexec_fn=_die_with_parent)

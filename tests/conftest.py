@@ -108,6 +108,38 @@ def pg_database() -> Iterator[Callable[[str], str]]:
     admin.dispose()
 
 
+REDIS_HOST, REDIS_PORT = "127.0.0.1", int(os.environ.get("REGFLOWS_TEST_REDIS_PORT", "6379"))
+_REDIS_CLAIM = "regflows-test:claim"
+
+
+@pytest.fixture
+def redis_db() -> Iterator[int]:
+    """A database number of its own on the Redis server at 127.0.0.1:6379: the first of 1-15 that
+    is empty, claimed atomically with a marker key (two test runs at once never share one). Every
+    key in it is deleted afterwards: it was empty before, so they are all keys this test made
+    (one by one, never FLUSHALL/FLUSHDB). An unreachable Redis fails the test: the server is part
+    of the test environment (CI runs one), and a skip would hide that Redis messaging went untested."""
+    import redis
+
+    claim = uuid.uuid4().hex
+    for db in range(1, 16):
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            if client.dbsize() == 0 and client.set(_REDIS_CLAIM, claim, nx=True) and client.dbsize() == 1:
+                break
+        except redis.RedisError as exc:
+            pytest.fail(f"Redis at {REDIS_HOST}:{REDIS_PORT} unavailable: {exc} (Redis 不可用：生产路径的 Redis 消息测试需要它)")
+        client.close()
+    else:
+        pytest.fail(f"Redis at {REDIS_HOST}:{REDIS_PORT}: no empty database among 1-15 for this test")
+    try:
+        yield db
+    finally:
+        for key in list(client.scan_iter(count=1000)):
+            client.delete(key)
+        client.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The store on each supported backend, migrated to head and set as REGFLOWS_DATABASE_URL."""

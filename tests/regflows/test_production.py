@@ -261,3 +261,137 @@ def test_two_workers_run_each_scheduled_run_once(pg_database: Callable[[str], st
             if worker.poll() is None:
                 _stop(worker)
         server.stop()
+
+
+# -- Redis: API replicas and a services process -------------------------------------------------
+
+PLAIN = textwrap.dedent(
+    """
+    from prefect import flow
+
+
+    @flow(name="replica-probe")
+    def replica_probe() -> None:
+        pass
+    """
+)
+
+
+def _replica_project(root: Path) -> Path:
+    """A manual deployment (runs made through the API) and a scheduled one (runs only the
+    scheduler makes)."""
+    (root / "flows").mkdir(parents=True)
+    (root / "flows" / "probe.py").write_text(PLAIN, encoding="utf-8")
+    config = {"deployments": [
+        {"name": "replica-manual", "entrypoint": "flows/probe.py:replica_probe", "schedules": []},
+        {"name": "replica-scheduled", "entrypoint": "flows/probe.py:replica_probe",
+         "schedules": [{"interval": EVERY, "timezone": "Asia/Shanghai"}]},
+    ]}
+    path = root / "prefect.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _events(api: str, flow_run_id: str) -> list[str]:
+    body = {"filter": {"any_resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+                       "occurred": {"since": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()}}, "limit": 50}
+    response = httpx.post(f"{api}/events/filter", json=body, timeout=30, auth=AUTH)
+    response.raise_for_status()
+    return [e["event"] for e in response.json()["events"]]
+
+
+def _wait(what: str, check: Callable[[], bool], logs: list[Path], timeout: float = 150) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            tails = "\n".join(f"== {p.name}\n{p.read_text(errors='replace')[-1500:]}" for p in logs if p.exists())
+            pytest.fail(f"{what} within {timeout:.0f} s:\n{tails}")
+        time.sleep(1)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.prefect
+def test_api_replicas_and_a_services_process_share_redis(pg_database: Callable[[str], str], redis_db: int, tmp_path: Path,
+                                                          free_port) -> None:  # type: ignore[no-untyped-def]
+    """README "Production": two `prefect server start --no-services` replicas and one `prefect server
+    services start`, all on one PostgreSQL and one Redis. A run made through replica A is run by a
+    worker that talks to replica B, and its events (sent to B by the worker, stored by the services
+    process from Redis) are read through A; a deployment's schedule makes runs only once the services
+    process runs: the replicas really run none of the services."""
+    from regflows.server import REDIS_MODULES, redis_settings, start, start_services, upgrade_database, wait_healthy
+    from regflows.store import migrate
+
+    store, prefect_db = pg_database("store"), pg_database("prefect")
+    yaml_path = _replica_project(tmp_path / "project")
+    env = _env(tmp_path, store, prefect_db, REGFLOWS_PREFECT_YAML=str(yaml_path), PREFECT_API_AUTH_STRING=":".join(AUTH))
+    migrate(store)
+    # `regflows migrate` in production; here Prefect's half of it, once, before any replica starts
+    # (replicas started at once would otherwise race to migrate the same database).
+    os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = env["PREFECT_SERVER_DATABASE_CONNECTION_URL"]
+    try:
+        upgrade_database(tmp_path / "migrate-home")
+    finally:
+        del os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"]
+
+    shared = {"PREFECT_SERVER_DATABASE_CONNECTION_URL": env["PREFECT_SERVER_DATABASE_CONNECTION_URL"],
+              "PREFECT_SERVER_DATABASE_MIGRATE_ON_START": "false", "PREFECT_SERVER_API_AUTH_STRING": ":".join(AUTH),
+              "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2", **redis_settings("127.0.0.1", 6379, redis_db)}
+    assert set(REDIS_MODULES) <= set(shared)
+    replicas: list = []
+    services = None
+    worker: subprocess.Popen[bytes] | None = None
+    logs = [tmp_path / "logs" / f"{n}.log" for n in ("replica-a", "replica-b", "prefect-services")] + [tmp_path / "worker.log"]
+    try:
+        # One after the other: on a new database, replicas starting at once race to register
+        # Prefect's block types and the loser exits (a duplicate key; README "Production").
+        for name in ("a", "b"):
+            replicas.append(start("127.0.0.1", free_port(), tmp_path / f"home-{name}", tmp_path / "logs", extra_env=shared,
+                                  services=False, name=f"replica-{name}"))
+            wait_healthy(replicas[-1], timeout=240)
+        a, b = (r.api for r in replicas)
+        deployed = subprocess.run([REGFLOWS, "deploy", "--pool", "replicas"], cwd=tmp_path, env=dict(env, PREFECT_API_URL=a),
+                                  capture_output=True, text=True, timeout=300)
+        assert deployed.returncode == 0, deployed.stderr
+        deployments = {d["name"]: d for d in httpx.post(f"{b}/deployments/filter", json={}, timeout=30, auth=AUTH).json()}
+        assert set(deployments) == {"replica-manual", "replica-scheduled"}  # registered through A, read through B
+
+        made = httpx.post(f"{a}/deployments/{deployments['replica-manual']['id']}/create_flow_run", json={}, timeout=30, auth=AUTH)
+        made.raise_for_status()
+        run_id = made.json()["id"]
+        log = (tmp_path / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "replicas", "--name", "w-b"], cwd=tmp_path,
+            env=dict(env, PREFECT_API_URL=b, PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="1"),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def state(api: str) -> str:
+            response = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30, auth=AUTH)
+            response.raise_for_status()
+            return response.json()["state_type"]
+
+        _wait("the run made through replica A did not complete", lambda: state(b) == "COMPLETED", logs)
+        assert state(a) == "COMPLETED"
+        # The replicas run no services: with the run complete and several scheduler loops gone
+        # by (2 s each), the scheduled deployment still has no run, and the run's events, which
+        # only the services' event persister stores, are nowhere.
+        time.sleep(8)
+        scheduled_id = deployments["replica-scheduled"]["id"]
+        assert [r for r in _runs(a) if r["deployment_id"] == scheduled_id] == []
+        assert _events(a, run_id) == []
+
+        services = start_services(tmp_path / "home-services", tmp_path / "logs", extra_env=dict(shared, PREFECT_API_URL=a))
+        # Events the worker and the flow run sent to B, and the state changes the replicas
+        # published, waited in Redis; the services process stores them, and A shows them.
+        _wait("the run's events did not become readable through replica A",
+              lambda: {"prefect.flow-run.Running", "prefect.flow-run.Completed"} <= set(_events(a, run_id)), logs)
+        _wait("the services process's scheduler made no run that completed",
+              lambda: any(r["deployment_id"] == scheduled_id and r["auto_scheduled"] for r in _runs(b, ["COMPLETED"])), logs)
+        assert services.process.poll() is None and all(r.process.poll() is None for r in replicas)
+    finally:
+        if worker is not None:
+            _stop(worker)
+        if services is not None:
+            services.stop()
+        for replica in replicas:
+            replica.stop()
