@@ -37,6 +37,7 @@ import datetime as dt
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,6 +316,8 @@ def run(log: Path, period: str, users: Path | None = None, out: Path | None = No
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     con = duckdb.connect()
+    # its spill files in the system's temporary folder, not in `.tmp/` of whatever folder it runs in
+    con.execute(f"SET temp_directory = {_quote(os.path.join(tempfile.gettempdir(), f'credit-duckdb-{os.getpid()}'))}")
     if os.environ.get("BENCH_DUCKDB_MEMORY_LIMIT"):  # a shared machine: DuckDB's default is 80 % of its memory
         con.execute(f"SET memory_limit = {_quote(os.environ['BENCH_DUCKDB_MEMORY_LIMIT'])}")
     load(con, log, users)
