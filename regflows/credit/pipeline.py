@@ -6,7 +6,6 @@ report itself (issue 7, check 1: "A failing check stops the run before anything 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -21,8 +20,7 @@ from regflows.credit import partitions
 from regflows.credit.events import EventRef, counts_of, credit_events
 from regflows.credit.io import Table, read_log, read_users
 from regflows.credit.models import COUNT_TITLES, Period, Thresholds, UnitRow
-from regflows.credit.quality import QualityReport, validator
-from regflows.credit.quality import check as quality_check
+from regflows.credit.quality import QualityReport, check_log, check_users
 from regflows.credit.rules import RuleResult, apply_rules
 from regflows.credit.settings import thresholds as profile_thresholds
 from regflows.credit.sheets import TableOutcome, annotate, assemble, overview, write_tables
@@ -95,15 +93,12 @@ def read_inputs(logs: Path, users: Path | None = None, time_format: str | None =
 
 
 def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir: Path, *,
-                 mapper: partitions.Mapper | None = None, progress: partitions.Progress | None = None,
-                 validate: Callable[[str, Any, Period, Thresholds, int], QualityReport] = quality_check) -> list[QualityReport]:
+                 mapper: partitions.Mapper | None = None, progress: partitions.Progress | None = None) -> list[QualityReport]:
     """Run both suites; on any failure write the failing rows into ``out_dir/failed-<timestamp>/``
     (beside the last good set, never over it) and raise. A big month (``inputs.month``) is checked
     and counted partition by partition here (``mapper`` runs the partitions' steps, ``progress``
-    hears them), its rules' result kept in ``inputs.month_result`` for :func:`count`. ``validate``
-    runs a whole file's suite (:func:`regflows.credit.quality.check`; :func:`~regflows.credit.quality.validator`'s
-    in a process of its own)."""
-    users_report = [validate("users", inputs.users.frame, period, thresholds, inputs.users.row_base)] if inputs.users is not None else []
+    hears them), its rules' result kept in ``inputs.month_result`` for :func:`count`."""
+    users_report = [check_users(inputs.users.frame, thresholds, inputs.users.row_base)] if inputs.users is not None else []
     if inputs.month is not None:
         users_ok = all(r.success for r in users_report)
         users_frame = inputs.users.frame if inputs.users is not None else None
@@ -112,7 +107,7 @@ def check_inputs(inputs: Inputs, period: Period, thresholds: Thresholds, out_dir
         reports = [result.report, *users_report]
     else:
         assert inputs.log is not None
-        reports = [validate("log", inputs.log.frame, period, thresholds, inputs.log.row_base), *users_report]
+        reports = [check_log(inputs.log.frame, period, thresholds, inputs.log.row_base), *users_report]
     failed = [r for r in reports if not r.success]
     if failed:
         # the failed run's own folder: the last good set in out_dir is left as it was (issue 13, 2)
@@ -206,16 +201,12 @@ def run(logs: Path, period: Period, profile: Any, out_dir: Path, *, users: Path 
     period; ``preparer`` is the 填表人's name (``preparers``: by unit code, where a unit has its own); ``on_step`` hears each of :data:`STEPS` as it starts."""
     step = on_step or (lambda _name: None)
     th = profile_thresholds(profile.settings)
-    # great-expectations' import starts now, beside the reading (a big month's partitions are
-    # checked in their own worker processes: none then)
-    big = partitions.plan(Path(logs), profile.settings.credit_partition_rows) is not None
-    with contextlib.nullcontext(quality_check) if big else validator() as validate:
-        step(STEPS[0])
-        inputs = read_inputs(logs, users, profile.settings.credit_log_time_format,
-                             partition_rows=profile.settings.credit_partition_rows)
-        step(STEPS[1])
-        with partitions.process_mapper(profile.settings.credit_partition_workers if inputs.month is not None else 1) as mapper:
-            check_inputs(inputs, period, th, out_dir, mapper=mapper, progress=progress, validate=validate)
+    step(STEPS[0])
+    inputs = read_inputs(logs, users, profile.settings.credit_log_time_format,
+                         partition_rows=profile.settings.credit_partition_rows)
+    step(STEPS[1])
+    with partitions.process_mapper(profile.settings.credit_partition_workers if inputs.month is not None else 1) as mapper:
+        check_inputs(inputs, period, th, out_dir, mapper=mapper, progress=progress)
     step(STEPS[2])
     if events is None:
         events = credit_events(period, profile, database_url)

@@ -29,7 +29,7 @@ import re
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,35 +332,3 @@ def check_users(frame: pd.DataFrame, thresholds: Thresholds, line_base: int = 2)
     """The users suite: unique user ids, status in active/locked/suspended, formal_employee a
     yes/no value, status_since a date."""
     return _report("用户清单", frame, _validate(frame, "users", thresholds), line_base)
-
-
-def check(kind: str, frame: pd.DataFrame, period: Span, thresholds: Thresholds, line_base: int) -> QualityReport:
-    """:func:`check_log` (``kind`` ``log``) or :func:`check_users` (``users``), by name: what a
-    validating process is sent (:func:`validator`)."""
-    return check_log(frame, period, thresholds, line_base) if kind == "log" else check_users(frame, thresholds, line_base)
-
-
-def warm() -> None:
-    """Import great-expectations now (a validating process's first work)."""
-    _gx()
-
-
-@contextlib.contextmanager
-def validator() -> Iterator[Callable[[str, pd.DataFrame, Span, Thresholds, int], QualityReport]]:
-    """Yields :func:`check` run in a process of its own that imports great-expectations as soon as
-    it starts, when this process has not imported it yet (a command run from the shell): the
-    import (seconds, most of a small month's run: issue 18, goal 2) then overlaps with reading the
-    files on the other core, instead of coming after it. Where great-expectations is already
-    imported (a long-lived process: a worker, the tests), :func:`check` runs here. The process is
-    spawned, not forked (the parent runs threads), and stopped at the end of the block."""
-    if "great_expectations" in sys.modules:
-        yield check
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=warm) as pool:
-        def remote(kind: str, frame: pd.DataFrame, period: Span, thresholds: Thresholds, line_base: int) -> QualityReport:
-            return pool.submit(check, kind, frame, period, thresholds, line_base).result()
-
-        yield remote
