@@ -39,7 +39,7 @@ from regflows.incident import store
 from calendars.zone import now_local
 from regflows.incident.closing import ignored_end_note
 from regflows.incident.declaration import Recorded, declare_and_alert
-from regflows.incident.form import SYSTEM_DECLARERS, form_from_record
+from regflows.incident.form import SYSTEM_DECLARERS, IncidentForm, form_from_record
 from regflows.incident.form_link import aupdate_form_link
 from regflows.incident.record import IncidentRecord, IncidentRecordError, check_against_profile, check_times, validate_record
 from regflows.incident.update import DuplicateDeclaration, existing_incident
@@ -73,6 +73,10 @@ async def ingest_incident(request: Request, before_send_for: BeforeSendFor | Non
     api = config.prefect_api_url()
     # The record in the form's shape (times with their offsets, choices by name): one parameter for all entry points.
     parameters = {"incident": form_from_record(record, profile.unit_choices()).model_dump(mode="json"), "declared_by": SYSTEM_DECLARERS["monitoring"]}
+    # The record as the run rebuilds it from that form (times in Beijing time, +08:00): recorded
+    # here as the run will see it, one incident id for both (times sent in UTC made two
+    # incidents and alerted everyone twice: review of issue 18, goal 4).
+    record = IncidentForm.model_validate(parameters["incident"]).to_record(profile.unit_choices())
     existing = existing_incident(record, unit.code)  # already on record (issue 14, 2): refused before anything starts
     if existing:
         if key := store.run_key_of(existing):  # recorded here before: its run is started now if Prefect refused it then (same key: once)
@@ -89,6 +93,10 @@ async def ingest_incident(request: Request, before_send_for: BeforeSendFor | Non
     try:  # at once, before the run is even created (see regflows/incident/declaration.py); the run does it all if this fails
         recorded, _ = await run_in_threadpool(_declare_and_alert, profile, record, unit.code, key, api, before_send_for)
     except Exception as exc:  # noqa: BLE001  (recorded and said: the run records, alerts and drafts by itself)
+        rival = await run_in_threadpool(existing_incident, record, unit.code)
+        if rival and store.run_key_of(rival) != key:  # the same declaration, sent at once, recorded by the other request
+            refusal = DuplicateDeclaration(rival, await aupdate_form_link(rival, api))
+            return JSONResponse({"error": str(refusal), "incident_id": rival, "update_form": refusal.link}, status_code=409)
         ledger.append("incident.first_alert_failed", "ingest", {"run_key": key, "title": record.title, "error": f"{type(exc).__name__}: {exc}"[:500]})
         warnings.append(f"端点未能立即登记并通知（{type(exc).__name__}），incident-response 运行启动后将登记并通知")
     else:

@@ -193,8 +193,9 @@ def test_a_refused_form_fails_the_deployed_run_in_chinese_with_no_traceback(worl
 
 
 @pytest.mark.prefect
+@pytest.mark.parametrize("zone", ["+08:00", "UTC"])
 def test_the_endpoint_alerts_before_the_run_starts_and_the_run_goes_on_with_it(world, prefect_api: str, run_as_deployed,  # type: ignore[no-untyped-def]
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                             monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
     """Issue 18, goal 4: ``POST /incidents`` records the incident for the run it starts (under that
     run's idempotency key) and sends its alert at once, while that run is still waiting for a
     runner (none serves it here: before, nothing was recorded or sent until it ran). The run, when it runs, goes on with the incident
@@ -205,7 +206,12 @@ def test_the_endpoint_alerts_before_the_run_starts_and_the_run_goes_on_with_it(w
     monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "ingest-token-for-tests")
     monkeypatch.setenv("PREFECT_API_URL", prefect_api)
     http = world["http"]
-    body = record_due_in(60).model_dump(mode="json")
+    record = record_due_in(60)
+    body = record.model_dump(mode="json")
+    if zone == "UTC":  # the same instants sent in UTC (review: the run rebuilt them in +08:00, another incident id)
+        body = {**body, "title": f"{record.title}（UTC）",
+                **{k: getattr(record, k).astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+                   for k in ("occurred_at", "discovered_at") if getattr(record, k) is not None}}
     answer = httpx.post(f"{world['ack']}/incidents", json=body, headers={"Authorization": "Bearer ingest-token-for-tests"}, timeout=60)
     assert answer.status_code == 202, answer.text
     run_id, incident_id = answer.json()["flow_run_id"], answer.json()["incident_id"]
@@ -250,3 +256,26 @@ def test_when_the_run_cannot_be_created_the_retry_starts_it_once(world, prefect_
         assert again.status_code == 409 and again.json()["incident_id"] == incident_id, again.text
     runs = httpx.post(f"{prefect_api}/flow_runs/filter", timeout=30, json={"limit": 200}).json()
     assert [r["idempotency_key"] for r in runs].count(key) == 1
+
+
+@pytest.mark.prefect
+def test_the_same_declaration_sent_three_times_at_once_is_one_incident_and_two_refusals(world, prefect_api: str,  # type: ignore[no-untyped-def]
+                                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review of issue 18, goal 4: two of three simultaneous copies were answered 202, one with a
+    false promise and a run that then failed; the losers of the race are duplicates (409)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.incident_response import incident_response
+
+    incident_response.to_deployment(name="incident-response").apply()
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "ingest-token-for-tests")
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api)
+    body = {**record_due_in(60).model_dump(mode="json"), "title": "核心系统数据库主机被入侵（并发）"}
+
+    def send(_: int) -> httpx.Response:
+        return httpx.post(f"{world['ack']}/incidents", json=body, headers={"Authorization": "Bearer ingest-token-for-tests"}, timeout=120)
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(send, range(3)))
+    assert sorted(a.status_code for a in answers) == [202, 409, 409], [a.text for a in answers]
+    assert len({a.json()["incident_id"] for a in answers}) == 1
