@@ -71,16 +71,21 @@ def record_declaration(record: IncidentRecord, unit: str, actor: str, participan
 
 
 def declare_and_alert(profile: Profile, record: IncidentRecord, unit: str, run_key: str,
-                      before_send: Callable[[str], None] | None = None) -> tuple[Recorded, NoticeOutcome | None]:
+                      before_send: Callable[[str], None] | None = None,
+                      make_before_send: Callable[[], Callable[[str], None] | None] | None = None) -> tuple[Recorded, NoticeOutcome | None]:
     """What ``POST /incidents`` does at once, before it starts the run of idempotency key
     ``run_key``: record, store the clock, send the alert to the roles the run would alert (a monitoring system's declaration has
     no drill participants: a drill goes to the on-call role, as in the run). The alert's notice id
-    is the run's (``incident:<id>:alert``). Returns the incident and the alert's outcome (None
-    for a duplicate: nothing was written or sent)."""
+    is the run's (``incident:<id>:alert``). ``make_before_send`` makes the ``before_send`` hook
+    once the incident and its clock are recorded (the SMS rate limit's slots are on Prefect's
+    server, which may be the very thing that is down). Returns the incident and the alert's
+    outcome (None for a duplicate: nothing was written or sent)."""
     recorded = record_declaration(record, unit, MONITORING, None, run_key)
     if recorded.duplicate:
         return recorded, None
     clock_rows(recorded.incident_id, recorded.record, recorded.grading, profile, utcnow())
+    if make_before_send is not None:  # after the record and the clock: the hook may need Prefect's server, they do not
+        before_send = make_before_send()
     outcome = alerts.send_alert(profile, recorded.incident_id, recorded.record, recorded.grading, store.obligations_of(recorded.incident_id),
                                 alerts.alert_roles(profile, recorded.grading), None, before_send=before_send)
     return recorded, outcome

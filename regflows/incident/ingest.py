@@ -89,7 +89,8 @@ async def ingest_incident(request: Request, before_send_for: BeforeSendFor | Non
     note = ignored_end_note(record.response_ended_at.isoformat() if record.response_ended_at else None)
     warnings = [note] if note else []
     key = f"ingest:{uuid.uuid4().hex}"  # the run's idempotency key, which the incident is recorded with
-    incident_id = None
+    incident_id: str | None = None
+    alerted = False
     try:  # at once, before the run is even created (see regflows/incident/declaration.py); the run does it all if this fails
         recorded, _ = await run_in_threadpool(_declare_and_alert, profile, record, unit.code, key, api, before_send_for)
     except Exception as exc:  # noqa: BLE001  (recorded and said: the run records, alerts and drafts by itself)
@@ -97,20 +98,24 @@ async def ingest_incident(request: Request, before_send_for: BeforeSendFor | Non
         if rival and store.run_key_of(rival) != key:  # the same declaration, sent at once, recorded by the other request
             refusal = DuplicateDeclaration(rival, await aupdate_form_link(rival, api))
             return JSONResponse({"error": str(refusal), "incident_id": rival, "update_form": refusal.link}, status_code=409)
-        ledger.append("incident.first_alert_failed", "ingest", {"run_key": key, "title": record.title, "error": f"{type(exc).__name__}: {exc}"[:500]})
-        warnings.append(f"端点未能立即登记并通知（{type(exc).__name__}），incident-response 运行启动后将登记并通知")
+        incident_id = rival  # recorded by this request before the failure (its clock too), or None
+        ledger.append("incident.first_alert_failed", "ingest", {"run_key": key, "title": record.title, "error": f"{type(exc).__name__}: {exc}"[:500],
+                                                                **({"incident": rival} if rival else {})})
+        warnings.append(f"端点已登记事件 {rival}，但未能立即发出通知（{type(exc).__name__}），incident-response 运行启动后将通知" if rival
+                        else f"端点未能立即登记并通知（{type(exc).__name__}），incident-response 运行启动后将登记并通知")
     else:
         if recorded.duplicate:  # another declaration of it was recorded between the check above and this one
             refusal = DuplicateDeclaration(recorded.incident_id, await aupdate_form_link(recorded.incident_id, api))
             return JSONResponse({"error": str(refusal), "incident_id": recorded.incident_id, "update_form": refusal.link}, status_code=409)
-        incident_id = recorded.incident_id
+        incident_id, alerted = recorded.incident_id, True
     try:
         run = await _start_run(api, parameters, key)
     except Exception as exc:  # noqa: BLE001  (no server or no deployment: the sender must retry, and we say why)
         ledger.append("incident.ingest_failed", "ingest", {"error": f"{type(exc).__name__}: {exc}"[:500], "title": record.title,
                                                            **({"incident": incident_id} if incident_id else {})})
         if incident_id:
-            return JSONResponse({"error": f"事件 {incident_id} 已登记并已通知，但无法启动 incident-response 部署（{type(exc).__name__}）："
+            said = "已登记并已通知" if alerted else "已登记（通知未能发出）"
+            return JSONResponse({"error": f"事件 {incident_id} {said}，但无法启动 incident-response 部署（{type(exc).__name__}）："
                                           "监管时限表与报告草稿未生成，请在部署恢复后重发本申报", "incident_id": incident_id}, status_code=503)
         return JSONResponse({"error": f"无法启动 incident-response 部署：{type(exc).__name__}"}, status_code=503)
     ledger.append("incident.ingested", "ingest", {"flow_run": str(run.id), "title": record.title, **({"incident": incident_id} if incident_id else {}),
@@ -131,8 +136,8 @@ def _declare_and_alert(profile: Profile, record: IncidentRecord, unit: str, run_
     """:func:`regflows.incident.declaration.declare_and_alert` in a worker thread, with Prefect's
     settings pointing at the server regflows uses (the SMS rate limit's slots are taken there)."""
     with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}):
-        before_send = before_send_for(profile) if before_send_for is not None else None
-        return declare_and_alert(profile, record, unit, run_key, before_send)
+        make = (lambda: before_send_for(profile)) if before_send_for is not None else None
+        return declare_and_alert(profile, record, unit, run_key, make_before_send=make)
 
 
 #: Makes the alert's ``before_send`` hook for a profile (the SMS rate limit): given by the

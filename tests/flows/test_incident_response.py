@@ -279,3 +279,19 @@ def test_the_same_declaration_sent_three_times_at_once_is_one_incident_and_two_r
         answers = list(pool.map(send, range(3)))
     assert sorted(a.status_code for a in answers) == [202, 409, 409], [a.text for a in answers]
     assert len({a.json()["incident_id"] for a in answers}) == 1
+
+
+@pytest.mark.prefect
+def test_with_prefect_unreachable_the_incident_is_recorded_and_named(world, prefect_api: str,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch: pytest.MonkeyPatch, free_port) -> None:
+    """Review of issue 18, goal 4: with Prefect's server unreachable (the usual 503) nothing was
+    recorded: the SMS rate limit's hook, made first, needs the server. The incident and its clock
+    are recorded first, and the 503 names the incident; the retry (409) starts the run later."""
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "ingest-token-for-tests")
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")  # nothing listens there
+    body = {**record_due_in(60).model_dump(mode="json"), "title": "核心系统数据库主机被入侵（服务器不可达）"}
+    answer = httpx.post(f"{world['ack']}/incidents", json=body, headers={"Authorization": "Bearer ingest-token-for-tests"}, timeout=120)
+    assert answer.status_code == 503, answer.text
+    incident_id = answer.json()["incident_id"]
+    assert incident_id in answer.json()["error"] and store.obligations_of(incident_id)
+    assert store.run_key_of(incident_id)
