@@ -24,9 +24,11 @@ whole-file run would. The merged report and rule result are identical to the who
 million rows).
 
 Each step is a pure function of its partition, picklable, with no state but the spill folder:
-:func:`run` maps them with any ``mapper`` (one after the other by default; Prefect's Dask task
-runner in the flow: ``tasks/credit_stats.py``). The spill folder is removed when the run ends,
-whatever its outcome.
+:func:`run` maps them with any ``mapper`` (one after the other by default; a pool of spawned
+processes from the command line, :func:`process_mapper`; Prefect's Dask task runner in the flow,
+``tasks/credit_partitions.py``). The spill folder is the run's own (mode 0700: it holds the
+month's ids) and removed when the run ends, whatever its outcome; a killed run's is removed by
+the next run (:func:`_sweep`).
 """
 
 from __future__ import annotations
