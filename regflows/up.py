@@ -338,6 +338,10 @@ def serve_deployments(profile: Profile | None = None) -> None:
 #: The type of work pool `regflows deploy` uses: workers run each flow run as a child process of
 #: a clone of this repository (README, "Production").
 POOL_TYPE = "process"
+#: The pool's work queue of the watches (deployments named ``*-watch``), first in priority: a
+#: worker whose slots free up takes a due watch before the next of a burst of incident runs (the
+#: load-and-faults run saw the watches wait 12 minutes behind 100 of them: reminders unsent).
+WATCH_QUEUE = "watches"
 
 
 def deploy_to_pool(pool: str, profile: Profile | None = None) -> list[str]:
@@ -372,6 +376,14 @@ def deploy_to_pool(pool: str, profile: Profile | None = None) -> list[str]:
         else:
             if existing.type != POOL_TYPE:
                 raise ServerError(f"工作池 {pool} 的类型是 {existing.type}，regflows 的部署需要 {POOL_TYPE} 类型的工作池")
+        try:
+            queue = client.read_work_queue_by_name(WATCH_QUEUE, work_pool_name=pool)
+        except ObjectNotFound:
+            client.create_work_queue(name=WATCH_QUEUE, work_pool_name=pool, priority=1,
+                                     description="regflows 的巡检部署（*-watch）：优先于其他运行取用空闲的执行位")
+        else:
+            if queue.priority != 1:
+                client.update_work_queue(queue.id, priority=1)
     if not os.environ.get("REGFLOWS_ACK_SECRET"):
         console.print(f"[yellow]![/] 未设置 REGFLOWS_ACK_SECRET：每台 worker 机器会各自生成 {config.home() / 'ack.key'}，"
                       "一台机器发出的确认链接会被另一台拒绝；多台机器时请在所有机器上设置相同的值", soft_wrap=True)
@@ -380,6 +392,8 @@ def deploy_to_pool(pool: str, profile: Profile | None = None) -> list[str]:
     for spec, deployment in zip(specs, deployments, strict=True):
         deployment.entrypoint = spec.entrypoint  # as prefect.yaml says: relative to its folder, where the pull step goes
         deployment.storage = LocalStorage(str(root))
+        if spec.name.endswith("-watch"):
+            deployment.work_queue_name = WATCH_QUEUE
         deployment.apply(work_pool_name=pool)
     console.print(f"[green]✓[/] 已向工作池 {pool} 注册 {len(specs)} 个部署；请在各 worker 机器上运行 "
                   f"`prefect worker start --pool {pool}`")

@@ -210,6 +210,11 @@ def test_two_workers_run_each_scheduled_run_once(pg_database: Callable[[str], st
 
         deployments = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30, auth=AUTH).json()}
         assert all(d["work_pool_name"] == "regflows-test" for d in deployments.values())
+        # The watches in a queue of their own, served first (a burst of other runs cannot hold them back).
+        assert {n: d["work_queue_name"] for n, d in deployments.items()} == {
+            "probe-watch": "watches", "probe-month": "default", "probe-daily": "default"}
+        queues = httpx.post(f"{api}/work_pools/regflows-test/queues/filter", json={}, timeout=30, auth=AUTH).json()
+        assert sorted((q["priority"], q["name"]) for q in queues) == [(1, "watches"), (2, "default")]
         pool = httpx.get(f"{api}/work_pools/regflows-test", timeout=30, auth=AUTH).json()
         assert pool["type"] == "process"
         # The working-day schedule is the one `regflows up` computes (calendars.schedules), not a copy of it.
