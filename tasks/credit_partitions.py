@@ -6,7 +6,7 @@ The cluster is the institution's own when ``settings.credit_dask_address`` names
 (every worker must reach the log file and the spill folder at the same paths: a shared file
 system), else a local one of ``settings.credit_partition_workers`` processes started for the run and
 stopped after it. Counts are the same as one process's: the steps are pure functions of their
-partition (``tests/tasks/test_credit_partitions.py``).
+partition (``tests/flows/test_credit_stats.py``, the big month over a local cluster).
 """
 
 from __future__ import annotations

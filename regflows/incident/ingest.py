@@ -76,6 +76,8 @@ async def ingest_incident(request: Request, before_send_for: BeforeSendFor | Non
     # The record as the run rebuilds it from that form (times in Beijing time, +08:00): recorded
     # here as the run will see it, one incident id for both (times sent in UTC made two
     # incidents and alerted everyone twice: review of issue 18, goal 4).
+    # (the typed response end, which the form does not carry, is noted from the record as sent)
+    note = ignored_end_note(record.response_ended_at.isoformat() if record.response_ended_at else None)
     record = IncidentForm.model_validate(parameters["incident"]).to_record(profile.unit_choices())
     existing = existing_incident(record, unit.code)  # already on record (issue 14, 2): refused before anything starts
     if existing:
@@ -86,7 +88,6 @@ async def ingest_incident(request: Request, before_send_for: BeforeSendFor | Non
                 ledger.append("incident.ingest_failed", "ingest", {"incident": existing, "error": f"{type(exc).__name__}: {exc}"[:500]})
         refusal = DuplicateDeclaration(existing, await aupdate_form_link(existing, api))
         return JSONResponse({"error": str(refusal), "incident_id": existing, "update_form": refusal.link}, status_code=409)
-    note = ignored_end_note(record.response_ended_at.isoformat() if record.response_ended_at else None)
     warnings = [note] if note else []
     key = f"ingest:{uuid.uuid4().hex}"  # the run's idempotency key, which the incident is recorded with
     incident_id: str | None = None
