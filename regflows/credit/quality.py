@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from regflows.credit.rules import rows_among
 from regflows.credit.models import (
     LOG_REQUIRED_VALUES,
     LOG_STRING_COLUMNS,
@@ -305,9 +306,7 @@ def check_log(frame: pd.DataFrame, period: Span, thresholds: Thresholds, line_ba
     kind = "log"
     if duplicates is not None:
         kind = "log-partition"
-        rows = np.asarray(frame.index, dtype=np.int64)
-        at = np.minimum(np.searchsorted(duplicates, rows), max(len(duplicates) - 1, 0))
-        frame["_duplicate_query_id"] = duplicates[at] == rows if len(duplicates) else False
+        frame["_duplicate_query_id"] = rows_among(frame.index, duplicates)
     try:
         return _report("查询日志", frame, _validate(frame, kind, thresholds), line_base)
     finally:

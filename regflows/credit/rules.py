@@ -336,7 +336,7 @@ def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: 
     # 30-day rule on every row (history included), before narrowing to the period.
     inst_all, _ = pd.factorize(log["institution"])
     if repeat_hits is not None:
-        repeat_all = _hit(log.index, repeat_hits)
+        repeat_all = rows_among(log.index, repeat_hits)
     else:
         subj_all, n_subjects = _string_codes(log["subject_id"])
         group_all = inst_all.astype(np.int64) * max(n_subjects, 1) + subj_all
@@ -359,7 +359,7 @@ def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: 
     abnormal = {
         "user_status": user_status_rule(log, day, users, (user, user_names), thresholds),
         "off_hours": off_hours_rule(local, day, thresholds, is_working_day),
-        "daily_volume": (_hit(log.index, daily_hits)[idx] if daily_hits is not None
+        "daily_volume": (rows_among(log.index, daily_hits)[idx] if daily_hits is not None
                          else daily_volume_rule(user, day, local, thresholds.daily_limit)),
         "repeat_subject": repeat_all[idx],
         "reason_not_agreed": reason_not_agreed_rule(log, thresholds, idx),
@@ -416,8 +416,10 @@ def apply_rules(log: pd.DataFrame, period: Span, thresholds: Thresholds, users: 
                       unknown_users=unknown)
 
 
-def _hit(index: pd.Index, hits: np.ndarray) -> np.ndarray:
-    """Which rows of ``index`` (positions in the whole file) are among the sorted ``hits``."""
+def rows_among(index: pd.Index, hits: np.ndarray) -> np.ndarray:
+    """Which rows of ``index`` (positions in the whole file) are among the sorted ``hits``: a
+    partition's rows among those a whole-month step found (rules here, the ids' uniqueness in
+    :mod:`regflows.credit.quality`)."""
     rows = np.asarray(index, dtype=np.int64)
     if len(hits) == 0 or len(rows) == 0:
         return np.zeros(len(rows), dtype=bool)
