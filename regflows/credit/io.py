@@ -83,15 +83,16 @@ class _ParquetColumns:
                 if self._file is None:  # opened once: each opening parses the file's metadata again
                     self._file = pq.ParquetFile(self.path)
                 table = self._file.read_row_groups(self.row_groups, columns=[col])
-                series = table.to_pandas(types_mapper=_STRING_TYPES.get)[col]
+                series = table.to_pandas(types_mapper=ARROW_STRINGS.get)[col]
                 return series.set_axis(pd.RangeIndex(self.first_row, self.first_row + len(series)))
             return pd.read_parquet(self.path, columns=[col])[col].reset_index(drop=True)
         except Exception as exc:  # noqa: BLE001 - as in _raw: every reader error becomes one clear message
             raise CreditInputError(f"无法读取 {self.path}（{type(exc).__name__}: {exc}）") from exc
 
 
-#: Arrow strings as pandas' pyarrow-backed ``str``, as ``pd.read_parquet`` gives them.
-_STRING_TYPES = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
+#: Arrow strings as pandas' pyarrow-backed ``str``, as ``pd.read_parquet`` gives them (a
+#: ``types_mapper`` for pyarrow's ``to_pandas``).
+ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
                  pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}
 
 

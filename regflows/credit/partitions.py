@@ -54,7 +54,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from regflows.credit.io import read_log
+from regflows.credit.io import ARROW_STRINGS, read_log
 from regflows.credit.models import Span, Thresholds
 from regflows.credit.quality import QualityReport, check_log, duplicate_rows
 from regflows.credit.rules import (
@@ -232,8 +232,7 @@ def _bucket(plan: Plan, kind: str, bucket: int) -> pd.DataFrame:
     if not files:
         return pd.DataFrame()
     table = pa.concat_tables([feather.read_table(f) for f in files])  # slice order: file order
-    return table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan),
-                                         pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    return table.to_pandas(types_mapper=ARROW_STRINGS.get)
 
 
 @dataclass(frozen=True)
