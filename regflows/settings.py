@@ -73,6 +73,24 @@ class CoreSettings(_Strict):
         description="文件下载链接（报告草稿、统计表等，经签名）的有效时长（小时）；复核、签发请求中的链接与请求同时失效",
         json_schema_extra=_clause(NO_CLAUSE),
     )
+    run_pending_grace_minutes: float = Field(
+        default=10, gt=0, le=24 * 60,
+        description="运行被工作进程领取（Pending）后多久仍未启动进程即视为工作进程已中断，由 notice-watch 重新排队（regflows/recovery.py）",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+    restart_crashed_deployments: list[str] = Field(
+        default_factory=lambda: ["incident-response"],
+        description="异常中断（Crashed）后由 notice-watch 自动重新排队的部署：仅限可安全重跑的流程（事件响应按同一运行找回已登记的申报）",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+    run_restart_limit: int = Field(
+        default=2, ge=0, le=10, description="同一运行异常中断后自动重新排队的次数上限，超过则报错待人工处理",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
+    run_recovery_window_hours: float = Field(
+        default=24, gt=0, le=24 * 30, description="多久以内异常中断的运行才自动重新排队（更早的留给人工）",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
 
 
 class IncidentSettings(_Strict):

@@ -100,9 +100,14 @@ def record_task(record: IncidentRecord, profile: Profile, actor: str, participan
 
 
 def _run_key() -> str | None:
-    """This run's idempotency key: the one ``POST /incidents`` recorded its incident with."""
+    """This run's idempotency key (the one ``POST /incidents`` recorded its incident with), else
+    ``run:<flow run id>``: the incident a run recorded is then on record for that run, and the
+    run started again after a crash (regflows/recovery.py) goes on with it instead of refusing
+    it as a second declaration."""
     context = FlowRunContext.get()
-    return context.flow_run.idempotency_key if context is not None and context.flow_run is not None else None
+    if context is None or context.flow_run is None:
+        return None
+    return context.flow_run.idempotency_key or f"run:{context.flow_run.id}"
 
 
 @task(name="compute-clock 计算监管时限")

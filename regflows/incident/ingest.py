@@ -81,7 +81,8 @@ async def ingest_incident(request: Request, before_send_for: BeforeSendFor | Non
     record = IncidentForm.model_validate(parameters["incident"]).to_record(profile.unit_choices())
     existing = existing_incident(record, unit.code)  # already on record (issue 14, 2): refused before anything starts
     if existing:
-        if key := store.run_key_of(existing):  # recorded here before: its run is started now if Prefect refused it then (same key: once)
+        key = store.run_key_of(existing) or ""
+        if key.startswith("ingest:"):  # recorded here before: its run is started now if Prefect refused it then (same key: once)
             try:
                 await _start_run(api, parameters, key)
             except Exception as exc:  # noqa: BLE001  (the refusal below is the answer; the ledger says why the run is missing)

@@ -106,7 +106,8 @@ def exists(incident_id: str, url: str | None = None) -> bool:
 
 def run_key_of(incident_id: str, url: str | None = None) -> str | None:
     """The idempotency key of the incident-response run the incident was recorded for
-    (:func:`save_incident` ``run_key``), None when its own run recorded it."""
+    (:func:`save_incident` ``run_key``): ``ingest:…`` when ``POST /incidents`` recorded it,
+    ``run:<flow run id>`` when a run without an idempotency key did, None for older records."""
     with db.session(url) as s:
         detail = s.execute(select(IncidentEvent.detail).where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "recorded")
                            .order_by(IncidentEvent.id).limit(1)).scalar_one_or_none()
