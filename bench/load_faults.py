@@ -316,6 +316,7 @@ class Bench:
                    REGFLOWS_ACK_SECRET="load-faults-ack-secret", REGFLOWS_INGEST_TOKEN=TOKEN,
                    PREFECT_SERVER_DATABASE_CONNECTION_URL=self.prefect_db.replace("postgresql://", "postgresql+asyncpg://", 1),
                    PREFECT_SERVER_DATABASE_MIGRATE_ON_START="false", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                   PREFECT_CLIENT_RETRY_EXTRA_CODES="500",  # README "Production": a restarting PostgreSQL makes the API answer 500
                    PREFECT_API_URL=self.api, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="false",
                    PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="10",
                    **redis_settings("127.0.0.1", self.redis_port, 0))
