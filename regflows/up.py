@@ -182,6 +182,10 @@ def run_up(host: str, port: int | None, profile_file: Path, start_server: bool =
     if start_server and not is_healthy(api):  # said before anything is started or written
         host, port = server_address(api, host, port)
     profile = load_profile(profile_file)
+    # The flow runs this process serves (its children) and the endpoint it starts read the profile
+    # through REGFLOWS_PROFILE (regflows.profile.profile_path): `--profile` is theirs too, never the
+    # demo institution's people and channels behind the operator's back.
+    os.environ["REGFLOWS_PROFILE"] = str(profile_file.resolve())
     console.print(f"[green]✓[/] 机构配置：{profile.institution.name}（{profile_file}）")
     migrate()
     console.print(f"[green]✓[/] 业务数据库已就绪：{_masked(config.database_url())}")

@@ -102,3 +102,27 @@ def test_a_start_verifies_the_ledger_and_records_a_break_without_stopping(home: 
         last = s.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
     assert (last.action, last.subject) == ("ledger.broken_on_start", "regflows deploy")
     assert "锚定后被整体重算或改写" in json.loads(last.payload)["problems"][0]
+
+
+def test_the_profile_given_to_up_is_the_one_its_runs_and_endpoint_read(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``regflows up --profile FILE``: the runs it serves and its endpoint read FILE, not the demo
+    institution (they find the profile through REGFLOWS_PROFILE)."""
+    import shutil
+
+    from regflows import up
+    from regflows.profile import DEMO_PROFILE, profile_path
+
+    mine = tmp_path / "bank.yaml"
+    shutil.copy(DEMO_PROFILE, mine)
+    monkeypatch.setenv("REGFLOWS_PROFILE", str(DEMO_PROFILE))  # so that what up sets is undone after
+    monkeypatch.delenv("REGFLOWS_PROFILE")
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))  # restored after: up sets it for its process
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4391/api")
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(up, "is_healthy", lambda api: True)  # "a server already runs": none is started
+    monkeypatch.setattr(up, "_announce_prefect_profile", lambda *args: None)
+    monkeypatch.setattr(up, "_start_ack_endpoint", lambda base: seen.setdefault("endpoint", profile_path()) and None)
+    monkeypatch.setattr(up, "serve_deployments", lambda profile: seen.setdefault("runs", os.environ.get("REGFLOWS_PROFILE")))
+    up.run_up("127.0.0.1", 4391, mine)
+    assert seen == {"endpoint": mine.resolve(), "runs": str(mine.resolve())}
