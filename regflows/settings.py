@@ -73,6 +73,11 @@ class CoreSettings(_Strict):
         description="文件下载链接（报告草稿、统计表等，经签名）的有效时长（小时）；复核、签发请求中的链接与请求同时失效",
         json_schema_extra=_clause(NO_CLAUSE),
     )
+    served_runs_nice: int = Field(
+        default=5, ge=0, le=19,
+        description="regflows up 启动的流程运行进程调低的调度优先级（nice 值增量）：运行集中启动时，端点（接收申报并立即通知）与 Prefect 服务器先得到 CPU；0 为不调整",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     run_pending_grace_minutes: float = Field(
         default=10, gt=0, le=24 * 60,
         description="运行被工作进程领取（Pending）后多久仍未启动进程即视为工作进程已中断，由 notice-watch 重新排队（regflows/recovery.py）",

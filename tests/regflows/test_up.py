@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -124,5 +125,36 @@ def test_the_profile_given_to_up_is_the_one_its_runs_and_endpoint_read(home: Pat
     monkeypatch.setattr(up, "_announce_prefect_profile", lambda *args: None)
     monkeypatch.setattr(up, "_start_ack_endpoint", lambda base: seen.setdefault("endpoint", profile_path()) and None)
     monkeypatch.setattr(up, "serve_deployments", lambda profile: seen.setdefault("runs", os.environ.get("REGFLOWS_PROFILE")))
+    monkeypatch.setattr(up, "lower_runs_priority", lambda niceness: seen.setdefault("nice", niceness))
     up.run_up("127.0.0.1", 4391, mine)
-    assert seen == {"endpoint": mine.resolve(), "runs": str(mine.resolve())}
+    assert seen == {"endpoint": mine.resolve(), "runs": str(mine.resolve()), "nice": 5}  # the runs it serves run behind the endpoint
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread is Linux's")
+def test_runs_started_after_lowering_run_behind_the_endpoint_thread_started_before() -> None:
+    """``regflows up`` lowers the serve loop's thread only: the flow-run processes it starts run at
+    the lower priority, the endpoint's thread (started before) and the server keep theirs. In a
+    child interpreter: a nice value cannot be raised back without privileges."""
+    script = textwrap.dedent(
+        """
+        import os, subprocess, sys, threading
+        from regflows.up import lower_runs_priority
+
+        before = os.getpriority(os.PRIO_PROCESS, 0)
+        seen = {}
+        ready, done = threading.Event(), threading.Event()
+        def endpoint():
+            ready.set(); done.wait(); seen["endpoint"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        thread = threading.Thread(target=endpoint); thread.start(); ready.wait()
+        assert lower_runs_priority(0) is None
+        lowered = lower_runs_priority(5)
+        child = subprocess.run([sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"],
+                               capture_output=True, text=True, check=True)
+        done.set(); thread.join()
+        print(before, lowered, int(child.stdout), seen["endpoint"])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    before, lowered, child, endpoint = map(int, out.stdout.split())
+    assert lowered == min(19, before + 5) and child == lowered and endpoint == before
