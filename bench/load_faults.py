@@ -62,6 +62,8 @@ REMINDER_MINUTES = (4, 2)
 PENDING_GRACE_MINUTES = 2
 #: The worker of the watches' queue alone (README "Production": a worker of their own).
 WATCH_WORKER = "watches"
+#: The general workers' nice value (README "Production"): their runs yield to the latency-bound parts.
+WORKER_NICE = 5
 
 
 class BenchFailure(Exception):
@@ -401,7 +403,9 @@ class Bench:
 
     def start_worker(self, name: str) -> None:
         queue = ["--work-queue", "watches"] if name == WATCH_WORKER else []
-        self.procs[name] = Proc(name, [str(BIN / "python"), "-m", "prefect", "worker", "start", "--pool", POOL, "--name", name,
+        # README "Production": the general workers' runs yield the cores to the endpoint, the API and the watches.
+        nice = [] if name == WATCH_WORKER else ["nice", "-n", str(WORKER_NICE)]
+        self.procs[name] = Proc(name, [*nice, str(BIN / "python"), "-m", "prefect", "worker", "start", "--pool", POOL, "--name", name,
                                        "--limit", str(self.args.worker_limit), *queue],
                                 self.env(PREFECT_HOME=str(self.work / f"prefect-{name}"), PREFECT_WORKER_QUERY_SECONDS="2",
                                          PREFECT_WORKER_PREFETCH_SECONDS="5"),

@@ -15,8 +15,6 @@ import hashlib
 import importlib.util
 import os
 import signal
-import sys
-import threading
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +33,7 @@ from regflows import config, ledger
 from regflows.credit import demo
 from regflows.credit.models import Period, previous_period
 from regflows.deployments import DeploymentSpec, read_prefect_yaml, schedules_for, to_runner_deployments
+from regflows.priority import lower_thread_priority
 from regflows.procedures import endpoint_routes
 from regflows.profile import DEMO_PROFILE, Profile, load_profile, profile_path
 from regflows.server import ServerError, api_url, is_healthy, prefect_database, start, wait_healthy
@@ -235,25 +234,16 @@ def run_up(host: str, port: int | None, profile_file: Path, start_server: bool =
 
 
 def lower_runs_priority(niceness: int) -> int | None:
-    """Lower the scheduling priority of this thread, and so of every flow-run process it starts
-    from now on (a child inherits its parent thread's nice value), by ``niceness``; the new value,
-    None where nothing changed.
+    """Lower the serve loop's thread, and so every flow-run process it starts from now on, by
+    ``niceness`` (:func:`regflows.priority.lower_thread_priority`).
 
     Why: under ``regflows up`` everything shares the machine's cores, and a burst of declarations
     starts a burst of flow-run processes (each importing Prefect and the flow: a minute of CPU on
     a loaded 2-core machine). The endpoint, which records and alerts at once, and the Prefect
     server then wait behind them: ``POST /incidents`` took p50 24.9 s at a load average of 35
     (README, "Incident response"). They were started before this call, from this thread, and keep
-    their priority: on Linux a nice value belongs to a thread (``setpriority`` on the thread id),
-    so only the serve loop's thread and what it spawns are lowered. Elsewhere (no per-thread nice)
-    nothing is changed rather than lowering the endpoint too.
-    """
-    if niceness <= 0 or not sys.platform.startswith("linux"):
-        return None
-    tid = threading.get_native_id()
-    value = min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
-    os.setpriority(os.PRIO_PROCESS, tid, value)
-    return value
+    their priority."""
+    return lower_thread_priority(niceness)
 
 
 def _load_demo_data() -> None:
