@@ -35,9 +35,13 @@ PRELOAD = __name__
 
 def outlive_the_console() -> None:
     """Make the Prefect console handlers of this process survive a lost console (module docstring).
-    Idempotent; handlers made later by another logging set-up are not covered (Prefect sets its
-    logging up once per process, on import)."""
+    Idempotent. Prefect's logging is set up first if it is not yet (a Dask worker process sets it
+    up at its first task run otherwise: with fresh handlers, unprotected); it is set up once per
+    process, later set-ups only adjust those handlers."""
+    from prefect.logging.configuration import ensure_logging_setup
     from prefect.logging.handlers import PrefectConsoleHandler
+
+    ensure_logging_setup()
 
     loggers: list[Any] = [logging.getLogger()]
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
