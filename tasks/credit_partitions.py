@@ -20,6 +20,7 @@ from prefect.cache_policies import NONE
 from prefect.utilities.annotations import unmapped
 
 from regflows.settings import CreditSettings
+from tasks.console import PRELOAD
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,13 +35,14 @@ def partition_step_task(step: Callable[[Any], Any], item: Any) -> Any:
 def dask_runner(settings: CreditSettings) -> Any:
     """Prefect's Dask task runner for the settings: the cluster at the address, or a local one
     (processes of one thread each: the steps hold the interpreter lock, and each process's memory
-    is one partition's)."""
+    is one partition's). The local workers share the run's console and outlive it as the run
+    does (``preload``: tasks/console.py)."""
     from prefect_dask import DaskTaskRunner
 
     if settings.credit_dask_address:
         return DaskTaskRunner(address=settings.credit_dask_address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": settings.credit_partition_workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+                                          "processes": True, "dashboard_address": None, "preload": [PRELOAD]})
 
 
 @contextmanager

@@ -157,3 +157,73 @@ def test_a_big_month_runs_its_partitions_over_a_dask_cluster_with_the_same_count
     # 3 slices (2 row groups each): scan 3, buckets 3 x 3, check 3
     assert len(steps["dask"]) == 15 and all(t.state is not None and t.state.is_completed() for t in steps["dask"])
     assert steps["whole"] == []
+
+
+_RUN_AND_RECORD = '''
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":  # the local cluster's worker processes are spawned: they import this file again
+    from flows.credit_stats import credit_stats
+
+    state = credit_stats(period="2025-09", logs=sys.argv[1], out_dir=sys.argv[2], notify=False, return_state=True)
+    Path(sys.argv[3]).write_text(state.type.value, encoding="utf-8")
+'''
+
+
+@pytest.mark.prefect
+def test_a_big_month_over_dask_outlives_its_console(prefect_api: str, home: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19, item 6: a process worker killed while its big month ran left the run's console a
+    pipe nobody reads; rich's console handler then raised SystemExit in Dask's event-loop thread,
+    and the run waited for the dead loop forever (``Running`` 18 minutes on). The run here is a
+    process of its own whose output is such a pipe, closed as its local cluster starts: it must
+    complete, and soon (tasks/console.py)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from regflows.credit.demo import generate
+
+    root = Path(__file__).resolve().parents[2]
+    log = tmp_path / "sep.parquet"
+    pq.write_table(pa.Table.from_pandas(generate(12_000, 4, Period(2025, 9)).frame, preserve_index=False), log,
+                   row_group_size=2_000)
+    demo = (root / "profiles" / "demo.yaml").read_text(encoding="utf-8")
+    profile = tmp_path / "dask.yaml"
+    profile.write_text(demo.replace("\nsettings:\n", "\nsettings:\n  credit_partition_rows: 5000\n  credit_partition_workers: 2\n", 1),
+                       encoding="utf-8")
+    script, outcome = tmp_path / "run_month.py", tmp_path / "outcome.txt"
+    script.write_text(_RUN_AND_RECORD, encoding="utf-8")
+    env = dict(os.environ, PREFECT_API_URL=prefect_api, REGFLOWS_PROFILE=str(profile), PYTHONPATH=str(root))
+    run = subprocess.Popen([sys.executable, str(script), str(log), str(tmp_path / "out"), str(outcome)], cwd=root, env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    watchdog = threading.Timer(120, lambda: os.killpg(run.pid, signal.SIGKILL))  # the run, its cluster's processes
+    watchdog.start()
+    try:
+        assert run.stdout is not None
+        seen = []
+        for line in run.stdout:  # the console, until the cluster starts: then its reader is gone, as a killed worker's
+            seen.append(line)
+            if b"Creating a new Dask cluster" in line:
+                break
+        else:
+            pytest.fail(b"".join(seen[-30:]).decode(errors="replace"))
+        run.stdout.close()
+        try:
+            run.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the month's run did not end within 90 s of losing its console (hung)")
+    finally:
+        watchdog.cancel()
+        try:
+            os.killpg(run.pid, signal.SIGKILL)  # whatever of the run is left (its group: started for it alone)
+        except ProcessLookupError:
+            pass
+    assert outcome.read_text(encoding="utf-8") == "COMPLETED"
+    assert (tmp_path / "out" / "flagged-queries-2025-09.csv").exists()
