@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 
-__all__ = ["lower_thread_priority"]
+__all__ = ["lower_process_priority", "lower_thread_priority"]
 
 
 def lower_thread_priority(niceness: int) -> int | None:
@@ -32,4 +32,20 @@ def lower_thread_priority(niceness: int) -> int | None:
     tid = threading.get_native_id()
     value = min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
     os.setpriority(os.PRIO_PROCESS, tid, value)
+    return value
+
+
+def lower_process_priority(niceness: int) -> int | None:
+    """:func:`lower_thread_priority` for every thread of this process (``/proc/self/task``), for a
+    process that is batch work as a whole (a local Dask worker of a big month: its loop, its
+    executor threads, whichever thread starts the next); the new value of the calling thread."""
+    if niceness <= 0 or not sys.platform.startswith("linux"):
+        return None
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    value = min(19, base + niceness)
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), max(value, os.getpriority(os.PRIO_PROCESS, int(tid))))
+        except ProcessLookupError:  # a thread that ended meanwhile
+            continue
     return value

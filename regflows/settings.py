@@ -174,6 +174,12 @@ class CreditSettings(_Strict):
                     "读到查询日志与临时目录）；不填则每次运行启动本机集群",
         json_schema_extra=_clause(NO_CLAUSE),
     )
+    credit_partition_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="credit-stats 流程在本机 Dask 集群上处理大月份时，分区进程调低的调度优先级（nice 值增量）：批量计算让出 CPU 给端点、"
+                    "Prefect 服务器与提醒；0 为不调整（已有集群 credit_dask_address 由其运维设定）",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     credit_partition_workers: int = Field(
         default=2, ge=1, le=64,
         description="分区处理的大月份同时处理的进程数：命令行的进程池、credit-stats 流程的本机 Dask 集群（未设 credit_dask_address 时）；"

@@ -78,9 +78,19 @@ def _reader_gone(fd: int) -> bool:
     return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
 
 
+#: The environment variable the local cluster's nannies give their workers: how much lower the
+#: worker process runs (``settings.credit_partition_nice``, tasks/credit_partitions.py).
+NICE_ENV = "REGFLOWS_PARTITION_NICE"
+
+
 def dask_setup(worker: Any) -> None:
-    """Dask's preload hook, in each worker process of the local cluster as it starts."""
+    """Dask's preload hook, in each worker process of the local cluster as it starts: the console
+    (above), and the process's priority (regflows/priority.py: a big month is batch work and
+    yields the cores to the endpoint, the API and the watches)."""
+    from regflows.priority import lower_process_priority
+
     outlive_the_console()
+    lower_process_priority(int(os.environ.get(NICE_ENV) or 0))
 
 
-__all__ = ["PRELOAD", "dask_setup", "outlive_the_console"]
+__all__ = ["NICE_ENV", "PRELOAD", "dask_setup", "outlive_the_console"]

@@ -20,7 +20,7 @@ from prefect.cache_policies import NONE
 from prefect.utilities.annotations import unmapped
 
 from regflows.settings import CreditSettings
-from tasks.console import PRELOAD
+from tasks.console import NICE_ENV, PRELOAD
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,13 +36,14 @@ def dask_runner(settings: CreditSettings) -> Any:
     """Prefect's Dask task runner for the settings: the cluster at the address, or a local one
     (processes of one thread each: the steps hold the interpreter lock, and each process's memory
     is one partition's). The local workers share the run's console and outlive it as the run
-    does (``preload``: tasks/console.py)."""
+    does, and run ``settings.credit_partition_nice`` lower (``preload``: tasks/console.py)."""
     from prefect_dask import DaskTaskRunner
 
     if settings.credit_dask_address:
         return DaskTaskRunner(address=settings.credit_dask_address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": settings.credit_partition_workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None, "preload": [PRELOAD]})
+                                          "processes": True, "dashboard_address": None, "preload": [PRELOAD],
+                                          "env": {NICE_ENV: str(settings.credit_partition_nice)}})
 
 
 @contextmanager
