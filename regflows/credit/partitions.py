@@ -27,8 +27,10 @@ Each step is a pure function of its partition, picklable, with no state but the 
 :func:`run` maps them with any ``mapper`` (one after the other by default; a pool of spawned
 processes from the command line, :func:`process_mapper`; Prefect's Dask task runner in the flow,
 ``tasks/credit_partitions.py``). The spill folder is the run's own (mode 0700: it holds the
-month's ids) and removed when the run ends, whatever its outcome; a killed run's is removed by
-the next run (:func:`_sweep`).
+month's ids, and each slice's flagged queries until the last slice: :func:`_spill_flagged`) and
+removed when the run ends, whatever its outcome; a killed run's is removed by the next run
+(:func:`_sweep`). Each step gives its freed memory back to the system as it ends (:func:`_release`):
+the run's memory is the sum of the workers' processes, each about one partition.
 """
 
 from __future__ import annotations
