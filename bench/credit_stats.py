@@ -4,6 +4,7 @@
     .venv/bin/python bench/credit_stats.py --rows 1000000 --runs 5  # one size
     .venv/bin/python bench/credit_stats.py --rows 1000000 --phases  # and regflows' own phase times
     .venv/bin/python bench/credit_stats.py --rows 100000000 --runs 1  # goal 3: the 10 M demo, ten times
+    .venv/bin/python bench/credit_stats.py --rows 10000000 --log month.parquet  # a demo log made once, kept
 
 For each size a demo log (Parquet, ``regflows demo query-log``) is generated, then the two
 contenders run alternately (regflows first in odd rounds, DuckDB first in even ones), each in a
@@ -245,10 +246,11 @@ def demo_log(rows: int, tmp: Path, home: Path, seed: int) -> Path:
     return log
 
 
-def measure(rows: int, runs: int, tmp: Path, home: Path, seed: int) -> dict[str, Any]:
+def measure(rows: int, runs: int, tmp: Path, home: Path, seed: int, given: Path | None = None) -> dict[str, Any]:
     t = time.perf_counter()
-    log = demo_log(rows, tmp, home, seed)
-    print(f"{rows:,} rows: demo log in {time.perf_counter() - t:.1f} s, {log.stat().st_size / 1e6:.0f} MB Parquet", flush=True)
+    log = given or demo_log(rows, tmp, home, seed)
+    print(f"{rows:,} rows: {'given' if given else 'demo'} log in {time.perf_counter() - t:.1f} s, "
+          f"{log.stat().st_size / 1e6:.0f} MB Parquet", flush=True)
     results: dict[str, list[dict[str, float]]] = {"regflows": [], "duckdb": []}
     outs = {k: tmp / f"out-{k}-{rows}" for k in results}
     for r in range(runs):
@@ -260,7 +262,8 @@ def measure(rows: int, runs: int, tmp: Path, home: Path, seed: int) -> dict[str,
     if problems:
         raise SystemExit(f"DIFFERENTIAL CHECK FAILED at {rows:,} rows:\n" + "\n".join(problems))
     med = {k: {m: statistics.median(x[m] for x in v) for m in ("seconds", "cpu", "peak_mb")} for k, v in results.items()}
-    log.unlink()
+    if given is None:
+        log.unlink()
     return med
 
 
@@ -271,8 +274,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--phases", action="store_true", help="also regflows' own phase times, one run per size")
     parser.add_argument("--workers", type=int, help="settings.credit_partition_workers for regflows (default: the demo profile's)")
+    parser.add_argument("--log", type=Path, help="an existing demo log (`regflows demo query-log --period 2025-09 --rows N`, "
+                        "Parquet) to run on instead of generating one, kept afterwards; with one --rows, its N")
     args = parser.parse_args()
     sizes = args.rows or [1_000_000, 10_000_000]
+    if args.log is not None and (len(sizes) != 1 or not args.log.is_file()):
+        parser.error("--log takes an existing file and exactly one --rows (the file's rows)")
     with tempfile.TemporaryDirectory(prefix="credit-bench-") as name:
         tmp = Path(name)
         home = tmp / "home"
@@ -289,7 +296,7 @@ def main() -> None:
         tiny = measure(1_000, args.runs, tmp, home, args.seed)
         table = {}
         for rows in sizes:
-            table[rows] = measure(rows, args.runs, tmp, home, args.seed)
+            table[rows] = measure(rows, args.runs, tmp, home, args.seed, args.log)
             if args.phases:
                 log = tmp / "phases.parquet"
                 subprocess.run([sys.executable, "-m", "regflows.cli", "demo", "query-log", "--rows", str(rows), "--period",

@@ -27,8 +27,10 @@ Each step is a pure function of its partition, picklable, with no state but the 
 :func:`run` maps them with any ``mapper`` (one after the other by default; a pool of spawned
 processes from the command line, :func:`process_mapper`; Prefect's Dask task runner in the flow,
 ``tasks/credit_partitions.py``). The spill folder is the run's own (mode 0700: it holds the
-month's ids) and removed when the run ends, whatever its outcome; a killed run's is removed by
-the next run (:func:`_sweep`).
+month's ids, and each slice's flagged queries until the last slice: :func:`_spill_flagged`) and
+removed when the run ends, whatever its outcome; a killed run's is removed by the next run
+(:func:`_sweep`). Each step gives its freed memory back to the system as it ends (:func:`_release`):
+the run's memory is the sum of the workers' processes, each about one partition.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ _NAT = np.iinfo(np.int64).min
 #: The key columns the scan reads, and what each bucket kind keeps of a row.
 _KEYS = ("query_id", "user_id", "institution", "subject_id")
 _KINDS = ("subject", "user", "query")
+#: The spill folder's folders: the buckets' and the slices' flagged queries.
+_FOLDERS = (*_KINDS, "flagged")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -223,7 +227,7 @@ def scan(plan: Plan, piece: Slice) -> int:
            {"query_id": log["query_id"].array, "row": rows})
     n = len(log)
     del log, sub
-    pa.default_memory_pool().release_unused()
+    _release(collect=False)
     return n
 
 
@@ -243,6 +247,13 @@ class BucketJob:
 
 def solve_bucket(plan: Plan, job: BucketJob, period: Span, thresholds: Thresholds) -> np.ndarray:
     """Step 2, one bucket: the sorted file positions its rule (or the uniqueness check) flags."""
+    try:
+        return _solve(plan, job, period, thresholds)
+    finally:
+        _release(collect=job.kind == "query")  # only the ids' bucket runs great-expectations (its cycles)
+
+
+def _solve(plan: Plan, job: BucketJob, period: Span, thresholds: Thresholds) -> np.ndarray:
     frame = _bucket(plan, job.kind, job.bucket)
     if frame.empty:
         return np.zeros(0, dtype=np.int64)
@@ -290,20 +301,86 @@ def check_slice(plan: Plan, piece: Slice, period: Span, thresholds: Thresholds, 
     with ``hits`` (the daily-volume and 30-day rows of this slice) the rules too."""
     table = read_log(plan.path, plan.time_format, row_groups=list(piece.row_groups), first_row=piece.first_row)
     report = check_log(table.frame, period, thresholds, line_base, duplicates=duplicates)
+    _release()  # the suite's leftovers, before the rules need memory of their own
     result = None
     if hits is not None and report.success:
         result = apply_rules(table.frame, period, thresholds, users, repeat_hits=hits["subject"], daily_hits=hits["user"])
-    del table
-    _release()
+        del table
+        result = dataclasses.replace(result, flagged=_spill_flagged(plan, piece, result.flagged))
+    else:
+        del table
+    _release(collect=False)
     return SliceOutcome(report, result)
 
 
-def _release() -> None:
-    """Free the slice's frame now: great-expectations' context, data sources and batches hold the
-    validated columns in reference cycles, freed only by the cycle collector, which seldom runs
-    when few Python objects are made (one collection a slice: ~0.1 s)."""
-    gc.collect()
+def _spill_flagged(plan: Plan, piece: Slice, flagged: pd.DataFrame) -> pd.DataFrame:
+    """Write the slice's flagged queries to ``spill/flagged/<slice>.arrow``; return an empty frame
+    of the same columns and types in their place. Why: the parent gathers them after the last
+    slice (:func:`_gathered`) instead of holding each slice's as it comes while the workers hold
+    theirs (a million-row slice of the demo flags half its rows: ~110 MB in the parent, twice that
+    while unpickled; issue 18, goal 1's 1.5 GB)."""
+    empty = _empty_like(flagged)
+    if len(flagged):
+        table = pa.Table.from_pandas(flagged, preserve_index=False)
+        feather.write_feather(table, plan.spill / "flagged" / f"{piece.number:05d}.arrow", compression="uncompressed")
+    return empty
+
+
+def _empty_like(frame: pd.DataFrame) -> pd.DataFrame:
+    """No rows, the same columns and types, built afresh: an empty slice of a pyarrow-backed column
+    keeps the whole column's buffers alive (as in :func:`regflows.credit.quality._report`)."""
+    return pd.DataFrame({c: pd.Series([], dtype=frame[c].dtype) for c in frame.columns})
+
+
+def _gathered(plan: Plan, results: Sequence[RuleResult]) -> list[RuleResult]:
+    """``results`` with each slice's flagged queries read back from the spill folder, in their
+    slice's types (:func:`_spill_flagged`)."""
+    out = []
+    for piece, result in zip(plan.slices, results):
+        path = plan.spill / "flagged" / f"{piece.number:05d}.arrow"
+        if not path.exists():
+            out.append(result)
+            continue
+        back = feather.read_table(path).to_pandas(types_mapper=ARROW_STRINGS.get)
+        for col in back.columns:
+            if back[col].dtype != result.flagged[col].dtype:
+                back[col] = back[col].astype(result.flagged[col].dtype)
+        out.append(dataclasses.replace(result, flagged=back[list(result.flagged.columns)]))
+    return out
+
+
+#: Set in a pool's worker process (:func:`_worker_started`): its objects at the first collection
+#: (the imports: pandas, pyarrow, great-expectations) are frozen out of later collections.
+_FREEZE = [False]
+
+
+def _release(collect: bool = True) -> None:
+    """Free a step's memory now, back to the system. ``collect``: great-expectations' context,
+    data sources and batches hold the validated columns in reference cycles, freed only by the
+    cycle collector, which seldom runs when few Python objects are made (one collection: ~0.14 s
+    with great-expectations imported; in a worker, its modules are frozen out of the collections
+    after the first, gc.freeze). Then pyarrow's allocator and the C library's give their free
+    pages back: otherwise a worker process keeps the high-water mark of every step it ran
+    (~250 MB of free pages a million-row slice, measured: issue 18) while the other works on."""
+    if collect:
+        gc.collect()
+        if _FREEZE[0]:
+            gc.freeze()
+            _FREEZE[0] = False
     pa.default_memory_pool().release_unused()
+    _trim()
+
+
+def _trim() -> None:
+    """glibc's ``malloc_trim(0)``: numpy's and pandas' freed memory back to the system (a no-op
+    elsewhere)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (AttributeError, OSError):  # not glibc (musl): nothing to trim
+            pass
 
 
 def serial(step: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -354,6 +431,7 @@ def _worker_started() -> None:
     signal), and leaves Ctrl-C to it: the parent stops the pool and removes the spill folder; a
     worker interrupted on its own would print its traceback over the parent's message."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _FREEZE[0] = True
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -494,7 +572,7 @@ def run(plan: Plan, period: Span, thresholds: Thresholds, users: pd.DataFrame | 
     mapper = mapper or serial
     _sweep(plan.spill)
     plan = dataclasses.replace(plan, spill=Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=plan.spill)))
-    for kind in _KINDS:
+    for kind in _FOLDERS:
         (plan.spill / kind).mkdir()
     steps = _Steps(plan, period, thresholds, users, line_base)
     total = 2 * len(plan.slices) + (len(_KINDS) if count else 1) * plan.buckets
@@ -512,14 +590,14 @@ def run(plan: Plan, period: Span, thresholds: Thresholds, users: pd.DataFrame | 
             except (OverflowError, ValueError) as exc:  # held back: the suite speaks first (raised after it, if it passes)
                 error = exc
         outcomes = _mapped(mapper, steps.check, plan.slices, "质量检查与规则", progress, done, total)
+        report = merge_reports(o.report for o in outcomes)
+        results = [o.rules for o in outcomes]
+        if not report.success or steps.hits is None or any(r is None for r in results):
+            return MonthResult(report, None, error)
+        return MonthResult(report, merge_results(_gathered(plan, [r for r in results if r is not None])))
     finally:
         shutil.rmtree(plan.spill, ignore_errors=True)
-    report = merge_reports(o.report for o in outcomes)
-    results = [o.rules for o in outcomes]
-    if not report.success or steps.hits is None or any(r is None for r in results):
-        return MonthResult(report, None, error)
-    return MonthResult(report, merge_results([r for r in results if r is not None]))
 
 
-__all__ = ["BucketJob", "MonthResult", "Plan", "ProcessMapper", "Slice", "bucket_of", "process_mapper", "string_hash", "check_slice", "merge_reports",
+__all__ = ["BucketJob", "MonthResult", "Plan", "ProcessMapper", "Slice", "SliceOutcome", "bucket_of", "process_mapper", "string_hash", "check_slice", "merge_reports",
            "merge_results", "plan", "run", "scan", "serial", "solve_bucket"]

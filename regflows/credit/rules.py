@@ -224,6 +224,15 @@ def _first_positions(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     maximum of its codes steps up exactly at each first occurrence."""
     if len(codes) == 0:
         return codes[:0], np.zeros(0, dtype=np.int64)
+    lo, hi = int(codes.min()), int(codes.max())
+    if codes.dtype.kind in "iu" and hi - lo < len(codes):
+        # a few distinct small integers (factorised codes: the institutions): the least position
+        # of each, with no hash table (pandas' was 40 MB a million rows, the rules' peak in a
+        # partition: issue 18)
+        first = np.full(hi - lo + 1, len(codes), dtype=np.int64)
+        np.minimum.at(first, codes - lo, np.arange(len(codes), dtype=np.int64))
+        present = np.flatnonzero(first < len(codes))
+        return (present + lo).astype(codes.dtype), first[present]
     seq, uniques = pd.factorize(codes)
     np.maximum.accumulate(seq, out=seq)
     steps = np.concatenate(([0], np.flatnonzero(seq[1:] != seq[:-1]) + 1))
@@ -420,8 +429,15 @@ def rows_among(index: pd.Index, hits: np.ndarray) -> np.ndarray:
     """Which rows of ``index`` (positions in the whole file) are among the sorted ``hits``: a
     partition's rows among those a whole-month step found (rules here, the ids' uniqueness in
     :mod:`regflows.credit.quality`)."""
+    if len(hits) == 0 or len(index) == 0:
+        return np.zeros(len(index), dtype=bool)
+    if isinstance(index, pd.RangeIndex) and index.step == 1:
+        # a partition's own rows (read_log numbers them so): mark the hits that fall in them,
+        # without the four row-length integer arrays of the general case (32 MB a million rows)
+        out = np.zeros(len(index), dtype=bool)
+        lo, hi = np.searchsorted(hits, [index.start, index.stop])
+        out[hits[lo:hi] - index.start] = True
+        return out
     rows = np.asarray(index, dtype=np.int64)
-    if len(hits) == 0 or len(rows) == 0:
-        return np.zeros(len(rows), dtype=bool)
     at = np.minimum(np.searchsorted(hits, rows), len(hits) - 1)
     return hits[at] == rows

@@ -82,6 +82,35 @@ def test_gx_fingerprint_constant_still_exists_and_is_used() -> None:
     assert "HASH_THRESHOLD" in source and "hash_pandas_dataframe" in source
 
 
+def test_gx_keeps_no_column_of_metrics_after_a_validation(tmp_path: Path) -> None:
+    """Issue 18, goal 1: GX's execution engine cached every per-row metric it computed (lengths,
+    flags) for the context's life, and GX keeps the last context: ~100 MB per million rows held
+    while a partition's rules ran. After the suite, nothing of the frame's length is left but
+    the frame's own columns (fails without regflows/credit/quality.py's _forget_metrics and
+    _forget_context, or if an upgrade moves ``_metric_cache``)."""
+    import gc
+
+    import numpy as np
+    from great_expectations.execution_engine.execution_engine import ExecutionEngine
+
+    from regflows.credit.demo import generate
+    from regflows.credit.quality import check_log
+    from regflows.credit.settings import thresholds
+
+    assert "_metric_cache" in inspect.getsource(ExecutionEngine.__init__)
+    generate(12_345, 1, SEP).frame.to_parquet(tmp_path / "log.parquet", index=False)
+    frame = read_log(tmp_path / "log.parquet").frame
+    n = len(frame)
+    report = check_log(frame, SEP, thresholds(), 1)
+    assert report.success
+    gc.collect()
+    own = {id(frame[c].array) for c in frame.columns}
+    left = [o for o in gc.get_objects()
+            if (isinstance(o, pd.Series) and len(o) == n and id(o.array) not in own)
+            or (isinstance(o, np.ndarray) and o.shape == (n,))]
+    assert left == []
+
+
 def test_gx_validates_without_loading_the_statistics_and_charts_it_does_not_use(write_csv: Callable[..., Path],
                                                                                  tmp_path: Path) -> None:
     """scipy.stats and altair stay stand-ins through a whole suite (issue 18: 35 % of GX's import);

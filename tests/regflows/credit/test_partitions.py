@@ -102,6 +102,29 @@ def test_the_spill_folder_is_removed_whatever_the_outcome(month: tuple[Path, Pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_slices_flagged_queries_wait_in_the_spill_folder_not_in_the_parent(month: tuple[Path, Path]) -> None:
+    """Issue 18, goal 1: a slice's flagged queries are written to the spill folder and read back
+    after the last slice; the parent, which gets each slice's outcome as it ends, holds none of
+    them while the workers hold their slices."""
+    from regflows.credit.settings import thresholds
+    from regflows.profile import load_profile
+
+    th = thresholds(load_profile(ROOT / "profiles" / "demo.yaml").settings)
+    plan = partitions.plan(month[0], 10_000)
+    assert plan is not None
+    sent: list[int] = []
+
+    def mapper(step, items):  # type: ignore[no-untyped-def]
+        results = partitions.serial(step, items)
+        sent.extend(len(r.rules.flagged) for r in results if isinstance(r, partitions.SliceOutcome) and r.rules is not None)
+        return results
+
+    result = partitions.run(plan, SEP, th, mapper=mapper)
+    assert len(sent) == len(plan.slices) and set(sent) == {0}
+    assert result.rules is not None and len(result.rules.flagged) > 0
+    assert result.rules.flagged["row"].is_monotonic_increasing
+
+
 def test_equal_strings_share_a_bucket_and_buckets_spread() -> None:
     values = pd.Series([f"S{i:09d}" for i in range(20_000)] * 2 + [None, ""], dtype="str")
     buckets = partitions.bucket_of(values, 16)

@@ -317,3 +317,38 @@ def test_every_threshold_is_written_down_with_its_clause() -> None:
     for question, words in expected.items():
         assert question in rows, question
         assert all(w in rows[question] for w in words), (question, words)
+
+
+def test_a_partitions_rows_and_first_positions_without_the_row_length_arrays() -> None:
+    """Issue 18, goal 1: the membership of a partition's rows (a RangeIndex) in the month's hits,
+    and each institution's first position, computed without row-length hash tables or integer
+    arrays, answer exactly as the general ways do."""
+    import numpy as np
+
+    from regflows.credit.rules import _first_positions, rows_among
+
+    rng = np.random.default_rng(5)
+    hits = np.unique(rng.integers(0, 50_000, 9_000))
+    for start, stop in [(0, 1_000), (20_000, 31_000), (49_000, 60_000), (70_000, 70_500), (0, 0)]:
+        index = pd.RangeIndex(start, stop)
+        assert (rows_among(index, hits) == rows_among(pd.Index(np.arange(start, stop)), hits)).all()
+    codes = rng.integers(-1, 30, 100_000)
+    ref_values, ref_first = np.unique(codes, return_index=True)
+    values, first = _first_positions(codes)
+    assert values.tolist() == ref_values.tolist() and first.tolist() == ref_first.tolist()
+    sparse = np.array([7, 10**12, 7, -4])  # too spread for a table: the hash path
+    assert [v.tolist() for v in _first_positions(sparse)] == [[-4, 7, 10**12], [3, 0, 1]]
+    # and their memory: a million rows' membership in one bool array (1 MB; the general way, four
+    # integer arrays: 32 MB), first positions in an index array (8 MB; a hash table: ~40 MB)
+    import tracemalloc
+
+    many = rng.integers(-1, 30, 1_000_000)
+    tracemalloc.start()
+    try:
+        rows_among(pd.RangeIndex(2_000_000, 3_000_000), np.arange(0, 10_000_000, 97))
+        assert tracemalloc.get_traced_memory()[1] < 4 * 2**20
+        tracemalloc.reset_peak()
+        _first_positions(many)
+        assert tracemalloc.get_traced_memory()[1] < 20 * 2**20
+    finally:
+        tracemalloc.stop()
