@@ -183,7 +183,7 @@ def migrate_all() -> None:
         revision, _ = run_migrations()
     except ServerError as exc:
         fail(str(exc), code=1)
-    typer.echo(f"数据库结构版本：{revision}；Prefect 数据库已是最新结构")
+    typer.echo(f"数据库结构版本：{revision}；Prefect 数据库已迁移至最新结构")
 
 
 # -- audit ---------------------------------------------------------------------------------

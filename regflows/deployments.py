@@ -63,24 +63,31 @@ class ConcurrencyLimit:
 
     limit: int
     collision_strategy: str = "ENQUEUE"
+    #: Seconds a run may take from Pending to Running before its slot is taken back (Prefect's
+    #: ``grace_period_seconds``; None: the server's 300 s). The watches say 60: a tick left
+    #: Pending by a killed worker would otherwise hold its watch's one slot for five minutes,
+    #: every later tick cancelled meanwhile (review of issue 19, item 6).
+    grace_period_seconds: int | None = None
 
 
 def _concurrency(raw: Any, where: str) -> ConcurrencyLimit | None:
-    """prefect.yaml's ``concurrency_limit``: a number, or ``{limit, collision_strategy}`` (Prefect's own form)."""
+    """prefect.yaml's ``concurrency_limit``: a number, or ``{limit, collision_strategy, grace_period_seconds}`` (Prefect's own form)."""
     if raw is None:
         return None
     if isinstance(raw, dict):
-        limit, strategy = raw.get("limit"), raw.get("collision_strategy", "ENQUEUE")
-        unknown = set(raw) - {"limit", "collision_strategy"}
+        limit, strategy, grace = raw.get("limit"), raw.get("collision_strategy", "ENQUEUE"), raw.get("grace_period_seconds")
+        unknown = set(raw) - {"limit", "collision_strategy", "grace_period_seconds"}
         if unknown:
-            raise DeploymentFileError(f"{where}: 不支持的键 {', '.join(sorted(unknown))}（可用 limit、collision_strategy）")
+            raise DeploymentFileError(f"{where}: 不支持的键 {', '.join(sorted(unknown))}（可用 limit、collision_strategy、grace_period_seconds）")
     else:
-        limit, strategy = raw, "ENQUEUE"
+        limit, strategy, grace = raw, "ENQUEUE", None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise DeploymentFileError(f"{where}: 并发上限应为正整数，实为 {limit!r}")
     if strategy not in COLLISION_STRATEGIES:
         raise DeploymentFileError(f"{where}: collision_strategy 应为 {' 或 '.join(COLLISION_STRATEGIES)}，实为 {strategy!r}")
-    return ConcurrencyLimit(limit, strategy)
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int) or not 60 <= grace <= 86400):
+        raise DeploymentFileError(f"{where}: grace_period_seconds 应为 60 至 86400 的整数（Prefect 的范围），实为 {grace!r}")
+    return ConcurrencyLimit(limit, strategy, grace)
 
 
 @dataclass
@@ -248,7 +255,8 @@ def to_runner_deployments(specs: list[DeploymentSpec], root: Path, today: dt.dat
                 parameters=spec.parameters,
                 schedules=[c.prefect_schedule for c in choices if c.prefect_schedule is not None],
                 concurrency_limit=ConcurrencyLimitConfig(
-                    limit=spec.concurrency.limit, collision_strategy=ConcurrencyLimitStrategy(spec.concurrency.collision_strategy)
+                    limit=spec.concurrency.limit, collision_strategy=ConcurrencyLimitStrategy(spec.concurrency.collision_strategy),
+                    grace_period_seconds=spec.concurrency.grace_period_seconds,
                 ) if spec.concurrency else None,
             )
         )

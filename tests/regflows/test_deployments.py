@@ -34,7 +34,8 @@ ONE_AT_A_TIME = {"notice-watch", "incident-watch", "credit-stats-watch", "calend
 def test_the_watches_are_one_at_a_time_in_prefect_yaml() -> None:
     limits = {spec.name: spec.concurrency for spec in read_prefect_yaml(REPO / "prefect.yaml")}
     assert {name for name, limit in limits.items() if limit} == ONE_AT_A_TIME
-    assert all(limits[name] == ConcurrencyLimit(1, "CANCEL_NEW") for name in ONE_AT_A_TIME)
+    # a tick left Pending by a killed worker holds its watch's slot one minute, not Prefect's five
+    assert all(limits[name] == ConcurrencyLimit(1, "CANCEL_NEW", 60) for name in ONE_AT_A_TIME)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -45,6 +46,8 @@ def test_the_watches_are_one_at_a_time_in_prefect_yaml() -> None:
     (True, "并发上限应为正整数"),
     ({"limit": 1, "collision_strategy": "cancel"}, "collision_strategy 应为 ENQUEUE 或 CANCEL_NEW"),
     ({"limit": 1, "slots": 2}, "不支持的键 slots"),
+    ({"limit": 1, "grace_period_seconds": 60}, ConcurrencyLimit(1, "ENQUEUE", 60)),
+    ({"limit": 1, "grace_period_seconds": 30}, "grace_period_seconds 应为 60 至 86400"),
 ])
 def test_concurrency_limit_forms_and_errors(tmp_path: Path, raw: object, expected: object) -> None:
     path = tmp_path / "prefect.yaml"
@@ -138,6 +141,7 @@ def test_up_serves_every_deployment_and_stopping_keeps_the_runs(prefect_server: 
                 assert served["global_concurrency_limit"]["limit"] == 1, served
                 assert served["global_concurrency_limit"]["active"], served
                 assert served["concurrency_options"]["collision_strategy"] == "CANCEL_NEW", served
+                assert served["concurrency_options"]["grace_period_seconds"] == 60, served
             else:
                 assert served["global_concurrency_limit"] is None, served
     finally:
