@@ -36,7 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("regflows", "notices", "calendars", "tasks", "flows")
 #: Parts of regflows every procedure may use; every other package of regflows is a procedure.
 SHARED_REGFLOWS = ("regflows.kit", "regflows.store", "regflows.ledger", "regflows.profile", "regflows.settings",
-                   "regflows.config", "regflows.server", "regflows.exit_codes", "regflows.channel_secrets")
+                   "regflows.config", "regflows.server", "regflows.exit_codes", "regflows.channel_secrets", "regflows.recovery",
+                   "regflows.priority")
 SHARED = (*SHARED_REGFLOWS, "notices", "calendars")
 COMPOSITION_ROOTS = ("regflows.cli", "regflows.up", "regflows.deployments", "regflows.doctor", "regflows.procedures")
 #: Domain modules that may import Prefect besides the composition roots, and why.
