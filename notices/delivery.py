@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from notices.masking import mask_url, redact
@@ -88,6 +88,9 @@ class RetryPolicy:
     backoff_seconds: float = 1.0  # doubles after each failed try
     timeout_seconds: float = 20.0  # cap on one Apprise call
     claim_lease_seconds: float = 300.0  # a claim older than this is treated as abandoned
+    #: Waits between tries to write down an outcome the store refused (its database restarting):
+    #: the outcome is known here, and lost only if the store stays away longer (~75 s in all).
+    settle_waits: tuple[float, ...] = (1, 2, 4, 8, 15, 15, 15, 15)
 
 
 @dataclass(frozen=True)
@@ -368,10 +371,19 @@ class DeliveryEngine:
 
     def _settle(self, claim_id: int, notice_id: str, recipient: Recipient, index: int, channel: Channel, target: str,
                 state: str, error: str | None, elapsed_ms: int) -> int:
+        """Write down the outcome of a send. The store may be away at that moment (PostgreSQL
+        restarting: the load-and-faults run left ten delivered notices ``sending``, for a
+        person to settle): the write is tried again while ``settle_waits`` last. A try whose
+        commit went through unanswered is not written twice: the row then no longer says
+        ``sending``."""
+        retrying = False
+
         def settle(s: Session) -> int:
             now = utcnow()
             row = s.get(Delivery, claim_id, populate_existing=True)
             assert row is not None  # our own claim, committed before the send
+            if retrying and row.state == state and row.state != SENDING:
+                return row.attempts  # an earlier try was committed after all
             row.attempts += 1
             row.state, row.last_error = state, error
             if state == DELIVERED:
@@ -380,8 +392,21 @@ class DeliveryEngine:
             ledger.append_in(s, "notice.delivery", notice_id, self._evidence(recipient, index, channel, target, state, error, row.attempts))
             return row.attempts
 
-        attempts: int = _writer(self.url).run((2, claim_id), settle)
-        return attempts
+        waits = list(self.policy.settle_waits)
+        while True:
+            try:
+                attempts: int = _writer(self.url).run((2, claim_id), settle)
+                return attempts
+            except IntegrityError:
+                raise
+            except DBAPIError as exc:  # the database went away (connection refused or dropped)
+                if not waits:
+                    raise
+                wait = waits.pop(0)
+                log.warning("通知 %s 发往 %s 的结果（%s）暂未能记录（%s），%g 秒后重试", notice_id, recipient.person_id, state,
+                            type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__, wait)
+                retrying = True
+                time.sleep(wait)
 
     @staticmethod
     def _evidence(recipient: Recipient, index: int, channel: Channel, target: str, state: str, error: str | None, attempt: int) -> dict:

@@ -12,8 +12,12 @@ them again; Prefect counts the attempt in the run's ``run_count``, as for its ow
 - ``Pending`` longer than ``run_pending_grace_minutes`` with no process started
   (``infrastructure_pid`` unset: a worker sets it the moment the process exists): nobody is
   starting it. Given back, whatever its deployment: it never ran.
-- ``Pending`` that long with a process started: the process may still be alive on another
-  machine; starting it again could run it twice. Raised, left for a person.
+- ``Pending`` with a process started: the process may still be alive on another machine, and
+  starting the run again could run it twice; it had :data:`STARTED_GRACES` graces to report
+  ``Running`` (a flow-run process does within seconds, two minutes at a load of 35), so past
+  that it is taken for dead (the load-and-faults run: a process started a moment before its
+  worker was killed never ran, its run ``Pending`` for good) and given back, at most
+  ``run_restart_limit`` times. Before that it is left alone.
 - ``Crashed`` within ``run_recovery_window_hours``, of a deployment in
   ``restart_crashed_deployments`` (flows written to be run again: the incident response finds
   its declaration already on record for the same run and goes on with it), at most
@@ -34,6 +38,8 @@ from regflows.settings import CoreSettings
 
 #: The name of the ``Scheduled`` state a run is given back in (Prefect's own retries say ``AwaitingRetry``).
 RESTART_NAME = "AwaitingRestart"
+#: How many ``run_pending_grace_minutes`` a run whose process started has to report ``Running``.
+STARTED_GRACES = 3
 
 Action = Literal["give_back", "restart", "raise"]
 
@@ -81,7 +87,11 @@ def decide(run: RunView, policy: RecoveryPolicy, now: dt.datetime) -> Decision |
             return None
         if not run.process_started:
             return Decision(run, "give_back", f"已由工作进程领取 {minutes} 分钟仍未启动（工作进程可能已中断），重新排队")
-        return Decision(run, "raise", f"已启动进程但 {minutes} 分钟未进入运行，无法判断进程是否仍在，请人工核实后处理")
+        if age < policy.pending_grace * STARTED_GRACES:
+            return None
+        if run.restarts >= policy.restart_limit:
+            return Decision(run, "raise", f"已启动进程但 {minutes} 分钟未进入运行，已重新排队 {run.restarts} 次，请人工核实后处理")
+        return Decision(run, "give_back", f"已启动进程但 {minutes} 分钟未进入运行（进程视为已中断），重新排队")
     if run.state_type == "CRASHED":
         if age > policy.window or run.deployment not in policy.restartable:
             return None

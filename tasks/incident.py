@@ -76,7 +76,13 @@ def form_task(form: IncidentForm, declared_by: str, participants: list[str], pro
     return {"record": None if problems else record, "declared_by": declarer, "participants": ids, "problems": problems}
 
 
-@task(name="record-incident 登记事件")
+#: A store that went away (PostgreSQL restarting: the load-and-faults run failed a declaration's run
+#: on it) is retried: recording, the clock and the drafts are each safe to run again (the same run
+#: finds its incident on record, the clock is recomputed, a draft is written once per version).
+STORE_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 15}
+
+
+@task(name="record-incident 登记事件", **STORE_RETRIES)
 def record_task(record: IncidentRecord, profile: Profile, actor: str, participants: list[str] | None = None) -> dict[str, Any]:
     """Grade and record the declaration, once. Already on record for this very run (``POST /incidents``
     recorded and alerted at once, under this run's idempotency key: regflows/incident/declaration.py),
@@ -110,7 +116,7 @@ def _run_key() -> str | None:
     return context.flow_run.idempotency_key or f"run:{context.flow_run.id}"
 
 
-@task(name="compute-clock 计算监管时限")
+@task(name="compute-clock 计算监管时限", **STORE_RETRIES)
 def clock_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
     rows = clock_rows(incident_id, record, grading, profile, utcnow())
     publish_clock(incident_id, record, rows, profile)
@@ -167,7 +173,7 @@ def response_roles(grading: dict[str, Any], profile: Profile | None = None) -> l
     return alerts.alert_roles(profile, grading)
 
 
-@task(name="draft-reports 起草报告")
+@task(name="draft-reports 起草报告", **STORE_RETRIES)
 def drafts_task(incident_id: str, record: dict[str, Any], grading: dict[str, Any], profile: Profile, unit_name: str,
                 obligation_ids: list[str]) -> list[dict[str, Any]]:
     written = drafts.refresh(incident_id, record, grading, profile, unit_name, dict.fromkeys(obligation_ids, 0))

@@ -40,7 +40,7 @@ __all__ = ["recover_runs", "recover_runs_task"]
 
 def _view(client: SyncPrefectClient, run: FlowRun, deployment: str) -> RunView:
     restarts = 0
-    if run.state_type == StateType.CRASHED:  # only then is the count needed (one more request per crashed run)
+    if run.state_type == StateType.CRASHED or run.infrastructure_pid:  # only then is the count needed (a request more each)
         restarts = sum(1 for s in client.read_flow_run_states(run.id) if s.name == RESTART_NAME)
     since = run.state.timestamp if run.state is not None else run.created
     assert since is not None

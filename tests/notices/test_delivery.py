@@ -284,3 +284,32 @@ def test_processes_sending_one_notice_at_once_on_postgresql_deliver_each_channel
             (f"t.{i}", c, "delivered", 1) for i in range(6) for c in ((0, 1) if urgency == "urgent" else (0,)))
         assert s.execute(select(Notice).where(Notice.id == "test:race")).scalar_one()
     assert ledger_entries("notice.unreached") == []
+
+
+def test_an_outcome_the_store_refused_for_a_moment_is_written_down_once(store, http, build_profile, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL restarting between a send and its settlement (the load-and-faults run left ten
+    delivered notices ``sending``): the settlement is tried again and the delivery ends
+    ``delivered``, with one attempt and one ledger entry; nothing is sent twice."""
+    from sqlalchemy.exc import OperationalError
+
+    from notices import delivery
+
+    real, refused = delivery._Writer.run, []
+
+    def flaky(self, order, op):  # type: ignore[no-untyped-def]
+        if order[0] == 2 and not refused:  # the first settlement: the database is away
+            refused.append(order)
+            raise OperationalError("UPDATE delivery", {}, ConnectionRefusedError("connection refused"))
+        return real(self, order, op)
+
+    monkeypatch.setattr(delivery._Writer, "run", flaky)
+    profile = build_profile({"t.a": [("webhook", f"json://{http.base}/ok/a")]},
+                            roles={"on_call": {"kind": "on_call", "name": "测试值班", "members": ["t.a"], "deputy": "li.ming"}})
+    policy = RetryPolicy(attempts=1, backoff_seconds=0.01, settle_waits=(0.05,))
+    outcome = send_notice(profile, "test", {"institution": "测试", "sent_at": "2025-10-01T09:00:00+08:00"}, ["on_call"],
+                          notice_id="test:settle-later", urgent=True, policy=policy)
+    assert refused and [c.state for c in outcome.deliveries] == ["delivered"]
+    with db.session() as s:
+        row = s.execute(select(Delivery).where(Delivery.notice_id == "test:settle-later")).scalar_one()
+        assert (row.state, row.attempts) == ("delivered", 1)
+    assert len(http.received) == 1 and len(ledger_entries("notice.delivery")) == 1

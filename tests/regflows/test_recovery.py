@@ -30,10 +30,14 @@ def test_a_run_taken_and_never_started_is_given_back_after_the_grace_whatever_it
     assert decision is not None and decision.action == "give_back" and "10 分钟" in decision.reason_zh
 
 
-def test_a_run_whose_process_started_is_raised_never_started_again() -> None:
-    """The process may live on another machine: starting the run again could run it twice."""
+def test_a_run_whose_process_started_is_given_back_only_after_three_graces_and_within_the_limit() -> None:
+    """The process may live on another machine: starting the run again could run it twice; a
+    process that has not reported Running in three graces is taken for dead."""
+    assert decide(_run("PENDING", 29.9, pid=True), POLICY, NOW) is None
     decision = decide(_run("PENDING", 30, pid=True), POLICY, NOW)
-    assert decision is not None and decision.action == "raise" and "人工" in decision.reason_zh
+    assert decision is not None and decision.action == "give_back" and "进程视为已中断" in decision.reason_zh
+    exhausted = decide(_run("PENDING", 30, pid=True, restarts=2), POLICY, NOW)
+    assert exhausted is not None and exhausted.action == "raise" and "人工" in exhausted.reason_zh
 
 
 def test_a_crashed_run_is_restarted_only_if_its_deployment_may_be_run_again_within_the_window_and_the_limit() -> None:
