@@ -129,7 +129,8 @@ def test_a_store_that_goes_away_while_recording_is_retried(world, prefect_api: s
     import tasks.incident as module
     from flows.incident_response import incident_response
 
-    real, failed = module.record_declaration, []
+    real = module.record_declaration
+    failed: list[bool] = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
         if not failed:

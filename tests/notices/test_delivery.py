@@ -294,7 +294,8 @@ def test_an_outcome_the_store_refused_for_a_moment_is_written_down_once(store, h
 
     from notices import delivery
 
-    real, refused = delivery._Writer.run, []
+    real = delivery._Writer.run
+    refused: list[tuple] = []
 
     def flaky(self, order, op):  # type: ignore[no-untyped-def]
         if order[0] == 2 and not refused:  # the first settlement: the database is away
