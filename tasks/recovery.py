@@ -4,8 +4,9 @@ Part of ``notice-watch`` (every minute, one at a time: two watches never act on 
 Every give-back is in the audit ledger (``run.given_back``) and the run's log; a run the rules
 leave for a person is an error line of the watch's log, every minute until it is handled.
 Before acting, the run is read again: a run that moved on since the list was read (its worker
-did start it after all) is left as it is, and the state is set against the state read
-(``force`` only past Prefect's rules for leaving Pending or Crashed, which no worker proposes).
+did start it after all) is left as it is; then ``Scheduled`` is forced (Prefect's rules have no
+transition from Pending or Crashed back to Scheduled: no worker ever proposes one). Between the
+read and the write lie milliseconds, and only runs whose worker gave no sign for minutes.
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.sorting import FlowRunSort
-from prefect.client.schemas.objects import State
 from prefect.states import Scheduled
 
 from regflows import ledger
