@@ -4,9 +4,9 @@ Part of ``notice-watch`` (every minute, one at a time: two watches never act on 
 Every give-back is in the audit ledger (``run.given_back``) and the run's log; a run the rules
 leave for a person is an error line of the watch's log, every minute until it is handled.
 Before acting, the run is read again: a run that moved on since the list was read (its worker
-did start it after all) is left as it is; then ``Scheduled`` is forced (Prefect's rules have no
-transition from Pending or Crashed back to Scheduled: no worker ever proposes one). Between the
-read and the write lie milliseconds, and only runs whose worker gave no sign for minutes.
+did start it after all) is left as it is; then ``Scheduled`` is set with ``force``, past
+Prefect's orchestration rules (written for the transitions of a live run). Between the read and
+the write lie milliseconds, and only runs whose worker gave no sign for minutes.
 """
 
 from __future__ import annotations
