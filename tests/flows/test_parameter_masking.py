@@ -11,22 +11,8 @@ import httpx
 import pytest
 
 from calendars.zone import SHANGHAI
-from notices.ack_server import serve_in_thread
-from regflows.procedures import endpoint_routes
-from regflows.store import migrate
 
 ID_NUMBER, PHONE = "110101199003071234", "13812345678"
-
-
-@pytest.fixture
-def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smtp, free_port, write_profile):  # type: ignore[no-untyped-def]
-    migrate()
-    port = free_port()
-    ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
-    profile_file = write_profile(tmp_path / "profile.yaml", http.base, smtp.port, f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
-    yield
-    ack.should_exit = True
 
 
 def _everything_prefect_keeps(api: str, run_id: str) -> str:

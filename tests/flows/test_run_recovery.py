@@ -16,24 +16,18 @@ import yaml
 from sqlalchemy import select
 
 from calendars.zone import SHANGHAI
-from notices.ack_server import serve_in_thread
-from regflows.procedures import endpoint_routes
-from regflows.store import db, migrate
+from regflows.store import db
 from regflows.store.models import AuditEntry
 
 
 @pytest.fixture
-def world(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, smtp, free_port, write_profile):  # type: ignore[no-untyped-def]
-    migrate()
-    port = free_port()
-    ack = serve_in_thread("127.0.0.1", port, endpoint_routes())
-    profile_file = write_profile(tmp_path / "profile.yaml", http.base, smtp.port, f"http://127.0.0.1:{port}")
+def world(world, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """tests/flows/conftest.py's world, its profile giving a run 1.2 s to start (the test's runs are old enough at once)."""
+    profile_file = tmp_path / "profile.yaml"
     data = yaml.safe_load(profile_file.read_text(encoding="utf-8"))
-    data.setdefault("settings", {})["run_pending_grace_minutes"] = 0.02  # 1.2 s: the test's runs are old enough at once
+    data.setdefault("settings", {})["run_pending_grace_minutes"] = 0.02
     profile_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("REGFLOWS_PROFILE", str(profile_file))
-    yield
-    ack.should_exit = True
+    return world
 
 
 def _form(title: str) -> dict[str, object]:
