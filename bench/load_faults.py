@@ -587,12 +587,12 @@ class Bench:
         # Flow runs: each executed at most once; the declarations' and the month's completed.
         # A run given back after a crash (notice-watch, regflows/recovery.py) runs again, as after
         # Prefect's own retries: counted apart; any other run_count above 1 is a run executed twice.
-        names_of = {d["id"]: d["name"] for d in self.prefect("POST", "/deployments/filter", {})}
+        names = {d["id"]: d["name"] for d in self.prefect("POST", "/deployments/filter", {})}
         given_back = [r for r in runs if r["state_type"] != "SCHEDULED" or r["state_name"] == "AwaitingRestart"]
         given_back = [r for r in given_back if any(s["name"] == "AwaitingRestart"
                                                    for s in self.prefect("GET", f"/flow_run_states/?flow_run_id={r['id']}"))]
         restarted = {r["id"] for r in given_back}
-        self.figures["runs_given_back"] = [(names_of.get(r["deployment_id"]), r["name"], r["state_type"], r["run_count"]) for r in given_back]
+        self.figures["runs_given_back"] = [(names.get(r["deployment_id"]), r["name"], r["state_type"], r["run_count"]) for r in given_back]
         twice = [(r["name"], r["run_count"]) for r in runs if r["run_count"] > 1 and r["id"] not in restarted]
         if twice:
             problems.append(f"流程运行执行了不止一次 / flow runs executed more than once: {twice[:10]}")
@@ -607,7 +607,6 @@ class Bench:
             problems.append(f"credit-stats 月度统计未完成 / the month's run did not complete: {month and month['state_type']}")
         states = Counter(r["state_type"] for r in runs)
         self.figures["flow_runs"] = dict(states)
-        names = {d["id"]: d["name"] for d in self.prefect("POST", "/deployments/filter", {})}
         self.figures["flow_runs_by_deployment"] = {
             name: dict(Counter(r["state_name"] for r in runs if names.get(r["deployment_id"]) == name and r["state_type"] != "SCHEDULED"))
             for name in sorted(set(names.values()))}

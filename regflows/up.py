@@ -221,7 +221,11 @@ def run_up(host: str, port: int | None, profile_file: Path, start_server: bool =
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    lower_runs_priority(profile.settings.served_runs_nice)
+    # The flow-run processes served from here on yield the cores to the endpoint and the Prefect
+    # server started above from this thread (regflows/priority.py): under `regflows up` a burst
+    # of declarations starts a burst of runs, each a minute of CPU on a loaded 2-core machine, and
+    # `POST /incidents` took p50 24.9 s at a load of 35 behind them (README, "Incident response").
+    lower_thread_priority(profile.settings.served_runs_nice)
     try:
         serve_deployments(profile)
     except KeyboardInterrupt:
@@ -231,19 +235,6 @@ def run_up(host: str, port: int | None, profile_file: Path, start_server: bool =
             acks.should_exit = True
         if server is not None:
             server.stop()
-
-
-def lower_runs_priority(niceness: int) -> int | None:
-    """Lower the serve loop's thread, and so every flow-run process it starts from now on, by
-    ``niceness`` (:func:`regflows.priority.lower_thread_priority`).
-
-    Why: under ``regflows up`` everything shares the machine's cores, and a burst of declarations
-    starts a burst of flow-run processes (each importing Prefect and the flow: a minute of CPU on
-    a loaded 2-core machine). The endpoint, which records and alerts at once, and the Prefect
-    server then wait behind them: ``POST /incidents`` took p50 24.9 s at a load average of 35
-    (README, "Incident response"). They were started before this call, from this thread, and keep
-    their priority."""
-    return lower_thread_priority(niceness)
 
 
 def _load_demo_data() -> None:

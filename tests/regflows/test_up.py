@@ -125,7 +125,7 @@ def test_the_profile_given_to_up_is_the_one_its_runs_and_endpoint_read(home: Pat
     monkeypatch.setattr(up, "_announce_prefect_profile", lambda *args: None)
     monkeypatch.setattr(up, "_start_ack_endpoint", lambda base: seen.setdefault("endpoint", profile_path()) and None)
     monkeypatch.setattr(up, "serve_deployments", lambda profile: seen.setdefault("runs", os.environ.get("REGFLOWS_PROFILE")))
-    monkeypatch.setattr(up, "lower_runs_priority", lambda niceness: seen.setdefault("nice", niceness))
+    monkeypatch.setattr(up, "lower_thread_priority", lambda niceness: seen.setdefault("nice", niceness))
     up.run_up("127.0.0.1", 4391, mine)
     assert seen == {"endpoint": mine.resolve(), "runs": str(mine.resolve()), "nice": 5}  # the runs it serves run behind the endpoint
 
@@ -138,7 +138,7 @@ def test_runs_started_after_lowering_run_behind_the_endpoint_thread_started_befo
     script = textwrap.dedent(
         """
         import os, subprocess, sys, threading
-        from regflows.up import lower_runs_priority
+        from regflows.priority import lower_thread_priority
 
         before = os.getpriority(os.PRIO_PROCESS, 0)
         seen = {}
@@ -146,8 +146,8 @@ def test_runs_started_after_lowering_run_behind_the_endpoint_thread_started_befo
         def endpoint():
             ready.set(); done.wait(); seen["endpoint"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         thread = threading.Thread(target=endpoint); thread.start(); ready.wait()
-        assert lower_runs_priority(0) is None
-        lowered = lower_runs_priority(5)
+        assert lower_thread_priority(0) is None
+        lowered = lower_thread_priority(5)
         child = subprocess.run([sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"],
                                capture_output=True, text=True, check=True)
         done.set(); thread.join()
