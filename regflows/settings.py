@@ -108,6 +108,11 @@ class IncidentSettings(_Strict):
     due_soon_minutes: float = Field(
         default=30, gt=0, description="到期前多少分钟视为“即将到期”", json_schema_extra=_clause(NO_CLAUSE)
     )
+    clock_view_refresh_minutes: float = Field(
+        default=5, gt=0, le=60,
+        description="界面上的事件时限表与时间线：义务的状态、期限不变时，最多隔多少分钟刷新一次“剩余”时间（每分钟的检查只在内容变化或超过该间隔时重新发布）",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     declaration_clock_skew_seconds: int = Field(
         default=300, ge=0, le=3600,
         description="事件登记时，各时间最多可晚于当前时间多少秒（服务器时钟误差）；更晚的时间是笔误，拒收并指明字段",

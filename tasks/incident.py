@@ -7,20 +7,23 @@ publishes what it sent in the run's ``notices`` artifact (tasks/notices.py).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
-from calendars.deadlines import time_left_zh
 from calendars.zone import SHANGHAI
 from regflows.incident import alerts, closing, drafts, extensions, store
 from notices.files import file_url
 from regflows.incident.clock import obligation_choices
+from regflows.incident.clock_view import STATE_LABEL, ShownClock, clock_current, clock_key, clock_table, due_label
 from regflows.incident.declaration import record_declaration
 from regflows.incident.documents import DOCUMENT_TITLES
 from regflows.incident.form_link import update_form_link
@@ -38,9 +41,6 @@ from regflows.store.obligations import CLOSED_STATES
 from notices.templates import ref_label
 from tasks.notices import notices_published, sms_rate_limiter
 
-#: Plain text: emoji are boxes where the browser lacks an emoji font (seen in the UI).
-STATE_LABEL = {"pending": "待起算", "open": "进行中", "due_soon": "【即将到期】", "overdue": "【已逾期】",
-               "fulfilled": "已履行", "waived": "已豁免", "withdrawn": "不再适用（已撤销）", "calendar_missing": "【缺日历数据】"}
 
 
 @task(name="check-form 核对申报表")
@@ -129,39 +129,30 @@ def obligation_row(row: Obligation) -> dict[str, Any]:
             "due_label": (row.detail or {}).get("due_label"), "every": row.every}
 
 
-def _due_label(row: Obligation) -> str:
-    """The deadline as the duty officer reads it; 及时 (no fixed hour) is said as such, not as "not started"."""
-    detail = row.detail or {}
-    return detail.get("due_label") or ("无固定期限（及时）" if detail.get("untimed") else "未起算")
-
-
-def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligation], profile: Profile) -> None:
+def publish_clock(incident_id: str, record: dict[str, Any], rows: list[Obligation], profile: Profile,
+                  shown: ShownClock | None = None, *, watching: bool = False) -> bool:
     """The duty officer's view: every obligation as a line of a timeline, now marked. Who owns
     each is named as the profile names the role (零售业务处), never by its code (``division``):
-    the profile is required (the update run called it without one: review 14, 9)."""
+    the profile is required (the update run called it without one: review 14, 9). ``watching``
+    (the minute watch): published only when it says something else than ``shown``, the clock the
+    UI shows now, or that one's time left is ``settings.clock_view_refresh_minutes`` old
+    (regflows/incident/clock_view.py). Returns whether it was published."""
     now = utcnow()
-
-    def owner(row: Obligation) -> str:
-        return profile.role_label(row.owner_role)
-
-    table = []
-    for row in rows:
-        remaining = time_left_zh(row.due_at, now) if row.due_at and row.state not in CLOSED_STATES else ""
-        table.append({"状态": STATE_LABEL.get(row.state, row.state), "义务": row.title, "时限": _due_label(row),
-                      "剩余": remaining, "依据": row.clause, "责任部门": owner(row), "编号": row.code})
-    key = f"incident-{incident_id.lower()}-clock"
-    create_table_artifact(table, key=key, description=f"事件 {incident_id} 的监管时限（北京时间 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 计算）")
+    table = clock_table(rows, now, profile.role_label)
+    if watching and clock_current(table, shown, now, profile.settings.clock_view_refresh_minutes):
+        return False
+    create_table_artifact(table, key=clock_key(incident_id), description=f"事件 {incident_id} 的监管时限（北京时间 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 计算）")
     lines = [f"# {'【演练】' if record.get('drill') else ''}{incident_id} {markdown_text(record['title'])}", "", f"**现在：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M}**", ""]
     shown_now = False
     for row in rows:
         if row.due_at and row.due_at > now and not shown_now:
             lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
             shown_now = True
-        label = _due_label(row)
-        lines.append(f"- {STATE_LABEL.get(row.state, row.state)} `{label}` {row.title}（{row.clause}，{owner(row)}）")
+        lines.append(f"- {STATE_LABEL.get(row.state, row.state)} `{due_label(row)}` {row.title}（{row.clause}，{profile.role_label(row.owner_role)}）")
     if not shown_now:
         lines.append(f"- **—— 现在 {now.astimezone(SHANGHAI):%m-%d %H:%M} ——**")
     create_markdown_artifact("\n".join(lines), key=f"incident-{incident_id.lower()}-timeline", description="事件时间线")
+    return True
 
 
 def response_roles(grading: dict[str, Any], profile: Profile | None = None) -> list[str]:
@@ -292,6 +283,45 @@ def open_incidents_task() -> list[str]:
     return [incident.id for incident in store.open_incidents()]
 
 
+#: Keys read in one request: the API's default page (PREFECT_API_DEFAULT_LIMIT).
+_KEYS_PER_READ = 200
+
+
+@task(name="read-shown-clocks 读取界面上的时限表")
+def shown_clocks_task(incident_ids: list[str]) -> dict[str, ShownClock]:
+    """The clock table the UI shows now for each incident (its latest ``incident-…-clock``
+    artifact), read in one request per 200 incidents, so that the watch republishes only a clock
+    that changed (regflows/incident/clock_view.py). Reading is a saving only: when it fails, every
+    clock is published as before, and the run says so."""
+    keys = {clock_key(i): i for i in incident_ids}
+    shown: dict[str, ShownClock] = {}
+    try:
+        with get_client(sync_client=True) as client:
+            names = list(keys)
+            for start in range(0, len(names), _KEYS_PER_READ):
+                page = names[start:start + _KEYS_PER_READ]
+                found = client.read_latest_artifacts(limit=len(page), artifact_filter=ArtifactCollectionFilter(
+                    key=ArtifactCollectionFilterKey(any_=page)))
+                for artifact in found:
+                    table = _table_data(artifact.data)
+                    if artifact.key in keys and table is not None and artifact.updated is not None:
+                        at = artifact.updated if artifact.updated.tzinfo else artifact.updated.replace(tzinfo=dt.timezone.utc)
+                        shown[keys[artifact.key]] = ShownClock(table=table, at=at)
+    except Exception as exc:  # noqa: BLE001 - any failure of an optional read: publish all, say so
+        get_run_logger().warning("读取界面上的事件时限表失败（%s）：本次重新发布全部时限表", type(exc).__name__)
+        return {}
+    return shown
+
+
+def _table_data(data: Any) -> list[dict[str, Any]] | None:
+    """A table artifact's rows as stored (Prefect keeps them as a JSON string); anything else: None."""
+    try:
+        rows = json.loads(data) if isinstance(data, str) else data
+    except ValueError:
+        return None
+    return rows if isinstance(rows, list) and all(isinstance(r, dict) for r in rows) else None
+
+
 @task(name="fulfil-obligation 登记义务履行")
 def fulfil_task(incident_id: str, obligation: str, evidence: str, by: str, people: list[str], reference: str | None = None,
                 file: str | None = None) -> dict[str, Any]:
@@ -338,9 +368,10 @@ def _refusal(message: str) -> dict[str, Any]:
 
 
 @task(name="watch-incident 检查事件时限", retries=1, retry_delay_seconds=5)
-def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
+def watch_incident(profile: Profile, incident_id: str, shown: ShownClock | None = None) -> dict[str, Any]:
     """One incident, once a minute: take waiting extension approvals (TENPAY 13), recompute its clock,
-    remind, draft reports that became due, close."""
+    remind, draft reports that became due, close; republish its clock if it changed (``shown``:
+    the clock the UI shows now, from :func:`shown_clocks_task`)."""
     incident = store.load_incident(incident_id)
     with notices_published():  # a request whose links expired is sent again
         for code in extensions.advance(profile, incident_id):
@@ -355,10 +386,11 @@ def watch_incident(profile: Profile, incident_id: str) -> dict[str, Any]:
         except closing.CloseRefused as exc:  # nobody left to approve: raised by the flow, after the other incidents
             approvers, stuck = None, str(exc)
             get_run_logger().error("%s", exc)
-    publish_clock(incident_id, incident.record, store.obligations_of(incident_id), profile)
+    published = publish_clock(incident_id, incident.record, store.obligations_of(incident_id), profile, shown, watching=True)
     if sent:
         get_run_logger().warning("事件 %s 已发送提醒：%s", incident_id, "；".join(ref_label(s) for s in sent))
-    return {"incident": incident_id, "reminders": sent, "drafted": drafted, "closed_by": approvers, "stuck": stuck}
+    return {"incident": incident_id, "reminders": sent, "drafted": drafted, "closed_by": approvers, "stuck": stuck,
+            "clock_published": published}
 
 
 def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligation]) -> list[str]:
