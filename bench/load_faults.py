@@ -610,6 +610,13 @@ class Bench:
         self.figures["flow_runs_by_deployment"] = {
             name: dict(Counter(r["state_name"] for r in runs if names.get(r["deployment_id"]) == name and r["state_type"] != "SCHEDULED"))
             for name in sorted(set(names.values()))}
+        # How long incident-watch's ticks took (a tick longer than the reminder points' spacing
+        # lets a point pass unsent: the watch sends the latest one missed), and why one ended badly.
+        ticks = [r for r in runs if names.get(r["deployment_id"]) == "incident-watch" and r["state_type"] in ("COMPLETED", "FAILED")]
+        self.figures["incident_watch_tick_s"] = percentiles([r["total_run_time"] for r in ticks])
+        self.figures["incident_watch_ticks"] = [(r["start_time"][11:19] if r.get("start_time") else None, round(r["total_run_time"], 1),
+                                                 r["state_name"], (r.get("state") or {}).get("message") if r["state_type"] == "FAILED" else None)
+                                                for r in sorted(ticks, key=lambda r: r.get("start_time") or "")]
         self.figures["stuck_pending"] = [(names.get(r["deployment_id"]), r["name"], r["state_name"]) for r in runs
                                          if r["state_type"] == "PENDING"]
         held = [(names.get(c["name"].removeprefix("deployment:"), c["name"]), c["active_slots"])

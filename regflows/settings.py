@@ -108,6 +108,11 @@ class IncidentSettings(_Strict):
     due_soon_minutes: float = Field(
         default=30, gt=0, description="到期前多少分钟视为“即将到期”", json_schema_extra=_clause(NO_CLAUSE)
     )
+    first_drafts_wait_minutes: float = Field(
+        default=10, ge=0, le=24 * 60,
+        description="事件登记后多少分钟内，首批报告草稿留给申报启动的 incident-response 运行撰写；超过仍无草稿（运行失败或未启动）时由 incident-watch 补写",
+        json_schema_extra=_clause(NO_CLAUSE),
+    )
     clock_view_refresh_minutes: float = Field(
         default=5, gt=0, le=60,
         description="界面上的事件时限表与时间线：义务的状态、期限不变时，最多隔多少分钟刷新一次“剩余”时间（每分钟的检查只在内容变化或超过该间隔时重新发布）",

@@ -397,9 +397,15 @@ def draft_new_reports(profile: Profile, incident: Incident, rows: list[Obligatio
     """The drafts that became writable or out of date: the summary report once handling ended (NFRA 48),
     the investigation report once the response ended (CQ-PLAN 第五篇), the next progress report after
     each one filed (NFRA 45), and any draft again when the record or the grade changed since; only
-    for obligations still owed (neither fulfilled nor waived)."""
+    for obligations still owed (neither fulfilled nor waived). An incident with no draft yet gets
+    its first ones here only ``settings.first_drafts_wait_minutes`` after it was recorded (its run
+    failed or never started)."""
     owed = {r.code: len((r.evidence or {}).get("history", [])) for r in rows if r.state not in CLOSED_STATES}
     unit = next((u for u in profile.reporting_units if u.code == incident.reporting_unit), profile.head_office)
-    written = drafts.refresh(incident.id, incident.record, incident.grading, profile, unit.name, owed)
+    # The first drafts are the declaration's run's (drafts_task): a burst of declarations made
+    # the watch render them too, ~0.5 s of CPU each, and its ticks took minutes (the
+    # load-and-faults run); it writes them only if the run has not after the setting's minutes.
+    first = utcnow() - incident.created_at >= dt.timedelta(minutes=profile.settings.first_drafts_wait_minutes)
+    written = drafts.refresh(incident.id, incident.record, incident.grading, profile, unit.name, owed, first=first)
     publish_drafts(profile, incident.id, incident.record, written)
     return [w["kind"] for w in written if w["path"]]

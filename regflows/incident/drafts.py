@@ -140,14 +140,18 @@ def write_drafts(incident_id: str, kinds: list[str], ctx: docs.DocumentContext, 
 
 
 def refresh(incident_id: str, record: Mapping[str, Any], grading: Mapping[str, Any], profile: Profile, unit_name: str,
-            owed: Mapping[str, int], url: str | None = None) -> list[dict[str, Any]]:
+            owed: Mapping[str, int], url: str | None = None, *, first: bool = True) -> list[dict[str, Any]]:
     """Write the drafts the owed obligations call for now (``owed``: obligation id → how many times
     it was fulfilled so far, for the number of the next progress report), each unless it was
-    already drafted from the same record, grading and number. Returns what :func:`write_drafts` did."""
+    already drafted from the same record, grading and number. Returns what :func:`write_drafts` did.
+    ``first=False``: nothing for an incident with no draft yet (the watch leaves the first drafts to
+    the declaration's own run for a while: tasks/incident.py ``draft_new_reports``)."""
     kinds = drafts_due(owed, record)
     sequences = {"progress_report": owed["progress_report"] + 1} if "progress_report" in kinds else {}
     bases = {k: draft_basis(record, grading, k, sequences.get(k)) for k in kinds}
     drafted = drafted_bases(incident_id, url)
+    if not drafted and not first:
+        return []
     todo = [k for k in kinds if not drafted.get(k) or drafted[k][-1] != bases[k]]
     if not todo:
         return []

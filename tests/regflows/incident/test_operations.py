@@ -36,7 +36,17 @@ def recorded(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http, 
     data = record.model_dump(mode="json")
     incident_id = store.incident_id_for(data, "YX0001")
     store.save_incident(incident_id, data, "YX0001", grading.model_dump(mode="json"), grading.rules_version, "test")
+    _set_created(incident_id, utcnow() - dt.timedelta(hours=1))  # its declaration's run is long over
     return {"id": incident_id, "http": http, "profile": load_profile(profile_file)}
+
+
+def _set_created(incident_id: str, at: dt.datetime) -> None:
+    from regflows.store import db
+    from regflows.store.models import Incident
+
+    with db.session() as s:
+        s.get_one(Incident, incident_id).created_at = at
+        s.commit()
 
 
 def test_regrade_upwards_raises_an_already_overdue_obligation_at_once(recorded) -> None:  # type: ignore[no-untyped-def]
@@ -115,6 +125,23 @@ def test_summary_report_is_drafted_once_handling_ended(recorded) -> None:  # typ
     assert "summary_report" not in draft_new_reports(recorded["profile"], incident, rows)  # once
     naive = runner.invoke(app, ["incident", "update", recorded["id"], "--handling-ended-at", "2025-10-01T10:00", "--by", "zhao.lei"])
     assert naive.exit_code == 2 and "偏移" in naive.stderr
+
+
+def test_the_watch_leaves_an_incidents_first_drafts_to_its_declaration_run_for_a_while(recorded,  # type: ignore[no-untyped-def]
+                                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.incident
+    from tasks.incident import draft_new_reports
+
+    profile = recorded["profile"]
+    _set_created(recorded["id"], utcnow())  # just recorded, its run not yet started
+    incident, record = _handling_ended(recorded)  # a summary report is owed
+    obligations = compute_obligations(record, grade(record), profile, utcnow())
+    rows = store.sync_obligations(recorded["id"], [o.model_dump(mode="json") for o in obligations], "v")
+    assert draft_new_reports(profile, incident, rows) == []
+    # The run never drafted them (it failed, or never started): the watch writes them after the wait.
+    later = incident.created_at + dt.timedelta(minutes=profile.settings.first_drafts_wait_minutes)
+    monkeypatch.setattr(tasks.incident, "utcnow", lambda: later)
+    assert "summary_report" in draft_new_reports(profile, incident, rows)
 
 
 def _synced(recorded) -> list:  # type: ignore[no-untyped-def]
