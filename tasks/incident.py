@@ -42,7 +42,6 @@ from notices.templates import ref_label
 from tasks.notices import notices_published, sms_rate_limiter
 
 
-
 @task(name="check-form 核对申报表")
 def form_task(form: IncidentForm, declared_by: str, participants: list[str], profile: Profile) -> dict[str, Any]:
     """The form read as the strict record, or the Chinese problems naming each field (no traceback).
