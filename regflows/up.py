@@ -406,8 +406,8 @@ def deploy_to_pool(pool: str, profile: Profile | None = None) -> list[str]:
             deployment.work_queue_name = WATCH_QUEUE
         deployment.apply(work_pool_name=pool)
     console.print(f"[green]✓[/] 已向工作池 {pool} 注册 {len(specs)} 个部署；请在各 worker 机器上运行 "
-                  f"`nice -n 5 prefect worker start --pool {pool}`，并另起一个只运行巡检（提醒、升级）的 worker："
-                  f"`prefect worker start --pool {pool} --work-queue {WATCH_QUEUE}`")
+                  f"`nice -n 5 .venv/bin/prefect worker start --pool {pool}`，并另起一个只运行巡检（提醒、升级）的 worker："
+                  f"`.venv/bin/prefect worker start --pool {pool} --work-queue {WATCH_QUEUE} --name {WATCH_QUEUE}`")
     return [spec.name for spec in specs]
 
 
