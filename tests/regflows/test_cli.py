@@ -293,3 +293,18 @@ def test_no_help_line_is_cut_with_an_ellipsis() -> None:
         if lines:
             cut[" ".join(path) or "regflows"] = lines
     assert len(paths) > 40 and cut == {}
+
+
+def test_serve_acks_says_where_it_listens_and_warns_without_the_ingest_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn at "warning" is silent once it listens; the endpoint says so itself, and that
+    declarations will be refused while REGFLOWS_INGEST_TOKEN is unset."""
+    import uvicorn
+
+    started: list[tuple[str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: started.append((host, port)))
+    monkeypatch.delenv("REGFLOWS_INGEST_TOKEN", raising=False)
+    result = runner.invoke(app, ["notices", "serve-acks", "--port", "4311"])
+    assert result.exit_code == 0 and started == [("127.0.0.1", 4311)]
+    assert "监听 127.0.0.1:4311" in result.stdout and "未配置 REGFLOWS_INGEST_TOKEN" in result.stderr
+    monkeypatch.setenv("REGFLOWS_INGEST_TOKEN", "t")
+    assert "REGFLOWS_INGEST_TOKEN" not in runner.invoke(app, ["notices", "serve-acks"]).stderr
