@@ -18,13 +18,14 @@ and the hourly ``credit-stats-watch`` flow, which never validates data. When it 
 them with the expectations the suites never use (KL divergence, KS tests and their charts), about
 35 % of its import (measured with ``python -X importtime``, GX 1.x, issue 18); a stand-in imports
 its module the first time anything uses it, so nothing changes for code that does. The import
-runs with :func:`regflows.credit.fieldcopy.faster_field_copies`: pydantic v1's copies of its models'
-fields were another ~0.4 s of it.
+runs with :func:`regflows.credit.fieldcopy.faster_field_copies` (pydantic v1's copies of its models'
+fields were another ~0.3 s of it) and without cyclic garbage collection (:func:`_no_collections`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import importlib.util
 import re
@@ -154,11 +155,26 @@ def _gx() -> Any:
                 parent, _, child = name.rpartition(".")
                 if parent:
                     setattr(sys.modules[parent], child, stand_in)
-            with faster_field_copies():  # pydantic v1's per-subclass field copies (fieldcopy.py)
+            with faster_field_copies(), _no_collections():  # pydantic v1's field copies (fieldcopy.py)
                 import great_expectations
     import great_expectations
 
     return great_expectations
+
+
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """No cyclic garbage collection while great-expectations loads: its import makes some
+    hundreds of thousands of objects that all live on (classes, their pydantic v1 fields,
+    registries), and every threshold crossed set the collector walking them again for nothing:
+    ~0.3 s of the load (``bench/gx_import.py``). Collection resumes as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
