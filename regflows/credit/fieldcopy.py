@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import copyreg
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,11 +45,18 @@ def _slots(cls: type) -> tuple[str, ...]:
 
 
 def _copyable(cls: type) -> bool:
-    """True when ``copy.deepcopy`` would copy ``cls``'s instances slot by slot: every class of its
-    MRO declares ``__slots__`` (no ``__dict__``), and none defines its own copy or pickle hooks."""
-    hooks = ("__deepcopy__", "__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
+    """True when ``copy.deepcopy`` would copy ``cls``'s instances slot by slot as
+    :func:`_slotted_copier` does: every class of its MRO declares ``__slots__`` (no ``__dict__``)
+    and none of them private (``__x``: stored under a mangled name), none defines its own copy or
+    pickle hooks (arguments for ``__new__`` included), and ``copyreg`` has no reducer for it."""
+    hooks = ("__deepcopy__", "__reduce__", "__reduce_ex__", "__getstate__", "__setstate__",
+             "__getnewargs__", "__getnewargs_ex__")
+    if cls in copyreg.dispatch_table:
+        return False
     for klass in cls.__mro__[:-1]:  # object's own hooks are the default path
         if "__slots__" not in klass.__dict__ or "__dict__" in _slots(klass):
+            return False
+        if any(name.startswith("__") and not name.endswith("__") for name in _slots(klass)):
             return False
         if any(hook in klass.__dict__ for hook in hooks):
             return False

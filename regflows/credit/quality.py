@@ -19,7 +19,7 @@ them with the expectations the suites never use (KL divergence, KS tests and the
 35 % of its import (measured with ``python -X importtime``, GX 1.x, issue 18); a stand-in imports
 its module the first time anything uses it, so nothing changes for code that does. The import
 runs with :func:`regflows.credit.fieldcopy.faster_field_copies` (pydantic v1's copies of its models'
-fields were another ~0.3 s of it) and without cyclic garbage collection (:func:`_no_collections`).
+fields were another ~0.3 s of it) and with the cyclic garbage collector paused (:func:`_no_collections`).
 """
 
 from __future__ import annotations
@@ -142,44 +142,49 @@ def _load(name: str) -> types.ModuleType:
 def _gx() -> Any:
     """great_expectations, imported with :data:`DEFERRED`'s modules put off."""
     if "great_expectations" not in sys.modules:
-        with _LOADING, _no_collections():
-            for name in DEFERRED:
-                if name in sys.modules:
-                    continue
-                spec = importlib.util.find_spec(name)  # imports the parent package (scipy: cheap)
-                if spec is None:
-                    continue
-                stand_in = _Deferred(name)
-                stand_in.__spec__ = spec
-                sys.modules[name] = stand_in
-                parent, _, child = name.rpartition(".")
-                if parent:
-                    setattr(sys.modules[parent], child, stand_in)
-            with faster_field_copies():  # pydantic v1's copies of its models' fields (fieldcopy.py)
-                import great_expectations
+        with _LOADING:
+            if "great_expectations" not in sys.modules:  # another thread may have loaded it meanwhile
+                _load_gx()
     import great_expectations
 
     return great_expectations
 
 
+def _load_gx() -> None:
+    with _no_collections():
+        for name in DEFERRED:
+            if name in sys.modules:
+                continue
+            spec = importlib.util.find_spec(name)  # imports the parent package (scipy: cheap)
+            if spec is None:
+                continue
+            stand_in = _Deferred(name)
+            stand_in.__spec__ = spec
+            sys.modules[name] = stand_in
+            parent, _, child = name.rpartition(".")
+            if parent:
+                setattr(sys.modules[parent], child, stand_in)
+        with faster_field_copies():  # pydantic v1's copies of its models' fields (fieldcopy.py)
+            import great_expectations  # noqa: F401
+
+
 @contextlib.contextmanager
 def _no_collections() -> Iterator[None]:
-    """No cyclic garbage collection while great-expectations loads, and what it made kept out of
-    later collections. Its import makes some hundreds of thousands of objects that all live on
-    (classes, their pydantic v1 fields, registries): every threshold crossed set the collector
-    walking them again for nothing, and the first collections after the load walked them all
-    once more (0.54 s of collections in a 1 M-row run, 0.15 s with this: measured with
-    ``gc.callbacks``, medians of 5). ``gc.freeze`` moves every object then alive to the permanent
-    generation, as a partition's worker does after its imports (``regflows/credit/partitions.py``):
-    an object alive at that moment that later becomes garbage only through a reference cycle is
-    not reclaimed until the process ends. This is called at the first validation of a process
-    (the command line, a flow run's process, a worker), when what else is alive is that run's
-    own inputs and state, kept until it ends anyway. Collection resumes as it was."""
+    """No cyclic garbage collection while great-expectations loads. Its import makes some hundreds
+    of thousands of objects that all live on (classes, their pydantic v1 fields, registries), and
+    every threshold crossed during it set the collector walking them again for nothing (0.54 s of
+    collections in a 1 M-row run, 0.28 s with the pause: ``gc.callbacks``, medians of 5).
+    Collection resumes as it was; the first ones after the load still walk GX's objects once.
+
+    Not frozen out of later collections (``gc.freeze``), though that halved the rest: a freeze
+    here would also pin whatever else was alive at the first validation (the caller's frames and
+    inputs, other threads' objects) and any garbage not yet collected, for the process's life,
+    in workers that live across runs; a collection before it would cost what it saved. A
+    partition's worker freezes after its first collection (``regflows/credit/partitions.py``)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
-        gc.freeze()
     finally:
         if enabled:
             gc.enable()
