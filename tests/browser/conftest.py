@@ -180,19 +180,35 @@ def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
+#: The answers Prefect's own client retries (``prefect.client.base``): the server says 503 for an
+#: error a client may retry, such as its SQLite store busy while `regflows up` starts (seen once
+#: in CI, at the session's first run).
+_RETRIED = {429, 502, 503}
+
+
+def _api(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One API call, retried as Prefect's client retries it (5 tries, backing off)."""
+    for attempt in range(5):
+        r = httpx.request(method, url, timeout=30, **kwargs)
+        if r.status_code not in _RETRIED or attempt == 4:
+            return r
+        time.sleep(float(r.headers.get("Retry-After", 2 ** attempt)))
+    raise AssertionError("unreachable")
+
+
 def _run_deployment(up: RegflowsUp, name: str, parameters: dict[str, Any] | None = None, timeout: float = 300) -> dict[str, Any]:
     """Start a run of deployment ``name`` through the API (what the UI's form submits) and return
     the flow run once it is final (polled: the run is served by the `regflows up` process)."""
-    r = httpx.get(f"{up.api}/deployments/name/{name}/{name}", timeout=30)
+    r = _api("GET", f"{up.api}/deployments/name/{name}/{name}")
     r.raise_for_status()
-    r = httpx.post(f"{up.api}/deployments/{r.json()['id']}/create_flow_run", json={"parameters": parameters or {}}, timeout=30)
+    r = _api("POST", f"{up.api}/deployments/{r.json()['id']}/create_flow_run", json={"parameters": parameters or {}})
     if r.is_error:  # a parameter the deployment's schema refuses: say which
         raise AssertionError(f"{name} 的运行未创建（{r.status_code}）：{r.text}")
     run_id = r.json()["id"]
     deadline = time.monotonic() + timeout
     run: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        run = httpx.get(f"{up.api}/flow_runs/{run_id}", timeout=30).json()
+        run = _api("GET", f"{up.api}/flow_runs/{run_id}").json()
         if run["state_type"] in FINAL:
             return run
         time.sleep(1)
