@@ -349,24 +349,16 @@ def _gathered(plan: Plan, results: Sequence[RuleResult]) -> list[RuleResult]:
     return out
 
 
-#: Set in a pool's worker process (:func:`_worker_started`): its objects at the first collection
-#: (the imports: pandas, pyarrow, great-expectations) are frozen out of later collections.
-_FREEZE = [False]
-
-
 def _release(collect: bool = True) -> None:
     """Free a step's memory now, back to the system. ``collect``: great-expectations' context,
     data sources and batches hold the validated columns in reference cycles, freed only by the
-    cycle collector, which seldom runs when few Python objects are made (one collection: ~0.14 s
-    with great-expectations imported; in a worker, its modules are frozen out of the collections
-    after the first, gc.freeze). Then pyarrow's allocator and the C library's give their free
+    cycle collector, which seldom runs when few Python objects are made (cheap: the imports were
+    frozen out of the collections when great-expectations loaded, ``regflows/credit/quality.py``
+    ``_no_collections``). Then pyarrow's allocator and the C library's give their free
     pages back: otherwise a worker process keeps the high-water mark of every step it ran
     (~250 MB of free pages a million-row slice, measured: issue 18) while the other works on."""
     if collect:
         gc.collect()
-        if _FREEZE[0]:
-            gc.freeze()
-            _FREEZE[0] = False
     pa.default_memory_pool().release_unused()
     _trim()
 
@@ -431,7 +423,6 @@ def _worker_started() -> None:
     signal), and leaves Ctrl-C to it: the parent stops the pool and removes the spill folder; a
     worker interrupted on its own would print its traceback over the parent's message."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _FREEZE[0] = True
     if sys.platform.startswith("linux"):
         import ctypes
 

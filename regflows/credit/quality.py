@@ -172,8 +172,8 @@ def _load_gx() -> None:
 @contextlib.contextmanager
 def _no_collections() -> Iterator[None]:
     """No cyclic garbage collection while great-expectations loads, then one, then everything
-    alive frozen out of later collections (``gc.freeze``), as a partition's worker does after its
-    imports (``regflows/credit/partitions.py``). The load makes some hundreds of thousands of
+    alive frozen out of later collections (``gc.freeze``): in a partition's worker too, whose
+    steps collect after each slice (``regflows/credit/partitions.py``). The load makes some hundreds of thousands of
     objects that all live on (classes, their pydantic v1 fields, registries): every threshold
     crossed during it set the collector walking them again for nothing, and every collection of
     the oldest generation afterwards walked them all once more. Measured on a 1 M-row month from
