@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -486,7 +485,7 @@ def notices_serve_acks(
     # uvicorn at "warning" says nothing once it listens: the person starting it is told here
     # (a newcomer's walkthrough could not tell it was up without /health)
     typer.echo(f"regflows 端点：监听 {host}:{port}，对外地址 {public}（Ctrl+C 停止）")
-    if not os.environ.get("REGFLOWS_INGEST_TOKEN"):
+    if not config.ingest_token():
         typer.echo("警告：未配置 REGFLOWS_INGEST_TOKEN：POST /incidents 与 POST /uploads 将答 503，不接收事件与上传", err=True)
     uvicorn.run(create_app(endpoint_routes(), public), host=host, port=port, log_level="warning")
 

@@ -39,6 +39,12 @@ def home() -> Path:
     return path
 
 
+def ingest_token() -> str | None:
+    """The bearer token monitoring systems send with ``POST /incidents`` and ``POST /uploads``
+    (``REGFLOWS_INGEST_TOKEN``); None when unset: the endpoint then refuses both (503)."""
+    return os.environ.get("REGFLOWS_INGEST_TOKEN") or None
+
+
 def database_url() -> str:
     return os.environ.get("REGFLOWS_DATABASE_URL") or f"sqlite:///{home() / 'regflows.db'}"
 

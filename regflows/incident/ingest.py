@@ -22,7 +22,6 @@ starts the missing run with the first attempt's idempotency key (once).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -52,7 +51,7 @@ DEPLOYMENT = "incident-response/incident-response"
 
 
 async def ingest_incident(request: Request, before_send_for: BeforeSendFor | None = None) -> JSONResponse:
-    expected = os.environ.get("REGFLOWS_INGEST_TOKEN")
+    expected = config.ingest_token()
     if not expected:
         return JSONResponse({"error": "未配置 REGFLOWS_INGEST_TOKEN，不接收事件"}, status_code=503)
     given = request.headers.get("authorization", "")

@@ -124,7 +124,7 @@ def _refuse(message: str, status: int) -> JSONResponse:
 
 async def upload(request: Request) -> JSONResponse:
     """``POST /uploads?name=…``: store the body, answer the path to paste in a form and its SHA-256."""
-    expected = os.environ.get("REGFLOWS_INGEST_TOKEN")
+    expected = config.ingest_token()
     if not expected:
         return _refuse("未配置 REGFLOWS_INGEST_TOKEN，不接收上传", 503)
     given = request.headers.get("authorization", "")
